@@ -1,0 +1,111 @@
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { invalidArgument } from "../domain/errors.js";
+
+/** Options of `sw-patch-controller`; every field optional. */
+export interface ControllerOptions {
+  /** Data directory (sqlite file, blobs, temp). Default `./data`. */
+  dataDir?: string;
+  /** gRPC listen address `host:port`; port 0 picks a free port. Default `127.0.0.1:5490`. */
+  listen?: string;
+  /** The running release, e.g. `19.09`. Default `19.09`. */
+  release?: string;
+  /** Trust store entries `PATH[:label]` (X.509 certificate or public key PEM). */
+  trust?: string[];
+  /** Directory of the running release's base RPMs, imported at start when new. */
+  baseFeed?: string;
+  /** Largest accepted patch file, bytes. Default 4 GiB. */
+  maxPatchBytes?: number;
+  /** Log level. Default `info`. */
+  logLevel?: "debug" | "info" | "warn" | "error" | "silent";
+}
+
+/** Resolved, frozen configuration of one controller process. */
+export interface ControllerConfig {
+  readonly dataDir: string;
+  readonly listenHost: string;
+  readonly listenPort: number;
+  readonly release: string;
+  readonly trust: readonly string[];
+  readonly baseFeed: string | undefined;
+  readonly maxPatchBytes: number;
+  readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
+}
+
+/** Splits `host:port`, `[v6]:port` or `:port`. */
+export function parseListen(value: string, flag: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value.trim());
+  if (!m) throw invalidArgument(`${flag}: expected HOST:PORT, got "${value}"`);
+  const host = m[1] ?? (m[2] || "127.0.0.1");
+  const port = Number(m[3]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidArgument(`${flag}: bad port in "${value}"`);
+  return { host, port };
+}
+
+export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.ProcessEnv = process.env): ControllerConfig {
+  const listen = parseListen(options.listen ?? env.SWPATCH_LISTEN ?? "127.0.0.1:5490", "--listen");
+  const release = options.release ?? env.SW_VERSION ?? "19.09";
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(release)) throw invalidArgument(`--release: invalid release "${release}"`);
+  const maxPatchBytes = options.maxPatchBytes ?? 4 * 1024 ** 3;
+  if (!(maxPatchBytes > 0)) throw invalidArgument("--max-patch-bytes must be positive");
+  return Object.freeze({
+    dataDir: path.resolve(options.dataDir ?? env.SWPATCH_DATA_DIR ?? "./data"),
+    listenHost: listen.host,
+    listenPort: listen.port,
+    release,
+    trust: Object.freeze([...(options.trust ?? [])]),
+    baseFeed: options.baseFeed ? path.resolve(options.baseFeed) : undefined,
+    maxPatchBytes,
+    logLevel: options.logLevel ?? "info",
+  });
+}
+
+export const CONTROLLER_USAGE = `usage: sw-patch-controller [options]
+  --data-dir DIR          data directory (default ./data)
+  --listen HOST:PORT      gRPC address (default 127.0.0.1:5490; port 0 = any free port)
+  --release REL           running release (default 19.09)
+  --trust PEM[:label]     trusted certificate or public key (repeatable)
+  --base-feed DIR         RPMs of the running release, imported at start when new
+  --max-patch-bytes N     largest accepted patch file (default 4294967296)
+  --log-level LEVEL       debug|info|warn|error|silent (default info)
+  -h, --help              this help
+`;
+
+/** Parses the command line into options; throws DomainError invalid-argument on bad flags. */
+export function parseControllerArgs(argv: string[]): ControllerOptions & { help?: boolean } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        "data-dir": { type: "string" },
+        listen: { type: "string" },
+        release: { type: "string" },
+        trust: { type: "string", multiple: true },
+        "base-feed": { type: "string" },
+        "max-patch-bytes": { type: "string" },
+        "log-level": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    throw invalidArgument((e as Error).message);
+  }
+  const v = parsed.values;
+  const level = v["log-level"];
+  if (level !== undefined && !["debug", "info", "warn", "error", "silent"].includes(level)) {
+    throw invalidArgument(`--log-level: unknown level "${level}"`);
+  }
+  const out: ControllerOptions & { help?: boolean } = {};
+  if (v.help) out.help = true;
+  if (v["data-dir"] !== undefined) out.dataDir = v["data-dir"];
+  if (v.listen !== undefined) out.listen = v.listen;
+  if (v.release !== undefined) out.release = v.release;
+  if (v.trust !== undefined) out.trust = v.trust;
+  if (v["base-feed"] !== undefined) out.baseFeed = v["base-feed"];
+  if (v["max-patch-bytes"] !== undefined) out.maxPatchBytes = Number(v["max-patch-bytes"]);
+  if (level !== undefined) out.logLevel = level as ControllerOptions["logLevel"];
+  return out;
+}

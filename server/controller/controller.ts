@@ -1,0 +1,100 @@
+import * as path from "node:path";
+import { promises as fsp } from "node:fs";
+import { createServer, type Server } from "nice-grpc";
+import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
+import { ServerReflection, ServerReflectionService } from "nice-grpc-server-reflection";
+import { PatchServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
+import { HostServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/host_service.js";
+import { AgentServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
+import { OrchestrationServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/orchestration_service.js";
+import { AdminServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/admin_service.js";
+import type { ControllerConfig } from "../config/controller-config.js";
+import { Db } from "../storage/db.js";
+import { migrations } from "../storage/migrations/index.js";
+import { BlobStore } from "../storage/blob-store.js";
+import { EventLog } from "../domain/events/event-log.js";
+import { PatchManager } from "../domain/patches/patch-manager.js";
+import { loadTrustStore, type TrustStore } from "../domain/patchfile/index.js";
+import { createLogger, type Logger } from "../lib/log.js";
+import { errorMiddleware } from "../transport/errors.js";
+import { createPatchService } from "../transport/patch-service.js";
+import { descriptorSetBase64 } from "../transport/generated/descriptor-set.js";
+
+/** A running controller: its bound address and a graceful `close()`. */
+export interface Controller {
+  readonly address: string;
+  readonly port: number;
+  readonly patches: PatchManager;
+  readonly events: EventLog;
+  readonly log: Logger;
+  close(): Promise<void>;
+}
+
+type Lifecycle = "starting" | "running" | "stopping" | "stopped";
+
+/** Builds and starts a controller: config -> db + migrations -> domain -> transport -> listen. */
+export async function createController(config: ControllerConfig, opts: { log?: Logger } = {}): Promise<Controller> {
+  let state: Lifecycle = "starting";
+  const log = opts.log ?? createLogger({ level: config.logLevel, bindings: { proc: "controller" } });
+  await fsp.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const trust: TrustStore = await loadTrustStore([...config.trust]);
+  const db = await Db.open(path.join(config.dataDir, "sw-patch.sqlite"), migrations);
+  const events = new EventLog(() => db.read);
+  await events.init();
+  const blobs = new BlobStore(path.join(config.dataDir, "blobs"));
+  const tmpDir = path.join(config.dataDir, "tmp");
+  const patches = new PatchManager({
+    db,
+    blobs,
+    events,
+    log,
+    tmpDir,
+    runningRelease: config.release,
+    trust: () => trust,
+    limits: { maxTotalBytes: config.maxPatchBytes },
+  });
+  await patches.init();
+  if (config.baseFeed) {
+    const r = await patches.importBaseFeed(config.release, config.baseFeed);
+    log.info("base feed imported", { release: config.release, dir: config.baseFeed, added: r.added, total: r.total });
+  }
+
+  const health = HealthState();
+  const server: Server = createServer({
+    "grpc.max_receive_message_length": 8 * 1024 * 1024,
+    "grpc.keepalive_time_ms": 30_000,
+    "grpc.keepalive_permit_without_calls": 1,
+  }).use(errorMiddleware(log));
+  server.add(PatchServiceDefinition, createPatchService({ patches, events, maxPatchBytes: config.maxPatchBytes, tmpDir }));
+  server.add(HealthDefinition, HealthServiceImpl(health));
+  const serviceNames = [
+    PatchServiceDefinition.fullName,
+    HostServiceDefinition.fullName,
+    AgentServiceDefinition.fullName,
+    OrchestrationServiceDefinition.fullName,
+    AdminServiceDefinition.fullName,
+    "grpc.health.v1.Health",
+  ];
+  server.add(ServerReflectionService, ServerReflection(Buffer.from(descriptorSetBase64, "base64"), serviceNames));
+  const host = config.listenHost.includes(":") ? `[${config.listenHost}]` : config.listenHost;
+  const port = await server.listen(`${host}:${config.listenPort}`);
+  const address = `${host}:${port}`;
+  state = "running";
+  log.info("listening", { address });
+
+  return {
+    address,
+    port,
+    patches,
+    events,
+    log,
+    async close() {
+      if (state !== "running") return;
+      state = "stopping";
+      health.setStatus("unhealthy");
+      await server.shutdown();
+      await db.close();
+      state = "stopped";
+    },
+  };
+}

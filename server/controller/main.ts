@@ -1,0 +1,28 @@
+import { CONTROLLER_USAGE, parseControllerArgs, resolveControllerConfig } from "../config/controller-config.js";
+import { isDomainError } from "../domain/errors.js";
+import { createController } from "./controller.js";
+
+/** `sw-patch-controller`: runs until SIGINT/SIGTERM, then shuts down gracefully (exit 0). */
+export async function main(argv: string[]): Promise<number> {
+  let config;
+  try {
+    const opts = parseControllerArgs(argv);
+    if (opts.help) {
+      process.stdout.write(CONTROLLER_USAGE);
+      return 0;
+    }
+    config = resolveControllerConfig(opts);
+  } catch (e) {
+    process.stderr.write(`sw-patch-controller: ${(e as Error).message}\n${isDomainError(e) ? CONTROLLER_USAGE : ""}`);
+    return 2;
+  }
+  const controller = await createController(config);
+  process.stdout.write(`sw-patch-controller listening on ${controller.address} (release ${config.release}, data ${config.dataDir})\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await controller.close();
+  return 0;
+}

@@ -1,0 +1,158 @@
+import type { Tx } from "../../storage/db.js";
+import { insertEvent, listEventsAfter, lastEventSeq, type EventRow } from "../../storage/event-store.js";
+
+/** One entry of the event log (see proto Event). */
+export interface DomainEvent {
+  seq: number;
+  time: Date;
+  kind: string;
+  patchId: string;
+  hostname: string;
+  oldState: string;
+  newState: string;
+  message: string;
+  operationId: string;
+  /** InstallProgress as a plain object, for install.progress events. */
+  progress?: unknown;
+}
+
+export type NewEvent = Partial<Omit<DomainEvent, "seq" | "time">> & { kind: string };
+
+export interface EventFilter {
+  kinds?: readonly string[];
+  patchId?: string;
+  hostname?: string;
+  operationId?: string;
+}
+
+function matches(e: DomainEvent, f: EventFilter): boolean {
+  if (f.kinds && f.kinds.length && !f.kinds.includes(e.kind)) return false;
+  if (f.patchId && e.patchId !== f.patchId) return false;
+  if (f.hostname && e.hostname !== f.hostname) return false;
+  if (f.operationId && e.operationId !== f.operationId) return false;
+  return true;
+}
+
+function fromRow(r: EventRow): DomainEvent {
+  return {
+    seq: r.seq,
+    time: new Date(r.time),
+    kind: r.kind,
+    patchId: r.patch_id,
+    hostname: r.hostname,
+    oldState: r.old_state,
+    newState: r.new_state,
+    message: r.message,
+    operationId: r.operation_id,
+    ...(r.progress_json ? { progress: JSON.parse(r.progress_json) } : {}),
+  };
+}
+
+/**
+ * The event log: events are appended inside the transaction of the change they describe and
+ * published to live watchers after that transaction commits.
+ * INVARIANTS: published events arrive in sequence order; a watcher sees history (from the store)
+ * then live events with no gap and no repeat, deduplicated by sequence number.
+ */
+export class EventLog {
+  private readonly listeners = new Set<(e: DomainEvent) => void>();
+  private lastSeq = 0;
+
+  constructor(private readonly readTx: () => Tx) {}
+
+  async init(): Promise<void> {
+    this.lastSeq = await lastEventSeq(this.readTx());
+  }
+
+  get lastSequence(): number {
+    return this.lastSeq;
+  }
+
+  /** Appends an event inside `tx`; call `publish` with the result after the commit. */
+  async append(tx: Tx, e: NewEvent): Promise<DomainEvent> {
+    const time = new Date();
+    const seq = await insertEvent(tx, {
+      time: time.toISOString(),
+      kind: e.kind,
+      patch_id: e.patchId ?? "",
+      hostname: e.hostname ?? "",
+      old_state: e.oldState ?? "",
+      new_state: e.newState ?? "",
+      message: e.message ?? "",
+      operation_id: e.operationId ?? "",
+      progress_json: e.progress === undefined ? null : JSON.stringify(e.progress),
+    });
+    return {
+      seq,
+      time,
+      kind: e.kind,
+      patchId: e.patchId ?? "",
+      hostname: e.hostname ?? "",
+      oldState: e.oldState ?? "",
+      newState: e.newState ?? "",
+      message: e.message ?? "",
+      operationId: e.operationId ?? "",
+      ...(e.progress === undefined ? {} : { progress: e.progress }),
+    };
+  }
+
+  /** Delivers committed events to live watchers. */
+  publish(events: readonly DomainEvent[]): void {
+    for (const e of [...events].sort((a, b) => a.seq - b.seq)) {
+      if (e.seq > this.lastSeq) this.lastSeq = e.seq;
+      for (const l of this.listeners) l(e);
+    }
+  }
+
+  /** History after `afterSeq`, then live events, until `signal` aborts. */
+  async *watch(afterSeq: number, filter: EventFilter, signal: AbortSignal): AsyncGenerator<DomainEvent> {
+    const buffer: DomainEvent[] = [];
+    let wake: (() => void) | undefined;
+    const listener = (e: DomainEvent) => {
+      buffer.push(e);
+      wake?.();
+    };
+    this.listeners.add(listener);
+    const onAbort = () => wake?.();
+    signal.addEventListener("abort", onAbort);
+    try {
+      let cursor = afterSeq;
+      // History in pages; live events that arrive meanwhile wait in `buffer`.
+      for (;;) {
+        const rows = await listEventsAfter(this.readTx(), cursor, 1000);
+        for (const r of rows) {
+          const e = fromRow(r);
+          cursor = e.seq;
+          if (matches(e, filter)) yield e;
+          if (signal.aborted) return;
+        }
+        if (rows.length < 1000) break;
+      }
+      while (!signal.aborted) {
+        while (buffer.length) {
+          const e = buffer.shift()!;
+          if (e.seq <= cursor) continue;
+          if (e.seq > cursor + 1) {
+            // Something committed but was published out of order: fill the gap from the store.
+            for (const r of await listEventsAfter(this.readTx(), cursor, e.seq - cursor - 1)) {
+              const h = fromRow(r);
+              if (h.seq >= e.seq) break;
+              cursor = h.seq;
+              if (matches(h, filter)) yield h;
+            }
+          }
+          cursor = e.seq;
+          if (matches(e, filter)) yield e;
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          if (buffer.length || signal.aborted) resolve();
+        });
+        wake = undefined;
+      }
+    } finally {
+      this.listeners.delete(listener);
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+}

@@ -1,0 +1,94 @@
+import { createReadStream, promises as fsp } from "node:fs";
+import * as path from "node:path";
+import { createHash } from "node:crypto";
+import { pipeline } from "node:stream/promises";
+import { TEMP_PREFIX, fsyncDir, tempPathFor } from "../lib/fs-atomic.js";
+
+/**
+ * Content-addressed file store under `<dir>/sha256/ab/<hex>`. Files land by
+ * copy/rename-to-temp, fsync, rename, fsync dir; the caller records the row after `put` returns.
+ */
+export class BlobStore {
+  constructor(readonly dir: string) {}
+
+  pathOf(sha256: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`bad sha256: ${sha256}`);
+    return path.join(this.dir, "sha256", sha256.slice(0, 2), sha256);
+  }
+
+  async init(): Promise<void> {
+    await fsp.mkdir(path.join(this.dir, "sha256"), { recursive: true });
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    return fsp.stat(this.pathOf(sha256)).then(() => true, () => false);
+  }
+
+  /**
+   * Moves (or copies) an already-verified file into the store under its sha256.
+   * `move` renames when on the same filesystem and falls back to a copy.
+   */
+  async put(file: string, sha256: string, opts: { move?: boolean } = {}): Promise<string> {
+    const target = this.pathOf(sha256);
+    if (await this.has(sha256)) {
+      if (opts.move) await fsp.rm(file, { force: true });
+      return target;
+    }
+    await fsp.mkdir(path.dirname(target), { recursive: true });
+    const tmp = tempPathFor(target);
+    try {
+      if (opts.move) {
+        try {
+          await fsp.rename(file, tmp);
+        } catch {
+          await fsp.copyFile(file, tmp);
+          await fsp.rm(file, { force: true });
+        }
+      } else {
+        await fsp.copyFile(file, tmp);
+      }
+      const fh = await fsp.open(tmp, "r+");
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fsp.rename(tmp, target);
+      await fsyncDir(path.dirname(target));
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    }
+    return target;
+  }
+
+  async remove(sha256: string): Promise<void> {
+    await fsp.rm(this.pathOf(sha256), { force: true });
+  }
+
+  /** Every stored sha256 (for reconciliation at start). */
+  async list(): Promise<string[]> {
+    const out: string[] = [];
+    const root = path.join(this.dir, "sha256");
+    for (const d of await fsp.readdir(root).catch(() => [] as string[])) {
+      for (const f of await fsp.readdir(path.join(root, d)).catch(() => [] as string[])) {
+        if (f.startsWith(TEMP_PREFIX)) await fsp.rm(path.join(root, d, f), { force: true });
+        else if (/^[0-9a-f]{64}$/.test(f)) out.push(f);
+      }
+    }
+    return out;
+  }
+}
+
+/** sha256 and size of a file, streaming. */
+export async function hashFile(file: string): Promise<{ sha256: string; size: number }> {
+  const h = createHash("sha256");
+  let size = 0;
+  await pipeline(createReadStream(file), async function* (src: AsyncIterable<Buffer>) {
+    for await (const chunk of src) {
+      h.update(chunk);
+      size += chunk.length;
+    }
+  });
+  return { sha256: h.digest("hex"), size };
+}

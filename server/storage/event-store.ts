@@ -1,0 +1,31 @@
+import type { Tx } from "./db.js";
+
+export interface EventRow {
+  seq: number;
+  time: string;
+  kind: string;
+  patch_id: string;
+  hostname: string;
+  old_state: string;
+  new_state: string;
+  message: string;
+  operation_id: string;
+  progress_json: string | null;
+}
+
+export async function insertEvent(tx: Tx, e: Omit<EventRow, "seq">): Promise<number> {
+  const r = await tx.run(
+    "INSERT INTO events (time, kind, patch_id, hostname, old_state, new_state, message, operation_id, progress_json) VALUES (?,?,?,?,?,?,?,?,?)",
+    [e.time, e.kind, e.patch_id, e.hostname, e.old_state, e.new_state, e.message, e.operation_id, e.progress_json],
+  );
+  return r.lastID;
+}
+
+export function listEventsAfter(tx: Tx, afterSeq: number, limit: number): Promise<EventRow[]> {
+  return tx.all<EventRow>("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", [afterSeq, limit]);
+}
+
+export async function lastEventSeq(tx: Tx): Promise<number> {
+  const r = await tx.get<{ m: number | null }>("SELECT MAX(seq) AS m FROM events");
+  return r?.m ?? 0;
+}

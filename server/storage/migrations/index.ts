@@ -1,0 +1,5 @@
+import type { Migration } from "../db.js";
+import { m0001 } from "./0001-initial.js";
+
+/** Every migration, in order. Append new ones; never edit a shipped one. */
+export const migrations: readonly Migration[] = [m0001];

@@ -1,0 +1,217 @@
+import type { CallContext } from "nice-grpc";
+import {
+  QueryFilter,
+  QueryPatchesResponse,
+  UploadOutcome,
+  type PatchServiceImplementation,
+  type UploadPatchRequest,
+} from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
+import { invalidArgument } from "../domain/errors.js";
+import type { PatchManager, UploadOutcome as DomainUploadOutcome } from "../domain/patches/patch-manager.js";
+import type { EventLog } from "../domain/events/event-log.js";
+import { patchIds, toProtoEvent, toProtoPatch } from "./mappers/patch.js";
+import { tempPathFor } from "../lib/fs-atomic.js";
+import { createWriteStream, promises as fsp } from "node:fs";
+import * as path from "node:path";
+
+const OUTCOME: Record<DomainUploadOutcome, UploadOutcome> = {
+  imported: UploadOutcome.UPLOAD_OUTCOME_IMPORTED,
+  "metadata-updated": UploadOutcome.UPLOAD_OUTCOME_METADATA_UPDATED,
+  "committed-unchanged": UploadOutcome.UPLOAD_OUTCOME_COMMITTED_UNCHANGED,
+};
+
+const FILTER: Record<QueryFilter, "all" | "applied" | "available" | "committed"> = {
+  [QueryFilter.QUERY_FILTER_UNSPECIFIED]: "all",
+  [QueryFilter.QUERY_FILTER_ALL]: "all",
+  [QueryFilter.QUERY_FILTER_APPLIED]: "applied",
+  [QueryFilter.QUERY_FILTER_AVAILABLE]: "available",
+  [QueryFilter.QUERY_FILTER_COMMITTED]: "committed",
+  [QueryFilter.UNRECOGNIZED]: "all",
+};
+
+const MAX_CHUNK = 4 * 1024 * 1024;
+
+/**
+ * Splits a client stream into the header and an iterable of the chunks that follow it.
+ * The header must come first, exactly once; chunks must not exceed 4 MiB.
+ */
+async function headerAndChunks<H>(
+  request: AsyncIterable<{ payload?: { $case: "header"; value: H } | { $case: "chunk"; value: Buffer } | undefined }>,
+  maxBytes: number,
+): Promise<{ header: H; chunks: AsyncIterable<Uint8Array> }> {
+  const it = request[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done || first.value.payload?.$case !== "header") throw invalidArgument("upload: the first message must be a header");
+  const header = first.value.payload.value;
+  let total = 0;
+  const chunks = {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        const n = await it.next();
+        if (n.done) return;
+        const p = n.value.payload;
+        if (p?.$case !== "chunk") throw invalidArgument("upload: only chunks may follow the header");
+        if (p.value.length > MAX_CHUNK) throw invalidArgument(`upload: chunk of ${p.value.length} bytes exceeds 4 MiB`);
+        total += p.value.length;
+        if (total > maxBytes) throw invalidArgument(`upload: file exceeds the limit of ${maxBytes} bytes`);
+        yield p.value;
+      }
+    },
+  };
+  return { header, chunks };
+}
+
+export interface PatchServiceDeps {
+  patches: PatchManager;
+  events: EventLog;
+  maxPatchBytes: number;
+  tmpDir: string;
+}
+
+/** PatchService over the patch manager. Request validation names the field. */
+export function createPatchService(d: PatchServiceDeps): PatchServiceImplementation {
+  // Encoded query answers are cached per (filter, release) until the repository changes.
+  let cacheVersion = -1;
+  const cache = new Map<string, QueryPatchesResponse>();
+
+  return {
+    async uploadPatch(request: AsyncIterable<UploadPatchRequest>, ctx: CallContext) {
+      const { header, chunks } = await headerAndChunks(request, d.maxPatchBytes);
+      if (header.sizeBytes > d.maxPatchBytes) throw invalidArgument(`upload: ${header.fileName} is ${header.sizeBytes} bytes, over the limit of ${d.maxPatchBytes}`);
+      const r = await d.patches.upload(header.fileName, chunks, ctx.signal);
+      return { patchId: r.id, outcome: OUTCOME[r.outcome], messages: r.messages, patch: toProtoPatch(r.patch) };
+    },
+
+    async queryPatches(req) {
+      const release = req.release;
+      if (release && !/^[A-Za-z0-9._-]{1,64}$/.test(release)) throw invalidArgument(`release: invalid release "${release}"`);
+      const filter = FILTER[req.filter] ?? "all";
+      if (cacheVersion !== d.patches.version) {
+        cache.clear();
+        cacheVersion = d.patches.version;
+      }
+      const key = `${filter}|${release}`;
+      let res = cache.get(key);
+      if (!res) {
+        res = { patches: d.patches.query(filter, release).map(toProtoPatch) };
+        if (cache.size > 64) cache.clear();
+        cache.set(key, res);
+      }
+      return res;
+    },
+
+    async showPatches(req) {
+      const ids = patchIds(req.patchIds);
+      const r = d.patches.show(ids);
+      return { patches: r.patches.map(toProtoPatch), unrecognized: r.unrecognized };
+    },
+
+    async applyPatches(req) {
+      const ids = patchIds(req.patchIds, "patch_ids", { allowEmpty: req.all });
+      if (req.all && ids.length) throw invalidArgument("patch_ids: give either patch ids or all, not both");
+      const r = await d.patches.apply(ids, { all: req.all, skipSemantic: req.skipSemantic });
+      return { messages: r.messages, applied: r.applied };
+    },
+
+    async removePatches(req) {
+      const r = await d.patches.remove(patchIds(req.patchIds), {
+        skipSemantic: req.skipSemantic,
+        skipAppCheck: req.skipAppCheck,
+        removeUnremovable: req.removeUnremovable,
+      });
+      return { messages: r.messages, removed: r.removed };
+    },
+
+    async deletePatches(req) {
+      const r = await d.patches.delete(patchIds(req.patchIds));
+      return { messages: r.messages, deleted: r.deleted };
+    },
+
+    async commitPatches(req) {
+      const ids = patchIds(req.patchIds, "patch_ids", { allowEmpty: req.all });
+      if (req.all && ids.length) throw invalidArgument("patch_ids: give either patch ids or all, not both");
+      if (req.release && !/^[A-Za-z0-9._-]{1,64}$/.test(req.release)) throw invalidArgument(`release: invalid release "${req.release}"`);
+      const r = await d.patches.commit({ ids, all: req.all, release: req.release, dryRun: req.dryRun });
+      return { messages: r.messages, patchIds: r.patchIds, freedBytes: r.freedBytes };
+    },
+
+    async whatRequires(req) {
+      return { requirements: d.patches.whatRequires(patchIds(req.patchIds)).map((r) => ({ patchId: r.patchId, requiredBy: r.requiredBy })) };
+    },
+
+    async queryDependencies(req) {
+      return { patchIds: d.patches.queryDependencies(patchIds(req.patchIds), req.recursive) };
+    },
+
+    async isApplied(req) {
+      return { result: d.patches.isInState(patchIds(req.patchIds), "Applied") };
+    },
+
+    async isAvailable(req) {
+      return { result: d.patches.isInState(patchIds(req.patchIds), "Available") };
+    },
+
+    async reportAppDependencies(req) {
+      await d.patches.reportAppDependencies(req.app, patchIds(req.patchIds, "patch_ids", { allowEmpty: true }));
+      return {};
+    },
+
+    async queryAppDependencies() {
+      return { dependencies: d.patches.appDependencies() };
+    },
+
+    async initRelease(req) {
+      return { messages: await d.patches.initRelease(req.release) };
+    },
+
+    async delRelease(req) {
+      return { messages: await d.patches.delRelease(req.release) };
+    },
+
+    async importBasePackage(request) {
+      const { header, chunks } = await headerAndChunks(request, d.maxPatchBytes);
+      if (path.basename(header.fileName) !== header.fileName || !header.fileName.endsWith(".rpm")) {
+        throw invalidArgument(`file_name: must be a bare *.rpm name, got "${header.fileName}"`);
+      }
+      await fsp.mkdir(d.tmpDir, { recursive: true });
+      const tmp = tempPathFor(path.join(d.tmpDir, header.fileName));
+      try {
+        const out = createWriteStream(tmp, { mode: 0o600 });
+        for await (const c of chunks) if (!out.write(c)) await new Promise<void>((r) => out.once("drain", () => r()));
+        await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+        const r = await d.patches.importBasePackage(header.release, tmp, header.fileName);
+        const k = r.pkg;
+        return {
+          added: r.added,
+          package: { fileName: k.fileName, name: k.name, epoch: k.epoch, version: k.version, release: k.release, arch: k.arch, sha256: k.sha256, sizeBytes: k.size },
+        };
+      } finally {
+        await fsp.rm(tmp, { force: true });
+      }
+    },
+
+    async getControllerInfo() {
+      return {
+        runningRelease: d.patches.runningRelease,
+        releases: d.patches.releasesKnown(),
+        trustLabels: [],
+        patchCount: d.patches.all().length,
+        hostCount: 0,
+        lastEventSequence: d.events.lastSequence,
+        version: "0.1.0",
+      };
+    },
+
+    async *watchEvents(req, ctx) {
+      const filter = {
+        kinds: req.kinds,
+        ...(req.patchId ? { patchId: req.patchId } : {}),
+        ...(req.hostname ? { hostname: req.hostname } : {}),
+        ...(req.operationId ? { operationId: req.operationId } : {}),
+      };
+      for await (const e of d.events.watch(req.afterSequence, filter, ctx.signal)) {
+        yield { event: toProtoEvent(e) };
+      }
+    },
+  };
+}

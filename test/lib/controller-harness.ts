@@ -1,0 +1,100 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+export const REPO_ROOT = path.resolve(__dirname, "../..");
+export const FIXTURES = path.join(REPO_ROOT, "test/fixtures");
+export const DEV_CERT = path.join(FIXTURES, "starlingx/dev-certificate.pem");
+export const FORMAL_CERT = path.join(FIXTURES, "starlingx/formal-certificate.pem");
+export const DEV_KEY = path.join(FIXTURES, "starlingx/dev-private-key.pem");
+
+export interface ControllerHandle {
+  endpoint: string;
+  port: number;
+  dataDir: string;
+  proc: ChildProcess;
+  /** Everything the process wrote to stderr so far (JSON log lines). */
+  stderr(): string;
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait for exit (crash tests). */
+  kill9(): Promise<void>;
+}
+
+export interface StartControllerOptions {
+  dataDir?: string;
+  release?: string;
+  trust?: string[];
+  baseFeed?: string;
+  extraArgs?: string[];
+  /** Keep the data dir after stop (default: removed if the harness created it). */
+  keepDataDir?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Starts the real `bin/sw-patch-controller` on 127.0.0.1:0 and waits for its listening line. */
+export async function startController(opts: StartControllerOptions = {}): Promise<ControllerHandle> {
+  const created = !opts.dataDir;
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "swpatch-ctl-"));
+  const args = [
+    path.join(REPO_ROOT, "bin/sw-patch-controller"),
+    "--data-dir",
+    dataDir,
+    "--listen",
+    "127.0.0.1:0",
+    "--release",
+    opts.release ?? "19.09",
+    "--log-level",
+    "warn",
+  ];
+  for (const t of opts.trust ?? [`${DEV_CERT}:dev`, `${FORMAL_CERT}:formal`]) args.push("--trust", t);
+  if (opts.baseFeed) args.push("--base-feed", opts.baseFeed);
+  args.push(...(opts.extraArgs ?? []));
+  const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
+  let err = "";
+  proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        proc.stdout!.off("data", onData);
+        proc.stdout!.resume();
+        resolve(Number(m[1]));
+      }
+    };
+    proc.stdout!.on("data", onData);
+    void exited.then((code) => reject(new Error(`controller exited (${code}) before listening:\n${err}`)));
+  });
+  const cleanup = () => {
+    if (created && !opts.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+  return {
+    endpoint: `127.0.0.1:${port}`,
+    port,
+    dataDir,
+    proc,
+    stderr: () => err,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        cleanup();
+        return proc.exitCode;
+      }
+      proc.kill("SIGTERM");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      cleanup();
+      return code;
+    },
+    async kill9() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill("SIGKILL");
+        await exited;
+      }
+    },
+  };
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+"use strict";
+// pretest: makes sure the Debian tools the tests drive are present. As root it installs the
+// missing ones with apt-get; otherwise it names exactly what to install and fails.
+const { execFileSync, spawnSync } = require("node:child_process");
+
+const NEEDED = [
+  { cmd: "rpm", pkg: "rpm" },
+  { cmd: "rpmbuild", pkg: "rpm" },
+  { cmd: "openssl", pkg: "openssl" },
+  { cmd: "md5sum", pkg: "coreutils" },
+  { cmd: "gzip", pkg: "gzip" },
+  { cmd: "/bin/busybox", pkg: "busybox-static", path: true },
+];
+
+function have(entry) {
+  if (entry.path) return require("node:fs").existsSync(entry.cmd);
+  return spawnSync("sh", ["-c", `command -v ${entry.cmd}`], { stdio: "ignore" }).status === 0;
+}
+
+const missing = [...new Set(NEEDED.filter((e) => !have(e)).map((e) => e.pkg))];
+if (missing.length === 0) process.exit(0);
+const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+if (!isRoot) {
+  process.stderr.write(`The tests need these Debian packages: ${missing.join(" ")}\n` +
+    `Install them with: sudo apt-get install -y ${missing.join(" ")}\n`);
+  process.exit(1);
+}
+process.stdout.write(`Installing test dependencies: ${missing.join(" ")}\n`);
+const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
+execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], { stdio: "inherit", env });
+const still = NEEDED.filter((e) => !have(e));
+if (still.length) {
+  process.stderr.write(`Still missing after install: ${still.map((e) => e.cmd).join(" ")}\n`);
+  process.exit(1);
+}
