@@ -18,6 +18,9 @@ import { loadTrustStore, type TrustStore } from "../domain/patchfile/index.js";
 import { createLogger, type Logger } from "../lib/log.js";
 import { errorMiddleware } from "../transport/errors.js";
 import { createPatchService } from "../transport/patch-service.js";
+import { createHostService } from "../transport/host-service.js";
+import { createAgentService } from "../transport/agent-service.js";
+import { HostManager } from "../domain/hosts/host-manager.js";
 import { descriptorSetBase64 } from "../transport/generated/descriptor-set.js";
 
 /** A running controller: its bound address and a graceful `close()`. */
@@ -25,6 +28,7 @@ export interface Controller {
   readonly address: string;
   readonly port: number;
   readonly patches: PatchManager;
+  readonly hosts: HostManager;
   readonly events: EventLog;
   readonly log: Logger;
   close(): Promise<void>;
@@ -51,9 +55,11 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     tmpDir,
     runningRelease: config.release,
     trust: () => trust,
-    limits: { maxTotalBytes: config.maxPatchBytes },
+    limits: { maxPatchBytes: config.maxPatchBytes },
   });
   await patches.init();
+  const hosts = new HostManager({ db, events, patches, log, controllerRelease: config.release });
+  await hosts.init();
   if (config.baseFeed) {
     const r = await patches.importBaseFeed(config.release, config.baseFeed);
     log.info("base feed imported", { release: config.release, dir: config.baseFeed, added: r.added, total: r.total });
@@ -66,6 +72,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     "grpc.keepalive_permit_without_calls": 1,
   }).use(errorMiddleware(log));
   server.add(PatchServiceDefinition, createPatchService({ patches, events, maxPatchBytes: config.maxPatchBytes, tmpDir }));
+  server.add(HostServiceDefinition, createHostService({ hosts }));
+  server.add(AgentServiceDefinition, createAgentService({ hosts, patches, log }));
   server.add(HealthDefinition, HealthServiceImpl(health));
   const serviceNames = [
     PatchServiceDefinition.fullName,
@@ -86,12 +94,14 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     address,
     port,
     patches,
+    hosts,
     events,
     log,
     async close() {
       if (state !== "running") return;
       state = "stopping";
       health.setStatus("unhealthy");
+      hosts.close();
       await server.shutdown();
       await db.close();
       state = "stopped";

@@ -117,8 +117,9 @@ export async function deletePatch(tx: Tx, id: string): Promise<void> {
   await tx.run("DELETE FROM patches WHERE id = ?", [id]);
 }
 
+/** Commit drops a superseded RPM: its row goes (metadata still lists it in contents). */
 export async function markReclaimed(tx: Tx, patchId: string, fileName: string): Promise<void> {
-  await tx.run("UPDATE patch_packages SET reclaimed = 1 WHERE patch_id = ? AND file_name = ?", [patchId, fileName]);
+  await tx.run("DELETE FROM patch_packages WHERE patch_id = ? AND file_name = ?", [patchId, fileName]);
 }
 
 // Releases and base feeds.

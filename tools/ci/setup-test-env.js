@@ -10,6 +10,7 @@ const NEEDED = [
   { cmd: "openssl", pkg: "openssl" },
   { cmd: "md5sum", pkg: "coreutils" },
   { cmd: "gzip", pkg: "gzip" },
+  { cmd: "sqlite3", pkg: "sqlite3" },
   { cmd: "/bin/busybox", pkg: "busybox-static", path: true },
 ];
 

@@ -172,6 +172,12 @@ export class PatchManager {
     return [...this.appDeps.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([app, patchIds]) => ({ app, patchIds: [...patchIds] }));
   }
 
+  /** Whether the host still has to report after an apply/remove of some patch (interim state). */
+  hostInInterim(hostname: string): boolean {
+    for (const s of this.interim.values()) if (s.has(hostname)) return true;
+    return false;
+  }
+
   /** The desired package set of a host, cached until the next change. */
   desiredFor(host: HostPackageView): DesiredSet {
     const cached = this.desiredCache.get(host.hostname);

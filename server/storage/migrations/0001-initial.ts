@@ -103,6 +103,9 @@ CREATE TABLE operations (
   hostname TEXT NOT NULL,
   kind TEXT NOT NULL,
   state TEXT NOT NULL,
+  force INTEGER NOT NULL DEFAULT 0,
+  -- Events of this operation have sequence numbers above start_seq.
+  start_seq INTEGER NOT NULL DEFAULT 0,
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL,
   last_progress_json TEXT

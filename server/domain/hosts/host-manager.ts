@@ -1,0 +1,613 @@
+import { randomUUID } from "node:crypto";
+import type { Db } from "../../storage/db.js";
+import * as hs from "../../storage/host-store.js";
+import { getControllerState, setControllerState } from "../../storage/patch-store.js";
+import { DomainError, failedPrecondition, invalidArgument, notFound } from "../errors.js";
+import type { DomainEvent, EventLog } from "../events/event-log.js";
+import type { PatchManager } from "../patches/patch-manager.js";
+import type { HostPackageView } from "../patches/model.js";
+import { pendingChanges } from "../patches/state.js";
+import type { Logger } from "../../lib/log.js";
+import type {
+  AgentHello,
+  AgentReport,
+  ConnectResponse,
+  InstallResult,
+  InstalledPackage,
+  RebootResult,
+} from "../../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
+import { AgentState, InstallPhase, type InstallProgress, type Instance } from "../../../clients/sdk/src/gen/swpatch/v1/types.js";
+
+export type AgentStateName = "unknown" | "idle" | "installing" | "install-failed" | "install-rejected";
+export type AdminStateName = "locked" | "unlocked";
+export type AvailabilityName = "available" | "offline" | "rebooting";
+
+const AGENT_STATE_NAME: Record<number, AgentStateName> = {
+  [AgentState.AGENT_STATE_IDLE]: "idle",
+  [AgentState.AGENT_STATE_INSTALLING]: "installing",
+  [AgentState.AGENT_STATE_INSTALL_FAILED]: "install-failed",
+  [AgentState.AGENT_STATE_INSTALL_REJECTED]: "install-rejected",
+};
+
+/** A live agent stream: the transport gives the domain a way to send commands and to cut it. */
+export interface AgentLink {
+  send(msg: ConnectResponse): void;
+  close(): void;
+}
+
+export interface HostRecord {
+  hostname: string;
+  ip: string;
+  personality: string;
+  subfunctions: string[];
+  release: string;
+  adminState: AdminStateName;
+  agentState: AgentStateName;
+  installReason: string;
+  requiresReboot: boolean;
+  patchFailed: boolean;
+  installed: InstalledPackage[];
+  instances: Instance[];
+  firstSeen: Date;
+  lastSeen: Date;
+  availability: AvailabilityName;
+}
+
+/** What query-hosts shows for a host, computed. */
+export interface HostStatus extends HostRecord {
+  connected: boolean;
+  patchCurrent: "Yes" | "No" | "Pending" | "Failed";
+  pendingChanges: number;
+  interim: boolean;
+  allowInsvcPatching: boolean;
+  requiresRebootShown: boolean;
+  activeController: boolean;
+  operational: "enabled" | "disabled";
+}
+
+interface OperationState {
+  id: string;
+  hostname: string;
+  startSeq: number;
+  last: InstallProgress;
+  done: boolean;
+}
+
+export interface AlarmRecord {
+  uuid: string;
+  alarmId: string;
+  entityInstanceId: string;
+  severity: string;
+  reasonText: string;
+  mgmtAffecting: boolean;
+  proposedRepairAction: string;
+  time: Date;
+}
+
+const SEVERITIES = ["critical", "major", "minor", "warning"];
+
+function toRow(h: HostRecord): hs.HostRow {
+  return {
+    hostname: h.hostname,
+    ip: h.ip,
+    personality: h.personality,
+    subfunctions: h.subfunctions.join(","),
+    release: h.release,
+    admin_state: h.adminState,
+    agent_state: h.agentState,
+    install_reason: h.installReason,
+    requires_reboot: h.requiresReboot ? 1 : 0,
+    patch_failed: h.patchFailed ? 1 : 0,
+    installed_json: JSON.stringify(h.installed),
+    instances_json: JSON.stringify(h.instances),
+    first_seen: h.firstSeen.toISOString(),
+    last_seen: h.lastSeen.toISOString(),
+  };
+}
+
+function fromRow(r: hs.HostRow): HostRecord {
+  return {
+    hostname: r.hostname,
+    ip: r.ip,
+    personality: r.personality,
+    subfunctions: r.subfunctions ? r.subfunctions.split(",") : [],
+    release: r.release,
+    adminState: r.admin_state === "locked" ? "locked" : "unlocked",
+    agentState: (r.agent_state as AgentStateName) ?? "unknown",
+    installReason: r.install_reason,
+    requiresReboot: r.requires_reboot === 1,
+    patchFailed: r.patch_failed === 1,
+    installed: JSON.parse(r.installed_json) as InstalledPackage[],
+    instances: JSON.parse(r.instances_json) as Instance[],
+    firstSeen: new Date(r.first_seen),
+    lastSeen: new Date(r.last_seen),
+    availability: "offline",
+  };
+}
+
+const HOSTNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/**
+ * Hosts and their agents: inventory from hellos and reports, installs with progress, lock/unlock
+ * (with the agent-performed reboot), swact, drop-host and alarms.
+ * INVARIANTS: host writes run under the patch manager's mutex (so patch states and interim lists
+ * are recomputed consistently); one install operation per host at a time; the in-memory record
+ * is updated only after its transaction commits.
+ */
+export class HostManager {
+  private readonly hosts = new Map<string, HostRecord>();
+  private readonly links = new Map<string, AgentLink>();
+  private readonly ops = new Map<string, OperationState>();
+  private readonly runningByHost = new Map<string, string>();
+  private readonly alarms = new Map<string, AlarmRecord>();
+  private activeController = "controller-0";
+  private readonly rejectTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly o: { db: Db; events: EventLog; patches: PatchManager; log: Logger; controllerRelease: string },
+  ) {}
+
+  async init(): Promise<void> {
+    const read = this.o.db.read;
+    for (const r of await hs.loadHosts(read)) this.hosts.set(r.hostname, fromRow(r));
+    for (const a of await hs.loadAlarms(read)) {
+      this.alarms.set(a.uuid, {
+        uuid: a.uuid,
+        alarmId: a.alarm_id,
+        entityInstanceId: a.entity_instance_id,
+        severity: a.severity,
+        reasonText: a.reason_text,
+        mgmtAffecting: a.mgmt_affecting === 1,
+        proposedRepairAction: a.proposed_repair_action,
+        time: new Date(a.time),
+      });
+    }
+    this.activeController = (await getControllerState(read, "active_controller")) ?? "controller-0";
+    // Installs that were running when the controller stopped: the agent finishes them on its
+    // own and tells us when it reconnects.
+    for (const op of await hs.runningOperations(read)) {
+      const last = op.last_progress_json ? (JSON.parse(op.last_progress_json) as InstallProgress) : this.progress(op.id, op.hostname, InstallPhase.INSTALL_PHASE_QUEUED, "queued");
+      this.ops.set(op.id, { id: op.id, hostname: op.hostname, startSeq: op.start_seq, last, done: false });
+      this.runningByHost.set(op.hostname, op.id);
+    }
+    this.o.patches.setHostsProvider({ views: () => this.views(), anyInstalling: () => this.anyInstalling() });
+  }
+
+  close(): void {
+    for (const t of this.rejectTimers.values()) clearTimeout(t);
+    for (const l of this.links.values()) l.close();
+    this.links.clear();
+  }
+
+  // ---------------------------------------------------------------- views
+
+  views(): HostPackageView[] {
+    return [...this.hosts.values()].map((h) => this.viewOf(h));
+  }
+
+  private viewOf(h: HostRecord): HostPackageView {
+    const installed = new Map<string, { epoch: string; version: string; release: string; arch: string }>();
+    for (const p of h.installed) if (!installed.has(p.name)) installed.set(p.name, { epoch: p.epoch, version: p.version, release: p.release, arch: p.arch });
+    return { hostname: h.hostname, release: h.release, personalityKey: h.subfunctions.join("-") || h.personality, installed };
+  }
+
+  anyInstalling(): boolean {
+    for (const h of this.hosts.values()) if (h.agentState === "installing") return true;
+    return false;
+  }
+
+  status(h: HostRecord): HostStatus {
+    const view = this.viewOf(h);
+    const desired = this.o.patches.desiredFor(view);
+    const pending = pendingChanges(view, desired);
+    const interim = this.o.patches.hostInInterim(h.hostname);
+    const allowInsvc = desired.rebootRequiredNames.size === 0;
+    let patchCurrent: HostStatus["patchCurrent"] = pending === 0 ? "Yes" : "No";
+    if (interim) patchCurrent = "Pending";
+    if (h.patchFailed) patchCurrent = "Failed";
+    const connected = this.links.has(h.hostname);
+    return {
+      ...h,
+      connected,
+      availability: connected ? "available" : h.availability === "rebooting" ? "rebooting" : "offline",
+      patchCurrent,
+      pendingChanges: pending,
+      interim,
+      allowInsvcPatching: allowInsvc,
+      requiresRebootShown: h.requiresReboot || (!allowInsvc && pending > 0),
+      activeController: h.personality === "controller" && h.hostname === this.activeController,
+      operational: connected ? "enabled" : "disabled",
+    };
+  }
+
+  list(): HostStatus[] {
+    return [...this.hosts.values()].sort((a, b) => (a.hostname < b.hostname ? -1 : 1)).map((h) => this.status(h));
+  }
+
+  /** Finds a host by hostname or IP; NOT_FOUND "Unknown host specified: X". */
+  find(hostOrIp: string): HostRecord {
+    if (!hostOrIp) throw invalidArgument("host: a hostname or IP address is required");
+    const h = this.hosts.get(hostOrIp) ?? [...this.hosts.values()].find((x) => x.ip === hostOrIp);
+    if (!h) throw notFound(`Unknown host specified: ${hostOrIp}`, { reason: "HOST_NOT_FOUND", hostname: hostOrIp });
+    return h;
+  }
+
+  get(hostOrIp: string): HostStatus {
+    return this.status(this.find(hostOrIp));
+  }
+
+  // ---------------------------------------------------------------- agent stream
+
+  /** An agent said hello: register or refresh the host and adopt the link. */
+  async hello(hello: AgentHello, link: AgentLink, peerIp: string): Promise<string> {
+    const hostname = hello.hostname;
+    if (!HOSTNAME_RE.test(hostname)) throw invalidArgument(`hello.hostname: invalid hostname "${hostname}"`);
+    if (!["controller", "worker", "storage"].includes(hello.personality)) {
+      throw invalidArgument(`hello.personality: must be controller, worker or storage, got "${hello.personality}"`);
+    }
+    const prev = this.links.get(hostname);
+    if (prev && prev !== link) prev.close();
+    const old = this.hosts.get(hostname);
+    const now = new Date();
+    const rec: HostRecord = {
+      hostname,
+      ip: hello.mgmtIp || peerIp || "unknown",
+      personality: hello.personality,
+      subfunctions: hello.subfunctions.length ? [...hello.subfunctions] : [hello.personality],
+      release: hello.release || this.o.controllerRelease,
+      adminState: old?.adminState ?? (hello.personality === "controller" ? "unlocked" : "unlocked"),
+      agentState: AGENT_STATE_NAME[hello.state] ?? "idle",
+      installReason: hello.installReason,
+      requiresReboot: hello.requiresReboot,
+      patchFailed: hello.state === AgentState.AGENT_STATE_INSTALL_FAILED,
+      installed: hello.packages,
+      instances: hello.instances,
+      firstSeen: old?.firstSeen ?? now,
+      lastSeen: now,
+      availability: "available",
+    };
+    this.links.set(hostname, link);
+    await this.writeHost(rec, { kind: "host.connected", oldState: old ? (old.availability === "rebooting" ? "rebooting" : "offline") : "", newState: "available" });
+    link.send({ message: { $case: "helloAck", value: { controllerRelease: this.o.controllerRelease, locked: rec.adminState === "locked" } } });
+    // An install that was running: the agent's state tells how it ended.
+    const opId = this.runningByHost.get(hostname);
+    if (opId && rec.agentState !== "installing") {
+      const reason = hello.interruptedOperationId === opId ? rec.installReason || "agent restarted during install" : rec.installReason;
+      if (rec.agentState === "idle" && this.status(rec).pendingChanges === 0) {
+        await this.finishOperation(opId, InstallPhase.INSTALL_PHASE_DONE, "Installation was successful.");
+      } else {
+        await this.finishOperation(opId, InstallPhase.INSTALL_PHASE_FAILED, reason || "install did not complete");
+      }
+    }
+    return hostname;
+  }
+
+  async report(hostname: string, r: AgentReport): Promise<void> {
+    const h = this.hosts.get(hostname);
+    if (!h) return;
+    const next: HostRecord = {
+      ...h,
+      installed: r.packages,
+      instances: r.instances,
+      requiresReboot: r.requiresReboot,
+      agentState: AGENT_STATE_NAME[r.state] ?? h.agentState,
+      installReason: r.installReason,
+      patchFailed: r.state === AgentState.AGENT_STATE_INSTALL_FAILED,
+      lastSeen: new Date(),
+    };
+    await this.writeHost(next, h.agentState !== next.agentState ? { kind: "host.state", oldState: h.agentState, newState: next.agentState } : undefined);
+  }
+
+  async progress_(hostname: string, p: InstallProgress): Promise<void> {
+    const opId = this.runningByHost.get(hostname);
+    if (!opId || p.operationId !== opId) return;
+    const op = this.ops.get(opId)!;
+    const msg = { ...p, hostname, operationId: opId, terminal: false, time: new Date() };
+    op.last = msg;
+    const events = await this.o.db.tx(async (tx) => {
+      await hs.updateOperation(tx, opId, "running", JSON.stringify(msg));
+      return [await this.o.events.append(tx, { kind: "install.progress", hostname, operationId: opId, progress: msg, message: msg.message })];
+    });
+    this.o.events.publish(events);
+  }
+
+  async installResult(hostname: string, r: InstallResult): Promise<void> {
+    const opId = this.runningByHost.get(hostname);
+    if (!opId || r.operationId !== opId) return;
+    if (r.rejected) await this.finishOperation(opId, InstallPhase.INSTALL_PHASE_REJECTED, "Installation rejected. Node must be locked");
+    else if (r.success) await this.finishOperation(opId, InstallPhase.INSTALL_PHASE_DONE, "Installation was successful.");
+    else await this.finishOperation(opId, InstallPhase.INSTALL_PHASE_FAILED, r.reason || "Installation failed.");
+  }
+
+  async rebootResult(hostname: string, r: RebootResult): Promise<void> {
+    this.o.log.info("reboot result", { hostname, success: r.success, reason: r.reason });
+  }
+
+  /** The agent's stream ended. A running install there fails with a reason. */
+  async disconnected(hostname: string, link: AgentLink): Promise<void> {
+    if (this.links.get(hostname) !== link) return;
+    this.links.delete(hostname);
+    const h = this.hosts.get(hostname);
+    if (!h) return;
+    const opId = this.runningByHost.get(hostname);
+    const next: HostRecord = { ...h, availability: h.availability === "rebooting" ? "rebooting" : "offline" };
+    if (opId) {
+      next.agentState = "install-failed";
+      next.patchFailed = true;
+      next.installReason = "agent disconnected during install";
+    }
+    await this.writeHost(next, { kind: "host.disconnected", oldState: "available", newState: next.availability });
+    if (opId) await this.finishOperation(opId, InstallPhase.INSTALL_PHASE_FAILED, "agent disconnected during install");
+  }
+
+  // ---------------------------------------------------------------- install
+
+  /** host-install-async: sends the desired set to the agent; returns the operation id. */
+  async install(hostOrIp: string, force: boolean): Promise<{ operationId: string; hostname: string }> {
+    const h = this.find(hostOrIp);
+    const link = this.links.get(h.hostname);
+    if (!link) throw failedPrecondition(`Host ${h.hostname} is not connected`, { reason: "HOST_OFFLINE", hostname: h.hostname });
+    if (this.runningByHost.has(h.hostname) || h.agentState === "installing") {
+      throw failedPrecondition(`Host ${h.hostname} is already installing patches`, { reason: "INSTALL_IN_PROGRESS", hostname: h.hostname });
+    }
+    const view = this.viewOf(h);
+    const desired = this.o.patches.desiredFor(view);
+    // Spec 4: with no reboot-required change pending, in-service patching forces the install.
+    const effectiveForce = force || desired.rebootRequiredNames.size === 0;
+    const opId = randomUUID();
+    const startSeq = this.o.events.lastSequence;
+    const queued = this.progress(opId, h.hostname, InstallPhase.INSTALL_PHASE_QUEUED, "queued");
+    const op: OperationState = { id: opId, hostname: h.hostname, startSeq, last: queued, done: false };
+    const events = await this.o.db.tx(async (tx) => {
+      await hs.insertOperation(tx, {
+        id: opId,
+        hostname: h.hostname,
+        kind: "install",
+        state: "running",
+        force: effectiveForce ? 1 : 0,
+        start_seq: startSeq,
+        created_at: new Date().toISOString(),
+        updated_at: new Date().toISOString(),
+        last_progress_json: JSON.stringify(queued),
+      });
+      return [await this.o.events.append(tx, { kind: "install.progress", hostname: h.hostname, operationId: opId, progress: queued, message: "queued" })];
+    });
+    this.ops.set(opId, op);
+    this.runningByHost.set(h.hostname, opId);
+    this.o.events.publish(events);
+    if (h.adminState !== "locked" && !effectiveForce) {
+      await this.setAgentState(h.hostname, "install-rejected", "Node must be locked.");
+      await this.finishOperation(opId, InstallPhase.INSTALL_PHASE_REJECTED, "Installation rejected. Node must be locked");
+      return { operationId: opId, hostname: h.hostname };
+    }
+    link.send({
+      message: {
+        $case: "install",
+        value: {
+          operationId: opId,
+          force: effectiveForce,
+          locked: h.adminState === "locked",
+          rebootRequired: desired.rebootRequiredNames.size > 0,
+          erase: desired.erase,
+          desired: [...desired.packages.values()].map((k) => ({
+            name: k.name,
+            epoch: k.epoch,
+            version: k.version,
+            release: k.release,
+            arch: k.arch,
+            fileName: k.fileName,
+            sha256: k.sha256,
+            sizeBytes: k.size,
+          })),
+        },
+      },
+    });
+    return { operationId: opId, hostname: h.hostname };
+  }
+
+  private progress(opId: string, hostname: string, phase: InstallPhase, message: string, terminal = false): InstallProgress {
+    return { operationId: opId, hostname, phase, current: 0, total: 0, bytesDone: 0, bytesTotal: 0, item: "", message, terminal, time: new Date() };
+  }
+
+  private async finishOperation(opId: string, phase: InstallPhase, message: string): Promise<void> {
+    const op = this.ops.get(opId);
+    if (!op || op.done) return;
+    op.done = true;
+    const msg = { ...op.last, phase, message, terminal: true, time: new Date() };
+    op.last = msg;
+    const state = phase === InstallPhase.INSTALL_PHASE_DONE ? "done" : phase === InstallPhase.INSTALL_PHASE_REJECTED ? "rejected" : "failed";
+    const events = await this.o.db.tx(async (tx) => {
+      await hs.updateOperation(tx, opId, state, JSON.stringify(msg));
+      return [await this.o.events.append(tx, { kind: "install.progress", hostname: op.hostname, operationId: opId, progress: msg, message, newState: state })];
+    });
+    this.runningByHost.delete(op.hostname);
+    this.o.events.publish(events);
+  }
+
+  private async setAgentState(hostname: string, state: AgentStateName, reason: string): Promise<void> {
+    const h = this.hosts.get(hostname)!;
+    await this.writeHost({ ...h, agentState: state, installReason: reason }, { kind: "host.state", oldState: h.agentState, newState: state });
+    if (state === "install-rejected") {
+      clearTimeout(this.rejectTimers.get(hostname));
+      const t = setTimeout(() => {
+        this.rejectTimers.delete(hostname);
+        const cur = this.hosts.get(hostname);
+        if (cur?.agentState === "install-rejected") void this.setAgentState(hostname, "idle", "").catch(() => undefined);
+      }, 60_000);
+      t.unref();
+      this.rejectTimers.set(hostname, t);
+    }
+  }
+
+  /** The latest progress of an operation. */
+  async operation(opId: string): Promise<InstallProgress> {
+    const op = this.ops.get(opId);
+    if (op) return op.last;
+    const row = await hs.getOperation(this.o.db.read, opId);
+    if (!row) throw notFound(`Operation ${opId} does not exist`, { reason: "OPERATION_NOT_FOUND" });
+    return JSON.parse(row.last_progress_json ?? "{}") as InstallProgress;
+  }
+
+  /** Every progress message of an operation so far, then new ones, to the terminal message. */
+  async *watchOperation(opId: string, signal: AbortSignal): AsyncGenerator<InstallProgress> {
+    let startSeq = this.ops.get(opId)?.startSeq;
+    if (startSeq === undefined) {
+      const row = await hs.getOperation(this.o.db.read, opId);
+      if (!row) throw notFound(`Operation ${opId} does not exist`, { reason: "OPERATION_NOT_FOUND" });
+      startSeq = row.start_seq;
+    }
+    const ac = new AbortController();
+    const onAbort = () => ac.abort();
+    signal.addEventListener("abort", onAbort);
+    try {
+      for await (const e of this.o.events.watch(startSeq, { kinds: ["install.progress"], operationId: opId }, ac.signal)) {
+        const p = e.progress as InstallProgress;
+        yield { ...p, time: new Date(p.time as unknown as string) };
+        if (p.terminal) return;
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      ac.abort();
+    }
+  }
+
+  // ---------------------------------------------------------------- lock / unlock / swact / drop
+
+  async lock(hostOrIp: string, force: boolean): Promise<HostStatus> {
+    const h = this.find(hostOrIp);
+    if (h.adminState === "locked") return this.status(h);
+    if (h.personality === "controller" && !force) {
+      const others = [...this.hosts.values()].filter((x) => x.personality === "controller" && x.hostname !== h.hostname && x.adminState === "unlocked");
+      if (others.length === 0) throw failedPrecondition(`Rejected: Can not lock the only unlocked controller ${h.hostname}`, { reason: "LAST_CONTROLLER", hostname: h.hostname });
+      if (h.hostname === this.activeController) {
+        throw failedPrecondition(`Rejected: Can not lock an active controller. Swact ${h.hostname} first`, { reason: "ACTIVE_CONTROLLER", hostname: h.hostname });
+      }
+    }
+    await this.writeHost({ ...h, adminState: "locked" }, { kind: "host.admin", oldState: "unlocked", newState: "locked" });
+    this.links.get(h.hostname)?.send({ message: { $case: "lockState", value: { locked: true } } });
+    if (h.agentState === "install-rejected") await this.setAgentState(h.hostname, "idle", "");
+    return this.status(this.hosts.get(h.hostname)!);
+  }
+
+  async unlock(hostOrIp: string): Promise<{ host: HostStatus; rebooting: boolean }> {
+    const h = this.find(hostOrIp);
+    if (h.adminState === "unlocked") throw failedPrecondition(`Host ${h.hostname} is already unlocked`, { reason: "ALREADY_UNLOCKED", hostname: h.hostname });
+    if (this.runningByHost.has(h.hostname)) throw failedPrecondition(`Rejected: Host ${h.hostname} is installing patches`, { reason: "INSTALL_IN_PROGRESS", hostname: h.hostname });
+    const link = this.links.get(h.hostname);
+    const rebooting = h.requiresReboot && !!link;
+    await this.writeHost({ ...h, adminState: "unlocked", availability: rebooting ? "rebooting" : h.availability }, { kind: "host.admin", oldState: "locked", newState: "unlocked" });
+    link?.send({ message: { $case: "lockState", value: { locked: false } } });
+    if (rebooting) link!.send({ message: { $case: "reboot", value: { requestId: randomUUID() } } });
+    return { host: this.status(this.hosts.get(h.hostname)!), rebooting };
+  }
+
+  async swact(hostOrIp: string): Promise<string> {
+    const h = this.find(hostOrIp);
+    if (h.personality !== "controller") throw failedPrecondition(`Rejected: ${h.hostname} is not a controller`, { reason: "NOT_CONTROLLER" });
+    if (h.hostname !== this.activeController) throw failedPrecondition(`Rejected: ${h.hostname} is not the active controller`, { reason: "NOT_ACTIVE" });
+    const peer = [...this.hosts.values()].find((x) => x.personality === "controller" && x.hostname !== h.hostname && x.adminState === "unlocked" && this.links.has(x.hostname));
+    if (!peer) throw failedPrecondition("Rejected: no standby controller is unlocked and available to take over", { reason: "NO_STANDBY" });
+    const events = await this.o.db.tx(async (tx) => {
+      await setControllerState(tx, "active_controller", peer.hostname);
+      return [await this.o.events.append(tx, { kind: "host.swact", hostname: peer.hostname, oldState: h.hostname, newState: peer.hostname })];
+    });
+    this.activeController = peer.hostname;
+    this.o.events.publish(events);
+    return peer.hostname;
+  }
+
+  get activeControllerName(): string {
+    return this.activeController;
+  }
+
+  async drop(hostOrIp: string): Promise<string> {
+    const h = this.find(hostOrIp);
+    this.links.get(h.hostname)?.close();
+    this.links.delete(h.hostname);
+    await this.o.patches.exclusive(async () => {
+      const events = await this.o.db.tx(async (tx) => {
+        await hs.deleteHost(tx, h.hostname);
+        const ev = [await this.o.events.append(tx, { kind: "host.dropped", hostname: h.hostname })];
+        this.hosts.delete(h.hostname);
+        try {
+          return ev.concat(await this.o.patches.onHostReport(tx, h.hostname));
+        } catch (e) {
+          this.hosts.set(h.hostname, h);
+          throw e;
+        }
+      });
+      this.o.patches.afterHostCommit(events);
+    });
+    return h.hostname;
+  }
+
+  // ---------------------------------------------------------------- alarms
+
+  listAlarms(): AlarmRecord[] {
+    return [...this.alarms.values()].sort((a, b) => a.time.getTime() - b.time.getTime());
+  }
+
+  getAlarm(uuid: string): AlarmRecord {
+    const a = this.alarms.get(uuid);
+    if (!a) throw notFound(`Alarm not found: ${uuid}`, { reason: "ALARM_NOT_FOUND" });
+    return a;
+  }
+
+  async raiseAlarm(a: Omit<AlarmRecord, "uuid" | "time">): Promise<AlarmRecord> {
+    if (!/^\d{3}\.\d{3}$/.test(a.alarmId)) throw invalidArgument(`alarm_id: expected NNN.NNN, got "${a.alarmId}"`);
+    if (!SEVERITIES.includes(a.severity)) throw invalidArgument(`severity: must be one of ${SEVERITIES.join(", ")}`);
+    if (!a.entityInstanceId) throw invalidArgument("entity_instance_id: required");
+    const rec: AlarmRecord = { ...a, uuid: randomUUID(), time: new Date() };
+    const events = await this.o.db.tx(async (tx) => {
+      await hs.insertAlarm(tx, {
+        uuid: rec.uuid,
+        alarm_id: rec.alarmId,
+        entity_instance_id: rec.entityInstanceId,
+        severity: rec.severity,
+        reason_text: rec.reasonText,
+        mgmt_affecting: rec.mgmtAffecting ? 1 : 0,
+        proposed_repair_action: rec.proposedRepairAction,
+        time: rec.time.toISOString(),
+      });
+      return [await this.o.events.append(tx, { kind: "alarm.raised", message: `${rec.alarmId} ${rec.entityInstanceId}`, newState: rec.uuid })];
+    });
+    this.alarms.set(rec.uuid, rec);
+    this.o.events.publish(events);
+    return rec;
+  }
+
+  async clearAlarm(uuid: string): Promise<void> {
+    this.getAlarm(uuid);
+    const events = await this.o.db.tx(async (tx) => {
+      await hs.deleteAlarm(tx, uuid);
+      return [await this.o.events.append(tx, { kind: "alarm.cleared", oldState: uuid })];
+    });
+    this.alarms.delete(uuid);
+    this.o.events.publish(events);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private async writeHost(next: HostRecord, ev?: { kind: string; oldState?: string; newState?: string }): Promise<void> {
+    await this.o.patches.exclusive(async () => {
+      const prev = this.hosts.get(next.hostname);
+      this.hosts.set(next.hostname, next);
+      let events: DomainEvent[];
+      try {
+        events = await this.o.db.tx(async (tx) => {
+          await hs.upsertHost(tx, toRow(next));
+          const out: DomainEvent[] = [];
+          if (ev) out.push(await this.o.events.append(tx, { ...ev, hostname: next.hostname }));
+          return out.concat(await this.o.patches.onHostReport(tx, next.hostname));
+        });
+      } catch (e) {
+        if (prev) this.hosts.set(next.hostname, prev);
+        else this.hosts.delete(next.hostname);
+        throw e;
+      }
+      this.o.patches.afterHostCommit(events);
+    });
+  }
+}
+
+export { DomainError };

@@ -1,0 +1,87 @@
+import { createReadStream } from "node:fs";
+import type { CallContext } from "nice-grpc";
+import type { AgentServiceImplementation, ConnectRequest, ConnectResponse } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
+import { invalidArgument, notFound } from "../domain/errors.js";
+import type { HostManager, AgentLink } from "../domain/hosts/host-manager.js";
+import type { PatchManager } from "../domain/patches/patch-manager.js";
+import { AsyncQueue } from "../lib/async-queue.js";
+import type { Logger } from "../lib/log.js";
+
+/** The IP address a call comes from (`ipv4:1.2.3.4:5`, `ipv6:[::1]:5`). */
+export function peerIp(peer: string): string {
+  const m = /^ipv4:([^:]+):\d+$/.exec(peer) ?? /^ipv6:\[([^\]]+)\]:\d+$/.exec(peer);
+  return m ? m[1]! : "";
+}
+
+/** AgentService: one bidi stream per host; package downloads by sha256. */
+export function createAgentService(d: { hosts: HostManager; patches: PatchManager; log: Logger }): AgentServiceImplementation {
+  return {
+    async *connect(requests: AsyncIterable<ConnectRequest>, ctx: CallContext): AsyncGenerator<ConnectResponse> {
+      const out = new AsyncQueue<ConnectResponse>();
+      const link: AgentLink = { send: (m) => out.push(m), close: () => out.end() };
+      let hostname: string | undefined;
+      const pump = (async () => {
+        try {
+          for await (const req of requests) {
+            const m = req.message;
+            if (!m) continue;
+            if (m.$case === "hello") {
+              hostname = await d.hosts.hello(m.value, link, peerIp(ctx.peer));
+              continue;
+            }
+            if (!hostname) throw invalidArgument("agent: the first message must be a hello");
+            switch (m.$case) {
+              case "report":
+                await d.hosts.report(hostname, m.value);
+                break;
+              case "progress":
+                await d.hosts.progress_(hostname, m.value);
+                break;
+              case "installResult":
+                await d.hosts.installResult(hostname, m.value);
+                break;
+              case "rebootResult":
+                await d.hosts.rebootResult(hostname, m.value);
+                break;
+              default:
+                break;
+            }
+          }
+        } catch (e) {
+          d.log.warn("agent stream error", { hostname, error: (e as Error).message });
+        } finally {
+          out.end();
+        }
+      })();
+      const onAbort = () => out.end();
+      ctx.signal.addEventListener("abort", onAbort);
+      try {
+        for await (const msg of out) yield msg;
+      } finally {
+        ctx.signal.removeEventListener("abort", onAbort);
+        out.end();
+        await pump.catch(() => undefined);
+        if (hostname) await d.hosts.disconnected(hostname, link).catch((e) => d.log.warn("disconnect handling failed", { hostname, error: String(e) }));
+      }
+    },
+
+    async *fetchPackage(req, ctx) {
+      if (!/^[0-9a-f]{64}$/.test(req.sha256)) throw invalidArgument(`sha256: expected 64 lowercase hex digits`);
+      const file = d.patches.packagePath(req.sha256);
+      const stream = createReadStream(file, { highWaterMark: 1 << 20 });
+      const err = await new Promise<Error | null>((resolve) => {
+        stream.once("open", () => resolve(null));
+        stream.once("error", (e) => resolve(e));
+      });
+      if (err) throw notFound(`Package ${req.sha256} is not in the package store`);
+      try {
+        for await (const chunk of stream) {
+          if (ctx.signal.aborted) return;
+          yield { chunk: chunk as Buffer };
+        }
+      } finally {
+        stream.destroy();
+      }
+    },
+  };
+}
