@@ -14,6 +14,7 @@ import { DependencyGraph } from "./dependency-graph.js";
 import type { HostPackageView, PackageRecord, PatchMeta, PatchRecord, PatchStateName, RepoState } from "./model.js";
 import { compareEvr, computePatchStates, desiredSetFor, type DesiredSet } from "./state.js";
 import { Mutex } from "../../lib/mutex.js";
+import { failpointAsync } from "../../lib/failpoint.js";
 
 /** What the host side tells the patch side (set by the host manager; empty until agents exist). */
 export interface HostsProvider {
@@ -304,8 +305,10 @@ export class PatchManager {
         }
       }
     }
+    await failpointAsync("upload:verified");
     // Files first (content-addressed, durable), then the rows that point at them.
     for (const r of verified.rpms) await this.o.blobs.put(r.path, r.sha256, { move: true });
+    await failpointAsync("upload:blobs-stored");
     const semantics: { action: string; sha256: string; size: number }[] = [];
     for (const s of verified.semantics) {
       const h = await hashFile(s.path);
@@ -328,6 +331,7 @@ export class PatchManager {
       for (const s of semantics) await store.insertBlob(tx, s.sha256, s.size);
       await store.insertPatch(tx, rec);
       const ev = [await this.o.events.append(tx, { kind: "patch.uploaded", patchId: id, newState: "Available", message: `${id} is now available` })];
+      await failpointAsync("upload:in-transaction");
       return ev.concat(await this.stateEvents(tx, [rec]));
     });
     this.commitMemory([rec], [], events);
@@ -445,6 +449,7 @@ export class PatchManager {
         await store.setRepoState(tx, p.meta.id, p.repoState);
         await store.setInterim(tx, p.meta.id, hostnames);
         ev.push(await this.o.events.append(tx, { kind, patchId: p.meta.id, oldState: old.repoState, newState: p.repoState }));
+        await failpointAsync(`${kind}:in-transaction`);
       }
       const interim = new Map(this.interim);
       for (const p of changed) interim.set(p.meta.id, new Set(hostnames));
@@ -478,8 +483,10 @@ export class PatchManager {
         }
         orphans = await store.orphanBlobs(tx);
         await store.deleteBlobRows(tx, orphans);
+        await failpointAsync("delete:in-transaction");
         return ev;
       });
+      await failpointAsync("delete:committed");
       for (const sha of orphans) await this.o.blobs.remove(sha);
       this.commitMemory([], list, events);
       return { messages: { info: lines(list.map((id) => `${id} has been deleted`)), warning: "" }, deleted: list };
@@ -556,8 +563,10 @@ export class PatchManager {
         for (const x of reclaim) await store.markReclaimed(tx, x.patchId, x.pkg.fileName);
         orphans = await store.orphanBlobs(tx);
         await store.deleteBlobRows(tx, orphans);
+        await failpointAsync("commit:in-transaction");
         return ev.concat(await this.stateEvents(tx, changed));
       });
+      await failpointAsync("commit:committed");
       for (const sha of orphans) await this.o.blobs.remove(sha);
       this.commitMemory(changed, [], events);
       return { messages: { info: "The patches have been committed.\n", warning: "" }, patchIds: closure, freedBytes: freed };
