@@ -27,7 +27,8 @@ export function compareEvr(
 
 /**
  * The desired package set of a host (ARCHITECTURE "core model"): for each package name the host
- * has, or that an applied patch adds for the host's personality, the highest version among the
+ * has, that the release's base feed has, or that an applied patch adds for the host's
+ * personality, the highest version among the
  * base feed and the Applied/Committed patches of the host's release. Installed names that only
  * patches brought, and that no applied patch provides any more, are erased.
  */
@@ -53,7 +54,8 @@ export function desiredSetFor(
     for (const name of p.meta.personalities[host.personalityKey] ?? []) wanted.add(name);
   }
   const out: DesiredSet = { packages: new Map(), erase: [], rebootRequiredNames: new Set() };
-  const names = new Set<string>([...host.installed.keys(), ...wanted]);
+  // Every host of a release is installed from its whole base feed.
+  const names = new Set<string>([...host.installed.keys(), ...base.map((b) => b.name), ...wanted]);
   for (const name of [...names].sort()) {
     const list = candidates.get(name);
     if (!list || list.length === 0) {

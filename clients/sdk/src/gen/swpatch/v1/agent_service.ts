@@ -37,6 +37,11 @@ export interface AgentHello {
   /** An install that was running when the agent last stopped. */
   interruptedOperationId: string;
   agentVersion: string;
+  /**
+   * The agent was started with --provision and its root has no packages yet: the controller
+   * answers with an install of the release's base feed (what a kickstart does on a real host).
+   */
+  provision: boolean;
 }
 
 export interface AgentReport {
@@ -289,6 +294,7 @@ function createBaseAgentHello(): AgentHello {
     instances: [],
     interruptedOperationId: "",
     agentVersion: "",
+    provision: false,
   };
 }
 
@@ -329,6 +335,9 @@ export const AgentHello: MessageFns<AgentHello> = {
     }
     if (message.agentVersion !== "") {
       writer.uint32(98).string(message.agentVersion);
+    }
+    if (message.provision !== false) {
+      writer.uint32(104).bool(message.provision);
     }
     return writer;
   },
@@ -442,6 +451,14 @@ export const AgentHello: MessageFns<AgentHello> = {
             message.agentVersion = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.provision = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -494,6 +511,7 @@ export const AgentHello: MessageFns<AgentHello> = {
         : isSet(object.agent_version)
         ? globalThis.String(object.agent_version)
         : "",
+      provision: isSet(object.provision) ? globalThis.Boolean(object.provision) : false,
     };
   },
 
@@ -535,6 +553,9 @@ export const AgentHello: MessageFns<AgentHello> = {
     if (message.agentVersion !== "") {
       obj.agentVersion = message.agentVersion;
     }
+    if (message.provision !== false) {
+      obj.provision = message.provision;
+    }
     return obj;
   },
 
@@ -555,6 +576,7 @@ export const AgentHello: MessageFns<AgentHello> = {
     message.instances = object.instances?.map((e) => Instance.fromPartial(e)) || [];
     message.interruptedOperationId = object.interruptedOperationId ?? "";
     message.agentVersion = object.agentVersion ?? "";
+    message.provision = object.provision ?? false;
     return message;
   },
 };

@@ -1,0 +1,56 @@
+import { agentStateLabel, patchCurrentLabel, type Host } from "../../sdk/src/index.js";
+import { center, left } from "./text.js";
+
+/** The Patch Current cell: Failed wins over Pending, which wins over Yes/No (spec 5.4). */
+export function patchCurrentCell(host: Host): string {
+  if (host.patchFailed) return "Failed";
+  if (host.interimState) return "Pending";
+  return patchCurrentLabel(host.patchCurrent);
+}
+
+/**
+ * The reference query-hosts table (spec 5.4): Hostname, IP Address, Patch Current, Reboot
+ * Required, Release, State; rows sorted by hostname; hostname and IP left-aligned, the rest
+ * centred; headers centred; no trailing blank line.
+ */
+export function renderHostsTable(hosts: readonly Host[]): string {
+  const rows = [...hosts]
+    .sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0))
+    .map((h) => ({
+      hostname: h.hostname,
+      ip: h.ip,
+      current: patchCurrentCell(h),
+      rr: h.requiresReboot ? "Yes" : "No",
+      release: h.release,
+      state: agentStateLabel(h.agentState),
+    }));
+  const w = {
+    hostname: Math.max("Hostname".length, ...rows.map((r) => r.hostname.length)),
+    ip: Math.max("IP Address".length, ...rows.map((r) => r.ip.length)),
+    current: "Patch Current".length,
+    rr: "Reboot Required".length,
+    release: Math.max("Release".length, ...rows.map((r) => r.release.length)),
+    state: Math.max("State".length, ...rows.map((r) => r.state.length)),
+  };
+  const line = (cells: string[]) => cells.join("  ") + "\n";
+  let out = line([
+    center("Hostname", w.hostname),
+    center("IP Address", w.ip),
+    center("Patch Current", w.current),
+    center("Reboot Required", w.rr),
+    center("Release", w.release),
+    center("State", w.state),
+  ]);
+  out += line([w.hostname, w.ip, w.current, w.rr, w.release, w.state].map((n) => "=".repeat(n)));
+  for (const r of rows) {
+    out += line([
+      left(r.hostname, w.hostname),
+      left(r.ip, w.ip),
+      center(r.current, w.current),
+      center(r.rr, w.rr),
+      center(r.release, w.release),
+      center(r.state, w.state),
+    ]);
+  }
+  return out;
+}

@@ -1,0 +1,113 @@
+import { delay } from "abort-controller-x";
+import {
+  InstallHostResponse,
+  InstallPhase,
+  isTransientError,
+  type InstallProgress,
+} from "../../../sdk/src/index.js";
+import { debugJson } from "../../render/json.js";
+import type { Command, CommandContext } from "../command.js";
+
+const PHASE_WORDS: Partial<Record<InstallPhase, string>> = {
+  [InstallPhase.INSTALL_PHASE_QUEUED]: "queued",
+  [InstallPhase.INSTALL_PHASE_DOWNLOADING]: "downloading",
+  [InstallPhase.INSTALL_PHASE_INSTALLING]: "installing",
+  [InstallPhase.INSTALL_PHASE_RUNNING_SCRIPTS]: "running scripts",
+  [InstallPhase.INSTALL_PHASE_DONE]: "done",
+  [InstallPhase.INSTALL_PHASE_FAILED]: "failed",
+  [InstallPhase.INSTALL_PHASE_REJECTED]: "rejected",
+};
+
+/** One progress-bar line for a TTY (no newline), at most `width` characters. */
+export function progressLine(p: InstallProgress, width: number): string {
+  const ratio =
+    p.bytesTotal > 0 && p.phase === InstallPhase.INSTALL_PHASE_DOWNLOADING
+      ? p.bytesDone / p.bytesTotal
+      : p.total > 0
+        ? p.current / p.total
+        : 0;
+  const pct = Math.max(0, Math.min(100, Math.floor(ratio * 100)));
+  const barWidth = 20;
+  const filled = Math.round((pct / 100) * barWidth);
+  let text = `[${"#".repeat(filled)}${".".repeat(barWidth - filled)}] ${String(pct).padStart(3)}% ${PHASE_WORDS[p.phase] ?? "working"}`;
+  if (p.total > 0) text += ` ${p.current}/${p.total}`;
+  if (p.item) text += ` ${p.item}`;
+  return text.length > width ? text.slice(0, width) : text;
+}
+
+/** The reference's closing line for a terminal progress message, and the exit code. */
+export function outcomeLine(p: InstallProgress): { text: string; rc: number } {
+  switch (p.phase) {
+    case InstallPhase.INSTALL_PHASE_DONE:
+      return { text: "Installation was successful.", rc: 0 };
+    case InstallPhase.INSTALL_PHASE_REJECTED:
+      return { text: "Installation rejected. Node must be locked", rc: 1 };
+    case InstallPhase.INSTALL_PHASE_FAILED:
+      return { text: "Installation failed. Please check logs for details.", rc: 1 };
+    default:
+      return { text: `Patch agent is reporting unknown state: ${PHASE_WORDS[p.phase] ?? p.phase}`, rc: 1 };
+  }
+}
+
+const MAX_RETRIES = 4;
+
+async function follow(ctx: CommandContext, host: string, force: boolean): Promise<number> {
+  const client = ctx.client();
+  let operationId = "";
+  let retries = 0;
+  let started = false;
+  let seen = 0;
+  const show = (p: InstallProgress) => {
+    if (ctx.debug) ctx.out(debugJson(InstallHostResponse.toJSON({ progress: p })));
+    else if (ctx.io.isTTY) ctx.out("\r\x1b[K" + progressLine(p, ctx.termWidth));
+    else ctx.out(".");
+  };
+  for (;;) {
+    try {
+      const stream = operationId
+        ? client.watchOperation(operationId)
+        : (async function* () {
+            for await (const r of client.hosts.installHost({ host, force })) if (r.progress) yield r.progress;
+          })();
+      let index = 0;
+      for await (const p of stream) {
+        started = true;
+        operationId ||= p.operationId;
+        index += 1;
+        if (p.terminal) {
+          const { text, rc } = outcomeLine(p);
+          ctx.out(`\n${text}\n`);
+          return rc;
+        }
+        // A resumed watch replays the operation from its start; show only what is new.
+        if (index > seen) {
+          seen = index;
+          show(p);
+        }
+      }
+      ctx.out("\nPatch agent is reporting unknown state: no result\n");
+      return 1;
+    } catch (e) {
+      if (!started || !operationId || !isTransientError(e)) throw e;
+      retries += 1;
+      if (retries > MAX_RETRIES) {
+        ctx.out("\nLost communications with the patch controller\n");
+        return 1;
+      }
+      await delay(new AbortController().signal, 1000);
+    }
+  }
+}
+
+export const command: Command = {
+  name: "host-install",
+  summary: "Trigger patch installation/removal on a remote host and wait for the result",
+  usage: "host-install [--force] <hostname>",
+  help: "  --force   install on an unlocked host, even for reboot-required patches\n",
+  options: { force: { type: "boolean" } },
+  notInSystemController: true,
+  async run(ctx, { values, positionals }) {
+    if (positionals.length !== 1) return ctx.usageError();
+    return follow(ctx, positionals[0]!, Boolean(values.force));
+  },
+};

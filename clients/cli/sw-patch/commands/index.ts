@@ -1,0 +1,49 @@
+import type { Command } from "../command.js";
+import { command as upload } from "./upload.js";
+import { command as uploadDir } from "./upload-dir.js";
+import { command as apply } from "./apply.js";
+import { command as remove } from "./remove.js";
+import { command as del } from "./delete.js";
+import { command as query } from "./query.js";
+import { command as show } from "./show.js";
+import { command as whatRequires } from "./what-requires.js";
+import { command as queryDependencies } from "./query-dependencies.js";
+import { command as isApplied, isAvailable } from "./is-applied.js";
+import { command as commit } from "./commit.js";
+import { queryAppDependencies, reportAppDependencies } from "./app-dependencies.js";
+import { command as queryHosts } from "./query-hosts.js";
+import { command as hostInstall } from "./host-install.js";
+import { dropHost, hostInstallAsync, installLocal } from "./hosts.js";
+import { delRelease, initRelease } from "./releases.js";
+import { command as completion } from "./completion.js";
+
+/** Every sw-patch subcommand, in help order (the reference's order). */
+export const COMMANDS: readonly Command[] = [
+  upload,
+  uploadDir,
+  apply,
+  remove,
+  del,
+  query,
+  show,
+  whatRequires,
+  queryHosts,
+  hostInstall,
+  hostInstallAsync,
+  installLocal,
+  dropHost,
+  queryDependencies,
+  isApplied,
+  isAvailable,
+  reportAppDependencies,
+  queryAppDependencies,
+  commit,
+  initRelease,
+  delRelease,
+  completion,
+];
+
+/** The command called `name`, if any. */
+export function findCommand(name: string): Command | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}

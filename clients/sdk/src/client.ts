@@ -1,0 +1,137 @@
+import { readFileSync } from "node:fs";
+import {
+  ChannelCredentials,
+  createChannel,
+  createClientFactory,
+  Metadata,
+  type CallOptions,
+  type Channel,
+  type ChannelOptions,
+  type ClientMiddlewareCall,
+} from "nice-grpc";
+import { deadlineMiddleware, type DeadlineOptions } from "nice-grpc-client-middleware-deadline";
+import { PatchServiceDefinition, type PatchServiceClient } from "./gen/swpatch/v1/patch_service.js";
+import { HostServiceDefinition, type HostServiceClient } from "./gen/swpatch/v1/host_service.js";
+import {
+  OrchestrationServiceDefinition,
+  type OrchestrationServiceClient,
+} from "./gen/swpatch/v1/orchestration_service.js";
+import { AdminServiceDefinition, type AdminServiceClient } from "./gen/swpatch/v1/admin_service.js";
+import { toSwPatchError } from "./errors.js";
+
+/** Default port of the controller's gRPC API. */
+export const DEFAULT_PORT = 5490;
+/** Default endpoint: the local controller. */
+export const DEFAULT_ENDPOINT = `127.0.0.1:${DEFAULT_PORT}`;
+/** Default deadline of unary calls, in milliseconds. */
+export const DEFAULT_DEADLINE_MS = 30_000;
+
+/** PEM material: file contents (string or bytes). */
+export type PemInput = string | Uint8Array;
+
+/** TLS settings; with `cert` and `key` the client also authenticates itself (mTLS). */
+export interface SwPatchTlsOptions {
+  /** CA certificate(s) to trust; default: the system roots. */
+  ca?: PemInput;
+  /** Client certificate chain (mTLS). */
+  cert?: PemInput;
+  /** Client private key (mTLS). */
+  key?: PemInput;
+}
+
+/** Options of {@link createSwPatchClient}. */
+export interface SwPatchClientOptions {
+  /** Controller address, `host:port` or `[v6addr]:port`; default `127.0.0.1:5490`. */
+  endpoint?: string;
+  /** Bearer token, sent as `authorization: Bearer <token>` on every call. */
+  token?: string;
+  /** Use TLS (omit for plaintext). */
+  tls?: SwPatchTlsOptions;
+  /** Deadline of unary calls in milliseconds (default 30000; 0 = none); a call's own `deadline` wins. */
+  defaultDeadlineMs?: number;
+  /** Extra grpc-js channel options. */
+  channelOptions?: ChannelOptions;
+}
+
+/** Per-call options accepted by every SDK method: `signal`, `metadata`, `deadline` (Date or ms). */
+export type SwPatchCallOptions = CallOptions & DeadlineOptions;
+
+/** The raw service clients, with typed errors, deadlines and the token applied. */
+export interface SwPatchServiceClients {
+  readonly patches: PatchServiceClient<DeadlineOptions>;
+  readonly hosts: HostServiceClient<DeadlineOptions>;
+  readonly orchestration: OrchestrationServiceClient<DeadlineOptions>;
+  readonly admin: AdminServiceClient<DeadlineOptions>;
+}
+
+/** Normalises an endpoint to the grpc-js target form; accepts `host:port`, `[::1]:port`, `host`. */
+export function normalizeEndpoint(endpoint: string): string {
+  const e = endpoint.trim().replace(/^(grpcs?|https?):\/\//, "");
+  if (e === "") throw new Error("endpoint must not be empty");
+  if (e.startsWith("[")) return /\]:\d+$/.test(e) ? e : `${e}:${DEFAULT_PORT}`;
+  const colons = (e.match(/:/g) ?? []).length;
+  if (colons > 1) return `[${e}]:${DEFAULT_PORT}`; // bare IPv6 address
+  return colons === 1 ? e : `${e}:${DEFAULT_PORT}`;
+}
+
+function pem(input: PemInput | undefined): Buffer | null {
+  if (input === undefined) return null;
+  return typeof input === "string" ? Buffer.from(input) : Buffer.from(input);
+}
+
+/** Reads a PEM file for {@link SwPatchTlsOptions}. */
+export function readPem(path: string): Buffer {
+  return readFileSync(path);
+}
+
+/** @internal Builds the shared channel and the four clients; used by createSwPatchClient. */
+export function createServiceClients(options: SwPatchClientOptions): {
+  channel: Channel;
+  endpoint: string;
+  clients: SwPatchServiceClients;
+} {
+  const endpoint = normalizeEndpoint(options.endpoint ?? DEFAULT_ENDPOINT);
+  const credentials = options.tls
+    ? ChannelCredentials.createSsl(pem(options.tls.ca), pem(options.tls.key), pem(options.tls.cert))
+    : ChannelCredentials.createInsecure();
+  const channel = createChannel(endpoint, credentials, options.channelOptions ?? {});
+  const defaultDeadlineMs = options.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS;
+  const token = options.token;
+
+  // Outermost: turn ClientError into typed errors (for every call type, streams included).
+  async function* errors<Req, Res>(call: ClientMiddlewareCall<Req, Res>, callOptions: CallOptions) {
+    try {
+      return yield* call.next(call.request, callOptions);
+    } catch (e) {
+      throw toSwPatchError(e, endpoint);
+    }
+  }
+  // Adds the bearer token (without dropping metadata the caller passed).
+  async function* auth<Req, Res>(call: ClientMiddlewareCall<Req, Res>, callOptions: CallOptions) {
+    if (!token) return yield* call.next(call.request, callOptions);
+    const metadata = Metadata(callOptions.metadata);
+    if (!metadata.has("authorization")) metadata.set("authorization", `Bearer ${token}`);
+    return yield* call.next(call.request, { ...callOptions, metadata });
+  }
+  // Gives unary calls a default deadline; streams are bounded by their signal instead.
+  async function* defaultDeadline<Req, Res>(
+    call: ClientMiddlewareCall<Req, Res, DeadlineOptions>,
+    callOptions: CallOptions & Partial<DeadlineOptions>,
+  ) {
+    const unary = !call.requestStream && !call.responseStream;
+    if (unary && callOptions.deadline === undefined && defaultDeadlineMs > 0) {
+      return yield* call.next(call.request, { ...callOptions, deadline: defaultDeadlineMs });
+    }
+    return yield* call.next(call.request, callOptions);
+  }
+
+  // The last middleware added is the outermost one.
+  const factory = createClientFactory().use(deadlineMiddleware).use(defaultDeadline).use(auth).use(errors);
+  const clients: SwPatchServiceClients = {
+    patches: factory.create(PatchServiceDefinition, channel),
+    hosts: factory.create(HostServiceDefinition, channel),
+    orchestration: factory.create(OrchestrationServiceDefinition, channel),
+    admin: factory.create(AdminServiceDefinition, channel),
+  };
+  return { channel, endpoint, clients };
+}
