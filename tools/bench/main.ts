@@ -1,0 +1,51 @@
+/**
+ * `npm run bench -- [suite...]`: runs the named benchmark suites (all registered ones when none
+ * are named) and prints their figures with PASS/MISS against each target. Exit 1 if a suite fails
+ * to run (a MISS is reported, not an error).
+ */
+
+/** A benchmark suite: prints its own report; resolves when done. */
+export interface BenchSuite {
+  name: string;
+  description: string;
+  run(args: { log: (line: string) => void }): Promise<void>;
+}
+
+const registry = new Map<string, () => Promise<BenchSuite>>();
+
+/** Register a suite under `name`; `load` is called only when the suite runs. */
+export function registerSuite(name: string, load: () => Promise<BenchSuite>): void {
+  registry.set(name, load);
+}
+
+registerSuite("verify", async () => (await import("./verify.js")).verifySuite);
+registerSuite("query", async () => (await import("./query.js")).querySuite);
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "--child-verify") {
+    const { childVerify } = await import("./verify.js");
+    return childVerify(argv.slice(1));
+  }
+  const names = argv.length > 0 ? argv : [...registry.keys()];
+  for (const n of names) {
+    const load = registry.get(n);
+    if (!load) {
+      process.stderr.write(`Unknown bench suite '${n}'. Known: ${[...registry.keys()].join(", ")}\n`);
+      return 1;
+    }
+    const suite = await load();
+    process.stdout.write(`== ${suite.name}: ${suite.description}\n`);
+    await suite.run({ log: (l) => process.stdout.write(l + "\n") });
+  }
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (c) => (process.exitCode = c),
+    (e) => {
+      process.stderr.write(`bench failed: ${(e as Error).stack ?? e}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

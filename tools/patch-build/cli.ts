@@ -1,0 +1,180 @@
+/**
+ * `patch_build`: build a signed `.patch` (reference: cgcs_patch.patch_functions.patch_build).
+ * Usage: patch_build [ <args> ] ... <rpm list>; see USAGE.
+ */
+import { promises as fsp } from "node:fs";
+import { buildPatch, PERSONALITY_TYPES, type BuildPatchRpm } from "../../server/domain/patchfile/index.js";
+import { isDomainError } from "../../server/domain/errors.js";
+import { GetoptError, gnuGetopt, type LongOptions } from "../lib/gnu-getopt.js";
+
+export const USAGE = `Usage: patch_build [ <args> ] ... <rpm list>
+Options:
+--id <id>                   Patch ID
+--release <version>         Platform release version (default: $PLATFORM_RELEASE)
+--status <status>           Patch Status Code (DEV, REL, OBS; default DEV)
+--unremovable               Marks patch as unremovable
+--reboot-required <Y|N>     Marks patch as reboot-required (default=Y)
+--summary <summary>         Patch Summary
+--desc <description>        Patch Description
+--warn <warnings>           Patch Warnings
+--inst <instructions>       Patch Install Instructions
+--req <patch_id>            Required Patch
+--controller <rpm>          New package for controller
+--worker <rpm>              New package for worker node
+--worker-lowlatency <rpm>   New package for worker-lowlatency node
+--storage <rpm>             New package for storage node
+--controller-worker <rpm>   New package for combined node
+--controller-worker-lowlatency <rpm>   New package for lowlatency
+                                       combined node
+--all-nodes <rpm>           New package for all node types
+--pre-apply <script>        Semantic check run before apply
+--pre-remove <script>       Semantic check run before remove
+--apply-active-release-only Patch may only be applied to the running release
+--key <pem>                 RSA private key to sign with (default: $SWPATCH_SIGNING_KEY)
+--output-dir <dir>          Where to write <id>.patch (default: current directory)
+--help                      Show this help
+`;
+
+const OPTIONS: LongOptions = {
+  help: false,
+  id: true,
+  release: true,
+  summary: true,
+  status: true,
+  unremovable: false,
+  "reboot-required": true,
+  desc: true,
+  warn: true,
+  inst: true,
+  req: true,
+  controller: true,
+  worker: true,
+  "worker-lowlatency": true,
+  storage: true,
+  "controller-worker": true,
+  "controller-worker-lowlatency": true,
+  "all-nodes": true,
+  "pre-apply": true,
+  "pre-remove": true,
+  "apply-active-release-only": false,
+  key: true,
+  "output-dir": true,
+};
+
+/** Entry point; returns the exit code. Never throws for expected errors. */
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const err = (m: string) => process.stderr.write(m.endsWith("\n") ? m : m + "\n");
+  let parsed;
+  try {
+    parsed = gnuGetopt(argv, OPTIONS);
+  } catch (e) {
+    if (!(e instanceof GetoptError)) throw e;
+    err(`patch_build: ${e.message}`);
+    process.stderr.write(USAGE);
+    return 1;
+  }
+  let id: string | undefined;
+  let release = env.PLATFORM_RELEASE;
+  let status = "DEV";
+  let summary: string | undefined;
+  let description: string | undefined;
+  let warnings: string | undefined;
+  let installInstructions: string | undefined;
+  let unremovable = false;
+  let rebootRequired = true;
+  let applyActiveReleaseOnly = false;
+  let preApply: string | undefined;
+  let preRemove: string | undefined;
+  let keyPath = env.SWPATCH_SIGNING_KEY || undefined;
+  let outputDir = process.cwd();
+  const requires: string[] = [];
+  const rpms: BuildPatchRpm[] = [];
+  for (const [opt, arg] of parsed.opts) {
+    switch (opt) {
+      case "help":
+        process.stdout.write(USAGE);
+        return 0;
+      case "id": id = arg; break;
+      case "release": release = arg; break;
+      case "summary": summary = arg; break;
+      case "status": status = arg; break;
+      case "desc": description = arg; break;
+      case "warn": warnings = arg; break;
+      case "inst": installInstructions = arg; break;
+      case "unremovable": unremovable = true; break;
+      case "reboot-required":
+        if (arg !== "Y" && arg !== "N") {
+          err("The --reboot-required option requires either Y or N as argument.");
+          return 1;
+        }
+        rebootRequired = arg === "Y";
+        break;
+      case "req": requires.push(arg); break;
+      case "all-nodes": rpms.push({ path: arg, personalities: [...PERSONALITY_TYPES] }); break;
+      case "pre-apply": preApply = arg; break;
+      case "pre-remove": preRemove = arg; break;
+      case "apply-active-release-only": applyActiveReleaseOnly = true; break;
+      case "key": keyPath = arg; break;
+      case "output-dir": outputDir = arg; break;
+      default:
+        rpms.push({ path: arg, personalities: [opt] });
+    }
+  }
+  if (!id) {
+    err("The --id argument is mandatory.");
+    return 1;
+  }
+  for (const a of parsed.args) rpms.push({ path: a });
+  if (rpms.length === 0) {
+    err("Cannot generate empty patch");
+    return 1;
+  }
+  if (!release) {
+    err("The release version must be specified in the sw_version field");
+    return 1;
+  }
+  if (!keyPath) {
+    err("Could not find signing key");
+    return 1;
+  }
+  let keyPem: string;
+  try {
+    keyPem = await fsp.readFile(keyPath, "utf8");
+  } catch {
+    err(`Could not find signing key: ${keyPath}`);
+    return 1;
+  }
+  try {
+    const built = await buildPatch({
+      id,
+      swVersion: release,
+      status,
+      ...(summary !== undefined ? { summary } : {}),
+      ...(description !== undefined ? { description } : {}),
+      ...(warnings !== undefined ? { warnings } : {}),
+      ...(installInstructions !== undefined ? { installInstructions } : {}),
+      unremovable,
+      rebootRequired,
+      applyActiveReleaseOnly,
+      requires,
+      rpms,
+      ...(preApply ? { preApply } : {}),
+      ...(preRemove ? { preRemove } : {}),
+      signingKey: keyPem,
+      outputDir,
+    });
+    process.stdout.write(`Patch is ${built.path}\n`);
+    return 0;
+  } catch (e) {
+    if (isDomainError(e)) {
+      err(e.message);
+      return 1;
+    }
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "EACCES") {
+      err(`File does not exist: ${(e as NodeJS.ErrnoException).path ?? ""}`);
+      return 1;
+    }
+    throw e;
+  }
+}
