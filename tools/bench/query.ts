@@ -110,7 +110,8 @@ async function bareServer(response: QueryPatchesResponse): Promise<{ endpoint: s
   return { endpoint: `127.0.0.1:${port}`, stop: () => server.forceShutdown() };
 }
 
-export async function runQueryBench(): Promise<void> {
+export async function runQueryBench(log: (line: string) => void = console.log): Promise<void> {
+  const console = { log };
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "swpatch-bench-query-"));
   try {
@@ -192,8 +193,8 @@ export async function runQueryBench(): Promise<void> {
   }
 }
 
-export const querySuite = {
+export const querySuite: import("./main.js").BenchSuite = {
   name: "query",
   description: `query with ${N} patches (64 in flight) against a bare grpc-js server; what-requires and query-dependencies latency and growth`,
-  run: () => runQueryBench(),
+  run: ({ log }) => runQueryBench(log),
 };

@@ -14,7 +14,7 @@ import { randomFillSync } from "node:crypto";
 import { buildPatch, loadTrustStore, readPatch } from "../../server/domain/patchfile/index.js";
 import type { BenchSuite } from "./main.js";
 
-function sh(cmd: string, args: string[], opts: { cwd?: string; stdoutFile?: string } = {}): Promise<number> {
+export function sh(cmd: string, args: string[], opts: { cwd?: string; stdoutFile?: string } = {}): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const p = spawn(cmd, args, { cwd: opts.cwd, stdio: ["ignore", opts.stdoutFile ? "pipe" : "ignore", "pipe"] });
@@ -29,7 +29,7 @@ function sh(cmd: string, args: string[], opts: { cwd?: string; stdoutFile?: stri
   });
 }
 
-async function writeRandom(file: string, bytes: number): Promise<void> {
+export async function writeRandom(file: string, bytes: number): Promise<void> {
   const fh = await fsp.open(file, "w");
   const buf = Buffer.alloc(4 * 1024 * 1024);
   try {
@@ -42,7 +42,7 @@ async function writeRandom(file: string, bytes: number): Promise<void> {
   }
 }
 
-async function buildBigRpm(dir: string, mb: number): Promise<string> {
+export async function buildBigRpm(dir: string, mb: number): Promise<string> {
   const top = path.join(dir, "rpmbuild");
   for (const d of ["BUILD", "RPMS", "SPECS", "SOURCES", "tmp", "stage/opt/bench"]) await fsp.mkdir(path.join(top, d), { recursive: true });
   await writeRandom(path.join(top, "stage/opt/bench/blob.bin"), mb * 1024 * 1024);

@@ -170,7 +170,7 @@ export class HostManager {
       this.ops.set(op.id, { id: op.id, hostname: op.hostname, startSeq: op.start_seq, last, done: false });
       this.runningByHost.set(op.hostname, op.id);
     }
-    this.o.patches.setHostsProvider({ views: () => this.views(), anyInstalling: () => this.anyInstalling() });
+    this.o.patches.setHostsProvider({ views: () => this.views(), anyInstalling: () => this.anyInstalling(), requestReports: () => this.requestReports() });
   }
 
   close(): void {
@@ -189,6 +189,14 @@ export class HostManager {
     const installed = new Map<string, { epoch: string; version: string; release: string; arch: string }>();
     for (const p of h.installed) if (!installed.has(p.name)) installed.set(p.name, { epoch: p.epoch, version: p.version, release: p.release, arch: p.arch });
     return { hostname: h.hostname, release: h.release, personalityKey: h.subfunctions.join("-") || h.personality, installed };
+  }
+
+  private reportCounter = 0;
+
+  /** Asks every connected agent for a fresh report; each report clears the host's interim state. */
+  requestReports(): void {
+    this.reportCounter++;
+    for (const link of this.links.values()) link.send({ message: { $case: "reportRequest", value: { patchOpCounter: this.reportCounter } } });
   }
 
   anyInstalling(): boolean {

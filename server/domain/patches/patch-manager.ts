@@ -1,6 +1,5 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { createHash } from "node:crypto";
 import { execFile } from "node:child_process";
 import type { Db, Tx } from "../../storage/db.js";
 import { BlobStore, hashFile } from "../../storage/blob-store.js";
@@ -20,9 +19,11 @@ import { failpointAsync } from "../../lib/failpoint.js";
 export interface HostsProvider {
   views(): HostPackageView[];
   anyInstalling(): boolean;
+  /** Asks every connected agent for a fresh report (after a repository change). */
+  requestReports(): void;
 }
 
-const NO_HOSTS: HostsProvider = { views: () => [], anyInstalling: () => false };
+const NO_HOSTS: HostsProvider = { views: () => [], anyInstalling: () => false, requestReports: () => undefined };
 
 /** Outcome texts of an operation, reference style: newline-terminated lines. */
 export interface OpMessages {
@@ -210,14 +211,7 @@ export class PatchManager {
     const fileId = base.slice(0, -".patch".length);
     if (!SAFE_ID.test(fileId)) throw invalidArgument(`Unsafe patch id in file name: ${base}`, { reason: "BAD_FILE_NAME" });
 
-    const fileHash = createHash("sha256");
-    const hashed = (async function* () {
-      for await (const c of chunks) {
-        fileHash.update(c);
-        yield c;
-      }
-    })();
-    const verified = await readPatch(hashed, {
+    const verified = await readPatch(chunks, {
       trust: this.o.trust(),
       workDir: this.o.tmpDir,
       signal,
@@ -231,7 +225,8 @@ export class PatchManager {
           patchId: meta.id,
         });
       }
-      const fileSha = fileHash.digest("hex");
+      // Content identity: the sha256 of software.tar (already computed by the verifier).
+      const fileSha = verified.members.find((m) => m.name === "software.tar")?.sha256 ?? "";
       return await this.mutex.run(async () => {
         const existing = this.patches.get(meta.id);
         if (existing) return this.reimport(existing, meta, verified.metadataXml, verified.signer);
@@ -460,6 +455,7 @@ export class PatchManager {
       else this.interim.delete(p.meta.id);
     }
     this.commitMemory(changed, [], events);
+    this.hosts.requestReports();
   }
 
   // ---------------------------------------------------------------- delete / commit

@@ -129,6 +129,14 @@ export interface InstanceActionCommand {
   instanceUuids: string[];
 }
 
+/**
+ * The repository changed: the agent answers with a fresh AgentReport (the reference's
+ * HELLO_AGENT with a higher patch_op_counter, answered by QUERY_DETAILED_RESP).
+ */
+export interface ReportRequest {
+  patchOpCounter: number;
+}
+
 export interface ConnectResponse {
   message:
     | { $case: "helloAck"; value: HelloAck }
@@ -136,6 +144,7 @@ export interface ConnectResponse {
     | { $case: "reboot"; value: RebootCommand }
     | { $case: "lockState"; value: LockStateCommand }
     | { $case: "instanceAction"; value: InstanceActionCommand }
+    | { $case: "reportRequest"; value: ReportRequest }
     | undefined;
 }
 
@@ -1940,6 +1949,79 @@ export const InstanceActionCommand: MessageFns<InstanceActionCommand> = {
   },
 };
 
+function createBaseReportRequest(): ReportRequest {
+  return { patchOpCounter: 0 };
+}
+
+export const ReportRequest: MessageFns<ReportRequest> = {
+  encode(message: ReportRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.patchOpCounter !== 0) {
+      writer.uint32(8).uint64(message.patchOpCounter);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReportRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReportRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.patchOpCounter = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReportRequest {
+    return {
+      patchOpCounter: isSet(object.patchOpCounter)
+        ? globalThis.Number(object.patchOpCounter)
+        : isSet(object.patch_op_counter)
+        ? globalThis.Number(object.patch_op_counter)
+        : 0,
+    };
+  },
+
+  toJSON(message: ReportRequest): unknown {
+    const obj: any = {};
+    if (message.patchOpCounter !== 0) {
+      obj.patchOpCounter = Math.round(message.patchOpCounter);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReportRequest>): ReportRequest {
+    return ReportRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReportRequest>): ReportRequest {
+    const message = createBaseReportRequest();
+    message.patchOpCounter = object.patchOpCounter ?? 0;
+    return message;
+  },
+};
+
 function createBaseConnectResponse(): ConnectResponse {
   return { message: undefined };
 }
@@ -1961,6 +2043,9 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
         break;
       case "instanceAction":
         InstanceActionCommand.encode(message.message.value, writer.uint32(42).fork()).join();
+        break;
+      case "reportRequest":
+        ReportRequest.encode(message.message.value, writer.uint32(50).fork()).join();
         break;
     }
     return writer;
@@ -2019,6 +2104,14 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
             message.message = { $case: "instanceAction", value: InstanceActionCommand.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.message = { $case: "reportRequest", value: ReportRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2049,6 +2142,10 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
         ? { $case: "instanceAction", value: InstanceActionCommand.fromJSON(object.instanceAction) }
         : isSet(object.instance_action)
         ? { $case: "instanceAction", value: InstanceActionCommand.fromJSON(object.instance_action) }
+        : isSet(object.reportRequest)
+        ? { $case: "reportRequest", value: ReportRequest.fromJSON(object.reportRequest) }
+        : isSet(object.report_request)
+        ? { $case: "reportRequest", value: ReportRequest.fromJSON(object.report_request) }
         : undefined,
     };
   },
@@ -2065,6 +2162,8 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
       obj.lockState = LockStateCommand.toJSON(message.message.value);
     } else if (message.message?.$case === "instanceAction") {
       obj.instanceAction = InstanceActionCommand.toJSON(message.message.value);
+    } else if (message.message?.$case === "reportRequest") {
+      obj.reportRequest = ReportRequest.toJSON(message.message.value);
     }
     return obj;
   },
@@ -2102,6 +2201,12 @@ export const ConnectResponse: MessageFns<ConnectResponse> = {
       case "instanceAction": {
         if (object.message?.value !== undefined && object.message?.value !== null) {
           message.message = { $case: "instanceAction", value: InstanceActionCommand.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "reportRequest": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "reportRequest", value: ReportRequest.fromPartial(object.message.value) };
         }
         break;
       }

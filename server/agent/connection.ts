@@ -1,0 +1,206 @@
+/**
+ * The agent's controller connection: one long-lived AgentService.Connect stream per host, re-dialled
+ * with exponential backoff (100 ms doubling to a 5 s cap, equal jitter) whenever it ends or fails.
+ *
+ * Per stream: the agent sends AgentHello first, the controller answers HelloAck, then commands
+ * (InstallCommand, RebootCommand, LockStateCommand, InstanceActionCommand) flow down and progress,
+ * results and reports flow up. A RebootCommand closes the stream (the host goes offline), performs
+ * the reboot (HostAgent.reboot) and re-dials at once with a fresh hello; the RebootResult follows
+ * the next HelloAck.
+ *
+ * INVARIANTS
+ * - At most one stream per host is open at a time; the HostAgent's sink is attached only while
+ *   it is.
+ * - Commands of one stream are handled in arrival order (each handler is awaited; installs run in
+ *   the background and do not block later commands).
+ */
+import { promises as fsp } from "node:fs";
+import { Metadata, type Client } from "nice-grpc";
+import { AgentServiceDefinition, type ConnectRequest, type ConnectResponse } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
+import type { Logger } from "../lib/log.js";
+import type { HostAgent } from "./host-agent.js";
+import type { FetchPackageFn } from "./installer.js";
+
+export type AgentServiceClient = Client<typeof AgentServiceDefinition>;
+
+export interface BackoffOptions {
+  /** First delay, ms. Default 100. */
+  initialMs?: number;
+  /** Cap, ms. Default 5000. */
+  maxMs?: number;
+}
+
+export interface ConnectionOptions {
+  client: AgentServiceClient;
+  host: HostAgent;
+  logger: Logger;
+  /** Bearer token sent as `authorization: Bearer <token>` on every call. */
+  token?: string;
+  backoff?: BackoffOptions;
+  /** Aborting it closes the stream and ends `runConnection`. */
+  signal: AbortSignal;
+  /** Observability hook for tests: called on every connection lifecycle step. */
+  onEvent?: (e: ConnectionEvent) => void;
+}
+
+export type ConnectionEvent =
+  | { type: "connecting"; attempt: number }
+  | { type: "connected" }
+  | { type: "disconnected"; error?: string }
+  | { type: "rebooting"; requestId: string }
+  | { type: "backoff"; delayMs: number };
+
+/** A push-driven async iterable used as the request stream. */
+class Outbox implements AsyncIterable<ConnectRequest> {
+  private items: ConnectRequest[] = [];
+  private waiter: (() => void) | undefined;
+  private ended = false;
+  push(m: ConnectRequest): void {
+    if (this.ended) return;
+    this.items.push(m);
+    this.waiter?.();
+  }
+  end(): void {
+    this.ended = true;
+    this.waiter?.();
+  }
+  async *[Symbol.asyncIterator](): AsyncIterator<ConnectRequest> {
+    for (;;) {
+      while (this.items.length) yield this.items.shift()!;
+      if (this.ended) return;
+      await new Promise<void>((r) => (this.waiter = r));
+      this.waiter = undefined;
+    }
+  }
+}
+
+/** Exponential backoff with equal jitter: attempt n waits between d/2 and d, d = min(cap, initial*2^n). */
+export function backoffDelayMs(attempt: number, o: BackoffOptions = {}, random = Math.random): number {
+  const initial = o.initialMs ?? 100;
+  const cap = o.maxMs ?? 5000;
+  const d = Math.min(cap, initial * 2 ** Math.min(attempt, 30));
+  return Math.round(d / 2 + random() * (d / 2));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+function metadataFor(token?: string): Metadata {
+  const md = new Metadata();
+  if (token) md.set("authorization", `Bearer ${token}`);
+  return md;
+}
+
+/** A FetchPackageFn over AgentService.FetchPackage: streams the chunks into `ctx.destPath`. */
+export function createGrpcFetch(client: AgentServiceClient, token?: string): FetchPackageFn {
+  return async (pkg, ctx) => {
+    const fh = await fsp.open(ctx.destPath, "w");
+    let n = 0;
+    try {
+      for await (const r of client.fetchPackage({ sha256: pkg.sha256 }, { signal: ctx.signal, metadata: metadataFor(token) })) {
+        await fh.write(r.chunk);
+        n += r.chunk.length;
+        ctx.onBytes(n);
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    return ctx.destPath;
+  };
+}
+
+/**
+ * Keep `host` connected until `signal` aborts. Never rejects for connection errors (they are
+ * logged and retried); resolves once the signal aborted and the stream closed.
+ */
+export async function runConnection(o: ConnectionOptions): Promise<void> {
+  const { client, host, signal } = o;
+  const log = o.logger.child({ hostname: host.hostname });
+  if (!host.fetch) host.fetch = createGrpcFetch(client, o.token);
+  let attempt = 0;
+  while (!signal.aborted) {
+    o.onEvent?.({ type: "connecting", attempt });
+    const outbox = new Outbox();
+    const streamAc = new AbortController();
+    const onAbort = () => streamAc.abort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    let reboot: string | undefined;
+    let error: string | undefined;
+    try {
+      outbox.push({ message: { $case: "hello", value: await host.buildHello() } });
+      const responses = client.connect(outbox, { signal: streamAc.signal, metadata: metadataFor(o.token) });
+      for await (const resp of responses) {
+        const r = await handle(resp, outbox);
+        if (r) {
+          reboot = r;
+          break;
+        }
+      }
+    } catch (e) {
+      if (!signal.aborted) error = e instanceof Error ? e.message : String(e);
+    } finally {
+      host.attach(undefined);
+      outbox.end();
+      streamAc.abort();
+      signal.removeEventListener("abort", onAbort);
+    }
+    o.onEvent?.({ type: "disconnected", ...(error !== undefined ? { error } : {}) });
+    if (signal.aborted) break;
+    if (reboot !== undefined) {
+      o.onEvent?.({ type: "rebooting", requestId: reboot });
+      await host.reboot(reboot, signal);
+      attempt = 0;
+      continue;
+    }
+    const delayMs = backoffDelayMs(attempt++, o.backoff);
+    log.info("controller stream closed; reconnecting", { error, delayMs });
+    o.onEvent?.({ type: "backoff", delayMs });
+    await sleep(delayMs, signal);
+  }
+
+  /** Handle one controller message; returns a reboot request id when the stream must close. */
+  async function handle(resp: ConnectResponse, outbox: Outbox): Promise<string | undefined> {
+    const m = resp.message;
+    switch (m?.$case) {
+      case "helloAck":
+        attempt = 0;
+        host.attach((msg) => outbox.push(msg));
+        await host.onHelloAck(m.value);
+        o.onEvent?.({ type: "connected" });
+        log.info("connected to controller", { controllerRelease: m.value.controllerRelease, locked: m.value.locked });
+        return undefined;
+      case "install":
+        await host.handleInstall(m.value);
+        return undefined;
+      case "lockState":
+        await host.setLocked(m.value.locked);
+        return undefined;
+      case "reportRequest":
+        await host.reportNow();
+        return undefined;
+      case "instanceAction":
+        await host.handleInstanceAction(m.value);
+        return undefined;
+      case "reboot":
+        if (!host.canReboot()) {
+          outbox.push({ message: { $case: "rebootResult", value: { requestId: m.value.requestId, success: false, reason: "Install in progress" } } });
+          return undefined;
+        }
+        return m.value.requestId;
+      default:
+        log.warn("ignoring unknown controller message");
+        return undefined;
+    }
+  }
+}

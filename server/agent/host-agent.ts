@@ -1,0 +1,375 @@
+/**
+ * One host's agent logic, independent of gRPC: identity, persistent state, lock flag, install,
+ * reboot and instance commands. The connection module feeds it controller commands and gives it a
+ * sink for the messages it sends.
+ *
+ * INVARIANTS
+ * - At most one install runs at a time (the installer's exclusive runner; a second InstallCommand is
+ *   answered with a rejected InstallResult "Install already in progress").
+ * - Every state change is persisted to state.json before it is reported.
+ * - An InstallResult or RebootResult produced while no stream is attached is queued and sent after
+ *   the next HelloAck (`flushPending`).
+ */
+import { promises as fsp } from "node:fs";
+import * as path from "node:path";
+import type {
+  AgentHello,
+  AgentReport,
+  ConnectRequest,
+  HelloAck,
+  InstallCommand,
+  InstanceActionCommand,
+  InstalledPackage,
+} from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
+import { AgentState, InstallPhase, type Instance } from "../../clients/sdk/src/gen/swpatch/v1/types.js";
+import type { Logger } from "../lib/log.js";
+import { writeFileAtomic } from "../lib/fs-atomic.js";
+import { hostPaths, type HostPaths } from "./host-paths.js";
+import { converge, InstallInProgressError, isInstalling, recoverInterruptedInstall, runPatchScripts, type FetchPackageFn } from "./installer.js";
+import { rpmInitDb, rpmQueryAll, rpmUpgrade } from "./rpm.js";
+import { loadAgentState, saveAgentState, type AgentStateName, type PersistedAgentState } from "./state-file.js";
+
+export const AGENT_VERSION = "0.1.0";
+/** The reference's reject reason when the node is not locked and force is not set. */
+export const NODE_MUST_BE_LOCKED = "Node must be locked.";
+
+export interface HostAgentOptions {
+  root: string;
+  hostname: string;
+  /** controller | worker | storage */
+  personality: string;
+  /** Default [personality]. */
+  subfunctions?: string[];
+  /** Default "19.09". */
+  release?: string;
+  mgmtIp?: string;
+  logger: Logger;
+  /** Fetches a package from the controller (FetchPackage); set by the connection. */
+  fetch?: FetchPackageFn;
+  /** install-rejected reverts to idle after this long. Default 60000 ms. */
+  rejectRevertMs?: number;
+  /** Simulated reboot downtime. Default 200 ms. */
+  rebootDelayMs?: number;
+  /** Virtual machines this host runs (simulation). */
+  instances?: Instance[];
+  /** Started with --provision: the hello says so while the root has no packages. */
+  provision?: boolean;
+}
+
+export type MessageSink = (msg: ConnectRequest) => void;
+
+const STATE_TO_PROTO: Record<AgentStateName, AgentState> = {
+  idle: AgentState.AGENT_STATE_IDLE,
+  installing: AgentState.AGENT_STATE_INSTALLING,
+  "install-failed": AgentState.AGENT_STATE_INSTALL_FAILED,
+  "install-rejected": AgentState.AGENT_STATE_INSTALL_REJECTED,
+};
+
+async function exists(p: string): Promise<boolean> {
+  return fsp.lstat(p).then(() => true, () => false);
+}
+
+/** Per-host agent. Call `start()` once before anything else. */
+export class HostAgent {
+  readonly hostname: string;
+  readonly root: string;
+  readonly paths: HostPaths;
+  private readonly opts: HostAgentOptions;
+  private readonly log: Logger;
+  private st: PersistedAgentState = { state: "idle", installReason: "", requiresReboot: false, interruptedOperationId: "" };
+  private sink: MessageSink | undefined;
+  private pending: ConnectRequest[] = [];
+  private rejectTimer: NodeJS.Timeout | undefined;
+  private installAbort = new AbortController();
+  private installTask: Promise<void> | undefined;
+  private instances: Instance[];
+  fetch: FetchPackageFn | undefined;
+
+  constructor(opts: HostAgentOptions) {
+    this.opts = opts;
+    this.hostname = opts.hostname;
+    this.root = path.resolve(opts.root);
+    this.paths = hostPaths(this.root);
+    this.log = opts.logger.child({ hostname: opts.hostname });
+    this.fetch = opts.fetch;
+    this.instances = (opts.instances ?? []).map((i) => ({ ...i }));
+  }
+
+  /** Current state (for tests and logs). */
+  get state(): Readonly<PersistedAgentState> {
+    return this.st;
+  }
+
+  /**
+   * Load state.json; turn a leftover patch_installing flag (or a persisted "installing") into
+   * install-failed "agent restarted during install"; an expired install-rejected becomes idle.
+   */
+  async start(): Promise<void> {
+    await fsp.mkdir(this.paths.agentDir, { recursive: true });
+    this.st = await loadAgentState(this.root);
+    const interrupted = await recoverInterruptedInstall(this.root);
+    if (interrupted || this.st.state === "installing") {
+      this.st = {
+        ...this.st,
+        state: "install-failed",
+        installReason: interrupted?.reason ?? "agent restarted during install",
+        interruptedOperationId: interrupted?.operationId ?? this.st.interruptedOperationId,
+      };
+      this.log.warn("install interrupted by agent restart", { operationId: this.st.interruptedOperationId });
+    }
+    if (this.st.state === "install-rejected") this.st = { ...this.st, state: "idle", installReason: "" };
+    this.st.requiresReboot = this.st.requiresReboot || (await exists(this.paths.nodeIsPatchedRr));
+    await saveAgentState(this.root, this.st);
+  }
+
+  /** Initialize an empty rpm database in the root (no-op when one exists). */
+  async initRpmDb(): Promise<void> {
+    await rpmInitDb(this.root);
+  }
+
+  /**
+   * If the root's rpm database is empty, install every *.rpm of `dir` in one transaction.
+   * @returns the number of packages installed (0 when the root already had packages).
+   */
+  async provisionFromDir(dir: string): Promise<number> {
+    await rpmInitDb(this.root);
+    if ((await rpmQueryAll(this.root)).length > 0) return 0;
+    const files = (await fsp.readdir(dir)).filter((f) => f.endsWith(".rpm")).sort().map((f) => path.join(dir, f));
+    const t0 = Date.now();
+    await rpmUpgrade(this.root, files);
+    this.log.info("provisioned from base feed", { dir, packages: files.length, durationMs: Date.now() - t0 });
+    return files.length;
+  }
+
+  private async packages(): Promise<InstalledPackage[]> {
+    return (await rpmQueryAll(this.root)).map((p) => ({ ...p }));
+  }
+
+  async buildHello(): Promise<AgentHello> {
+    const packages = await this.packages();
+    return {
+      hostname: this.hostname,
+      personality: this.opts.personality,
+      subfunctions: this.opts.subfunctions?.length ? [...this.opts.subfunctions] : [this.opts.personality],
+      release: this.opts.release ?? "19.09",
+      mgmtIp: this.opts.mgmtIp ?? "",
+      packages,
+      requiresReboot: this.st.requiresReboot,
+      state: STATE_TO_PROTO[this.st.state],
+      installReason: this.st.installReason,
+      instances: this.instances.map((i) => ({ ...i })),
+      provision: this.opts.provision === true && packages.length === 0,
+      interruptedOperationId: this.st.interruptedOperationId,
+      agentVersion: AGENT_VERSION,
+    };
+  }
+
+  async buildReport(): Promise<AgentReport> {
+    return {
+      packages: await this.packages(),
+      requiresReboot: this.st.requiresReboot,
+      state: STATE_TO_PROTO[this.st.state],
+      installReason: this.st.installReason,
+      instances: this.instances.map((i) => ({ ...i })),
+    };
+  }
+
+  /** Attach the current stream's sink (undefined detaches). */
+  attach(sink: MessageSink | undefined): void {
+    this.sink = sink;
+  }
+
+  private send(msg: ConnectRequest, durable = false): void {
+    if (this.sink) this.sink(msg);
+    else if (durable) this.pending.push(msg);
+  }
+
+  /** Sends a fresh report (the controller asks after every repository change). */
+  async reportNow(): Promise<void> {
+    await this.sendReport();
+  }
+
+  private async sendReport(): Promise<void> {
+    try {
+      this.send({ message: { $case: "report", value: await this.buildReport() } });
+    } catch (e) {
+      this.log.error("report failed", { error: String(e) });
+    }
+  }
+
+  private async setState(patch: Partial<PersistedAgentState>, report = true): Promise<void> {
+    this.st = { ...this.st, ...patch };
+    await saveAgentState(this.root, this.st);
+    if (report) await this.sendReport();
+  }
+
+  /** HelloAck: apply the controller's lock view, then send results queued while disconnected. */
+  async onHelloAck(ack: HelloAck): Promise<void> {
+    await this.setLocked(ack.locked);
+    const queued = this.pending;
+    this.pending = [];
+    for (const m of queued) this.send(m, true);
+    if (this.st.interruptedOperationId && this.st.state !== "installing") {
+      // Reported once in the hello; do not repeat it on the next connection.
+      await this.setState({ interruptedOperationId: "" }, false);
+    }
+  }
+
+  /** LockStateCommand: write or remove /var/run/.node_locked; locking clears install-rejected. */
+  async setLocked(locked: boolean, report = true): Promise<void> {
+    if (locked) {
+      await fsp.mkdir(path.dirname(this.paths.nodeLocked), { recursive: true });
+      await writeFileAtomic(this.paths.nodeLocked, "");
+      if (this.st.state === "install-rejected") {
+        this.clearRejectTimer();
+        await this.setState({ state: "idle", installReason: "" }, report);
+      }
+    } else {
+      await fsp.rm(this.paths.nodeLocked, { force: true });
+    }
+  }
+
+  private clearRejectTimer(): void {
+    if (this.rejectTimer) clearTimeout(this.rejectTimer);
+    this.rejectTimer = undefined;
+  }
+
+  /**
+   * InstallCommand: reject when not locked and not forced (state install-rejected, back to idle
+   * after 60 s or a lock), refuse while another install runs, else converge in the background
+   * streaming progress, then send the InstallResult and a report.
+   */
+  async handleInstall(cmd: InstallCommand): Promise<void> {
+    const opId = cmd.operationId;
+    const reject = (reason: string) => {
+      this.send({
+        message: {
+          $case: "progress",
+          value: { operationId: opId, hostname: this.hostname, phase: InstallPhase.INSTALL_PHASE_REJECTED, current: 0, total: 0, bytesDone: 0, bytesTotal: 0, item: "", message: reason, terminal: true, time: new Date() },
+        },
+      });
+      this.send({ message: { $case: "installResult", value: { operationId: opId, success: false, rejected: true, reason } } }, true);
+    };
+    if (this.installTask || isInstalling(this.root)) {
+      reject("Install already in progress");
+      return;
+    }
+    if (cmd.locked) await this.setLocked(true, false);
+    if (!cmd.force && !(await exists(this.paths.nodeLocked))) {
+      this.log.info("install rejected", { operationId: opId, reason: NODE_MUST_BE_LOCKED });
+      reject(NODE_MUST_BE_LOCKED);
+      this.clearRejectTimer();
+      await this.setState({ state: "install-rejected", installReason: NODE_MUST_BE_LOCKED });
+      this.rejectTimer = setTimeout(() => {
+        this.rejectTimer = undefined;
+        if (this.st.state === "install-rejected") void this.setState({ state: "idle", installReason: "" }).catch(() => {});
+      }, this.opts.rejectRevertMs ?? 60_000);
+      this.rejectTimer.unref();
+      return;
+    }
+    this.clearRejectTimer();
+    this.installTask = this.runInstall(cmd).finally(() => (this.installTask = undefined));
+  }
+
+  private async runInstall(cmd: InstallCommand): Promise<void> {
+    const opId = cmd.operationId;
+    const log = this.log.child({ operationId: opId });
+    const fetch = this.fetch;
+    await this.setState({ state: "installing", installReason: "" });
+    log.info("install started", { desired: cmd.desired.length, erase: cmd.erase.length, force: cmd.force });
+    let reason: string | undefined;
+    let requiresReboot = this.st.requiresReboot;
+    try {
+      if (!fetch) throw new Error("no package source configured");
+      const res = await converge(this.root, {
+        desired: cmd.desired,
+        erase: cmd.erase,
+        fetch,
+        operationId: opId,
+        hostname: this.hostname,
+        rebootRequired: cmd.rebootRequired,
+        signal: this.installAbort.signal,
+        onProgress: (p) => this.send({ message: { $case: "progress", value: p } }),
+      });
+      reason = res.failedReason;
+      requiresReboot = res.requiresReboot;
+      log.info("install finished", { changed: res.changed, requiresReboot, failedReason: reason, changes: res.changes.length });
+    } catch (e) {
+      reason = e instanceof InstallInProgressError ? e.message : `install failed: ${e instanceof Error ? e.message : String(e)}`;
+      log.error("install failed", { error: reason });
+    }
+    await this.setState(
+      reason === undefined
+        ? { state: "idle", installReason: "", requiresReboot, interruptedOperationId: "" }
+        : { state: "install-failed", installReason: reason, requiresReboot, interruptedOperationId: "" },
+      false,
+    );
+    this.send({ message: { $case: "installResult", value: { operationId: opId, success: reason === undefined, rejected: false, reason: reason ?? "" } } }, true);
+    await this.sendReport();
+  }
+
+  /** Whether a reboot may start now (no install running). */
+  canReboot(): boolean {
+    return !this.installTask && !isInstalling(this.root);
+  }
+
+  /**
+   * The "reboot" itself, run by the connection after it closed the stream: wait the simulated
+   * downtime, run restart scripts still pending, clear the volatile /run flags (node_is_patched,
+   * node_is_patched_rr, patch_install_failed, the patching dirs; the lock flag survives as mtce
+   * restores it), state idle with requires_reboot false. Queues a RebootResult for the next stream.
+   */
+  async reboot(requestId: string, signal?: AbortSignal): Promise<void> {
+    this.log.info("rebooting", { requestId });
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, this.opts.rebootDelayMs ?? 200);
+      signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+    });
+    let reason = "";
+    try {
+      const { failed } = await runPatchScripts(this.root);
+      if (failed.length) reason = `${failed.length} patch script(s) failed: ${failed.join(", ")}`;
+    } catch (e) {
+      reason = String(e);
+    }
+    for (const p of [this.paths.nodeIsPatched, this.paths.nodeIsPatchedRr, this.paths.patchInstallFailed, path.dirname(this.paths.patchScripts)]) {
+      await fsp.rm(p, { recursive: true, force: true });
+    }
+    this.clearRejectTimer();
+    await this.setState({ state: "idle", installReason: "", requiresReboot: false }, false);
+    this.pending.push({ message: { $case: "rebootResult", value: { requestId, success: reason === "", reason } } });
+  }
+
+  /** InstanceActionCommand (simulated VMs): stop/start/migrate-out/migrate-in. */
+  async handleInstanceAction(cmd: InstanceActionCommand): Promise<void> {
+    const known = new Set(this.instances.map((i) => i.uuid));
+    const missing = cmd.instanceUuids.filter((u) => !known.has(u) && cmd.action !== "migrate-in");
+    let reason = "";
+    if (missing.length) reason = `Unknown instance(s): ${missing.join(", ")}`;
+    else {
+      switch (cmd.action) {
+        case "stop":
+        case "start":
+          for (const i of this.instances) if (cmd.instanceUuids.includes(i.uuid)) i.state = cmd.action === "stop" ? "stopped" : "running";
+          break;
+        case "migrate-out":
+          this.instances = this.instances.filter((i) => !cmd.instanceUuids.includes(i.uuid));
+          break;
+        case "migrate-in":
+          for (const u of cmd.instanceUuids) if (!known.has(u)) this.instances.push({ uuid: u, name: u, state: "running" });
+          break;
+        default:
+          reason = `Unknown instance action: ${cmd.action}`;
+      }
+    }
+    this.send({ message: { $case: "instanceActionResult", value: { requestId: cmd.requestId, success: reason === "", reason } } }, true);
+    await this.sendReport();
+  }
+
+  /** Stop: abort a running install (it ends as failed "install aborted") and wait for it. */
+  async close(): Promise<void> {
+    this.clearRejectTimer();
+    this.installAbort.abort(new Error("agent stopping"));
+    await this.installTask?.catch(() => {});
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * `sw-patch-agent`: connects one host (or N simulated hosts) to the controller.
+ *
+ *   sw-patch-agent --controller HOST:PORT --hostname NAME --personality controller|worker|storage
+ *                  [--subfunctions a,b] --root DIR [--mgmt-ip IP] [--release REL] [--provision]
+ *                  [--base-feed DIR] [--token T] [--simulate N] [--reboot-delay-ms MS]
+ *                  [--log-level debug|info|warn|error|silent]
+ *
+ * --simulate N: hosts `<hostname>-<i>` (i = 0..N-1), each with its own root `<root>/<name>`, rpm
+ * database and stream, over one shared channel; --mgmt-ip is then the first address (last octet
+ * incremented per host).
+ * --base-feed DIR: at start, a root whose rpm database is empty gets every *.rpm of DIR installed.
+ * --provision: initialize the rpm database; while the root has no packages the hello carries
+ * provision=true and the controller answers with an InstallCommand of the base feed (force=true).
+ * SIGINT/SIGTERM: close the streams and exit 0.
+ */
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { createChannel, createClient } from "nice-grpc";
+import { AgentServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
+import { createLogger, type LogLevel } from "../lib/log.js";
+import { runConnection } from "./connection.js";
+import { HostAgent } from "./host-agent.js";
+
+const USAGE =
+  "usage: sw-patch-agent --controller HOST:PORT --hostname NAME --personality controller|worker|storage " +
+  "[--subfunctions a,b] --root DIR [--mgmt-ip IP] [--release REL] [--provision] [--base-feed DIR] [--token T] [--simulate N]";
+
+/** Resolved agent process configuration. */
+export interface AgentConfig {
+  controller: string;
+  hostname: string;
+  personality: string;
+  subfunctions: string[];
+  root: string;
+  mgmtIp: string;
+  release: string;
+  provision: boolean;
+  baseFeed?: string;
+  token?: string;
+  simulate: number;
+  rebootDelayMs: number;
+  logLevel: LogLevel;
+}
+
+/** Parse argv. @throws Error with a one-line message on bad usage. */
+export function parseAgentArgs(argv: string[]): AgentConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      controller: { type: "string" },
+      hostname: { type: "string" },
+      personality: { type: "string" },
+      subfunctions: { type: "string" },
+      root: { type: "string" },
+      "mgmt-ip": { type: "string" },
+      release: { type: "string" },
+      provision: { type: "boolean" },
+      "base-feed": { type: "string" },
+      token: { type: "string" },
+      simulate: { type: "string" },
+      "reboot-delay-ms": { type: "string" },
+      "log-level": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) throw new Error(USAGE);
+  for (const k of ["controller", "hostname", "personality", "root"] as const) {
+    if (!values[k]) throw new Error(`--${k} is required\n${USAGE}`);
+  }
+  const personality = values.personality!;
+  if (!["controller", "worker", "storage"].includes(personality)) throw new Error(`--personality must be controller, worker or storage`);
+  const simulate = values.simulate === undefined ? 0 : Number(values.simulate);
+  if (!Number.isInteger(simulate) || simulate < 0) throw new Error("--simulate must be a non-negative integer");
+  const rebootDelayMs = values["reboot-delay-ms"] === undefined ? 200 : Number(values["reboot-delay-ms"]);
+  if (!Number.isFinite(rebootDelayMs) || rebootDelayMs < 0) throw new Error("--reboot-delay-ms must be a non-negative number");
+  const subfunctions = values.subfunctions ? values.subfunctions.split(",").map((s) => s.trim()).filter(Boolean) : [personality];
+  return {
+    controller: values.controller!,
+    hostname: values.hostname!,
+    personality,
+    subfunctions,
+    root: path.resolve(values.root!),
+    mgmtIp: values["mgmt-ip"] ?? "",
+    release: values.release ?? "19.09",
+    provision: values.provision === true,
+    ...(values["base-feed"] ? { baseFeed: path.resolve(values["base-feed"]) } : {}),
+    ...(values.token ? { token: values.token } : {}),
+    simulate,
+    rebootDelayMs,
+    logLevel: (values["log-level"] as LogLevel | undefined) ?? "info",
+  };
+}
+
+/** `<ip>` with the last IPv4 octet (or IPv6 group) advanced by `i`; "" stays "". */
+export function nthAddress(ip: string, i: number): string {
+  if (!ip || i === 0) return ip;
+  const v4 = /^(\d+\.\d+\.\d+\.)(\d+)$/.exec(ip);
+  if (v4) return `${v4[1]}${Number(v4[2]) + i}`;
+  const v6 = /^(.*:)([0-9a-fA-F]{1,4})$/.exec(ip);
+  if (v6) return `${v6[1]}${(parseInt(v6[2]!, 16) + i).toString(16)}`;
+  return ip;
+}
+
+/** Entry point for bin/sw-patch-agent. @returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let cfg: AgentConfig;
+  try {
+    cfg = parseAgentArgs(argv);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    return 2;
+  }
+  const logger = createLogger({ level: cfg.logLevel, bindings: { proc: "sw-patch-agent" } });
+  const hosts: HostAgent[] = [];
+  const count = Math.max(cfg.simulate, 1);
+  for (let i = 0; i < count; i++) {
+    const hostname = cfg.simulate > 0 ? `${cfg.hostname}-${i}` : cfg.hostname;
+    hosts.push(
+      new HostAgent({
+        root: cfg.simulate > 0 ? path.join(cfg.root, hostname) : cfg.root,
+        hostname,
+        personality: cfg.personality,
+        subfunctions: cfg.subfunctions,
+        release: cfg.release,
+        mgmtIp: nthAddress(cfg.mgmtIp, i),
+        rebootDelayMs: cfg.rebootDelayMs,
+        provision: cfg.provision,
+        logger,
+      }),
+    );
+  }
+  const t0 = Date.now();
+  await Promise.all(
+    hosts.map(async (h) => {
+      await h.start();
+      if (cfg.baseFeed) await h.provisionFromDir(cfg.baseFeed);
+      else if (cfg.provision) await h.initRpmDb();
+    }),
+  );
+  logger.info("agent started", { hosts: hosts.length, controller: cfg.controller, startMs: Date.now() - t0 });
+
+  const channel = createChannel(cfg.controller);
+  const client = createClient(AgentServiceDefinition, channel);
+  const ac = new AbortController();
+  const stop = (sig: string) => {
+    if (ac.signal.aborted) return;
+    logger.info("stopping", { signal: sig });
+    ac.abort();
+  };
+  const onInt = () => stop("SIGINT");
+  const onTerm = () => stop("SIGTERM");
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
+  try {
+    await Promise.all(
+      hosts.map((host) => runConnection({ client, host, logger, signal: ac.signal, ...(cfg.token ? { token: cfg.token } : {}) })),
+    );
+    await Promise.all(hosts.map((h) => h.close()));
+  } finally {
+    process.off("SIGINT", onInt);
+    process.off("SIGTERM", onTerm);
+    channel.close();
+  }
+  return 0;
+}

@@ -1,0 +1,85 @@
+/**
+ * The one table that says who may call what: every RPC path of every service the controller
+ * serves, mapped to its minimum role. A unit test asserts that every method of every
+ * ServiceDefinition has an entry (and no entry is stale), so a new RPC cannot ship unclassified;
+ * the middleware denies any path missing from the table.
+ */
+import type { Role } from "./roles.js";
+
+/** "public": no token needed (health, reflection); otherwise the minimum role. */
+export type RpcRequirement = "public" | Role;
+
+/** Minimum role per full method path (`/package.Service/Method`). */
+export const RPC_POLICY: Readonly<Record<string, RpcRequirement>> = Object.freeze({
+  // PatchService
+  "/swpatch.v1.PatchService/UploadPatch": "operator",
+  "/swpatch.v1.PatchService/QueryPatches": "reader",
+  "/swpatch.v1.PatchService/ShowPatches": "reader",
+  "/swpatch.v1.PatchService/ApplyPatches": "operator",
+  "/swpatch.v1.PatchService/RemovePatches": "operator",
+  "/swpatch.v1.PatchService/DeletePatches": "admin",
+  "/swpatch.v1.PatchService/CommitPatches": "admin",
+  "/swpatch.v1.PatchService/WhatRequires": "reader",
+  "/swpatch.v1.PatchService/QueryDependencies": "reader",
+  "/swpatch.v1.PatchService/IsApplied": "reader",
+  "/swpatch.v1.PatchService/IsAvailable": "reader",
+  "/swpatch.v1.PatchService/ReportAppDependencies": "operator",
+  "/swpatch.v1.PatchService/QueryAppDependencies": "reader",
+  "/swpatch.v1.PatchService/InitRelease": "admin",
+  "/swpatch.v1.PatchService/DelRelease": "admin",
+  "/swpatch.v1.PatchService/ImportBasePackage": "operator",
+  "/swpatch.v1.PatchService/GetControllerInfo": "reader",
+  "/swpatch.v1.PatchService/WatchEvents": "reader",
+  // HostService
+  "/swpatch.v1.HostService/ListHosts": "reader",
+  "/swpatch.v1.HostService/GetHost": "reader",
+  "/swpatch.v1.HostService/LockHost": "operator",
+  "/swpatch.v1.HostService/UnlockHost": "operator",
+  "/swpatch.v1.HostService/SwactHost": "operator",
+  "/swpatch.v1.HostService/DropHost": "admin",
+  "/swpatch.v1.HostService/InstallHost": "operator",
+  "/swpatch.v1.HostService/InstallHostAsync": "operator",
+  "/swpatch.v1.HostService/GetOperation": "reader",
+  "/swpatch.v1.HostService/WatchOperation": "reader",
+  "/swpatch.v1.HostService/ListAlarms": "reader",
+  "/swpatch.v1.HostService/GetAlarm": "reader",
+  "/swpatch.v1.HostService/RaiseAlarm": "operator",
+  "/swpatch.v1.HostService/ClearAlarm": "operator",
+  // AgentService: agent tokens (the hello's hostname is checked by the service) or admin.
+  "/swpatch.v1.AgentService/Connect": "agent",
+  "/swpatch.v1.AgentService/FetchPackage": "agent",
+  // OrchestrationService
+  "/swpatch.v1.OrchestrationService/CreateStrategy": "operator",
+  "/swpatch.v1.OrchestrationService/GetStrategy": "reader",
+  "/swpatch.v1.OrchestrationService/ApplyStrategy": "operator",
+  "/swpatch.v1.OrchestrationService/AbortStrategy": "operator",
+  "/swpatch.v1.OrchestrationService/DeleteStrategy": "operator",
+  "/swpatch.v1.OrchestrationService/WatchStrategy": "reader",
+  // AdminService: everything admin, reads included (token list, audit log).
+  "/swpatch.v1.AdminService/CreateToken": "admin",
+  "/swpatch.v1.AdminService/ListTokens": "admin",
+  "/swpatch.v1.AdminService/RevokeToken": "admin",
+  "/swpatch.v1.AdminService/ListTrustedKeys": "admin",
+  "/swpatch.v1.AdminService/AddTrustedKey": "admin",
+  "/swpatch.v1.AdminService/RemoveTrustedKey": "admin",
+  "/swpatch.v1.AdminService/ListAuditLog": "admin",
+  // Standard services: probes and tooling need no token.
+  "/grpc.health.v1.Health/Check": "public",
+  "/grpc.health.v1.Health/Watch": "public",
+  "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": "public",
+  "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": "public",
+});
+
+/**
+ * Methods whose calls go to the audit log: every method needing operator or admin (the mutating
+ * ones, plus the admin-only reads). Reader, agent and public methods are not audited on success.
+ */
+export function isAuditedRequirement(req: RpcRequirement | undefined): boolean {
+  return req === "operator" || req === "admin";
+}
+
+/** `/swpatch.v1.PatchService/ApplyPatches` → `ApplyPatches`. */
+export function methodNameOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i >= 0 ? path.slice(i + 1) : path;
+}
