@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { invalidArgument } from "../domain/errors.js";
+import { checkListenPolicy, checkTlsFlags, type TlsFiles } from "../transport/tls.js";
 
 /** Options of `sw-patch-controller`; every field optional. */
 export interface ControllerOptions {
@@ -18,6 +19,12 @@ export interface ControllerOptions {
   maxPatchBytes?: number;
   /** Log level. Default `info`. */
   logLevel?: "debug" | "info" | "warn" | "error" | "silent";
+  /** TLS server certificate and key (PEM files); with a client CA, clients must present certificates. */
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
+  /** Allow plaintext on a non-loopback address (tokens travel in cleartext). Default false. */
+  insecureListenAny?: boolean;
 }
 
 /** Resolved, frozen configuration of one controller process. */
@@ -30,6 +37,8 @@ export interface ControllerConfig {
   readonly baseFeed: string | undefined;
   readonly maxPatchBytes: number;
   readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  readonly tls: TlsFiles | undefined;
+  readonly insecureListenAny: boolean;
 }
 
 /** Splits `host:port`, `[v6]:port` or `:port`. */
@@ -48,7 +57,15 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(release)) throw invalidArgument(`--release: invalid release "${release}"`);
   const maxPatchBytes = options.maxPatchBytes ?? 4 * 1024 ** 3;
   if (!(maxPatchBytes > 0)) throw invalidArgument("--max-patch-bytes must be positive");
+  const tls = checkTlsFlags({
+    ...(options.tlsCert ? { certFile: path.resolve(options.tlsCert) } : {}),
+    ...(options.tlsKey ? { keyFile: path.resolve(options.tlsKey) } : {}),
+    ...(options.tlsClientCa ? { clientCaFile: path.resolve(options.tlsClientCa) } : {}),
+  });
+  checkListenPolicy(listen.host, !!tls, !!options.insecureListenAny);
   return Object.freeze({
+    tls,
+    insecureListenAny: !!options.insecureListenAny,
     dataDir: path.resolve(options.dataDir ?? env.SWPATCH_DATA_DIR ?? "./data"),
     listenHost: listen.host,
     listenPort: listen.port,
@@ -68,6 +85,10 @@ export const CONTROLLER_USAGE = `usage: sw-patch-controller [options]
   --base-feed DIR         RPMs of the running release, imported at start when new
   --max-patch-bytes N     largest accepted patch file (default 4294967296)
   --log-level LEVEL       debug|info|warn|error|silent (default info)
+  --tls-cert PEM          TLS certificate of the gRPC port (with --tls-key)
+  --tls-key PEM           TLS private key
+  --tls-client-ca PEM     require client certificates signed by this CA (mTLS)
+  --insecure-listen-any   allow plaintext on a non-loopback --listen address
   -h, --help              this help
 `;
 
@@ -87,6 +108,10 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
         "base-feed": { type: "string" },
         "max-patch-bytes": { type: "string" },
         "log-level": { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        "tls-client-ca": { type: "string" },
+        "insecure-listen-any": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -107,5 +132,9 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
   if (v["base-feed"] !== undefined) out.baseFeed = v["base-feed"];
   if (v["max-patch-bytes"] !== undefined) out.maxPatchBytes = Number(v["max-patch-bytes"]);
   if (level !== undefined) out.logLevel = level as ControllerOptions["logLevel"];
+  if (v["tls-cert"] !== undefined) out.tlsCert = v["tls-cert"];
+  if (v["tls-key"] !== undefined) out.tlsKey = v["tls-key"];
+  if (v["tls-client-ca"] !== undefined) out.tlsClientCa = v["tls-client-ca"];
+  if (v["insecure-listen-any"]) out.insecureListenAny = true;
   return out;
 }

@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { promises as fsp } from "node:fs";
-import { createServer, type Server } from "nice-grpc";
+import { createServer } from "nice-grpc";
 import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
 import { ServerReflection, ServerReflectionService } from "nice-grpc-server-reflection";
 import { PatchServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
@@ -16,6 +16,11 @@ import { EventLog } from "../domain/events/event-log.js";
 import { PatchManager } from "../domain/patches/patch-manager.js";
 import { loadTrustStore, type TrustStore } from "../domain/patchfile/index.js";
 import { createLogger, type Logger } from "../lib/log.js";
+import { AuthManager, AuditLog, TrustManager } from "../domain/auth/index.js";
+import { AuthStore } from "../storage/auth-store.js";
+import { createAuthMiddleware } from "../transport/auth-middleware.js";
+import { createAdminService } from "../transport/admin-service.js";
+import { checkListenPolicy, serverCredentials } from "../transport/tls.js";
 import { errorMiddleware } from "../transport/errors.js";
 import { createPatchService } from "../transport/patch-service.js";
 import { createHostService } from "../transport/host-service.js";
@@ -26,6 +31,8 @@ import { descriptorSetBase64 } from "../transport/generated/descriptor-set.js";
 /** A running controller: its bound address and a graceful `close()`. */
 export interface Controller {
   readonly address: string;
+  /** File holding the admin token written at first start. */
+  readonly adminTokenFile: string;
   readonly port: number;
   readonly patches: PatchManager;
   readonly hosts: HostManager;
@@ -41,8 +48,16 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   let state: Lifecycle = "starting";
   const log = opts.log ?? createLogger({ level: config.logLevel, bindings: { proc: "controller" } });
   await fsp.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const trust: TrustStore = await loadTrustStore([...config.trust]);
+  const configuredTrust: TrustStore = await loadTrustStore([...config.trust]);
   const db = await Db.open(path.join(config.dataDir, "sw-patch.sqlite"), migrations);
+  const authStore = new AuthStore(db);
+  const auth = new AuthManager({ store: authStore });
+  const audit = new AuditLog(authStore);
+  const trust = new TrustManager({ store: authStore, configured: configuredTrust });
+  await trust.init();
+  const adminTokenFile = path.join(config.dataDir, "admin.token");
+  const newAdmin = await auth.ensureAdminTokenFile(adminTokenFile);
+  if (newAdmin) log.info("admin token written", { file: adminTokenFile, tokenId: newAdmin });
   const events = new EventLog(() => db.read);
   await events.init();
   const blobs = new BlobStore(path.join(config.dataDir, "blobs"));
@@ -54,7 +69,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     log,
     tmpDir,
     runningRelease: config.release,
-    trust: () => trust,
+    trust: () => trust.current(),
     limits: { maxPatchBytes: config.maxPatchBytes },
   });
   await patches.init();
@@ -66,12 +81,15 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   }
 
   const health = HealthState();
-  const server: Server = createServer({
+  const server = createServer({
     "grpc.max_receive_message_length": 8 * 1024 * 1024,
     "grpc.keepalive_time_ms": 30_000,
     "grpc.keepalive_permit_without_calls": 1,
-  }).use(errorMiddleware(log));
-  server.add(PatchServiceDefinition, createPatchService({ patches, events, maxPatchBytes: config.maxPatchBytes, tmpDir }));
+  })
+    .use(errorMiddleware(log))
+    .use(createAuthMiddleware({ auth, audit, log }));
+  server.add(PatchServiceDefinition, createPatchService({ patches, events, maxPatchBytes: config.maxPatchBytes, tmpDir, trustLabels: () => trust.current().keys.map((k) => k.label) }));
+  server.add(AdminServiceDefinition, createAdminService({ auth, trust, audit }));
   server.add(HostServiceDefinition, createHostService({ hosts }));
   server.add(AgentServiceDefinition, createAgentService({ hosts, patches, log }));
   server.add(HealthDefinition, HealthServiceImpl(health));
@@ -85,13 +103,16 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   ];
   server.add(ServerReflectionService, ServerReflection(Buffer.from(descriptorSetBase64, "base64"), serviceNames));
   const host = config.listenHost.includes(":") ? `[${config.listenHost}]` : config.listenHost;
-  const port = await server.listen(`${host}:${config.listenPort}`);
+  const warning = checkListenPolicy(config.listenHost, !!config.tls, config.insecureListenAny);
+  if (warning) log.warn("plaintext listener on a non-loopback address", { detail: warning });
+  const port = await server.listen(`${host}:${config.listenPort}`, config.tls ? serverCredentials(config.tls) : undefined);
   const address = `${host}:${port}`;
   state = "running";
-  log.info("listening", { address });
+  log.info("listening", { address, tls: !!config.tls, mtls: !!config.tls?.clientCaFile });
 
   return {
     address,
+    adminTokenFile,
     port,
     patches,
     hosts,

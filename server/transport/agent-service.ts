@@ -6,6 +6,8 @@ import type { HostManager, AgentLink } from "../domain/hosts/host-manager.js";
 import type { PatchManager } from "../domain/patches/patch-manager.js";
 import { AsyncQueue } from "../lib/async-queue.js";
 import type { Logger } from "../lib/log.js";
+import { assertMayActAsHost, type AuthContextExt } from "./auth-middleware.js";
+import { isDomainError } from "../domain/errors.js";
 
 /** The IP address a call comes from (`ipv4:1.2.3.4:5`, `ipv6:[::1]:5`). */
 export function peerIp(peer: string): string {
@@ -14,18 +16,20 @@ export function peerIp(peer: string): string {
 }
 
 /** AgentService: one bidi stream per host; package downloads by sha256. */
-export function createAgentService(d: { hosts: HostManager; patches: PatchManager; log: Logger }): AgentServiceImplementation {
+export function createAgentService(d: { hosts: HostManager; patches: PatchManager; log: Logger }): AgentServiceImplementation<AuthContextExt> {
   return {
-    async *connect(requests: AsyncIterable<ConnectRequest>, ctx: CallContext): AsyncGenerator<ConnectResponse> {
+    async *connect(requests: AsyncIterable<ConnectRequest>, ctx: CallContext & AuthContextExt): AsyncGenerator<ConnectResponse> {
       const out = new AsyncQueue<ConnectResponse>();
       const link: AgentLink = { send: (m) => out.push(m), close: () => out.end() };
       let hostname: string | undefined;
+      let refused: unknown;
       const pump = (async () => {
         try {
           for await (const req of requests) {
             const m = req.message;
             if (!m) continue;
             if (m.$case === "hello") {
+              assertMayActAsHost(ctx.caller, m.value.hostname);
               hostname = await d.hosts.hello(m.value, link, peerIp(ctx.peer));
               continue;
             }
@@ -48,6 +52,7 @@ export function createAgentService(d: { hosts: HostManager; patches: PatchManage
             }
           }
         } catch (e) {
+          if (isDomainError(e)) refused = e;
           d.log.warn("agent stream error", { hostname, error: (e as Error).message });
         } finally {
           out.end();
@@ -57,6 +62,9 @@ export function createAgentService(d: { hosts: HostManager; patches: PatchManage
       ctx.signal.addEventListener("abort", onAbort);
       try {
         for await (const msg of out) yield msg;
+        await pump.catch(() => undefined);
+        // A refused hello (bad hostname, another host's token) reaches the agent as its status.
+        if (refused) throw refused;
       } finally {
         ctx.signal.removeEventListener("abort", onAbort);
         out.end();

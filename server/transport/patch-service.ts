@@ -66,6 +66,7 @@ export interface PatchServiceDeps {
   events: EventLog;
   maxPatchBytes: number;
   tmpDir: string;
+  trustLabels?: () => string[];
 }
 
 /** PatchService over the patch manager. Request validation names the field. */
@@ -194,7 +195,7 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
       return {
         runningRelease: d.patches.runningRelease,
         releases: d.patches.releasesKnown(),
-        trustLabels: [],
+        trustLabels: d.trustLabels?.() ?? [],
         patchCount: d.patches.all().length,
         hostCount: 0,
         lastEventSequence: d.events.lastSequence,

@@ -21,7 +21,7 @@ describe("sw-patch CLI against a real controller", function () {
       stdout: { write: (s: string) => (stdout += s) },
       stderr: { write: (s: string) => (stderr += s) },
       stdin: Readable.from([]),
-      env: {},
+      env: { SWPATCH_TOKEN: ctl.adminToken },
       isTTY: false,
       columns: undefined,
     });

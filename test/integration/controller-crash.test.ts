@@ -53,12 +53,12 @@ describe("controller durability under kill -9", function () {
     let c: Clients | undefined;
     try {
       ctl = await startController({ dataDir, keepDataDir: true });
-      c = rawClients(ctl.endpoint);
+      c = rawClients(ctl);
       await setup(c);
       c.close();
       await ctl.stop();
       ctl = await startController({ dataDir, keepDataDir: true, env: { SWPATCH_FAILPOINT: failpoint } });
-      c = rawClients(ctl.endpoint);
+      c = rawClients(ctl);
       const outcome = await op(c).then(() => "ok", (e: Error) => e.message);
       c.close();
       const died = await new Promise<boolean>((resolve) => {
@@ -74,13 +74,13 @@ describe("controller durability under kill -9", function () {
       expect(died, `the controller should have died at ${failpoint} (call: ${outcome})`).to.equal(true);
       expect(ctl.proc.signalCode).to.equal("SIGKILL");
       ctl = await startController({ dataDir, keepDataDir: true });
-      c = rawClients(ctl.endpoint);
+      c = rawClients(ctl);
       await c.patches.queryPatches({ filter: QueryFilter.QUERY_FILTER_ALL, release: "" });
       c.close();
       await ctl.stop();
       expect(checkStore(dataDir), `store after a crash at ${failpoint}`).to.deep.equal([]);
       ctl = await startController({ dataDir, keepDataDir: true });
-      c = rawClients(ctl.endpoint);
+      c = rawClients(ctl);
       await verify(c, died);
     } finally {
       c?.close();
@@ -171,7 +171,7 @@ describe("controller durability under kill -9", function () {
       const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
       for (let round = 0; round < 6; round++) {
         const ctl = await startController({ dataDir, keepDataDir: true });
-        const c = rawClients(ctl.endpoint);
+        const c = rawClients(ctl);
         const slow = (async function* () {
           for await (const m of uploadStream(patchB)) {
             yield m;
@@ -185,7 +185,7 @@ describe("controller durability under kill -9", function () {
         c.close();
         expect(checkStore(dataDir, { allowTmp: true }), `round ${round}`).to.deep.equal([]);
         const again = await startController({ dataDir, keepDataDir: true });
-        const c2 = rawClients(again.endpoint);
+        const c2 = rawClients(again);
         const list = (await c2.patches.queryPatches({ filter: QueryFilter.QUERY_FILTER_ALL, release: "" })).patches;
         c2.close();
         await again.stop();

@@ -27,9 +27,18 @@ async function expectCode(p: Promise<unknown>, code: Status, text?: string | Reg
   throw new Error(`expected ${Status[code]}, the call succeeded`);
 }
 
-/** Every table's rows, to prove a refused call changed nothing. */
+/** Every table's rows but the audit log (which records refusals too), to prove a refused call changed nothing. */
 function dumpStore(dataDir: string): string {
-  return execFileSync("sqlite3", [path.join(dataDir, "sw-patch.sqlite"), ".dump"], { encoding: "utf8" });
+  return execFileSync("sqlite3", [path.join(dataDir, "sw-patch.sqlite"), ".dump"], { encoding: "utf8" })
+    .split("\n")
+    .filter((l) => !l.startsWith("INSERT INTO audit_log ") && !/sqlite_sequence.*'audit_log'/.test(l))
+    .join("\n");
+}
+
+function auditOutcomes(dataDir: string): string[] {
+  return execFileSync("sqlite3", [path.join(dataDir, "sw-patch.sqlite"), "SELECT action || ' ' || outcome FROM audit_log ORDER BY id"], { encoding: "utf8" })
+    .split("\n")
+    .filter(Boolean);
 }
 
 describe("controller PatchService (real controller process, real patches)", function () {
@@ -56,7 +65,7 @@ describe("controller PatchService (real controller process, real patches)", func
     const p = await buildTestPatch({ dir: other, id: "PATCH_A", swVersion: "19.09", rpms: [{ name: "pkgz", version: "9", release: "9", files: [{ path: "/etc/z", content: "z\n" }] }] } as never);
     patchFile.PATCH_A_OTHER = p.path;
     ctl = await startController();
-    c = rawClients(ctl.endpoint);
+    c = rawClients(ctl);
   });
 
   after(async () => {
@@ -117,6 +126,8 @@ describe("controller PatchService (real controller process, real patches)", func
     );
     expect(dumpStore(ctl.dataDir)).to.equal(before);
     expect(readdirSync(path.join(ctl.dataDir, "tmp"))).to.deep.equal([]);
+    // Refusals are audited like any other mutating call.
+    expect(auditOutcomes(ctl.dataDir)).to.include.members(["UploadPatch ok", "UploadPatch INVALID_ARGUMENT", "UploadPatch FAILED_PRECONDITION"]);
   });
 
   it("re-upload of the same contents refreshes metadata only", async () => {
@@ -228,7 +239,7 @@ describe("controller PatchService (real controller process, real patches)", func
     const dataDir = ctl.dataDir;
     await ctl.kill9();
     ctl = await startController({ dataDir });
-    c = rawClients(ctl.endpoint);
+    c = rawClients(ctl);
     const after = (await c.patches.queryPatches({ filter: QueryFilter.QUERY_FILTER_ALL, release: "" })).patches.map((p) => [p.id, p.repoState]);
     expect(after).to.deep.equal(before);
   });

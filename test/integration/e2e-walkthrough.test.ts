@@ -27,7 +27,7 @@ describe("end to end: the seed's walk-through on a 2+2+2 system", function () {
   let work: string;
   let patch001: string;
   let patch002: string;
-  const sw = (...args: string[]) => runCli("sw-patch", args, { endpoint: cluster.controller.endpoint });
+  const sw = (...args: string[]) => runCli("sw-patch", args, { endpoint: cluster.controller.endpoint, token: cluster.controller.adminToken });
 
   before(async () => {
     const feed = await buildBaseFeed();

@@ -25,7 +25,7 @@ describe("SDK against a real controller", function () {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "sdk-it-"));
     ctl = await startController({ release: "19.09" });
-    client = createSwPatchClient({ endpoint: ctl.endpoint });
+    client = createSwPatchClient({ endpoint: ctl.endpoint, token: ctl.adminToken });
   });
   after(async () => {
     client?.close();

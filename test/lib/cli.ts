@@ -9,10 +9,10 @@ export interface CliResult {
 }
 
 /** Runs a real bin/<command> process (built dist) with SWPATCH_ENDPOINT set. */
-export function runCli(command: string, args: string[], opts: { endpoint?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+export function runCli(command: string, args: string[], opts: { endpoint?: string; token?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [path.join(REPO_ROOT, "bin", command), ...args], {
-      env: { ...process.env, ...(opts.endpoint ? { SWPATCH_ENDPOINT: opts.endpoint } : {}), ...opts.env },
+      env: { ...process.env, ...(opts.endpoint ? { SWPATCH_ENDPOINT: opts.endpoint } : {}), ...(opts.token ? { SWPATCH_TOKEN: opts.token } : {}), ...opts.env },
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";

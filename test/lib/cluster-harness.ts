@@ -94,9 +94,9 @@ export interface Cluster {
 export async function startCluster(opts: { hosts: AgentSpec[]; baseFeed: string; controller?: StartControllerOptions }): Promise<Cluster> {
   const controller = await startController({ ...opts.controller, baseFeed: opts.baseFeed });
   const rootsDir = mkdtempSync(path.join(os.tmpdir(), "swpatch-roots-"));
-  const clients = rawClients(controller.endpoint);
+  const clients = rawClients(controller);
   const agents = new Map<string, AgentHandle>();
-  for (const h of opts.hosts) agents.set(h.hostname, startAgent(controller.endpoint, h, rootsDir));
+  for (const h of opts.hosts) agents.set(h.hostname, startAgent(controller.endpoint, h, rootsDir, controller.adminToken));
   const waitHosts: Cluster["waitHosts"] = async (pred, timeoutMs = 60_000) => {
     const deadline = Date.now() + timeoutMs;
     let last: unknown;

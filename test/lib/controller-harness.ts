@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
@@ -11,6 +11,8 @@ export const DEV_KEY = path.join(FIXTURES, "starlingx/dev-private-key.pem");
 
 export interface ControllerHandle {
   endpoint: string;
+  /** The admin token the controller wrote to <data-dir>/admin.token at first start. */
+  adminToken: string;
   port: number;
   dataDir: string;
   proc: ChildProcess;
@@ -72,7 +74,9 @@ export async function startController(opts: StartControllerOptions = {}): Promis
   const cleanup = () => {
     if (created && !opts.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
   };
+  const adminToken = readFileSync(path.join(dataDir, "admin.token"), "utf8").trim();
   return {
+    adminToken,
     endpoint: `127.0.0.1:${port}`,
     port,
     dataDir,

@@ -54,7 +54,9 @@ function lookupRegion(region: string, env: Record<string, string | undefined>): 
 
 /**
  * Resolves the endpoint and token: --endpoint, then the region table, then SWPATCH_ENDPOINT,
- * then the default; --token, then --token-file, then SWPATCH_TOKEN.
+ * then the default; --token, then --token-file, then SWPATCH_TOKEN, then SWPATCH_TOKEN_FILE, then
+ * (as the operator on the controller host) the admin token the controller wrote to
+ * ./data/admin.token, when that file is readable.
  */
 export function resolveConnection(
   values: Record<string, unknown>,
@@ -80,5 +82,16 @@ export function resolveConnection(
     }
   }
   if (!token) token = env.SWPATCH_TOKEN || undefined;
+  if (!token) {
+    for (const f of [env.SWPATCH_TOKEN_FILE, "data/admin.token"]) {
+      if (!f) continue;
+      try {
+        token = readFileSync(f, "utf8").trim() || undefined;
+      } catch {
+        continue;
+      }
+      if (token) break;
+    }
+  }
   return { endpoint, token, systemController };
 }

@@ -1,0 +1,76 @@
+import { AlarmRestrictions, AlreadyExistsError, ApplyType, InstanceAction } from "../../../../sdk/src/index.js";
+import { renderStrategy } from "../../render/strategy-show.js";
+import { ActionFailure, type StrategyAction } from "../../command.js";
+
+const APPLY: Record<string, ApplyType> = { serial: ApplyType.APPLY_TYPE_SERIAL, parallel: ApplyType.APPLY_TYPE_PARALLEL, ignore: ApplyType.APPLY_TYPE_IGNORE };
+
+/** Choices per option (spec orchestration §2.1); the first one is the default. */
+export const CREATE_CHOICES: Record<string, readonly string[]> = {
+  "controller-apply-type": ["serial", "ignore"],
+  "storage-apply-type": ["serial", "parallel", "ignore"],
+  "worker-apply-type": ["serial", "parallel", "ignore"],
+  "instance-action": ["stop-start", "migrate"],
+  "alarm-restrictions": ["strict", "relaxed"],
+};
+
+/** `sw-manager patch-strategy create`. */
+export const createAction: StrategyAction = {
+  name: "create",
+  summary: "Create a strategy",
+  usage:
+    "patch-strategy create [--controller-apply-type {serial,ignore}] [--storage-apply-type {serial,parallel,ignore}] " +
+    "[--worker-apply-type {serial,parallel,ignore}] [--max-parallel-worker-hosts {2..100}] " +
+    "[--instance-action {stop-start,migrate}] [--alarm-restrictions {strict,relaxed}]",
+  help: [
+    "  --controller-apply-type {serial,ignore}           defaults to serial",
+    "  --storage-apply-type {serial,parallel,ignore}     defaults to serial",
+    "  --worker-apply-type {serial,parallel,ignore}      defaults to serial",
+    "  --max-parallel-worker-hosts {2..100}              maximum worker hosts to patch in parallel",
+    "  --instance-action {stop-start,migrate}            defaults to stop-start",
+    "  --alarm-restrictions {strict,relaxed}             inspect alarms for strict or relaxed restrictions",
+  ].join("\n"),
+  options: {
+    "controller-apply-type": { type: "string" },
+    "storage-apply-type": { type: "string" },
+    "worker-apply-type": { type: "string" },
+    "max-parallel-worker-hosts": { type: "string" },
+    "instance-action": { type: "string" },
+    "alarm-restrictions": { type: "string" },
+  },
+  validate(values) {
+    for (const [opt, choices] of Object.entries(CREATE_CHOICES)) {
+      const v = values[opt];
+      if (v !== undefined && !choices.includes(String(v))) {
+        return `argument --${opt}: invalid choice: '${String(v)}' (choose from ${choices.map((c) => `'${c}'`).join(", ")})`;
+      }
+    }
+    const max = values["max-parallel-worker-hosts"];
+    if (max !== undefined) {
+      const n = Number(max);
+      if (!/^\d+$/.test(String(max)) || n < 2 || n > 100) {
+        return `argument --max-parallel-worker-hosts: invalid choice: ${String(max)} (choose from 2..100)`;
+      }
+    }
+    return undefined;
+  },
+  async run({ client, values, out }) {
+    const get = (k: string) => String(values[k] ?? CREATE_CHOICES[k]![0]);
+    try {
+      const r = await client.orchestration.createStrategy({
+        controllerApplyType: APPLY[get("controller-apply-type")]!,
+        storageApplyType: APPLY[get("storage-apply-type")]!,
+        workerApplyType: APPLY[get("worker-apply-type")]!,
+        swiftApplyType: ApplyType.APPLY_TYPE_IGNORE,
+        maxParallelWorkerHosts: values["max-parallel-worker-hosts"] === undefined ? 0 : Number(values["max-parallel-worker-hosts"]),
+        instanceAction: get("instance-action") === "migrate" ? InstanceAction.INSTANCE_ACTION_MIGRATE : InstanceAction.INSTANCE_ACTION_STOP_START,
+        alarmRestrictions: get("alarm-restrictions") === "relaxed" ? AlarmRestrictions.ALARM_RESTRICTIONS_RELAXED : AlarmRestrictions.ALARM_RESTRICTIONS_STRICT,
+      });
+      if (!r.strategy) throw new ActionFailure("Strategy creation failed");
+      out(renderStrategy(r.strategy));
+      return 0;
+    } catch (e) {
+      if (e instanceof AlreadyExistsError) throw new ActionFailure(`Operation failed: conflict detected. ${e.message || "strategy already exists."}`);
+      throw e;
+    }
+  },
+};

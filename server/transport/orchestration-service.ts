@@ -1,0 +1,40 @@
+import type { CallContext } from "nice-grpc";
+import type {
+  OrchestrationServiceImplementation,
+  WatchStrategyResponse,
+} from "../../clients/sdk/src/gen/swpatch/v1/orchestration_service.js";
+import type { Orchestrator } from "../domain/orchestration/orchestrator.js";
+import { createOptionsFromRequest, stageIdFromRequest, strategyToProto } from "./mappers/strategy.js";
+
+/**
+ * OrchestrationService over the engine: `sw-manager patch-strategy` semantics. Errors are
+ * DomainErrors mapped by the error middleware: NOT_FOUND "No strategy available",
+ * ALREADY_EXISTS "strategy already exists of type:sw-patch", FAILED_PRECONDITION with the
+ * reference's rejection reason for apply/abort/delete in the wrong state, INVALID_ARGUMENT
+ * naming the field (e.g. max_parallel_worker_hosts outside 2..100).
+ */
+export function createOrchestrationService(o: { orchestrator: Orchestrator }): OrchestrationServiceImplementation {
+  const orch = o.orchestrator;
+  return {
+    async createStrategy(req) {
+      const options = createOptionsFromRequest(req);
+      return { strategy: strategyToProto(await orch.create(options)) };
+    },
+    async getStrategy() {
+      return { strategy: strategyToProto(orch.get()) };
+    },
+    async applyStrategy(req) {
+      return { strategy: strategyToProto(await orch.apply(stageIdFromRequest(req.stageId))) };
+    },
+    async abortStrategy(req) {
+      return { strategy: strategyToProto(await orch.abort(stageIdFromRequest(req.stageId))) };
+    },
+    async deleteStrategy(req) {
+      await orch.delete(req.force);
+      return {};
+    },
+    async *watchStrategy(_req, context: CallContext): AsyncIterable<WatchStrategyResponse> {
+      for await (const s of orch.watch(context.signal)) yield { strategy: s ? strategyToProto(s) : undefined };
+    },
+  };
+}
