@@ -304,8 +304,10 @@ export class HostAgent {
         : { state: "install-failed", installReason: reason, requiresReboot, interruptedOperationId: "" },
       false,
     );
-    this.send({ message: { $case: "installResult", value: { operationId: opId, success: reason === undefined, rejected: false, reason: reason ?? "" } } }, true);
+    // The report first, then the result: when the controller closes the operation, it already
+    // knows the host's new packages and state (query-hosts right after agrees with the outcome).
     await this.sendReport();
+    this.send({ message: { $case: "installResult", value: { operationId: opId, success: reason === undefined, rejected: false, reason: reason ?? "" } } }, true);
   }
 
   /** Whether a reboot may start now (no install running). */

@@ -79,7 +79,29 @@ interface RunResult {
   stderr: string;
 }
 
-function runRpm(args: string[], opts: RpmRunOptions = {}): Promise<RunResult> {
+/** How long an rpm command waits for another rpm's transaction lock (e.g. one left by an agent that died). */
+const LOCK_WAIT_MS = 120_000;
+
+/**
+ * Runs rpm; when another rpm process holds the database lock (an rpm orphaned by an agent that
+ * was killed mid-transaction keeps it until it ends), waits and tries again.
+ */
+async function runRpm(args: string[], opts: RpmRunOptions = {}): Promise<RunResult> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (let delay = 200; ; delay = Math.min(delay * 2, 2000)) {
+    const r = await runRpmOnce(args, opts);
+    if (r.code === 0 || !/can't create transaction lock/.test(r.stderr) || Date.now() > deadline) return r;
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(resolve, delay);
+      opts.signal?.addEventListener("abort", () => {
+        clearTimeout(t);
+        reject(opts.signal!.reason ?? new Error("aborted"));
+      }, { once: true });
+    });
+  }
+}
+
+function runRpmOnce(args: string[], opts: RpmRunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) {
       reject(opts.signal.reason ?? new Error("aborted"));

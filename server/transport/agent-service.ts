@@ -23,6 +23,7 @@ export function createAgentService(d: { hosts: HostManager; patches: PatchManage
       const link: AgentLink = { send: (m) => out.push(m), close: () => out.end() };
       let hostname: string | undefined;
       let refused: unknown;
+      let pumpFinished = false;
       const pump = (async () => {
         try {
           for await (const req of requests) {
@@ -55,6 +56,7 @@ export function createAgentService(d: { hosts: HostManager; patches: PatchManage
           if (isDomainError(e)) refused = e;
           d.log.warn("agent stream error", { hostname, error: (e as Error).message });
         } finally {
+          pumpFinished = true;
           out.end();
         }
       })();
@@ -62,13 +64,15 @@ export function createAgentService(d: { hosts: HostManager; patches: PatchManage
       ctx.signal.addEventListener("abort", onAbort);
       try {
         for await (const msg of out) yield msg;
-        await pump.catch(() => undefined);
         // A refused hello (bad hostname, another host's token) reaches the agent as its status.
-        if (refused) throw refused;
+        // (When the controller cut the link itself, the pump may still wait for requests.)
+        if (pumpFinished && refused) throw refused;
       } finally {
         ctx.signal.removeEventListener("abort", onAbort);
         out.end();
-        await pump.catch(() => undefined);
+        // Do not wait for the pump: it may be waiting for the agent's next request, and the
+        // call's end (returning here) is what ends the agent's request stream.
+        void pump.catch(() => undefined);
         if (hostname) await d.hosts.disconnected(hostname, link).catch((e) => d.log.warn("disconnect handling failed", { hostname, error: String(e) }));
       }
     },

@@ -82,6 +82,10 @@ export function startAgent(endpoint: string, spec: AgentSpec, rootsDir: string, 
 
 export interface Cluster {
   controller: ControllerHandle;
+  /** kill -9 the controller and start it again on the same port and data dir. */
+  restartController(): Promise<void>;
+  /** Starts (again) the agent of a host with its existing root. */
+  restartAgent(hostname: string): Promise<AgentHandle>;
   agents: Map<string, AgentHandle>;
   rootsDir: string;
   clients: ReturnType<typeof rawClients>;
@@ -92,7 +96,7 @@ export interface Cluster {
 
 /** A controller with a base feed and one real agent process per host, all provisioned. */
 export async function startCluster(opts: { hosts: AgentSpec[]; baseFeed: string; controller?: StartControllerOptions }): Promise<Cluster> {
-  const controller = await startController({ ...opts.controller, baseFeed: opts.baseFeed });
+  let controller = await startController({ ...opts.controller, baseFeed: opts.baseFeed, keepDataDir: true });
   const rootsDir = mkdtempSync(path.join(os.tmpdir(), "swpatch-roots-"));
   const clients = rawClients(controller);
   const agents = new Map<string, AgentHandle>();
@@ -114,10 +118,24 @@ export async function startCluster(opts: { hosts: AgentSpec[]; baseFeed: string;
     rootsDir,
     clients,
     waitHosts,
+    async restartController() {
+      const port = controller.port;
+      await controller.kill9();
+      controller = await startController({ ...opts.controller, dataDir: controller.dataDir, keepDataDir: true, port });
+      cluster.controller = controller;
+    },
+    async restartAgent(hostname: string) {
+      const old = agents.get(hostname)!;
+      await old.stop();
+      const a = startAgent(controller.endpoint, old.spec, rootsDir, controller.adminToken);
+      agents.set(hostname, a);
+      return a;
+    },
     async close() {
       clients.close();
       await Promise.all([...agents.values()].map((a) => a.stop()));
       await controller.stop();
+      rmSync(controller.dataDir, { recursive: true, force: true });
       rmSync(rootsDir, { recursive: true, force: true });
     },
   };

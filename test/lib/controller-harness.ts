@@ -33,6 +33,8 @@ export interface StartControllerOptions {
   /** Keep the data dir after stop (default: removed if the harness created it). */
   keepDataDir?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Listen on this port instead of 0 (restart tests that agents must find again). */
+  port?: number;
 }
 
 /** Starts the real `bin/sw-patch-controller` on 127.0.0.1:0 and waits for its listening line. */
@@ -44,7 +46,7 @@ export async function startController(opts: StartControllerOptions = {}): Promis
     "--data-dir",
     dataDir,
     "--listen",
-    "127.0.0.1:0",
+    `127.0.0.1:${opts.port ?? 0}`,
     "--release",
     opts.release ?? "19.09",
     "--log-level",

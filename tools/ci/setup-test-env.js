@@ -12,9 +12,14 @@ const NEEDED = [
   { cmd: "gzip", pkg: "gzip" },
   { cmd: "sqlite3", pkg: "sqlite3" },
   { cmd: "/bin/busybox", pkg: "busybox-static", path: true },
+  { cmd: "protoc", pkg: "protobuf-compiler" },
+  { cmd: "/usr/bin/grpc_python_plugin", pkg: "protobuf-compiler-grpc", path: true },
+  { py: "grpc", pkg: "python3-grpcio" },
+  { py: "google.protobuf", pkg: "python3-protobuf" },
 ];
 
 function have(entry) {
+  if (entry.py) return spawnSync("/usr/bin/python3", ["-c", `import ${entry.py}`], { stdio: "ignore" }).status === 0;
   if (entry.path) return require("node:fs").existsSync(entry.cmd);
   return spawnSync("sh", ["-c", `command -v ${entry.cmd}`], { stdio: "ignore" }).status === 0;
 }
@@ -33,6 +38,6 @@ execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
 execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], { stdio: "inherit", env });
 const still = NEEDED.filter((e) => !have(e));
 if (still.length) {
-  process.stderr.write(`Still missing after install: ${still.map((e) => e.cmd).join(" ")}\n`);
+  process.stderr.write(`Still missing after install: ${still.map((e) => e.cmd || e.py).join(" ")}\n`);
   process.exit(1);
 }

@@ -199,8 +199,10 @@ export class HostManager {
     for (const link of this.links.values()) link.send({ message: { $case: "reportRequest", value: { patchOpCounter: this.reportCounter } } });
   }
 
+  /** An install is running somewhere (an operation in flight, or a connected agent installing). */
   anyInstalling(): boolean {
-    for (const h of this.hosts.values()) if (h.agentState === "installing") return true;
+    if (this.runningByHost.size > 0) return true;
+    for (const h of this.hosts.values()) if (h.agentState === "installing" && this.links.has(h.hostname)) return true;
     return false;
   }
 
@@ -342,7 +344,7 @@ export class HostManager {
     if (!h) return;
     const opId = this.runningByHost.get(hostname);
     const next: HostRecord = { ...h, availability: h.availability === "rebooting" ? "rebooting" : "offline" };
-    if (opId) {
+    if (opId || h.agentState === "installing") {
       next.agentState = "install-failed";
       next.patchFailed = true;
       next.installReason = "agent disconnected during install";
@@ -533,9 +535,12 @@ export class HostManager {
 
   async drop(hostOrIp: string): Promise<string> {
     const h = this.find(hostOrIp);
-    this.links.get(h.hostname)?.close();
-    this.links.delete(h.hostname);
     await this.o.patches.exclusive(async () => {
+      // Cut the agent's stream; it reconnects and says hello again, which re-adds the host
+      // after this transaction (hello's write waits for this section). Only the old link goes.
+      const old = this.links.get(h.hostname);
+      old?.close();
+      if (old && this.links.get(h.hostname) === old) this.links.delete(h.hostname);
       const events = await this.o.db.tx(async (tx) => {
         await hs.deleteHost(tx, h.hostname);
         const ev = [await this.o.events.append(tx, { kind: "host.dropped", hostname: h.hostname })];

@@ -1,4 +1,4 @@
-import { Patch, PatchState, RepoState, type Event } from "../../../clients/sdk/src/gen/swpatch/v1/types.js";
+import { InstallProgress, Patch, PatchState, RepoState, type Event } from "../../../clients/sdk/src/gen/swpatch/v1/types.js";
 import type { PatchRecord, PatchStateName, RepoState as DomainRepoState } from "../../domain/patches/model.js";
 import type { DomainEvent } from "../../domain/events/event-log.js";
 import { invalidArgument } from "../../domain/errors.js";
@@ -64,7 +64,8 @@ export function toProtoEvent(e: DomainEvent): Event {
     newState: e.newState,
     message: e.message,
     operationId: e.operationId,
-    progress: (e.progress as Event["progress"]) ?? undefined,
+    // Stored as JSON: fromJSON turns the time string back into a Date for the encoder.
+    progress: e.progress ? InstallProgress.fromJSON(e.progress) : undefined,
   };
 }
 

@@ -383,8 +383,6 @@ describe("orchestration engine", () => {
 
     it("re-runs an interrupted build after a restart", async () => {
       const a = await openDb();
-      const json = JSON.stringify({ placeholder: true });
-      expect(json).to.be.a("string");
       const cluster = new FakeCluster([host("controller-0"), host("controller-1")]);
       const orch1 = new Orchestrator({ port: cluster, persistence: a.persistence, timeScale: SCALE });
       await orch1.init();

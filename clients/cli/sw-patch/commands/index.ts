@@ -16,6 +16,13 @@ import { command as hostInstall } from "./host-install.js";
 import { dropHost, hostInstallAsync, installLocal } from "./hosts.js";
 import { delRelease, initRelease } from "./releases.js";
 import { command as completion } from "./completion.js";
+import { command as tokenCreate } from "./token-create.js";
+import { command as tokenList } from "./token-list.js";
+import { command as tokenRevoke } from "./token-revoke.js";
+import { command as auditLog } from "./audit-log.js";
+import { command as trustList } from "./trust-list.js";
+import { command as trustAdd } from "./trust-add.js";
+import { command as trustRemove } from "./trust-remove.js";
 
 /** Every sw-patch subcommand, in help order (the reference's order). */
 export const COMMANDS: readonly Command[] = [
@@ -38,6 +45,13 @@ export const COMMANDS: readonly Command[] = [
   reportAppDependencies,
   queryAppDependencies,
   commit,
+  tokenCreate,
+  tokenList,
+  tokenRevoke,
+  auditLog,
+  trustList,
+  trustAdd,
+  trustRemove,
   initRelease,
   delRelease,
   completion,

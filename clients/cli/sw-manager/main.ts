@@ -1,0 +1,137 @@
+import { parseArgs } from "node:util";
+import { createSwPatchClient, PermissionDeniedError, UnauthenticatedError } from "../../sdk/src/index.js";
+import { resolveIo, type CliIo } from "../lib/io.js";
+import { errorLine } from "../sw-patch/errors.js";
+import { ActionFailure, type OptionSpec, type StrategyAction } from "./command.js";
+import { abortAction } from "./commands/patch-strategy/abort.js";
+import { applyAction } from "./commands/patch-strategy/apply.js";
+import { createAction } from "./commands/patch-strategy/create.js";
+import { deleteAction } from "./commands/patch-strategy/delete.js";
+import { showAction } from "./commands/patch-strategy/show.js";
+
+/** The `patch-strategy` actions, in the reference's order. */
+export const ACTIONS: readonly StrategyAction[] = [createAction, deleteAction, applyAction, abortAction, showAction];
+
+/**
+ * Global options. `--endpoint`/SWPATCH_ENDPOINT and `--token`/SWPATCH_TOKEN choose the
+ * controller; the reference's OpenStack options are accepted for compatibility and ignored
+ * (the controller is reached directly, not through Keystone).
+ */
+const GLOBAL_OPTIONS: OptionSpec = {
+  endpoint: { type: "string" },
+  token: { type: "string" },
+  debug: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  "os-auth-url": { type: "string" },
+  "os-project-name": { type: "string" },
+  "os-project-domain-name": { type: "string" },
+  "os-username": { type: "string" },
+  "os-password": { type: "string" },
+  "os-user-domain-name": { type: "string" },
+  "os-region-name": { type: "string" },
+  "os-interface": { type: "string" },
+};
+
+const DEFAULT_ENDPOINT = "127.0.0.1:5490";
+
+export function mainHelp(): string {
+  return (
+    "usage: sw-manager [--endpoint HOST:PORT] [--token TOKEN] [--debug] patch-strategy {create,delete,apply,abort,show} ...\n\n" +
+    "Subcommands:\n  patch-strategy    Patch Strategy\n\n" +
+    "  --endpoint HOST:PORT   controller gRPC endpoint (SWPATCH_ENDPOINT, default 127.0.0.1:5490)\n" +
+    "  --token TOKEN          bearer token (SWPATCH_TOKEN)\n"
+  );
+}
+
+function groupHelp(): string {
+  let out = "usage: sw-manager patch-strategy {create,delete,apply,abort,show} ...\n\nPatch Strategy\n\n";
+  for (const a of ACTIONS) out += `  ${a.name.padEnd(8)}${a.summary}\n`;
+  return out;
+}
+
+function actionHelp(a: StrategyAction): string {
+  return `usage: sw-manager ${a.usage}\n\n${a.summary}\n${a.help ? `\n${a.help}\n` : ""}`;
+}
+
+/**
+ * `sw-manager` entry point: `sw-manager patch-strategy create|delete|apply|abort|show`.
+ * Returns the exit code: 0 on success, 1 on any error (one line on stderr, never a stack).
+ */
+export async function main(argv: string[], ioOverrides?: Partial<CliIo>): Promise<number> {
+  const io = resolveIo(ioOverrides);
+  const out = (s: string) => void io.stdout.write(s);
+  const err = (s: string) => void io.stderr.write(s);
+
+  const allOptions: OptionSpec = { ...GLOBAL_OPTIONS };
+  for (const a of ACTIONS) Object.assign(allOptions, a.options);
+  let loose;
+  try {
+    loose = parseArgs({ args: argv, options: allOptions, strict: false, allowPositionals: true });
+  } catch (e) {
+    err(`sw-manager: error: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const [group, actionName, ...extra] = loose.positionals;
+  if (group === undefined) {
+    out(mainHelp());
+    return loose.values.help ? 0 : 1;
+  }
+  if (group !== "patch-strategy") {
+    err(`sw-manager: error: argument: invalid choice: '${group}' (choose from 'patch-strategy')\n`);
+    return 1;
+  }
+  const action = ACTIONS.find((a) => a.name === actionName);
+  if (!action) {
+    if (actionName === undefined && loose.values.help) {
+      out(groupHelp());
+      return 0;
+    }
+    if (actionName === undefined) {
+      out(groupHelp());
+      return 1;
+    }
+    err(`sw-manager patch-strategy: error: invalid choice: '${actionName}' (choose from ${ACTIONS.map((a) => `'${a.name}'`).join(", ")})\n`);
+    return 1;
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    const strict = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...action.options }, strict: true, allowPositionals: true });
+    values = strict.values as Record<string, string | boolean | undefined>;
+  } catch (e) {
+    err(`sw-manager patch-strategy ${action.name}: error: ${(e as Error).message}\n`);
+    return 1;
+  }
+  if (extra.length > 0) {
+    err(`sw-manager patch-strategy ${action.name}: error: unrecognized arguments: ${extra.join(" ")}\n`);
+    return 1;
+  }
+  if (values.help) {
+    out(actionHelp(action));
+    return 0;
+  }
+  const problem = action.validate?.(values);
+  if (problem) {
+    err(`sw-manager patch-strategy ${action.name}: error: ${problem}\n`);
+    return 1;
+  }
+
+  const endpoint = String(values.endpoint ?? io.env.SWPATCH_ENDPOINT ?? DEFAULT_ENDPOINT);
+  const token = (values.token as string | undefined) ?? io.env.SWPATCH_TOKEN;
+  let client;
+  try {
+    client = createSwPatchClient({ endpoint, ...(token ? { token } : {}) });
+  } catch (e) {
+    err(`Error: ${(e as Error).message}\n`);
+    return 1;
+  }
+  try {
+    return await action.run({ client, values, io, out, err });
+  } catch (e) {
+    if (e instanceof ActionFailure) err(`${e.message}\n`);
+    else if (e instanceof PermissionDeniedError || e instanceof UnauthenticatedError) err("Authorization failed\n");
+    else err(`${errorLine(e, endpoint).split("\n")[0]}\n`);
+    return 1;
+  } finally {
+    client.close();
+  }
+}

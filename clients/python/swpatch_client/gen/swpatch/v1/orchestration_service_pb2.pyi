@@ -1,0 +1,225 @@
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+ALARM_RESTRICTIONS_RELAXED: AlarmRestrictions
+ALARM_RESTRICTIONS_STRICT: AlarmRestrictions
+ALARM_RESTRICTIONS_UNSPECIFIED: AlarmRestrictions
+APPLY_TYPE_IGNORE: ApplyType
+APPLY_TYPE_PARALLEL: ApplyType
+APPLY_TYPE_SERIAL: ApplyType
+APPLY_TYPE_UNSPECIFIED: ApplyType
+DESCRIPTOR: _descriptor.FileDescriptor
+INSTANCE_ACTION_MIGRATE: InstanceAction
+INSTANCE_ACTION_STOP_START: InstanceAction
+INSTANCE_ACTION_UNSPECIFIED: InstanceAction
+
+class AbortStrategyRequest(_message.Message):
+    __slots__ = ["stage_id"]
+    STAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    stage_id: int
+    def __init__(self, stage_id: _Optional[int] = ...) -> None: ...
+
+class AbortStrategyResponse(_message.Message):
+    __slots__ = ["strategy"]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    strategy: Strategy
+    def __init__(self, strategy: _Optional[_Union[Strategy, _Mapping]] = ...) -> None: ...
+
+class ApplyStrategyRequest(_message.Message):
+    __slots__ = ["stage_id"]
+    STAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    stage_id: int
+    def __init__(self, stage_id: _Optional[int] = ...) -> None: ...
+
+class ApplyStrategyResponse(_message.Message):
+    __slots__ = ["strategy"]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    strategy: Strategy
+    def __init__(self, strategy: _Optional[_Union[Strategy, _Mapping]] = ...) -> None: ...
+
+class CreateStrategyRequest(_message.Message):
+    __slots__ = ["alarm_restrictions", "controller_apply_type", "default_instance_action_apply_type", "instance_action", "max_parallel_worker_hosts", "storage_apply_type", "swift_apply_type", "worker_apply_type"]
+    ALARM_RESTRICTIONS_FIELD_NUMBER: _ClassVar[int]
+    CONTROLLER_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_INSTANCE_ACTION_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    INSTANCE_ACTION_FIELD_NUMBER: _ClassVar[int]
+    MAX_PARALLEL_WORKER_HOSTS_FIELD_NUMBER: _ClassVar[int]
+    STORAGE_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SWIFT_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    WORKER_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    alarm_restrictions: AlarmRestrictions
+    controller_apply_type: ApplyType
+    default_instance_action_apply_type: ApplyType
+    instance_action: InstanceAction
+    max_parallel_worker_hosts: int
+    storage_apply_type: ApplyType
+    swift_apply_type: ApplyType
+    worker_apply_type: ApplyType
+    def __init__(self, controller_apply_type: _Optional[_Union[ApplyType, str]] = ..., storage_apply_type: _Optional[_Union[ApplyType, str]] = ..., worker_apply_type: _Optional[_Union[ApplyType, str]] = ..., max_parallel_worker_hosts: _Optional[int] = ..., instance_action: _Optional[_Union[InstanceAction, str]] = ..., alarm_restrictions: _Optional[_Union[AlarmRestrictions, str]] = ..., swift_apply_type: _Optional[_Union[ApplyType, str]] = ..., default_instance_action_apply_type: _Optional[_Union[ApplyType, str]] = ...) -> None: ...
+
+class CreateStrategyResponse(_message.Message):
+    __slots__ = ["strategy"]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    strategy: Strategy
+    def __init__(self, strategy: _Optional[_Union[Strategy, _Mapping]] = ...) -> None: ...
+
+class DeleteStrategyRequest(_message.Message):
+    __slots__ = ["force"]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    force: bool
+    def __init__(self, force: bool = ...) -> None: ...
+
+class DeleteStrategyResponse(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class GetStrategyRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class GetStrategyResponse(_message.Message):
+    __slots__ = ["strategy"]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    strategy: Strategy
+    def __init__(self, strategy: _Optional[_Union[Strategy, _Mapping]] = ...) -> None: ...
+
+class Strategy(_message.Message):
+    __slots__ = ["abort_phase", "alarm_restrictions", "apply_phase", "build_phase", "controller_apply_type", "current_phase", "current_phase_completion_percentage", "default_instance_action", "max_parallel_worker_hosts", "name", "state", "storage_apply_type", "swift_apply_type", "uuid", "worker_apply_type"]
+    ABORT_PHASE_FIELD_NUMBER: _ClassVar[int]
+    ALARM_RESTRICTIONS_FIELD_NUMBER: _ClassVar[int]
+    APPLY_PHASE_FIELD_NUMBER: _ClassVar[int]
+    BUILD_PHASE_FIELD_NUMBER: _ClassVar[int]
+    CONTROLLER_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_PHASE_COMPLETION_PERCENTAGE_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_PHASE_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_INSTANCE_ACTION_FIELD_NUMBER: _ClassVar[int]
+    MAX_PARALLEL_WORKER_HOSTS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STORAGE_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SWIFT_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    WORKER_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    abort_phase: StrategyPhase
+    alarm_restrictions: str
+    apply_phase: StrategyPhase
+    build_phase: StrategyPhase
+    controller_apply_type: str
+    current_phase: str
+    current_phase_completion_percentage: int
+    default_instance_action: str
+    max_parallel_worker_hosts: int
+    name: str
+    state: str
+    storage_apply_type: str
+    swift_apply_type: str
+    uuid: str
+    worker_apply_type: str
+    def __init__(self, uuid: _Optional[str] = ..., name: _Optional[str] = ..., controller_apply_type: _Optional[str] = ..., storage_apply_type: _Optional[str] = ..., worker_apply_type: _Optional[str] = ..., max_parallel_worker_hosts: _Optional[int] = ..., default_instance_action: _Optional[str] = ..., alarm_restrictions: _Optional[str] = ..., state: _Optional[str] = ..., current_phase: _Optional[str] = ..., current_phase_completion_percentage: _Optional[int] = ..., build_phase: _Optional[_Union[StrategyPhase, _Mapping]] = ..., apply_phase: _Optional[_Union[StrategyPhase, _Mapping]] = ..., abort_phase: _Optional[_Union[StrategyPhase, _Mapping]] = ..., swift_apply_type: _Optional[str] = ...) -> None: ...
+
+class StrategyPhase(_message.Message):
+    __slots__ = ["completion_percentage", "current_stage", "end_date", "inprogress", "name", "reason", "result", "stages", "start_date", "state", "stop_at_stage", "timeout", "total_stages"]
+    COMPLETION_PERCENTAGE_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_STAGE_FIELD_NUMBER: _ClassVar[int]
+    END_DATE_FIELD_NUMBER: _ClassVar[int]
+    INPROGRESS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    STAGES_FIELD_NUMBER: _ClassVar[int]
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STOP_AT_STAGE_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_STAGES_FIELD_NUMBER: _ClassVar[int]
+    completion_percentage: int
+    current_stage: int
+    end_date: _timestamp_pb2.Timestamp
+    inprogress: bool
+    name: str
+    reason: str
+    result: str
+    stages: _containers.RepeatedCompositeFieldContainer[StrategyStage]
+    start_date: _timestamp_pb2.Timestamp
+    state: str
+    stop_at_stage: int
+    timeout: int
+    total_stages: int
+    def __init__(self, name: _Optional[str] = ..., state: _Optional[str] = ..., result: _Optional[str] = ..., reason: _Optional[str] = ..., timeout: _Optional[int] = ..., start_date: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_date: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., current_stage: _Optional[int] = ..., total_stages: _Optional[int] = ..., stop_at_stage: _Optional[int] = ..., completion_percentage: _Optional[int] = ..., inprogress: bool = ..., stages: _Optional[_Iterable[_Union[StrategyStage, _Mapping]]] = ...) -> None: ...
+
+class StrategyStage(_message.Message):
+    __slots__ = ["current_step", "end_date", "inprogress", "name", "reason", "result", "stage_id", "start_date", "state", "steps", "timeout", "total_steps"]
+    CURRENT_STEP_FIELD_NUMBER: _ClassVar[int]
+    END_DATE_FIELD_NUMBER: _ClassVar[int]
+    INPROGRESS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    STAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_STEPS_FIELD_NUMBER: _ClassVar[int]
+    current_step: int
+    end_date: _timestamp_pb2.Timestamp
+    inprogress: bool
+    name: str
+    reason: str
+    result: str
+    stage_id: int
+    start_date: _timestamp_pb2.Timestamp
+    state: str
+    steps: _containers.RepeatedCompositeFieldContainer[StrategyStep]
+    timeout: int
+    total_steps: int
+    def __init__(self, stage_id: _Optional[int] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., result: _Optional[str] = ..., reason: _Optional[str] = ..., timeout: _Optional[int] = ..., start_date: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_date: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., current_step: _Optional[int] = ..., total_steps: _Optional[int] = ..., inprogress: bool = ..., steps: _Optional[_Iterable[_Union[StrategyStep, _Mapping]]] = ...) -> None: ...
+
+class StrategyStep(_message.Message):
+    __slots__ = ["end_date", "entity_names", "entity_type", "entity_uuids", "name", "reason", "result", "start_date", "state", "step_id", "timeout"]
+    END_DATE_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_NAMES_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_UUIDS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STEP_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    end_date: _timestamp_pb2.Timestamp
+    entity_names: _containers.RepeatedScalarFieldContainer[str]
+    entity_type: str
+    entity_uuids: _containers.RepeatedScalarFieldContainer[str]
+    name: str
+    reason: str
+    result: str
+    start_date: _timestamp_pb2.Timestamp
+    state: str
+    step_id: int
+    timeout: int
+    def __init__(self, step_id: _Optional[int] = ..., name: _Optional[str] = ..., entity_type: _Optional[str] = ..., entity_names: _Optional[_Iterable[str]] = ..., entity_uuids: _Optional[_Iterable[str]] = ..., state: _Optional[str] = ..., result: _Optional[str] = ..., reason: _Optional[str] = ..., timeout: _Optional[int] = ..., start_date: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_date: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class WatchStrategyRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class WatchStrategyResponse(_message.Message):
+    __slots__ = ["strategy"]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    strategy: Strategy
+    def __init__(self, strategy: _Optional[_Union[Strategy, _Mapping]] = ...) -> None: ...
+
+class ApplyType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class InstanceAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class AlarmRestrictions(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
