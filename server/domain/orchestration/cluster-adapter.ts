@@ -1,0 +1,154 @@
+import { createHash } from "node:crypto";
+import { delay } from "abort-controller-x";
+import { InstallPhase } from "../../../clients/sdk/src/gen/swpatch/v1/types.js";
+import type { HostManager, HostStatus } from "../hosts/host-manager.js";
+import type { PatchManager } from "../patches/patch-manager.js";
+import type { Logger } from "../../lib/log.js";
+import { hasWorker, isAio, type ClusterPort, type ClusterSnapshot, type HostSnapshot, type OrchestrationAlarm } from "./ports.js";
+
+/** Options of {@link createClusterAdapter}. */
+export interface ClusterAdapterOptions {
+  hosts: HostManager;
+  patches: PatchManager;
+  log?: Logger;
+  /** Real milliseconds between host-state polls while waiting for a host (unlock). Default 500. */
+  pollMs?: number;
+}
+
+/** Orchestration alarms (FM ids, spec orchestration §10–§12); entity `orchestration=sw-patch`. */
+const ORCH_ALARMS: Record<Exclude<OrchestrationAlarm, null>, { alarmId: string; severity: string; reasonText: string }> = {
+  "apply-inprogress": { alarmId: "900.101", severity: "major", reasonText: "Software patch auto-apply inprogress" },
+  "apply-aborting": { alarmId: "900.102", severity: "major", reasonText: "Software patch auto-apply aborting" },
+  "apply-failed": { alarmId: "900.103", severity: "critical", reasonText: "Software patch auto-apply failed" },
+};
+const ORCH_ENTITY = "orchestration=sw-patch";
+
+/** A stable uuid-shaped id for a hostname (hosts have no inventory uuid here). */
+export function hostUuid(hostname: string): string {
+  const h = createHash("sha1").update(`host:${hostname}`).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 17), 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+function toHostSnapshot(h: HostStatus): HostSnapshot {
+  const availability = h.availability === "available" ? "available" : "offline";
+  const num = /-(\d+)$/.exec(h.hostname);
+  const snap: HostSnapshot = {
+    hostname: h.hostname,
+    uuid: hostUuid(h.hostname),
+    personality: h.personality,
+    subfunctions: [...h.subfunctions],
+    adminState: h.adminState,
+    operationalState: h.adminState === "locked" ? "disabled" : h.operational,
+    availability: h.adminState === "locked" && availability === "available" ? "online" : availability,
+    patchCurrent: h.patchCurrent === "Yes",
+    interim: h.interim,
+    patchFailed: h.patchCurrent === "Failed",
+    requiresReboot: h.requiresRebootShown,
+    instances: h.instances.map((i) => ({ uuid: i.uuid, name: i.name, state: i.state, host: h.hostname })),
+    openstackCompute: hasWorker(h) && h.instances.length > 0,
+  };
+  // StarlingX pairs storage hosts into replication groups: storage-0/1 → group-0, storage-2/3 → group-1.
+  if (h.personality === "storage" && num) snap.replicationGroup = `group-${Math.floor(Number(num[1]) / 2)}`;
+  return snap;
+}
+
+/**
+ * The controller's {@link ClusterPort} over HostManager and PatchManager.
+ *
+ * Locked hosts are reported `disabled`/`online`; hosts without an agent link `offline`.
+ * TODO(host-side): HostManager has no reboot of a locked host and no way to send the agent's
+ * InstanceActionCommand; `reboot`, `stopInstances`, `startInstances` and `migrateInstances`
+ * reject until it does (a step using them fails with the message). Compute host services do not
+ * exist here, so disable/enable-host-services are no-ops.
+ */
+export function createClusterAdapter(o: ClusterAdapterOptions): ClusterPort {
+  const pollMs = o.pollMs ?? 500;
+  const hm = o.hosts;
+
+  function singleController(): boolean {
+    const ctrls = hm.list().filter((h) => h.personality === "controller");
+    return ctrls.length === 1 && isAio(ctrls[0]!);
+  }
+
+  /** Polls until `ok(host)`; false if `maxMs` passed first. */
+  async function waitHost(host: string, signal: AbortSignal, ok: (h: HostStatus) => boolean, maxMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    const until = Date.now() + maxMs;
+    for (;;) {
+      if (ok(hm.get(host))) return true;
+      if (Date.now() >= until) return false;
+      await delay(signal, pollMs);
+    }
+  }
+
+  const unsupported = (what: string) => Promise.reject(new Error(`${what} is not supported by this controller yet`));
+
+  return {
+    async snapshot() {
+      const hosts = hm.list().map(toHostSnapshot);
+      const snap: ClusterSnapshot = {
+        hosts,
+        alarms: hm.listAlarms().map((a) => ({
+          uuid: a.uuid,
+          alarmId: a.alarmId,
+          entityInstanceId: a.entityInstanceId,
+          severity: a.severity,
+          mgmtAffecting: a.mgmtAffecting,
+          raisedAt: a.time,
+        })),
+        patches: o.patches.all().map((p) => ({ id: p.meta.id, patchState: p.patchState })),
+        activeController: hm.activeControllerName,
+        singleController: singleController(),
+      };
+      return snap;
+    },
+    async swact(host) {
+      await hm.swact(host);
+    },
+    async lock(host) {
+      await hm.lock(host, singleController());
+    },
+    async unlock(host, signal) {
+      const h = hm.get(host);
+      if (h.adminState === "locked") {
+        const r = await hm.unlock(host);
+        // A reboot drops the agent link: wait for it to go, then for the host to come back.
+        if (r.rebooting) await waitHost(host, signal, (x) => x.availability !== "available" || !x.connected, 30_000);
+      }
+      await waitHost(host, signal, (x) => x.adminState === "unlocked" && x.connected && x.availability === "available");
+    },
+    reboot: () => unsupported("reboot of a locked host"),
+    async install(host, signal) {
+      const { operationId } = await hm.install(host, false);
+      let last: { phase: InstallPhase; message: string } | undefined;
+      for await (const p of hm.watchOperation(operationId, signal)) {
+        last = p;
+        if (p.terminal) break;
+      }
+      if (last?.phase === InstallPhase.INSTALL_PHASE_DONE) return { success: true, reason: "" };
+      return { success: false, reason: last?.message ?? "install did not complete" };
+    },
+    stopInstances: () => unsupported("stopping instances"),
+    startInstances: () => unsupported("starting instances"),
+    migrateInstances: () => unsupported("migrating instances"),
+    async disableHostServices() {},
+    async enableHostServices() {},
+    async setOrchestrationAlarm(alarm) {
+      const want = alarm ? ORCH_ALARMS[alarm].alarmId : undefined;
+      for (const a of hm.listAlarms()) {
+        if (a.entityInstanceId === ORCH_ENTITY && a.alarmId !== want) await hm.clearAlarm(a.uuid);
+      }
+      if (!alarm) return;
+      if (hm.listAlarms().some((a) => a.entityInstanceId === ORCH_ENTITY && a.alarmId === want)) return;
+      const def = ORCH_ALARMS[alarm];
+      await hm.raiseAlarm({
+        alarmId: def.alarmId,
+        entityInstanceId: ORCH_ENTITY,
+        severity: def.severity,
+        reasonText: def.reasonText,
+        mgmtAffecting: false,
+        proposedRepairAction: alarm === "apply-failed" ? "Attempt to apply software patches manually; if problem persists contact next level of support" : "Wait for patch auto-apply to complete",
+      });
+    },
+    sleep: (ms, signal) => delay(signal, ms),
+  };
+}

@@ -1,0 +1,238 @@
+import { isAbortError } from "abort-controller-x";
+import { APP_APPLY_ALARM_GRACE_S, blockingAlarms, pyList, type AlarmContext } from "./alarms.js";
+import type { AlarmRestrictionName, StrategyResult, StrategyStep } from "./model.js";
+import type { ClusterPort, ClusterSnapshot, HostSnapshot } from "./ports.js";
+
+/** What a step ended with. */
+export interface StepOutcome {
+  result: StrategyResult;
+  reason: string;
+}
+
+/** Everything a step needs to run. */
+export interface StepContext {
+  port: ClusterPort;
+  signal: AbortSignal;
+  /** Reference seconds → real milliseconds. */
+  ms(seconds: number): number;
+  restriction: AlarmRestrictionName;
+  extraIgnoredAlarms: readonly string[];
+  /** Reference seconds between polls while waiting (host audit period). */
+  auditIntervalS: number;
+  now(): Date;
+}
+
+/** Settle seconds after a swact request / reboot request, and AIO-SX lock wait (§9). */
+export const SWACT_SETTLE_S = 120;
+export const REBOOT_SETTLE_S = 60;
+export const AIO_SX_LOCK_WAIT_S = 15;
+/** First alarm query delay of wait-alarms-clear / wait-data-sync (§9). */
+export const WAIT_ALARMS_FIRST_S = 60;
+export const WAIT_DATA_SYNC_FIRST_S = 120;
+
+const ok = (reason = ""): StepOutcome => ({ result: "success", reason });
+const failed = (reason: string): StepOutcome => ({ result: "failed", reason });
+
+/** Yields to the macrotask queue so timers can fire even if a fake `sleep` resolves at once. */
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function sleep(ctx: StepContext, seconds: number): Promise<void> {
+  await ctx.port.sleep(ctx.ms(seconds), ctx.signal);
+  await tick();
+}
+
+function rethrowAbort(e: unknown): void {
+  if (isAbortError(e)) throw e;
+}
+
+function missingHost(snap: ClusterSnapshot, hosts: readonly string[]): boolean {
+  return hosts.some((h) => !snap.hosts.find((x) => x.hostname === h));
+}
+
+function hostOf(snap: ClusterSnapshot, name: string): HostSnapshot | undefined {
+  return snap.hosts.find((h) => h.hostname === name);
+}
+
+/** Runs `fn` for each host at once; the first failure wins. */
+async function each(hosts: readonly string[], fn: (h: string) => Promise<void>): Promise<void> {
+  const results = await Promise.allSettled(hosts.map(fn));
+  for (const r of results) if (r.status === "rejected") throw r.reason;
+}
+
+/**
+ * Executes one apply/abort step against the cluster (spec orchestration §9). Resolves with the
+ * outcome; rejects only with AbortError (engine stopping or step timer fired). A step must be
+ * safe to run again from the start (resume after a restart).
+ */
+export async function runStep(step: StrategyStep, ctx: StepContext): Promise<StepOutcome> {
+  const port = ctx.port;
+  switch (step.name) {
+    case "query-alarms": {
+      const snap = await port.snapshot(ctx.signal);
+      const blocking = blockingAlarms(snap.alarms, { restriction: ctx.restriction, context: "query-alarms", extraIgnored: ctx.extraIgnoredAlarms });
+      if (blocking.length > 0) return failed(`alarms ${pyList(blocking.map((a) => a.alarmId))} from platform are present`);
+      return ok();
+    }
+    case "query-sw-patches":
+    case "query-sw-patch-hosts":
+      await port.snapshot(ctx.signal);
+      return ok();
+    case "swact-hosts": {
+      const snap = await port.snapshot(ctx.signal);
+      if (missingHost(snap, step.hosts)) return failed("host no longer exists");
+      const active = step.hosts.filter((h) => h === snap.activeController);
+      if (active.length === 0) return ok("Already on correct host");
+      try {
+        for (const h of active) await port.swact(h, ctx.signal);
+      } catch (e) {
+        rethrowAbort(e);
+        return failed("host swact failed");
+      }
+      await sleep(ctx, SWACT_SETTLE_S);
+      return ok();
+    }
+    case "lock-hosts": {
+      const snap = await port.snapshot(ctx.signal);
+      if (missingHost(snap, step.hosts)) return failed("host no longer exists");
+      const running = step.hosts.flatMap((h) => hostOf(snap, h)!.instances.filter((i) => i.state !== "stopped"));
+      if (running.length > 0) {
+        return failed(
+          `Lock of host(s) ${step.hosts.join(", ")} failed because instance(s) ${running.map((i) => i.name).join(", ")} were not migrated or stopped.`,
+        );
+      }
+      try {
+        await each(step.hosts, (h) => port.lock(h, ctx.signal));
+      } catch (e) {
+        rethrowAbort(e);
+        return failed("host lock failed");
+      }
+      if (step.waitDisabled === false) await sleep(ctx, AIO_SX_LOCK_WAIT_S);
+      return ok();
+    }
+    case "sw-patch-hosts": {
+      const snap = await port.snapshot(ctx.signal);
+      if (missingHost(snap, step.hosts)) return failed("host no longer exists");
+      const todo = step.hosts.filter((h) => !hostOf(snap, h)!.patchCurrent);
+      // host-install-async is requested host by host; the installs then run side by side.
+      const runs = todo.map((h) =>
+        port.install(h, ctx.signal).then(
+          (r) => ({ h, r, e: undefined as unknown }),
+          (e: unknown) => ({ h, r: undefined, e }),
+        ),
+      );
+      for (const { h, r, e } of await Promise.all(runs)) {
+        if (e !== undefined) {
+          rethrowAbort(e);
+          return failed("");
+        }
+        if (!r!.success) return failed(`software update failed to apply on host ${h}`);
+      }
+      return ok();
+    }
+    case "system-stabilize": {
+      const before = await port.snapshot(ctx.signal);
+      await sleep(ctx, step.timeout);
+      const after = await port.snapshot(ctx.signal);
+      return stabilityVerdict(before, after);
+    }
+    case "unlock-hosts": {
+      const snap = await port.snapshot(ctx.signal);
+      if (missingHost(snap, step.hosts)) return failed("host no longer exists");
+      try {
+        await each(step.hosts, (h) => port.unlock(h, ctx.signal));
+      } catch (e) {
+        rethrowAbort(e);
+        return failed("host unlock failed");
+      }
+      return ok();
+    }
+    case "reboot-hosts": {
+      const snap = await port.snapshot(ctx.signal);
+      if (missingHost(snap, step.hosts)) return failed("host no longer exists");
+      try {
+        await each(step.hosts, (h) => port.reboot(h, ctx.signal));
+      } catch (e) {
+        rethrowAbort(e);
+        return failed("host reboot failed");
+      }
+      await sleep(ctx, REBOOT_SETTLE_S);
+      return ok();
+    }
+    case "wait-alarms-clear":
+      return waitAlarms(ctx, "wait-alarms-clear", WAIT_ALARMS_FIRST_S);
+    case "wait-data-sync":
+      return waitAlarms(ctx, "wait-data-sync", WAIT_DATA_SYNC_FIRST_S);
+    case "stop-instances":
+    case "start-instances":
+    case "migrate-instances-from-host":
+      return instanceStep(step, ctx);
+    case "disable-host-services":
+    case "enable-host-services":
+      try {
+        await each(step.hosts, (h) => (step.name === "disable-host-services" ? port.disableHostServices(h, ctx.signal) : port.enableHostServices(h, ctx.signal)));
+      } catch (e) {
+        rethrowAbort(e);
+        return failed((e as Error).message ?? "");
+      }
+      return ok();
+  }
+}
+
+function stabilityVerdict(before: ClusterSnapshot, after: ClusterSnapshot): StepOutcome {
+  for (const b of before.hosts) {
+    const a = hostOf(after, b.hostname);
+    if (!a || a.adminState !== b.adminState || a.operationalState !== b.operationalState || a.availability !== b.availability) {
+      return failed(`host ${b.hostname} changed state unexpectedly`);
+    }
+    for (const bi of b.instances) {
+      const ai = after.hosts.flatMap((h) => h.instances).find((i) => i.uuid === bi.uuid);
+      if (!ai || ai.state !== bi.state || ai.host !== bi.host) return failed(`instance ${bi.name} changed state unexpectedly`);
+    }
+  }
+  return ok();
+}
+
+async function waitAlarms(ctx: StepContext, context: AlarmContext, firstS: number): Promise<StepOutcome> {
+  await sleep(ctx, firstS);
+  for (;;) {
+    const snap = await ctx.port.snapshot(ctx.signal);
+    const blocking = blockingAlarms(snap.alarms, {
+      restriction: ctx.restriction,
+      context,
+      extraIgnored: ctx.extraIgnoredAlarms,
+      now: ctx.now(),
+      graceMs: ctx.ms(APP_APPLY_ALARM_GRACE_S),
+    });
+    if (blocking.length === 0) return ok();
+    await sleep(ctx, ctx.auditIntervalS);
+  }
+}
+
+async function instanceStep(step: StrategyStep, ctx: StepContext): Promise<StepOutcome> {
+  const snap = await ctx.port.snapshot(ctx.signal);
+  const where = new Map<string, string>();
+  for (const h of snap.hosts) for (const i of h.instances) where.set(i.uuid, i.host || h.hostname);
+  const byHost = new Map<string, string[]>();
+  for (const inst of step.instances ?? []) {
+    const now = where.get(inst.uuid);
+    if (now === undefined) return failed("instance no longer exists");
+    if (step.name !== "start-instances" && now !== inst.host) {
+      return failed(`instance ${inst.name} has moved from ${inst.host} to ${now} after strategy created`);
+    }
+    byHost.set(now, [...(byHost.get(now) ?? []), inst.uuid]);
+  }
+  try {
+    if (step.name === "migrate-instances-from-host") {
+      for (const h of step.hosts) await ctx.port.migrateInstances(h, ctx.signal);
+    } else {
+      for (const [h, uuids] of byHost) {
+        if (step.name === "stop-instances") await ctx.port.stopInstances(h, uuids, ctx.signal);
+        else await ctx.port.startInstances(h, uuids, ctx.signal);
+      }
+    }
+  } catch (e) {
+    rethrowAbort(e);
+    return failed((e as Error)?.message ?? "");
+  }
+  return ok();
+}
