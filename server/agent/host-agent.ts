@@ -364,8 +364,9 @@ export class HostAgent {
           reason = `Unknown instance action: ${cmd.action}`;
       }
     }
-    this.send({ message: { $case: "instanceActionResult", value: { requestId: cmd.requestId, success: reason === "", reason } } }, true);
+    // Report first: when the controller sees the result, it already knows the new instance states.
     await this.sendReport();
+    this.send({ message: { $case: "instanceActionResult", value: { requestId: cmd.requestId, success: reason === "", reason } } }, true);
   }
 
   /** Stop: abort a running install (it ends as failed "install aborted") and wait for it. */

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 /**
  * `sw-patch-agent`: connects one host (or N simulated hosts) to the controller.
  *
@@ -24,7 +25,7 @@ import { HostAgent } from "./host-agent.js";
 
 const USAGE =
   "usage: sw-patch-agent --controller HOST:PORT --hostname NAME --personality controller|worker|storage " +
-  "[--subfunctions a,b] --root DIR [--mgmt-ip IP] [--release REL] [--provision] [--base-feed DIR] [--token T] [--simulate N]";
+  "[--subfunctions a,b] --root DIR [--mgmt-ip IP] [--release REL] [--provision] [--base-feed DIR] [--token T] [--simulate N] [--instances N]";
 
 /** Resolved agent process configuration. */
 export interface AgentConfig {
@@ -39,6 +40,8 @@ export interface AgentConfig {
   baseFeed?: string;
   token?: string;
   simulate: number;
+  /** Virtual machines each host reports (workers in orchestration tests). */
+  instances: number;
   rebootDelayMs: number;
   logLevel: LogLevel;
 }
@@ -59,6 +62,7 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
       "base-feed": { type: "string" },
       token: { type: "string" },
       simulate: { type: "string" },
+      instances: { type: "string" },
       "reboot-delay-ms": { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -74,6 +78,8 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
   if (!["controller", "worker", "storage"].includes(personality)) throw new Error(`--personality must be controller, worker or storage`);
   const simulate = values.simulate === undefined ? 0 : Number(values.simulate);
   if (!Number.isInteger(simulate) || simulate < 0) throw new Error("--simulate must be a non-negative integer");
+  const instances = values.instances === undefined ? 0 : Number(values.instances);
+  if (!Number.isInteger(instances) || instances < 0 || instances > 1000) throw new Error("--instances must be an integer from 0 to 1000");
   const rebootDelayMs = values["reboot-delay-ms"] === undefined ? 200 : Number(values["reboot-delay-ms"]);
   if (!Number.isFinite(rebootDelayMs) || rebootDelayMs < 0) throw new Error("--reboot-delay-ms must be a non-negative number");
   const subfunctions = values.subfunctions ? values.subfunctions.split(",").map((s) => s.trim()).filter(Boolean) : [personality];
@@ -89,9 +95,16 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
     ...(values["base-feed"] ? { baseFeed: path.resolve(values["base-feed"]) } : {}),
     ...(values.token ? { token: values.token } : {}),
     simulate,
+    instances,
     rebootDelayMs,
     logLevel: (values["log-level"] as LogLevel | undefined) ?? "info",
   };
+}
+
+/** A stable UUID-shaped id for a simulated instance. */
+export function instanceUuid(hostname: string, k: number): string {
+  const h = createHash("sha256").update(`${hostname}/vm/${k}`).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 /** `<ip>` with the last IPv4 octet (or IPv6 group) advanced by `i`; "" stays "". */
@@ -128,6 +141,11 @@ export async function main(argv: string[]): Promise<number> {
         mgmtIp: nthAddress(cfg.mgmtIp, i),
         rebootDelayMs: cfg.rebootDelayMs,
         provision: cfg.provision,
+        instances: Array.from({ length: cfg.instances }, (_, k) => ({
+          uuid: instanceUuid(hostname, k),
+          name: `${hostname}-vm-${k}`,
+          state: "running",
+        })),
         logger,
       }),
     );

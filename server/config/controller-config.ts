@@ -25,6 +25,10 @@ export interface ControllerOptions {
   tlsClientCa?: string;
   /** Allow plaintext on a non-loopback address (tokens travel in cleartext). Default false. */
   insecureListenAny?: boolean;
+  /** Factor applied to every orchestration wait and timeout (e.g. 0.01 in tests). Default 1. */
+  timeScale?: number;
+  /** VIM REST API address (orchestration); off unless given. */
+  vimListen?: string;
 }
 
 /** Resolved, frozen configuration of one controller process. */
@@ -39,6 +43,8 @@ export interface ControllerConfig {
   readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
   readonly tls: TlsFiles | undefined;
   readonly insecureListenAny: boolean;
+  readonly timeScale: number;
+  readonly vimListen: { host: string; port: number } | undefined;
 }
 
 /** Splits `host:port`, `[v6]:port` or `:port`. */
@@ -63,7 +69,13 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
     ...(options.tlsClientCa ? { clientCaFile: path.resolve(options.tlsClientCa) } : {}),
   });
   checkListenPolicy(listen.host, !!tls, !!options.insecureListenAny);
+  const timeScale = options.timeScale ?? 1;
+  if (!(timeScale > 0 && timeScale <= 100)) throw invalidArgument(`--time-scale must be a number in (0, 100], got ${options.timeScale}`);
+  const vimListen = options.vimListen ? parseListen(options.vimListen, "--vim-listen") : undefined;
+  if (vimListen) checkListenPolicy(vimListen.host, false, !!options.insecureListenAny);
   return Object.freeze({
+    timeScale,
+    vimListen,
     tls,
     insecureListenAny: !!options.insecureListenAny,
     dataDir: path.resolve(options.dataDir ?? env.SWPATCH_DATA_DIR ?? "./data"),
@@ -89,6 +101,8 @@ export const CONTROLLER_USAGE = `usage: sw-patch-controller [options]
   --tls-key PEM           TLS private key
   --tls-client-ca PEM     require client certificates signed by this CA (mTLS)
   --insecure-listen-any   allow plaintext on a non-loopback --listen address
+  --time-scale F          scale every orchestration wait and timeout (default 1; e.g. 0.01 in tests)
+  --vim-listen HOST:PORT  serve the VIM REST API (orchestration) here (npm start: 127.0.0.1:4545)
   -h, --help              this help
 `;
 
@@ -112,6 +126,8 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
         "tls-key": { type: "string" },
         "tls-client-ca": { type: "string" },
         "insecure-listen-any": { type: "boolean" },
+        "time-scale": { type: "string" },
+        "vim-listen": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -136,5 +152,7 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
   if (v["tls-key"] !== undefined) out.tlsKey = v["tls-key"];
   if (v["tls-client-ca"] !== undefined) out.tlsClientCa = v["tls-client-ca"];
   if (v["insecure-listen-any"]) out.insecureListenAny = true;
+  if (v["time-scale"] !== undefined) out.timeScale = Number(v["time-scale"]);
+  if (v["vim-listen"] !== undefined) out.vimListen = v["vim-listen"];
   return out;
 }

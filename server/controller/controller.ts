@@ -21,6 +21,12 @@ import { AuthStore } from "../storage/auth-store.js";
 import { createAuthMiddleware } from "../transport/auth-middleware.js";
 import { createAdminService } from "../transport/admin-service.js";
 import { checkListenPolicy, serverCredentials } from "../transport/tls.js";
+import { Orchestrator } from "../domain/orchestration/orchestrator.js";
+import { createClusterAdapter } from "../domain/orchestration/cluster-adapter.js";
+import { createDbStrategyPersistence } from "../domain/orchestration/persistence.js";
+import { createOrchestrationService } from "../transport/orchestration-service.js";
+import { createVimRestServer, type VimRestServer } from "../transport/vim-rest.js";
+import { roleSatisfies } from "../domain/auth/index.js";
 import { errorMiddleware } from "../transport/errors.js";
 import { createPatchService } from "../transport/patch-service.js";
 import { createHostService } from "../transport/host-service.js";
@@ -36,6 +42,9 @@ export interface Controller {
   readonly port: number;
   readonly patches: PatchManager;
   readonly hosts: HostManager;
+  readonly orchestrator: Orchestrator;
+  /** Address of the VIM REST API, when --vim-listen was given. */
+  readonly vimAddress: string | undefined;
   readonly events: EventLog;
   readonly log: Logger;
   close(): Promise<void>;
@@ -80,6 +89,14 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     log.info("base feed imported", { release: config.release, dir: config.baseFeed, added: r.added, total: r.total });
   }
 
+  const orchestrator = new Orchestrator({
+    port: createClusterAdapter({ hosts, patches, log }),
+    persistence: createDbStrategyPersistence({ db, events }),
+    log: log.child({ component: "orchestration" }),
+    timeScale: config.timeScale,
+  });
+  await orchestrator.init();
+
   const health = HealthState();
   const server = createServer({
     "grpc.max_receive_message_length": 8 * 1024 * 1024,
@@ -90,6 +107,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     .use(createAuthMiddleware({ auth, audit, log }));
   server.add(PatchServiceDefinition, createPatchService({ patches, events, maxPatchBytes: config.maxPatchBytes, tmpDir, trustLabels: () => trust.current().keys.map((k) => k.label) }));
   server.add(AdminServiceDefinition, createAdminService({ auth, trust, audit }));
+  server.add(OrchestrationServiceDefinition, createOrchestrationService({ orchestrator }));
   server.add(HostServiceDefinition, createHostService({ hosts }));
   server.add(AgentServiceDefinition, createAgentService({ hosts, patches, log }));
   server.add(HealthDefinition, HealthServiceImpl(health));
@@ -107,6 +125,21 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   if (warning) log.warn("plaintext listener on a non-loopback address", { detail: warning });
   const port = await server.listen(`${host}:${config.listenPort}`, config.tls ? serverCredentials(config.tls) : undefined);
   const address = `${host}:${port}`;
+  let vim: VimRestServer | undefined;
+  if (config.vimListen) {
+    const vh = config.vimListen.host.includes(":") ? `[${config.vimListen.host}]` : config.vimListen.host;
+    vim = await createVimRestServer({
+      orchestrator,
+      listen: `${vh}:${config.vimListen.port}`,
+      log,
+      authorize: async (token, action) => {
+        if (!token) return false;
+        const caller = await auth.verify(token);
+        return roleSatisfies(caller.role, action === "read" ? "reader" : "operator");
+      },
+    });
+    log.info("VIM REST API listening", { address: vim.address });
+  }
   state = "running";
   log.info("listening", { address, tls: !!config.tls, mtls: !!config.tls?.clientCaFile });
 
@@ -116,12 +149,16 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     port,
     patches,
     hosts,
+    orchestrator,
+    vimAddress: vim?.address,
     events,
     log,
     async close() {
       if (state !== "running") return;
       state = "stopping";
       health.setStatus("unhealthy");
+      await vim?.close();
+      await orchestrator.close();
       hosts.close();
       await server.shutdown();
       await db.close();

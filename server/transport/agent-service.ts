@@ -48,6 +48,9 @@ export function createAgentService(d: { hosts: HostManager; patches: PatchManage
               case "rebootResult":
                 await d.hosts.rebootResult(hostname, m.value);
                 break;
+              case "instanceActionResult":
+                d.hosts.instanceActionResult(hostname, m.value);
+                break;
               default:
                 break;
             }

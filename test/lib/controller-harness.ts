@@ -13,6 +13,8 @@ export interface ControllerHandle {
   endpoint: string;
   /** The admin token the controller wrote to <data-dir>/admin.token at first start. */
   adminToken: string;
+  /** The VIM REST API address, when the controller was started with --vim-listen. */
+  vimAddress: string | undefined;
   port: number;
   dataDir: string;
   proc: ChildProcess;
@@ -59,12 +61,16 @@ export async function startController(opts: StartControllerOptions = {}): Promis
   let err = "";
   proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+  const wantVim = (opts.extraArgs ?? []).includes("--vim-listen");
+  let vimAddress: string | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
     const onData = (d: Buffer) => {
       out += d.toString();
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) {
+      const m = /sw-patch-controller listening on 127\.0\.0\.1:(\d+)/.exec(out);
+      const v = /VIM REST API listening on (\S+)/.exec(out);
+      if (v) vimAddress = v[1];
+      if (m && (!wantVim || v)) {
         proc.stdout!.off("data", onData);
         proc.stdout!.resume();
         resolve(Number(m[1]));
@@ -78,6 +84,7 @@ export async function startController(opts: StartControllerOptions = {}): Promis
   };
   const adminToken = readFileSync(path.join(dataDir, "admin.token"), "utf8").trim();
   return {
+    vimAddress,
     adminToken,
     endpoint: `127.0.0.1:${port}`,
     port,

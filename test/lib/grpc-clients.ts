@@ -3,6 +3,7 @@ import { createReadStream } from "node:fs";
 import * as path from "node:path";
 import { PatchServiceDefinition, type PatchServiceClient, type UploadPatchRequest } from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
 import { HostServiceDefinition, type HostServiceClient } from "../../clients/sdk/src/gen/swpatch/v1/host_service.js";
+import { OrchestrationServiceDefinition, type OrchestrationServiceClient } from "../../clients/sdk/src/gen/swpatch/v1/orchestration_service.js";
 
 /**
  * Raw generated clients on one channel (tests of the controller's own contract). Given a
@@ -11,7 +12,7 @@ import { HostServiceDefinition, type HostServiceClient } from "../../clients/sdk
 export function rawClients(
   target: string | { endpoint: string; adminToken: string },
   token?: string,
-): { channel: Channel; patches: PatchServiceClient; hosts: HostServiceClient; close(): void } {
+): { channel: Channel; patches: PatchServiceClient; hosts: HostServiceClient; orchestration: OrchestrationServiceClient; close(): void } {
   const endpoint = typeof target === "string" ? target : target.endpoint;
   const bearer = token ?? (typeof target === "string" ? undefined : target.adminToken);
   const channel = createChannel(endpoint);
@@ -20,6 +21,7 @@ export function rawClients(
     channel,
     patches: createClient(PatchServiceDefinition, channel, defaults),
     hosts: createClient(HostServiceDefinition, channel, defaults),
+    orchestration: createClient(OrchestrationServiceDefinition, channel, defaults),
     close: () => channel.close(),
   };
 }

@@ -219,7 +219,8 @@ export class HostManager {
     return {
       ...h,
       connected,
-      availability: connected ? "available" : h.availability === "rebooting" ? "rebooting" : "offline",
+      // "rebooting" from the reboot request until the agent's next hello, connected or not.
+      availability: h.availability === "rebooting" ? "rebooting" : connected ? "available" : "offline",
       patchCurrent,
       pendingChanges: pending,
       interim,
@@ -336,6 +337,47 @@ export class HostManager {
     this.o.log.info("reboot result", { hostname, success: r.success, reason: r.reason });
   }
 
+  private readonly pendingActions = new Map<string, { hostname: string; resolve: (r: { success: boolean; reason: string }) => void }>();
+
+  /** The agent answered an instance action. */
+  instanceActionResult(hostname: string, r: { requestId: string; success: boolean; reason: string }): void {
+    const p = this.pendingActions.get(r.requestId);
+    if (!p || p.hostname !== hostname) return;
+    this.pendingActions.delete(r.requestId);
+    p.resolve({ success: r.success, reason: r.reason });
+  }
+
+  /**
+   * Asks a host's agent to stop, start, migrate out or take in instances; resolves with the
+   * agent's answer (the agent reports its new instance list right after).
+   */
+  async instanceAction(hostOrIp: string, action: "stop" | "start" | "migrate-out" | "migrate-in", uuids: readonly string[], signal?: AbortSignal): Promise<void> {
+    const h = this.find(hostOrIp);
+    const link = this.links.get(h.hostname);
+    if (!link) throw failedPrecondition(`Host ${h.hostname} is not connected`, { reason: "HOST_OFFLINE", hostname: h.hostname });
+    const requestId = randomUUID();
+    const answer = new Promise<{ success: boolean; reason: string }>((resolve, reject) => {
+      this.pendingActions.set(requestId, { hostname: h.hostname, resolve });
+      signal?.addEventListener("abort", () => {
+        this.pendingActions.delete(requestId);
+        reject(signal.reason ?? new Error("aborted"));
+      }, { once: true });
+    });
+    link.send({ message: { $case: "instanceAction", value: { requestId, action, instanceUuids: [...uuids] } } });
+    const r = await answer;
+    if (!r.success) throw failedPrecondition(`Instance action ${action} on ${h.hostname} failed: ${r.reason}`, { reason: "INSTANCE_ACTION_FAILED", hostname: h.hostname });
+  }
+
+  /** Reboots a locked host through its agent (the agent goes offline and comes back). */
+  async reboot(hostOrIp: string): Promise<void> {
+    const h = this.find(hostOrIp);
+    if (h.adminState !== "locked") throw failedPrecondition(`Rejected: Host ${h.hostname} must be locked to reboot`, { reason: "NOT_LOCKED", hostname: h.hostname });
+    const link = this.links.get(h.hostname);
+    if (!link) throw failedPrecondition(`Host ${h.hostname} is not connected`, { reason: "HOST_OFFLINE", hostname: h.hostname });
+    await this.writeHost({ ...h, availability: "rebooting" }, { kind: "host.reboot", oldState: "available", newState: "rebooting" });
+    link.send({ message: { $case: "reboot", value: { requestId: randomUUID() } } });
+  }
+
   /** The agent's stream ended. A running install there fails with a reason. */
   async disconnected(hostname: string, link: AgentLink): Promise<void> {
     if (this.links.get(hostname) !== link) return;
@@ -354,6 +396,11 @@ export class HostManager {
   }
 
   // ---------------------------------------------------------------- install
+
+  /** The install operation running on a host, if any (a resumed orchestration step attaches to it). */
+  runningOperation(hostOrIp: string): string | undefined {
+    return this.runningByHost.get(this.find(hostOrIp).hostname);
+  }
 
   /** host-install-async: sends the desired set to the agent; returns the operation id. */
   async install(hostOrIp: string, force: boolean): Promise<{ operationId: string; hostname: string }> {

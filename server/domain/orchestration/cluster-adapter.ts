@@ -56,10 +56,9 @@ function toHostSnapshot(h: HostStatus): HostSnapshot {
  * The controller's {@link ClusterPort} over HostManager and PatchManager.
  *
  * Locked hosts are reported `disabled`/`online`; hosts without an agent link `offline`.
- * TODO(host-side): HostManager has no reboot of a locked host and no way to send the agent's
- * InstanceActionCommand; `reboot`, `stopInstances`, `startInstances` and `migrateInstances`
- * reject until it does (a step using them fails with the message). Compute host services do not
- * exist here, so disable/enable-host-services are no-ops.
+ * Instance actions go to the agents (InstanceActionCommand); a migration moves a host's
+ * instances to the other connected, unlocked worker with the fewest instances. Compute host
+ * services do not exist here, so disable/enable-host-services are no-ops.
  */
 export function createClusterAdapter(o: ClusterAdapterOptions): ClusterPort {
   const pollMs = o.pollMs ?? 500;
@@ -80,9 +79,14 @@ export function createClusterAdapter(o: ClusterAdapterOptions): ClusterPort {
     }
   }
 
-  const unsupported = (what: string) => Promise.reject(new Error(`${what} is not supported by this controller yet`));
 
   return {
+    async awaitReconnect(signal) {
+      // Every known host whose agent comes back within a minute; hosts that stay away are left
+      // for the steps to judge.
+      const until = Date.now() + 60_000;
+      while (Date.now() < until && hm.list().some((h) => !h.connected)) await delay(signal, 200);
+    },
     async snapshot() {
       const hosts = hm.list().map(toHostSnapshot);
       const snap: ClusterSnapshot = {
@@ -110,15 +114,24 @@ export function createClusterAdapter(o: ClusterAdapterOptions): ClusterPort {
     async unlock(host, signal) {
       const h = hm.get(host);
       if (h.adminState === "locked") {
-        const r = await hm.unlock(host);
-        // A reboot drops the agent link: wait for it to go, then for the host to come back.
-        if (r.rebooting) await waitHost(host, signal, (x) => x.availability !== "available" || !x.connected, 30_000);
+        // A reboot shows "rebooting" until the agent says hello again.
+        await hm.unlock(host);
       }
       await waitHost(host, signal, (x) => x.adminState === "unlocked" && x.connected && x.availability === "available");
     },
-    reboot: () => unsupported("reboot of a locked host"),
+    async reboot(host, signal) {
+      await hm.reboot(host);
+      await waitHost(host, signal, (x) => x.connected && x.availability === "available");
+    },
     async install(host, signal) {
-      const { operationId } = await hm.install(host, false);
+      // Idempotent, so a step resumed after a controller restart is safe: attach to an install
+      // still running, and do nothing for a host that is already current.
+      // After a controller restart, agents come back within seconds: wait (the step timer bounds it).
+      await waitHost(host, signal, (x) => x.connected);
+      const h = hm.get(host);
+      const running = hm.runningOperation(host);
+      if (!running && h.patchCurrent === "Yes" && h.pendingChanges === 0) return { success: true, reason: "" };
+      const operationId = running ?? (await hm.install(host, false)).operationId;
       let last: { phase: InstallPhase; message: string } | undefined;
       for await (const p of hm.watchOperation(operationId, signal)) {
         last = p;
@@ -127,9 +140,29 @@ export function createClusterAdapter(o: ClusterAdapterOptions): ClusterPort {
       if (last?.phase === InstallPhase.INSTALL_PHASE_DONE) return { success: true, reason: "" };
       return { success: false, reason: last?.message ?? "install did not complete" };
     },
-    stopInstances: () => unsupported("stopping instances"),
-    startInstances: () => unsupported("starting instances"),
-    migrateInstances: () => unsupported("migrating instances"),
+    async stopInstances(host, uuids, signal) {
+      if (!uuids.length) return;
+      await waitHost(host, signal, (x) => x.connected);
+      await hm.instanceAction(host, "stop", uuids, signal);
+    },
+    async startInstances(host, uuids, signal) {
+      if (!uuids.length) return;
+      await waitHost(host, signal, (x) => x.connected);
+      await hm.instanceAction(host, "start", uuids, signal);
+    },
+    async migrateInstances(host, signal) {
+      const src = hm.get(host);
+      const uuids = src.instances.map((i) => i.uuid);
+      if (uuids.length === 0) return;
+      const targets = hm
+        .list()
+        .filter((x) => x.hostname !== src.hostname && x.connected && x.adminState === "unlocked" && hasWorker(x))
+        .sort((a, b) => a.instances.length - b.instances.length);
+      const dst = targets[0];
+      if (!dst) throw new Error(`no unlocked worker can take the instances of ${src.hostname}`);
+      await hm.instanceAction(src.hostname, "migrate-out", uuids, signal);
+      await hm.instanceAction(dst.hostname, "migrate-in", uuids, signal);
+    },
     async disableHostServices() {},
     async enableHostServices() {},
     async setOrchestrationAlarm(alarm) {

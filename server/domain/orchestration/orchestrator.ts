@@ -83,7 +83,7 @@ export class Orchestrator {
       await this.persist([]);
     }
     this.o.log?.info("strategy loaded", { uuid: s.uuid, state: s.state });
-    this.kick();
+    this.kick(true);
   }
 
   /** The current strategy (a copy), or undefined. */
@@ -274,12 +274,15 @@ export class Orchestrator {
     return this.s;
   }
 
-  private kick(): void {
+  private kick(resumed = false): void {
     if (this.runner || this.closed) return;
     if (this.runAc.signal.aborted) this.runAc = new AbortController();
     const signal = this.runAc.signal;
     this.runner = (async () => {
       try {
+        // After a controller restart the agents reconnect within seconds; a step resumed before
+        // they are back would see hosts "change state" or be unreachable.
+        if (resumed && this.o.port.awaitReconnect) await this.o.port.awaitReconnect(signal);
         while (!signal.aborted && (await this.step(signal))) {
           /* loop */
         }

@@ -75,6 +75,8 @@ export interface ClusterSnapshot {
 export type OrchestrationAlarm = "apply-inprogress" | "apply-aborting" | "apply-failed" | null;
 
 export interface ClusterPort {
+  /** Optional: after a controller restart, resolves once the hosts' agents are back (bounded). */
+  awaitReconnect?(signal: AbortSignal): Promise<void>;
   /** Hosts, alarms and patches now. */
   snapshot(signal: AbortSignal): Promise<ClusterSnapshot>;
   /** Swacts away from `host` (the active controller); resolves once the peer is active. */

@@ -123,7 +123,7 @@ export async function runStep(step: StrategyStep, ctx: StepContext): Promise<Ste
       for (const { h, r, e } of await Promise.all(runs)) {
         if (e !== undefined) {
           rethrowAbort(e);
-          return failed("");
+          return failed(`software update failed to apply on host ${h}: ${(e as Error)?.message ?? String(e)}`);
         }
         if (!r!.success) return failed(`software update failed to apply on host ${h}`);
       }
