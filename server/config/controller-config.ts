@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { invalidArgument } from "../domain/errors.js";
-import { checkListenPolicy, checkTlsFlags, type TlsFiles } from "../transport/tls.js";
+import { checkListenPolicy, checkTlsFlags, isLoopbackHost, type TlsFiles } from "../transport/tls.js";
 
 /** Options of `sw-patch-controller`; every field optional. */
 export interface ControllerOptions {
@@ -29,6 +29,10 @@ export interface ControllerOptions {
   timeScale?: number;
   /** VIM REST API address (orchestration); off unless given. */
   vimListen?: string;
+  /** Reference-compatible patching REST API address; off unless given (reference: 127.0.0.1:5487). */
+  patchApiListen?: string;
+  /** Loopback callers of the patching REST API act as admin without a token (the reference's local API). */
+  patchApiLocalTrust?: boolean;
 }
 
 /** Resolved, frozen configuration of one controller process. */
@@ -45,6 +49,7 @@ export interface ControllerConfig {
   readonly insecureListenAny: boolean;
   readonly timeScale: number;
   readonly vimListen: { host: string; port: number } | undefined;
+  readonly patchApi: { host: string; port: number; localTrust: boolean } | undefined;
 }
 
 /** Splits `host:port`, `[v6]:port` or `:port`. */
@@ -73,7 +78,16 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
   if (!(timeScale > 0 && timeScale <= 100)) throw invalidArgument(`--time-scale must be a number in (0, 100], got ${options.timeScale}`);
   const vimListen = options.vimListen ? parseListen(options.vimListen, "--vim-listen") : undefined;
   if (vimListen) checkListenPolicy(vimListen.host, false, !!options.insecureListenAny);
+  const patchApiAddr = options.patchApiListen ? parseListen(options.patchApiListen, "--patch-api-listen") : undefined;
+  if (options.patchApiLocalTrust && !patchApiAddr) throw invalidArgument("--patch-api-local-trust needs --patch-api-listen");
+  if (patchApiAddr) {
+    if (options.patchApiLocalTrust && !isLoopbackHost(patchApiAddr.host)) {
+      throw invalidArgument(`--patch-api-local-trust: the patch API must listen on loopback, not ${patchApiAddr.host}`);
+    }
+    checkListenPolicy(patchApiAddr.host, false, !!options.insecureListenAny);
+  }
   return Object.freeze({
+    patchApi: patchApiAddr ? { ...patchApiAddr, localTrust: !!options.patchApiLocalTrust } : undefined,
     timeScale,
     vimListen,
     tls,
@@ -103,6 +117,8 @@ export const CONTROLLER_USAGE = `usage: sw-patch-controller [options]
   --insecure-listen-any   allow plaintext on a non-loopback --listen address
   --time-scale F          scale every orchestration wait and timeout (default 1; e.g. 0.01 in tests)
   --vim-listen HOST:PORT  serve the VIM REST API (orchestration) here (npm start: 127.0.0.1:4545)
+  --patch-api-listen HOST:PORT  serve the reference's patching REST API here (npm start: 127.0.0.1:5487)
+  --patch-api-local-trust       loopback callers of the patching REST API are admin without a token
   -h, --help              this help
 `;
 
@@ -128,6 +144,8 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
         "insecure-listen-any": { type: "boolean" },
         "time-scale": { type: "string" },
         "vim-listen": { type: "string" },
+        "patch-api-listen": { type: "string" },
+        "patch-api-local-trust": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -154,5 +172,7 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
   if (v["insecure-listen-any"]) out.insecureListenAny = true;
   if (v["time-scale"] !== undefined) out.timeScale = Number(v["time-scale"]);
   if (v["vim-listen"] !== undefined) out.vimListen = v["vim-listen"];
+  if (v["patch-api-listen"] !== undefined) out.patchApiListen = v["patch-api-listen"];
+  if (v["patch-api-local-trust"]) out.patchApiLocalTrust = true;
   return out;
 }

@@ -27,6 +27,7 @@ import { createDbStrategyPersistence } from "../domain/orchestration/persistence
 import { createOrchestrationService } from "../transport/orchestration-service.js";
 import { createVimRestServer, type VimRestServer } from "../transport/vim-rest.js";
 import { roleSatisfies } from "../domain/auth/index.js";
+import { createPatchApiServer } from "../transport/rest/patch-api.js";
 import { errorMiddleware } from "../transport/errors.js";
 import { createPatchService } from "../transport/patch-service.js";
 import { createHostService } from "../transport/host-service.js";
@@ -45,6 +46,8 @@ export interface Controller {
   readonly orchestrator: Orchestrator;
   /** Address of the VIM REST API, when --vim-listen was given. */
   readonly vimAddress: string | undefined;
+  /** Address of the reference patching REST API, when --patch-api-listen was given. */
+  readonly patchApiAddress: string | undefined;
   readonly events: EventLog;
   readonly log: Logger;
   close(): Promise<void>;
@@ -140,6 +143,21 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     });
     log.info("VIM REST API listening", { address: vim.address });
   }
+  let patchApi: ReturnType<typeof createPatchApiServer> | undefined;
+  let patchApiAddress: string | undefined;
+  if (config.patchApi) {
+    patchApi = createPatchApiServer({
+      patches,
+      hosts,
+      auth,
+      audit,
+      log: log.child({ api: "patch-rest" }),
+      localTrust: config.patchApi.localTrust,
+      maxUploadBytes: config.maxPatchBytes + 1024 * 1024,
+    });
+    patchApiAddress = (await patchApi.listen(config.patchApi.host, config.patchApi.port)).address;
+    log.info("patch REST API listening", { address: patchApiAddress, localTrust: config.patchApi.localTrust });
+  }
   state = "running";
   log.info("listening", { address, tls: !!config.tls, mtls: !!config.tls?.clientCaFile });
 
@@ -151,12 +169,14 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     hosts,
     orchestrator,
     vimAddress: vim?.address,
+    patchApiAddress,
     events,
     log,
     async close() {
       if (state !== "running") return;
       state = "stopping";
       health.setStatus("unhealthy");
+      await patchApi?.close();
       await vim?.close();
       await orchestrator.close();
       hosts.close();

@@ -10,9 +10,7 @@
 # Environment: COMPAT_API_PORT (default 5487; 0 is not supported), COMPAT_TOKEN (sent as
 # X-Auth-Token; default none: the controller runs with --patch-api-local-trust), COMPAT_KEEP=1
 # keeps the work dir. The controller is started as
-#   sw-patch-controller --listen 127.0.0.1:0 --patch-api-listen 127.0.0.1:$PORT --patch-api-local-trust
-# when bin/sw-patch-controller knows --patch-api-listen, else through tools/compat/rest-controller.ts
-# (same composition, in one process) until that flag is wired.
+#   sw-patch-controller --listen 127.0.0.1:0 --patch-api-listen 127.0.0.1:$PORT --patch-api-local-trust.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -79,13 +77,8 @@ start_system() {
   local args=(--data-dir "$WORK/data" --listen 127.0.0.1:0 --release 19.09 --log-level warn
     --trust "$ROOT/test/fixtures/starlingx/dev-certificate.pem:dev" --trust "$ROOT/test/fixtures/starlingx/formal-certificate.pem:formal"
     --base-feed "$WORK/feed" --patch-api-listen "127.0.0.1:$PORT" --patch-api-local-trust)
-  if node "$ROOT/bin/sw-patch-controller" --help 2>/dev/null | grep -q -- --patch-api-listen; then
-    echo "== starting bin/sw-patch-controller ${args[*]}"
-    node "$ROOT/bin/sw-patch-controller" "${args[@]}" >"$WORK/controller.out" 2>"$WORK/controller.err" &
-  else
-    echo "== --patch-api-listen not wired yet: starting tools/compat/rest-controller.ts ${args[*]}"
-    (cd "$ROOT" && exec node --import tsx tools/compat/rest-controller.ts "${args[@]}") >"$WORK/controller.out" 2>"$WORK/controller.err" &
-  fi
+  echo "== starting bin/sw-patch-controller ${args[*]}"
+  node "$ROOT/bin/sw-patch-controller" "${args[@]}" >"$WORK/controller.out" 2>"$WORK/controller.err" &
   PIDS+=($!)
   local grpc="" i
   for i in $(seq 1 300); do
