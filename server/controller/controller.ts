@@ -181,6 +181,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       await orchestrator.close();
       hosts.close();
       await server.shutdown();
+      log.info("database transactions", { transactions: db.txCount, commits: db.commitCount });
       await db.close();
       state = "stopped";
     },

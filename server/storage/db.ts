@@ -44,12 +44,12 @@ function exec(conn: sqlite3.Database, sql: string): Promise<void> {
 
 /**
  * The embedded store: one sqlite file in WAL mode with foreign keys on.
- * INVARIANTS: every write goes through `tx()`, which runs one body at a time on the writer
- * connection inside BEGIN IMMEDIATE..COMMIT; `read` uses a second connection and so only ever
- * sees committed state.
+ * INVARIANTS: every write goes through `tx()`; bodies run one at a time on the writer connection,
+ * each in its own savepoint inside a BEGIN IMMEDIATE..COMMIT that may carry several (group
+ * commit); no caller sees its result before its COMMIT; `read` uses a second connection and so
+ * only ever sees committed state.
  */
 export class Db {
-  private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   private constructor(
@@ -89,27 +89,82 @@ export class Db {
   }
 
   /** Runs `body` in one write transaction; commits if it resolves, rolls back if it throws. */
+  /** Transactions run so far, and commits (a commit may carry several; diagnostics). */
+  txCount = 0;
+  commitCount = 0;
+
+  private batch: { body: (tx: Tx) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  private draining = false;
+
+  /**
+   * Runs `body` in a write transaction; resolves after the COMMIT is durable, rejects (with its
+   * changes rolled back) if the body throws.
+   *
+   * Group commit: bodies that queue while a commit is in progress run together in the next
+   * transaction, each inside its own SAVEPOINT, one after another; a body that throws is rolled
+   * back to its savepoint alone. One COMMIT (one fsync) then makes the whole group durable, and
+   * only then does any caller see its result. If the COMMIT itself fails, every body of the
+   * group is rejected.
+   */
   tx<T>(body: (tx: Tx) => Promise<T>): Promise<T> {
-    const run = async (): Promise<T> => {
-      if (this.closed) throw new Error("database is closed");
-      await exec(this.writer, "BEGIN IMMEDIATE");
-      let result: T;
-      try {
-        result = await body(wrap(this.writer));
-      } catch (e) {
-        await exec(this.writer, "ROLLBACK").catch(() => undefined);
-        throw e;
+    this.txCount++;
+    return new Promise<T>((resolve, reject) => {
+      this.batch.push({ body, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.batch.length) {
+        const group = this.batch.splice(0, 64);
+        if (this.closed) {
+          for (const g of group) g.reject(new Error("database is closed"));
+          continue;
+        }
+        const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+        const tx = wrap(this.writer);
+        try {
+          await exec(this.writer, "BEGIN IMMEDIATE");
+        } catch (e) {
+          for (const g of group) g.reject(e);
+          continue;
+        }
+        for (let i = 0; i < group.length; i++) {
+          const sp = `sp${i}`;
+          await exec(this.writer, `SAVEPOINT ${sp}`);
+          try {
+            const value = await group[i]!.body(tx);
+            await exec(this.writer, `RELEASE ${sp}`);
+            results.push({ ok: true, value });
+          } catch (error) {
+            await exec(this.writer, `ROLLBACK TO ${sp}`).catch(() => undefined);
+            await exec(this.writer, `RELEASE ${sp}`).catch(() => undefined);
+            results.push({ ok: false, error });
+          }
+        }
+        try {
+          await exec(this.writer, "COMMIT");
+          this.commitCount++;
+        } catch (e) {
+          await exec(this.writer, "ROLLBACK").catch(() => undefined);
+          for (const g of group) g.reject(e);
+          continue;
+        }
+        group.forEach((g, i) => {
+          const r = results[i]!;
+          if (r.ok) g.resolve(r.value);
+          else g.reject(r.error);
+        });
       }
-      await exec(this.writer, "COMMIT");
-      return result;
-    };
-    const p = this.queue.then(run, run);
-    this.queue = p.catch(() => undefined);
-    return p;
+    } finally {
+      this.draining = false;
+    }
   }
 
   async close(): Promise<void> {
-    await this.queue.catch(() => undefined);
+    while (this.draining || this.batch.length) await new Promise((r) => setTimeout(r, 5));
     this.closed = true;
     await Promise.all(
       [this.writer, this.reader].map((c) => new Promise<void>((resolve) => c.close(() => resolve()))),

@@ -29,3 +29,28 @@ export async function lastEventSeq(tx: Tx): Promise<number> {
   const r = await tx.get<{ m: number | null }>("SELECT MAX(seq) AS m FROM events");
   return r?.m ?? 0;
 }
+
+/** Events after `afterSeq` of one operation / patch / host (indexed), for filtered watchers. */
+export function listEventsAfterFiltered(
+  tx: Tx,
+  afterSeq: number,
+  limit: number,
+  f: { operationId?: string; patchId?: string; hostname?: string },
+): Promise<EventRow[]> {
+  const where: string[] = ["seq > ?"];
+  const params: unknown[] = [afterSeq];
+  if (f.operationId) {
+    where.push("operation_id = ?");
+    params.push(f.operationId);
+  }
+  if (f.patchId) {
+    where.push("patch_id = ?");
+    params.push(f.patchId);
+  }
+  if (f.hostname) {
+    where.push("hostname = ?");
+    params.push(f.hostname);
+  }
+  params.push(limit);
+  return tx.all<EventRow>(`SELECT * FROM events WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`, params);
+}

@@ -20,6 +20,8 @@ export async function startBenchController(dataDir: string, extra: string[] = []
   const proc = spawn(
     process.execPath,
     [
+      // e.g. BENCH_CONTROLLER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the controller.
+      ...(process.env.BENCH_CONTROLLER_NODE_ARGS ? process.env.BENCH_CONTROLLER_NODE_ARGS.split(" ") : []),
       path.join(ROOT, "bin/sw-patch-controller"),
       "--data-dir",
       dataDir,
@@ -28,7 +30,7 @@ export async function startBenchController(dataDir: string, extra: string[] = []
       "--release",
       "19.09",
       "--log-level",
-      "error",
+      process.env.BENCH_CONTROLLER_LOG_LEVEL ?? "error",
       "--trust",
       `${trust}/dev-certificate.pem:dev`,
       "--trust",

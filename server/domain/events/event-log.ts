@@ -1,5 +1,5 @@
 import type { Tx } from "../../storage/db.js";
-import { insertEvent, listEventsAfter, lastEventSeq, type EventRow } from "../../storage/event-store.js";
+import { insertEvent, listEventsAfter, listEventsAfterFiltered, lastEventSeq, type EventRow } from "../../storage/event-store.js";
 
 /** One entry of the event log (see proto Event). */
 export interface DomainEvent {
@@ -106,20 +106,35 @@ export class EventLog {
 
   /** History after `afterSeq`, then live events, until `signal` aborts. */
   async *watch(afterSeq: number, filter: EventFilter, signal: AbortSignal): AsyncGenerator<DomainEvent> {
+    // Only matching events are buffered and wake the consumer (many filtered watchers, e.g.
+    // one per install, cost little); every published sequence number is still tracked, so a
+    // matching event is yielded at once only when all before it were seen.
     const buffer: DomainEvent[] = [];
     let wake: (() => void) | undefined;
+    let watermark = this.lastSeq; // every seq <= watermark has been published
+    const ahead = new Set<number>();
     const listener = (e: DomainEvent) => {
-      buffer.push(e);
-      wake?.();
+      if (e.seq === watermark + 1) {
+        watermark++;
+        while (ahead.delete(watermark + 1)) watermark++;
+      } else if (e.seq > watermark) ahead.add(e.seq);
+      if (matches(e, filter)) {
+        buffer.push(e);
+        wake?.();
+      }
     };
     this.listeners.add(listener);
     const onAbort = () => wake?.();
     signal.addEventListener("abort", onAbort);
+    // With an operation/patch/host filter the store answers from an index, not a scan.
+    const indexed = filter.operationId || filter.patchId || filter.hostname;
+    const read = (after: number, limit: number) =>
+      indexed ? listEventsAfterFiltered(this.readTx(), after, limit, filter) : listEventsAfter(this.readTx(), after, limit);
     try {
       let cursor = afterSeq;
       // History in pages; live events that arrive meanwhile wait in `buffer`.
       for (;;) {
-        const rows = await listEventsAfter(this.readTx(), cursor, 1000);
+        const rows = await read(cursor, 1000);
         for (const r of rows) {
           const e = fromRow(r);
           cursor = e.seq;
@@ -129,12 +144,13 @@ export class EventLog {
         if (rows.length < 1000) break;
       }
       while (!signal.aborted) {
+        if (buffer.length > 1) buffer.sort((a, b) => a.seq - b.seq);
         while (buffer.length) {
           const e = buffer.shift()!;
           if (e.seq <= cursor) continue;
-          if (e.seq > cursor + 1) {
-            // Something committed but was published out of order: fill the gap from the store.
-            for (const r of await listEventsAfter(this.readTx(), cursor, e.seq - cursor - 1)) {
+          if (e.seq - 1 > watermark) {
+            // An earlier event committed but is not published yet: take the gap from the store.
+            for (const r of await read(cursor, e.seq - cursor - 1)) {
               const h = fromRow(r);
               if (h.seq >= e.seq) break;
               cursor = h.seq;
@@ -142,7 +158,7 @@ export class EventLog {
             }
           }
           cursor = e.seq;
-          if (matches(e, filter)) yield e;
+          yield e;
         }
         await new Promise<void>((resolve) => {
           wake = resolve;

@@ -8,6 +8,7 @@ import type { PatchManager } from "../patches/patch-manager.js";
 import type { HostPackageView } from "../patches/model.js";
 import { pendingChanges } from "../patches/state.js";
 import type { Logger } from "../../lib/log.js";
+import { failpointAsync } from "../../lib/failpoint.js";
 import type {
   AgentHello,
   AgentReport,
@@ -328,6 +329,7 @@ export class HostManager {
   async installResult(hostname: string, r: InstallResult): Promise<void> {
     const opId = this.runningByHost.get(hostname);
     if (!opId || r.operationId !== opId) return;
+    await failpointAsync("install:result-received");
     if (r.rejected) await this.finishOperation(opId, InstallPhase.INSTALL_PHASE_REJECTED, "Installation rejected. Node must be locked");
     else if (r.success) await this.finishOperation(opId, InstallPhase.INSTALL_PHASE_DONE, "Installation was successful.");
     else await this.finishOperation(opId, InstallPhase.INSTALL_PHASE_FAILED, r.reason || "Installation failed.");
@@ -435,6 +437,7 @@ export class HostManager {
     this.ops.set(opId, op);
     this.runningByHost.set(h.hostname, opId);
     this.o.events.publish(events);
+    await failpointAsync("install:queued");
     if (h.adminState !== "locked" && !effectiveForce) {
       await this.setAgentState(h.hostname, "install-rejected", "Node must be locked.");
       await this.finishOperation(opId, InstallPhase.INSTALL_PHASE_REJECTED, "Installation rejected. Node must be locked");

@@ -3,6 +3,7 @@ import { isAbortError } from "abort-controller-x";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import type { NewEvent } from "../events/event-log.js";
 import type { Logger } from "../../lib/log.js";
+import { failpointAsync } from "../../lib/failpoint.js";
 import { buildApplyStages } from "./builder.js";
 import {
   cloneStrategy,
@@ -430,6 +431,7 @@ export class Orchestrator {
         step.result = "wait";
         if (!step.startDate) step.startDate = now();
         await this.persist([stepEvent(s, phase.name, stage, step)]);
+        await failpointAsync(`strategy:${phase.name}-step-started`);
         const outcome = await this.execute(s, step, signal, stageDeadline, phaseDeadline);
         step.result = outcome.result;
         step.reason = outcome.reason;
@@ -441,6 +443,7 @@ export class Orchestrator {
         }
         stage.currentStep++;
         await this.persist([stepEvent(s, phase.name, stage, step)]);
+        await failpointAsync(`strategy:${phase.name}-step-done`);
       }
       // An abort accepted while the stage's last step ran still ends the stage `aborted` (§11).
       if (!failure && isApply && s.abortRequested) stopped = true;

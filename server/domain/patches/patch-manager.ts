@@ -11,7 +11,7 @@ import { readRpmHeader, rpmFileNameOf } from "../rpm/index.js";
 import type { Logger } from "../../lib/log.js";
 import { DependencyGraph } from "./dependency-graph.js";
 import type { HostPackageView, PackageRecord, PatchMeta, PatchRecord, PatchStateName, RepoState } from "./model.js";
-import { compareEvr, computePatchStates, desiredSetFor, type DesiredSet } from "./state.js";
+import { compareEvr, desiredSetFor, hostNeedsPatch, patchStateOf, type DesiredSet } from "./state.js";
 import { Mutex } from "../../lib/mutex.js";
 import { failpointAsync } from "../../lib/failpoint.js";
 
@@ -698,7 +698,7 @@ export class PatchManager {
       if (n.size) interim.set(id, n);
     }
     this.pendingInterim = interim;
-    return this.stateEvents(tx, [], interim);
+    return this.stateEvents(tx, [], interim, hostname);
   }
   private pendingInterim: Map<string, Set<string>> | undefined;
 
@@ -744,32 +744,79 @@ export class PatchManager {
     }
   }
 
-  /** Records with their proposed changes -> patch.state events for every state that changes. */
-  private async stateEvents(tx: Tx, changed: readonly PatchRecord[], interim = this.interim): Promise<DomainEvent[]> {
+  /**
+   * Records with their proposed changes -> patch.state events for every state that changes.
+   * With `hostChanged` (a host report, no patch change) only that host's needs are recomputed;
+   * otherwise every host's. The result is kept for `commitMemory` to adopt after the commit.
+   */
+  private async stateEvents(tx: Tx, changed: readonly PatchRecord[], interim = this.interim, hostChanged?: string): Promise<DomainEvent[]> {
     const next = new Map(this.patches);
     for (const p of changed) next.set(p.meta.id, p);
-    const states = this.computeStates([...next.values()], interim);
+    const records = [...next.values()];
+    const views = this.hosts.views();
+    const needs = changed.length === 0 && hostChanged !== undefined && this.needsValid ? this.needsWithHost(records, views, hostChanged) : this.computeNeeds(records, views);
+    const states = new Map<string, PatchStateName>();
+    for (const p of records) {
+      states.set(p.meta.id, patchStateOf(p, views.length > 0, (interim.get(p.meta.id)?.size ?? 0) > 0, needs.get(p.meta.id)?.size ?? 0));
+    }
+    this.pending = { needs, states };
     const ev: DomainEvent[] = [];
-    for (const [id, s] of states) {
+    for (const [id, st] of states) {
       const old = this.patches.get(id)?.patchState;
-      if (old !== s) ev.push(await this.o.events.append(tx, { kind: "patch.state", patchId: id, oldState: old ?? "", newState: s }));
+      if (old !== st) ev.push(await this.o.events.append(tx, { kind: "patch.state", patchId: id, oldState: old ?? "", newState: st }));
     }
     return ev;
   }
 
-  private computeStates(records: readonly PatchRecord[], interim: ReadonlyMap<string, ReadonlySet<string>>): Map<string, PatchStateName> {
-    const hosts = this.hosts.views();
-    const desired = new Map<string, DesiredSet>();
-    const byId = new Map(records.map((r) => [r.meta.id, r]));
-    for (const h of hosts) desired.set(h.hostname, desiredSetFor(h, this.basePackages(h.release), byId.values()));
-    return computePatchStates(records, hosts, desired, interim);
+  /** patch id -> hosts that still have to change for it; every host. */
+  private computeNeeds(records: readonly PatchRecord[], views: readonly HostPackageView[]): Map<string, Set<string>> {
+    const needs = new Map<string, Set<string>>();
+    for (const h of views) this.addHostNeeds(needs, records, h, true);
+    return needs;
   }
 
-  /** Recomputes every state from committed data (after a host change that wrote no patch events). */
+  /** The current needs with one host recomputed (copy-on-write of the sets that change). */
+  private needsWithHost(records: readonly PatchRecord[], views: readonly HostPackageView[], hostname: string): Map<string, Set<string>> {
+    const needs = new Map(this.needs);
+    for (const [id, set] of needs) {
+      if (set.has(hostname)) {
+        const copy = new Set(set);
+        copy.delete(hostname);
+        needs.set(id, copy);
+      }
+    }
+    const h = views.find((v) => v.hostname === hostname);
+    if (h) this.addHostNeeds(needs, records, h, false);
+    return needs;
+  }
+
+  private addHostNeeds(needs: Map<string, Set<string>>, records: readonly PatchRecord[], h: HostPackageView, owned: boolean): void {
+    let desired: DesiredSet | undefined;
+    const byId = new Map(records.map((r) => [r.meta.id, r]));
+    const lazy = () => (desired ??= desiredSetFor(h, this.basePackages(h.release), byId.values()));
+    for (const p of records) {
+      if (!hostNeedsPatch(p, h, lazy)) continue;
+      const set = needs.get(p.meta.id);
+      if (!set) needs.set(p.meta.id, new Set([h.hostname]));
+      else if (owned) set.add(h.hostname);
+      else needs.set(p.meta.id, new Set([...set, h.hostname]));
+    }
+  }
+
+  private needs = new Map<string, Set<string>>();
+  private needsValid = false;
+  private pending: { needs: Map<string, Set<string>>; states: Map<string, PatchStateName> } | undefined;
+
+  /** Recomputes every state from committed data (start-up, a new hosts provider). */
   refreshStates(): void {
     this.desiredCache.clear();
-    const states = this.computeStates([...this.patches.values()], this.interim);
-    for (const [id, s] of states) this.patches.get(id)!.patchState = s;
+    const records = [...this.patches.values()];
+    const views = this.hosts.views();
+    this.needs = this.computeNeeds(records, views);
+    this.needsValid = true;
+    for (const p of records) {
+      p.patchState = patchStateOf(p, views.length > 0, (this.interim.get(p.meta.id)?.size ?? 0) > 0, this.needs.get(p.meta.id)?.size ?? 0);
+    }
     this.versionCounter++;
   }
 
@@ -783,7 +830,20 @@ export class PatchManager {
       this.patches.set(p.meta.id, p);
       this.graph.set(p.meta.id, p.meta.requires);
     }
-    this.refreshStates();
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending && deleted.length === 0) {
+      // Adopt exactly what the transaction's events were computed from.
+      this.desiredCache.clear();
+      this.needs = pending.needs;
+      for (const [id, st] of pending.states) {
+        const p = this.patches.get(id);
+        if (p) p.patchState = st;
+      }
+      this.versionCounter++;
+    } else {
+      this.refreshStates();
+    }
     this.o.events.publish(events);
   }
 }

@@ -143,3 +143,21 @@ function needsRemove(p: PatchRecord, h: HostPackageView, desired: DesiredSet | u
   }
   return false;
 }
+
+/**
+ * Whether `host` still has to change for patch `p` to reach its repository state: an Applied
+ * patch the host has not installed, or an Available one it still has. Committed patches and
+ * other releases never do. `desired` is computed lazily (only removals need it).
+ */
+export function hostNeedsPatch(p: PatchRecord, h: HostPackageView, desired: () => DesiredSet): boolean {
+  if (p.repoState === "Committed" || h.release !== p.meta.swVersion) return false;
+  return p.repoState === "Applied" ? needsApply(p, h) : needsRemove(p, h, desired());
+}
+
+/** A patch's state from its repository state, whether hosts exist, its interim list and how many hosts still need it. */
+export function patchStateOf(p: PatchRecord, haveHosts: boolean, interimPending: boolean, hostsNeeding: number): PatchStateName {
+  if (!haveHosts) return "n/a";
+  if (p.repoState === "Committed") return "Committed";
+  if (interimPending || hostsNeeding > 0) return p.repoState === "Applied" ? "Partial-Apply" : "Partial-Remove";
+  return p.repoState;
+}

@@ -1,0 +1,149 @@
+/**
+ * Bench suite "fleet": N virtual hosts (one agent process, --simulate N, each with its own root
+ * and real rpm database, provisioned from a local base feed) connect to the real controller and
+ * install an in-service patch through host-install-async, 50 at a time. For N in
+ * BENCH_FLEET_SIZES (default 100,500): time to converge, controller CPU seconds and peak RSS, per
+ * 100 hosts, and how they grow. Target: linear growth, at most 5 ms of controller CPU per host.
+ */
+import { spawn } from "node:child_process";
+import { promises as fsp, readFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { performance } from "node:perf_hooks";
+import { Metadata, createChannel, createClient } from "nice-grpc";
+import { buildDemoBaseFeed, buildDemoRpm, payload } from "../demo/rpm.js";
+import { buildPatch } from "../../server/domain/patchfile/index.js";
+import { PatchServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
+import { HostServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/host_service.js";
+import { InstallPhase, PatchCurrent } from "../../clients/sdk/src/gen/swpatch/v1/types.js";
+import { startBenchController, fmtMB, verdict } from "./controller-proc.js";
+import type { BenchSuite } from "./main.js";
+
+const ROOT = path.resolve(__dirname, "../../..");
+const IN_FLIGHT = 50;
+
+interface FleetResult {
+  n: number;
+  connectS: number;
+  convergeS: number;
+  cpuConnect: number;
+  cpuInstall: number;
+  rss: number;
+  failures: number;
+}
+
+async function runFleet(n: number, feedDir: string, patchFile: string, work: string, log: (l: string) => void): Promise<FleetResult> {
+  const dataDir = path.join(work, `data-${n}`);
+  const roots = path.join(work, `roots-${n}`);
+  const ctl = await startBenchController(dataDir, ["--base-feed", feedDir, "--trust", `${ROOT}/test/fixtures/starlingx/dev-certificate.pem:dev`]);
+  const token = readFileSync(path.join(dataDir, "admin.token"), "utf8").trim();
+  const ch = createChannel(ctl.endpoint);
+  const opts = { "*": { metadata: Metadata({ authorization: `Bearer ${token}` }) } };
+  const patches = createClient(PatchServiceDefinition, ch, opts);
+  const hosts = createClient(HostServiceDefinition, ch, opts);
+  const cpu0 = ctl.cpuSeconds();
+  const t0 = performance.now();
+  const agent = spawn(
+    process.execPath,
+    [path.join(ROOT, "bin/sw-patch-agent"), "--controller", ctl.endpoint, "--hostname", "fleet", "--personality", "worker", "--root", roots, "--simulate", String(n), "--base-feed", feedDir, "--token", token, "--log-level", "error"],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  try {
+    // Connected and current.
+    for (;;) {
+      const hs = (await hosts.listHosts({})).hosts;
+      if (hs.length === n && hs.every((h) => h.connected && h.patchCurrent === PatchCurrent.PATCH_CURRENT_YES)) break;
+      if (agent.exitCode !== null) throw new Error(`agent exited ${agent.exitCode}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const connectS = (performance.now() - t0) / 1000;
+    const cpuConnect = ctl.cpuSeconds() - cpu0;
+    const { createReadStream } = await import("node:fs");
+    await patches.uploadPatch(
+      (async function* () {
+        yield { payload: { $case: "header" as const, value: { fileName: path.basename(patchFile), sizeBytes: 0 } } };
+        for await (const c of createReadStream(patchFile)) yield { payload: { $case: "chunk" as const, value: c as Buffer } };
+      })(),
+    );
+    await patches.applyPatches({ patchIds: ["FLEET_0001"], all: false, skipSemantic: false });
+    const cpu1 = ctl.cpuSeconds();
+    const t1 = performance.now();
+    const names = (await hosts.listHosts({})).hosts.map((h) => h.hostname);
+    let next = 0;
+    let failures = 0;
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (next < names.length) {
+          const host = names[next++]!;
+          const { operationId } = await hosts.installHostAsync({ host, force: false });
+          let last;
+          for await (const r of hosts.watchOperation({ operationId })) last = r.progress;
+          if (last?.phase !== InstallPhase.INSTALL_PHASE_DONE) failures++;
+        }
+      }),
+    );
+    for (;;) {
+      const q = (await patches.queryPatches({ filter: 1, release: "" })).patches;
+      if (q[0]?.patchState === 3 /* Applied */) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const convergeS = (performance.now() - t1) / 1000;
+    const cpuInstall = ctl.cpuSeconds() - cpu1;
+    const rss = ctl.peakRss();
+    log(
+      `fleet ${n} hosts: connected+provisioned in ${connectS.toFixed(1)} s (controller CPU ${cpuConnect.toFixed(2)} s); ` +
+        `install converged in ${convergeS.toFixed(1)} s, controller CPU ${cpuInstall.toFixed(2)} s (${((cpuInstall / n) * 1000).toFixed(2)} ms/host), ` +
+        `peak RSS ${fmtMB(rss)}, failures ${failures}`,
+    );
+    return { n, connectS, convergeS, cpuConnect, cpuInstall, rss, failures };
+  } finally {
+    ch.close();
+    agent.kill("SIGTERM");
+    await new Promise((r) => (agent.exitCode !== null ? r(null) : agent.once("exit", r)));
+    await ctl.stop();
+    await fsp.rm(roots, { recursive: true, force: true });
+    await fsp.rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+export const fleetSuite: BenchSuite = {
+  name: "fleet",
+  description: `virtual hosts (one agent process, real rpm roots) install an in-service patch through host-install-async, ${IN_FLIGHT} at a time`,
+  async run({ log }) {
+    const sizes = (process.env.BENCH_FLEET_SIZES ?? "100,500").split(",").map(Number);
+    const work = await fsp.mkdtemp(path.join(process.env.BENCH_DIR ?? os.tmpdir(), "bench-fleet-"));
+    try {
+      const feed = path.join(work, "feed");
+      const scratch = path.join(work, "scratch");
+      await buildDemoBaseFeed(feed, scratch);
+      const upd = await buildDemoRpm(payload("sysinv", "2"), path.join(work, "patch-rpms"), scratch);
+      const built = await buildPatch({
+        id: "FLEET_0001",
+        swVersion: "19.09",
+        rebootRequired: false,
+        rpms: [upd],
+        signingKey: readFileSync(path.join(ROOT, "test/fixtures/starlingx/dev-private-key.pem"), "utf8"),
+        outputDir: work,
+      });
+      const results: FleetResult[] = [];
+      for (const n of sizes) results.push(await runFleet(n, feed, built.path, work, log));
+      log("per 100 hosts:");
+      for (const r of results) {
+        const k = r.n / 100;
+        log(
+          `  ${String(r.n).padStart(4)} hosts: converge ${(r.convergeS / k).toFixed(1)} s, controller CPU ${((r.cpuConnect + r.cpuInstall) / k).toFixed(2)} s ` +
+            `(connect ${(r.cpuConnect / k).toFixed(2)} + install ${(r.cpuInstall / k).toFixed(2)}), peak RSS ${fmtMB(r.rss)}`,
+        );
+      }
+      const first = results[0]!;
+      const last = results[results.length - 1]!;
+      const perHostFirst = (first.cpuInstall / first.n) * 1000;
+      const perHostLast = (last.cpuInstall / last.n) * 1000;
+      const growth = perHostLast / perHostFirst;
+      log(`install CPU per host: ${perHostFirst.toFixed(2)} ms at ${first.n} hosts, ${perHostLast.toFixed(2)} ms at ${last.n} hosts (x${growth.toFixed(2)}; linear if about 1)`);
+      log(`target: at most 5 ms controller CPU per host: ${verdict(perHostLast <= 5)}; growth linear (per-host cost within x1.5): ${verdict(growth <= 1.5)}`);
+    } finally {
+      await fsp.rm(work, { recursive: true, force: true });
+    }
+  },
+};
