@@ -54,6 +54,9 @@ export interface HostAgentOptions {
   instances?: Instance[];
   /** Started with --provision: the hello says so while the root has no packages. */
   provision?: boolean;
+  /** `--install`: the hello asks for one forced install; `onInstallDone` hears how it ended. */
+  installRequest?: boolean;
+  onInstallDone?: (result: { success: boolean; reason: string }) => void;
 }
 
 export type MessageSink = (msg: ConnectRequest) => void;
@@ -159,6 +162,7 @@ export class HostAgent {
       installReason: this.st.installReason,
       instances: this.instances.map((i) => ({ ...i })),
       provision: this.opts.provision === true && packages.length === 0,
+      installRequest: this.opts.installRequest === true && !this.installDone,
       interruptedOperationId: this.st.interruptedOperationId,
       agentVersion: AGENT_VERSION,
     };
@@ -308,7 +312,12 @@ export class HostAgent {
     // knows the host's new packages and state (query-hosts right after agrees with the outcome).
     await this.sendReport();
     this.send({ message: { $case: "installResult", value: { operationId: opId, success: reason === undefined, rejected: false, reason: reason ?? "" } } }, true);
+    this.installDone = true;
+    this.opts.onInstallDone?.({ success: reason === undefined, reason: reason ?? "" });
   }
+
+  /** `--install`: set once the requested install has ended. */
+  private installDone = false;
 
   /** Whether a reboot may start now (no install running). */
   canReboot(): boolean {

@@ -25,7 +25,7 @@ import { HostAgent } from "./host-agent.js";
 
 const USAGE =
   "usage: sw-patch-agent --controller HOST:PORT --hostname NAME --personality controller|worker|storage " +
-  "[--subfunctions a,b] --root DIR [--mgmt-ip IP] [--release REL] [--provision] [--base-feed DIR] [--token T] [--simulate N] [--instances N]";
+  "[--subfunctions a,b] --root DIR [--mgmt-ip IP] [--release REL] [--provision] [--base-feed DIR] [--token T] [--simulate N] [--instances N] [--install]";
 
 /** Resolved agent process configuration. */
 export interface AgentConfig {
@@ -37,6 +37,8 @@ export interface AgentConfig {
   mgmtIp: string;
   release: string;
   provision: boolean;
+  /** `--install`: converge once (a forced install of the desired set), then exit 0/1. */
+  install: boolean;
   baseFeed?: string;
   token?: string;
   simulate: number;
@@ -59,6 +61,7 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
       "mgmt-ip": { type: "string" },
       release: { type: "string" },
       provision: { type: "boolean" },
+      install: { type: "boolean" },
       "base-feed": { type: "string" },
       token: { type: "string" },
       simulate: { type: "string" },
@@ -92,6 +95,7 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
     mgmtIp: values["mgmt-ip"] ?? "",
     release: values.release ?? "19.09",
     provision: values.provision === true,
+    install: values.install === true,
     ...(values["base-feed"] ? { baseFeed: path.resolve(values["base-feed"]) } : {}),
     ...(values.token ? { token: values.token } : {}),
     simulate,
@@ -127,6 +131,12 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const logger = createLogger({ level: cfg.logLevel, bindings: { proc: "sw-patch-agent" } });
+  if (cfg.install && cfg.simulate > 0) {
+    process.stderr.write("--install runs for the local host only; it does not combine with --simulate\n");
+    return 2;
+  }
+  let installOutcome: { success: boolean; reason: string } | undefined;
+  const ac = new AbortController();
   const hosts: HostAgent[] = [];
   const count = Math.max(cfg.simulate, 1);
   for (let i = 0; i < count; i++) {
@@ -141,6 +151,12 @@ export async function main(argv: string[]): Promise<number> {
         mgmtIp: nthAddress(cfg.mgmtIp, i),
         rebootDelayMs: cfg.rebootDelayMs,
         provision: cfg.provision,
+        installRequest: cfg.install,
+        onInstallDone: (r) => {
+          if (!cfg.install) return;
+          installOutcome = r;
+          ac.abort();
+        },
         instances: Array.from({ length: cfg.instances }, (_, k) => ({
           uuid: instanceUuid(hostname, k),
           name: `${hostname}-vm-${k}`,
@@ -162,7 +178,6 @@ export async function main(argv: string[]): Promise<number> {
 
   const channel = createChannel(cfg.controller);
   const client = createClient(AgentServiceDefinition, channel);
-  const ac = new AbortController();
   const stop = (sig: string) => {
     if (ac.signal.aborted) return;
     logger.info("stopping", { signal: sig });
@@ -181,6 +196,11 @@ export async function main(argv: string[]): Promise<number> {
     process.off("SIGINT", onInt);
     process.off("SIGTERM", onTerm);
     channel.close();
+  }
+  if (cfg.install) {
+    if (!installOutcome) return 1;
+    if (!installOutcome.success) process.stderr.write(`install failed: ${installOutcome.reason}\n`);
+    return installOutcome.success ? 0 : 1;
   }
   return 0;
 }

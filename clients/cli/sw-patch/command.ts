@@ -16,6 +16,8 @@ export interface CommandContext {
   readonly io: CliIo;
   /** Normalised controller endpoint. */
   readonly endpoint: string;
+  /** The bearer token in use, if any (install-local hands it to the local agent). */
+  readonly token: string | undefined;
   /** `--debug`: print the response JSON instead of the formatted output. */
   readonly debug: boolean;
   /** `--format json` was given. */

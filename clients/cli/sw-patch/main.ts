@@ -130,6 +130,7 @@ export async function main(argv: string[], ioOverrides?: Partial<CliIo>): Promis
 
   let client: SwPatchClient | undefined;
   const ctx: CommandContext = {
+    token: connection.token,
     io,
     endpoint,
     debug: Boolean(values.debug),

@@ -155,6 +155,7 @@ export async function runProgram(program: Program, argv: readonly string[], ioOv
   let client: SwPatchClient | undefined;
   const ctx: CommandContext = {
     io,
+    token: connection.token,
     endpoint,
     debug: Boolean(values.debug),
     json,

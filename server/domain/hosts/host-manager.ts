@@ -291,7 +291,7 @@ export class HostManager {
         await this.finishOperation(opId, InstallPhase.INSTALL_PHASE_FAILED, reason || "install did not complete");
       }
     }
-    if (hello.provision && hello.packages.length === 0 && !this.runningByHost.has(hostname)) {
+    if (((hello.provision && hello.packages.length === 0) || hello.installRequest) && !this.runningByHost.has(hostname)) {
       await this.install(hostname, true);
     }
     return hostname;

@@ -42,6 +42,11 @@ export interface AgentHello {
    * answers with an install of the release's base feed (what a kickstart does on a real host).
    */
   provision: boolean;
+  /**
+   * `sw-patch-agent --install` (what `sw-patch install-local` runs): the controller answers with
+   * a forced install of the host's desired set; the agent exits when it ends.
+   */
+  installRequest: boolean;
 }
 
 export interface AgentReport {
@@ -304,6 +309,7 @@ function createBaseAgentHello(): AgentHello {
     interruptedOperationId: "",
     agentVersion: "",
     provision: false,
+    installRequest: false,
   };
 }
 
@@ -347,6 +353,9 @@ export const AgentHello: MessageFns<AgentHello> = {
     }
     if (message.provision !== false) {
       writer.uint32(104).bool(message.provision);
+    }
+    if (message.installRequest !== false) {
+      writer.uint32(112).bool(message.installRequest);
     }
     return writer;
   },
@@ -468,6 +477,14 @@ export const AgentHello: MessageFns<AgentHello> = {
             message.provision = reader.bool();
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.installRequest = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -521,6 +538,11 @@ export const AgentHello: MessageFns<AgentHello> = {
         ? globalThis.String(object.agent_version)
         : "",
       provision: isSet(object.provision) ? globalThis.Boolean(object.provision) : false,
+      installRequest: isSet(object.installRequest)
+        ? globalThis.Boolean(object.installRequest)
+        : isSet(object.install_request)
+        ? globalThis.Boolean(object.install_request)
+        : false,
     };
   },
 
@@ -565,6 +587,9 @@ export const AgentHello: MessageFns<AgentHello> = {
     if (message.provision !== false) {
       obj.provision = message.provision;
     }
+    if (message.installRequest !== false) {
+      obj.installRequest = message.installRequest;
+    }
     return obj;
   },
 
@@ -586,6 +611,7 @@ export const AgentHello: MessageFns<AgentHello> = {
     message.interruptedOperationId = object.interruptedOperationId ?? "";
     message.agentVersion = object.agentVersion ?? "";
     message.provision = object.provision ?? false;
+    message.installRequest = object.installRequest ?? false;
     return message;
   },
 };
