@@ -7,10 +7,11 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class AgentHello(_message.Message):
-    __slots__ = ["agent_version", "hostname", "install_reason", "instances", "interrupted_operation_id", "mgmt_ip", "packages", "personality", "provision", "release", "requires_reboot", "state", "subfunctions"]
+    __slots__ = ["agent_version", "hostname", "install_reason", "install_request", "instances", "interrupted_operation_id", "mgmt_ip", "packages", "personality", "provision", "release", "requires_reboot", "state", "subfunctions"]
     AGENT_VERSION_FIELD_NUMBER: _ClassVar[int]
     HOSTNAME_FIELD_NUMBER: _ClassVar[int]
     INSTALL_REASON_FIELD_NUMBER: _ClassVar[int]
+    INSTALL_REQUEST_FIELD_NUMBER: _ClassVar[int]
     INSTANCES_FIELD_NUMBER: _ClassVar[int]
     INTERRUPTED_OPERATION_ID_FIELD_NUMBER: _ClassVar[int]
     MGMT_IP_FIELD_NUMBER: _ClassVar[int]
@@ -24,6 +25,7 @@ class AgentHello(_message.Message):
     agent_version: str
     hostname: str
     install_reason: str
+    install_request: bool
     instances: _containers.RepeatedCompositeFieldContainer[_types_pb2.Instance]
     interrupted_operation_id: str
     mgmt_ip: str
@@ -34,7 +36,7 @@ class AgentHello(_message.Message):
     requires_reboot: bool
     state: _types_pb2.AgentState
     subfunctions: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, hostname: _Optional[str] = ..., personality: _Optional[str] = ..., subfunctions: _Optional[_Iterable[str]] = ..., release: _Optional[str] = ..., mgmt_ip: _Optional[str] = ..., packages: _Optional[_Iterable[_Union[InstalledPackage, _Mapping]]] = ..., requires_reboot: bool = ..., state: _Optional[_Union[_types_pb2.AgentState, str]] = ..., install_reason: _Optional[str] = ..., instances: _Optional[_Iterable[_Union[_types_pb2.Instance, _Mapping]]] = ..., interrupted_operation_id: _Optional[str] = ..., agent_version: _Optional[str] = ..., provision: bool = ...) -> None: ...
+    def __init__(self, hostname: _Optional[str] = ..., personality: _Optional[str] = ..., subfunctions: _Optional[_Iterable[str]] = ..., release: _Optional[str] = ..., mgmt_ip: _Optional[str] = ..., packages: _Optional[_Iterable[_Union[InstalledPackage, _Mapping]]] = ..., requires_reboot: bool = ..., state: _Optional[_Union[_types_pb2.AgentState, str]] = ..., install_reason: _Optional[str] = ..., instances: _Optional[_Iterable[_Union[_types_pb2.Instance, _Mapping]]] = ..., interrupted_operation_id: _Optional[str] = ..., agent_version: _Optional[str] = ..., provision: bool = ..., install_request: bool = ...) -> None: ...
 
 class AgentReport(_message.Message):
     __slots__ = ["install_reason", "instances", "packages", "requires_reboot", "state"]
