@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { createHash } from "node:crypto";
 /**
  * `sw-patch-agent`: connects one host (or N simulated hosts) to the controller.
@@ -137,6 +138,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   let installOutcome: { success: boolean; reason: string } | undefined;
   const ac = new AbortController();
+  // Every simulated host's connection listens on this one signal.
+  setMaxListeners(0, ac.signal);
   const hosts: HostAgent[] = [];
   const count = Math.max(cfg.simulate, 1);
   for (let i = 0; i < count; i++) {

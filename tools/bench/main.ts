@@ -21,6 +21,7 @@ export function registerSuite(name: string, load: () => Promise<BenchSuite>): vo
 registerSuite("verify", async () => (await import("./verify.js")).verifySuite);
 registerSuite("upload", async () => (await import("./upload.js")).uploadSuite);
 registerSuite("fleet", async () => (await import("./fleet.js")).fleetSuite);
+registerSuite("orchestrate", async () => (await import("./orchestrate.js")).orchestrateSuite);
 registerSuite("query", async () => (await import("./query.js")).querySuite);
 
 export async function main(argv: string[]): Promise<number> {
