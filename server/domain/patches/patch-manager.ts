@@ -225,8 +225,8 @@ export class PatchManager {
           patchId: meta.id,
         });
       }
-      // Content identity: the sha256 of software.tar (already computed by the verifier).
-      const fileSha = verified.members.find((m) => m.name === "software.tar")?.sha256 ?? "";
+      // Identity of the signed content: the sha256 of its signature.v2 (tiny, always spooled).
+      const fileSha = verified.members.find((m) => m.name === "signature.v2")?.sha256 ?? "";
       return await this.mutex.run(async () => {
         const existing = this.patches.get(meta.id);
         if (existing) return this.reimport(existing, meta, verified.metadataXml, verified.signer);

@@ -40,11 +40,15 @@ export interface ReadPatchOptions {
 /** One spooled outer member. */
 export interface PatchMemberFile {
   name: PatchMemberName;
+  /**
+   * The spooled copy, or "" for a software.tar that arrived in the signed order: its bytes were
+   * hashed and unpacked as they streamed, so no copy is kept (its RPMs are in `rpms`).
+   */
   path: string;
   size: number;
   /** lowercase hex */
   md5: string;
-  /** lowercase hex */
+  /** lowercase hex ("" when not spooled, see `path`) */
   sha256: string;
 }
 
@@ -88,7 +92,8 @@ function bad(message: string, reason = "PATCH_INVALID"): DomainError {
 class SpoolSink implements TarEntrySink {
   size = 0;
   readonly md5: Hash | null;
-  readonly sha256 = createHash("sha256");
+  /** null when the member is only streamed through (no file, no own sha256). */
+  readonly sha256: Hash | null;
   fh: FileHandle | null = null;
   closed = false;
   constructor(
@@ -98,19 +103,21 @@ class SpoolSink implements TarEntrySink {
     withMd5: boolean,
     private readonly tees: ((b: Buffer) => void | Promise<void>)[] = [],
     private readonly onEnd?: () => Promise<void>,
+    private readonly keep = true,
   ) {
     this.md5 = withMd5 ? createHash("md5") : null;
+    this.sha256 = keep ? createHash("sha256") : null;
   }
   async open(): Promise<this> {
-    this.fh = await fsp.open(this.file, "wx", 0o600);
+    if (this.keep) this.fh = await fsp.open(this.file, "wx", 0o600);
     return this;
   }
   async write(chunk: Buffer): Promise<void> {
     this.size += chunk.length;
     if (this.size > this.limit) throw bad(`${this.what} is too large (limit ${this.limit} bytes)`, "PATCH_TOO_LARGE");
     this.md5?.update(chunk);
-    this.sha256.update(chunk);
-    const w = this.fh!.write(chunk);
+    this.sha256?.update(chunk);
+    const w = this.fh?.write(chunk);
     for (const t of this.tees) await t(chunk);
     await w;
   }
@@ -246,12 +253,14 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
         if (e.size > limit) throw bad(`patch: member '${e.name}' is too large (${e.size} bytes, limit ${limit})`, "PATCH_TOO_LARGE");
         const signed = SIGNED_ORDER.includes(e.name);
         const tees: ((b: Buffer) => void | Promise<void>)[] = [];
+        let streamedInOrder = false;
         if (signed) {
           arrival.push(e.name);
           // Hash the concatenation in stream while members arrive in canonical order.
           if (concatHash && arrival.every((n, i) => n === SIGNED_ORDER[i])) {
             const h = concatHash;
             tees.push((b) => void h.update(b));
+            streamedInOrder = true;
           } else concatHash = null;
         }
         if (e.name === "software.tar") {
@@ -279,6 +288,9 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
           true,
           tees,
           e.name === "software.tar" ? () => softwareTar!.finish() : undefined,
+          // software.tar in the signed order (metadata.tar before it; semantics.tar can only
+          // follow) never needs re-reading: hash and unpack it as it streams, keep no copy.
+          !(e.name === "software.tar" && streamedInOrder),
         );
         sinks.push(s);
         outerSinks.set(e.name, s);
@@ -302,7 +314,8 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
     const signedNames = SIGNED_ORDER.filter((n) => outerSinks.has(n));
     const members: PatchMemberFile[] = PATCH_MEMBERS.filter((n) => outerSinks.has(n)).map((n) => {
       const s = outerSinks.get(n)!;
-      return { name: n, path: s.file, size: s.size, md5: s.md5!.digest("hex"), sha256: s.sha256.digest("hex") };
+      const kept = s.sha256 !== null;
+      return { name: n, path: kept ? s.file : "", size: s.size, md5: s.md5!.digest("hex"), sha256: kept ? s.sha256!.digest("hex") : "" };
     });
     const member = (n: string) => members.find((m) => m.name === n)!;
 
@@ -389,7 +402,7 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
       if (h.isSource) throw bad(`software.tar: member '${fileName}' is a source RPM`, "PATCH_RPM_INVALID");
       const expect = rpmFileNameOf(h);
       if (expect !== fileName) throw bad(`software.tar: member '${fileName}' does not match its RPM header (${expect})`, "PATCH_RPM_INVALID");
-      rpms.push({ fileName, path: s.file, size: s.size, sha256: s.sha256.digest("hex"), name: h.name, epoch: h.epoch, version: h.version, release: h.release, arch: h.arch });
+      rpms.push({ fileName, path: s.file, size: s.size, sha256: s.sha256!.digest("hex"), name: h.name, epoch: h.epoch, version: h.version, release: h.release, arch: h.arch });
     }
     const names = new Set(rpms.map((r) => r.name));
     for (const [type, pkgs] of Object.entries(metadata.personalities)) {
