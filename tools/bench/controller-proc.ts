@@ -1,11 +1,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { Metadata } from "nice-grpc";
 import * as path from "node:path";
 
 const ROOT = path.resolve(__dirname, "../../..");
 
 export interface BenchController {
   endpoint: string;
+  /** Call options carrying the controller's admin token (written at first start). */
+  auth: { "*": { metadata: Metadata } };
   proc: ChildProcess;
   /** Peak resident set (VmHWM) of the controller process so far, bytes. */
   peakRss(): number;
@@ -49,8 +52,10 @@ export async function startBenchController(dataDir: string, extra: string[] = []
     proc.once("exit", (c) => reject(new Error(`controller exited ${c}`)));
   });
   const status = () => readFileSync(`/proc/${proc.pid}/status`, "utf8");
+  const token = readFileSync(path.join(dataDir, "admin.token"), "utf8").trim();
   return {
     endpoint,
+    auth: { "*": { metadata: Metadata({ authorization: `Bearer ${token}` }) } },
     proc,
     peakRss: () => Number(/VmHWM:\s+(\d+) kB/.exec(status())?.[1] ?? 0) * 1024,
     cpuSeconds: () => {

@@ -120,7 +120,7 @@ export async function runQueryBench(log: (line: string) => void = console.log): 
     console.log(`query: seeded ${N} patches in ${fmtMs(performance.now() - t0)}`);
     const ctl = await startBenchController(dataDir);
     const ch = createChannel(ctl.endpoint, undefined, { "grpc.max_receive_message_length": 256 << 20 });
-    const client = createClient(PatchServiceDefinition, ch);
+    const client = createClient(PatchServiceDefinition, ch, ctl.auth);
     const req = { filter: QueryFilter.QUERY_FILTER_ALL, release: "" };
     const first = await client.queryPatches(req);
     console.log(`query: one answer holds ${first.patches.length} patches, ${QueryPatchesResponse.encode(first).finish().length} bytes`);

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { randomUUID } from "node:crypto";
 import { isAbortError } from "abort-controller-x";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../errors.js";
@@ -563,6 +564,8 @@ export class Orchestrator {
   /** Runs `fn` with a timer: expiry aborts it and yields `timed-out`; the engine signal propagates as AbortError. */
   private async withTimer(limitMs: number, signal: AbortSignal, fn: (signal: AbortSignal) => Promise<StepOutcome>, timeoutReason = ""): Promise<StepOutcome> {
     const ac = new AbortController();
+    // A parallel stage watches one install per host on this signal (up to 100).
+    setMaxListeners(0, ac.signal);
     const onAbort = () => ac.abort();
     signal.addEventListener("abort", onAbort);
     let timer: NodeJS.Timeout | undefined;
