@@ -33,6 +33,10 @@ export interface ControllerOptions {
   patchApiListen?: string;
   /** Loopback callers of the patching REST API act as admin without a token (the reference's local API). */
   patchApiLocalTrust?: boolean;
+  /** Web console address; off unless given (npm start: 127.0.0.1:8480). */
+  webListen?: string;
+  /** Directory of the built console (default: dist/web of this checkout). */
+  webStaticDir?: string;
 }
 
 /** Resolved, frozen configuration of one controller process. */
@@ -50,6 +54,7 @@ export interface ControllerConfig {
   readonly timeScale: number;
   readonly vimListen: { host: string; port: number } | undefined;
   readonly patchApi: { host: string; port: number; localTrust: boolean } | undefined;
+  readonly web: { host: string; port: number; staticDir: string } | undefined;
 }
 
 /** Splits `host:port`, `[v6]:port` or `:port`. */
@@ -86,7 +91,12 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
     }
     checkListenPolicy(patchApiAddr.host, false, !!options.insecureListenAny);
   }
+  const webAddr = options.webListen ? parseListen(options.webListen, "--web-listen") : undefined;
+  if (webAddr) checkListenPolicy(webAddr.host, false, !!options.insecureListenAny);
+  // dist/server/config -> dist/web (built); under tsx server/config -> dist/web as well.
+  const defaultStatic = path.basename(path.resolve(__dirname, "../..")) === "dist" ? path.resolve(__dirname, "../../web") : path.resolve(__dirname, "../../dist/web");
   return Object.freeze({
+    web: webAddr ? { ...webAddr, staticDir: path.resolve(options.webStaticDir ?? defaultStatic) } : undefined,
     patchApi: patchApiAddr ? { ...patchApiAddr, localTrust: !!options.patchApiLocalTrust } : undefined,
     timeScale,
     vimListen,
@@ -119,6 +129,8 @@ export const CONTROLLER_USAGE = `usage: sw-patch-controller [options]
   --vim-listen HOST:PORT  serve the VIM REST API (orchestration) here (npm start: 127.0.0.1:4545)
   --patch-api-listen HOST:PORT  serve the reference's patching REST API here (npm start: 127.0.0.1:5487)
   --patch-api-local-trust       loopback callers of the patching REST API are admin without a token
+  --web-listen HOST:PORT  serve the web console here (npm start: 127.0.0.1:8480)
+  --web-static-dir DIR    the built console (default dist/web)
   -h, --help              this help
 `;
 
@@ -146,6 +158,8 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
         "vim-listen": { type: "string" },
         "patch-api-listen": { type: "string" },
         "patch-api-local-trust": { type: "boolean" },
+        "web-listen": { type: "string" },
+        "web-static-dir": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -174,5 +188,7 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
   if (v["vim-listen"] !== undefined) out.vimListen = v["vim-listen"];
   if (v["patch-api-listen"] !== undefined) out.patchApiListen = v["patch-api-listen"];
   if (v["patch-api-local-trust"]) out.patchApiLocalTrust = true;
+  if (v["web-listen"] !== undefined) out.webListen = v["web-listen"];
+  if (v["web-static-dir"] !== undefined) out.webStaticDir = v["web-static-dir"];
   return out;
 }

@@ -28,6 +28,7 @@ import { createOrchestrationService } from "../transport/orchestration-service.j
 import { createVimRestServer, type VimRestServer } from "../transport/vim-rest.js";
 import { roleSatisfies } from "../domain/auth/index.js";
 import { createPatchApiServer } from "../transport/rest/patch-api.js";
+import { createWebConsoleServer, type WebConsoleServer } from "../transport/web/web-console.js";
 import { errorMiddleware } from "../transport/errors.js";
 import { createPatchService } from "../transport/patch-service.js";
 import { createHostService } from "../transport/host-service.js";
@@ -48,6 +49,8 @@ export interface Controller {
   readonly vimAddress: string | undefined;
   /** Address of the reference patching REST API, when --patch-api-listen was given. */
   readonly patchApiAddress: string | undefined;
+  /** Address of the web console, when --web-listen was given. */
+  readonly webAddress: string | undefined;
   readonly events: EventLog;
   readonly log: Logger;
   close(): Promise<void>;
@@ -158,6 +161,14 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     patchApiAddress = (await patchApi.listen(config.patchApi.host, config.patchApi.port)).address;
     log.info("patch REST API listening", { address: patchApiAddress, localTrust: config.patchApi.localTrust });
   }
+  let web: WebConsoleServer | undefined;
+  let webAddress: string | undefined;
+  if (config.web) {
+    web = createWebConsoleServer({ patches, hosts, orchestrator, events, auth, audit, log: log.child({ api: "web-console" }), staticDir: config.web.staticDir });
+    const a = await web.listen(config.web.host, config.web.port);
+    webAddress = `${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`;
+    log.info("web console listening", { address: webAddress });
+  }
   state = "running";
   log.info("listening", { address, tls: !!config.tls, mtls: !!config.tls?.clientCaFile });
 
@@ -170,12 +181,14 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     orchestrator,
     vimAddress: vim?.address,
     patchApiAddress,
+    webAddress,
     events,
     log,
     async close() {
       if (state !== "running") return;
       state = "stopping";
       health.setStatus("unhealthy");
+      await web?.close();
       await patchApi?.close();
       await vim?.close();
       await orchestrator.close();

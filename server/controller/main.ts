@@ -19,6 +19,7 @@ export async function main(argv: string[]): Promise<number> {
   const controller = await createController(config);
   process.stdout.write(`sw-patch-controller listening on ${controller.address} (release ${config.release}, data ${config.dataDir})\n`);
   if (controller.vimAddress) process.stdout.write(`VIM REST API listening on ${controller.vimAddress}\n`);
+  if (controller.webAddress) process.stdout.write(`sw-patch-controller web console listening on http://${controller.webAddress}\n`);
   if (controller.patchApiAddress) process.stdout.write(`sw-patch-controller patch API listening on ${controller.patchApiAddress}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -16,6 +16,7 @@ const NEEDED = [
   { cmd: "/usr/bin/grpc_python_plugin", pkg: "protobuf-compiler-grpc", path: true },
   { py: "grpc", pkg: "python3-grpcio" },
   { py: "google.protobuf", pkg: "python3-protobuf" },
+  { cmd: "/usr/bin/chromium", pkg: "chromium", path: true },
 ];
 
 function have(entry) {
