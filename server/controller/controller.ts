@@ -30,6 +30,7 @@ import { roleSatisfies } from "../domain/auth/index.js";
 import { createPatchApiServer } from "../transport/rest/patch-api.js";
 import { createWebConsoleServer, type WebConsoleServer } from "../transport/web/web-console.js";
 import { errorMiddleware } from "../transport/errors.js";
+import { withSafeDecoding } from "../transport/safe-decode.js";
 import { createPatchService } from "../transport/patch-service.js";
 import { createHostService } from "../transport/host-service.js";
 import { createAgentService } from "../transport/agent-service.js";
@@ -111,11 +112,11 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   })
     .use(errorMiddleware(log))
     .use(createAuthMiddleware({ auth, audit, log }));
-  server.add(PatchServiceDefinition, createPatchService({ patches, events, maxPatchBytes: config.maxPatchBytes, tmpDir, trustLabels: () => trust.current().keys.map((k) => k.label) }));
-  server.add(AdminServiceDefinition, createAdminService({ auth, trust, audit }));
-  server.add(OrchestrationServiceDefinition, createOrchestrationService({ orchestrator }));
-  server.add(HostServiceDefinition, createHostService({ hosts }));
-  server.add(AgentServiceDefinition, createAgentService({ hosts, patches, log }));
+  server.add(withSafeDecoding(PatchServiceDefinition), createPatchService({ patches, events, maxPatchBytes: config.maxPatchBytes, tmpDir, trustLabels: () => trust.current().keys.map((k) => k.label) }));
+  server.add(withSafeDecoding(AdminServiceDefinition), createAdminService({ auth, trust, audit }));
+  server.add(withSafeDecoding(OrchestrationServiceDefinition), createOrchestrationService({ orchestrator }));
+  server.add(withSafeDecoding(HostServiceDefinition), createHostService({ hosts }));
+  server.add(withSafeDecoding(AgentServiceDefinition), createAgentService({ hosts, patches, log }));
   server.add(HealthDefinition, HealthServiceImpl(health));
   const serviceNames = [
     PatchServiceDefinition.fullName,

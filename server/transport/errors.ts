@@ -3,6 +3,11 @@ import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from
 import { isAbortError } from "abort-controller-x";
 import { isDomainError, type DomainErrorKind } from "../domain/errors.js";
 import type { Logger } from "../lib/log.js";
+import { decodeFailureOf } from "./safe-decode.js";
+
+function decodeError(method: string, why: string): ServerError {
+  return new ServerError(Status.INVALID_ARGUMENT, `request to ${method.split("/").pop()} could not be decoded: ${why}`);
+}
 
 const KIND_TO_STATUS: Record<DomainErrorKind, Status> = {
   "invalid-argument": Status.INVALID_ARGUMENT,
@@ -36,11 +41,25 @@ export function errorMiddleware(log: Logger) {
     const started = Date.now();
     const method = call.method.path;
     try {
+      let request = call.request;
+      if (call.requestStream) {
+        const source = request as AsyncIterable<unknown>;
+        request = (async function* () {
+          for await (const item of source) {
+            const bad = decodeFailureOf(item);
+            if (bad !== undefined) throw decodeError(method, bad);
+            yield item;
+          }
+        })() as typeof request;
+      } else {
+        const bad = decodeFailureOf(request);
+        if (bad !== undefined) throw decodeError(method, bad);
+      }
       let result;
       if (!call.responseStream) {
-        result = yield* call.next(call.request, context);
+        result = yield* call.next(request, context);
       } else {
-        yield* call.next(call.request, context);
+        yield* call.next(request, context);
       }
       log.debug("rpc", { method, status: "OK", ms: Date.now() - started });
       return result;

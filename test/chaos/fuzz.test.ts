@@ -33,6 +33,8 @@ describe("fuzzing the controller (10,000 cases)", function () {
     console.log(lines.map((l) => `      ${l}`).join("\n"));
     expect(r.failures.slice(0, 30), lines[0]).to.deep.equal([]);
     expect(r.logProblems.slice(0, 30), "controller log").to.deep.equal([]);
+    // Undecodable requests are INVALID_ARGUMENT from the controller, never grpc-js's INTERNAL.
+    expect(r.libraryDecodeErrors).to.equal(0);
     expect(r.storeProblems).to.deep.equal([]);
     expect(r.methods.size).to.equal(47);
   });

@@ -26,6 +26,8 @@ describe("fuzzing the controller (fast part)", function () {
     console.log(`      ${summary}`);
     expect(r.failures.slice(0, 20), summary).to.deep.equal([]);
     expect(r.logProblems.slice(0, 20), "controller log").to.deep.equal([]);
+    // Undecodable requests are INVALID_ARGUMENT from the controller, never grpc-js's INTERNAL.
+    expect(r.libraryDecodeErrors, summary).to.equal(0);
     expect(r.storeProblems).to.deep.equal([]);
     expect(r.methods.size).to.equal(47);
   });
