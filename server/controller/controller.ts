@@ -159,7 +159,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       localTrust: config.patchApi.localTrust,
       maxUploadBytes: config.maxPatchBytes + 1024 * 1024,
     });
-    patchApiAddress = (await patchApi.listen(config.patchApi.host, config.patchApi.port)).address;
+    const a = await patchApi.listen(config.patchApi.host, config.patchApi.port);
+    patchApiAddress = `${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`;
     log.info("patch REST API listening", { address: patchApiAddress, localTrust: config.patchApi.localTrust });
   }
   let web: WebConsoleServer | undefined;

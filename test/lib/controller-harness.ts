@@ -15,6 +15,10 @@ export interface ControllerHandle {
   adminToken: string;
   /** The VIM REST API address, when the controller was started with --vim-listen. */
   vimAddress: string | undefined;
+  /** The web console URL, when the controller was started with --web-listen. */
+  webUrl: string | undefined;
+  /** The patching REST API address, when started with --patch-api-listen. */
+  patchApiAddress: string | undefined;
   port: number;
   dataDir: string;
   proc: ChildProcess;
@@ -61,8 +65,13 @@ export async function startController(opts: StartControllerOptions = {}): Promis
   let err = "";
   proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
-  const wantVim = (opts.extraArgs ?? []).includes("--vim-listen");
+  const extra = opts.extraArgs ?? [];
+  const wantVim = extra.includes("--vim-listen");
+  const wantWeb = extra.includes("--web-listen");
+  const wantApi = extra.includes("--patch-api-listen");
   let vimAddress: string | undefined;
+  let webUrl: string | undefined;
+  let patchApiAddress: string | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
     const onData = (d: Buffer) => {
@@ -70,7 +79,11 @@ export async function startController(opts: StartControllerOptions = {}): Promis
       const m = /sw-patch-controller listening on 127\.0\.0\.1:(\d+)/.exec(out);
       const v = /VIM REST API listening on (\S+)/.exec(out);
       if (v) vimAddress = v[1];
-      if (m && (!wantVim || v)) {
+      const w = /web console listening on (\S+)/.exec(out);
+      if (w) webUrl = w[1];
+      const a = /patch API listening on (\S+)/.exec(out);
+      if (a) patchApiAddress = a[1];
+      if (m && (!wantVim || v) && (!wantWeb || w) && (!wantApi || a)) {
         proc.stdout!.off("data", onData);
         proc.stdout!.resume();
         resolve(Number(m[1]));
@@ -85,6 +98,8 @@ export async function startController(opts: StartControllerOptions = {}): Promis
   const adminToken = readFileSync(path.join(dataDir, "admin.token"), "utf8").trim();
   return {
     vimAddress,
+    webUrl,
+    patchApiAddress,
     adminToken,
     endpoint: `127.0.0.1:${port}`,
     port,
