@@ -32,7 +32,8 @@ function issue(cn: string, opts: { issuer?: Issued; ca?: boolean; ip?: string; c
   const fKey = forge.pki.privateKeyFromPem(keyPem);
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(fKey.n, fKey.e);
-  cert.serialNumber = "0" + forge.util.bytesToHex(forge.random.getBytesSync(8));
+  // A positive, minimally encoded DER integer (a leading 0x00 before a byte < 0x80 is invalid DER).
+  cert.serialNumber = "01" + forge.util.bytesToHex(forge.random.getBytesSync(8));
   cert.validity.notBefore = new Date(Date.now() - 60_000);
   cert.validity.notAfter = new Date(Date.now() + 24 * 3600_000);
   cert.setSubject([{ name: "commonName", value: cn }]);
