@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -10,14 +9,7 @@ import { devKeyPem } from "../lib/patch-fixtures.js";
 import { buildPatch } from "../../server/domain/patchfile/index.js";
 import { AgentState, InstallPhase, PatchCurrent } from "../../clients/sdk/src/gen/swpatch/v1/types.js";
 import type { Strategy } from "../../clients/sdk/src/gen/swpatch/v1/orchestration_service.js";
-
-function rpmQ(root: string, name: string): string {
-  try {
-    return execFileSync("rpm", ["-q", "--root", root, name], { encoding: "utf8", env: { ...process.env, HOME: "/root" } }).trim();
-  } catch (e) {
-    return ((e as { stdout?: string }).stdout ?? "").trim();
-  }
-}
+import { rpmQ } from "../lib/rpm-query.js";
 
 /**
  * Agent faults the existing host-faults/orchestration tests do not cover: the agent's network

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
@@ -13,6 +12,7 @@ import { checkStore } from "../lib/store-check.js";
 import { QueryFilter, type UploadPatchRequest } from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
 import { AgentState, InstallPhase, PatchCurrent, RepoState } from "../../clients/sdk/src/gen/swpatch/v1/types.js";
 import { createReadStream } from "node:fs";
+import { rpmQ } from "../lib/rpm-query.js";
 
 const KILLS = Number(process.env.CRASH_KILLS ?? 50);
 const OPS = ["upload", "apply", "remove", "host-install", "commit", "strategy-apply"] as const;
@@ -27,14 +27,6 @@ const FAILPOINTS: Record<Op, string[]> = {
   "strategy-apply": ["strategy:apply-step-started", "strategy:apply-step-done"],
 };
 const HOSTS = ["controller-0", "controller-1", "compute-0"];
-
-function rpmQ(root: string, name: string): string {
-  try {
-    return execFileSync("rpm", ["-q", "--root", root, name], { encoding: "utf8", env: { ...process.env, HOME: "/root" } }).trim();
-  } catch (e) {
-    return ((e as { stdout?: string }).stdout ?? "").trim();
-  }
-}
 
 /**
  * kill -9 of the real controller at 50 seeded points across upload, apply, remove, host-install,

@@ -1,21 +1,13 @@
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildBaseFeed, buildPayloadRpm } from "../lib/base-feed.js";
 import { SEED_HOSTS, startCluster, type Cluster } from "../lib/cluster-harness.js";
 import { runCli } from "../lib/cli.js";
+import { rpmQ } from "../lib/rpm-query.js";
 import { DEV_KEY } from "../lib/controller-harness.js";
 
-/** `rpm -q --root ROOT NAME` as the operator would run it (Debian's rpm keeps its db under $HOME). */
-function rpmQ(root: string, name: string): string {
-  try {
-    return execFileSync("rpm", ["-q", "--root", root, name], { encoding: "utf8", env: { ...process.env, HOME: "/root" } }).trim();
-  } catch (e) {
-    return ((e as { stdout?: string }).stdout ?? "").trim();
-  }
-}
 
 /**
  * The seed's walk-through on a 2+2+2 system: six real agent processes with real rpm roots, the

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -7,17 +6,11 @@ import { ClientError, Status } from "nice-grpc";
 import { buildBaseFeed, buildPayloadRpm } from "../lib/base-feed.js";
 import { startCluster, type Cluster } from "../lib/cluster-harness.js";
 import { runCli } from "../lib/cli.js";
+import { rpmQ } from "../lib/rpm-query.js";
 import { DEV_KEY } from "../lib/controller-harness.js";
 import { uploadStream } from "../lib/grpc-clients.js";
 import { AgentState, InstallPhase, PatchCurrent } from "../../clients/sdk/src/gen/swpatch/v1/types.js";
 
-function rpmQ(root: string, name: string): string {
-  try {
-    return execFileSync("rpm", ["-q", "--root", root, name], { encoding: "utf8", env: { ...process.env, HOME: "/root" } }).trim();
-  } catch (e) {
-    return ((e as { stdout?: string }).stdout ?? "").trim();
-  }
-}
 
 /**
  * Host faults with real agents: an agent killed mid-install, a controller killed mid-install,

@@ -1,19 +1,12 @@
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildBaseFeed } from "../lib/base-feed.js";
 import { startCluster, type Cluster } from "../lib/cluster-harness.js";
 import { runCli } from "../lib/cli.js";
+import { rpmQ } from "../lib/rpm-query.js";
 
-function rpmQ(root: string, name: string): string {
-  try {
-    return execFileSync("rpm", ["-q", "--root", root, name], { encoding: "utf8", env: { ...process.env, HOME: "/root" } }).trim();
-  } catch (e) {
-    return ((e as { stdout?: string }).stdout ?? "").trim();
-  }
-}
 
 /** `sw-patch install-local`: converges a local root once, before initial configuration, and only it. */
 describe("sw-patch install-local", function () {

@@ -1,26 +1,12 @@
+import type { PatchMetadata } from "../patchfile/index.js";
+
 /** Repository state: where the patch's metadata lives (spec 4). */
 export type RepoState = "Available" | "Applied" | "Committed";
 /** System-wide patch state, from the repository and the hosts' reports (spec 4). */
 export type PatchStateName = "Available" | "Partial-Apply" | "Applied" | "Partial-Remove" | "Committed" | "n/a";
 
-/** What metadata.xml says about a patch, as the controller keeps it. */
-export interface PatchMeta {
-  id: string;
-  swVersion: string;
-  summary: string;
-  description: string;
-  installInstructions: string;
-  warnings: string;
-  status: string;
-  unremovable: boolean;
-  rebootRequired: boolean;
-  applyActiveReleaseOnly: boolean;
-  /** personality type -> package names */
-  personalities: Record<string, string[]>;
-  contents: string[];
-  requires: string[];
-  semantics: string[];
-}
+/** What metadata.xml says about a patch, as the controller keeps it (the reader's type). */
+export type PatchMeta = PatchMetadata;
 
 /** One RPM: from a patch or from a release's base feed. */
 export interface PackageRecord {

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createChannel, createClient, createServer, type CallContext, type Channel, type Server } from "nice-grpc";
 import {
@@ -11,14 +10,7 @@ import { backoffDelayMs, runConnection, type ConnectionEvent } from "../../../se
 import { HostAgent, NODE_MUST_BE_LOCKED } from "../../../server/agent/host-agent.js";
 import { createLogger } from "../../../server/lib/log.js";
 import { hostPaths } from "../../../server/agent/host-paths.js";
-
-function rpmQ(root: string, name: string): string {
-  try {
-    return execFileSync("rpm", ["-q", "--root", root, name], { env: { ...process.env, HOME: "/root" }, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
-  } catch (e) {
-    return ((e as { stdout?: Buffer }).stdout ?? "").toString().trim();
-  }
-}
+import { rpmQ } from "../../lib/rpm-query.js";
 
 class Queue<T> implements AsyncIterable<T> {
   private items: T[] = [];

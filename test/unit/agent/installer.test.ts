@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { execFileSync } from "node:child_process";
 import { existsSync, promises as fsp, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { InstallPhase, type InstallProgress } from "../../../clients/sdk/src/gen/swpatch/v1/types.js";
@@ -10,14 +9,7 @@ import {
 } from "../../../server/agent/installer.js";
 import { hostPaths } from "../../../server/agent/host-paths.js";
 import { rpmInitDb, rpmUpgrade } from "../../../server/agent/rpm.js";
-
-function rpmQ(root: string, name: string): string {
-  try {
-    return execFileSync("rpm", ["-q", "--root", root, name], { env: { ...process.env, HOME: "/root" }, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
-  } catch (e) {
-    return ((e as { stdout?: Buffer }).stdout ?? "").toString().trim();
-  }
-}
+import { rpmQ } from "../../lib/rpm-query.js";
 
 /** A fetch that copies the package's file from a local map by sha256, in 4 KiB steps of onBytes. */
 function localFetch(pkgs: FeedPackage[], opts: { corrupt?: boolean; gate?: Promise<void> } = {}): FetchPackageFn & { calls: string[] } {

@@ -4,16 +4,9 @@ import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { buildBaseFeed, buildPayloadRpm, makeTempRoot } from "../../lib/base-feed.js";
 import { cleanRpmStderr, rpmApply, rpmDbDir, rpmErase, rpmInitDb, rpmQuery, rpmQueryAll, rpmUpgrade, RpmError } from "../../../server/agent/rpm.js";
+import { rpmQ } from "../../lib/rpm-query.js";
 
 /** `rpm -q --root DIR NAME` as a user would type it (HOME=/root so the db is the root's). */
-function rpmQ(root: string, name: string): string {
-  try {
-    return execFileSync("rpm", ["-q", "--root", root, name], { env: { ...process.env, HOME: "/root" }, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
-  } catch (e) {
-    return ((e as { stdout?: Buffer }).stdout ?? "").toString().trim();
-  }
-}
-
 describe("agent rpm backend", function () {
   this.timeout(120000);
 
