@@ -131,17 +131,28 @@ export class Db {
           for (const g of group) g.reject(e);
           continue;
         }
-        for (let i = 0; i < group.length; i++) {
-          const sp = `sp${i}`;
-          await exec(this.writer, `SAVEPOINT ${sp}`);
+        if (group.length === 1) {
+          // Alone in its transaction: no savepoint needed; a failure rolls the whole thing back.
           try {
-            const value = await group[i]!.body(tx);
-            await exec(this.writer, `RELEASE ${sp}`);
-            results.push({ ok: true, value });
+            results.push({ ok: true, value: await group[0]!.body(tx) });
           } catch (error) {
-            await exec(this.writer, `ROLLBACK TO ${sp}`).catch(() => undefined);
-            await exec(this.writer, `RELEASE ${sp}`).catch(() => undefined);
-            results.push({ ok: false, error });
+            await exec(this.writer, "ROLLBACK").catch(() => undefined);
+            group[0]!.reject(error);
+            continue;
+          }
+        } else {
+          for (let i = 0; i < group.length; i++) {
+            const sp = `sp${i}`;
+            await exec(this.writer, `SAVEPOINT ${sp}`);
+            try {
+              const value = await group[i]!.body(tx);
+              await exec(this.writer, `RELEASE ${sp}`);
+              results.push({ ok: true, value });
+            } catch (error) {
+              await exec(this.writer, `ROLLBACK TO ${sp}`).catch(() => undefined);
+              await exec(this.writer, `RELEASE ${sp}`).catch(() => undefined);
+              results.push({ ok: false, error });
+            }
           }
         }
         try {
