@@ -11,7 +11,8 @@ function sql(dataDir: string, query: string): string[][] {
 /**
  * Checks a stopped controller's data dir: sqlite integrity and foreign keys, every blob row has
  * its file with the right sha256, no file without a row, every patch has all its packages, every
- * state is valid, no temp files. Returns the list of problems (empty = consistent).
+ * state is valid, no temp files (with `allowTmp`, for a controller that was just killed, temp files
+ * that start-up removes are tolerated). Returns the list of problems (empty = consistent).
  */
 export function checkStore(dataDir: string, opts: { allowTmp?: boolean } = {}): string[] {
   const problems: string[] = [];
@@ -34,7 +35,12 @@ export function checkStore(dataDir: string, opts: { allowTmp?: boolean } = {}): 
     if (buf.length !== size) problems.push(`blob ${sha}: size ${buf.length} != ${size}`);
     if (createHash("sha256").update(buf).digest("hex") !== sha) problems.push(`blob ${sha}: content does not match its name`);
   }
-  for (const f of files) if (!blobRows.has(f)) problems.push(`file without blob row: ${f}`);
+  for (const f of files) {
+    // A write-to-temp file of a blob that was being stored when the process died: start-up
+    // removes it (checked strictly after a restart; tolerated in a check of a dead controller).
+    if (opts.allowTmp && f.startsWith(".tmp-")) continue;
+    if (!blobRows.has(f)) problems.push(`file without blob row: ${f}`);
+  }
   for (const [id, state, meta] of sql(dataDir, "SELECT id, repo_state, metadata_json FROM patches")) {
     if (!["Available", "Applied", "Committed"].includes(state!)) problems.push(`patch ${id}: bad repo_state ${state}`);
     const contents = (JSON.parse(meta!) as { contents: string[] }).contents;
