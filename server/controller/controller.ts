@@ -145,7 +145,6 @@ export async function createController(config: ControllerConfig, opts: { log?: L
         return roleSatisfies(caller.role, action === "read" ? "reader" : "operator");
       },
     });
-    log.info("VIM REST API listening", { address: vim.address });
   }
   let patchApi: ReturnType<typeof createPatchApiServer> | undefined;
   let patchApiAddress: string | undefined;
@@ -161,7 +160,6 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     });
     const a = await patchApi.listen(config.patchApi.host, config.patchApi.port);
     patchApiAddress = `${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`;
-    log.info("patch REST API listening", { address: patchApiAddress, localTrust: config.patchApi.localTrust });
   }
   let web: WebConsoleServer | undefined;
   let webAddress: string | undefined;
@@ -169,7 +167,6 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     web = createWebConsoleServer({ patches, hosts, orchestrator, events, auth, audit, log: log.child({ api: "web-console" }), staticDir: config.web.staticDir });
     const a = await web.listen(config.web.host, config.web.port);
     webAddress = `${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`;
-    log.info("web console listening", { address: webAddress });
   }
   state = "running";
   log.info("listening", { address, tls: !!config.tls, mtls: !!config.tls?.clientCaFile });

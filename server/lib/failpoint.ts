@@ -5,11 +5,7 @@
  */
 const armed = process.env.SWPATCH_FAILPOINT ?? "";
 
-export function failpoint(name: string): void {
-  if (armed && armed === name) process.kill(process.pid, "SIGKILL");
-}
-
-/** Async variant for points inside transactions (lets pending writes reach the OS first). */
+/** Kills the process at `name` (after letting pending writes reach the OS), when armed. */
 export async function failpointAsync(name: string): Promise<void> {
   if (armed && armed === name) {
     await new Promise((r) => setImmediate(r));

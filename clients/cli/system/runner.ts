@@ -4,13 +4,10 @@
  * per-command `--help`, `--format json` for query commands, and one-line errors on stderr with
  * exit code 1. Commands are sw-patch {@link Command}s, so they run with the same context.
  */
-import { parseArgs } from "node:util";
-import { createSwPatchClient, DEFAULT_ENDPOINT, normalizeEndpoint, type SwPatchClient } from "../../sdk/src/index.js";
+import { DEFAULT_ENDPOINT } from "../../sdk/src/index.js";
 import { resolveIo, type CliIo } from "../lib/io.js";
-import { terminalWidth } from "../render/text.js";
-import type { Command, CommandContext, ParsedArgs } from "../sw-patch/command.js";
-import { errorLine } from "../sw-patch/errors.js";
-import { GLOBAL_OPTIONS, resolveConnection, UsageProblem } from "../sw-patch/global-options.js";
+import { parsePreGlobals, runCommand, splitGlobal } from "../lib/command-runner.js";
+import type { Command } from "../sw-patch/command.js";
 
 /** A program: its name, one line about it and its commands in help order. */
 export interface Program {
@@ -48,33 +45,6 @@ export function programCommandHelp(p: Program, cmd: Command): string {
   return out;
 }
 
-const VALUE_GLOBALS = new Set(["--endpoint", "--token", "--token-file", "--os-region-name", "--format"]);
-const FLAG_GLOBALS = new Set(["--debug", "--help", "-h"]);
-
-/** Splits argv into the global options before the subcommand, the subcommand and the rest. */
-function splitGlobal(argv: readonly string[]): { pre: string[]; name: string | undefined; rest: string[] } {
-  const pre: string[] = [];
-  let i = 0;
-  while (i < argv.length) {
-    const arg = argv[i]!;
-    if (!arg.startsWith("-")) break;
-    const flag = arg.includes("=") ? arg.slice(0, arg.indexOf("=")) : arg;
-    if (!VALUE_GLOBALS.has(flag) && !FLAG_GLOBALS.has(flag)) {
-      pre.push(arg);
-      i += 1;
-      break;
-    }
-    if (VALUE_GLOBALS.has(flag) && !arg.includes("=")) {
-      pre.push(arg, argv[i + 1] ?? "");
-      i += 2;
-    } else {
-      pre.push(arg);
-      i += 1;
-    }
-  }
-  return { pre, name: argv[i], rest: argv.slice(i + 1) };
-}
-
 /**
  * Runs `program` with `argv` (without the node and script paths) and returns the exit code:
  * 0 on success; 1 on an error (one line on stderr) or bad usage (the command's help on stdout).
@@ -85,13 +55,8 @@ export async function runProgram(program: Program, argv: readonly string[], ioOv
   const err = (s: string) => void io.stderr.write(s);
 
   const { pre, name, rest } = splitGlobal(argv);
-  let preValues: ParsedArgs["values"];
-  try {
-    preValues = parseArgs({ args: pre, options: GLOBAL_OPTIONS, strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    err(`Error: ${(e as Error).message}\n`);
-    return 1;
-  }
+  const preValues = parsePreGlobals(pre, err);
+  if (!preValues) return 1;
   if (name === undefined || name === "help") {
     if (name === "help" && rest.length > 0) {
       const cmd = program.commands.find((c) => c.name === rest[0]);
@@ -109,74 +74,5 @@ export async function runProgram(program: Program, argv: readonly string[], ioOv
     out(programHelp(program));
     return 1;
   }
-  let parsed: ParsedArgs;
-  try {
-    const r = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...cmd.options }, strict: true, allowPositionals: true });
-    parsed = { values: { ...preValues, ...r.values }, positionals: r.positionals };
-  } catch (e) {
-    err(`Error: ${(e as Error).message}\n`);
-    out(programCommandHelp(program, cmd));
-    return 1;
-  }
-  const values = parsed.values;
-  if (values.help) {
-    out(programCommandHelp(program, cmd));
-    return 0;
-  }
-  const format = values.format as string | undefined;
-  if (format !== undefined && format !== "json" && format !== "table") {
-    err(`Error: unsupported --format '${format}' (use json)\n`);
-    return 1;
-  }
-  const json = format === "json";
-  if (json && !cmd.query) {
-    err(`Error: --format json is not supported by ${cmd.name}\n`);
-    return 1;
-  }
-
-  let connection;
-  try {
-    connection = resolveConnection(values, io.env);
-  } catch (e) {
-    if (e instanceof UsageProblem) {
-      err(e.message + "\n");
-      return 1;
-    }
-    throw e;
-  }
-  let endpoint: string;
-  try {
-    endpoint = normalizeEndpoint(connection.endpoint);
-  } catch (e) {
-    err(`Error: invalid endpoint '${connection.endpoint}': ${(e as Error).message}\n`);
-    return 1;
-  }
-
-  let client: SwPatchClient | undefined;
-  const ctx: CommandContext = {
-    io,
-    token: connection.token,
-    endpoint,
-    debug: Boolean(values.debug),
-    json,
-    termWidth: terminalWidth(io.isTTY ? io.columns : undefined),
-    client() {
-      client ??= createSwPatchClient({ endpoint, token: connection.token });
-      return client;
-    },
-    out,
-    err,
-    usageError() {
-      out(programCommandHelp(program, cmd));
-      return 1;
-    },
-  };
-  try {
-    return await cmd.run(ctx, parsed);
-  } catch (e) {
-    err(errorLine(e, endpoint).split("\n")[0] + "\n");
-    return 1;
-  } finally {
-    client?.close();
-  }
+  return runCommand(cmd, rest, preValues, io, { help: programCommandHelp(program, cmd), oneLineErrors: true });
 }
