@@ -9,7 +9,7 @@ import { AgentServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/age
 import { OrchestrationServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/orchestration_service.js";
 import { AdminServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/admin_service.js";
 import type { ControllerConfig } from "../config/controller-config.js";
-import { Db } from "../storage/db.js";
+import { Db, dbStats } from "../storage/db.js";
 import { migrations } from "../storage/migrations/index.js";
 import { BlobStore } from "../storage/blob-store.js";
 import { EventLog } from "../domain/events/event-log.js";
@@ -191,9 +191,11 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       await patchApi?.close();
       await vim?.close();
       await orchestrator.close();
+      await hosts.flush();
       hosts.close();
       await server.shutdown();
       log.info("database transactions", { transactions: db.txCount, commits: db.commitCount });
+      if (dbStats) for (const [k, v] of [...dbStats].sort((a, b) => b[1] - a[1])) log.info("statements", { n: v, sql: k });
       await db.close();
       state = "stopped";
     },

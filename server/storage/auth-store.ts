@@ -27,9 +27,23 @@ function tokenOf(r: TokenRow): TokenRecord {
   };
 }
 
+/**
+ * Tokens already read, per database: every RPC verifies its token, and a token row changes only
+ * through `revokeToken` below (which drops the entry once the revocation is committed), so a
+ * revocation is still seen by the next call. Shared by every AuthStore over the same Db.
+ */
+const tokenCaches = new WeakMap<Db, Map<string, TokenRecord>>();
+const TOKEN_CACHE_MAX = 10_000;
+
 /** One object implementing the three stores over the controller's Db. Reads see committed state. */
 export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore {
-  constructor(private readonly db: Db) {}
+  private readonly tokens: Map<string, TokenRecord>;
+
+  constructor(private readonly db: Db) {
+    let cache = tokenCaches.get(db);
+    if (!cache) tokenCaches.set(db, (cache = new Map()));
+    this.tokens = cache;
+  }
 
   async insertToken(rec: TokenRecord): Promise<void> {
     await this.db.tx((tx) =>
@@ -41,21 +55,32 @@ export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore {
   }
 
   async getToken(id: string): Promise<TokenRecord | undefined> {
+    const hit = this.tokens.get(id);
+    if (hit) return { ...hit };
     const r = await this.db.read.get<TokenRow>("SELECT * FROM auth_tokens WHERE id = ?", [id]);
-    return r && tokenOf(r);
+    if (!r) return undefined;
+    const rec = tokenOf(r);
+    if (this.tokens.size >= TOKEN_CACHE_MAX) this.tokens.clear();
+    this.tokens.set(id, rec);
+    return { ...rec };
   }
 
   async listTokens(): Promise<TokenRecord[]> {
     return (await this.db.read.all<TokenRow>("SELECT * FROM auth_tokens ORDER BY created_at, id")).map(tokenOf);
   }
 
-  revokeToken(id: string, at: string): Promise<boolean> {
-    return this.db.tx(async (tx) => {
-      const found = await tx.get("SELECT 1 AS x FROM auth_tokens WHERE id = ?", [id]);
-      if (!found) return false;
-      await tx.run("UPDATE auth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [at, id]);
-      return true;
-    });
+  async revokeToken(id: string, at: string): Promise<boolean> {
+    try {
+      return await this.db.tx(async (tx) => {
+        const found = await tx.get("SELECT 1 AS x FROM auth_tokens WHERE id = ?", [id]);
+        if (!found) return false;
+        await tx.run("UPDATE auth_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [at, id]);
+        return true;
+      });
+    } finally {
+      // After the commit (or its failure): the next lookup reads the row as it now is.
+      this.tokens.delete(id);
+    }
   }
 
   async hasActiveToken(role: Role): Promise<boolean> {

@@ -11,6 +11,52 @@ import { TEMP_PREFIX, fsyncDir, tempPathFor } from "../lib/fs-atomic.js";
 export class BlobStore {
   constructor(readonly dir: string) {}
 
+  /**
+   * Small blobs recently read, whole (a fleet downloads the same packages host after host).
+   * Content-addressed, so an entry never goes stale; `remove` drops it.
+   */
+  private readonly cache = new Map<string, Buffer>();
+  private cacheBytes = 0;
+  static readonly CACHE_ITEM_MAX = 4 << 20;
+  static readonly CACHE_TOTAL_MAX = 64 << 20;
+
+  /**
+   * A blob's bytes when it is at most CACHE_ITEM_MAX (kept for the next read), undefined when it
+   * is larger (stream it from `pathOf`). Rejects with ENOENT when there is no such blob.
+   */
+  async readSmall(sha256: string): Promise<Buffer | undefined> {
+    const hit = this.cache.get(sha256);
+    if (hit) {
+      this.cache.delete(sha256);
+      this.cache.set(sha256, hit);
+      return hit;
+    }
+    const fh = await fsp.open(this.pathOf(sha256), "r");
+    let buf: Buffer;
+    try {
+      const { size } = await fh.stat();
+      if (size > BlobStore.CACHE_ITEM_MAX) return undefined;
+      buf = Buffer.allocUnsafe(size);
+      let off = 0;
+      while (off < size) {
+        const { bytesRead } = await fh.read(buf, off, size - off, off);
+        if (bytesRead === 0) break;
+        off += bytesRead;
+      }
+      if (off !== size) throw new Error(`blob ${sha256} changed while read`);
+    } finally {
+      await fh.close();
+    }
+    while (this.cacheBytes + buf.length > BlobStore.CACHE_TOTAL_MAX && this.cache.size) {
+      const [k, v] = this.cache.entries().next().value as [string, Buffer];
+      this.cache.delete(k);
+      this.cacheBytes -= v.length;
+    }
+    this.cache.set(sha256, buf);
+    this.cacheBytes += buf.length;
+    return buf;
+  }
+
   pathOf(sha256: string): string {
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`bad sha256: ${sha256}`);
     return path.join(this.dir, "sha256", sha256.slice(0, 2), sha256);
@@ -63,6 +109,11 @@ export class BlobStore {
   }
 
   async remove(sha256: string): Promise<void> {
+    const cached = this.cache.get(sha256);
+    if (cached) {
+      this.cache.delete(sha256);
+      this.cacheBytes -= cached.length;
+    }
     await fsp.rm(this.pathOf(sha256), { force: true });
   }
 

@@ -12,23 +12,110 @@ export interface Tx {
   all<T = Record<string, unknown>>(sql: string, params?: Params): Promise<T[]>;
 }
 
+const STATS = process.env.SWPATCH_DB_STATS ? new Map<string, number>() : undefined;
+export const dbStats = STATS;
+function count(sql: string): void {
+  if (STATS) {
+    const k = sql.replace(/\s+/g, " ").slice(0, 60);
+    STATS.set(k, (STATS.get(k) ?? 0) + 1);
+  }
+}
+
 function wrap(conn: sqlite3.Database): Tx {
+  if (STATS) {
+    const t = wrap0(conn);
+    return { run: (s, p) => (count(s), t.run(s, p)), get: (s, p) => (count(s), t.get(s, p)), all: (s, p) => (count(s), t.all(s, p)) } as Tx;
+  }
+  return wrap0(conn);
+}
+
+/**
+ * Prepared statements kept per connection, keyed by SQL text. node-sqlite3 runs `db.run(sql)` as
+ * three thread-pool jobs (prepare, step, finalize); a cached statement needs one. Only run-to-
+ * completion calls (`run`, `all`) use them, so a cached statement never stays active between
+ * calls: it holds no read snapshot (the reader connection always sees the latest commit) and no
+ * pending write (COMMIT never meets a statement in progress). `get` is `all` and the first row.
+ */
+const STATEMENT_CACHE_MAX = 256;
+/** A cached statement: `ready` once prepared (a statement that fails to prepare is not kept). */
+interface CachedStatement {
+  ready?: sqlite3.Statement;
+  prepared: Promise<sqlite3.Statement>;
+}
+const statementCaches = new WeakMap<sqlite3.Database, Map<string, CachedStatement>>();
+
+/**
+ * Calls `use` with the prepared statement for `sql` (prepared on first use). node-sqlite3 never
+ * answers calls queued on a statement whose preparation failed, so calls wait for it.
+ */
+function withStatement(conn: sqlite3.Database, sql: string, use: (st: sqlite3.Statement) => void, fail: (e: Error) => void): void {
+  let cache = statementCaches.get(conn);
+  if (!cache) statementCaches.set(conn, (cache = new Map()));
+  const hit = cache.get(sql);
+  if (hit?.ready) return use(hit.ready);
+  if (hit) {
+    hit.prepared.then(use, fail);
+    return;
+  }
+  if (cache.size >= STATEMENT_CACHE_MAX) {
+    // Evict the oldest; finalize is queued behind whatever that statement still has to do.
+    const [oldSql, old] = cache.entries().next().value as [string, CachedStatement];
+    cache.delete(oldSql);
+    old.prepared.then((st) => st.finalize(), () => undefined);
+  }
+  const entry: CachedStatement = {
+    prepared: new Promise<sqlite3.Statement>((resolve, reject) => {
+      const st = conn.prepare(sql, (err: Error | null) => {
+        if (err) {
+          if (cache.get(sql) === entry) cache.delete(sql);
+          reject(err);
+        } else {
+          entry.ready = st;
+          resolve(st);
+        }
+      });
+    }),
+  };
+  cache.set(sql, entry);
+  entry.prepared.then(use, fail);
+}
+
+/** Finalizes the cached statements of a connection (before it closes). */
+async function finalizeStatements(conn: sqlite3.Database): Promise<void> {
+  const cache = statementCaches.get(conn);
+  statementCaches.delete(conn);
+  if (!cache) return;
+  await Promise.all(
+    [...cache.values()].map((e) =>
+      e.prepared.then(
+        (st) => new Promise<void>((resolve) => st.finalize(() => resolve())),
+        () => undefined,
+      ),
+    ),
+  );
+}
+
+function wrap0(conn: sqlite3.Database): Tx {
+  const all = <T>(sql: string, params: Params = []) =>
+    new Promise<T[]>((resolve, reject) =>
+      withStatement(conn, sql, (st) => st.all(params as never, (err: Error | null, rows: T[]) => (err ? reject(err) : resolve(rows))), reject),
+    );
   return {
     run: (sql, params = []) =>
       new Promise((resolve, reject) =>
-        conn.run(sql, params as never, function (this: sqlite3.RunResult, err: Error | null) {
-          if (err) reject(err);
-          else resolve({ changes: this.changes, lastID: this.lastID });
-        }),
+        withStatement(
+          conn,
+          sql,
+          (st) =>
+            st.run(params as never, function (this: sqlite3.RunResult, err: Error | null) {
+              if (err) reject(err);
+              else resolve({ changes: this.changes, lastID: this.lastID });
+            }),
+          reject,
+        ),
       ),
-    get: <T>(sql: string, params: Params = []) =>
-      new Promise<T | undefined>((resolve, reject) =>
-        conn.get(sql, params as never, (err: Error | null, row: T) => (err ? reject(err) : resolve(row))),
-      ),
-    all: <T>(sql: string, params: Params = []) =>
-      new Promise<T[]>((resolve, reject) =>
-        conn.all(sql, params as never, (err: Error | null, rows: T[]) => (err ? reject(err) : resolve(rows))),
-      ),
+    get: async <T>(sql: string, params: Params = []) => (await all<T>(sql, params))[0],
+    all,
   };
 }
 
@@ -39,6 +126,7 @@ function open(file: string, mode: number): Promise<sqlite3.Database> {
 }
 
 function exec(conn: sqlite3.Database, sql: string): Promise<void> {
+  count(sql.replace(/sp\d+/, "sp"));
   return new Promise((resolve, reject) => conn.exec(sql, (err) => (err ? reject(err) : resolve())));
 }
 
@@ -125,42 +213,53 @@ export class Db {
         }
         const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
         const tx = wrap(this.writer);
+        const lone = group.length === 1;
+        // Savepoint statements ride along with the next exec: BEGIN with the first SAVEPOINT, each
+        // RELEASE (or ROLLBACK TO) with the next SAVEPOINT, the last one with the COMMIT. Any of
+        // those failing rolls the whole group back and rejects every body of it, as a failed
+        // COMMIT does.
         try {
-          await exec(this.writer, "BEGIN IMMEDIATE");
-        } catch (e) {
-          for (const g of group) g.reject(e);
-          continue;
-        }
-        if (group.length === 1) {
-          // Alone in its transaction: no savepoint needed; a failure rolls the whole thing back.
-          try {
-            results.push({ ok: true, value: await group[0]!.body(tx) });
-          } catch (error) {
-            await exec(this.writer, "ROLLBACK").catch(() => undefined);
-            group[0]!.reject(error);
-            continue;
-          }
-        } else {
-          for (let i = 0; i < group.length; i++) {
-            const sp = `sp${i}`;
-            await exec(this.writer, `SAVEPOINT ${sp}`);
-            try {
-              const value = await group[i]!.body(tx);
-              await exec(this.writer, `RELEASE ${sp}`);
-              results.push({ ok: true, value });
-            } catch (error) {
-              await exec(this.writer, `ROLLBACK TO ${sp}`).catch(() => undefined);
-              await exec(this.writer, `RELEASE ${sp}`).catch(() => undefined);
-              results.push({ ok: false, error });
-            }
-          }
-        }
-        try {
-          await exec(this.writer, "COMMIT");
-          this.commitCount++;
+          await exec(this.writer, lone ? "BEGIN IMMEDIATE" : "BEGIN IMMEDIATE; SAVEPOINT sp0");
         } catch (e) {
           await exec(this.writer, "ROLLBACK").catch(() => undefined);
           for (const g of group) g.reject(e);
+          continue;
+        }
+        let failed: unknown;
+        let closing = "";
+        for (let i = 0; i < group.length; i++) {
+          try {
+            if (i > 0) await exec(this.writer, `${closing}; SAVEPOINT sp${i}`);
+          } catch (e) {
+            failed = e;
+            break;
+          }
+          try {
+            const value = await group[i]!.body(tx);
+            results.push({ ok: true, value });
+            closing = `RELEASE sp${i}`;
+          } catch (error) {
+            results.push({ ok: false, error });
+            closing = `ROLLBACK TO sp${i}; RELEASE sp${i}`;
+          }
+        }
+        // Alone in its transaction (no savepoint): a failure rolls the whole thing back.
+        if (lone && !results[0]!.ok) {
+          await exec(this.writer, "ROLLBACK").catch(() => undefined);
+          group[0]!.reject((results[0] as { error: unknown }).error);
+          continue;
+        }
+        if (failed === undefined) {
+          try {
+            await exec(this.writer, lone ? "COMMIT" : `${closing}; COMMIT`);
+            this.commitCount++;
+          } catch (e) {
+            failed = e;
+          }
+        }
+        if (failed !== undefined) {
+          await exec(this.writer, "ROLLBACK").catch(() => undefined);
+          for (const g of group) g.reject(failed);
           continue;
         }
         group.forEach((g, i) => {
@@ -178,7 +277,10 @@ export class Db {
     while (this.draining || this.batch.length) await new Promise((r) => setTimeout(r, 5));
     this.closed = true;
     await Promise.all(
-      [this.writer, this.reader].map((c) => new Promise<void>((resolve) => c.close(() => resolve()))),
+      [this.writer, this.reader].map(async (c) => {
+        await finalizeStatements(c);
+        await new Promise<void>((resolve) => c.close(() => resolve()));
+      }),
     );
   }
 }

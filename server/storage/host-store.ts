@@ -64,6 +64,18 @@ export function getOperation(tx: Tx, id: string): Promise<OperationRow | undefin
   return tx.get<OperationRow>("SELECT * FROM operations WHERE id = ?", [id]);
 }
 
+/**
+ * The latest progress message of an operation: its newest install.progress event (the operations
+ * row holds the first and the terminal one only; the events in between carry the rest).
+ */
+export async function latestProgressJson(tx: Tx, operationId: string): Promise<string | undefined> {
+  const r = await tx.get<{ progress_json: string | null }>(
+    "SELECT progress_json FROM events WHERE operation_id = ? AND kind = 'install.progress' ORDER BY seq DESC LIMIT 1",
+    [operationId],
+  );
+  return r?.progress_json ?? undefined;
+}
+
 export function runningOperations(tx: Tx): Promise<OperationRow[]> {
   return tx.all<OperationRow>("SELECT * FROM operations WHERE state = 'running'");
 }

@@ -82,6 +82,19 @@ export function createAgentService(d: { hosts: HostManager; patches: PatchManage
 
     async *fetchPackage(req, ctx) {
       if (!/^[0-9a-f]{64}$/.test(req.sha256)) throw invalidArgument(`sha256: expected 64 lowercase hex digits`);
+      let small: Buffer | undefined;
+      try {
+        small = await d.patches.packageBytes(req.sha256);
+      } catch {
+        throw notFound(`Package ${req.sha256} is not in the package store`);
+      }
+      if (small) {
+        for (let off = 0; off < small.length; off += 1 << 20) {
+          if (ctx.signal.aborted) return;
+          yield { chunk: small.subarray(off, off + (1 << 20)) };
+        }
+        return;
+      }
       const file = d.patches.packagePath(req.sha256);
       const stream = createReadStream(file, { highWaterMark: 1 << 20 });
       const err = await new Promise<Error | null>((resolve) => {

@@ -14,6 +14,8 @@ export interface BenchController {
   peakRss(): number;
   /** User+system CPU seconds used by the controller so far. */
   cpuSeconds(): number;
+  /** User and system CPU seconds, separately. */
+  cpuSplit(): { user: number; sys: number };
   stop(): Promise<void>;
 }
 
@@ -53,15 +55,20 @@ export async function startBenchController(dataDir: string, extra: string[] = []
   });
   const status = () => readFileSync(`/proc/${proc.pid}/status`, "utf8");
   const token = readFileSync(path.join(dataDir, "admin.token"), "utf8").trim();
+  const cpuSplit = () => {
+    const f = readFileSync(`/proc/${proc.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
+  };
   return {
     endpoint,
     auth: { "*": { metadata: Metadata({ authorization: `Bearer ${token}` }) } },
     proc,
     peakRss: () => Number(/VmHWM:\s+(\d+) kB/.exec(status())?.[1] ?? 0) * 1024,
     cpuSeconds: () => {
-      const f = readFileSync(`/proc/${proc.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-      return (Number(f[11]) + Number(f[12])) / 100;
+      const { user, sys } = cpuSplit();
+      return user + sys;
     },
+    cpuSplit,
     async stop() {
       if (proc.exitCode !== null) return;
       proc.kill("SIGTERM");

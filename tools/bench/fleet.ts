@@ -67,6 +67,7 @@ async function runFleet(n: number, feedDir: string, patchFile: string, work: str
     );
     await patches.applyPatches({ patchIds: ["FLEET_0001"], all: false, skipSemantic: false });
     const cpu1 = ctl.cpuSeconds();
+    const split1 = ctl.cpuSplit();
     const t1 = performance.now();
     const names = (await hosts.listHosts({})).hosts.map((h) => h.hostname);
     let next = 0;
@@ -89,10 +90,12 @@ async function runFleet(n: number, feedDir: string, patchFile: string, work: str
     }
     const convergeS = (performance.now() - t1) / 1000;
     const cpuInstall = ctl.cpuSeconds() - cpu1;
+    const split2 = ctl.cpuSplit();
     const rss = ctl.peakRss();
     log(
       `fleet ${n} hosts: connected+provisioned in ${connectS.toFixed(1)} s (controller CPU ${cpuConnect.toFixed(2)} s); ` +
-        `install converged in ${convergeS.toFixed(1)} s, controller CPU ${cpuInstall.toFixed(2)} s (${((cpuInstall / n) * 1000).toFixed(2)} ms/host), ` +
+        `install converged in ${convergeS.toFixed(1)} s, controller CPU ${cpuInstall.toFixed(2)} s (${((cpuInstall / n) * 1000).toFixed(2)} ms/host: ` +
+        `user ${(((split2.user - split1.user) / n) * 1000).toFixed(2)}, sys ${(((split2.sys - split1.sys) / n) * 1000).toFixed(2)}), ` +
         `peak RSS ${fmtMB(rss)}, failures ${failures}`,
     );
     return { n, connectS, convergeS, cpuConnect, cpuInstall, rss, failures };

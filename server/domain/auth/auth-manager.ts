@@ -101,8 +101,9 @@ export class AuthManager {
   }
 
   /**
-   * Resolves a bearer token to its caller. Looks the id up in the store on every call, so a
-   * revocation is seen by the next call; compares the secret hash in constant time.
+   * Resolves a bearer token to its caller. Asks the store on every call (the store may cache a
+   * row, but drops it when a revocation commits), so a revocation is seen by the next call;
+   * compares the secret hash in constant time.
    * @throws DomainError unauthenticated "invalid token" (malformed, unknown id or wrong secret) or
    *   "token revoked" (only once the secret matched, so guessing reveals nothing).
    */

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
-import type { Db } from "../../storage/db.js";
+import type { Db, Tx } from "../../storage/db.js";
 import * as hs from "../../storage/host-store.js";
 import { getControllerState, setControllerState } from "../../storage/patch-store.js";
 import { DomainError, failedPrecondition, invalidArgument, notFound } from "../errors.js";
-import type { DomainEvent, EventLog } from "../events/event-log.js";
+import type { DomainEvent, EventLog, NewEvent } from "../events/event-log.js";
 import type { PatchManager } from "../patches/patch-manager.js";
 import type { HostPackageView } from "../patches/model.js";
 import { pendingChanges } from "../patches/state.js";
@@ -128,6 +128,9 @@ function fromRow(r: hs.HostRow): HostRecord {
 
 const HOSTNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
+/** How long a progress message may wait for the next shared write of progress events. */
+const PROGRESS_FLUSH_MS = 25;
+
 /**
  * Hosts and their agents: inventory from hellos and reports, installs with progress, lock/unlock
  * (with the agent-performed reboot), swact, drop-host and alarms.
@@ -167,14 +170,29 @@ export class HostManager {
     // Installs that were running when the controller stopped: the agent finishes them on its
     // own and tells us when it reconnects.
     for (const op of await hs.runningOperations(read)) {
-      const last = op.last_progress_json ? (JSON.parse(op.last_progress_json) as InstallProgress) : this.progress(op.id, op.hostname, InstallPhase.INSTALL_PHASE_QUEUED, "queued");
+      const json = (await hs.latestProgressJson(read, op.id)) ?? op.last_progress_json;
+      const last = json ? (JSON.parse(json) as InstallProgress) : this.progress(op.id, op.hostname, InstallPhase.INSTALL_PHASE_QUEUED, "queued");
       this.ops.set(op.id, { id: op.id, hostname: op.hostname, startSeq: op.start_seq, last, done: false });
       this.runningByHost.set(op.hostname, op.id);
     }
-    this.o.patches.setHostsProvider({ views: () => this.views(), anyInstalling: () => this.anyInstalling(), requestReports: () => this.requestReports() });
+    this.o.patches.setHostsProvider({
+      views: () => this.views(),
+      view: (hostname) => {
+        const h = this.hosts.get(hostname);
+        return h && this.viewOf(h);
+      },
+      count: () => this.hosts.size,
+      anyInstalling: () => this.anyInstalling(), requestReports: () => this.requestReports() });
+  }
+
+  /** Writes the progress events still waiting (graceful shutdown, before the store closes). */
+  async flush(): Promise<void> {
+    if (this.pendingProgress.length) await this.flushProgress();
   }
 
   close(): void {
+    clearTimeout(this.progressTimer);
+    this.progressTimer = undefined;
     for (const t of this.rejectTimers.values()) clearTimeout(t);
     for (const l of this.links.values()) l.close();
     this.links.clear();
@@ -313,17 +331,68 @@ export class HostManager {
     await this.writeHost(next, h.agentState !== next.agentState ? { kind: "host.state", oldState: h.agentState, newState: next.agentState } : undefined);
   }
 
+  /**
+   * A progress message from an agent. It is the operation's latest progress at once; its event is
+   * written with the other progress messages that arrive within PROGRESS_FLUSH_MS (one
+   * transaction for many installs), or earlier by the next write of this manager, which always
+   * writes waiting progress events first so a host's events keep their order. The agent's own
+   * terminal message is not an event: the InstallResult that follows it ends the operation.
+   */
   async progress_(hostname: string, p: InstallProgress): Promise<void> {
     const opId = this.runningByHost.get(hostname);
     if (!opId || p.operationId !== opId) return;
     const op = this.ops.get(opId)!;
     const msg = { ...p, hostname, operationId: opId, terminal: false, time: new Date() };
     op.last = msg;
-    const events = await this.o.db.tx(async (tx) => {
-      await hs.updateOperation(tx, opId, "running", JSON.stringify(msg));
-      return [await this.o.events.append(tx, { kind: "install.progress", hostname, operationId: opId, progress: msg, message: msg.message })];
-    });
-    this.o.events.publish(events);
+    if (p.terminal) return;
+    this.pendingProgress.push({ kind: "install.progress", hostname, operationId: opId, progress: msg, message: msg.message });
+    this.progressTimer ??= setTimeout(() => void this.flushProgress(), PROGRESS_FLUSH_MS);
+  }
+
+  private pendingProgress: NewEvent[] = [];
+  private progressTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Runs `body` in a transaction that first appends the waiting progress events; they are
+   * published before the body's own events. If the transaction fails they wait again.
+   */
+  private async txWithProgress(body: (tx: Tx) => Promise<DomainEvent[]>): Promise<DomainEvent[]> {
+    let taken: NewEvent[] = [];
+    try {
+      return await this.o.db.tx(async (tx) => {
+        taken = this.pendingProgress;
+        this.pendingProgress = [];
+        const out: DomainEvent[] = [];
+        try {
+          for (const e of taken) out.push(await this.o.events.append(tx, e));
+        } catch (e) {
+          this.requeueProgress(taken);
+          taken = [];
+          throw e;
+        }
+        return out.concat(await body(tx));
+      });
+    } catch (e) {
+      this.requeueProgress(taken);
+      throw e;
+    }
+  }
+
+  private requeueProgress(taken: NewEvent[]): void {
+    if (taken.length === 0) return;
+    this.pendingProgress = taken.concat(this.pendingProgress);
+    this.progressTimer ??= setTimeout(() => void this.flushProgress(), PROGRESS_FLUSH_MS);
+  }
+
+  private async flushProgress(): Promise<void> {
+    clearTimeout(this.progressTimer);
+    this.progressTimer = undefined;
+    if (this.pendingProgress.length === 0) return;
+    try {
+      this.o.events.publish(await this.txWithProgress(async () => []));
+    } catch (e) {
+      this.o.log.warn("progress events not written yet", { error: (e as Error).message, waiting: this.pendingProgress.length });
+    }
   }
 
   async installResult(hostname: string, r: InstallResult): Promise<void> {
@@ -479,7 +548,7 @@ export class HostManager {
     const msg = { ...op.last, phase, message, terminal: true, time: new Date() };
     op.last = msg;
     const state = phase === InstallPhase.INSTALL_PHASE_DONE ? "done" : phase === InstallPhase.INSTALL_PHASE_REJECTED ? "rejected" : "failed";
-    const events = await this.o.db.tx(async (tx) => {
+    const events = await this.txWithProgress(async (tx) => {
       await hs.updateOperation(tx, opId, state, JSON.stringify(msg));
       return [await this.o.events.append(tx, { kind: "install.progress", hostname: op.hostname, operationId: opId, progress: msg, message, newState: state })];
     });
@@ -660,7 +729,7 @@ export class HostManager {
       this.hosts.set(next.hostname, next);
       let events: DomainEvent[];
       try {
-        events = await this.o.db.tx(async (tx) => {
+        events = await this.txWithProgress(async (tx) => {
           await hs.upsertHost(tx, toRow(next));
           const out: DomainEvent[] = [];
           if (ev) out.push(await this.o.events.append(tx, { ...ev, hostname: next.hostname }));

@@ -18,12 +18,16 @@ import { failpointAsync } from "../../lib/failpoint.js";
 /** What the host side tells the patch side (set by the host manager; empty until agents exist). */
 export interface HostsProvider {
   views(): HostPackageView[];
+  /** One host's view (undefined when unknown); cheaper than views() for a single host. */
+  view(hostname: string): HostPackageView | undefined;
+  /** How many hosts are known. */
+  count(): number;
   anyInstalling(): boolean;
   /** Asks every connected agent for a fresh report (after a repository change). */
   requestReports(): void;
 }
 
-const NO_HOSTS: HostsProvider = { views: () => [], anyInstalling: () => false, requestReports: () => undefined };
+const NO_HOSTS: HostsProvider = { views: () => [], view: () => undefined, count: () => 0, anyInstalling: () => false, requestReports: () => undefined };
 
 /** Outcome texts of an operation, reference style: newline-terminated lines. */
 export interface OpMessages {
@@ -192,6 +196,11 @@ export class PatchManager {
   /** Finds a stored package (patch or base) by sha256. */
   packagePath(sha256: string): string {
     return this.o.blobs.pathOf(sha256);
+  }
+
+  /** A package's bytes when small (cached for the next host), undefined when it must be streamed from packagePath. */
+  packageBytes(sha256: string): Promise<Buffer | undefined> {
+    return this.o.blobs.readSmall(sha256);
   }
 
   // ---------------------------------------------------------------- upload
@@ -690,14 +699,18 @@ export class PatchManager {
    * recomputes states, inside the caller's transaction. Returns events to publish after commit.
    */
   async onHostReport(tx: Tx, hostname: string): Promise<DomainEvent[]> {
-    await store.clearInterimForHost(tx, hostname);
-    const interim = new Map<string, Set<string>>();
-    for (const [id, s] of this.interim) {
-      const n = new Set(s);
-      n.delete(hostname);
-      if (n.size) interim.set(id, n);
+    let interim = this.interim;
+    this.pendingInterim = undefined;
+    if ([...this.interim.values()].some((s) => s.has(hostname))) {
+      await store.clearInterimForHost(tx, hostname);
+      interim = new Map<string, Set<string>>();
+      for (const [id, s] of this.interim) {
+        const n = new Set(s);
+        n.delete(hostname);
+        if (n.size) interim.set(id, n);
+      }
+      this.pendingInterim = interim;
     }
-    this.pendingInterim = interim;
     return this.stateEvents(tx, [], interim, hostname);
   }
   private pendingInterim: Map<string, Set<string>> | undefined;
@@ -750,14 +763,22 @@ export class PatchManager {
    * otherwise every host's. The result is kept for `commitMemory` to adopt after the commit.
    */
   private async stateEvents(tx: Tx, changed: readonly PatchRecord[], interim = this.interim, hostChanged?: string): Promise<DomainEvent[]> {
-    const next = new Map(this.patches);
-    for (const p of changed) next.set(p.meta.id, p);
-    const records = [...next.values()];
-    const views = this.hosts.views();
-    const needs = changed.length === 0 && hostChanged !== undefined && this.needsValid ? this.needsWithHost(records, views, hostChanged) : this.computeNeeds(records, views);
+    let records: PatchRecord[];
+    if (changed.length === 0) records = [...this.patches.values()];
+    else {
+      const next = new Map(this.patches);
+      for (const p of changed) next.set(p.meta.id, p);
+      records = [...next.values()];
+    }
+    // A host report with no patch change recomputes that host alone (no view of every host).
+    const needs =
+      changed.length === 0 && hostChanged !== undefined && this.needsValid
+        ? this.needsWithHost(records, this.hosts.view(hostChanged), hostChanged)
+        : this.computeNeeds(records, this.hosts.views());
+    const anyHost = this.hosts.count() > 0;
     const states = new Map<string, PatchStateName>();
     for (const p of records) {
-      states.set(p.meta.id, patchStateOf(p, views.length > 0, (interim.get(p.meta.id)?.size ?? 0) > 0, needs.get(p.meta.id)?.size ?? 0));
+      states.set(p.meta.id, patchStateOf(p, anyHost, (interim.get(p.meta.id)?.size ?? 0) > 0, needs.get(p.meta.id)?.size ?? 0));
     }
     this.pending = { needs, states };
     const ev: DomainEvent[] = [];
@@ -776,7 +797,7 @@ export class PatchManager {
   }
 
   /** The current needs with one host recomputed (copy-on-write of the sets that change). */
-  private needsWithHost(records: readonly PatchRecord[], views: readonly HostPackageView[], hostname: string): Map<string, Set<string>> {
+  private needsWithHost(records: readonly PatchRecord[], h: HostPackageView | undefined, hostname: string): Map<string, Set<string>> {
     const needs = new Map(this.needs);
     for (const [id, set] of needs) {
       if (set.has(hostname)) {
@@ -785,7 +806,6 @@ export class PatchManager {
         needs.set(id, copy);
       }
     }
-    const h = views.find((v) => v.hostname === hostname);
     if (h) this.addHostNeeds(needs, records, h, false);
     return needs;
   }

@@ -58,4 +58,40 @@ describe("Db.tx (group commit)", () => {
     await db.tx(async (tx) => void (await tx.run("UPDATE t SET v = 5 WHERE k = 'x'")));
     expect(await rows()).to.deep.equal(["x=5"]);
   });
+
+  it("a group whose body fails as the last one still commits the others (RELEASE rides with COMMIT)", async () => {
+    const first = db.tx(async (tx) => void (await tx.run("INSERT INTO t VALUES ('p', 1)")));
+    const results = await Promise.allSettled([
+      first,
+      db.tx(async (tx) => void (await tx.run("INSERT INTO t VALUES ('q', 2)"))),
+      db.tx(async (tx) => void (await tx.run("INSERT INTO t VALUES ('q', 3)"))), // duplicate key, last of its group
+    ]);
+    expect(results.map((r) => r.status)).to.deep.equal(["fulfilled", "fulfilled", "rejected"]);
+    expect(await rows()).to.deep.equal(["p=1", "q=2"]);
+  });
+
+  it("cached statements: the reader sees every new commit, a bad statement fails alone, the cache stays bounded", async () => {
+    const read = () => db.read.get<{ v: number }>("SELECT v FROM t WHERE k = ?", ["k"]);
+    await db.tx(async (tx) => void (await tx.run("INSERT INTO t VALUES ('k', 1)")));
+    expect((await read())?.v).to.equal(1);
+    // The same cached SELECT must not hold a snapshot from its last call.
+    for (let i = 2; i <= 5; i++) {
+      await db.tx(async (tx) => void (await tx.run("UPDATE t SET v = ? WHERE k = 'k'", [i])));
+      expect((await read())?.v).to.equal(i);
+    }
+    // A statement that does not prepare rejects with sqlite's message, every time, and the
+    // connection goes on.
+    for (let i = 0; i < 2; i++) {
+      await db.read.all("SELECT nope FROM t").then(
+        () => expect.fail("should reject"),
+        (e: Error) => expect(e.message).to.match(/no such column: nope/),
+      );
+    }
+    // More distinct statements than the cache keeps: all answer correctly.
+    for (let i = 0; i < 300; i++) {
+      const r = await db.read.get<{ x: number }>(`SELECT v + ${i} AS x FROM t WHERE k = 'k'`);
+      expect(r?.x).to.equal(5 + i);
+    }
+    expect((await read())?.v).to.equal(5);
+  });
 });
