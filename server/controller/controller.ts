@@ -109,6 +109,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     "grpc.max_receive_message_length": 8 * 1024 * 1024,
     "grpc.keepalive_time_ms": 30_000,
     "grpc.keepalive_permit_without_calls": 1,
+    // Channelz is not served; its per-call bookkeeping is pure cost.
+    "grpc.enable_channelz": 0,
   })
     .use(errorMiddleware(log))
     .use(createAuthMiddleware({ auth, audit, log }));

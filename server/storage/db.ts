@@ -5,11 +5,69 @@ import * as path from "node:path";
 /** A bound parameter list for one statement. */
 export type Params = readonly unknown[] | Record<string, unknown>;
 
-/** The statements a transaction body may run; all run on the writer connection. */
-export interface Tx {
+/** Statements on one connection (the reader's, or inside a transaction body). */
+export interface Reader {
   run(sql: string, params?: Params): Promise<{ changes: number; lastID: number }>;
   get<T = Record<string, unknown>>(sql: string, params?: Params): Promise<T | undefined>;
   all<T = Record<string, unknown>>(sql: string, params?: Params): Promise<T[]>;
+}
+
+/** What a transaction body may do; everything runs on the writer connection, in order. */
+export interface Tx extends Reader {
+  /**
+   * Queues a write whose result the body does not need (positional `?` parameters only). Queued
+   * writes run in order: before the body's next run/get/all, or else together with the other
+   * bodies' queued writes and the COMMIT, in one call into sqlite. A queued write that fails makes
+   * the whole group fail (every body of it rejected), as a failed COMMIT does: use it for writes
+   * that can only fail on I/O errors (appends, upserts), and `run` where a constraint may refuse.
+   */
+  write(sql: string, params?: readonly unknown[]): void;
+  /** Called (latest first) if this body's changes are rolled back: the body threw, or its group failed. */
+  onRollback(fn: () => void): void;
+}
+
+/**
+ * A value as an SQL literal, for queued writes (the same values node-sqlite3 binds: strings as
+ * UTF-8 text, numbers, booleans as 0/1, null/undefined as NULL, bytes as a blob).
+ */
+export function sqlLiteral(v: unknown): string {
+  if (v === null || v === undefined) return "NULL";
+  switch (typeof v) {
+    case "string":
+      // A NUL would end the statement text early: such strings go as hex.
+      return v.includes("\0") ? `CAST(X'${Buffer.from(v, "utf8").toString("hex")}' AS TEXT)` : `'${v.replace(/'/g, "''")}'`;
+    case "number":
+      if (!Number.isFinite(v)) throw new Error(`cannot write ${v} to sqlite`);
+      return String(v);
+    case "bigint":
+      return v.toString();
+    case "boolean":
+      return v ? "1" : "0";
+  }
+  if (v instanceof Uint8Array) return `X'${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("hex")}'`;
+  throw new Error(`cannot write a ${Object.prototype.toString.call(v)} to sqlite`);
+}
+
+/** `sql` with each `?` outside quotes replaced by the next parameter as a literal. */
+export function inlineParams(sql: string, params: readonly unknown[] = []): string {
+  let out = "";
+  let k = 0;
+  let quote = "";
+  let from = 0;
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i]!;
+    if (quote) {
+      if (c === quote) quote = "";
+    } else if (c === "'" || c === '"' || c === "`") quote = c;
+    else if (c === "?") {
+      if (k >= params.length) throw new Error(`too few parameters for: ${sql}`);
+      out += sql.slice(from, i) + sqlLiteral(params[k++]);
+      from = i + 1;
+    }
+  }
+  if (quote) throw new Error(`unterminated quote in: ${sql}`);
+  if (k !== params.length) throw new Error(`${params.length} parameters for ${k} placeholders in: ${sql}`);
+  return out + sql.slice(from);
 }
 
 const STATS = process.env.SWPATCH_DB_STATS ? new Map<string, number>() : undefined;
@@ -21,10 +79,10 @@ function count(sql: string): void {
   }
 }
 
-function wrap(conn: sqlite3.Database): Tx {
+function wrap(conn: sqlite3.Database): Reader {
   if (STATS) {
     const t = wrap0(conn);
-    return { run: (s, p) => (count(s), t.run(s, p)), get: (s, p) => (count(s), t.get(s, p)), all: (s, p) => (count(s), t.all(s, p)) } as Tx;
+    return { run: (s, p) => (count(s), t.run(s, p)), get: (s, p) => (count(s), t.get(s, p)), all: (s, p) => (count(s), t.all(s, p)) } as Reader;
   }
   return wrap0(conn);
 }
@@ -95,7 +153,7 @@ async function finalizeStatements(conn: sqlite3.Database): Promise<void> {
   );
 }
 
-function wrap0(conn: sqlite3.Database): Tx {
+function wrap0(conn: sqlite3.Database): Reader {
   const all = <T>(sql: string, params: Params = []) =>
     new Promise<T[]>((resolve, reject) =>
       withStatement(conn, sql, (st) => st.all(params as never, (err: Error | null, rows: T[]) => (err ? reject(err) : resolve(rows))), reject),
@@ -172,7 +230,7 @@ export class Db {
   }
 
   /** Read-only access to committed state. */
-  get read(): Tx {
+  get read(): Reader {
     return wrap(this.reader);
   }
 
@@ -189,10 +247,14 @@ export class Db {
    * changes rolled back) if the body throws.
    *
    * Group commit: bodies that queue while a commit is in progress run together in the next
-   * transaction, each inside its own SAVEPOINT, one after another; a body that throws is rolled
-   * back to its savepoint alone. One COMMIT (one fsync) then makes the whole group durable, and
-   * only then does any caller see its result. If the COMMIT itself fails, every body of the
-   * group is rejected.
+   * transaction, one after another; a body that throws is rolled back alone (to its savepoint)
+   * and its caller rejected. One COMMIT (one fsync) then makes the whole group durable, and only
+   * then does any caller see its result. If the COMMIT, or a queued write (Tx.write), fails, every
+   * body of the group is rejected.
+   *
+   * Calls into sqlite are few: the statement text of queued writes, BEGIN, SAVEPOINT/RELEASE and
+   * COMMIT accumulates and goes in one exec, when a body next needs a result (run/get/all) or at
+   * the end of the group. A body that only queues writes costs no call of its own.
    */
   tx<T>(body: (tx: Tx) => Promise<T>): Promise<T> {
     this.txCount++;
@@ -211,66 +273,115 @@ export class Db {
           for (const g of group) g.reject(new Error("database is closed"));
           continue;
         }
-        const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-        const tx = wrap(this.writer);
-        const lone = group.length === 1;
-        // Savepoint statements ride along with the next exec: BEGIN with the first SAVEPOINT, each
-        // RELEASE (or ROLLBACK TO) with the next SAVEPOINT, the last one with the COMMIT. Any of
-        // those failing rolls the whole group back and rejects every body of it, as a failed
-        // COMMIT does.
-        try {
-          await exec(this.writer, lone ? "BEGIN IMMEDIATE" : "BEGIN IMMEDIATE; SAVEPOINT sp0");
-        } catch (e) {
-          await exec(this.writer, "ROLLBACK").catch(() => undefined);
-          for (const g of group) g.reject(e);
-          continue;
-        }
-        let failed: unknown;
-        let closing = "";
-        for (let i = 0; i < group.length; i++) {
-          try {
-            if (i > 0) await exec(this.writer, `${closing}; SAVEPOINT sp${i}`);
-          } catch (e) {
-            failed = e;
-            break;
-          }
-          try {
-            const value = await group[i]!.body(tx);
-            results.push({ ok: true, value });
-            closing = `RELEASE sp${i}`;
-          } catch (error) {
-            results.push({ ok: false, error });
-            closing = `ROLLBACK TO sp${i}; RELEASE sp${i}`;
-          }
-        }
-        // Alone in its transaction (no savepoint): a failure rolls the whole thing back.
-        if (lone && !results[0]!.ok) {
-          await exec(this.writer, "ROLLBACK").catch(() => undefined);
-          group[0]!.reject((results[0] as { error: unknown }).error);
-          continue;
-        }
-        if (failed === undefined) {
-          try {
-            await exec(this.writer, lone ? "COMMIT" : `${closing}; COMMIT`);
-            this.commitCount++;
-          } catch (e) {
-            failed = e;
-          }
-        }
-        if (failed !== undefined) {
-          await exec(this.writer, "ROLLBACK").catch(() => undefined);
-          for (const g of group) g.reject(failed);
-          continue;
-        }
-        group.forEach((g, i) => {
-          const r = results[i]!;
-          if (r.ok) g.resolve(r.value);
-          else g.reject(r.error);
-        });
+        await this.runGroup(group);
       }
     } finally {
       this.draining = false;
     }
+  }
+
+  private async runGroup(group: { body: (tx: Tx) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }[]): Promise<void> {
+    const direct = wrap(this.writer);
+    /** Statement text not yet sent to sqlite, in order. */
+    let text: string[] = ["BEGIN IMMEDIATE"];
+    /** Something was sent (the transaction is open). */
+    let began = false;
+    /** A send failed: the group can only roll back. (Read through failure(): set in closures.) */
+    let failed: { error: unknown } | undefined;
+    const failure = (): { error: unknown } | undefined => failed;
+    const send = async (sql: string): Promise<void> => {
+      try {
+        await exec(this.writer, sql);
+        began = true;
+      } catch (error) {
+        began = true;
+        failed = { error };
+        throw error;
+      }
+    };
+    const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    const lone = group.length === 1;
+    const undo: (() => void)[][] = [];
+    const rollBack = (fns: (() => void)[]) => {
+      for (let j = fns.length - 1; j >= 0; j--) {
+        try {
+          fns[j]!();
+        } catch {
+          // A rollback hook must not stop the others.
+        }
+      }
+      fns.length = 0;
+    };
+    for (let i = 0; i < group.length && !failure(); i++) {
+      let pending: string[] = [];
+      let savepoint = false;
+      const hooks: (() => void)[] = [];
+      undo.push(hooks);
+      const flush = async () => {
+        const f = failure();
+        if (f) throw f.error;
+        // A body alone in its group needs no savepoint: its failure rolls the whole thing back.
+        if (!savepoint && !lone) {
+          text.push(`SAVEPOINT sp${i}`);
+          savepoint = true;
+        }
+        text.push(...pending);
+        pending = [];
+        const sql = text.join(";\n");
+        text = [];
+        await send(sql);
+      };
+      const tx: Tx = {
+        run: async (sql, params) => (await flush(), direct.run(sql, params)),
+        get: async <T>(sql: string, params?: Params) => (await flush(), direct.get<T>(sql, params)),
+        all: async <T>(sql: string, params?: Params) => (await flush(), direct.all<T>(sql, params)),
+        write: (sql, params) => {
+          const f = failure();
+          if (f) throw f.error;
+          if (STATS) count(sql);
+          pending.push(inlineParams(sql, params));
+        },
+        onRollback: (fn) => void hooks.push(fn),
+      };
+      try {
+        const value = await group[i]!.body(tx);
+        const f = failure();
+        if (f) throw f.error;
+        text.push(...pending);
+        if (savepoint) text.push(`RELEASE sp${i}`);
+        results.push({ ok: true, value });
+      } catch (error) {
+        if (lone) {
+          failed ??= { error };
+          break;
+        }
+        // Its queued writes are dropped; what it sent is undone to its savepoint.
+        if (savepoint) text.push(`ROLLBACK TO sp${i}`, `RELEASE sp${i}`);
+        rollBack(hooks);
+        results.push({ ok: false, error });
+      }
+    }
+    if (!failure() && (began || text.length > 1)) {
+      text.push("COMMIT");
+      try {
+        await send(text.join(";\n"));
+        this.commitCount++;
+      } catch {
+        // `failed` is set.
+      }
+    }
+    const f = failure();
+    if (f) {
+      if (began) await exec(this.writer, "ROLLBACK").catch(() => undefined);
+      for (let j = undo.length - 1; j >= 0; j--) rollBack(undo[j]!);
+      for (const g of group) g.reject(f.error);
+      return;
+    }
+    group.forEach((g, i) => {
+      const r = results[i]!;
+      if (r.ok) g.resolve(r.value);
+      else g.reject(r.error);
+    });
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Tx } from "./db.js";
+import type { Reader, Tx } from "./db.js";
 
 export interface EventRow {
   seq: number;
@@ -13,26 +13,26 @@ export interface EventRow {
   progress_json: string | null;
 }
 
-export async function insertEvent(tx: Tx, e: Omit<EventRow, "seq">): Promise<number> {
-  const r = await tx.run(
-    "INSERT INTO events (time, kind, patch_id, hostname, old_state, new_state, message, operation_id, progress_json) VALUES (?,?,?,?,?,?,?,?,?)",
-    [e.time, e.kind, e.patch_id, e.hostname, e.old_state, e.new_state, e.message, e.operation_id, e.progress_json],
+/** Queues the insert of one event with its sequence number (see EventLog.append). */
+export function writeEvent(tx: Tx, e: EventRow): void {
+  tx.write(
+    "INSERT INTO events (seq, time, kind, patch_id, hostname, old_state, new_state, message, operation_id, progress_json) VALUES (?,?,?,?,?,?,?,?,?,?)",
+    [e.seq, e.time, e.kind, e.patch_id, e.hostname, e.old_state, e.new_state, e.message, e.operation_id, e.progress_json],
   );
-  return r.lastID;
 }
 
-export function listEventsAfter(tx: Tx, afterSeq: number, limit: number): Promise<EventRow[]> {
+export function listEventsAfter(tx: Reader, afterSeq: number, limit: number): Promise<EventRow[]> {
   return tx.all<EventRow>("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", [afterSeq, limit]);
 }
 
-export async function lastEventSeq(tx: Tx): Promise<number> {
+export async function lastEventSeq(tx: Reader): Promise<number> {
   const r = await tx.get<{ m: number | null }>("SELECT MAX(seq) AS m FROM events");
   return r?.m ?? 0;
 }
 
 /** Events after `afterSeq` of one operation / patch / host (indexed), for filtered watchers. */
 export function listEventsAfterFiltered(
-  tx: Tx,
+  tx: Reader,
   afterSeq: number,
   limit: number,
   f: { operationId?: string; patchId?: string; hostname?: string },

@@ -1,4 +1,4 @@
-import type { Tx } from "./db.js";
+import type { Reader, Tx } from "./db.js";
 
 export interface HostRow {
   hostname: string;
@@ -17,12 +17,12 @@ export interface HostRow {
   last_seen: string;
 }
 
-export function loadHosts(tx: Tx): Promise<HostRow[]> {
+export function loadHosts(tx: Reader): Promise<HostRow[]> {
   return tx.all<HostRow>("SELECT * FROM hosts ORDER BY hostname");
 }
 
 export async function upsertHost(tx: Tx, h: HostRow): Promise<void> {
-  await tx.run(
+  tx.write(
     `INSERT INTO hosts (hostname, ip, personality, subfunctions, release, admin_state, agent_state, install_reason, requires_reboot, patch_failed, installed_json, instances_json, first_seen, last_seen)
      VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
      ON CONFLICT(hostname) DO UPDATE SET ip=excluded.ip, personality=excluded.personality, subfunctions=excluded.subfunctions,
@@ -50,17 +50,17 @@ export interface OperationRow {
 }
 
 export async function insertOperation(tx: Tx, o: OperationRow): Promise<void> {
-  await tx.run(
+  tx.write(
     "INSERT INTO operations (id, hostname, kind, state, force, start_seq, created_at, updated_at, last_progress_json) VALUES (?,?,?,?,?,?,?,?,?)",
     [o.id, o.hostname, o.kind, o.state, o.force, o.start_seq, o.created_at, o.updated_at, o.last_progress_json],
   );
 }
 
 export async function updateOperation(tx: Tx, id: string, state: string, progressJson: string): Promise<void> {
-  await tx.run("UPDATE operations SET state = ?, last_progress_json = ?, updated_at = ? WHERE id = ?", [state, progressJson, new Date().toISOString(), id]);
+  tx.write("UPDATE operations SET state = ?, last_progress_json = ?, updated_at = ? WHERE id = ?", [state, progressJson, new Date().toISOString(), id]);
 }
 
-export function getOperation(tx: Tx, id: string): Promise<OperationRow | undefined> {
+export function getOperation(tx: Reader, id: string): Promise<OperationRow | undefined> {
   return tx.get<OperationRow>("SELECT * FROM operations WHERE id = ?", [id]);
 }
 
@@ -68,7 +68,7 @@ export function getOperation(tx: Tx, id: string): Promise<OperationRow | undefin
  * The latest progress message of an operation: its newest install.progress event (the operations
  * row holds the first and the terminal one only; the events in between carry the rest).
  */
-export async function latestProgressJson(tx: Tx, operationId: string): Promise<string | undefined> {
+export async function latestProgressJson(tx: Reader, operationId: string): Promise<string | undefined> {
   const r = await tx.get<{ progress_json: string | null }>(
     "SELECT progress_json FROM events WHERE operation_id = ? AND kind = 'install.progress' ORDER BY seq DESC LIMIT 1",
     [operationId],
@@ -76,7 +76,7 @@ export async function latestProgressJson(tx: Tx, operationId: string): Promise<s
   return r?.progress_json ?? undefined;
 }
 
-export function runningOperations(tx: Tx): Promise<OperationRow[]> {
+export function runningOperations(tx: Reader): Promise<OperationRow[]> {
   return tx.all<OperationRow>("SELECT * FROM operations WHERE state = 'running'");
 }
 
@@ -91,7 +91,7 @@ export interface AlarmRow {
   time: string;
 }
 
-export function loadAlarms(tx: Tx): Promise<AlarmRow[]> {
+export function loadAlarms(tx: Reader): Promise<AlarmRow[]> {
   return tx.all<AlarmRow>("SELECT * FROM alarms ORDER BY time, uuid");
 }
 

@@ -1,4 +1,4 @@
-import type { Tx } from "./db.js";
+import type { Reader, Tx } from "./db.js";
 import type { PackageRecord, PatchMeta, PatchRecord, RepoState } from "../domain/patches/model.js";
 
 interface PatchRow {
@@ -36,7 +36,7 @@ const pkgFromRow = (r: PackageRow): PackageRecord => ({
 });
 
 /** Loads every patch with its packages and semantics (start-up). */
-export async function loadPatches(tx: Tx): Promise<PatchRecord[]> {
+export async function loadPatches(tx: Reader): Promise<PatchRecord[]> {
   const rows = await tx.all<PatchRow>("SELECT * FROM patches ORDER BY id");
   const pkgs = await tx.all<PackageRow>("SELECT * FROM patch_packages WHERE reclaimed = 0 ORDER BY patch_id, file_name");
   const sems = await tx.all<{ patch_id: string; action: string; sha256: string }>("SELECT * FROM patch_semantics ORDER BY patch_id, action");
@@ -64,7 +64,7 @@ export async function insertBlob(tx: Tx, sha256: string, size: number): Promise<
 }
 
 /** Blobs no row refers to any more (their files may be removed after the commit). */
-export async function orphanBlobs(tx: Tx): Promise<string[]> {
+export async function orphanBlobs(tx: Reader): Promise<string[]> {
   const rows = await tx.all<{ sha256: string }>(
     `SELECT sha256 FROM blobs WHERE sha256 NOT IN (SELECT sha256 FROM patch_packages WHERE reclaimed = 0)
        AND sha256 NOT IN (SELECT sha256 FROM base_packages)
@@ -78,7 +78,7 @@ export async function deleteBlobRows(tx: Tx, shas: readonly string[]): Promise<v
   for (const s of shas) await tx.run("DELETE FROM blobs WHERE sha256 = ?", [s]);
 }
 
-export async function knownBlobs(tx: Tx): Promise<Set<string>> {
+export async function knownBlobs(tx: Reader): Promise<Set<string>> {
   return new Set((await tx.all<{ sha256: string }>("SELECT sha256 FROM blobs")).map((r) => r.sha256));
 }
 
@@ -123,7 +123,7 @@ export async function markReclaimed(tx: Tx, patchId: string, fileName: string): 
 }
 
 // Releases and base feeds.
-export async function loadReleases(tx: Tx): Promise<string[]> {
+export async function loadReleases(tx: Reader): Promise<string[]> {
   return (await tx.all<{ release: string }>("SELECT release FROM releases ORDER BY release")).map((r) => r.release);
 }
 
@@ -135,7 +135,7 @@ export async function deleteRelease(tx: Tx, release: string): Promise<void> {
   await tx.run("DELETE FROM releases WHERE release = ?", [release]);
 }
 
-export async function loadBasePackages(tx: Tx): Promise<Map<string, PackageRecord[]>> {
+export async function loadBasePackages(tx: Reader): Promise<Map<string, PackageRecord[]>> {
   const out = new Map<string, PackageRecord[]>();
   for (const r of await tx.all<PackageRow>("SELECT * FROM base_packages ORDER BY release, file_name")) {
     const list = out.get(r.release!) ?? [];
@@ -154,7 +154,7 @@ export async function insertBasePackage(tx: Tx, release: string, k: PackageRecor
 }
 
 // Interim lists: patches waiting for fresh host reports.
-export async function loadInterim(tx: Tx): Promise<Map<string, Set<string>>> {
+export async function loadInterim(tx: Reader): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
   for (const r of await tx.all<{ patch_id: string; hostname: string }>("SELECT * FROM interim")) {
     const s = out.get(r.patch_id) ?? new Set<string>();
@@ -165,16 +165,16 @@ export async function loadInterim(tx: Tx): Promise<Map<string, Set<string>>> {
 }
 
 export async function setInterim(tx: Tx, patchId: string, hostnames: readonly string[]): Promise<void> {
-  await tx.run("DELETE FROM interim WHERE patch_id = ?", [patchId]);
-  for (const h of hostnames) await tx.run("INSERT INTO interim (patch_id, hostname) VALUES (?,?)", [patchId, h]);
+  tx.write("DELETE FROM interim WHERE patch_id = ?", [patchId]);
+  for (const h of hostnames) tx.write("INSERT INTO interim (patch_id, hostname) VALUES (?,?)", [patchId, h]);
 }
 
 export async function clearInterimForHost(tx: Tx, hostname: string): Promise<void> {
-  await tx.run("DELETE FROM interim WHERE hostname = ?", [hostname]);
+  tx.write("DELETE FROM interim WHERE hostname = ?", [hostname]);
 }
 
 // Application dependencies.
-export async function loadAppDependencies(tx: Tx): Promise<Map<string, string[]>> {
+export async function loadAppDependencies(tx: Reader): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   for (const r of await tx.all<{ app: string; patch_id: string }>("SELECT * FROM app_dependencies ORDER BY app, patch_id")) {
     const l = out.get(r.app) ?? [];
@@ -190,10 +190,10 @@ export async function setAppDependencies(tx: Tx, app: string, ids: readonly stri
 }
 
 // Controller key/value state.
-export async function getControllerState(tx: Tx, key: string): Promise<string | undefined> {
+export async function getControllerState(tx: Reader, key: string): Promise<string | undefined> {
   return (await tx.get<{ value: string }>("SELECT value FROM controller_state WHERE key = ?", [key]))?.value;
 }
 
 export async function setControllerState(tx: Tx, key: string, value: string): Promise<void> {
-  await tx.run("INSERT INTO controller_state (key, value) VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value]);
+  tx.write("INSERT INTO controller_state (key, value) VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value]);
 }

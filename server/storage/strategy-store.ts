@@ -1,4 +1,4 @@
-import type { Tx } from "./db.js";
+import type { Reader, Tx } from "./db.js";
 
 /** The stored strategy row (migration 0003); at most one exists. */
 export interface StrategyRow {
@@ -10,7 +10,7 @@ export interface StrategyRow {
 }
 
 /** The current strategy document, if any. */
-export function loadStrategyRow(tx: Tx): Promise<StrategyRow | undefined> {
+export function loadStrategyRow(tx: Reader): Promise<StrategyRow | undefined> {
   return tx.get<StrategyRow>("SELECT uuid, name, state, json, updated_at FROM strategy WHERE id = 1");
 }
 

@@ -66,6 +66,7 @@ async function runFleet(n: number, feedDir: string, patchFile: string, work: str
       })(),
     );
     await patches.applyPatches({ patchIds: ["FLEET_0001"], all: false, skipSemantic: false });
+    log(`fleet ${n} hosts: connected; installing (controller pid ${ctl.proc.pid})`);
     const cpu1 = ctl.cpuSeconds();
     const split1 = ctl.cpuSplit();
     const t1 = performance.now();

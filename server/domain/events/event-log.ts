@@ -1,5 +1,5 @@
-import type { Tx } from "../../storage/db.js";
-import { insertEvent, listEventsAfter, listEventsAfterFiltered, lastEventSeq, type EventRow } from "../../storage/event-store.js";
+import type { Reader, Tx } from "../../storage/db.js";
+import { writeEvent, listEventsAfter, listEventsAfterFiltered, lastEventSeq, type EventRow } from "../../storage/event-store.js";
 
 /** One entry of the event log (see proto Event). */
 export interface DomainEvent {
@@ -58,20 +58,34 @@ export class EventLog {
   private readonly listeners = new Set<(e: DomainEvent) => void>();
   private lastSeq = 0;
 
-  constructor(private readonly readTx: () => Tx) {}
+  constructor(private readonly readTx: () => Reader) {}
 
   async init(): Promise<void> {
     this.lastSeq = await lastEventSeq(this.readTx());
+    this.nextSeq = this.lastSeq;
   }
+
+  /** The last sequence number given to an appended event (committed or not yet). */
+  private nextSeq = 0;
 
   get lastSequence(): number {
     return this.lastSeq;
   }
 
-  /** Appends an event inside `tx`; call `publish` with the result after the commit. */
+  /**
+   * Appends an event inside `tx` (a queued write: no call into sqlite of its own); call `publish`
+   * with the result after the commit. Sequence numbers are given here, in the order bodies run on
+   * the writer; a body rolled back gives its numbers back, so committed numbers have no gaps.
+   */
   async append(tx: Tx, e: NewEvent): Promise<DomainEvent> {
     const time = new Date();
-    const seq = await insertEvent(tx, {
+    const seq = ++this.nextSeq;
+    tx.onRollback(() => {
+      if (this.nextSeq >= seq) this.nextSeq = seq - 1;
+    });
+    const progressJson = e.progress === undefined ? null : JSON.stringify(e.progress);
+    writeEvent(tx, {
+      seq,
       time: time.toISOString(),
       kind: e.kind,
       patch_id: e.patchId ?? "",
@@ -80,7 +94,7 @@ export class EventLog {
       new_state: e.newState ?? "",
       message: e.message ?? "",
       operation_id: e.operationId ?? "",
-      progress_json: e.progress === undefined ? null : JSON.stringify(e.progress),
+      progress_json: progressJson,
     });
     return {
       seq,

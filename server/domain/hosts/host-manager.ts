@@ -328,7 +328,18 @@ export class HostManager {
       patchFailed: r.state === AgentState.AGENT_STATE_INSTALL_FAILED,
       lastSeen: new Date(),
     };
-    await this.writeHost(next, h.agentState !== next.agentState ? { kind: "host.state", oldState: h.agentState, newState: next.agentState } : undefined);
+    // The report an agent sends when an install ends (just before its InstallResult) ends the
+    // operation in the same transaction; the InstallResult then finds it ended.
+    const opId = this.runningByHost.get(hostname);
+    let finish: ReturnType<HostManager["finishing"]>;
+    if (opId && h.agentState === "installing" && (next.agentState === "idle" || next.agentState === "install-failed")) {
+      await failpointAsync("install:result-received");
+      finish =
+        next.agentState === "idle"
+          ? this.finishing(opId, InstallPhase.INSTALL_PHASE_DONE, "Installation was successful.")
+          : this.finishing(opId, InstallPhase.INSTALL_PHASE_FAILED, next.installReason || "Installation failed.");
+    }
+    await this.writeHost(next, h.agentState !== next.agentState ? { kind: "host.state", oldState: h.agentState, newState: next.agentState } : undefined, finish);
   }
 
   /**
@@ -541,18 +552,39 @@ export class HostManager {
     return { operationId: opId, hostname, phase, current: 0, total: 0, bytesDone: 0, bytesTotal: 0, item: "", message, terminal, time: new Date() };
   }
 
-  private async finishOperation(opId: string, phase: InstallPhase, message: string): Promise<void> {
+  /**
+   * Claims the end of an operation: its terminal message, written by `write` inside some
+   * transaction, adopted by `done` after the commit (`undo` if it failed). Undefined when the
+   * operation is unknown or already ended.
+   */
+  private finishing(opId: string, phase: InstallPhase, message: string): { write(tx: Tx): Promise<DomainEvent[]>; done(): void; undo(): void } | undefined {
     const op = this.ops.get(opId);
-    if (!op || op.done) return;
+    if (!op || op.done) return undefined;
     op.done = true;
+    const before = op.last;
     const msg = { ...op.last, phase, message, terminal: true, time: new Date() };
     op.last = msg;
     const state = phase === InstallPhase.INSTALL_PHASE_DONE ? "done" : phase === InstallPhase.INSTALL_PHASE_REJECTED ? "rejected" : "failed";
-    const events = await this.txWithProgress(async (tx) => {
-      await hs.updateOperation(tx, opId, state, JSON.stringify(msg));
-      return [await this.o.events.append(tx, { kind: "install.progress", hostname: op.hostname, operationId: opId, progress: msg, message, newState: state })];
-    });
-    this.runningByHost.delete(op.hostname);
+    return {
+      write: async (tx) => {
+        await hs.updateOperation(tx, opId, state, JSON.stringify(msg));
+        return [await this.o.events.append(tx, { kind: "install.progress", hostname: op.hostname, operationId: opId, progress: msg, message, newState: state })];
+      },
+      done: () => {
+        if (this.runningByHost.get(op.hostname) === opId) this.runningByHost.delete(op.hostname);
+      },
+      undo: () => {
+        op.done = false;
+        op.last = before;
+      },
+    };
+  }
+
+  private async finishOperation(opId: string, phase: InstallPhase, message: string): Promise<void> {
+    const f = this.finishing(opId, phase, message);
+    if (!f) return;
+    const events = await this.txWithProgress((tx) => f.write(tx));
+    f.done();
     this.o.events.publish(events);
   }
 
@@ -723,7 +755,15 @@ export class HostManager {
 
   // ---------------------------------------------------------------- internals
 
-  private async writeHost(next: HostRecord, ev?: { kind: string; oldState?: string; newState?: string }): Promise<void> {
+  /**
+   * Writes a host record (with its event and the patch states it changes) and, with `finish`,
+   * the end of its install operation in the same transaction, after the host's events.
+   */
+  private async writeHost(
+    next: HostRecord,
+    ev?: { kind: string; oldState?: string; newState?: string },
+    finish?: ReturnType<HostManager["finishing"]>,
+  ): Promise<void> {
     await this.o.patches.exclusive(async () => {
       const prev = this.hosts.get(next.hostname);
       this.hosts.set(next.hostname, next);
@@ -733,13 +773,17 @@ export class HostManager {
           await hs.upsertHost(tx, toRow(next));
           const out: DomainEvent[] = [];
           if (ev) out.push(await this.o.events.append(tx, { ...ev, hostname: next.hostname }));
-          return out.concat(await this.o.patches.onHostReport(tx, next.hostname));
+          out.push(...(await this.o.patches.onHostReport(tx, next.hostname)));
+          if (finish) out.push(...(await finish.write(tx)));
+          return out;
         });
       } catch (e) {
         if (prev) this.hosts.set(next.hostname, prev);
         else this.hosts.delete(next.hostname);
+        finish?.undo();
         throw e;
       }
+      finish?.done();
       this.o.patches.afterHostCommit(events);
     });
   }

@@ -796,18 +796,30 @@ export class PatchManager {
     return needs;
   }
 
-  /** The current needs with one host recomputed (copy-on-write of the sets that change). */
+  /** The current needs with one host recomputed (copy-on-write of the sets that change only). */
   private needsWithHost(records: readonly PatchRecord[], h: HostPackageView | undefined, hostname: string): Map<string, Set<string>> {
-    const needs = new Map(this.needs);
-    for (const [id, set] of needs) {
-      if (set.has(hostname)) {
+    const now = new Set<string>();
+    if (h) {
+      let desired: DesiredSet | undefined;
+      const lazy = () => (desired ??= desiredSetFor(h, this.basePackages(h.release), records.values()));
+      for (const p of records) if (hostNeedsPatch(p, h, lazy)) now.add(p.meta.id);
+    }
+    let needs: Map<string, Set<string>> | undefined;
+    for (const [id, set] of this.needs) {
+      if (set.has(hostname) && !now.has(id)) {
+        needs ??= new Map(this.needs);
         const copy = new Set(set);
         copy.delete(hostname);
         needs.set(id, copy);
       }
     }
-    if (h) this.addHostNeeds(needs, records, h, false);
-    return needs;
+    for (const id of now) {
+      const set = this.needs.get(id);
+      if (set?.has(hostname)) continue;
+      needs ??= new Map(this.needs);
+      needs.set(id, set ? new Set([...set, hostname]) : new Set([hostname]));
+    }
+    return needs ?? this.needs;
   }
 
   private addHostNeeds(needs: Map<string, Set<string>>, records: readonly PatchRecord[], h: HostPackageView, owned: boolean): void {

@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Db } from "../../../server/storage/db.js";
+import { EventLog } from "../../../server/domain/events/event-log.js";
+import { migrations } from "../../../server/storage/migrations/index.js";
 
 /** The store's transactions on a real sqlite file: group commit with per-body savepoints. */
 describe("Db.tx (group commit)", () => {
@@ -93,5 +95,87 @@ describe("Db.tx (group commit)", () => {
       expect(r?.x).to.equal(5 + i);
     }
     expect((await read())?.v).to.equal(5);
+  });
+
+  it("queued writes: values round-trip exactly (quotes, NUL, unicode, '?'), a body reads its own queued writes", async () => {
+    const values = ["it's", "a?b", "nul\u0000inside", "ünïcødé ✓ 🚀", "", "'; DROP TABLE t; --", "line\nbreak"];
+    const seen = await db.tx(async (tx) => {
+      values.forEach((v, i) => tx.write("INSERT INTO t (k, v) VALUES (?, ?)", [v, i]));
+      // A read in the same body sees what it queued (queued writes go first).
+      return (await tx.all<{ k: string }>("SELECT k FROM t ORDER BY v")).map((r) => r.k);
+    });
+    expect(seen).to.deep.equal(values);
+    await db.tx(async (tx) => void tx.write("UPDATE t SET v = ? WHERE k = ?", [100, "it's"]));
+    const back = await db.read.all<{ k: string; v: number }>("SELECT k, v FROM t ORDER BY k");
+    expect(back.map((r) => r.k).sort()).to.deep.equal([...values].sort());
+    expect(back.find((r) => r.k === "it's")?.v).to.equal(100);
+    await db.tx(async (tx) => tx.write("INSERT INTO t (k, v) VALUES (?, ?)", ["only one"])).then(
+      () => expect.fail("should reject"),
+      (e: Error) => expect(e.message).to.match(/too few parameters/),
+    );
+  });
+
+  it("queued writes: a throwing body's writes never land and its rollback hooks run; a failing queued write fails the group", async () => {
+    const hooks: string[] = [];
+    const results = await Promise.allSettled([
+      db.tx(async (tx) => void tx.write("INSERT INTO t VALUES ('first', 1)")),
+      db.tx(async (tx) => {
+        tx.write("INSERT INTO t VALUES ('dropped', 2)");
+        tx.onRollback(() => hooks.push("dropped"));
+        throw new Error("changed its mind");
+      }),
+      db.tx(async (tx) => {
+        tx.onRollback(() => hooks.push("kept"));
+        tx.write("INSERT INTO t VALUES ('kept', 3)");
+      }),
+    ]);
+    expect(results.map((r) => r.status)).to.deep.equal(["fulfilled", "rejected", "fulfilled"]);
+    expect(hooks).to.deep.equal(["dropped"]);
+    expect(await rows()).to.deep.equal(["first=1", "kept=3"]);
+
+    // Now a queued write that violates the primary key: every body of its group is rejected,
+    // every hook runs (latest first), nothing of the group is stored.
+    hooks.length = 0;
+    const gate = db.tx(async (tx) => void tx.write("INSERT INTO t VALUES ('gate', 0)"));
+    const group = await Promise.allSettled([
+      db.tx(async (tx) => {
+        tx.onRollback(() => hooks.push("a"));
+        tx.write("INSERT INTO t VALUES ('a', 1)");
+      }),
+      db.tx(async (tx) => {
+        tx.onRollback(() => hooks.push("b"));
+        tx.write("INSERT INTO t VALUES ('first', 9)"); // duplicate key
+      }),
+    ]);
+    await gate;
+    expect(group.map((r) => r.status)).to.deep.equal(["rejected", "rejected"]);
+    expect(String((group[0] as PromiseRejectedResult).reason)).to.match(/UNIQUE constraint failed/);
+    expect(hooks).to.deep.equal(["b", "a"]);
+    expect(await rows()).to.deep.equal(["first=1", "gate=0", "kept=3"]);
+    // The connection goes on.
+    await db.tx(async (tx) => void tx.write("INSERT INTO t VALUES ('after', 4)"));
+    expect(await rows()).to.deep.equal(["after=4", "first=1", "gate=0", "kept=3"]);
+  });
+
+  it("event sequence numbers: a rolled-back body gives its numbers back, committed numbers have no gap", async () => {
+    const events = await Db.open(path.join(dir, "ev.sqlite"), migrations);
+    try {
+      const log = new EventLog(() => events.read);
+      await log.init();
+      const settled = await Promise.allSettled([
+        events.tx(async (tx) => (await log.append(tx, { kind: "a" })).seq),
+        events.tx(async (tx) => {
+          await log.append(tx, { kind: "lost" });
+          await log.append(tx, { kind: "lost" });
+          throw new Error("rolled back");
+        }),
+        events.tx(async (tx) => (await log.append(tx, { kind: "b" })).seq),
+      ]);
+      expect(settled.map((r) => (r.status === "fulfilled" ? r.value : "x"))).to.deep.equal([1, "x", 2]);
+      const seqs = (await events.read.all<{ seq: number; kind: string }>("SELECT seq, kind FROM events ORDER BY seq")).map((r) => `${r.seq}:${r.kind}`);
+      expect(seqs).to.deep.equal(["1:a", "2:b"]);
+    } finally {
+      await events.close();
+    }
   });
 });
