@@ -35,6 +35,9 @@ function tokenOf(r: TokenRow): TokenRecord {
 const tokenCaches = new WeakMap<Db, Map<string, TokenRecord>>();
 const TOKEN_CACHE_MAX = 10_000;
 
+/** The last audit id given, per database (read once from the table, then counted here). */
+const auditIds = new WeakMap<Db, { last: number | undefined }>();
+
 /** One object implementing the three stores over the controller's Db. Reads see committed state. */
 export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore {
   private readonly tokens: Map<string, TokenRecord>;
@@ -103,21 +106,31 @@ export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore {
     return this.db.tx(async (tx) => (await tx.run("DELETE FROM trusted_keys WHERE label = ?", [label])).changes > 0);
   }
 
+  /**
+   * Appends an audit entry: a queued write (no call into sqlite of its own; it shares the
+   * transaction's one call, and the group's commit), its id given here like event sequence numbers.
+   */
   appendAudit(e: Omit<AuditEntry, "id">): Promise<number> {
-    return this.db.tx(
-      async (tx) =>
-        (
-          await tx.run("INSERT INTO audit_log (time, actor, role, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)", [
-            e.time,
-            e.actor,
-            e.role,
-            e.action,
-            e.target,
-            e.outcome,
-            e.detail,
-          ])
-        ).lastID,
-    );
+    return this.db.tx(async (tx) => {
+      const ids = auditIds.get(this.db) ?? { last: undefined as number | undefined };
+      auditIds.set(this.db, ids);
+      ids.last ??= (await tx.get<{ m: number | null }>("SELECT MAX(id) AS m FROM audit_log"))?.m ?? 0;
+      const id = ++ids.last;
+      tx.onRollback(() => {
+        if (ids.last !== undefined && ids.last >= id) ids.last = id - 1;
+      });
+      tx.write("INSERT INTO audit_log (id, time, actor, role, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+        id,
+        e.time,
+        e.actor,
+        e.role,
+        e.action,
+        e.target,
+        e.outcome,
+        e.detail,
+      ]);
+      return id;
+    });
   }
 
   listAudit(afterId: number, limit: number): Promise<AuditEntry[]> {

@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import * as os from "node:os";
+import { createWriteStream, readFileSync } from "node:fs";
 import { Metadata } from "nice-grpc";
 import * as path from "node:path";
 
@@ -16,15 +17,19 @@ export interface BenchController {
   cpuSeconds(): number;
   /** User and system CPU seconds, separately. */
   cpuSplit(): { user: number; sys: number };
+  /** CPU seconds of the main (JavaScript) thread alone; the rest is sqlite/fs/zlib pool, JIT and GC threads. */
+  cpuMainThread(): number;
   stop(): Promise<void>;
 }
 
 /** Starts the built controller (dist) as its own process for a benchmark. */
-export async function startBenchController(dataDir: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<BenchController> {
+export async function startBenchController(dataDir: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}, opts: { cpus?: string } = {}): Promise<BenchController> {
   const trust = path.join(ROOT, "test/fixtures/starlingx");
+  const pinned = opts.cpus !== undefined && canPin();
   const proc = spawn(
-    process.execPath,
+    pinned ? "taskset" : process.execPath,
     [
+      ...(pinned ? ["-c", opts.cpus!, process.execPath] : []),
       // e.g. BENCH_CONTROLLER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the controller.
       ...(process.env.BENCH_CONTROLLER_NODE_ARGS ? process.env.BENCH_CONTROLLER_NODE_ARGS.split(" ") : []),
       path.join(ROOT, "bin/sw-patch-controller"),
@@ -46,7 +51,11 @@ export async function startBenchController(dataDir: string, extra: string[] = []
   );
   const endpoint = await new Promise<string>((resolve, reject) => {
     let out = "";
+    // BENCH_CONTROLLER_STDOUT=FILE: a copy of the controller's stdout (e.g. V8 --trace-* output).
+    const tee = process.env.BENCH_CONTROLLER_STDOUT ? createWriteStream(process.env.BENCH_CONTROLLER_STDOUT) : undefined;
     proc.stdout!.on("data", (d: Buffer) => {
+      tee?.write(d);
+      if (out.length > 65536) return;
       out += d.toString();
       const m = /listening on (127\.0\.0\.1:\d+)/.exec(out);
       if (m) resolve(m[1]!);
@@ -69,12 +78,34 @@ export async function startBenchController(dataDir: string, extra: string[] = []
       return user + sys;
     },
     cpuSplit,
+    cpuMainThread: () => {
+      const f = readFileSync(`/proc/${proc.pid}/task/${proc.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      return (Number(f[11]) + Number(f[12])) / 100;
+    },
     async stop() {
       if (proc.exitCode !== null) return;
       proc.kill("SIGTERM");
       await new Promise((r) => proc.once("exit", r));
     },
   };
+}
+
+/** Whether processes can be pinned to CPUs here (taskset present, at least two CPUs). */
+export function canPin(): boolean {
+  if (os.cpus().length < 2) return false;
+  try {
+    execFileSync("taskset", ["-p", String(process.pid)], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pins this process (and the threads it starts from now on) to `cpus`, e.g. "1". */
+export function pinSelf(cpus: string): boolean {
+  if (!canPin()) return false;
+  execFileSync("taskset", ["-a", "-p", "-c", cpus, String(process.pid)], { stdio: "ignore" });
+  return true;
 }
 
 export function fmtMs(ms: number): string {

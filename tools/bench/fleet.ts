@@ -6,7 +6,7 @@
  * 100 hosts, and how they grow. Target: linear growth, at most 5 ms of controller CPU per host.
  */
 import { spawn } from "node:child_process";
-import { promises as fsp, readFileSync } from "node:fs";
+import { promises as fsp, readdirSync, readFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -16,7 +16,7 @@ import { buildPatch } from "../../server/domain/patchfile/index.js";
 import { PatchServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
 import { HostServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/host_service.js";
 import { InstallPhase, PatchCurrent } from "../../clients/sdk/src/gen/swpatch/v1/types.js";
-import { startBenchController, fmtMB, verdict } from "./controller-proc.js";
+import { canPin, pinSelf, startBenchController, fmtMB, verdict } from "./controller-proc.js";
 import type { BenchSuite } from "./main.js";
 
 const ROOT = path.resolve(__dirname, "../../..");
@@ -35,7 +35,13 @@ interface FleetResult {
 async function runFleet(n: number, feedDir: string, patchFile: string, work: string, log: (l: string) => void): Promise<FleetResult> {
   const dataDir = path.join(work, `data-${n}`);
   const roots = path.join(work, `roots-${n}`);
-  const ctl = await startBenchController(dataDir, ["--base-feed", feedDir, "--trust", `${ROOT}/test/fixtures/starlingx/dev-certificate.pem:dev`]);
+  // The simulated hosts are remote machines in real life: with two or more CPUs the controller
+  // gets CPU 0 to itself and the agent (all virtual hosts, their rpm runs) and this client share
+  // the others, so the controller's figures are not those of a process fighting its hosts.
+  const pin = canPin();
+  const ctl = await startBenchController(dataDir, ["--base-feed", feedDir, "--trust", `${ROOT}/test/fixtures/starlingx/dev-certificate.pem:dev`], {}, pin ? { cpus: "0" } : {});
+  const others = `1-${os.cpus().length - 1}`;
+  if (pin) pinSelf(others);
   const token = readFileSync(path.join(dataDir, "admin.token"), "utf8").trim();
   const ch = createChannel(ctl.endpoint);
   const opts = { "*": { metadata: Metadata({ authorization: `Bearer ${token}` }) } };
@@ -44,8 +50,8 @@ async function runFleet(n: number, feedDir: string, patchFile: string, work: str
   const cpu0 = ctl.cpuSeconds();
   const t0 = performance.now();
   const agent = spawn(
-    process.execPath,
-    [path.join(ROOT, "bin/sw-patch-agent"), "--controller", ctl.endpoint, "--hostname", "fleet", "--personality", "worker", "--root", roots, "--simulate", String(n), "--base-feed", feedDir, "--token", token, "--log-level", "error"],
+    pin ? "taskset" : process.execPath,
+    [...(pin ? ["-c", others, process.execPath] : []), path.join(ROOT, "bin/sw-patch-agent"), "--controller", ctl.endpoint, "--hostname", "fleet", "--personality", "worker", "--root", roots, "--simulate", String(n), "--base-feed", feedDir, "--token", token, "--log-level", "error"],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   try {
@@ -69,6 +75,16 @@ async function runFleet(n: number, feedDir: string, patchFile: string, work: str
     log(`fleet ${n} hosts: connected; installing (controller pid ${ctl.proc.pid})`);
     const cpu1 = ctl.cpuSeconds();
     const split1 = ctl.cpuSplit();
+    const main1 = ctl.cpuMainThread();
+    const threadCpu = () => {
+      const m = new Map<string, number>();
+      for (const t of readdirSync(`/proc/${ctl.proc.pid}/task`)) {
+        const f = readFileSync(`/proc/${ctl.proc.pid}/task/${t}/stat`, "utf8").split(") ")[1]!.split(" ");
+        m.set(t, (Number(f[11]) + Number(f[12])) / 100);
+      }
+      return m;
+    };
+    const th1 = threadCpu();
     const t1 = performance.now();
     const names = (await hosts.listHosts({})).hosts.map((h) => h.hostname);
     let next = 0;
@@ -79,7 +95,14 @@ async function runFleet(n: number, feedDir: string, patchFile: string, work: str
           const host = names[next++]!;
           const { operationId } = await hosts.installHostAsync({ host, force: false });
           let last;
-          for await (const r of hosts.watchOperation({ operationId })) last = r.progress;
+          if (process.env.BENCH_FLEET_POLL) {
+            // Diagnostic: poll the operation instead of watching it.
+            for (;;) {
+              last = (await hosts.getOperation({ operationId })).progress;
+              if (last?.terminal) break;
+              await new Promise((r) => setTimeout(r, 250));
+            }
+          } else for await (const r of hosts.watchOperation({ operationId })) last = r.progress;
           if (last?.phase !== InstallPhase.INSTALL_PHASE_DONE) failures++;
         }
       }),
@@ -92,11 +115,17 @@ async function runFleet(n: number, feedDir: string, patchFile: string, work: str
     const convergeS = (performance.now() - t1) / 1000;
     const cpuInstall = ctl.cpuSeconds() - cpu1;
     const split2 = ctl.cpuSplit();
+    const mainMs = ((ctl.cpuMainThread() - main1) / n) * 1000;
+    if (process.env.BENCH_FLEET_THREADS) {
+      const th2 = threadCpu();
+      log(`  per thread (ms/host): ${[...th2].map(([t, c]) => `${t}:${(((c - (th1.get(t) ?? 0)) / n) * 1000).toFixed(2)}`).join(" ")}`);
+    }
     const rss = ctl.peakRss();
     log(
       `fleet ${n} hosts: connected+provisioned in ${connectS.toFixed(1)} s (controller CPU ${cpuConnect.toFixed(2)} s); ` +
         `install converged in ${convergeS.toFixed(1)} s, controller CPU ${cpuInstall.toFixed(2)} s (${((cpuInstall / n) * 1000).toFixed(2)} ms/host: ` +
-        `user ${(((split2.user - split1.user) / n) * 1000).toFixed(2)}, sys ${(((split2.sys - split1.sys) / n) * 1000).toFixed(2)}), ` +
+        `user ${(((split2.user - split1.user) / n) * 1000).toFixed(2)}, sys ${(((split2.sys - split1.sys) / n) * 1000).toFixed(2)}; ` +
+        `main thread ${mainMs.toFixed(2)}, other threads ${((cpuInstall / n) * 1000 - mainMs).toFixed(2)}), ` +
         `peak RSS ${fmtMB(rss)}, failures ${failures}`,
     );
     return { n, connectS, convergeS, cpuConnect, cpuInstall, rss, failures };

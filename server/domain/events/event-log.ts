@@ -63,6 +63,7 @@ export class EventLog {
   async init(): Promise<void> {
     this.lastSeq = await lastEventSeq(this.readTx());
     this.nextSeq = this.lastSeq;
+    this.tailTop = this.lastSeq;
   }
 
   /** The last sequence number given to an appended event (committed or not yet). */
@@ -114,8 +115,53 @@ export class EventLog {
   publish(events: readonly DomainEvent[]): void {
     for (const e of [...events].sort((a, b) => a.seq - b.seq)) {
       if (e.seq > this.lastSeq) this.lastSeq = e.seq;
+      this.keep(e);
       for (const l of this.listeners) l(e);
     }
+  }
+
+  /**
+   * The newest published events, in memory, contiguous by sequence number up to `tailTop`: a
+   * watcher starting from a recent sequence (most do: WatchEvents from the head, WatchOperation
+   * of a new install) reads its history here instead of from the store.
+   */
+  private tail: DomainEvent[] = [];
+  private tailTop = 0;
+  private readonly early = new Map<number, DomainEvent>();
+  static readonly TAIL_MAX = 4096;
+
+  private keep(e: DomainEvent): void {
+    if (e.seq <= this.tailTop) return;
+    if (e.seq !== this.tailTop + 1) {
+      // Published ahead of an earlier one (its commit's publisher runs later): wait for the gap.
+      this.early.set(e.seq, e);
+      if (this.early.size > 1024) {
+        // Something committed is never published (should not happen): restart the tail.
+        this.tail = [];
+        this.tailTop = Math.max(...this.early.keys());
+        this.early.clear();
+      }
+      return;
+    }
+    this.tail.push(e);
+    this.tailTop = e.seq;
+    for (let next = this.early.get(this.tailTop + 1); next; next = this.early.get(this.tailTop + 1)) {
+      this.early.delete(next.seq);
+      this.tail.push(next);
+      this.tailTop = next.seq;
+    }
+    if (this.tail.length > EventLog.TAIL_MAX * 1.25) this.tail = this.tail.slice(this.tail.length - EventLog.TAIL_MAX);
+  }
+
+  /** Published events after `afterSeq` from the tail, or undefined when it does not reach back that far. */
+  private fromTail(afterSeq: number): DomainEvent[] | undefined {
+    // Events published ahead of a gap are in neither the tail nor a new watcher's future: the
+    // store has them.
+    if (this.early.size > 0 || this.lastSeq !== this.tailTop) return undefined;
+    if (afterSeq === this.tailTop) return [];
+    const first = this.tail[0];
+    if (!first || afterSeq < first.seq - 1 || afterSeq > this.tailTop) return undefined;
+    return this.tail.slice(afterSeq - first.seq + 1);
   }
 
   /** History after `afterSeq`, then live events, until `signal` aborts. */
@@ -146,8 +192,17 @@ export class EventLog {
       indexed ? listEventsAfterFiltered(this.readTx(), after, limit, filter) : listEventsAfter(this.readTx(), after, limit);
     try {
       let cursor = afterSeq;
-      // History in pages; live events that arrive meanwhile wait in `buffer`.
-      for (;;) {
+      // History from the in-memory tail when it reaches back to `afterSeq`; else from the store
+      // in pages. Live events that arrive meanwhile wait in `buffer`.
+      const recent = this.fromTail(afterSeq);
+      if (recent) {
+        for (const e of recent) {
+          cursor = e.seq;
+          if (matches(e, filter)) yield e;
+          if (signal.aborted) return;
+        }
+      }
+      for (; !recent; ) {
         const rows = await read(cursor, 1000);
         for (const r of rows) {
           const e = fromRow(r);

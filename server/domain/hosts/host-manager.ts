@@ -128,6 +128,17 @@ function fromRow(r: hs.HostRow): HostRecord {
 
 const HOSTNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
+/** Same packages, instances and reboot flag (what patch states and orchestration read). */
+function sameInventory(a: HostRecord, b: HostRecord): boolean {
+  if (a.requiresReboot !== b.requiresReboot || a.installed.length !== b.installed.length || a.instances.length !== b.instances.length) return false;
+  for (let i = 0; i < a.installed.length; i++) {
+    const x = a.installed[i]!;
+    const y = b.installed[i]!;
+    if (x.name !== y.name || x.epoch !== y.epoch || x.version !== y.version || x.release !== y.release || x.arch !== y.arch) return false;
+  }
+  return JSON.stringify(a.instances) === JSON.stringify(b.instances);
+}
+
 /** How long a progress message may wait for the next shared write of progress events. */
 const PROGRESS_FLUSH_MS = 25;
 
@@ -328,6 +339,15 @@ export class HostManager {
       patchFailed: r.state === AgentState.AGENT_STATE_INSTALL_FAILED,
       lastSeen: new Date(),
     };
+    // A report that changes only the agent's state (e.g. "installing" as an install starts) and
+    // leaves every patch state as it is: taken at once, written with the next shared write.
+    const startsInstall = !!this.runningByHost.get(hostname) && h.agentState !== "installing" && next.agentState === "installing";
+    if (startsInstall && sameInventory(h, next) && !this.o.patches.hostInInterim(hostname)) {
+      this.hosts.set(hostname, next);
+      this.pendingProgress.push({ host: next }, { event: { kind: "host.state", hostname, oldState: h.agentState, newState: next.agentState } });
+      this.progressTimer ??= setTimeout(() => void this.flushProgress(), PROGRESS_FLUSH_MS);
+      return;
+    }
     // The report an agent sends when an install ends (just before its InstallResult) ends the
     // operation in the same transaction; the InstallResult then finds it ended.
     const opId = this.runningByHost.get(hostname);
@@ -356,11 +376,12 @@ export class HostManager {
     const msg = { ...p, hostname, operationId: opId, terminal: false, time: new Date() };
     op.last = msg;
     if (p.terminal) return;
-    this.pendingProgress.push({ kind: "install.progress", hostname, operationId: opId, progress: msg, message: msg.message });
+    this.pendingProgress.push({ event: { kind: "install.progress", hostname, operationId: opId, progress: msg, message: msg.message } });
     this.progressTimer ??= setTimeout(() => void this.flushProgress(), PROGRESS_FLUSH_MS);
   }
 
-  private pendingProgress: NewEvent[] = [];
+  /** Writes waiting for the next shared transaction: progress events, and host rows of reports that changed only the agent's state. */
+  private pendingProgress: ({ event: NewEvent } | { host: HostRecord })[] = [];
   private progressTimer: NodeJS.Timeout | undefined;
 
   /**
@@ -368,14 +389,17 @@ export class HostManager {
    * published before the body's own events. If the transaction fails they wait again.
    */
   private async txWithProgress(body: (tx: Tx) => Promise<DomainEvent[]>): Promise<DomainEvent[]> {
-    let taken: NewEvent[] = [];
+    let taken: typeof this.pendingProgress = [];
     try {
       return await this.o.db.tx(async (tx) => {
         taken = this.pendingProgress;
         this.pendingProgress = [];
         const out: DomainEvent[] = [];
         try {
-          for (const e of taken) out.push(await this.o.events.append(tx, e));
+          for (const w of taken) {
+            if ("event" in w) out.push(await this.o.events.append(tx, w.event));
+            else await hs.upsertHost(tx, toRow(w.host));
+          }
         } catch (e) {
           this.requeueProgress(taken);
           taken = [];
@@ -389,7 +413,7 @@ export class HostManager {
     }
   }
 
-  private requeueProgress(taken: NewEvent[]): void {
+  private requeueProgress(taken: typeof this.pendingProgress): void {
     if (taken.length === 0) return;
     this.pendingProgress = taken.concat(this.pendingProgress);
     this.progressTimer ??= setTimeout(() => void this.flushProgress(), PROGRESS_FLUSH_MS);
@@ -784,7 +808,7 @@ export class HostManager {
         throw e;
       }
       finish?.done();
-      this.o.patches.afterHostCommit(events);
+      this.o.patches.afterHostCommit(events, next.hostname);
     });
   }
 }

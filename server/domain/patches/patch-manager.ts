@@ -716,10 +716,10 @@ export class PatchManager {
   private pendingInterim: Map<string, Set<string>> | undefined;
 
   /** After the host transaction committed: adopt interim lists and states, publish events. */
-  afterHostCommit(events: DomainEvent[]): void {
+  afterHostCommit(events: DomainEvent[], hostname?: string): void {
     if (this.pendingInterim) this.interim = this.pendingInterim;
     this.pendingInterim = undefined;
-    this.commitMemory([], [], events);
+    this.commitMemory([], [], events, hostname);
   }
 
   /** Runs `fn` under the patch mutex (host operations that must not interleave with apply/remove). */
@@ -852,7 +852,8 @@ export class PatchManager {
     this.versionCounter++;
   }
 
-  private commitMemory(changed: readonly PatchRecord[], deleted: readonly string[], events: DomainEvent[]): void {
+  /** `hostOnly`: a host's report changed nothing but that host (its desired set alone is stale). */
+  private commitMemory(changed: readonly PatchRecord[], deleted: readonly string[], events: DomainEvent[], hostOnly?: string): void {
     for (const id of deleted) {
       this.patches.delete(id);
       this.graph.delete(id);
@@ -866,13 +867,20 @@ export class PatchManager {
     this.pending = undefined;
     if (pending && deleted.length === 0) {
       // Adopt exactly what the transaction's events were computed from.
-      this.desiredCache.clear();
+      if (hostOnly !== undefined && changed.length === 0) this.desiredCache.delete(hostOnly);
+      else this.desiredCache.clear();
       this.needs = pending.needs;
+      let stateChanged = changed.length > 0;
       for (const [id, st] of pending.states) {
         const p = this.patches.get(id);
-        if (p) p.patchState = st;
+        if (p && p.patchState !== st) {
+          p.patchState = st;
+          stateChanged = true;
+        }
       }
-      this.versionCounter++;
+      // Query answers (cached by version) show patch states only: a report that changes none
+      // leaves them valid.
+      if (stateChanged || hostOnly === undefined) this.versionCounter++;
     } else {
       this.refreshStates();
     }

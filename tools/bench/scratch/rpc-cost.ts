@@ -42,11 +42,22 @@ async function main() {
     const c1 = ctl.cpuSplit();
     console.log(`${label}: ${(((c1.user - c0.user + c1.sys - c0.sys) / k) * 1e6).toFixed(0)} us/call (user ${(((c1.user - c0.user) / k) * 1e6).toFixed(0)}, sys ${(((c1.sys - c0.sys) / k) * 1e6).toFixed(0)})`);
   };
+  if (process.env.ONLY_GETHOST) {
+    await measure("getHost (unary)", 20000, (i) => hosts.getHost({ host: names[i % n]! }));
+    await measure("queryPatches (unary)", 20000, () => patches.queryPatches({ filter: 0, release: "" }));
+    ch.close();
+    agent.kill();
+    await ctl.stop();
+    return;
+  }
   if (process.env.ONLY_INSTALL) {
-    await measure("installHostAsync+watch (no change)", 600, async (i) => {
-      const { operationId } = await hosts.installHostAsync({ host: names[i % n]!, force: true });
-      for await (const _ of hosts.watchOperation({ operationId })) void _;
-    });
+    console.log(`controller pid ${ctl.proc.pid}`);
+    await new Promise((r) => setTimeout(r, Number(process.env.PAUSE_MS ?? 0)));
+    for (let round = 0; round < Number(process.env.ROUNDS ?? 1); round++)
+      await measure(`installHostAsync+watch (no change) round ${round}`, 600, async (i) => {
+        const { operationId } = await hosts.installHostAsync({ host: names[i % n]!, force: true });
+        for await (const _ of hosts.watchOperation({ operationId })) void _;
+      });
     ch.close();
     agent.kill();
     await ctl.stop();
