@@ -35,6 +35,9 @@ const MAX_CHUNK = 4 * 1024 * 1024;
  * Splits a client stream into the header and an iterable of the chunks that follow it.
  * The header must come first, exactly once; chunks must not exceed 4 MiB.
  */
+/** Upload bytes received ahead of the reader, at most. */
+const READ_AHEAD = 8 * 1024 * 1024;
+
 async function headerAndChunks<H>(
   request: AsyncIterable<{ payload?: { $case: "header"; value: H } | { $case: "chunk"; value: Buffer } | undefined }>,
   maxBytes: number,
@@ -44,9 +47,20 @@ async function headerAndChunks<H>(
   if (first.done || first.value.payload?.$case !== "header") throw invalidArgument("upload: the first message must be a header");
   const header = first.value.payload.value;
   let total = 0;
-  const chunks = {
-    async *[Symbol.asyncIterator]() {
+  // Read ahead of the consumer (up to READ_AHEAD bytes): the HTTP/2 stream keeps flowing while
+  // the patch reader inflates, parses and writes, instead of stalling on every pause.
+  const queue: Uint8Array[] = [];
+  let queued = 0;
+  let ended = false;
+  let failure: unknown;
+  let stopped = false;
+  let wakeConsumer: (() => void) | undefined;
+  let wakePump: (() => void) | undefined;
+  const pump = (async () => {
+    try {
       for (;;) {
+        while (queued >= READ_AHEAD && !stopped) await new Promise<void>((r) => (wakePump = r));
+        if (stopped) return;
         const n = await it.next();
         if (n.done) return;
         const p = n.value.payload;
@@ -54,7 +68,39 @@ async function headerAndChunks<H>(
         if (p.value.length > MAX_CHUNK) throw invalidArgument(`upload: chunk of ${p.value.length} bytes exceeds 4 MiB`);
         total += p.value.length;
         if (total > maxBytes) throw invalidArgument(`upload: file exceeds the limit of ${maxBytes} bytes`);
-        yield p.value;
+        queue.push(p.value);
+        queued += p.value.length;
+        wakeConsumer?.();
+      }
+    } catch (e) {
+      failure = e;
+    } finally {
+      ended = true;
+      wakeConsumer?.();
+    }
+  })();
+  const chunks = {
+    async *[Symbol.asyncIterator]() {
+      try {
+        for (;;) {
+          if (queue.length) {
+            const c = queue.shift()!;
+            queued -= c.length;
+            wakePump?.();
+            yield c;
+            continue;
+          }
+          if (ended) {
+            if (failure !== undefined) throw failure;
+            return;
+          }
+          await new Promise<void>((r) => (wakeConsumer = r));
+          wakeConsumer = undefined;
+        }
+      } finally {
+        stopped = true;
+        wakePump?.();
+        void pump;
       }
     },
   };

@@ -81,7 +81,9 @@ export async function gunzipStrict(
   const maxIn = opts.maxCompressedBytes ?? Number.MAX_SAFE_INTEGER;
   const maxOut = opts.maxOutputBytes ?? Number.MAX_SAFE_INTEGER;
   signal?.throwIfAborted();
-  const inflate = zlib.createInflateRaw({ chunkSize: 256 * 1024 });
+  // 1 MiB per inflate step: each step is a thread-pool round trip, so fewer, bigger steps keep
+  // up with the network (256 KiB steps made inflate the slowest stage of an upload).
+  const inflate = zlib.createInflateRaw({ chunkSize: 1024 * 1024 });
   let headBuf: Buffer | null = Buffer.alloc(0);
   let compressed = 0;
   let fed = 0; // bytes written to inflate

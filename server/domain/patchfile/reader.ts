@@ -5,6 +5,7 @@
  * returned. Memory use does not depend on the patch size.
  */
 import { createHash, type Hash } from "node:crypto";
+import { hashLanes, type Hasher, type LaneHasher } from "./hash-lanes.js";
 import { createReadStream, promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import * as path from "node:path";
@@ -35,6 +36,11 @@ export interface ReadPatchOptions {
    * check still applies.
    */
   requireTrusted?: boolean;
+  /**
+   * software.tar of at least this many bytes (default 16 MiB) is hashed on the hash lanes (two
+   * worker threads) while this thread parses and writes; smaller patches are hashed here.
+   */
+  hashLanesFromBytes?: number;
 }
 
 /** One spooled outer member. */
@@ -88,46 +94,93 @@ function bad(message: string, reason = "PATCH_INVALID"): DomainError {
   return invalidArgument(message, { reason });
 }
 
+/** node:crypto on this thread (small members). */
+class LocalHasher implements Hasher {
+  private readonly h: Hash;
+  constructor(algo: "md5" | "sha256") {
+    this.h = createHash(algo);
+  }
+  update(b: Uint8Array): void {
+    this.h.update(b);
+  }
+  async digest(): Promise<Buffer> {
+    return this.h.digest();
+  }
+}
+
+/** `md5`, also feeding `concat` the same bytes in the same copy (digest: md5's). */
+function withConcat(md5: LaneHasher, concat: LaneHasher | null): Hasher {
+  if (!concat) return md5;
+  return { update: (b) => hashLanes().updateAll([md5, concat], b), digest: () => md5.digest() };
+}
+
+/** Bytes of one member written ahead (in flight to the file) at most. */
+const WRITE_AHEAD = 4 * 1024 * 1024;
+
+/** Default of ReadPatchOptions.hashLanesFromBytes. */
+const LANES_FROM_BYTES = 16 * 1024 * 1024;
+
 /** Writes a member to disk while hashing it; optionally tees the bytes elsewhere. */
 class SpoolSink implements TarEntrySink {
   size = 0;
-  readonly md5: Hash | null;
-  /** null when the member is only streamed through (no file, no own sha256). */
-  readonly sha256: Hash | null;
   fh: FileHandle | null = null;
   closed = false;
   constructor(
     readonly file: string,
     private readonly limit: number,
     private readonly what: string,
-    withMd5: boolean,
+    readonly md5: Hasher | null,
+    /** null when the member is only streamed through (no file, no own sha256). */
+    readonly sha256: Hasher | null,
     private readonly tees: ((b: Buffer) => void | Promise<void>)[] = [],
     private readonly onEnd?: () => Promise<void>,
-    private readonly keep = true,
-  ) {
-    this.md5 = withMd5 ? createHash("md5") : null;
-    this.sha256 = keep ? createHash("sha256") : null;
-  }
+  ) {}
   async open(): Promise<this> {
-    if (this.keep) this.fh = await fsp.open(this.file, "wx", 0o600);
+    if (this.sha256) this.fh = await fsp.open(this.file, "wx", 0o600);
     return this;
   }
+  /**
+   * File writes in flight (positioned, so they may complete in any order): the reader goes on
+   * with the next chunk while the thread pool writes, up to WRITE_AHEAD bytes.
+   */
+  private readonly writes: { done: Promise<void>; bytes: number }[] = [];
+  private writing = 0;
+  private writeError: unknown;
   async write(chunk: Buffer): Promise<void> {
+    const at = this.size;
     this.size += chunk.length;
     if (this.size > this.limit) throw bad(`${this.what} is too large (limit ${this.limit} bytes)`, "PATCH_TOO_LARGE");
-    this.md5?.update(chunk);
-    this.sha256?.update(chunk);
-    const w = this.fh?.write(chunk);
+    if (this.writeError !== undefined) throw this.writeError;
+    if (this.fh) {
+      const done = this.fh.write(chunk, 0, chunk.length, at).then(
+        () => undefined,
+        (e: unknown) => void (this.writeError ??= e),
+      );
+      this.writes.push({ done, bytes: chunk.length });
+      this.writing += chunk.length;
+    }
+    const m = this.md5?.update(chunk);
+    if (m) await m;
+    const h = this.sha256?.update(chunk);
+    if (h) await h;
     for (const t of this.tees) await t(chunk);
-    await w;
+    while (this.writing > WRITE_AHEAD) {
+      const w = this.writes.shift()!;
+      await w.done;
+      this.writing -= w.bytes;
+    }
+    if (this.writeError !== undefined) throw this.writeError;
   }
   async end(): Promise<void> {
     await this.close();
+    if (this.writeError !== undefined) throw this.writeError;
     if (this.onEnd) await this.onEnd();
   }
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all(this.writes.splice(0).map((w) => w.done));
+    this.writing = 0;
     await this.fh?.close();
   }
 }
@@ -218,6 +271,14 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
   const dir = await fsp.mkdtemp(path.join(options.workDir, "patch-"));
   await fsp.chmod(dir, 0o700);
   const sinks: SpoolSink[] = [];
+  const lanesFrom = options.hashLanesFromBytes ?? LANES_FROM_BYTES;
+  // Contexts on the hash lanes, dropped there if the read fails.
+  const remotes: { drop(): void }[] = [];
+  const onLane = (lane: number, algo: "md5" | "sha256"): LaneHasher => {
+    const h = hashLanes().hasher(lane, algo);
+    remotes.push(h);
+    return h;
+  };
   const cleanup = async () => {
     await fsp.rm(dir, { recursive: true, force: true });
   };
@@ -230,7 +291,13 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
     const outerSinks = new Map<string, SpoolSink>();
     const rpmSinks = new Map<string, SpoolSink>();
     const arrival: string[] = [];
-    let concatHash: Hash | null = createHash("sha256");
+    // sha256 of the signed members' concatenation, while they stream in the signed order. Until
+    // software.tar shows whether it is big enough for the hash lanes, the bytes before it
+    // (metadata.tar, at most 1 MiB) are also kept to replay there.
+    let concatHash: Hasher | null = new LocalHasher("sha256");
+    let concatPrefix: Buffer[] | null = [];
+    let swLanes = false;
+    let concatLane: LaneHasher | null = null;
     let softwareTar: TarStreamParser | null = null;
 
     const limitFor = (name: string): number => {
@@ -258,10 +325,27 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
           arrival.push(e.name);
           // Hash the concatenation in stream while members arrive in canonical order.
           if (concatHash && arrival.every((n, i) => n === SIGNED_ORDER[i])) {
-            const h = concatHash;
-            tees.push((b) => void h.update(b));
+            if (e.name === "software.tar" && e.size >= lanesFrom && concatPrefix) {
+              swLanes = true;
+              const remote = onLane(1, "sha256");
+              for (const b of concatPrefix) await remote.update(b);
+              concatHash = remote;
+              concatLane = remote;
+            }
+            concatPrefix = e.name === "metadata.tar" ? concatPrefix : null;
+            // On the lanes, software.tar's bytes go to its md5 and to the concatenation in one
+            // copy (see the sink below); otherwise through this tee.
+            if (!(e.name === "software.tar" && concatLane)) {
+              tees.push((b) => {
+                if (concatPrefix) concatPrefix.push(Buffer.from(b));
+                return concatHash?.update(b);
+              });
+            }
             streamedInOrder = true;
-          } else concatHash = null;
+          } else {
+            concatHash = null;
+            concatPrefix = null;
+          }
         }
         if (e.name === "software.tar") {
           const sw = new TarStreamParser(
@@ -271,7 +355,13 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
               if (!SAFE_RPM_NAME_RE.test(r.name)) throw bad(`software.tar: member '${r.name}' is not a safe RPM file name`, "PATCH_MEMBER_UNSAFE");
               if (rpmSinks.has(r.name)) throw bad(`software.tar: duplicate member '${r.name}'`, "PATCH_MEMBER_DUPLICATE");
               if (r.size > limits.maxRpmBytes) throw bad(`software.tar: member '${r.name}' is too large (${r.size} bytes, limit ${limits.maxRpmBytes})`, "PATCH_TOO_LARGE");
-              const s = new SpoolSink(path.join(rpmDir, r.name), limits.maxRpmBytes, `software.tar member '${r.name}'`, false);
+              const s = new SpoolSink(
+                path.join(rpmDir, r.name),
+                limits.maxRpmBytes,
+                `software.tar member '${r.name}'`,
+                null,
+                swLanes ? onLane(1, "sha256") : new LocalHasher("sha256"),
+              );
               sinks.push(s);
               rpmSinks.set(r.name, s);
               return s.open();
@@ -281,16 +371,18 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
           softwareTar = sw;
           tees.push((b) => sw.write(b));
         }
+        // software.tar in the signed order (metadata.tar before it; semantics.tar can only
+        // follow) never needs re-reading: hash and unpack it as it streams, keep no copy.
+        const keep = !(e.name === "software.tar" && streamedInOrder);
+        const big = e.name === "software.tar" && e.size >= lanesFrom;
         const s = new SpoolSink(
           path.join(membersDir, e.name),
           limit,
           `patch member '${e.name}'`,
-          true,
+          big ? withConcat(onLane(0, "md5"), e.name === "software.tar" ? concatLane : null) : new LocalHasher("md5"),
+          keep ? (big ? onLane(0, "sha256") : new LocalHasher("sha256")) : null,
           tees,
           e.name === "software.tar" ? () => softwareTar!.finish() : undefined,
-          // software.tar in the signed order (metadata.tar before it; semantics.tar can only
-          // follow) never needs re-reading: hash and unpack it as it streams, keep no copy.
-          !(e.name === "software.tar" && streamedInOrder),
         );
         sinks.push(s);
         outerSinks.set(e.name, s);
@@ -312,11 +404,13 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
       if (!outerSinks.has(m)) throw bad(`patch: missing member '${m}'`, "PATCH_MEMBER_MISSING");
     }
     const signedNames = SIGNED_ORDER.filter((n) => outerSinks.has(n));
-    const members: PatchMemberFile[] = PATCH_MEMBERS.filter((n) => outerSinks.has(n)).map((n) => {
-      const s = outerSinks.get(n)!;
-      const kept = s.sha256 !== null;
-      return { name: n, path: kept ? s.file : "", size: s.size, md5: s.md5!.digest("hex"), sha256: kept ? s.sha256!.digest("hex") : "" };
-    });
+    const members: PatchMemberFile[] = await Promise.all(
+      PATCH_MEMBERS.filter((n) => outerSinks.has(n)).map(async (n) => {
+        const s = outerSinks.get(n)!;
+        const kept = s.sha256 !== null;
+        return { name: n, path: kept ? s.file : "", size: s.size, md5: (await s.md5!.digest()).toString("hex"), sha256: kept ? (await s.sha256!.digest()).toString("hex") : "" };
+      }),
+    );
     const member = (n: string) => members.find((m) => m.name === n)!;
 
     // -- signature (md5)
@@ -335,7 +429,7 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
     } else {
       let digest: Buffer;
       if (concatHash && arrival.length === signedNames.length && arrival.every((n, i) => n === signedNames[i])) {
-        digest = (concatHash as Hash).digest();
+        digest = await (concatHash as Hasher).digest();
       } else {
         const h = createHash("sha256");
         for (const n of signedNames) {
@@ -402,7 +496,7 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
       if (h.isSource) throw bad(`software.tar: member '${fileName}' is a source RPM`, "PATCH_RPM_INVALID");
       const expect = rpmFileNameOf(h);
       if (expect !== fileName) throw bad(`software.tar: member '${fileName}' does not match its RPM header (${expect})`, "PATCH_RPM_INVALID");
-      rpms.push({ fileName, path: s.file, size: s.size, sha256: s.sha256!.digest("hex"), name: h.name, epoch: h.epoch, version: h.version, release: h.release, arch: h.arch });
+      rpms.push({ fileName, path: s.file, size: s.size, sha256: (await s.sha256!.digest()).toString("hex"), name: h.name, epoch: h.epoch, version: h.version, release: h.release, arch: h.arch });
     }
     const names = new Set(rpms.map((r) => r.name));
     for (const [type, pkgs] of Object.entries(metadata.personalities)) {
@@ -456,6 +550,7 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
       cleanup,
     };
   } catch (e) {
+    for (const r of remotes) r.drop();
     await Promise.allSettled(sinks.map((s) => s.close()));
     await cleanup().catch(() => undefined);
     if (signal?.aborted && !(e instanceof DomainError)) {

@@ -91,6 +91,20 @@ describe("patch writer and reader", () => {
     expect(await fsp.readdir(work)).to.deep.equal([]);
   });
 
+  it("hashing on the hash lanes gives exactly what hashing here gives, also for reads side by side", async () => {
+    const here = await readPatch(patch.path, { trust, workDir: work });
+    const facts = (r: typeof here) => ({ signer: r.signer, members: r.members.map((m) => [m.name, m.size, m.md5, m.sha256 === "" ? "" : "sha"]), rpms: r.rpms.map((x) => [x.fileName, x.size, x.sha256]) });
+    const expected = facts(here);
+    await here.cleanup();
+    const bytes = await fsp.readFile(patch.path);
+    const onLanes = await Promise.all([1, 7, 4096, 65536].map((n) => readPatch(chunked(bytes, n), { trust, workDir: work, hashLanesFromBytes: 0 })));
+    for (const r of onLanes) {
+      expect(facts(r)).to.deep.equal(expected);
+      await r.cleanup();
+    }
+    expect(await fsp.readdir(work)).to.deep.equal([]);
+  });
+
   it("reads from a stream in tiny chunks", async () => {
     const bytes = await fsp.readFile(patch.path);
     const r = await readPatch(chunked(bytes, 7), { trust, workDir: work });
@@ -168,8 +182,8 @@ describe("patch reader rejects malformed input", () => {
   });
   after(() => fsp.rm(dir, { recursive: true, force: true }));
 
-  async function expectReject(bytes: Buffer, re: RegExp): Promise<void> {
-    const e = await readPatch(chunked(bytes, 1000), { trust, workDir: work }).then(
+  async function expectReject(bytes: Buffer, re: RegExp, lanes = false): Promise<void> {
+    const e = await readPatch(chunked(bytes, 1000), { trust, workDir: work, ...(lanes ? { hashLanesFromBytes: 0 } : {}) }).then(
       async (r) => {
         await r.cleanup();
         return null;
@@ -262,6 +276,9 @@ describe("patch reader rejects malformed input", () => {
   for (const [what, make, re] of cases) {
     it(`rejects ${what}`, async () => {
       await expectReject(make(), re);
+    });
+    it(`rejects ${what} (hashed on the hash lanes)`, async () => {
+      await expectReject(make(), re, true);
     });
   }
 
