@@ -35,8 +35,6 @@ function tokenOf(r: TokenRow): TokenRecord {
 const tokenCaches = new WeakMap<Db, Map<string, TokenRecord>>();
 const TOKEN_CACHE_MAX = 10_000;
 
-/** The last audit id given, per database (read once from the table, then counted here). */
-const auditIds = new WeakMap<Db, { last: number | undefined }>();
 
 /** One object implementing the three stores over the controller's Db. Reads see committed state. */
 export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore {
@@ -108,19 +106,12 @@ export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore {
 
   /**
    * Appends an audit entry: a queued write (no call into sqlite of its own; it shares the
-   * transaction's one call, and the group's commit), its id given here like event sequence numbers.
+   * transaction's one call and the group's commit). The id comes from sqlite (AUTOINCREMENT), so
+   * several stores over one file (tests compose a second one) never collide.
    */
-  appendAudit(e: Omit<AuditEntry, "id">): Promise<number> {
-    return this.db.tx(async (tx) => {
-      const ids = auditIds.get(this.db) ?? { last: undefined as number | undefined };
-      auditIds.set(this.db, ids);
-      ids.last ??= (await tx.get<{ m: number | null }>("SELECT MAX(id) AS m FROM audit_log"))?.m ?? 0;
-      const id = ++ids.last;
-      tx.onRollback(() => {
-        if (ids.last !== undefined && ids.last >= id) ids.last = id - 1;
-      });
-      tx.write("INSERT INTO audit_log (id, time, actor, role, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-        id,
+  async appendAudit(e: Omit<AuditEntry, "id">): Promise<void> {
+    await this.db.tx(async (tx) => {
+      tx.write("INSERT INTO audit_log (time, actor, role, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)", [
         e.time,
         e.actor,
         e.role,
@@ -129,7 +120,6 @@ export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore {
         e.outcome,
         e.detail,
       ]);
-      return id;
     });
   }
 

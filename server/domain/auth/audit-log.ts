@@ -25,7 +25,8 @@ export interface AuditEntry {
 
 /** What the domain needs from storage (implemented by server/storage/auth-store.ts). */
 export interface AuditStore {
-  appendAudit(entry: Omit<AuditEntry, "id">): Promise<number>;
+  /** Appends one entry; its id is given by the store (increasing), visible through listAudit. */
+  appendAudit(entry: Omit<AuditEntry, "id">): Promise<void>;
   /** Entries with id > afterId, ascending, at most `limit`. */
   listAudit(afterId: number, limit: number): Promise<AuditEntry[]>;
 }
@@ -55,8 +56,8 @@ export function truncate(s: string, max: number): string {
 export class AuditLog {
   constructor(private readonly store: AuditStore, private readonly now: () => Date = () => new Date()) {}
 
-  /** Appends one entry; returns its id. Long targets and details are truncated. */
-  record(r: AuditRecord): Promise<number> {
+  /** Appends one entry (durable when this resolves). Long targets and details are truncated. */
+  record(r: AuditRecord): Promise<void> {
     return this.store.appendAudit({
       time: (r.time ?? this.now()).toISOString(),
       actor: r.actor,
