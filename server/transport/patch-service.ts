@@ -36,7 +36,7 @@ const MAX_CHUNK = 4 * 1024 * 1024;
  * The header must come first, exactly once; chunks must not exceed 4 MiB.
  */
 /** Upload bytes received ahead of the reader, at most. */
-const READ_AHEAD = 8 * 1024 * 1024;
+const READ_AHEAD = 4 * 1024 * 1024;
 
 async function headerAndChunks<H>(
   request: AsyncIterable<{ payload?: { $case: "header"; value: H } | { $case: "chunk"; value: Buffer } | undefined }>,

@@ -19,7 +19,7 @@ export interface Hasher {
 }
 
 const SLOT_BYTES = 1 << 20;
-const SLOTS = 8;
+const SLOTS = 6;
 
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
@@ -71,7 +71,8 @@ class Lanes {
       this.free.push(s);
     }
     for (let i = 0; i < lanes; i++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true });
+      // A hashing worker needs almost no heap; small limits keep the controller's footprint down.
+      const w = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 12, codeRangeSizeMb: 4, stackSizeMb: 1 } });
       w.unref();
       w.on("message", (m: { t: string; slot?: number; id?: number; digest?: Uint8Array }) => this.onMessage(m));
       w.on("error", (e) => this.fail(e));
