@@ -177,10 +177,12 @@ describe("chaos: load (200 querying clients, 100 installing hosts, 100 watchers)
 
     // The log over the window, replayed once: every watcher must have exactly these sequences.
     const replay: number[] = [];
+    const kindOf = new Map<number, string>();
     const ac = new AbortController();
     try {
       for await (const m of admin.patches.watchEvents({ afterSequence: startSeq, kinds: [], patchId: "", hostname: "", operationId: "" }, { signal: ac.signal })) {
         replay.push(m.event!.sequence);
+        kindOf.set(m.event!.sequence, `${m.event!.kind} ${m.event!.hostname} ${m.event!.message}`.slice(0, 80));
         if (m.event!.sequence >= endSeq) ac.abort();
       }
     } catch {
@@ -194,7 +196,8 @@ describe("chaos: load (200 querying clients, 100 installing hosts, 100 watchers)
       const dup = upTo.length - new Set(upTo).size;
       const ordered = upTo.every((s, k) => k === 0 || s > upTo[k - 1]!);
       if (dup || !ordered || upTo.length !== replay.length || upTo.some((s, k) => s !== replay[k])) {
-        problems.push(`watcher ${i}: ${upTo.length} events (log ${replay.length}), ${dup} repeated, ordered ${ordered}`);
+        const firstMissing = replay.find((s, k) => upTo[k] !== s);
+        problems.push(`watcher ${i}: ${upTo.length} events (log ${replay.length}), ${dup} repeated, ordered ${ordered}, last ${upTo.at(-1)}, first missing ${firstMissing} (${kindOf.get(firstMissing ?? -1) ?? "?"})`);
       }
     });
     admin.close();

@@ -64,6 +64,7 @@ export class EventLog {
     this.lastSeq = await lastEventSeq(this.readTx());
     this.nextSeq = this.lastSeq;
     this.tailTop = this.lastSeq;
+    this.deliveredTop = this.lastSeq;
   }
 
   /** The last sequence number given to an appended event (committed or not yet). */
@@ -111,13 +112,48 @@ export class EventLog {
     };
   }
 
-  /** Delivers committed events to live watchers. */
+  /**
+   * Delivers committed events to live watchers, in sequence order: the callers of one group
+   * commit publish in whatever order their continuations run, so an event whose predecessor is
+   * not published yet waits for it (microseconds). A watcher that saw every number before an
+   * event never needs the store. If a predecessor never comes (a rolled-back number is reused by
+   * a later event, so only a bug could cause it), waiting events go after HOLD_MS anyway and
+   * watchers fill the gap from the store.
+   */
   publish(events: readonly DomainEvent[]): void {
-    for (const e of [...events].sort((a, b) => a.seq - b.seq)) {
-      if (e.seq > this.lastSeq) this.lastSeq = e.seq;
-      this.keep(e);
-      for (const l of this.listeners) l(e);
+    for (const e of events) if (e.seq > this.deliveredTop) this.held.set(e.seq, e);
+    for (let e = this.held.get(this.deliveredTop + 1); e; e = this.held.get(this.deliveredTop + 1)) {
+      this.held.delete(e.seq);
+      this.deliveredTop = e.seq;
+      this.deliver(e);
     }
+    if (this.held.size === 0 && this.holdTimer) {
+      clearTimeout(this.holdTimer);
+      this.holdTimer = undefined;
+    }
+    if (this.held.size && !this.holdTimer) {
+      this.holdTimer = setTimeout(() => {
+        this.holdTimer = undefined;
+        const rest = [...this.held.values()].sort((a, b) => a.seq - b.seq);
+        this.held.clear();
+        for (const e of rest) {
+          if (e.seq > this.deliveredTop) this.deliveredTop = e.seq;
+          this.deliver(e);
+        }
+      }, EventLog.HOLD_MS);
+      this.holdTimer.unref();
+    }
+  }
+
+  static readonly HOLD_MS = 250;
+  private readonly held = new Map<number, DomainEvent>();
+  private deliveredTop = 0;
+  private holdTimer: NodeJS.Timeout | undefined;
+
+  private deliver(e: DomainEvent): void {
+    if (e.seq > this.lastSeq) this.lastSeq = e.seq;
+    this.keep(e);
+    for (const l of this.listeners) l(e);
   }
 
   /**
@@ -169,7 +205,16 @@ export class EventLog {
     // Only matching events are buffered and wake the consumer (many filtered watchers, e.g.
     // one per install, cost little); every published sequence number is still tracked, so a
     // matching event is yielded at once only when all before it were seen.
+    // Matching events not yet yielded, kept in sequence order (an event may be delivered before
+    // a lower one only after a hold timeout); `head` is the next to yield.
     const buffer: DomainEvent[] = [];
+    let head = 0;
+    const enqueue = (e: DomainEvent) => {
+      let i = buffer.length;
+      while (i > head && buffer[i - 1]!.seq > e.seq) i--;
+      if (i === buffer.length) buffer.push(e);
+      else buffer.splice(i, 0, e);
+    };
     let wake: (() => void) | undefined;
     let watermark = this.lastSeq; // every seq <= watermark has been published
     const ahead = new Set<number>();
@@ -179,7 +224,7 @@ export class EventLog {
         while (ahead.delete(watermark + 1)) watermark++;
       } else if (e.seq > watermark) ahead.add(e.seq);
       if (matches(e, filter)) {
-        buffer.push(e);
+        enqueue(e);
         wake?.();
       }
     };
@@ -213,9 +258,12 @@ export class EventLog {
         if (rows.length < 1000) break;
       }
       while (!signal.aborted) {
-        if (buffer.length > 1) buffer.sort((a, b) => a.seq - b.seq);
-        while (buffer.length) {
-          const e = buffer.shift()!;
+        while (head < buffer.length) {
+          const e = buffer[head++]!;
+          if (head >= 1024) {
+            buffer.splice(0, head);
+            head = 0;
+          }
           if (e.seq <= cursor) continue;
           if (e.seq - 1 > watermark) {
             // An earlier event committed but is not published yet: take the gap from the store.
@@ -231,7 +279,7 @@ export class EventLog {
         }
         await new Promise<void>((resolve) => {
           wake = resolve;
-          if (buffer.length || signal.aborted) resolve();
+          if (head < buffer.length || signal.aborted) resolve();
         });
         wake = undefined;
       }
