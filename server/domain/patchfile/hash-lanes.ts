@@ -82,7 +82,10 @@ class Lanes {
   }
 
   private fail(e: Error): void {
-    this.failed ??= e;
+    if (this.failed) return;
+    this.failed = e;
+    // The next upload starts a fresh pair; this one's other worker goes too.
+    for (const w of this.workers) void w.terminate();
     for (const d of this.digests.values()) d.reject(e);
     this.digests.clear();
     for (const w of this.slotWaiters.splice(0)) w();

@@ -1,0 +1,41 @@
+import { expect } from "chai";
+import { createHash, randomBytes } from "node:crypto";
+import { hashLanes } from "../../../server/domain/patchfile/hash-lanes.js";
+
+/** The worker-thread hash lanes against node:crypto on this thread. */
+describe("hash lanes (worker threads)", () => {
+  it("md5 and sha256 of many interleaved contexts equal node:crypto, across more batches than are kept in flight", async () => {
+    const lanes = hashLanes();
+    const data = randomBytes(20 * 1024 * 1024 + 12345); // > the shared batches: the writer waits for free ones
+    const md5 = lanes.hasher(0, "md5");
+    const both = lanes.hasher(1, "sha256");
+    const parts = [lanes.hasher(1, "sha256"), lanes.hasher(1, "sha256"), lanes.hasher(0, "sha256")];
+    const partData: Buffer[][] = [[], [], []];
+    // Odd chunk sizes; the md5 and the whole-stream sha256 share each copy, the parts take slices.
+    for (let off = 0, i = 0; off < data.length; i++) {
+      const n = Math.min(data.length - off, 1 + ((i * 7919) % 700_000));
+      const chunk = data.subarray(off, off + n);
+      await lanes.updateAll([md5, both], chunk);
+      const slice = chunk.subarray(0, Math.min(1000, n));
+      await parts[i % 3]!.update(slice);
+      partData[i % 3]!.push(slice);
+      off += n;
+    }
+    const [m, s, ...p] = await Promise.all([md5.digest(), both.digest(), ...parts.map((h) => h.digest())]);
+    expect(m.toString("hex")).to.equal(createHash("md5").update(data).digest("hex"));
+    expect(s.toString("hex")).to.equal(createHash("sha256").update(data).digest("hex"));
+    p.forEach((d, i) => expect(d.toString("hex")).to.equal(createHash("sha256").update(Buffer.concat(partData[i]!)).digest("hex")));
+  });
+
+  it("a context with no bytes digests the empty input; a dropped context leaves the others intact", async () => {
+    const lanes = hashLanes();
+    const empty = lanes.hasher(0, "sha256");
+    const dropped = lanes.hasher(1, "md5");
+    const kept = lanes.hasher(1, "md5");
+    await dropped.update(Buffer.from("abc"));
+    await kept.update(Buffer.from("abc"));
+    dropped.drop();
+    expect((await empty.digest()).toString("hex")).to.equal(createHash("sha256").digest("hex"));
+    expect((await kept.digest()).toString("hex")).to.equal(createHash("md5").update("abc").digest("hex"));
+  });
+});
