@@ -11,7 +11,7 @@ import type { PatchManager, UploadOutcome as DomainUploadOutcome } from "../doma
 import type { EventLog } from "../domain/events/event-log.js";
 import { patchIds, toProtoEvent, toProtoPatch } from "./mappers/patch.js";
 import { tempPathFor } from "../lib/fs-atomic.js";
-import { createWriteStream, promises as fsp } from "node:fs";
+import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 
 const OUTCOME: Record<DomainUploadOutcome, UploadOutcome> = {
@@ -223,9 +223,19 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
       await fsp.mkdir(d.tmpDir, { recursive: true });
       const tmp = tempPathFor(path.join(d.tmpDir, header.fileName));
       try {
-        const out = createWriteStream(tmp, { mode: 0o600 });
-        for await (const c of chunks) if (!out.write(c)) await new Promise<void>((r) => out.once("drain", () => r()));
-        await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+        // Opened before the first chunk is awaited, closed before the finally removes it: a
+        // request that fails at once leaves no file behind (a lazily opened stream could create
+        // it after the removal).
+        const fh = await fsp.open(tmp, "wx", 0o600);
+        try {
+          let at = 0;
+          for await (const c of chunks) {
+            await fh.write(c, 0, c.length, at);
+            at += c.length;
+          }
+        } finally {
+          await fh.close();
+        }
         const r = await d.patches.importBasePackage(header.release, tmp, header.fileName);
         const k = r.pkg;
         return {

@@ -84,6 +84,7 @@ describe("chaos: load (200 querying clients, 100 installing hosts, 100 watchers)
     const startSeq = (await admin.patches.getControllerInfo({})).lastEventSequence;
     const stop = new AbortController();
     setMaxListeners(0, stop.signal);
+    const clientsStop = new AbortController();
     const errors: string[] = [];
 
     // 100 watchers (10 connections, 10 streams each).
@@ -111,7 +112,7 @@ describe("chaos: load (200 querying clients, 100 installing hosts, 100 watchers)
       const rr = prng(seed + i + 1);
       return (async () => {
         await new Promise((res) => setTimeout(res, rr.int(200)));
-        while (!stop.signal.aborted) {
+        while (!stop.signal.aborted && !clientsStop.signal.aborted) {
           const k = rr.int(6);
           const t = performance.now();
           try {
@@ -167,13 +168,18 @@ describe("chaos: load (200 querying clients, 100 installing hosts, 100 watchers)
     } while ((performance.now() - t0) / 1000 < MIN_SECONDS);
     const hs = (await admin.hosts.listHosts({})).hosts;
     expect(hs.filter((h) => !h.connected || h.patchCurrent !== PatchCurrent.PATCH_CURRENT_YES).map((h) => h.hostname)).to.deep.equal([]);
-    // Let the watchers catch up with the last event, then stop everything.
-    const endSeq = (await admin.patches.getControllerInfo({})).lastEventSequence;
-    const until = Date.now() + 30_000;
-    while (seen.some((l) => (l.at(-1) ?? startSeq) < endSeq) && Date.now() < until) await new Promise((res) => setTimeout(res, 100));
+    // The load is over: stop the query clients, let the watchers catch up with the last event
+    // (this process consumes 100 streams; it may trail the controller), then stop everything.
     const seconds = (performance.now() - t0) / 1000;
+    clientsStop.abort();
+    await Promise.all(clients);
+    const endSeq = (await admin.patches.getControllerInfo({})).lastEventSequence;
+    const catchUp = performance.now();
+    const until = Date.now() + 120_000;
+    while (seen.some((l) => (l.at(-1) ?? startSeq) < endSeq) && Date.now() < until) await new Promise((res) => setTimeout(res, 100));
+    const catchUpS = (performance.now() - catchUp) / 1000;
     stop.abort();
-    await Promise.all([...watchers, ...clients]);
+    await Promise.all(watchers);
 
     // The log over the window, replayed once: every watcher must have exactly these sequences.
     const replay: number[] = [];
@@ -211,7 +217,7 @@ describe("chaos: load (200 querying clients, 100 installing hosts, 100 watchers)
       `${QUERY_CLIENTS} clients made ${queries} queries (${(queries / seconds).toFixed(0)}/s), latency p50 ${pct(50).toFixed(1)} ms, ` +
       `p99 ${pct(99).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms; ${WATCHERS} watchers each got ${replay.length} events ` +
       `(seq ${startSeq + 1}..${endSeq}, contiguous ${contiguous}), ${problems.length} with loss/repeat; ${errors.length} errors; ` +
-      `provisioning ${provisionS.toFixed(1)} s`;
+      `provisioning ${provisionS.toFixed(1)} s; watchers caught up ${catchUpS.toFixed(1)} s after the load`;
     console.log(`      ${summary}`);
     expect(errors.slice(0, 20), summary).to.deep.equal([]);
     expect(problems.slice(0, 20), summary).to.deep.equal([]);
