@@ -12,7 +12,7 @@ function sql(dataDir: string, query: string): string[][] {
  * Checks a stopped controller's data dir: sqlite integrity and foreign keys, every blob row has
  * its file with the right sha256, no file without a row, every patch has all its packages, every
  * state is valid, no temp files (with `allowTmp`, for a controller that was just killed, temp files
- * that start-up removes are tolerated). Returns the list of problems (empty = consistent).
+ * and whole blob files no row points at yet — both removed at start-up — are tolerated). Returns the list of problems (empty = consistent).
  */
 export function checkStore(dataDir: string, opts: { allowTmp?: boolean } = {}): string[] {
   const problems: string[] = [];
@@ -39,7 +39,15 @@ export function checkStore(dataDir: string, opts: { allowTmp?: boolean } = {}): 
     // A write-to-temp file of a blob that was being stored when the process died: start-up
     // removes it (checked strictly after a restart; tolerated in a check of a dead controller).
     if (opts.allowTmp && f.startsWith(".tmp-")) continue;
-    if (!blobRows.has(f)) problems.push(`file without blob row: ${f}`);
+    if (blobRows.has(f)) continue;
+    if (opts.allowTmp) {
+      // Files land before the rows that point at them: a kill between the two leaves a complete
+      // file nothing refers to (invisible; start-up removes it). It must still be whole.
+      const buf = readFileSync(path.join(blobDir, f.slice(0, 2), f));
+      if (createHash("sha256").update(buf).digest("hex") !== f) problems.push(`unreferenced blob ${f}: content does not match its name`);
+      continue;
+    }
+    problems.push(`file without blob row: ${f}`);
   }
   for (const [id, state, meta] of sql(dataDir, "SELECT id, repo_state, metadata_json FROM patches")) {
     if (!["Available", "Applied", "Committed"].includes(state!)) problems.push(`patch ${id}: bad repo_state ${state}`);
