@@ -121,7 +121,11 @@ export class EventLog {
    * watchers fill the gap from the store.
    */
   publish(events: readonly DomainEvent[]): void {
-    for (const e of events) if (e.seq > this.deliveredTop) this.held.set(e.seq, e);
+    for (const e of events) {
+      if (e.seq > this.deliveredTop) this.held.set(e.seq, e);
+      // Later than events released after a hold: delivered anyway, so watchers' watermarks catch up.
+      else this.deliver(e);
+    }
     for (let e = this.held.get(this.deliveredTop + 1); e; e = this.held.get(this.deliveredTop + 1)) {
       this.held.delete(e.seq);
       this.deliveredTop = e.seq;
