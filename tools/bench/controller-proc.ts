@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as os from "node:os";
-import { createWriteStream, readFileSync } from "node:fs";
+import { createWriteStream, readdirSync, readFileSync } from "node:fs";
 import { Metadata } from "nice-grpc";
 import * as path from "node:path";
 
@@ -19,6 +19,8 @@ export interface BenchController {
   cpuSplit(): { user: number; sys: number };
   /** CPU seconds of the main (JavaScript) thread alone; the rest is sqlite/fs/zlib pool, JIT and GC threads. */
   cpuMainThread(): number;
+  /** CPU seconds so far per thread id of the controller process. */
+  cpuByThread(): Map<string, number>;
   stop(): Promise<void>;
 }
 
@@ -78,6 +80,14 @@ export async function startBenchController(dataDir: string, extra: string[] = []
       return user + sys;
     },
     cpuSplit,
+    cpuByThread: () => {
+      const m = new Map<string, number>();
+      for (const t of readdirSync(`/proc/${proc.pid}/task`)) {
+        const f = readFileSync(`/proc/${proc.pid}/task/${t}/stat`, "utf8").split(") ")[1]!.split(" ");
+        m.set(t, (Number(f[11]) + Number(f[12])) / 100);
+      }
+      return m;
+    },
     cpuMainThread: () => {
       const f = readFileSync(`/proc/${proc.pid}/task/${proc.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
       return (Number(f[11]) + Number(f[12])) / 100;

@@ -10,7 +10,7 @@
  * instead of watching them.
  */
 import { spawn } from "node:child_process";
-import { promises as fsp, readdirSync, readFileSync } from "node:fs";
+import { promises as fsp, readFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -80,15 +80,7 @@ async function runFleet(n: number, feedDir: string, patchFile: string, work: str
     const cpu1 = ctl.cpuSeconds();
     const split1 = ctl.cpuSplit();
     const main1 = ctl.cpuMainThread();
-    const threadCpu = () => {
-      const m = new Map<string, number>();
-      for (const t of readdirSync(`/proc/${ctl.proc.pid}/task`)) {
-        const f = readFileSync(`/proc/${ctl.proc.pid}/task/${t}/stat`, "utf8").split(") ")[1]!.split(" ");
-        m.set(t, (Number(f[11]) + Number(f[12])) / 100);
-      }
-      return m;
-    };
-    const th1 = threadCpu();
+    const th1 = ctl.cpuByThread();
     const t1 = performance.now();
     const names = (await hosts.listHosts({})).hosts.map((h) => h.hostname);
     let next = 0;
@@ -121,7 +113,7 @@ async function runFleet(n: number, feedDir: string, patchFile: string, work: str
     const split2 = ctl.cpuSplit();
     const mainMs = ((ctl.cpuMainThread() - main1) / n) * 1000;
     if (process.env.BENCH_FLEET_THREADS) {
-      const th2 = threadCpu();
+      const th2 = ctl.cpuByThread();
       log(`  per thread (ms/host): ${[...th2].map(([t, c]) => `${t}:${(((c - (th1.get(t) ?? 0)) / n) * 1000).toFixed(2)}`).join(" ")}`);
     }
     const rss = ctl.peakRss();

@@ -7,7 +7,7 @@
  * target: <= 150 MB.
  */
 import { generateKeyPairSync } from "node:crypto";
-import { createReadStream, createWriteStream, promises as fsp, readdirSync, readFileSync } from "node:fs";
+import { createReadStream, createWriteStream, promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -108,15 +108,7 @@ export const uploadSuite: BenchSuite = {
       const ctl = await startBenchController(dataDir, ["--trust", `${pub}:bench`]);
       const ch = createChannel(ctl.endpoint);
       const client = createClient(PatchServiceDefinition, ch, ctl.auth);
-      const threads = () => {
-        const m = new Map<string, number>();
-        for (const t of readdirSync(`/proc/${ctl.proc.pid}/task`)) {
-          const f = readFileSync(`/proc/${ctl.proc.pid}/task/${t}/stat`, "utf8").split(") ")[1]!.split(" ");
-          m.set(t, (Number(f[11]) + Number(f[12])) / 100);
-        }
-        return m;
-      };
-      const th0 = threads();
+      const th0 = ctl.cpuByThread();
       const self0 = process.cpuUsage();
       const cpu0 = ctl.cpuSeconds();
       t = performance.now();
@@ -124,7 +116,7 @@ export const uploadSuite: BenchSuite = {
       const oursMs = performance.now() - t;
       const cpu = ctl.cpuSeconds() - cpu0;
       const selfCpu = process.cpuUsage(self0);
-      const th1 = threads();
+      const th1 = ctl.cpuByThread();
       const main = (th1.get(String(ctl.proc.pid)) ?? 0) - (th0.get(String(ctl.proc.pid)) ?? 0);
       log(
         `controller CPU by thread: main ${main.toFixed(2)} s, others ${[...th1].filter(([t]) => t !== String(ctl.proc.pid)).map(([t, c]) => (c - (th0.get(t) ?? 0)).toFixed(2)).filter((x) => x !== "0.00").join(" ")} s; ` +

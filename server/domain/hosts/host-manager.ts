@@ -140,7 +140,7 @@ function sameInventory(a: HostRecord, b: HostRecord): boolean {
 }
 
 /** How long a progress message may wait for the next shared write of progress events. */
-const PROGRESS_FLUSH_MS = 25;
+const PENDING_FLUSH_MS = 25;
 
 /**
  * Hosts and their agents: inventory from hellos and reports, installs with progress, lock/unlock
@@ -198,12 +198,12 @@ export class HostManager {
 
   /** Writes the progress events still waiting (graceful shutdown, before the store closes). */
   async flush(): Promise<void> {
-    if (this.pendingProgress.length) await this.flushProgress();
+    if (this.pendingWrites.length) await this.flushPending();
   }
 
   close(): void {
-    clearTimeout(this.progressTimer);
-    this.progressTimer = undefined;
+    clearTimeout(this.pendingTimer);
+    this.pendingTimer = undefined;
     for (const t of this.rejectTimers.values()) clearTimeout(t);
     for (const l of this.links.values()) l.close();
     this.links.clear();
@@ -344,8 +344,8 @@ export class HostManager {
     const startsInstall = !!this.runningByHost.get(hostname) && h.agentState !== "installing" && next.agentState === "installing";
     if (startsInstall && sameInventory(h, next) && !this.o.patches.hostInInterim(hostname)) {
       this.hosts.set(hostname, next);
-      this.pendingProgress.push({ host: next }, { event: { kind: "host.state", hostname, oldState: h.agentState, newState: next.agentState } });
-      this.progressTimer ??= setTimeout(() => void this.flushProgress(), PROGRESS_FLUSH_MS);
+      this.pendingWrites.push({ host: next }, { event: { kind: "host.state", hostname, oldState: h.agentState, newState: next.agentState } });
+      this.pendingTimer ??= setTimeout(() => void this.flushPending(), PENDING_FLUSH_MS);
       return;
     }
     // The report an agent sends when an install ends (just before its InstallResult) ends the
@@ -364,7 +364,7 @@ export class HostManager {
 
   /**
    * A progress message from an agent. It is the operation's latest progress at once; its event is
-   * written with the other progress messages that arrive within PROGRESS_FLUSH_MS (one
+   * written with the other progress messages that arrive within PENDING_FLUSH_MS (one
    * transaction for many installs), or earlier by the next write of this manager, which always
    * writes waiting progress events first so a host's events keep their order. The agent's own
    * terminal message is not an event: the InstallResult that follows it ends the operation.
@@ -376,24 +376,24 @@ export class HostManager {
     const msg = { ...p, hostname, operationId: opId, terminal: false, time: new Date() };
     op.last = msg;
     if (p.terminal) return;
-    this.pendingProgress.push({ event: { kind: "install.progress", hostname, operationId: opId, progress: msg, message: msg.message } });
-    this.progressTimer ??= setTimeout(() => void this.flushProgress(), PROGRESS_FLUSH_MS);
+    this.pendingWrites.push({ event: { kind: "install.progress", hostname, operationId: opId, progress: msg, message: msg.message } });
+    this.pendingTimer ??= setTimeout(() => void this.flushPending(), PENDING_FLUSH_MS);
   }
 
   /** Writes waiting for the next shared transaction: progress events, and host rows of reports that changed only the agent's state. */
-  private pendingProgress: ({ event: NewEvent } | { host: HostRecord })[] = [];
-  private progressTimer: NodeJS.Timeout | undefined;
+  private pendingWrites: ({ event: NewEvent } | { host: HostRecord })[] = [];
+  private pendingTimer: NodeJS.Timeout | undefined;
 
   /**
    * Runs `body` in a transaction that first appends the waiting progress events; they are
    * published before the body's own events. If the transaction fails they wait again.
    */
-  private async txWithProgress(body: (tx: Tx) => Promise<DomainEvent[]>): Promise<DomainEvent[]> {
-    let taken: typeof this.pendingProgress = [];
+  private async txWithPending(body: (tx: Tx) => Promise<DomainEvent[]>): Promise<DomainEvent[]> {
+    let taken: typeof this.pendingWrites = [];
     try {
       return await this.o.db.tx(async (tx) => {
-        taken = this.pendingProgress;
-        this.pendingProgress = [];
+        taken = this.pendingWrites;
+        this.pendingWrites = [];
         const out: DomainEvent[] = [];
         try {
           for (const w of taken) {
@@ -401,32 +401,32 @@ export class HostManager {
             else await hs.upsertHost(tx, toRow(w.host));
           }
         } catch (e) {
-          this.requeueProgress(taken);
+          this.requeuePending(taken);
           taken = [];
           throw e;
         }
         return out.concat(await body(tx));
       });
     } catch (e) {
-      this.requeueProgress(taken);
+      this.requeuePending(taken);
       throw e;
     }
   }
 
-  private requeueProgress(taken: typeof this.pendingProgress): void {
+  private requeuePending(taken: typeof this.pendingWrites): void {
     if (taken.length === 0) return;
-    this.pendingProgress = taken.concat(this.pendingProgress);
-    this.progressTimer ??= setTimeout(() => void this.flushProgress(), PROGRESS_FLUSH_MS);
+    this.pendingWrites = taken.concat(this.pendingWrites);
+    this.pendingTimer ??= setTimeout(() => void this.flushPending(), PENDING_FLUSH_MS);
   }
 
-  private async flushProgress(): Promise<void> {
-    clearTimeout(this.progressTimer);
-    this.progressTimer = undefined;
-    if (this.pendingProgress.length === 0) return;
+  private async flushPending(): Promise<void> {
+    clearTimeout(this.pendingTimer);
+    this.pendingTimer = undefined;
+    if (this.pendingWrites.length === 0) return;
     try {
-      this.o.events.publish(await this.txWithProgress(async () => []));
+      this.o.events.publish(await this.txWithPending(async () => []));
     } catch (e) {
-      this.o.log.warn("progress events not written yet", { error: (e as Error).message, waiting: this.pendingProgress.length });
+      this.o.log.warn("progress writes not stored yet", { error: (e as Error).message, waiting: this.pendingWrites.length });
     }
   }
 
@@ -607,7 +607,7 @@ export class HostManager {
   private async finishOperation(opId: string, phase: InstallPhase, message: string): Promise<void> {
     const f = this.finishing(opId, phase, message);
     if (!f) return;
-    const events = await this.txWithProgress((tx) => f.write(tx));
+    const events = await this.txWithPending((tx) => f.write(tx));
     f.done();
     this.o.events.publish(events);
   }
@@ -793,7 +793,7 @@ export class HostManager {
       this.hosts.set(next.hostname, next);
       let events: DomainEvent[];
       try {
-        events = await this.txWithProgress(async (tx) => {
+        events = await this.txWithPending(async (tx) => {
           await hs.upsertHost(tx, toRow(next));
           const out: DomainEvent[] = [];
           if (ev) out.push(await this.o.events.append(tx, { ...ev, hostname: next.hostname }));

@@ -202,4 +202,3 @@ export function hashLanes(): Lanes {
   return shared;
 }
 
-export type { Lanes };

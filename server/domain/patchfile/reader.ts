@@ -296,7 +296,6 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
     // (metadata.tar, at most 1 MiB) are also kept to replay there.
     let concatHash: Hasher | null = new LocalHasher("sha256");
     let concatPrefix: Buffer[] | null = [];
-    let swLanes = false;
     let concatLane: LaneHasher | null = null;
     let softwareTar: TarStreamParser | null = null;
 
@@ -326,7 +325,6 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
           // Hash the concatenation in stream while members arrive in canonical order.
           if (concatHash && arrival.every((n, i) => n === SIGNED_ORDER[i])) {
             if (e.name === "software.tar" && e.size >= lanesFrom && concatPrefix) {
-              swLanes = true;
               const remote = onLane(1, "sha256");
               for (const b of concatPrefix) await remote.update(b);
               concatHash = remote;
@@ -360,7 +358,7 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
                 limits.maxRpmBytes,
                 `software.tar member '${r.name}'`,
                 null,
-                swLanes ? onLane(1, "sha256") : new LocalHasher("sha256"),
+                concatLane ? onLane(1, "sha256") : new LocalHasher("sha256"),
               );
               sinks.push(s);
               rpmSinks.set(r.name, s);
