@@ -3,11 +3,15 @@
  * through the gRPC stream to the real controller, verified and stored. Two ratios from the same
  * run: against the work it cannot avoid done by tools one after another (gzip -dc, openssl dgst
  * -sha256, openssl dgst -md5, cp; target <= 2.0), and against a bare grpc-js client-streaming
- * upload of the same file to a server that only writes it (target <= 1.3). Controller peak RSS
- * target: <= 150 MB.
+ * upload of the same file to a server that only writes it (target <= 1.3): that server runs in a
+ * process of its own, as the controller does (one in the client's process is also timed and
+ * shown: it skips the cross-process handoffs every real upload pays). Each timed run starts after
+ * a `sync`. Controller peak RSS target: <= 150 MB. BENCH_UPLOAD_CACHE=DIR keeps the built patch
+ * between runs; BENCH_UPLOAD_PERF=1 runs `perf stat` on the controller during its upload.
  */
 import { generateKeyPairSync } from "node:crypto";
-import { createReadStream, createWriteStream, promises as fsp } from "node:fs";
+import { createReadStream, createWriteStream, readFileSync, promises as fsp } from "node:fs";
+import { spawn } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -59,6 +63,45 @@ async function bareUploadServer(outFile: string): Promise<{ endpoint: string; st
   return { endpoint: `127.0.0.1:${port}`, stop: () => server.forceShutdown() };
 }
 
+/**
+ * Child-process half of the bare baseline: a bare upload server in a process of its own (as the
+ * controller is), writing to `outFile`; prints "listening on HOST:PORT" and serves until killed.
+ */
+export async function childBareUpload(argv: string[]): Promise<number> {
+  const s = await bareUploadServer(argv[0]!);
+  process.stdout.write(`listening on ${s.endpoint}\n`);
+  await new Promise<void>((resolve) => process.once("SIGTERM", () => resolve()));
+  s.stop();
+  return 0;
+}
+
+/** Starts the bare server as its own process; its CPU is read from /proc. */
+async function startBareProcess(outFile: string): Promise<{ endpoint: string; cpuSeconds(): number; stop(): Promise<void> }> {
+  const proc = spawn(process.execPath, [path.join(__dirname, "main.js"), "--child-bare-upload", outFile], { stdio: ["ignore", "pipe", "inherit"] });
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    proc.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (127\.0\.0\.1:\d+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    proc.once("exit", (c) => reject(new Error(`bare upload server exited ${c}`)));
+  });
+  return {
+    endpoint,
+    cpuSeconds: () => {
+      const f = readFileSync(`/proc/${proc.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      return (Number(f[11]) + Number(f[12])) / 100;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once("exit", () => resolve());
+        proc.kill("SIGTERM");
+      }),
+  };
+}
+
 export const uploadSuite: BenchSuite = {
   name: "upload",
   description: "a large patch through the gRPC upload stream, verified and stored, vs tools and vs a bare grpc-js upload",
@@ -67,14 +110,23 @@ export const uploadSuite: BenchSuite = {
     const dir = await fsp.mkdtemp(path.join(process.env.BENCH_DIR ?? os.tmpdir(), "bench-upload-"));
     try {
       let t = performance.now();
-      const rpm = await buildBigRpm(dir, mb);
-      const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-      const pub = path.join(dir, "pub.pem");
-      await fsp.writeFile(pub, publicKey.export({ type: "spki", format: "pem" }));
-      const built = await buildPatch({ id: "BENCH_UPLOAD_0001", swVersion: "19.09", rpms: [rpm], signingKey: privateKey, outputDir: dir, compressionLevel: 1 });
-      await fsp.rm(rpm);
+      // BENCH_UPLOAD_CACHE=DIR keeps the built patch and its key there between runs (edit loop).
+      const cache = process.env.BENCH_UPLOAD_CACHE;
+      const pub = path.join(cache ?? dir, "pub.pem");
+      const patchPath = path.join(cache ?? dir, "BENCH_UPLOAD_0001.patch");
+      const cached = cache !== undefined && (await fsp.stat(patchPath).then((st) => st.size > mb * 1048576, () => false)) && (await fsp.stat(pub).then(() => true, () => false));
+      if (!cached) {
+        if (cache) await fsp.mkdir(cache, { recursive: true });
+        const rpm = await buildBigRpm(dir, mb);
+        const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+        await fsp.writeFile(pub, publicKey.export({ type: "spki", format: "pem" }));
+        const built = await buildPatch({ id: "BENCH_UPLOAD_0001", swVersion: "19.09", rpms: [rpm], signingKey: privateKey, outputDir: cache ?? dir, compressionLevel: 1 });
+        if (built.path !== patchPath) throw new Error(`patch built at ${built.path}, expected ${patchPath}`);
+        await fsp.rm(rpm);
+      }
+      const built = { path: patchPath };
       const size = (await fsp.stat(built.path)).size;
-      log(`built a ${fmtMB(size)} patch in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      log(`${cached ? "reused" : "built"} a ${fmtMB(size)} patch in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
       // Tools, one after another: the work an upload cannot avoid.
       const copy = path.join(dir, "copy.patch");
@@ -84,35 +136,61 @@ export const uploadSuite: BenchSuite = {
       const g = await sh("sh", ["-c", `gzip -dc '${built.path}' > /dev/null`]);
       const s = await sh("openssl", ["dgst", "-sha256", path.join(x, "metadata.tar"), path.join(x, "software.tar")]);
       const m = await sh("openssl", ["dgst", "-md5", path.join(x, "metadata.tar"), path.join(x, "software.tar")]);
+      await sh("sync", []);
       const c = await sh("cp", [built.path, copy]);
       await fsp.rm(x, { recursive: true, force: true });
       await fsp.rm(copy, { force: true });
       const tools = g + s + m + c;
       log(`tools: gzip -dc ${g.toFixed(0)} ms + openssl sha256 ${s.toFixed(0)} ms + openssl md5 ${m.toFixed(0)} ms + cp ${c.toFixed(0)} ms = ${tools.toFixed(0)} ms`);
 
-      // Bare grpc-js upload of the same file.
+      // Bare grpc-js upload of the same file: to a server in this process, and to one in a process
+      // of its own (the controller's topology: the client and the server on separate event loops).
       const bareOut = path.join(dir, "bare.out");
       const bare = await bareUploadServer(bareOut);
       const bch = createChannel(bare.endpoint);
       const bclient = createClient(PatchServiceDefinition, bch);
+      const bareSelf0 = process.cpuUsage();
+      // Each timed run starts with no dirty pages left by the one before (writeback would compete).
+      await sh("sync", []);
       t = performance.now();
       await bclient.uploadPatch(fileRequests(built.path));
-      const bareMs = performance.now() - t;
+      const bareInMs = performance.now() - t;
+      const bareSelf = process.cpuUsage(bareSelf0);
       bch.close();
       bare.stop();
       await fsp.rm(bareOut, { force: true });
-      log(`bare grpc-js upload (writes the file only): ${bareMs.toFixed(0)} ms (${((size / 1048576) / (bareMs / 1000)).toFixed(0)} MB/s)`);
+      log(`bare grpc-js upload, server in this process: ${bareInMs.toFixed(0)} ms (${((size / 1048576) / (bareInMs / 1000)).toFixed(0)} MB/s), CPU ${((bareSelf.user + bareSelf.system) / 1e6).toFixed(2)} s`);
+      const bp = await startBareProcess(bareOut);
+      const pch = createChannel(bp.endpoint);
+      const pclient = createClient(PatchServiceDefinition, pch);
+      const pSelf0 = process.cpuUsage();
+      const pCpu0 = bp.cpuSeconds();
+      // Each timed run starts with no dirty pages left by the one before (writeback would compete).
+      await sh("sync", []);
+      t = performance.now();
+      await pclient.uploadPatch(fileRequests(built.path));
+      const bareMs = performance.now() - t;
+      const pSelf = process.cpuUsage(pSelf0);
+      const pCpu = bp.cpuSeconds() - pCpu0;
+      pch.close();
+      await bp.stop();
+      await fsp.rm(bareOut, { force: true });
+      log(`bare grpc-js upload, server in its own process: ${bareMs.toFixed(0)} ms (${((size / 1048576) / (bareMs / 1000)).toFixed(0)} MB/s), server CPU ${pCpu.toFixed(2)} s, client CPU ${((pSelf.user + pSelf.system) / 1e6).toFixed(2)} s`);
 
       // The controller: verify while streaming, store.
       const dataDir = path.join(dir, "data");
       const ctl = await startBenchController(dataDir, ["--trust", `${pub}:bench`]);
       const ch = createChannel(ctl.endpoint);
       const client = createClient(PatchServiceDefinition, ch, ctl.auth);
+      // Each timed run starts with no dirty pages left by the one before (writeback would compete).
+      await sh("sync", []);
       const th0 = ctl.cpuByThread();
       const self0 = process.cpuUsage();
       const cpu0 = ctl.cpuSeconds();
       t = performance.now();
+      const perf = process.env.BENCH_UPLOAD_PERF ? (await import("node:child_process")).spawn("perf", ["stat", "-e", "context-switches,cpu-migrations,task-clock,page-faults", "-p", String(ctl.proc.pid)], { stdio: "inherit" }) : undefined;
       const r = await client.uploadPatch(fileRequests(built.path));
+      perf?.kill("SIGINT");
       const oursMs = performance.now() - t;
       const cpu = ctl.cpuSeconds() - cpu0;
       const selfCpu = process.cpuUsage(self0);
@@ -128,8 +206,14 @@ export const uploadSuite: BenchSuite = {
       log(`controller upload: ${oursMs.toFixed(0)} ms (${((size / 1048576) / (oursMs / 1000)).toFixed(0)} MB/s), ${r.messages?.info.trim()}, controller CPU ${cpu.toFixed(1)} s`);
       const r1 = oursMs / tools;
       const r2 = oursMs / bareMs;
+      // What no implementation can go below on this machine: the bare run's CPU (client and
+      // server) plus the hashes a verified upload must compute (md5 of software.tar for
+      // "signature", sha256 of the signed members for signature.v2, sha256 of each RPM for the
+      // blob store; timed above with openssl), spread over every core.
+      const floorMs = ((pCpu + (pSelf.user + pSelf.system) / 1e6) * 1000 + m + 2 * s) / os.cpus().length;
       log(`ratio controller/tools = ${r1.toFixed(2)} (target <= 2.0): ${verdict(r1 <= 2.0)}`);
-      log(`ratio controller/bare grpc-js upload = ${r2.toFixed(2)} (target <= 1.3): ${verdict(r2 <= 1.3)}`);
+      log(`ratio controller/bare grpc-js upload (server in its own process) = ${r2.toFixed(2)} (target <= 1.3): ${verdict(r2 <= 1.3)}`);
+      log(`  for reference: vs the bare server in the client's process ${(oursMs / bareInMs).toFixed(2)}; floor on ${os.cpus().length} cores (bare CPU + md5 + 2 x sha256, all cores busy) ${floorMs.toFixed(0)} ms = ratio ${(floorMs / bareMs).toFixed(2)}`);
       log(`controller peak RSS = ${fmtMB(rss)} (target <= 150 MB): ${verdict(rss <= 150 * 1048576)}`);
     } finally {
       await fsp.rm(dir, { recursive: true, force: true });

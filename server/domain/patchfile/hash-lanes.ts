@@ -8,6 +8,12 @@
  * digest covers every byte given to its context before it; at most SLOTS batches are in flight
  * (memory bounded, the caller waits for a free one); workers keep the process alive only while a
  * request is outstanding.
+ *
+ * No second copy: after `updateAll(…, b, true)` and until `endShare()`, bytes handed to an update
+ * that lie inside `b` (an RPM's data inside the software.tar chunk just copied) are hashed from
+ * where `b` already sits in a batch; the caller must not change `b` meanwhile. To allow it, a full
+ * batch is posted only when the next copying update starts, a digest is asked for, or a slot is
+ * needed.
  */
 import { Worker } from "node:worker_threads";
 
@@ -16,10 +22,12 @@ export interface Hasher {
   /** Adds bytes (copied before this returns or resolves; the caller may reuse `b`). */
   update(b: Uint8Array): void | Promise<void>;
   digest(): Promise<Buffer>;
+  /** Called by a spooling sink once the bytes of its last update went to its tees too. */
+  afterTees?(): void;
 }
 
-const SLOT_BYTES = 1 << 20;
-const SLOTS = 6;
+const SLOT_BYTES = 2 << 20;
+const SLOTS = 3;
 
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
@@ -44,6 +52,15 @@ parentPort.on("message", (m) => {
 });
 `;
 
+interface Batch {
+  slot: Slot;
+  used: number;
+  /** Per lane: [context id, offset, length]... in order. */
+  parts: number[][];
+  algos: Record<number, string>[];
+  posted: boolean;
+}
+
 interface Slot {
   index: number;
   sab: SharedArrayBuffer;
@@ -57,7 +74,11 @@ class Lanes {
   private readonly slots: Slot[] = [];
   private readonly free: Slot[] = [];
   private readonly slotWaiters: (() => void)[] = [];
-  private cur: { slot: Slot; used: number; parts: number[][]; algos: Record<number, string>[] } | undefined;
+  private cur: Batch | undefined;
+  /** Full batches not posted yet (the next update may still hash from them), oldest first. */
+  private readonly held: Batch[] = [];
+  /** Where the bytes of the last copying update went, while they may still be referred to. */
+  private last: { buf: ArrayBufferLike; start: number; end: number; pieces: { batch: Batch; at: number; src: number; n: number }[] } | undefined;
   private readonly digests = new Map<number, { resolve: (b: Buffer) => void; reject: (e: unknown) => void }>();
   private nextId = 1;
   private outstanding = 0;
@@ -129,25 +150,72 @@ class Lanes {
     };
   }
 
-  /** Feeds the same bytes to several lane hashers with one copy. */
-  updateAll(hashers: readonly LaneHasher[], b: Uint8Array): void | Promise<void> {
+  /**
+   * Feeds the same bytes to several lane hashers with one copy. With `share`, later updates of
+   * bytes inside `b` hash them from that copy, until `endShare()` (see the file's comment).
+   */
+  updateAll(hashers: readonly LaneHasher[], b: Uint8Array, share = false): void | Promise<void> {
     return this.update(
       hashers.map((h) => h.target),
       b,
+      share,
     );
   }
 
-  private update(targets: readonly { lane: number; id: number; algo: string }[], b: Uint8Array): void | Promise<void> {
+  /** Ends the sharing started by `updateAll(…, true)`: the caller may change those bytes again. */
+  endShare(): void {
+    this.last = undefined;
+  }
+
+  private update(targets: readonly { lane: number; id: number; algo: string }[], b: Uint8Array, share = false): void | Promise<void> {
     if (this.failed) throw this.failed;
-    let off = 0;
+    if (this.hashInPlace(targets, b)) return;
+    this.last = share ? { buf: b.buffer, start: b.byteOffset, end: b.byteOffset + b.length, pieces: [] } : undefined;
+    return this.copy(targets, b, 0);
+  }
+
+  /** Hashes `b` from the batches holding the last copied bytes, if it lies within them. */
+  private hashInPlace(targets: readonly { lane: number; id: number; algo: string }[], b: Uint8Array): boolean {
+    const l = this.last;
+    if (!l || b.buffer !== l.buf || b.byteOffset < l.start || b.byteOffset + b.length > l.end || b.length === 0) return false;
+    const from = b.byteOffset;
+    const to = from + b.length;
+    const covering = l.pieces.filter((p) => p.src < to && p.src + p.n > from);
+    let covered = 0;
+    for (const p of covering) {
+      if (p.batch.posted) return false;
+      covered += Math.min(to, p.src + p.n) - Math.max(from, p.src);
+    }
+    if (covered !== b.length) return false;
+    for (const p of covering) {
+      const s = Math.max(from, p.src);
+      const n = Math.min(to, p.src + p.n) - s;
+      for (const t of targets) {
+        p.batch.parts[t.lane]!.push(t.id, p.at + (s - p.src), n);
+        p.batch.algos[t.lane]![t.id] = t.algo;
+      }
+    }
+    return true;
+  }
+
+  private copy(targets: readonly { lane: number; id: number; algo: string }[], b: Uint8Array, off: number): void | Promise<void> {
+    // A new copy: the batches filled before it can no longer be referred to.
+    if (off === 0) this.postHeld();
     while (off < b.length) {
       if (!this.cur) {
-        const slot = this.free.pop();
-        if (!slot) {
-          const rest = b.subarray(off);
-          return new Promise<void>((resolve) => this.slotWaiters.push(resolve)).then(() => this.update(targets, rest));
+        let slot = this.free.pop();
+        if (!slot && this.held.length) {
+          this.postHeld();
+          slot = this.free.pop();
         }
-        this.cur = { slot, used: 0, parts: Array.from({ length: this.lanes }, () => []), algos: Array.from({ length: this.lanes }, () => ({})) };
+        if (!slot) {
+          const at = off;
+          return new Promise<void>((resolve) => this.slotWaiters.push(resolve)).then(() => {
+            if (this.failed) throw this.failed;
+            return this.copy(targets, b, at);
+          });
+        }
+        this.cur = { slot, used: 0, parts: Array.from({ length: this.lanes }, () => []), algos: Array.from({ length: this.lanes }, () => ({})), posted: false };
       }
       const c = this.cur;
       const n = Math.min(b.length - off, SLOT_BYTES - c.used);
@@ -156,17 +224,23 @@ class Lanes {
         c.parts[t.lane]!.push(t.id, c.used, n);
         c.algos[t.lane]![t.id] = t.algo;
       }
+      if (this.last && this.last.buf === b.buffer) this.last.pieces.push({ batch: c, at: c.used, src: b.byteOffset + off, n });
       c.used += n;
       off += n;
-      if (c.used === SLOT_BYTES) this.post();
+      if (c.used === SLOT_BYTES) {
+        this.held.push(c);
+        this.cur = undefined;
+      }
     }
   }
 
-  /** Sends the current batch to the lanes it has work for. */
-  private post(): void {
-    const c = this.cur;
-    this.cur = undefined;
-    if (!c) return;
+  private postHeld(): void {
+    for (const h of this.held.splice(0)) this.post(h);
+  }
+
+  /** Sends a batch to the lanes it has work for. */
+  private post(c: Batch): void {
+    c.posted = true;
     for (let lane = 0; lane < this.lanes; lane++) {
       if (c.parts[lane]!.length === 0) continue;
       c.slot.refs++;
@@ -179,7 +253,11 @@ class Lanes {
   private digest(lane: number, id: number, algo: string): Promise<Buffer> {
     if (this.failed) return Promise.reject(this.failed);
     // Batches before the request are posted first: the lane sees every byte, then the request.
-    if (this.cur && this.cur.parts[lane]!.length > 0) this.post();
+    this.postHeld();
+    if (this.cur && this.cur.parts[lane]!.length > 0) {
+      this.post(this.cur);
+      this.cur = undefined;
+    }
     return new Promise<Buffer>((resolve, reject) => {
       this.digests.set(id, { resolve, reject });
       this.hold();

@@ -108,14 +108,28 @@ class LocalHasher implements Hasher {
   }
 }
 
-/** `md5`, also feeding `concat` the same bytes in the same copy (digest: md5's). */
+/**
+ * `md5`, also feeding `concat` the same bytes in the same copy (digest: md5's). The copy is shared
+ * until `afterTees`: the RPMs unpacked from those bytes are hashed from it, not copied again.
+ */
 function withConcat(md5: LaneHasher, concat: LaneHasher | null): Hasher {
-  if (!concat) return md5;
-  return { update: (b) => hashLanes().updateAll([md5, concat], b), digest: () => md5.digest() };
+  const lanes = hashLanes();
+  return {
+    update: (b) => lanes.updateAll(concat ? [md5, concat] : [md5], b, true),
+    digest: () => md5.digest(),
+    afterTees: () => lanes.endShare(),
+  };
 }
 
 /** Bytes of one member written ahead (in flight to the file) at most. */
 const WRITE_AHEAD = 4 * 1024 * 1024;
+
+/**
+ * A big member's bytes are flushed to disk as it streams (an fdatasync per this many bytes, one at
+ * a time, off the reading thread), so the fsync that makes it durable in the blob store at the end
+ * has little left to write instead of the whole file.
+ */
+const SYNC_EVERY = 32 * 1024 * 1024;
 
 /** Default of ReadPatchOptions.hashLanesFromBytes. */
 const LANES_FROM_BYTES = 16 * 1024 * 1024;
@@ -146,6 +160,9 @@ class SpoolSink implements TarEntrySink {
   private readonly writes: { done: Promise<void>; bytes: number }[] = [];
   private writing = 0;
   private writeError: unknown;
+  /** The fdatasync in flight, if any (see SYNC_EVERY), and the size written when it started. */
+  private syncing: Promise<void> | undefined;
+  private syncedTo = 0;
   async write(chunk: Buffer): Promise<void> {
     const at = this.size;
     this.size += chunk.length;
@@ -163,7 +180,22 @@ class SpoolSink implements TarEntrySink {
     if (m) await m;
     const h = this.sha256?.update(chunk);
     if (h) await h;
-    for (const t of this.tees) await t(chunk);
+    try {
+      for (const t of this.tees) await t(chunk);
+    } finally {
+      this.md5?.afterTees?.();
+    }
+    if (this.fh && !this.syncing && this.size - this.syncedTo >= SYNC_EVERY) {
+      const fh = this.fh;
+      this.syncedTo = this.size;
+      this.syncing = fh.datasync().then(
+        () => void (this.syncing = undefined),
+        (e: unknown) => {
+          this.writeError ??= e;
+          this.syncing = undefined;
+        },
+      );
+    }
     while (this.writing > WRITE_AHEAD) {
       const w = this.writes.shift()!;
       await w.done;
@@ -181,6 +213,7 @@ class SpoolSink implements TarEntrySink {
     this.closed = true;
     await Promise.all(this.writes.splice(0).map((w) => w.done));
     this.writing = 0;
+    await this.syncing;
     await this.fh?.close();
   }
 }

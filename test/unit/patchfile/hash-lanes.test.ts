@@ -38,4 +38,40 @@ describe("hash lanes (worker threads)", () => {
     expect((await empty.digest()).toString("hex")).to.equal(createHash("sha256").digest("hex"));
     expect((await kept.digest()).toString("hex")).to.equal(createHash("md5").update("abc").digest("hex"));
   });
+
+  it("bytes inside a shared copy are hashed from it (slices across batch boundaries, chunks bigger than all batches), and a buffer changed after endShare is hashed anew", async () => {
+    const lanes = hashLanes();
+    const data = randomBytes(9 * 1024 * 1024 + 777);
+    const outer = lanes.hasher(0, "md5");
+    const inner = lanes.hasher(1, "sha256");
+    const innerData: Buffer[] = [];
+    // Chunk sizes: odd, then one bigger than every batch together (slots must be posted mid-copy).
+    const sizes = [1, 1_500_001, 700_003, 7 * 1024 * 1024, 1 << 20];
+    let off = 0;
+    for (let i = 0; off < data.length; i++) {
+      const chunk = data.subarray(off, Math.min(data.length, off + sizes[i % sizes.length]!));
+      await lanes.updateAll([outer], chunk, true);
+      // Two slices per chunk, in order, like the RPMs inside a software.tar chunk.
+      const a = chunk.subarray(0, Math.floor(chunk.length / 3));
+      const b = chunk.subarray(Math.floor(chunk.length / 3));
+      for (const sl of [a, b]) {
+        await inner.update(sl);
+        innerData.push(sl);
+      }
+      lanes.endShare();
+      off += chunk.length;
+    }
+    // A reused buffer: shared, sliced, then changed after endShare and fed again.
+    const reused = Buffer.from(data.subarray(0, 4096));
+    await lanes.updateAll([outer], reused, true);
+    await inner.update(reused.subarray(10, 20));
+    innerData.push(Buffer.from(reused.subarray(10, 20)));
+    lanes.endShare();
+    reused.fill(0xab);
+    await inner.update(reused.subarray(10, 20));
+    innerData.push(Buffer.from(reused.subarray(10, 20)));
+    const [m, h] = await Promise.all([outer.digest(), inner.digest()]);
+    expect(m.toString("hex")).to.equal(createHash("md5").update(data).update(data.subarray(0, 4096)).digest("hex"));
+    expect(h.toString("hex")).to.equal(createHash("sha256").update(Buffer.concat(innerData)).digest("hex"));
+  });
 });
