@@ -1,8 +1,10 @@
 /**
  * Hashing on worker threads, for the big members of a patch (software.tar and its RPMs): the
- * reading thread copies each chunk once into a shared batch buffer and goes on parsing, receiving
- * and writing while two workers hash. Lane 0 and lane 1 each run on their own thread; the caller
- * spreads contexts over them (md5 of software.tar on one, the sha256s on the other).
+ * reading thread copies each chunk once into a shared batch buffer and goes on parsing and receiving
+ * while two workers hash. Lane 0 and lane 1 each run on their own thread; the caller spreads
+ * contexts over them (md5 of software.tar on one, the sha256s on the other). A lane can also write
+ * a member's bytes to its file from the same batch (`writer`), so a big member costs the reading
+ * thread one copy and no write request per chunk.
  *
  * INVARIANTS: a lane processes batches and digest requests in the order they were posted, so a
  * digest covers every byte given to its context before it; at most SLOTS batches are in flight
@@ -32,22 +34,48 @@ const SLOTS = 3;
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
+const { writeSync } = require("node:fs");
 const ctx = new Map();
+const dropped = new Set();
 parentPort.on("message", (m) => {
   if (m.t === "data") {
     const b = Buffer.from(m.sab, 0, m.len);
     for (let i = 0; i < m.parts.length; i += 3) {
-      let h = ctx.get(m.parts[i]);
-      if (!h) ctx.set(m.parts[i], (h = createHash(m.algos[m.parts[i]])));
-      h.update(b.subarray(m.parts[i + 1], m.parts[i + 1] + m.parts[i + 2]));
+      const id = m.parts[i];
+      let h = ctx.get(id);
+      if (!h) {
+        if (m.algos[id] === "write" || dropped.has(id)) continue;
+        ctx.set(id, (h = createHash(m.algos[id])));
+      }
+      if (h.fd === undefined) {
+        h.update(b.subarray(m.parts[i + 1], m.parts[i + 1] + m.parts[i + 2]));
+        continue;
+      }
+      if (h.error) continue;
+      try {
+        let off = m.parts[i + 1];
+        let n = m.parts[i + 2];
+        while (n > 0) {
+          const w = writeSync(h.fd, b, off, n, h.pos);
+          off += w;
+          n -= w;
+          h.pos += w;
+        }
+      } catch (e) {
+        h.error = { message: e.message, code: e.code };
+      }
     }
     parentPort.postMessage({ t: "ack", slot: m.slot });
+  } else if (m.t === "open") {
+    ctx.set(m.id, { fd: m.fd, pos: 0, error: null });
   } else if (m.t === "digest") {
     const h = ctx.get(m.id) ?? createHash(m.algo);
     ctx.delete(m.id);
-    parentPort.postMessage({ t: "digest", id: m.id, digest: h.digest() });
+    if (h.fd !== undefined) parentPort.postMessage({ t: "digest", id: m.id, digest: new Uint8Array(0), error: h.error });
+    else parentPort.postMessage({ t: "digest", id: m.id, digest: h.digest() });
   } else if (m.t === "drop") {
     ctx.delete(m.id);
+    dropped.add(m.id);
   }
 });
 `;
@@ -95,7 +123,7 @@ class Lanes {
       // A hashing worker needs almost no heap; small limits keep the controller's footprint down.
       const w = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 12, codeRangeSizeMb: 4, stackSizeMb: 1 } });
       w.unref();
-      w.on("message", (m: { t: string; slot?: number; id?: number; digest?: Uint8Array }) => this.onMessage(m));
+      w.on("message", (m: Parameters<Lanes["onMessage"]>[0]) => this.onMessage(m));
       w.on("error", (e) => this.fail(e));
       w.on("exit", (code) => this.fail(new Error(`hash worker exited (${code})`)));
       this.workers.push(w);
@@ -121,7 +149,7 @@ class Lanes {
     if (--this.outstanding === 0) for (const w of this.workers) w.unref();
   }
 
-  private onMessage(m: { t: string; slot?: number; id?: number; digest?: Uint8Array }): void {
+  private onMessage(m: { t: string; slot?: number; id?: number; digest?: Uint8Array; error?: { message: string; code?: string } | null }): void {
     if (m.t === "ack") {
       const s = this.slots[m.slot!]!;
       if (--s.refs === 0) {
@@ -133,7 +161,8 @@ class Lanes {
       const d = this.digests.get(m.id!);
       this.digests.delete(m.id!);
       this.release();
-      d?.resolve(Buffer.from(m.digest!));
+      if (m.error) d?.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
+      else d?.resolve(Buffer.from(m.digest!));
     }
   }
 
@@ -147,6 +176,26 @@ class Lanes {
       update: (b) => this.update([target], b),
       digest: () => this.digest(l, id, algo),
       drop: () => this.workers[l]!.postMessage({ t: "drop", id }),
+    };
+  }
+
+  /**
+   * A writer on `lane`: bytes given to it (alone or with hashers through `updateAll`) are written
+   * to `fd` by the lane, in order from offset 0, with the hashing of the same batch. `flush()`
+   * resolves once every byte given before it is written (rejects with the first write error); the
+   * caller keeps `fd` open until then, and calls it before closing `fd` whatever happened.
+   */
+  writer(lane: number, fd: number): LaneHasher {
+    const id = this.nextId++;
+    const l = lane % this.lanes;
+    const target = { lane: l, id, algo: "write" };
+    if (this.failed) throw this.failed;
+    this.workers[l]!.postMessage({ t: "open", id, fd });
+    return {
+      target,
+      update: (b) => this.update([target], b),
+      digest: () => this.digest(l, id, "write"),
+      drop: () => void this.digest(l, id, "write").catch(() => undefined),
     };
   }
 

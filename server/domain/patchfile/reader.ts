@@ -151,8 +151,13 @@ class SpoolSink implements TarEntrySink {
   ) {}
   async open(): Promise<this> {
     if (this.sha256) this.fh = await fsp.open(this.file, "wx", 0o600);
+    // A member hashed on a lane is also written by that lane, from the same batch: no write
+    // request through the thread pool per chunk.
+    const lane = (this.sha256 as Partial<LaneHasher> | null)?.target?.lane;
+    if (this.fh && lane !== undefined) this.laneWriter = hashLanes().writer(lane, this.fh.fd);
     return this;
   }
+  private laneWriter: LaneHasher | undefined;
   /**
    * File writes in flight (positioned, so they may complete in any order): the reader goes on
    * with the next chunk while the thread pool writes, up to WRITE_AHEAD bytes.
@@ -168,7 +173,7 @@ class SpoolSink implements TarEntrySink {
     this.size += chunk.length;
     if (this.size > this.limit) throw bad(`${this.what} is too large (limit ${this.limit} bytes)`, "PATCH_TOO_LARGE");
     if (this.writeError !== undefined) throw this.writeError;
-    if (this.fh) {
+    if (this.fh && !this.laneWriter) {
       const done = this.fh.write(chunk, 0, chunk.length, at).then(
         () => undefined,
         (e: unknown) => void (this.writeError ??= e),
@@ -178,7 +183,7 @@ class SpoolSink implements TarEntrySink {
     }
     const m = this.md5?.update(chunk);
     if (m) await m;
-    const h = this.sha256?.update(chunk);
+    const h = this.laneWriter ? hashLanes().updateAll([this.sha256 as LaneHasher, this.laneWriter], chunk) : this.sha256?.update(chunk);
     if (h) await h;
     try {
       for (const t of this.tees) await t(chunk);
@@ -213,6 +218,11 @@ class SpoolSink implements TarEntrySink {
     this.closed = true;
     await Promise.all(this.writes.splice(0).map((w) => w.done));
     this.writing = 0;
+    if (this.laneWriter) {
+      // Every byte written (or the first error) before the file is closed: the lane writes to
+      // the descriptor number, which must not be reused meanwhile.
+      await this.laneWriter.digest().catch((e: unknown) => void (this.writeError ??= e));
+    }
     await this.syncing;
     await this.fh?.close();
   }

@@ -1,5 +1,8 @@
 import { expect } from "chai";
 import { createHash, randomBytes } from "node:crypto";
+import { promises as fsp } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { hashLanes } from "../../../server/domain/patchfile/hash-lanes.js";
 
 /** The worker-thread hash lanes against node:crypto on this thread. */
@@ -73,5 +76,43 @@ describe("hash lanes (worker threads)", () => {
     const [m, h] = await Promise.all([outer.digest(), inner.digest()]);
     expect(m.toString("hex")).to.equal(createHash("md5").update(data).update(data.subarray(0, 4096)).digest("hex"));
     expect(h.toString("hex")).to.equal(createHash("sha256").update(Buffer.concat(innerData)).digest("hex"));
+  });
+
+  it("a lane writer writes its bytes in order beside the hashing of the same batches; a write error comes back from flush", async () => {
+    const lanes = hashLanes();
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "lanes-"));
+    try {
+      const data = randomBytes(5 * 1024 * 1024 + 333);
+      const fh = await fsp.open(path.join(dir, "out"), "wx");
+      const sha = lanes.hasher(1, "sha256");
+      const w = lanes.writer(1, fh.fd);
+      const md5 = lanes.hasher(0, "md5");
+      for (let off = 0, i = 0; off < data.length; i++) {
+        const chunk = data.subarray(off, Math.min(data.length, off + 1 + ((i * 104729) % 900_000)));
+        await lanes.updateAll([md5], chunk, true);
+        await lanes.updateAll([sha, w], chunk.subarray(0, chunk.length)); // hashed and written from the shared copy
+        lanes.endShare();
+        off += chunk.length;
+      }
+      await w.digest();
+      await fh.close();
+      expect((await fsp.readFile(path.join(dir, "out"))).equals(data)).to.equal(true);
+      expect((await sha.digest()).toString("hex")).to.equal(createHash("sha256").update(data).digest("hex"));
+      expect((await md5.digest()).toString("hex")).to.equal(createHash("md5").update(data).digest("hex"));
+
+      // A descriptor open for reading only: the lane's write fails, flush reports it.
+      const ro = await fsp.open(path.join(dir, "out"), "r");
+      const bad = lanes.writer(0, ro.fd);
+      await lanes.updateAll([bad], Buffer.from("data"));
+      const err = await bad.digest().then(() => null, (e: NodeJS.ErrnoException) => e);
+      await ro.close();
+      expect(err?.code).to.equal("EBADF");
+      // The lanes still serve others afterwards.
+      const after = lanes.hasher(0, "sha256");
+      await after.update(Buffer.from("x"));
+      expect((await after.digest()).toString("hex")).to.equal(createHash("sha256").update("x").digest("hex"));
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
   });
 });
