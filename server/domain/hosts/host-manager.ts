@@ -781,34 +781,82 @@ export class HostManager {
 
   /**
    * Writes a host record (with its event and the patch states it changes) and, with `finish`,
-   * the end of its install operation in the same transaction, after the host's events.
+   * the end of its install operation in the same transaction, after the host's events. Resolves
+   * once committed.
+   *
+   * Reports that arrive while a batch is being written (many hosts answering at once, e.g. after
+   * an apply) are written together in the next transaction: one commit, one recomputation of the
+   * patch states. A batch that fails rejects each of its callers and leaves memory as before it.
    */
-  private async writeHost(
+  private writeHost(
     next: HostRecord,
     ev?: { kind: string; oldState?: string; newState?: string },
     finish?: ReturnType<HostManager["finishing"]>,
   ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.hostWrites.push({ next, ev, finish, resolve, reject });
+      if (!this.writingHosts) void this.drainHostWrites();
+    });
+  }
+
+  private readonly hostWrites: {
+    next: HostRecord;
+    ev: { kind: string; oldState?: string; newState?: string } | undefined;
+    finish: ReturnType<HostManager["finishing"]> | undefined;
+    resolve: () => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  private writingHosts = false;
+
+  private async drainHostWrites(): Promise<void> {
+    this.writingHosts = true;
+    try {
+      while (this.hostWrites.length) {
+        const batch = this.hostWrites.splice(0, 256);
+        try {
+          await this.writeHosts(batch);
+        } catch (e) {
+          for (const w of batch) w.reject(e);
+          continue;
+        }
+        for (const w of batch) w.resolve();
+      }
+    } finally {
+      this.writingHosts = false;
+    }
+  }
+
+  private async writeHosts(batch: HostManager["hostWrites"]): Promise<void> {
     await this.o.patches.exclusive(async () => {
-      const prev = this.hosts.get(next.hostname);
-      this.hosts.set(next.hostname, next);
+      // What each host was before the batch (a host may report twice in one batch).
+      const before = new Map<string, HostRecord | undefined>();
+      for (const w of batch) {
+        if (!before.has(w.next.hostname)) before.set(w.next.hostname, this.hosts.get(w.next.hostname));
+        this.hosts.set(w.next.hostname, w.next);
+      }
+      const names = [...before.keys()];
       let events: DomainEvent[];
       try {
         events = await this.txWithPending(async (tx) => {
-          await hs.upsertHost(tx, toRow(next));
           const out: DomainEvent[] = [];
-          if (ev) out.push(await this.o.events.append(tx, { ...ev, hostname: next.hostname }));
-          out.push(...(await this.o.patches.onHostReport(tx, next.hostname)));
-          if (finish) out.push(...(await finish.write(tx)));
+          for (const w of batch) {
+            await hs.upsertHost(tx, toRow(w.next));
+            if (w.ev) out.push(await this.o.events.append(tx, { ...w.ev, hostname: w.next.hostname }));
+          }
+          out.push(...(await this.o.patches.onHostReports(tx, names)));
+          for (const w of batch) if (w.finish) out.push(...(await w.finish.write(tx)));
           return out;
         });
       } catch (e) {
-        if (prev) this.hosts.set(next.hostname, prev);
-        else this.hosts.delete(next.hostname);
-        finish?.undo();
+        for (const [name, prev] of before) {
+          if (prev) this.hosts.set(name, prev);
+          else this.hosts.delete(name);
+        }
+        for (let i = batch.length - 1; i >= 0; i--) batch[i]!.finish?.undo();
         throw e;
       }
-      finish?.done();
-      this.o.patches.afterHostCommit(events, next.hostname);
+      for (const w of batch) w.finish?.done();
+      this.o.patches.afterHostCommit(events, names);
     });
   }
 }

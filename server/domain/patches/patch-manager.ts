@@ -699,27 +699,36 @@ export class PatchManager {
    * recomputes states, inside the caller's transaction. Returns events to publish after commit.
    */
   async onHostReport(tx: Tx, hostname: string): Promise<DomainEvent[]> {
+    return this.onHostReports(tx, [hostname]);
+  }
+
+  /**
+   * Reports of several hosts written in one transaction (their records already updated in
+   * memory): each leaves the interim lists, and the patch states are recomputed once for all.
+   */
+  async onHostReports(tx: Tx, hostnames: readonly string[]): Promise<DomainEvent[]> {
     let interim = this.interim;
     this.pendingInterim = undefined;
-    if ([...this.interim.values()].some((s) => s.has(hostname))) {
-      await store.clearInterimForHost(tx, hostname);
+    const leaving = [...new Set(hostnames)].filter((h) => [...this.interim.values()].some((s) => s.has(h)));
+    if (leaving.length) {
+      for (const h of leaving) await store.clearInterimForHost(tx, h);
       interim = new Map<string, Set<string>>();
       for (const [id, s] of this.interim) {
         const n = new Set(s);
-        n.delete(hostname);
+        for (const h of leaving) n.delete(h);
         if (n.size) interim.set(id, n);
       }
       this.pendingInterim = interim;
     }
-    return this.stateEvents(tx, [], interim, hostname);
+    return this.stateEvents(tx, [], interim, hostnames);
   }
   private pendingInterim: Map<string, Set<string>> | undefined;
 
   /** After the host transaction committed: adopt interim lists and states, publish events. */
-  afterHostCommit(events: DomainEvent[], hostname?: string): void {
+  afterHostCommit(events: DomainEvent[], hostnames?: readonly string[]): void {
     if (this.pendingInterim) this.interim = this.pendingInterim;
     this.pendingInterim = undefined;
-    this.commitMemory([], [], events, hostname);
+    this.commitMemory([], [], events, hostnames);
   }
 
   /** Runs `fn` under the patch mutex (host operations that must not interleave with apply/remove). */
@@ -762,7 +771,7 @@ export class PatchManager {
    * With `hostChanged` (a host report, no patch change) only that host's needs are recomputed;
    * otherwise every host's. The result is kept for `commitMemory` to adopt after the commit.
    */
-  private async stateEvents(tx: Tx, changed: readonly PatchRecord[], interim = this.interim, hostChanged?: string): Promise<DomainEvent[]> {
+  private async stateEvents(tx: Tx, changed: readonly PatchRecord[], interim = this.interim, hostsChanged?: readonly string[]): Promise<DomainEvent[]> {
     let records: PatchRecord[];
     if (changed.length === 0) records = [...this.patches.values()];
     else {
@@ -770,11 +779,12 @@ export class PatchManager {
       for (const p of changed) next.set(p.meta.id, p);
       records = [...next.values()];
     }
-    // A host report with no patch change recomputes that host alone (no view of every host).
-    const needs =
-      changed.length === 0 && hostChanged !== undefined && this.needsValid
-        ? this.needsWithHost(records, this.hosts.view(hostChanged), hostChanged)
-        : this.computeNeeds(records, this.hosts.views());
+    // Host reports with no patch change recompute those hosts alone (no view of every host).
+    let needs: Map<string, Set<string>>;
+    if (changed.length === 0 && hostsChanged !== undefined && this.needsValid) {
+      needs = this.needs;
+      for (const h of new Set(hostsChanged)) needs = this.needsWithHost(records, this.hosts.view(h), h, needs);
+    } else needs = this.computeNeeds(records, this.hosts.views());
     const anyHost = this.hosts.count() > 0;
     const states = new Map<string, PatchStateName>();
     for (const p of records) {
@@ -797,7 +807,7 @@ export class PatchManager {
   }
 
   /** The current needs with one host recomputed (copy-on-write of the sets that change only). */
-  private needsWithHost(records: readonly PatchRecord[], h: HostPackageView | undefined, hostname: string): Map<string, Set<string>> {
+  private needsWithHost(records: readonly PatchRecord[], h: HostPackageView | undefined, hostname: string, base = this.needs): Map<string, Set<string>> {
     const now = new Set<string>();
     if (h) {
       let desired: DesiredSet | undefined;
@@ -805,21 +815,21 @@ export class PatchManager {
       for (const p of records) if (hostNeedsPatch(p, h, lazy)) now.add(p.meta.id);
     }
     let needs: Map<string, Set<string>> | undefined;
-    for (const [id, set] of this.needs) {
+    for (const [id, set] of base) {
       if (set.has(hostname) && !now.has(id)) {
-        needs ??= new Map(this.needs);
+        needs ??= new Map(base);
         const copy = new Set(set);
         copy.delete(hostname);
         needs.set(id, copy);
       }
     }
     for (const id of now) {
-      const set = this.needs.get(id);
+      const set = base.get(id);
       if (set?.has(hostname)) continue;
-      needs ??= new Map(this.needs);
+      needs ??= new Map(base);
       needs.set(id, set ? new Set([...set, hostname]) : new Set([hostname]));
     }
-    return needs ?? this.needs;
+    return needs ?? base;
   }
 
   private addHostNeeds(needs: Map<string, Set<string>>, records: readonly PatchRecord[], h: HostPackageView, owned: boolean): void {
@@ -852,8 +862,8 @@ export class PatchManager {
     this.versionCounter++;
   }
 
-  /** `hostOnly`: a host's report changed nothing but that host (its desired set alone is stale). */
-  private commitMemory(changed: readonly PatchRecord[], deleted: readonly string[], events: DomainEvent[], hostOnly?: string): void {
+  /** `hostOnly`: hosts' reports changed nothing but those hosts (their desired sets alone are stale). */
+  private commitMemory(changed: readonly PatchRecord[], deleted: readonly string[], events: DomainEvent[], hostOnly?: readonly string[]): void {
     for (const id of deleted) {
       this.patches.delete(id);
       this.graph.delete(id);
@@ -867,7 +877,7 @@ export class PatchManager {
     this.pending = undefined;
     if (pending && deleted.length === 0) {
       // Adopt exactly what the transaction's events were computed from.
-      if (hostOnly !== undefined && changed.length === 0) this.desiredCache.delete(hostOnly);
+      if (hostOnly !== undefined && changed.length === 0) for (const h of hostOnly) this.desiredCache.delete(h);
       else this.desiredCache.clear();
       this.needs = pending.needs;
       let stateChanged = changed.length > 0;
