@@ -105,22 +105,21 @@ export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore {
   }
 
   /**
-   * Appends an audit entry: a queued write (no call into sqlite of its own; it shares the
-   * transaction's one call and the group's commit). The id comes from sqlite (AUTOINCREMENT), so
-   * several stores over one file (tests compose a second one) never collide.
+   * Appends an audit entry, durable when this resolves: written with the next transaction that
+   * commits (on a busy controller, one it commits anyway; else its own within 20 ms). The id
+   * comes from sqlite (AUTOINCREMENT), so several stores over one file (tests compose a second
+   * one) never collide.
    */
   async appendAudit(e: Omit<AuditEntry, "id">): Promise<void> {
-    await this.db.tx(async (tx) => {
-      tx.write("INSERT INTO audit_log (time, actor, role, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)", [
-        e.time,
-        e.actor,
-        e.role,
-        e.action,
-        e.target,
-        e.outcome,
-        e.detail,
-      ]);
-    });
+    await this.db.writeLazily("INSERT INTO audit_log (time, actor, role, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)", [
+      e.time,
+      e.actor,
+      e.role,
+      e.action,
+      e.target,
+      e.outcome,
+      e.detail,
+    ]);
   }
 
   listAudit(afterId: number, limit: number): Promise<AuditEntry[]> {

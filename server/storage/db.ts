@@ -241,6 +241,28 @@ export class Db {
 
   private batch: { body: (tx: Tx) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
   private draining = false;
+  /** Rows written by the next transaction to run (see `writeLazily`). */
+  private lazy: { sql: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private lazyTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Writes one row with the next transaction that commits (whoever runs it), or in one of its
+   * own after `maxDelayMs` if none does; resolves once that COMMIT is durable, rejects if it
+   * fails. For appends whose caller needs durability but not a commit of their own (the audit
+   * log: a busy controller writes its audit rows with the transactions it commits anyway).
+   */
+  writeLazily(sql: string, params: readonly unknown[] = [], maxDelayMs = 20): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("database is closed"));
+    const text = inlineParams(sql, params);
+    if (STATS) count(sql);
+    return new Promise<void>((resolve, reject) => {
+      this.lazy.push({ sql: text, resolve, reject });
+      this.lazyTimer ??= setTimeout(() => {
+        this.lazyTimer = undefined;
+        if (this.lazy.length) void this.tx(async () => undefined).catch(() => undefined);
+      }, maxDelayMs);
+    });
+  }
 
   /**
    * Runs `body` in a write transaction; resolves after the COMMIT is durable, rejects (with its
@@ -271,6 +293,7 @@ export class Db {
         const group = this.batch.splice(0, 64);
         if (this.closed) {
           for (const g of group) g.reject(new Error("database is closed"));
+          for (const l of this.lazy.splice(0)) l.reject(new Error("database is closed"));
           continue;
         }
         await this.runGroup(group);
@@ -300,7 +323,16 @@ export class Db {
       }
     };
     const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-    const lone = group.length === 1;
+    // Rows waiting for a transaction (writeLazily) go first; they share this group's fate.
+    const lazy = this.lazy.splice(0);
+    if (lazy.length) {
+      clearTimeout(this.lazyTimer);
+      this.lazyTimer = undefined;
+      text.push(...lazy.map((l) => l.sql));
+    }
+    // A body alone in its group runs without a savepoint (its failure rolls everything back),
+    // unless lazy rows ride along: they must not fail with it.
+    const lone = group.length === 1 && lazy.length === 0;
     const undo: (() => void)[][] = [];
     const rollBack = (fns: (() => void)[]) => {
       for (let j = fns.length - 1; j >= 0; j--) {
@@ -375,8 +407,10 @@ export class Db {
       if (began) await exec(this.writer, "ROLLBACK").catch(() => undefined);
       for (let j = undo.length - 1; j >= 0; j--) rollBack(undo[j]!);
       for (const g of group) g.reject(f.error);
+      for (const l of lazy) l.reject(f.error);
       return;
     }
+    for (const l of lazy) l.resolve();
     group.forEach((g, i) => {
       const r = results[i]!;
       if (r.ok) g.resolve(r.value);
@@ -385,6 +419,10 @@ export class Db {
   }
 
   async close(): Promise<void> {
+    // Lazy rows still waiting are written first.
+    if (this.lazy.length) await this.tx(async () => undefined).catch(() => undefined);
+    clearTimeout(this.lazyTimer);
+    this.lazyTimer = undefined;
     while (this.draining || this.batch.length) await new Promise((r) => setTimeout(r, 5));
     this.closed = true;
     await Promise.all(

@@ -86,6 +86,9 @@ async function runFleet(n: number, feedDir: string, patchFiles: [string, string]
     const main1 = ctl.cpuMainThread();
     const th1 = ctl.cpuByThread();
     const t1 = performance.now();
+    // BENCH_FLEET_MARKS=1: the wave's start and end on the monotonic clock, in µs (as in V8 CPU profiles).
+    const mark = () => (process.hrtime.bigint() / 1000n).toString();
+    const markStart = mark();
     const names = (await hosts.listHosts({})).hosts.map((h) => h.hostname);
     let next = 0;
     let failures = 0;
@@ -113,6 +116,7 @@ async function runFleet(n: number, feedDir: string, patchFiles: [string, string]
       await new Promise((r) => setTimeout(r, 100));
     }
     const convergeS = (performance.now() - t1) / 1000;
+    if (process.env.BENCH_FLEET_MARKS) log(`  ${label} marks (monotonic µs): ${markStart} ${mark()}`);
     const cpu = ctl.cpuSeconds() - cpu1;
     const split2 = ctl.cpuSplit();
     const main = ctl.cpuMainThread() - main1;

@@ -45,6 +45,52 @@ describe("Db.tx (group commit)", () => {
     expect(db.txCount).to.equal(3);
   });
 
+  it("lazy writes: ride with the next transaction (no commit of their own), survive a lone body's failure, else commit alone after the delay; close writes the rest", async () => {
+    // With a transaction: one commit for both.
+    let c0 = db.commitCount;
+    const lazy = db.writeLazily("INSERT INTO t VALUES (?, ?)", ["lazy1", 1], 10_000);
+    await db.tx(async (tx) => tx.write("INSERT INTO t VALUES ('body1', 1)"));
+    await lazy;
+    expect(db.commitCount - c0).to.equal(1);
+    expect(await rows()).to.deep.equal(["body1=1", "lazy1=1"]);
+
+    // A lone body that fails does not take the lazy row with it.
+    c0 = db.commitCount;
+    const lazy2 = db.writeLazily("INSERT INTO t VALUES (?, ?)", ["lazy2", 2], 10_000);
+    const failed = await db
+      .tx(async (tx) => {
+        await tx.run("INSERT INTO t VALUES ('body1', 9)"); // primary key violation
+      })
+      .then(() => null, (e: Error) => e);
+    expect(failed?.message).to.match(/UNIQUE constraint failed/);
+    await lazy2;
+    expect(db.commitCount - c0).to.equal(1);
+    expect(await rows()).to.deep.equal(["body1=1", "lazy1=1", "lazy2=2"]);
+
+    // Alone: its own commit once the delay has passed, not before.
+    c0 = db.commitCount;
+    let done = false;
+    const lazy3 = db.writeLazily("INSERT INTO t VALUES (?, ?)", ["lazy3", 3], 60).then(() => void (done = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(done).to.equal(false);
+    await lazy3;
+    expect(db.commitCount - c0).to.equal(1);
+
+    // A lazy row that fails (constraint) rejects, and so does the group it rode with.
+    const bad = db.writeLazily("INSERT INTO t VALUES (?, ?)", ["lazy3", 4], 10_000).then(() => null, (e: Error) => e);
+    const body = db.tx(async (tx) => tx.write("INSERT INTO t VALUES ('body2', 1)")).then(() => null, (e: Error) => e);
+    expect((await bad)?.message).to.match(/UNIQUE constraint failed/);
+    expect((await body)?.message).to.match(/UNIQUE constraint failed/);
+    expect(await rows()).to.deep.equal(["body1=1", "lazy1=1", "lazy2=2", "lazy3=3"]);
+
+    // Close writes what is still waiting.
+    const last = db.writeLazily("INSERT INTO t VALUES (?, ?)", ["lazy4", 4], 10_000);
+    await db.close();
+    await last;
+    db = await Db.open(path.join(dir, "t.sqlite"), [{ version: 1, name: "t", sql: "CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)" }]);
+    expect(await rows()).to.include("lazy4=4");
+  });
+
   it("a lone failing body leaves nothing behind", async () => {
     await db.tx(async (tx) => void (await tx.run("INSERT INTO t VALUES ('x', 1)")));
     await db
