@@ -76,10 +76,11 @@ describe("host reports written together", function () {
   });
 
   it("a failed batch rejects each of its callers and changes nothing; the same reports then go through", async () => {
-    const hm = ctl.patches as unknown as { onHostReports: (...a: unknown[]) => Promise<unknown> };
-    const real = hm.onHostReports;
+    // The batch's transaction body fails (as a refused write would): only this one step is replaced.
+    const pm = ctl.patches as unknown as { onHostReports: (...a: unknown[]) => Promise<unknown> };
+    const real = pm.onHostReports;
     let calls = 0;
-    hm.onHostReports = async function (this: unknown, ...a: unknown[]) {
+    pm.onHostReports = async () => {
       calls++;
       throw new Error("injected: store refused");
     };
@@ -94,7 +95,7 @@ describe("host reports written together", function () {
       for (const h of HOSTS) expect(current(h), h).to.equal("No");
       expect(ctl.patches.show(["BATCH_0001"]).patches[0]!.patchState).to.equal("Partial-Apply");
     } finally {
-      hm.onHostReports = real;
+      pm.onHostReports = real;
     }
     // Two reports of the same host in one batch: the later one wins.
     await Promise.all([

@@ -139,6 +139,9 @@ function sameInventory(a: HostRecord, b: HostRecord): boolean {
   return JSON.stringify(a.instances) === JSON.stringify(b.instances);
 }
 
+/** Why a finished WatchOperation stops its event-log watch. */
+const WATCH_ENDED = new Error("operation watch ended");
+
 /** How long a progress message may wait for the next shared write of progress events. */
 const PENDING_FLUSH_MS = 25;
 
@@ -655,7 +658,8 @@ export class HostManager {
       }
     } finally {
       signal.removeEventListener("abort", onAbort);
-      ac.abort();
+      // A fixed reason: abort() without one builds a DOMException (with its stack) per watch.
+      ac.abort(WATCH_ENDED);
     }
   }
 
