@@ -768,7 +768,7 @@ export class PatchManager {
 
   /**
    * Records with their proposed changes -> patch.state events for every state that changes.
-   * With `hostChanged` (a host report, no patch change) only that host's needs are recomputed;
+   * With `hostsChanged` (host reports, no patch change) only those hosts' needs are recomputed;
    * otherwise every host's. The result is kept for `commitMemory` to adopt after the commit.
    */
   private async stateEvents(tx: Tx, changed: readonly PatchRecord[], interim = this.interim, hostsChanged?: readonly string[]): Promise<DomainEvent[]> {
