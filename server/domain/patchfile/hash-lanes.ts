@@ -40,6 +40,7 @@ const dropped = new Set();
 parentPort.on("message", (m) => {
   if (m.t === "data") {
     const b = Buffer.from(m.sab, 0, m.len);
+    let errors;
     for (let i = 0; i < m.parts.length; i += 3) {
       const id = m.parts[i];
       let h = ctx.get(id);
@@ -63,9 +64,10 @@ parentPort.on("message", (m) => {
         }
       } catch (e) {
         h.error = { message: e.message, code: e.code };
+        (errors ??= []).push({ id, ...h.error });
       }
     }
-    parentPort.postMessage({ t: "ack", slot: m.slot });
+    parentPort.postMessage({ t: "ack", slot: m.slot, errors });
   } else if (m.t === "open") {
     ctx.set(m.id, { fd: m.fd, pos: 0, error: null });
   } else if (m.t === "digest") {
@@ -108,6 +110,8 @@ class Lanes {
   /** Where the bytes of the last copying update went, while they may still be referred to. */
   private last: { buf: ArrayBufferLike; start: number; end: number; pieces: { batch: Batch; at: number; src: number; n: number }[] } | undefined;
   private readonly digests = new Map<number, { resolve: (b: Buffer) => void; reject: (e: unknown) => void }>();
+  /** First write error of each lane writer, as soon as the lane reports it (with a batch's ack). */
+  private readonly writeErrors = new Map<number, Error>();
   private nextId = 1;
   private outstanding = 0;
   private failed: Error | undefined;
@@ -149,8 +153,16 @@ class Lanes {
     if (--this.outstanding === 0) for (const w of this.workers) w.unref();
   }
 
-  private onMessage(m: { t: string; slot?: number; id?: number; digest?: Uint8Array; error?: { message: string; code?: string } | null }): void {
+  private onMessage(m: {
+    t: string;
+    slot?: number;
+    id?: number;
+    digest?: Uint8Array;
+    error?: { message: string; code?: string } | null;
+    errors?: { id: number; message: string; code?: string }[];
+  }): void {
     if (m.t === "ack") {
+      for (const e of m.errors ?? []) this.writeErrors.set(e.id, Object.assign(new Error(e.message), { code: e.code }));
       const s = this.slots[m.slot!]!;
       if (--s.refs === 0) {
         this.free.push(s);
@@ -160,6 +172,7 @@ class Lanes {
     } else if (m.t === "digest") {
       const d = this.digests.get(m.id!);
       this.digests.delete(m.id!);
+      this.writeErrors.delete(m.id!);
       this.release();
       if (m.error) d?.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
       else d?.resolve(Buffer.from(m.digest!));
@@ -181,9 +194,11 @@ class Lanes {
 
   /**
    * A writer on `lane`: bytes given to it (alone or with hashers through `updateAll`) are written
-   * to `fd` by the lane, in order from offset 0, with the hashing of the same batch. `flush()`
-   * resolves once every byte given before it is written (rejects with the first write error); the
-   * caller keeps `fd` open until then, and calls it before closing `fd` whatever happened.
+   * to `fd` by the lane, in order from offset 0, with the hashing of the same batch. `digest()`
+   * (the flush) resolves once every byte given before it is written, or rejects with the first
+   * write error, which `error()` also shows as soon as the lane acknowledges the failing batch; the
+   * caller keeps `fd` open until the flush settles, and flushes before closing `fd` whatever
+   * happened.
    */
   writer(lane: number, fd: number): LaneHasher {
     const id = this.nextId++;
@@ -196,6 +211,7 @@ class Lanes {
       update: (b) => this.update([target], b),
       digest: () => this.digest(l, id, "write"),
       drop: () => void this.digest(l, id, "write").catch(() => undefined),
+      error: () => this.writeErrors.get(id),
     };
   }
 
@@ -319,6 +335,8 @@ class Lanes {
 export interface LaneHasher extends Hasher {
   readonly target: { lane: number; id: number; algo: string };
   drop(): void;
+  /** A writer's first write error once the lane has reported it (before its flush), if any. */
+  error?(): Error | undefined;
 }
 
 let shared: Lanes | undefined;

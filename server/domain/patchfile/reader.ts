@@ -185,6 +185,9 @@ class SpoolSink implements TarEntrySink {
     if (m) await m;
     const h = this.laneWriter ? hashLanes().updateAll([this.sha256 as LaneHasher, this.laneWriter], chunk) : this.sha256?.update(chunk);
     if (h) await h;
+    // A failed lane write (disk full...) stops the read now, not at the end of the member.
+    const failed = this.laneWriter?.error?.();
+    if (failed) throw failed;
     try {
       for (const t of this.tees) await t(chunk);
     } finally {

@@ -100,10 +100,14 @@ describe("hash lanes (worker threads)", () => {
       expect((await sha.digest()).toString("hex")).to.equal(createHash("sha256").update(data).digest("hex"));
       expect((await md5.digest()).toString("hex")).to.equal(createHash("md5").update(data).digest("hex"));
 
-      // A descriptor open for reading only: the lane's write fails, flush reports it.
+      // A descriptor open for reading only: the lane's write fails; error() shows it once the lane
+      // has acknowledged a failing batch (more bytes than all batches: some are acknowledged
+      // before the last update returns), and the flush reports it too.
       const ro = await fsp.open(path.join(dir, "out"), "r");
       const bad = lanes.writer(0, ro.fd);
-      await lanes.updateAll([bad], Buffer.from("data"));
+      expect(bad.error?.()).to.equal(undefined);
+      for (let i = 0; i < 12; i++) await lanes.updateAll([bad], data.subarray(0, 1 << 20));
+      expect(bad.error?.()).to.have.property("code", "EBADF");
       const err = await bad.digest().then(() => null, (e: NodeJS.ErrnoException) => e);
       await ro.close();
       expect(err?.code).to.equal("EBADF");
