@@ -181,15 +181,8 @@ class Lanes {
 
   /** A hasher on `lane` (0 or 1). */
   hasher(lane: number, algo: "md5" | "sha256"): LaneHasher {
-    const id = this.nextId++;
-    const l = lane % this.lanes;
-    const target = { lane: l, id, algo };
-    return {
-      target,
-      update: (b) => this.update([target], b),
-      digest: () => this.digest(l, id, algo),
-      drop: () => this.workers[l]!.postMessage({ t: "drop", id }),
-    };
+    const c = this.context(lane, algo);
+    return { ...c, drop: () => this.workers[c.target.lane]!.postMessage({ t: "drop", id: c.target.id }) };
   }
 
   /**
@@ -201,18 +194,16 @@ class Lanes {
    * happened.
    */
   writer(lane: number, fd: number): LaneHasher {
-    const id = this.nextId++;
-    const l = lane % this.lanes;
-    const target = { lane: l, id, algo: "write" };
     if (this.failed) throw this.failed;
-    this.workers[l]!.postMessage({ t: "open", id, fd });
-    return {
-      target,
-      update: (b) => this.update([target], b),
-      digest: () => this.digest(l, id, "write"),
-      drop: () => void this.digest(l, id, "write").catch(() => undefined),
-      error: () => this.writeErrors.get(id),
-    };
+    const c = this.context(lane, "write");
+    this.workers[c.target.lane]!.postMessage({ t: "open", id: c.target.id, fd });
+    return { ...c, drop: () => void c.digest().catch(() => undefined), error: () => this.writeErrors.get(c.target.id) };
+  }
+
+  /** A new context on `lane`: its target, update and digest (the flush for a writer). */
+  private context(lane: number, algo: string): Pick<LaneHasher, "target" | "update" | "digest"> {
+    const target = { lane: lane % this.lanes, id: this.nextId++, algo };
+    return { target, update: (b) => this.update([target], b), digest: () => this.digest(target.lane, target.id, algo) };
   }
 
   /**
@@ -329,6 +320,11 @@ class Lanes {
       this.workers[lane]!.postMessage({ t: "digest", id, algo });
     });
   }
+}
+
+/** The lane a hasher runs on, or undefined for one on the calling thread. */
+export function laneOf(h: Hasher | null): number | undefined {
+  return h && "target" in h ? (h as LaneHasher).target.lane : undefined;
 }
 
 /** A hasher on a lane (see Lanes.hasher). */

@@ -5,7 +5,7 @@
  * returned. Memory use does not depend on the patch size.
  */
 import { createHash, type Hash } from "node:crypto";
-import { hashLanes, type Hasher, type LaneHasher } from "./hash-lanes.js";
+import { hashLanes, laneOf, type Hasher, type LaneHasher } from "./hash-lanes.js";
 import { createReadStream, promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import * as path from "node:path";
@@ -153,7 +153,7 @@ class SpoolSink implements TarEntrySink {
     if (this.sha256) this.fh = await fsp.open(this.file, "wx", 0o600);
     // A member hashed on a lane is also written by that lane, from the same batch: no write
     // request through the thread pool per chunk.
-    const lane = (this.sha256 as Partial<LaneHasher> | null)?.target?.lane;
+    const lane = laneOf(this.sha256);
     if (this.fh && lane !== undefined) this.laneWriter = hashLanes().writer(lane, this.fh.fd);
     return this;
   }
