@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { invalidArgument } from "../domain/errors.js";
+import { checkHttp2Window } from "../transport/http2-tuning.js";
 import { checkListenPolicy, checkTlsFlags, isLoopbackHost, type TlsFiles } from "../transport/tls.js";
 
 /** Options of `sw-patch-controller`; every field optional. */
@@ -37,6 +38,11 @@ export interface ControllerOptions {
   webListen?: string;
   /** Directory of the built console (default: dist/web of this checkout). */
   webStaticDir?: string;
+  /**
+   * HTTP/2 receive window of the gRPC port per stream, bytes (65535..256 MiB; the connection
+   * window is twice that). Default: HTTP/2's 65535. Raise it for uploads over links with latency.
+   */
+  http2Window?: number;
 }
 
 /** Resolved, frozen configuration of one controller process. */
@@ -55,6 +61,8 @@ export interface ControllerConfig {
   readonly vimListen: { host: string; port: number } | undefined;
   readonly patchApi: { host: string; port: number; localTrust: boolean } | undefined;
   readonly web: { host: string; port: number; staticDir: string } | undefined;
+  /** undefined: HTTP/2's default window (nothing is changed). */
+  readonly http2Window: number | undefined;
 }
 
 /** Splits `host:port`, `[v6]:port` or `:port`. */
@@ -91,6 +99,14 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
     }
     checkListenPolicy(patchApiAddr.host, false, !!options.insecureListenAny);
   }
+  const http2Window = options.http2Window;
+  if (http2Window !== undefined) {
+    try {
+      checkHttp2Window(http2Window);
+    } catch (e) {
+      throw invalidArgument(`--http2-window: ${(e as Error).message}`);
+    }
+  }
   const webAddr = options.webListen ? parseListen(options.webListen, "--web-listen") : undefined;
   if (webAddr) checkListenPolicy(webAddr.host, false, !!options.insecureListenAny);
   // dist/server/config -> dist/web (built); under tsx server/config -> dist/web as well.
@@ -99,6 +115,7 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
     web: webAddr ? { ...webAddr, staticDir: path.resolve(options.webStaticDir ?? defaultStatic) } : undefined,
     patchApi: patchApiAddr ? { ...patchApiAddr, localTrust: !!options.patchApiLocalTrust } : undefined,
     timeScale,
+    http2Window,
     vimListen,
     tls,
     insecureListenAny: !!options.insecureListenAny,
@@ -131,8 +148,19 @@ export const CONTROLLER_USAGE = `usage: sw-patch-controller [options]
   --patch-api-local-trust       loopback callers of the patching REST API are admin without a token
   --web-listen HOST:PORT  serve the web console here (npm start: 127.0.0.1:8480)
   --web-static-dir DIR    the built console (default dist/web)
+  --http2-window BYTES    HTTP/2 receive window per stream of the gRPC port, e.g. 1M (default 65535,
+                          HTTP/2's; the connection window is twice it); raise it for uploads over
+                          links with latency: an upload moves at most one window per round trip
   -h, --help              this help
 `;
+
+/** `N`, `NK`/`NKiB` (x1024) or `NM`/`NMiB` (x1048576), a whole number of bytes. */
+export function parseByteSize(value: string, flag: string): number {
+  const m = /^(\d+)(?:(K|M)(?:iB)?)?$/i.exec(value.trim());
+  if (!m) throw invalidArgument(`${flag}: expected a number of bytes such as 1048576, 1024K or 1M, got "${value}"`);
+  const unit = m[2]?.toUpperCase();
+  return Number(m[1]) * (unit === "K" ? 1024 : unit === "M" ? 1048576 : 1);
+}
 
 /** Parses the command line into options; throws DomainError invalid-argument on bad flags. */
 export function parseControllerArgs(argv: string[]): ControllerOptions & { help?: boolean } {
@@ -160,6 +188,7 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
         "patch-api-local-trust": { type: "boolean" },
         "web-listen": { type: "string" },
         "web-static-dir": { type: "string" },
+        "http2-window": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -190,5 +219,6 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
   if (v["patch-api-local-trust"]) out.patchApiLocalTrust = true;
   if (v["web-listen"] !== undefined) out.webListen = v["web-listen"];
   if (v["web-static-dir"] !== undefined) out.webStaticDir = v["web-static-dir"];
+  if (v["http2-window"] !== undefined) out.http2Window = parseByteSize(v["http2-window"], "--http2-window");
   return out;
 }

@@ -1,6 +1,7 @@
 import * as path from "node:path";
 import { promises as fsp } from "node:fs";
 import { createServer } from "nice-grpc";
+import { withHttp2Window } from "../transport/http2-tuning.js";
 import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
 import { ServerReflection, ServerReflectionService } from "nice-grpc-server-reflection";
 import { PatchServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
@@ -132,7 +133,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   const host = config.listenHost.includes(":") ? `[${config.listenHost}]` : config.listenHost;
   const warning = checkListenPolicy(config.listenHost, !!config.tls, config.insecureListenAny);
   if (warning) log.warn("plaintext listener on a non-loopback address", { detail: warning });
-  const port = await server.listen(`${host}:${config.listenPort}`, config.tls ? serverCredentials(config.tls) : undefined);
+  const listen = () => server.listen(`${host}:${config.listenPort}`, config.tls ? serverCredentials(config.tls) : undefined);
+  const port = config.http2Window === undefined ? await listen() : await withHttp2Window(config.http2Window, listen);
   const address = `${host}:${port}`;
   let vim: VimRestServer | undefined;
   if (config.vimListen) {

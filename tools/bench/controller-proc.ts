@@ -10,6 +10,8 @@ export interface BenchController {
   endpoint: string;
   /** Call options carrying the controller's admin token (written at first start). */
   auth: { "*": { metadata: Metadata } };
+  /** The controller's admin token. */
+  token: string;
   proc: ChildProcess;
   /** Peak resident set (VmHWM) of the controller process so far, bytes. */
   peakRss(): number;
@@ -73,6 +75,7 @@ export async function startBenchController(dataDir: string, extra: string[] = []
   return {
     endpoint,
     auth: { "*": { metadata: Metadata({ authorization: `Bearer ${token}` }) } },
+    token,
     proc,
     peakRss: () => Number(/VmHWM:\s+(\d+) kB/.exec(status())?.[1] ?? 0) * 1024,
     cpuSeconds: () => {

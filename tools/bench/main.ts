@@ -29,6 +29,10 @@ export async function main(argv: string[]): Promise<number> {
     const { childVerify } = await import("./verify.js");
     return childVerify(argv.slice(1));
   }
+  if (argv[0] === "--child-upload-client") {
+    const { childUploadClient } = await import("./upload.js");
+    return childUploadClient(argv.slice(1));
+  }
   if (argv[0] === "--child-bare-upload") {
     const { childBareUpload } = await import("./upload.js");
     return childBareUpload(argv.slice(1));

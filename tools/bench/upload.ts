@@ -19,7 +19,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import * as grpc from "@grpc/grpc-js";
-import { createChannel, createClient } from "nice-grpc";
+import { createChannel, createClient, Metadata } from "nice-grpc";
 import { buildPatch } from "../../server/domain/patchfile/index.js";
 import { PatchServiceDefinition, type UploadPatchRequest } from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
 import { buildBigRpm, sh } from "./verify.js";
@@ -31,6 +31,65 @@ const CHUNK = 1 << 20;
 async function* fileRequests(file: string): AsyncGenerator<UploadPatchRequest> {
   yield { payload: { $case: "header", value: { fileName: path.basename(file), sizeBytes: (await fsp.stat(file)).size } } };
   for await (const c of createReadStream(file, { highWaterMark: CHUNK })) yield { payload: { $case: "chunk", value: c as Buffer } };
+}
+
+interface UploadRun {
+  ms: number;
+  serverCpu: number;
+  clientCpu: number;
+  /** Server peak RSS (controller only; 0 for the bare server). */
+  rss: number;
+  info: string;
+}
+
+function fmtRun(r: UploadRun): string {
+  return `${r.ms.toFixed(0)} ms (server CPU ${r.serverCpu.toFixed(2)} s, client ${r.clientCpu.toFixed(2)} s)`;
+}
+
+/**
+ * One upload from a fresh client process (`--child-upload-client`), timed there from the first
+ * message to the answer; the server's CPU over the same span is read here.
+ */
+async function timedUpload(endpoint: string, file: string, token: string | undefined, serverCpu: () => number, peakRss: () => number): Promise<UploadRun> {
+  const proc = spawn(process.execPath, [path.join(__dirname, "main.js"), "--child-upload-client", endpoint, file, ...(token ? [token] : [])], { stdio: ["pipe", "pipe", "inherit"] });
+  let out = "";
+  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  let cpu0 = 0;
+  const started = new Promise<void>((resolve) => {
+    const check = () => (out.includes("ready\n") ? resolve() : setTimeout(check, 5));
+    check();
+  });
+  await started;
+  cpu0 = serverCpu();
+  proc.stdin!.end("go\n");
+  const code = await new Promise<number | null>((resolve) => proc.once("exit", resolve));
+  const cpu = serverCpu() - cpu0;
+  const line = out.split("\n").find((l) => l.startsWith("{"));
+  if (code !== 0 || !line) throw new Error(`upload client exited ${code}: ${out.trim()}`);
+  const r = JSON.parse(line) as { ms: number; cpu: number; info: string };
+  return { ms: r.ms, serverCpu: cpu, clientCpu: r.cpu, rss: peakRss(), info: r.info };
+}
+
+/**
+ * Child-process client: connects, prints "ready", waits for a line on stdin (so the parent can read
+ * the server's CPU first), uploads `file`, prints {ms, cpu, info} as JSON.
+ */
+export async function childUploadClient(argv: string[]): Promise<number> {
+  const [endpoint, file, token] = argv as [string, string, string | undefined];
+  const ch = createChannel(endpoint);
+  const client = createClient(PatchServiceDefinition, ch, token ? { "*": { metadata: Metadata({ authorization: `Bearer ${token}` }) } } : {});
+  const go = new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
+  process.stdout.write("ready\n");
+  await go;
+  const cpu0 = process.cpuUsage();
+  const t = performance.now();
+  const r = await client.uploadPatch(fileRequests(file));
+  const ms = performance.now() - t;
+  const cpu = process.cpuUsage(cpu0);
+  process.stdout.write(JSON.stringify({ ms, cpu: (cpu.user + cpu.system) / 1e6, info: r.messages?.info.trim() ?? "" }) + "\n");
+  ch.close();
+  process.stdin.destroy();
+  return 0;
 }
 
 /** A bare grpc-js server whose UploadPatch only writes the chunks to a file. */
@@ -153,85 +212,57 @@ export const uploadSuite: BenchSuite = {
       const inflateCpuMs = (zu.user + zu.system) / 1000;
       log(`tools: gzip -dc ${g.toFixed(0)} ms + openssl sha256 ${s.toFixed(0)} ms + openssl md5 ${m.toFixed(0)} ms + cp ${c.toFixed(0)} ms = ${tools.toFixed(0)} ms`);
 
-      // Bare grpc-js upload of the same file: to a server in this process, and to one in a process
-      // of its own (the controller's topology: the client and the server on separate event loops).
+      // Rounds, BENCH_UPLOAD_ROUNDS of them (default 5): the bare server (its own process), the
+      // controller as configured by default, and the controller with a 1 MiB HTTP/2 window
+      // (--http2-window, for reference), each a fresh process with an empty data dir, each upload
+      // from a fresh client process (a long-lived client slows down run after run, which would
+      // flatter whichever side runs later). The ratio is of the medians.
+      const rounds = Math.max(1, Number(process.env.BENCH_UPLOAD_ROUNDS ?? 5));
       const bareOut = path.join(dir, "bare.out");
-      const bare = await bareUploadServer(bareOut);
-      const bch = createChannel(bare.endpoint);
-      const bclient = createClient(PatchServiceDefinition, bch);
-      // Each timed run starts with no dirty pages left by the one before (writeback would compete).
-      await sh("sync", []);
-      const bareSelf0 = process.cpuUsage();
-      t = performance.now();
-      await bclient.uploadPatch(fileRequests(built.path));
-      const bareInMs = performance.now() - t;
-      const bareSelf = process.cpuUsage(bareSelf0);
-      bch.close();
-      bare.stop();
-      await fsp.rm(bareOut, { force: true });
-      log(`bare grpc-js upload, server in this process: ${bareInMs.toFixed(0)} ms (${((size / 1048576) / (bareInMs / 1000)).toFixed(0)} MB/s), CPU ${((bareSelf.user + bareSelf.system) / 1e6).toFixed(2)} s`);
-
-      // Rounds: bare (server in its own process) then the controller (a fresh one, empty data
-      // dir), BENCH_UPLOAD_ROUNDS times (default 3); the ratio is of the medians, so a disturbance
-      // of this shared machine during one run moves neither side much.
-      const rounds = Math.max(1, Number(process.env.BENCH_UPLOAD_ROUNDS ?? 3));
-      const bareRuns: { ms: number; serverCpu: number; clientCpu: number }[] = [];
-      const ourRuns: { ms: number; cpu: number; clientCpu: number; rss: number }[] = [];
+      const runs = { bare: [] as UploadRun[], controller: [] as UploadRun[], window: [] as UploadRun[] };
       let info = "";
       for (let round = 1; round <= rounds; round++) {
         const bp = await startBareProcess(bareOut);
-        const pch = createChannel(bp.endpoint);
-        const pclient = createClient(PatchServiceDefinition, pch);
-        // Each timed run starts with no dirty pages left by the one before (writeback would compete).
         await sh("sync", []);
-        const pSelf0 = process.cpuUsage();
-        const pCpu0 = bp.cpuSeconds();
-        t = performance.now();
-        await pclient.uploadPatch(fileRequests(built.path));
-        const bareMs = performance.now() - t;
-        const pSelf = process.cpuUsage(pSelf0);
-        bareRuns.push({ ms: bareMs, serverCpu: bp.cpuSeconds() - pCpu0, clientCpu: (pSelf.user + pSelf.system) / 1e6 });
-        pch.close();
+        const b = await timedUpload(bp.endpoint, built.path, undefined, bp.cpuSeconds, () => 0);
         await bp.stop();
         await fsp.rm(bareOut, { force: true });
+        runs.bare.push(b);
 
-        // The controller: verify while streaming, store.
-        const dataDir = path.join(dir, `data-${round}`);
-        const ctl = await startBenchController(dataDir, ["--trust", `${pub}:bench`]);
-        const ch = createChannel(ctl.endpoint);
-        const client = createClient(PatchServiceDefinition, ch, ctl.auth);
-        await sh("sync", []);
-        const th0 = ctl.cpuByThread();
-        const self0 = process.cpuUsage();
-        const cpu0 = ctl.cpuSeconds();
-        t = performance.now();
-        const perf = process.env.BENCH_UPLOAD_PERF ? spawn("perf", ["stat", "-e", "context-switches,cpu-migrations,task-clock,page-faults", "-p", String(ctl.proc.pid)], { stdio: "inherit" }) : undefined;
-        const r = await client.uploadPatch(fileRequests(built.path));
-        perf?.kill("SIGINT");
-        const oursMs = performance.now() - t;
-        const cpu = ctl.cpuSeconds() - cpu0;
-        const selfCpu = process.cpuUsage(self0);
-        const th1 = ctl.cpuByThread();
-        const main = (th1.get(String(ctl.proc.pid)) ?? 0) - (th0.get(String(ctl.proc.pid)) ?? 0);
-        const others = [...th1].filter(([id]) => id !== String(ctl.proc.pid)).map(([id, c]) => (c - (th0.get(id) ?? 0)).toFixed(2)).filter((x) => x !== "0.00");
-        ourRuns.push({ ms: oursMs, cpu, clientCpu: (selfCpu.user + selfCpu.system) / 1e6, rss: ctl.peakRss() });
-        info = r.messages?.info.trim() ?? "";
-        ch.close();
-        await ctl.stop();
-        await fsp.rm(dataDir, { recursive: true, force: true });
-        const b = bareRuns[bareRuns.length - 1]!;
-        const o = ourRuns[ourRuns.length - 1]!;
-        log(
-          `round ${round}: bare ${b.ms.toFixed(0)} ms (server CPU ${b.serverCpu.toFixed(2)} s, client ${b.clientCpu.toFixed(2)} s); ` +
-            `controller ${o.ms.toFixed(0)} ms (CPU ${cpu.toFixed(2)} s: main ${main.toFixed(2)}, others ${others.join(" ")}; client ${o.clientCpu.toFixed(2)} s) = ${(o.ms / b.ms).toFixed(2)}`,
-        );
+        const line: string[] = [`round ${round}: bare ${fmtRun(b)}`];
+        for (const [key, extra] of [["controller", []], ["window", ["--http2-window", String(1 << 20)]]] as const) {
+          const dataDir = path.join(dir, `data-${round}-${key}`);
+          const ctl = await startBenchController(dataDir, ["--trust", `${pub}:bench`, ...extra]);
+          await sh("sync", []);
+          const th0 = ctl.cpuByThread();
+          const perf = key === "controller" && process.env.BENCH_UPLOAD_PERF ? spawn("perf", ["stat", "-e", "context-switches,cpu-migrations,task-clock,page-faults", "-p", String(ctl.proc.pid)], { stdio: "inherit" }) : undefined;
+          const o = await timedUpload(ctl.endpoint, built.path, ctl.token, ctl.cpuSeconds, ctl.peakRss);
+          perf?.kill("SIGINT");
+          const th1 = ctl.cpuByThread();
+          info = o.info;
+          await ctl.stop();
+          await fsp.rm(dataDir, { recursive: true, force: true });
+          runs[key].push(o);
+          if (key === "controller") {
+            const main = (th1.get(String(ctl.proc.pid)) ?? 0) - (th0.get(String(ctl.proc.pid)) ?? 0);
+            const others = [...th1].filter(([id]) => id !== String(ctl.proc.pid)).map(([id, c]) => (c - (th0.get(id) ?? 0)).toFixed(2)).filter((x) => x !== "0.00");
+            line.push(`controller ${fmtRun(o)}, threads: main ${main.toFixed(2)}, others ${others.join(" ")}; = ${(o.ms / b.ms).toFixed(2)}`);
+          } else {
+            line.push(`with --http2-window 1 MiB ${fmtRun(o)} = ${(o.ms / b.ms).toFixed(2)}`);
+          }
+        }
+        log(line.join("; "));
       }
       const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-      const bareMs = median(bareRuns.map((x) => x.ms));
-      const oursMs = median(ourRuns.map((x) => x.ms));
-      const rss = Math.max(...ourRuns.map((x) => x.rss));
-      log(`bare grpc-js upload, server in its own process (median of ${rounds}): ${bareMs.toFixed(0)} ms (${((size / 1048576) / (bareMs / 1000)).toFixed(0)} MB/s)`);
-      log(`controller upload (median of ${rounds}): ${oursMs.toFixed(0)} ms (${((size / 1048576) / (oursMs / 1000)).toFixed(0)} MB/s), ${info}`);
+      const bareMs = median(runs.bare.map((x) => x.ms));
+      const oursMs = median(runs.controller.map((x) => x.ms));
+      const winMs = median(runs.window.map((x) => x.ms));
+      const rss = Math.max(...runs.controller.map((x) => x.rss));
+      const winRss = Math.max(...runs.window.map((x) => x.rss));
+      const cores = os.cpus().length;
+      const busy = (rs: UploadRun[]) => median(rs.map((x) => (x.serverCpu + x.clientCpu) / (x.ms / 1000)));
+      log(`bare grpc-js upload, server in its own process (median of ${rounds}): ${bareMs.toFixed(0)} ms (${((size / 1048576) / (bareMs / 1000)).toFixed(0)} MB/s), ${busy(runs.bare).toFixed(2)} of ${cores} cores busy`);
+      log(`controller upload (median of ${rounds}): ${oursMs.toFixed(0)} ms (${((size / 1048576) / (oursMs / 1000)).toFixed(0)} MB/s), ${busy(runs.controller).toFixed(2)} of ${cores} cores busy, ${info}`);
       const r1 = oursMs / tools;
       const r2 = oursMs / bareMs;
       // What no implementation can go below on this machine: the bare run's CPU (client and
@@ -239,11 +270,15 @@ export const uploadSuite: BenchSuite = {
       // of software.tar for "signature", sha256 of the signed members for signature.v2, sha256
       // of each RPM for the blob store (timed above with openssl), spread over every core with
       // none ever idle.
-      const bareCpu = median(bareRuns.map((x) => x.serverCpu + x.clientCpu));
-      const floorMs = (bareCpu * 1000 + m + 2 * s + inflateCpuMs) / os.cpus().length;
+      const bareCpu = median(runs.bare.map((x) => x.serverCpu + x.clientCpu));
+      const floorMs = (bareCpu * 1000 + m + 2 * s + inflateCpuMs) / cores;
       log(`ratio controller/tools = ${r1.toFixed(2)} (target <= 2.0): ${verdict(r1 <= 2.0)}`);
       log(`ratio controller/bare grpc-js upload (server in its own process) = ${r2.toFixed(2)} (target <= 1.3): ${verdict(r2 <= 1.3)}`);
-      log(`  for reference: vs the bare server in the client's process ${(oursMs / bareInMs).toFixed(2)}; floor on ${os.cpus().length} cores (bare CPU + gunzip ${inflateCpuMs.toFixed(0)} ms + md5 + 2 x sha256, all cores busy) ${floorMs.toFixed(0)} ms = ratio ${(floorMs / bareMs).toFixed(2)}`);
+      log(
+        `  floor on ${cores} cores (bare CPU ${bareCpu.toFixed(2)} s + gunzip ${inflateCpuMs.toFixed(0)} ms + md5 + 2 x sha256, every core busy all the time) ${floorMs.toFixed(0)} ms = ratio ${(floorMs / bareMs).toFixed(2)}; ` +
+          `at the bare run's ${busy(runs.bare).toFixed(2)} busy cores ${((floorMs * cores) / busy(runs.bare)).toFixed(0)} ms = ratio ${((floorMs * cores) / busy(runs.bare) / bareMs).toFixed(2)}`,
+      );
+      log(`  with --http2-window 1 MiB: ${winMs.toFixed(0)} ms = ratio ${(winMs / bareMs).toFixed(2)}, peak RSS ${fmtMB(winRss)}`);
       log(`controller peak RSS = ${fmtMB(rss)} (target <= 150 MB): ${verdict(rss <= 150 * 1048576)}`);
     } finally {
       await fsp.rm(dir, { recursive: true, force: true });
