@@ -4,10 +4,10 @@
  * run: against the work it cannot avoid done by tools one after another (gzip -dc, openssl dgst
  * -sha256, openssl dgst -md5, cp; target <= 2.0), and against a bare grpc-js client-streaming
  * upload of the same file to a server that only writes it (target <= 1.3): that server runs in a
- * process of its own, as the controller does (one in the client's process is also timed and
- * shown: it skips the cross-process handoffs every real upload pays). Each timed run starts after
- * a `sync`. Controller peak RSS target: <= 150 MB. BENCH_UPLOAD_CACHE=DIR keeps the built patch
- * between runs; BENCH_UPLOAD_PERF=1 runs `perf stat` on the controller during its upload.
+ * process of its own, as the controller does, with grpc-js's defaults (HTTP/2's 64 KiB windows).
+ * Every timed upload comes from a fresh client process; each starts after a `sync`. Controller
+ * peak RSS target: <= 150 MB. BENCH_UPLOAD_CACHE=DIR keeps the built patch between runs;
+ * BENCH_UPLOAD_PERF=1 runs `perf stat` on the controller during its upload.
  */
 import { generateKeyPairSync } from "node:crypto";
 import { createReadStream, createWriteStream, readFileSync, promises as fsp } from "node:fs";
@@ -261,7 +261,7 @@ export const uploadSuite: BenchSuite = {
       const winRss = Math.max(...runs.window.map((x) => x.rss));
       const cores = os.cpus().length;
       const busy = (rs: UploadRun[]) => median(rs.map((x) => (x.serverCpu + x.clientCpu) / (x.ms / 1000)));
-      log(`bare grpc-js upload, server in its own process (median of ${rounds}): ${bareMs.toFixed(0)} ms (${((size / 1048576) / (bareMs / 1000)).toFixed(0)} MB/s), ${busy(runs.bare).toFixed(2)} of ${cores} cores busy`);
+      log(`bare grpc-js upload (grpc-js defaults), server in its own process (median of ${rounds}): ${bareMs.toFixed(0)} ms (${((size / 1048576) / (bareMs / 1000)).toFixed(0)} MB/s), ${busy(runs.bare).toFixed(2)} of ${cores} cores busy`);
       log(`controller upload (median of ${rounds}): ${oursMs.toFixed(0)} ms (${((size / 1048576) / (oursMs / 1000)).toFixed(0)} MB/s), ${busy(runs.controller).toFixed(2)} of ${cores} cores busy, ${info}`);
       const r1 = oursMs / tools;
       const r2 = oursMs / bareMs;
