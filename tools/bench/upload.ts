@@ -53,14 +53,14 @@ function fmtRun(r: UploadRun): string {
 async function timedUpload(endpoint: string, file: string, token: string | undefined, serverCpu: () => number, peakRss: () => number): Promise<UploadRun> {
   const proc = spawn(process.execPath, [path.join(__dirname, "main.js"), "--child-upload-client", endpoint, file, ...(token ? [token] : [])], { stdio: ["pipe", "pipe", "inherit"] });
   let out = "";
-  proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  let cpu0 = 0;
-  const started = new Promise<void>((resolve) => {
-    const check = () => (out.includes("ready\n") ? resolve() : setTimeout(check, 5));
-    check();
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.includes("ready\n")) resolve();
+    });
+    proc.once("exit", (code) => reject(new Error(`upload client exited ${code} before it was ready: ${out.trim()}`)));
   });
-  await started;
-  cpu0 = serverCpu();
+  const cpu0 = serverCpu();
   proc.stdin!.end("go\n");
   const code = await new Promise<number | null>((resolve) => proc.once("exit", resolve));
   const cpu = serverCpu() - cpu0;
