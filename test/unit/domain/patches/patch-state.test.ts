@@ -140,6 +140,13 @@ describe("patch-state engine: spec-4 states", () => {
     expect(s.needs.size).to.equal(0);
   });
 
+  it("lets a base-feed import change a state (an import is a repository change: computeSnapshot)", () => {
+    const rec = patch("P1", [a2]);
+    const hosts = [host("h1", [a2, base[1]!])];
+    expect(computeSnapshot(inputsOf([rec], hosts, {}, base)).states.get("P1")).to.equal("Partial-Remove");
+    expect(computeSnapshot(inputsOf([rec], hosts, {}, [...base, a2])).states.get("P1")).to.equal("Available");
+  });
+
   it("ignores hosts of another release", () => {
     const rec = patch("P1", [a2], { repoState: "Applied", release: "R2" });
     expect(computeSnapshot(inputsOf([rec], [host("h1", base)], {}, base)).states.get("P1")).to.equal("Applied");
@@ -446,21 +453,33 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   return true;
 }
 
+/** Same needs (any order) and same states. */
+function sameSnapshot(a: PatchStateSnapshot, b: PatchStateSnapshot): boolean {
+  if (a.needs.size !== b.needs.size || a.states.size !== b.states.size) return false;
+  for (const [id, set] of a.needs) {
+    const other = b.needs.get(id);
+    if (!other || !sameSet(set, other)) return false;
+  }
+  for (const [id, st] of a.states) if (b.states.get(id) !== st) return false;
+  return true;
+}
+
+/** A deep copy, to show later that a snapshot was not changed. */
+const copyOf = (s: PatchStateSnapshot): PatchStateSnapshot => ({ needs: new Map([...s.needs].map(([id, set]) => [id, new Set(set)])), states: new Map(s.states) });
+
 function checkStep(w: World, step: Step, before: PatchStateSnapshot): void {
   const inputs = w.inputs();
   if (step.kind === "hosts") {
-    const got = JSON.stringify(plain(w.snap));
-    const want = JSON.stringify(plain(computeSnapshot(inputs)));
-    if (got !== want) expect(JSON.parse(got), "incremental snapshot vs from scratch").to.deep.equal(JSON.parse(want));
+    const fresh = computeSnapshot(inputs);
+    check(sameSnapshot(w.snap, fresh), "incremental snapshot differs from the from-scratch one", () => ({ incremental: plain(w.snap), fromScratch: plain(fresh) }));
   }
   const order = [...w.snap.states.keys()];
   check(order.length === inputs.records.length && inputs.records.every((p, i) => p.meta.id === order[i]), "states in record order", () => order);
 
   const desired = new LazyDesired(w);
   const oracle = computePatchStates(inputs.records, [...w.hosts.values()], desired, w.interim);
-  if (oracle.size !== w.snap.states.size || [...oracle].some(([id, st]) => w.snap.states.get(id) !== st)) {
-    expect(Object.fromEntries(w.snap.states), "states vs computePatchStates").to.deep.equal(Object.fromEntries(oracle));
-  }
+  const agree = oracle.size === w.snap.states.size && [...oracle].every(([id, st]) => w.snap.states.get(id) === st);
+  check(agree, "states differ from computePatchStates", () => ({ engine: Object.fromEntries(w.snap.states), oracle: Object.fromEntries(oracle) }));
 
   // A host that installed exactly its desired set waits for no patch.
   for (const name of step.converged ?? []) {
@@ -486,13 +505,13 @@ function runHistory(seed: number): void {
       let r = rng.int(STEP_WEIGHT);
       const fn = STEPS.find(([weight]) => (r -= weight) < 0)![1];
       const before = w.snap;
-      const frozen = plain(before);
+      const frozen = copyOf(before);
       const step = fn(w, rng);
       log.push(step.text);
       if (step.kind === "repo") w.snap = computeSnapshot(w.inputs());
       else {
         const next = updateSnapshotForHosts(before, w.inputs(), step.hostnames!);
-        check(JSON.stringify(plain(before)) === JSON.stringify(frozen), "the previous snapshot was changed");
+        check(sameSnapshot(before, frozen), "the previous snapshot was changed", () => [plain(frozen), plain(before)]);
         // Unchanged sets and an unchanged states map are shared, not copied.
         for (const [id, set] of next.needs) {
           const old = before.needs.get(id);
