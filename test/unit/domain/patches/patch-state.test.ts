@@ -231,8 +231,13 @@ class World {
     return { ...p, repoState, packages, patchState: this.rng.pick<PatchStateName>(["n/a", "Available", "Applied", "Partial-Apply", "Partial-Remove", "Committed"]) };
   }
 
-  desired(h: HostPackageView) {
-    return desiredSetFor(h, this.base.get(h.release) ?? [], [...this.records.values()]);
+  /** Desired sets by host view; a report replaces the view, a repository step clears the cache. */
+  desiredCache = new WeakMap<HostPackageView, DesiredSet>();
+
+  desired(h: HostPackageView): DesiredSet {
+    let d = this.desiredCache.get(h);
+    if (!d) this.desiredCache.set(h, (d = desiredSetFor(h, this.base.get(h.release) ?? [], [...this.records.values()])));
+    return d;
   }
 
   /** apply/remove: every known host must report again (the controller's writeRepoChanges). */
@@ -508,7 +513,10 @@ function runHistory(seed: number): void {
       const frozen = copyOf(before);
       const step = fn(w, rng);
       log.push(step.text);
-      if (step.kind === "repo") w.snap = computeSnapshot(w.inputs());
+      if (step.kind === "repo") {
+        w.desiredCache = new WeakMap();
+        w.snap = computeSnapshot(w.inputs());
+      }
       else {
         const next = updateSnapshotForHosts(before, w.inputs(), step.hostnames!);
         check(sameSnapshot(before, frozen), "the previous snapshot was changed", () => [plain(frozen), plain(before)]);
