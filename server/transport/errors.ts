@@ -5,8 +5,36 @@ import { isDomainError, type DomainErrorKind } from "../domain/errors.js";
 import type { Logger } from "../lib/log.js";
 import { decodeFailureOf } from "./safe-decode.js";
 
+/**
+ * Trailer carrying the machine-readable reason of every error status (e.g. `PATCH_NOT_FOUND`,
+ * `TOKEN_MISSING`, `INTERNAL_ERROR`): the `DomainError.reason`, stable across releases. Clients
+ * pick their typed error from it (clients/sdk/src/errors.ts, clients/python/swpatch_client/errors.py).
+ */
+export const ERROR_REASON_TRAILER = "swpatch-error-reason";
+/** Trailer naming who defined the reason (always {@link ERROR_DOMAIN}), as google.rpc.ErrorInfo does. */
+export const ERROR_DOMAIN_TRAILER = "swpatch-error-domain";
+/** The value of {@link ERROR_DOMAIN_TRAILER}. */
+export const ERROR_DOMAIN = "swpatch.v1";
+/** Reason sent with the INTERNAL status of an unexpected error (its stack is logged, never sent). */
+export const INTERNAL_ERROR_REASON = "INTERNAL_ERROR";
+
+/** A ServerError with the machine-readable reason the error middleware sends in the trailers. */
+export class ReasonedServerError extends ServerError {
+  readonly reason: string;
+
+  constructor(code: Status, details: string, reason: string) {
+    super(code, details);
+    this.name = "ReasonedServerError";
+    this.reason = reason;
+  }
+}
+
 function decodeError(method: string, why: string): ServerError {
-  return new ServerError(Status.INVALID_ARGUMENT, `request to ${method.split("/").pop()} could not be decoded: ${why}`);
+  return new ReasonedServerError(
+    Status.INVALID_ARGUMENT,
+    `request to ${method.split("/").pop()} could not be decoded: ${why}`,
+    "MALFORMED_REQUEST",
+  );
 }
 
 const KIND_TO_STATUS: Record<DomainErrorKind, Status> = {
@@ -25,16 +53,28 @@ const KIND_TO_STATUS: Record<DomainErrorKind, Status> = {
 /** Maps an error thrown by a handler to the ServerError the client sees. */
 export function toServerError(e: unknown, log: Logger, method: string): unknown {
   if (e instanceof ServerError) return e;
-  if (isDomainError(e)) return new ServerError(KIND_TO_STATUS[e.kind], e.message);
+  if (isDomainError(e)) return new ReasonedServerError(KIND_TO_STATUS[e.kind], e.message, e.reason);
   if (isAbortError(e)) return e;
   const ref = randomUUID().slice(0, 8);
   log.error("unexpected error", { method, ref, error: (e as Error)?.stack ?? String(e) });
-  return new ServerError(Status.INTERNAL, `internal error (ref ${ref})`);
+  return new ReasonedServerError(Status.INTERNAL, `internal error (ref ${ref})`, INTERNAL_ERROR_REASON);
+}
+
+/**
+ * The reason sent with a ServerError: its own when it has one, else the status name
+ * (`INVALID_ARGUMENT`, like a DomainError without an explicit reason), `INTERNAL_ERROR` for
+ * INTERNAL/UNKNOWN.
+ */
+export function reasonOf(e: ServerError): string {
+  if (e instanceof ReasonedServerError) return e.reason;
+  if (e.code === Status.INTERNAL || e.code === Status.UNKNOWN) return INTERNAL_ERROR_REASON;
+  return Status[e.code] ?? INTERNAL_ERROR_REASON;
 }
 
 /**
  * Error and logging middleware: domain errors become their status, anything unexpected becomes
- * INTERNAL "internal error (ref X)" with the stack logged under that ref, never sent.
+ * INTERNAL "internal error (ref X)" with the stack logged under that ref, never sent. Every error
+ * status carries the trailers {@link ERROR_REASON_TRAILER} and {@link ERROR_DOMAIN_TRAILER}.
  */
 export function errorMiddleware(log: Logger) {
   return async function* <Req, Res>(call: ServerMiddlewareCall<Req, Res>, context: CallContext) {
@@ -66,7 +106,10 @@ export function errorMiddleware(log: Logger) {
     } catch (e) {
       const mapped = toServerError(e, log, method);
       if (mapped instanceof ServerError) {
-        log.info("rpc", { method, status: Status[mapped.code], ms: Date.now() - started });
+        const reason = reasonOf(mapped);
+        context.trailer.set(ERROR_REASON_TRAILER, reason);
+        context.trailer.set(ERROR_DOMAIN_TRAILER, ERROR_DOMAIN);
+        log.info("rpc", { method, status: Status[mapped.code], reason, ms: Date.now() - started });
       }
       throw mapped;
     }
