@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc";
 import { isAbortError } from "abort-controller-x";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { isDomainError, type DomainErrorKind } from "../domain/errors.js";
 import type { Logger } from "../lib/log.js";
 import { decodeFailureOf } from "./safe-decode.js";
@@ -17,16 +18,42 @@ export const ERROR_DOMAIN_TRAILER = "swpatch-error-domain";
 export const ERROR_DOMAIN = "swpatch.v1";
 /** Reason sent with the INTERNAL status of an unexpected error (its stack is logged, never sent). */
 export const INTERNAL_ERROR_REASON = "INTERNAL_ERROR";
+/**
+ * The standard gRPC rich-error trailer: a binary `google.rpc.Status` whose one detail is a
+ * `google.rpc.ErrorInfo` { reason, domain: "swpatch.v1", metadata: patchId/hostname when known },
+ * for generic gRPC tooling and clients in other languages. Our own clients read the plain
+ * {@link ERROR_REASON_TRAILER}; both always carry the same reason.
+ */
+export const STATUS_DETAILS_TRAILER = "grpc-status-details-bin";
+const ERROR_INFO_TYPE_URL = "type.googleapis.com/google.rpc.ErrorInfo";
 
 /** A ServerError with the machine-readable reason the error middleware sends in the trailers. */
 export class ReasonedServerError extends ServerError {
   readonly reason: string;
+  /** Context sent as the ErrorInfo metadata (e.g. `patchId`, `hostname`). */
+  readonly metadata: Readonly<Record<string, string>>;
 
-  constructor(code: Status, details: string, reason: string) {
+  constructor(code: Status, details: string, reason: string, metadata: Record<string, string> = {}) {
     super(code, details);
     this.name = "ReasonedServerError";
     this.reason = reason;
+    this.metadata = metadata;
   }
+}
+
+/**
+ * Encodes `google.rpc.Status { code = 1; message = 2; repeated google.protobuf.Any details = 3 }`
+ * with one `google.rpc.ErrorInfo { reason = 1; domain = 2; map<string, string> metadata = 3 }`
+ * (field numbers from googleapis google/rpc/status.proto and error_details.proto).
+ */
+export function encodeStatusDetails(code: Status, message: string, reason: string, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
+  const info = new BinaryWriter().tag(1, WireType.LengthDelimited).string(reason).tag(2, WireType.LengthDelimited).string(ERROR_DOMAIN);
+  for (const [k, v] of Object.entries(metadata)) {
+    info.tag(3, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string(k).tag(2, WireType.LengthDelimited).string(v).join();
+  }
+  const any = new BinaryWriter().tag(1, WireType.LengthDelimited).string(ERROR_INFO_TYPE_URL).tag(2, WireType.LengthDelimited).bytes(info.finish()).finish();
+  const status = new BinaryWriter().tag(1, WireType.Varint).int32(code).tag(2, WireType.LengthDelimited).string(message);
+  return status.tag(3, WireType.LengthDelimited).bytes(any).finish();
 }
 
 function decodeError(method: string, why: string): ServerError {
@@ -53,7 +80,12 @@ const KIND_TO_STATUS: Record<DomainErrorKind, Status> = {
 /** Maps an error thrown by a handler to the ServerError the client sees. */
 export function toServerError(e: unknown, log: Logger, method: string): unknown {
   if (e instanceof ServerError) return e;
-  if (isDomainError(e)) return new ReasonedServerError(KIND_TO_STATUS[e.kind], e.message, e.reason);
+  if (isDomainError(e)) {
+    const metadata: Record<string, string> = {};
+    if (e.patchId !== undefined) metadata.patchId = e.patchId;
+    if (e.hostname !== undefined) metadata.hostname = e.hostname;
+    return new ReasonedServerError(KIND_TO_STATUS[e.kind], e.message, e.reason, metadata);
+  }
   if (isAbortError(e)) return e;
   const ref = randomUUID().slice(0, 8);
   log.error("unexpected error", { method, ref, error: (e as Error)?.stack ?? String(e) });
@@ -74,7 +106,8 @@ export function reasonOf(e: ServerError): string {
 /**
  * Error and logging middleware: domain errors become their status, anything unexpected becomes
  * INTERNAL "internal error (ref X)" with the stack logged under that ref, never sent. Every error
- * status carries the trailers {@link ERROR_REASON_TRAILER} and {@link ERROR_DOMAIN_TRAILER}.
+ * status carries the trailers {@link ERROR_REASON_TRAILER}, {@link ERROR_DOMAIN_TRAILER} and
+ * {@link STATUS_DETAILS_TRAILER}.
  */
 export function errorMiddleware(log: Logger) {
   return async function* <Req, Res>(call: ServerMiddlewareCall<Req, Res>, context: CallContext) {
@@ -109,6 +142,8 @@ export function errorMiddleware(log: Logger) {
         const reason = reasonOf(mapped);
         context.trailer.set(ERROR_REASON_TRAILER, reason);
         context.trailer.set(ERROR_DOMAIN_TRAILER, ERROR_DOMAIN);
+        const metadata = mapped instanceof ReasonedServerError ? mapped.metadata : {};
+        context.trailer.set(STATUS_DETAILS_TRAILER, encodeStatusDetails(mapped.code, mapped.details, reason, metadata));
         log.info("rpc", { method, status: Status[mapped.code], reason, ms: Date.now() - started });
       }
       throw mapped;

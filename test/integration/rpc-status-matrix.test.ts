@@ -22,6 +22,7 @@ import {
 } from "nice-grpc";
 import * as grpc from "@grpc/grpc-js";
 import { HealthDefinition } from "nice-grpc-server-health";
+import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { PatchServiceDefinition, type ImportBasePackageRequest, type UploadPatchRequest } from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
 import { HostServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/host_service.js";
 import { AgentServiceDefinition, type ConnectRequest } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
@@ -53,18 +54,62 @@ type Who = "admin" | "operator" | "reader" | "agent" | "none" | "invalid" | "rev
 
 /** Reasons seen in trailers, per error object (captured by a client middleware). */
 const REASONS = new WeakMap<object, string | undefined>();
+/** The decoded grpc-status-details-bin trailer, per error object. */
+const DETAILS = new WeakMap<object, StatusDetails | undefined>();
+
+interface StatusDetails {
+  code: number;
+  message: string;
+  typeUrl: string;
+  reason: string;
+  domain: string;
+}
+
+/** Decodes google.rpc.Status with one google.rpc.ErrorInfo detail (the fields the test needs). */
+function decodeStatusDetails(bytes: Uint8Array): StatusDetails {
+  const out: StatusDetails = { code: -1, message: "", typeUrl: "", reason: "", domain: "" };
+  const status = new BinaryReader(bytes);
+  while (status.pos < status.len) {
+    const [field, wire] = status.tag();
+    if (field === 1) out.code = status.int32();
+    else if (field === 2) out.message = status.string();
+    else if (field === 3) {
+      const any = new BinaryReader(status.bytes());
+      while (any.pos < any.len) {
+        const [f, w] = any.tag();
+        if (f === 1) out.typeUrl = any.string();
+        else if (f === 2) {
+          const info = new BinaryReader(any.bytes());
+          while (info.pos < info.len) {
+            const [g, x] = info.tag();
+            if (g === 1) out.reason = info.string();
+            else if (g === 2) out.domain = info.string();
+            else info.skip(x);
+          }
+        } else any.skip(w);
+      }
+    } else status.skip(wire);
+  }
+  return out;
+}
 
 async function* captureReason<Req, Res>(call: ClientMiddlewareCall<Req, Res>, options: CallOptions) {
   let reason: string | undefined;
+  let details: StatusDetails | undefined;
   try {
     return yield* call.next(call.request, {
       ...options,
       onTrailer: (t) => {
         reason = t.get("swpatch-error-reason") as string | undefined;
+        const bin = t.get("grpc-status-details-bin");
+        details = bin instanceof Uint8Array ? decodeStatusDetails(bin) : undefined;
       },
     });
   } catch (e) {
-    if (e instanceof ClientError) REASONS.set(e, reason);
+    if (e instanceof ClientError) {
+      REASONS.set(e, reason);
+      DETAILS.set(e, details);
+    }
     throw e;
   }
 }
@@ -481,6 +526,10 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
         failures.push(`${label}: expected ${Status[e.code]} "${e.message}" (${e.reason}), got ${got}`);
         continue;
       }
+      // The standard rich-error trailer says the same: google.rpc.Status + google.rpc.ErrorInfo.
+      const rich = DETAILS.get(error);
+      const wantRich = { code: error.code, message: error.details, typeUrl: "type.googleapis.com/google.rpc.ErrorInfo", reason: e.reason, domain: "swpatch.v1" };
+      if (JSON.stringify(rich) !== JSON.stringify(wantRich)) failures.push(`${label}: grpc-status-details-bin ${JSON.stringify(rich)}, expected ${JSON.stringify(wantRich)}`);
       const sdk = toSwPatchError(error, ctl.endpoint, reason);
       if (!(sdk instanceof e.sdk) || (sdk as SwPatchError).reason !== e.reason) failures.push(`${label}: SDK class ${(sdk as Error).constructor.name}, expected ${e.sdk.name}`);
     }
