@@ -385,7 +385,20 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
   row(A + "FetchPackage", "agent", "a stored package", (c) => first(c.agent.fetchPackage({ sha256: rpm.sha256 })), ok());
   row(A + "FetchPackage", "agent", "unknown sha256", (c) => first(c.agent.fetchPackage({ sha256: NO_SHA })), err(Status.NOT_FOUND, `Package ${NO_SHA} is not in the package store`, "NOT_FOUND", NotFoundError));
   row(A + "FetchPackage", "agent", "bad sha256", (c) => first(c.agent.fetchPackage({ sha256: "xyz" })), invalid("sha256: expected 64 lowercase hex digits"));
-  row(A + "Connect", "admin", "hello as a new host", (c) => first(c.agent.connect(streamOf(hello("fake-1")))), ok());
+  row(A + "Connect", "admin", "hello as a new host", async (c) => {
+    // Answered with a helloAck; leaving the stream disconnects fake-1 (the rows below need it offline).
+    const after = (await c.patches.getControllerInfo({})).lastEventSequence;
+    const ac = new AbortController();
+    const disconnected = first(c.patches.watchEvents({ afterSequence: after, kinds: ["host.disconnected"], hostname: "fake-1" }, { signal: ac.signal }));
+    disconnected.catch(() => undefined); // awaited below; rejects only if the call above failed
+    try {
+      const ack = await first(c.agent.connect(streamOf(hello("fake-1"))));
+      await disconnected;
+      return ack;
+    } finally {
+      ac.abort();
+    }
+  }, ok((r) => expect((r as { message?: { $case: string } }).message?.$case).to.equal("helloAck")));
   row(A + "Connect", "agent", "another host's hello", (c) => first(c.agent.connect(streamOf(hello("fake-2")))), err(Status.PERMISSION_DENIED, "agent token for fake-0 may not act as host fake-2", "HOST_MISMATCH", PermissionDeniedError));
   row(A + "Connect", "admin", "bad personality", (c) => first(c.agent.connect(streamOf(hello("fake-3", "toaster")))), invalid('hello.personality: must be controller, worker or storage, got "toaster"'));
 
@@ -436,7 +449,17 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
   row(O + "AbortStrategy", "operator", "none yet", (c) => c.orchestration.abortStrategy({}), noStrategy);
   row(O + "DeleteStrategy", "operator", "none yet", (c) => c.orchestration.deleteStrategy({}), noStrategy);
   row(O + "CreateStrategy", "operator", "max parallel out of range", (c) => c.orchestration.createStrategy({ workerApplyType: ApplyType.APPLY_TYPE_PARALLEL, maxParallelWorkerHosts: 1 }), invalid(/^max_parallel_worker_hosts: must be between 2 and 100, got 1$/));
-  row(O + "CreateStrategy", "operator", "a strategy", (c) => c.orchestration.createStrategy({}), ok());
+  row(O + "CreateStrategy", "operator", "a strategy", async (c) => {
+    const created = await c.orchestration.createStrategy({});
+    // The build runs after the answer; the rows below need it finished (it fails: fake-0 is not current).
+    const ac = new AbortController();
+    try {
+      for await (const r of c.orchestration.watchStrategy({}, { signal: ac.signal })) if (r.strategy && r.strategy.state !== "building") break;
+    } finally {
+      ac.abort();
+    }
+    return created;
+  }, ok());
   row(O + "CreateStrategy", "operator", "a second strategy", (c) => c.orchestration.createStrategy({}), err(Status.ALREADY_EXISTS, "strategy already exists of type:sw-patch", "STRATEGY_EXISTS", AlreadyExistsError));
   row(O + "GetStrategy", "reader", "the strategy", (c) => c.orchestration.getStrategy({}), ok());
   row(O + "WatchStrategy", "reader", "the current strategy", (c) => first(c.orchestration.watchStrategy({})), ok());
