@@ -141,6 +141,9 @@ describe("controller shutdown with open streams (SIGTERM)", function () {
     const code = await ctl!.stop(); // throws when the controller had to be killed
     const exitMs = Date.now() - started;
     expect(code).to.equal(0);
+    // Graceful: no stream was left for the bounded forceShutdown fallback, and nothing failed.
+    expect(ctl!.stderr()).to.not.include("graceful gRPC shutdown timed out");
+    expect(ctl!.stderr()).to.not.include('"level":"error"');
 
     const endings = await Promise.all([agentLink.ended, ...streams.map((s) => s.ended)]);
     for (const e of endings) {
