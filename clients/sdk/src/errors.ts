@@ -86,13 +86,13 @@ export class InternalError extends SwPatchError {}
 type ErrorClass = new (message: string, options: SwPatchErrorOptions) => SwPatchError;
 
 /** Classes chosen by the controller's reason; a reason not listed falls back to the status. */
-const BY_REASON: Readonly<Record<string, ErrorClass>> = {
-  PATCH_NOT_FOUND: PatchNotFoundError,
-  RELEASE_NOT_FOUND: ReleaseNotFoundError,
-  HOST_NOT_FOUND: HostNotFoundError,
-  OPERATION_NOT_FOUND: OperationNotFoundError,
-  STRATEGY_NOT_FOUND: StrategyNotFoundError,
-};
+const BY_REASON: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass>([
+  ["PATCH_NOT_FOUND", PatchNotFoundError],
+  ["RELEASE_NOT_FOUND", ReleaseNotFoundError],
+  ["HOST_NOT_FOUND", HostNotFoundError],
+  ["OPERATION_NOT_FOUND", OperationNotFoundError],
+  ["STRATEGY_NOT_FOUND", StrategyNotFoundError],
+]);
 
 const BY_STATUS: Partial<Record<Status, ErrorClass>> = {
   [Status.NOT_FOUND]: NotFoundError,
@@ -119,7 +119,7 @@ export function toSwPatchError(error: unknown, endpoint?: string, reason?: strin
   if (!(error instanceof ClientError)) return error;
   const options: SwPatchErrorOptions = { code: error.code, method: error.path, cause: error, endpoint, reason };
   const message = error.details || Status[error.code] || "error";
-  const byReason = reason === undefined ? undefined : BY_REASON[reason];
+  const byReason = reason === undefined ? undefined : BY_REASON.get(reason);
   if (byReason && error.code === Status.NOT_FOUND) return new byReason(message, options);
   if (reason === undefined && error.code === Status.NOT_FOUND && error.path.startsWith("/swpatch.v1.PatchService/")) {
     return new PatchNotFoundError(message, options);

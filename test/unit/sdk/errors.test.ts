@@ -31,6 +31,7 @@ describe("sdk: typed errors by the controller's reason", () => {
     expect(by("HOST_NOT_FOUND")).to.be.instanceOf(HostNotFoundError);
     expect(by("OPERATION_NOT_FOUND")).to.be.instanceOf(OperationNotFoundError);
     expect(by("STRATEGY_NOT_FOUND")).to.be.instanceOf(StrategyNotFoundError);
+    expect(by("constructor")).to.be.instanceOf(NotFoundError).and.not.instanceOf(PatchNotFoundError); // not an inherited key
     const token = by("TOKEN_NOT_FOUND", PATCH_PATH);
     expect(token).to.be.instanceOf(NotFoundError).and.not.instanceOf(PatchNotFoundError);
     expect((token as SwPatchError).reason).to.equal("TOKEN_NOT_FOUND");
