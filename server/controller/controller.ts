@@ -31,6 +31,7 @@ import { roleSatisfies } from "../domain/auth/index.js";
 import { createPatchApiServer } from "../transport/rest/patch-api.js";
 import { createWebConsoleServer, type WebConsoleServer } from "../transport/web/web-console.js";
 import { errorMiddleware } from "../transport/errors.js";
+import { StreamTracker } from "../transport/stream-tracker.js";
 import { withSafeDecoding } from "../transport/safe-decode.js";
 import { createPatchService } from "../transport/patch-service.js";
 import { createHostService } from "../transport/host-service.js";
@@ -59,6 +60,23 @@ export interface Controller {
 }
 
 type Lifecycle = "starting" | "running" | "stopping" | "stopped";
+
+/** How long a graceful gRPC shutdown may take before the remaining connections are cut. */
+const GRACEFUL_SHUTDOWN_MS = 2000;
+
+/** grpc-js tryShutdown, bounded: after GRACEFUL_SHUTDOWN_MS the remaining sessions are destroyed. */
+async function shutdownGrpc(server: { shutdown(): Promise<void>; forceShutdown(): void }, log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const graceful = server.shutdown().then(() => true);
+  const expired = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), GRACEFUL_SHUTDOWN_MS)));
+  const clean = await Promise.race([graceful, expired]);
+  clearTimeout(timer);
+  if (!clean) {
+    log.warn("graceful gRPC shutdown timed out; closing the remaining connections", { ms: GRACEFUL_SHUTDOWN_MS });
+    server.forceShutdown();
+    void graceful.catch(() => undefined);
+  }
+}
 
 /** Builds and starts a controller: config -> db + migrations -> domain -> transport -> listen. */
 export async function createController(config: ControllerConfig, opts: { log?: Logger } = {}): Promise<Controller> {
@@ -106,6 +124,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   await orchestrator.init();
 
   const health = HealthState();
+  const streams = new StreamTracker();
   const server = createServer({
     "grpc.max_receive_message_length": 8 * 1024 * 1024,
     "grpc.keepalive_time_ms": 30_000,
@@ -114,7 +133,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     "grpc.enable_channelz": 0,
   })
     .use(errorMiddleware(log))
-    .use(createAuthMiddleware({ auth, audit, log }));
+    .use(createAuthMiddleware({ auth, audit, log }))
+    .use(streams.middleware());
   server.add(withSafeDecoding(PatchServiceDefinition), createPatchService({ patches, events, maxPatchBytes: config.maxPatchBytes, tmpDir, trustLabels: () => trust.current().keys.map((k) => k.label) }));
   server.add(withSafeDecoding(AdminServiceDefinition), createAdminService({ auth, trust, audit }));
   server.add(withSafeDecoding(OrchestrationServiceDefinition), createOrchestrationService({ orchestrator }));
@@ -191,13 +211,17 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       if (state !== "running") return;
       state = "stopping";
       health.setStatus("unhealthy");
+      // Open streams (watchers, agent links) end first with UNAVAILABLE "controller is shutting
+      // down": grpc-js tryShutdown would otherwise wait for their clients to go away.
+      const aborted = streams.abortAll();
+      if (aborted) log.info("streams ended for shutdown", { streams: aborted });
       await web?.close();
       await patchApi?.close();
       await vim?.close();
       await orchestrator.close();
       await hosts.flush();
       hosts.close();
-      await server.shutdown();
+      await shutdownGrpc(server, log);
       log.info("database transactions", { transactions: db.txCount, commits: db.commitCount });
       if (dbStats) for (const [k, v] of [...dbStats].sort((a, b) => b[1] - a[1])) log.info("statements", { n: v, sql: k });
       await db.close();

@@ -10,6 +10,7 @@
  * Attach it after the error middleware: `createServer().use(errorMiddleware(log)).use(auth)`.
  */
 import { ServerError, Status, type CallContext, type ServerMiddleware, type ServerMiddlewareCall } from "nice-grpc";
+import { ReasonedServerError } from "./errors.js";
 import { isAbortError } from "abort-controller-x";
 import { isDomainError } from "../domain/errors.js";
 import { LOCAL_CALLER, roleSatisfies, type Caller } from "../domain/auth/roles.js";
@@ -116,7 +117,8 @@ async function* tapHeader<T>(source: AsyncIterable<T>, onHeader: (h: unknown) =>
  * Statuses: UNAUTHENTICATED ("missing token", "invalid token", "token revoked"),
  * PERMISSION_DENIED ("role R may not call M", or "method P is not classified" for a path missing
  * from the policy table), UNAVAILABLE when the token store itself fails (logged). Public methods
- * (health, reflection) skip all of this.
+ * (health, reflection) skip all of this. Reasons sent with them (swpatch-error-reason): TOKEN_MISSING,
+ * TOKEN_INVALID, TOKEN_REVOKED, ROLE_NOT_PERMITTED, METHOD_NOT_CLASSIFIED, TOKEN_STORE_UNAVAILABLE.
  */
 export function createAuthMiddleware(opts: AuthMiddlewareOptions): ServerMiddleware<AuthContextExt> {
   const enabled = opts.enabled ?? true;
@@ -150,7 +152,7 @@ export function createAuthMiddleware(opts: AuthMiddlewareOptions): ServerMiddlew
       caller = LOCAL_CALLER;
     } else if (token === undefined) {
       if (audited || requirement === "agent") await write("anonymous", "", "UNAUTHENTICATED", "missing token");
-      throw new ServerError(Status.UNAUTHENTICATED, "missing token");
+      throw new ReasonedServerError(Status.UNAUTHENTICATED, "missing token", "TOKEN_MISSING");
     } else {
       try {
         caller = await auth.verify(token);
@@ -158,20 +160,20 @@ export function createAuthMiddleware(opts: AuthMiddlewareOptions): ServerMiddlew
         const message = isDomainError(e) && e.kind === "unauthenticated" ? e.message : "invalid token";
         if (!isDomainError(e)) log?.error("token verification failed", { method: path, error: (e as Error)?.message });
         if (audited || requirement === "agent") await write(parseToken(token)?.id ?? "anonymous", "", "UNAUTHENTICATED", message);
-        if (!isDomainError(e)) throw new ServerError(Status.UNAVAILABLE, "token verification unavailable");
-        throw new ServerError(Status.UNAUTHENTICATED, message);
+        if (!isDomainError(e)) throw new ReasonedServerError(Status.UNAVAILABLE, "token verification unavailable", "TOKEN_STORE_UNAVAILABLE");
+        throw new ReasonedServerError(Status.UNAUTHENTICATED, message, isDomainError(e) && e.kind === "unauthenticated" ? e.reason : "TOKEN_INVALID");
       }
     }
 
     // Authorize.
     if (requirement === undefined) {
       log?.error("rpc missing from the auth policy table", { method: path });
-      throw new ServerError(Status.PERMISSION_DENIED, `method ${path} is not classified`);
+      throw new ReasonedServerError(Status.PERMISSION_DENIED, `method ${path} is not classified`, "METHOD_NOT_CLASSIFIED");
     }
     if (!roleSatisfies(caller!.role, requirement)) {
       const message = `role ${caller!.role} may not call ${action}`;
       if (audited || requirement === "agent") await write(caller!.tokenId, caller!.role, "PERMISSION_DENIED", message);
-      throw new ServerError(Status.PERMISSION_DENIED, message);
+      throw new ReasonedServerError(Status.PERMISSION_DENIED, message, "ROLE_NOT_PERMITTED");
     }
 
     const next = { ...context, caller };

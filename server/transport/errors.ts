@@ -1,12 +1,67 @@
 import { randomUUID } from "node:crypto";
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc";
 import { isAbortError } from "abort-controller-x";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { isDomainError, type DomainErrorKind } from "../domain/errors.js";
 import type { Logger } from "../lib/log.js";
 import { decodeFailureOf } from "./safe-decode.js";
 
+/**
+ * Trailer carrying the machine-readable reason of every error status (e.g. `PATCH_NOT_FOUND`,
+ * `TOKEN_MISSING`, `INTERNAL_ERROR`): the `DomainError.reason`, stable across releases. Clients
+ * pick their typed error from it (clients/sdk/src/errors.ts, clients/python/swpatch_client/errors.py).
+ */
+export const ERROR_REASON_TRAILER = "swpatch-error-reason";
+/** Trailer naming who defined the reason (always {@link ERROR_DOMAIN}), as google.rpc.ErrorInfo does. */
+export const ERROR_DOMAIN_TRAILER = "swpatch-error-domain";
+/** The value of {@link ERROR_DOMAIN_TRAILER}. */
+export const ERROR_DOMAIN = "swpatch.v1";
+/** Reason sent with the INTERNAL status of an unexpected error (its stack is logged, never sent). */
+export const INTERNAL_ERROR_REASON = "INTERNAL_ERROR";
+/**
+ * The standard gRPC rich-error trailer: a binary `google.rpc.Status` whose one detail is a
+ * `google.rpc.ErrorInfo` { reason, domain: "swpatch.v1", metadata: patchId/hostname when known },
+ * for generic gRPC tooling and clients in other languages. Our own clients read the plain
+ * {@link ERROR_REASON_TRAILER}; both always carry the same reason.
+ */
+export const STATUS_DETAILS_TRAILER = "grpc-status-details-bin";
+const ERROR_INFO_TYPE_URL = "type.googleapis.com/google.rpc.ErrorInfo";
+
+/** A ServerError with the machine-readable reason the error middleware sends in the trailers. */
+export class ReasonedServerError extends ServerError {
+  readonly reason: string;
+  /** Context sent as the ErrorInfo metadata (e.g. `patchId`, `hostname`). */
+  readonly metadata: Readonly<Record<string, string>>;
+
+  constructor(code: Status, details: string, reason: string, metadata: Record<string, string> = {}) {
+    super(code, details);
+    this.name = "ReasonedServerError";
+    this.reason = reason;
+    this.metadata = metadata;
+  }
+}
+
+/**
+ * Encodes `google.rpc.Status { code = 1; message = 2; repeated google.protobuf.Any details = 3 }`
+ * with one `google.rpc.ErrorInfo { reason = 1; domain = 2; map<string, string> metadata = 3 }`
+ * (field numbers from googleapis google/rpc/status.proto and error_details.proto).
+ */
+export function encodeStatusDetails(code: Status, message: string, reason: string, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
+  const info = new BinaryWriter().tag(1, WireType.LengthDelimited).string(reason).tag(2, WireType.LengthDelimited).string(ERROR_DOMAIN);
+  for (const [k, v] of Object.entries(metadata)) {
+    info.tag(3, WireType.LengthDelimited).fork().tag(1, WireType.LengthDelimited).string(k).tag(2, WireType.LengthDelimited).string(v).join();
+  }
+  const any = new BinaryWriter().tag(1, WireType.LengthDelimited).string(ERROR_INFO_TYPE_URL).tag(2, WireType.LengthDelimited).bytes(info.finish()).finish();
+  const status = new BinaryWriter().tag(1, WireType.Varint).int32(code).tag(2, WireType.LengthDelimited).string(message);
+  return status.tag(3, WireType.LengthDelimited).bytes(any).finish();
+}
+
 function decodeError(method: string, why: string): ServerError {
-  return new ServerError(Status.INVALID_ARGUMENT, `request to ${method.split("/").pop()} could not be decoded: ${why}`);
+  return new ReasonedServerError(
+    Status.INVALID_ARGUMENT,
+    `request to ${method.split("/").pop()} could not be decoded: ${why}`,
+    "MALFORMED_REQUEST",
+  );
 }
 
 const KIND_TO_STATUS: Record<DomainErrorKind, Status> = {
@@ -25,16 +80,34 @@ const KIND_TO_STATUS: Record<DomainErrorKind, Status> = {
 /** Maps an error thrown by a handler to the ServerError the client sees. */
 export function toServerError(e: unknown, log: Logger, method: string): unknown {
   if (e instanceof ServerError) return e;
-  if (isDomainError(e)) return new ServerError(KIND_TO_STATUS[e.kind], e.message);
+  if (isDomainError(e)) {
+    const metadata: Record<string, string> = {};
+    if (e.patchId !== undefined) metadata.patchId = e.patchId;
+    if (e.hostname !== undefined) metadata.hostname = e.hostname;
+    return new ReasonedServerError(KIND_TO_STATUS[e.kind], e.message, e.reason, metadata);
+  }
   if (isAbortError(e)) return e;
   const ref = randomUUID().slice(0, 8);
   log.error("unexpected error", { method, ref, error: (e as Error)?.stack ?? String(e) });
-  return new ServerError(Status.INTERNAL, `internal error (ref ${ref})`);
+  return new ReasonedServerError(Status.INTERNAL, `internal error (ref ${ref})`, INTERNAL_ERROR_REASON);
+}
+
+/**
+ * The reason sent with a ServerError: its own when it has one, else the status name
+ * (`INVALID_ARGUMENT`, like a DomainError without an explicit reason), `INTERNAL_ERROR` for
+ * INTERNAL/UNKNOWN.
+ */
+export function reasonOf(e: ServerError): string {
+  if (e instanceof ReasonedServerError) return e.reason;
+  if (e.code === Status.INTERNAL || e.code === Status.UNKNOWN) return INTERNAL_ERROR_REASON;
+  return Status[e.code] ?? INTERNAL_ERROR_REASON;
 }
 
 /**
  * Error and logging middleware: domain errors become their status, anything unexpected becomes
- * INTERNAL "internal error (ref X)" with the stack logged under that ref, never sent.
+ * INTERNAL "internal error (ref X)" with the stack logged under that ref, never sent. Every error
+ * status carries the trailers {@link ERROR_REASON_TRAILER}, {@link ERROR_DOMAIN_TRAILER} and
+ * {@link STATUS_DETAILS_TRAILER}.
  */
 export function errorMiddleware(log: Logger) {
   return async function* <Req, Res>(call: ServerMiddlewareCall<Req, Res>, context: CallContext) {
@@ -66,7 +139,12 @@ export function errorMiddleware(log: Logger) {
     } catch (e) {
       const mapped = toServerError(e, log, method);
       if (mapped instanceof ServerError) {
-        log.info("rpc", { method, status: Status[mapped.code], ms: Date.now() - started });
+        const reason = reasonOf(mapped);
+        context.trailer.set(ERROR_REASON_TRAILER, reason);
+        context.trailer.set(ERROR_DOMAIN_TRAILER, ERROR_DOMAIN);
+        const metadata = mapped instanceof ReasonedServerError ? mapped.metadata : {};
+        context.trailer.set(STATUS_DETAILS_TRAILER, encodeStatusDetails(mapped.code, mapped.details, reason, metadata));
+        log.info("rpc", { method, status: Status[mapped.code], reason, ms: Date.now() - started });
       }
       throw mapped;
     }

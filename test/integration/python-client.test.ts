@@ -136,12 +136,14 @@ describe("Python client (clients/python) against a real cluster", function () {
   });
 
   it("maps gRPC errors to exception classes with code and details", () => {
-    expect(error("apply-unknown")).to.deep.include({ exception: "NotFoundError", code: "NOT_FOUND", details: "Patch 999 does not exist", method: "ApplyPatches" });
-    expect(error("install-unknown-host")).to.deep.include({ exception: "NotFoundError", code: "NOT_FOUND", method: "InstallHost" });
+    expect(error("apply-unknown")).to.deep.include({ exception: "PatchNotFoundError", code: "NOT_FOUND", details: "Patch 999 does not exist", method: "ApplyPatches", reason: "PATCH_NOT_FOUND" });
+    expect(error("install-unknown-host")).to.deep.include({ exception: "HostNotFoundError", code: "NOT_FOUND", method: "InstallHost", reason: "HOST_NOT_FOUND" });
     expect(error("install-unknown-host").details).to.include("no-such-host");
-    expect(error("operation-unknown")).to.deep.include({ exception: "NotFoundError", code: "NOT_FOUND" });
-    expect(error("upload-bad-name")).to.deep.include({ exception: "InvalidArgumentError", code: "INVALID_ARGUMENT", method: "UploadPatch" });
-    expect(error("bad-token")).to.deep.include({ exception: "UnauthenticatedError", code: "UNAUTHENTICATED" });
+    expect(error("operation-unknown")).to.deep.include({ exception: "OperationNotFoundError", code: "NOT_FOUND", reason: "OPERATION_NOT_FOUND" });
+    // A PatchService call whose missing thing is a release: the class follows the reason.
+    expect(error("del-release-unknown")).to.deep.include({ exception: "ReleaseNotFoundError", code: "NOT_FOUND", method: "DelRelease", reason: "RELEASE_NOT_FOUND", details: "Release 99.99 is not known" });
+    expect(error("upload-bad-name")).to.deep.include({ exception: "InvalidArgumentError", code: "INVALID_ARGUMENT", method: "UploadPatch", reason: "BAD_FILE_NAME" });
+    expect(error("bad-token")).to.deep.include({ exception: "UnauthenticatedError", code: "UNAUTHENTICATED", reason: "TOKEN_INVALID" });
   });
 
   it("replays the patch's events with watch_events (filtered by kind and patch)", () => {

@@ -6,7 +6,13 @@ import { startController, type ControllerHandle } from "../lib/controller-harnes
 import { buildTestPatch } from "../lib/patch-fixtures.js";
 import {
   createSwPatchClient,
+  HostNotFoundError,
+  NotFoundError,
+  OperationNotFoundError,
   PatchNotFoundError,
+  PermissionDeniedError,
+  ReleaseNotFoundError,
+  SwPatchError,
   PatchState,
   QueryFilter,
   RepoState,
@@ -53,6 +59,40 @@ describe("SDK against a real controller", function () {
     } catch (e) {
       expect(e).to.be.instanceOf(PatchNotFoundError);
       expect((e as Error).message).to.equal("Patch GHOST does not exist");
+    }
+  });
+
+  it("picks the error class by the controller's reason, not by the method", async () => {
+    const caught = async (p: Promise<unknown>): Promise<SwPatchError> => {
+      try {
+        await p;
+      } catch (e) {
+        expect(e).to.be.instanceOf(SwPatchError);
+        return e as SwPatchError;
+      }
+      return expect.fail("should have thrown");
+    };
+    const patch = await caught(client.patches.applyPatches({ patchIds: ["GHOST"] }));
+    expect(patch).to.be.instanceOf(PatchNotFoundError);
+    expect(patch.reason).to.equal("PATCH_NOT_FOUND");
+    // A PatchService call, but the release is what is missing.
+    const release = await caught(client.patches.delRelease({ release: "99.99" }));
+    expect(release).to.be.instanceOf(ReleaseNotFoundError).and.instanceOf(NotFoundError).and.not.instanceOf(PatchNotFoundError);
+    expect(release.reason).to.equal("RELEASE_NOT_FOUND");
+    expect(release.message).to.equal("Release 99.99 is not known");
+    const host = await caught(client.hosts.getHost({ host: "ghost-host" }));
+    expect(host).to.be.instanceOf(HostNotFoundError);
+    expect(host.reason).to.equal("HOST_NOT_FOUND");
+    const op = await caught(client.hosts.getOperation({ operationId: "00000000-0000-4000-8000-000000000000" }));
+    expect(op).to.be.instanceOf(OperationNotFoundError);
+    expect(op.reason).to.equal("OPERATION_NOT_FOUND");
+    const reader = createSwPatchClient({ endpoint: ctl.endpoint, token: (await client.admin.createToken({ role: "reader", hostname: "", description: "sdk-reason" })).token });
+    try {
+      const denied = await caught(reader.patches.applyPatches({ patchIds: ["SDK_0001"] }));
+      expect(denied).to.be.instanceOf(PermissionDeniedError);
+      expect(denied.reason).to.equal("ROLE_NOT_PERMITTED");
+    } finally {
+      reader.close();
     }
   });
 

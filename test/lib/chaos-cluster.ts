@@ -98,11 +98,14 @@ export async function startChaosCluster(o: { hosts: AgentSpec[]; baseFeed: strin
     },
     async close() {
       c.clients.close();
-      await Promise.all([...agents.values()].map((a) => a.stop()));
-      await controller.stop();
+      // Everything is stopped and removed even when a process had to be killed; then that fails.
+      const stops = await Promise.allSettled([...agents.values()].map((a) => a.stop()));
+      const ctl = await Promise.allSettled([controller.stop()]);
       for (const p of proxies.values()) await p.close();
       rmSync(dataDir, { recursive: true, force: true });
       rmSync(rootsDir, { recursive: true, force: true });
+      const failed = [...stops, ...ctl].find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw failed.reason;
     },
   };
   for (const h of o.hosts) {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { REPO_ROOT, startController, type ControllerHandle, type StartControllerOptions } from "./controller-harness.js";
+import { REPO_ROOT, STOP_GRACE_MS, startController, type ControllerHandle, type StartControllerOptions } from "./controller-harness.js";
 import { rawClients } from "./grpc-clients.js";
 
 export interface AgentSpec {
@@ -68,9 +68,14 @@ export function startAgent(endpoint: string, spec: AgentSpec, rootsDir: string, 
     async stop() {
       if (!alive()) return;
       proc.kill("SIGTERM");
-      const t = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+      let killed = false;
+      const t = setTimeout(() => {
+        killed = true;
+        proc.kill("SIGKILL");
+      }, STOP_GRACE_MS);
       await exited;
       clearTimeout(t);
+      if (killed) throw new Error(`agent ${spec.hostname} did not exit within ${STOP_GRACE_MS} ms of SIGTERM and was killed:\n${log.slice(-3000)}`);
     },
     async kill9() {
       if (!alive()) return;
@@ -133,10 +138,14 @@ export async function startCluster(opts: { hosts: AgentSpec[]; baseFeed: string;
     },
     async close() {
       clients.close();
-      await Promise.all([...agents.values()].map((a) => a.stop()));
-      await controller.stop();
+      // Every process is stopped and every directory removed even when one had to be killed;
+      // then the first such failure fails the caller.
+      const stops = await Promise.allSettled([...agents.values()].map((a) => a.stop()));
+      const ctl = await Promise.allSettled([controller.stop()]);
       rmSync(controller.dataDir, { recursive: true, force: true });
       rmSync(rootsDir, { recursive: true, force: true });
+      const failed = [...stops, ...ctl].find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw failed.reason;
     },
   };
   try {

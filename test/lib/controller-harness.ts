@@ -8,6 +8,8 @@ export const FIXTURES = path.join(REPO_ROOT, "test/fixtures");
 export const DEV_CERT = path.join(FIXTURES, "starlingx/dev-certificate.pem");
 export const FORMAL_CERT = path.join(FIXTURES, "starlingx/formal-certificate.pem");
 export const DEV_KEY = path.join(FIXTURES, "starlingx/dev-private-key.pem");
+/** How long stop() waits after SIGTERM before it kills the process (and fails). */
+export const STOP_GRACE_MS = 10_000;
 
 export interface ControllerHandle {
   endpoint: string;
@@ -24,7 +26,7 @@ export interface ControllerHandle {
   proc: ChildProcess;
   /** Everything the process wrote to stderr so far (JSON log lines). */
   stderr(): string;
-  /** SIGTERM and wait for exit. */
+  /** SIGTERM and wait for exit; throws when the process had to be SIGKILLed after STOP_GRACE_MS. */
   stop(): Promise<number | null>;
   /** SIGKILL and wait for exit (crash tests). */
   kill9(): Promise<void>;
@@ -112,10 +114,17 @@ export async function startController(opts: StartControllerOptions = {}): Promis
         return proc.exitCode;
       }
       proc.kill("SIGTERM");
-      const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+      let killed = false;
+      const timer = setTimeout(() => {
+        killed = true;
+        proc.kill("SIGKILL");
+      }, STOP_GRACE_MS);
       const code = await exited;
       clearTimeout(timer);
       cleanup();
+      // A controller that does not exit by itself on SIGTERM is a bug (an open stream or handle
+      // keeping it alive): the test that stops it fails instead of the harness hiding it.
+      if (killed) throw new Error(`controller did not exit within ${STOP_GRACE_MS} ms of SIGTERM and was killed:\n${err.slice(-3000)}`);
       return code;
     },
     async kill9() {

@@ -14,14 +14,20 @@ from .client import (
 from .errors import (
     AlreadyExistsError,
     DeadlineExceededError,
+    HostNotFoundError,
     InvalidArgumentError,
     NotFoundError,
+    OperationNotFoundError,
+    PatchNotFoundError,
     PermissionDeniedError,
     PreconditionError,
+    ReleaseNotFoundError,
+    StrategyNotFoundError,
     SwPatchError,
     UnauthenticatedError,
     UnavailableError,
     from_rpc_error,
+    reason_of,
 )
 
 __all__ = [
@@ -34,6 +40,11 @@ __all__ = [
     "phase_name",
     "SwPatchError",
     "NotFoundError",
+    "PatchNotFoundError",
+    "ReleaseNotFoundError",
+    "HostNotFoundError",
+    "OperationNotFoundError",
+    "StrategyNotFoundError",
     "PreconditionError",
     "InvalidArgumentError",
     "AlreadyExistsError",
@@ -42,4 +53,5 @@ __all__ = [
     "UnavailableError",
     "DeadlineExceededError",
     "from_rpc_error",
+    "reason_of",
 ]

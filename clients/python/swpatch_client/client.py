@@ -210,6 +210,12 @@ class SwPatchClient:
         """`sw-patch delete`: ``.deleted`` ids."""
         return self._unary("DeletePatches", self._patches.DeletePatches, patches_pb.DeletePatchesRequest(patch_ids=list(ids)))
 
+    def del_release(self, release: str) -> patches_pb.DelReleaseResponse:
+        """`sw-patch del-release`: deletes a release's patches and base feed (``.messages``).
+
+        Raises :class:`~swpatch_client.errors.ReleaseNotFoundError` for an unknown release."""
+        return self._unary("DelRelease", self._patches.DelRelease, patches_pb.DelReleaseRequest(release=release))
+
     def is_applied(self, ids: Sequence[str]) -> bool:
         """`sw-patch is-applied`."""
         return self._unary("IsApplied", self._patches.IsApplied, patches_pb.IsAppliedRequest(patch_ids=list(ids))).result

@@ -1,13 +1,20 @@
 """Exceptions raised by :class:`swpatch_client.SwPatchClient`.
 
-Every failed RPC becomes a :class:`SwPatchError` (or a subclass chosen by the gRPC status code)
-that keeps the status code, the server's details text and the method that failed.
+Every failed RPC becomes a :class:`SwPatchError` that keeps the status code, the server's details
+text, the method that failed and the controller's machine-readable ``reason`` (the
+``swpatch-error-reason`` trailer, e.g. ``"PATCH_NOT_FOUND"``). The subclass is chosen by the reason
+first (``RELEASE_NOT_FOUND`` -> :class:`ReleaseNotFoundError`, ...), then by the status code.
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Type
+from typing import Any, Dict, Optional, Type
 
 import grpc
+
+#: Trailer in which the controller sends the reason of every error status.
+REASON_TRAILER = "swpatch-error-reason"
+#: Trailer naming the reason's domain (``"swpatch.v1"``).
+DOMAIN_TRAILER = "swpatch-error-domain"
 
 
 class SwPatchError(Exception):
@@ -17,18 +24,41 @@ class SwPatchError(Exception):
         code: the :class:`grpc.StatusCode` the controller answered.
         details: the controller's message (e.g. ``"Patch 999 does not exist"``).
         method: the RPC, e.g. ``"ApplyPatches"``.
+        reason: the controller's machine-readable reason (e.g. ``"RELEASE_NOT_FOUND"``), or
+            ``None`` when it sent none (an older controller, or a call that never reached it).
     """
 
-    def __init__(self, code: grpc.StatusCode, details: str, method: str = "") -> None:
+    def __init__(self, code: grpc.StatusCode, details: str, method: str = "", reason: Optional[str] = None) -> None:
         self.code = code
         self.details = details
         self.method = method
+        self.reason = reason
         where = f"{method}: " if method else ""
         super().__init__(f"{where}{code.name}: {details}")
 
 
 class NotFoundError(SwPatchError):
     """NOT_FOUND: unknown patch, host, operation or release."""
+
+
+class PatchNotFoundError(NotFoundError):
+    """NOT_FOUND, reason PATCH_NOT_FOUND: an unknown patch ID."""
+
+
+class ReleaseNotFoundError(NotFoundError):
+    """NOT_FOUND, reason RELEASE_NOT_FOUND: an unknown release."""
+
+
+class HostNotFoundError(NotFoundError):
+    """NOT_FOUND, reason HOST_NOT_FOUND: an unknown host."""
+
+
+class OperationNotFoundError(NotFoundError):
+    """NOT_FOUND, reason OPERATION_NOT_FOUND: an unknown host-install operation ID."""
+
+
+class StrategyNotFoundError(NotFoundError):
+    """NOT_FOUND, reason STRATEGY_NOT_FOUND: there is no patch strategy."""
 
 
 class PreconditionError(SwPatchError):
@@ -71,10 +101,36 @@ _BY_CODE: Dict[grpc.StatusCode, Type[SwPatchError]] = {
 }
 
 
+_BY_REASON: Dict[str, Type[SwPatchError]] = {
+    "PATCH_NOT_FOUND": PatchNotFoundError,
+    "RELEASE_NOT_FOUND": ReleaseNotFoundError,
+    "HOST_NOT_FOUND": HostNotFoundError,
+    "OPERATION_NOT_FOUND": OperationNotFoundError,
+    "STRATEGY_NOT_FOUND": StrategyNotFoundError,
+}
+
+
+def reason_of(err: Any) -> Optional[str]:
+    """The ``swpatch-error-reason`` trailer of a failed call (a grpc.Call), or ``None``."""
+    try:
+        trailers = err.trailing_metadata() if hasattr(err, "trailing_metadata") else None
+    except Exception:  # a call that never got a status has no trailers
+        return None
+    for key, value in trailers or ():
+        if key == REASON_TRAILER:
+            text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+            return text or None
+    return None
+
+
 def from_rpc_error(err: grpc.RpcError, method: str = "") -> SwPatchError:
-    """The :class:`SwPatchError` subclass for a :class:`grpc.RpcError` (a grpc.Call)."""
+    """The :class:`SwPatchError` subclass for a :class:`grpc.RpcError` (a grpc.Call): by the
+    controller's reason first, then by the status code."""
     code: Optional[grpc.StatusCode] = err.code() if hasattr(err, "code") else None  # type: ignore[attr-defined]
     details: Optional[str] = err.details() if hasattr(err, "details") else None  # type: ignore[attr-defined]
     code = code or grpc.StatusCode.UNKNOWN
-    cls = _BY_CODE.get(code, SwPatchError)
-    return cls(code, details or "", method)
+    reason = reason_of(err)
+    cls = _BY_REASON.get(reason or "") if code == grpc.StatusCode.NOT_FOUND else None
+    if cls is None:
+        cls = _BY_CODE.get(code, SwPatchError)
+    return cls(code, details or "", method, reason)

@@ -53,7 +53,7 @@ def expect_error(c_call, name):
     try:
         c_call()
     except SwPatchError as e:
-        emit("error", case=name, exception=type(e).__name__, code=e.code.name, details=e.details, method=e.method)
+        emit("error", case=name, exception=type(e).__name__, code=e.code.name, details=e.details, method=e.method, reason=e.reason)
         return
     emit("error", case=name, exception=None)
 
@@ -95,6 +95,7 @@ def main(argv):
         expect_error(lambda: c.apply(["999"]), "apply-unknown")
         expect_error(lambda: list(c.host_install("no-such-host")), "install-unknown-host")
         expect_error(lambda: c.get_operation(str(uuid.uuid4())), "operation-unknown")
+        expect_error(lambda: c.del_release("99.99"), "del-release-unknown")
         bad = os.path.join(os.path.dirname(os.path.abspath(patch_file)), "not-a-patch.txt")
         with open(bad, "wb") as f:
             f.write(b"x" * 10)

@@ -17,7 +17,7 @@ import {
   type OrchestrationServiceClient,
 } from "./gen/swpatch/v1/orchestration_service.js";
 import { AdminServiceDefinition, type AdminServiceClient } from "./gen/swpatch/v1/admin_service.js";
-import { toSwPatchError } from "./errors.js";
+import { reasonFromTrailer, toSwPatchError } from "./errors.js";
 
 /** Default port of the controller's gRPC API. */
 export const DEFAULT_PORT = 5490;
@@ -98,12 +98,22 @@ export function createServiceClients(options: SwPatchClientOptions): {
   const defaultDeadlineMs = options.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS;
   const token = options.token;
 
-  // Outermost: turn ClientError into typed errors (for every call type, streams included).
+  // Outermost: turn ClientError into typed errors (for every call type, streams included),
+  // picking the class by the reason trailer the controller sends with every error status.
   async function* errors<Req, Res>(call: ClientMiddlewareCall<Req, Res>, callOptions: CallOptions) {
+    let reason: string | undefined;
+    const onTrailer = callOptions.onTrailer;
+    const options: CallOptions = {
+      ...callOptions,
+      onTrailer(trailer) {
+        reason = reasonFromTrailer(trailer);
+        onTrailer?.(trailer);
+      },
+    };
     try {
-      return yield* call.next(call.request, callOptions);
+      return yield* call.next(call.request, options);
     } catch (e) {
-      throw toSwPatchError(e, endpoint);
+      throw toSwPatchError(e, endpoint, reason);
     }
   }
   // Adds the bearer token (without dropping metadata the caller passed).

@@ -1,5 +1,12 @@
 import { ClientError, Status } from "nice-grpc";
 
+/** Trailer in which the controller sends the machine-readable reason of every error status. */
+export const ERROR_REASON_TRAILER = "swpatch-error-reason";
+/** Trailer naming the reason's domain; the controller's is {@link ERROR_DOMAIN}. */
+export const ERROR_DOMAIN_TRAILER = "swpatch-error-domain";
+/** The domain of the controller's reasons. */
+export const ERROR_DOMAIN = "swpatch.v1";
+
 /** Context attached to every {@link SwPatchError}. */
 export interface SwPatchErrorOptions {
   /** gRPC status code of the failed call. */
@@ -10,6 +17,12 @@ export interface SwPatchErrorOptions {
   cause?: unknown;
   /** Controller endpoint the call was made to. */
   endpoint?: string;
+  /**
+   * Machine-readable reason the controller sent (trailer `swpatch-error-reason`), e.g.
+   * `PATCH_NOT_FOUND`, `RELEASE_NOT_FOUND`, `TOKEN_MISSING`; undefined from a controller that
+   * sends none, or for an error that never reached one (UNAVAILABLE on connect).
+   */
+  reason?: string;
 }
 
 /**
@@ -21,6 +34,8 @@ export class SwPatchError extends Error {
   readonly code: Status;
   readonly method: string | undefined;
   readonly endpoint: string | undefined;
+  /** Machine-readable reason from the controller (see {@link SwPatchErrorOptions.reason}). */
+  readonly reason: string | undefined;
   override readonly cause: unknown;
 
   constructor(message: string, options: SwPatchErrorOptions) {
@@ -29,6 +44,7 @@ export class SwPatchError extends Error {
     this.code = options.code;
     this.method = options.method;
     this.endpoint = options.endpoint;
+    this.reason = options.reason;
     this.cause = options.cause;
   }
 
@@ -40,8 +56,16 @@ export class SwPatchError extends Error {
 
 /** NOT_FOUND: an unknown patch, host, operation, token... */
 export class NotFoundError extends SwPatchError {}
-/** NOT_FOUND raised by a PatchService call (an unknown patch ID). */
+/** NOT_FOUND, reason PATCH_NOT_FOUND: an unknown patch ID. */
 export class PatchNotFoundError extends NotFoundError {}
+/** NOT_FOUND, reason RELEASE_NOT_FOUND: an unknown release (e.g. DelRelease). */
+export class ReleaseNotFoundError extends NotFoundError {}
+/** NOT_FOUND, reason HOST_NOT_FOUND: an unknown host. */
+export class HostNotFoundError extends NotFoundError {}
+/** NOT_FOUND, reason OPERATION_NOT_FOUND: an unknown host-install operation ID. */
+export class OperationNotFoundError extends NotFoundError {}
+/** NOT_FOUND, reason STRATEGY_NOT_FOUND: there is no patch strategy. */
+export class StrategyNotFoundError extends NotFoundError {}
 /** FAILED_PRECONDITION: the system is not in a state that allows the operation. */
 export class PreconditionError extends SwPatchError {}
 /** INVALID_ARGUMENT: the request itself is wrong (bad patch file, bad field). */
@@ -61,6 +85,15 @@ export class InternalError extends SwPatchError {}
 
 type ErrorClass = new (message: string, options: SwPatchErrorOptions) => SwPatchError;
 
+/** Classes chosen by the controller's reason; a reason not listed falls back to the status. */
+const BY_REASON: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass>([
+  ["PATCH_NOT_FOUND", PatchNotFoundError],
+  ["RELEASE_NOT_FOUND", ReleaseNotFoundError],
+  ["HOST_NOT_FOUND", HostNotFoundError],
+  ["OPERATION_NOT_FOUND", OperationNotFoundError],
+  ["STRATEGY_NOT_FOUND", StrategyNotFoundError],
+]);
+
 const BY_STATUS: Partial<Record<Status, ErrorClass>> = {
   [Status.NOT_FOUND]: NotFoundError,
   [Status.FAILED_PRECONDITION]: PreconditionError,
@@ -75,18 +108,31 @@ const BY_STATUS: Partial<Record<Status, ErrorClass>> = {
 };
 
 /**
- * Converts a nice-grpc `ClientError` into the matching typed {@link SwPatchError}. Anything else
- * (AbortError, file-system errors from an upload source, an already converted error) is returned
- * unchanged.
+ * Converts a nice-grpc `ClientError` into the matching typed {@link SwPatchError}: by the
+ * controller's `reason` first (PATCH_NOT_FOUND -> PatchNotFoundError, RELEASE_NOT_FOUND ->
+ * ReleaseNotFoundError, HOST_NOT_FOUND, OPERATION_NOT_FOUND, STRATEGY_NOT_FOUND), then by status.
+ * Without a reason (a controller older than the reason trailer) a NOT_FOUND from PatchService is
+ * still taken as PatchNotFoundError. Anything else (AbortError, file-system errors from an upload
+ * source, an already converted error) is returned unchanged.
  */
-export function toSwPatchError(error: unknown, endpoint?: string): unknown {
+export function toSwPatchError(error: unknown, endpoint?: string, reason?: string): unknown {
   if (!(error instanceof ClientError)) return error;
-  const options: SwPatchErrorOptions = { code: error.code, method: error.path, cause: error, endpoint };
-  if (error.code === Status.NOT_FOUND && error.path.startsWith("/swpatch.v1.PatchService/")) {
-    return new PatchNotFoundError(error.details, options);
+  const options: SwPatchErrorOptions = { code: error.code, method: error.path, cause: error, endpoint, reason };
+  const message = error.details || Status[error.code] || "error";
+  const byReason = reason === undefined ? undefined : BY_REASON.get(reason);
+  if (byReason && error.code === Status.NOT_FOUND) return new byReason(message, options);
+  if (reason === undefined && error.code === Status.NOT_FOUND && error.path.startsWith("/swpatch.v1.PatchService/")) {
+    return new PatchNotFoundError(message, options);
   }
   const Ctor = BY_STATUS[error.code] ?? SwPatchError;
-  return new Ctor(error.details || Status[error.code] || "error", options);
+  return new Ctor(message, options);
+}
+
+/** The reason in a call's trailers (nice-grpc `Metadata`), when the controller sent one. */
+export function reasonFromTrailer(trailer: { get(key: string): string | Uint8Array | undefined } | undefined): string | undefined {
+  const v = trailer?.get(ERROR_REASON_TRAILER);
+  if (v === undefined || v === "") return undefined;
+  return typeof v === "string" ? v : new TextDecoder().decode(v);
 }
 
 /** True for errors worth retrying a stream on: the controller went away or the transport broke. */
