@@ -1,9 +1,11 @@
-// ESLint flat config: correctness rules (eslint + typescript-eslint `recommended`, not type-checked: the
-// type-aware sets take minutes on 2 cores and `tsc --noEmit` already runs in `npm run lint`) and the
-// import-boundary rules that keep the layers of ARCHITECTURE.md ("imports point one way") true.
+// ESLint flat config: correctness rules (eslint + typescript-eslint `recommended`, not the type-checked sets:
+// those build a TypeScript program per run, about 30 s more on 2 cores, while `tsc --noEmit` already runs in
+// `npm run lint`) and the import-boundary rules that keep the layers of ARCHITECTURE.md ("imports point one
+// way") true. docs/checks.md describes the checks; test/unit/ci/lint-boundaries.test.ts tests the boundaries.
 // Formatting belongs to prettier (.prettierrc.json); no rule here restates it.
 import { readdirSync } from "node:fs";
 import js from "@eslint/js";
+import { defineConfig, globalIgnores } from "eslint/config";
 import tseslint from "typescript-eslint";
 
 // bin/ holds extensionless CommonJS launchers; ESLint lints a file without an extension only when a config
@@ -17,7 +19,10 @@ const BIN_FILES = readdirSync(new URL("./bin/", import.meta.url)).map((name) => 
 // mistake a sibling for the forbidden layer.
 const up = "^(\\.\\./)+";
 
-/** @param {string[]} folders @param {string} message */
+/**
+ * A pattern that forbids reaching any of `list` (folder names) through relative imports.
+ * @param {string[]} list @param {string} message @param {object} [extra] more pattern options
+ */
 const folders = (list, message, extra = {}) => ({ regex: `${up}(${list.join("|")})(/|$)`, message, ...extra });
 
 const DOMAIN = [
@@ -56,10 +61,9 @@ const SERVER_WIRE_EDGE = [
 ];
 
 // The other server folders (config, and anything new) get no clients/ at all.
-const SERVER_INNER = [
-  { regex: `${up}clients(/|$)`, message: "server/ outside transport, agent and controller must not import clients/ (generated code included)." },
-];
+const SERVER_INNER = [{ regex: `${up}clients(/|$)`, message: "server/ outside transport, agent and controller must not import clients/ (generated code included)." }];
 
+// Leaf utilities: server/lib is flat, so any "../" leaves it.
 const LIB = [
   {
     regex: "^\\.\\.(/|$)",
@@ -72,7 +76,11 @@ const CLIENTS = [
   folders(["tools", "test"], "clients/ must not import tools/ or test/: they are not shipped with the clients."),
 ];
 
-/** @param {object[]} patterns */
+/**
+ * The boundary rule for one folder. typescript-eslint's variant of no-restricted-imports understands
+ * `import type` (allowTypeImports); the core rule is switched off so the two never both report.
+ * @param {object[]} patterns
+ */
 const restrict = (patterns) => ({
   "no-restricted-imports": "off",
   "@typescript-eslint/no-restricted-imports": ["error", { patterns }],
@@ -81,32 +89,48 @@ const restrict = (patterns) => ({
 // ---- globals for the plain-JS files (CommonJS launchers and tools) -------------------------------------
 const nodeGlobals = Object.fromEntries(
   [
-    "require", "module", "exports", "__dirname", "__filename", "process", "console", "Buffer", "URL",
-    "setTimeout", "clearTimeout", "setInterval", "clearInterval", "setImmediate", "clearImmediate", "queueMicrotask",
-    "structuredClone", "TextEncoder", "TextDecoder", "AbortController", "AbortSignal",
+    "require",
+    "module",
+    "exports",
+    "__dirname",
+    "__filename",
+    "process",
+    "console",
+    "Buffer",
+    "URL",
+    "setTimeout",
+    "clearTimeout",
+    "setInterval",
+    "clearInterval",
+    "setImmediate",
+    "clearImmediate",
+    "queueMicrotask",
+    "structuredClone",
+    "TextEncoder",
+    "TextDecoder",
+    "AbortController",
+    "AbortSignal",
   ].map((name) => [name, "readonly"]),
 );
 
-export default tseslint.config(
-  {
-    ignores: [
-      "dist/**",
-      "node_modules/**",
-      "coverage/**",
-      "data/**",
-      ".bench/**",
-      "clients/sdk/src/gen/**",
-      "server/transport/generated/**",
-      "clients/python/**",
-      "test/browser/screenshots/**",
-    ],
-  },
+export default defineConfig(
+  globalIgnores([
+    "dist/**",
+    "node_modules/**",
+    "coverage/**",
+    "data/**",
+    ".bench/**",
+    "clients/sdk/src/gen/**",
+    "server/transport/generated/**",
+    "clients/python/**",
+    "test/browser/screenshots/**",
+  ]),
   {
     // Report `// eslint-disable` comments that no longer suppress anything.
     linterOptions: { reportUnusedDisableDirectives: "error" },
   },
   js.configs.recommended,
-  ...tseslint.configs.recommended,
+  tseslint.configs.recommended,
   {
     rules: {
       // The code checks control characters on purpose (XML 1.0 character validity, HTTP header and token

@@ -62,13 +62,21 @@ export function describePatchMutations(cases: number): void {
           b[pos] ^= 1 + Math.floor(rand() * 255);
         }
         // Mostly whole-buffer reads, sometimes chunked streams, to vary the code paths.
-        const src = i % 4 === 0 ? (async function* () { for (let o = 0; o < b.length; o += 997) yield b.subarray(o, o + 997); })() : b;
+        const src =
+          i % 4 === 0
+            ? (async function* () {
+                for (let o = 0; o < b.length; o += 997) yield b.subarray(o, o + 997);
+              })()
+            : b;
         try {
           const r = await readPatch(src, { trust, workDir: work });
           accepted++;
           expect(r.metadata, `case ${i}`).to.deep.equal(ref.metadata);
           expect(r.metadataXml).to.equal(ref.metadataXml);
-          expect(r.rpms.map((x) => `${x.fileName}:${x.sha256}`), `case ${i}`).to.deep.equal(refRpms);
+          expect(
+            r.rpms.map((x) => `${x.fileName}:${x.sha256}`),
+            `case ${i}`,
+          ).to.deep.equal(refRpms);
           await r.cleanup();
         } catch (e) {
           if (!(e instanceof DomainError)) throw new Error(`case ${i}: non-domain error ${(e as Error)?.stack ?? e}`);

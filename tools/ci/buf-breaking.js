@@ -17,7 +17,9 @@ const ROOT = path.resolve(__dirname, "../..");
 /** `git ...` in the repository; null when git fails (unknown ref, no parent). */
 function git(...args) {
   try {
-    return execFileSync("git", args, { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    return execFileSync("git", args, { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .trim();
   } catch {
     return null;
   }

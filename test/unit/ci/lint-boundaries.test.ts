@@ -54,12 +54,21 @@ const CASES: Case[] = [
   { file: "server/storage/x.ts", code: `import type { Patch } from "../../clients/sdk/src/gen/swpatch/v1/types.js";`, blocked: true, reason: "clients" },
   // server edges: only clients/sdk/src/gen
   { file: "server/transport/mappers/patch.ts", code: `import { Patch } from "../../../clients/sdk/src/gen/swpatch/v1/types.js";`, blocked: false },
-  { file: "server/agent/connection.ts", code: `import { AgentServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";`, blocked: false },
+  {
+    file: "server/agent/connection.ts",
+    code: `import { AgentServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";`,
+    blocked: false,
+  },
   { file: "server/controller/controller.ts", code: `import { Patch } from "../../clients/sdk/src/gen/swpatch/v1/types.js";`, blocked: false },
   { file: "server/transport/x.ts", code: `import { SwPatchClient } from "../../clients/sdk/src/client.js";`, blocked: true, reason: "generated code" },
   { file: "server/agent/x.ts", code: `import { render } from "../../clients/cli/render/table.js";`, blocked: true, reason: "generated code" },
   { file: "server/transport/x.ts", code: `import { PatchManager } from "../domain/patches/patch-manager.js";`, blocked: false },
-  { file: "server/config/controller-config.ts", code: `import { Patch } from "../../clients/sdk/src/gen/swpatch/v1/types.js";`, blocked: true, reason: "clients" },
+  {
+    file: "server/config/controller-config.ts",
+    code: `import { Patch } from "../../clients/sdk/src/gen/swpatch/v1/types.js";`,
+    blocked: true,
+    reason: "clients",
+  },
   // server/lib: a leaf
   { file: "server/lib/mutex.ts", code: `import { DomainError } from "../domain/errors.js";`, blocked: true, reason: "leaf" },
   { file: "server/lib/log.ts", code: `import { x } from "../../clients/sdk/src/gen/swpatch/v1/types.js";`, blocked: true, reason: "leaf" },
