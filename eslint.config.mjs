@@ -13,78 +13,108 @@ import tseslint from "typescript-eslint";
 const BIN_FILES = readdirSync(new URL("./bin/", import.meta.url)).map((name) => `bin/${name}`);
 
 // ---- import boundaries --------------------------------------------------------------------------------
-// The code imports project files by relative path ("../../storage/db.js"), so every pattern is a regex over
-// the specifier as written: one or more "../" and then the folder the file must not reach. The folder names
-// are unique in the tree (there is no server/domain/storage etc.), so "any number of ../" cannot
-// mistake a sibling for the forbidden layer.
-const up = "^(\\.\\./)+";
+// The code imports project files by relative path ("../../storage/db.js"), so each pattern is a regex over the
+// specifier as written. A file's folder depth fixes how many "../" reach a given folder, so the rules are built
+// per depth (one config block per depth below each layer folder): from server/domain/hosts/x.ts, server/storage
+// is exactly "../../storage" or "../../../server/storage", and a folder that merely has the same name
+// (say server/domain/x/storage/) is not mistaken for the layer.
+const MAX_DEPTH = 10; // folders below a layer folder; the tree's deepest today is 4 (clients/cli/sw-manager/commands/patch-strategy)
+
+const segs = (p) => p.split("/").filter(Boolean);
+const esc = (p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /**
- * A pattern that forbids reaching any of `list` (folder names) through relative imports.
- * @param {string[]} list @param {string} message @param {object} [extra] more pattern options
+ * Regex matching every relative specifier that, written in a file `depth` folders below `base`, reaches the
+ * repository path `target` (then `tail`, a regex: by default the end or a "/").
+ * @param {string} base @param {number} depth @param {string} target @param {string} [tail]
  */
-const folders = (list, message, extra = {}) => ({ regex: `${up}(${list.join("|")})(/|$)`, message, ...extra });
+function reach(base, depth, target, tail = "(?:/|$)") {
+  const b = segs(base);
+  const t = segs(target);
+  const alternatives = [];
+  // Going up m folders from the file lands on an ancestor; depth + 1 ups or more leave `base`.
+  for (let m = depth + 1; m <= depth + b.length; m++) {
+    const ancestor = b.slice(0, b.length - (m - depth));
+    if (ancestor.some((seg, i) => t[i] !== seg)) continue;
+    const rest = t.slice(ancestor.length);
+    alternatives.push(`(?:\\.\\./){${m}}${esc(rest.join("/"))}`);
+  }
+  if (alternatives.length === 0) throw new Error(`eslint.config.mjs: ${target} is not reachable from ${base} by "../"`);
+  return `^(?:${alternatives.join("|")})${tail}`;
+}
+
+/**
+ * A rule option that forbids `targets` (repository paths) from files `depth` folders below `base`.
+ * @param {string[]} targets @param {string} message @param {{tail?: string, allowTypeImports?: boolean}} [options]
+ */
+const forbid =
+  (targets, message, { tail, ...extra } = {}) =>
+  (base, depth) => ({ regex: targets.map((t) => reach(base, depth, t, tail)).join("|"), message, ...extra });
+
+/** A rule option for a package name pattern (same at every depth). */
+const forbidPackage = (regex, message) => () => ({ regex, message });
 
 const DOMAIN = [
-  folders(["storage"], "domain must not import storage: declare a port (interface) in the domain and let storage implement it."),
-  folders(["transport"], "domain must not import transport: transport calls the domain, never the reverse."),
-  folders(["controller"], "domain must not import the controller: it is the composition root that wires the domain."),
-  folders(["config"], "domain must not import server/config: take the values it needs as constructor/function options."),
-  {
-    regex: `${up}clients(/|$)`,
-    message: "domain must not import clients/ (generated wire types included): use domain types; transport maps them to the wire.",
-  },
-  { regex: "^sqlite3$", message: "domain must not use sqlite: SQL lives in server/storage behind a domain port." },
-  { regex: "^(nice-grpc.*|@grpc/.*)$", message: "domain must not use gRPC: the wire belongs to server/transport." },
+  forbid(["server/storage"], "domain must not import storage: declare a port (interface) in the domain and let storage implement it."),
+  forbid(["server/transport"], "domain must not import transport: transport calls the domain, never the reverse."),
+  forbid(["server/controller"], "domain must not import the controller: it is the composition root that wires the domain."),
+  forbid(["server/config"], "domain must not import server/config: take the values it needs as constructor/function options."),
+  forbid(["clients"], "domain must not import clients/ (generated wire types included): use domain types; transport maps them to the wire."),
+  forbidPackage("^sqlite3$", "domain must not use sqlite: SQL lives in server/storage behind a domain port."),
+  forbidPackage("^(nice-grpc.*|@grpc/.*)$", "domain must not use gRPC: the wire belongs to server/transport."),
 ];
 
 const STORAGE = [
-  {
-    // The one runtime import allowed: domain/errors.ts (a leaf with no imports), so an adapter can fail with a
-    // DomainError kind as STYLE.md asks.
-    regex: `${up}domain/(?!errors(\\.js)?$)`,
-    message: "storage may import domain ports and types only (`import type`): it implements interfaces the domain declares.",
+  // The one runtime import allowed: domain/errors.ts (a leaf with no imports), so an adapter can fail with a
+  // DomainError kind as STYLE.md asks.
+  forbid(["server/domain"], "storage may import domain ports and types only (`import type`): it implements interfaces the domain declares.", {
+    tail: "/(?!errors(?:\\.js)?$)",
     allowTypeImports: true,
-  },
-  folders(["transport"], "storage must not import transport: storage sits below the domain."),
-  folders(["controller"], "storage must not import the controller: storage sits below the domain."),
-  folders(["agent", "config"], "storage imports only domain ports/types and server/lib."),
-  { regex: `${up}clients(/|$)`, message: "storage must not import clients/ (generated wire types included): persist domain types." },
+  }),
+  forbid(["server/transport"], "storage must not import transport: storage sits below the domain."),
+  forbid(["server/controller"], "storage must not import the controller: storage sits below the domain."),
+  forbid(["server/agent", "server/config"], "storage imports only domain ports/types and server/lib."),
+  forbid(["clients"], "storage must not import clients/ (generated wire types included): persist domain types."),
 ];
 
 // server/transport, server/agent, server/controller: the generated wire code is theirs to use, nothing else in clients/.
 const SERVER_WIRE_EDGE = [
-  {
-    regex: `${up}clients/(?!sdk/src/gen/)`,
-    message: "server/ may import only the generated code of clients/ (clients/sdk/src/gen), never the SDK, CLI or web console.",
-  },
+  forbid(["clients"], "server/ may import only the generated code of clients/ (clients/sdk/src/gen), never the SDK, CLI or web console.", {
+    tail: "(?:$|/(?!sdk/src/gen/))",
+  }),
 ];
 
 // The other server folders (config, and anything new) get no clients/ at all.
-const SERVER_INNER = [{ regex: `${up}clients(/|$)`, message: "server/ outside transport, agent and controller must not import clients/ (generated code included)." }];
+const SERVER_INNER = [forbid(["clients"], "server/ outside transport, agent and controller must not import clients/ (generated code included).")];
 
-// Leaf utilities: server/lib is flat, so any "../" leaves it.
+// Leaf utilities: nothing outside server/lib.
 const LIB = [
-  {
-    regex: "^\\.\\.(/|$)",
+  (base, depth) => ({
+    regex: `^(?:\\.\\./){${depth + 1}}`,
     message: "server/lib holds leaf utilities: it must not import other project folders (move the shared piece into server/lib).",
-  },
+  }),
 ];
 
 const CLIENTS = [
-  folders(["server"], "clients/ must not import server/: talk to the controller over the wire (the SDK), share only clients/sdk/src/gen."),
-  folders(["tools", "test"], "clients/ must not import tools/ or test/: they are not shipped with the clients."),
+  forbid(["server"], "clients/ must not import server/: talk to the controller over the wire (the SDK), share only clients/sdk/src/gen."),
+  forbid(["tools", "test"], "clients/ must not import tools/ or test/: they are not shipped with the clients."),
 ];
 
 /**
- * The boundary rule for one folder. typescript-eslint's variant of no-restricted-imports understands
- * `import type` (allowTypeImports); the core rule is switched off so the two never both report.
- * @param {object[]} patterns
+ * The boundary blocks for the files under `base`, one per folder depth. typescript-eslint's variant of
+ * no-restricted-imports understands `import type` (allowTypeImports); the core rule is switched off so the two
+ * never both report. A later block replaces the rule for the files it also matches.
+ * @param {string} base @param {Array<(base: string, depth: number) => object>} patterns
  */
-const restrict = (patterns) => ({
-  "no-restricted-imports": "off",
-  "@typescript-eslint/no-restricted-imports": ["error", { patterns }],
-});
+function boundary(base, patterns) {
+  return Array.from({ length: MAX_DEPTH + 1 }, (_, depth) => ({
+    files: [`${base}/${"*/".repeat(depth)}*.ts`, `${base}/${"*/".repeat(depth)}*.tsx`],
+    rules: {
+      "no-restricted-imports": "off",
+      "@typescript-eslint/no-restricted-imports": ["error", { patterns: patterns.map((make) => make(base, depth)) }],
+    },
+  }));
+}
 
 // ---- globals for the plain-JS files (CommonJS launchers and tools) -------------------------------------
 const nodeGlobals = Object.fromEntries(
@@ -181,10 +211,10 @@ export default defineConfig(
     languageOptions: { sourceType: "module", globals: nodeGlobals },
   },
   // ---- boundaries, most general first: a later block replaces the rule for the files it matches ---------
-  { files: ["server/**/*.ts"], rules: restrict(SERVER_INNER) },
-  { files: ["server/transport/**/*.ts", "server/agent/**/*.ts", "server/controller/**/*.ts"], rules: restrict(SERVER_WIRE_EDGE) },
-  { files: ["server/domain/**/*.ts"], rules: restrict(DOMAIN) },
-  { files: ["server/storage/**/*.ts"], rules: restrict(STORAGE) },
-  { files: ["server/lib/**/*.ts"], rules: restrict(LIB) },
-  { files: ["clients/**/*.ts", "clients/**/*.tsx"], rules: restrict(CLIENTS) },
+  boundary("server", SERVER_INNER),
+  ["server/transport", "server/agent", "server/controller"].map((base) => boundary(base, SERVER_WIRE_EDGE)),
+  boundary("server/domain", DOMAIN),
+  boundary("server/storage", STORAGE),
+  boundary("server/lib", LIB),
+  boundary("clients", CLIENTS),
 );

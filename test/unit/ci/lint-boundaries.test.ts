@@ -36,6 +36,11 @@ const CASES: Case[] = [
   { file: "server/domain/x.ts", code: `import { ServerError } from "nice-grpc";`, blocked: true, reason: "gRPC" },
   { file: "server/domain/x.ts", code: `import { Status } from "nice-grpc-common";`, blocked: true, reason: "gRPC" },
   { file: "server/domain/x.ts", code: `import * as grpc from "@grpc/grpc-js";`, blocked: true, reason: "gRPC" },
+  { file: "server/domain/hosts/x.ts", code: `import { Db } from "../../../server/storage/db.js";`, blocked: true, reason: "storage" },
+  { file: "server/domain/a/b/c/x.ts", code: `import { Db } from "../../../../storage/db.js";`, blocked: true, reason: "storage" },
+  // a domain folder that merely has a layer's name is not that layer
+  { file: "server/domain/patches/x.ts", code: `import type { PatchStore } from "../storage/ports.js";`, blocked: false },
+  { file: "server/domain/patches/x.ts", code: `import { defaults } from "./config/defaults.js";`, blocked: false },
   { file: "server/domain/patches/x.ts", code: `import { DomainError } from "../errors.js";`, blocked: false },
   { file: "server/domain/patches/x.ts", code: `import { Mutex } from "../../lib/mutex.js";`, blocked: false },
   { file: "server/domain/patches/x.ts", code: `import { readPatch } from "../patchfile/index.js";`, blocked: false },
@@ -46,6 +51,7 @@ const CASES: Case[] = [
   { file: "server/storage/sqlite/patch-store.ts", code: `import { type PatchRecord } from "../../domain/patches/model.js";`, blocked: false },
   { file: "server/storage/sqlite/patch-store.ts", code: `import { PatchState } from "../../domain/patches/model.js";`, blocked: true, reason: "types only" },
   { file: "server/storage/sqlite/x.ts", code: `import { DomainError } from "../../domain/errors.js";`, blocked: false },
+  { file: "server/storage/sqlite/x.ts", code: `import { DomainError } from "../../domain/errors-extra.js";`, blocked: true, reason: "types only" },
   { file: "server/storage/blob-store.ts", code: `import { fsyncDir } from "../lib/fs-atomic.js";`, blocked: false },
   { file: "server/storage/db.ts", code: `import sqlite3 from "sqlite3";`, blocked: false },
   { file: "server/storage/x.ts", code: `import { toStatus } from "../transport/errors.js";`, blocked: true, reason: "transport" },
@@ -61,6 +67,8 @@ const CASES: Case[] = [
   },
   { file: "server/controller/controller.ts", code: `import { Patch } from "../../clients/sdk/src/gen/swpatch/v1/types.js";`, blocked: false },
   { file: "server/transport/x.ts", code: `import { SwPatchClient } from "../../clients/sdk/src/client.js";`, blocked: true, reason: "generated code" },
+  { file: "server/transport/rest/x.ts", code: `import { Patch } from "../../../clients/sdk/src/gen/swpatch/v1/types.js";`, blocked: false },
+  { file: "server/transport/rest/x.ts", code: `import { SwPatchClient } from "../../../clients/sdk/src/index.js";`, blocked: true, reason: "generated code" },
   { file: "server/agent/x.ts", code: `import { render } from "../../clients/cli/render/table.js";`, blocked: true, reason: "generated code" },
   { file: "server/transport/x.ts", code: `import { PatchManager } from "../domain/patches/patch-manager.js";`, blocked: false },
   {
@@ -73,6 +81,8 @@ const CASES: Case[] = [
   { file: "server/lib/mutex.ts", code: `import { DomainError } from "../domain/errors.js";`, blocked: true, reason: "leaf" },
   { file: "server/lib/log.ts", code: `import { x } from "../../clients/sdk/src/gen/swpatch/v1/types.js";`, blocked: true, reason: "leaf" },
   { file: "server/lib/fs-atomic.ts", code: `import { failpoint } from "./failpoint.js";`, blocked: false },
+  { file: "server/lib/fs/atomic.ts", code: `import { failpoint } from "../failpoint.js";`, blocked: false },
+  { file: "server/lib/fs/atomic.ts", code: `import { Db } from "../../storage/db.js";`, blocked: true, reason: "leaf" },
   // clients: no server, tools or test
   { file: "clients/cli/sw-patch/commands/x.ts", code: `import { DomainError } from "../../../../server/domain/errors.js";`, blocked: true, reason: "server" },
   { file: "clients/sdk/src/x.ts", code: `import type { PatchRecord } from "../../../server/domain/patches/model.js";`, blocked: true, reason: "server" },
