@@ -14,7 +14,8 @@ const bin = (name) => path.join(ROOT, "node_modules", ".bin", name);
 const CHECKS = {
   // --cache: a re-run lints only the files changed since the last one (.eslintcache, git-ignored)
   eslint: [bin("eslint"), ["--cache", "--cache-location", path.join(ROOT, ".eslintcache"), "."]],
-  prettier: [bin("prettier"), ["--check", "--log-level", "warn", "."]],
+  // --cache: files already known to be formatted (and unchanged) are not re-checked (.prettiercache, git-ignored)
+  prettier: [bin("prettier"), ["--check", "--log-level", "warn", "--cache", "--cache-location", path.join(ROOT, ".prettiercache"), "."]],
   "buf-lint": [bin("buf"), ["lint"]],
   "buf-breaking": [process.execPath, [path.join(__dirname, "buf-breaking.js")]],
   // everything tsconfig.json includes: server, clients, tools and the tests
