@@ -77,7 +77,6 @@ describe("chaos: load (200 querying clients, 100 installing hosts, 100 watchers)
 
   it("no errors, no lost or repeated event, p99 latency printed", async () => {
     const seed = seedFromEnv(0x10ad);
-    const r = prng(seed);
     const md = { "*": { metadata: Metadata({ authorization: `Bearer ${ctl.adminToken}` }) } };
     const channels: Channel[] = [];
     const admin = rawClients(ctl);

@@ -25,7 +25,7 @@ function pythonMissing(): string | undefined {
 interface PyResult {
   rc: number;
   stderr: string;
-  lines: Array<Record<string, any>>;
+  lines: Array<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON lines the Python client prints
 }
 
 function runPython(args: string[], timeoutMs = 180_000): Promise<PyResult> {
@@ -44,7 +44,7 @@ function runPython(args: string[], timeoutMs = 180_000): Promise<PyResult> {
         .filter((l) => l.trim())
         .map((l) => {
           try {
-            return JSON.parse(l) as Record<string, any>;
+            return JSON.parse(l) as PyResult["lines"][number];
           } catch {
             return { step: "unparsed", text: l };
           }

@@ -15,7 +15,7 @@ import {
   QueryPatchesResponse,
 } from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
 import { startBenchController, fmtMs, percentile, verdict } from "./controller-proc.js";
-import { Patch, PatchState, RepoState } from "../../clients/sdk/src/gen/swpatch/v1/types.js";
+import { Patch } from "../../clients/sdk/src/gen/swpatch/v1/types.js";
 
 const N = Number(process.env.BENCH_PATCHES ?? 10_000);
 const CHAIN = Math.min(5000, Math.floor(N / 2));

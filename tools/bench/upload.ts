@@ -171,7 +171,7 @@ export const uploadSuite: BenchSuite = {
     const mb = Number(process.env.BENCH_UPLOAD_MB ?? 1024);
     const dir = await fsp.mkdtemp(path.join(process.env.BENCH_DIR ?? os.tmpdir(), "bench-upload-"));
     try {
-      let t = performance.now();
+      const t = performance.now();
       // BENCH_UPLOAD_CACHE=DIR keeps the built patch and its key there between runs (edit loop).
       const cache = process.env.BENCH_UPLOAD_CACHE;
       const pub = path.join(cache ?? dir, "pub.pem");

@@ -128,7 +128,7 @@ describe("agent installer", function () {
   });
 
   it("skips the scripts and requires a reboot when a package sets node_is_patched_rr", async () => {
-    const { root, feed } = await provisionedRoot();
+    const { root } = await provisionedRoot();
     const s2 = await buildPayloadRpm({
       name: "sysinv", version: "2.0",
       scripts: { post: "mkdir -p /var/run /run/patching/patch-scripts\ntouch /var/run/node_is_patched_rr\nprintf 'touch /should-not-run\\n' > /run/patching/patch-scripts/s\nchmod 700 /run/patching/patch-scripts/s" },

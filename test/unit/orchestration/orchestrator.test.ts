@@ -37,17 +37,6 @@ async function expectDomainError(p: Promise<unknown>, kind: string, message: str
   expect.fail("expected a rejection");
 }
 
-/** Resolves when the watcher sees a strategy matching `pred`. */
-async function waitFor(orch: Orchestrator, pred: (s: Strategy) => boolean): Promise<Strategy> {
-  const ac = new AbortController();
-  try {
-    for await (const s of orch.watch(ac.signal)) if (s && pred(s)) return s;
-  } finally {
-    ac.abort();
-  }
-  throw new Error("watch ended");
-}
-
 describe("orchestration engine", () => {
   it("builds (building → ready-to-apply) and applies a serial in-service 2+2+2 strategy to applied", async () => {
     const cluster = new FakeCluster(standard222());

@@ -8,7 +8,7 @@ import { standard222 } from "./fixtures.js";
 
 interface Reply {
   status: number;
-  body: any;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- the VIM REST reply is untyped JSON
   raw: string;
 }
 

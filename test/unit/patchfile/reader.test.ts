@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { createHash } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -284,7 +284,6 @@ describe("patch reader rejects malformed input", () => {
 
   let untrustedKey = "";
   before(() => {
-    const { generateKeyPairSync } = require("node:crypto") as typeof import("node:crypto");
     untrustedKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }) as string;
   });
 
