@@ -17,6 +17,7 @@
  * batch is posted only when the next copying update starts, a digest is asked for, or a slot is
  * needed.
  */
+import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 
 /** An incremental hash whose digest may come from another thread. */
@@ -31,56 +32,13 @@ export interface Hasher {
 const SLOT_BYTES = 2 << 20;
 const SLOTS = 3;
 
-const WORKER_SOURCE = `
-const { parentPort } = require("node:worker_threads");
-const { createHash } = require("node:crypto");
-const { writeSync } = require("node:fs");
-const ctx = new Map();
-const dropped = new Set();
-parentPort.on("message", (m) => {
-  if (m.t === "data") {
-    const b = Buffer.from(m.sab, 0, m.len);
-    let errors;
-    for (let i = 0; i < m.parts.length; i += 3) {
-      const id = m.parts[i];
-      let h = ctx.get(id);
-      if (!h) {
-        if (m.algos[id] === "write" || dropped.has(id)) continue;
-        ctx.set(id, (h = createHash(m.algos[id])));
-      }
-      if (h.fd === undefined) {
-        h.update(b.subarray(m.parts[i + 1], m.parts[i + 1] + m.parts[i + 2]));
-        continue;
-      }
-      if (h.error) continue;
-      try {
-        let off = m.parts[i + 1];
-        let n = m.parts[i + 2];
-        while (n > 0) {
-          const w = writeSync(h.fd, b, off, n, h.pos);
-          off += w;
-          n -= w;
-          h.pos += w;
-        }
-      } catch (e) {
-        h.error = { message: e.message, code: e.code };
-        (errors ??= []).push({ id, ...h.error });
-      }
-    }
-    parentPort.postMessage({ t: "ack", slot: m.slot, errors });
-  } else if (m.t === "open") {
-    ctx.set(m.id, { fd: m.fd, pos: 0, error: null });
-  } else if (m.t === "digest") {
-    const h = ctx.get(m.id) ?? createHash(m.algo);
-    ctx.delete(m.id);
-    if (h.fd !== undefined) parentPort.postMessage({ t: "digest", id: m.id, digest: new Uint8Array(0), error: h.error });
-    else parentPort.postMessage({ t: "digest", id: m.id, digest: h.digest() });
-  } else if (m.t === "drop") {
-    ctx.delete(m.id);
-    dropped.add(m.id);
-  }
-});
-`;
+/**
+ * The lane body (`hash-lane-worker.ts`), next to this file: `.js` in the build (dist/ mirrors the
+ * tree), `.ts` when running from source under tsx (the unit tests), where the worker needs the same
+ * loader, which Node does not pass on to a worker by itself.
+ */
+const WORKER_FILE = path.join(__dirname, `hash-lane-worker${path.extname(__filename)}`);
+const WORKER_EXEC_ARGV = WORKER_FILE.endsWith(".ts") ? [...process.execArgv, "--require", require.resolve("tsx/cjs")] : undefined;
 
 interface Batch {
   slot: Slot;
@@ -125,7 +83,7 @@ class Lanes {
     }
     for (let i = 0; i < lanes; i++) {
       // A hashing worker needs almost no heap; small limits keep the controller's footprint down.
-      const w = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 12, codeRangeSizeMb: 4, stackSizeMb: 1 } });
+      const w = new Worker(WORKER_FILE, { ...(WORKER_EXEC_ARGV ? { execArgv: WORKER_EXEC_ARGV } : {}), resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 12, codeRangeSizeMb: 4, stackSizeMb: 1 } });
       w.unref();
       w.on("message", (m: Parameters<Lanes["onMessage"]>[0]) => this.onMessage(m));
       w.on("error", (e) => this.fail(e));
