@@ -43,7 +43,7 @@ import {
   sendJson,
   type RequestContext,
 } from "../rest/http.js";
-import { checkUploadFileName } from "../rest/patch-api.js";
+import { checkUploadFileName } from "../rest/upload-name.js";
 import { createStaticFiles } from "./static-files.js";
 import { eventView, hostView, installView, patchDetails, patchSummary, strategyView, type InstallView } from "./views.js";
 
