@@ -19,6 +19,7 @@
  */
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
+import type { LaneMessage } from "./hash-lane-worker.js";
 
 /** An incremental hash whose digest may come from another thread. */
 export interface Hasher {
@@ -140,7 +141,7 @@ class Lanes {
   /** A hasher on `lane` (0 or 1). */
   hasher(lane: number, algo: "md5" | "sha256"): LaneHasher {
     const c = this.context(lane, algo);
-    return { ...c, drop: () => this.workers[c.target.lane]!.postMessage({ t: "drop", id: c.target.id }) };
+    return { ...c, drop: () => this.workers[c.target.lane]!.postMessage({ t: "drop", id: c.target.id } satisfies LaneMessage) };
   }
 
   /**
@@ -154,7 +155,7 @@ class Lanes {
   writer(lane: number, fd: number): LaneHasher {
     if (this.failed) throw this.failed;
     const c = this.context(lane, "write");
-    this.workers[c.target.lane]!.postMessage({ t: "open", id: c.target.id, fd });
+    this.workers[c.target.lane]!.postMessage({ t: "open", id: c.target.id, fd } satisfies LaneMessage);
     return { ...c, drop: () => void c.digest().catch(() => undefined), error: () => this.writeErrors.get(c.target.id) };
   }
 
@@ -259,7 +260,7 @@ class Lanes {
       if (c.parts[lane]!.length === 0) continue;
       c.slot.refs++;
       this.hold();
-      this.workers[lane]!.postMessage({ t: "data", slot: c.slot.index, sab: c.slot.sab, len: c.used, parts: c.parts[lane], algos: c.algos[lane] });
+      this.workers[lane]!.postMessage({ t: "data", slot: c.slot.index, sab: c.slot.sab, len: c.used, parts: c.parts[lane], algos: c.algos[lane] } satisfies LaneMessage);
     }
     if (c.slot.refs === 0) this.free.push(c.slot);
   }
@@ -275,7 +276,7 @@ class Lanes {
     return new Promise<Buffer>((resolve, reject) => {
       this.digests.set(id, { resolve, reject });
       this.hold();
-      this.workers[lane]!.postMessage({ t: "digest", id, algo });
+      this.workers[lane]!.postMessage({ t: "digest", id, algo } satisfies LaneMessage);
     });
   }
 }
