@@ -35,7 +35,9 @@ const RUNNING_STATES: ReadonlySet<StrategyState> = new Set(["building", "applyin
 /**
  * The sw-patch orchestration engine (spec orchestration §4, §6–§13): one strategy at a time,
  * built from a cluster snapshot, applied stage by stage and step by step, aborted with
- * compensation, persisted after every change and resumed after a restart.
+ * compensation, persisted after every change and resumed after a restart. This class holds the
+ * strategy and answers the commands; the background work is `StrategyRunner` (strategy-runner.ts),
+ * saving and watching is `StrategyJournal` (strategy-journal.ts).
  *
  * INVARIANTS: at most one background runner; every mutation of the strategy happens in a
  * synchronous section (no await between a state check and the change it guards) and is
