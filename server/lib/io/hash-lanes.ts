@@ -17,7 +17,9 @@
  * batch is posted only when the next copying update starts, a digest is asked for, or a slot is
  * needed.
  */
+import * as path from "node:path";
 import { Worker } from "node:worker_threads";
+import type { LaneMessage } from "./hash-lane-worker.js";
 
 /** An incremental hash whose digest may come from another thread. */
 export interface Hasher {
@@ -31,56 +33,13 @@ export interface Hasher {
 const SLOT_BYTES = 2 << 20;
 const SLOTS = 3;
 
-const WORKER_SOURCE = `
-const { parentPort } = require("node:worker_threads");
-const { createHash } = require("node:crypto");
-const { writeSync } = require("node:fs");
-const ctx = new Map();
-const dropped = new Set();
-parentPort.on("message", (m) => {
-  if (m.t === "data") {
-    const b = Buffer.from(m.sab, 0, m.len);
-    let errors;
-    for (let i = 0; i < m.parts.length; i += 3) {
-      const id = m.parts[i];
-      let h = ctx.get(id);
-      if (!h) {
-        if (m.algos[id] === "write" || dropped.has(id)) continue;
-        ctx.set(id, (h = createHash(m.algos[id])));
-      }
-      if (h.fd === undefined) {
-        h.update(b.subarray(m.parts[i + 1], m.parts[i + 1] + m.parts[i + 2]));
-        continue;
-      }
-      if (h.error) continue;
-      try {
-        let off = m.parts[i + 1];
-        let n = m.parts[i + 2];
-        while (n > 0) {
-          const w = writeSync(h.fd, b, off, n, h.pos);
-          off += w;
-          n -= w;
-          h.pos += w;
-        }
-      } catch (e) {
-        h.error = { message: e.message, code: e.code };
-        (errors ??= []).push({ id, ...h.error });
-      }
-    }
-    parentPort.postMessage({ t: "ack", slot: m.slot, errors });
-  } else if (m.t === "open") {
-    ctx.set(m.id, { fd: m.fd, pos: 0, error: null });
-  } else if (m.t === "digest") {
-    const h = ctx.get(m.id) ?? createHash(m.algo);
-    ctx.delete(m.id);
-    if (h.fd !== undefined) parentPort.postMessage({ t: "digest", id: m.id, digest: new Uint8Array(0), error: h.error });
-    else parentPort.postMessage({ t: "digest", id: m.id, digest: h.digest() });
-  } else if (m.t === "drop") {
-    ctx.delete(m.id);
-    dropped.add(m.id);
-  }
-});
-`;
+/**
+ * The lane body (`hash-lane-worker.ts`), next to this file: `.js` in the build (dist/ mirrors the
+ * tree), `.ts` when running from source under tsx (the unit tests), where the worker needs the same
+ * loader, which Node does not pass on to a worker by itself.
+ */
+const WORKER_FILE = path.join(__dirname, `hash-lane-worker${path.extname(__filename)}`);
+const WORKER_EXEC_ARGV = WORKER_FILE.endsWith(".ts") ? [...process.execArgv, "--require", require.resolve("tsx/cjs")] : undefined;
 
 interface Batch {
   slot: Slot;
@@ -125,7 +84,7 @@ class Lanes {
     }
     for (let i = 0; i < lanes; i++) {
       // A hashing worker needs almost no heap; small limits keep the controller's footprint down.
-      const w = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 12, codeRangeSizeMb: 4, stackSizeMb: 1 } });
+      const w = new Worker(WORKER_FILE, { ...(WORKER_EXEC_ARGV ? { execArgv: WORKER_EXEC_ARGV } : {}), resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 12, codeRangeSizeMb: 4, stackSizeMb: 1 } });
       w.unref();
       w.on("message", (m: Parameters<Lanes["onMessage"]>[0]) => this.onMessage(m));
       w.on("error", (e) => this.fail(e));
@@ -182,7 +141,7 @@ class Lanes {
   /** A hasher on `lane` (0 or 1). */
   hasher(lane: number, algo: "md5" | "sha256"): LaneHasher {
     const c = this.context(lane, algo);
-    return { ...c, drop: () => this.workers[c.target.lane]!.postMessage({ t: "drop", id: c.target.id }) };
+    return { ...c, drop: () => this.workers[c.target.lane]!.postMessage({ t: "drop", id: c.target.id } satisfies LaneMessage) };
   }
 
   /**
@@ -196,7 +155,7 @@ class Lanes {
   writer(lane: number, fd: number): LaneHasher {
     if (this.failed) throw this.failed;
     const c = this.context(lane, "write");
-    this.workers[c.target.lane]!.postMessage({ t: "open", id: c.target.id, fd });
+    this.workers[c.target.lane]!.postMessage({ t: "open", id: c.target.id, fd } satisfies LaneMessage);
     return { ...c, drop: () => void c.digest().catch(() => undefined), error: () => this.writeErrors.get(c.target.id) };
   }
 
@@ -301,7 +260,7 @@ class Lanes {
       if (c.parts[lane]!.length === 0) continue;
       c.slot.refs++;
       this.hold();
-      this.workers[lane]!.postMessage({ t: "data", slot: c.slot.index, sab: c.slot.sab, len: c.used, parts: c.parts[lane], algos: c.algos[lane] });
+      this.workers[lane]!.postMessage({ t: "data", slot: c.slot.index, sab: c.slot.sab, len: c.used, parts: c.parts[lane], algos: c.algos[lane] } satisfies LaneMessage);
     }
     if (c.slot.refs === 0) this.free.push(c.slot);
   }
@@ -317,7 +276,7 @@ class Lanes {
     return new Promise<Buffer>((resolve, reject) => {
       this.digests.set(id, { resolve, reject });
       this.hold();
-      this.workers[lane]!.postMessage({ t: "digest", id, algo });
+      this.workers[lane]!.postMessage({ t: "digest", id, algo } satisfies LaneMessage);
     });
   }
 }

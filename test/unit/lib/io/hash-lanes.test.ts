@@ -3,7 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { hashLanes } from "../../../server/domain/patchfile/hash-lanes.js";
+import { hashLanes } from "../../../../server/lib/io/hash-lanes.js";
 
 /** The worker-thread hash lanes against node:crypto on this thread. */
 describe("hash lanes (worker threads)", () => {
