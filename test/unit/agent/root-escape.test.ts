@@ -185,6 +185,14 @@ describe("agent: stays inside its root (issue 16.11)", function () {
       expect(dests[0]).to.equal(path.join(real, outside, "downloads", "op-1", "p-1-1.noarch.rpm"));
     });
 
+    it("rpm is not run when its database path in the root is a symlink", async () => {
+      const root = makeTempRoot();
+      link(root, "root/.rpmdb", outside);
+      await rpmInitDb(root).then(() => expect.fail("ran rpm --initdb"), (e: unknown) => expect(e).to.be.instanceOf(OutsideRootError));
+      const res = await converge(root, { desired: [], fetch: async () => "", operationId: "op-2" });
+      expect(res.failedReason).to.match(/^install failed: Refusing to run rpm: its database path .* goes through a symlink$/);
+    });
+
     it("runPatchScripts ignores a script symlinked out of the root", async () => {
       const root = makeTempRoot();
       writeFileSync(outsideFile, "#!/bin/sh\necho hi\n");
