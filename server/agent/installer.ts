@@ -22,7 +22,7 @@ import { rpmVersionCompare } from "../domain/rpm/version-compare.js";
 import { DomainError } from "../domain/errors.js";
 import { hostPaths } from "./host-paths.js";
 import {
-  existsInRoot, listExecutablesInRoot, mkdirInRoot, openLogInRoot, OutsideRootError, readFileInRoot, rmInRoot, writeFileInRootAtomic,
+  existsInRoot, listExecutablesInRoot, mkdirInRoot, openLogInRoot, UnsafeRootPathError, readFileInRoot, rmInRoot, writeFileInRootAtomic,
 } from "./root-fs.js";
 import { RpmError, rpmErase, rpmQueryAll, rpmUpgrade, type RpmPackage } from "./rpm.js";
 
@@ -215,7 +215,7 @@ export async function recoverInterruptedInstall(root: string): Promise<{ operati
     content = await readFileInRoot(root, paths.patchInstalling);
   } catch (e) {
     // A symlink in place of the flag: an install was interrupted, but its content is not read.
-    if (e instanceof OutsideRootError) content = "";
+    if (e instanceof UnsafeRootPathError) content = "";
     else return null;
   }
   const reason = "agent restarted during install";

@@ -11,6 +11,8 @@
  * - The last component is never followed: files are opened with O_NOFOLLOW; the caller decides
  *   what a symlink there means (replace it, treat it as absent, or refuse). Atomic writes rename a
  *   regular file over whatever the name was, so a symlink there is replaced.
+ * - Only regular files are opened: O_NONBLOCK keeps a FIFO from blocking the open, and anything
+ *   that is not a regular file once open (FIFO, socket, device node) is refused.
  * - After every open the descriptor's real path (/proc/self/fd) must be inside the root; a
  *   directory swapped for a symlink between the check and the open is caught there and refused.
  *   (mkdir/rename/rm have no such after-check: a process inside the root racing the agent on a
@@ -27,12 +29,16 @@ import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { DomainError } from "../domain/errors.js";
 
-/** Refused: a path would lead out of the root, or its last component is a symlink the caller refuses. */
-export class OutsideRootError extends DomainError {
+/**
+ * Refused: a path would lead out of the root, its last component is a symlink the caller refuses,
+ * or it is not a regular file (a FIFO would block the agent, a device node would be the machine's
+ * device).
+ */
+export class UnsafeRootPathError extends DomainError {
   readonly path: string;
   constructor(message: string, file: string) {
-    super("failed-precondition", message, { reason: "PATH_OUTSIDE_ROOT" });
-    this.name = "OutsideRootError";
+    super("failed-precondition", message, { reason: "UNSAFE_ROOT_PATH" });
+    this.name = "UnsafeRootPathError";
     this.path = file;
   }
 }
@@ -54,7 +60,7 @@ export async function realRoot(root: string): Promise<string> {
 function componentsOf(root: string, target: string): string[] {
   const abs = path.resolve(root, target);
   const rel = path.relative(path.resolve(root), abs);
-  if (rel.startsWith("..") || path.isAbsolute(rel)) throw new OutsideRootError(`${target} is not inside the root ${root}`, target);
+  if (rel === ".." || rel.startsWith(".." + path.sep) || path.isAbsolute(rel)) throw new UnsafeRootPathError(`${target} is not inside the root ${root}`, target);
   return rel.split(path.sep).filter((c) => c !== "" && c !== ".");
 }
 
@@ -62,7 +68,7 @@ function componentsOf(root: string, target: string): string[] {
  * The real path of `target` inside `root`, resolving symlinks with chroot semantics (module doc).
  * The last component is followed only with `followLast` (as the root's own shell would when it
  * executes or stats a file). Components that do not exist are appended as they are.
- * @throws OutsideRootError after more than 40 symlinks.
+ * @throws UnsafeRootPathError after more than 40 symlinks.
  */
 export async function resolveInRoot(root: string, target: string, opts: { followLast?: boolean } = {}): Promise<string> {
   const top = await realRoot(root);
@@ -93,7 +99,7 @@ export async function resolveInRoot(root: string, target: string, opts: { follow
       continue;
     }
     if (st.isSymbolicLink() && (!last || opts.followLast)) {
-      if (++links > MAX_LINKS) throw new OutsideRootError(`Too many levels of symbolic links resolving ${target} in ${root}`, target);
+      if (++links > MAX_LINKS) throw new UnsafeRootPathError(`Too many levels of symbolic links resolving ${target} in ${root}`, target);
       const link = await fsp.readlink(candidate);
       if (path.isAbsolute(link)) cur.length = 0;
       for (const c of link.split("/").reverse()) if (c !== "") todo.push(c);
@@ -114,7 +120,7 @@ async function checkDescriptor(fh: FileHandle, top: string, shown: string): Prom
   }
   if (!isInside(top, real)) {
     await fh.close().catch(() => {});
-    throw new OutsideRootError(`Refusing ${shown}: it leads out of the root (to ${real})`, shown);
+    throw new UnsafeRootPathError(`Refusing ${shown}: it leads out of the root (to ${real})`, shown);
   }
 }
 
@@ -135,7 +141,7 @@ export async function mkdirInRoot(root: string, dir: string, mode = 0o755): Prom
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       const st = await fsp.lstat(cur);
-      if (st.isSymbolicLink()) throw new OutsideRootError(`Refusing ${dir}: ${cur} turned into a symlink while it was being created`, dir);
+      if (st.isSymbolicLink()) throw new UnsafeRootPathError(`Refusing ${dir}: ${cur} turned into a symlink while it was being created`, dir);
       if (!st.isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${cur}'`), { code: "ENOTDIR", path: cur });
     }
   }
@@ -146,35 +152,41 @@ export async function mkdirInRoot(root: string, dir: string, mode = 0o755): Prom
 async function placeOf(root: string, file: string, createParent: boolean): Promise<{ top: string; dir: string; real: string }> {
   const top = await realRoot(root);
   const parts = componentsOf(root, file);
-  if (parts.length === 0) throw new OutsideRootError(`${file} is the root itself, not a file in it`, file);
+  if (parts.length === 0) throw new UnsafeRootPathError(`${file} is the root itself, not a file in it`, file);
   const parentRel = parts.slice(0, -1).join(path.sep);
   const dir = createParent ? await mkdirInRoot(root, parentRel) : await resolveInRoot(root, parentRel, { followLast: true });
   return { top, dir, real: path.join(dir, parts[parts.length - 1]!) };
 }
 
 /**
- * Opens `file` inside `root` with `flags` (a number; O_NOFOLLOW is added) after resolving its
- * parent in the root; with O_CREAT the parent directories are created. A symlink as the last
- * component fails with ELOOP (or EEXIST with O_EXCL).
- * @throws OutsideRootError if the opened file is not inside the root after all.
+ * Opens the regular file `file` inside `root` with `flags` (a number; O_NOFOLLOW and O_NONBLOCK
+ * are added) after resolving its parent in the root; with O_CREAT the parent directories are
+ * created. A symlink as the last component fails with ELOOP (or EEXIST with O_EXCL).
+ * @throws UnsafeRootPathError if the opened file is not inside the root after all, or is not a
+ *   regular file.
  */
 export async function openInRoot(root: string, file: string, flags: number, mode = 0o644): Promise<FileHandle> {
   const { top, real } = await placeOf(root, file, (flags & constants.O_CREAT) !== 0);
-  const fh = await fsp.open(real, flags | constants.O_NOFOLLOW, mode);
+  const fh = await fsp.open(real, flags | constants.O_NOFOLLOW | constants.O_NONBLOCK, mode);
   await checkDescriptor(fh, top, file);
+  const st = await fh.stat().catch(() => undefined);
+  if (!st?.isFile()) {
+    await fh.close().catch(() => {});
+    throw new UnsafeRootPathError(`Refusing ${file}: it is not a regular file`, file);
+  }
   return fh;
 }
 
 /**
  * Reads `file` inside `root` without following a symlink in its last component.
- * @throws OutsideRootError when the last component is a symlink (ELOOP); ENOENT when absent.
+ * @throws UnsafeRootPathError when the last component is a symlink (ELOOP); ENOENT when absent.
  */
 export async function readFileInRoot(root: string, file: string): Promise<string> {
   let fh: FileHandle;
   try {
     fh = await openInRoot(root, file, constants.O_RDONLY);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ELOOP") throw new OutsideRootError(`Refusing to read ${file}: it is a symlink`, file);
+    if ((e as NodeJS.ErrnoException).code === "ELOOP") throw new UnsafeRootPathError(`Refusing to read ${file}: it is a symlink`, file);
     throw e;
   }
   try {
@@ -239,8 +251,9 @@ export async function existsInRoot(root: string, target: string): Promise<boolea
 }
 
 /**
- * Opens a log the agent owns inside `root` for appending. A symlink (or anything but a regular
- * file) in its place is removed and a regular file created; `onReplaced` hears about it.
+ * Opens a log the agent owns inside `root` for appending. A symlink, FIFO, socket or device node
+ * in its place is removed and a regular file created (`onReplaced` hears about it); a directory
+ * there is refused.
  */
 export async function openLogInRoot(
   root: string,
@@ -251,18 +264,20 @@ export async function openLogInRoot(
   for (let attempt = 0; ; attempt++) {
     const { real } = await placeOf(root, file, true);
     const st = await fsp.lstat(real).catch(() => undefined);
+    if (st?.isDirectory()) throw new UnsafeRootPathError(`Refusing ${file}: it is a directory`, file);
     if (st && !st.isFile()) {
-      if (attempt >= 3) throw new OutsideRootError(`Refusing ${file}: it keeps turning into a ${st.isSymbolicLink() ? "symlink" : "non-file"}`, file);
+      if (attempt >= 3) throw new UnsafeRootPathError(`Refusing ${file}: it keeps turning into a ${st.isSymbolicLink() ? "symlink" : "non-file"}`, file);
       const what = st.isSymbolicLink() ? `a symlink to ${await fsp.readlink(real).catch(() => "?")}` : "not a regular file";
-      await fsp.rm(real, { force: true, recursive: st.isDirectory() });
+      await fsp.rm(real, { force: true });
       onReplaced?.(what);
       continue;
     }
     try {
       return await openInRoot(root, file, flags);
     } catch (e) {
-      // Turned into a symlink between the lstat and the open: go round again.
-      if ((e as NodeJS.ErrnoException).code === "ELOOP" && attempt < 3) continue;
+      // Turned into a symlink (ELOOP) or a FIFO (ENXIO) between the lstat and the open: again.
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code === "ELOOP" || code === "ENXIO") && attempt < 3) continue;
       throw e;
     }
   }

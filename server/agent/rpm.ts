@@ -18,7 +18,7 @@ import { spawn } from "node:child_process";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { DomainError } from "../domain/errors.js";
-import { OutsideRootError, realRoot, resolveInRoot } from "./root-fs.js";
+import { UnsafeRootPathError, realRoot, resolveInRoot } from "./root-fs.js";
 
 /** An installed package as `rpm -qa` reports it. `epoch` is rpm's EPOCHNUM ("0" when none). */
 export interface RpmPackage {
@@ -69,13 +69,13 @@ export function rpmDbDir(root: string): string {
  * Refuses to run rpm on `root` when its database path there goes through a symlink: rpm opens the
  * database before it enters the root, so a package shipping `/root/.rpmdb` (or `/root`) as a
  * symlink would make rpm, running as root, write its database outside the root.
- * @throws OutsideRootError
+ * @throws UnsafeRootPathError
  */
 export async function checkRpmDbPath(root: string): Promise<void> {
   const lexical = path.join(await realRoot(root), "root", ".rpmdb");
   const resolved = await resolveInRoot(root, path.join("root", ".rpmdb"), { followLast: true });
   if (resolved !== lexical) {
-    throw new OutsideRootError(`Refusing to run rpm: its database path ${rpmDbDir(root)} goes through a symlink`, rpmDbDir(root));
+    throw new UnsafeRootPathError(`Refusing to run rpm: its database path ${rpmDbDir(root)} goes through a symlink`, rpmDbDir(root));
   }
 }
 

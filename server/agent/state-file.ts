@@ -3,7 +3,7 @@
  * never through a symlink out of the root (root-fs.ts).
  */
 import { hostPaths } from "./host-paths.js";
-import { OutsideRootError, readFileInRoot, writeFileInRootAtomic } from "./root-fs.js";
+import { UnsafeRootPathError, readFileInRoot, writeFileInRootAtomic } from "./root-fs.js";
 
 /** The reference's agent states. */
 export type AgentStateName = "idle" | "installing" | "install-failed" | "install-rejected";
@@ -40,7 +40,7 @@ export async function loadAgentState(root: string, onWarning?: (message: string)
       interruptedOperationId: typeof raw.interruptedOperationId === "string" ? raw.interruptedOperationId : "",
     };
   } catch (e) {
-    if (e instanceof OutsideRootError) onWarning?.(`${e.message}; starting from the initial state`);
+    if (e instanceof UnsafeRootPathError) onWarning?.(`${e.message}; starting from the initial state`);
     return { ...INITIAL_AGENT_STATE };
   }
 }

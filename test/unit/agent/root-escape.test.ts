@@ -8,6 +8,7 @@ import { expect } from "chai";
 import {
   chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, promises as fsp, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync,
 } from "node:fs";
+import { execFileSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildBaseFeed, buildPayloadRpm, makeTempRoot, toDesired, type FeedPackage } from "../../lib/base-feed.js";
@@ -18,7 +19,7 @@ import { hostPaths } from "../../../server/agent/host-paths.js";
 import { rpmInitDb, rpmUpgrade } from "../../../server/agent/rpm.js";
 import { loadAgentState, saveAgentState, INITIAL_AGENT_STATE } from "../../../server/agent/state-file.js";
 import {
-  mkdirInRoot, openLogInRoot, OutsideRootError, readFileInRoot, resolveInRoot, rmInRoot, writeFileInRootAtomic,
+  mkdirInRoot, openLogInRoot, UnsafeRootPathError, readFileInRoot, resolveInRoot, rmInRoot, writeFileInRootAtomic,
 } from "../../../server/agent/root-fs.js";
 import { createLogger } from "../../../server/lib/log.js";
 
@@ -80,8 +81,8 @@ describe("agent: stays inside its root (issue 16.11)", function () {
       expect(await resolveInRoot(root, "var/log/x.log")).to.equal(path.join(real, outside, "x.log"));
       expect(await resolveInRoot(root, "a/up/etc/passwd")).to.equal(path.join(real, "etc/passwd"));
       link(root, "loop", "loop");
-      await resolveInRoot(root, "loop/x").then(() => expect.fail("resolved a loop"), (e: unknown) => expect(e).to.be.instanceOf(OutsideRootError));
-      await resolveInRoot(root, "/etc/passwd").then(() => expect.fail("accepted a path outside the root"), (e: unknown) => expect(e).to.be.instanceOf(OutsideRootError));
+      await resolveInRoot(root, "loop/x").then(() => expect.fail("resolved a loop"), (e: unknown) => expect(e).to.be.instanceOf(UnsafeRootPathError));
+      await resolveInRoot(root, "/etc/passwd").then(() => expect.fail("accepted a path outside the root"), (e: unknown) => expect(e).to.be.instanceOf(UnsafeRootPathError));
     });
 
     it("replaces a symlinked log with a regular file and never appends to the link's target", async () => {
@@ -117,7 +118,7 @@ describe("agent: stays inside its root (issue 16.11)", function () {
       link(root, "var/run/patch_installing", outsideFile);
       await readFileInRoot(root, hostPaths(root).patchInstalling).then(
         () => expect.fail("read through a symlink"),
-        (e: unknown) => expect(e).to.be.instanceOf(OutsideRootError),
+        (e: unknown) => expect(e).to.be.instanceOf(UnsafeRootPathError),
       );
       link(root, "run/patching", outside);
       await rmInRoot(root, hostPaths(root).patchScripts, { recursive: true }); // <root>/<outside>/patch-scripts: absent
@@ -185,10 +186,33 @@ describe("agent: stays inside its root (issue 16.11)", function () {
       expect(dests[0]).to.equal(path.join(real, outside, "downloads", "op-1", "p-1-1.noarch.rpm"));
     });
 
+    it("FIFOs and device nodes in place of the agent's files neither block it nor get read or written", async () => {
+      const root = makeTempRoot();
+      const p = hostPaths(root);
+      mkdirSync(path.dirname(p.insvcLog), { recursive: true });
+      mkdirSync(path.dirname(p.patchInstalling), { recursive: true });
+      mkdirSync(p.agentDir, { recursive: true });
+      execFileSync("mkfifo", [p.insvcLog]);
+      execFileSync("mkfifo", [p.patchInstalling]);
+      execFileSync("mknod", [p.stateFile, "c", "1", "5"]); // /dev/zero: endless bytes if read
+      const heard: string[] = [];
+      const fh = await openLogInRoot(root, p.insvcLog, (w) => heard.push(w));
+      await fh.write("x\n");
+      await fh.close();
+      expect(heard).to.deep.equal(["not a regular file"]);
+      expect(readFileSync(p.insvcLog, "utf8")).to.equal("x\n");
+      expect(await recoverInterruptedInstall(root)).to.deep.equal({ operationId: "", reason: "agent restarted during install" });
+      const warnings: string[] = [];
+      expect(await loadAgentState(root, (m) => warnings.push(m))).to.deep.equal(INITIAL_AGENT_STATE);
+      expect(warnings.join()).to.match(/not a regular file/);
+      await saveAgentState(root, INITIAL_AGENT_STATE);
+      expect(lstatSync(p.stateFile).isFile()).to.equal(true);
+    });
+
     it("rpm is not run when its database path in the root is a symlink", async () => {
       const root = makeTempRoot();
       link(root, "root/.rpmdb", outside);
-      await rpmInitDb(root).then(() => expect.fail("ran rpm --initdb"), (e: unknown) => expect(e).to.be.instanceOf(OutsideRootError));
+      await rpmInitDb(root).then(() => expect.fail("ran rpm --initdb"), (e: unknown) => expect(e).to.be.instanceOf(UnsafeRootPathError));
       const res = await converge(root, { desired: [], fetch: async () => "", operationId: "op-2" });
       expect(res.failedReason).to.match(/^install failed: Refusing to run rpm: its database path .* goes through a symlink$/);
     });
