@@ -14,7 +14,7 @@
  * - Commands of one stream are handled in arrival order (each handler is awaited; installs run in
  *   the background and do not block later commands).
  */
-import { promises as fsp } from "node:fs";
+import { constants, promises as fsp } from "node:fs";
 import { Metadata, type Client } from "nice-grpc";
 import { AgentServiceDefinition, type ConnectRequest, type ConnectResponse } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
 import type { Logger } from "../lib/log.js";
@@ -104,7 +104,8 @@ function metadataFor(token?: string): Metadata {
 /** A FetchPackageFn over AgentService.FetchPackage: streams the chunks into `ctx.destPath`. */
 export function createGrpcFetch(client: AgentServiceClient, token?: string): FetchPackageFn {
   return async (pkg, ctx) => {
-    const fh = await fsp.open(ctx.destPath, "w");
+    // Never through a symlink (the installer gives a path in a fresh directory inside the root).
+    const fh = await fsp.open(ctx.destPath, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
     let n = 0;
     try {
       for await (const r of client.fetchPackage({ sha256: pkg.sha256 }, { signal: ctx.signal, metadata: metadataFor(token) })) {

@@ -9,6 +9,8 @@
  * - Every state change is persisted to state.json before it is reported.
  * - An InstallResult or RebootResult produced while no stream is attached is queued and sent after
  *   the next HelloAck (`flushPending`).
+ * - Files under the root (state, flags, logs, scripts, downloads) are reached only through
+ *   root-fs.ts, never through a symlink that leads out of the root.
  */
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
@@ -23,8 +25,8 @@ import type {
 } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
 import { AgentState, InstallPhase, type Instance } from "../../clients/sdk/src/gen/swpatch/v1/types.js";
 import type { Logger } from "../lib/log.js";
-import { writeFileAtomic } from "../lib/fs-atomic.js";
 import { hostPaths, type HostPaths } from "./host-paths.js";
+import { existsInRoot, mkdirInRoot, rmInRoot, writeFileInRootAtomic } from "./root-fs.js";
 import { converge, InstallInProgressError, isInstalling, recoverInterruptedInstall, runPatchScripts, type FetchPackageFn } from "./installer.js";
 import { rpmInitDb, rpmQueryAll, rpmUpgrade } from "./rpm.js";
 import { loadAgentState, saveAgentState, type AgentStateName, type PersistedAgentState } from "./state-file.js";
@@ -68,10 +70,6 @@ const STATE_TO_PROTO: Record<AgentStateName, AgentState> = {
   "install-rejected": AgentState.AGENT_STATE_INSTALL_REJECTED,
 };
 
-async function exists(p: string): Promise<boolean> {
-  return fsp.lstat(p).then(() => true, () => false);
-}
-
 /** Per-host agent. Call `start()` once before anything else. */
 export class HostAgent {
   readonly hostname: string;
@@ -108,8 +106,8 @@ export class HostAgent {
    * install-failed "agent restarted during install"; an expired install-rejected becomes idle.
    */
   async start(): Promise<void> {
-    await fsp.mkdir(this.paths.agentDir, { recursive: true });
-    this.st = await loadAgentState(this.root);
+    await mkdirInRoot(this.root, this.paths.agentDir);
+    this.st = await loadAgentState(this.root, (m) => this.log.warn(m));
     const interrupted = await recoverInterruptedInstall(this.root);
     if (interrupted || this.st.state === "installing") {
       this.st = {
@@ -121,7 +119,7 @@ export class HostAgent {
       this.log.warn("install interrupted by agent restart", { operationId: this.st.interruptedOperationId });
     }
     if (this.st.state === "install-rejected") this.st = { ...this.st, state: "idle", installReason: "" };
-    this.st.requiresReboot = this.st.requiresReboot || (await exists(this.paths.nodeIsPatchedRr));
+    this.st.requiresReboot = this.st.requiresReboot || (await existsInRoot(this.root, this.paths.nodeIsPatchedRr));
     await saveAgentState(this.root, this.st);
   }
 
@@ -222,14 +220,13 @@ export class HostAgent {
   /** LockStateCommand: write or remove /var/run/.node_locked; locking clears install-rejected. */
   async setLocked(locked: boolean, report = true): Promise<void> {
     if (locked) {
-      await fsp.mkdir(path.dirname(this.paths.nodeLocked), { recursive: true });
-      await writeFileAtomic(this.paths.nodeLocked, "");
+      await writeFileInRootAtomic(this.root, this.paths.nodeLocked, "");
       if (this.st.state === "install-rejected") {
         this.clearRejectTimer();
         await this.setState({ state: "idle", installReason: "" }, report);
       }
     } else {
-      await fsp.rm(this.paths.nodeLocked, { force: true });
+      await rmInRoot(this.root, this.paths.nodeLocked);
     }
   }
 
@@ -259,7 +256,7 @@ export class HostAgent {
       return;
     }
     if (cmd.locked) await this.setLocked(true, false);
-    if (!cmd.force && !(await exists(this.paths.nodeLocked))) {
+    if (!cmd.force && !(await existsInRoot(this.root, this.paths.nodeLocked))) {
       this.log.info("install rejected", { operationId: opId, reason: NODE_MUST_BE_LOCKED });
       reject(NODE_MUST_BE_LOCKED);
       this.clearRejectTimer();
@@ -294,6 +291,7 @@ export class HostAgent {
         rebootRequired: cmd.rebootRequired,
         signal: this.installAbort.signal,
         onProgress: (p) => this.send({ message: { $case: "progress", value: p } }),
+        onWarning: (m) => log.warn(m),
       });
       reason = res.failedReason;
       requiresReboot = res.requiresReboot;
@@ -338,13 +336,13 @@ export class HostAgent {
     });
     let reason = "";
     try {
-      const { failed } = await runPatchScripts(this.root);
+      const { failed } = await runPatchScripts(this.root, { onWarning: (m) => this.log.warn(m) });
       if (failed.length) reason = `${failed.length} patch script(s) failed: ${failed.join(", ")}`;
     } catch (e) {
       reason = String(e);
     }
     for (const p of [this.paths.nodeIsPatched, this.paths.nodeIsPatchedRr, this.paths.patchInstallFailed, path.dirname(this.paths.patchScripts)]) {
-      await fsp.rm(p, { recursive: true, force: true });
+      await rmInRoot(this.root, p, { recursive: true });
     }
     this.clearRejectTimer();
     await this.setState({ state: "idle", installReason: "", requiresReboot: false }, false);

@@ -9,6 +9,8 @@
  * - `<root>/var/run/patch_installing` exists exactly while an install runs (it holds the operation
  *   id); if the agent finds it at start, the install was interrupted (`recoverInterruptedInstall`).
  * - Every converge that started ends with exactly one terminal progress message (DONE or FAILED).
+ * - Every file and directory the installer touches under the root goes through root-fs.ts: it is
+ *   never reached through a symlink that leads out of the root (docs/agent.md).
  */
 import { spawn } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
@@ -18,8 +20,10 @@ import type { DesiredPackage } from "../../clients/sdk/src/gen/swpatch/v1/agent_
 import { InstallPhase, type InstallProgress } from "../../clients/sdk/src/gen/swpatch/v1/types.js";
 import { rpmVersionCompare } from "../domain/rpm/version-compare.js";
 import { DomainError } from "../domain/errors.js";
-import { writeFileAtomic } from "../lib/fs-atomic.js";
 import { hostPaths } from "./host-paths.js";
+import {
+  existsInRoot, listExecutablesInRoot, mkdirInRoot, openLogInRoot, UnsafeRootPathError, readFileInRoot, rmInRoot, writeFileInRootAtomic,
+} from "./root-fs.js";
 import { RpmError, rpmErase, rpmQueryAll, rpmUpgrade, type RpmPackage } from "./rpm.js";
 
 export type ChangeKind = "install" | "upgrade" | "downgrade" | "erase";
@@ -36,7 +40,10 @@ export interface PlannedChange {
 
 /** What `fetch` gets besides the package. */
 export interface FetchContext {
-  /** Where the installer suggests the file be written (its directory exists). */
+  /**
+   * Where the installer suggests the file be written: in a fresh directory the agent created
+   * inside the root (its real path). Open it without following symlinks (O_NOFOLLOW).
+   */
   destPath: string;
   /** Report bytes received so far for this package (cumulative). */
   onBytes: (bytesDone: number) => void;
@@ -63,6 +70,8 @@ export interface ConvergeOptions {
   rebootRequired?: boolean;
   /** Minimum time between two byte-progress messages of one download, ms. Default 100. */
   progressIntervalMs?: number;
+  /** Hears what the agent found and repaired in the root (e.g. a symlink in place of its log). */
+  onWarning?: (message: string) => void;
 }
 
 export interface ConvergeResult {
@@ -135,15 +144,6 @@ export function findDuplicates(installed: RpmPackage[]): string[] {
   return [...seen].filter(([, n]) => n > 1).map(([k]) => k).sort();
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fsp.lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** sha256 (hex) of a file, streamed. */
 export async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
   const h = createHash("sha256");
@@ -160,32 +160,26 @@ function safeFileName(pkg: DesiredPackage): string {
  * Run every executable file in `<root>/run/patching/patch-scripts` in sorted order with
  * `chroot ROOT /bin/sh -x SCRIPT` (the root's own shell; needs root privileges), appending their
  * output to `<root>/var/log/patching-insvc.log`. A script that is not executable is skipped, as
- * run-patch-scripts does.
+ * run-patch-scripts does. The scripts dir and the log are reached inside the root only
+ * (root-fs.ts); a symlink in place of the log is replaced by a regular file (`onWarning` hears it).
  * @returns the scripts that ran and the ones that failed (non-zero exit), by base name.
  */
 export async function runPatchScripts(
   root: string,
-  opts: { signal?: AbortSignal; onScript?: (name: string, index: number, total: number) => void } = {},
+  opts: { signal?: AbortSignal; onScript?: (name: string, index: number, total: number) => void; onWarning?: (message: string) => void } = {},
 ): Promise<{ ran: string[]; failed: string[] }> {
   const paths = hostPaths(root);
-  let names: string[];
-  try {
-    names = (await fsp.readdir(paths.patchScripts)).sort();
-  } catch {
-    return { ran: [], failed: [] };
-  }
-  const scripts: string[] = [];
-  for (const n of names) {
-    const st = await fsp.stat(path.join(paths.patchScripts, n)).catch(() => null);
-    if (st && st.isFile() && (st.mode & 0o111) !== 0) scripts.push(n);
-  }
-  await fsp.mkdir(path.dirname(paths.insvcLog), { recursive: true });
+  const scripts = await listExecutablesInRoot(root, paths.patchScripts);
+  if (scripts.length === 0) return { ran: [], failed: [] };
+  await mkdirInRoot(root, path.dirname(paths.insvcLog));
   const ran: string[] = [];
   const failed: string[] = [];
   const inRoot = "/" + path.relative(paths.root, paths.patchScripts).split(path.sep).join("/");
+  const onReplaced = (what: string) =>
+    opts.onWarning?.(`${paths.insvcLog} was ${what}; replaced it with a regular file (the agent does not follow symlinks out of its root)`);
   for (const [i, name] of scripts.entries()) {
     opts.onScript?.(name, i + 1, scripts.length);
-    const log = await fsp.open(paths.insvcLog, "a");
+    const log = await openLogInRoot(root, paths.insvcLog, onReplaced);
     try {
       await log.write(`${new Date().toISOString()} Running ${name}\n`);
       const code = await new Promise<number | null>((resolve, reject) => {
@@ -218,14 +212,15 @@ export async function recoverInterruptedInstall(root: string): Promise<{ operati
   const paths = hostPaths(root);
   let content: string;
   try {
-    content = await fsp.readFile(paths.patchInstalling, "utf8");
-  } catch {
-    return null;
+    content = await readFileInRoot(root, paths.patchInstalling);
+  } catch (e) {
+    // A symlink in place of the flag: an install was interrupted, but its content is not read.
+    if (e instanceof UnsafeRootPathError) content = "";
+    else return null;
   }
   const reason = "agent restarted during install";
-  await fsp.mkdir(path.dirname(paths.patchInstallFailed), { recursive: true });
-  await writeFileAtomic(paths.patchInstallFailed, reason + "\n");
-  await fsp.rm(paths.patchInstalling, { force: true });
+  await writeFileInRootAtomic(root, paths.patchInstallFailed, reason + "\n");
+  await rmInRoot(root, paths.patchInstalling);
   return { operationId: content.trim(), reason };
 }
 
@@ -273,11 +268,10 @@ async function convergeLocked(root: string, opts: ConvergeOptions): Promise<Conv
   const downloadDir = path.join(paths.downloads, operationId.replace(/[^A-Za-z0-9_.-]/g, "_"));
 
   // 1-2: flag and fresh scripts/flags dirs.
-  await fsp.mkdir(path.dirname(paths.patchInstalling), { recursive: true });
-  await writeFileAtomic(paths.patchInstalling, operationId + "\n");
+  await writeFileInRootAtomic(root, paths.patchInstalling, operationId + "\n");
   for (const d of [paths.patchScripts, paths.patchFlags]) {
-    await fsp.rm(d, { recursive: true, force: true });
-    await fsp.mkdir(d, { recursive: true, mode: 0o700 });
+    await rmInRoot(root, d, { recursive: true });
+    await mkdirInRoot(root, d, 0o700);
   }
   try {
     emit({ phase: InstallPhase.INSTALL_PHASE_QUEUED, message: "install started" });
@@ -293,7 +287,12 @@ async function convergeLocked(root: string, opts: ConvergeOptions): Promise<Conv
     // Download and verify.
     const files: string[] = [];
     const nevraToFile = new Map<string, string>();
-    if (toInstall.length > 0) await fsp.mkdir(downloadDir, { recursive: true });
+    // A fresh directory made by the agent: nothing planted in it before can be written through.
+    let realDownloadDir = downloadDir;
+    if (toInstall.length > 0) {
+      await rmInRoot(root, downloadDir, { recursive: true });
+      realDownloadDir = await mkdirInRoot(root, downloadDir, 0o700);
+    }
     for (const [i, c] of toInstall.entries()) {
       const pkg = c.to;
       const item = safeFileName(pkg);
@@ -303,7 +302,7 @@ async function convergeLocked(root: string, opts: ConvergeOptions): Promise<Conv
       let last = 0;
       let done = 0;
       const file = await opts.fetch(pkg, {
-        destPath: path.join(downloadDir, item),
+        destPath: path.join(realDownloadDir, item),
         signal,
         onBytes: (n) => {
           done = n;
@@ -350,16 +349,17 @@ async function convergeLocked(root: string, opts: ConvergeOptions): Promise<Conv
 
     // 6: flags and in-service scripts.
     if (result.changed) {
-      await writeFileAtomic(paths.nodeIsPatched, "");
-      if (opts.rebootRequired && !(await exists(paths.nodeIsPatchedRr))) await writeFileAtomic(paths.nodeIsPatchedRr, "");
-      if (!(await exists(paths.nodeIsPatchedRr))) {
+      await writeFileInRootAtomic(root, paths.nodeIsPatched, "");
+      if (opts.rebootRequired && !(await existsInRoot(root, paths.nodeIsPatchedRr))) await writeFileInRootAtomic(root, paths.nodeIsPatchedRr, "");
+      if (!(await existsInRoot(root, paths.nodeIsPatchedRr))) {
         const { ran, failed } = await runPatchScripts(root, {
           signal,
+          ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
           onScript: (name, i, n) => emit({ phase: InstallPhase.INSTALL_PHASE_RUNNING_SCRIPTS, current: i, total: n, item: name, message: "running" }),
         });
         result.scriptsRun = ran;
         if (failed.length > 0) throw new InstallFailure(`${failed.length} patch script(s) failed: ${failed.join(", ")}`);
-        await fsp.rm(paths.nodeIsPatched, { force: true });
+        await rmInRoot(root, paths.nodeIsPatched);
       }
     }
   } catch (e) {
@@ -367,16 +367,16 @@ async function convergeLocked(root: string, opts: ConvergeOptions): Promise<Conv
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
     // 7: scripts/flags dirs and downloads go away.
-    for (const d of [paths.patchScripts, paths.patchFlags, downloadDir]) await fsp.rm(d, { recursive: true, force: true }).catch(() => {});
+    for (const d of [paths.patchScripts, paths.patchFlags, downloadDir]) await rmInRoot(root, d, { recursive: true }).catch(() => {});
   }
   // 8-9.
-  result.requiresReboot = await exists(paths.nodeIsPatchedRr);
+  result.requiresReboot = await existsInRoot(root, paths.nodeIsPatchedRr);
   if (result.failedReason === undefined) {
-    await fsp.rm(paths.patchInstallFailed, { force: true });
+    await rmInRoot(root, paths.patchInstallFailed);
   } else {
-    await writeFileAtomic(paths.patchInstallFailed, result.failedReason + "\n");
+    await writeFileInRootAtomic(root, paths.patchInstallFailed, result.failedReason + "\n");
   }
-  await fsp.rm(paths.patchInstalling, { force: true });
+  await rmInRoot(root, paths.patchInstalling);
   if (result.failedReason === undefined) {
     emit({ phase: InstallPhase.INSTALL_PHASE_DONE, terminal: true, message: result.changed ? (result.requiresReboot ? "installed; reboot required" : "installed") : "no changes" });
   } else {

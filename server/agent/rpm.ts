@@ -18,6 +18,7 @@ import { spawn } from "node:child_process";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { DomainError } from "../domain/errors.js";
+import { UnsafeRootPathError, realRoot, resolveInRoot } from "./root-fs.js";
 
 /** An installed package as `rpm -qa` reports it. `epoch` is rpm's EPOCHNUM ("0" when none). */
 export interface RpmPackage {
@@ -62,6 +63,20 @@ function rpmEnv(): NodeJS.ProcessEnv {
 /** The rpm database directory inside `root` (where `rpm --root root` keeps it on this machine). */
 export function rpmDbDir(root: string): string {
   return path.join(root, "root", ".rpmdb");
+}
+
+/**
+ * Refuses to run rpm on `root` when its database path there goes through a symlink: rpm opens the
+ * database before it enters the root, so a package shipping `/root/.rpmdb` (or `/root`) as a
+ * symlink would make rpm, running as root, write its database outside the root.
+ * @throws UnsafeRootPathError
+ */
+export async function checkRpmDbPath(root: string): Promise<void> {
+  const lexical = path.join(await realRoot(root), "root", ".rpmdb");
+  const resolved = await resolveInRoot(root, path.join("root", ".rpmdb"), { followLast: true });
+  if (resolved !== lexical) {
+    throw new UnsafeRootPathError(`Refusing to run rpm: its database path ${rpmDbDir(root)} goes through a symlink`, rpmDbDir(root));
+  }
 }
 
 /** rpm's stderr without Debian's "use Alien" banner, trimmed to the last `maxLines` lines. */
@@ -143,6 +158,7 @@ function failure(what: string, r: RunResult): RpmError {
 /** Create an empty rpm database in `root` (the directory is created if missing). Idempotent. */
 export async function rpmInitDb(root: string, opts: RpmRunOptions = {}): Promise<void> {
   await fsp.mkdir(root, { recursive: true });
+  await checkRpmDbPath(root);
   const r = await runRpm(["--root", root, "--initdb"], opts);
   if (r.code !== 0) throw failure("rpm --initdb failed", r);
 }
@@ -161,6 +177,7 @@ export function parseRpmQueryOutput(stdout: string): RpmPackage[] {
 
 /** Every package installed in `root`, sorted by name then version. An uninitialized root reads as empty. */
 export async function rpmQueryAll(root: string, opts: RpmRunOptions = {}): Promise<RpmPackage[]> {
+  await checkRpmDbPath(root);
   const r = await runRpm(["-qa", "--root", root, "--qf", QUERY_FORMAT], opts);
   if (r.code !== 0) throw failure("rpm -qa failed", r);
   return parseRpmQueryOutput(r.stdout).sort((a, b) =>
@@ -170,6 +187,7 @@ export async function rpmQueryAll(root: string, opts: RpmRunOptions = {}): Promi
 
 /** The installed versions of one package name (empty when not installed). */
 export async function rpmQuery(root: string, name: string, opts: RpmRunOptions = {}): Promise<RpmPackage[]> {
+  await checkRpmDbPath(root);
   const r = await runRpm(["-q", "--root", root, "--qf", QUERY_FORMAT, "--", name], opts);
   if (r.code !== 0) return [];
   return parseRpmQueryOutput(r.stdout);
@@ -182,6 +200,7 @@ export async function rpmQuery(root: string, name: string, opts: RpmRunOptions =
  */
 export async function rpmUpgrade(root: string, files: string[], opts: RpmRunOptions = {}): Promise<void> {
   if (files.length === 0) return;
+  await checkRpmDbPath(root);
   const r = await runRpm(["-U", ...RPM_UPGRADE_FLAGS, "--root", root, "--", ...files], opts);
   if (r.code !== 0) throw failure("rpm install failed", r);
 }
@@ -192,6 +211,7 @@ export async function rpmUpgrade(root: string, files: string[], opts: RpmRunOpti
  */
 export async function rpmErase(root: string, names: string[], opts: RpmRunOptions = {}): Promise<void> {
   if (names.length === 0) return;
+  await checkRpmDbPath(root);
   const r = await runRpm(["-e", ...RPM_ERASE_FLAGS, "--root", root, "--", ...names], opts);
   if (r.code !== 0) throw failure("rpm erase failed", r);
 }

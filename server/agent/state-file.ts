@@ -1,8 +1,9 @@
-/** The agent's persistent state: `<root>/var/lib/sw-patch-agent/state.json`, written atomically. */
-import { promises as fsp } from "node:fs";
-import * as path from "node:path";
-import { writeFileAtomic } from "../lib/fs-atomic.js";
+/**
+ * The agent's persistent state: `<root>/var/lib/sw-patch-agent/state.json`, written atomically,
+ * never through a symlink out of the root (root-fs.ts).
+ */
 import { hostPaths } from "./host-paths.js";
+import { UnsafeRootPathError, readFileInRoot, writeFileInRootAtomic } from "./root-fs.js";
 
 /** The reference's agent states. */
 export type AgentStateName = "idle" | "installing" | "install-failed" | "install-rejected";
@@ -25,24 +26,26 @@ export const INITIAL_AGENT_STATE: Readonly<PersistedAgentState> = Object.freeze(
 
 const STATES: readonly AgentStateName[] = ["idle", "installing", "install-failed", "install-rejected"];
 
-/** Read state.json; a missing or unreadable file gives the initial state. */
-export async function loadAgentState(root: string): Promise<PersistedAgentState> {
+/**
+ * Read state.json; a missing or unreadable file gives the initial state. A symlink in its place is
+ * not followed: it also gives the initial state (`onWarning` hears it) and the next save replaces it.
+ */
+export async function loadAgentState(root: string, onWarning?: (message: string) => void): Promise<PersistedAgentState> {
   try {
-    const raw = JSON.parse(await fsp.readFile(hostPaths(root).stateFile, "utf8")) as Partial<PersistedAgentState>;
+    const raw = JSON.parse(await readFileInRoot(root, hostPaths(root).stateFile)) as Partial<PersistedAgentState>;
     return {
       state: STATES.includes(raw.state as AgentStateName) ? (raw.state as AgentStateName) : "idle",
       installReason: typeof raw.installReason === "string" ? raw.installReason : "",
       requiresReboot: raw.requiresReboot === true,
       interruptedOperationId: typeof raw.interruptedOperationId === "string" ? raw.interruptedOperationId : "",
     };
-  } catch {
+  } catch (e) {
+    if (e instanceof UnsafeRootPathError) onWarning?.(`${e.message}; starting from the initial state`);
     return { ...INITIAL_AGENT_STATE };
   }
 }
 
 /** Write state.json atomically (temp, fsync, rename, fsync dir). */
 export async function saveAgentState(root: string, s: PersistedAgentState): Promise<void> {
-  const file = hostPaths(root).stateFile;
-  await fsp.mkdir(path.dirname(file), { recursive: true });
-  await writeFileAtomic(file, JSON.stringify(s, null, 2) + "\n");
+  await writeFileInRootAtomic(root, hostPaths(root).stateFile, JSON.stringify(s, null, 2) + "\n");
 }

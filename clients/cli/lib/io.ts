@@ -1,10 +1,24 @@
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
+import { safeBlock } from "../render/safe-text.js";
 
-/** Where a CLI reads and writes; defaults to the process's streams (tests pass their own). */
+/** Something text is written to. */
+export interface TextSink {
+  write(chunk: string): unknown;
+}
+
+/**
+ * Where a CLI reads and writes; defaults to the process's streams (tests pass their own).
+ * After {@link resolveIo}, `stdout` and `stderr` neutralise control characters and bidi controls
+ * (see render/safe-text.ts; newlines and tabs pass), so nothing a command prints can drive the
+ * terminal; `terminal` is the unfiltered stdout, only for the CLI's own control sequences (the
+ * progress bar).
+ */
 export interface CliIo {
-  stdout: { write(chunk: string): unknown };
-  stderr: { write(chunk: string): unknown };
+  stdout: TextSink;
+  stderr: TextSink;
+  /** Unfiltered stdout (set by resolveIo): only for control sequences the CLI itself writes. */
+  terminal?: TextSink;
   stdin: Readable;
   env: Record<string, string | undefined>;
   /** True when stdout is a terminal (progress bars instead of dots). */
@@ -25,12 +39,26 @@ export function processIo(): CliIo {
   };
 }
 
-/** Fills in the fields a caller left out with the process defaults. */
+const SAFE = Symbol("terminal-safe");
+
+/** A sink that writes every chunk through `safeBlock` (idempotent: wrapping twice changes nothing). */
+export function terminalSafe(sink: TextSink): TextSink {
+  if ((sink as { [SAFE]?: true })[SAFE]) return sink;
+  return { [SAFE]: true, write: (chunk: string) => sink.write(typeof chunk === "string" ? safeBlock(chunk) : chunk) } as TextSink;
+}
+
+/**
+ * Fills in the fields a caller left out with the process defaults, and makes stdout and stderr
+ * terminal-safe (the raw stdout stays reachable as `terminal`).
+ */
 export function resolveIo(io: Partial<CliIo> | undefined): CliIo {
   const base = processIo();
   const merged = { ...base, ...io };
   if (io && io.isTTY === undefined && io.stdout !== undefined) merged.isTTY = false;
   if (io && io.columns === undefined && io.stdout !== undefined) merged.columns = undefined;
+  merged.terminal = io?.terminal ?? merged.stdout;
+  merged.stdout = terminalSafe(merged.stdout);
+  merged.stderr = terminalSafe(merged.stderr);
   return merged;
 }
 

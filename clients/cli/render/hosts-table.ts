@@ -1,4 +1,5 @@
 import { agentStateLabel, patchCurrentLabel, type Host } from "../../sdk/src/index.js";
+import { safeText } from "./safe-text.js";
 import { center, left } from "./text.js";
 
 /** The Patch Current cell: Failed wins over Pending, which wins over Yes/No (spec 5.4). */
@@ -11,17 +12,17 @@ export function patchCurrentCell(host: Host): string {
 /**
  * The reference query-hosts table (spec 5.4): Hostname, IP Address, Patch Current, Reboot
  * Required, Release, State; rows sorted by hostname; hostname and IP left-aligned, the rest
- * centred; headers centred; no trailing blank line.
+ * centred; headers centred; no trailing blank line. Cells are terminal-safe ({@link safeText}).
  */
 export function renderHostsTable(hosts: readonly Host[]): string {
   const rows = [...hosts]
     .sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0))
     .map((h) => ({
-      hostname: h.hostname,
-      ip: h.ip,
+      hostname: safeText(h.hostname),
+      ip: safeText(h.ip),
       current: patchCurrentCell(h),
       rr: h.requiresReboot ? "Yes" : "No",
-      release: h.release,
+      release: safeText(h.release),
       state: agentStateLabel(h.agentState),
     }));
   const w = {

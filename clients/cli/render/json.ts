@@ -1,4 +1,9 @@
-/** JSON output helpers for `--format json` and `--debug`. */
+/**
+ * JSON output helpers for `--format json` and `--debug`. The text is terminal-safe: what
+ * JSON.stringify leaves raw (DEL, C1 controls, bidi and other format characters) is written as
+ * `\uXXXX` escapes, which decode to the same strings.
+ */
+import { safeJson } from "./safe-text.js";
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
@@ -13,12 +18,10 @@ function sortKeys(value: unknown): unknown {
 
 /** `--debug`: the response JSON with sorted keys and a 4-space indent (like the reference). */
 export function debugJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value), null, 4) + "\n";
+  return safeJson(String(JSON.stringify(sortKeys(value), null, 4))) + "\n";
 }
 
 /** `--format json`: stable 2-space JSON; Dates as ISO strings. */
 export function formatJson(value: unknown): string {
-  return (
-    JSON.stringify(value, (_k, v: unknown) => (v instanceof Date ? v.toISOString() : v), 2) + "\n"
-  );
+  return safeJson(String(JSON.stringify(value, (_k, v: unknown) => (v instanceof Date ? v.toISOString() : v), 2))) + "\n";
 }

@@ -1,18 +1,20 @@
 import { PatchState, patchStateLabel, repoStateLabel, type Patch } from "../../sdk/src/index.js";
+import { safeText } from "./safe-text.js";
 import { center, left } from "./text.js";
 
 /**
  * The reference patch table (spec 5.1): `Patch ID  RR  Release  [Repo State]  Patch State`,
  * headers centred, `=` underline, rows sorted by ID, ID left-aligned and the rest centred, two
  * spaces between columns; Repo State only when some patch has patch state n/a; a blank line after.
+ * Cells are terminal-safe ({@link safeText}).
  */
 export function renderPatchTable(patches: readonly Patch[]): string {
   const rows = [...patches]
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .map((p) => ({
-      id: p.id,
+      id: safeText(p.id),
       rr: p.rebootRequired ? "Y" : "N",
-      release: p.swVersion,
+      release: safeText(p.swVersion),
       repo: repoStateLabel(p.repoState),
       state: patchStateLabel(p.patchState),
       na: p.patchState === PatchState.PATCH_STATE_NA || p.patchState === PatchState.PATCH_STATE_UNSPECIFIED,

@@ -1,15 +1,18 @@
 import { PatchState, patchStateLabel, repoStateLabel, type Patch } from "../../sdk/src/index.js";
+import { safeBlock, safeText } from "./safe-text.js";
 import { fillText, left } from "./text.js";
 
 const INDENT20 = " ".repeat(20);
 
+/** One `label value` field; `value` is shown terminal-safe. */
 function field(label: string, value: string, width: number): string {
-  return fillText(`    ${left(label, 15)} ${value}`, { width, subsequentIndent: INDENT20 }) + "\n";
+  return fillText(`    ${left(label, 15)} ${safeText(value)}`, { width, subsequentIndent: INDENT20 }) + "\n";
 }
 
+/** A multi-line field: its lines (each terminal-safe) under a 20-space indent. */
 function multiline(label: string, value: string, width: number): string {
   let out = "";
-  value.split("\n").forEach((line, i) => {
+  safeBlock(value).split("\n").forEach((line, i) => {
     out +=
       i === 0
         ? field(label, line, width)
@@ -21,10 +24,11 @@ function multiline(label: string, value: string, width: number): string {
 /**
  * The reference `show` output for one patch (spec 5.3): `<ID>:` then the non-empty fields as
  * `"    " + label padded to 15 + " " + value` wrapped at `width` with a 20-space hanging indent,
- * then two blank lines.
+ * then two blank lines. Every value is terminal-safe (render/safe-text.ts): a multi-line value keeps
+ * its lines, each under the hanging indent, so no line of it can pose as a field or another patch.
  */
 export function renderPatchDetails(p: Patch, width: number): string {
-  let out = `${p.id}:\n`;
+  let out = `${safeText(p.id)}:\n`;
   const state = patchStateLabel(p.patchState);
   if (p.swVersion) out += field("Release:", p.swVersion, width);
   out += field("Patch State:", state, width);
@@ -39,18 +43,18 @@ export function renderPatchDetails(p: Patch, width: number): string {
   if (p.description) out += multiline("Description:", p.description, width);
   if (p.installInstructions) {
     out += "    Install Instructions:\n";
-    for (const line of p.installInstructions.split("\n")) {
+    for (const line of safeBlock(p.installInstructions).split("\n")) {
       out += fillText(line, { width, initialIndent: INDENT20, subsequentIndent: INDENT20 }) + "\n";
     }
   }
   if (p.warnings) out += multiline("Warnings:", p.warnings, width);
   if (p.requires.length > 0) {
     out += "    Requires:\n";
-    for (const id of [...p.requires].sort()) out += INDENT20 + id + "\n";
+    for (const id of [...p.requires].sort()) out += INDENT20 + safeText(id) + "\n";
   }
   if (p.contents.length > 0) {
     out += "    Contents:\n";
-    for (const rpm of [...p.contents].sort()) out += INDENT20 + rpm + "\n";
+    for (const rpm of [...p.contents].sort()) out += INDENT20 + safeText(rpm) + "\n";
   }
   return out + "\n\n";
 }

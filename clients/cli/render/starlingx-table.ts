@@ -10,9 +10,14 @@
  * ```
  *
  * One space of padding either side of every cell, `+`/`-`/`|` borders, the header row framed by
- * rules, no rule between data rows. Cells containing newlines span several lines (prettytable
- * pads the other cells of the row with blanks). An empty table still prints its header and frame.
+ * rules, no rule between data rows. An empty table still prints its header and frame.
+ *
+ * Cell values are caller-supplied text: each is made terminal-safe ({@link safeText}), so control
+ * characters, bidi controls and newlines show as visible escapes (`\n`, `\x1b`, `<U+202E>`) and
+ * one data row is always one line. (prettytable would span a value with newlines over several
+ * lines; that let a stored string print rows of its own, so it is not reproduced.)
  */
+import { safeText } from "./safe-text.js";
 
 /** prettytable alignments: l(eft), c(enter), r(ight). cgts-client sets every column to "l". */
 export type Align = "l" | "c" | "r";
@@ -36,28 +41,26 @@ function justify(text: string, width: number, align: Align): string {
     : " ".repeat(half + 1) + text + " ".repeat(half);
 }
 
-/** A cell value as prettytable prints it (Python `str()` of the value). */
+/**
+ * A cell value as prettytable prints it (Python `str()` of the value), terminal-safe: a newline in
+ * a value shows as `\n` instead of breaking the row.
+ */
 export function cellText(value: unknown): string {
   if (value === undefined || value === null) return "None";
   if (typeof value === "boolean") return value ? "True" : "False";
   if (value instanceof Date) return starlingxTimestamp(value);
-  return String(value);
+  return safeText(String(value));
 }
 
 /** Renders a prettytable-style table; every line ends with a newline. */
 export function renderTable(headers: readonly string[], rows: readonly (readonly unknown[])[], options: TableOptions = {}): string {
-  const cells = rows.map((row) => headers.map((_, i) => cellText(row[i]).split("\n")));
-  const widths = headers.map((h, i) =>
-    Math.max(h.length, ...cells.map((row) => Math.max(...row[i]!.map((line) => line.length)))),
-  );
+  const cells = rows.map((row) => headers.map((_, i) => cellText(row[i])));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)));
   const align = (i: number): Align => options.align?.[i] ?? "l";
   const rule = "+" + widths.map((w) => "-".repeat(w + 2)).join("+") + "+\n";
   const line = (parts: readonly string[]) => "| " + parts.map((p, i) => justify(p, widths[i]!, align(i))).join(" | ") + " |\n";
   let out = rule + line(headers) + rule;
-  for (const row of cells) {
-    const height = Math.max(...row.map((c) => c.length));
-    for (let k = 0; k < height; k++) out += line(row.map((c) => c[k] ?? ""));
-  }
+  for (const row of cells) out += line(row);
   return out + rule;
 }
 

@@ -4,6 +4,7 @@ import {
   UnauthenticatedError,
   UnavailableError,
 } from "../../sdk/src/index.js";
+import { safeBlock } from "../render/safe-text.js";
 
 const ERRNO_WORDS: Record<string, string> = {
   ECONNREFUSED: "connection refused",
@@ -24,8 +25,15 @@ export function unreachableReason(details: string): string {
   return (m ? m[1]! : details).trim() || "unavailable";
 }
 
-/** The one stderr line (no stack) for an error that ended a command. */
+/**
+ * The one stderr line (no stack) for an error that ended a command, terminal-safe: the server's
+ * text keeps its lines but shows control characters and bidi controls (render/safe-text.ts).
+ */
 export function errorLine(error: unknown, endpoint: string): string {
+  return safeBlock(rawErrorLine(error, endpoint));
+}
+
+function rawErrorLine(error: unknown, endpoint: string): string {
   if (error instanceof UnavailableError) {
     return `Error: cannot reach the patch controller at ${endpoint}: ${unreachableReason(error.message)}`;
   }

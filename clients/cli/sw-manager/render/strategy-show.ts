@@ -1,4 +1,5 @@
 import type { Strategy, StrategyPhase, StrategyStage, StrategyStep } from "../../../sdk/src/gen/swpatch/v1/orchestration_service.js";
+import { safeBlock, safeText } from "../../render/safe-text.js";
 
 /** Flags of `sw-manager patch-strategy show`. */
 export interface ShowOptions {
@@ -20,18 +21,21 @@ export function formatDateTime(d: Date | undefined): string {
 
 /** Python repr of a list of strings: `['controller-1']`. */
 export function pyRepr(items: readonly string[]): string {
-  return `[${items.map((s) => `'${s.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`).join(", ")}]`;
+  return `[${items.map((s) => `'${safeText(s).replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`).join(", ")}]`;
 }
 
-/** One `<indent><field>:<pad><value>` line (value at column 42); multi-line values as `field: |` blocks. */
+/**
+ * One `<indent><field>:<pad><value>` line (value at column 42); multi-line values as `field: |`
+ * blocks. Values are terminal-safe (render/safe-text.ts).
+ */
 export function fieldLine(indent: number, field: string, value: string | number | boolean): string {
-  const text = String(value);
+  const raw = String(value);
   const lead = " ".repeat(indent);
-  if (text.includes("\n")) {
-    return `${lead}${field}: |\n` + text.split("\n").map((l) => `${" ".repeat(indent + 2)}${l}`).join("\n") + "\n";
+  if (raw.includes("\n")) {
+    return `${lead}${field}: |\n` + safeBlock(raw).split("\n").map((l) => `${" ".repeat(indent + 2)}${l}`).join("\n") + "\n";
   }
   const pad = Math.max(0, VALUE_COLUMN - indent - field.length - 1);
-  return `${lead}${field}:${" ".repeat(pad)}${text}\n`;
+  return `${lead}${field}:${" ".repeat(pad)}${safeText(raw)}\n`;
 }
 
 function renderStep(step: StrategyStep): string {
@@ -110,7 +114,7 @@ export function renderStrategy(s: Strategy, opts: ShowOptions = {}): string {
   const build = s.buildPhase ?? emptyPhase("build");
   const apply = s.applyPhase ?? emptyPhase("apply");
   const abort = s.abortPhase ?? emptyPhase("abort");
-  let out = `Strategy ${s.name === "sw-patch" ? "Patch" : s.name} Strategy:\n`;
+  let out = `Strategy ${s.name === "sw-patch" ? "Patch" : safeText(s.name)} Strategy:\n`;
   out += fieldLine(2, "strategy-uuid", s.uuid);
   out += fieldLine(2, "controller-apply-type", s.controllerApplyType);
   out += fieldLine(2, "storage-apply-type", s.storageApplyType);

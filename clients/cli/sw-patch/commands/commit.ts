@@ -2,6 +2,7 @@ import { CommitPatchesResponse, QueryFilter, type CommitPatchesResponse as Commi
 import { readLine } from "../../lib/io.js";
 import { renderMessages } from "../../render/messages.js";
 import { fillText } from "../../render/text.js";
+import { safeText } from "../../render/safe-text.js";
 import { debugJson } from "../../render/json.js";
 import type { Command, CommandContext } from "../command.js";
 import { errorLine } from "../errors.js";
@@ -43,17 +44,18 @@ export const command: Command = {
       const rel = release ?? (await client.patches.getControllerInfo({})).runningRelease;
       const q = await client.patches.queryPatches({ filter: QueryFilter.QUERY_FILTER_ALL, release: rel });
       ids = q.patches.map((p) => p.id).sort();
+      // IDs from the server: printed terminal-safe, sent back as they are.
       if (ids.length === 0) {
         ctx.out(`There are no ${rel} patches to commit.\n`);
         return 0;
       }
-      ctx.out("The following patches will be committed:\n" + ids.map((id) => `    ${id}\n`).join("") + "\n");
+      ctx.out("The following patches will be committed:\n" + ids.map((id) => `    ${safeText(id)}\n`).join("") + "\n");
     } else {
       ids = [...new Set(positionals)].sort();
       const deps = await client.patches.queryDependencies({ patchIds: ids, recursive: true });
       ctx.out(
         "The following patches will be committed:\n" +
-          [...deps.patchIds].sort().map((id) => `    ${id}\n`).join("") +
+          [...deps.patchIds].sort().map((id) => `    ${safeText(id)}\n`).join("") +
           "\n",
       );
     }

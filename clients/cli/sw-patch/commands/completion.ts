@@ -1,4 +1,5 @@
 import { QueryFilter } from "../../../sdk/src/index.js";
+import { safeText } from "../../render/safe-text.js";
 import type { Command } from "../command.js";
 
 export const command: Command = {
@@ -10,10 +11,10 @@ export const command: Command = {
     if (positionals.length !== 1) return ctx.usageError();
     if (positionals[0] === "patches") {
       const r = await ctx.client().patches.queryPatches({ filter: QueryFilter.QUERY_FILTER_ALL });
-      ctx.out(r.patches.map((p) => p.id).join(" ") + "\n");
+      ctx.out(r.patches.map((p) => safeText(p.id)).join(" ") + "\n");
     } else if (positionals[0] === "hosts") {
       const r = await ctx.client().hosts.listHosts({});
-      ctx.out(r.hosts.map((h) => h.hostname).join(" ") + "\n");
+      ctx.out(r.hosts.map((h) => safeText(h.hostname)).join(" ") + "\n");
     } else return ctx.usageError();
     return 0;
   },

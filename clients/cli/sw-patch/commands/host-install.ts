@@ -6,6 +6,7 @@ import {
   type InstallProgress,
 } from "../../../sdk/src/index.js";
 import { debugJson } from "../../render/json.js";
+import { safeText } from "../../render/safe-text.js";
 import type { Command, CommandContext } from "../command.js";
 
 const PHASE_WORDS: Partial<Record<InstallPhase, string>> = {
@@ -31,7 +32,7 @@ export function progressLine(p: InstallProgress, width: number): string {
   const filled = Math.round((pct / 100) * barWidth);
   let text = `[${"#".repeat(filled)}${".".repeat(barWidth - filled)}] ${String(pct).padStart(3)}% ${PHASE_WORDS[p.phase] ?? "working"}`;
   if (p.total > 0) text += ` ${p.current}/${p.total}`;
-  if (p.item) text += ` ${p.item}`;
+  if (p.item) text += ` ${safeText(p.item)}`;
   return text.length > width ? text.slice(0, width) : text;
 }
 
@@ -59,7 +60,8 @@ async function follow(ctx: CommandContext, host: string, force: boolean): Promis
   let seen = 0;
   const show = (p: InstallProgress) => {
     if (ctx.debug) ctx.out(debugJson(InstallHostResponse.toJSON({ progress: p })));
-    else if (ctx.io.isTTY) ctx.out("\r\x1b[K" + progressLine(p, ctx.termWidth));
+    // The bar's own control sequence goes to the raw terminal; the line itself is safe text.
+    else if (ctx.io.isTTY) void (ctx.io.terminal ?? ctx.io.stdout).write("\r\x1b[K" + progressLine(p, ctx.termWidth));
     else ctx.out(".");
   };
   for (;;) {

@@ -89,7 +89,8 @@ export const installLocal: Command = {
     const code = await new Promise<number>((resolve) => {
       const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
       let log = "";
-      child.stdout.on("data", (d: Buffer) => ctx.out(d.toString()));
+      child.stdout.setEncoding("utf8"); // whole characters per chunk for the terminal-safe stdout
+      child.stdout.on("data", (d: string) => ctx.out(d));
       child.stderr.on("data", (d: Buffer) => (log += d.toString()));
       child.on("error", () => resolve(1));
       child.on("close", (c) => {

@@ -1,5 +1,6 @@
 import { ShowPatchesResponse } from "../../../sdk/src/index.js";
 import { renderShow } from "../../render/show.js";
+import { safeText } from "../../render/safe-text.js";
 import type { Command } from "../command.js";
 import { emit, patchJson, uniqueSorted } from "./shared.js";
 
@@ -15,7 +16,7 @@ export const command: Command = {
       patches: response.patches.map(patchJson),
       unrecognized: response.unrecognized,
     }));
-    for (const id of response.unrecognized) ctx.err(`${id} is unrecognized\n`);
+    for (const id of response.unrecognized) ctx.err(`${safeText(id)} is unrecognized\n`);
     return response.unrecognized.length > 0 ? 1 : 0;
   },
 };

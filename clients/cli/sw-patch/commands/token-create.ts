@@ -1,6 +1,7 @@
 import { CreateTokenResponse } from "../../../sdk/src/index.js";
 import { debugJson } from "../../render/json.js";
 import { utcSeconds } from "../../render/starlingx-table.js";
+import { safeText } from "../../render/safe-text.js";
 import type { Command } from "../command.js";
 
 const ROLES = ["admin", "operator", "reader", "agent"];
@@ -11,10 +12,10 @@ const ROLES = ["admin", "operator", "reader", "agent"];
  */
 export function renderTokenCreated(r: CreateTokenResponse): string {
   const i = r.info;
-  let out = `Created ${i?.role ?? ""} token ${i?.id ?? ""}`;
-  if (i?.hostname) out += ` for host ${i.hostname}`;
+  let out = `Created ${safeText(i?.role ?? "")} token ${safeText(i?.id ?? "")}`;
+  if (i?.hostname) out += ` for host ${safeText(i.hostname)}`;
   out += "\n";
-  if (i?.description) out += `Description: ${i.description}\n`;
+  if (i?.description) out += `Description: ${safeText(i.description)}\n`;
   if (i?.createdAt) out += `Created: ${utcSeconds(i.createdAt)}\n`;
   out += "The token is shown only once; store it now:\n";
   return out + r.token + "\n";

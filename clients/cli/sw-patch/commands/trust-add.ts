@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { AddTrustedKeyResponse } from "../../../sdk/src/index.js";
+import { safeText } from "../../render/safe-text.js";
 import type { Command } from "../command.js";
 import { emit } from "./shared.js";
 
@@ -19,7 +20,7 @@ export const command: Command = {
     const pem = readFileSync(positionals[0]!, "utf8");
     const response = await ctx.client().admin.addTrustedKey({ label, pem });
     emit(ctx, AddTrustedKeyResponse, response, () =>
-      `Trusted key ${response.key?.label ?? label} added (SHA-256 ${response.key?.fingerprintSha256 ?? ""})\n`,
+      `Trusted key ${safeText(response.key?.label ?? label)} added (SHA-256 ${safeText(response.key?.fingerprintSha256 ?? "")})\n`,
     );
     return 0;
   },

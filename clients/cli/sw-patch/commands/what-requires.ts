@@ -1,11 +1,16 @@
 import { WhatRequiresResponse, type Requirement } from "../../../sdk/src/index.js";
+import { safeText } from "../../render/safe-text.js";
 import type { Command } from "../command.js";
 import { emit, uniqueSorted } from "./shared.js";
 
-/** The reference's info lines: "X is required by: A, B" / "X is not required by any patches.". */
+/**
+ * The reference's info lines: "X is required by: A, B" / "X is not required by any patches."
+ * (IDs terminal-safe).
+ */
 export function renderRequirements(requirements: readonly Requirement[]): string {
   let info = "";
-  for (const r of requirements) {
+  for (const raw of requirements) {
+    const r = { patchId: safeText(raw.patchId), requiredBy: raw.requiredBy.map(safeText) };
     info +=
       r.requiredBy.length > 0
         ? `${r.patchId} is required by: ${[...r.requiredBy].sort().join(", ")}\n`
