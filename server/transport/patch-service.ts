@@ -113,6 +113,8 @@ export interface PatchServiceDeps {
   maxPatchBytes: number;
   tmpDir: string;
   trustLabels?: () => string[];
+  /** How many hosts the controller knows (GetControllerInfo.host_count). */
+  hostCount?: () => number;
 }
 
 /** PatchService over the patch manager. Request validation names the field. */
@@ -253,7 +255,7 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
         releases: d.patches.releasesKnown(),
         trustLabels: d.trustLabels?.() ?? [],
         patchCount: d.patches.all().length,
-        hostCount: 0,
+        hostCount: d.hostCount?.() ?? 0,
         lastEventSequence: d.events.lastSequence,
         version: "0.1.0",
       };

@@ -1,4 +1,6 @@
 import type { Reader, Tx } from "../../storage/db.js";
+import { decodeProgress, encodeProgress } from "../../storage/progress-record.js";
+import type { InstallProgress } from "../hosts/agent-types.js";
 import { writeEvent, listEventsAfter, listEventsAfterFiltered, lastEventSeq, type EventRow } from "../../storage/event-store.js";
 
 /** One entry of the event log (see proto Event). */
@@ -12,8 +14,8 @@ export interface DomainEvent {
   newState: string;
   message: string;
   operationId: string;
-  /** InstallProgress as a plain object, for install.progress events. */
-  progress?: unknown;
+  /** The progress message, for install.progress events. */
+  progress?: InstallProgress;
 }
 
 export type NewEvent = Partial<Omit<DomainEvent, "seq" | "time">> & { kind: string };
@@ -44,7 +46,7 @@ function fromRow(r: EventRow): DomainEvent {
     newState: r.new_state,
     message: r.message,
     operationId: r.operation_id,
-    ...(r.progress_json ? { progress: JSON.parse(r.progress_json) } : {}),
+    ...(r.progress_json ? { progress: decodeProgress(r.progress_json) } : {}),
   };
 }
 
@@ -85,7 +87,7 @@ export class EventLog {
     tx.onRollback(() => {
       if (this.nextSeq >= seq) this.nextSeq = seq - 1;
     });
-    const progressJson = e.progress === undefined ? null : JSON.stringify(e.progress);
+    const progressJson = e.progress === undefined ? null : encodeProgress(e.progress);
     writeEvent(tx, {
       seq,
       time: time.toISOString(),

@@ -9,32 +9,24 @@ import type { HostPackageView } from "../patches/model.js";
 import { pendingChanges } from "../patches/state.js";
 import type { Logger } from "../../lib/log.js";
 import { failpointAsync } from "../../lib/failpoint.js";
-import type {
-  AgentHello,
-  AgentReport,
-  ConnectResponse,
-  InstallResult,
-  InstalledPackage,
-  RebootResult,
-} from "../../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
-import { AgentState, InstallPhase, type InstallProgress, type Instance } from "../../../clients/sdk/src/gen/swpatch/v1/types.js";
+import { decodeProgress, encodeProgress } from "../../storage/progress-record.js";
+import {
+  progressMessage,
+  type AgentHelloInput,
+  type AgentLink,
+  type AgentReportInput,
+  type AgentStateName,
+  type ActionResultInput,
+  type InstallPhase,
+  type InstallProgress,
+  type InstallResultInput,
+  type InstalledPackage,
+  type Instance,
+} from "./agent-types.js";
 
-export type AgentStateName = "unknown" | "idle" | "installing" | "install-failed" | "install-rejected";
+export type { AgentLink, AgentStateName } from "./agent-types.js";
 export type AdminStateName = "locked" | "unlocked";
 export type AvailabilityName = "available" | "offline" | "rebooting";
-
-const AGENT_STATE_NAME: Record<number, AgentStateName> = {
-  [AgentState.AGENT_STATE_IDLE]: "idle",
-  [AgentState.AGENT_STATE_INSTALLING]: "installing",
-  [AgentState.AGENT_STATE_INSTALL_FAILED]: "install-failed",
-  [AgentState.AGENT_STATE_INSTALL_REJECTED]: "install-rejected",
-};
-
-/** A live agent stream: the transport gives the domain a way to send commands and to cut it. */
-export interface AgentLink {
-  send(msg: ConnectResponse): void;
-  close(): void;
-}
 
 export interface HostRecord {
   hostname: string;
@@ -185,7 +177,7 @@ export class HostManager {
     // own and tells us when it reconnects.
     for (const op of await hs.runningOperations(read)) {
       const json = (await hs.latestProgressJson(read, op.id)) ?? op.last_progress_json;
-      const last = json ? (JSON.parse(json) as InstallProgress) : this.progress(op.id, op.hostname, InstallPhase.INSTALL_PHASE_QUEUED, "queued");
+      const last = json ? decodeProgress(json) : progressMessage(op.id, op.hostname, "queued", "queued");
       this.ops.set(op.id, { id: op.id, hostname: op.hostname, startSeq: op.start_seq, last, done: false });
       this.runningByHost.set(op.hostname, op.id);
     }
@@ -229,7 +221,7 @@ export class HostManager {
   /** Asks every connected agent for a fresh report; each report clears the host's interim state. */
   requestReports(): void {
     this.reportCounter++;
-    for (const link of this.links.values()) link.send({ message: { $case: "reportRequest", value: { patchOpCounter: this.reportCounter } } });
+    for (const link of this.links.values()) link.send({ kind: "reportRequest", patchOpCounter: this.reportCounter });
   }
 
   /** An install is running somewhere (an operation in flight, or a connected agent installing). */
@@ -264,6 +256,11 @@ export class HostManager {
     };
   }
 
+  /** How many hosts are known (connected or not). */
+  count(): number {
+    return this.hosts.size;
+  }
+
   list(): HostStatus[] {
     return [...this.hosts.values()].sort((a, b) => (a.hostname < b.hostname ? -1 : 1)).map((h) => this.status(h));
   }
@@ -283,7 +280,7 @@ export class HostManager {
   // ---------------------------------------------------------------- agent stream
 
   /** An agent said hello: register or refresh the host and adopt the link. */
-  async hello(hello: AgentHello, link: AgentLink, peerIp: string): Promise<string> {
+  async hello(hello: AgentHelloInput, link: AgentLink, peerIp: string): Promise<string> {
     const hostname = hello.hostname;
     if (!HOSTNAME_RE.test(hostname)) throw invalidArgument(`hello.hostname: invalid hostname "${hostname}"`);
     if (!["controller", "worker", "storage"].includes(hello.personality)) {
@@ -299,11 +296,11 @@ export class HostManager {
       personality: hello.personality,
       subfunctions: hello.subfunctions.length ? [...hello.subfunctions] : [hello.personality],
       release: hello.release || this.o.controllerRelease,
-      adminState: old?.adminState ?? (hello.personality === "controller" ? "unlocked" : "unlocked"),
-      agentState: AGENT_STATE_NAME[hello.state] ?? "idle",
+      adminState: old?.adminState ?? "unlocked",
+      agentState: hello.state === "unknown" ? "idle" : hello.state,
       installReason: hello.installReason,
       requiresReboot: hello.requiresReboot,
-      patchFailed: hello.state === AgentState.AGENT_STATE_INSTALL_FAILED,
+      patchFailed: hello.state === "install-failed",
       installed: hello.packages,
       instances: hello.instances,
       firstSeen: old?.firstSeen ?? now,
@@ -312,15 +309,15 @@ export class HostManager {
     };
     this.links.set(hostname, link);
     await this.writeHost(rec, { kind: "host.connected", oldState: old ? (old.availability === "rebooting" ? "rebooting" : "offline") : "", newState: "available" });
-    link.send({ message: { $case: "helloAck", value: { controllerRelease: this.o.controllerRelease, locked: rec.adminState === "locked" } } });
+    link.send({ kind: "helloAck", controllerRelease: this.o.controllerRelease, locked: rec.adminState === "locked" });
     // An install that was running: the agent's state tells how it ended.
     const opId = this.runningByHost.get(hostname);
     if (opId && rec.agentState !== "installing") {
       const reason = hello.interruptedOperationId === opId ? rec.installReason || "agent restarted during install" : rec.installReason;
       if (rec.agentState === "idle" && this.status(rec).pendingChanges === 0) {
-        await this.finishOperation(opId, InstallPhase.INSTALL_PHASE_DONE, "Installation was successful.");
+        await this.finishOperation(opId, "done", "Installation was successful.");
       } else {
-        await this.finishOperation(opId, InstallPhase.INSTALL_PHASE_FAILED, reason || "install did not complete");
+        await this.finishOperation(opId, "failed", reason || "install did not complete");
       }
     }
     if (((hello.provision && hello.packages.length === 0) || hello.installRequest) && !this.runningByHost.has(hostname)) {
@@ -329,7 +326,7 @@ export class HostManager {
     return hostname;
   }
 
-  async report(hostname: string, r: AgentReport): Promise<void> {
+  async report(hostname: string, r: AgentReportInput): Promise<void> {
     const h = this.hosts.get(hostname);
     if (!h) return;
     const next: HostRecord = {
@@ -337,9 +334,9 @@ export class HostManager {
       installed: r.packages,
       instances: r.instances,
       requiresReboot: r.requiresReboot,
-      agentState: AGENT_STATE_NAME[r.state] ?? h.agentState,
+      agentState: r.state === "unknown" ? h.agentState : r.state,
       installReason: r.installReason,
-      patchFailed: r.state === AgentState.AGENT_STATE_INSTALL_FAILED,
+      patchFailed: r.state === "install-failed",
       lastSeen: new Date(),
     };
     // A report that changes only the agent's state (e.g. "installing" as an install starts) and
@@ -359,8 +356,8 @@ export class HostManager {
       await failpointAsync("install:result-received");
       finish =
         next.agentState === "idle"
-          ? this.finishing(opId, InstallPhase.INSTALL_PHASE_DONE, "Installation was successful.")
-          : this.finishing(opId, InstallPhase.INSTALL_PHASE_FAILED, next.installReason || "Installation failed.");
+          ? this.finishing(opId, "done", "Installation was successful.")
+          : this.finishing(opId, "failed", next.installReason || "Installation failed.");
     }
     await this.writeHost(next, h.agentState !== next.agentState ? { kind: "host.state", oldState: h.agentState, newState: next.agentState } : undefined, finish);
   }
@@ -433,23 +430,23 @@ export class HostManager {
     }
   }
 
-  async installResult(hostname: string, r: InstallResult): Promise<void> {
+  async installResult(hostname: string, r: InstallResultInput): Promise<void> {
     const opId = this.runningByHost.get(hostname);
     if (!opId || r.operationId !== opId) return;
     await failpointAsync("install:result-received");
-    if (r.rejected) await this.finishOperation(opId, InstallPhase.INSTALL_PHASE_REJECTED, "Installation rejected. Node must be locked");
-    else if (r.success) await this.finishOperation(opId, InstallPhase.INSTALL_PHASE_DONE, "Installation was successful.");
-    else await this.finishOperation(opId, InstallPhase.INSTALL_PHASE_FAILED, r.reason || "Installation failed.");
+    if (r.rejected) await this.finishOperation(opId, "rejected", "Installation rejected. Node must be locked");
+    else if (r.success) await this.finishOperation(opId, "done", "Installation was successful.");
+    else await this.finishOperation(opId, "failed", r.reason || "Installation failed.");
   }
 
-  async rebootResult(hostname: string, r: RebootResult): Promise<void> {
+  async rebootResult(hostname: string, r: ActionResultInput): Promise<void> {
     this.o.log.info("reboot result", { hostname, success: r.success, reason: r.reason });
   }
 
   private readonly pendingActions = new Map<string, { hostname: string; resolve: (r: { success: boolean; reason: string }) => void }>();
 
   /** The agent answered an instance action. */
-  instanceActionResult(hostname: string, r: { requestId: string; success: boolean; reason: string }): void {
+  instanceActionResult(hostname: string, r: ActionResultInput): void {
     const p = this.pendingActions.get(r.requestId);
     if (!p || p.hostname !== hostname) return;
     this.pendingActions.delete(r.requestId);
@@ -472,7 +469,7 @@ export class HostManager {
         reject(signal.reason ?? new Error("aborted"));
       }, { once: true });
     });
-    link.send({ message: { $case: "instanceAction", value: { requestId, action, instanceUuids: [...uuids] } } });
+    link.send({ kind: "instanceAction", requestId, action, instanceUuids: [...uuids] });
     const r = await answer;
     if (!r.success) throw failedPrecondition(`Instance action ${action} on ${h.hostname} failed: ${r.reason}`, { reason: "INSTANCE_ACTION_FAILED", hostname: h.hostname });
   }
@@ -484,7 +481,7 @@ export class HostManager {
     const link = this.links.get(h.hostname);
     if (!link) throw failedPrecondition(`Host ${h.hostname} is not connected`, { reason: "HOST_OFFLINE", hostname: h.hostname });
     await this.writeHost({ ...h, availability: "rebooting" }, { kind: "host.reboot", oldState: "available", newState: "rebooting" });
-    link.send({ message: { $case: "reboot", value: { requestId: randomUUID() } } });
+    link.send({ kind: "reboot", requestId: randomUUID() });
   }
 
   /** The agent's stream ended. A running install there fails with a reason. */
@@ -501,7 +498,7 @@ export class HostManager {
       next.installReason = "agent disconnected during install";
     }
     await this.writeHost(next, { kind: "host.disconnected", oldState: "available", newState: next.availability });
-    if (opId) await this.finishOperation(opId, InstallPhase.INSTALL_PHASE_FAILED, "agent disconnected during install");
+    if (opId) await this.finishOperation(opId, "failed", "agent disconnected during install");
   }
 
   // ---------------------------------------------------------------- install
@@ -525,7 +522,7 @@ export class HostManager {
     const effectiveForce = force || desired.rebootRequiredNames.size === 0;
     const opId = randomUUID();
     const startSeq = this.o.events.lastSequence;
-    const queued = this.progress(opId, h.hostname, InstallPhase.INSTALL_PHASE_QUEUED, "queued");
+    const queued = progressMessage(opId, h.hostname, "queued", "queued");
     const op: OperationState = { id: opId, hostname: h.hostname, startSeq, last: queued, done: false };
     const events = await this.o.db.tx(async (tx) => {
       await hs.insertOperation(tx, {
@@ -537,7 +534,7 @@ export class HostManager {
         start_seq: startSeq,
         created_at: new Date().toISOString(),
         updated_at: new Date().toISOString(),
-        last_progress_json: JSON.stringify(queued),
+        last_progress_json: encodeProgress(queued),
       });
       return [await this.o.events.append(tx, { kind: "install.progress", hostname: h.hostname, operationId: opId, progress: queued, message: "queued" })];
     });
@@ -547,36 +544,28 @@ export class HostManager {
     await failpointAsync("install:queued");
     if (h.adminState !== "locked" && !effectiveForce) {
       await this.setAgentState(h.hostname, "install-rejected", "Node must be locked.");
-      await this.finishOperation(opId, InstallPhase.INSTALL_PHASE_REJECTED, "Installation rejected. Node must be locked");
+      await this.finishOperation(opId, "rejected", "Installation rejected. Node must be locked");
       return { operationId: opId, hostname: h.hostname };
     }
     link.send({
-      message: {
-        $case: "install",
-        value: {
-          operationId: opId,
-          force: effectiveForce,
-          locked: h.adminState === "locked",
-          rebootRequired: desired.rebootRequiredNames.size > 0,
-          erase: desired.erase,
-          desired: [...desired.packages.values()].map((k) => ({
-            name: k.name,
-            epoch: k.epoch,
-            version: k.version,
-            release: k.release,
-            arch: k.arch,
-            fileName: k.fileName,
-            sha256: k.sha256,
-            sizeBytes: k.size,
-          })),
-        },
-      },
+      kind: "install",
+      operationId: opId,
+      force: effectiveForce,
+      locked: h.adminState === "locked",
+      rebootRequired: desired.rebootRequiredNames.size > 0,
+      erase: desired.erase,
+      desired: [...desired.packages.values()].map((k) => ({
+        name: k.name,
+        epoch: k.epoch,
+        version: k.version,
+        release: k.release,
+        arch: k.arch,
+        fileName: k.fileName,
+        sha256: k.sha256,
+        sizeBytes: k.size,
+      })),
     });
     return { operationId: opId, hostname: h.hostname };
-  }
-
-  private progress(opId: string, hostname: string, phase: InstallPhase, message: string, terminal = false): InstallProgress {
-    return { operationId: opId, hostname, phase, current: 0, total: 0, bytesDone: 0, bytesTotal: 0, item: "", message, terminal, time: new Date() };
   }
 
   /**
@@ -591,10 +580,10 @@ export class HostManager {
     const before = op.last;
     const msg = { ...op.last, phase, message, terminal: true, time: new Date() };
     op.last = msg;
-    const state = phase === InstallPhase.INSTALL_PHASE_DONE ? "done" : phase === InstallPhase.INSTALL_PHASE_REJECTED ? "rejected" : "failed";
+    const state = phase === "done" ? "done" : phase === "rejected" ? "rejected" : "failed";
     return {
       write: async (tx) => {
-        await hs.updateOperation(tx, opId, state, JSON.stringify(msg));
+        await hs.updateOperation(tx, opId, state, encodeProgress(msg));
         return [await this.o.events.append(tx, { kind: "install.progress", hostname: op.hostname, operationId: opId, progress: msg, message, newState: state })];
       },
       done: () => {
@@ -636,7 +625,7 @@ export class HostManager {
     if (op) return op.last;
     const row = await hs.getOperation(this.o.db.read, opId);
     if (!row) throw notFound(`Operation ${opId} does not exist`, { reason: "OPERATION_NOT_FOUND" });
-    return JSON.parse(row.last_progress_json ?? "{}") as InstallProgress;
+    return row.last_progress_json ? decodeProgress(row.last_progress_json) : progressMessage(opId, row.hostname, "unspecified", "");
   }
 
   /** Every progress message of an operation so far, then new ones, to the terminal message. */
@@ -652,8 +641,9 @@ export class HostManager {
     signal.addEventListener("abort", onAbort);
     try {
       for await (const e of this.o.events.watch(startSeq, { kinds: ["install.progress"], operationId: opId }, ac.signal)) {
-        const p = e.progress as InstallProgress;
-        yield { ...p, time: new Date(p.time as unknown as string) };
+        const p = e.progress;
+        if (!p) continue;
+        yield p;
         if (p.terminal) return;
       }
     } finally {
@@ -676,7 +666,7 @@ export class HostManager {
       }
     }
     await this.writeHost({ ...h, adminState: "locked" }, { kind: "host.admin", oldState: "unlocked", newState: "locked" });
-    this.links.get(h.hostname)?.send({ message: { $case: "lockState", value: { locked: true } } });
+    this.links.get(h.hostname)?.send({ kind: "lockState", locked: true });
     if (h.agentState === "install-rejected") await this.setAgentState(h.hostname, "idle", "");
     return this.status(this.hosts.get(h.hostname)!);
   }
@@ -688,8 +678,8 @@ export class HostManager {
     const link = this.links.get(h.hostname);
     const rebooting = h.requiresReboot && !!link;
     await this.writeHost({ ...h, adminState: "unlocked", availability: rebooting ? "rebooting" : h.availability }, { kind: "host.admin", oldState: "locked", newState: "unlocked" });
-    link?.send({ message: { $case: "lockState", value: { locked: false } } });
-    if (rebooting) link!.send({ message: { $case: "reboot", value: { requestId: randomUUID() } } });
+    link?.send({ kind: "lockState", locked: false });
+    if (rebooting) link!.send({ kind: "reboot", requestId: randomUUID() });
     return { host: this.status(this.hosts.get(h.hostname)!), rebooting };
   }
 
