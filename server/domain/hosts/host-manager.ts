@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { Db, Tx } from "../../storage/db.js";
-import * as hs from "../../storage/host-store.js";
-import { getControllerState, setControllerState } from "../../storage/patch-store.js";
+import type { Store, StoreTx } from "../store.js";
+import { AlarmService, type AlarmRecord } from "../alarms/alarm-service.js";
 import { DomainError, failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import type { DomainEvent, EventLog, NewEvent } from "../events/event-log.js";
 import type { PatchManager } from "../patches/patch-manager.js";
@@ -9,7 +8,6 @@ import type { HostPackageView } from "../patches/model.js";
 import { pendingChanges } from "../patches/state.js";
 import type { Logger } from "../../lib/log.js";
 import { failpointAsync } from "../../lib/failpoint.js";
-import { decodeProgress, encodeProgress } from "../../storage/progress-record.js";
 import {
   progressMessage,
   type AgentHelloInput,
@@ -25,26 +23,10 @@ import {
 } from "./agent-types.js";
 
 export type { AgentLink, AgentStateName } from "./agent-types.js";
-export type AdminStateName = "locked" | "unlocked";
-export type AvailabilityName = "available" | "offline" | "rebooting";
+import type { HostRecord } from "./model.js";
 
-export interface HostRecord {
-  hostname: string;
-  ip: string;
-  personality: string;
-  subfunctions: string[];
-  release: string;
-  adminState: AdminStateName;
-  agentState: AgentStateName;
-  installReason: string;
-  requiresReboot: boolean;
-  patchFailed: boolean;
-  installed: InstalledPackage[];
-  instances: Instance[];
-  firstSeen: Date;
-  lastSeen: Date;
-  availability: AvailabilityName;
-}
+export type { AdminStateName, AvailabilityName, HostRecord } from "./model.js";
+export type { AlarmRecord } from "../alarms/alarm-service.js";
 
 /** What query-hosts shows for a host, computed. */
 export interface HostStatus extends HostRecord {
@@ -64,58 +46,6 @@ interface OperationState {
   startSeq: number;
   last: InstallProgress;
   done: boolean;
-}
-
-export interface AlarmRecord {
-  uuid: string;
-  alarmId: string;
-  entityInstanceId: string;
-  severity: string;
-  reasonText: string;
-  mgmtAffecting: boolean;
-  proposedRepairAction: string;
-  time: Date;
-}
-
-const SEVERITIES = ["critical", "major", "minor", "warning"];
-
-function toRow(h: HostRecord): hs.HostRow {
-  return {
-    hostname: h.hostname,
-    ip: h.ip,
-    personality: h.personality,
-    subfunctions: h.subfunctions.join(","),
-    release: h.release,
-    admin_state: h.adminState,
-    agent_state: h.agentState,
-    install_reason: h.installReason,
-    requires_reboot: h.requiresReboot ? 1 : 0,
-    patch_failed: h.patchFailed ? 1 : 0,
-    installed_json: JSON.stringify(h.installed),
-    instances_json: JSON.stringify(h.instances),
-    first_seen: h.firstSeen.toISOString(),
-    last_seen: h.lastSeen.toISOString(),
-  };
-}
-
-function fromRow(r: hs.HostRow): HostRecord {
-  return {
-    hostname: r.hostname,
-    ip: r.ip,
-    personality: r.personality,
-    subfunctions: r.subfunctions ? r.subfunctions.split(",") : [],
-    release: r.release,
-    adminState: r.admin_state === "locked" ? "locked" : "unlocked",
-    agentState: (r.agent_state as AgentStateName) ?? "unknown",
-    installReason: r.install_reason,
-    requiresReboot: r.requires_reboot === 1,
-    patchFailed: r.patch_failed === 1,
-    installed: JSON.parse(r.installed_json) as InstalledPackage[],
-    instances: JSON.parse(r.instances_json) as Instance[],
-    firstSeen: new Date(r.first_seen),
-    lastSeen: new Date(r.last_seen),
-    availability: "offline",
-  };
 }
 
 const HOSTNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -149,36 +79,27 @@ export class HostManager {
   private readonly links = new Map<string, AgentLink>();
   private readonly ops = new Map<string, OperationState>();
   private readonly runningByHost = new Map<string, string>();
-  private readonly alarms = new Map<string, AlarmRecord>();
+  /** Alarms (fm); HostManager keeps its former alarm methods as delegates. */
+  readonly alarms: AlarmService;
   private activeController = "controller-0";
   private readonly rejectTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(
-    private readonly o: { db: Db; events: EventLog; patches: PatchManager; log: Logger; controllerRelease: string },
-  ) {}
+    private readonly o: { store: Store; events: EventLog; patches: PatchManager; log: Logger; controllerRelease: string },
+  ) {
+    this.alarms = new AlarmService({ store: o.store, events: o.events });
+  }
 
   async init(): Promise<void> {
-    const read = this.o.db.read;
-    for (const r of await hs.loadHosts(read)) this.hosts.set(r.hostname, fromRow(r));
-    for (const a of await hs.loadAlarms(read)) {
-      this.alarms.set(a.uuid, {
-        uuid: a.uuid,
-        alarmId: a.alarm_id,
-        entityInstanceId: a.entity_instance_id,
-        severity: a.severity,
-        reasonText: a.reason_text,
-        mgmtAffecting: a.mgmt_affecting === 1,
-        proposedRepairAction: a.proposed_repair_action,
-        time: new Date(a.time),
-      });
-    }
-    this.activeController = (await getControllerState(read, "active_controller")) ?? "controller-0";
+    const read = this.o.store.read;
+    for (const h of await read.loadHosts()) this.hosts.set(h.hostname, h);
+    await this.alarms.init();
+    this.activeController = (await read.getControllerState("active_controller")) ?? "controller-0";
     // Installs that were running when the controller stopped: the agent finishes them on its
     // own and tells us when it reconnects.
-    for (const op of await hs.runningOperations(read)) {
-      const json = (await hs.latestProgressJson(read, op.id)) ?? op.last_progress_json;
-      const last = json ? decodeProgress(json) : progressMessage(op.id, op.hostname, "queued", "queued");
-      this.ops.set(op.id, { id: op.id, hostname: op.hostname, startSeq: op.start_seq, last, done: false });
+    for (const op of await read.runningOperations()) {
+      const last = (await read.latestProgress(op.id)) ?? op.last ?? progressMessage(op.id, op.hostname, "queued", "queued");
+      this.ops.set(op.id, { id: op.id, hostname: op.hostname, startSeq: op.startSeq, last, done: false });
       this.runningByHost.set(op.hostname, op.id);
     }
     this.o.patches.setHostsProvider({
@@ -388,17 +309,17 @@ export class HostManager {
    * Runs `body` in a transaction that first appends the waiting progress events; they are
    * published before the body's own events. If the transaction fails they wait again.
    */
-  private async txWithPending(body: (tx: Tx) => Promise<DomainEvent[]>): Promise<DomainEvent[]> {
+  private async txWithPending(body: (tx: StoreTx) => Promise<DomainEvent[]>): Promise<DomainEvent[]> {
     let taken: typeof this.pendingWrites = [];
     try {
-      return await this.o.db.tx(async (tx) => {
+      return await this.o.store.transact(async (tx) => {
         taken = this.pendingWrites;
         this.pendingWrites = [];
         const out: DomainEvent[] = [];
         try {
           for (const w of taken) {
             if ("event" in w) out.push(await this.o.events.append(tx, w.event));
-            else await hs.upsertHost(tx, toRow(w.host));
+            else await tx.hosts.upsertHost(w.host);
           }
         } catch (e) {
           this.requeuePending(taken);
@@ -524,18 +445,8 @@ export class HostManager {
     const startSeq = this.o.events.lastSequence;
     const queued = progressMessage(opId, h.hostname, "queued", "queued");
     const op: OperationState = { id: opId, hostname: h.hostname, startSeq, last: queued, done: false };
-    const events = await this.o.db.tx(async (tx) => {
-      await hs.insertOperation(tx, {
-        id: opId,
-        hostname: h.hostname,
-        kind: "install",
-        state: "running",
-        force: effectiveForce ? 1 : 0,
-        start_seq: startSeq,
-        created_at: new Date().toISOString(),
-        updated_at: new Date().toISOString(),
-        last_progress_json: encodeProgress(queued),
-      });
+    const events = await this.o.store.transact(async (tx) => {
+      await tx.hosts.insertOperation({ id: opId, hostname: h.hostname, state: "running", force: effectiveForce, startSeq, last: queued });
       return [await this.o.events.append(tx, { kind: "install.progress", hostname: h.hostname, operationId: opId, progress: queued, message: "queued" })];
     });
     this.ops.set(opId, op);
@@ -573,7 +484,7 @@ export class HostManager {
    * transaction, adopted by `done` after the commit (`undo` if it failed). Undefined when the
    * operation is unknown or already ended.
    */
-  private finishing(opId: string, phase: InstallPhase, message: string): { write(tx: Tx): Promise<DomainEvent[]>; done(): void; undo(): void } | undefined {
+  private finishing(opId: string, phase: InstallPhase, message: string): { write(tx: StoreTx): Promise<DomainEvent[]>; done(): void; undo(): void } | undefined {
     const op = this.ops.get(opId);
     if (!op || op.done) return undefined;
     op.done = true;
@@ -583,7 +494,7 @@ export class HostManager {
     const state = phase === "done" ? "done" : phase === "rejected" ? "rejected" : "failed";
     return {
       write: async (tx) => {
-        await hs.updateOperation(tx, opId, state, encodeProgress(msg));
+        await tx.hosts.updateOperation(opId, state, msg);
         return [await this.o.events.append(tx, { kind: "install.progress", hostname: op.hostname, operationId: opId, progress: msg, message, newState: state })];
       },
       done: () => {
@@ -623,18 +534,18 @@ export class HostManager {
   async operation(opId: string): Promise<InstallProgress> {
     const op = this.ops.get(opId);
     if (op) return op.last;
-    const row = await hs.getOperation(this.o.db.read, opId);
+    const row = await this.o.store.read.getOperation(opId);
     if (!row) throw notFound(`Operation ${opId} does not exist`, { reason: "OPERATION_NOT_FOUND" });
-    return row.last_progress_json ? decodeProgress(row.last_progress_json) : progressMessage(opId, row.hostname, "unspecified", "");
+    return row.last ?? progressMessage(opId, row.hostname, "unspecified", "");
   }
 
   /** Every progress message of an operation so far, then new ones, to the terminal message. */
   async *watchOperation(opId: string, signal: AbortSignal): AsyncGenerator<InstallProgress> {
     let startSeq = this.ops.get(opId)?.startSeq;
     if (startSeq === undefined) {
-      const row = await hs.getOperation(this.o.db.read, opId);
+      const row = await this.o.store.read.getOperation(opId);
       if (!row) throw notFound(`Operation ${opId} does not exist`, { reason: "OPERATION_NOT_FOUND" });
-      startSeq = row.start_seq;
+      startSeq = row.startSeq;
     }
     const ac = new AbortController();
     const onAbort = () => ac.abort();
@@ -689,8 +600,8 @@ export class HostManager {
     if (h.hostname !== this.activeController) throw failedPrecondition(`Rejected: ${h.hostname} is not the active controller`, { reason: "NOT_ACTIVE" });
     const peer = [...this.hosts.values()].find((x) => x.personality === "controller" && x.hostname !== h.hostname && x.adminState === "unlocked" && this.links.has(x.hostname));
     if (!peer) throw failedPrecondition("Rejected: no standby controller is unlocked and available to take over", { reason: "NO_STANDBY" });
-    const events = await this.o.db.tx(async (tx) => {
-      await setControllerState(tx, "active_controller", peer.hostname);
+    const events = await this.o.store.transact(async (tx) => {
+      await tx.setControllerState("active_controller", peer.hostname);
       return [await this.o.events.append(tx, { kind: "host.swact", hostname: peer.hostname, oldState: h.hostname, newState: peer.hostname })];
     });
     this.activeController = peer.hostname;
@@ -710,8 +621,8 @@ export class HostManager {
       const old = this.links.get(h.hostname);
       old?.close();
       if (old && this.links.get(h.hostname) === old) this.links.delete(h.hostname);
-      const events = await this.o.db.tx(async (tx) => {
-        await hs.deleteHost(tx, h.hostname);
+      const events = await this.o.store.transact(async (tx) => {
+        await tx.hosts.deleteHost(h.hostname);
         const ev = [await this.o.events.append(tx, { kind: "host.dropped", hostname: h.hostname })];
         this.hosts.delete(h.hostname);
         try {
@@ -729,46 +640,19 @@ export class HostManager {
   // ---------------------------------------------------------------- alarms
 
   listAlarms(): AlarmRecord[] {
-    return [...this.alarms.values()].sort((a, b) => a.time.getTime() - b.time.getTime());
+    return this.alarms.list();
   }
 
   getAlarm(uuid: string): AlarmRecord {
-    const a = this.alarms.get(uuid);
-    if (!a) throw notFound(`Alarm not found: ${uuid}`, { reason: "ALARM_NOT_FOUND" });
-    return a;
+    return this.alarms.get(uuid);
   }
 
-  async raiseAlarm(a: Omit<AlarmRecord, "uuid" | "time">): Promise<AlarmRecord> {
-    if (!/^\d{3}\.\d{3}$/.test(a.alarmId)) throw invalidArgument(`alarm_id: expected NNN.NNN, got "${a.alarmId}"`);
-    if (!SEVERITIES.includes(a.severity)) throw invalidArgument(`severity: must be one of ${SEVERITIES.join(", ")}`);
-    if (!a.entityInstanceId) throw invalidArgument("entity_instance_id: required");
-    const rec: AlarmRecord = { ...a, uuid: randomUUID(), time: new Date() };
-    const events = await this.o.db.tx(async (tx) => {
-      await hs.insertAlarm(tx, {
-        uuid: rec.uuid,
-        alarm_id: rec.alarmId,
-        entity_instance_id: rec.entityInstanceId,
-        severity: rec.severity,
-        reason_text: rec.reasonText,
-        mgmt_affecting: rec.mgmtAffecting ? 1 : 0,
-        proposed_repair_action: rec.proposedRepairAction,
-        time: rec.time.toISOString(),
-      });
-      return [await this.o.events.append(tx, { kind: "alarm.raised", message: `${rec.alarmId} ${rec.entityInstanceId}`, newState: rec.uuid })];
-    });
-    this.alarms.set(rec.uuid, rec);
-    this.o.events.publish(events);
-    return rec;
+  raiseAlarm(a: Omit<AlarmRecord, "uuid" | "time">): Promise<AlarmRecord> {
+    return this.alarms.raise(a);
   }
 
-  async clearAlarm(uuid: string): Promise<void> {
-    this.getAlarm(uuid);
-    const events = await this.o.db.tx(async (tx) => {
-      await hs.deleteAlarm(tx, uuid);
-      return [await this.o.events.append(tx, { kind: "alarm.cleared", oldState: uuid })];
-    });
-    this.alarms.delete(uuid);
-    this.o.events.publish(events);
+  clearAlarm(uuid: string): Promise<void> {
+    return this.alarms.clear(uuid);
   }
 
   // ---------------------------------------------------------------- internals
@@ -834,7 +718,7 @@ export class HostManager {
         events = await this.txWithPending(async (tx) => {
           const out: DomainEvent[] = [];
           for (const w of batch) {
-            await hs.upsertHost(tx, toRow(w.next));
+            await tx.hosts.upsertHost(w.next);
             if (w.ev) out.push(await this.o.events.append(tx, { ...w.ev, hostname: w.next.hostname }));
           }
           out.push(...(await this.o.patches.onHostReports(tx, names)));

@@ -1,9 +1,8 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { execFile } from "node:child_process";
-import type { Db, Tx } from "../../storage/db.js";
-import { BlobStore, hashFile } from "../../storage/blob-store.js";
-import * as store from "../../storage/patch-store.js";
+import { hashFile } from "../../lib/hash-file.js";
+import type { BlobPort, Store, StoreTx } from "../store.js";
 import { DomainError, failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import type { DomainEvent, EventLog } from "../events/event-log.js";
 import { readPatch, type TrustStore, type PatchReadLimits } from "../patchfile/index.js";
@@ -38,8 +37,8 @@ export interface OpMessages {
 export type UploadOutcome = "imported" | "metadata-updated" | "committed-unchanged";
 
 export interface PatchManagerOptions {
-  db: Db;
-  blobs: BlobStore;
+  store: Store;
+  blobs: BlobPort;
   events: EventLog;
   log: Logger;
   /** Private temp dir for uploads (inside the data dir). */
@@ -88,25 +87,25 @@ export class PatchManager {
     await fsp.rm(this.o.tmpDir, { recursive: true, force: true });
     await fsp.mkdir(this.o.tmpDir, { recursive: true, mode: 0o700 });
     await this.o.blobs.init();
-    await this.o.db.tx(async (tx) => {
-      await store.insertRelease(tx, this.o.runningRelease);
+    await this.o.store.transact(async (tx) => {
+      await tx.patches.insertRelease(this.o.runningRelease);
       // A crash between a commit and the removal of files leaves orphans: drop them now.
-      const orphans = await store.orphanBlobs(tx);
-      await store.deleteBlobRows(tx, orphans);
+      const orphans = await tx.patches.orphanBlobs();
+      await tx.patches.deleteBlobRows(orphans);
     });
-    const read = this.o.db.read;
-    const known = await store.knownBlobs(read);
+    const read = this.o.store.read;
+    const known = await read.knownBlobs();
     for (const sha of await this.o.blobs.list()) {
       if (!known.has(sha)) await this.o.blobs.remove(sha);
     }
-    for (const p of await store.loadPatches(read)) {
+    for (const p of await read.loadPatches()) {
       this.patches.set(p.meta.id, p);
       this.graph.set(p.meta.id, p.meta.requires);
     }
-    this.base = await store.loadBasePackages(read);
-    this.releases = new Set(await store.loadReleases(read));
-    this.interim = await store.loadInterim(read);
-    this.appDeps = await store.loadAppDependencies(read);
+    this.base = await read.loadBasePackages();
+    this.releases = new Set(await read.loadReleases());
+    this.interim = await read.loadInterim();
+    this.appDeps = await read.loadAppDependencies();
     this.refreshStates();
   }
 
@@ -257,8 +256,8 @@ export class PatchManager {
       return { id, outcome: "committed-unchanged" as const, messages: { info: `${id} is committed. Metadata not updated\n`, warning: "" }, patch: existing };
     }
     const next: PatchRecord = { ...existing, meta, metadataXml: xml, signer };
-    const events = await this.o.db.tx(async (tx) => {
-      await store.updatePatchMetadata(tx, id, meta, xml, signer);
+    const events = await this.o.store.transact(async (tx) => {
+      await tx.patches.updatePatchMetadata(id, meta, xml, signer);
       const ev = [await this.o.events.append(tx, { kind: "patch.metadata-updated", patchId: id, message: `${id} is already imported. Updated metadata only` })];
       return ev.concat(await this.stateEvents(tx, [next]));
     });
@@ -330,10 +329,10 @@ export class PatchManager {
       packages,
       semantics: semantics.map(({ action, sha256 }) => ({ action, sha256 })),
     };
-    const events = await this.o.db.tx(async (tx) => {
-      for (const k of packages) await store.insertBlob(tx, k.sha256, k.size);
-      for (const s of semantics) await store.insertBlob(tx, s.sha256, s.size);
-      await store.insertPatch(tx, rec);
+    const events = await this.o.store.transact(async (tx) => {
+      for (const k of packages) await tx.patches.insertBlob(k.sha256, k.size);
+      for (const s of semantics) await tx.patches.insertBlob(s.sha256, s.size);
+      await tx.patches.insertPatch(rec);
       const ev = [await this.o.events.append(tx, { kind: "patch.uploaded", patchId: id, newState: "Available", message: `${id} is now available` })];
       await failpointAsync("upload:in-transaction");
       return ev.concat(await this.stateEvents(tx, [rec]));
@@ -446,12 +445,12 @@ export class PatchManager {
   private async writeRepoChanges(changed: PatchRecord[], kind: string): Promise<void> {
     if (changed.length === 0) return;
     const hostnames = this.hosts.views().map((h) => h.hostname);
-    const events = await this.o.db.tx(async (tx) => {
+    const events = await this.o.store.transact(async (tx) => {
       const ev: DomainEvent[] = [];
       for (const p of changed) {
         const old = this.patches.get(p.meta.id)!;
-        await store.setRepoState(tx, p.meta.id, p.repoState);
-        await store.setInterim(tx, p.meta.id, hostnames);
+        await tx.patches.setRepoState(p.meta.id, p.repoState);
+        await tx.patches.setInterim(p.meta.id, hostnames);
         ev.push(await this.o.events.append(tx, { kind, patchId: p.meta.id, oldState: old.repoState, newState: p.repoState }));
         await failpointAsync(`${kind}:in-transaction`);
       }
@@ -480,14 +479,14 @@ export class PatchManager {
       });
       if (bad.length) throw failedPrecondition(bad.map((id) => `Patch ${id} not in Available state`).join("\n"), { reason: "NOT_AVAILABLE" });
       let orphans: string[] = [];
-      const events = await this.o.db.tx(async (tx) => {
+      const events = await this.o.store.transact(async (tx) => {
         const ev: DomainEvent[] = [];
         for (const id of list) {
-          await store.deletePatch(tx, id);
+          await tx.patches.deletePatch(id);
           ev.push(await this.o.events.append(tx, { kind: "patch.deleted", patchId: id, oldState: "Available", message: `${id} has been deleted` }));
         }
-        orphans = await store.orphanBlobs(tx);
-        await store.deleteBlobRows(tx, orphans);
+        orphans = await tx.patches.orphanBlobs();
+        await tx.patches.deleteBlobRows(orphans);
         await failpointAsync("delete:in-transaction");
         return ev;
       });
@@ -556,18 +555,18 @@ export class PatchManager {
         return { ...p, repoState: "Committed" as const, packages: p.packages.filter((k) => !drop.has(k.fileName)) };
       });
       let orphans: string[] = [];
-      const events = await this.o.db.tx(async (tx) => {
+      const events = await this.o.store.transact(async (tx) => {
         const ev: DomainEvent[] = [];
         for (const p of changed) {
           const old = this.patches.get(p.meta.id)!;
-          await store.setRepoState(tx, p.meta.id, "Committed");
+          await tx.patches.setRepoState(p.meta.id, "Committed");
           if (old.repoState !== "Committed") {
             ev.push(await this.o.events.append(tx, { kind: "patch.committed", patchId: p.meta.id, oldState: old.repoState, newState: "Committed" }));
           }
         }
-        for (const x of reclaim) await store.markReclaimed(tx, x.patchId, x.pkg.fileName);
-        orphans = await store.orphanBlobs(tx);
-        await store.deleteBlobRows(tx, orphans);
+        for (const x of reclaim) await tx.patches.markReclaimed(x.patchId, x.pkg.fileName);
+        orphans = await tx.patches.orphanBlobs();
+        await tx.patches.deleteBlobRows(orphans);
         await failpointAsync("commit:in-transaction");
         return ev.concat(await this.stateEvents(tx, changed));
       });
@@ -586,8 +585,8 @@ export class PatchManager {
     const list = [...new Set(ids)].sort();
     for (const id of list) if (!SAFE_ID.test(id)) throw invalidArgument(`patch_ids: invalid patch id "${id}"`);
     await this.mutex.run(async () => {
-      const events = await this.o.db.tx(async (tx) => {
-        await store.setAppDependencies(tx, app, list);
+      const events = await this.o.store.transact(async (tx) => {
+        await tx.patches.setAppDependencies(app, list);
         return [await this.o.events.append(tx, { kind: "app.dependencies", message: `${app}: ${list.join(", ")}` })];
       });
       if (list.length) this.appDeps.set(app, list);
@@ -601,8 +600,8 @@ export class PatchManager {
     this.checkRelease(release);
     return this.mutex.run(async () => {
       if (this.releases.has(release)) return { info: `Patch repository for ${release} already exists\n`, warning: "" };
-      const events = await this.o.db.tx(async (tx) => {
-        await store.insertRelease(tx, release);
+      const events = await this.o.store.transact(async (tx) => {
+        await tx.patches.insertRelease(release);
         return [await this.o.events.append(tx, { kind: "release.created", message: release })];
       });
       this.releases.add(release);
@@ -618,16 +617,16 @@ export class PatchManager {
       if (!this.releases.has(release)) throw notFound(`Release ${release} is not known`, { reason: "RELEASE_NOT_FOUND" });
       const ids = this.all().filter((p) => p.meta.swVersion === release).map((p) => p.meta.id);
       let orphans: string[] = [];
-      const events = await this.o.db.tx(async (tx) => {
+      const events = await this.o.store.transact(async (tx) => {
         const ev: DomainEvent[] = [];
         for (const id of ids) {
-          await store.deletePatch(tx, id);
+          await tx.patches.deletePatch(id);
           ev.push(await this.o.events.append(tx, { kind: "patch.deleted", patchId: id, message: `${id} has been deleted` }));
         }
-        await store.deleteRelease(tx, release);
+        await tx.patches.deleteRelease(release);
         ev.push(await this.o.events.append(tx, { kind: "release.deleted", message: release }));
-        orphans = await store.orphanBlobs(tx);
-        await store.deleteBlobRows(tx, orphans);
+        orphans = await tx.patches.orphanBlobs();
+        await tx.patches.deleteBlobRows(orphans);
         return ev;
       });
       for (const sha of orphans) await this.o.blobs.remove(sha);
@@ -677,10 +676,10 @@ export class PatchManager {
     };
     return this.mutex.run(async () => {
       await this.o.blobs.put(file, sha256);
-      const events = await this.o.db.tx(async (tx) => {
-        await store.insertRelease(tx, release);
-        await store.insertBlob(tx, sha256, size);
-        await store.insertBasePackage(tx, release, pkg);
+      const events = await this.o.store.transact(async (tx) => {
+        await tx.patches.insertRelease(release);
+        await tx.patches.insertBlob(sha256, size);
+        await tx.patches.insertBasePackage(release, pkg);
         return [await this.o.events.append(tx, { kind: "base.package-imported", message: `${release}/${fileName}` })];
       });
       this.releases.add(release);
@@ -698,7 +697,7 @@ export class PatchManager {
    * Called when a host reports fresh package data: clears it from the interim lists and
    * recomputes states, inside the caller's transaction. Returns events to publish after commit.
    */
-  async onHostReport(tx: Tx, hostname: string): Promise<DomainEvent[]> {
+  async onHostReport(tx: StoreTx, hostname: string): Promise<DomainEvent[]> {
     return this.onHostReports(tx, [hostname]);
   }
 
@@ -706,12 +705,12 @@ export class PatchManager {
    * Reports of several hosts written in one transaction (their records already updated in
    * memory): each leaves the interim lists, and the patch states are recomputed once for all.
    */
-  async onHostReports(tx: Tx, hostnames: readonly string[]): Promise<DomainEvent[]> {
+  async onHostReports(tx: StoreTx, hostnames: readonly string[]): Promise<DomainEvent[]> {
     let interim = this.interim;
     this.pendingInterim = undefined;
     const leaving = [...new Set(hostnames)].filter((h) => [...this.interim.values()].some((s) => s.has(h)));
     if (leaving.length) {
-      for (const h of leaving) await store.clearInterimForHost(tx, h);
+      for (const h of leaving) await tx.patches.clearInterimForHost(h);
       interim = new Map<string, Set<string>>();
       for (const [id, s] of this.interim) {
         const n = new Set(s);
@@ -771,7 +770,7 @@ export class PatchManager {
    * With `hostsChanged` (host reports, no patch change) only those hosts' needs are recomputed;
    * otherwise every host's. The result is kept for `commitMemory` to adopt after the commit.
    */
-  private async stateEvents(tx: Tx, changed: readonly PatchRecord[], interim = this.interim, hostsChanged?: readonly string[]): Promise<DomainEvent[]> {
+  private async stateEvents(tx: StoreTx, changed: readonly PatchRecord[], interim = this.interim, hostsChanged?: readonly string[]): Promise<DomainEvent[]> {
     let records: PatchRecord[];
     if (changed.length === 0) records = [...this.patches.values()];
     else {

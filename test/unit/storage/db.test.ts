@@ -2,9 +2,10 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Db } from "../../../server/storage/db.js";
+import { Db } from "../../../server/storage/sqlite/db.js";
 import { EventLog } from "../../../server/domain/events/event-log.js";
-import { migrations } from "../../../server/storage/migrations/index.js";
+import { migrations } from "../../../server/storage/sqlite/migrations/index.js";
+import { SqliteStore } from "../../../server/storage/sqlite/store.js";
 
 /** The store's transactions on a real sqlite file: group commit with per-body savepoints. */
 describe("Db.tx (group commit)", () => {
@@ -206,16 +207,17 @@ describe("Db.tx (group commit)", () => {
   it("event sequence numbers: a rolled-back body gives its numbers back, committed numbers have no gap", async () => {
     const events = await Db.open(path.join(dir, "ev.sqlite"), migrations);
     try {
-      const log = new EventLog(() => events.read);
+      const store = new SqliteStore(events);
+      const log = new EventLog(store.read);
       await log.init();
       const settled = await Promise.allSettled([
-        events.tx(async (tx) => (await log.append(tx, { kind: "a" })).seq),
-        events.tx(async (tx) => {
+        store.transact(async (tx) => (await log.append(tx, { kind: "a" })).seq),
+        store.transact(async (tx) => {
           await log.append(tx, { kind: "lost" });
           await log.append(tx, { kind: "lost" });
           throw new Error("rolled back");
         }),
-        events.tx(async (tx) => (await log.append(tx, { kind: "b" })).seq),
+        store.transact(async (tx) => (await log.append(tx, { kind: "b" })).seq),
       ]);
       expect(settled.map((r) => (r.status === "fulfilled" ? r.value : "x"))).to.deep.equal([1, "x", 2]);
       const seqs = (await events.read.all<{ seq: number; kind: string }>("SELECT seq, kind FROM events ORDER BY seq")).map((r) => `${r.seq}:${r.kind}`);

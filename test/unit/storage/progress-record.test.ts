@@ -2,9 +2,9 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Db } from "../../../server/storage/db.js";
-import { migrations } from "../../../server/storage/migrations/index.js";
-import { decodeProgress, encodeProgress } from "../../../server/storage/progress-record.js";
+import { Db } from "../../../server/storage/sqlite/db.js";
+import { migrations } from "../../../server/storage/sqlite/migrations/index.js";
+import { decodeProgress, encodeProgress } from "../../../server/storage/sqlite/progress-record.js";
 import { progressMessage } from "../../../server/domain/hosts/agent-types.js";
 
 /** Install progress stored as versioned domain records; migration 0005 converts proto-JSON rows. */

@@ -1,4 +1,4 @@
-import type { InstallPhase, InstallProgress } from "../domain/hosts/agent-types.js";
+import type { InstallPhase, InstallProgress } from "../../domain/hosts/agent-types.js";
 
 /**
  * The stored form of an install progress message (operations.last_progress_json,
