@@ -10,21 +10,23 @@ import { AgentServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/age
 import { OrchestrationServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/orchestration_service.js";
 import { AdminServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/admin_service.js";
 import type { ControllerConfig } from "../config/controller-config.js";
-import { Db, dbStats } from "../storage/db.js";
-import { migrations } from "../storage/migrations/index.js";
-import { BlobStore } from "../storage/blob-store.js";
+import { Db, dbStats } from "../storage/sqlite/db.js";
+import { migrations } from "../storage/sqlite/migrations/index.js";
+import { BlobStore } from "../storage/sqlite/blob-store.js";
+import { SqliteStore } from "../storage/sqlite/store.js";
+import { createShellCheckRunner } from "../lib/shell-check-runner.js";
 import { EventLog } from "../domain/events/event-log.js";
 import { PatchManager } from "../domain/patches/patch-manager.js";
 import { loadTrustStore, type TrustStore } from "../domain/patchfile/index.js";
 import { createLogger, type Logger } from "../lib/log.js";
 import { AuthManager, AuditLog, TrustManager } from "../domain/auth/index.js";
-import { AuthStore } from "../storage/auth-store.js";
+import { AuthStore } from "../storage/sqlite/auth-store.js";
 import { createAuthMiddleware } from "../transport/auth-middleware.js";
 import { createAdminService } from "../transport/admin-service.js";
 import { checkListenPolicy, serverCredentials } from "../transport/tls.js";
 import { Orchestrator } from "../domain/orchestration/orchestrator.js";
 import { createClusterAdapter } from "../domain/orchestration/cluster-adapter.js";
-import { createDbStrategyPersistence } from "../domain/orchestration/persistence.js";
+import { createStoreStrategyPersistence } from "../storage/sqlite/strategy-store.js";
 import { createOrchestrationService } from "../transport/orchestration-service.js";
 import { createVimRestServer, type VimRestServer } from "../transport/vim-rest.js";
 import { roleSatisfies } from "../domain/auth/index.js";
@@ -55,6 +57,8 @@ export interface Controller {
   /** Address of the web console, when --web-listen was given. */
   readonly webAddress: string | undefined;
   readonly events: EventLog;
+  /** The sqlite store (diagnostics: commit counts). */
+  readonly store: SqliteStore;
   readonly log: Logger;
   close(): Promise<void>;
 }
@@ -93,12 +97,13 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   const adminTokenFile = path.join(config.dataDir, "admin.token");
   const newAdmin = await auth.ensureAdminTokenFile(adminTokenFile);
   if (newAdmin) log.info("admin token written", { file: adminTokenFile, tokenId: newAdmin });
-  const events = new EventLog(() => db.read);
+  const store = new SqliteStore(db);
+  const events = new EventLog(store.read);
   await events.init();
   const blobs = new BlobStore(path.join(config.dataDir, "blobs"));
   const tmpDir = path.join(config.dataDir, "tmp");
   const patches = new PatchManager({
-    db,
+    store,
     blobs,
     events,
     log,
@@ -106,9 +111,10 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     runningRelease: config.release,
     trust: () => trust.current(),
     limits: { maxPatchBytes: config.maxPatchBytes },
+    checks: createShellCheckRunner(),
   });
   await patches.init();
-  const hosts = new HostManager({ db, events, patches, log, controllerRelease: config.release });
+  const hosts = new HostManager({ store, events, patches, log, controllerRelease: config.release });
   await hosts.init();
   if (config.baseFeed) {
     const r = await patches.importBaseFeed(config.release, config.baseFeed);
@@ -117,7 +123,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
 
   const orchestrator = new Orchestrator({
     port: createClusterAdapter({ hosts, patches, log }),
-    persistence: createDbStrategyPersistence({ db, events }),
+    persistence: createStoreStrategyPersistence({ store, events }),
     log: log.child({ component: "orchestration" }),
     timeScale: config.timeScale,
   });
@@ -135,7 +141,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     .use(errorMiddleware(log))
     .use(createAuthMiddleware({ auth, audit, log }))
     .use(streams.middleware());
-  server.add(withSafeDecoding(PatchServiceDefinition), createPatchService({ patches, events, maxPatchBytes: config.maxPatchBytes, tmpDir, trustLabels: () => trust.current().keys.map((k) => k.label) }));
+  server.add(withSafeDecoding(PatchServiceDefinition), createPatchService({ patches, events, maxPatchBytes: config.maxPatchBytes, tmpDir, trustLabels: () => trust.current().keys.map((k) => k.label), hostCount: () => hosts.count() }));
   server.add(withSafeDecoding(AdminServiceDefinition), createAdminService({ auth, trust, audit }));
   server.add(withSafeDecoding(OrchestrationServiceDefinition), createOrchestrationService({ orchestrator }));
   server.add(withSafeDecoding(HostServiceDefinition), createHostService({ hosts }));
@@ -206,6 +212,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     patchApiAddress,
     webAddress,
     events,
+    store,
     log,
     async close() {
       if (state !== "running") return;

@@ -2,12 +2,14 @@ import { createReadStream } from "node:fs";
 import type { CallContext } from "nice-grpc";
 import type { AgentServiceImplementation, ConnectRequest, ConnectResponse } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
 import { invalidArgument, notFound } from "../domain/errors.js";
-import type { HostManager, AgentLink } from "../domain/hosts/host-manager.js";
+import type { HostManager } from "../domain/hosts/host-manager.js";
+import type { AgentLink } from "../domain/hosts/agent-types.js";
 import type { PatchManager } from "../domain/patches/patch-manager.js";
 import { AsyncQueue } from "../lib/async-queue.js";
 import type { Logger } from "../lib/log.js";
 import { assertMayActAsHost, type AuthContextExt } from "./auth-middleware.js";
 import { isDomainError } from "../domain/errors.js";
+import { fromProtoHello, fromProtoInstallResult, fromProtoProgress, fromProtoReport, toConnectResponse } from "./mappers/agent.js";
 
 /** The IP address a call comes from (`ipv4:1.2.3.4:5`, `ipv6:[::1]:5`). */
 export function peerIp(peer: string): string {
@@ -20,7 +22,7 @@ export function createAgentService(d: { hosts: HostManager; patches: PatchManage
   return {
     async *connect(requests: AsyncIterable<ConnectRequest>, ctx: CallContext & AuthContextExt): AsyncGenerator<ConnectResponse> {
       const out = new AsyncQueue<ConnectResponse>();
-      const link: AgentLink = { send: (m) => out.push(m), close: () => out.end() };
+      const link: AgentLink = { send: (cmd) => out.push(toConnectResponse(cmd)), close: () => out.end() };
       let hostname: string | undefined;
       let refused: unknown;
       let pumpFinished = false;
@@ -31,19 +33,19 @@ export function createAgentService(d: { hosts: HostManager; patches: PatchManage
             if (!m) continue;
             if (m.$case === "hello") {
               assertMayActAsHost(ctx.caller, m.value.hostname);
-              hostname = await d.hosts.hello(m.value, link, peerIp(ctx.peer));
+              hostname = await d.hosts.hello(fromProtoHello(m.value), link, peerIp(ctx.peer));
               continue;
             }
             if (!hostname) throw invalidArgument("agent: the first message must be a hello");
             switch (m.$case) {
               case "report":
-                await d.hosts.report(hostname, m.value);
+                await d.hosts.report(hostname, fromProtoReport(m.value));
                 break;
               case "progress":
-                await d.hosts.progress_(hostname, m.value);
+                await d.hosts.progress_(hostname, fromProtoProgress(m.value));
                 break;
               case "installResult":
-                await d.hosts.installResult(hostname, m.value);
+                await d.hosts.installResult(hostname, fromProtoInstallResult(m.value));
                 break;
               case "rebootResult":
                 await d.hosts.rebootResult(hostname, m.value);

@@ -2,6 +2,7 @@ import type { HostServiceImplementation } from "../../clients/sdk/src/gen/swpatc
 import { invalidArgument } from "../domain/errors.js";
 import type { HostManager } from "../domain/hosts/host-manager.js";
 import { toProtoAlarm, toProtoHost } from "./mappers/host.js";
+import { toProtoProgress } from "./mappers/agent.js";
 
 function hostArg(v: string): string {
   if (!v) throw invalidArgument("host: a hostname or IP address is required");
@@ -39,17 +40,17 @@ export function createHostService(d: { hosts: HostManager }): HostServiceImpleme
     },
     async *installHost(req, ctx) {
       const { operationId } = await d.hosts.install(hostArg(req.host), req.force);
-      for await (const p of d.hosts.watchOperation(operationId, ctx.signal)) yield { progress: p };
+      for await (const p of d.hosts.watchOperation(operationId, ctx.signal)) yield { progress: toProtoProgress(p) };
     },
     async installHostAsync(req) {
       const r = await d.hosts.install(hostArg(req.host), req.force);
       return { operationId: r.operationId, messages: { info: `Patch installation request sent to ${r.hostname}.\n`, warning: "" } };
     },
     async getOperation(req) {
-      return { progress: await d.hosts.operation(opId(req.operationId)) };
+      return { progress: toProtoProgress(await d.hosts.operation(opId(req.operationId))) };
     },
     async *watchOperation(req, ctx) {
-      for await (const p of d.hosts.watchOperation(opId(req.operationId), ctx.signal)) yield { progress: p };
+      for await (const p of d.hosts.watchOperation(opId(req.operationId), ctx.signal)) yield { progress: toProtoProgress(p) };
     },
     async listAlarms() {
       return { alarms: d.hosts.listAlarms().map(toProtoAlarm) };

@@ -1,4 +1,5 @@
 import type { CallContext } from "nice-grpc";
+import { applyMessages, commitMessages, deleteMessages, releaseMessages, removeMessages, uploadMessages } from "./mappers/patch-messages.js";
 import {
   QueryFilter,
   QueryPatchesResponse,
@@ -113,6 +114,8 @@ export interface PatchServiceDeps {
   maxPatchBytes: number;
   tmpDir: string;
   trustLabels?: () => string[];
+  /** How many hosts the controller knows (GetControllerInfo.host_count). */
+  hostCount?: () => number;
 }
 
 /** PatchService over the patch manager. Request validation names the field. */
@@ -126,7 +129,7 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
       const { header, chunks } = await headerAndChunks(request, d.maxPatchBytes);
       if (header.sizeBytes > d.maxPatchBytes) throw invalidArgument(`upload: ${header.fileName} is ${header.sizeBytes} bytes, over the limit of ${d.maxPatchBytes}`);
       const r = await d.patches.upload(header.fileName, chunks, ctx.signal);
-      return { patchId: r.id, outcome: OUTCOME[r.outcome], messages: r.messages, patch: toProtoPatch(r.patch) };
+      return { patchId: r.id, outcome: OUTCOME[r.outcome], messages: uploadMessages(r), patch: toProtoPatch(r.patch) };
     },
 
     async queryPatches(req) {
@@ -153,25 +156,25 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
       return { patches: r.patches.map(toProtoPatch), unrecognized: r.unrecognized };
     },
 
-    async applyPatches(req) {
+    async applyPatches(req, ctx) {
       const ids = patchIds(req.patchIds, "patch_ids", { allowEmpty: req.all });
       if (req.all && ids.length) throw invalidArgument("patch_ids: give either patch ids or all, not both");
-      const r = await d.patches.apply(ids, { all: req.all, skipSemantic: req.skipSemantic });
-      return { messages: r.messages, applied: r.applied };
+      const r = await d.patches.apply(ids, { all: req.all, skipSemantic: req.skipSemantic }, ctx.signal);
+      return { messages: applyMessages(r), applied: r.applied };
     },
 
-    async removePatches(req) {
-      const r = await d.patches.remove(patchIds(req.patchIds), {
-        skipSemantic: req.skipSemantic,
-        skipAppCheck: req.skipAppCheck,
-        removeUnremovable: req.removeUnremovable,
-      });
-      return { messages: r.messages, removed: r.removed };
+    async removePatches(req, ctx) {
+      const r = await d.patches.remove(
+        patchIds(req.patchIds),
+        { skipSemantic: req.skipSemantic, skipAppCheck: req.skipAppCheck, removeUnremovable: req.removeUnremovable },
+        ctx.signal,
+      );
+      return { messages: removeMessages(r), removed: r.removed };
     },
 
     async deletePatches(req) {
       const r = await d.patches.delete(patchIds(req.patchIds));
-      return { messages: r.messages, deleted: r.deleted };
+      return { messages: deleteMessages(r), deleted: r.deleted };
     },
 
     async commitPatches(req) {
@@ -179,7 +182,7 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
       if (req.all && ids.length) throw invalidArgument("patch_ids: give either patch ids or all, not both");
       if (req.release && !/^[A-Za-z0-9._-]{1,64}$/.test(req.release)) throw invalidArgument(`release: invalid release "${req.release}"`);
       const r = await d.patches.commit({ ids, all: req.all, release: req.release, dryRun: req.dryRun });
-      return { messages: r.messages, patchIds: r.patchIds, freedBytes: r.freedBytes };
+      return { messages: commitMessages(r), patchIds: r.patchIds, freedBytes: r.freedBytes };
     },
 
     async whatRequires(req) {
@@ -208,11 +211,11 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
     },
 
     async initRelease(req) {
-      return { messages: await d.patches.initRelease(req.release) };
+      return { messages: releaseMessages(await d.patches.initRelease(req.release)) };
     },
 
     async delRelease(req) {
-      return { messages: await d.patches.delRelease(req.release) };
+      return { messages: releaseMessages(await d.patches.delRelease(req.release)) };
     },
 
     async importBasePackage(request) {
@@ -253,7 +256,7 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
         releases: d.patches.releasesKnown(),
         trustLabels: d.trustLabels?.() ?? [],
         patchCount: d.patches.all().length,
-        hostCount: 0,
+        hostCount: d.hostCount?.() ?? 0,
         lastEventSequence: d.events.lastSequence,
         version: "0.1.0",
       };

@@ -22,10 +22,10 @@ import { AgentServiceDefinition, type ConnectRequest } from "../../clients/sdk/s
 import { OrchestrationServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/orchestration_service.js";
 import { AdminServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/admin_service.js";
 import { descriptorSetBase64 } from "../../server/transport/generated/descriptor-set.js";
-import { Db } from "../../server/storage/db.js";
-import { m0001 } from "../../server/storage/migrations/0001-initial.js";
-import { m0002 } from "../../server/storage/migrations/0002-auth.js";
-import { AuthStore } from "../../server/storage/auth-store.js";
+import { Db } from "../../server/storage/sqlite/db.js";
+import { m0001 } from "../../server/storage/sqlite/migrations/0001-initial.js";
+import { m0002 } from "../../server/storage/sqlite/migrations/0002-auth.js";
+import { AuthStore } from "../../server/storage/sqlite/auth-store.js";
 import { AuthManager } from "../../server/domain/auth/auth-manager.js";
 import { AuditLog } from "../../server/domain/auth/audit-log.js";
 import { TrustManager } from "../../server/domain/auth/trust-manager.js";

@@ -125,6 +125,22 @@ describe("host installs under faults (real agents, real rpm)", function () {
     expect(rpmQ(cluster.agents.get("controller-0")!.root, "pkg-b")).to.equal("pkg-b-1.0-1.noarch");
   });
 
+  it("GetOperation answers for an install that ended before a controller restart; GetControllerInfo counts the hosts", async () => {
+    const op = await installOp("compute-0", true);
+    const last = await waitOp(op);
+    expect(last.terminal).to.equal(true);
+    await cluster.restartController();
+    const r = await cluster.clients.hosts.getOperation({ operationId: op });
+    expect(r.progress!.operationId).to.equal(op);
+    expect(r.progress!.phase).to.equal(last.phase);
+    expect(r.progress!.terminal).to.equal(true);
+    expect(r.progress!.time).to.be.instanceOf(Date);
+    expect(r.progress!.time!.getTime()).to.equal(last.time!.getTime());
+    const info = await cluster.clients.patches.getControllerInfo({});
+    expect(info.hostCount).to.equal(2);
+    await cluster.waitHosts((hs) => hs.length === 2 && hs.every((x) => x.connected));
+  });
+
   it("an rpm whose scriptlet fails ends install-failed with rpm's error; removing the patch and retrying converges", async () => {
     await waitOp(await installOp("compute-0"));
     await cluster.clients.patches.uploadPatch(uploadStream(patches.BAD!));

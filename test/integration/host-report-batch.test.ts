@@ -17,9 +17,9 @@ import { buildPatch } from "../../server/domain/patchfile/index.js";
 import { createController, type Controller } from "../../server/controller/controller.js";
 import { resolveControllerConfig } from "../../server/config/controller-config.js";
 import { createLogger } from "../../server/lib/log.js";
-import type { Db } from "../../server/storage/db.js";
 import { AgentHello, AgentReport } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
 import { AgentState } from "../../clients/sdk/src/gen/swpatch/v1/types.js";
+import { fromProtoHello, fromProtoReport } from "../../server/transport/mappers/agent.js";
 
 const HOSTS = Array.from({ length: 12 }, (_, i) => `batch-${i}`);
 
@@ -34,8 +34,8 @@ describe("host reports written together", function () {
 
   const base = () => feed.packages.map((p) => ({ name: p.name, epoch: p.epoch, version: p.version, release: p.release, arch: p.arch }));
   const withPatch = () => base().filter((p) => p.name !== "sysinv").concat([sysinv2]);
-  const report = (packages: ReturnType<typeof base>) => AgentReport.fromPartial({ packages, state: AgentState.AGENT_STATE_IDLE });
-  const db = () => (ctl.patches as unknown as { o: { db: Db } }).o.db;
+  const report = (packages: ReturnType<typeof base>) => fromProtoReport(AgentReport.fromPartial({ packages, state: AgentState.AGENT_STATE_IDLE }));
+  const db = () => ctl.store.db;
   const current = (h: string) => ctl.hosts.list().find((x) => x.hostname === h)?.patchCurrent;
 
   before(async () => {
@@ -49,7 +49,7 @@ describe("host reports written together", function () {
     ctl = await createController(config, { log: createLogger({ level: "silent" }) });
     const link = { send: () => undefined, close: () => undefined };
     for (const h of HOSTS) {
-      await ctl.hosts.hello(AgentHello.fromPartial({ hostname: h, personality: "worker", release: "19.09", packages: base(), state: AgentState.AGENT_STATE_IDLE, agentVersion: "test" }), link, "127.0.0.1");
+      await ctl.hosts.hello(fromProtoHello(AgentHello.fromPartial({ hostname: h, personality: "worker", release: "19.09", packages: base(), state: AgentState.AGENT_STATE_IDLE, agentVersion: "test" })), link, "127.0.0.1");
     }
     await ctl.patches.upload(path.basename(patchFile), (async function* () {
       yield await fsp.readFile(patchFile);

@@ -10,7 +10,7 @@ import {
 } from "../../clients/sdk/src/index.js";
 import { main } from "../../clients/cli/sw-manager/main.js";
 import { Orchestrator } from "../../server/domain/orchestration/orchestrator.js";
-import { createMemoryStrategyPersistence } from "../../server/domain/orchestration/persistence.js";
+import { createMemoryStrategyPersistence } from "../lib/memory-strategy-persistence.js";
 import { createLogger } from "../../server/lib/log.js";
 import { errorMiddleware } from "../../server/transport/errors.js";
 import { createOrchestrationService } from "../../server/transport/orchestration-service.js";

@@ -4,9 +4,9 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import * as grpc from "@grpc/grpc-js";
 import { createChannel, createClient } from "nice-grpc";
-import { Db } from "../../server/storage/db.js";
-import { migrations } from "../../server/storage/migrations/index.js";
-import { insertPatch, insertRelease } from "../../server/storage/patch-store.js";
+import { Db } from "../../server/storage/sqlite/db.js";
+import { migrations } from "../../server/storage/sqlite/migrations/index.js";
+import { insertPatch, insertRelease } from "../../server/storage/sqlite/patch-store.js";
 import type { PatchRecord } from "../../server/domain/patches/model.js";
 import {
   PatchServiceDefinition,

@@ -1,5 +1,5 @@
-import type { Reader, Tx } from "../../storage/db.js";
-import { writeEvent, listEventsAfter, listEventsAfterFiltered, lastEventSeq, type EventRow } from "../../storage/event-store.js";
+import type { InstallProgress } from "../hosts/agent-types.js";
+import type { StoreReader, StoreTx } from "../store.js";
 
 /** One entry of the event log (see proto Event). */
 export interface DomainEvent {
@@ -12,8 +12,8 @@ export interface DomainEvent {
   newState: string;
   message: string;
   operationId: string;
-  /** InstallProgress as a plain object, for install.progress events. */
-  progress?: unknown;
+  /** The progress message, for install.progress events. */
+  progress?: InstallProgress;
 }
 
 export type NewEvent = Partial<Omit<DomainEvent, "seq" | "time">> & { kind: string };
@@ -33,21 +33,6 @@ function matches(e: DomainEvent, f: EventFilter): boolean {
   return true;
 }
 
-function fromRow(r: EventRow): DomainEvent {
-  return {
-    seq: r.seq,
-    time: new Date(r.time),
-    kind: r.kind,
-    patchId: r.patch_id,
-    hostname: r.hostname,
-    oldState: r.old_state,
-    newState: r.new_state,
-    message: r.message,
-    operationId: r.operation_id,
-    ...(r.progress_json ? { progress: JSON.parse(r.progress_json) } : {}),
-  };
-}
-
 /**
  * The event log: events are appended inside the transaction of the change they describe and
  * published to live watchers after that transaction commits.
@@ -58,10 +43,10 @@ export class EventLog {
   private readonly listeners = new Set<(e: DomainEvent) => void>();
   private lastSeq = 0;
 
-  constructor(private readonly readTx: () => Reader) {}
+  constructor(private readonly reader: Pick<StoreReader, "lastEventSeq" | "eventsAfter">) {}
 
   async init(): Promise<void> {
-    this.lastSeq = await lastEventSeq(this.readTx());
+    this.lastSeq = await this.reader.lastEventSeq();
     this.nextSeq = this.lastSeq;
     this.tailTop = this.lastSeq;
     this.deliveredTop = this.lastSeq;
@@ -79,26 +64,13 @@ export class EventLog {
    * with the result after the commit. Sequence numbers are given here, in the order bodies run on
    * the writer; a body rolled back gives its numbers back, so committed numbers have no gaps.
    */
-  async append(tx: Tx, e: NewEvent): Promise<DomainEvent> {
+  async append(tx: StoreTx, e: NewEvent): Promise<DomainEvent> {
     const time = new Date();
     const seq = ++this.nextSeq;
     tx.onRollback(() => {
       if (this.nextSeq >= seq) this.nextSeq = seq - 1;
     });
-    const progressJson = e.progress === undefined ? null : JSON.stringify(e.progress);
-    writeEvent(tx, {
-      seq,
-      time: time.toISOString(),
-      kind: e.kind,
-      patch_id: e.patchId ?? "",
-      hostname: e.hostname ?? "",
-      old_state: e.oldState ?? "",
-      new_state: e.newState ?? "",
-      message: e.message ?? "",
-      operation_id: e.operationId ?? "",
-      progress_json: progressJson,
-    });
-    return {
+    const ev: DomainEvent = {
       seq,
       time,
       kind: e.kind,
@@ -110,6 +82,8 @@ export class EventLog {
       operationId: e.operationId ?? "",
       ...(e.progress === undefined ? {} : { progress: e.progress }),
     };
+    tx.appendEvent(ev);
+    return ev;
   }
 
   /**
@@ -237,8 +211,8 @@ export class EventLog {
     signal.addEventListener("abort", onAbort);
     // With an operation/patch/host filter the store answers from an index, not a scan.
     const indexed = filter.operationId || filter.patchId || filter.hostname;
-    const read = (after: number, limit: number) =>
-      indexed ? listEventsAfterFiltered(this.readTx(), after, limit, filter) : listEventsAfter(this.readTx(), after, limit);
+    const narrow = { ...(filter.operationId ? { operationId: filter.operationId } : {}), ...(filter.patchId ? { patchId: filter.patchId } : {}), ...(filter.hostname ? { hostname: filter.hostname } : {}) };
+    const read = (after: number, limit: number) => this.reader.eventsAfter(after, limit, indexed ? narrow : undefined);
     try {
       let cursor = afterSeq;
       // History from the in-memory tail when it reaches back to `afterSeq`; else from the store
@@ -253,8 +227,7 @@ export class EventLog {
       }
       for (; !recent; ) {
         const rows = await read(cursor, 1000);
-        for (const r of rows) {
-          const e = fromRow(r);
+        for (const e of rows) {
           cursor = e.seq;
           if (matches(e, filter)) yield e;
           if (signal.aborted) return;
@@ -271,8 +244,7 @@ export class EventLog {
           if (e.seq <= cursor) continue;
           if (e.seq - 1 > watermark) {
             // An earlier event committed but is not published yet: take the gap from the store.
-            for (const r of await read(cursor, e.seq - cursor - 1)) {
-              const h = fromRow(r);
+            for (const h of await read(cursor, e.seq - cursor - 1)) {
               if (h.seq >= e.seq) break;
               cursor = h.seq;
               if (matches(h, filter)) yield h;

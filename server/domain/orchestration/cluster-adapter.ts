@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { delay } from "abort-controller-x";
-import { InstallPhase } from "../../../clients/sdk/src/gen/swpatch/v1/types.js";
+import type { InstallPhase } from "../hosts/agent-types.js";
 import type { HostManager, HostStatus } from "../hosts/host-manager.js";
 import type { PatchManager } from "../patches/patch-manager.js";
 import type { Logger } from "../../lib/log.js";
@@ -137,7 +137,7 @@ export function createClusterAdapter(o: ClusterAdapterOptions): ClusterPort {
         last = p;
         if (p.terminal) break;
       }
-      if (last?.phase === InstallPhase.INSTALL_PHASE_DONE) return { success: true, reason: "" };
+      if (last?.phase === "done") return { success: true, reason: "" };
       return { success: false, reason: last?.message ?? "install did not complete" };
     },
     async stopInstances(host, uuids, signal) {

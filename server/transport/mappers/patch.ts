@@ -1,4 +1,5 @@
-import { InstallProgress, Patch, PatchState, RepoState, type Event } from "../../../clients/sdk/src/gen/swpatch/v1/types.js";
+import { Patch, PatchState, RepoState, type Event } from "../../../clients/sdk/src/gen/swpatch/v1/types.js";
+import { toProtoProgress } from "./agent.js";
 import type { PatchRecord, PatchStateName, RepoState as DomainRepoState } from "../../domain/patches/model.js";
 import type { DomainEvent } from "../../domain/events/event-log.js";
 import { invalidArgument } from "../../domain/errors.js";
@@ -65,7 +66,7 @@ export function toProtoEvent(e: DomainEvent): Event {
     message: e.message,
     operationId: e.operationId,
     // Stored as JSON: fromJSON turns the time string back into a Date for the encoder.
-    progress: e.progress ? InstallProgress.fromJSON(e.progress) : undefined,
+    progress: e.progress ? toProtoProgress(e.progress) : undefined,
   };
 }
 

@@ -52,10 +52,14 @@ export interface InstallView {
   percent: number;
 }
 
+/** The domain's phase names in proto enum order. */
+const PHASE_CODES = ["unspecified", "queued", "downloading", "installing", "running-scripts", "done", "failed", "rejected"];
+
 export function installView(p: Record<string, unknown> | undefined): InstallView | undefined {
   if (!p) return undefined;
   const num = (k: string) => (typeof p[k] === "number" ? (p[k] as number) : 0);
-  const phase = num("phase");
+  // The domain's progress names its phase; its code is the proto enum number.
+  const phase = typeof p.phase === "string" ? Math.max(0, PHASE_CODES.indexOf(p.phase)) : num("phase");
   const current = num("current");
   const total = num("total");
   const bytesDone = num("bytesDone");

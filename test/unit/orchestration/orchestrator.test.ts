@@ -2,13 +2,15 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Db } from "../../../server/storage/db.js";
-import { m0001 } from "../../../server/storage/migrations/0001-initial.js";
-import { m0003 } from "../../../server/storage/migrations/0003-strategy.js";
+import { Db } from "../../../server/storage/sqlite/db.js";
+import { m0001 } from "../../../server/storage/sqlite/migrations/0001-initial.js";
+import { m0003 } from "../../../server/storage/sqlite/migrations/0003-strategy.js";
 import { EventLog } from "../../../server/domain/events/event-log.js";
 import { DomainError } from "../../../server/domain/errors.js";
 import { Orchestrator } from "../../../server/domain/orchestration/orchestrator.js";
-import { createDbStrategyPersistence, createMemoryStrategyPersistence } from "../../../server/domain/orchestration/persistence.js";
+import { createStoreStrategyPersistence } from "../../../server/storage/sqlite/strategy-store.js";
+import { SqliteStore } from "../../../server/storage/sqlite/store.js";
+import { createMemoryStrategyPersistence } from "../../lib/memory-strategy-persistence.js";
 import type { Strategy } from "../../../server/domain/orchestration/model.js";
 import { FakeCluster, defer } from "./fake-cluster.js";
 import { aio, host, standard222, vm } from "./fixtures.js";
@@ -323,9 +325,10 @@ describe("orchestration engine", () => {
 
     async function openDb() {
       const db = await Db.open(join(dir, "db.sqlite"), [m0001, m0003]);
-      const events = new EventLog(() => db.read);
+      const store = new SqliteStore(db);
+      const events = new EventLog(store.read);
       await events.init();
-      return { db, events, persistence: createDbStrategyPersistence({ db, events }) };
+      return { db, events, persistence: createStoreStrategyPersistence({ store, events }) };
     }
 
     it("resumes an applying strategy from the persisted JSON at the current step", async () => {

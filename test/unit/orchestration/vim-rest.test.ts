@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as http from "node:http";
 import { Orchestrator } from "../../../server/domain/orchestration/orchestrator.js";
-import { createMemoryStrategyPersistence } from "../../../server/domain/orchestration/persistence.js";
+import { createMemoryStrategyPersistence } from "../../lib/memory-strategy-persistence.js";
 import { createVimRestServer, type VimRestServer } from "../../../server/transport/vim-rest.js";
 import { FakeCluster, defer } from "./fake-cluster.js";
 import { standard222 } from "./fixtures.js";

@@ -2,9 +2,10 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Db } from "../../../server/storage/db.js";
+import { Db } from "../../../server/storage/sqlite/db.js";
 import { EventLog } from "../../../server/domain/events/event-log.js";
-import { migrations } from "../../../server/storage/migrations/index.js";
+import { migrations } from "../../../server/storage/sqlite/migrations/index.js";
+import { SqliteStore } from "../../../server/storage/sqlite/store.js";
 
 /** The store's transactions on a real sqlite file: group commit with per-body savepoints. */
 describe("Db.tx (group commit)", () => {
@@ -206,16 +207,17 @@ describe("Db.tx (group commit)", () => {
   it("event sequence numbers: a rolled-back body gives its numbers back, committed numbers have no gap", async () => {
     const events = await Db.open(path.join(dir, "ev.sqlite"), migrations);
     try {
-      const log = new EventLog(() => events.read);
+      const store = new SqliteStore(events);
+      const log = new EventLog(store.read);
       await log.init();
       const settled = await Promise.allSettled([
-        events.tx(async (tx) => (await log.append(tx, { kind: "a" })).seq),
-        events.tx(async (tx) => {
+        store.transact(async (tx) => (await log.append(tx, { kind: "a" })).seq),
+        store.transact(async (tx) => {
           await log.append(tx, { kind: "lost" });
           await log.append(tx, { kind: "lost" });
           throw new Error("rolled back");
         }),
-        events.tx(async (tx) => (await log.append(tx, { kind: "b" })).seq),
+        store.transact(async (tx) => (await log.append(tx, { kind: "b" })).seq),
       ]);
       expect(settled.map((r) => (r.status === "fulfilled" ? r.value : "x"))).to.deep.equal([1, "x", 2]);
       const seqs = (await events.read.all<{ seq: number; kind: string }>("SELECT seq, kind FROM events ORDER BY seq")).map((r) => `${r.seq}:${r.kind}`);
@@ -223,5 +225,29 @@ describe("Db.tx (group commit)", () => {
     } finally {
       await events.close();
     }
+  });
+
+  it("later: a body rides the next transaction (first, sharing its fate), with its value; a throwing one fails that whole group", async () => {
+    let hooks = 0;
+    const first = db.later((tx) => {
+      tx.write("INSERT INTO t VALUES (?, ?)", ["later1", 1]);
+      tx.onRollback(() => hooks++);
+      return "v1";
+    }, 10_000);
+    const read = await db.tx(async (tx) => (await tx.get<{ v: number }>("SELECT v FROM t WHERE k = 'later1'"))?.v);
+    expect(read).to.equal(1); // the body ran first, in the same transaction
+    expect(await first).to.equal("v1");
+    const bad = db.later(() => {
+      throw new Error("later body fails");
+    }, 10_000);
+    const other = db.tx(async (tx) => void tx.write("INSERT INTO t VALUES ('lost', 9)"));
+    const [b, o] = await Promise.allSettled([bad, other]);
+    expect(b.status).to.equal("rejected");
+    expect((o as PromiseRejectedResult).reason.message).to.equal("later body fails");
+    expect(await rows()).to.deep.equal(["later1=1"]);
+    expect(hooks).to.equal(0);
+    // Alone after its delay.
+    expect(await db.later(async (tx) => (tx.write("INSERT INTO t VALUES ('alone', 2)"), 7), 5)).to.equal(7);
+    expect(await rows()).to.deep.equal(["alone=2", "later1=1"]);
   });
 });

@@ -2,9 +2,11 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Db, type Reader } from "../../../server/storage/db.js";
+import { Db } from "../../../server/storage/sqlite/db.js";
+import { SqliteStore } from "../../../server/storage/sqlite/store.js";
+import type { StoreReader } from "../../../server/domain/store.js";
 import { EventLog, type DomainEvent } from "../../../server/domain/events/event-log.js";
-import { migrations } from "../../../server/storage/migrations/index.js";
+import { migrations } from "../../../server/storage/sqlite/migrations/index.js";
 
 /** The event log on a real sqlite file: history from the in-memory tail or the store, no gap, no repeat. */
 describe("EventLog (history tail and store)", () => {
@@ -16,13 +18,10 @@ describe("EventLog (history tail and store)", () => {
     dir = mkdtempSync(path.join(os.tmpdir(), "swpatch-events-"));
     db = await Db.open(path.join(dir, "t.sqlite"), migrations);
     storeReads = 0;
-    const counting = (): Reader => {
-      const r = db.read;
-      return {
-        run: r.run,
-        get: (s, p) => (storeReads++, r.get(s, p)),
-        all: (s, p) => (storeReads++, r.all(s, p)),
-      } as Reader;
+    const r = new SqliteStore(db).read;
+    const counting: Pick<StoreReader, "lastEventSeq" | "eventsAfter"> = {
+      lastEventSeq: () => (storeReads++, r.lastEventSeq()),
+      eventsAfter: (after, limit, filter) => (storeReads++, r.eventsAfter(after, limit, filter)),
     };
     log = new EventLog(counting);
     await log.init();
@@ -33,7 +32,7 @@ describe("EventLog (history tail and store)", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const commit = (kinds: string[]) => db.tx(async (tx) => Promise.all(kinds.map((kind) => log.append(tx, { kind, hostname: kind }))));
+  const commit = (kinds: string[]) => new SqliteStore(db).transact(async (tx) => Promise.all(kinds.map((kind) => log.append(tx, { kind, hostname: kind }))));
 
   async function take(afterSeq: number, n: number, filter = {}): Promise<DomainEvent[]> {
     const ac = new AbortController();

@@ -1,4 +1,5 @@
 /** Patch lifecycle endpoints: apply, remove, delete, commit(_dry_run), report_app_dependencies, init/del_release. */
+import { applyMessages, commitMessages, deleteMessages, releaseMessages, removeMessages } from "../../mappers/patch-messages.js";
 import { isDomainError } from "../../../domain/errors.js";
 import type { PatchManager } from "../../../domain/patches/patch-manager.js";
 import { badRequest } from "../http.js";
@@ -11,7 +12,7 @@ export function registerApplyRemoveRoutes(route: RouteFn, patches: PatchManager)
     const all = list.includes("--all");
     try {
       const r = await patches.apply(all ? [] : list, { all, skipSemantic: ctx.query.get("skip-semantic") === "yes" });
-      return okTriple(r.messages, r.applied.length ? `applied=${r.applied.join(",")}` : "");
+      return okTriple(applyMessages(r), r.applied.length ? `applied=${r.applied.join(",")}` : "");
     } catch (e) {
       return opError(e, triple);
     }
@@ -24,7 +25,7 @@ export function registerApplyRemoveRoutes(route: RouteFn, patches: PatchManager)
         skipAppCheck: ctx.query.get("skipappcheck") === "yes",
         removeUnremovable: ctx.query.get("removeunremovable") === "yes",
       });
-      return okTriple(r.messages, r.removed.length ? `removed=${r.removed.join(",")}` : "");
+      return okTriple(removeMessages(r), r.removed.length ? `removed=${r.removed.join(",")}` : "");
     } catch (e) {
       return opError(e, triple);
     }
@@ -33,7 +34,7 @@ export function registerApplyRemoveRoutes(route: RouteFn, patches: PatchManager)
   route(["POST"], "delete", { action: "DeletePatches", requirement: P("DeletePatches") }, async (ctx) => {
     try {
       const r = await patches.delete(ids(ctx.rest));
-      return okTriple(r.messages);
+      return okTriple(deleteMessages(r));
     } catch (e) {
       return opError(e, triple);
     }
@@ -53,7 +54,7 @@ export function registerCommitRoutes(route: RouteFn, patches: PatchManager): voi
       if (release && !RELEASE_RE.test(release)) throw badRequest(`invalid release "${release}"`);
       try {
         const r = await patches.commit(all ? { all, release, dryRun } : { ids: list, dryRun, ...(release ? { release } : {}) });
-        return { body: { info: r.messages.info, error: "" }, detail: `${dryRun ? "dry-run " : ""}patches=${r.patchIds.join(",")}` };
+        return { body: { info: commitMessages(r).info, error: "" }, detail: `${dryRun ? "dry-run " : ""}patches=${r.patchIds.join(",")}` };
       } catch (e) {
         return opError(e, (msg) => ({ info: "", error: msg }));
       }
@@ -88,7 +89,7 @@ export function registerReleaseRoutes(route: RouteFn, patches: PatchManager): vo
       if (ctx.rest.length > 1 || !RELEASE_RE.test(ctx.rest[0]!)) throw badRequest("expected a single release name");
       try {
         const m = rpc === "InitRelease" ? await patches.initRelease(ctx.rest[0]!) : await patches.delRelease(ctx.rest[0]!);
-        return okTriple(m);
+        return okTriple(releaseMessages(m));
       } catch (e) {
         return opError(e, triple);
       }

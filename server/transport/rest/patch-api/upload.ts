@@ -2,6 +2,8 @@
  * Upload endpoints: `upload` (one multipart `file` field, streamed into the domain's verify-first
  * import) and `upload_dir` (admin: imports the *.patch files of server directories).
  */
+import { uploadMessages } from "../../mappers/patch-messages.js";
+import type { UploadOutcome } from "../../../domain/patches/patch-manager.js";
 import { createReadStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { isDomainError } from "../../../domain/errors.js";
@@ -21,9 +23,10 @@ function importMessages() {
     get outcome() {
       return outcome;
     },
-    ok(r: { id: string; messages: { info: string; warning: string } }) {
-      acc.info += nl(r.messages.info);
-      acc.warning += nl(r.messages.warning);
+    ok(r: { id: string; outcome: UploadOutcome }) {
+      const messages = uploadMessages(r);
+      acc.info += nl(messages.info);
+      acc.warning += nl(messages.warning);
       ids.push(r.id);
     },
     fail(fileName: string, e: unknown) {

@@ -1,5 +1,5 @@
 import type { Reader, Tx } from "./db.js";
-import type { PackageRecord, PatchMeta, PatchRecord, RepoState } from "../domain/patches/model.js";
+import type { PackageRecord, PatchMeta, PatchRecord, RepoState } from "../../domain/patches/model.js";
 
 interface PatchRow {
   id: string;

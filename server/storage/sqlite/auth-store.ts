@@ -1,9 +1,9 @@
 /** sqlite side of authentication: tokens, run-time trusted keys and the audit log (migration 0002). */
 import type { Db } from "./db.js";
-import type { TokenRecord, TokenStore } from "../domain/auth/auth-manager.js";
-import type { AuditEntry, AuditStore } from "../domain/auth/audit-log.js";
-import type { StoredTrustedKey, TrustedKeyStore } from "../domain/auth/trust-manager.js";
-import type { Role } from "../domain/auth/roles.js";
+import type { TokenRecord, TokenStore } from "../../domain/auth/auth-manager.js";
+import type { AuditEntry, AuditStore } from "../../domain/auth/audit-log.js";
+import type { StoredTrustedKey, TrustedKeyStore } from "../../domain/auth/trust-manager.js";
+import type { Role } from "../../domain/auth/roles.js";
 
 interface TokenRow {
   id: string;

@@ -1,14 +1,13 @@
-import { createReadStream, promises as fsp } from "node:fs";
+import { promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { createHash } from "node:crypto";
-import { pipeline } from "node:stream/promises";
-import { TEMP_PREFIX, fsyncDir, tempPathFor } from "../lib/fs-atomic.js";
+import type { BlobPort } from "../../domain/store.js";
+import { TEMP_PREFIX, fsyncDir, tempPathFor } from "../../lib/fs-atomic.js";
 
 /**
  * Content-addressed file store under `<dir>/sha256/ab/<hex>`. Files land by
  * copy/rename-to-temp, fsync, rename, fsync dir; the caller records the row after `put` returns.
  */
-export class BlobStore {
+export class BlobStore implements BlobPort {
   constructor(readonly dir: string) {}
 
   /**
@@ -131,15 +130,4 @@ export class BlobStore {
   }
 }
 
-/** sha256 and size of a file, streaming. */
-export async function hashFile(file: string): Promise<{ sha256: string; size: number }> {
-  const h = createHash("sha256");
-  let size = 0;
-  await pipeline(createReadStream(file), async function* (src: AsyncIterable<Buffer>) {
-    for await (const chunk of src) {
-      h.update(chunk);
-      size += chunk.length;
-    }
-  });
-  return { sha256: h.digest("hex"), size };
-}
+export { hashFile } from "../../lib/hash-file.js";

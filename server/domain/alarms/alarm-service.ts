@@ -1,0 +1,59 @@
+import { randomUUID } from "node:crypto";
+import { invalidArgument, notFound } from "../errors.js";
+import type { EventLog } from "../events/event-log.js";
+import type { Store } from "../store.js";
+import type { AlarmRecord } from "./model.js";
+
+export type { AlarmRecord } from "./model.js";
+
+const SEVERITIES = ["critical", "major", "minor", "warning"];
+
+/**
+ * Fault-management alarms (fm alarm-list / alarm-show, raised by orchestration and by clients).
+ * INVARIANTS: the in-memory list changes only after the transaction that stores the change commits.
+ */
+export class AlarmService {
+  private readonly alarms = new Map<string, AlarmRecord>();
+
+  constructor(private readonly o: { store: Store; events: EventLog }) {}
+
+  async init(): Promise<void> {
+    for (const a of await this.o.store.read.loadAlarms()) this.alarms.set(a.uuid, a);
+  }
+
+  /** Every active alarm, oldest first. */
+  list(): AlarmRecord[] {
+    return [...this.alarms.values()].sort((a, b) => a.time.getTime() - b.time.getTime());
+  }
+
+  /** NOT_FOUND "Alarm not found: X". */
+  get(uuid: string): AlarmRecord {
+    const a = this.alarms.get(uuid);
+    if (!a) throw notFound(`Alarm not found: ${uuid}`, { reason: "ALARM_NOT_FOUND" });
+    return a;
+  }
+
+  async raise(a: Omit<AlarmRecord, "uuid" | "time">): Promise<AlarmRecord> {
+    if (!/^\d{3}\.\d{3}$/.test(a.alarmId)) throw invalidArgument(`alarm_id: expected NNN.NNN, got "${a.alarmId}"`);
+    if (!SEVERITIES.includes(a.severity)) throw invalidArgument(`severity: must be one of ${SEVERITIES.join(", ")}`);
+    if (!a.entityInstanceId) throw invalidArgument("entity_instance_id: required");
+    const rec: AlarmRecord = { ...a, uuid: randomUUID(), time: new Date() };
+    const events = await this.o.store.transact(async (tx) => {
+      await tx.hosts.insertAlarm(rec);
+      return [await this.o.events.append(tx, { kind: "alarm.raised", message: `${rec.alarmId} ${rec.entityInstanceId}`, newState: rec.uuid })];
+    });
+    this.alarms.set(rec.uuid, rec);
+    this.o.events.publish(events);
+    return rec;
+  }
+
+  async clear(uuid: string): Promise<void> {
+    this.get(uuid);
+    const events = await this.o.store.transact(async (tx) => {
+      await tx.hosts.deleteAlarm(uuid);
+      return [await this.o.events.append(tx, { kind: "alarm.cleared", oldState: uuid })];
+    });
+    this.alarms.delete(uuid);
+    this.o.events.publish(events);
+  }
+}

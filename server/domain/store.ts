@@ -1,0 +1,108 @@
+/**
+ * The store the domain needs, declared by the domain (ports); server/storage/sqlite implements it.
+ * A write is one `transact` body; bodies may be committed together (group commit), and a body's
+ * caller sees its result only once the commit is durable. Reads see committed state only.
+ */
+import type { AlarmRecord } from "./alarms/model.js";
+import type { DomainEvent, EventFilter } from "./events/event-log.js";
+import type { InstallProgress } from "./hosts/agent-types.js";
+import type { HostRecord, OperationRecord, OperationStateName } from "./hosts/model.js";
+import type { PackageRecord, PatchMeta, PatchRecord, RepoState } from "./patches/model.js";
+
+/** Patch repository writes (patches, blobs, releases, base feed, interim lists, app dependencies). */
+export interface PatchWrites {
+  insertPatch(p: PatchRecord): Promise<void>;
+  updatePatchMetadata(id: string, meta: PatchMeta, xml: string, signer: string): Promise<void>;
+  setRepoState(id: string, state: RepoState): Promise<void>;
+  deletePatch(id: string): Promise<void>;
+  /** A package of a committed patch superseded by a higher version: no longer stored. */
+  markReclaimed(patchId: string, fileName: string): Promise<void>;
+  insertBlob(sha256: string, size: number): Promise<void>;
+  /** Blob rows no patch or base package refers to (seen inside the transaction). */
+  orphanBlobs(): Promise<string[]>;
+  deleteBlobRows(shas: readonly string[]): Promise<void>;
+  insertRelease(release: string): Promise<void>;
+  deleteRelease(release: string): Promise<void>;
+  /** False when the release already has a package of that file name. */
+  insertBasePackage(release: string, k: PackageRecord): Promise<boolean>;
+  setInterim(patchId: string, hostnames: readonly string[]): Promise<void>;
+  clearInterimForHost(hostname: string): Promise<void>;
+  setAppDependencies(app: string, ids: readonly string[]): Promise<void>;
+}
+
+/** Host, install operation and alarm writes. */
+export interface HostWrites {
+  upsertHost(h: HostRecord): Promise<void>;
+  deleteHost(hostname: string): Promise<void>;
+  insertOperation(o: OperationRecord & { last: InstallProgress }): Promise<void>;
+  updateOperation(id: string, state: OperationStateName, last: InstallProgress): Promise<void>;
+  insertAlarm(a: AlarmRecord): Promise<void>;
+  deleteAlarm(uuid: string): Promise<number>;
+}
+
+/** The single strategy document of orchestration. */
+export interface StrategyDocument {
+  uuid: string;
+  name: string;
+  state: string;
+  json: string;
+}
+
+/** What a transaction body may do. Every write is part of the body's transaction. */
+export interface StoreTx {
+  readonly patches: PatchWrites;
+  readonly hosts: HostWrites;
+  setControllerState(key: string, value: string): Promise<void>;
+  /** Stores one event (sequence number and time already given by the event log). */
+  appendEvent(e: DomainEvent): void;
+  saveStrategy(doc: StrategyDocument): Promise<void>;
+  deleteStrategy(): Promise<boolean>;
+  /** Called (latest first) if this body's changes are rolled back: it threw, or its commit failed. */
+  onRollback(fn: () => void): void;
+}
+
+/** Committed state, read. */
+export interface StoreReader {
+  loadPatches(): Promise<PatchRecord[]>;
+  knownBlobs(): Promise<Set<string>>;
+  loadReleases(): Promise<string[]>;
+  loadBasePackages(): Promise<Map<string, PackageRecord[]>>;
+  loadInterim(): Promise<Map<string, Set<string>>>;
+  loadAppDependencies(): Promise<Map<string, string[]>>;
+  getControllerState(key: string): Promise<string | undefined>;
+  loadHosts(): Promise<HostRecord[]>;
+  loadAlarms(): Promise<AlarmRecord[]>;
+  getOperation(id: string): Promise<OperationRecord | undefined>;
+  runningOperations(): Promise<OperationRecord[]>;
+  /** The newest install.progress event of an operation. */
+  latestProgress(operationId: string): Promise<InstallProgress | undefined>;
+  lastEventSeq(): Promise<number>;
+  /** Events after `afterSeq`, in order, at most `limit`; `filter` narrows by operation, patch or host (indexed). */
+  eventsAfter(afterSeq: number, limit: number, filter?: Pick<EventFilter, "operationId" | "patchId" | "hostname">): Promise<DomainEvent[]>;
+  loadStrategy(): Promise<StrategyDocument | undefined>;
+}
+
+/** The store port. */
+export interface Store {
+  /** Runs `body` in a write transaction; resolves after its commit is durable, rejects (rolled back) if it throws. */
+  transact<T>(body: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `body` at the start of the next transaction that commits, or in one of its own after
+   * `maxDelayMs`; resolves once that commit is durable. It shares that commit's fate (a throw
+   * fails the whole commit): for appends and upserts only.
+   */
+  later<T>(body: (tx: StoreTx) => Promise<T>, maxDelayMs: number): Promise<T>;
+  readonly read: StoreReader;
+}
+
+/** Content-addressed file storage for packages and scripts. */
+export interface BlobPort {
+  init(): Promise<void>;
+  list(): Promise<string[]>;
+  /** Stores `file` under its sha256 (moved with `move`, else copied); durable when it resolves. */
+  put(file: string, sha256: string, opts?: { move?: boolean }): Promise<unknown>;
+  remove(sha256: string): Promise<void>;
+  pathOf(sha256: string): string;
+  /** The bytes when small enough to keep cached, else undefined (stream from pathOf). */
+  readSmall(sha256: string): Promise<Buffer | undefined>;
+}
