@@ -48,6 +48,9 @@ export const sqliteFactory: StoreFactory = {
     // by a constraint fails the COMMIT and so every body of the group. host-store insertOperation
     // and patch-store setInterim (primary key / foreign key) use queued writes, as does appendEvent.
     "queued-write-refused": "a constraint-refused queued write fails every body committed with it",
+    // BlobStore.list() also deletes temp files (its start-up cleanup), including the one a put in
+    // progress is writing: that put then fails with ENOENT.
+    "blob-list-during-put": "list() removes the temp file of a put in progress, which then fails",
   },
   async create() {
     const dir = await mkdtemp(path.join(os.tmpdir(), "swpatch-contract-"));
