@@ -14,6 +14,7 @@ import { Db, dbStats } from "../storage/sqlite/db.js";
 import { migrations } from "../storage/sqlite/migrations/index.js";
 import { BlobStore } from "../storage/sqlite/blob-store.js";
 import { SqliteStore } from "../storage/sqlite/store.js";
+import { createShellCheckRunner } from "../lib/shell-check-runner.js";
 import { EventLog } from "../domain/events/event-log.js";
 import { PatchManager } from "../domain/patches/patch-manager.js";
 import { loadTrustStore, type TrustStore } from "../domain/patchfile/index.js";
@@ -92,6 +93,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     runningRelease: config.release,
     trust: () => trust.current(),
     limits: { maxPatchBytes: config.maxPatchBytes },
+    checks: createShellCheckRunner(),
   });
   await patches.init();
   const hosts = new HostManager({ store, events, patches, log, controllerRelease: config.release });

@@ -86,6 +86,12 @@ export interface StoreReader {
 export interface Store {
   /** Runs `body` in a write transaction; resolves after its commit is durable, rejects (rolled back) if it throws. */
   transact<T>(body: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `body` at the start of the next transaction that commits, or in one of its own after
+   * `maxDelayMs`; resolves once that commit is durable. It shares that commit's fate (a throw
+   * fails the whole commit): for appends and upserts only.
+   */
+  later<T>(body: (tx: StoreTx) => Promise<T>, maxDelayMs: number): Promise<T>;
   readonly read: StoreReader;
 }
 

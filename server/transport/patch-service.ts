@@ -155,19 +155,19 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
       return { patches: r.patches.map(toProtoPatch), unrecognized: r.unrecognized };
     },
 
-    async applyPatches(req) {
+    async applyPatches(req, ctx) {
       const ids = patchIds(req.patchIds, "patch_ids", { allowEmpty: req.all });
       if (req.all && ids.length) throw invalidArgument("patch_ids: give either patch ids or all, not both");
-      const r = await d.patches.apply(ids, { all: req.all, skipSemantic: req.skipSemantic });
+      const r = await d.patches.apply(ids, { all: req.all, skipSemantic: req.skipSemantic }, ctx.signal);
       return { messages: r.messages, applied: r.applied };
     },
 
-    async removePatches(req) {
-      const r = await d.patches.remove(patchIds(req.patchIds), {
-        skipSemantic: req.skipSemantic,
-        skipAppCheck: req.skipAppCheck,
-        removeUnremovable: req.removeUnremovable,
-      });
+    async removePatches(req, ctx) {
+      const r = await d.patches.remove(
+        patchIds(req.patchIds),
+        { skipSemantic: req.skipSemantic, skipAppCheck: req.skipAppCheck, removeUnremovable: req.removeUnremovable },
+        ctx.signal,
+      );
       return { messages: r.messages, removed: r.removed };
     },
 

@@ -1,31 +1,32 @@
-import { randomUUID } from "node:crypto";
-import type { Store, StoreTx } from "../store.js";
-import { AlarmService, type AlarmRecord } from "../alarms/alarm-service.js";
-import { DomainError, failedPrecondition, invalidArgument, notFound } from "../errors.js";
-import type { DomainEvent, EventLog, NewEvent } from "../events/event-log.js";
+import { invalidArgument, notFound } from "../errors.js";
+import type { EventLog, NewEvent } from "../events/event-log.js";
 import type { PatchManager } from "../patches/patch-manager.js";
 import type { HostPackageView } from "../patches/model.js";
-import { pendingChanges } from "../patches/state.js";
+import type { HostViews } from "../patches/patch-state.js";
+import { pendingChanges, type DesiredSet } from "../patches/state.js";
+import type { Store } from "../store.js";
+import type { UnitOfWork } from "../unit-of-work.js";
 import type { Logger } from "../../lib/log.js";
 import { failpointAsync } from "../../lib/failpoint.js";
-import {
-  progressMessage,
-  type AgentHelloInput,
-  type AgentLink,
-  type AgentReportInput,
-  type AgentStateName,
-  type ActionResultInput,
-  type InstallPhase,
-  type InstallProgress,
-  type InstallResultInput,
-  type InstalledPackage,
-  type Instance,
+import { AlarmService, type AlarmRecord } from "../alarms/alarm-service.js";
+import { AgentRegistry } from "./agent-registry.js";
+import type {
+  ActionResultInput,
+  AgentHelloInput,
+  AgentLink,
+  AgentReportInput,
+  AgentStateName,
+  InstallProgress,
+  InstallResultInput,
+  InstanceActionName,
 } from "./agent-types.js";
-
-export type { AgentLink, AgentStateName } from "./agent-types.js";
+import { HostAdmin } from "./host-admin.js";
+import { HostWriter } from "./host-writer.js";
+import { InstallOperations, type OperationEnd } from "./install-operations.js";
 import type { HostRecord } from "./model.js";
 
 export type { AdminStateName, AvailabilityName, HostRecord } from "./model.js";
+export type { AgentLink, AgentStateName } from "./agent-types.js";
 export type { AlarmRecord } from "../alarms/alarm-service.js";
 
 /** What query-hosts shows for a host, computed. */
@@ -40,16 +41,7 @@ export interface HostStatus extends HostRecord {
   operational: "enabled" | "disabled";
 }
 
-interface OperationState {
-  id: string;
-  hostname: string;
-  startSeq: number;
-  last: InstallProgress;
-  done: boolean;
-}
-
 const HOSTNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
 /** Same packages, instances and reboot flag (what patch states and orchestration read). */
 function sameInventory(a: HostRecord, b: HostRecord): boolean {
   if (a.requiresReboot !== b.requiresReboot || a.installed.length !== b.installed.length || a.instances.length !== b.instances.length) return false;
@@ -61,99 +53,112 @@ function sameInventory(a: HostRecord, b: HostRecord): boolean {
   return JSON.stringify(a.instances) === JSON.stringify(b.instances);
 }
 
-/** Why a finished WatchOperation stops its event-log watch. */
-const WATCH_ENDED = new Error("operation watch ended");
-
-/** How long a progress message may wait for the next shared write of progress events. */
-const PENDING_FLUSH_MS = 25;
+function viewOf(h: HostRecord): HostPackageView {
+  const installed = new Map<string, { epoch: string; version: string; release: string; arch: string }>();
+  for (const p of h.installed) if (!installed.has(p.name)) installed.set(p.name, { epoch: p.epoch, version: p.version, release: p.release, arch: p.arch });
+  return { hostname: h.hostname, release: h.release, personalityKey: h.subfunctions.join("-") || h.personality, installed };
+}
 
 /**
- * Hosts and their agents: inventory from hellos and reports, installs with progress, lock/unlock
- * (with the agent-performed reboot), swact, drop-host and alarms.
- * INVARIANTS: host writes run under the patch manager's mutex (so patch states and interim lists
- * are recomputed consistently); one install operation per host at a time; the in-memory record
- * is updated only after its transaction commits.
+ * Host inventory: hosts and their agents' hellos and reports, status, and the host writes (with
+ * the patch states they change); install operations, administration, the agent registry and
+ * alarms are parts it composes (and delegates to, for callers of the former single class).
+ * INVARIANTS: host writes that change inventory run as one unit of work under its lock (so patch
+ * states and interim lists are recomputed consistently); the in-memory record changes only after
+ * its transaction commits; one install operation per host at a time.
  */
 export class HostManager {
-  private readonly hosts = new Map<string, HostRecord>();
-  private readonly links = new Map<string, AgentLink>();
-  private readonly ops = new Map<string, OperationState>();
-  private readonly runningByHost = new Map<string, string>();
-  /** Alarms (fm); HostManager keeps its former alarm methods as delegates. */
-  readonly alarms: AlarmService;
   private activeController = "controller-0";
   private readonly rejectTimers = new Map<string, NodeJS.Timeout>();
+  private readonly uow: UnitOfWork;
+  readonly agents = new AgentRegistry();
+  readonly ops: InstallOperations;
+  readonly admin: HostAdmin;
+  readonly alarms: AlarmService;
+  private readonly writer: HostWriter;
+  /** Committed host records (the writer's). */
+  private readonly hosts: ReadonlyMap<string, HostRecord>;
 
-  constructor(
-    private readonly o: { store: Store; events: EventLog; patches: PatchManager; log: Logger; controllerRelease: string },
-  ) {
+  constructor(private readonly o: { store: Store; events: EventLog; patches: PatchManager; log: Logger; controllerRelease: string }) {
+    this.uow = o.patches.uow;
     this.alarms = new AlarmService({ store: o.store, events: o.events });
+    this.ops = new InstallOperations({
+      uow: this.uow,
+      store: o.store,
+      events: o.events,
+      agents: this.agents,
+      log: o.log,
+      hosts: { find: (h) => this.find(h), desiredFor: (h) => this.desiredFor(h), setAgentState: (h, s, r) => this.setAgentState(h, s, r) },
+    });
+    this.admin = new HostAdmin({ inventory: this, agents: this.agents, uow: this.uow });
+    this.writer = new HostWriter({ uow: this.uow, patches: o.patches, views: (m) => this.hostViews(m) });
+    this.hosts = this.writer.hosts;
   }
 
   async init(): Promise<void> {
     const read = this.o.store.read;
-    for (const h of await read.loadHosts()) this.hosts.set(h.hostname, h);
+    this.writer.load(await read.loadHosts());
     await this.alarms.init();
     this.activeController = (await read.getControllerState("active_controller")) ?? "controller-0";
     // Installs that were running when the controller stopped: the agent finishes them on its
     // own and tells us when it reconnects.
-    for (const op of await read.runningOperations()) {
-      const last = (await read.latestProgress(op.id)) ?? op.last ?? progressMessage(op.id, op.hostname, "queued", "queued");
-      this.ops.set(op.id, { id: op.id, hostname: op.hostname, startSeq: op.startSeq, last, done: false });
-      this.runningByHost.set(op.hostname, op.id);
-    }
-    this.o.patches.setHostsProvider({
-      views: () => this.views(),
-      view: (hostname) => {
-        const h = this.hosts.get(hostname);
-        return h && this.viewOf(h);
-      },
-      count: () => this.hosts.size,
-      anyInstalling: () => this.anyInstalling(), requestReports: () => this.requestReports() });
+    await this.ops.init();
+    this.o.patches.setHostsProvider({ views: () => this.hostViews(this.hosts), anyInstalling: () => this.anyInstalling(), requestReports: () => this.agents.requestReports() });
   }
 
-  /** Writes the progress events still waiting (graceful shutdown, before the store closes). */
+  /** Commits the writes still riding the next commit (graceful shutdown, before the store closes). */
   async flush(): Promise<void> {
-    if (this.pendingWrites.length) await this.flushPending();
+    await this.o.store.transact(async () => undefined);
   }
 
   close(): void {
-    clearTimeout(this.pendingTimer);
-    this.pendingTimer = undefined;
     for (const t of this.rejectTimers.values()) clearTimeout(t);
-    for (const l of this.links.values()) l.close();
-    this.links.clear();
+    this.agents.closeAll();
   }
 
   // ---------------------------------------------------------------- views
 
+  /** Host package views over `records` (committed, or with a transaction's changes laid over them). */
+  private hostViews(records: ReadonlyMap<string, HostRecord>): HostViews {
+    return {
+      get: (hostname) => {
+        const h = records.get(hostname);
+        return h && viewOf(h);
+      },
+      values: () => [...records.values()].map(viewOf),
+      get size() {
+        return records.size;
+      },
+    };
+  }
+
   views(): HostPackageView[] {
-    return [...this.hosts.values()].map((h) => this.viewOf(h));
+    return [...this.hosts.values()].map(viewOf);
   }
 
-  private viewOf(h: HostRecord): HostPackageView {
-    const installed = new Map<string, { epoch: string; version: string; release: string; arch: string }>();
-    for (const p of h.installed) if (!installed.has(p.name)) installed.set(p.name, { epoch: p.epoch, version: p.version, release: p.release, arch: p.arch });
-    return { hostname: h.hostname, release: h.release, personalityKey: h.subfunctions.join("-") || h.personality, installed };
+  /** Every host record (committed). */
+  records(): HostRecord[] {
+    return [...this.hosts.values()];
   }
 
-  private reportCounter = 0;
-
-  /** Asks every connected agent for a fresh report; each report clears the host's interim state. */
-  requestReports(): void {
-    this.reportCounter++;
-    for (const link of this.links.values()) link.send({ kind: "reportRequest", patchOpCounter: this.reportCounter });
+  private desiredFor(h: HostRecord): DesiredSet {
+    return this.o.patches.desiredFor(viewOf(h));
   }
 
   /** An install is running somewhere (an operation in flight, or a connected agent installing). */
   anyInstalling(): boolean {
-    if (this.runningByHost.size > 0) return true;
-    for (const h of this.hosts.values()) if (h.agentState === "installing" && this.links.has(h.hostname)) return true;
+    if (this.ops.anyRunning) return true;
+    for (const h of this.hosts.values()) if (h.agentState === "installing" && this.agents.connected(h.hostname)) return true;
     return false;
   }
 
+  /** Asks every connected agent for a fresh report; each report clears the host's interim state. */
+  requestReports(): void {
+    this.agents.requestReports();
+  }
+
   status(h: HostRecord): HostStatus {
-    const view = this.viewOf(h);
+    const view = viewOf(h);
     const desired = this.o.patches.desiredFor(view);
     const pending = pendingChanges(view, desired);
     const interim = this.o.patches.hostInInterim(h.hostname);
@@ -161,7 +166,7 @@ export class HostManager {
     let patchCurrent: HostStatus["patchCurrent"] = pending === 0 ? "Yes" : "No";
     if (interim) patchCurrent = "Pending";
     if (h.patchFailed) patchCurrent = "Failed";
-    const connected = this.links.has(h.hostname);
+    const connected = this.agents.connected(h.hostname);
     return {
       ...h,
       connected,
@@ -198,6 +203,15 @@ export class HostManager {
     return this.status(this.find(hostOrIp));
   }
 
+  get activeControllerName(): string {
+    return this.activeController;
+  }
+
+  /** After the swact's commit. */
+  setActiveController(hostname: string): void {
+    this.activeController = hostname;
+  }
+
   // ---------------------------------------------------------------- agent stream
 
   /** An agent said hello: register or refresh the host and adopt the link. */
@@ -207,9 +221,7 @@ export class HostManager {
     if (!["controller", "worker", "storage"].includes(hello.personality)) {
       throw invalidArgument(`hello.personality: must be controller, worker or storage, got "${hello.personality}"`);
     }
-    const prev = this.links.get(hostname);
-    if (prev && prev !== link) prev.close();
-    const old = this.hosts.get(hostname);
+    const old = this.writer.latest(hostname);
     const now = new Date();
     const rec: HostRecord = {
       hostname,
@@ -228,27 +240,27 @@ export class HostManager {
       lastSeen: now,
       availability: "available",
     };
-    this.links.set(hostname, link);
+    this.agents.adopt(hostname, link);
     await this.writeHost(rec, { kind: "host.connected", oldState: old ? (old.availability === "rebooting" ? "rebooting" : "offline") : "", newState: "available" });
     link.send({ kind: "helloAck", controllerRelease: this.o.controllerRelease, locked: rec.adminState === "locked" });
     // An install that was running: the agent's state tells how it ended.
-    const opId = this.runningByHost.get(hostname);
+    const opId = this.ops.runningOn(hostname);
     if (opId && rec.agentState !== "installing") {
       const reason = hello.interruptedOperationId === opId ? rec.installReason || "agent restarted during install" : rec.installReason;
-      if (rec.agentState === "idle" && this.status(rec).pendingChanges === 0) {
-        await this.finishOperation(opId, "done", "Installation was successful.");
+      if (rec.agentState === "idle" && this.status(this.hosts.get(hostname) ?? rec).pendingChanges === 0) {
+        await this.ops.finish(opId, "done", "Installation was successful.");
       } else {
-        await this.finishOperation(opId, "failed", reason || "install did not complete");
+        await this.ops.finish(opId, "failed", reason || "install did not complete");
       }
     }
-    if (((hello.provision && hello.packages.length === 0) || hello.installRequest) && !this.runningByHost.has(hostname)) {
+    if (((hello.provision && hello.packages.length === 0) || hello.installRequest) && !this.ops.runningOn(hostname)) {
       await this.install(hostname, true);
     }
     return hostname;
   }
 
   async report(hostname: string, r: AgentReportInput): Promise<void> {
-    const h = this.hosts.get(hostname);
+    const h = this.writer.latest(hostname);
     if (!h) return;
     const next: HostRecord = {
       ...h,
@@ -260,158 +272,50 @@ export class HostManager {
       patchFailed: r.state === "install-failed",
       lastSeen: new Date(),
     };
+    const opId = this.ops.runningOn(hostname);
     // A report that changes only the agent's state (e.g. "installing" as an install starts) and
-    // leaves every patch state as it is: taken at once, written with the next shared write.
-    const startsInstall = !!this.runningByHost.get(hostname) && h.agentState !== "installing" && next.agentState === "installing";
+    // leaves every patch state as it is: it rides the next commit (adopted after it).
+    const startsInstall = !!opId && h.agentState !== "installing" && next.agentState === "installing";
     if (startsInstall && sameInventory(h, next) && !this.o.patches.hostInInterim(hostname)) {
-      this.hosts.set(hostname, next);
-      this.pendingWrites.push({ host: next }, { event: { kind: "host.state", hostname, oldState: h.agentState, newState: next.agentState } });
-      this.pendingTimer ??= setTimeout(() => void this.flushPending(), PENDING_FLUSH_MS);
+      this.writer
+        .later(next, { kind: "host.state", hostname, oldState: h.agentState, newState: next.agentState })
+        .catch((e: unknown) => this.o.log.warn("host state not stored", { hostname, error: (e as Error).message }));
       return;
     }
     // The report an agent sends when an install ends (just before its InstallResult) ends the
     // operation in the same transaction; the InstallResult then finds it ended.
-    const opId = this.runningByHost.get(hostname);
-    let finish: ReturnType<HostManager["finishing"]>;
+    let end: OperationEnd | undefined;
     if (opId && h.agentState === "installing" && (next.agentState === "idle" || next.agentState === "install-failed")) {
       await failpointAsync("install:result-received");
-      finish =
-        next.agentState === "idle"
-          ? this.finishing(opId, "done", "Installation was successful.")
-          : this.finishing(opId, "failed", next.installReason || "Installation failed.");
+      end = next.agentState === "idle" ? this.ops.claimEnd(opId, "done", "Installation was successful.") : this.ops.claimEnd(opId, "failed", next.installReason || "Installation failed.");
     }
-    await this.writeHost(next, h.agentState !== next.agentState ? { kind: "host.state", oldState: h.agentState, newState: next.agentState } : undefined, finish);
+    await this.writeHost(next, h.agentState !== next.agentState ? { kind: "host.state", oldState: h.agentState, newState: next.agentState } : undefined, end);
   }
 
-  /**
-   * A progress message from an agent. It is the operation's latest progress at once; its event is
-   * written with the other progress messages that arrive within PENDING_FLUSH_MS (one
-   * transaction for many installs), or earlier by the next write of this manager, which always
-   * writes waiting progress events first so a host's events keep their order. The agent's own
-   * terminal message is not an event: the InstallResult that follows it ends the operation.
-   */
-  async progress_(hostname: string, p: InstallProgress): Promise<void> {
-    const opId = this.runningByHost.get(hostname);
-    if (!opId || p.operationId !== opId) return;
-    const op = this.ops.get(opId)!;
-    const msg = { ...p, hostname, operationId: opId, terminal: false, time: new Date() };
-    op.last = msg;
-    if (p.terminal) return;
-    this.pendingWrites.push({ event: { kind: "install.progress", hostname, operationId: opId, progress: msg, message: msg.message } });
-    this.pendingTimer ??= setTimeout(() => void this.flushPending(), PENDING_FLUSH_MS);
+  /** A progress message from an agent (see InstallOperations.progress). */
+  progress_(hostname: string, p: InstallProgress): void {
+    this.ops.progress(hostname, p);
   }
 
-  /** Writes waiting for the next shared transaction: progress events, and host rows of reports that changed only the agent's state. */
-  private pendingWrites: ({ event: NewEvent } | { host: HostRecord })[] = [];
-  private pendingTimer: NodeJS.Timeout | undefined;
-
-  /**
-   * Runs `body` in a transaction that first appends the waiting progress events; they are
-   * published before the body's own events. If the transaction fails they wait again.
-   */
-  private async txWithPending(body: (tx: StoreTx) => Promise<DomainEvent[]>): Promise<DomainEvent[]> {
-    let taken: typeof this.pendingWrites = [];
-    try {
-      return await this.o.store.transact(async (tx) => {
-        taken = this.pendingWrites;
-        this.pendingWrites = [];
-        const out: DomainEvent[] = [];
-        try {
-          for (const w of taken) {
-            if ("event" in w) out.push(await this.o.events.append(tx, w.event));
-            else await tx.hosts.upsertHost(w.host);
-          }
-        } catch (e) {
-          this.requeuePending(taken);
-          taken = [];
-          throw e;
-        }
-        return out.concat(await body(tx));
-      });
-    } catch (e) {
-      this.requeuePending(taken);
-      throw e;
-    }
-  }
-
-  private requeuePending(taken: typeof this.pendingWrites): void {
-    if (taken.length === 0) return;
-    this.pendingWrites = taken.concat(this.pendingWrites);
-    this.pendingTimer ??= setTimeout(() => void this.flushPending(), PENDING_FLUSH_MS);
-  }
-
-  private async flushPending(): Promise<void> {
-    clearTimeout(this.pendingTimer);
-    this.pendingTimer = undefined;
-    if (this.pendingWrites.length === 0) return;
-    try {
-      this.o.events.publish(await this.txWithPending(async () => []));
-    } catch (e) {
-      this.o.log.warn("progress writes not stored yet", { error: (e as Error).message, waiting: this.pendingWrites.length });
-    }
-  }
-
-  async installResult(hostname: string, r: InstallResultInput): Promise<void> {
-    const opId = this.runningByHost.get(hostname);
-    if (!opId || r.operationId !== opId) return;
-    await failpointAsync("install:result-received");
-    if (r.rejected) await this.finishOperation(opId, "rejected", "Installation rejected. Node must be locked");
-    else if (r.success) await this.finishOperation(opId, "done", "Installation was successful.");
-    else await this.finishOperation(opId, "failed", r.reason || "Installation failed.");
+  installResult(hostname: string, r: InstallResultInput): Promise<void> {
+    return this.ops.result(hostname, r);
   }
 
   async rebootResult(hostname: string, r: ActionResultInput): Promise<void> {
     this.o.log.info("reboot result", { hostname, success: r.success, reason: r.reason });
   }
 
-  private readonly pendingActions = new Map<string, { hostname: string; resolve: (r: { success: boolean; reason: string }) => void }>();
-
   /** The agent answered an instance action. */
   instanceActionResult(hostname: string, r: ActionResultInput): void {
-    const p = this.pendingActions.get(r.requestId);
-    if (!p || p.hostname !== hostname) return;
-    this.pendingActions.delete(r.requestId);
-    p.resolve({ success: r.success, reason: r.reason });
+    this.agents.actionResult(hostname, r);
   }
 
-  /**
-   * Asks a host's agent to stop, start, migrate out or take in instances; resolves with the
-   * agent's answer (the agent reports its new instance list right after).
-   */
-  async instanceAction(hostOrIp: string, action: "stop" | "start" | "migrate-out" | "migrate-in", uuids: readonly string[], signal?: AbortSignal): Promise<void> {
-    const h = this.find(hostOrIp);
-    const link = this.links.get(h.hostname);
-    if (!link) throw failedPrecondition(`Host ${h.hostname} is not connected`, { reason: "HOST_OFFLINE", hostname: h.hostname });
-    const requestId = randomUUID();
-    const answer = new Promise<{ success: boolean; reason: string }>((resolve, reject) => {
-      this.pendingActions.set(requestId, { hostname: h.hostname, resolve });
-      signal?.addEventListener("abort", () => {
-        this.pendingActions.delete(requestId);
-        reject(signal.reason ?? new Error("aborted"));
-      }, { once: true });
-    });
-    link.send({ kind: "instanceAction", requestId, action, instanceUuids: [...uuids] });
-    const r = await answer;
-    if (!r.success) throw failedPrecondition(`Instance action ${action} on ${h.hostname} failed: ${r.reason}`, { reason: "INSTANCE_ACTION_FAILED", hostname: h.hostname });
-  }
-
-  /** Reboots a locked host through its agent (the agent goes offline and comes back). */
-  async reboot(hostOrIp: string): Promise<void> {
-    const h = this.find(hostOrIp);
-    if (h.adminState !== "locked") throw failedPrecondition(`Rejected: Host ${h.hostname} must be locked to reboot`, { reason: "NOT_LOCKED", hostname: h.hostname });
-    const link = this.links.get(h.hostname);
-    if (!link) throw failedPrecondition(`Host ${h.hostname} is not connected`, { reason: "HOST_OFFLINE", hostname: h.hostname });
-    await this.writeHost({ ...h, availability: "rebooting" }, { kind: "host.reboot", oldState: "available", newState: "rebooting" });
-    link.send({ kind: "reboot", requestId: randomUUID() });
-  }
-
-  /** The agent's stream ended. A running install there fails with a reason. */
+  /** The agent's stream ended: its pending instance actions fail; a running install fails with a reason. */
   async disconnected(hostname: string, link: AgentLink): Promise<void> {
-    if (this.links.get(hostname) !== link) return;
-    this.links.delete(hostname);
-    const h = this.hosts.get(hostname);
+    if (!this.agents.remove(hostname, link)) return;
+    const h = this.writer.latest(hostname);
     if (!h) return;
-    const opId = this.runningByHost.get(hostname);
+    const opId = this.ops.runningOn(hostname);
     const next: HostRecord = { ...h, availability: h.availability === "rebooting" ? "rebooting" : "offline" };
     if (opId || h.agentState === "installing") {
       next.agentState = "install-failed";
@@ -419,324 +323,91 @@ export class HostManager {
       next.installReason = "agent disconnected during install";
     }
     await this.writeHost(next, { kind: "host.disconnected", oldState: "available", newState: next.availability });
-    if (opId) await this.finishOperation(opId, "failed", "agent disconnected during install");
+    if (opId) await this.ops.finish(opId, "failed", "agent disconnected during install");
   }
 
-  // ---------------------------------------------------------------- install
+  // ---------------------------------------------------------------- installs
 
   /** The install operation running on a host, if any (a resumed orchestration step attaches to it). */
   runningOperation(hostOrIp: string): string | undefined {
-    return this.runningByHost.get(this.find(hostOrIp).hostname);
+    return this.ops.runningOn(this.find(hostOrIp).hostname);
   }
 
   /** host-install-async: sends the desired set to the agent; returns the operation id. */
-  async install(hostOrIp: string, force: boolean): Promise<{ operationId: string; hostname: string }> {
+  install(hostOrIp: string, force: boolean): Promise<{ operationId: string; hostname: string }> {
     const h = this.find(hostOrIp);
-    const link = this.links.get(h.hostname);
-    if (!link) throw failedPrecondition(`Host ${h.hostname} is not connected`, { reason: "HOST_OFFLINE", hostname: h.hostname });
-    if (this.runningByHost.has(h.hostname) || h.agentState === "installing") {
-      throw failedPrecondition(`Host ${h.hostname} is already installing patches`, { reason: "INSTALL_IN_PROGRESS", hostname: h.hostname });
-    }
-    const view = this.viewOf(h);
-    const desired = this.o.patches.desiredFor(view);
-    // Spec 4: with no reboot-required change pending, in-service patching forces the install.
-    const effectiveForce = force || desired.rebootRequiredNames.size === 0;
-    const opId = randomUUID();
-    const startSeq = this.o.events.lastSequence;
-    const queued = progressMessage(opId, h.hostname, "queued", "queued");
-    const op: OperationState = { id: opId, hostname: h.hostname, startSeq, last: queued, done: false };
-    const events = await this.o.store.transact(async (tx) => {
-      await tx.hosts.insertOperation({ id: opId, hostname: h.hostname, state: "running", force: effectiveForce, startSeq, last: queued });
-      return [await this.o.events.append(tx, { kind: "install.progress", hostname: h.hostname, operationId: opId, progress: queued, message: "queued" })];
-    });
-    this.ops.set(opId, op);
-    this.runningByHost.set(h.hostname, opId);
-    this.o.events.publish(events);
-    await failpointAsync("install:queued");
-    if (h.adminState !== "locked" && !effectiveForce) {
-      await this.setAgentState(h.hostname, "install-rejected", "Node must be locked.");
-      await this.finishOperation(opId, "rejected", "Installation rejected. Node must be locked");
-      return { operationId: opId, hostname: h.hostname };
-    }
-    link.send({
-      kind: "install",
-      operationId: opId,
-      force: effectiveForce,
-      locked: h.adminState === "locked",
-      rebootRequired: desired.rebootRequiredNames.size > 0,
-      erase: desired.erase,
-      desired: [...desired.packages.values()].map((k) => ({
-        name: k.name,
-        epoch: k.epoch,
-        version: k.version,
-        release: k.release,
-        arch: k.arch,
-        fileName: k.fileName,
-        sha256: k.sha256,
-        sizeBytes: k.size,
-      })),
-    });
-    return { operationId: opId, hostname: h.hostname };
+    return this.ops.start(h, force, h.agentState === "installing");
   }
 
-  /**
-   * Claims the end of an operation: its terminal message, written by `write` inside some
-   * transaction, adopted by `done` after the commit (`undo` if it failed). Undefined when the
-   * operation is unknown or already ended.
-   */
-  private finishing(opId: string, phase: InstallPhase, message: string): { write(tx: StoreTx): Promise<DomainEvent[]>; done(): void; undo(): void } | undefined {
-    const op = this.ops.get(opId);
-    if (!op || op.done) return undefined;
-    op.done = true;
-    const before = op.last;
-    const msg = { ...op.last, phase, message, terminal: true, time: new Date() };
-    op.last = msg;
-    const state = phase === "done" ? "done" : phase === "rejected" ? "rejected" : "failed";
-    return {
-      write: async (tx) => {
-        await tx.hosts.updateOperation(opId, state, msg);
-        return [await this.o.events.append(tx, { kind: "install.progress", hostname: op.hostname, operationId: opId, progress: msg, message, newState: state })];
-      },
-      done: () => {
-        if (this.runningByHost.get(op.hostname) === opId) this.runningByHost.delete(op.hostname);
-      },
-      undo: () => {
-        op.done = false;
-        op.last = before;
-      },
-    };
+  /** The latest progress of an operation. */
+  operation(opId: string): Promise<InstallProgress> {
+    return this.ops.latest(opId);
   }
 
-  private async finishOperation(opId: string, phase: InstallPhase, message: string): Promise<void> {
-    const f = this.finishing(opId, phase, message);
-    if (!f) return;
-    const events = await this.txWithPending((tx) => f.write(tx));
-    f.done();
-    this.o.events.publish(events);
+  /** Every progress message of an operation so far, then new ones, to the terminal message. */
+  watchOperation(opId: string, signal: AbortSignal): AsyncGenerator<InstallProgress> {
+    return this.ops.watch(opId, signal);
   }
 
-  private async setAgentState(hostname: string, state: AgentStateName, reason: string): Promise<void> {
+  async setAgentState(hostname: string, state: AgentStateName, reason: string): Promise<void> {
     const h = this.hosts.get(hostname)!;
     await this.writeHost({ ...h, agentState: state, installReason: reason }, { kind: "host.state", oldState: h.agentState, newState: state });
     if (state === "install-rejected") {
       clearTimeout(this.rejectTimers.get(hostname));
       const t = setTimeout(() => {
         this.rejectTimers.delete(hostname);
-        const cur = this.hosts.get(hostname);
-        if (cur?.agentState === "install-rejected") void this.setAgentState(hostname, "idle", "").catch(() => undefined);
+        if (this.hosts.get(hostname)?.agentState === "install-rejected") void this.setAgentState(hostname, "idle", "").catch(() => undefined);
       }, 60_000);
       t.unref();
       this.rejectTimers.set(hostname, t);
     }
   }
 
-  /** The latest progress of an operation. */
-  async operation(opId: string): Promise<InstallProgress> {
-    const op = this.ops.get(opId);
-    if (op) return op.last;
-    const row = await this.o.store.read.getOperation(opId);
-    if (!row) throw notFound(`Operation ${opId} does not exist`, { reason: "OPERATION_NOT_FOUND" });
-    return row.last ?? progressMessage(opId, row.hostname, "unspecified", "");
+  // ---------------------------------------------------------------- administration (HostAdmin)
+
+  lock(hostOrIp: string, force: boolean): Promise<HostStatus> {
+    return this.admin.lock(hostOrIp, force);
+  }
+  unlock(hostOrIp: string): Promise<{ host: HostStatus; rebooting: boolean }> {
+    return this.admin.unlock(hostOrIp);
+  }
+  swact(hostOrIp: string): Promise<string> {
+    return this.admin.swact(hostOrIp);
+  }
+  reboot(hostOrIp: string): Promise<void> {
+    return this.admin.reboot(hostOrIp);
+  }
+  instanceAction(hostOrIp: string, action: InstanceActionName, uuids: readonly string[], signal?: AbortSignal): Promise<void> {
+    return this.admin.instanceAction(hostOrIp, action, uuids, signal);
   }
 
-  /** Every progress message of an operation so far, then new ones, to the terminal message. */
-  async *watchOperation(opId: string, signal: AbortSignal): AsyncGenerator<InstallProgress> {
-    let startSeq = this.ops.get(opId)?.startSeq;
-    if (startSeq === undefined) {
-      const row = await this.o.store.read.getOperation(opId);
-      if (!row) throw notFound(`Operation ${opId} does not exist`, { reason: "OPERATION_NOT_FOUND" });
-      startSeq = row.startSeq;
-    }
-    const ac = new AbortController();
-    const onAbort = () => ac.abort();
-    signal.addEventListener("abort", onAbort);
-    try {
-      for await (const e of this.o.events.watch(startSeq, { kinds: ["install.progress"], operationId: opId }, ac.signal)) {
-        const p = e.progress;
-        if (!p) continue;
-        yield p;
-        if (p.terminal) return;
-      }
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-      // A fixed reason: abort() without one builds a DOMException (with its stack) per watch.
-      ac.abort(WATCH_ENDED);
-    }
-  }
-
-  // ---------------------------------------------------------------- lock / unlock / swact / drop
-
-  async lock(hostOrIp: string, force: boolean): Promise<HostStatus> {
-    const h = this.find(hostOrIp);
-    if (h.adminState === "locked") return this.status(h);
-    if (h.personality === "controller" && !force) {
-      const others = [...this.hosts.values()].filter((x) => x.personality === "controller" && x.hostname !== h.hostname && x.adminState === "unlocked");
-      if (others.length === 0) throw failedPrecondition(`Rejected: Can not lock the only unlocked controller ${h.hostname}`, { reason: "LAST_CONTROLLER", hostname: h.hostname });
-      if (h.hostname === this.activeController) {
-        throw failedPrecondition(`Rejected: Can not lock an active controller. Swact ${h.hostname} first`, { reason: "ACTIVE_CONTROLLER", hostname: h.hostname });
-      }
-    }
-    await this.writeHost({ ...h, adminState: "locked" }, { kind: "host.admin", oldState: "unlocked", newState: "locked" });
-    this.links.get(h.hostname)?.send({ kind: "lockState", locked: true });
-    if (h.agentState === "install-rejected") await this.setAgentState(h.hostname, "idle", "");
-    return this.status(this.hosts.get(h.hostname)!);
-  }
-
-  async unlock(hostOrIp: string): Promise<{ host: HostStatus; rebooting: boolean }> {
-    const h = this.find(hostOrIp);
-    if (h.adminState === "unlocked") throw failedPrecondition(`Host ${h.hostname} is already unlocked`, { reason: "ALREADY_UNLOCKED", hostname: h.hostname });
-    if (this.runningByHost.has(h.hostname)) throw failedPrecondition(`Rejected: Host ${h.hostname} is installing patches`, { reason: "INSTALL_IN_PROGRESS", hostname: h.hostname });
-    const link = this.links.get(h.hostname);
-    const rebooting = h.requiresReboot && !!link;
-    await this.writeHost({ ...h, adminState: "unlocked", availability: rebooting ? "rebooting" : h.availability }, { kind: "host.admin", oldState: "locked", newState: "unlocked" });
-    link?.send({ kind: "lockState", locked: false });
-    if (rebooting) link!.send({ kind: "reboot", requestId: randomUUID() });
-    return { host: this.status(this.hosts.get(h.hostname)!), rebooting };
-  }
-
-  async swact(hostOrIp: string): Promise<string> {
-    const h = this.find(hostOrIp);
-    if (h.personality !== "controller") throw failedPrecondition(`Rejected: ${h.hostname} is not a controller`, { reason: "NOT_CONTROLLER" });
-    if (h.hostname !== this.activeController) throw failedPrecondition(`Rejected: ${h.hostname} is not the active controller`, { reason: "NOT_ACTIVE" });
-    const peer = [...this.hosts.values()].find((x) => x.personality === "controller" && x.hostname !== h.hostname && x.adminState === "unlocked" && this.links.has(x.hostname));
-    if (!peer) throw failedPrecondition("Rejected: no standby controller is unlocked and available to take over", { reason: "NO_STANDBY" });
-    const events = await this.o.store.transact(async (tx) => {
-      await tx.setControllerState("active_controller", peer.hostname);
-      return [await this.o.events.append(tx, { kind: "host.swact", hostname: peer.hostname, oldState: h.hostname, newState: peer.hostname })];
-    });
-    this.activeController = peer.hostname;
-    this.o.events.publish(events);
-    return peer.hostname;
-  }
-
-  get activeControllerName(): string {
-    return this.activeController;
-  }
-
+  /** Removes a host; its agent's stream is cut, and its reconnection (hello) re-adds it after this write. */
   async drop(hostOrIp: string): Promise<string> {
     const h = this.find(hostOrIp);
-    await this.o.patches.exclusive(async () => {
-      // Cut the agent's stream; it reconnects and says hello again, which re-adds the host
-      // after this transaction (hello's write waits for this section). Only the old link goes.
-      const old = this.links.get(h.hostname);
-      old?.close();
-      if (old && this.links.get(h.hostname) === old) this.links.delete(h.hostname);
-      const events = await this.o.store.transact(async (tx) => {
-        await tx.hosts.deleteHost(h.hostname);
-        const ev = [await this.o.events.append(tx, { kind: "host.dropped", hostname: h.hostname })];
-        this.hosts.delete(h.hostname);
-        try {
-          return ev.concat(await this.o.patches.onHostReport(tx, h.hostname));
-        } catch (e) {
-          this.hosts.set(h.hostname, h);
-          throw e;
-        }
-      });
-      this.o.patches.afterHostCommit(events);
+    await this.uow.exclusive(async () => {
+      this.agents.cut(h.hostname);
+      await this.writer.dropLocked(h.hostname);
     });
     return h.hostname;
   }
 
-  // ---------------------------------------------------------------- alarms
+  // ---------------------------------------------------------------- alarms (AlarmService)
 
   listAlarms(): AlarmRecord[] {
     return this.alarms.list();
   }
-
   getAlarm(uuid: string): AlarmRecord {
     return this.alarms.get(uuid);
   }
-
   raiseAlarm(a: Omit<AlarmRecord, "uuid" | "time">): Promise<AlarmRecord> {
     return this.alarms.raise(a);
   }
-
   clearAlarm(uuid: string): Promise<void> {
     return this.alarms.clear(uuid);
   }
 
-  // ---------------------------------------------------------------- internals
-
-  /**
-   * Writes a host record (with its event and the patch states it changes) and, with `finish`,
-   * the end of its install operation in the same transaction, after the host's events. Resolves
-   * once committed.
-   *
-   * Reports that arrive while a batch is being written (many hosts answering at once, e.g. after
-   * an apply) are written together in the next transaction: one commit, one recomputation of the
-   * patch states. A batch that fails rejects each of its callers and leaves memory as before it.
-   */
-  private writeHost(
-    next: HostRecord,
-    ev?: { kind: string; oldState?: string; newState?: string },
-    finish?: ReturnType<HostManager["finishing"]>,
-  ): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.hostWrites.push({ next, ev, finish, resolve, reject });
-      if (!this.writingHosts) void this.drainHostWrites();
-    });
-  }
-
-  private readonly hostWrites: {
-    next: HostRecord;
-    ev: { kind: string; oldState?: string; newState?: string } | undefined;
-    finish: ReturnType<HostManager["finishing"]> | undefined;
-    resolve: () => void;
-    reject: (e: unknown) => void;
-  }[] = [];
-  private writingHosts = false;
-
-  private async drainHostWrites(): Promise<void> {
-    this.writingHosts = true;
-    try {
-      while (this.hostWrites.length) {
-        const batch = this.hostWrites.splice(0, 256);
-        try {
-          await this.writeHosts(batch);
-        } catch (e) {
-          for (const w of batch) w.reject(e);
-          continue;
-        }
-        for (const w of batch) w.resolve();
-      }
-    } finally {
-      this.writingHosts = false;
-    }
-  }
-
-  private async writeHosts(batch: HostManager["hostWrites"]): Promise<void> {
-    await this.o.patches.exclusive(async () => {
-      // What each host was before the batch (a host may report twice in one batch).
-      const before = new Map<string, HostRecord | undefined>();
-      for (const w of batch) {
-        if (!before.has(w.next.hostname)) before.set(w.next.hostname, this.hosts.get(w.next.hostname));
-        this.hosts.set(w.next.hostname, w.next);
-      }
-      const names = [...before.keys()];
-      let events: DomainEvent[];
-      try {
-        events = await this.txWithPending(async (tx) => {
-          const out: DomainEvent[] = [];
-          for (const w of batch) {
-            await tx.hosts.upsertHost(w.next);
-            if (w.ev) out.push(await this.o.events.append(tx, { ...w.ev, hostname: w.next.hostname }));
-          }
-          out.push(...(await this.o.patches.onHostReports(tx, names)));
-          for (const w of batch) if (w.finish) out.push(...(await w.finish.write(tx)));
-          return out;
-        });
-      } catch (e) {
-        for (const [name, prev] of before) {
-          if (prev) this.hosts.set(name, prev);
-          else this.hosts.delete(name);
-        }
-        for (let i = batch.length - 1; i >= 0; i--) batch[i]!.finish?.undo();
-        throw e;
-      }
-      for (const w of batch) w.finish?.done();
-      this.o.patches.afterHostCommit(events, names);
-    });
+  /** Writes a host record with its event (and an install's end); see HostWriter.write. */
+  writeHost(next: HostRecord, ev?: NewEvent, end?: OperationEnd): Promise<void> {
+    return this.writer.write(next, ev, end);
   }
 }
-
-export { DomainError };

@@ -1,6 +1,11 @@
 import sqlite3 from "sqlite3";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
+import { inlineParams } from "./sql-literal.js";
+import { STATS, count, dbStats, finalizeStatements, wrap } from "./statement-cache.js";
+
+export { inlineParams, sqlLiteral } from "./sql-literal.js";
+export { dbStats };
 
 /** A bound parameter list for one statement. */
 export type Params = readonly unknown[] | Record<string, unknown>;
@@ -24,157 +29,6 @@ export interface Tx extends Reader {
   write(sql: string, params?: readonly unknown[]): void;
   /** Called (latest first) if this body's changes are rolled back: the body threw, or its group failed. */
   onRollback(fn: () => void): void;
-}
-
-/**
- * A value as an SQL literal, for queued writes (the same values node-sqlite3 binds: strings as
- * UTF-8 text, numbers, booleans as 0/1, null/undefined as NULL, bytes as a blob).
- */
-export function sqlLiteral(v: unknown): string {
-  if (v === null || v === undefined) return "NULL";
-  switch (typeof v) {
-    case "string":
-      // A NUL would end the statement text early: such strings go as hex.
-      return v.includes("\0") ? `CAST(X'${Buffer.from(v, "utf8").toString("hex")}' AS TEXT)` : `'${v.replace(/'/g, "''")}'`;
-    case "number":
-      if (!Number.isFinite(v)) throw new Error(`cannot write ${v} to sqlite`);
-      return String(v);
-    case "bigint":
-      return v.toString();
-    case "boolean":
-      return v ? "1" : "0";
-  }
-  if (v instanceof Uint8Array) return `X'${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("hex")}'`;
-  throw new Error(`cannot write a ${Object.prototype.toString.call(v)} to sqlite`);
-}
-
-/** `sql` with each `?` outside quotes replaced by the next parameter as a literal. */
-export function inlineParams(sql: string, params: readonly unknown[] = []): string {
-  let out = "";
-  let k = 0;
-  let quote = "";
-  let from = 0;
-  for (let i = 0; i < sql.length; i++) {
-    const c = sql[i]!;
-    if (quote) {
-      if (c === quote) quote = "";
-    } else if (c === "'" || c === '"' || c === "`") quote = c;
-    else if (c === "?") {
-      if (k >= params.length) throw new Error(`too few parameters for: ${sql}`);
-      out += sql.slice(from, i) + sqlLiteral(params[k++]);
-      from = i + 1;
-    }
-  }
-  if (quote) throw new Error(`unterminated quote in: ${sql}`);
-  if (k !== params.length) throw new Error(`${params.length} parameters for ${k} placeholders in: ${sql}`);
-  return out + sql.slice(from);
-}
-
-const STATS = process.env.SWPATCH_DB_STATS ? new Map<string, number>() : undefined;
-export const dbStats = STATS;
-function count(sql: string): void {
-  if (STATS) {
-    const k = sql.replace(/\s+/g, " ").slice(0, 60);
-    STATS.set(k, (STATS.get(k) ?? 0) + 1);
-  }
-}
-
-function wrap(conn: sqlite3.Database): Reader {
-  if (STATS) {
-    const t = wrap0(conn);
-    return { run: (s, p) => (count(s), t.run(s, p)), get: (s, p) => (count(s), t.get(s, p)), all: (s, p) => (count(s), t.all(s, p)) } as Reader;
-  }
-  return wrap0(conn);
-}
-
-/**
- * Prepared statements kept per connection, keyed by SQL text. node-sqlite3 runs `db.run(sql)` as
- * three thread-pool jobs (prepare, step, finalize); a cached statement needs one. Only run-to-
- * completion calls (`run`, `all`) use them, so a cached statement never stays active between
- * calls: it holds no read snapshot (the reader connection always sees the latest commit) and no
- * pending write (COMMIT never meets a statement in progress). `get` is `all` and the first row.
- */
-const STATEMENT_CACHE_MAX = 256;
-/** A cached statement: `ready` once prepared (a statement that fails to prepare is not kept). */
-interface CachedStatement {
-  ready?: sqlite3.Statement;
-  prepared: Promise<sqlite3.Statement>;
-}
-const statementCaches = new WeakMap<sqlite3.Database, Map<string, CachedStatement>>();
-
-/**
- * Calls `use` with the prepared statement for `sql` (prepared on first use). node-sqlite3 never
- * answers calls queued on a statement whose preparation failed, so calls wait for it.
- */
-function withStatement(conn: sqlite3.Database, sql: string, use: (st: sqlite3.Statement) => void, fail: (e: Error) => void): void {
-  let cache = statementCaches.get(conn);
-  if (!cache) statementCaches.set(conn, (cache = new Map()));
-  const hit = cache.get(sql);
-  if (hit?.ready) return use(hit.ready);
-  if (hit) {
-    hit.prepared.then(use, fail);
-    return;
-  }
-  if (cache.size >= STATEMENT_CACHE_MAX) {
-    // Evict the oldest; finalize is queued behind whatever that statement still has to do.
-    const [oldSql, old] = cache.entries().next().value as [string, CachedStatement];
-    cache.delete(oldSql);
-    old.prepared.then((st) => st.finalize(), () => undefined);
-  }
-  const entry: CachedStatement = {
-    prepared: new Promise<sqlite3.Statement>((resolve, reject) => {
-      const st = conn.prepare(sql, (err: Error | null) => {
-        if (err) {
-          if (cache.get(sql) === entry) cache.delete(sql);
-          reject(err);
-        } else {
-          entry.ready = st;
-          resolve(st);
-        }
-      });
-    }),
-  };
-  cache.set(sql, entry);
-  entry.prepared.then(use, fail);
-}
-
-/** Finalizes the cached statements of a connection (before it closes). */
-async function finalizeStatements(conn: sqlite3.Database): Promise<void> {
-  const cache = statementCaches.get(conn);
-  statementCaches.delete(conn);
-  if (!cache) return;
-  await Promise.all(
-    [...cache.values()].map((e) =>
-      e.prepared.then(
-        (st) => new Promise<void>((resolve) => st.finalize(() => resolve())),
-        () => undefined,
-      ),
-    ),
-  );
-}
-
-function wrap0(conn: sqlite3.Database): Reader {
-  const all = <T>(sql: string, params: Params = []) =>
-    new Promise<T[]>((resolve, reject) =>
-      withStatement(conn, sql, (st) => st.all(params as never, (err: Error | null, rows: T[]) => (err ? reject(err) : resolve(rows))), reject),
-    );
-  return {
-    run: (sql, params = []) =>
-      new Promise((resolve, reject) =>
-        withStatement(
-          conn,
-          sql,
-          (st) =>
-            st.run(params as never, function (this: sqlite3.RunResult, err: Error | null) {
-              if (err) reject(err);
-              else resolve({ changes: this.changes, lastID: this.lastID });
-            }),
-          reject,
-        ),
-      ),
-    get: async <T>(sql: string, params: Params = []) => (await all<T>(sql, params))[0],
-    all,
-  };
 }
 
 function open(file: string, mode: number): Promise<sqlite3.Database> {
@@ -242,7 +96,7 @@ export class Db {
   private batch: { body: (tx: Tx) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
   private draining = false;
   /** Rows written by the next transaction to run (see `writeLazily`). */
-  private lazy: { sql: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private lazy: { sql?: string; body?: (tx: Tx) => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
   private lazyTimer: NodeJS.Timeout | undefined;
 
   /**
@@ -255,13 +109,26 @@ export class Db {
     if (this.closed) return Promise.reject(new Error("database is closed"));
     const text = inlineParams(sql, params);
     if (STATS) count(sql);
-    return new Promise<void>((resolve, reject) => {
-      this.lazy.push({ sql: text, resolve, reject });
-      this.lazyTimer ??= setTimeout(() => {
-        this.lazyTimer = undefined;
-        if (this.lazy.length) void this.tx(async () => undefined).catch(() => undefined);
-      }, maxDelayMs);
-    });
+    return new Promise<void>((resolve, reject) => this.enqueueLazy({ sql: text, resolve: () => resolve(), reject }, maxDelayMs));
+  }
+
+  /**
+   * Runs `body` at the start of the next transaction that commits (whoever runs it), or of one of
+   * its own after `maxDelayMs` if none does; resolves with its value once that COMMIT is durable.
+   * It shares that group's fate: if it throws, or the group fails, the whole group is rejected
+   * (use it for writes that can only fail on I/O errors: appends, upserts).
+   */
+  later<T>(body: (tx: Tx) => T | Promise<T>, maxDelayMs = 20): Promise<T> {
+    if (this.closed) return Promise.reject(new Error("database is closed"));
+    return new Promise<T>((resolve, reject) => this.enqueueLazy({ body, resolve: resolve as (v: unknown) => void, reject }, maxDelayMs));
+  }
+
+  private enqueueLazy(entry: Db["lazy"][number], maxDelayMs: number): void {
+    this.lazy.push(entry);
+    this.lazyTimer ??= setTimeout(() => {
+      this.lazyTimer = undefined;
+      if (this.lazy.length) void this.tx(async () => undefined).catch(() => undefined);
+    }, maxDelayMs);
   }
 
   /**
@@ -323,12 +190,39 @@ export class Db {
       }
     };
     const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-    // Rows waiting for a transaction (writeLazily) go first; they share this group's fate.
+    // Rows and bodies waiting for a transaction (writeLazily, later) go first; they share this group's fate.
     const lazy = this.lazy.splice(0);
+    const lazyValues: unknown[] = [];
+    const lazyUndo: (() => void)[] = [];
     if (lazy.length) {
       clearTimeout(this.lazyTimer);
       this.lazyTimer = undefined;
-      text.push(...lazy.map((l) => l.sql));
+      const flushText = async () => {
+        const sql = text.join(";\n");
+        text = [];
+        await send(sql);
+      };
+      const ltx: Tx = {
+        run: async (sql, params) => (await flushText(), direct.run(sql, params)),
+        get: async <T>(sql: string, params?: Params) => (await flushText(), direct.get<T>(sql, params)),
+        all: async <T>(sql: string, params?: Params) => (await flushText(), direct.all<T>(sql, params)),
+        write: (sql, params) => {
+          if (STATS) count(sql);
+          text.push(inlineParams(sql, params));
+        },
+        onRollback: (fn) => void lazyUndo.push(fn),
+      };
+      for (const l of lazy) {
+        if (failure()) break;
+        try {
+          if (l.sql !== undefined) {
+            text.push(l.sql);
+            lazyValues.push(undefined);
+          } else lazyValues.push(await l.body!(ltx));
+        } catch (error) {
+          failed ??= { error };
+        }
+      }
     }
     // A body alone in its group runs without a savepoint (its failure rolls everything back),
     // unless lazy rows ride along: they must not fail with it.
@@ -406,11 +300,12 @@ export class Db {
     if (f) {
       if (began) await exec(this.writer, "ROLLBACK").catch(() => undefined);
       for (let j = undo.length - 1; j >= 0; j--) rollBack(undo[j]!);
+      rollBack(lazyUndo);
       for (const g of group) g.reject(f.error);
       for (const l of lazy) l.reject(f.error);
       return;
     }
-    for (const l of lazy) l.resolve();
+    lazy.forEach((l, i) => l.resolve(lazyValues[i]));
     group.forEach((g, i) => {
       const r = results[i]!;
       if (r.ok) g.resolve(r.value);

@@ -140,4 +140,7 @@ export class SqliteStore implements Store {
   transact<T>(body: (tx: StoreTx) => Promise<T>): Promise<T> {
     return this.db.tx((tx) => body(new SqliteStoreTx(tx)));
   }
+  later<T>(body: (tx: StoreTx) => Promise<T>, maxDelayMs: number): Promise<T> {
+    return this.db.later((tx) => body(new SqliteStoreTx(tx)), maxDelayMs);
+  }
 }

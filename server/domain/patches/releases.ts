@@ -1,0 +1,84 @@
+import { failedPrecondition, invalidArgument, notFound } from "../errors.js";
+import type { BlobPort } from "../store.js";
+import type { UnitOfWork } from "../unit-of-work.js";
+import type { PatchCatalog } from "./patch-catalog.js";
+import type { OpMessages } from "./patch-lifecycle.js";
+
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * Releases (init/del of a release's patch repository) and application dependencies.
+ * INVARIANTS: checks and writes under the unit of work's lock; memory adopted after commit.
+ */
+export class Releases {
+  constructor(private readonly o: { catalog: PatchCatalog; uow: UnitOfWork; blobs: BlobPort }) {}
+
+  private get c(): PatchCatalog {
+    return this.o.catalog;
+  }
+
+  async reportAppDependencies(app: string, ids: readonly string[]): Promise<void> {
+    if (!app) throw invalidArgument("Application name must be specified with --app argument.", { reason: "APP_REQUIRED" });
+    if (!/^[A-Za-z0-9._:@/-]{1,128}$/.test(app)) throw invalidArgument(`app: invalid application name "${app}"`);
+    const list = [...new Set(ids)].sort();
+    for (const id of list) if (!SAFE_ID.test(id)) throw invalidArgument(`patch_ids: invalid patch id "${id}"`);
+    await this.o.uow.exclusive(() =>
+      this.o.uow.commit(async (w) => {
+        await w.tx.patches.setAppDependencies(app, list);
+        await w.event({ kind: "app.dependencies", message: `${app}: ${list.join(", ")}` });
+        w.afterCommit(() => {
+          if (list.length) this.c.appDeps.set(app, list);
+          else this.c.appDeps.delete(app);
+          this.c.touched();
+        });
+      }),
+    );
+  }
+
+  async initRelease(release: string): Promise<OpMessages> {
+    this.checkRelease(release);
+    return this.o.uow.exclusive(async () => {
+      if (this.c.releases.has(release)) return { info: `Patch repository for ${release} already exists\n`, warning: "" };
+      await this.o.uow.commit(async (w) => {
+        await w.tx.patches.insertRelease(release);
+        await w.event({ kind: "release.created", message: release });
+        w.afterCommit(() => {
+          this.c.releases.add(release);
+          this.c.touched();
+        });
+      });
+      return { info: `Patch repository for ${release} has been created\n`, warning: "" };
+    });
+  }
+
+  async delRelease(release: string): Promise<OpMessages> {
+    this.checkRelease(release);
+    return this.o.uow.exclusive(async () => {
+      if (!this.c.releases.has(release)) throw notFound(`Release ${release} is not known`, { reason: "RELEASE_NOT_FOUND" });
+      const ids = this.c.all().filter((p) => p.meta.swVersion === release).map((p) => p.meta.id);
+      const orphans = await this.o.uow.commit(async (w) => {
+        for (const id of ids) {
+          await w.tx.patches.deletePatch(id);
+          await w.event({ kind: "patch.deleted", patchId: id, message: `${id} has been deleted` });
+        }
+        await w.tx.patches.deleteRelease(release);
+        await w.event({ kind: "release.deleted", message: release });
+        const gone = await w.tx.patches.orphanBlobs();
+        await w.tx.patches.deleteBlobRows(gone);
+        w.afterCommit(() => {
+          this.c.releases.delete(release);
+          this.c.base.delete(release);
+          this.c.adopt({ deleted: ids });
+        });
+        return gone;
+      });
+      for (const sha of orphans) await this.o.blobs.remove(sha);
+      return { info: `Release ${release} has been deleted\n`, warning: "" };
+    });
+  }
+
+  private checkRelease(release: string): void {
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(release)) throw invalidArgument(`release: invalid release "${release}"`);
+    if (release === this.c.runningRelease) throw failedPrecondition(`Rejected: Requested release ${release} is running release`, { reason: "RUNNING_RELEASE" });
+  }
+}

@@ -1,0 +1,108 @@
+import type { DomainEvent, EventLog, NewEvent } from "./events/event-log.js";
+import type { Store, StoreTx } from "./store.js";
+
+/** What a unit-of-work body gets: the transaction, an event appender and the after-commit hook. */
+export interface Work {
+  readonly tx: StoreTx;
+  /** Appends an event inside the transaction; it is published after the commit. */
+  event(e: NewEvent): Promise<DomainEvent>;
+  /** Adopts computed state into memory: runs after the commit, in registration order, before the events are published. */
+  afterCommit(fn: () => void): void;
+}
+
+/**
+ * The one unit of work of the controller's cluster state (patches, interim lists, patch states,
+ * hosts): THE lock, and the "compute inside the transaction, adopt after commit" step.
+ *
+ * INVARIANTS: a body that computes from in-memory cluster state runs under `exclusive` (checked:
+ * `commit` refuses it otherwise), so no other such body can run between its computation and its
+ * adoption; memory changes only in `afterCommit` hooks, which run only if the transaction
+ * committed, and before any event of it is published. A body that fails or whose commit fails
+ * leaves memory untouched: there is nothing to restore.
+ */
+export class UnitOfWork {
+  private tail: Promise<unknown> = Promise.resolve();
+  private depth = 0;
+
+  constructor(private readonly o: { store: Store; events: EventLog }) {}
+
+  /** Runs `fn` holding the lock (FIFO); the lock is not re-entrant. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = async () => {
+      this.depth++;
+      try {
+        return await fn();
+      } finally {
+        this.depth--;
+      }
+    };
+    const p = this.tail.then(run, run);
+    this.tail = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Whether a body holds the lock (for assertions). */
+  get held(): boolean {
+    return this.depth > 0;
+  }
+
+  /**
+   * One transaction: `body` writes and computes, registering what memory adopts; after the commit
+   * the hooks run and the events are published. Must be called holding the lock.
+   */
+  commit<T>(body: (w: Work) => Promise<T>): Promise<T> {
+    if (!this.held) return Promise.reject(new Error("UnitOfWork.commit outside exclusive()"));
+    return this.write(body);
+  }
+
+  /**
+   * A transaction that reads no cluster state (operations, alarms, controller state): no lock
+   * needed. Hooks and events as for `commit`.
+   */
+  async write<T>(body: (w: Work) => Promise<T>): Promise<T> {
+    let hooks: (() => void)[] = [];
+    let events: DomainEvent[] = [];
+    const value = await this.o.store.transact(async (tx) => {
+      hooks = [];
+      events = [];
+      return body({
+        tx,
+        event: async (e) => {
+          const ev = await this.o.events.append(tx, e);
+          events.push(ev);
+          return ev;
+        },
+        afterCommit: (fn) => void hooks.push(fn),
+      });
+    });
+    for (const fn of hooks) fn();
+    this.o.events.publish(events);
+    return value;
+  }
+
+  /**
+   * Writes that need no commit of their own (progress events, agent-state-only host rows): they
+   * ride the next transaction of the store, or commit alone after `maxDelayMs`. Resolves after
+   * that commit (hooks run, events published); rejects if it failed.
+   */
+  async later<T>(body: (w: Work) => Promise<T>, maxDelayMs: number): Promise<T> {
+    let hooks: (() => void)[] = [];
+    let events: DomainEvent[] = [];
+    const value = await this.o.store.later(async (tx) => {
+      hooks = [];
+      events = [];
+      return body({
+        tx,
+        event: async (e) => {
+          const ev = await this.o.events.append(tx, e);
+          events.push(ev);
+          return ev;
+        },
+        afterCommit: (fn) => void hooks.push(fn),
+      });
+    }, maxDelayMs);
+    for (const fn of hooks) fn();
+    this.o.events.publish(events);
+    return value;
+  }
+}

@@ -1,0 +1,116 @@
+import { expect } from "chai";
+import { isDomainError } from "../../../../server/domain/errors.js";
+import type { AgentCommand, AgentHelloInput, AgentLink, InstalledPackage } from "../../../../server/domain/hosts/agent-types.js";
+import { HostManager } from "../../../../server/domain/hosts/host-manager.js";
+import { createLogger } from "../../../../server/lib/log.js";
+import { patchManager, record } from "../patches/fixtures.js";
+
+const PKG = (name: string, release = "1"): InstalledPackage => ({ name, epoch: "", version: "1.0", release, arch: "noarch" });
+
+function link(): AgentLink & { sent: AgentCommand[]; closed: boolean } {
+  const l = { sent: [] as AgentCommand[], closed: false, send: (c: AgentCommand) => void l.sent.push(c), close: () => void (l.closed = true) };
+  return l;
+}
+
+function hello(hostname: string, packages: InstalledPackage[] = [PKG("sysinv")]): AgentHelloInput {
+  return {
+    hostname,
+    personality: "worker",
+    subfunctions: [],
+    release: "19.09",
+    mgmtIp: "",
+    packages,
+    requiresReboot: false,
+    state: "idle",
+    installReason: "",
+    instances: [],
+    interruptedOperationId: "",
+    provision: false,
+    installRequest: false,
+  };
+}
+
+async function setup() {
+  const sysinv2 = { fileName: "sysinv-1.0-2.noarch.rpm", ...PKG("sysinv", "2"), sha256: "aa", size: 1 };
+  const parts = await patchManager([record("P1", "Available", { personalities: { worker: ["sysinv"] }, contents: [sysinv2.fileName] }, { packages: [sysinv2] })]);
+  parts.store.t.base.set("19.09", [{ fileName: "sysinv-1.0-1.noarch.rpm", ...PKG("sysinv"), sha256: "bb", size: 1 }]);
+  await parts.pm.init();
+  const hm = new HostManager({ store: parts.store, events: parts.events, patches: parts.pm, log: createLogger({ level: "silent" }), controllerRelease: "19.09" });
+  await hm.init();
+  return { ...parts, hm };
+}
+
+/** Host writes, instance actions and install operations through fakes of the ports. */
+describe("host manager (fake ports)", () => {
+  it("reports arriving together share a commit; hosts leave interim; a failed batch changes nothing in memory", async () => {
+    const { hm, pm, store } = await setup();
+    const names = ["w0", "w1", "w2", "w3", "w4", "w5"];
+    for (const n of names) await hm.hello(hello(n), link(), "10.0.0.1");
+    await pm.apply(["P1"]);
+    for (const n of names) expect(hm.get(n).patchCurrent, n).to.equal("Pending");
+    const commits = store.commits;
+    await Promise.all(names.map((n) => hm.report(n, { packages: [PKG("sysinv")], requiresReboot: false, state: "idle", installReason: "", instances: [] })));
+    expect(store.commits - commits).to.be.within(1, 2);
+    for (const n of names) expect(hm.get(n).patchCurrent, n).to.equal("No");
+    expect(pm.get("P1")!.patchState).to.equal("Partial-Apply");
+
+    store.failNext = new Error("injected");
+    const results = await Promise.allSettled(names.map((n) => hm.report(n, { packages: [PKG("sysinv", "2")], requiresReboot: false, state: "idle", installReason: "", instances: [] })));
+    expect(results.filter((r) => r.status === "rejected").length).to.be.greaterThan(0);
+    for (let i = 0; i < names.length; i++) {
+      // A rejected write left its host as it was; one that went through (a later batch) is adopted.
+      const h = hm.get(names[i]!);
+      expect(h.installed[0]!.release).to.equal(results[i]!.status === "rejected" ? "1" : "2");
+      expect(store.t.hosts.get(names[i]!)!.installed[0]!.release).to.equal(h.installed[0]!.release);
+    }
+    await Promise.all(names.map((n) => hm.report(n, { packages: [PKG("sysinv", "2")], requiresReboot: false, state: "idle", installReason: "", instances: [] })));
+    expect(pm.get("P1")!.patchState).to.equal("Applied");
+    expect(hm.get("w0").patchCurrent).to.equal("Yes");
+  });
+
+  it("an instance action fails at once when its host's agent disconnects; an answered one leaves no abort listener", async () => {
+    const { hm } = await setup();
+    const l = link();
+    await hm.hello(hello("w0"), l, "10.0.0.1");
+    const ac = new AbortController();
+    let listeners = 0;
+    const add = ac.signal.addEventListener.bind(ac.signal);
+    const remove = ac.signal.removeEventListener.bind(ac.signal);
+    ac.signal.addEventListener = ((...a: Parameters<typeof add>) => (listeners++, add(...a))) as typeof add;
+    ac.signal.removeEventListener = ((...a: Parameters<typeof remove>) => (listeners--, remove(...a))) as typeof remove;
+    const answered = hm.instanceAction("w0", "stop", ["u1"], ac.signal);
+    const cmd = l.sent.find((c) => c.kind === "instanceAction") as Extract<AgentCommand, { kind: "instanceAction" }>;
+    expect(cmd.instanceUuids).to.deep.equal(["u1"]);
+    hm.instanceActionResult("w0", { requestId: cmd.requestId, success: true, reason: "" });
+    await answered;
+    expect(listeners).to.equal(0);
+
+    const pending = hm.instanceAction("w0", "migrate-out", ["u1"], ac.signal);
+    await hm.disconnected("w0", l);
+    const e = await pending.then(() => undefined, (x: unknown) => x);
+    expect(isDomainError(e)).to.equal(true);
+    expect((e as { reason: string }).reason).to.equal("HOST_OFFLINE");
+    expect((e as Error).message).to.equal("Host w0 disconnected before answering the instance action");
+    expect(listeners).to.equal(0);
+  });
+
+  it("finished install operations leave memory (bounded); their progress is read back from the store", async () => {
+    const { hm, store } = await setup();
+    const l = link();
+    await hm.hello(hello("w0"), l, "10.0.0.1");
+    const ids: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const { operationId } = await hm.install("w0", true);
+      await hm.installResult("w0", { operationId, success: true, rejected: false, reason: "" });
+      ids.push(operationId);
+    }
+    expect(hm.ops.inMemory).to.equal(256);
+    const first = await hm.operation(ids[0]!);
+    expect(first).to.include({ operationId: ids[0], phase: "done", terminal: true, message: "Installation was successful." });
+    expect(first.time).to.be.instanceOf(Date);
+    expect(store.t.ops.get(ids[0]!)!.state).to.equal("done");
+    const last = await hm.operation(ids[299]!);
+    expect(last.phase).to.equal("done");
+    expect(l.sent.filter((c) => c.kind === "install").length).to.equal(300);
+  });
+});
