@@ -224,6 +224,88 @@ for (const f of factories) {
       expect((await store.read.loadHosts()).map((h) => h.hostname)).to.deep.equal(["h1"]);
     });
 
+    it("later: the body rides with the next transaction that commits: its writes are visible when that transaction resolves, and durable", async () => {
+      const { store } = s();
+      let ran = false;
+      const later = store.later(async (tx) => {
+        ran = true;
+        await tx.hosts.upsertHost(hostRecord("h-later"));
+        await tx.setControllerState("later", "yes");
+        return "later value";
+      }, 60_000);
+      // Not run (nor visible) before a transaction commits.
+      expect(await store.read.loadHosts()).to.deep.equal([]);
+      await store.transact((tx) => tx.hosts.upsertHost(hostRecord("h-tx")));
+      expect(ran).to.equal(true);
+      expect((await store.read.loadHosts()).map((h) => h.hostname)).to.deep.equal(["h-later", "h-tx"]);
+      expect(await later).to.equal("later value");
+      const again = await reopen();
+      expect(await again.store.read.getControllerState("later")).to.equal("yes");
+    });
+
+    it("later alone commits after its delay, durable when it resolves", async () => {
+      const { store } = s();
+      const value = await store.later(async (tx) => {
+        await tx.hosts.upsertHost(hostRecord("h1"));
+        tx.appendEvent(event(1));
+        return 42;
+      }, 5);
+      expect(value).to.equal(42);
+      const again = await reopen();
+      expect((await again.store.read.loadHosts()).map((h) => h.hostname)).to.deep.equal(["h1"]);
+      expect((await again.store.read.eventsAfter(0, 10)).map((e) => e.seq)).to.deep.equal([1]);
+    });
+
+    it("later bodies run in the order they were given", async () => {
+      const { store } = s();
+      const order: number[] = [];
+      const all = [1, 2, 3, 4].map((i) =>
+        store.later(async (tx) => {
+          order.push(i);
+          await tx.setControllerState("k", `v${i}`);
+        }, 5),
+      );
+      await Promise.all(all);
+      expect(order).to.deep.equal([1, 2, 3, 4]);
+      expect(await store.read.getControllerState("k")).to.equal("v4");
+    });
+
+    it("later: a body committed with a throwing transaction body keeps its writes", async () => {
+      const { store } = s();
+      const later = store.later((tx) => tx.hosts.upsertHost(hostRecord("h-later")), 60_000);
+      const boom = new Error("tx body fails");
+      expect(
+        await rejection(
+          store.transact(async (tx) => {
+            await tx.hosts.upsertHost(hostRecord("h-tx"));
+            throw boom;
+          }),
+        ),
+      ).to.equal(boom);
+      await later;
+      expect((await store.read.loadHosts()).map((h) => h.hostname)).to.deep.equal(["h-later"]);
+    });
+
+    it("later: a throwing body fails its commit: the later bodies of it reject, their writes are absent, their onRollback hooks run", async () => {
+      const { store } = s();
+      const calls: string[] = [];
+      const boom = new Error("later body fails");
+      const first = store.later(async (tx) => {
+        tx.onRollback(() => calls.push("first"));
+        await tx.hosts.upsertHost(hostRecord("h1"));
+      }, 5);
+      const second = store.later(async () => {
+        throw boom;
+      }, 5);
+      expect(await rejection(second)).to.equal(boom);
+      expect(await rejection(first)).to.be.an("error");
+      expect(calls).to.deep.equal(["first"]);
+      expect(await store.read.loadHosts()).to.deep.equal([]);
+      // The store goes on.
+      await store.transact((tx) => tx.hosts.upsertHost(hostRecord("h2")));
+      expect((await store.read.loadHosts()).map((h) => h.hostname)).to.deep.equal(["h2"]);
+    });
+
     it("a lazy row (audit append) rides with the next commit and is durable when it resolves", async () => {
       const { store, auth } = s();
       const appended = auth.audit.appendAudit(audit("A"));
