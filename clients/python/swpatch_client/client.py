@@ -528,10 +528,9 @@ class SwPatchClient:
         )
         return self._unary("CreateStrategy", self._orch.CreateStrategy, req, timeout).strategy
 
-    def get_strategy(self, *, timeout: Optional[float] = None) -> Optional[orch_pb.Strategy]:
-        """`sw-manager patch-strategy show`: the strategy, or None when there is none."""
-        r = self._unary("GetStrategy", self._orch.GetStrategy, orch_pb.GetStrategyRequest(), timeout)
-        return r.strategy if r.HasField("strategy") else None
+    def get_strategy(self, *, timeout: Optional[float] = None) -> orch_pb.Strategy:
+        """`sw-manager patch-strategy show`: the strategy. StrategyNotFoundError when there is none."""
+        return self._unary("GetStrategy", self._orch.GetStrategy, orch_pb.GetStrategyRequest(), timeout).strategy
 
     def apply_strategy(self, stage_id: Optional[int] = None, *, timeout: Optional[float] = None) -> orch_pb.Strategy:
         """`sw-manager patch-strategy apply [--stage-id N]`: applies every stage, or only the next
