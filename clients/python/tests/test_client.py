@@ -92,15 +92,61 @@ class FakeOrchestration(orch_grpc.OrchestrationServiceServicer):
         threading.Event().wait(30)
 
 
+#: RPCs whose Python method is not the snake_case of their name.
+ALIASES = {
+    "UploadPatch": "upload",
+    "QueryPatches": "query",
+    "ShowPatches": "show",
+    "ApplyPatches": "apply",
+    "RemovePatches": "remove",
+    "DeletePatches": "delete",
+    "CommitPatches": "commit",
+    "GetControllerInfo": "controller_info",
+    "InstallHost": "host_install",
+    "InstallHostAsync": "host_install_async",
+}
+#: The agents' own bidirectional protocol: not a client call.
+AGENT_ONLY = {"Connect"}
+
+
+def snake(name):
+    return "".join("_" + ch.lower() if ch.isupper() else ch for ch in name).lstrip("_")
+
+
+class CoverageTest(unittest.TestCase):
+    def test_every_rpc_of_every_service_has_a_method_with_a_timeout_keyword(self):
+        import inspect
+
+        from swpatch_client.gen.swpatch.v1 import admin_service_pb2, agent_service_pb2, host_service_pb2
+
+        missing = []
+        count = 0
+        for module in (patches_pb, host_service_pb2, orch_pb, admin_service_pb2, agent_service_pb2):
+            for service in module.DESCRIPTOR.services_by_name.values():
+                for rpc in service.methods_by_name:
+                    if rpc in AGENT_ONLY:
+                        continue
+                    count += 1
+                    fn = getattr(SwPatchClient, ALIASES.get(rpc, snake(rpc)), None)
+                    if fn is None:
+                        missing.append(f"{service.name}.{rpc}")
+                        continue
+                    param = inspect.signature(fn).parameters.get("timeout")
+                    if param is None or param.kind is not inspect.Parameter.KEYWORD_ONLY:
+                        missing.append(f"{service.name}.{rpc}: no keyword-only timeout")
+        self.assertEqual(missing, [])
+        self.assertEqual(count, 46)
+
+
 class ClientTest(unittest.TestCase):
     def setUp(self):
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
         self.patches = FakePatches()
         patches_grpc.add_PatchServiceServicer_to_server(self.patches, self.server)
         orch_grpc.add_OrchestrationServiceServicer_to_server(FakeOrchestration(), self.server)
-        port = self.server.add_insecure_port("127.0.0.1:0")
+        self.port = self.server.add_insecure_port("127.0.0.1:0")
         self.server.start()
-        self.client = SwPatchClient(f"127.0.0.1:{port}", token="t0k3n")
+        self.client = SwPatchClient(f"127.0.0.1:{self.port}", token="t0k3n")
 
     def tearDown(self):
         self.client.close()
@@ -120,6 +166,32 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(seen, [1, 2, 3])
         self.assertEqual(self.patches.watch_requests, [0, 2])
         self.assertEqual([(a[0], a[2], type(a[3]).__name__) for a in reconnects], [(1, 2, "UnavailableError")])
+
+    def test_watch_events_resumes_when_the_server_is_stopped_and_started_again(self):
+        # First server: events 1..2 then it goes away (stop cancels the stream, closes the port).
+        self.patches.watch_scripts = [{"events": [1, 2], "block": True}]
+        fresh = FakePatches()
+        fresh.watch_scripts = [{"events": [3], "block": True}]
+        seen = []
+        reconnects = []
+
+        def on_reconnect(attempt, delay, after, error):
+            reconnects.append((after, type(error).__name__))
+            if attempt == 1:  # the first server is gone: bring up a new one on the same port
+                self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+                patches_grpc.add_PatchServiceServicer_to_server(fresh, self.server)
+                self.server.add_insecure_port(f"127.0.0.1:{self.port}")
+                self.server.start()
+
+        for ev in self.client.watch_events(initial_backoff=0.05, max_backoff=0.5, on_reconnect=on_reconnect):
+            seen.append(ev.sequence)
+            if ev.sequence == 2:
+                self.server.stop(None)
+            if ev.sequence == 3:
+                break
+        self.assertEqual(seen, [1, 2, 3])
+        self.assertEqual(fresh.watch_requests[-1], 2)
+        self.assertEqual(reconnects[0], (2, "UnavailableError"))
 
     def test_watch_events_does_not_retry_other_errors(self):
         self.patches.watch_scripts = [{"events": [5], "abort": (grpc.StatusCode.PERMISSION_DENIED, "reader may not")}]
