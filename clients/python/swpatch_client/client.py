@@ -483,7 +483,7 @@ class SwPatchClient:
     def raise_alarm(self, alarm_id: str, entity_instance_id: str, severity: str, reason_text: str = "",
                     mgmt_affecting: bool = False, proposed_repair_action: str = "", *,
                     timeout: Optional[float] = None) -> types_pb.Alarm:
-        """Raises an alarm (severity "critical", "major", "minor" or "warning"); returns it with its uuid."""
+        """`fm alarm-raise`: raises an alarm (severity "critical", "major", "minor" or "warning"); returns it with its uuid."""
         req = hosts_pb.RaiseAlarmRequest(alarm_id=alarm_id, entity_instance_id=entity_instance_id, severity=severity,
                                          reason_text=reason_text, mgmt_affecting=mgmt_affecting,
                                          proposed_repair_action=proposed_repair_action)
@@ -561,36 +561,36 @@ class SwPatchClient:
 
     def create_token(self, role: str, hostname: str = "", description: str = "", *,
                      timeout: Optional[float] = None) -> admin_pb.CreateTokenResponse:
-        """`sw-patch token create`: ``.token`` (the secret, shown only now) and ``.info``.
+        """`sw-patch token-create`: ``.token`` (the secret, shown only now) and ``.info``.
         ``role`` is "reader", "operator", "admin" or "agent" (with ``hostname``)."""
         req = admin_pb.CreateTokenRequest(role=role, hostname=hostname, description=description)
         return self._unary("CreateToken", self._admin.CreateToken, req, timeout)
 
     def list_tokens(self, *, timeout: Optional[float] = None) -> List[admin_pb.TokenInfo]:
-        """`sw-patch token list`: every token's id, role, hostname, description and revoked flag."""
+        """`sw-patch token-list`: every token's id, role, hostname, description and revoked flag."""
         return list(self._unary("ListTokens", self._admin.ListTokens, admin_pb.ListTokensRequest(), timeout).tokens)
 
     def revoke_token(self, token_id: str, *, timeout: Optional[float] = None) -> None:
-        """`sw-patch token revoke ID`: the token stops working at once."""
+        """`sw-patch token-revoke ID`: the token stops working at once."""
         self._unary("RevokeToken", self._admin.RevokeToken, admin_pb.RevokeTokenRequest(id=token_id), timeout)
 
     def list_trusted_keys(self, *, timeout: Optional[float] = None) -> List[admin_pb.TrustedKey]:
-        """`sw-patch trust list`: ``--trust`` keys first, then the ones added at run time."""
+        """`sw-patch trust-list`: ``--trust`` keys first, then the ones added at run time."""
         return list(self._unary("ListTrustedKeys", self._admin.ListTrustedKeys, admin_pb.ListTrustedKeysRequest(), timeout).keys)
 
     def add_trusted_key(self, label: str, pem: Union[str, bytes], *, timeout: Optional[float] = None) -> admin_pb.TrustedKey:
-        """`sw-patch trust add`: trusts a certificate or public key (PEM text) for patch
+        """`sw-patch trust-add`: trusts a certificate or public key (PEM text) for patch
         signatures. AlreadyExistsError when the label or the key is already trusted."""
         text = pem.decode("utf-8") if isinstance(pem, bytes) else pem
         return self._unary("AddTrustedKey", self._admin.AddTrustedKey, admin_pb.AddTrustedKeyRequest(label=label, pem=text), timeout).key
 
     def remove_trusted_key(self, label: str, *, timeout: Optional[float] = None) -> None:
-        """`sw-patch trust remove`: NotFoundError when no such key, PreconditionError for a ``--trust`` key."""
+        """`sw-patch trust-remove`: NotFoundError when no such key, PreconditionError for a ``--trust`` key."""
         self._unary("RemoveTrustedKey", self._admin.RemoveTrustedKey, admin_pb.RemoveTrustedKeyRequest(label=label), timeout)
 
     def list_audit_log(self, after_id: int = 0, limit: int = 0, *, timeout: Optional[float] = None) -> List[admin_pb.AuditEntry]:
-        """`sw-patch audit`: audit entries with id > ``after_id``, oldest first (``limit`` 0 = the
-        controller's default page size); page with ``after_id=entries[-1].id``."""
+        """`sw-patch audit-log`: audit entries with id > ``after_id``, oldest first, at most ``limit``
+        (0 = the controller's default of 100; at most 1000); page on with ``after_id=entries[-1].id``."""
         req = admin_pb.ListAuditLogRequest(after_id=after_id, limit=limit)
         return list(self._unary("ListAuditLog", self._admin.ListAuditLog, req, timeout).entries)
 
