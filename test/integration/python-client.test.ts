@@ -112,6 +112,7 @@ describe("Python client (clients/python, pip-installed in a venv) against a real
     await build("001", ["--controller", helper.file, (await sysinv("2")).file]);
     await build("002", ["--req", "001", (await sysinv("3")).file]);
     await build("003", ["--req", "002", (await sysinv("4")).file]);
+    const baseRpm = (await buildPayloadRpm({ name: "py-extra", version: "1.0", release: "1" })).file;
     const trustPem = path.join(work, "extra-key.pem");
     const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     writeFileSync(trustPem, publicKey.export({ type: "spki", format: "pem" }));
@@ -122,7 +123,7 @@ describe("Python client (clients/python, pip-installed in a venv) against a real
 
     cluster = await startCluster({ hosts, baseFeed: feed.dir, controller: { extraArgs: ["--time-scale", "0.01"] } });
     const scenario = path.join(pkgRoot, "clients/python/tests/scenario.py");
-    result = await runPython(venvPython, [scenario, cluster.controller.endpoint, cluster.controller.adminToken, patchDir, trustPem, "controller-0", "controller-1", "compute-0"], work);
+    result = await runPython(venvPython, [scenario, cluster.controller.endpoint, cluster.controller.adminToken, patchDir, trustPem, baseRpm, "controller-0", "controller-1", "compute-0"], work);
   });
 
   after(async () => {
@@ -320,6 +321,25 @@ describe("Python client (clients/python, pip-installed in a venv) against a real
     const ev = one("events_all");
     expect(ev.exception, JSON.stringify(ev)).to.equal(undefined);
     expect(ev.kinds).to.include.keys("patch.uploaded", "patch.state", "install.progress", "host.state");
+  });
+
+  it("the other calls: app dependencies, init/del release, import_base_package, lock/unlock, swact, drop", () => {
+    expect(one("app_dependencies")).to.deep.include({ reported: { "py-app": ["002"] }, after_clear: {} });
+    expect(one("releases")).to.deep.include({
+      created: "Patch repository for 20.06 has been created",
+      again: "Patch repository for 20.06 already exists",
+      listed: true,
+      deleted: true,
+      after: false,
+    });
+    expect(one("import_base_package")).to.deep.include({ name: "py-extra", file_name: "py-extra-1.0-1.noarch.rpm", added: [true, false] });
+    expect(error("import-bad-name")).to.deep.include({ exception: "InvalidArgumentError", method: "ImportBasePackage" });
+    expect(one("lock_unlock")).to.deep.include({ locked: 1, unlocked: 2, rebooting: false }); // ADMIN_STATE_LOCKED, _UNLOCKED
+    expect(error("unlock-unlocked")).to.deep.include({ exception: "PreconditionError", reason: "ALREADY_UNLOCKED" });
+    expect(error("swact-worker")).to.deep.include({ exception: "PreconditionError", method: "SwactHost", reason: "NOT_CONTROLLER" });
+    expect(one("swact")).to.deep.include({ before: ["controller-0"], after: "controller-1", flagged: ["controller-1"] });
+    expect(one("drop_host")).to.deep.include({ info: "compute-0 has been dropped from the host table", back: true });
+    expect(error("drop-unknown")).to.deep.include({ exception: "HostNotFoundError", method: "DropHost", reason: "HOST_NOT_FOUND" });
   });
 
   it("watch_events survives a controller kill -9 and restart: resumes after the last sequence, nothing lost or repeated", async () => {

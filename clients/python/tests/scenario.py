@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """End-to-end scenario of the Python client against a running controller with agents.
 
-    python clients/python/tests/scenario.py ENDPOINT TOKEN PATCH_DIR TRUST_PEM HOST [HOST ...]
+    python clients/python/tests/scenario.py ENDPOINT TOKEN PATCH_DIR TRUST_PEM BASE_RPM HOST [HOST ...]
 
 PATCH_DIR holds 001.patch, 002.patch (requires 001) and 003.patch (requires 002); TRUST_PEM is a
-public key the controller does not trust yet; the first HOST is the one installed with the
-streaming host_install. The scenario walks the whole API:
+public key the controller does not trust yet; BASE_RPM an RPM not in the base feed; the first
+HOST is the one installed with the streaming host_install (compute-0 must be one of them). The
+scenario walks the whole API:
 
 * patches: upload, show, query, apply, host_install / host_install_async + watch_operation,
   what_requires, query_dependencies (recursive and not), is_available, remove, delete,
@@ -14,7 +15,8 @@ streaming host_install. The scenario walks the whole API:
   delete; then create, apply every stage, watch to applied, delete;
 * admin: tokens create/list/revoke (a reader token gets PermissionDenied, then Unauthenticated
   once revoked), trusted keys list/add/remove, the audit log (paged);
-* hosts and alarms: list/get hosts, raise/list/get/clear an alarm;
+* hosts and alarms: list/get hosts, raise/list/get/clear an alarm, lock/unlock, swact, drop;
+* releases and the rest: init/del release, import_base_package, app dependencies;
 * typed errors by reason (NotFound subclasses, PreconditionError, AlreadyExistsError, ...).
 
 It prints one JSON object per line ({"step": ...}); test/integration/python-client.test.ts asserts
@@ -282,9 +284,45 @@ def events_part(c, patch_id):
         emit("events_all", kinds=kinds, exception=type(e).__name__, code=e.code.name, details=e.details)
 
 
+def misc_part(c, base_rpm):
+    """The remaining calls: application dependencies, releases, base packages, lock/unlock,
+    swact, drop."""
+    c.report_app_dependencies("py-app", ["002"])
+    with_app = c.query_app_dependencies()
+    c.report_app_dependencies("py-app", [])
+    emit("app_dependencies", reported=with_app, after_clear=c.query_app_dependencies())
+
+    created = c.init_release("20.06").messages.info.strip()
+    again = c.init_release("20.06").messages.info.strip()
+    releases = list(c.controller_info().releases)
+    deleted = c.del_release("20.06").messages.info.strip()
+    emit("releases", created=created, again=again, listed="20.06" in releases, deleted=bool(deleted),
+         after="20.06" in c.controller_info().releases)
+
+    first = c.import_base_package(base_rpm, "19.09")
+    second = c.import_base_package(base_rpm, "19.09", chunk_size=1024)
+    emit("import_base_package", name=first.package.name, file_name=first.package.file_name, added=[first.added, second.added])
+    expect_error(lambda: c.import_base_package(base_rpm, "19.09", file_name="x.txt"), "import-bad-name")
+
+    locked = c.lock_host("compute-0")
+    unlocked = c.unlock_host("compute-0")
+    emit("lock_unlock", locked=locked.admin_state, unlocked=unlocked.host.admin_state, rebooting=unlocked.rebooting)
+    expect_error(lambda: c.unlock_host("compute-0"), "unlock-unlocked")
+
+    active = [h.hostname for h in c.list_hosts() if h.active_controller]
+    expect_error(lambda: c.swact_host("compute-0"), "swact-worker")
+    new_active = c.swact_host(active[0])
+    emit("swact", before=active, after=new_active, flagged=[h.hostname for h in c.list_hosts() if h.active_controller])
+
+    dropped = c.drop_host("compute-0")
+    back, waited = settle(lambda: {h.hostname: h.connected for h in c.list_hosts()}, lambda v: v.get("compute-0") is True)
+    emit("drop_host", info=dropped.messages.info.strip(), back=back.get("compute-0"), waited=waited)
+    expect_error(lambda: c.drop_host("no-such-host"), "drop-unknown")
+
+
 def main(argv):
-    endpoint, token, patch_dir, trust_pem = argv[1], argv[2], argv[3], argv[4]
-    names = argv[5:]
+    endpoint, token, patch_dir, trust_pem, base_rpm = argv[1], argv[2], argv[3], argv[4], argv[5]
+    names = argv[6:]
     emit("module", file=swpatch_client.__file__, version=swpatch_client.__version__)
     with SwPatchClient(endpoint, token=token) as c:
         patches_part(c, patch_dir, names)
@@ -297,6 +335,7 @@ def main(argv):
         emit("fetch_package", file_name=pkg.file_name, size=len(data), expected=pkg.size_bytes)
         audit_part(c)
         events_part(c, "001")
+        misc_part(c, base_rpm)
     emit("done")
     return 0
 
