@@ -16,6 +16,11 @@ const NEEDED = [
   { cmd: "/usr/bin/grpc_python_plugin", pkg: "protobuf-compiler-grpc", path: true },
   { py: "grpc", pkg: "python3-grpcio" },
   { py: "google.protobuf", pkg: "python3-protobuf" },
+  // The Python client's test pip-installs it into a venv, offline (docs/python.md).
+  { py: "ensurepip", pkg: "python3-venv" },
+  { py: "pip", pkg: "python3-pip" },
+  { py: "setuptools", pkg: "python3-setuptools" },
+  { py: "wheel", pkg: "python3-wheel" },
   { cmd: "/usr/bin/chromium", pkg: "chromium", path: true },
 ];
 

@@ -1,7 +1,7 @@
-"""A thin typed wrapper over the generated sw-patch gRPC stubs.
+"""A typed wrapper over the generated sw-patch gRPC stubs: one method per RPC.
 
 Results are the generated protobuf messages (see ``gen/swpatch/v1/*_pb2.pyi`` for their fields);
-failures are :mod:`swpatch_client.errors` exceptions. Example::
+failures are :mod:`swpatch_client.errors` exceptions chosen by the controller's reason. Example::
 
     from swpatch_client import SwPatchClient
 
@@ -10,35 +10,57 @@ failures are :mod:`swpatch_client.errors` exceptions. Example::
         c.apply(["001"])
         for p in c.host_install("controller-0"):
             print(p.phase, p.item, p.terminal)
+
+Every unary call has a deadline: the client's ``timeout`` (30 s by default, like the TypeScript
+SDK's ``defaultDeadlineMs``), or the call's own ``timeout=`` keyword (``0`` = no deadline).
+Streams (uploads, watches, installs) have none unless ``timeout=`` is given.
 """
 from __future__ import annotations
 
 import os
-from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
+import threading
+import time
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import grpc
 
-from .errors import from_rpc_error
+from .errors import DeadlineExceededError, from_rpc_error, is_transient
+from .gen.swpatch.v1 import admin_service_pb2 as admin_pb
+from .gen.swpatch.v1 import admin_service_pb2_grpc as admin_grpc
+from .gen.swpatch.v1 import agent_service_pb2 as agent_pb
+from .gen.swpatch.v1 import agent_service_pb2_grpc as agent_grpc
 from .gen.swpatch.v1 import host_service_pb2 as hosts_pb
 from .gen.swpatch.v1 import host_service_pb2_grpc as hosts_grpc
+from .gen.swpatch.v1 import orchestration_service_pb2 as orch_pb
+from .gen.swpatch.v1 import orchestration_service_pb2_grpc as orch_grpc
 from .gen.swpatch.v1 import patch_service_pb2 as patches_pb
 from .gen.swpatch.v1 import patch_service_pb2_grpc as patches_grpc
 from .gen.swpatch.v1 import types_pb2 as types_pb
+from .labels import agent_state_name, patch_current_name, patch_state_name, phase_name, repo_state_name
 
 __all__ = [
     "SwPatchClient",
     "CHUNK_SIZE",
     "DEFAULT_ENDPOINT",
+    "DEFAULT_PORT",
+    "DEFAULT_TIMEOUT",
+    "normalize_endpoint",
+    "tls_credentials",
     "patch_state_name",
     "repo_state_name",
     "patch_current_name",
+    "agent_state_name",
     "phase_name",
 ]
 
 #: Upload chunk size (the controller accepts at most 4 MiB per message).
 CHUNK_SIZE = 1 << 20
+#: Default port of the controller's gRPC API.
+DEFAULT_PORT = 5490
 #: What the CLIs use when nothing else is given.
-DEFAULT_ENDPOINT = "127.0.0.1:5490"
+DEFAULT_ENDPOINT = f"127.0.0.1:{DEFAULT_PORT}"
+#: Default deadline of unary calls, in seconds (the TypeScript SDK's DEFAULT_DEADLINE_MS).
+DEFAULT_TIMEOUT = 30.0
 
 _FILTERS = {
     "all": patches_pb.QUERY_FILTER_ALL,
@@ -46,85 +68,119 @@ _FILTERS = {
     "available": patches_pb.QUERY_FILTER_AVAILABLE,
     "committed": patches_pb.QUERY_FILTER_COMMITTED,
 }
-
-_PATCH_STATE_NAMES = {
-    types_pb.PATCH_STATE_UNSPECIFIED: "",
-    types_pb.PATCH_STATE_AVAILABLE: "Available",
-    types_pb.PATCH_STATE_PARTIAL_APPLY: "Partial-Apply",
-    types_pb.PATCH_STATE_APPLIED: "Applied",
-    types_pb.PATCH_STATE_PARTIAL_REMOVE: "Partial-Remove",
-    types_pb.PATCH_STATE_COMMITTED: "Committed",
-    types_pb.PATCH_STATE_NA: "n/a",
+_APPLY_TYPES = {
+    "serial": orch_pb.APPLY_TYPE_SERIAL,
+    "parallel": orch_pb.APPLY_TYPE_PARALLEL,
+    "ignore": orch_pb.APPLY_TYPE_IGNORE,
 }
-_REPO_STATE_NAMES = {
-    types_pb.REPO_STATE_UNSPECIFIED: "",
-    types_pb.REPO_STATE_AVAILABLE: "Available",
-    types_pb.REPO_STATE_APPLIED: "Applied",
-    types_pb.REPO_STATE_COMMITTED: "Committed",
-}
-_PATCH_CURRENT_NAMES = {
-    types_pb.PATCH_CURRENT_UNSPECIFIED: "",
-    types_pb.PATCH_CURRENT_YES: "Yes",
-    types_pb.PATCH_CURRENT_NO: "No",
-    types_pb.PATCH_CURRENT_PENDING: "Pending",
-    types_pb.PATCH_CURRENT_FAILED: "Failed",
-}
+_INSTANCE_ACTIONS = {"migrate": orch_pb.INSTANCE_ACTION_MIGRATE, "stop-start": orch_pb.INSTANCE_ACTION_STOP_START}
+_ALARM_RESTRICTIONS = {"strict": orch_pb.ALARM_RESTRICTIONS_STRICT, "relaxed": orch_pb.ALARM_RESTRICTIONS_RELAXED}
+
+Choice = Union[str, int, None]
+PathLike = Union[str, "os.PathLike[str]"]
+#: ``on_progress(bytes_sent, total_bytes)`` of uploads.
+ProgressCallback = Callable[[int, int], None]
+#: ``on_reconnect(attempt, delay_seconds, after_sequence, error)`` of :meth:`SwPatchClient.watch_events`.
+ReconnectCallback = Callable[[int, float, int, BaseException], None]
 
 
-def patch_state_name(state: int) -> str:
-    """The CLI word for a PatchState ("Available", "Partial-Apply", "Applied", ...)."""
-    return _PATCH_STATE_NAMES.get(state, str(state))
+def _choice(value: Choice, table: Dict[str, int], field: str) -> int:
+    """An enum value from its CLI word ("serial"), an int, or None (= unspecified: server default)."""
+    if value is None:
+        return 0
+    if isinstance(value, int):
+        return value
+    v = table.get(value.lower())
+    if v is None:
+        raise ValueError(f"{field}: unknown value {value!r}; use one of {', '.join(table)}")
+    return v
 
 
-def repo_state_name(state: int) -> str:
-    """The CLI word for a RepoState ("Available", "Applied", "Committed")."""
-    return _REPO_STATE_NAMES.get(state, str(state))
+def normalize_endpoint(endpoint: str) -> str:
+    """``host:port`` for grpc: accepts ``host``, ``host:port``, ``[::1]:port``, a bare IPv6 address
+    and a ``grpc://``/``http(s)://`` prefix (the port defaults to 5490), like the TypeScript SDK."""
+    e = endpoint.strip()
+    for prefix in ("grpcs://", "grpc://", "https://", "http://"):
+        if e.startswith(prefix):
+            e = e[len(prefix):]
+            break
+    if not e:
+        raise ValueError("endpoint must not be empty")
+    if e.startswith("["):
+        return e if "]:" in e else f"{e}:{DEFAULT_PORT}"
+    colons = e.count(":")
+    if colons > 1:
+        return f"[{e}]:{DEFAULT_PORT}"
+    return e if colons == 1 else f"{e}:{DEFAULT_PORT}"
 
 
-def patch_current_name(value: int) -> str:
-    """The query-hosts word for a PatchCurrent ("Yes", "No", "Pending", "Failed")."""
-    return _PATCH_CURRENT_NAMES.get(value, str(value))
+def tls_credentials(ca: Optional[PathLike] = None, cert: Optional[PathLike] = None, key: Optional[PathLike] = None) -> grpc.ChannelCredentials:
+    """Channel credentials for a TLS controller from PEM files: ``ca`` to trust (default: the
+    system roots), ``cert`` and ``key`` to authenticate the client (mTLS)."""
+
+    def read(p: Optional[PathLike]) -> Optional[bytes]:
+        if p is None:
+            return None
+        with open(p, "rb") as f:
+            return f.read()
+
+    return grpc.ssl_channel_credentials(root_certificates=read(ca), private_key=read(key), certificate_chain=read(cert))
 
 
-def phase_name(phase: int) -> str:
-    """"done", "failed", "installing", ... for an InstallPhase."""
-    name = types_pb.InstallPhase.Name(phase) if phase in types_pb.InstallPhase.values() else str(phase)
-    return name.replace("INSTALL_PHASE_", "").lower()
-
-
-T = TypeVar("T")
-Filter = Union[str, int]
+def _file_chunks(path: str, chunk_size: int, on_progress: Optional[ProgressCallback], total: int) -> Iterator[bytes]:
+    """The file's bytes read from disk ``chunk_size`` at a time (memory stays flat)."""
+    sent = 0
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(chunk_size)
+            if not chunk:
+                return
+            yield chunk
+            sent += len(chunk)
+            if on_progress is not None:
+                on_progress(sent, total)
 
 
 class SwPatchClient:
-    """A connection to the sw-patch controller.
+    """A connection to the sw-patch controller; every RPC of its four client services.
 
     Args:
         endpoint: ``HOST:PORT`` of the controller (default: ``$SWPATCH_ENDPOINT`` or 127.0.0.1:5490).
         token: bearer token sent as ``authorization: Bearer <token>`` on every call
             (default: ``$SWPATCH_TOKEN``; None and no variable = no authorization header).
-        timeout: deadline in seconds of each unary call (streams have none unless given).
-        credentials: :func:`grpc.ssl_channel_credentials` for a TLS controller; None = plaintext.
+        timeout: deadline in seconds of each unary call (default 30; None or 0 = none). A call's
+            own ``timeout=`` wins. Streams have none unless given.
+        credentials: :func:`tls_credentials` (or :func:`grpc.ssl_channel_credentials`) for a TLS
+            controller; None = plaintext.
+        options: extra grpc channel options, e.g. ``[("grpc.keepalive_time_ms", 10000)]``.
+
+    Closing the client (``close()`` or leaving the ``with`` block) cancels the streams still open;
+    an iteration of :meth:`watch_events` or :meth:`watch_strategy` then simply ends.
     """
 
     def __init__(
         self,
         endpoint: Optional[str] = None,
         token: Optional[str] = None,
-        timeout: Optional[float] = 30.0,
+        timeout: Optional[float] = DEFAULT_TIMEOUT,
         credentials: Optional[grpc.ChannelCredentials] = None,
+        options: Sequence[Tuple[str, object]] = (),
     ) -> None:
-        self.endpoint = endpoint or os.environ.get("SWPATCH_ENDPOINT") or DEFAULT_ENDPOINT
+        self.endpoint = normalize_endpoint(endpoint or os.environ.get("SWPATCH_ENDPOINT") or DEFAULT_ENDPOINT)
         token = token if token is not None else os.environ.get("SWPATCH_TOKEN")
         self.timeout = timeout
         self._metadata: Tuple[Tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
-        options = [("grpc.max_receive_message_length", 64 << 20)]
+        opts = [("grpc.max_receive_message_length", 64 << 20), *options]
         if credentials is not None:
-            self._channel = grpc.secure_channel(self.endpoint, credentials, options=options)
+            self._channel = grpc.secure_channel(self.endpoint, credentials, options=opts)
         else:
-            self._channel = grpc.insecure_channel(self.endpoint, options=options)
+            self._channel = grpc.insecure_channel(self.endpoint, options=opts)
+        self._closed = threading.Event()
         self._patches = patches_grpc.PatchServiceStub(self._channel)
         self._hosts = hosts_grpc.HostServiceStub(self._channel)
+        self._orch = orch_grpc.OrchestrationServiceStub(self._channel)
+        self._admin = admin_grpc.AdminServiceStub(self._channel)
+        self._agent = agent_grpc.AgentServiceStub(self._channel)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -136,27 +192,71 @@ class SwPatchClient:
 
     def close(self) -> None:
         """Closes the channel (cancelling any stream still open)."""
+        self._closed.set()
         self._channel.close()
+
+    def _deadline(self, timeout: Optional[float], unary: bool) -> Optional[float]:
+        t = timeout if timeout is not None else (self.timeout if unary else None)
+        return t if t else None
 
     def _unary(self, method: str, fn, request, timeout: Optional[float] = None):
         try:
-            return fn(request, timeout=timeout if timeout is not None else self.timeout, metadata=self._metadata)
+            return fn(request, timeout=self._deadline(timeout, True), metadata=self._metadata)
         except grpc.RpcError as e:
             raise from_rpc_error(e, method) from None
 
-    def _stream(self, method: str, call) -> Iterator:
+    def _stream(self, method: str, fn, request, timeout: Optional[float]) -> Iterator:
         """Iterates a response stream, mapping errors; leaving the loop early cancels the call."""
+        call = fn(request, timeout=self._deadline(timeout, False), metadata=self._metadata)
         try:
             for item in call:
                 yield item
         except grpc.RpcError as e:
+            if self._closed.is_set() and e.code() == grpc.StatusCode.CANCELLED:  # type: ignore[attr-defined]
+                return
             raise from_rpc_error(e, method) from None
         finally:
             call.cancel()
 
-    # ------------------------------------------------------------------ patches
+    def _upload(self, method: str, fn, header: Callable[[int], object], body: Callable[[bytes], object], path: PathLike,
+                chunk_size: int, on_progress: Optional[ProgressCallback], timeout: Optional[float]):
+        path = os.fspath(path)
+        if os.path.isdir(path):
+            raise IsADirectoryError(path)
+        size = os.path.getsize(path)
+        if not 0 < chunk_size <= 4 << 20:
+            raise ValueError("chunk_size: 1 byte to 4 MiB")
 
-    def query(self, filter: Filter = "all", release: str = "") -> List[types_pb.Patch]:
+        def requests() -> Iterator[object]:
+            yield header(size)
+            for chunk in _file_chunks(path, chunk_size, on_progress, size):
+                yield body(chunk)
+
+        try:
+            return fn(requests(), timeout=self._deadline(timeout, False), metadata=self._metadata)
+        except grpc.RpcError as e:
+            raise from_rpc_error(e, method) from None
+
+    # ------------------------------------------------------------------ PatchService
+
+    def upload(self, path: PathLike, *, file_name: Optional[str] = None, chunk_size: int = CHUNK_SIZE,
+               on_progress: Optional[ProgressCallback] = None, timeout: Optional[float] = None) -> patches_pb.UploadPatchResponse:
+        """`sw-patch upload FILE`: streams the file from disk in 1 MiB chunks.
+
+        The announced name (default: the file's base name) must be ``<patch id>.patch``.
+        ``.messages.info`` holds e.g. "001 is now available"; ``.outcome`` says whether it was
+        imported or only its metadata updated. ``on_progress(bytes_sent, total)`` runs after each
+        chunk. No deadline unless ``timeout`` (large files take a while).
+        """
+        name = file_name if file_name is not None else os.path.basename(os.fspath(path))
+        return self._upload(
+            "UploadPatch", self._patches.UploadPatch,
+            lambda size: patches_pb.UploadPatchRequest(header=patches_pb.UploadHeader(file_name=name, size_bytes=size)),
+            lambda chunk: patches_pb.UploadPatchRequest(chunk=chunk),
+            path, chunk_size, on_progress, timeout,
+        )
+
+    def query(self, filter: Union[str, int] = "all", release: str = "", *, timeout: Optional[float] = None) -> List[types_pb.Patch]:
         """`sw-patch query [all|applied|available|committed]`: patches sorted by id.
 
         Args:
@@ -167,62 +267,96 @@ class SwPatchClient:
         if f is None:
             raise ValueError(f"unknown query filter {filter!r}; use one of {', '.join(_FILTERS)}")
         req = patches_pb.QueryPatchesRequest(filter=f, release=release)
-        return list(self._unary("QueryPatches", self._patches.QueryPatches, req).patches)
+        return list(self._unary("QueryPatches", self._patches.QueryPatches, req, timeout).patches)
 
-    def show(self, ids: Sequence[str]) -> patches_pb.ShowPatchesResponse:
+    def show(self, ids: Sequence[str], *, timeout: Optional[float] = None) -> patches_pb.ShowPatchesResponse:
         """`sw-patch show`: ``.patches`` found and ``.unrecognized`` ids."""
-        return self._unary("ShowPatches", self._patches.ShowPatches, patches_pb.ShowPatchesRequest(patch_ids=list(ids)))
+        return self._unary("ShowPatches", self._patches.ShowPatches, patches_pb.ShowPatchesRequest(patch_ids=list(ids)), timeout)
 
-    def upload(self, path: Union[str, "os.PathLike[str]"], timeout: Optional[float] = None) -> patches_pb.UploadPatchResponse:
-        """`sw-patch upload FILE`: streams the file in 1 MiB chunks.
+    def apply(self, ids: Sequence[str] = (), all: bool = False, skip_semantic: bool = False, *,
+              timeout: Optional[float] = None) -> patches_pb.ApplyPatchesResponse:
+        """`sw-patch apply [--all]`: ``.messages.info`` e.g. "001 is now in the repo", ``.applied`` ids.
 
-        The file must be named ``<patch id>.patch``. ``.messages.info`` holds e.g.
-        "001 is now available". ``timeout`` defaults to none (large files take a while).
-        """
-        path = os.fspath(path)
-        size = os.path.getsize(path)
-
-        def requests() -> Iterator[patches_pb.UploadPatchRequest]:
-            yield patches_pb.UploadPatchRequest(header=patches_pb.UploadHeader(file_name=os.path.basename(path), size_bytes=size))
-            with open(path, "rb") as f:
-                while True:
-                    chunk = f.read(CHUNK_SIZE)
-                    if not chunk:
-                        return
-                    yield patches_pb.UploadPatchRequest(chunk=chunk)
-
-        try:
-            return self._patches.UploadPatch(requests(), timeout=timeout, metadata=self._metadata)
-        except grpc.RpcError as e:
-            raise from_rpc_error(e, "UploadPatch") from None
-
-    def apply(self, ids: Sequence[str] = (), all: bool = False, skip_semantic: bool = False) -> patches_pb.ApplyPatchesResponse:
-        """`sw-patch apply`: ``.messages.info`` e.g. "001 is now in the repo", ``.applied`` ids."""
+        Raises PreconditionError (reason REQUIREMENT_NOT_APPLIED) when a required patch is not applied."""
         req = patches_pb.ApplyPatchesRequest(patch_ids=list(ids), all=all, skip_semantic=skip_semantic)
-        return self._unary("ApplyPatches", self._patches.ApplyPatches, req)
+        return self._unary("ApplyPatches", self._patches.ApplyPatches, req, timeout)
 
-    def remove(self, ids: Sequence[str], skip_semantic: bool = False, skip_app_check: bool = False) -> patches_pb.RemovePatchesResponse:
-        """`sw-patch remove`: ``.removed`` ids."""
-        req = patches_pb.RemovePatchesRequest(patch_ids=list(ids), skip_semantic=skip_semantic, skip_app_check=skip_app_check)
-        return self._unary("RemovePatches", self._patches.RemovePatches, req)
+    def remove(self, ids: Sequence[str], skip_semantic: bool = False, skip_app_check: bool = False,
+               remove_unremovable: bool = False, *, timeout: Optional[float] = None) -> patches_pb.RemovePatchesResponse:
+        """`sw-patch remove`: ``.removed`` ids. PreconditionError (REQUIRED_BY_APPLIED,
+        NOT_REMOVABLE, ...) when an applied patch requires one of them."""
+        req = patches_pb.RemovePatchesRequest(patch_ids=list(ids), skip_semantic=skip_semantic,
+                                              skip_app_check=skip_app_check, remove_unremovable=remove_unremovable)
+        return self._unary("RemovePatches", self._patches.RemovePatches, req, timeout)
 
-    def delete(self, ids: Sequence[str]) -> patches_pb.DeletePatchesResponse:
-        """`sw-patch delete`: ``.deleted`` ids."""
-        return self._unary("DeletePatches", self._patches.DeletePatches, patches_pb.DeletePatchesRequest(patch_ids=list(ids)))
+    def delete(self, ids: Sequence[str], *, timeout: Optional[float] = None) -> patches_pb.DeletePatchesResponse:
+        """`sw-patch delete`: ``.deleted`` ids (only Available patches can be deleted)."""
+        return self._unary("DeletePatches", self._patches.DeletePatches, patches_pb.DeletePatchesRequest(patch_ids=list(ids)), timeout)
 
-    def del_release(self, release: str) -> patches_pb.DelReleaseResponse:
+    def commit(self, ids: Sequence[str] = (), *, all: bool = False, release: str = "", dry_run: bool = False,
+               timeout: Optional[float] = None) -> patches_pb.CommitPatchesResponse:
+        """`sw-patch commit [--all [--release R]] [--dry-run]`: ``.patch_ids`` committed (or that
+        would be), ``.freed_bytes``, ``.messages.info``. The patches' requirements are included."""
+        req = patches_pb.CommitPatchesRequest(patch_ids=list(ids), all=all, release=release, dry_run=dry_run)
+        return self._unary("CommitPatches", self._patches.CommitPatches, req, timeout)
+
+    def what_requires(self, ids: Sequence[str], *, timeout: Optional[float] = None) -> List[patches_pb.Requirement]:
+        """`sw-patch what-requires`: for each id (sorted), ``.patch_id`` and the ``.required_by`` ids."""
+        req = patches_pb.WhatRequiresRequest(patch_ids=list(ids))
+        return list(self._unary("WhatRequires", self._patches.WhatRequires, req, timeout).requirements)
+
+    def query_dependencies(self, ids: Sequence[str], recursive: bool = False, *, timeout: Optional[float] = None) -> List[str]:
+        """`sw-patch query-dependencies [--recursive]`: the ids the patches require (with
+        ``recursive``, their requirements too). PreconditionError (REQUIRED_PATCH_MISSING) when a
+        required patch was never uploaded."""
+        req = patches_pb.QueryDependenciesRequest(patch_ids=list(ids), recursive=recursive)
+        return list(self._unary("QueryDependencies", self._patches.QueryDependencies, req, timeout).patch_ids)
+
+    def is_applied(self, ids: Sequence[str], *, timeout: Optional[float] = None) -> bool:
+        """`sw-patch is-applied`: True when every patch is Applied."""
+        return self._unary("IsApplied", self._patches.IsApplied, patches_pb.IsAppliedRequest(patch_ids=list(ids)), timeout).result
+
+    def is_available(self, ids: Sequence[str], *, timeout: Optional[float] = None) -> bool:
+        """`sw-patch is-available`: True when every patch is Available."""
+        return self._unary("IsAvailable", self._patches.IsAvailable, patches_pb.IsAvailableRequest(patch_ids=list(ids)), timeout).result
+
+    def report_app_dependencies(self, app: str, ids: Sequence[str], *, timeout: Optional[float] = None) -> None:
+        """`sw-patch report-app-dependencies`: records that ``app`` needs these patches (none = forget it)."""
+        req = patches_pb.ReportAppDependenciesRequest(app=app, patch_ids=list(ids))
+        self._unary("ReportAppDependencies", self._patches.ReportAppDependencies, req, timeout)
+
+    def query_app_dependencies(self, *, timeout: Optional[float] = None) -> Dict[str, List[str]]:
+        """`sw-patch query-app-dependencies`: ``{app: [patch ids]}``."""
+        r = self._unary("QueryAppDependencies", self._patches.QueryAppDependencies, patches_pb.QueryAppDependenciesRequest(), timeout)
+        return {d.app: list(d.patch_ids) for d in r.dependencies}
+
+    def init_release(self, release: str, *, timeout: Optional[float] = None) -> patches_pb.InitReleaseResponse:
+        """`sw-patch init-release`: creates an empty release (``.messages``)."""
+        return self._unary("InitRelease", self._patches.InitRelease, patches_pb.InitReleaseRequest(release=release), timeout)
+
+    def del_release(self, release: str, *, timeout: Optional[float] = None) -> patches_pb.DelReleaseResponse:
         """`sw-patch del-release`: deletes a release's patches and base feed (``.messages``).
 
         Raises :class:`~swpatch_client.errors.ReleaseNotFoundError` for an unknown release."""
-        return self._unary("DelRelease", self._patches.DelRelease, patches_pb.DelReleaseRequest(release=release))
+        return self._unary("DelRelease", self._patches.DelRelease, patches_pb.DelReleaseRequest(release=release), timeout)
 
-    def is_applied(self, ids: Sequence[str]) -> bool:
-        """`sw-patch is-applied`."""
-        return self._unary("IsApplied", self._patches.IsApplied, patches_pb.IsAppliedRequest(patch_ids=list(ids))).result
+    def import_base_package(self, path: PathLike, release: str, *, file_name: Optional[str] = None, chunk_size: int = CHUNK_SIZE,
+                            on_progress: Optional[ProgressCallback] = None,
+                            timeout: Optional[float] = None) -> patches_pb.ImportBasePackageResponse:
+        """Adds an RPM to a release's base feed, streamed from disk like :meth:`upload`:
+        ``.package`` and ``.added`` (False when it was already there)."""
+        name = file_name if file_name is not None else os.path.basename(os.fspath(path))
+        return self._upload(
+            "ImportBasePackage", self._patches.ImportBasePackage,
+            lambda size: patches_pb.ImportBasePackageRequest(
+                header=patches_pb.BasePackageHeader(release=release, file_name=name, size_bytes=size)),
+            lambda chunk: patches_pb.ImportBasePackageRequest(chunk=chunk),
+            path, chunk_size, on_progress, timeout,
+        )
 
-    def controller_info(self) -> patches_pb.GetControllerInfoResponse:
-        """Running release, releases, trust labels, counts and ``last_event_sequence``."""
-        return self._unary("GetControllerInfo", self._patches.GetControllerInfo, patches_pb.GetControllerInfoRequest())
+    def controller_info(self, *, timeout: Optional[float] = None) -> patches_pb.GetControllerInfoResponse:
+        """Running release, releases, trust labels, counts, ``last_event_sequence`` and ``version``."""
+        return self._unary("GetControllerInfo", self._patches.GetControllerInfo, patches_pb.GetControllerInfoRequest(), timeout)
 
     def watch_events(
         self,
@@ -230,52 +364,241 @@ class SwPatchClient:
         kinds: Iterable[str] = (),
         patch_id: str = "",
         hostname: str = "",
+        operation_id: str = "",
+        *,
         timeout: Optional[float] = None,
+        resume: bool = True,
+        initial_backoff: float = 0.2,
+        max_backoff: float = 5.0,
+        on_reconnect: Optional[ReconnectCallback] = None,
     ) -> Iterator[types_pb.Event]:
-        """Every event after ``after_sequence`` (0 = from the start), then live ones; never ends
-        by itself. Break out of the loop (or close()) to stop; with ``timeout`` the stream ends
-        with DeadlineExceededError after that many seconds."""
-        req = patches_pb.WatchEventsRequest(after_sequence=after_sequence, kinds=list(kinds), patch_id=patch_id, hostname=hostname)
-        call = self._patches.WatchEvents(req, timeout=timeout, metadata=self._metadata)
-        for r in self._stream("WatchEvents", call):
-            yield r.event
+        """Every event after ``after_sequence`` (0 = from the start of the log), then live ones;
+        never ends by itself. Break out of the loop (or close() the client) to stop.
 
-    # ------------------------------------------------------------------ hosts
+        When the controller goes away (UNAVAILABLE or a broken transport) the watch reconnects
+        with exponential backoff (``initial_backoff`` doubled up to ``max_backoff`` seconds) and
+        resumes after the last sequence it delivered, so no event is lost or repeated, like the
+        TypeScript SDK's ``watchEvents``; ``on_reconnect(attempt, delay, after_sequence, error)``
+        runs before each retry. Other errors end the iteration. ``resume=False`` raises
+        UnavailableError instead. With ``timeout`` the whole watch ends with DeadlineExceededError
+        after that many seconds.
+        """
+        last = after_sequence
+        attempt = 0
+        until = time.monotonic() + timeout if timeout else None
+        kinds = list(kinds)
+        while True:
+            left = None
+            if until is not None:
+                left = until - time.monotonic()
+                if left <= 0:
+                    raise DeadlineExceededError(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded", "WatchEvents")
+            req = patches_pb.WatchEventsRequest(after_sequence=last, kinds=kinds, patch_id=patch_id, hostname=hostname, operation_id=operation_id)
+            error: BaseException
+            try:
+                for r in self._stream("WatchEvents", self._patches.WatchEvents, req, left):
+                    ev = r.event
+                    if not r.HasField("event") or ev.sequence <= last:
+                        continue
+                    last = ev.sequence
+                    attempt = 0
+                    yield ev
+                if self._closed.is_set():
+                    return
+                error = EOFError("event stream ended")
+            except Exception as e:  # SwPatchError from _stream
+                if not resume or not is_transient(e):
+                    raise
+                error = e
+            if self._closed.is_set():
+                return
+            attempt += 1
+            delay = min(max_backoff, initial_backoff * 2 ** (attempt - 1))
+            if on_reconnect is not None:
+                on_reconnect(attempt, delay, last, error)
+            if self._closed.wait(delay):
+                return
 
-    def list_hosts(self) -> List[types_pb.Host]:
+    # ------------------------------------------------------------------ HostService
+
+    def list_hosts(self, *, timeout: Optional[float] = None) -> List[types_pb.Host]:
         """`sw-patch query-hosts`: hosts sorted by hostname."""
-        return list(self._unary("ListHosts", self._hosts.ListHosts, hosts_pb.ListHostsRequest()).hosts)
+        return list(self._unary("ListHosts", self._hosts.ListHosts, hosts_pb.ListHostsRequest(), timeout).hosts)
 
-    def get_host(self, host: str) -> types_pb.Host:
-        """One host by hostname or IP address."""
-        return self._unary("GetHost", self._hosts.GetHost, hosts_pb.GetHostRequest(host=host)).host
+    def get_host(self, host: str, *, timeout: Optional[float] = None) -> types_pb.Host:
+        """One host by hostname or IP address (HostNotFoundError if unknown)."""
+        return self._unary("GetHost", self._hosts.GetHost, hosts_pb.GetHostRequest(host=host), timeout).host
 
-    def host_install(self, host: str, force: bool = False, timeout: Optional[float] = None) -> Iterator[types_pb.InstallProgress]:
+    def lock_host(self, host: str, force: bool = False, *, timeout: Optional[float] = None) -> types_pb.Host:
+        """`system host-lock`: the host, now locked."""
+        return self._unary("LockHost", self._hosts.LockHost, hosts_pb.LockHostRequest(host=host, force=force), timeout).host
+
+    def unlock_host(self, host: str, *, timeout: Optional[float] = None) -> hosts_pb.UnlockHostResponse:
+        """`system host-unlock`: ``.host`` and ``.rebooting`` (True when the unlock reboots it)."""
+        return self._unary("UnlockHost", self._hosts.UnlockHost, hosts_pb.UnlockHostRequest(host=host), timeout)
+
+    def swact_host(self, host: str, *, timeout: Optional[float] = None) -> str:
+        """`system host-swact`: moves the active controller away from ``host``; returns the new active one."""
+        return self._unary("SwactHost", self._hosts.SwactHost, hosts_pb.SwactHostRequest(host=host), timeout).active_controller
+
+    def drop_host(self, host: str, *, timeout: Optional[float] = None) -> hosts_pb.DropHostResponse:
+        """`sw-patch drop-host`: forgets a host (``.messages``)."""
+        return self._unary("DropHost", self._hosts.DropHost, hosts_pb.DropHostRequest(host=host), timeout)
+
+    def host_install(self, host: str, force: bool = False, *, timeout: Optional[float] = None) -> Iterator[types_pb.InstallProgress]:
         """`sw-patch host-install HOST`: yields InstallProgress messages; the last one has
         ``terminal`` set and phase DONE, FAILED or REJECTED."""
-        call = self._hosts.InstallHost(hosts_pb.InstallHostRequest(host=host, force=force), timeout=timeout, metadata=self._metadata)
-        for r in self._stream("InstallHost", call):
+        req = hosts_pb.InstallHostRequest(host=host, force=force)
+        for r in self._stream("InstallHost", self._hosts.InstallHost, req, timeout):
             yield r.progress
 
-    def host_install_async(self, host: str, force: bool = False) -> str:
+    def host_install_async(self, host: str, force: bool = False, *, timeout: Optional[float] = None) -> str:
         """`sw-patch host-install-async HOST`: starts the install and returns its operation id."""
         req = hosts_pb.InstallHostAsyncRequest(host=host, force=force)
-        return self._unary("InstallHostAsync", self._hosts.InstallHostAsync, req).operation_id
+        return self._unary("InstallHostAsync", self._hosts.InstallHostAsync, req, timeout).operation_id
 
-    def get_operation(self, op_id: str) -> types_pb.InstallProgress:
-        """The latest progress message of an operation."""
-        return self._unary("GetOperation", self._hosts.GetOperation, hosts_pb.GetOperationRequest(operation_id=op_id)).progress
+    def get_operation(self, operation_id: str, *, timeout: Optional[float] = None) -> types_pb.InstallProgress:
+        """The latest progress message of an operation (OperationNotFoundError if unknown)."""
+        req = hosts_pb.GetOperationRequest(operation_id=operation_id)
+        return self._unary("GetOperation", self._hosts.GetOperation, req, timeout).progress
 
-    def watch_operation(self, op_id: str, timeout: Optional[float] = None) -> Iterator[types_pb.InstallProgress]:
-        """An operation's progress so far, then each new message, ending with the terminal one."""
-        call = self._hosts.WatchOperation(hosts_pb.WatchOperationRequest(operation_id=op_id), timeout=timeout, metadata=self._metadata)
-        for r in self._stream("WatchOperation", call):
+    def watch_operation(self, operation_id: str, *, timeout: Optional[float] = None) -> Iterator[types_pb.InstallProgress]:
+        """An operation's progress so far, then each new message, ending after the terminal one."""
+        req = hosts_pb.WatchOperationRequest(operation_id=operation_id)
+        for r in self._stream("WatchOperation", self._hosts.WatchOperation, req, timeout):
+            if not r.HasField("progress"):
+                continue
             yield r.progress
+            if r.progress.terminal:
+                return
 
-    def lock_host(self, host: str, force: bool = False) -> types_pb.Host:
-        return self._unary("LockHost", self._hosts.LockHost, hosts_pb.LockHostRequest(host=host, force=force)).host
+    def list_alarms(self, *, timeout: Optional[float] = None) -> List[types_pb.Alarm]:
+        """`fm alarm-list`: the active alarms."""
+        return list(self._unary("ListAlarms", self._hosts.ListAlarms, hosts_pb.ListAlarmsRequest(), timeout).alarms)
 
-    def unlock_host(self, host: str) -> hosts_pb.UnlockHostResponse:
-        return self._unary("UnlockHost", self._hosts.UnlockHost, hosts_pb.UnlockHostRequest(host=host))
+    def get_alarm(self, uuid: str, *, timeout: Optional[float] = None) -> types_pb.Alarm:
+        """`fm alarm-show UUID`."""
+        return self._unary("GetAlarm", self._hosts.GetAlarm, hosts_pb.GetAlarmRequest(uuid=uuid), timeout).alarm
 
+    def raise_alarm(self, alarm_id: str, entity_instance_id: str, severity: str, reason_text: str = "",
+                    mgmt_affecting: bool = False, proposed_repair_action: str = "", *,
+                    timeout: Optional[float] = None) -> types_pb.Alarm:
+        """`fm alarm-raise`: raises an alarm (severity "critical", "major", "minor" or "warning"); returns it with its uuid."""
+        req = hosts_pb.RaiseAlarmRequest(alarm_id=alarm_id, entity_instance_id=entity_instance_id, severity=severity,
+                                         reason_text=reason_text, mgmt_affecting=mgmt_affecting,
+                                         proposed_repair_action=proposed_repair_action)
+        return self._unary("RaiseAlarm", self._hosts.RaiseAlarm, req, timeout).alarm
 
+    def clear_alarm(self, uuid: str, *, timeout: Optional[float] = None) -> None:
+        """`fm alarm-delete UUID`."""
+        self._unary("ClearAlarm", self._hosts.ClearAlarm, hosts_pb.ClearAlarmRequest(uuid=uuid), timeout)
+
+    # ------------------------------------------------------------------ OrchestrationService
+
+    def create_strategy(
+        self,
+        controller_apply_type: Choice = None,
+        storage_apply_type: Choice = None,
+        worker_apply_type: Choice = None,
+        max_parallel_worker_hosts: int = 0,
+        instance_action: Choice = None,
+        alarm_restrictions: Choice = None,
+        swift_apply_type: Choice = None,
+        default_instance_action_apply_type: Choice = None,
+        *,
+        timeout: Optional[float] = None,
+    ) -> orch_pb.Strategy:
+        """`sw-manager patch-strategy create`: the new strategy (state "building"; it builds in the
+        background, see :meth:`watch_strategy`).
+
+        Apply types are "serial", "parallel" or "ignore"; ``instance_action`` "migrate" or
+        "stop-start"; ``alarm_restrictions`` "strict" or "relaxed"; enum ints are accepted too.
+        None (and 0 for ``max_parallel_worker_hosts``) leaves the controller's default.
+        AlreadyExistsError when a strategy exists."""
+        req = orch_pb.CreateStrategyRequest(
+            controller_apply_type=_choice(controller_apply_type, _APPLY_TYPES, "controller_apply_type"),
+            storage_apply_type=_choice(storage_apply_type, _APPLY_TYPES, "storage_apply_type"),
+            worker_apply_type=_choice(worker_apply_type, _APPLY_TYPES, "worker_apply_type"),
+            max_parallel_worker_hosts=max_parallel_worker_hosts,
+            instance_action=_choice(instance_action, _INSTANCE_ACTIONS, "instance_action"),
+            alarm_restrictions=_choice(alarm_restrictions, _ALARM_RESTRICTIONS, "alarm_restrictions"),
+            swift_apply_type=_choice(swift_apply_type, _APPLY_TYPES, "swift_apply_type"),
+            default_instance_action_apply_type=_choice(default_instance_action_apply_type, _APPLY_TYPES,
+                                                       "default_instance_action_apply_type"),
+        )
+        return self._unary("CreateStrategy", self._orch.CreateStrategy, req, timeout).strategy
+
+    def get_strategy(self, *, timeout: Optional[float] = None) -> orch_pb.Strategy:
+        """`sw-manager patch-strategy show`: the strategy. StrategyNotFoundError when there is none."""
+        return self._unary("GetStrategy", self._orch.GetStrategy, orch_pb.GetStrategyRequest(), timeout).strategy
+
+    def apply_strategy(self, stage_id: Optional[int] = None, *, timeout: Optional[float] = None) -> orch_pb.Strategy:
+        """`sw-manager patch-strategy apply [--stage-id N]`: applies every stage, or only the next
+        one (stage ``stage_id``), after which the strategy waits in "applying" for the next apply
+        or an abort. PreconditionError (APPLY_REJECTED) in the wrong state."""
+        req = orch_pb.ApplyStrategyRequest() if stage_id is None else orch_pb.ApplyStrategyRequest(stage_id=stage_id)
+        return self._unary("ApplyStrategy", self._orch.ApplyStrategy, req, timeout).strategy
+
+    def abort_strategy(self, stage_id: Optional[int] = None, *, timeout: Optional[float] = None) -> orch_pb.Strategy:
+        """`sw-manager patch-strategy abort [--stage-id N]`: state "aborting" (or "aborted" at once
+        when paused between stages). PreconditionError (ABORT_REJECTED) when nothing is applying."""
+        req = orch_pb.AbortStrategyRequest() if stage_id is None else orch_pb.AbortStrategyRequest(stage_id=stage_id)
+        return self._unary("AbortStrategy", self._orch.AbortStrategy, req, timeout).strategy
+
+    def delete_strategy(self, force: bool = False, *, timeout: Optional[float] = None) -> None:
+        """`sw-manager patch-strategy delete [--force]`. StrategyNotFoundError when there is none,
+        PreconditionError (STRATEGY_IN_PROGRESS) while it runs unless ``force``."""
+        self._unary("DeleteStrategy", self._orch.DeleteStrategy, orch_pb.DeleteStrategyRequest(force=force), timeout)
+
+    def watch_strategy(self, *, timeout: Optional[float] = None) -> Iterator[orch_pb.Strategy]:
+        """The current strategy, then a snapshot after every change; never ends by itself (break
+        out of the loop, or ``timeout``). Moments without a strategy (deleted) are skipped."""
+        for r in self._stream("WatchStrategy", self._orch.WatchStrategy, orch_pb.WatchStrategyRequest(), timeout):
+            if r.HasField("strategy"):
+                yield r.strategy
+
+    # ------------------------------------------------------------------ AdminService
+
+    def create_token(self, role: str, hostname: str = "", description: str = "", *,
+                     timeout: Optional[float] = None) -> admin_pb.CreateTokenResponse:
+        """`sw-patch token-create`: ``.token`` (the secret, shown only now) and ``.info``.
+        ``role`` is "reader", "operator", "admin" or "agent" (with ``hostname``)."""
+        req = admin_pb.CreateTokenRequest(role=role, hostname=hostname, description=description)
+        return self._unary("CreateToken", self._admin.CreateToken, req, timeout)
+
+    def list_tokens(self, *, timeout: Optional[float] = None) -> List[admin_pb.TokenInfo]:
+        """`sw-patch token-list`: every token's id, role, hostname, description and revoked flag."""
+        return list(self._unary("ListTokens", self._admin.ListTokens, admin_pb.ListTokensRequest(), timeout).tokens)
+
+    def revoke_token(self, token_id: str, *, timeout: Optional[float] = None) -> None:
+        """`sw-patch token-revoke ID`: the token stops working at once."""
+        self._unary("RevokeToken", self._admin.RevokeToken, admin_pb.RevokeTokenRequest(id=token_id), timeout)
+
+    def list_trusted_keys(self, *, timeout: Optional[float] = None) -> List[admin_pb.TrustedKey]:
+        """`sw-patch trust-list`: ``--trust`` keys first, then the ones added at run time."""
+        return list(self._unary("ListTrustedKeys", self._admin.ListTrustedKeys, admin_pb.ListTrustedKeysRequest(), timeout).keys)
+
+    def add_trusted_key(self, label: str, pem: Union[str, bytes], *, timeout: Optional[float] = None) -> admin_pb.TrustedKey:
+        """`sw-patch trust-add`: trusts a certificate or public key (PEM text) for patch
+        signatures. AlreadyExistsError when the label or the key is already trusted."""
+        text = pem.decode("utf-8") if isinstance(pem, bytes) else pem
+        return self._unary("AddTrustedKey", self._admin.AddTrustedKey, admin_pb.AddTrustedKeyRequest(label=label, pem=text), timeout).key
+
+    def remove_trusted_key(self, label: str, *, timeout: Optional[float] = None) -> None:
+        """`sw-patch trust-remove`: NotFoundError when no such key, PreconditionError for a ``--trust`` key."""
+        self._unary("RemoveTrustedKey", self._admin.RemoveTrustedKey, admin_pb.RemoveTrustedKeyRequest(label=label), timeout)
+
+    def list_audit_log(self, after_id: int = 0, limit: int = 0, *, timeout: Optional[float] = None) -> List[admin_pb.AuditEntry]:
+        """`sw-patch audit-log`: audit entries with id > ``after_id``, oldest first, at most ``limit``
+        (0 = the controller's default of 100; at most 1000); page on with ``after_id=entries[-1].id``."""
+        req = admin_pb.ListAuditLogRequest(after_id=after_id, limit=limit)
+        return list(self._unary("ListAuditLog", self._admin.ListAuditLog, req, timeout).entries)
+
+    # ------------------------------------------------------------------ AgentService
+
+    def fetch_package(self, sha256: str, *, timeout: Optional[float] = None) -> Iterator[bytes]:
+        """The chunks of a patch RPM by its sha256 (as agents download it; needs an agent or
+        admin token). ``AgentService.Connect`` is the agents' own protocol and has no method here."""
+        req = agent_pb.FetchPackageRequest(sha256=sha256)
+        for r in self._stream("FetchPackage", self._agent.FetchPackage, req, timeout):
+            yield r.chunk

@@ -3,13 +3,17 @@
 Every failed RPC becomes a :class:`SwPatchError` that keeps the status code, the server's details
 text, the method that failed and the controller's machine-readable ``reason`` (the
 ``swpatch-error-reason`` trailer, e.g. ``"PATCH_NOT_FOUND"``). The subclass is chosen by the reason
-first (``RELEASE_NOT_FOUND`` -> :class:`ReleaseNotFoundError`, ...), then by the status code.
+first (``RELEASE_NOT_FOUND`` -> :class:`ReleaseNotFoundError`, ...), then by the status code, as
+the TypeScript SDK does (``clients/sdk/src/errors.ts``).
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, Optional, Type
 
 import grpc
+
+from .gen.swpatch.v1 import patch_service_pb2 as patches_pb
 
 #: Trailer in which the controller sends the reason of every error status.
 REASON_TRAILER = "swpatch-error-reason"
@@ -89,6 +93,10 @@ class DeadlineExceededError(SwPatchError):
     """DEADLINE_EXCEEDED: the call's timeout expired."""
 
 
+class InternalError(SwPatchError):
+    """INTERNAL (or UNKNOWN): the controller failed unexpectedly; ``details`` holds its log reference."""
+
+
 _BY_CODE: Dict[grpc.StatusCode, Type[SwPatchError]] = {
     grpc.StatusCode.NOT_FOUND: NotFoundError,
     grpc.StatusCode.FAILED_PRECONDITION: PreconditionError,
@@ -98,7 +106,15 @@ _BY_CODE: Dict[grpc.StatusCode, Type[SwPatchError]] = {
     grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
     grpc.StatusCode.UNAVAILABLE: UnavailableError,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
+    grpc.StatusCode.INTERNAL: InternalError,
+    grpc.StatusCode.UNKNOWN: InternalError,
 }
+
+#: PatchService methods: a NOT_FOUND from them without a reason (an older controller) is a patch.
+_PATCH_METHODS = frozenset(patches_pb.DESCRIPTOR.services_by_name["PatchService"].methods_by_name)
+#: Texts grpc gives a connection torn down mid-stream (INTERNAL/UNKNOWN/CANCELLED).
+_BROKEN_TRANSPORT = re.compile(r"RST_STREAM|Connection dropped|socket|ECONNRESET|Received HTTP status|Server shutting down|"
+                               r"Connection reset|Socket closed|GOAWAY", re.I)
 
 
 _BY_REASON: Dict[str, Type[SwPatchError]] = {
@@ -131,6 +147,23 @@ def from_rpc_error(err: grpc.RpcError, method: str = "") -> SwPatchError:
     code = code or grpc.StatusCode.UNKNOWN
     reason = reason_of(err)
     cls = _BY_REASON.get(reason or "") if code == grpc.StatusCode.NOT_FOUND else None
+    if cls is None and reason is None and code == grpc.StatusCode.NOT_FOUND and method in _PATCH_METHODS:
+        cls = PatchNotFoundError
     if cls is None:
         cls = _BY_CODE.get(code, SwPatchError)
     return cls(code, details or "", method, reason)
+
+
+def is_transient(err: BaseException) -> bool:
+    """True for errors worth retrying a stream on: the controller went away (UNAVAILABLE) or the
+    transport broke mid-stream (INTERNAL/UNKNOWN/CANCELLED with a connection text)."""
+    if isinstance(err, SwPatchError):
+        code, details = err.code, err.details
+    elif isinstance(err, grpc.RpcError) and hasattr(err, "code"):
+        code, details = err.code(), err.details() or ""  # type: ignore[attr-defined]
+    else:
+        return False
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return True
+    broken = code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.CANCELLED)
+    return broken and bool(_BROKEN_TRANSPORT.search(details or ""))
