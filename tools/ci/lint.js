@@ -18,10 +18,11 @@ const CHECKS = {
   prettier: [bin("prettier"), ["--check", "--log-level", "warn", "--cache", "--cache-location", path.join(ROOT, ".prettiercache"), "."]],
   "buf-lint": [bin("buf"), ["lint"]],
   "buf-breaking": [process.execPath, [path.join(__dirname, "buf-breaking.js")]],
-  // everything tsconfig.json includes: server, clients, tools and the tests
-  tsc: [bin("tsc"), ["--noEmit", "-p", "."]],
+  // everything tsconfig.json includes: server, clients, tools and the tests. --incremental keeps what it learnt in
+  // dist/.cache (a re-run re-checks only what changed, about a third of the CPU) and still reports every error.
+  tsc: [bin("tsc"), ["--noEmit", "-p", ".", "--incremental", "--tsBuildInfoFile", path.join(ROOT, "dist", ".cache", "tsc-all.tsbuildinfo")]],
   // the web console (its own tsconfig: DOM, JSX, bundler resolution)
-  "tsc-web": [bin("tsc"), ["-p", "clients/web"]],
+  "tsc-web": [bin("tsc"), ["-p", "clients/web", "--incremental", "--tsBuildInfoFile", path.join(ROOT, "dist", ".cache", "tsc-web.tsbuildinfo")]],
 };
 
 const wanted = process.argv.slice(2);
