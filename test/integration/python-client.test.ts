@@ -196,6 +196,10 @@ describe("Python client (clients/python, pip-installed in a venv) against a real
     const queries = steps("query").map((q) => q.states["001"]);
     expect(queries).to.deep.equal(["Available", "Partial-Apply", "Partial-Apply", "Partial-Apply", "Applied"]);
     expect(steps("hosts")[1]!.hosts).to.deep.equal({ "compute-0": "Yes", "controller-0": "Yes", "controller-1": "Yes" });
+    expect(steps("get_operation").map((g) => [g.host, g.phase, g.terminal, g.same])).to.deep.equal([
+      ["controller-1", "done", true, true],
+      ["compute-0", "done", true, true],
+    ]);
     expect(one("is_applied").result).to.equal(true);
     expect(one("get_host")).to.deep.include({ hostname: "controller-0", personality: "controller", connected: true });
   });

@@ -115,6 +115,8 @@ def install_all(c, names, patch_id):
             op = c.host_install_async(host)
             progress = list(c.watch_operation(op))
             mode = "async"
+            latest = c.get_operation(op)
+            emit("get_operation", host=host, phase=phase_name(latest.phase), terminal=latest.terminal, same=latest.operation_id == op)
         last = progress[-1]
         emit("install", host=host, mode=mode, messages=len(progress), phases=sorted({phase_name(p.phase) for p in progress}),
              final=phase_name(last.phase), terminal=last.terminal, operation_id=last.operation_id)
