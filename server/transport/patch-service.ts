@@ -1,4 +1,5 @@
 import type { CallContext } from "nice-grpc";
+import { applyMessages, commitMessages, deleteMessages, releaseMessages, removeMessages, uploadMessages } from "./mappers/patch-messages.js";
 import {
   QueryFilter,
   QueryPatchesResponse,
@@ -128,7 +129,7 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
       const { header, chunks } = await headerAndChunks(request, d.maxPatchBytes);
       if (header.sizeBytes > d.maxPatchBytes) throw invalidArgument(`upload: ${header.fileName} is ${header.sizeBytes} bytes, over the limit of ${d.maxPatchBytes}`);
       const r = await d.patches.upload(header.fileName, chunks, ctx.signal);
-      return { patchId: r.id, outcome: OUTCOME[r.outcome], messages: r.messages, patch: toProtoPatch(r.patch) };
+      return { patchId: r.id, outcome: OUTCOME[r.outcome], messages: uploadMessages(r), patch: toProtoPatch(r.patch) };
     },
 
     async queryPatches(req) {
@@ -159,7 +160,7 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
       const ids = patchIds(req.patchIds, "patch_ids", { allowEmpty: req.all });
       if (req.all && ids.length) throw invalidArgument("patch_ids: give either patch ids or all, not both");
       const r = await d.patches.apply(ids, { all: req.all, skipSemantic: req.skipSemantic }, ctx.signal);
-      return { messages: r.messages, applied: r.applied };
+      return { messages: applyMessages(r), applied: r.applied };
     },
 
     async removePatches(req, ctx) {
@@ -168,12 +169,12 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
         { skipSemantic: req.skipSemantic, skipAppCheck: req.skipAppCheck, removeUnremovable: req.removeUnremovable },
         ctx.signal,
       );
-      return { messages: r.messages, removed: r.removed };
+      return { messages: removeMessages(r), removed: r.removed };
     },
 
     async deletePatches(req) {
       const r = await d.patches.delete(patchIds(req.patchIds));
-      return { messages: r.messages, deleted: r.deleted };
+      return { messages: deleteMessages(r), deleted: r.deleted };
     },
 
     async commitPatches(req) {
@@ -181,7 +182,7 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
       if (req.all && ids.length) throw invalidArgument("patch_ids: give either patch ids or all, not both");
       if (req.release && !/^[A-Za-z0-9._-]{1,64}$/.test(req.release)) throw invalidArgument(`release: invalid release "${req.release}"`);
       const r = await d.patches.commit({ ids, all: req.all, release: req.release, dryRun: req.dryRun });
-      return { messages: r.messages, patchIds: r.patchIds, freedBytes: r.freedBytes };
+      return { messages: commitMessages(r), patchIds: r.patchIds, freedBytes: r.freedBytes };
     },
 
     async whatRequires(req) {
@@ -210,11 +211,11 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
     },
 
     async initRelease(req) {
-      return { messages: await d.patches.initRelease(req.release) };
+      return { messages: releaseMessages(await d.patches.initRelease(req.release)) };
     },
 
     async delRelease(req) {
-      return { messages: await d.patches.delRelease(req.release) };
+      return { messages: releaseMessages(await d.patches.delRelease(req.release)) };
     },
 
     async importBasePackage(request) {

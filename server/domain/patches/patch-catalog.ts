@@ -30,7 +30,7 @@ export interface CatalogChange {
 }
 
 /** "a\n" per line, reference style. */
-export function lines(items: readonly string[]): string {
+function lines(items: readonly string[]): string {
   return items.map((l) => `${l}\n`).join("");
 }
 

@@ -9,7 +9,6 @@ import type { BlobPort } from "../store.js";
 import type { UnitOfWork } from "../unit-of-work.js";
 import type { PackageRecord, PatchMeta, PatchRecord } from "./model.js";
 import type { PatchCatalog } from "./patch-catalog.js";
-import type { OpMessages } from "./patch-lifecycle.js";
 import { compareEvr } from "./state.js";
 
 export type UploadOutcome = "imported" | "metadata-updated" | "committed-unchanged";
@@ -46,7 +45,7 @@ export class PatchImport {
     fileName: string,
     chunks: AsyncIterable<Uint8Array>,
     signal: AbortSignal,
-  ): Promise<{ id: string; outcome: UploadOutcome; messages: OpMessages; patch: PatchRecord }> {
+  ): Promise<{ id: string; outcome: UploadOutcome; patch: PatchRecord }> {
     const base = path.basename(fileName);
     if (!fileName || base !== fileName) throw invalidArgument(`file name must be a bare file name, got "${fileName}"`, { reason: "BAD_FILE_NAME" });
     if (!base.endsWith(".patch")) throw invalidArgument(`File must end in .patch extension: ${base}`, { reason: "BAD_FILE_NAME" });
@@ -87,7 +86,7 @@ export class PatchImport {
       throw failedPrecondition(`Contents of ${id} do not match re-imported patch`, { reason: "CONTENTS_MISMATCH", patchId: id });
     }
     if (existing.repoState === "Committed") {
-      return { id, outcome: "committed-unchanged" as const, messages: { info: `${id} is committed. Metadata not updated\n`, warning: "" }, patch: existing };
+      return { id, outcome: "committed-unchanged" as const, patch: existing };
     }
     const next: PatchRecord = { ...existing, meta, metadataXml: xml, signer };
     await this.o.uow.commit(async (w) => {
@@ -99,7 +98,6 @@ export class PatchImport {
     return {
       id,
       outcome: "metadata-updated" as const,
-      messages: { info: `${id} is already imported. Updated metadata only\n`, warning: "" },
       patch: this.c.get(id)!,
     };
   }
@@ -172,7 +170,7 @@ export class PatchImport {
       const snapshot = await this.c.statesAfterChange(w, [rec]);
       w.afterCommit(() => this.c.adopt({ changed: [rec], snapshot }));
     });
-    return { id, outcome: "imported" as const, messages: { info: `${id} is now available\n`, warning: "" }, patch: this.c.get(id)! };
+    return { id, outcome: "imported" as const, patch: this.c.get(id)! };
   }
 
   /** Imports every *.rpm of `dir` into the base feed of `release` (skips known files). */

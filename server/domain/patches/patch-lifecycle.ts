@@ -3,14 +3,37 @@ import { failpointAsync } from "../../lib/failpoint.js";
 import type { BlobPort } from "../store.js";
 import type { UnitOfWork } from "../unit-of-work.js";
 import type { PackageRecord, PatchRecord } from "./model.js";
-import { lines, type PatchCatalog } from "./patch-catalog.js";
+import type { PatchCatalog } from "./patch-catalog.js";
 import { checkArgs, checksFor, runSemanticChecks, type SemanticCheck, type SemanticCheckRunner } from "./semantic-checks.js";
 import { compareEvr } from "./state.js";
 
-/** Outcome texts of an operation, reference style: newline-terminated lines. */
-export interface OpMessages {
-  info: string;
-  warning: string;
+/** What an apply did, per patch in id order (`noneAvailable`: "all" found nothing to apply). */
+export interface ApplyOutcome {
+  noneAvailable: boolean;
+  results: { patchId: string; applied: boolean }[];
+  /** The patches it applied (the others were already in the repo). */
+  applied: string[];
+}
+
+/** What a remove did, per patch in id order. */
+export interface RemoveOutcome {
+  results: { patchId: string; removed: boolean }[];
+  /** Unremovable patches removed on request (warned about). */
+  unremovableRemoved: string[];
+  removed: string[];
+}
+
+/** What a delete did. */
+export interface DeleteOutcome {
+  deleted: string[];
+}
+
+/** What a commit did (or would do: "dry-run"); "nothing": no patch of `release` to commit. */
+export interface CommitOutcome {
+  kind: "nothing" | "dry-run" | "committed";
+  release: string;
+  patchIds: string[];
+  freedBytes: number;
 }
 
 /** A validated apply/remove: what to write, or an answer with nothing to write. */
@@ -50,17 +73,17 @@ export class PatchLifecycle {
     }
   }
 
-  async apply(ids: readonly string[], opts: { all?: boolean; skipSemantic?: boolean } = {}, signal?: AbortSignal): Promise<{ messages: OpMessages; applied: string[] }> {
+  async apply(ids: readonly string[], opts: { all?: boolean; skipSemantic?: boolean } = {}, signal?: AbortSignal): Promise<ApplyOutcome> {
     return this.withChecks(() => this.planApply(ids, opts), signal);
   }
 
-  private planApply(ids: readonly string[], opts: { all?: boolean; skipSemantic?: boolean }): Plan<{ messages: OpMessages; applied: string[] }> {
+  private planApply(ids: readonly string[], opts: { all?: boolean; skipSemantic?: boolean }): Plan<ApplyOutcome> {
     const c = this.c;
     c.rejectWhileInstalling();
     let list: string[];
     if (opts.all) {
       list = c.all().filter((p) => p.repoState === "Available").map((p) => p.meta.id);
-      if (list.length === 0) return { done: { messages: { info: "There are no available patches to be applied.\n", warning: "" }, applied: [] } };
+      if (list.length === 0) return { done: { noneAvailable: true, results: [], applied: [] } };
     } else {
       list = [...new Set(ids)].sort();
       if (list.length === 0) throw invalidArgument("patch_ids: at least one patch id (or all) is required");
@@ -91,18 +114,15 @@ export class PatchLifecycle {
       version: c.version,
       checks,
       write: async () => {
-        const info: string[] = [];
+        const results: ApplyOutcome["results"] = [];
         const changed: PatchRecord[] = [];
         for (const id of list) {
           const p = c.get(id)!;
-          if (p.repoState !== "Available") info.push(`${id} is already in the repo`);
-          else {
-            changed.push({ ...p, repoState: "Applied" });
-            info.push(`${id} is now in the repo`);
-          }
+          if (p.repoState === "Available") changed.push({ ...p, repoState: "Applied" });
+          results.push({ patchId: id, applied: p.repoState === "Available" });
         }
         await this.writeRepoChanges(changed, "patch.applied");
-        return { messages: { info: lines(info), warning: "" }, applied: changed.map((p) => p.meta.id) };
+        return { noneAvailable: false, results, applied: changed.map((p) => p.meta.id) };
       },
     };
   }
@@ -111,22 +131,22 @@ export class PatchLifecycle {
     ids: readonly string[],
     opts: { skipSemantic?: boolean; skipAppCheck?: boolean; removeUnremovable?: boolean } = {},
     signal?: AbortSignal,
-  ): Promise<{ messages: OpMessages; removed: string[] }> {
+  ): Promise<RemoveOutcome> {
     return this.withChecks(() => this.planRemove(ids, opts), signal);
   }
 
-  private planRemove(ids: readonly string[], opts: { skipSemantic?: boolean; skipAppCheck?: boolean; removeUnremovable?: boolean }): Plan<{ messages: OpMessages; removed: string[] }> {
+  private planRemove(ids: readonly string[], opts: { skipSemantic?: boolean; skipAppCheck?: boolean; removeUnremovable?: boolean }): Plan<RemoveOutcome> {
     const c = this.c;
     c.rejectWhileInstalling();
     const list = [...new Set(ids)].sort();
     if (list.length === 0) throw invalidArgument("patch_ids: at least one patch id is required");
     c.requireKnown(list);
-    const warnings: string[] = [];
+    const unremovableRemoved: string[] = [];
     const errors: string[] = [];
     for (const id of list) {
       const p = c.get(id)!;
       if (p.meta.unremovable) {
-        if (opts.removeUnremovable) warnings.push(`Unremovable patch ${id} being removed`);
+        if (opts.removeUnremovable) unremovableRemoved.push(id);
         else errors.push(`Patch ${id} is not removable`);
       }
       if (p.repoState === "Committed") errors.push(`Patch ${id} is committed and cannot be removed`);
@@ -152,18 +172,15 @@ export class PatchLifecycle {
       version: c.version,
       checks,
       write: async () => {
-        const info: string[] = [];
+        const results: RemoveOutcome["results"] = [];
         const changed: PatchRecord[] = [];
         for (const id of list) {
           const p = c.get(id)!;
-          if (p.repoState === "Available") info.push(`${id} is not in the repo`);
-          else {
-            changed.push({ ...p, repoState: "Available" });
-            info.push(`${id} has been removed from the repo`);
-          }
+          if (p.repoState !== "Available") changed.push({ ...p, repoState: "Available" });
+          results.push({ patchId: id, removed: p.repoState !== "Available" });
         }
         await this.writeRepoChanges(changed, "patch.removed");
-        return { messages: { info: lines(info), warning: lines(warnings) }, removed: changed.map((p) => p.meta.id) };
+        return { results, unremovableRemoved, removed: changed.map((p) => p.meta.id) };
       },
     };
   }
@@ -194,7 +211,7 @@ export class PatchLifecycle {
     c.hosts.requestReports();
   }
 
-  async delete(ids: readonly string[]): Promise<{ messages: OpMessages; deleted: string[] }> {
+  async delete(ids: readonly string[]): Promise<DeleteOutcome> {
     const c = this.c;
     return this.o.uow.exclusive(async () => {
       const list = [...new Set(ids)].sort();
@@ -218,22 +235,18 @@ export class PatchLifecycle {
       });
       await failpointAsync("delete:committed");
       for (const sha of orphans) await this.o.blobs.remove(sha);
-      return { messages: { info: lines(list.map((id) => `${id} has been deleted`)), warning: "" }, deleted: list };
+      return { deleted: list };
     });
   }
 
-  async commit(opts: { ids?: readonly string[]; all?: boolean; release?: string; dryRun?: boolean }): Promise<{
-    messages: OpMessages;
-    patchIds: string[];
-    freedBytes: number;
-  }> {
+  async commit(opts: { ids?: readonly string[]; all?: boolean; release?: string; dryRun?: boolean }): Promise<CommitOutcome> {
     const c = this.c;
     return this.o.uow.exclusive(async () => {
       let ids: string[];
       if (opts.all) {
         const rel = opts.release || c.runningRelease;
         ids = c.all().filter((p) => p.meta.swVersion === rel).map((p) => p.meta.id);
-        if (ids.length === 0) return { messages: { info: `There are no ${rel} patches to commit.\n`, warning: "" }, patchIds: [], freedBytes: 0 };
+        if (ids.length === 0) return { kind: "nothing", release: rel, patchIds: [], freedBytes: 0 };
       } else {
         if (opts.release) throw invalidArgument("Use of --release option requires --all");
         ids = [...new Set(opts.ids ?? [])].sort();
@@ -272,7 +285,7 @@ export class PatchLifecycle {
       const reclaim = all.filter((x) => best.get(`${x.rel}|${x.pkg.name}|${x.pkg.arch}`) !== x.pkg);
       const freed = reclaim.reduce((n, x) => n + x.pkg.size, 0);
       if (opts.dryRun) {
-        return { messages: { info: `This commit operation would free ${(freed / 1048576).toFixed(2)} MiB\n`, warning: "" }, patchIds: closure, freedBytes: freed };
+        return { kind: "dry-run", release: opts.release ?? "", patchIds: closure, freedBytes: freed };
       }
       const changed = closure.map((id) => {
         const p = c.get(id)!;
@@ -295,7 +308,7 @@ export class PatchLifecycle {
       });
       await failpointAsync("commit:committed");
       for (const sha of orphans) await this.o.blobs.remove(sha);
-      return { messages: { info: "The patches have been committed.\n", warning: "" }, patchIds: closure, freedBytes: freed };
+      return { kind: "committed", release: opts.release ?? "", patchIds: closure, freedBytes: freed };
     });
   }
 }

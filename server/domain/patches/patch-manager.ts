@@ -7,14 +7,15 @@ import { UnitOfWork, type Work } from "../unit-of-work.js";
 import type { HostPackageView, PackageRecord, PatchRecord, PatchStateName } from "./model.js";
 import { PatchCatalog, type HostsProvider } from "./patch-catalog.js";
 import { PatchImport, type UploadOutcome } from "./patch-import.js";
-import { PatchLifecycle, type OpMessages } from "./patch-lifecycle.js";
+import { PatchLifecycle, type ApplyOutcome, type CommitOutcome, type DeleteOutcome, type RemoveOutcome } from "./patch-lifecycle.js";
 import type { HostViews } from "./patch-state.js";
-import { Releases } from "./releases.js";
+import { Releases, type ReleaseOutcome } from "./releases.js";
 import type { SemanticCheckRunner } from "./semantic-checks.js";
 import type { DesiredSet } from "./state.js";
 
 export type { HostsProvider } from "./patch-catalog.js";
-export type { OpMessages } from "./patch-lifecycle.js";
+export type { ApplyOutcome, CommitOutcome, DeleteOutcome, RemoveOutcome } from "./patch-lifecycle.js";
+export type { ReleaseOutcome } from "./releases.js";
 export type { UploadOutcome } from "./patch-import.js";
 
 export interface PatchManagerOptions {
@@ -139,32 +140,32 @@ export class PatchManager {
 
   // ---------------------------------------------------------------- writes
 
-  upload(fileName: string, chunks: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<{ id: string; outcome: UploadOutcome; messages: OpMessages; patch: PatchRecord }> {
+  upload(fileName: string, chunks: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<{ id: string; outcome: UploadOutcome; patch: PatchRecord }> {
     return this.imports.upload(fileName, chunks, signal);
   }
-  apply(ids: readonly string[], opts: { all?: boolean; skipSemantic?: boolean } = {}, signal?: AbortSignal): Promise<{ messages: OpMessages; applied: string[] }> {
+  apply(ids: readonly string[], opts: { all?: boolean; skipSemantic?: boolean } = {}, signal?: AbortSignal): Promise<ApplyOutcome> {
     return this.lifecycle.apply(ids, opts, signal);
   }
   remove(
     ids: readonly string[],
     opts: { skipSemantic?: boolean; skipAppCheck?: boolean; removeUnremovable?: boolean } = {},
     signal?: AbortSignal,
-  ): Promise<{ messages: OpMessages; removed: string[] }> {
+  ): Promise<RemoveOutcome> {
     return this.lifecycle.remove(ids, opts, signal);
   }
-  delete(ids: readonly string[]): Promise<{ messages: OpMessages; deleted: string[] }> {
+  delete(ids: readonly string[]): Promise<DeleteOutcome> {
     return this.lifecycle.delete(ids);
   }
-  commit(opts: { ids?: readonly string[]; all?: boolean; release?: string; dryRun?: boolean }): Promise<{ messages: OpMessages; patchIds: string[]; freedBytes: number }> {
+  commit(opts: { ids?: readonly string[]; all?: boolean; release?: string; dryRun?: boolean }): Promise<CommitOutcome> {
     return this.lifecycle.commit(opts);
   }
   reportAppDependencies(app: string, ids: readonly string[]): Promise<void> {
     return this.releases.reportAppDependencies(app, ids);
   }
-  initRelease(release: string): Promise<OpMessages> {
+  initRelease(release: string): Promise<ReleaseOutcome> {
     return this.releases.initRelease(release);
   }
-  delRelease(release: string): Promise<OpMessages> {
+  delRelease(release: string): Promise<ReleaseOutcome> {
     return this.releases.delRelease(release);
   }
   importBaseFeed(release: string, dir: string): Promise<{ added: number; total: number }> {

@@ -2,7 +2,12 @@ import { failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import type { BlobPort } from "../store.js";
 import type { UnitOfWork } from "../unit-of-work.js";
 import type { PatchCatalog } from "./patch-catalog.js";
-import type { OpMessages } from "./patch-lifecycle.js";
+
+/** What init/del release did. */
+export interface ReleaseOutcome {
+  release: string;
+  change: "created" | "exists" | "deleted";
+}
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -35,10 +40,10 @@ export class Releases {
     );
   }
 
-  async initRelease(release: string): Promise<OpMessages> {
+  async initRelease(release: string): Promise<ReleaseOutcome> {
     this.checkRelease(release);
     return this.o.uow.exclusive(async () => {
-      if (this.c.releases.has(release)) return { info: `Patch repository for ${release} already exists\n`, warning: "" };
+      if (this.c.releases.has(release)) return { release, change: "exists" };
       await this.o.uow.commit(async (w) => {
         await w.tx.patches.insertRelease(release);
         await w.event({ kind: "release.created", message: release });
@@ -47,11 +52,11 @@ export class Releases {
           this.c.touched();
         });
       });
-      return { info: `Patch repository for ${release} has been created\n`, warning: "" };
+      return { release, change: "created" };
     });
   }
 
-  async delRelease(release: string): Promise<OpMessages> {
+  async delRelease(release: string): Promise<ReleaseOutcome> {
     this.checkRelease(release);
     return this.o.uow.exclusive(async () => {
       if (!this.c.releases.has(release)) throw notFound(`Release ${release} is not known`, { reason: "RELEASE_NOT_FOUND" });
@@ -73,7 +78,7 @@ export class Releases {
         return gone;
       });
       for (const sha of orphans) await this.o.blobs.remove(sha);
-      return { info: `Release ${release} has been deleted\n`, warning: "" };
+      return { release, change: "deleted" };
     });
   }
 

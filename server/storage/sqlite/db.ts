@@ -95,6 +95,8 @@ export class Db {
 
   private batch: { body: (tx: Tx) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
   private draining = false;
+  /** The running drain loop (close() waits for it). */
+  private drained: Promise<void> = Promise.resolve();
   /** Rows written by the next transaction to run (see `writeLazily`). */
   private lazy: { sql?: string; body?: (tx: Tx) => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
   private lazyTimer: NodeJS.Timeout | undefined;
@@ -149,7 +151,7 @@ export class Db {
     this.txCount++;
     return new Promise<T>((resolve, reject) => {
       this.batch.push({ body, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.draining) void this.drain();
+      if (!this.draining) this.drained = this.drain();
     });
   }
 
@@ -318,7 +320,7 @@ export class Db {
     if (this.lazy.length) await this.tx(async () => undefined).catch(() => undefined);
     clearTimeout(this.lazyTimer);
     this.lazyTimer = undefined;
-    while (this.draining || this.batch.length) await new Promise((r) => setTimeout(r, 5));
+    while (this.draining || this.batch.length) await this.drained;
     this.closed = true;
     await Promise.all(
       [this.writer, this.reader].map(async (c) => {

@@ -15,6 +15,8 @@
  * like their RPCs (action = RPC method name, detail starts with "rest").
  */
 import { createReadStream, promises as fsp } from "node:fs";
+import { applyMessages, commitMessages, deleteMessages, releaseMessages, removeMessages, uploadMessages } from "../mappers/patch-messages.js";
+import type { UploadOutcome } from "../../domain/patches/patch-manager.js";
 import * as path from "node:path";
 import type * as http from "node:http";
 import { isDomainError, type DomainError } from "../../domain/errors.js";
@@ -310,7 +312,7 @@ export function createPatchApiServer(o: PatchApiOptions): PatchApiServer {
     const all = list.includes("--all");
     try {
       const r = await patches.apply(all ? [] : list, { all, skipSemantic: ctx.query.get("skip-semantic") === "yes" });
-      return okTriple(r.messages, r.applied.length ? `applied=${r.applied.join(",")}` : "");
+      return okTriple(applyMessages(r), r.applied.length ? `applied=${r.applied.join(",")}` : "");
     } catch (e) {
       return opError(e, triple);
     }
@@ -323,7 +325,7 @@ export function createPatchApiServer(o: PatchApiOptions): PatchApiServer {
         skipAppCheck: ctx.query.get("skipappcheck") === "yes",
         removeUnremovable: ctx.query.get("removeunremovable") === "yes",
       });
-      return okTriple(r.messages, r.removed.length ? `removed=${r.removed.join(",")}` : "");
+      return okTriple(removeMessages(r), r.removed.length ? `removed=${r.removed.join(",")}` : "");
     } catch (e) {
       return opError(e, triple);
     }
@@ -332,7 +334,7 @@ export function createPatchApiServer(o: PatchApiOptions): PatchApiServer {
   route(["POST"], "delete", { action: "DeletePatches", requirement: P("DeletePatches") }, async (ctx) => {
     try {
       const r = await patches.delete(ids(ctx.rest));
-      return okTriple(r.messages);
+      return okTriple(deleteMessages(r));
     } catch (e) {
       return opError(e, triple);
     }
@@ -417,7 +419,7 @@ export function createPatchApiServer(o: PatchApiOptions): PatchApiServer {
       if (release && !RELEASE_RE.test(release)) throw badRequest(`invalid release "${release}"`);
       try {
         const r = await patches.commit(all ? { all, release, dryRun } : { ids: list, dryRun, ...(release ? { release } : {}) });
-        return { body: { info: r.messages.info, error: "" }, detail: `${dryRun ? "dry-run " : ""}patches=${r.patchIds.join(",")}` };
+        return { body: { info: commitMessages(r).info, error: "" }, detail: `${dryRun ? "dry-run " : ""}patches=${r.patchIds.join(",")}` };
       } catch (e) {
         return opError(e, (msg) => ({ info: "", error: msg }));
       }
@@ -454,7 +456,7 @@ export function createPatchApiServer(o: PatchApiOptions): PatchApiServer {
       if (ctx.rest.length > 1 || !RELEASE_RE.test(ctx.rest[0]!)) throw badRequest("expected a single release name");
       try {
         const m = rpc === "InitRelease" ? await patches.initRelease(ctx.rest[0]!) : await patches.delRelease(ctx.rest[0]!);
-        return okTriple(m);
+        return okTriple(releaseMessages(m));
       } catch (e) {
         return opError(e, triple);
       }
@@ -473,9 +475,10 @@ export function createPatchApiServer(o: PatchApiOptions): PatchApiServer {
       get outcome() {
         return outcome;
       },
-      ok(r: { id: string; messages: { info: string; warning: string } }) {
-        acc.info += nl(r.messages.info);
-        acc.warning += nl(r.messages.warning);
+      ok(r: { id: string; outcome: UploadOutcome }) {
+        const messages = uploadMessages(r);
+        acc.info += nl(messages.info);
+        acc.warning += nl(messages.warning);
         ids.push(r.id);
       },
       fail(fileName: string, e: unknown) {

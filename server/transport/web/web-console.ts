@@ -18,6 +18,7 @@
  * after every change of the orchestration strategy.
  */
 import { randomBytes } from "node:crypto";
+import { applyMessages, commitMessages, deleteMessages, removeMessages, uploadMessages } from "../mappers/patch-messages.js";
 import type * as http from "node:http";
 import { isDomainError, type DomainError } from "../../domain/errors.js";
 import type { PatchManager } from "../../domain/patches/patch-manager.js";
@@ -310,7 +311,7 @@ export function createWebConsoleServer(o: WebConsoleOptions): WebConsoleServer {
         }
         try {
           const r = await patches.upload(name, part.body, ctx.signal);
-          results.push({ file: name, id: r.id, info: r.messages.info, warning: r.messages.warning, error: "" });
+          results.push({ file: name, id: r.id, ...uploadMessages(r), error: "" });
         } catch (e) {
           if (ctx.signal.aborted || !isDomainError(e)) throw e;
           results.push({ file: name, id: "", info: "", warning: "", error: cliError(e) });
@@ -328,19 +329,19 @@ export function createWebConsoleServer(o: WebConsoleOptions): WebConsoleServer {
     const all = b.all === true;
     const ids = all ? [] : idList(b.ids);
     const r = await patches.apply(ids, { all });
-    return { body: { info: r.messages.info, warning: r.messages.warning }, target: all ? "all" : `patches=${ids.join(",")}` };
+    return { body: applyMessages(r), target: all ? "all" : `patches=${ids.join(",")}` };
   });
 
   api(["POST"], "/api/patches/remove", CONSOLE_ACTIONS.remove, async (ctx) => {
     const ids = idList((await jsonBody(ctx)).ids);
     const r = await patches.remove(ids);
-    return { body: { info: r.messages.info, warning: r.messages.warning }, target: `patches=${ids.join(",")}` };
+    return { body: removeMessages(r), target: `patches=${ids.join(",")}` };
   });
 
   api(["POST"], "/api/patches/delete", CONSOLE_ACTIONS.delete, async (ctx) => {
     const ids = idList((await jsonBody(ctx)).ids);
     const r = await patches.delete(ids);
-    return { body: { info: r.messages.info, warning: r.messages.warning }, target: `patches=${ids.join(",")}` };
+    return { body: deleteMessages(r), target: `patches=${ids.join(",")}` };
   });
 
   api(["POST"], "/api/patches/commit", CONSOLE_ACTIONS.commit, async (ctx) => {
@@ -348,7 +349,7 @@ export function createWebConsoleServer(o: WebConsoleOptions): WebConsoleServer {
     const ids = idList(b.ids);
     const dryRun = b.dryRun === true;
     const r = await patches.commit({ ids, dryRun });
-    return { body: { info: r.messages.info, patchIds: r.patchIds, freedBytes: r.freedBytes, dryRun }, target: `patches=${ids.join(",")}`, detail: dryRun ? "dry-run" : "" };
+    return { body: { info: commitMessages(r).info, patchIds: r.patchIds, freedBytes: r.freedBytes, dryRun }, target: `patches=${ids.join(",")}`, detail: dryRun ? "dry-run" : "" };
   });
 
   // ------------------------------------------------------------------ hosts

@@ -226,4 +226,28 @@ describe("Db.tx (group commit)", () => {
       await events.close();
     }
   });
+
+  it("later: a body rides the next transaction (first, sharing its fate), with its value; a throwing one fails that whole group", async () => {
+    let hooks = 0;
+    const first = db.later((tx) => {
+      tx.write("INSERT INTO t VALUES (?, ?)", ["later1", 1]);
+      tx.onRollback(() => hooks++);
+      return "v1";
+    }, 10_000);
+    const read = await db.tx(async (tx) => (await tx.get<{ v: number }>("SELECT v FROM t WHERE k = 'later1'"))?.v);
+    expect(read).to.equal(1); // the body ran first, in the same transaction
+    expect(await first).to.equal("v1");
+    const bad = db.later(() => {
+      throw new Error("later body fails");
+    }, 10_000);
+    const other = db.tx(async (tx) => void tx.write("INSERT INTO t VALUES ('lost', 9)"));
+    const [b, o] = await Promise.allSettled([bad, other]);
+    expect(b.status).to.equal("rejected");
+    expect((o as PromiseRejectedResult).reason.message).to.equal("later body fails");
+    expect(await rows()).to.deep.equal(["later1=1"]);
+    expect(hooks).to.equal(0);
+    // Alone after its delay.
+    expect(await db.later(async (tx) => (tx.write("INSERT INTO t VALUES ('alone', 2)"), 7), 5)).to.equal(7);
+    expect(await rows()).to.deep.equal(["alone=2", "later1=1"]);
+  });
 });

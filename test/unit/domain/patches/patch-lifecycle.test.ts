@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { isDomainError } from "../../../../server/domain/errors.js";
 import type { SemanticCheckRunner } from "../../../../server/domain/patches/semantic-checks.js";
+import { applyMessages, commitMessages, deleteMessages, releaseMessages, removeMessages } from "../../../../server/transport/mappers/patch-messages.js";
 import { patchManager, record } from "./fixtures.js";
 
 /** Rejects with a DomainError whose reason is `reason`; returns its message. */
@@ -24,14 +25,16 @@ describe("patch lifecycle (fake ports)", () => {
     expect(await refused(pm.apply(["U"]), "UPGRADE_APPLY_REFUSED")).to.equal("U cannot be applied in an upgrade");
     const commits = store.commits;
     const r = await pm.apply(["B", "A"]);
-    expect(r).to.deep.equal({ messages: { info: "A is now in the repo\nB is now in the repo\n", warning: "" }, applied: ["A", "B"] });
+    expect(r).to.deep.equal({ noneAvailable: false, results: [{ patchId: "A", applied: true }, { patchId: "B", applied: true }], applied: ["A", "B"] });
+    // The reference's texts are made at the edge.
+    expect(applyMessages(r)).to.deep.equal({ info: "A is now in the repo\nB is now in the repo\n", warning: "" });
     expect(store.commits - commits).to.equal(1);
     expect(pm.get("A")!.repoState).to.equal("Applied");
     expect(store.t.patches.get("A")!.repoState).to.equal("Applied");
     expect(store.eventsOf("patch.applied").map((e) => e.patchId)).to.deep.equal(["A", "B"]);
-    expect((await pm.apply(["A"])).messages.info).to.equal("A is already in the repo\n");
+    expect(applyMessages(await pm.apply(["A"])).info).to.equal("A is already in the repo\n");
     await pm.delete(["U"]);
-    expect((await pm.apply([], { all: true })).messages.info).to.equal("There are no available patches to be applied.\n");
+    expect(applyMessages(await pm.apply([], { all: true })).info).to.equal("There are no available patches to be applied.\n");
   });
 
   it("remove, delete and commit: refusals and outcomes", async () => {
@@ -45,14 +48,24 @@ describe("patch lifecycle (fake ports)", () => {
     expect(await refused(pm.remove(["A"]), "REQUIRED_BY_APPLIED")).to.equal("A is required by: B");
     expect(await refused(pm.remove(["C"]), "NOT_REMOVABLE")).to.equal("Patch C is committed and cannot be removed");
     expect(await refused(pm.remove(["N"]), "NOT_REMOVABLE")).to.equal("Patch N is not removable");
-    expect((await pm.remove(["N"], { removeUnremovable: true })).messages).to.deep.equal({ info: "N is not in the repo\n", warning: "Unremovable patch N being removed\n" });
+    expect(removeMessages(await pm.remove(["N"], { removeUnremovable: true }))).to.deep.equal({ info: "N is not in the repo\n", warning: "Unremovable patch N being removed\n" });
     await pm.reportAppDependencies("app1", ["B"]);
     expect(await refused(pm.remove(["A", "B"]), "REQUIRED_BY_APPLICATION")).to.equal("B is required by application(s): app1");
-    expect((await pm.remove(["A", "B"], { skipAppCheck: true })).removed).to.deep.equal(["A", "B"]);
+    const removed = await pm.remove(["A", "B"], { skipAppCheck: true });
+    expect(removed.removed).to.deep.equal(["A", "B"]);
+    expect(removeMessages(removed).info).to.equal("A has been removed from the repo\nB has been removed from the repo\n");
     expect(await refused(pm.delete(["C"]), "NOT_AVAILABLE")).to.equal("Patch C not in Available state");
-    expect((await pm.delete(["A"])).messages.info).to.equal("A has been deleted\n");
+    expect(deleteMessages(await pm.delete(["A"])).info).to.equal("A has been deleted\n");
     expect(pm.get("A")).to.equal(undefined);
     expect(await refused(pm.commit({ ids: ["C"] }), "NON_REL_PATCHES")).to.match(/^A commit cannot be performed with non-REL status patches in the system:\n {4}D$/);
+    await pm.delete(["D", "N"]);
+    const dry = await pm.commit({ ids: ["C"], dryRun: true });
+    expect(dry).to.deep.equal({ kind: "dry-run", release: "", patchIds: ["C"], freedBytes: 0 });
+    expect(commitMessages(dry).info).to.equal("This commit operation would free 0.00 MiB\n");
+    expect(commitMessages(await pm.commit({ all: true, release: "20.06" })).info).to.equal("There are no 20.06 patches to commit.\n");
+    expect(releaseMessages(await pm.initRelease("20.06"))).to.deep.equal({ info: "Patch repository for 20.06 has been created\n", warning: "" });
+    expect(releaseMessages(await pm.initRelease("20.06")).info).to.equal("Patch repository for 20.06 already exists\n");
+    expect(releaseMessages(await pm.delRelease("20.06")).info).to.equal("Release 20.06 has been deleted\n");
   });
 
   it("a failed commit leaves memory as it was and publishes nothing", async () => {

@@ -1,0 +1,60 @@
+import type { ApplyOutcome, CommitOutcome, DeleteOutcome, ReleaseOutcome, RemoveOutcome, UploadOutcome } from "../../domain/patches/patch-manager.js";
+
+/** Outcome texts of an operation, reference style: newline-terminated lines (byte-identical to the reference). */
+export interface OpMessages {
+  info: string;
+  warning: string;
+}
+
+function lines(items: readonly string[]): string {
+  return items.map((l) => `${l}\n`).join("");
+}
+
+export function applyMessages(o: ApplyOutcome): OpMessages {
+  if (o.noneAvailable) return { info: "There are no available patches to be applied.\n", warning: "" };
+  return { info: lines(o.results.map((r) => (r.applied ? `${r.patchId} is now in the repo` : `${r.patchId} is already in the repo`))), warning: "" };
+}
+
+export function removeMessages(o: RemoveOutcome): OpMessages {
+  return {
+    info: lines(o.results.map((r) => (r.removed ? `${r.patchId} has been removed from the repo` : `${r.patchId} is not in the repo`))),
+    warning: lines(o.unremovableRemoved.map((id) => `Unremovable patch ${id} being removed`)),
+  };
+}
+
+export function deleteMessages(o: DeleteOutcome): OpMessages {
+  return { info: lines(o.deleted.map((id) => `${id} has been deleted`)), warning: "" };
+}
+
+export function commitMessages(o: CommitOutcome): OpMessages {
+  switch (o.kind) {
+    case "nothing":
+      return { info: `There are no ${o.release} patches to commit.\n`, warning: "" };
+    case "dry-run":
+      return { info: `This commit operation would free ${(o.freedBytes / 1048576).toFixed(2)} MiB\n`, warning: "" };
+    case "committed":
+      return { info: "The patches have been committed.\n", warning: "" };
+  }
+}
+
+export function uploadMessages(o: { id: string; outcome: UploadOutcome }): OpMessages {
+  switch (o.outcome) {
+    case "imported":
+      return { info: `${o.id} is now available\n`, warning: "" };
+    case "metadata-updated":
+      return { info: `${o.id} is already imported. Updated metadata only\n`, warning: "" };
+    case "committed-unchanged":
+      return { info: `${o.id} is committed. Metadata not updated\n`, warning: "" };
+  }
+}
+
+export function releaseMessages(o: ReleaseOutcome): OpMessages {
+  switch (o.change) {
+    case "created":
+      return { info: `Patch repository for ${o.release} has been created\n`, warning: "" };
+    case "exists":
+      return { info: `Patch repository for ${o.release} already exists\n`, warning: "" };
+    case "deleted":
+      return { info: `Release ${o.release} has been deleted\n`, warning: "" };
+  }
+}
