@@ -12,6 +12,7 @@ import { migrations } from "../../server/storage/sqlite/migrations/index.js";
 import { SqliteStore } from "../../server/storage/sqlite/store.js";
 import { BlobStore } from "../../server/storage/sqlite/blob-store.js";
 import { AuthStore } from "../../server/storage/sqlite/auth-store.js";
+import { FileBlobs, MemoryAuthStore, MemoryStore, emptyDisk, type Disk } from "./memory-store.js";
 
 /** One open store: every port over the same data. */
 export interface StoreUnderTest {
@@ -107,8 +108,40 @@ export function itContract(f: StoreFactory, id: string, title: string, fn: () =>
   });
 }
 
+/** The in-memory reference store (memory-store.ts); reopen hands a deep copy of its data to new objects. */
+export const memoryFactory: StoreFactory = {
+  name: "memory",
+  async create() {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "swpatch-contract-mem-"));
+    return openMemory(dir, emptyDisk());
+  },
+};
+
+async function openMemory(dir: string, d: Disk): Promise<StoreUnderTest> {
+  const disk = { d };
+  const store = new MemoryStore(disk);
+  const blobs = new FileBlobs(path.join(dir, "blobs"));
+  await blobs.init();
+  await mkdir(path.join(dir, "scratch"), { recursive: true });
+  const auth = new MemoryAuthStore(disk);
+  return {
+    store,
+    blobs,
+    auth: { tokens: auth, audit: auth, trust: auth },
+    scratch: path.join(dir, "scratch"),
+    async reopen() {
+      await store.close();
+      return openMemory(dir, structuredClone(disk.d));
+    },
+    async close() {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Every store the contract suite runs against. */
-export const factories: readonly StoreFactory[] = [sqliteFactory];
+export const factories: readonly StoreFactory[] = [sqliteFactory, memoryFactory];
 
 /** A fresh store per test: `s()` is the running test's; `reopen()` swaps it for its reopened self. */
 export function storePerTest(f: StoreFactory): { s: () => StoreUnderTest; reopen: () => Promise<StoreUnderTest> } {
