@@ -9,7 +9,12 @@ exports.runMain = function runMain(modulePath) {
   }
   const mod = require(modulePath);
   Promise.resolve(mod.main(process.argv.slice(2))).then(
-    (code) => { process.exitCode = typeof code === "number" ? code : 0; },
-    (err) => { process.stderr.write(`Error: ${err && err.message ? err.message : String(err)}\n`); process.exitCode = 1; },
+    (code) => {
+      process.exitCode = typeof code === "number" ? code : 0;
+    },
+    (err) => {
+      process.stderr.write(`Error: ${err && err.message ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
   );
 };

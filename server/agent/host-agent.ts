@@ -135,7 +135,10 @@ export class HostAgent {
   async provisionFromDir(dir: string): Promise<number> {
     await rpmInitDb(this.root);
     if ((await rpmQueryAll(this.root)).length > 0) return 0;
-    const files = (await fsp.readdir(dir)).filter((f) => f.endsWith(".rpm")).sort().map((f) => path.join(dir, f));
+    const files = (await fsp.readdir(dir))
+      .filter((f) => f.endsWith(".rpm"))
+      .sort()
+      .map((f) => path.join(dir, f));
     const t0 = Date.now();
     await rpmUpgrade(this.root, files);
     this.log.info("provisioned from base feed", { dir, packages: files.length, durationMs: Date.now() - t0 });
@@ -246,7 +249,19 @@ export class HostAgent {
       this.send({
         message: {
           $case: "progress",
-          value: { operationId: opId, hostname: this.hostname, phase: InstallPhase.INSTALL_PHASE_REJECTED, current: 0, total: 0, bytesDone: 0, bytesTotal: 0, item: "", message: reason, terminal: true, time: new Date() },
+          value: {
+            operationId: opId,
+            hostname: this.hostname,
+            phase: InstallPhase.INSTALL_PHASE_REJECTED,
+            current: 0,
+            total: 0,
+            bytesDone: 0,
+            bytesTotal: 0,
+            item: "",
+            message: reason,
+            terminal: true,
+            time: new Date(),
+          },
         },
       });
       this.send({ message: { $case: "installResult", value: { operationId: opId, success: false, rejected: true, reason } } }, true);

@@ -21,9 +21,7 @@ import { InstallPhase, type InstallProgress } from "../../clients/sdk/src/gen/sw
 import { rpmVersionCompare } from "../domain/rpm/version-compare.js";
 import { DomainError } from "../domain/errors.js";
 import { hostPaths } from "./host-paths.js";
-import {
-  existsInRoot, listExecutablesInRoot, mkdirInRoot, openLogInRoot, UnsafeRootPathError, readFileInRoot, rmInRoot, writeFileInRootAtomic,
-} from "./root-fs.js";
+import { existsInRoot, listExecutablesInRoot, mkdirInRoot, openLogInRoot, UnsafeRootPathError, readFileInRoot, rmInRoot, writeFileInRootAtomic } from "./root-fs.js";
 import { RpmError, rpmErase, rpmQueryAll, rpmUpgrade, type RpmPackage } from "./rpm.js";
 
 export type ChangeKind = "install" | "upgrade" | "downgrade" | "erase";
@@ -141,7 +139,10 @@ export function planChanges(installed: RpmPackage[], desired: DesiredPackage[], 
 export function findDuplicates(installed: RpmPackage[]): string[] {
   const seen = new Map<string, number>();
   for (const p of installed) seen.set(`${p.name}.${p.arch}`, (seen.get(`${p.name}.${p.arch}`) ?? 0) + 1);
-  return [...seen].filter(([, n]) => n > 1).map(([k]) => k).sort();
+  return [...seen]
+    .filter(([, n]) => n > 1)
+    .map(([k]) => k)
+    .sort();
 }
 
 /** sha256 (hex) of a file, streamed. */
@@ -378,7 +379,11 @@ async function convergeLocked(root: string, opts: ConvergeOptions): Promise<Conv
   }
   await rmInRoot(root, paths.patchInstalling);
   if (result.failedReason === undefined) {
-    emit({ phase: InstallPhase.INSTALL_PHASE_DONE, terminal: true, message: result.changed ? (result.requiresReboot ? "installed; reboot required" : "installed") : "no changes" });
+    emit({
+      phase: InstallPhase.INSTALL_PHASE_DONE,
+      terminal: true,
+      message: result.changed ? (result.requiresReboot ? "installed; reboot required" : "installed") : "no changes",
+    });
   } else {
     emit({ phase: InstallPhase.INSTALL_PHASE_FAILED, terminal: true, message: result.failedReason });
   }

@@ -86,7 +86,12 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
   if (!Number.isInteger(instances) || instances < 0 || instances > 1000) throw new Error("--instances must be an integer from 0 to 1000");
   const rebootDelayMs = values["reboot-delay-ms"] === undefined ? 200 : Number(values["reboot-delay-ms"]);
   if (!Number.isFinite(rebootDelayMs) || rebootDelayMs < 0) throw new Error("--reboot-delay-ms must be a non-negative number");
-  const subfunctions = values.subfunctions ? values.subfunctions.split(",").map((s) => s.trim()).filter(Boolean) : [personality];
+  const subfunctions = values.subfunctions
+    ? values.subfunctions
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [personality];
   return {
     controller: values.controller!,
     hostname: values.hostname!,
@@ -191,9 +196,7 @@ export async function main(argv: string[]): Promise<number> {
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
   try {
-    await Promise.all(
-      hosts.map((host) => runConnection({ client, host, logger, signal: ac.signal, ...(cfg.token ? { token: cfg.token } : {}) })),
-    );
+    await Promise.all(hosts.map((host) => runConnection({ client, host, logger, signal: ac.signal, ...(cfg.token ? { token: cfg.token } : {}) })));
     await Promise.all(hosts.map((h) => h.close()));
   } finally {
     process.off("SIGINT", onInt);

@@ -247,7 +247,10 @@ export async function rmInRoot(root: string, target: string, opts: { recursive?:
 /** Whether `target` exists inside `root` (a symlink as the last component counts, unfollowed). */
 export async function existsInRoot(root: string, target: string): Promise<boolean> {
   const { real } = await placeOf(root, target, false);
-  return fsp.lstat(real).then(() => true, () => false);
+  return fsp.lstat(real).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
@@ -255,11 +258,7 @@ export async function existsInRoot(root: string, target: string): Promise<boolea
  * in its place is removed and a regular file created (`onReplaced` hears about it); a directory
  * there is refused.
  */
-export async function openLogInRoot(
-  root: string,
-  file: string,
-  onReplaced?: (what: string) => void,
-): Promise<FileHandle> {
+export async function openLogInRoot(root: string, file: string, onReplaced?: (what: string) => void): Promise<FileHandle> {
   const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
   for (let attempt = 0; ; attempt++) {
     const { real } = await placeOf(root, file, true);

@@ -108,10 +108,14 @@ async function runRpm(args: string[], opts: RpmRunOptions = {}): Promise<RunResu
     if (r.code === 0 || !/can't create transaction lock/.test(r.stderr) || Date.now() > deadline) return r;
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(resolve, delay);
-      opts.signal?.addEventListener("abort", () => {
-        clearTimeout(t);
-        reject(opts.signal!.reason ?? new Error("aborted"));
-      }, { once: true });
+      opts.signal?.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(t);
+          reject(opts.signal!.reason ?? new Error("aborted"));
+        },
+        { once: true },
+      );
     });
   }
 }
@@ -180,9 +184,7 @@ export async function rpmQueryAll(root: string, opts: RpmRunOptions = {}): Promi
   await checkRpmDbPath(root);
   const r = await runRpm(["-qa", "--root", root, "--qf", QUERY_FORMAT], opts);
   if (r.code !== 0) throw failure("rpm -qa failed", r);
-  return parseRpmQueryOutput(r.stdout).sort((a, b) =>
-    a.name < b.name ? -1 : a.name > b.name ? 1 : a.version < b.version ? -1 : a.version > b.version ? 1 : 0,
-  );
+  return parseRpmQueryOutput(r.stdout).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
 }
 
 /** The installed versions of one package name (empty when not installed). */
@@ -221,11 +223,7 @@ export async function rpmErase(root: string, names: string[], opts: RpmRunOption
  * `rpm -e` for the erasures (the rpm CLI cannot mix both in one transaction). Erasing after the
  * upgrade keeps anything the new packages need from the old ones until they are in.
  */
-export async function rpmApply(
-  root: string,
-  change: { install: string[]; erase: string[] },
-  opts: RpmRunOptions = {},
-): Promise<void> {
+export async function rpmApply(root: string, change: { install: string[]; erase: string[] }, opts: RpmRunOptions = {}): Promise<void> {
   await rpmUpgrade(root, change.install, opts);
   await rpmErase(root, change.erase, opts);
 }

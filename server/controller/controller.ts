@@ -141,7 +141,17 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     .use(errorMiddleware(log))
     .use(createAuthMiddleware({ auth, audit, log }))
     .use(streams.middleware());
-  server.add(withSafeDecoding(PatchServiceDefinition), createPatchService({ patches, events, maxPatchBytes: config.maxPatchBytes, tmpDir, trustLabels: () => trust.current().keys.map((k) => k.label), hostCount: () => hosts.count() }));
+  server.add(
+    withSafeDecoding(PatchServiceDefinition),
+    createPatchService({
+      patches,
+      events,
+      maxPatchBytes: config.maxPatchBytes,
+      tmpDir,
+      trustLabels: () => trust.current().keys.map((k) => k.label),
+      hostCount: () => hosts.count(),
+    }),
+  );
   server.add(withSafeDecoding(AdminServiceDefinition), createAdminService({ auth, trust, audit }));
   server.add(withSafeDecoding(OrchestrationServiceDefinition), createOrchestrationService({ orchestrator }));
   server.add(withSafeDecoding(HostServiceDefinition), createHostService({ hosts }));

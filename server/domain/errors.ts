@@ -23,11 +23,7 @@ export class DomainError extends Error {
   readonly patchId?: string;
   readonly hostname?: string;
 
-  constructor(
-    kind: DomainErrorKind,
-    message: string,
-    opts: { reason?: string; patchId?: string; hostname?: string; cause?: unknown } = {},
-  ) {
+  constructor(kind: DomainErrorKind, message: string, opts: { reason?: string; patchId?: string; hostname?: string; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = "DomainError";
     this.kind = kind;
@@ -37,14 +33,10 @@ export class DomainError extends Error {
   }
 }
 
-export const invalidArgument = (message: string, opts?: ConstructorParameters<typeof DomainError>[2]) =>
-  new DomainError("invalid-argument", message, opts);
-export const notFound = (message: string, opts?: ConstructorParameters<typeof DomainError>[2]) =>
-  new DomainError("not-found", message, opts);
-export const alreadyExists = (message: string, opts?: ConstructorParameters<typeof DomainError>[2]) =>
-  new DomainError("already-exists", message, opts);
-export const failedPrecondition = (message: string, opts?: ConstructorParameters<typeof DomainError>[2]) =>
-  new DomainError("failed-precondition", message, opts);
+export const invalidArgument = (message: string, opts?: ConstructorParameters<typeof DomainError>[2]) => new DomainError("invalid-argument", message, opts);
+export const notFound = (message: string, opts?: ConstructorParameters<typeof DomainError>[2]) => new DomainError("not-found", message, opts);
+export const alreadyExists = (message: string, opts?: ConstructorParameters<typeof DomainError>[2]) => new DomainError("already-exists", message, opts);
+export const failedPrecondition = (message: string, opts?: ConstructorParameters<typeof DomainError>[2]) => new DomainError("failed-precondition", message, opts);
 
 export function isDomainError(e: unknown): e is DomainError {
   return e instanceof DomainError;

@@ -11,16 +11,11 @@ export function createShellCheckRunner(opts: { timeoutMs?: number } = {}): {
   return {
     run(scriptPath, args, { signal }) {
       return new Promise((resolve, reject) => {
-        execFile(
-          "/bin/sh",
-          [scriptPath, ...args],
-          { timeout: opts.timeoutMs ?? 300_000, maxBuffer: 1 << 20, ...(signal ? { signal } : {}) },
-          (err, stdout, stderr) => {
-            if (signal?.aborted) return reject(signal.reason ?? new Error("aborted"));
-            const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
-            resolve({ code, output: `${stdout}${stderr}` });
-          },
-        );
+        execFile("/bin/sh", [scriptPath, ...args], { timeout: opts.timeoutMs ?? 300_000, maxBuffer: 1 << 20, ...(signal ? { signal } : {}) }, (err, stdout, stderr) => {
+          if (signal?.aborted) return reject(signal.reason ?? new Error("aborted"));
+          const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
+          resolve({ code, output: `${stdout}${stderr}` });
+        });
       });
     },
   };

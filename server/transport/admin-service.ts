@@ -2,7 +2,12 @@
  * AdminService: tokens, run-time trusted keys and the audit log. Every method needs the admin role
  * (RPC_POLICY) and is audited by the auth middleware; this file only maps messages.
  */
-import type { AdminServiceImplementation, AuditEntry as AuditEntryMsg, TokenInfo as TokenInfoMsg, TrustedKey as TrustedKeyMsg } from "../../clients/sdk/src/gen/swpatch/v1/admin_service.js";
+import type {
+  AdminServiceImplementation,
+  AuditEntry as AuditEntryMsg,
+  TokenInfo as TokenInfoMsg,
+  TrustedKey as TrustedKeyMsg,
+} from "../../clients/sdk/src/gen/swpatch/v1/admin_service.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { AuthManager, TokenInfo } from "../domain/auth/auth-manager.js";
 import type { AuditEntry, AuditLog } from "../domain/auth/audit-log.js";

@@ -57,11 +57,7 @@ export function encodeStatusDetails(code: Status, message: string, reason: strin
 }
 
 function decodeError(method: string, why: string): ServerError {
-  return new ReasonedServerError(
-    Status.INVALID_ARGUMENT,
-    `request to ${method.split("/").pop()} could not be decoded: ${why}`,
-    "MALFORMED_REQUEST",
-  );
+  return new ReasonedServerError(Status.INVALID_ARGUMENT, `request to ${method.split("/").pop()} could not be decoded: ${why}`, "MALFORMED_REQUEST");
 }
 
 const KIND_TO_STATUS: Record<DomainErrorKind, Status> = {

@@ -6,7 +6,7 @@ import { toProtoProgress } from "./mappers/agent.js";
 
 function hostArg(v: string): string {
   if (!v) throw invalidArgument("host: a hostname or IP address is required");
-  if (v.length > 253 || !/^[A-Za-z0-9:._\[\]-]+$/.test(v)) throw invalidArgument(`host: invalid hostname or IP "${v}"`);
+  if (v.length > 253 || !/^[A-Za-z0-9:._[\]-]+$/.test(v)) throw invalidArgument(`host: invalid hostname or IP "${v}"`);
   return v;
 }
 

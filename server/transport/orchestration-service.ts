@@ -1,8 +1,5 @@
 import type { CallContext } from "nice-grpc";
-import type {
-  OrchestrationServiceImplementation,
-  WatchStrategyResponse,
-} from "../../clients/sdk/src/gen/swpatch/v1/orchestration_service.js";
+import type { OrchestrationServiceImplementation, WatchStrategyResponse } from "../../clients/sdk/src/gen/swpatch/v1/orchestration_service.js";
 import type { Orchestrator } from "../domain/orchestration/orchestrator.js";
 import { createOptionsFromRequest, stageIdFromRequest, strategyToProto } from "./mappers/strategy.js";
 

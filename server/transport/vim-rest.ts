@@ -124,7 +124,13 @@ export async function createVimRestServer(o: VimRestOptions): Promise<VimRestSer
     if (!strategyPart) {
       if (method !== "GET") throw new HttpError(405, "Method not allowed");
       await guard(req, "read");
-      return send(200, { id: type, links: links(base, [["self", `${ROOT}/${type}/`], ["strategy", `${ROOT}/${type}/strategy/`]]) });
+      return send(200, {
+        id: type,
+        links: links(base, [
+          ["self", `${ROOT}/${type}/`],
+          ["strategy", `${ROOT}/${type}/strategy/`],
+        ]),
+      });
     }
 
     if (sub === "actions") {

@@ -121,7 +121,8 @@ export async function startConsoleRig(o: { hosts: AgentSpec[]; baseFeed: string 
   const waitHosts: ConsoleRig["waitHosts"] = async (pred, timeoutMs = 60_000) => {
     const until = Date.now() + timeoutMs;
     while (!pred(controller.hosts.list())) {
-      if (Date.now() > until) throw new Error(`hosts not as expected: ${JSON.stringify(controller.hosts.list().map((h) => [h.hostname, h.connected, h.patchCurrent, h.agentState]))}`);
+      if (Date.now() > until)
+        throw new Error(`hosts not as expected: ${JSON.stringify(controller.hosts.list().map((h) => [h.hostname, h.connected, h.patchCurrent, h.agentState]))}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   };

@@ -34,9 +34,15 @@ describe("web console in a real browser (real controller, real agents)", functio
   const shot = (name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
   const hostRow = (p: Page, hostname: string): Locator =>
-    p.getByRole("table", { name: "Hosts" }).locator("tbody tr").filter({ has: p.getByRole("rowheader", { name: hostname, exact: true }) });
+    p
+      .getByRole("table", { name: "Hosts" })
+      .locator("tbody tr")
+      .filter({ has: p.getByRole("rowheader", { name: hostname, exact: true }) });
   const patchRow = (p: Page, id: string): Locator =>
-    p.getByRole("table", { name: "Patches" }).locator("tbody tr").filter({ has: p.getByRole("rowheader", { name: id, exact: true }) });
+    p
+      .getByRole("table", { name: "Patches" })
+      .locator("tbody tr")
+      .filter({ has: p.getByRole("rowheader", { name: id, exact: true }) });
   /** Waits until `locator`'s text matches. */
   const waitText = async (locator: Locator, want: string | RegExp, timeout = 30_000) => {
     const until = Date.now() + timeout;
@@ -64,7 +70,23 @@ describe("web console in a real browser (real controller, real agents)", functio
     const feed = await buildBaseFeed();
     work = mkdtempSync(path.join(os.tmpdir(), "swpatch-webtest-"));
     const build = async (id: string, rpm: string, rr: "Y" | "N", summary: string) => {
-      const r = await runCli("patch_build", ["--id", id, "--release", "19.09", "--reboot-required", rr, "--status", "REL", "--summary", summary, "--key", DEV_KEY, "--output-dir", work, rpm]);
+      const r = await runCli("patch_build", [
+        "--id",
+        id,
+        "--release",
+        "19.09",
+        "--reboot-required",
+        rr,
+        "--status",
+        "REL",
+        "--summary",
+        summary,
+        "--key",
+        DEV_KEY,
+        "--output-dir",
+        work,
+        rpm,
+      ]);
       expect(r.rc, r.stderr).to.equal(0);
       files[id] = path.join(work, `${id}.patch`);
     };
@@ -125,7 +147,17 @@ describe("web console in a real browser (real controller, real agents)", functio
   it("installs a host: the live bar reaches the end with the reference's closing message", async () => {
     await nav(page, "Hosts");
     const headers = await page.getByRole("table", { name: "Hosts" }).getByRole("columnheader").allTextContents();
-    expect(headers).to.include.members(["Hostname", "IP Address", "Patch Current", "Reboot Required", "Release", "State", "Administrative", "Operational", "Availability"]);
+    expect(headers).to.include.members([
+      "Hostname",
+      "IP Address",
+      "Patch Current",
+      "Reboot Required",
+      "Release",
+      "State",
+      "Administrative",
+      "Operational",
+      "Availability",
+    ]);
     const row = hostRow(page, "controller-0");
     await waitText(row, /192\.178\.204\.2\s*No/);
     // Record every value the bar shows while the install runs.
@@ -232,22 +264,34 @@ describe("web console in a real browser (real controller, real agents)", functio
     await page.getByRole("button", { name: "Create strategy" }).click();
     const state = page.getByLabel("Strategy state");
     await waitText(state, /^(ready-to-apply|build-failed)$/, 60_000);
-    expect(await state.textContent(), await page.locator("main").textContent() ?? "").to.equal("ready-to-apply");
+    expect(await state.textContent(), (await page.locator("main").textContent()) ?? "").to.equal("ready-to-apply");
     // The tree: the build phase's query stage, then one apply stage per host still to patch.
     const tree = page.getByRole("region", { name: "Phases, stages and steps" });
     await waitText(tree, "sw-patch-storage-hosts");
     expect(await tree.textContent()).to.include("sw-patch-worker-hosts");
-    expect(await tree.getByRole("table", { name: "apply stage 0 steps" }).getByRole("columnheader").allTextContents()).to.include.members(["Step", "Name", "State", "Timeout"]);
+    expect(await tree.getByRole("table", { name: "apply stage 0 steps" }).getByRole("columnheader").allTextContents()).to.include.members([
+      "Step",
+      "Name",
+      "State",
+      "Timeout",
+    ]);
     await shot("orchestration-ready");
     const seen = new Set<string>();
-    const watch = setInterval(() => void state.textContent().then((t) => t && seen.add(t)).catch(() => undefined), 50);
+    const watch = setInterval(
+      () =>
+        void state
+          .textContent()
+          .then((t) => t && seen.add(t))
+          .catch(() => undefined),
+      50,
+    );
     await page.getByRole("button", { name: "Apply strategy" }).click();
     try {
       await waitText(state, /^(applied|apply-failed|aborted)$/, 120_000);
     } finally {
       clearInterval(watch);
     }
-    expect(await state.textContent(), await tree.textContent() ?? "").to.equal("applied");
+    expect(await state.textContent(), (await tree.textContent()) ?? "").to.equal("applied");
     expect([...seen]).to.include("applying");
     await shot("orchestration-applied");
     await page.getByRole("button", { name: "Delete strategy" }).click();
@@ -287,7 +331,11 @@ describe("web console in a real browser (real controller, real agents)", functio
       expect(await p.getByRole("button", { name: "Create strategy" }).count()).to.equal(0);
       // The API refuses the reader too, in words.
       const r = await p.evaluate(async () => {
-        const res = await fetch("/api/patches/apply", { method: "POST", headers: { "content-type": "application/json", "x-sw-patch-console": "1" }, body: JSON.stringify({ ids: ["INSVC"] }) });
+        const res = await fetch("/api/patches/apply", {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-sw-patch-console": "1" },
+          body: JSON.stringify({ ids: ["INSVC"] }),
+        });
         return { status: res.status, body: (await res.json()) as { error: string } };
       });
       expect(r.status).to.equal(403);
@@ -313,7 +361,11 @@ describe("web console in a real browser (real controller, real agents)", functio
 
     const noHeader = await fetch(`${rig.url}/api/patches/apply`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: "{}" });
     expect(noHeader.status).to.equal(403);
-    const foreign = await fetch(`${rig.url}/api/patches/apply`, { method: "POST", headers: { ...auth, "x-sw-patch-console": "1", origin: "http://evil.example", "content-type": "application/json" }, body: "{}" });
+    const foreign = await fetch(`${rig.url}/api/patches/apply`, {
+      method: "POST",
+      headers: { ...auth, "x-sw-patch-console": "1", origin: "http://evil.example", "content-type": "application/json" },
+      body: "{}",
+    });
     expect(foreign.status).to.equal(403);
     expect(((await foreign.json()) as { error: string }).error).to.equal("Forbidden: cross-origin request refused");
     const post = (url: string, body: unknown, method = "POST") =>

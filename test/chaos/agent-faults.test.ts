@@ -65,7 +65,10 @@ describe("chaos: agent faults (network cut, strategy abort on agent fault)", fun
   /** Installs every host that is not current, retrying a failed one, until all are current. */
   const converge = async () => {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const hs = await c.waitHosts((x) => x.every((h) => h.connected && h.agentState !== AgentState.AGENT_STATE_INSTALLING && h.patchCurrent !== PatchCurrent.PATCH_CURRENT_PENDING), 60_000);
+      const hs = await c.waitHosts(
+        (x) => x.every((h) => h.connected && h.agentState !== AgentState.AGENT_STATE_INSTALLING && h.patchCurrent !== PatchCurrent.PATCH_CURRENT_PENDING),
+        60_000,
+      );
       const todo = hs.filter((h) => h.patchCurrent !== PatchCurrent.PATCH_CURRENT_YES);
       if (!todo.length) return attempt;
       for (const h of todo) await waitOp((await c.clients.hosts.installHostAsync({ host: h.hostname, force: false })).operationId);
@@ -157,7 +160,11 @@ describe("chaos: agent faults (network cut, strategy abort on agent fault)", fun
       await converge();
       await slowPatch(id, { fail: fault === "failing rpm scriptlet" });
       await apply(id);
-      await c.waitHosts((hs) => hs.every((h) => h.patchCurrent === (h.hostname === "compute-0" || fault !== "failing rpm scriptlet" ? PatchCurrent.PATCH_CURRENT_NO : PatchCurrent.PATCH_CURRENT_YES)));
+      await c.waitHosts((hs) =>
+        hs.every(
+          (h) => h.patchCurrent === (h.hostname === "compute-0" || fault !== "failing rpm scriptlet" ? PatchCurrent.PATCH_CURRENT_NO : PatchCurrent.PATCH_CURRENT_YES),
+        ),
+      );
       await c.clients.orchestration.createStrategy({});
       const built = await waitState(["ready-to-apply", "build-failed"]);
       expect(built.state, built.buildPhase?.reason).to.equal("ready-to-apply");
@@ -175,7 +182,9 @@ describe("chaos: agent faults (network cut, strategy abort on agent fault)", fun
         else c.proxies.get("compute-0")!.cut();
       }
       const s = await waitState(["aborted", "applied", "abort-failed", "abort-timeout"]);
-      const failed = s.applyPhase!.stages.flatMap((st) => st.steps.filter((x) => x.result === "failed").map((x) => `${st.name}/${x.name}(${x.entityNames.join(",")}): ${x.reason}`));
+      const failed = s.applyPhase!.stages.flatMap((st) =>
+        st.steps.filter((x) => x.result === "failed").map((x) => `${st.name}/${x.name}(${x.entityNames.join(",")}): ${x.reason}`),
+      );
       console.log(`      ${fault}: strategy ${s.state}, apply result ${s.applyPhase!.result}, reason "${s.applyPhase!.reason}"; failed steps: ${failed.join("; ")}`);
       expect(s.state).to.equal("aborted");
       expect(s.applyPhase!.result).to.equal("failed");
@@ -190,7 +199,10 @@ describe("chaos: agent faults (network cut, strategy abort on agent fault)", fun
       // Retry: repair (restart the agent / remove the bad patch), then a new strategy converges.
       if (fault === "agent kill -9") await c.restartAgent("compute-0");
       if (fault === "failing rpm scriptlet") await remove(id);
-      await c.waitHosts((hs) => hs.every((x) => x.connected && x.agentState !== AgentState.AGENT_STATE_INSTALLING && x.patchCurrent !== PatchCurrent.PATCH_CURRENT_PENDING), 60_000);
+      await c.waitHosts(
+        (hs) => hs.every((x) => x.connected && x.agentState !== AgentState.AGENT_STATE_INSTALLING && x.patchCurrent !== PatchCurrent.PATCH_CURRENT_PENDING),
+        60_000,
+      );
       if ((await c.clients.hosts.listHosts({})).hosts.some((x) => x.patchCurrent !== PatchCurrent.PATCH_CURRENT_YES)) {
         await c.clients.orchestration.createStrategy({});
         const b2 = await waitState(["ready-to-apply", "build-failed"]);

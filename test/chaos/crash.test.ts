@@ -83,7 +83,11 @@ describe("chaos: controller kill -9 at random points (real agents)", function ()
   };
 
   const patches = async () => (await c.clients.patches.queryPatches({ filter: QueryFilter.QUERY_FILTER_ALL, release: "" })).patches;
-  const byState = async (s: RepoState) => (await patches()).filter((p) => p.repoState === s).map((p) => p.id).sort();
+  const byState = async (s: RepoState) =>
+    (await patches())
+      .filter((p) => p.repoState === s)
+      .map((p) => p.id)
+      .sort();
   let nextPatch = 0;
   const upload = async () => {
     const k = nextPatch++;
@@ -99,7 +103,9 @@ describe("chaos: controller kill -9 at random points (real agents)", function ()
   /** Installs every host that is not current (serially) until all are current. */
   const installAll = async () => {
     for (let attempt = 0; attempt < 4; attempt++) {
-      const hs = await c.waitHosts((x) => allConnected(x) && x.every((h) => h.agentState !== AgentState.AGENT_STATE_INSTALLING && h.patchCurrent !== PatchCurrent.PATCH_CURRENT_PENDING));
+      const hs = await c.waitHosts(
+        (x) => allConnected(x) && x.every((h) => h.agentState !== AgentState.AGENT_STATE_INSTALLING && h.patchCurrent !== PatchCurrent.PATCH_CURRENT_PENDING),
+      );
       const todo = hs.filter((h) => h.patchCurrent !== PatchCurrent.PATCH_CURRENT_YES);
       if (!todo.length) return;
       for (const h of todo) {
@@ -281,7 +287,8 @@ describe("chaos: controller kill -9 at random points (real agents)", function ()
           break;
         }
         case "apply":
-          if ((await byState(RepoState.REPO_STATE_AVAILABLE)).includes(target)) await c.clients.patches.applyPatches({ patchIds: [target], all: false, skipSemantic: false });
+          if ((await byState(RepoState.REPO_STATE_AVAILABLE)).includes(target))
+            await c.clients.patches.applyPatches({ patchIds: [target], all: false, skipSemantic: false });
           expect(await byState(RepoState.REPO_STATE_APPLIED)).to.include(target);
           break;
         case "remove":
@@ -301,7 +308,8 @@ describe("chaos: controller kill -9 at random points (real agents)", function ()
           await expectRootsMatchRepo();
           break;
         case "commit":
-          if (!(await byState(RepoState.REPO_STATE_COMMITTED)).includes(target)) await c.clients.patches.commitPatches({ patchIds: [target], all: false, release: "", dryRun: false });
+          if (!(await byState(RepoState.REPO_STATE_COMMITTED)).includes(target))
+            await c.clients.patches.commitPatches({ patchIds: [target], all: false, release: "", dryRun: false });
           expect(await byState(RepoState.REPO_STATE_COMMITTED)).to.include(target);
           break;
         case "strategy-apply": {
@@ -344,7 +352,13 @@ describe("chaos: controller kill -9 at random points (real agents)", function ()
       `${KILLS} kills (seed ${seed}): ${OPS.map((o) => `${kills.get(o) ?? 0} during ${o}`).join(", ")}; all recovered. ` +
       `Where: ${tally(where)}. Restart p50 ${pct(restartMs, 50)} ms, max ${Math.max(...restartMs)} ms; ` +
       `agents reconnected p50 ${pct(reconnectMs, 50)} ms, max ${Math.max(...reconnectMs)} ms; ${((Date.now() - started) / 1000).toFixed(0)} s`;
-    if (!process.env.CHAOS_VERBOSE) console.log(log.filter((l) => l.includes("strategy ended")).map((l) => `      ${l}`).join("\n"));
+    if (!process.env.CHAOS_VERBOSE)
+      console.log(
+        log
+          .filter((l) => l.includes("strategy ended"))
+          .map((l) => `      ${l}`)
+          .join("\n"),
+      );
     console.log(`      ${summary}`);
   });
 });

@@ -46,8 +46,25 @@ describe("chaos: load (200 querying clients, 100 installing hosts, 100 watchers)
     const t0 = performance.now();
     agent = spawn(
       process.execPath,
-      [path.join(REPO_ROOT, "bin/sw-patch-agent"), "--controller", ctl.endpoint, "--hostname", "load", "--personality", "worker", "--root", path.join(work, "roots"),
-        "--simulate", String(HOSTS), "--base-feed", feed.dir, "--token", ctl.adminToken, "--log-level", "error"],
+      [
+        path.join(REPO_ROOT, "bin/sw-patch-agent"),
+        "--controller",
+        ctl.endpoint,
+        "--hostname",
+        "load",
+        "--personality",
+        "worker",
+        "--root",
+        path.join(work, "roots"),
+        "--simulate",
+        String(HOSTS),
+        "--base-feed",
+        feed.dir,
+        "--token",
+        ctl.adminToken,
+        "--log-level",
+        "error",
+      ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     agent.stderr!.on("data", (d: Buffer) => (agentLog += d.toString()));
@@ -93,7 +110,8 @@ describe("chaos: load (200 querying clients, 100 installing hosts, 100 watchers)
     const watchers = seen.map(async (list, i) => {
       const cl = createClient(PatchServiceDefinition, watcherChannels[i % watcherChannels.length]!, md);
       try {
-        for await (const m of cl.watchEvents({ afterSequence: startSeq, kinds: [], patchId: "", hostname: "", operationId: "" }, { signal: stop.signal })) list.push(m.event!.sequence);
+        for await (const m of cl.watchEvents({ afterSequence: startSeq, kinds: [], patchId: "", hostname: "", operationId: "" }, { signal: stop.signal }))
+          list.push(m.event!.sequence);
       } catch (e) {
         if (!stop.signal.aborted) errors.push(`watcher ${i}: ${(e as Error).message}`);
       }
@@ -202,7 +220,9 @@ describe("chaos: load (200 querying clients, 100 installing hosts, 100 watchers)
       const ordered = upTo.every((s, k) => k === 0 || s > upTo[k - 1]!);
       if (dup || !ordered || upTo.length !== replay.length || upTo.some((s, k) => s !== replay[k])) {
         const firstMissing = replay.find((s, k) => upTo[k] !== s);
-        problems.push(`watcher ${i}: ${upTo.length} events (log ${replay.length}), ${dup} repeated, ordered ${ordered}, last ${upTo.at(-1)}, first missing ${firstMissing} (${kindOf.get(firstMissing ?? -1) ?? "?"})`);
+        problems.push(
+          `watcher ${i}: ${upTo.length} events (log ${replay.length}), ${dup} repeated, ordered ${ordered}, last ${upTo.at(-1)}, first missing ${firstMissing} (${kindOf.get(firstMissing ?? -1) ?? "?"})`,
+        );
       }
     });
     admin.close();

@@ -121,7 +121,12 @@ for (const f of factories) {
 
     it("trusted keys: insert, list in insertion order, delete (false when none), durable", async () => {
       const { trust } = s().auth;
-      const k = (label: string, n: number) => ({ label, pem: `-----BEGIN PUBLIC KEY-----\n${label}\n-----END PUBLIC KEY-----\n`, fingerprint: String(n).repeat(64), createdAt: `2026-12-0${n}T00:00:00.000Z` });
+      const k = (label: string, n: number) => ({
+        label,
+        pem: `-----BEGIN PUBLIC KEY-----\n${label}\n-----END PUBLIC KEY-----\n`,
+        fingerprint: String(n).repeat(64),
+        createdAt: `2026-12-0${n}T00:00:00.000Z`,
+      });
       await trust.insertTrustedKey(k("zeta", 1));
       await trust.insertTrustedKey(k("alpha", 2));
       await trust.insertTrustedKey(k("mid", 3));

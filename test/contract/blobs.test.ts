@@ -112,7 +112,10 @@ for (const f of factories) {
       }
       await put;
       expect(polls).to.be.greaterThan(0);
-      expect([...sizes].filter((n) => n !== data.length), "short sizes seen").to.deep.equal([]);
+      expect(
+        [...sizes].filter((n) => n !== data.length),
+        "short sizes seen",
+      ).to.deep.equal([]);
       const whole = await readFile(target);
       expect(whole.length).to.equal(data.length);
       expect(shaOf(whole)).to.equal(sha);

@@ -13,7 +13,14 @@ for (const f of factories) {
 
     it("events are stored with the sequence numbers given and read back in sequence order, every field intact", async () => {
       const withProgress = event(2, { kind: "install.progress", operationId: "op1", hostname: "h1", progress: progress("op1", "h1") });
-      const full = event(1, { kind: "patch.state", patchId: "P1", hostname: "h2", oldState: "Available", newState: "Partial-Apply", message: "it's ‘quoted’\nand multi-line" });
+      const full = event(1, {
+        kind: "patch.state",
+        patchId: "P1",
+        hostname: "h2",
+        oldState: "Available",
+        newState: "Partial-Apply",
+        message: "it's ‘quoted’\nand multi-line",
+      });
       expect(await s().store.read.lastEventSeq()).to.equal(0);
       await s().store.transact(async (tx) => {
         tx.appendEvent(event(3));
@@ -87,7 +94,8 @@ for (const f of factories) {
       expect(stored.map((e) => e.seq)).to.deep.equal(Array.from({ length: committed.length }, (_, i) => i + 1));
       expect(stored).to.deep.equal([...committed].sort((a, b) => a.seq - b.seq));
       // Each body's two events are adjacent.
-      for (let i = 0; i < stored.length; i += 2) expect([stored[i]!.hostname, stored[i]!.message, stored[i + 1]!.message]).to.deep.equal([stored[i + 1]!.hostname, "a", "b"]);
+      for (let i = 0; i < stored.length; i += 2)
+        expect([stored[i]!.hostname, stored[i]!.message, stored[i + 1]!.message]).to.deep.equal([stored[i + 1]!.hostname, "a", "b"]);
       expect(stored.some((e) => e.hostname === "h3")).to.equal(false);
     });
 
@@ -115,11 +123,13 @@ for (const f of factories) {
     });
 
     /** Commits events through `log` and publishes them. */
-    const commitVia = (log: EventLog) => async (...kinds: string[]) => {
-      const evs = await s().store.transact((tx) => Promise.all(kinds.map((kind) => log.append(tx, { kind, operationId: kind.startsWith("op") ? "op1" : "" }))));
-      log.publish(evs);
-      return evs;
-    };
+    const commitVia =
+      (log: EventLog) =>
+      async (...kinds: string[]) => {
+        const evs = await s().store.transact((tx) => Promise.all(kinds.map((kind) => log.append(tx, { kind, operationId: kind.startsWith("op") ? "op1" : "" }))));
+        log.publish(evs);
+        return evs;
+      };
 
     /** Reads `n` events from a watch, calling `whileWatching` once the first has arrived (the watcher is live then). */
     async function watchN(log: EventLog, afterSeq: number, filter: EventFilter, n: number, whileWatching: () => Promise<unknown>): Promise<DomainEvent[]> {

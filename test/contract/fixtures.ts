@@ -156,7 +156,8 @@ export function event(seq: number, over: Partial<DomainEvent> = {}): DomainEvent
  * holds, seen through the port.
  */
 export async function snapshot(r: StoreReader, opts: { controllerKeys?: string[]; operationIds?: string[] } = {}): Promise<Record<string, unknown>> {
-  const mapEntries = <V>(m: Map<string, V>, f: (v: V) => unknown = (v) => v) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, f(v)]);
+  const mapEntries = <V>(m: Map<string, V>, f: (v: V) => unknown = (v) => v) =>
+    [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, f(v)]);
   const byId = <T>(xs: T[], key: (x: T) => string) => [...xs].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   const state: Record<string, string | undefined> = {};
   for (const k of opts.controllerKeys ?? []) state[k] = await r.getControllerState(k);

@@ -289,7 +289,13 @@ export class MemoryStore implements Store {
       eventsAfter: async (after, limit, f) =>
         copy(
           [...d().events.values()]
-            .filter((e) => e.seq > after && (!f?.operationId || e.operationId === f.operationId) && (!f?.patchId || e.patchId === f.patchId) && (!f?.hostname || e.hostname === f.hostname))
+            .filter(
+              (e) =>
+                e.seq > after &&
+                (!f?.operationId || e.operationId === f.operationId) &&
+                (!f?.patchId || e.patchId === f.patchId) &&
+                (!f?.hostname || e.hostname === f.hostname),
+            )
             .sort((a, b) => a.seq - b.seq)
             .slice(0, limit),
         ),
@@ -329,7 +335,10 @@ export class MemoryAuthStore implements TokenStore, AuditStore, TrustedKeyStore 
     this.d.audit.push({ id, ...entry });
   }
   async listAudit(afterId: number, limit: number): Promise<AuditEntry[]> {
-    return this.d.audit.filter((e) => e.id > afterId).slice(0, limit).map((e) => ({ ...e }));
+    return this.d.audit
+      .filter((e) => e.id > afterId)
+      .slice(0, limit)
+      .map((e) => ({ ...e }));
   }
   async listTrustedKeys(): Promise<StoredTrustedKey[]> {
     return this.d.trusted.map((k) => ({ ...k }));

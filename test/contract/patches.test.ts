@@ -19,12 +19,7 @@ const interimOf = async (r: StoreReader) =>
       .map(([k, s]) => [k, [...s].sort()])
       .sort(([a], [b]) => ((a as string) < (b as string) ? -1 : 1)),
   );
-const depsOf = async (r: StoreReader) =>
-  Object.fromEntries(
-    [...(await r.loadAppDependencies())]
-      .filter(([, l]) => l.length > 0)
-      .map(([k, l]) => [k, [...l].sort()]),
-  );
+const depsOf = async (r: StoreReader) => Object.fromEntries([...(await r.loadAppDependencies())].filter(([, l]) => l.length > 0).map(([k, l]) => [k, [...l].sort()]));
 
 for (const f of factories) {
   describe(`store contract (${f.name}): patches and releases`, () => {
@@ -145,7 +140,11 @@ for (const f of factories) {
         await tx.patches.insertRelease("19.09");
         await tx.patches.insertRelease("20.06");
         await tx.patches.insertBlob(k.sha256, k.size);
-        return [await tx.patches.insertBasePackage("19.09", k), await tx.patches.insertBasePackage("19.09", sameName), await tx.patches.insertBasePackage("20.06", sameName)];
+        return [
+          await tx.patches.insertBasePackage("19.09", k),
+          await tx.patches.insertBasePackage("19.09", sameName),
+          await tx.patches.insertBasePackage("20.06", sameName),
+        ];
       });
       expect(results).to.deep.equal([true, false, true]);
       const base = await s().store.read.loadBasePackages();

@@ -3,7 +3,12 @@ import { expect } from "chai";
 import { factories, storePerTest } from "./store-factory.js";
 import type { StrategyDocument } from "../../server/domain/store.js";
 
-const doc = (uuid: string, state = "building"): StrategyDocument => ({ uuid, name: "sw-patch", state, json: JSON.stringify({ uuid, state, stages: [{ name: "stage-1" }] }) });
+const doc = (uuid: string, state = "building"): StrategyDocument => ({
+  uuid,
+  name: "sw-patch",
+  state,
+  json: JSON.stringify({ uuid, state, stages: [{ name: "stage-1" }] }),
+});
 
 for (const f of factories) {
   describe(`store contract (${f.name}): strategies`, () => {

@@ -173,7 +173,12 @@ for (const f of factories) {
       expect(hosts).to.deep.equal(good.map((i) => `h${String(i).padStart(2, "0")}`));
       expect((await store.read.eventsAfter(0, 1000)).map((e) => e.seq)).to.deep.equal(good.map((i) => i + 1));
       expect((await store.read.loadPatches()).map((p) => p.meta.id)).to.deep.equal(good.filter((i) => i % 2 === 0).map((i) => `P_${String(i).padStart(2, "0")}`));
-      expect((await store.read.loadAlarms()).map((a) => a.uuid).sort()).to.deep.equal(good.filter((i) => i % 3 === 0).map((i) => `alarm-${i}`).sort());
+      expect((await store.read.loadAlarms()).map((a) => a.uuid).sort()).to.deep.equal(
+        good
+          .filter((i) => i % 3 === 0)
+          .map((i) => `alarm-${i}`)
+          .sort(),
+      );
       for (let i = 0; i < N; i++) expect(await store.read.getControllerState(`k${i}`), `k${i}`).to.equal(bad(i) ? undefined : `v${i}`);
     });
 

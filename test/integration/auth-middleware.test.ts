@@ -9,10 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { generateKeyPairSync } from "node:crypto";
-import {
-  ClientError, Metadata, Status, createChannel, createClient, createServer,
-  type CallContext, type Channel, type Server,
-} from "nice-grpc";
+import { ClientError, Metadata, Status, createChannel, createClient, createServer, type CallContext, type Channel, type Server } from "nice-grpc";
 import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
 import { ServerReflection, ServerReflectionService } from "nice-grpc-server-reflection";
 import { ServerReflectionRequest } from "nice-grpc-server-reflection/lib/proto/grpc/reflection/v1/reflection_pb";
@@ -65,7 +62,14 @@ async function* once<T>(msg: T): AsyncGenerator<T> {
 }
 
 /** Calls one method with an empty request; resolves to "OK" or the status name. */
-async function callMethod(channel: Channel, def: AnyDefinition | typeof ServerReflectionService, key: string, m: AnyMethod, token?: string, request: unknown = {}): Promise<string> {
+async function callMethod(
+  channel: Channel,
+  def: AnyDefinition | typeof ServerReflectionService,
+  key: string,
+  m: AnyMethod,
+  token?: string,
+  request: unknown = {},
+): Promise<string> {
   const client = createClient(def as never, channel) as unknown as Record<string, (req: unknown, opts: unknown) => unknown>;
   const metadata = new Metadata();
   if (token !== undefined) metadata.set("authorization", `Bearer ${token}`);
@@ -164,11 +168,7 @@ describe("auth middleware (real server, every RPC)", () => {
     const out: Record<string, string> = {};
     for (const x of ALL) {
       const request =
-        x.def === ServerReflectionService
-          ? new ServerReflectionRequest().setListServices("")
-          : x.path.startsWith("/grpc.health.v1.")
-            ? { service: "" }
-            : {};
+        x.def === ServerReflectionService ? new ServerReflectionRequest().setListServices("") : x.path.startsWith("/grpc.health.v1.") ? { service: "" } : {};
       const o = await callMethod(channel, x.def, x.key, x.m, token, request);
       // Past the middleware, the real AdminService refuses some empty requests: that still means "allowed".
       const refusedByAdmin = x.path.includes(".AdminService/") && (o === "INVALID_ARGUMENT" || o === "NOT_FOUND");
@@ -227,7 +227,10 @@ describe("auth middleware (real server, every RPC)", () => {
   it("lets an agent connect only as its own host, and an admin as any host", async () => {
     const agent = createClient(AgentServiceDefinition, channel);
     const hello = (hostname: string): ConnectRequest => ({
-      message: { $case: "hello", value: { hostname, personality: "worker", subfunctions: [], release: "19.09", mgmtIp: "", installed: [], resumeOperationId: "" } as never },
+      message: {
+        $case: "hello",
+        value: { hostname, personality: "worker", subfunctions: [], release: "19.09", mgmtIp: "", installed: [], resumeOperationId: "" } as never,
+      },
     });
     const drain = async (t: string, host: string) => {
       for await (const _ of agent.connect(once(hello(host)), { metadata: Metadata({ authorization: `Bearer ${t}` }) }));
@@ -315,9 +318,11 @@ describe("auth middleware (real server, every RPC)", () => {
       expect(JSON.stringify(await admin.listTokens({}, adminOpts()))).not.to.include(created.token.slice(-64));
       await admin.revokeToken({ id: created.info!.id }, adminOpts());
       expect((await admin.listTokens({}, adminOpts())).tokens.find((t) => t.id === created.info!.id)!.revoked).to.equal(true);
-      const e = await errorOf((async () => {
-        for await (const _ of agent.fetchPackage({ sha256: "" }, { metadata: Metadata({ authorization: `Bearer ${created.token}` }) }));
-      })());
+      const e = await errorOf(
+        (async () => {
+          for await (const _ of agent.fetchPackage({ sha256: "" }, { metadata: Metadata({ authorization: `Bearer ${created.token}` }) }));
+        })(),
+      );
       expect(e.details).to.equal("token revoked");
       const audited = (await admin.listAuditLog({ afterId: 0, limit: 1000 }, adminOpts())).entries.filter((x) => x.action === "CreateToken");
       expect(audited.at(-1)).to.include({ target: "hostname=worker-9 role=agent", detail: `token=${created.info!.id}`, outcome: "ok" });

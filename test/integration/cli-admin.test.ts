@@ -11,7 +11,12 @@ function rows(table: string): string[][] {
     .trimEnd()
     .split("\n")
     .slice(3, -1)
-    .map((l) => l.split("|").slice(1, -1).map((c) => c.trim()));
+    .map((l) =>
+      l
+        .split("|")
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    );
 }
 
 const TOKEN_RE = /^swp_([0-9a-f]{16})_[0-9a-f]{64}$/;
@@ -25,8 +30,10 @@ describe("sw-patch admin commands: tokens, audit log, trust store", function () 
   let cluster: Cluster;
   let readerToken = "";
   let readerId = "";
-  const as = (token: string) => (cmd: string, ...args: string[]): Promise<CliResult> =>
-    runCli(cmd, args, { endpoint: cluster.controller.endpoint, token });
+  const as =
+    (token: string) =>
+    (cmd: string, ...args: string[]): Promise<CliResult> =>
+      runCli(cmd, args, { endpoint: cluster.controller.endpoint, token });
   const admin = (...args: string[]) => as(cluster.controller.adminToken)("sw-patch", ...args);
 
   before(async () => {
@@ -127,7 +134,9 @@ describe("sw-patch admin commands: tokens, audit log, trust store", function () 
     const find = (pred: (e: string[]) => boolean) => entries.find(pred);
     expect(find((e) => e[4] === "CreateToken" && e[5] === "role=reader" && e[6] === "ok")).to.not.equal(undefined);
     expect(find((e) => e[4] === "CreateToken" && e[6] === "INVALID_ARGUMENT")).to.not.equal(undefined);
-    expect(find((e) => e[2] === readerId && e[3] === "reader" && e[4] === "ApplyPatches" && e[5] === "patches=001" && e[6] === "PERMISSION_DENIED")).to.not.equal(undefined);
+    expect(find((e) => e[2] === readerId && e[3] === "reader" && e[4] === "ApplyPatches" && e[5] === "patches=001" && e[6] === "PERMISSION_DENIED")).to.not.equal(
+      undefined,
+    );
     expect(find((e) => e[2] === readerId && e[3] === "reader" && e[4] === "LockHost" && e[6] === "PERMISSION_DENIED")).to.not.equal(undefined);
     expect(find((e) => e[4] === "RevokeToken" && e[5] === `id=${readerId}` && e[6] === "ok")).to.not.equal(undefined);
     expect(find((e) => e[2] === readerId && e[4] === "ApplyPatches" && e[6] === "UNAUTHENTICATED")).to.not.equal(undefined);

@@ -44,10 +44,7 @@ describe("sw-patch CLI against a real controller", function () {
     const q = await sw("query");
     expect(q.rc).to.equal(0);
     expect(q.stdout).to.equal(
-      "Patch ID  RR  Release  Repo State  Patch State\n" +
-        "========  ==  =======  ==========  ===========\n" +
-        "001       N    19.09   Available       n/a    \n" +
-        "\n",
+      "Patch ID  RR  Release  Repo State  Patch State\n" + "========  ==  =======  ==========  ===========\n" + "001       N    19.09   Available       n/a    \n" + "\n",
     );
   });
 
@@ -110,16 +107,12 @@ describe("sw-patch CLI against a real controller", function () {
   it("lists hosts and app dependencies (none yet)", async () => {
     expect(await sw("query-hosts")).to.deep.equal({
       rc: 0,
-      stdout:
-        "Hostname  IP Address  Patch Current  Reboot Required  Release  State\n" +
-        "========  ==========  =============  ===============  =======  =====\n",
+      stdout: "Hostname  IP Address  Patch Current  Reboot Required  Release  State\n" + "========  ==========  =============  ===============  =======  =====\n",
       stderr: "",
     });
     expect((await sw("query-app-dependencies")).stdout).to.equal("There are no application dependencies.\n");
     expect((await sw("report-app-dependencies", "--app", "myapp", "001")).rc).to.equal(0);
-    expect((await sw("query-app-dependencies")).stdout).to.equal(
-      "Application  Required Patches\n===========  ================\nmyapp        001             \n",
-    );
+    expect((await sw("query-app-dependencies")).stdout).to.equal("Application  Required Patches\n===========  ================\nmyapp        001             \n");
   });
 
   it("prints JSON for --format json", async () => {

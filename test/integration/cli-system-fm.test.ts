@@ -19,7 +19,12 @@ function props(table: string): Record<string, string> {
 /** The data rows of a prettytable, as trimmed cells. */
 function rows(table: string): string[][] {
   const lines = table.trimEnd().split("\n");
-  return lines.slice(3, -1).map((l) => l.split("|").slice(1, -1).map((c) => c.trim()));
+  return lines.slice(3, -1).map((l) =>
+    l
+      .split("|")
+      .slice(1, -1)
+      .map((c) => c.trim()),
+  );
 }
 
 /**
@@ -30,10 +35,8 @@ describe("system and fm CLIs on a 2+1 cluster", function () {
   this.timeout(180_000);
   let cluster: Cluster;
   let work: string;
-  const system = (...args: string[]): Promise<CliResult> =>
-    runCli("system", args, { endpoint: cluster.controller.endpoint, token: cluster.controller.adminToken });
-  const fm = (...args: string[]): Promise<CliResult> =>
-    runCli("fm", args, { endpoint: cluster.controller.endpoint, token: cluster.controller.adminToken });
+  const system = (...args: string[]): Promise<CliResult> => runCli("system", args, { endpoint: cluster.controller.endpoint, token: cluster.controller.adminToken });
+  const fm = (...args: string[]): Promise<CliResult> => runCli("fm", args, { endpoint: cluster.controller.endpoint, token: cluster.controller.adminToken });
 
   before(async () => {
     const feed = await buildBaseFeed();
@@ -152,9 +155,7 @@ describe("system and fm CLIs on a 2+1 cluster", function () {
     expect(props((await system("host-show", "controller-1")).stdout).capabilities).to.equal("{'Personality': 'Controller-Active'}");
     // The standby can now be locked without --force; the new active one cannot.
     expect((await system("host-lock", "controller-0")).rc).to.equal(0);
-    expect((await system("host-lock", "controller-1")).stderr).to.equal(
-      "Error: Rejected: Can not lock the only unlocked controller controller-1\n",
-    );
+    expect((await system("host-lock", "controller-1")).stderr).to.equal("Error: Rejected: Can not lock the only unlocked controller controller-1\n");
     expect((await system("host-unlock", "controller-0")).rc).to.equal(0);
     // Swact back, so the cluster ends as it started.
     expect((await system("host-swact", "controller-1")).rc).to.equal(0);
@@ -171,8 +172,17 @@ describe("system and fm CLIs on a 2+1 cluster", function () {
         "+------+----------+-------------+-----------+----------+------------+\n",
     );
     const raised = await fm(
-      "alarm-raise", "--alarm-id", "100.114", "--entity", "host=controller-0.ntp", "--severity", "minor",
-      "--reason", "NTP server unreachable", "--repair", "Check the NTP configuration",
+      "alarm-raise",
+      "--alarm-id",
+      "100.114",
+      "--entity",
+      "host=controller-0.ntp",
+      "--severity",
+      "minor",
+      "--reason",
+      "NTP server unreachable",
+      "--repair",
+      "Check the NTP configuration",
     );
     expect(raised.rc, raised.stderr).to.equal(0);
     const a = props(raised.stdout);
@@ -187,7 +197,18 @@ describe("system and fm CLIs on a 2+1 cluster", function () {
     });
     expect(a.uuid).to.match(/^[0-9a-f-]{36}$/);
     expect(a.timestamp).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/);
-    const second = await fm("alarm-raise", "--alarm-id", "900.001", "--entity", "orchestration=test", "--severity", "critical", "--reason", "Blocking", "--mgmt-affecting");
+    const second = await fm(
+      "alarm-raise",
+      "--alarm-id",
+      "900.001",
+      "--entity",
+      "orchestration=test",
+      "--severity",
+      "critical",
+      "--reason",
+      "Blocking",
+      "--mgmt-affecting",
+    );
     expect(second.rc, second.stderr).to.equal(0);
     const b = props(second.stdout);
     expect(b.mgmt_affecting).to.equal("True");

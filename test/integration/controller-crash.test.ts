@@ -25,7 +25,15 @@ describe("controller durability under kill -9", function () {
 
   before(async () => {
     work = mkdtempSync(path.join(os.tmpdir(), "swpatch-crash-"));
-    patchA = (await buildTestPatch({ dir: path.join(work, "a"), id: "CRASH_A", swVersion: "19.09", status: "REL", rpms: [{ name: "crasha", version: "1", release: "2", files: [{ path: "/etc/crasha", content: "a\n" }] }] } as never)).path;
+    patchA = (
+      await buildTestPatch({
+        dir: path.join(work, "a"),
+        id: "CRASH_A",
+        swVersion: "19.09",
+        status: "REL",
+        rpms: [{ name: "crasha", version: "1", release: "2", files: [{ path: "/etc/crasha", content: "a\n" }] }],
+      } as never)
+    ).path;
     patchB = (
       await buildTestPatch({
         dir: path.join(work, "b"),
@@ -59,7 +67,10 @@ describe("controller durability under kill -9", function () {
       await ctl.stop();
       ctl = await startController({ dataDir, keepDataDir: true, env: { SWPATCH_FAILPOINT: failpoint } });
       c = rawClients(ctl);
-      const outcome = await op(c).then(() => "ok", (e: Error) => e.message);
+      const outcome = await op(c).then(
+        () => "ok",
+        (e: Error) => e.message,
+      );
       c.close();
       const died = await new Promise<boolean>((resolve) => {
         if (ctl!.proc.exitCode !== null || ctl!.proc.signalCode !== null) resolve(true);
@@ -107,7 +118,10 @@ describe("controller durability under kill -9", function () {
     });
   }
 
-  for (const [point, kind] of [["patch.applied:in-transaction", "apply"], ["patch.removed:in-transaction", "remove"]] as const) {
+  for (const [point, kind] of [
+    ["patch.applied:in-transaction", "apply"],
+    ["patch.removed:in-transaction", "remove"],
+  ] as const) {
     it(`${kind} killed inside its transaction: the old state stays, and ${kind} then succeeds`, async () => {
       await withCrash(
         point,
@@ -129,7 +143,10 @@ describe("controller durability under kill -9", function () {
     });
   }
 
-  for (const [point, expected] of [["delete:in-transaction", ["CRASH_A:REPO_STATE_AVAILABLE"]], ["delete:committed", []]] as const) {
+  for (const [point, expected] of [
+    ["delete:in-transaction", ["CRASH_A:REPO_STATE_AVAILABLE"]],
+    ["delete:committed", []],
+  ] as const) {
     it(`delete killed at ${point}: old or new state, no orphan file`, async () => {
       await withCrash(
         point,
@@ -144,7 +161,10 @@ describe("controller durability under kill -9", function () {
     });
   }
 
-  for (const [point, committed] of [["commit:in-transaction", false], ["commit:committed", true]] as const) {
+  for (const [point, committed] of [
+    ["commit:in-transaction", false],
+    ["commit:committed", true],
+  ] as const) {
     it(`commit killed at ${point}: all committed or none, superseded files reclaimed`, async () => {
       await withCrash(
         point,
@@ -168,7 +188,7 @@ describe("controller durability under kill -9", function () {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "swpatch-crashdata-"));
     try {
       let seed = 12345;
-      const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
       for (let round = 0; round < 6; round++) {
         const ctl = await startController({ dataDir, keepDataDir: true });
         const c = rawClients(ctl);
@@ -178,7 +198,10 @@ describe("controller durability under kill -9", function () {
             await new Promise((r) => setTimeout(r, 2));
           }
         })();
-        const call = c.patches.uploadPatch(slow).then(() => "done", () => "failed");
+        const call = c.patches.uploadPatch(slow).then(
+          () => "done",
+          () => "failed",
+        );
         await new Promise((r) => setTimeout(r, Math.floor(rand() * 60)));
         await ctl.kill9();
         await call;

@@ -74,10 +74,14 @@ describe("controller --http2-window", function () {
     ["1.5M", '--http2-window: expected a number of bytes such as 1048576, 1024K or 1M, got "1.5M"'],
   ] as const) {
     it(`refuses --http2-window ${value} with exit code 2 and names the problem`, () => {
-      const r = spawnSync(process.execPath, [path.join(REPO_ROOT, "bin/sw-patch-controller"), "--data-dir", path.join(dir, "never"), "--listen", "127.0.0.1:0", "--http2-window", value], {
-        encoding: "utf8",
-        timeout: 30_000,
-      });
+      const r = spawnSync(
+        process.execPath,
+        [path.join(REPO_ROOT, "bin/sw-patch-controller"), "--data-dir", path.join(dir, "never"), "--listen", "127.0.0.1:0", "--http2-window", value],
+        {
+          encoding: "utf8",
+          timeout: 30_000,
+        },
+      );
       expect(r.status).to.equal(2);
       expect(r.stderr).to.include(message);
     });

@@ -18,7 +18,7 @@ describe("controller listeners started by their flags", function () {
     expect(ctl.webUrl).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
     const page = await fetch(`${ctl.webUrl}/`);
     expect(page.status).to.equal(200);
-    expect(await page.text()).to.include("<div id=\"root\">");
+    expect(await page.text()).to.include('<div id="root">');
     expect((await fetch(`${ctl.webUrl}/api/patches`)).status).to.equal(401);
     const ok = await fetch(`${ctl.webUrl}/api/patches`, { headers: { authorization: `Bearer ${ctl.adminToken}` } });
     expect(ok.status).to.equal(200);

@@ -62,7 +62,12 @@ describe("controller PatchService (real controller process, real patches)", func
     await mk("PATCH_OLD", { swVersion: "18.03", rpms: [{ name: "pkgo", version: "1.0", release: "1", files: [{ path: "/etc/pkgo", content: "o\n" }] }] });
     // Same id as PATCH_A but other contents, for the re-import rule.
     const other = path.join(work, "other");
-    const p = await buildTestPatch({ dir: other, id: "PATCH_A", swVersion: "19.09", rpms: [{ name: "pkgz", version: "9", release: "9", files: [{ path: "/etc/z", content: "z\n" }] }] } as never);
+    const p = await buildTestPatch({
+      dir: other,
+      id: "PATCH_A",
+      swVersion: "19.09",
+      rpms: [{ name: "pkgz", version: "9", release: "9", files: [{ path: "/etc/z", content: "z\n" }] }],
+    } as never);
     patchFile.PATCH_A_OTHER = p.path;
     ctl = await startController();
     c = rawClients(ctl);
@@ -81,9 +86,11 @@ describe("controller PatchService (real controller process, real patches)", func
       expect((await health.check({ service: "" })).status).to.equal(1); // SERVING
       const refl = createClient(ServerReflectionService, ch);
       const names: string[] = [];
-      for await (const r of refl.serverReflectionInfo((async function* () {
-        yield new ServerReflectionRequest().setListServices("*");
-      })())) {
+      for await (const r of refl.serverReflectionInfo(
+        (async function* () {
+          yield new ServerReflectionRequest().setListServices("*");
+        })(),
+      )) {
         for (const s of r.getListServicesResponse()?.getServiceList() ?? []) names.push(s.getName());
       }
       expect(names).to.include.members(["swpatch.v1.PatchService", "swpatch.v1.HostService", "swpatch.v1.AgentService", "grpc.health.v1.Health"]);
@@ -98,7 +105,9 @@ describe("controller PatchService (real controller process, real patches)", func
     expect(r.outcome).to.equal(UploadOutcome.UPLOAD_OUTCOME_IMPORTED);
     expect(r.messages?.info).to.equal("PATCH_A is now available\n");
     const q = await c.patches.queryPatches({ filter: QueryFilter.QUERY_FILTER_ALL, release: "" });
-    expect(q.patches.map((p) => [p.id, p.repoState, p.patchState, p.signer])).to.deep.equal([["PATCH_A", RepoState.REPO_STATE_AVAILABLE, PatchState.PATCH_STATE_NA, "dev"]]);
+    expect(q.patches.map((p) => [p.id, p.repoState, p.patchState, p.signer])).to.deep.equal([
+      ["PATCH_A", RepoState.REPO_STATE_AVAILABLE, PatchState.PATCH_STATE_NA, "dev"],
+    ]);
     expect(q.patches[0]!.contents).to.deep.equal(["pkga-1.0-2.x86_64.rpm"]);
   });
 
@@ -110,17 +119,21 @@ describe("controller PatchService (real controller process, real patches)", func
     await expectCode(c.patches.uploadPatch(uploadStream(patchFile.PATCH_OLD!)), Status.FAILED_PRECONDITION, "Patch PATCH_OLD software release (18.03) is not installed");
     await expectCode(c.patches.uploadPatch(uploadStream(patchFile.PATCH_A_OTHER!)), Status.FAILED_PRECONDITION, "Contents of PATCH_A do not match re-imported patch");
     await expectCode(
-      c.patches.uploadPatch((async function* () {
-        yield { payload: { $case: "chunk", value: Buffer.from("x") } } as never;
-      })()),
+      c.patches.uploadPatch(
+        (async function* () {
+          yield { payload: { $case: "chunk", value: Buffer.from("x") } } as never;
+        })(),
+      ),
       Status.INVALID_ARGUMENT,
       "first message must be a header",
     );
     await expectCode(
-      c.patches.uploadPatch((async function* () {
-        yield { payload: { $case: "header", value: { fileName: "GARBAGE.patch", sizeBytes: 0 } } } as never;
-        yield { payload: { $case: "chunk", value: Buffer.from("this is not a gzip file at all") } } as never;
-      })()),
+      c.patches.uploadPatch(
+        (async function* () {
+          yield { payload: { $case: "header", value: { fileName: "GARBAGE.patch", sizeBytes: 0 } } } as never;
+          yield { payload: { $case: "chunk", value: Buffer.from("this is not a gzip file at all") } } as never;
+        })(),
+      ),
       Status.INVALID_ARGUMENT,
       /gzip/,
     );
@@ -165,10 +178,18 @@ describe("controller PatchService (real controller process, real patches)", func
   });
 
   it("removes with dependent and app-dependency checks", async () => {
-    await expectCode(c.patches.removePatches({ patchIds: ["PATCH_A"], skipSemantic: false, skipAppCheck: false, removeUnremovable: false }), Status.FAILED_PRECONDITION, "PATCH_A is required by: PATCH_B");
+    await expectCode(
+      c.patches.removePatches({ patchIds: ["PATCH_A"], skipSemantic: false, skipAppCheck: false, removeUnremovable: false }),
+      Status.FAILED_PRECONDITION,
+      "PATCH_A is required by: PATCH_B",
+    );
     await c.patches.reportAppDependencies({ app: "platform-app", patchIds: ["PATCH_B"] });
     expect((await c.patches.queryAppDependencies({})).dependencies).to.deep.equal([{ app: "platform-app", patchIds: ["PATCH_B"] }]);
-    await expectCode(c.patches.removePatches({ patchIds: ["PATCH_B"], skipSemantic: false, skipAppCheck: false, removeUnremovable: false }), Status.FAILED_PRECONDITION, "PATCH_B is required by application(s): platform-app");
+    await expectCode(
+      c.patches.removePatches({ patchIds: ["PATCH_B"], skipSemantic: false, skipAppCheck: false, removeUnremovable: false }),
+      Status.FAILED_PRECONDITION,
+      "PATCH_B is required by application(s): platform-app",
+    );
     const r = await c.patches.removePatches({ patchIds: ["PATCH_B"], skipSemantic: false, skipAppCheck: true, removeUnremovable: false });
     expect(r.messages?.info).to.equal("PATCH_B has been removed from the repo\n");
     await c.patches.reportAppDependencies({ app: "platform-app", patchIds: [] });
@@ -186,7 +207,11 @@ describe("controller PatchService (real controller process, real patches)", func
   });
 
   it("commits whole dependency chains of REL patches, dry run first", async () => {
-    await expectCode(c.patches.commitPatches({ patchIds: ["PATCH_B"], all: false, release: "", dryRun: true }), Status.FAILED_PRECONDITION, "The following patches are not applied and cannot be committed:\n    PATCH_B");
+    await expectCode(
+      c.patches.commitPatches({ patchIds: ["PATCH_B"], all: false, release: "", dryRun: true }),
+      Status.FAILED_PRECONDITION,
+      "The following patches are not applied and cannot be committed:\n    PATCH_B",
+    );
     await c.patches.applyPatches({ patchIds: ["PATCH_B", "PATCH_C"], all: false, skipSemantic: false });
     const dry = await c.patches.commitPatches({ patchIds: ["PATCH_C"], all: false, release: "", dryRun: true });
     expect(dry.patchIds).to.deep.equal(["PATCH_A", "PATCH_B", "PATCH_C"]);
@@ -196,7 +221,11 @@ describe("controller PatchService (real controller process, real patches)", func
     expect(r.messages?.info).to.equal("The patches have been committed.\n");
     const q = await c.patches.queryPatches({ filter: QueryFilter.QUERY_FILTER_COMMITTED, release: "19.09" });
     expect(q.patches.map((p) => p.id)).to.deep.equal(["PATCH_A", "PATCH_B", "PATCH_C"]);
-    await expectCode(c.patches.removePatches({ patchIds: ["PATCH_C"], skipSemantic: false, skipAppCheck: false, removeUnremovable: false }), Status.FAILED_PRECONDITION, "Patch PATCH_C is committed and cannot be removed");
+    await expectCode(
+      c.patches.removePatches({ patchIds: ["PATCH_C"], skipSemantic: false, skipAppCheck: false, removeUnremovable: false }),
+      Status.FAILED_PRECONDITION,
+      "Patch PATCH_C is committed and cannot be removed",
+    );
     const re = await c.patches.uploadPatch(uploadStream(patchFile.PATCH_A!));
     expect(re.messages?.info).to.equal("PATCH_A is committed. Metadata not updated\n");
   });

@@ -127,7 +127,10 @@ describe("npm run demo (dist/tools/demo/demo.js): the seed's walk-through", func
       const finalHosts = hostRows(b[12]!.out);
       expect(finalHosts).to.have.length(6);
       for (const r of finalHosts) expect(r.slice(2), r.join(" ")).to.deep.equal(["Yes", "No", "19.09", "idle"]);
-      expect(b[13]!.out.startsWith("Patch ID  RR  Release  Patch State\n========  ==  =======  ===========\n001       N    19.09     Applied  \n\n"), b[13]!.out).to.equal(true);
+      expect(
+        b[13]!.out.startsWith("Patch ID  RR  Release  Patch State\n========  ==  =======  ===========\n001       N    19.09     Applied  \n\n"),
+        b[13]!.out,
+      ).to.equal(true);
       expect(b[13]!.out.trim().split("\n")).to.have.length(3);
     });
 

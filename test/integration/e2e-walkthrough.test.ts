@@ -8,7 +8,6 @@ import { runCli } from "../lib/cli.js";
 import { rpmQ } from "../lib/rpm-query.js";
 import { DEV_KEY } from "../lib/controller-harness.js";
 
-
 /**
  * The seed's walk-through on a 2+2+2 system: six real agent processes with real rpm roots, the
  * real controller, patches built by patch_build, and the real sw-patch CLI.
@@ -28,8 +27,23 @@ describe("end to end: the seed's walk-through on a 2+2+2 system", function () {
     const sysinv2 = await buildPayloadRpm({ name: "sysinv", version: "1.0", release: "2" });
     const helper = await buildPayloadRpm({ name: "sysinv-helper", version: "1.0", release: "1" });
     const b1 = await runCli("patch_build", [
-      "--id", "001", "--release", "19.09", "--summary", "sysinv fix", "--status", "REL", "--reboot-required", "N",
-      "--key", DEV_KEY, "--output-dir", work, "--controller", helper.file, sysinv2.file,
+      "--id",
+      "001",
+      "--release",
+      "19.09",
+      "--summary",
+      "sysinv fix",
+      "--status",
+      "REL",
+      "--reboot-required",
+      "N",
+      "--key",
+      DEV_KEY,
+      "--output-dir",
+      work,
+      "--controller",
+      helper.file,
+      sysinv2.file,
     ]);
     expect(b1.rc, b1.stderr).to.equal(0);
     patch001 = path.join(work, "001.patch");

@@ -11,7 +11,6 @@ import { DEV_KEY } from "../lib/controller-harness.js";
 import { uploadStream } from "../lib/grpc-clients.js";
 import { AgentState, InstallPhase, PatchCurrent } from "../../clients/sdk/src/gen/swpatch/v1/types.js";
 
-
 /**
  * Host faults with real agents: an agent killed mid-install, a controller killed mid-install,
  * two installs at once, a failing rpm scriptlet, drop-host; each ends in a clear state and a

@@ -33,7 +33,10 @@ describe("host reports written together", function () {
   let sysinv2: { name: string; epoch: string; version: string; release: string; arch: string };
 
   const base = () => feed.packages.map((p) => ({ name: p.name, epoch: p.epoch, version: p.version, release: p.release, arch: p.arch }));
-  const withPatch = () => base().filter((p) => p.name !== "sysinv").concat([sysinv2]);
+  const withPatch = () =>
+    base()
+      .filter((p) => p.name !== "sysinv")
+      .concat([sysinv2]);
   const report = (packages: ReturnType<typeof base>) => fromProtoReport(AgentReport.fromPartial({ packages, state: AgentState.AGENT_STATE_IDLE }));
   const db = () => ctl.store.db;
   const current = (h: string) => ctl.hosts.list().find((x) => x.hostname === h)?.patchCurrent;
@@ -44,16 +47,28 @@ describe("host reports written together", function () {
     feed = await buildBaseFeed();
     const upd = await buildPayloadRpm({ name: "sysinv", version: "1.0", release: "2" });
     sysinv2 = { name: upd.name, epoch: upd.epoch, version: upd.version, release: upd.release, arch: upd.arch };
-    patchFile = (await buildPatch({ id: "BATCH_0001", swVersion: "19.09", status: "REL", rebootRequired: false, rpms: [upd.file], signingKey: devKeyPem(), outputDir: work })).path;
+    patchFile = (
+      await buildPatch({ id: "BATCH_0001", swVersion: "19.09", status: "REL", rebootRequired: false, rpms: [upd.file], signingKey: devKeyPem(), outputDir: work })
+    ).path;
     const config = resolveControllerConfig({ dataDir, listen: "127.0.0.1:0", release: "19.09", trust: [`${DEV_CERT}:dev`], baseFeed: feed.dir, logLevel: "silent" });
     ctl = await createController(config, { log: createLogger({ level: "silent" }) });
     const link = { send: () => undefined, close: () => undefined };
     for (const h of HOSTS) {
-      await ctl.hosts.hello(fromProtoHello(AgentHello.fromPartial({ hostname: h, personality: "worker", release: "19.09", packages: base(), state: AgentState.AGENT_STATE_IDLE, agentVersion: "test" })), link, "127.0.0.1");
+      await ctl.hosts.hello(
+        fromProtoHello(
+          AgentHello.fromPartial({ hostname: h, personality: "worker", release: "19.09", packages: base(), state: AgentState.AGENT_STATE_IDLE, agentVersion: "test" }),
+        ),
+        link,
+        "127.0.0.1",
+      );
     }
-    await ctl.patches.upload(path.basename(patchFile), (async function* () {
-      yield await fsp.readFile(patchFile);
-    })(), new AbortController().signal);
+    await ctl.patches.upload(
+      path.basename(patchFile),
+      (async function* () {
+        yield await fsp.readFile(patchFile);
+      })(),
+      new AbortController().signal,
+    );
     await ctl.patches.apply(["BATCH_0001"]);
   });
 
@@ -98,10 +113,7 @@ describe("host reports written together", function () {
       pm.onHostReports = real;
     }
     // Two reports of the same host in one batch: the later one wins.
-    await Promise.all([
-      ...HOSTS.map((h) => ctl.hosts.report(h, report(withPatch()))),
-      ctl.hosts.report(HOSTS[0]!, report(base())),
-    ]);
+    await Promise.all([...HOSTS.map((h) => ctl.hosts.report(h, report(withPatch()))), ctl.hosts.report(HOSTS[0]!, report(base()))]);
     expect(current(HOSTS[0]!)).to.equal("No");
     for (const h of HOSTS.slice(1)) expect(current(h), h).to.equal("Yes");
     expect(ctl.patches.show(["BATCH_0001"]).patches[0]!.patchState).to.equal("Partial-Apply");

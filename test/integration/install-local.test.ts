@@ -7,7 +7,6 @@ import { startCluster, type Cluster } from "../lib/cluster-harness.js";
 import { runCli } from "../lib/cli.js";
 import { rpmQ } from "../lib/rpm-query.js";
 
-
 /** `sw-patch install-local`: converges a local root once, before initial configuration, and only it. */
 describe("sw-patch install-local", function () {
   this.timeout(120_000);

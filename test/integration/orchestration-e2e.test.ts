@@ -23,7 +23,21 @@ describe("orchestration end to end (real agents, --time-scale 0.01)", function (
   const hostsWithVms = SEED_HOSTS.map((h) => (h.personality === "worker" ? { ...h, extraArgs: ["--instances", "2"] } : h));
 
   const build = async (id: string, rpms: string[], rr: "Y" | "N") => {
-    const r = await runCli("patch_build", ["--id", id, "--release", "19.09", "--reboot-required", rr, "--status", "REL", "--key", DEV_KEY, "--output-dir", work, ...rpms]);
+    const r = await runCli("patch_build", [
+      "--id",
+      id,
+      "--release",
+      "19.09",
+      "--reboot-required",
+      rr,
+      "--status",
+      "REL",
+      "--key",
+      DEV_KEY,
+      "--output-dir",
+      work,
+      ...rpms,
+    ]);
     expect(r.rc, r.stderr).to.equal(0);
     patchFiles[id] = path.join(work, `${id}.patch`);
   };
@@ -84,7 +98,16 @@ describe("orchestration end to end (real agents, --time-scale 0.01)", function (
 
   it("blocks on an alarm under strict, passes under relaxed with a minor alarm", async () => {
     await uploadApply("RR");
-    const alarm = (await cluster.clients.hosts.raiseAlarm({ alarmId: "100.101", entityInstanceId: "host=compute-0", severity: "minor", reasonText: "test alarm", mgmtAffecting: false, proposedRepairAction: "" })).alarm!;
+    const alarm = (
+      await cluster.clients.hosts.raiseAlarm({
+        alarmId: "100.101",
+        entityInstanceId: "host=compute-0",
+        severity: "minor",
+        reasonText: "test alarm",
+        mgmtAffecting: false,
+        proposedRepairAction: "",
+      })
+    ).alarm!;
     await cluster.clients.orchestration.createStrategy({ alarmRestrictions: AlarmRestrictions.ALARM_RESTRICTIONS_STRICT } as never);
     const failed = await waitState(["build-failed", "ready-to-apply"]);
     expect(failed.state).to.equal("build-failed");
@@ -113,7 +136,9 @@ describe("orchestration end to end (real agents, --time-scale 0.01)", function (
     while ((await strategy()).applyPhase!.currentStage < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     if (!process.env.NO_RESTART) await cluster.restartController();
     const done = await waitState(["applied", "aborted"]);
-    const failedSteps = done.applyPhase!.stages.flatMap((st) => st.steps.filter((x) => x.result !== "success" && x.result !== "initial").map((x) => `${st.name}/${x.name}(${x.entityNames.join(",")}): ${x.result} ${x.reason}`));
+    const failedSteps = done.applyPhase!.stages.flatMap((st) =>
+      st.steps.filter((x) => x.result !== "success" && x.result !== "initial").map((x) => `${st.name}/${x.name}(${x.entityNames.join(",")}): ${x.result} ${x.reason}`),
+    );
     expect(done.state, `${done.applyPhase?.reason} ${failedSteps.join("; ")}`).to.equal("applied");
     await cluster.waitHosts((hs) => hs.every((h) => h.patchCurrent === PatchCurrent.PATCH_CURRENT_YES && !h.requiresReboot && h.adminState === 2 && h.connected));
     // The workers' instances survived the stop/start (or migration) steps.
@@ -159,7 +184,13 @@ describe("orchestration end to end (real agents, --time-scale 0.01)", function (
     const created = await fetch(`${base}/api/orchestration/sw-patch/strategy`, {
       method: "POST",
       headers,
-      body: JSON.stringify({ "controller-apply-type": "serial", "storage-apply-type": "serial", "worker-apply-type": "serial", "default-instance-action": "stop-start", "alarm-restrictions": "strict" }),
+      body: JSON.stringify({
+        "controller-apply-type": "serial",
+        "storage-apply-type": "serial",
+        "worker-apply-type": "serial",
+        "default-instance-action": "stop-start",
+        "alarm-restrictions": "strict",
+      }),
     });
     expect(created.status).to.equal(200);
     const body = (await created.json()) as { strategy: Record<string, unknown> };

@@ -1,13 +1,7 @@
 import { expect } from "chai";
 import { Readable } from "node:stream";
 import { createServer, Status, type Server } from "nice-grpc";
-import {
-  ApplyType,
-  createSwPatchClient,
-  OrchestrationServiceDefinition,
-  SwPatchError,
-  type SwPatchClient,
-} from "../../clients/sdk/src/index.js";
+import { ApplyType, createSwPatchClient, OrchestrationServiceDefinition, SwPatchError, type SwPatchClient } from "../../clients/sdk/src/index.js";
 import { main } from "../../clients/cli/sw-manager/main.js";
 import { Orchestrator } from "../../server/domain/orchestration/orchestrator.js";
 import { createMemoryStrategyPersistence } from "../lib/memory-strategy-persistence.js";
@@ -46,7 +40,12 @@ describe("OrchestrationService over gRPC, and sw-manager patch-strategy", () => 
   let endpoint: string;
 
   beforeEach(async () => {
-    orch = new Orchestrator({ port: new FakeCluster(standard222({ requiresReboot: true })), persistence: createMemoryStrategyPersistence(), timeScale: 0.0002, auditIntervalS: 1 });
+    orch = new Orchestrator({
+      port: new FakeCluster(standard222({ requiresReboot: true })),
+      persistence: createMemoryStrategyPersistence(),
+      timeScale: 0.0002,
+      auditIntervalS: 1,
+    });
     server = createServer().use(errorMiddleware(createLogger({ level: "silent" })));
     server.add(OrchestrationServiceDefinition, createOrchestrationService({ orchestrator: orch }));
     const port = await server.listen("127.0.0.1:0");

@@ -7,7 +7,15 @@ import { REPO_ROOT } from "../lib/controller-harness.js";
 /** After `npm ci` (prepare builds dist/), the package entry and every bin work. */
 describe("package entry points", () => {
   it("the SDK loads with require() from the package root, typed entry present", () => {
-    const r = spawnSync(process.execPath, ["-e", "const s = require(process.argv[1]); process.stdout.write(JSON.stringify([typeof s.createSwPatchClient, typeof s.PatchNotFoundError, typeof s.watchEvents]))", REPO_ROOT], { encoding: "utf8" });
+    const r = spawnSync(
+      process.execPath,
+      [
+        "-e",
+        "const s = require(process.argv[1]); process.stdout.write(JSON.stringify([typeof s.createSwPatchClient, typeof s.PatchNotFoundError, typeof s.watchEvents]))",
+        REPO_ROOT,
+      ],
+      { encoding: "utf8" },
+    );
     expect(r.status, r.stderr).to.equal(0);
     expect(JSON.parse(r.stdout)).to.deep.equal(["function", "function", "function"]);
     const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { types: string };

@@ -12,8 +12,7 @@ import { DEV_KEY, REPO_ROOT } from "../lib/controller-harness.js";
 /** Debian's python (`python3` on PATH may be a pyenv without the apt modules). */
 const PYTHON = "/usr/bin/python3";
 const PY_DIR = path.join(REPO_ROOT, "clients/python");
-const APT_LINE =
-  "apt-get install -y python3-grpcio python3-protobuf python3-venv python3-pip python3-setuptools python3-wheel";
+const APT_LINE = "apt-get install -y python3-grpcio python3-protobuf python3-venv python3-pip python3-setuptools python3-wheel";
 
 /** Why the Python client cannot be installed and run here, or undefined when it can. */
 function pythonMissing(): string | undefined {
@@ -104,8 +103,21 @@ describe("Python client (clients/python, pip-installed in a venv) against a real
     const helper = await buildPayloadRpm({ name: "sysinv-helper", version: "1.0", release: "1" });
     const build = async (id: string, extra: string[]) => {
       const b = await runCli("patch_build", [
-        "--id", id, "--release", "19.09", "--summary", `sysinv fix ${id}`, "--status", "REL", "--reboot-required", "N",
-        "--key", DEV_KEY, "--output-dir", patchDir, ...extra,
+        "--id",
+        id,
+        "--release",
+        "19.09",
+        "--summary",
+        `sysinv fix ${id}`,
+        "--status",
+        "REL",
+        "--reboot-required",
+        "N",
+        "--key",
+        DEV_KEY,
+        "--output-dir",
+        patchDir,
+        ...extra,
       ]);
       expect(b.rc, b.stderr).to.equal(0);
     };
@@ -123,7 +135,11 @@ describe("Python client (clients/python, pip-installed in a venv) against a real
 
     cluster = await startCluster({ hosts, baseFeed: feed.dir, controller: { extraArgs: ["--time-scale", "0.01"] } });
     const scenario = path.join(pkgRoot, "clients/python/tests/scenario.py");
-    result = await runPython(venvPython, [scenario, cluster.controller.endpoint, cluster.controller.adminToken, patchDir, trustPem, baseRpm, "controller-0", "controller-1", "compute-0"], work);
+    result = await runPython(
+      venvPython,
+      [scenario, cluster.controller.endpoint, cluster.controller.adminToken, patchDir, trustPem, baseRpm, "controller-0", "controller-1", "compute-0"],
+      work,
+    );
   });
 
   after(async () => {
@@ -205,14 +221,26 @@ describe("Python client (clients/python, pip-installed in a venv) against a real
   });
 
   it("maps gRPC errors to exception classes by the controller's reason, with code and details", () => {
-    expect(error("apply-unknown")).to.deep.include({ exception: "PatchNotFoundError", code: "NOT_FOUND", details: "Patch 999 does not exist", method: "ApplyPatches", reason: "PATCH_NOT_FOUND" });
+    expect(error("apply-unknown")).to.deep.include({
+      exception: "PatchNotFoundError",
+      code: "NOT_FOUND",
+      details: "Patch 999 does not exist",
+      method: "ApplyPatches",
+      reason: "PATCH_NOT_FOUND",
+    });
     expect(error("apply-unknown").classes).to.deep.equal(["PatchNotFoundError", "NotFoundError", "SwPatchError"]);
     expect(error("install-unknown-host")).to.deep.include({ exception: "HostNotFoundError", code: "NOT_FOUND", method: "InstallHost", reason: "HOST_NOT_FOUND" });
     expect(error("install-unknown-host").details).to.include("no-such-host");
     expect(error("get-host-unknown")).to.deep.include({ exception: "HostNotFoundError", method: "GetHost", reason: "HOST_NOT_FOUND" });
     expect(error("operation-unknown")).to.deep.include({ exception: "OperationNotFoundError", code: "NOT_FOUND", reason: "OPERATION_NOT_FOUND" });
     // A PatchService call whose missing thing is a release: the class follows the reason.
-    expect(error("del-release-unknown")).to.deep.include({ exception: "ReleaseNotFoundError", code: "NOT_FOUND", method: "DelRelease", reason: "RELEASE_NOT_FOUND", details: "Release 99.99 is not known" });
+    expect(error("del-release-unknown")).to.deep.include({
+      exception: "ReleaseNotFoundError",
+      code: "NOT_FOUND",
+      method: "DelRelease",
+      reason: "RELEASE_NOT_FOUND",
+      details: "Release 99.99 is not known",
+    });
     expect(error("upload-bad-name")).to.deep.include({ exception: "InvalidArgumentError", code: "INVALID_ARGUMENT", method: "UploadPatch", reason: "BAD_FILE_NAME" });
     expect(error("bad-token")).to.deep.include({ exception: "UnauthenticatedError", code: "UNAUTHENTICATED", reason: "TOKEN_INVALID" });
   });
@@ -226,9 +254,20 @@ describe("Python client (clients/python, pip-installed in a venv) against a real
   });
 
   it("apply, remove and delete refuse with PreconditionError and the reason; remove then delete 003", () => {
-    expect(error("apply-requirement-missing")).to.deep.include({ exception: "PreconditionError", code: "FAILED_PRECONDITION", method: "ApplyPatches", reason: "REQUIREMENT_NOT_APPLIED", details: "002 is required by: 003" });
+    expect(error("apply-requirement-missing")).to.deep.include({
+      exception: "PreconditionError",
+      code: "FAILED_PRECONDITION",
+      method: "ApplyPatches",
+      reason: "REQUIREMENT_NOT_APPLIED",
+      details: "002 is required by: 003",
+    });
     expect(one("apply_more").applied).to.deep.equal(["002", "003"]);
-    expect(error("remove-required")).to.deep.include({ exception: "PreconditionError", method: "RemovePatches", reason: "REQUIRED_BY_APPLIED", details: "002 is required by: 003" });
+    expect(error("remove-required")).to.deep.include({
+      exception: "PreconditionError",
+      method: "RemovePatches",
+      reason: "REQUIRED_BY_APPLIED",
+      details: "002 is required by: 003",
+    });
     expect(error("delete-applied")).to.deep.include({ exception: "PreconditionError", method: "DeletePatches", reason: "NOT_AVAILABLE" });
     expect(one("remove")).to.deep.include({ removed: ["003"], state: "Available" });
     expect(one("delete")).to.deep.include({ deleted: ["003"], states: { "001": "Applied", "002": "Partial-Apply" } });
@@ -237,14 +276,25 @@ describe("Python client (clients/python, pip-installed in a venv) against a real
   it("tokens: create, list, a reader is denied writes (PermissionDeniedError), revoke (UnauthenticatedError)", () => {
     expect(one("token_create")).to.deep.include({ role: "reader", description: "python reader", has_secret: true, listed: true });
     expect(one("reader_query").ids).to.deep.equal(["001", "002"]);
-    expect(error("reader-apply")).to.deep.include({ exception: "PermissionDeniedError", code: "PERMISSION_DENIED", method: "ApplyPatches", reason: "ROLE_NOT_PERMITTED" });
+    expect(error("reader-apply")).to.deep.include({
+      exception: "PermissionDeniedError",
+      code: "PERMISSION_DENIED",
+      method: "ApplyPatches",
+      reason: "ROLE_NOT_PERMITTED",
+    });
     expect(error("reader-list-tokens")).to.deep.include({ exception: "PermissionDeniedError", method: "ListTokens" });
     expect(one("token_revoke").revoked).to.deep.equal([true]);
     expect(error("revoked-token")).to.deep.include({ exception: "UnauthenticatedError", code: "UNAUTHENTICATED", reason: "TOKEN_REVOKED" });
   });
 
   it("trusted keys: list, add, add again (AlreadyExistsError), remove; --trust keys cannot be removed", () => {
-    expect(one("trust")).to.deep.include({ before: ["dev", "formal"], added: "py-extra", fingerprint_len: 64, after_add: ["dev", "formal", "py-extra"], after_remove: ["dev", "formal"] });
+    expect(one("trust")).to.deep.include({
+      before: ["dev", "formal"],
+      added: "py-extra",
+      fingerprint_len: 64,
+      after_add: ["dev", "formal", "py-extra"],
+      after_remove: ["dev", "formal"],
+    });
     expect(error("trust-duplicate")).to.deep.include({ exception: "AlreadyExistsError", code: "ALREADY_EXISTS", reason: "TRUSTED_KEY_EXISTS" });
     expect(error("trust-remove-unknown")).to.deep.include({ exception: "NotFoundError", code: "NOT_FOUND", reason: "TRUSTED_KEY_NOT_FOUND" });
     expect(error("trust-remove-configured")).to.deep.include({ exception: "PreconditionError", reason: "TRUSTED_KEY_CONFIGURED" });
@@ -282,7 +332,10 @@ describe("Python client (clients/python, pip-installed in a venv) against a real
     expect(done.state, `${done.apply_reason} ${JSON.stringify(done)}`).to.equal("applied");
     expect(done.seen).to.include("applying");
     expect(done.apply_result).to.equal("success");
-    expect(one("after_strategy")).to.deep.include({ hosts: { "compute-0": "Yes", "controller-0": "Yes", "controller-1": "Yes" }, states: { "001": "Applied", "002": "Applied" } });
+    expect(one("after_strategy")).to.deep.include({
+      hosts: { "compute-0": "Yes", "controller-0": "Yes", "controller-1": "Yes" },
+      states: { "001": "Applied", "002": "Applied" },
+    });
   });
 
   it("commit: the dry run changes nothing, the commit makes both patches Committed", () => {
@@ -307,7 +360,16 @@ describe("Python client (clients/python, pip-installed in a venv) against a real
   it("reads the audit log (paged): the calls the scenario made, denials included", () => {
     const a = one("audit");
     expect(a.increasing).to.equal(true);
-    expect(a.actions).to.include.members(["UploadPatch", "ApplyPatches", "CommitPatches", "CreateToken", "RevokeToken", "AddTrustedKey", "CreateStrategy", "AbortStrategy"]);
+    expect(a.actions).to.include.members([
+      "UploadPatch",
+      "ApplyPatches",
+      "CommitPatches",
+      "CreateToken",
+      "RevokeToken",
+      "AddTrustedKey",
+      "CreateStrategy",
+      "AbortStrategy",
+    ]);
     expect(a.outcomes).to.include.members(["ok", "PERMISSION_DENIED", "FAILED_PRECONDITION"]);
     expect(one("audit_page")).to.deep.include({ ids_after_first: true, size: 2 });
   });
@@ -350,7 +412,14 @@ describe("Python client (clients/python, pip-installed in a venv) against a real
     const c = cluster!;
     const after = Number((await c.clients.patches.getControllerInfo({})).lastEventSequence);
     const raise = (text: string) =>
-      c.clients.hosts.raiseAlarm({ alarmId: "100.101", entityInstanceId: "host=compute-0", severity: "minor", reasonText: text, mgmtAffecting: false, proposedRepairAction: "" });
+      c.clients.hosts.raiseAlarm({
+        alarmId: "100.101",
+        entityInstanceId: "host=compute-0",
+        severity: "minor",
+        reasonText: text,
+        mgmtAffecting: false,
+        proposedRepairAction: "",
+      });
     const first = (await raise("before restart")).alarm!.uuid;
     const script = [
       "import json, sys",
@@ -369,7 +438,7 @@ describe("Python client (clients/python, pip-installed in a venv) against a real
     const env: NodeJS.ProcessEnv = { ...process.env, PYTHONDONTWRITEBYTECODE: "1" };
     delete env.PYTHONPATH;
     const p = spawn(venvPython, ["-c", script, c.controller.endpoint, c.controller.adminToken, String(after)], { cwd: work!, env, stdio: ["ignore", "pipe", "pipe"] });
-    const lines: Array<Record<string, any>> = [];
+    const lines: Array<Record<string, any>> = []; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON lines
     let err = "";
     let waiter: (() => void) | undefined;
     p.stderr.on("data", (d: Buffer) => (err += d.toString()));
@@ -378,7 +447,7 @@ describe("Python client (clients/python, pip-installed in a venv) against a real
       buf += d.toString();
       const parts = buf.split("\n");
       buf = parts.pop()!;
-      for (const l of parts.filter((x) => x.trim())) lines.push(JSON.parse(l) as Record<string, any>);
+      for (const l of parts.filter((x) => x.trim())) lines.push(JSON.parse(l) as Record<string, any>); // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON lines
       waiter?.();
     });
     const exited = new Promise<number | null>((resolve) => p.on("close", resolve));
@@ -416,7 +485,7 @@ describe("Python client (clients/python, pip-installed in a venv) against a real
         [
           "from swpatch_client import SwPatchClient, UnavailableError",
           "c = SwPatchClient('127.0.0.1:1', token='x', timeout=5)",
-          "try:\n    c.list_hosts()\nexcept UnavailableError as e:\n    print('{\"step\": \"unavailable\", \"code\": \"%s\"}' % e.code.name)",
+          'try:\n    c.list_hosts()\nexcept UnavailableError as e:\n    print(\'{"step": "unavailable", "code": "%s"}\' % e.code.name)',
           "c.close()",
         ].join("\n"),
       ],

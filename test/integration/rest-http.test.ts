@@ -123,8 +123,12 @@ describe("rest/http: request targets", () => {
 
   it("refuses traversal, separators, control characters and bad escapes", () => {
     for (const u of ["/patch/show/..", "/patch/show/%2e%2e", "/patch/show/.", "/a/%2F", "/a/%5C", "/a/%00", "/a/%zz", "http://x/a", "/a?x=%0a"]) {
-      expect(() => parseTarget(u), u).to.throw(HttpError).with.property("status", 400);
+      expect(() => parseTarget(u), u)
+        .to.throw(HttpError)
+        .with.property("status", 400);
     }
-    expect(() => parseTarget("/" + "a".repeat(20_000))).to.throw(HttpError).with.property("status", 414);
+    expect(() => parseTarget("/" + "a".repeat(20_000)))
+      .to.throw(HttpError)
+      .with.property("status", 414);
   });
 });

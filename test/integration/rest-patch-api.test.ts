@@ -77,7 +77,11 @@ function request(
 }
 
 /** A multipart/form-data body with one file part, split into odd-sized chunks. */
-function multipart(fileName: string, data: Buffer, o: { boundary?: string; field?: string; close?: boolean; extra?: Buffer } = {}): { body: Buffer; contentType: string } {
+function multipart(
+  fileName: string,
+  data: Buffer,
+  o: { boundary?: string; field?: string; close?: boolean; extra?: Buffer } = {},
+): { body: Buffer; contentType: string } {
   const b = o.boundary ?? "----swpatchTestBoundary7MA4YWxkTrZu0gW";
   const head = Buffer.from(
     `preamble ignored\r\n--${b}\r\nContent-Disposition: form-data; name="note"\r\n\r\nhello\r\n--${b}\r\n` +
@@ -105,10 +109,37 @@ const HOSTS: AgentSpec[] = [
   { hostname: "storage-0", personality: "storage", mgmtIp: "192.178.204.9" },
 ];
 
-const META_KEYS = ["description", "install_instructions", "patchstate", "reboot_required", "repostate", "requires", "status", "summary", "sw_version", "unremovable", "warnings"];
+const META_KEYS = [
+  "description",
+  "install_instructions",
+  "patchstate",
+  "reboot_required",
+  "repostate",
+  "requires",
+  "status",
+  "summary",
+  "sw_version",
+  "unremovable",
+  "warnings",
+];
 const HOST_KEYS = [
-  "allow_insvc_patching", "duplicated_pkgs", "hostname", "installed", "interim_state", "ip", "missing_pkgs", "nodetype", "patch_current",
-  "patch_failed", "requires_reboot", "secs_since_ack", "stale_details", "state", "subfunctions", "sw_version", "to_remove",
+  "allow_insvc_patching",
+  "duplicated_pkgs",
+  "hostname",
+  "installed",
+  "interim_state",
+  "ip",
+  "missing_pkgs",
+  "nodetype",
+  "patch_current",
+  "patch_failed",
+  "requires_reboot",
+  "secs_since_ack",
+  "stale_details",
+  "state",
+  "subfunctions",
+  "sw_version",
+  "to_remove",
 ];
 
 describe("REST patching API (spec 6.2) on a real controller with real agents", function () {
@@ -158,7 +189,21 @@ describe("REST patching API (spec 6.2) on a real controller with real agents", f
     };
     const sysinv2 = await buildPayloadRpm({ name: "sysinv", version: "1.0", release: "2" });
     const helper = await buildPayloadRpm({ name: "sysinv-helper", version: "1.0", release: "1" });
-    await build(["--id", "001", "--summary", "sysinv fix", "--desc", "Fixes sysinv", "--status", "REL", "--reboot-required", "N", "--controller", helper.file, sysinv2.file]);
+    await build([
+      "--id",
+      "001",
+      "--summary",
+      "sysinv fix",
+      "--desc",
+      "Fixes sysinv",
+      "--status",
+      "REL",
+      "--reboot-required",
+      "N",
+      "--controller",
+      helper.file,
+      sysinv2.file,
+    ]);
     const pkga2 = await buildPayloadRpm({ name: "pkg-a", version: "1.0", release: "2" });
     await build(["--id", "002", "--status", "REL", "--reboot-required", "Y", "--req", "001", pkga2.file]);
     const pkgb2 = await buildPayloadRpm({ name: "pkg-b", version: "1.0", release: "2" });
@@ -286,8 +331,22 @@ describe("REST patching API (spec 6.2) on a real controller with real agents", f
   it("query and show answer META as spec 6.2 (keys, Y/N, personality-<type>, filters)", async () => {
     const q = await pd();
     const m = q["001"]!;
-    expect(Object.keys(m).filter((k) => !k.startsWith("personality-")).sort()).to.deep.equal(META_KEYS);
-    expect(m).to.deep.include({ repostate: "Available", patchstate: "Available", sw_version: "19.09", status: "REL", unremovable: "N", reboot_required: "N", summary: "sysinv fix", description: "Fixes sysinv", requires: [] });
+    expect(
+      Object.keys(m)
+        .filter((k) => !k.startsWith("personality-"))
+        .sort(),
+    ).to.deep.equal(META_KEYS);
+    expect(m).to.deep.include({
+      repostate: "Available",
+      patchstate: "Available",
+      sw_version: "19.09",
+      status: "REL",
+      unremovable: "N",
+      reboot_required: "N",
+      summary: "sysinv fix",
+      description: "Fixes sysinv",
+      requires: [],
+    });
     expect(m["personality-controller"]).to.include("sysinv-helper");
     expect(q["002"]).to.deep.include({ reboot_required: "Y", requires: ["001"] });
     expect((await get("/patch/query?show=applied")).json).to.deep.equal({ pd: {} });
@@ -306,7 +365,16 @@ describe("REST patching API (spec 6.2) on a real controller with real agents", f
     expect(data.map((h) => h.hostname)).to.deep.equal(["compute-0", "controller-0", "storage-0"]);
     for (const h of data) {
       expect(Object.keys(h).sort()).to.deep.equal(HOST_KEYS);
-      expect(h).to.deep.include({ patch_current: true, patch_failed: false, state: "idle", sw_version: "19.09", interim_state: false, installed: {}, to_remove: [], missing_pkgs: [] });
+      expect(h).to.deep.include({
+        patch_current: true,
+        patch_failed: false,
+        state: "idle",
+        sw_version: "19.09",
+        interim_state: false,
+        installed: {},
+        to_remove: [],
+        missing_pkgs: [],
+      });
     }
     expect(data.find((h) => h.hostname === "compute-0")).to.deep.include({ ip: "192.178.204.7", nodetype: "worker", subfunctions: ["worker"] });
   });
@@ -388,7 +456,10 @@ describe("REST patching API (spec 6.2) on a real controller with real agents", f
 
   it("commit_dry_run and commit (admin only); a committed patch is neither removed nor re-imported", async () => {
     expect((await post("/patch/commit_dry_run/001", tok.operator)).status).to.equal(403);
-    expect((await post("/patch/commit_dry_run/002", tok.admin)).json).to.deep.equal({ info: "", error: "The following patches are not applied and cannot be committed:\n    002\n" });
+    expect((await post("/patch/commit_dry_run/002", tok.admin)).json).to.deep.equal({
+      info: "",
+      error: "The following patches are not applied and cannot be committed:\n    002\n",
+    });
     expect((await post("/patch/commit_dry_run/nope", tok.admin)).json).to.deep.equal({ info: "", error: "nope is unrecognized\n" });
     expect((await post("/patch/commit_dry_run/001", tok.admin)).json).to.deep.equal({ info: "This commit operation would free 0.00 MiB\n", error: "" });
     expect((await pd())["001"]!.repostate).to.equal("Applied");
@@ -438,12 +509,14 @@ describe("REST patching API (spec 6.2) on a real controller with real agents", f
       ["truncated file part", upload("002.patch", data.subarray(0, data.length - 100), tok.operator, { close: false }), 400],
       [
         "bad part after a complete file",
-        upload("002.patch", data, tok.operator, { extra: Buffer.from("\r\n------swpatchTestBoundary7MA4YWxkTrZu0gW\r\nno colon here\r\n\r\nx") , close: false }),
+        upload("002.patch", data, tok.operator, { extra: Buffer.from("\r\n------swpatchTestBoundary7MA4YWxkTrZu0gW\r\nno colon here\r\n\r\nx"), close: false }),
         400,
       ],
       [
         "second file after a complete file",
-        upload("002.patch", data, tok.operator, { extra: Buffer.from('\r\n------swpatchTestBoundary7MA4YWxkTrZu0gW\r\nContent-Disposition: form-data; name="file"; filename="003.patch"\r\n\r\nzz') }),
+        upload("002.patch", data, tok.operator, {
+          extra: Buffer.from('\r\n------swpatchTestBoundary7MA4YWxkTrZu0gW\r\nContent-Disposition: form-data; name="file"; filename="003.patch"\r\n\r\nzz'),
+        }),
         400,
       ],
       ["oversized upload (Content-Length)", upload("002.patch", data, tok.operator, {}, smallBase), 413],
@@ -506,7 +579,19 @@ describe("REST patching API (spec 6.2) on a real controller with real agents", f
   it("every mutating REST call left an audit row like its RPC", async () => {
     const rows = await audit.list({ limit: 1000 });
     const ok = (action: string) => rows.some((r) => r.action === action && r.outcome === "ok" && r.detail.startsWith("rest "));
-    for (const a of ["UploadPatch", "ApplyPatches", "RemovePatches", "DeletePatches", "CommitPatches", "InstallHostAsync", "DropHost", "ReportAppDependencies", "InitRelease", "DelRelease", "UploadPatchDir"]) {
+    for (const a of [
+      "UploadPatch",
+      "ApplyPatches",
+      "RemovePatches",
+      "DeletePatches",
+      "CommitPatches",
+      "InstallHostAsync",
+      "DropHost",
+      "ReportAppDependencies",
+      "InitRelease",
+      "DelRelease",
+      "UploadPatchDir",
+    ]) {
       expect(ok(a), a).to.equal(true);
     }
     expect(rows.some((r) => r.action === "QueryPatches")).to.equal(false);

@@ -10,16 +10,7 @@ import { expect } from "chai";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import {
-  ClientError,
-  Metadata,
-  Status,
-  createChannel,
-  createClientFactory,
-  type CallOptions,
-  type Channel,
-  type ClientMiddlewareCall,
-} from "nice-grpc";
+import { ClientError, Metadata, Status, createChannel, createClientFactory, type CallOptions, type Channel, type ClientMiddlewareCall } from "nice-grpc";
 import * as grpc from "@grpc/grpc-js";
 import { HealthDefinition } from "nice-grpc-server-health";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
@@ -165,8 +156,7 @@ function hello(hostname: string, personality = "worker"): ConnectRequest {
 
 /** What a row expects: OK (optionally checking the response) or an error status. */
 type Expect =
-  | { ok: true; check?: (response: unknown) => void }
-  | { code: Status; message: string | RegExp; reason: string; sdk: abstract new (...a: never[]) => SwPatchError };
+  { ok: true; check?: (response: unknown) => void } | { code: Status; message: string | RegExp; reason: string; sdk: abstract new (...a: never[]) => SwPatchError };
 
 interface Row {
   rpc: string;
@@ -224,7 +214,14 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     tokenToRevoke = (await as.admin.admin.createToken({ role: "reader", hostname: "", description: "matrix to revoke" })).info!.id;
 
     patchFile = (await buildTestPatch({ dir, id: "MX_0001", swVersion: "19.09" })).path;
-    patchFile2 = (await buildTestPatch({ dir, id: "MX_0002", swVersion: "19.09", rpms: [{ name: "testpkg-two", version: "1.0", release: "1.tis", files: [{ path: "/etc/testpkg-two.conf", content: "x=2\n" }] }] })).path;
+    patchFile2 = (
+      await buildTestPatch({
+        dir,
+        id: "MX_0002",
+        swVersion: "19.09",
+        rpms: [{ name: "testpkg-two", version: "1.0", release: "1.tis", files: [{ path: "/etc/testpkg-two.conf", content: "x=2\n" }] }],
+      })
+    ).path;
     patchFile3 = (await buildTestPatch({ dir: path.join(dir, "3"), id: "MX_0003", swVersion: "19.09" })).path;
     rpm = await buildPayloadRpm({ name: "matrix-base", version: "1.0", outDir: dir });
 
@@ -321,7 +318,14 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     if (!call) continue; // the coverage test below names it
     const method = rpc.split("/").pop()!;
     rows.push({ rpc, as: "none", name: "no token", call, expect: err(Status.UNAUTHENTICATED, "missing token", "TOKEN_MISSING", UnauthenticatedError) });
-    const deny = (who: Who) => rows.push({ rpc, as: who, name: `${who} token`, call, expect: err(Status.PERMISSION_DENIED, `role ${who} may not call ${method}`, "ROLE_NOT_PERMITTED", PermissionDeniedError) });
+    const deny = (who: Who) =>
+      rows.push({
+        rpc,
+        as: who,
+        name: `${who} token`,
+        call,
+        expect: err(Status.PERMISSION_DENIED, `role ${who} may not call ${method}`, "ROLE_NOT_PERMITTED", PermissionDeniedError),
+      });
     if (requirement === "operator" || requirement === "admin" || requirement === "agent") deny("reader");
     if (requirement === "admin") deny("operator");
     if (requirement === "reader") {
@@ -335,22 +339,82 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
   const patchNotFound = (id: string) => err(Status.NOT_FOUND, `Patch ${id} does not exist`, "PATCH_NOT_FOUND", PatchNotFoundError);
 
   // PatchService
-  row(P + "UploadPatch", "operator", "a signed patch", (c) => c.patches.uploadPatch(upload("MX_0001.patch", [readFileSync(patchFile)])), ok((r) => expect((r as { patchId: string }).patchId).to.equal("MX_0001")));
-  row(P + "UploadPatch", "operator", "not a .patch name", (c) => c.patches.uploadPatch(upload("MX_0001.txt", [Buffer.alloc(4)])), invalid("File must end in .patch extension: MX_0001.txt", "BAD_FILE_NAME"));
+  row(
+    P + "UploadPatch",
+    "operator",
+    "a signed patch",
+    (c) => c.patches.uploadPatch(upload("MX_0001.patch", [readFileSync(patchFile)])),
+    ok((r) => expect((r as { patchId: string }).patchId).to.equal("MX_0001")),
+  );
+  row(
+    P + "UploadPatch",
+    "operator",
+    "not a .patch name",
+    (c) => c.patches.uploadPatch(upload("MX_0001.txt", [Buffer.alloc(4)])),
+    invalid("File must end in .patch extension: MX_0001.txt", "BAD_FILE_NAME"),
+  );
   row(P + "UploadPatch", "operator", "chunk before header", (c) => c.patches.uploadPatch(chunkOnly()), invalid("upload: the first message must be a header"));
-  row(P + "QueryPatches", "reader", "all", (c) => c.patches.queryPatches({}), ok((r) => expect((r as { patches: { id: string }[] }).patches.map((p) => p.id)).to.deep.equal(["MX_0001"])));
+  row(
+    P + "QueryPatches",
+    "reader",
+    "all",
+    (c) => c.patches.queryPatches({}),
+    ok((r) => expect((r as { patches: { id: string }[] }).patches.map((p) => p.id)).to.deep.equal(["MX_0001"])),
+  );
   row(P + "QueryPatches", "reader", "bad release", (c) => c.patches.queryPatches({ release: "a b" }), invalid('release: invalid release "a b"'));
-  row(P + "ShowPatches", "reader", "known and unknown", (c) => c.patches.showPatches({ patchIds: ["MX_0001", "GHOST"] }), ok((r) => expect((r as { unrecognized: string[] }).unrecognized).to.deep.equal(["GHOST"])));
+  row(
+    P + "ShowPatches",
+    "reader",
+    "known and unknown",
+    (c) => c.patches.showPatches({ patchIds: ["MX_0001", "GHOST"] }),
+    ok((r) => expect((r as { unrecognized: string[] }).unrecognized).to.deep.equal(["GHOST"])),
+  );
   row(P + "ShowPatches", "reader", "no ids", (c) => c.patches.showPatches({ patchIds: [] }), invalid("patch_ids: at least one patch id is required"));
   row(P + "ApplyPatches", "operator", "unknown patch", (c) => c.patches.applyPatches({ patchIds: ["GHOST"] }), patchNotFound("GHOST"));
-  row(P + "ApplyPatches", "operator", "ids and all", (c) => c.patches.applyPatches({ patchIds: ["MX_0001"], all: true }), invalid("patch_ids: give either patch ids or all, not both"));
+  row(
+    P + "ApplyPatches",
+    "operator",
+    "ids and all",
+    (c) => c.patches.applyPatches({ patchIds: ["MX_0001"], all: true }),
+    invalid("patch_ids: give either patch ids or all, not both"),
+  );
   row(P + "ApplyPatches", "operator", "bad id", (c) => c.patches.applyPatches({ patchIds: ["../x"] }), invalid('patch_ids: invalid patch id "../x"'));
-  row(P + "UploadPatch", "operator", "a second patch", (c) => c.patches.uploadPatch(upload("MX_0002.patch", [readFileSync(patchFile2)])), ok((r) => expect((r as { patchId: string }).patchId).to.equal("MX_0002")));
-  row(P + "UploadPatch", "operator", "a patch whose rpm another patch provides", (c) => c.patches.uploadPatch(upload("MX_0003.patch", [readFileSync(patchFile3)])), precondition(/^Patch MX_0003 contains rpm testpkg-1\.0-1\.tis\.\w+\.rpm, which is already provided by patch MX_0001$/, "RPM_ALREADY_PROVIDED"));
-  row(P + "IsAvailable", "reader", "an available patch", (c) => c.patches.isAvailable({ patchIds: ["MX_0001"] }), ok((r) => expect((r as { result: boolean }).result).to.equal(true)));
-  row(P + "ApplyPatches", "operator", "a patch", (c) => c.patches.applyPatches({ patchIds: ["MX_0001"] }), ok((r) => expect((r as { applied: string[] }).applied).to.deep.equal(["MX_0001"])));
+  row(
+    P + "UploadPatch",
+    "operator",
+    "a second patch",
+    (c) => c.patches.uploadPatch(upload("MX_0002.patch", [readFileSync(patchFile2)])),
+    ok((r) => expect((r as { patchId: string }).patchId).to.equal("MX_0002")),
+  );
+  row(
+    P + "UploadPatch",
+    "operator",
+    "a patch whose rpm another patch provides",
+    (c) => c.patches.uploadPatch(upload("MX_0003.patch", [readFileSync(patchFile3)])),
+    precondition(/^Patch MX_0003 contains rpm testpkg-1\.0-1\.tis\.\w+\.rpm, which is already provided by patch MX_0001$/, "RPM_ALREADY_PROVIDED"),
+  );
+  row(
+    P + "IsAvailable",
+    "reader",
+    "an available patch",
+    (c) => c.patches.isAvailable({ patchIds: ["MX_0001"] }),
+    ok((r) => expect((r as { result: boolean }).result).to.equal(true)),
+  );
+  row(
+    P + "ApplyPatches",
+    "operator",
+    "a patch",
+    (c) => c.patches.applyPatches({ patchIds: ["MX_0001"] }),
+    ok((r) => expect((r as { applied: string[] }).applied).to.deep.equal(["MX_0001"])),
+  );
   // Partial-Apply: the connected host fake-0 has not installed it.
-  row(P + "IsApplied", "reader", "partially applied", (c) => c.patches.isApplied({ patchIds: ["MX_0001"] }), ok((r) => expect((r as { result: boolean }).result).to.equal(false)));
+  row(
+    P + "IsApplied",
+    "reader",
+    "partially applied",
+    (c) => c.patches.isApplied({ patchIds: ["MX_0001"] }),
+    ok((r) => expect((r as { result: boolean }).result).to.equal(false)),
+  );
   row(P + "IsApplied", "reader", "no ids", (c) => c.patches.isApplied({ patchIds: [] }), invalid("patch_ids: at least one patch id is required"));
   row(P + "IsAvailable", "reader", "bad id", (c) => c.patches.isAvailable({ patchIds: ["a b"] }), invalid('patch_ids: invalid patch id "a b"'));
   row(P + "WhatRequires", "reader", "a patch", (c) => c.patches.whatRequires({ patchIds: ["MX_0001"] }), ok());
@@ -358,89 +422,311 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
   row(P + "QueryDependencies", "reader", "a patch", (c) => c.patches.queryDependencies({ patchIds: ["MX_0001"] }), ok());
   row(P + "QueryDependencies", "reader", "no ids", (c) => c.patches.queryDependencies({ patchIds: [] }), invalid("patch_ids: at least one patch id is required"));
   row(P + "ReportAppDependencies", "operator", "an app", (c) => c.patches.reportAppDependencies({ app: "matrix-app", patchIds: ["MX_0001"] }), ok());
-  row(P + "ReportAppDependencies", "operator", "bad id", (c) => c.patches.reportAppDependencies({ app: "matrix-app", patchIds: ["a b"] }), invalid('patch_ids: invalid patch id "a b"'));
+  row(
+    P + "ReportAppDependencies",
+    "operator",
+    "bad id",
+    (c) => c.patches.reportAppDependencies({ app: "matrix-app", patchIds: ["a b"] }),
+    invalid('patch_ids: invalid patch id "a b"'),
+  );
   row(P + "QueryAppDependencies", "reader", "after a report", (c) => c.patches.queryAppDependencies({}), ok());
   row(P + "RemovePatches", "operator", "unknown patch", (c) => c.patches.removePatches({ patchIds: ["GHOST"] }), patchNotFound("GHOST"));
   row(P + "RemovePatches", "operator", "no ids", (c) => c.patches.removePatches({ patchIds: [] }), invalid("patch_ids: at least one patch id is required"));
   row(P + "ReportAppDependencies", "operator", "clear", (c) => c.patches.reportAppDependencies({ app: "matrix-app", patchIds: [] }), ok());
-  row(P + "RemovePatches", "operator", "an applied patch", (c) => c.patches.removePatches({ patchIds: ["MX_0001"] }), ok((r) => expect((r as { removed: string[] }).removed).to.deep.equal(["MX_0001"])));
-  row(P + "CommitPatches", "admin", "ids and all", (c) => c.patches.commitPatches({ patchIds: ["MX_0001"], all: true }), invalid("patch_ids: give either patch ids or all, not both"));
+  row(
+    P + "RemovePatches",
+    "operator",
+    "an applied patch",
+    (c) => c.patches.removePatches({ patchIds: ["MX_0001"] }),
+    ok((r) => expect((r as { removed: string[] }).removed).to.deep.equal(["MX_0001"])),
+  );
+  row(
+    P + "CommitPatches",
+    "admin",
+    "ids and all",
+    (c) => c.patches.commitPatches({ patchIds: ["MX_0001"], all: true }),
+    invalid("patch_ids: give either patch ids or all, not both"),
+  );
   row(P + "CommitPatches", "admin", "bad release", (c) => c.patches.commitPatches({ all: true, release: "a b" }), invalid('release: invalid release "a b"'));
-  row(P + "CommitPatches", "admin", "a patch not in REL status", (c) => c.patches.commitPatches({ all: true, dryRun: true }), precondition("A commit cannot be performed with non-REL status patches in the system:\n    MX_0001\n    MX_0002", "NON_REL_PATCHES"));
+  row(
+    P + "CommitPatches",
+    "admin",
+    "a patch not in REL status",
+    (c) => c.patches.commitPatches({ all: true, dryRun: true }),
+    precondition("A commit cannot be performed with non-REL status patches in the system:\n    MX_0001\n    MX_0002", "NON_REL_PATCHES"),
+  );
   row(P + "DeletePatches", "admin", "unknown patch", (c) => c.patches.deletePatches({ patchIds: ["GHOST"] }), patchNotFound("GHOST"));
-  row(P + "DeletePatches", "admin", "a patch being removed", (c) => c.patches.deletePatches({ patchIds: ["MX_0001"] }), precondition("Patch MX_0001 not in Available state", "NOT_AVAILABLE"));
-  row(P + "DeletePatches", "admin", "an available patch", (c) => c.patches.deletePatches({ patchIds: ["MX_0002"] }), ok((r) => expect((r as { deleted: string[] }).deleted).to.deep.equal(["MX_0002"])));
+  row(
+    P + "DeletePatches",
+    "admin",
+    "a patch being removed",
+    (c) => c.patches.deletePatches({ patchIds: ["MX_0001"] }),
+    precondition("Patch MX_0001 not in Available state", "NOT_AVAILABLE"),
+  );
+  row(
+    P + "DeletePatches",
+    "admin",
+    "an available patch",
+    (c) => c.patches.deletePatches({ patchIds: ["MX_0002"] }),
+    ok((r) => expect((r as { deleted: string[] }).deleted).to.deep.equal(["MX_0002"])),
+  );
   row(P + "InitRelease", "admin", "a new release", (c) => c.patches.initRelease({ release: "20.06" }), ok());
-  row(P + "InitRelease", "admin", "the running release", (c) => c.patches.initRelease({ release: "19.09" }), precondition("Rejected: Requested release 19.09 is running release", "RUNNING_RELEASE"));
+  row(
+    P + "InitRelease",
+    "admin",
+    "the running release",
+    (c) => c.patches.initRelease({ release: "19.09" }),
+    precondition("Rejected: Requested release 19.09 is running release", "RUNNING_RELEASE"),
+  );
   row(P + "InitRelease", "admin", "bad release", (c) => c.patches.initRelease({ release: "a b" }), invalid('release: invalid release "a b"'));
-  row(P + "DelRelease", "admin", "unknown release", (c) => c.patches.delRelease({ release: "99.99" }), err(Status.NOT_FOUND, "Release 99.99 is not known", "RELEASE_NOT_FOUND", ReleaseNotFoundError));
-  row(P + "DelRelease", "admin", "the running release", (c) => c.patches.delRelease({ release: "19.09" }), precondition("Rejected: Requested release 19.09 is running release", "RUNNING_RELEASE"));
+  row(
+    P + "DelRelease",
+    "admin",
+    "unknown release",
+    (c) => c.patches.delRelease({ release: "99.99" }),
+    err(Status.NOT_FOUND, "Release 99.99 is not known", "RELEASE_NOT_FOUND", ReleaseNotFoundError),
+  );
+  row(
+    P + "DelRelease",
+    "admin",
+    "the running release",
+    (c) => c.patches.delRelease({ release: "19.09" }),
+    precondition("Rejected: Requested release 19.09 is running release", "RUNNING_RELEASE"),
+  );
   row(P + "DelRelease", "admin", "a known release", (c) => c.patches.delRelease({ release: "20.06" }), ok());
-  row(P + "ImportBasePackage", "operator", "an rpm", (c) => c.patches.importBasePackage(basePackage("19.09", rpm.fileName, readFileSync(rpm.file))), ok((r) => expect((r as { package: { sha256: string } }).package.sha256).to.equal(rpm.sha256)));
-  row(P + "ImportBasePackage", "operator", "not an .rpm name", (c) => c.patches.importBasePackage(basePackage("19.09", "x.txt", Buffer.alloc(1))), invalid('file_name: must be a bare *.rpm name, got "x.txt"'));
-  row(P + "GetControllerInfo", "reader", "info", (c) => c.patches.getControllerInfo({}), ok((r) => expect((r as { runningRelease: string }).runningRelease).to.equal("19.09")));
+  row(
+    P + "ImportBasePackage",
+    "operator",
+    "an rpm",
+    (c) => c.patches.importBasePackage(basePackage("19.09", rpm.fileName, readFileSync(rpm.file))),
+    ok((r) => expect((r as { package: { sha256: string } }).package.sha256).to.equal(rpm.sha256)),
+  );
+  row(
+    P + "ImportBasePackage",
+    "operator",
+    "not an .rpm name",
+    (c) => c.patches.importBasePackage(basePackage("19.09", "x.txt", Buffer.alloc(1))),
+    invalid('file_name: must be a bare *.rpm name, got "x.txt"'),
+  );
+  row(
+    P + "GetControllerInfo",
+    "reader",
+    "info",
+    (c) => c.patches.getControllerInfo({}),
+    ok((r) => expect((r as { runningRelease: string }).runningRelease).to.equal("19.09")),
+  );
   row(P + "WatchEvents", "reader", "from the start", (c) => first(c.patches.watchEvents({ afterSequence: 0 })), ok());
 
   // AgentService
   row(A + "FetchPackage", "agent", "a stored package", (c) => first(c.agent.fetchPackage({ sha256: rpm.sha256 })), ok());
-  row(A + "FetchPackage", "agent", "unknown sha256", (c) => first(c.agent.fetchPackage({ sha256: NO_SHA })), err(Status.NOT_FOUND, `Package ${NO_SHA} is not in the package store`, "NOT_FOUND", NotFoundError));
+  row(
+    A + "FetchPackage",
+    "agent",
+    "unknown sha256",
+    (c) => first(c.agent.fetchPackage({ sha256: NO_SHA })),
+    err(Status.NOT_FOUND, `Package ${NO_SHA} is not in the package store`, "NOT_FOUND", NotFoundError),
+  );
   row(A + "FetchPackage", "agent", "bad sha256", (c) => first(c.agent.fetchPackage({ sha256: "xyz" })), invalid("sha256: expected 64 lowercase hex digits"));
-  row(A + "Connect", "admin", "hello as a new host", async (c) => {
-    // Answered with a helloAck; leaving the stream disconnects fake-1 (the rows below need it offline).
-    const after = (await c.patches.getControllerInfo({})).lastEventSequence;
-    const ac = new AbortController();
-    const disconnected = first(c.patches.watchEvents({ afterSequence: after, kinds: ["host.disconnected"], hostname: "fake-1" }, { signal: ac.signal }));
-    disconnected.catch(() => undefined); // awaited below; rejects only if the call above failed
-    try {
-      const ack = await first(c.agent.connect(streamOf(hello("fake-1"))));
-      await disconnected;
-      return ack;
-    } finally {
-      ac.abort();
-    }
-  }, ok((r) => expect((r as { message?: { $case: string } }).message?.$case).to.equal("helloAck")));
-  row(A + "Connect", "agent", "another host's hello", (c) => first(c.agent.connect(streamOf(hello("fake-2")))), err(Status.PERMISSION_DENIED, "agent token for fake-0 may not act as host fake-2", "HOST_MISMATCH", PermissionDeniedError));
-  row(A + "Connect", "admin", "bad personality", (c) => first(c.agent.connect(streamOf(hello("fake-3", "toaster")))), invalid('hello.personality: must be controller, worker or storage, got "toaster"'));
+  row(
+    A + "Connect",
+    "admin",
+    "hello as a new host",
+    async (c) => {
+      // Answered with a helloAck; leaving the stream disconnects fake-1 (the rows below need it offline).
+      const after = (await c.patches.getControllerInfo({})).lastEventSequence;
+      const ac = new AbortController();
+      const disconnected = first(c.patches.watchEvents({ afterSequence: after, kinds: ["host.disconnected"], hostname: "fake-1" }, { signal: ac.signal }));
+      disconnected.catch(() => undefined); // awaited below; rejects only if the call above failed
+      try {
+        const ack = await first(c.agent.connect(streamOf(hello("fake-1"))));
+        await disconnected;
+        return ack;
+      } finally {
+        ac.abort();
+      }
+    },
+    ok((r) => expect((r as { message?: { $case: string } }).message?.$case).to.equal("helloAck")),
+  );
+  row(
+    A + "Connect",
+    "agent",
+    "another host's hello",
+    (c) => first(c.agent.connect(streamOf(hello("fake-2")))),
+    err(Status.PERMISSION_DENIED, "agent token for fake-0 may not act as host fake-2", "HOST_MISMATCH", PermissionDeniedError),
+  );
+  row(
+    A + "Connect",
+    "admin",
+    "bad personality",
+    (c) => first(c.agent.connect(streamOf(hello("fake-3", "toaster")))),
+    invalid('hello.personality: must be controller, worker or storage, got "toaster"'),
+  );
 
   // HostService
-  row(H + "ListHosts", "reader", "hosts", (c) => c.hosts.listHosts({}), ok((r) => expect((r as { hosts: { hostname: string }[] }).hosts.map((h) => h.hostname)).to.include("fake-0")));
+  row(
+    H + "ListHosts",
+    "reader",
+    "hosts",
+    (c) => c.hosts.listHosts({}),
+    ok((r) => expect((r as { hosts: { hostname: string }[] }).hosts.map((h) => h.hostname)).to.include("fake-0")),
+  );
   row(H + "GetHost", "reader", "a host", (c) => c.hosts.getHost({ host: "fake-0" }), ok());
-  row(H + "GetHost", "reader", "unknown host", (c) => c.hosts.getHost({ host: "ghost-host" }), err(Status.NOT_FOUND, "Unknown host specified: ghost-host", "HOST_NOT_FOUND", HostNotFoundError));
+  row(
+    H + "GetHost",
+    "reader",
+    "unknown host",
+    (c) => c.hosts.getHost({ host: "ghost-host" }),
+    err(Status.NOT_FOUND, "Unknown host specified: ghost-host", "HOST_NOT_FOUND", HostNotFoundError),
+  );
   row(H + "GetHost", "reader", "no host", (c) => c.hosts.getHost({ host: "" }), invalid("host: a hostname or IP address is required"));
-  row(H + "InstallHostAsync", "operator", "unknown host", (c) => c.hosts.installHostAsync({ host: "ghost-host" }), err(Status.NOT_FOUND, "Unknown host specified: ghost-host", "HOST_NOT_FOUND", HostNotFoundError));
-  row(H + "InstallHostAsync", "operator", "an offline host", (c) => c.hosts.installHostAsync({ host: "fake-1", force: true }), precondition("Host fake-1 is not connected", "HOST_OFFLINE"));
-  row(H + "InstallHostAsync", "operator", "a connected host", async (c) => {
-    const r = await c.hosts.installHostAsync({ host: "fake-0", force: true });
-    operationId = r.operationId;
-    return r;
-  }, ok());
-  row(H + "InstallHostAsync", "operator", "a host already installing", (c) => c.hosts.installHostAsync({ host: "fake-0", force: true }), precondition("Host fake-0 is already installing patches", "INSTALL_IN_PROGRESS"));
-  row(H + "InstallHost", "operator", "a host already installing", (c) => first(c.hosts.installHost({ host: "fake-0", force: true })), precondition("Host fake-0 is already installing patches", "INSTALL_IN_PROGRESS"));
+  row(
+    H + "InstallHostAsync",
+    "operator",
+    "unknown host",
+    (c) => c.hosts.installHostAsync({ host: "ghost-host" }),
+    err(Status.NOT_FOUND, "Unknown host specified: ghost-host", "HOST_NOT_FOUND", HostNotFoundError),
+  );
+  row(
+    H + "InstallHostAsync",
+    "operator",
+    "an offline host",
+    (c) => c.hosts.installHostAsync({ host: "fake-1", force: true }),
+    precondition("Host fake-1 is not connected", "HOST_OFFLINE"),
+  );
+  row(
+    H + "InstallHostAsync",
+    "operator",
+    "a connected host",
+    async (c) => {
+      const r = await c.hosts.installHostAsync({ host: "fake-0", force: true });
+      operationId = r.operationId;
+      return r;
+    },
+    ok(),
+  );
+  row(
+    H + "InstallHostAsync",
+    "operator",
+    "a host already installing",
+    (c) => c.hosts.installHostAsync({ host: "fake-0", force: true }),
+    precondition("Host fake-0 is already installing patches", "INSTALL_IN_PROGRESS"),
+  );
+  row(
+    H + "InstallHost",
+    "operator",
+    "a host already installing",
+    (c) => first(c.hosts.installHost({ host: "fake-0", force: true })),
+    precondition("Host fake-0 is already installing patches", "INSTALL_IN_PROGRESS"),
+  );
   row(H + "InstallHost", "operator", "bad host", (c) => first(c.hosts.installHost({ host: "a b" })), invalid('host: invalid hostname or IP "a b"'));
-  row(H + "GetOperation", "reader", "a live operation", (c) => c.hosts.getOperation({ operationId }), ok((r) => {
-    const p = (r as { progress: { operationId: string; hostname: string; terminal: boolean } }).progress;
-    expect([p.operationId, p.hostname, p.terminal]).to.deep.equal([operationId, "fake-0", false]);
-  }));
-  row(H + "GetOperation", "reader", "unknown operation", (c) => c.hosts.getOperation({ operationId: UNKNOWN_OP }), err(Status.NOT_FOUND, `Operation ${UNKNOWN_OP} does not exist`, "OPERATION_NOT_FOUND", OperationNotFoundError));
+  row(
+    H + "GetOperation",
+    "reader",
+    "a live operation",
+    (c) => c.hosts.getOperation({ operationId }),
+    ok((r) => {
+      const p = (r as { progress: { operationId: string; hostname: string; terminal: boolean } }).progress;
+      expect([p.operationId, p.hostname, p.terminal]).to.deep.equal([operationId, "fake-0", false]);
+    }),
+  );
+  row(
+    H + "GetOperation",
+    "reader",
+    "unknown operation",
+    (c) => c.hosts.getOperation({ operationId: UNKNOWN_OP }),
+    err(Status.NOT_FOUND, `Operation ${UNKNOWN_OP} does not exist`, "OPERATION_NOT_FOUND", OperationNotFoundError),
+  );
   row(H + "GetOperation", "reader", "not a UUID", (c) => c.hosts.getOperation({ operationId: "nope" }), invalid('operation_id: expected a UUID, got "nope"'));
   row(H + "WatchOperation", "reader", "a live operation", (c) => first(c.hosts.watchOperation({ operationId })), ok());
-  row(H + "WatchOperation", "reader", "unknown operation", (c) => first(c.hosts.watchOperation({ operationId: UNKNOWN_OP })), err(Status.NOT_FOUND, `Operation ${UNKNOWN_OP} does not exist`, "OPERATION_NOT_FOUND", OperationNotFoundError));
-  row(H + "UnlockHost", "operator", "an unlocked host", (c) => c.hosts.unlockHost({ host: "fake-0" }), precondition("Host fake-0 is already unlocked", "ALREADY_UNLOCKED"));
-  row(H + "UnlockHost", "operator", "unknown host", (c) => c.hosts.unlockHost({ host: "ghost-host" }), err(Status.NOT_FOUND, "Unknown host specified: ghost-host", "HOST_NOT_FOUND", HostNotFoundError));
+  row(
+    H + "WatchOperation",
+    "reader",
+    "unknown operation",
+    (c) => first(c.hosts.watchOperation({ operationId: UNKNOWN_OP })),
+    err(Status.NOT_FOUND, `Operation ${UNKNOWN_OP} does not exist`, "OPERATION_NOT_FOUND", OperationNotFoundError),
+  );
+  row(
+    H + "UnlockHost",
+    "operator",
+    "an unlocked host",
+    (c) => c.hosts.unlockHost({ host: "fake-0" }),
+    precondition("Host fake-0 is already unlocked", "ALREADY_UNLOCKED"),
+  );
+  row(
+    H + "UnlockHost",
+    "operator",
+    "unknown host",
+    (c) => c.hosts.unlockHost({ host: "ghost-host" }),
+    err(Status.NOT_FOUND, "Unknown host specified: ghost-host", "HOST_NOT_FOUND", HostNotFoundError),
+  );
   row(H + "LockHost", "operator", "a worker", (c) => c.hosts.lockHost({ host: "fake-1" }), ok());
   row(H + "LockHost", "operator", "no host", (c) => c.hosts.lockHost({ host: "" }), invalid("host: a hostname or IP address is required"));
   row(H + "UnlockHost", "operator", "a locked offline host", (c) => c.hosts.unlockHost({ host: "fake-1" }), ok());
   row(H + "SwactHost", "operator", "a worker", (c) => c.hosts.swactHost({ host: "fake-0" }), precondition("Rejected: fake-0 is not a controller", "NOT_CONTROLLER"));
-  row(H + "SwactHost", "operator", "unknown host", (c) => c.hosts.swactHost({ host: "ghost-host" }), err(Status.NOT_FOUND, "Unknown host specified: ghost-host", "HOST_NOT_FOUND", HostNotFoundError));
-  row(H + "DropHost", "admin", "unknown host", (c) => c.hosts.dropHost({ host: "ghost-host" }), err(Status.NOT_FOUND, "Unknown host specified: ghost-host", "HOST_NOT_FOUND", HostNotFoundError));
+  row(
+    H + "SwactHost",
+    "operator",
+    "unknown host",
+    (c) => c.hosts.swactHost({ host: "ghost-host" }),
+    err(Status.NOT_FOUND, "Unknown host specified: ghost-host", "HOST_NOT_FOUND", HostNotFoundError),
+  );
+  row(
+    H + "DropHost",
+    "admin",
+    "unknown host",
+    (c) => c.hosts.dropHost({ host: "ghost-host" }),
+    err(Status.NOT_FOUND, "Unknown host specified: ghost-host", "HOST_NOT_FOUND", HostNotFoundError),
+  );
   row(H + "DropHost", "admin", "an offline host", (c) => c.hosts.dropHost({ host: "fake-1" }), ok());
-  row(H + "RaiseAlarm", "operator", "an alarm", (c) => c.hosts.raiseAlarm({ alarmId: "900.001", entityInstanceId: "host=fake-0", severity: "major", reasonText: "matrix" }), ok());
-  row(H + "RaiseAlarm", "operator", "bad alarm id", (c) => c.hosts.raiseAlarm({ alarmId: "bad", entityInstanceId: "x", severity: "major" }), invalid('alarm_id: expected NNN.NNN, got "bad"'));
-  row(H + "ListAlarms", "reader", "alarms", (c) => c.hosts.listAlarms({}), ok((r) => expect((r as { alarms: unknown[] }).alarms.length).to.be.greaterThan(0)));
-  row(H + "GetAlarm", "reader", "unknown alarm", (c) => c.hosts.getAlarm({ uuid: UNKNOWN_OP }), err(Status.NOT_FOUND, `Alarm not found: ${UNKNOWN_OP}`, "ALARM_NOT_FOUND", NotFoundError));
-  row(H + "GetAlarm", "reader", "a raised alarm", async (c) => c.hosts.getAlarm({ uuid: (await c.hosts.listAlarms({})).alarms.find((a) => a.reasonText === "matrix")!.uuid }), ok());
-  row(H + "ClearAlarm", "operator", "a raised alarm", async (c) => c.hosts.clearAlarm({ uuid: (await c.hosts.listAlarms({})).alarms.find((a) => a.reasonText === "matrix")!.uuid }), ok());
-  row(H + "ClearAlarm", "operator", "unknown alarm", (c) => c.hosts.clearAlarm({ uuid: UNKNOWN_OP }), err(Status.NOT_FOUND, `Alarm not found: ${UNKNOWN_OP}`, "ALARM_NOT_FOUND", NotFoundError));
+  row(
+    H + "RaiseAlarm",
+    "operator",
+    "an alarm",
+    (c) => c.hosts.raiseAlarm({ alarmId: "900.001", entityInstanceId: "host=fake-0", severity: "major", reasonText: "matrix" }),
+    ok(),
+  );
+  row(
+    H + "RaiseAlarm",
+    "operator",
+    "bad alarm id",
+    (c) => c.hosts.raiseAlarm({ alarmId: "bad", entityInstanceId: "x", severity: "major" }),
+    invalid('alarm_id: expected NNN.NNN, got "bad"'),
+  );
+  row(
+    H + "ListAlarms",
+    "reader",
+    "alarms",
+    (c) => c.hosts.listAlarms({}),
+    ok((r) => expect((r as { alarms: unknown[] }).alarms.length).to.be.greaterThan(0)),
+  );
+  row(
+    H + "GetAlarm",
+    "reader",
+    "unknown alarm",
+    (c) => c.hosts.getAlarm({ uuid: UNKNOWN_OP }),
+    err(Status.NOT_FOUND, `Alarm not found: ${UNKNOWN_OP}`, "ALARM_NOT_FOUND", NotFoundError),
+  );
+  row(
+    H + "GetAlarm",
+    "reader",
+    "a raised alarm",
+    async (c) => c.hosts.getAlarm({ uuid: (await c.hosts.listAlarms({})).alarms.find((a) => a.reasonText === "matrix")!.uuid }),
+    ok(),
+  );
+  row(
+    H + "ClearAlarm",
+    "operator",
+    "a raised alarm",
+    async (c) => c.hosts.clearAlarm({ uuid: (await c.hosts.listAlarms({})).alarms.find((a) => a.reasonText === "matrix")!.uuid }),
+    ok(),
+  );
+  row(
+    H + "ClearAlarm",
+    "operator",
+    "unknown alarm",
+    (c) => c.hosts.clearAlarm({ uuid: UNKNOWN_OP }),
+    err(Status.NOT_FOUND, `Alarm not found: ${UNKNOWN_OP}`, "ALARM_NOT_FOUND", NotFoundError),
+  );
 
   // OrchestrationService
   const noStrategy = err(Status.NOT_FOUND, "No strategy available", "STRATEGY_NOT_FOUND", StrategyNotFoundError);
@@ -448,39 +734,105 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
   row(O + "ApplyStrategy", "operator", "none yet", (c) => c.orchestration.applyStrategy({}), noStrategy);
   row(O + "AbortStrategy", "operator", "none yet", (c) => c.orchestration.abortStrategy({}), noStrategy);
   row(O + "DeleteStrategy", "operator", "none yet", (c) => c.orchestration.deleteStrategy({}), noStrategy);
-  row(O + "CreateStrategy", "operator", "max parallel out of range", (c) => c.orchestration.createStrategy({ workerApplyType: ApplyType.APPLY_TYPE_PARALLEL, maxParallelWorkerHosts: 1 }), invalid(/^max_parallel_worker_hosts: must be between 2 and 100, got 1$/));
-  row(O + "CreateStrategy", "operator", "a strategy", async (c) => {
-    const created = await c.orchestration.createStrategy({});
-    // The build runs after the answer; the rows below need it finished (it fails: fake-0 is not current).
-    const ac = new AbortController();
-    try {
-      for await (const r of c.orchestration.watchStrategy({}, { signal: ac.signal })) if (r.strategy && r.strategy.state !== "building") break;
-    } finally {
-      ac.abort();
-    }
-    return created;
-  }, ok());
-  row(O + "CreateStrategy", "operator", "a second strategy", (c) => c.orchestration.createStrategy({}), err(Status.ALREADY_EXISTS, "strategy already exists of type:sw-patch", "STRATEGY_EXISTS", AlreadyExistsError));
+  row(
+    O + "CreateStrategy",
+    "operator",
+    "max parallel out of range",
+    (c) => c.orchestration.createStrategy({ workerApplyType: ApplyType.APPLY_TYPE_PARALLEL, maxParallelWorkerHosts: 1 }),
+    invalid(/^max_parallel_worker_hosts: must be between 2 and 100, got 1$/),
+  );
+  row(
+    O + "CreateStrategy",
+    "operator",
+    "a strategy",
+    async (c) => {
+      const created = await c.orchestration.createStrategy({});
+      // The build runs after the answer; the rows below need it finished (it fails: fake-0 is not current).
+      const ac = new AbortController();
+      try {
+        for await (const r of c.orchestration.watchStrategy({}, { signal: ac.signal })) if (r.strategy && r.strategy.state !== "building") break;
+      } finally {
+        ac.abort();
+      }
+      return created;
+    },
+    ok(),
+  );
+  row(
+    O + "CreateStrategy",
+    "operator",
+    "a second strategy",
+    (c) => c.orchestration.createStrategy({}),
+    err(Status.ALREADY_EXISTS, "strategy already exists of type:sw-patch", "STRATEGY_EXISTS", AlreadyExistsError),
+  );
   row(O + "GetStrategy", "reader", "the strategy", (c) => c.orchestration.getStrategy({}), ok());
   row(O + "WatchStrategy", "reader", "the current strategy", (c) => first(c.orchestration.watchStrategy({})), ok());
   row(O + "AbortStrategy", "operator", "nothing applying", (c) => c.orchestration.abortStrategy({}), precondition("apply not inprogress", "ABORT_REJECTED"));
-  row(O + "ApplyStrategy", "operator", "a strategy whose build failed (a host is not patch current)", (c) => c.orchestration.applyStrategy({}), precondition("at least one host is in pending patch current state", "APPLY_REJECTED"));
+  row(
+    O + "ApplyStrategy",
+    "operator",
+    "a strategy whose build failed (a host is not patch current)",
+    (c) => c.orchestration.applyStrategy({}),
+    precondition("at least one host is in pending patch current state", "APPLY_REJECTED"),
+  );
   row(O + "DeleteStrategy", "operator", "the strategy", (c) => c.orchestration.deleteStrategy({}), ok());
 
   // AdminService
   row(D + "CreateToken", "admin", "a reader token", (c) => c.admin.createToken({ role: "reader", description: "matrix" }), ok());
-  row(D + "CreateToken", "admin", "unknown role", (c) => c.admin.createToken({ role: "nobody" }), invalid('role: expected admin, operator, reader or agent, got "nobody"'));
+  row(
+    D + "CreateToken",
+    "admin",
+    "unknown role",
+    (c) => c.admin.createToken({ role: "nobody" }),
+    invalid('role: expected admin, operator, reader or agent, got "nobody"'),
+  );
   row(D + "CreateToken", "admin", "agent without host", (c) => c.admin.createToken({ role: "agent" }), invalid("hostname: required for an agent token"));
   row(D + "ListTokens", "admin", "tokens", (c) => c.admin.listTokens({}), ok());
   row(D + "RevokeToken", "admin", "a token", (c) => c.admin.revokeToken({ id: tokenToRevoke }), ok());
-  row(D + "RevokeToken", "admin", "unknown token", (c) => c.admin.revokeToken({ id: "0000000000000000" }), err(Status.NOT_FOUND, "Token 0000000000000000 not found", "TOKEN_NOT_FOUND", NotFoundError));
+  row(
+    D + "RevokeToken",
+    "admin",
+    "unknown token",
+    (c) => c.admin.revokeToken({ id: "0000000000000000" }),
+    err(Status.NOT_FOUND, "Token 0000000000000000 not found", "TOKEN_NOT_FOUND", NotFoundError),
+  );
   row(D + "RevokeToken", "admin", "no id", (c) => c.admin.revokeToken({ id: "" }), invalid("id: required"));
   row(D + "ListTrustedKeys", "admin", "keys", (c) => c.admin.listTrustedKeys({}), ok());
-  row(D + "AddTrustedKey", "admin", "a configured key again", (c) => c.admin.addTrustedKey({ label: "dev-again", pem: readFileSync(DEV_CERT, "utf8") }), err(Status.ALREADY_EXISTS, "This key is already trusted as dev", "TRUSTED_KEY_EXISTS", AlreadyExistsError));
-  row(D + "AddTrustedKey", "admin", "bad label", (c) => c.admin.addTrustedKey({ label: "bad label!", pem: "x" }), invalid('label: expected 1-64 of A-Z a-z 0-9 . _ -, got "bad label!"'));
-  row(D + "RemoveTrustedKey", "admin", "a configured key", (c) => c.admin.removeTrustedKey({ label: "dev" }), err(Status.FAILED_PRECONDITION, "Trusted key dev comes from --trust; remove it from the controller's command line", "TRUSTED_KEY_CONFIGURED", PreconditionError));
-  row(D + "RemoveTrustedKey", "admin", "unknown key", (c) => c.admin.removeTrustedKey({ label: "ghost" }), err(Status.NOT_FOUND, "Trusted key ghost not found", "TRUSTED_KEY_NOT_FOUND", NotFoundError));
-  row(D + "ListAuditLog", "admin", "entries", (c) => c.admin.listAuditLog({ limit: 5 }), ok((r) => expect((r as { entries: unknown[] }).entries.length).to.be.greaterThan(0)));
+  row(
+    D + "AddTrustedKey",
+    "admin",
+    "a configured key again",
+    (c) => c.admin.addTrustedKey({ label: "dev-again", pem: readFileSync(DEV_CERT, "utf8") }),
+    err(Status.ALREADY_EXISTS, "This key is already trusted as dev", "TRUSTED_KEY_EXISTS", AlreadyExistsError),
+  );
+  row(
+    D + "AddTrustedKey",
+    "admin",
+    "bad label",
+    (c) => c.admin.addTrustedKey({ label: "bad label!", pem: "x" }),
+    invalid('label: expected 1-64 of A-Z a-z 0-9 . _ -, got "bad label!"'),
+  );
+  row(
+    D + "RemoveTrustedKey",
+    "admin",
+    "a configured key",
+    (c) => c.admin.removeTrustedKey({ label: "dev" }),
+    err(Status.FAILED_PRECONDITION, "Trusted key dev comes from --trust; remove it from the controller's command line", "TRUSTED_KEY_CONFIGURED", PreconditionError),
+  );
+  row(
+    D + "RemoveTrustedKey",
+    "admin",
+    "unknown key",
+    (c) => c.admin.removeTrustedKey({ label: "ghost" }),
+    err(Status.NOT_FOUND, "Trusted key ghost not found", "TRUSTED_KEY_NOT_FOUND", NotFoundError),
+  );
+  row(
+    D + "ListAuditLog",
+    "admin",
+    "entries",
+    (c) => c.admin.listAuditLog({ limit: 5 }),
+    ok((r) => expect((r as { entries: unknown[] }).entries.length).to.be.greaterThan(0)),
+  );
 
   // Health (public: no token needed, a bad one is ignored)
   row("/grpc.health.v1.Health/Check", "none", "no token", (c) => c.health.check({ service: "" }), ok());
@@ -488,14 +840,28 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
   row("/grpc.health.v1.Health/Watch", "none", "no token", (c) => first(c.health.watch({ service: "" })), ok());
 
   it("has a row for every RPC of every service (and every row names a served RPC)", () => {
-    const served = [PatchServiceDefinition, HostServiceDefinition, AgentServiceDefinition, OrchestrationServiceDefinition, AdminServiceDefinition, HealthDefinition].flatMap((d) =>
-      Object.values(d.methods).map((m) => `/${d.fullName}/${m.name}`),
-    );
+    const served = [
+      PatchServiceDefinition,
+      HostServiceDefinition,
+      AgentServiceDefinition,
+      OrchestrationServiceDefinition,
+      AdminServiceDefinition,
+      HealthDefinition,
+    ].flatMap((d) => Object.values(d.methods).map((m) => `/${d.fullName}/${m.name}`));
     expect(served.length).to.be.greaterThan(45);
     const withRows = new Set(rows.map((r) => r.rpc));
-    expect(served.filter((p) => !withRows.has(p)), "RPCs without a row").to.deep.equal([]);
-    expect([...withRows].filter((p) => !served.includes(p)), "rows naming no served RPC").to.deep.equal([]);
-    expect(Object.keys(RPC_POLICY).filter((p) => !p.includes("Reflection") && !withRows.has(p)), "policy entries without a row").to.deep.equal([]);
+    expect(
+      served.filter((p) => !withRows.has(p)),
+      "RPCs without a row",
+    ).to.deep.equal([]);
+    expect(
+      [...withRows].filter((p) => !served.includes(p)),
+      "rows naming no served RPC",
+    ).to.deep.equal([]);
+    expect(
+      Object.keys(RPC_POLICY).filter((p) => !p.includes("Reflection") && !withRows.has(p)),
+      "policy entries without a row",
+    ).to.deep.equal([]);
     for (const p of served) if (RPC_POLICY[p] !== "public") expect(SIMPLE[p], `no simple call for ${p}`).to.be.a("function");
   });
 
@@ -503,7 +869,14 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     const client = new grpc.Client(ctl.endpoint, grpc.credentials.createInsecure());
     try {
       const e = await new Promise<grpc.ServiceError | undefined>((resolve) =>
-        client.makeUnaryRequest(P + "ShowPatches", (b: Buffer) => b, (b: Buffer) => b, Buffer.from([0x0a, 0xff, 0xff]), new grpc.Metadata(), (error) => resolve(error ?? undefined)),
+        client.makeUnaryRequest(
+          P + "ShowPatches",
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          Buffer.from([0x0a, 0xff, 0xff]),
+          new grpc.Metadata(),
+          (error) => resolve(error ?? undefined),
+        ),
       );
       expect(e?.code).to.equal(Status.INVALID_ARGUMENT);
       expect(e?.details).to.match(/^request to ShowPatches could not be decoded: /);
@@ -528,7 +901,9 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
       const e = r.expect;
       if ("ok" in e) {
         if (error !== undefined) {
-          failures.push(`${label}: expected OK, got ${error instanceof ClientError ? `${Status[error.code]} "${error.details}" (${REASONS.get(error)})` : String(error)}`);
+          failures.push(
+            `${label}: expected OK, got ${error instanceof ClientError ? `${Status[error.code]} "${error.details}" (${REASONS.get(error)})` : String(error)}`,
+          );
           continue;
         }
         try {
@@ -552,9 +927,11 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
       // The standard rich-error trailer says the same: google.rpc.Status + google.rpc.ErrorInfo.
       const rich = DETAILS.get(error);
       const wantRich = { code: error.code, message: error.details, typeUrl: "type.googleapis.com/google.rpc.ErrorInfo", reason: e.reason, domain: "swpatch.v1" };
-      if (JSON.stringify(rich) !== JSON.stringify(wantRich)) failures.push(`${label}: grpc-status-details-bin ${JSON.stringify(rich)}, expected ${JSON.stringify(wantRich)}`);
+      if (JSON.stringify(rich) !== JSON.stringify(wantRich))
+        failures.push(`${label}: grpc-status-details-bin ${JSON.stringify(rich)}, expected ${JSON.stringify(wantRich)}`);
       const sdk = toSwPatchError(error, ctl.endpoint, reason);
-      if (!(sdk instanceof e.sdk) || (sdk as SwPatchError).reason !== e.reason) failures.push(`${label}: SDK class ${(sdk as Error).constructor.name}, expected ${e.sdk.name}`);
+      if (!(sdk instanceof e.sdk) || (sdk as SwPatchError).reason !== e.reason)
+        failures.push(`${label}: SDK class ${(sdk as Error).constructor.name}, expected ${e.sdk.name}`);
     }
     expect(failures, `${failures.length} of ${rows.length} rows`).to.deep.equal([]);
   });

@@ -47,9 +47,7 @@ describe("SDK against a real controller", function () {
     expect(r.outcome).to.equal(UploadOutcome.UPLOAD_OUTCOME_IMPORTED);
     expect(lastProgress).to.be.greaterThan(0);
     const q = await client.patches.queryPatches({ filter: QueryFilter.QUERY_FILTER_ALL });
-    expect(q.patches.map((p) => [p.id, p.repoState, p.patchState])).to.deep.equal([
-      ["SDK_0001", RepoState.REPO_STATE_AVAILABLE, PatchState.PATCH_STATE_NA],
-    ]);
+    expect(q.patches.map((p) => [p.id, p.repoState, p.patchState])).to.deep.equal([["SDK_0001", RepoState.REPO_STATE_AVAILABLE, PatchState.PATCH_STATE_NA]]);
   });
 
   it("throws PatchNotFoundError for an unknown patch", async () => {
@@ -86,7 +84,10 @@ describe("SDK against a real controller", function () {
     const op = await caught(client.hosts.getOperation({ operationId: "00000000-0000-4000-8000-000000000000" }));
     expect(op).to.be.instanceOf(OperationNotFoundError);
     expect(op.reason).to.equal("OPERATION_NOT_FOUND");
-    const reader = createSwPatchClient({ endpoint: ctl.endpoint, token: (await client.admin.createToken({ role: "reader", hostname: "", description: "sdk-reason" })).token });
+    const reader = createSwPatchClient({
+      endpoint: ctl.endpoint,
+      token: (await client.admin.createToken({ role: "reader", hostname: "", description: "sdk-reason" })).token,
+    });
     try {
       const denied = await caught(reader.patches.applyPatches({ patchIds: ["SDK_0001"] }));
       expect(denied).to.be.instanceOf(PermissionDeniedError);

@@ -71,7 +71,24 @@ describe("patch tools (patch_build, query_patch, patch_verify)", function () {
     const out = path.join(dir, "out");
     const b = await run(
       "patch_build",
-      ["--id=TOOLS_0001", "--summary", "Tool test", "--status=REL", "--reboot-required", "N", "--req", "TOOLS_0000", "--controller", rpmA, "--output-dir", out, "--key", DEV_KEY, "--desc=two\nlines", rpmB],
+      [
+        "--id=TOOLS_0001",
+        "--summary",
+        "Tool test",
+        "--status=REL",
+        "--reboot-required",
+        "N",
+        "--req",
+        "TOOLS_0000",
+        "--controller",
+        rpmA,
+        "--output-dir",
+        out,
+        "--key",
+        DEV_KEY,
+        "--desc=two\nlines",
+        rpmB,
+      ],
       { PLATFORM_RELEASE: "19.12" },
       dir,
     );
@@ -111,7 +128,10 @@ describe("patch tools (patch_build, query_patch, patch_verify)", function () {
     await fsp.writeFile(bad, "junk");
     const v2 = await run("patch_verify", ["--trust", `${FORMAL_CERT}:formal`, file, bad]);
     expect(v2.code).to.equal(1);
-    const lines = v2.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = v2.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines[0]).to.include({ file, valid: false });
     expect(lines[0].reason).to.match(/does not verify with any trusted key \(tried formal\)/);
     expect(lines[1]).to.deep.equal({ file: bad, valid: false, reason: "patch file: not a gzip file (bad magic)" });

@@ -37,8 +37,32 @@ export interface BaseFeed {
 
 /** Applets linked to /bin/busybox in the base package. */
 export const BUSYBOX_APPLETS = [
-  "sh", "ash", "mkdir", "rm", "rmdir", "touch", "cat", "ls", "mv", "cp", "chmod", "ln", "echo",
-  "sed", "grep", "test", "[", "sleep", "true", "false", "env", "printf", "head", "tail", "date", "id",
+  "sh",
+  "ash",
+  "mkdir",
+  "rm",
+  "rmdir",
+  "touch",
+  "cat",
+  "ls",
+  "mv",
+  "cp",
+  "chmod",
+  "ln",
+  "echo",
+  "sed",
+  "grep",
+  "test",
+  "[",
+  "sleep",
+  "true",
+  "false",
+  "env",
+  "printf",
+  "head",
+  "tail",
+  "date",
+  "id",
 ];
 
 /** Payload package names of the base feed. */

@@ -33,7 +33,13 @@ export interface ChaosCluster {
   close(): Promise<void>;
 }
 
-export async function startChaosCluster(o: { hosts: AgentSpec[]; baseFeed: string; controller?: StartControllerOptions; agentArgs?: string[]; proxied?: string[] }): Promise<ChaosCluster> {
+export async function startChaosCluster(o: {
+  hosts: AgentSpec[];
+  baseFeed: string;
+  controller?: StartControllerOptions;
+  agentArgs?: string[];
+  proxied?: string[];
+}): Promise<ChaosCluster> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "swpatch-chaos-data-"));
   const rootsDir = mkdtempSync(path.join(os.tmpdir(), "swpatch-chaos-roots-"));
   let controller = await startController({ ...o.controller, dataDir, keepDataDir: true, baseFeed: o.baseFeed });
@@ -86,7 +92,9 @@ export async function startChaosCluster(o: { hosts: AgentSpec[]; baseFeed: strin
         }
         await new Promise((r) => setTimeout(r, 100));
       }
-      throw new Error(`hosts did not reach the expected state in ${timeoutMs} ms: ${JSON.stringify(last.map((h) => ({ n: h.hostname, c: h.connected, cur: h.patchCurrent, st: h.agentState, r: h.installReason })))}`);
+      throw new Error(
+        `hosts did not reach the expected state in ${timeoutMs} ms: ${JSON.stringify(last.map((h) => ({ n: h.hostname, c: h.connected, cur: h.patchCurrent, st: h.agentState, r: h.installReason })))}`,
+      );
     },
     async restartAgent(hostname, kill = false) {
       const old = agents.get(hostname)!;

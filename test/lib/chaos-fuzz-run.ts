@@ -12,16 +12,7 @@ import { rawClients } from "./grpc-clients.js";
 import { buildTestPatch, craftPatch, rawTar, simpleMetadataXml, type RawEntry } from "./patch-fixtures.js";
 import { checkStore } from "./store-check.js";
 import { prng, type Rng } from "./chaos-prng.js";
-import {
-  CLEAN_STATUSES,
-  RawClient,
-  bump,
-  fuzzMessage,
-  fuzzMethods,
-  isLibraryDecodeError,
-  unexpectedLogLines,
-  type FuzzMethod,
-} from "./chaos-fuzz.js";
+import { CLEAN_STATUSES, RawClient, bump, fuzzMessage, fuzzMethods, isLibraryDecodeError, unexpectedLogLines, type FuzzMethod } from "./chaos-fuzz.js";
 import { QueryFilter } from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
 import * as grpc from "@grpc/grpc-js";
 
@@ -83,8 +74,28 @@ async function buildSeedPatch(dir: string): Promise<PatchSeed> {
 }
 
 const XML_VALUES = [
-  "", "FUZZ_0002", "../x", "A".repeat(300), "19.09", "19.12", "Y", "N", "REL", "DEV", "<", "&amp;", "&#0;", "&xxe;",
-  "]]>", "\u0000", "é", "FUZZ_0001", "fuzz-one-1.0-1.x86_64.rpm", "fuzz-two-2.0-1.noarch.rpm", "/etc/passwd", "-1",
+  "",
+  "FUZZ_0002",
+  "../x",
+  "A".repeat(300),
+  "19.09",
+  "19.12",
+  "Y",
+  "N",
+  "REL",
+  "DEV",
+  "<",
+  "&amp;",
+  "&#0;",
+  "&xxe;",
+  "]]>",
+  "\u0000",
+  "é",
+  "FUZZ_0001",
+  "fuzz-one-1.0-1.x86_64.rpm",
+  "fuzz-two-2.0-1.noarch.rpm",
+  "/etc/passwd",
+  "-1",
 ];
 
 function mutateXml(r: Rng, xml: string): string {
@@ -112,12 +123,22 @@ function mutateXml(r: Rng, xml: string): string {
       s = lines.join("\n");
     } else if (op === 3) {
       const pos = r.int(s.length + 1);
-      s = s.slice(0, pos) + r.pick(["<", ">", "&", "\"", "<x>", "</patch>", "<!DOCTYPE x [<!ENTITY e \"e\">]>", "\u0000", "é"]) + s.slice(pos);
+      s = s.slice(0, pos) + r.pick(["<", ">", "&", '"', "<x>", "</patch>", '<!DOCTYPE x [<!ENTITY e "e">]>', "\u0000", "é"]) + s.slice(pos);
     } else if (op === 4) {
       const pos = r.int(s.length);
       s = s.slice(0, pos) + s.slice(pos + 1 + r.int(10));
     } else {
-      s = s.replace("</patch>", r.pick(["<requires><req_patch_id>NOPE</req_patch_id></requires>", "<pre_apply>x</pre_apply>", "<apply_active_release_only>Y</apply_active_release_only>", "<unremovable>Y</unremovable>", "<restart_script>r.sh</restart_script>", ""]) + "</patch>");
+      s = s.replace(
+        "</patch>",
+        r.pick([
+          "<requires><req_patch_id>NOPE</req_patch_id></requires>",
+          "<pre_apply>x</pre_apply>",
+          "<apply_active_release_only>Y</apply_active_release_only>",
+          "<unremovable>Y</unremovable>",
+          "<restart_script>r.sh</restart_script>",
+          "",
+        ]) + "</patch>",
+      );
     }
   }
   return s;
@@ -144,7 +165,10 @@ function mutatePatch(r: Rng, seed: PatchSeed): { kind: string; fileName: string;
     return { kind: "delete", fileName: idName, bytes: Buffer.concat([b.subarray(0, pos), b.subarray(pos + 1 + r.int(64))]) };
   }
   const contents = seed.rpms.map((x) => x.name);
-  const baseXml = simpleMetadataXml({ id: seed.id, swVersion: "19.09", contents, personalities: r.chance(0.3) ? { worker: [contents[0]!] } : {} }).replace("<status>DEV</status>", "<status>REL</status>");
+  const baseXml = simpleMetadataXml({ id: seed.id, swVersion: "19.09", contents, personalities: r.chance(0.3) ? { worker: [contents[0]!] } : {} }).replace(
+    "<status>DEV</status>",
+    "<status>REL</status>",
+  );
   if (k < 7) {
     // Validly signed patch whose metadata.xml is mutated: reaches the metadata parser and the store.
     const xml = mutateXml(r, baseXml);
@@ -302,7 +326,10 @@ export async function runFuzz(o: FuzzRunOptions): Promise<FuzzRunResult> {
         if (isLibraryDecodeError(out)) res.libraryDecodeErrors++;
         else {
           const ok = CLEAN_STATUSES.has(out.code) || (streaming && out.code === grpc.status.DEADLINE_EXCEEDED);
-          if (!ok) res.failures.push(`request case ${j} ${m.path} (${kinds.join(",")}; ${msgs.map((b) => b.toString("hex").slice(0, 120)).join(" | ")}): ${sname} ${out.details}`);
+          if (!ok)
+            res.failures.push(
+              `request case ${j} ${m.path} (${kinds.join(",")}; ${msgs.map((b) => b.toString("hex").slice(0, 120)).join(" | ")}): ${sname} ${out.details}`,
+            );
         }
         if (o.progressEvery && res.requestCases % o.progressEvery === 0) process.stdout.write(`    request fuzz ${res.requestCases}/${o.requestCases}\n`);
         if (res.requestCases % 1000 === 0) {

@@ -57,13 +57,67 @@ export function fuzzMethods(): FuzzMethod[] {
 }
 
 const STRINGS = [
-  "", " ", "controller-0", "controller-1", "compute-0", "storage-0", "localhost", "127.0.0.1", "::1", "[::1]",
-  "TEST_PATCH_0001", "FUZZ_0001", "CRASH_A", "19.09", "19.12", "99.99", "admin", "operator", "reader", "dev", "formal",
-  "../../../etc/passwd", "/etc/passwd", "a/b", "..", ".", "*", "%s%n%x", "' OR 1=1 --", "\"", "<xml>", "\u0000", "\u0000abc",
-  "\ud800", "é漢字🙂", "\r\n", "x".repeat(254), "y".repeat(4096), "00000000-0000-0000-0000-000000000000",
-  "ffffffff-ffff-ffff-ffff-ffffffffffff", "0".repeat(64), "f".repeat(64), "100.101", "host=compute-0", "critical", "minor",
-  "serial", "parallel", "ignore", "stop-start", "migrate", "strict", "relaxed", "host-install", "patch.applied",
-  "TEST.patch", "x.rpm", "pkg-a-1.0-1.noarch.rpm", "-1", "NaN", "1e309",
+  "",
+  " ",
+  "controller-0",
+  "controller-1",
+  "compute-0",
+  "storage-0",
+  "localhost",
+  "127.0.0.1",
+  "::1",
+  "[::1]",
+  "TEST_PATCH_0001",
+  "FUZZ_0001",
+  "CRASH_A",
+  "19.09",
+  "19.12",
+  "99.99",
+  "admin",
+  "operator",
+  "reader",
+  "dev",
+  "formal",
+  "../../../etc/passwd",
+  "/etc/passwd",
+  "a/b",
+  "..",
+  ".",
+  "*",
+  "%s%n%x",
+  "' OR 1=1 --",
+  '"',
+  "<xml>",
+  "\u0000",
+  "\u0000abc",
+  "\ud800",
+  "é漢字🙂",
+  "\r\n",
+  "x".repeat(254),
+  "y".repeat(4096),
+  "00000000-0000-0000-0000-000000000000",
+  "ffffffff-ffff-ffff-ffff-ffffffffffff",
+  "0".repeat(64),
+  "f".repeat(64),
+  "100.101",
+  "host=compute-0",
+  "critical",
+  "minor",
+  "serial",
+  "parallel",
+  "ignore",
+  "stop-start",
+  "migrate",
+  "strict",
+  "relaxed",
+  "host-install",
+  "patch.applied",
+  "TEST.patch",
+  "x.rpm",
+  "pkg-a-1.0-1.noarch.rpm",
+  "-1",
+  "NaN",
+  "1e309",
 ];
 
 function randString(r: Rng): string {
@@ -91,7 +145,8 @@ const UINT64S = ["0", "1", "18446744073709551615", "4294967296", "90071992547409
 function scalarValue(w: BinaryWriter, r: Rng, t: ScalarType): void {
   switch (t) {
     case ScalarType.STRING:
-      if (r.chance(0.03)) w.bytes(r.bytes(r.int(16))); // possibly invalid UTF-8
+      if (r.chance(0.03))
+        w.bytes(r.bytes(r.int(16))); // possibly invalid UTF-8
       else w.string(randString(r));
       return;
     case ScalarType.BYTES:
@@ -103,7 +158,7 @@ function scalarValue(w: BinaryWriter, r: Rng, t: ScalarType): void {
       else w.bool(r.chance(0.5));
       return;
     case ScalarType.INT32:
-      w.int32(r.chance(0.7) ? r.pick(INT32S) : (r.int(2 ** 32) | 0));
+      w.int32(r.chance(0.7) ? r.pick(INT32S) : r.int(2 ** 32) | 0);
       return;
     case ScalarType.SINT32:
       w.sint32(r.pick(INT32S));
@@ -390,7 +445,10 @@ export function unexpectedLogLines(stderr: string): string[] {
 
 /** Tally helper: "a=3 b=2". */
 export function tally(m: Map<string, number>): string {
-  return [...m.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${v}`).join(" ");
+  return [...m.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
 }
 export function bump(m: Map<string, number>, k: string, n = 1): void {
   m.set(k, (m.get(k) ?? 0) + n);

@@ -171,7 +171,13 @@ export class FakeStore implements Store {
       lastEventSeq: async () => self.t.events.at(-1)?.seq ?? 0,
       eventsAfter: async (after, limit, f) =>
         self.t.events
-          .filter((e) => e.seq > after && (!f?.operationId || e.operationId === f.operationId) && (!f?.patchId || e.patchId === f.patchId) && (!f?.hostname || e.hostname === f.hostname))
+          .filter(
+            (e) =>
+              e.seq > after &&
+              (!f?.operationId || e.operationId === f.operationId) &&
+              (!f?.patchId || e.patchId === f.patchId) &&
+              (!f?.hostname || e.hostname === f.hostname),
+          )
           .slice(0, limit),
       loadStrategy: async () => self.t.strategy,
     };

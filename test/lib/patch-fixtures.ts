@@ -158,7 +158,14 @@ export function craftPatch(o: CraftOptions): Buffer {
 }
 
 /** metadata.xml text for a patch holding `contents`. */
-export function simpleMetadataXml(o: { id?: string; swVersion?: string; contents: string[]; extra?: string; semantics?: string[]; personalities?: Record<string, string[]> }): string {
+export function simpleMetadataXml(o: {
+  id?: string;
+  swVersion?: string;
+  contents: string[];
+  extra?: string;
+  semantics?: string[];
+  personalities?: Record<string, string[]>;
+}): string {
   const pers = Object.entries(o.personalities ?? {})
     .map(([t, ps]) => `  <personality type="${t}">\n${ps.map((p) => `    <package>${p}</package>\n`).join("")}  </personality>\n`)
     .join("");

@@ -10,9 +10,7 @@ import * as path from "node:path";
 
 /** One file of the package: inline content, a host file to copy, or a symlink. */
 export type RpmFileSpec =
-  | { path: string; content: string | Uint8Array; mode?: number }
-  | { path: string; source: string; mode?: number }
-  | { path: string; symlink: string };
+  { path: string; content: string | Uint8Array; mode?: number } | { path: string; source: string; mode?: number } | { path: string; symlink: string };
 
 export interface BuildRpmOptions {
   name: string;

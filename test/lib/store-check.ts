@@ -5,7 +5,10 @@ import * as path from "node:path";
 
 function sql(dataDir: string, query: string): string[][] {
   const out = execFileSync("sqlite3", ["-separator", "\t", path.join(dataDir, "sw-patch.sqlite"), query], { encoding: "utf8" });
-  return out.split("\n").filter(Boolean).map((l) => l.split("\t"));
+  return out
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.split("\t"));
 }
 
 /**

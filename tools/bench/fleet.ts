@@ -53,7 +53,12 @@ async function runFleet(n: number, feedDir: string, patchFiles: [string, string]
   // gets CPU 0 to itself and the agent (all virtual hosts, their rpm runs) and this client share
   // the others, so the controller's figures are not those of a process fighting its hosts.
   const pin = canPin() && !process.env.BENCH_FLEET_NOPIN;
-  const ctl = await startBenchController(dataDir, ["--base-feed", feedDir, "--trust", `${ROOT}/test/fixtures/starlingx/dev-certificate.pem:dev`], {}, pin ? { cpus: "0" } : {});
+  const ctl = await startBenchController(
+    dataDir,
+    ["--base-feed", feedDir, "--trust", `${ROOT}/test/fixtures/starlingx/dev-certificate.pem:dev`],
+    {},
+    pin ? { cpus: "0" } : {},
+  );
   const others = `1-${os.cpus().length - 1}`;
   if (pin) pinSelf(others);
   const token = readFileSync(path.join(dataDir, "admin.token"), "utf8").trim();
@@ -65,7 +70,26 @@ async function runFleet(n: number, feedDir: string, patchFiles: [string, string]
   const t0 = performance.now();
   const agent = spawn(
     pin ? "taskset" : process.execPath,
-    [...(pin ? ["-c", others, process.execPath] : []), path.join(ROOT, "bin/sw-patch-agent"), "--controller", ctl.endpoint, "--hostname", "fleet", "--personality", "worker", "--root", roots, "--simulate", String(n), "--base-feed", feedDir, "--token", token, "--log-level", "error"],
+    [
+      ...(pin ? ["-c", others, process.execPath] : []),
+      path.join(ROOT, "bin/sw-patch-agent"),
+      "--controller",
+      ctl.endpoint,
+      "--hostname",
+      "fleet",
+      "--personality",
+      "worker",
+      "--root",
+      roots,
+      "--simulate",
+      String(n),
+      "--base-feed",
+      feedDir,
+      "--token",
+      token,
+      "--log-level",
+      "error",
+    ],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
 
@@ -188,7 +212,9 @@ export const fleetSuite: BenchSuite = {
       const per = (r: FleetResult, w: "cold" | "warm") => (r[w].cpu / r.n) * 1000;
       for (const w of ["cold", "warm"] as const) {
         const what = w === "cold" ? "first patch (cold controller: JIT warm-up included)" : "second patch (warm controller)";
-        log(`install CPU per host, ${what}: ${per(first, w).toFixed(2)} ms at ${first.n} hosts, ${per(last, w).toFixed(2)} ms at ${last.n} hosts (x${(per(last, w) / per(first, w)).toFixed(2)})`);
+        log(
+          `install CPU per host, ${what}: ${per(first, w).toFixed(2)} ms at ${first.n} hosts, ${per(last, w).toFixed(2)} ms at ${last.n} hosts (x${(per(last, w) / per(first, w)).toFixed(2)})`,
+        );
         if (last.n > first.n) {
           // The cost of each host beyond the first size: fixed costs cancel out.
           log(`  marginal per host from ${first.n} to ${last.n} hosts: ${(((last[w].cpu - first[w].cpu) / (last.n - first.n)) * 1000).toFixed(2)} ms`);

@@ -26,7 +26,27 @@ const ROOT = path.resolve(__dirname, "../../..");
 function agentProc(endpoint: string, token: string, name: string, personality: string, n: number, roots: string, feed: string): ChildProcess {
   return spawn(
     process.execPath,
-    [path.join(ROOT, "bin/sw-patch-agent"), "--controller", endpoint, "--hostname", name, "--personality", personality, "--root", roots, "--simulate", String(n), "--base-feed", feed, "--token", token, "--log-level", "error", "--reboot-delay-ms", "50"],
+    [
+      path.join(ROOT, "bin/sw-patch-agent"),
+      "--controller",
+      endpoint,
+      "--hostname",
+      name,
+      "--personality",
+      personality,
+      "--root",
+      roots,
+      "--simulate",
+      String(n),
+      "--base-feed",
+      feed,
+      "--token",
+      token,
+      "--log-level",
+      "error",
+      "--reboot-delay-ms",
+      "50",
+    ],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
 }
@@ -118,9 +138,13 @@ export const orchestrateSuite: BenchSuite = {
         }
         const phaseS = (ms(phase.endDate) - ms(phase.startDate)) / 1000;
         const overhead = Math.max(0, phaseS - stepsS);
-        log(`strategy: ${phase.stages.length} stages, ${phase.stages.reduce((k, st) => k + st.steps.length, 0)} steps; apply phase ${phaseS.toFixed(1)} s (wall ${wall.toFixed(1)} s)`);
+        log(
+          `strategy: ${phase.stages.length} stages, ${phase.stages.reduce((k, st) => k + st.steps.length, 0)} steps; apply phase ${phaseS.toFixed(1)} s (wall ${wall.toFixed(1)} s)`,
+        );
         log(`steps' own time ${stepsS.toFixed(1)} s (installs ${installS.toFixed(1)} s, waits and host actions ${waitsS.toFixed(1)} s)`);
-        log(`engine overhead ${overhead.toFixed(2)} s = ${((overhead / phaseS) * 100).toFixed(1)}% of the apply phase (target < 10%): ${verdict(overhead / phaseS < 0.1)}`);
+        log(
+          `engine overhead ${overhead.toFixed(2)} s = ${((overhead / phaseS) * 100).toFixed(1)}% of the apply phase (target < 10%): ${verdict(overhead / phaseS < 0.1)}`,
+        );
         log(`controller CPU during apply ${cpu.toFixed(1)} s = ${((cpu / n) * 1000).toFixed(2)} ms per host; peak RSS ${fmtMB(ctl.peakRss())}`);
       } finally {
         ch.close();

@@ -8,12 +8,7 @@ import { Db } from "../../server/storage/sqlite/db.js";
 import { migrations } from "../../server/storage/sqlite/migrations/index.js";
 import { insertPatch, insertRelease } from "../../server/storage/sqlite/patch-store.js";
 import type { PatchRecord } from "../../server/domain/patches/model.js";
-import {
-  PatchServiceDefinition,
-  QueryFilter,
-  QueryPatchesRequest,
-  QueryPatchesResponse,
-} from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
+import { PatchServiceDefinition, QueryFilter, QueryPatchesRequest, QueryPatchesResponse } from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
 import { startBenchController, fmtMs, percentile, verdict } from "./controller-proc.js";
 import { Patch } from "../../clients/sdk/src/gen/swpatch/v1/types.js";
 
@@ -133,8 +128,12 @@ export async function runQueryBench(log: (line: string) => void = console.log): 
     const ours = await load(() => client.queryPatches(req), 64, seconds);
     const base = await load(() => bareClient.queryPatches(req), 64, seconds);
     const ratio = ours.rps / base.rps;
-    console.log(`query (${N} patches, 64 in flight, ${seconds} s): controller ${ours.rps.toFixed(1)} req/s (p50 ${fmtMs(percentile(ours.lat, 50))}, p99 ${fmtMs(percentile(ours.lat, 99))})`);
-    console.log(`query baseline (bare grpc-js, same response): ${base.rps.toFixed(1)} req/s (p50 ${fmtMs(percentile(base.lat, 50))}, p99 ${fmtMs(percentile(base.lat, 99))})`);
+    console.log(
+      `query (${N} patches, 64 in flight, ${seconds} s): controller ${ours.rps.toFixed(1)} req/s (p50 ${fmtMs(percentile(ours.lat, 50))}, p99 ${fmtMs(percentile(ours.lat, 99))})`,
+    );
+    console.log(
+      `query baseline (bare grpc-js, same response): ${base.rps.toFixed(1)} req/s (p50 ${fmtMs(percentile(base.lat, 50))}, p99 ${fmtMs(percentile(base.lat, 99))})`,
+    );
     console.log(`query ratio controller/baseline: ${ratio.toFixed(2)} (target >= 0.5) ${verdict(ratio >= 0.5)}`);
 
     // Dependency queries: per-call latency, and cost against answer size.
@@ -175,14 +174,18 @@ export async function runQueryBench(log: (line: string) => void = console.log): 
     }
     const fixed = rows[0]!.perId;
     for (const r of rows) {
-      console.log(`  answer ${String(r.size).padStart(5)} ids: median ${fmtMs(r.perId)}  (${(((r.perId - fixed) * 1000) / Math.max(1, r.size - rows[0]!.size)).toFixed(2)} µs per extra id)`);
+      console.log(
+        `  answer ${String(r.size).padStart(5)} ids: median ${fmtMs(r.perId)}  (${(((r.perId - fixed) * 1000) / Math.max(1, r.size - rows[0]!.size)).toFixed(2)} µs per extra id)`,
+      );
     }
     const big = rows[rows.length - 1]!;
     const mid = rows[rows.length - 2]!;
     const slopeBig = (big.perId - fixed) / (big.size - rows[0]!.size);
     const slopeMid = (mid.perId - fixed) / (mid.size - rows[0]!.size);
     const linear = slopeBig <= slopeMid * 2.5;
-    console.log(`  per-id cost ${(slopeMid * 1000).toFixed(2)} µs at ${mid.size} ids vs ${(slopeBig * 1000).toFixed(2)} µs at ${big.size} ids: ${linear ? "linear" : "NOT linear"} ${verdict(linear)}`);
+    console.log(
+      `  per-id cost ${(slopeMid * 1000).toFixed(2)} µs at ${mid.size} ids vs ${(slopeBig * 1000).toFixed(2)} µs at ${big.size} ids: ${linear ? "linear" : "NOT linear"} ${verdict(linear)}`,
+    );
     console.log(`controller peak RSS: ${(ctl.peakRss() / 1048576).toFixed(1)} MB`);
     ch.close();
     ch2.close();

@@ -51,7 +51,9 @@ function fmtRun(r: UploadRun): string {
  * message to the answer; the server's CPU over the same span is read here.
  */
 async function timedUpload(endpoint: string, file: string, token: string | undefined, serverCpu: () => number, peakRss: () => number): Promise<UploadRun> {
-  const proc = spawn(process.execPath, [path.join(__dirname, "main.js"), "--child-upload-client", endpoint, file, ...(token ? [token] : [])], { stdio: ["pipe", "pipe", "inherit"] });
+  const proc = spawn(process.execPath, [path.join(__dirname, "main.js"), "--child-upload-client", endpoint, file, ...(token ? [token] : [])], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   let out = "";
   await new Promise<void>((resolve, reject) => {
     proc.stdout!.on("data", (d: Buffer) => {
@@ -176,13 +178,29 @@ export const uploadSuite: BenchSuite = {
       const cache = process.env.BENCH_UPLOAD_CACHE;
       const pub = path.join(cache ?? dir, "pub.pem");
       const patchPath = path.join(cache ?? dir, "BENCH_UPLOAD_0001.patch");
-      const cached = cache !== undefined && (await fsp.stat(patchPath).then((st) => st.size > mb * 1048576, () => false)) && (await fsp.stat(pub).then(() => true, () => false));
+      const cached =
+        cache !== undefined &&
+        (await fsp.stat(patchPath).then(
+          (st) => st.size > mb * 1048576,
+          () => false,
+        )) &&
+        (await fsp.stat(pub).then(
+          () => true,
+          () => false,
+        ));
       if (!cached) {
         if (cache) await fsp.mkdir(cache, { recursive: true });
         const rpm = await buildBigRpm(dir, mb);
         const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
         await fsp.writeFile(pub, publicKey.export({ type: "spki", format: "pem" }));
-        const built = await buildPatch({ id: "BENCH_UPLOAD_0001", swVersion: "19.09", rpms: [rpm], signingKey: privateKey, outputDir: cache ?? dir, compressionLevel: 1 });
+        const built = await buildPatch({
+          id: "BENCH_UPLOAD_0001",
+          swVersion: "19.09",
+          rpms: [rpm],
+          signingKey: privateKey,
+          outputDir: cache ?? dir,
+          compressionLevel: 1,
+        });
         if (built.path !== patchPath) throw new Error(`patch built at ${built.path}, expected ${patchPath}`);
         await fsp.rm(rpm);
       }
@@ -230,12 +248,18 @@ export const uploadSuite: BenchSuite = {
         runs.bare.push(b);
 
         const line: string[] = [`round ${round}: bare ${fmtRun(b)}`];
-        for (const [key, extra] of [["controller", []], ["window", ["--http2-window", String(1 << 20)]]] as const) {
+        for (const [key, extra] of [
+          ["controller", []],
+          ["window", ["--http2-window", String(1 << 20)]],
+        ] as const) {
           const dataDir = path.join(dir, `data-${round}-${key}`);
           const ctl = await startBenchController(dataDir, ["--trust", `${pub}:bench`, ...extra]);
           await sh("sync", []);
           const th0 = ctl.cpuByThread();
-          const perf = key === "controller" && process.env.BENCH_UPLOAD_PERF ? spawn("perf", ["stat", "-e", "context-switches,cpu-migrations,task-clock,page-faults", "-p", String(ctl.proc.pid)], { stdio: "inherit" }) : undefined;
+          const perf =
+            key === "controller" && process.env.BENCH_UPLOAD_PERF
+              ? spawn("perf", ["stat", "-e", "context-switches,cpu-migrations,task-clock,page-faults", "-p", String(ctl.proc.pid)], { stdio: "inherit" })
+              : undefined;
           const o = await timedUpload(ctl.endpoint, built.path, ctl.token, ctl.cpuSeconds, ctl.peakRss);
           perf?.kill("SIGINT");
           const th1 = ctl.cpuByThread();
@@ -245,7 +269,10 @@ export const uploadSuite: BenchSuite = {
           runs[key].push(o);
           if (key === "controller") {
             const main = (th1.get(String(ctl.proc.pid)) ?? 0) - (th0.get(String(ctl.proc.pid)) ?? 0);
-            const others = [...th1].filter(([id]) => id !== String(ctl.proc.pid)).map(([id, c]) => (c - (th0.get(id) ?? 0)).toFixed(2)).filter((x) => x !== "0.00");
+            const others = [...th1]
+              .filter(([id]) => id !== String(ctl.proc.pid))
+              .map(([id, c]) => (c - (th0.get(id) ?? 0)).toFixed(2))
+              .filter((x) => x !== "0.00");
             line.push(`controller ${fmtRun(o)}, threads: main ${main.toFixed(2)}, others ${others.join(" ")}; = ${(o.ms / b.ms).toFixed(2)}`);
           } else {
             line.push(`with --http2-window 1 MiB ${fmtRun(o)} = ${(o.ms / b.ms).toFixed(2)}`);
@@ -262,8 +289,12 @@ export const uploadSuite: BenchSuite = {
       const cores = os.cpus().length;
       const busy = (rs: UploadRun[]) => median(rs.map((x) => (x.serverCpu + x.clientCpu) / (x.ms / 1000)));
       const bareBusy = busy(runs.bare);
-      log(`bare grpc-js upload (grpc-js defaults), server in its own process (median of ${rounds}): ${bareMs.toFixed(0)} ms (${((size / 1048576) / (bareMs / 1000)).toFixed(0)} MB/s), ${bareBusy.toFixed(2)} of ${cores} cores busy`);
-      log(`controller upload (median of ${rounds}): ${oursMs.toFixed(0)} ms (${((size / 1048576) / (oursMs / 1000)).toFixed(0)} MB/s), ${busy(runs.controller).toFixed(2)} of ${cores} cores busy, ${info}`);
+      log(
+        `bare grpc-js upload (grpc-js defaults), server in its own process (median of ${rounds}): ${bareMs.toFixed(0)} ms (${(size / 1048576 / (bareMs / 1000)).toFixed(0)} MB/s), ${bareBusy.toFixed(2)} of ${cores} cores busy`,
+      );
+      log(
+        `controller upload (median of ${rounds}): ${oursMs.toFixed(0)} ms (${(size / 1048576 / (oursMs / 1000)).toFixed(0)} MB/s), ${busy(runs.controller).toFixed(2)} of ${cores} cores busy, ${info}`,
+      );
       const r1 = oursMs / tools;
       const r2 = oursMs / bareMs;
       // What no implementation can go below on this machine: the bare run's CPU (client and

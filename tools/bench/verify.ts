@@ -47,18 +47,39 @@ export async function buildBigRpm(dir: string, mb: number): Promise<string> {
   for (const d of ["BUILD", "RPMS", "SPECS", "SOURCES", "tmp", "stage/opt/bench"]) await fsp.mkdir(path.join(top, d), { recursive: true });
   await writeRandom(path.join(top, "stage/opt/bench/blob.bin"), mb * 1024 * 1024);
   const spec = [
-    "Name: bench-blob", "Version: 1.0", "Release: 1", "Summary: bench payload", "License: Apache-2.0", "AutoReqProv: no", "",
-    "%description", "bench payload", "", "%install", "mkdir -p %{buildroot}", `cp -a ${top}/stage/. %{buildroot}/`, "",
-    "%files", "/opt/bench/blob.bin", "",
+    "Name: bench-blob",
+    "Version: 1.0",
+    "Release: 1",
+    "Summary: bench payload",
+    "License: Apache-2.0",
+    "AutoReqProv: no",
+    "",
+    "%description",
+    "bench payload",
+    "",
+    "%install",
+    "mkdir -p %{buildroot}",
+    `cp -a ${top}/stage/. %{buildroot}/`,
+    "",
+    "%files",
+    "/opt/bench/blob.bin",
+    "",
   ].join("\n");
   await fsp.writeFile(path.join(top, "SPECS/bench.spec"), spec);
   const defs = [
-    ["_topdir", top], ["_tmppath", path.join(top, "tmp")], ["_binary_payload", "w0.gzdio"], ["__os_install_post", "%{nil}"],
-    ["__spec_install_post", "%{nil}"], ["debug_package", "%{nil}"], ["_build_id_links", "none"],
+    ["_topdir", top],
+    ["_tmppath", path.join(top, "tmp")],
+    ["_binary_payload", "w0.gzdio"],
+    ["__os_install_post", "%{nil}"],
+    ["__spec_install_post", "%{nil}"],
+    ["debug_package", "%{nil}"],
+    ["_build_id_links", "none"],
   ];
   const args = ["-bb", "--nodeps", "--quiet", "--target", "x86_64", ...defs.flatMap(([k, v]) => ["--define", `${k} ${v}`]), path.join(top, "SPECS/bench.spec")];
   await new Promise<void>((res, rej) =>
-    execFile("rpmbuild", args, { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: top, LANG: "C" }, maxBuffer: 1 << 24 }, (e, _o, se) => (e ? rej(new Error(`${e.message}\n${se}`)) : res())),
+    execFile("rpmbuild", args, { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: top, LANG: "C" }, maxBuffer: 1 << 24 }, (e, _o, se) =>
+      e ? rej(new Error(`${e.message}\n${se}`)) : res(),
+    ),
   );
   await fsp.rm(path.join(top, "stage"), { recursive: true, force: true });
   return path.join(top, "RPMS/x86_64/bench-blob-1.0-1.x86_64.rpm");
@@ -101,7 +122,9 @@ export const verifySuite: BenchSuite = {
       const runs: { ms: number; maxRssKb: number }[] = [];
       for (let i = 0; i < 2; i++) {
         const out = await new Promise<string>((res, rej) =>
-          execFile(process.execPath, [mainJs, "--child-verify", built.path, pub, path.join(dir, "work")], { maxBuffer: 1 << 20 }, (e, o, se) => (e ? rej(new Error(`${e.message}\n${se}`)) : res(o))),
+          execFile(process.execPath, [mainJs, "--child-verify", built.path, pub, path.join(dir, "work")], { maxBuffer: 1 << 20 }, (e, o, se) =>
+            e ? rej(new Error(`${e.message}\n${se}`)) : res(o),
+          ),
         );
         runs.push(JSON.parse(out));
       }
@@ -117,7 +140,19 @@ export const verifySuite: BenchSuite = {
       const toolRuns: number[] = [];
       for (let i = 0; i < 2; i++) {
         const g = await sh("sh", ["-c", `gzip -dc '${built.path}' > /dev/null`]);
-        const s = await sh("openssl", ["dgst", "-sha256", "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32", "-verify", pub, "-signature", path.join(x, "signature.v2"), concat]);
+        const s = await sh("openssl", [
+          "dgst",
+          "-sha256",
+          "-sigopt",
+          "rsa_padding_mode:pss",
+          "-sigopt",
+          "rsa_pss_saltlen:32",
+          "-verify",
+          pub,
+          "-signature",
+          path.join(x, "signature.v2"),
+          concat,
+        ]);
         const m = await sh("openssl", ["dgst", "-md5", path.join(x, "metadata.tar"), path.join(x, "software.tar")]);
         toolRuns.push(g + s + m);
         if (i === 0) log(`tools: gzip -dc ${g.toFixed(0)} ms, openssl sha256/PSS ${s.toFixed(0)} ms, openssl md5 ${m.toFixed(0)} ms`);

@@ -34,8 +34,7 @@ const missing = [...new Set(NEEDED.filter((e) => !have(e)).map((e) => e.pkg))];
 if (missing.length === 0) process.exit(0);
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 if (!isRoot) {
-  process.stderr.write(`The tests need these Debian packages: ${missing.join(" ")}\n` +
-    `Install them with: sudo apt-get install -y ${missing.join(" ")}\n`);
+  process.stderr.write(`The tests need these Debian packages: ${missing.join(" ")}\n` + `Install them with: sudo apt-get install -y ${missing.join(" ")}\n`);
   process.exit(1);
 }
 process.stdout.write(`Installing test dependencies: ${missing.join(" ")}\n`);

@@ -17,8 +17,23 @@ async function main(out: string): Promise<void> {
   const sysinv2 = await buildPayloadRpm({ name: "sysinv", version: "1.0", release: "2" });
   const helper = await buildPayloadRpm({ name: "sysinv-helper", version: "1.0", release: "1" });
   const r = await runCli("patch_build", [
-    "--id", "001", "--release", "19.09", "--summary", "sysinv fix", "--status", "REL", "--reboot-required", "N",
-    "--key", DEV_KEY, "--output-dir", out, "--controller", helper.file, sysinv2.file,
+    "--id",
+    "001",
+    "--release",
+    "19.09",
+    "--summary",
+    "sysinv fix",
+    "--status",
+    "REL",
+    "--reboot-required",
+    "N",
+    "--key",
+    DEV_KEY,
+    "--output-dir",
+    out,
+    "--controller",
+    helper.file,
+    sysinv2.file,
   ]);
   if (r.rc !== 0) throw new Error(`patch_build failed: ${r.stderr}`);
 }

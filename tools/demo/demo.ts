@@ -168,8 +168,21 @@ export class Demo {
     const sysinv2 = await buildDemoRpm(payload("sysinv", "2"), path.join(this.work, "rpms"), scratch, this.abort.signal);
     const devKey = path.join(this.root, "test/fixtures/starlingx/dev-private-key.pem");
     const b = await this.runTool("patch_build", [
-      "--id", "001", "--release", "19.09", "--summary", "sysinv in-service fix", "--status", "REL",
-      "--reboot-required", "N", "--key", devKey, "--output-dir", this.work, sysinv2,
+      "--id",
+      "001",
+      "--release",
+      "19.09",
+      "--summary",
+      "sysinv in-service fix",
+      "--status",
+      "REL",
+      "--reboot-required",
+      "N",
+      "--key",
+      devKey,
+      "--output-dir",
+      this.work,
+      sysinv2,
     ]);
     this.check(b.rc === 0 && existsSync(path.join(this.work, "001.patch")), "patch_build 001 failed", b.stdout + b.stderr);
 
@@ -180,8 +193,20 @@ export class Demo {
       "controller",
       "sw-patch-controller",
       [
-        "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--release", "19.09", "--log-level", "warn", "--base-feed", feed,
-        "--trust", `${path.join(fixtures, "dev-certificate.pem")}:dev`, "--trust", `${path.join(fixtures, "formal-certificate.pem")}:formal`,
+        "--data-dir",
+        dataDir,
+        "--listen",
+        "127.0.0.1:0",
+        "--release",
+        "19.09",
+        "--log-level",
+        "warn",
+        "--base-feed",
+        feed,
+        "--trust",
+        `${path.join(fixtures, "dev-certificate.pem")}:dev`,
+        "--trust",
+        `${path.join(fixtures, "formal-certificate.pem")}:formal`,
       ],
       "pipe",
     );
@@ -204,12 +229,35 @@ export class Demo {
 
     this.note(`starting six agents (${DEMO_HOSTS.map((h) => h.hostname).join(", ")}); each installs the base feed into its own root`);
     for (const h of DEMO_HOSTS) {
-      this.startProc(h.hostname, "sw-patch-agent", [
-        "--controller", this.endpoint, "--hostname", h.hostname, "--personality", h.personality, "--mgmt-ip", h.mgmtIp,
-        "--root", path.join(this.work, "hosts", h.hostname), "--provision", "--reboot-delay-ms", "100", "--log-level", "warn", "--token", this.token,
-      ], "ignore");
+      this.startProc(
+        h.hostname,
+        "sw-patch-agent",
+        [
+          "--controller",
+          this.endpoint,
+          "--hostname",
+          h.hostname,
+          "--personality",
+          h.personality,
+          "--mgmt-ip",
+          h.mgmtIp,
+          "--root",
+          path.join(this.work, "hosts", h.hostname),
+          "--provision",
+          "--reboot-delay-ms",
+          "100",
+          "--log-level",
+          "warn",
+          "--token",
+          this.token,
+        ],
+        "ignore",
+      );
     }
-    await this.waitHosts("every host provisioned", (hs) => hs.length === DEMO_HOSTS.length && hs.every((h) => h.connected && h.patchCurrent === PATCH_CURRENT_YES && h.agentState === AGENT_IDLE));
+    await this.waitHosts(
+      "every host provisioned",
+      (hs) => hs.length === DEMO_HOSTS.length && hs.every((h) => h.connected && h.patchCurrent === PATCH_CURRENT_YES && h.agentState === AGENT_IDLE),
+    );
     this.note(`controller on ${this.endpoint}; six hosts provisioned and idle`);
     this.out("\n");
     return path.join(this.work, "001.patch");
@@ -218,7 +266,7 @@ export class Demo {
   /** The seed's walk-through with the real CLI. */
   async walkThrough(): Promise<void> {
     const up = await this.sw("upload", "001.patch");
-    this.check(up.rc === 0 && up.stdout.trim() === "001 is now available", "upload: expected \"001 is now available\"", up.stdout + up.stderr);
+    this.check(up.rc === 0 && up.stdout.trim() === "001 is now available", 'upload: expected "001 is now available"', up.stdout + up.stderr);
 
     const q1 = await this.sw("query");
     this.check(q1.rc === 0 && patchState(q1.stdout, "001") === "Available", "query: expected 001 Available", q1.stdout + q1.stderr);
@@ -227,7 +275,7 @@ export class Demo {
     this.check(h1.rc === 0 && allCurrent(h1.stdout, "Yes"), "query-hosts: expected six hosts, Patch Current Yes", h1.stdout + h1.stderr);
 
     const ap = await this.sw("apply", "001");
-    this.check(ap.rc === 0 && ap.stdout.trim() === "001 is now in the repo", "apply: expected \"001 is now in the repo\"", ap.stdout + ap.stderr);
+    this.check(ap.rc === 0 && ap.stdout.trim() === "001 is now in the repo", 'apply: expected "001 is now in the repo"', ap.stdout + ap.stderr);
     // Each agent learns of the new repository content and reports; until then a host is Pending.
     await this.waitHosts("every host Patch Current No after apply", (hs) => hs.every((h) => h.patchCurrent === PATCH_CURRENT_NO));
 
@@ -238,7 +286,11 @@ export class Demo {
 
     for (const host of INSTALL_ORDER) {
       const r = await this.sw("host-install", host);
-      this.check(r.rc === 0 && r.stdout.trimEnd().endsWith("Installation was successful."), `host-install ${host}: expected "Installation was successful."`, r.stdout + r.stderr);
+      this.check(
+        r.rc === 0 && r.stdout.trimEnd().endsWith("Installation was successful."),
+        `host-install ${host}: expected "Installation was successful."`,
+        r.stdout + r.stderr,
+      );
       // The host reports its new package set a moment after the install ends.
       await this.waitHosts(`${host} Patch Current Yes`, (hs) => hs.find((h) => h.hostname === host)?.patchCurrent === PATCH_CURRENT_YES);
     }
@@ -271,7 +323,10 @@ export class Demo {
 
   /** Logs of the processes still tracked (for a failure report). */
   logs(): string {
-    return [...this.procs].map((p) => (p.log() ? `--- ${p.name} ---\n${p.log().slice(-3000)}` : "")).filter(Boolean).join("\n");
+    return [...this.procs]
+      .map((p) => (p.log() ? `--- ${p.name} ---\n${p.log().slice(-3000)}` : ""))
+      .filter(Boolean)
+      .join("\n");
   }
 }
 
@@ -294,7 +349,10 @@ export function allCurrent(hostsOut: string, want: "Yes" | "No"): boolean {
 
 function missingPrerequisites(): string[] {
   const missing: string[] = [];
-  for (const [cmd, pkg] of [["rpm", "rpm"], ["rpmbuild", "rpm"]] as const) {
+  for (const [cmd, pkg] of [
+    ["rpm", "rpm"],
+    ["rpmbuild", "rpm"],
+  ] as const) {
     if (spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status !== 0 && !missing.includes(pkg)) missing.push(pkg);
   }
   if (!existsSync("/bin/busybox")) missing.push("busybox-static");

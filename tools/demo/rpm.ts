@@ -100,7 +100,34 @@ export async function buildDemoRpm(o: DemoRpm, outDir: string, scratch: string, 
 }
 
 /** Applets linked to /bin/busybox in the demo's base package (so rpm scriptlets have a /bin/sh). */
-const BUSYBOX_APPLETS = ["sh", "ash", "mkdir", "rm", "rmdir", "touch", "cat", "ls", "mv", "cp", "chmod", "ln", "echo", "sed", "grep", "test", "[", "sleep", "true", "false", "env", "printf", "head", "tail", "date", "id"];
+const BUSYBOX_APPLETS = [
+  "sh",
+  "ash",
+  "mkdir",
+  "rm",
+  "rmdir",
+  "touch",
+  "cat",
+  "ls",
+  "mv",
+  "cp",
+  "chmod",
+  "ln",
+  "echo",
+  "sed",
+  "grep",
+  "test",
+  "[",
+  "sleep",
+  "true",
+  "false",
+  "env",
+  "printf",
+  "head",
+  "tail",
+  "date",
+  "id",
+];
 
 /** The demo's base feed: busybox-base plus sysinv and pkg-a at 1.0-1. */
 export async function buildDemoBaseFeed(dir: string, scratch: string, signal?: AbortSignal): Promise<string[]> {

@@ -94,14 +94,30 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       case "help":
         process.stdout.write(USAGE);
         return 0;
-      case "id": id = arg; break;
-      case "release": release = arg; break;
-      case "summary": summary = arg; break;
-      case "status": status = arg; break;
-      case "desc": description = arg; break;
-      case "warn": warnings = arg; break;
-      case "inst": installInstructions = arg; break;
-      case "unremovable": unremovable = true; break;
+      case "id":
+        id = arg;
+        break;
+      case "release":
+        release = arg;
+        break;
+      case "summary":
+        summary = arg;
+        break;
+      case "status":
+        status = arg;
+        break;
+      case "desc":
+        description = arg;
+        break;
+      case "warn":
+        warnings = arg;
+        break;
+      case "inst":
+        installInstructions = arg;
+        break;
+      case "unremovable":
+        unremovable = true;
+        break;
       case "reboot-required":
         if (arg !== "Y" && arg !== "N") {
           err("The --reboot-required option requires either Y or N as argument.");
@@ -109,13 +125,27 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         }
         rebootRequired = arg === "Y";
         break;
-      case "req": requires.push(arg); break;
-      case "all-nodes": rpms.push({ path: arg, personalities: [...PERSONALITY_TYPES] }); break;
-      case "pre-apply": preApply = arg; break;
-      case "pre-remove": preRemove = arg; break;
-      case "apply-active-release-only": applyActiveReleaseOnly = true; break;
-      case "key": keyPath = arg; break;
-      case "output-dir": outputDir = arg; break;
+      case "req":
+        requires.push(arg);
+        break;
+      case "all-nodes":
+        rpms.push({ path: arg, personalities: [...PERSONALITY_TYPES] });
+        break;
+      case "pre-apply":
+        preApply = arg;
+        break;
+      case "pre-remove":
+        preRemove = arg;
+        break;
+      case "apply-active-release-only":
+        applyActiveReleaseOnly = true;
+        break;
+      case "key":
+        keyPath = arg;
+        break;
+      case "output-dir":
+        outputDir = arg;
+        break;
       default:
         rpms.push({ path: arg, personalities: [opt] });
     }

@@ -9,9 +9,7 @@ import { left } from "./text.js";
  */
 export function renderAppDependencies(deps: readonly AppDependency[]): string {
   if (deps.length === 0) return "There are no application dependencies.\n";
-  const rows = [...deps]
-    .sort((a, b) => (a.app < b.app ? -1 : a.app > b.app ? 1 : 0))
-    .map((d) => ({ app: safeText(d.app), list: safeText(d.patchIds.join(", ")) }));
+  const rows = [...deps].sort((a, b) => (a.app < b.app ? -1 : a.app > b.app ? 1 : 0)).map((d) => ({ app: safeText(d.app), list: safeText(d.patchIds.join(", ")) }));
   const wApp = Math.max("Application".length, ...rows.map((r) => r.app.length));
   const wList = Math.max("Required Patches".length, ...rows.map((r) => r.list.length));
   let out = `${left("Application", wApp)}  ${left("Required Patches", wList)}\n`;

@@ -111,7 +111,5 @@ const JSON_RAW_UNSAFE = /[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/gu;
  * occur). Astral format characters become their surrogate-pair escapes.
  */
 export function safeJson(json: string): string {
-  return json.replace(JSON_RAW_UNSAFE, (ch) =>
-    [...Array(ch.length).keys()].map((i) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, "0")}`).join(""),
-  );
+  return json.replace(JSON_RAW_UNSAFE, (ch) => [...Array(ch.length).keys()].map((i) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, "0")}`).join(""));
 }

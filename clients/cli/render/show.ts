@@ -12,12 +12,11 @@ function field(label: string, value: string, width: number): string {
 /** A multi-line field: its lines (each terminal-safe) under a 20-space indent. */
 function multiline(label: string, value: string, width: number): string {
   let out = "";
-  safeBlock(value).split("\n").forEach((line, i) => {
-    out +=
-      i === 0
-        ? field(label, line, width)
-        : fillText(line, { width, initialIndent: INDENT20, subsequentIndent: INDENT20 }) + "\n";
-  });
+  safeBlock(value)
+    .split("\n")
+    .forEach((line, i) => {
+      out += i === 0 ? field(label, line, width) : fillText(line, { width, initialIndent: INDENT20, subsequentIndent: INDENT20 }) + "\n";
+    });
   return out;
 }
 

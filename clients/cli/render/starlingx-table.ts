@@ -36,9 +36,7 @@ function justify(text: string, width: number, align: Align): string {
   if (align === "r") return " ".repeat(excess) + text;
   const half = Math.floor(excess / 2);
   if (excess % 2 === 0) return " ".repeat(half) + text + " ".repeat(half);
-  return text.length % 2 === 1
-    ? " ".repeat(half) + text + " ".repeat(half + 1)
-    : " ".repeat(half + 1) + text + " ".repeat(half);
+  return text.length % 2 === 1 ? " ".repeat(half) + text + " ".repeat(half + 1) : " ".repeat(half + 1) + text + " ".repeat(half);
 }
 
 /**

@@ -1,9 +1,4 @@
-import {
-  DeadlineExceededError,
-  SwPatchError,
-  UnauthenticatedError,
-  UnavailableError,
-} from "../../sdk/src/index.js";
+import { DeadlineExceededError, SwPatchError, UnauthenticatedError, UnavailableError } from "../../sdk/src/index.js";
 import { safeBlock } from "../render/safe-text.js";
 
 const ERRNO_WORDS: Record<string, string> = {

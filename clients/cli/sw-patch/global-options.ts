@@ -58,10 +58,7 @@ function lookupRegion(region: string, env: Record<string, string | undefined>): 
  * (as the operator on the controller host) the admin token the controller wrote to
  * ./data/admin.token, when that file is readable.
  */
-export function resolveConnection(
-  values: Record<string, unknown>,
-  env: Record<string, string | undefined>,
-): Connection {
+export function resolveConnection(values: Record<string, unknown>, env: Record<string, string | undefined>): Connection {
   const region = values["os-region-name"] as string | undefined;
   let regionEndpoint: string | undefined;
   let systemController = false;
@@ -70,8 +67,7 @@ export function resolveConnection(
     if (region === "SystemController") systemController = true;
     else if (regionEndpoint === undefined) throw new UsageProblem(`Unsupported region name: ${region}`);
   }
-  const endpoint =
-    (values.endpoint as string | undefined) || regionEndpoint || env.SWPATCH_ENDPOINT || DEFAULT_ENDPOINT;
+  const endpoint = (values.endpoint as string | undefined) || regionEndpoint || env.SWPATCH_ENDPOINT || DEFAULT_ENDPOINT;
   let token = values.token as string | undefined;
   const tokenFile = values["token-file"] as string | undefined;
   if (!token && tokenFile) {

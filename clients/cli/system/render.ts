@@ -1,11 +1,5 @@
 /** How `system` shows hosts: the cgts-client host-list and host-show tables. */
-import {
-  AdminState,
-  agentStateLabel,
-  Availability,
-  OperationalState,
-  type Host,
-} from "../../sdk/src/index.js";
+import { AdminState, agentStateLabel, Availability, OperationalState, type Host } from "../../sdk/src/index.js";
 import { patchCurrentCell } from "../render/hosts-table.js";
 import { renderPropertyTable, renderTable } from "../render/starlingx-table.js";
 

@@ -1,11 +1,5 @@
 // Lists patches and hosts.  Run: SWPATCH_ENDPOINT=127.0.0.1:5490 npx tsx clients/sdk/examples/query.ts
-import {
-  agentStateLabel,
-  createSwPatchClient,
-  patchStateLabel,
-  QueryFilter,
-  UnavailableError,
-} from "../src/index.js";
+import { agentStateLabel, createSwPatchClient, patchStateLabel, QueryFilter, UnavailableError } from "../src/index.js";
 
 async function run(): Promise<void> {
   const client = createSwPatchClient({ endpoint: process.env.SWPATCH_ENDPOINT, token: process.env.SWPATCH_TOKEN });

@@ -12,10 +12,7 @@ import {
 import { deadlineMiddleware, type DeadlineOptions } from "nice-grpc-client-middleware-deadline";
 import { PatchServiceDefinition, type PatchServiceClient } from "./gen/swpatch/v1/patch_service.js";
 import { HostServiceDefinition, type HostServiceClient } from "./gen/swpatch/v1/host_service.js";
-import {
-  OrchestrationServiceDefinition,
-  type OrchestrationServiceClient,
-} from "./gen/swpatch/v1/orchestration_service.js";
+import { OrchestrationServiceDefinition, type OrchestrationServiceClient } from "./gen/swpatch/v1/orchestration_service.js";
 import { AdminServiceDefinition, type AdminServiceClient } from "./gen/swpatch/v1/admin_service.js";
 import { reasonFromTrailer, toSwPatchError } from "./errors.js";
 
@@ -91,9 +88,7 @@ export function createServiceClients(options: SwPatchClientOptions): {
   clients: SwPatchServiceClients;
 } {
   const endpoint = normalizeEndpoint(options.endpoint ?? DEFAULT_ENDPOINT);
-  const credentials = options.tls
-    ? ChannelCredentials.createSsl(pem(options.tls.ca), pem(options.tls.key), pem(options.tls.cert))
-    : ChannelCredentials.createInsecure();
+  const credentials = options.tls ? ChannelCredentials.createSsl(pem(options.tls.ca), pem(options.tls.key), pem(options.tls.cert)) : ChannelCredentials.createInsecure();
   const channel = createChannel(endpoint, credentials, options.channelOptions ?? {});
   const defaultDeadlineMs = options.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS;
   const token = options.token;
@@ -124,10 +119,7 @@ export function createServiceClients(options: SwPatchClientOptions): {
     return yield* call.next(call.request, { ...callOptions, metadata });
   }
   // Gives unary calls a default deadline; streams are bounded by their signal instead.
-  async function* defaultDeadline<Req, Res>(
-    call: ClientMiddlewareCall<Req, Res, DeadlineOptions>,
-    callOptions: CallOptions & Partial<DeadlineOptions>,
-  ) {
+  async function* defaultDeadline<Req, Res>(call: ClientMiddlewareCall<Req, Res, DeadlineOptions>, callOptions: CallOptions & Partial<DeadlineOptions>) {
     const unary = !call.requestStream && !call.responseStream;
     if (unary && callOptions.deadline === undefined && defaultDeadlineMs > 0) {
       return yield* call.next(call.request, { ...callOptions, deadline: defaultDeadlineMs });

@@ -137,8 +137,7 @@ export function reasonFromTrailer(trailer: { get(key: string): string | Uint8Arr
 
 /** True for errors worth retrying a stream on: the controller went away or the transport broke. */
 export function isTransientError(error: unknown): boolean {
-  const code =
-    error instanceof SwPatchError ? error.code : error instanceof ClientError ? error.code : undefined;
+  const code = error instanceof SwPatchError ? error.code : error instanceof ClientError ? error.code : undefined;
   if (code === undefined) return false;
   if (code === Status.UNAVAILABLE) return true;
   // grpc-js reports a connection torn down mid-stream as INTERNAL/UNKNOWN with an RST_STREAM text.

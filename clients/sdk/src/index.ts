@@ -79,10 +79,5 @@ export * from "./gen/swpatch/v1/patch_service.js";
 export * from "./gen/swpatch/v1/host_service.js";
 export * from "./gen/swpatch/v1/orchestration_service.js";
 export * from "./gen/swpatch/v1/admin_service.js";
-export {
-  protobufPackage,
-  protobufFileName,
-  type DeepPartial,
-  type MessageFns,
-} from "./gen/swpatch/v1/types.js";
+export { protobufPackage, protobufFileName, type DeepPartial, type MessageFns } from "./gen/swpatch/v1/types.js";
 export type { ServerStreamingMethodResult } from "./gen/swpatch/v1/host_service.js";

@@ -30,10 +30,7 @@ export interface WatchEventsOptions {
  * broken transport) it reconnects with exponential backoff and resumes after the last sequence
  * number it delivered, so no event is lost or repeated. Other errors end the iteration.
  */
-export async function* watchEvents(
-  patches: Pick<PatchServiceClient<object>, "watchEvents">,
-  options: WatchEventsOptions = {},
-): AsyncGenerator<Event, void, undefined> {
+export async function* watchEvents(patches: Pick<PatchServiceClient<object>, "watchEvents">, options: WatchEventsOptions = {}): AsyncGenerator<Event, void, undefined> {
   const { signal, initialBackoffMs = 200, maxBackoffMs = 5000, onReconnect } = options;
   let last = options.afterSequence ?? 0;
   let attempt = 0;

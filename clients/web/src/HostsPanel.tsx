@@ -104,37 +104,37 @@ export function HostsPanel({ session, data }: { session: Session; data: ConsoleD
           )}
         </div>
         <div className="scroll">
-        <table className="grid" aria-label="Hosts">
-          <thead>
-            <tr>
-              <th scope="col">Hostname</th>
-              <th scope="col">IP Address</th>
-              <th scope="col">Patch Current</th>
-              <th scope="col">Reboot Required</th>
-              <th scope="col">Release</th>
-              <th scope="col">State</th>
-              <th scope="col">Administrative</th>
-              <th scope="col">Operational</th>
-              <th scope="col">Availability</th>
-              <th scope="col">Install</th>
-              {anyAction && <th scope="col">Actions</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {data.hosts.length === 0 && (
+          <table className="grid" aria-label="Hosts">
+            <thead>
               <tr>
-                <td colSpan={11} className="empty">
-                  No hosts have connected yet.
-                </td>
+                <th scope="col">Hostname</th>
+                <th scope="col">IP Address</th>
+                <th scope="col">Patch Current</th>
+                <th scope="col">Reboot Required</th>
+                <th scope="col">Release</th>
+                <th scope="col">State</th>
+                <th scope="col">Administrative</th>
+                <th scope="col">Operational</th>
+                <th scope="col">Availability</th>
+                <th scope="col">Install</th>
+                {anyAction && <th scope="col">Actions</th>}
               </tr>
-            )}
-            {data.hosts.map((h) => {
-              const ev = data.installs[h.hostname];
-              const install = ev ?? h.install ?? undefined;
-              return <HostRow key={h.hostname} h={h} install={install} session={session} force={force} />;
-            })}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {data.hosts.length === 0 && (
+                <tr>
+                  <td colSpan={11} className="empty">
+                    No hosts have connected yet.
+                  </td>
+                </tr>
+              )}
+              {data.hosts.map((h) => {
+                const ev = data.installs[h.hostname];
+                const install = ev ?? h.install ?? undefined;
+                return <HostRow key={h.hostname} h={h} install={install} session={session} force={force} />;
+              })}
+            </tbody>
+          </table>
         </div>
       </section>
     </div>

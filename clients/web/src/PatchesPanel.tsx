@@ -102,8 +102,14 @@ function Upload() {
     }
   };
   const outcome: Outcome = {
-    info: results.map((r) => r.info.trim()).filter(Boolean).join("\n"),
-    warning: results.map((r) => r.warning.trim()).filter(Boolean).join("\n"),
+    info: results
+      .map((r) => r.info.trim())
+      .filter(Boolean)
+      .join("\n"),
+    warning: results
+      .map((r) => r.warning.trim())
+      .filter(Boolean)
+      .join("\n"),
     // One line per refused file, named (the CLI prints them in the order of the files given).
     error: [...results.filter((r) => r.error.trim()).map((r) => `${r.file}: ${r.error.trim()}`), error].filter(Boolean).join("\n"),
   };
@@ -112,14 +118,7 @@ function Upload() {
       <h2 id="upload-title">Upload patches</h2>
       <div className="row">
         <label htmlFor="patch-files">Patch files</label>
-        <input
-          id="patch-files"
-          ref={input}
-          type="file"
-          accept=".patch"
-          multiple
-          onChange={(e) => setFiles(e.target.files ? [...e.target.files] : [])}
-        />
+        <input id="patch-files" ref={input} type="file" accept=".patch" multiple onChange={(e) => setFiles(e.target.files ? [...e.target.files] : [])} />
         <button type="button" disabled={busy || files.length === 0} onClick={() => void upload()}>
           Upload
         </button>

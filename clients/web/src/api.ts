@@ -1,18 +1,7 @@
 /** The console's JSON API (same origin, session cookie). Errors carry the controller's words. */
 
 export type Permission =
-  | "upload"
-  | "apply"
-  | "remove"
-  | "delete"
-  | "commit"
-  | "install"
-  | "lock"
-  | "unlock"
-  | "createStrategy"
-  | "applyStrategy"
-  | "abortStrategy"
-  | "deleteStrategy";
+  "upload" | "apply" | "remove" | "delete" | "commit" | "install" | "lock" | "unlock" | "createStrategy" | "applyStrategy" | "abortStrategy" | "deleteStrategy";
 
 export interface Session {
   tokenId: string;

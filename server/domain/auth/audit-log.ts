@@ -54,7 +54,10 @@ export function truncate(s: string, max: number): string {
 
 /** Writes and pages audit entries. */
 export class AuditLog {
-  constructor(private readonly store: AuditStore, private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly store: AuditStore,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
   /** Appends one entry (durable when this resolves). Long targets and details are truncated. */
   record(r: AuditRecord): Promise<void> {

@@ -41,7 +41,9 @@ const MAX_PEM_BYTES = 64 * 1024;
 
 /** sha256 over the DER SubjectPublicKeyInfo: the same for a certificate and its bare public key. */
 export function keyFingerprint(key: KeyObject): string {
-  return createHash("sha256").update(key.export({ type: "spki", format: "der" })).digest("hex");
+  return createHash("sha256")
+    .update(key.export({ type: "spki", format: "der" }))
+    .digest("hex");
 }
 
 /**

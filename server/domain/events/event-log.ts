@@ -211,7 +211,11 @@ export class EventLog {
     signal.addEventListener("abort", onAbort);
     // With an operation/patch/host filter the store answers from an index, not a scan.
     const indexed = filter.operationId || filter.patchId || filter.hostname;
-    const narrow = { ...(filter.operationId ? { operationId: filter.operationId } : {}), ...(filter.patchId ? { patchId: filter.patchId } : {}), ...(filter.hostname ? { hostname: filter.hostname } : {}) };
+    const narrow = {
+      ...(filter.operationId ? { operationId: filter.operationId } : {}),
+      ...(filter.patchId ? { patchId: filter.patchId } : {}),
+      ...(filter.hostname ? { hostname: filter.hostname } : {}),
+    };
     const read = (after: number, limit: number) => this.reader.eventsAfter(after, limit, indexed ? narrow : undefined);
     try {
       let cursor = afterSeq;
@@ -225,7 +229,7 @@ export class EventLog {
           if (signal.aborted) return;
         }
       }
-      for (; !recent; ) {
+      for (; !recent;) {
         const rows = await read(cursor, 1000);
         for (const e of rows) {
           cursor = e.seq;

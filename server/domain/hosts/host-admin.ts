@@ -18,7 +18,8 @@ export class HostAdmin {
     if (h.adminState === "locked") return inv.status(h);
     if (h.personality === "controller" && !force) {
       const others = inv.records().filter((x) => x.personality === "controller" && x.hostname !== h.hostname && x.adminState === "unlocked");
-      if (others.length === 0) throw failedPrecondition(`Rejected: Can not lock the only unlocked controller ${h.hostname}`, { reason: "LAST_CONTROLLER", hostname: h.hostname });
+      if (others.length === 0)
+        throw failedPrecondition(`Rejected: Can not lock the only unlocked controller ${h.hostname}`, { reason: "LAST_CONTROLLER", hostname: h.hostname });
       if (h.hostname === inv.activeControllerName) {
         throw failedPrecondition(`Rejected: Can not lock an active controller. Swact ${h.hostname} first`, { reason: "ACTIVE_CONTROLLER", hostname: h.hostname });
       }
@@ -33,9 +34,13 @@ export class HostAdmin {
     const inv = this.o.inventory;
     const h = inv.find(hostOrIp);
     if (h.adminState === "unlocked") throw failedPrecondition(`Host ${h.hostname} is already unlocked`, { reason: "ALREADY_UNLOCKED", hostname: h.hostname });
-    if (inv.runningOperation(h.hostname)) throw failedPrecondition(`Rejected: Host ${h.hostname} is installing patches`, { reason: "INSTALL_IN_PROGRESS", hostname: h.hostname });
+    if (inv.runningOperation(h.hostname))
+      throw failedPrecondition(`Rejected: Host ${h.hostname} is installing patches`, { reason: "INSTALL_IN_PROGRESS", hostname: h.hostname });
     const rebooting = h.requiresReboot && this.o.agents.connected(h.hostname);
-    await inv.writeHost({ ...h, adminState: "unlocked", availability: rebooting ? "rebooting" : h.availability }, { kind: "host.admin", oldState: "locked", newState: "unlocked" });
+    await inv.writeHost(
+      { ...h, adminState: "unlocked", availability: rebooting ? "rebooting" : h.availability },
+      { kind: "host.admin", oldState: "locked", newState: "unlocked" },
+    );
     this.o.agents.send(h.hostname, { kind: "lockState", locked: false });
     if (rebooting) this.o.agents.send(h.hostname, { kind: "reboot", requestId: randomUUID() });
     return { host: inv.status(inv.find(h.hostname)), rebooting };
@@ -56,7 +61,9 @@ export class HostAdmin {
     const h = inv.find(hostOrIp);
     if (h.personality !== "controller") throw failedPrecondition(`Rejected: ${h.hostname} is not a controller`, { reason: "NOT_CONTROLLER" });
     if (h.hostname !== inv.activeControllerName) throw failedPrecondition(`Rejected: ${h.hostname} is not the active controller`, { reason: "NOT_ACTIVE" });
-    const peer = inv.records().find((x) => x.personality === "controller" && x.hostname !== h.hostname && x.adminState === "unlocked" && this.o.agents.connected(x.hostname));
+    const peer = inv
+      .records()
+      .find((x) => x.personality === "controller" && x.hostname !== h.hostname && x.adminState === "unlocked" && this.o.agents.connected(x.hostname));
     if (!peer) throw failedPrecondition("Rejected: no standby controller is unlocked and available to take over", { reason: "NO_STANDBY" });
     await this.o.uow.write(async (w) => {
       await w.tx.setControllerState("active_controller", peer.hostname);
@@ -73,6 +80,7 @@ export class HostAdmin {
   async instanceAction(hostOrIp: string, action: InstanceActionName, uuids: readonly string[], signal?: AbortSignal): Promise<void> {
     const h = this.o.inventory.find(hostOrIp);
     const r = await this.o.agents.instanceAction(h.hostname, action, uuids, signal);
-    if (!r.success) throw failedPrecondition(`Instance action ${action} on ${h.hostname} failed: ${r.reason}`, { reason: "INSTANCE_ACTION_FAILED", hostname: h.hostname });
+    if (!r.success)
+      throw failedPrecondition(`Instance action ${action} on ${h.hostname} failed: ${r.reason}`, { reason: "INSTANCE_ACTION_FAILED", hostname: h.hostname });
   }
 }

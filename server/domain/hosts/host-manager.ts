@@ -103,7 +103,11 @@ export class HostManager {
     // Installs that were running when the controller stopped: the agent finishes them on its
     // own and tells us when it reconnects.
     await this.ops.init();
-    this.o.patches.setHostsProvider({ views: () => this.hostViews(this.hosts), anyInstalling: () => this.anyInstalling(), requestReports: () => this.agents.requestReports() });
+    this.o.patches.setHostsProvider({
+      views: () => this.hostViews(this.hosts),
+      anyInstalling: () => this.anyInstalling(),
+      requestReports: () => this.agents.requestReports(),
+    });
   }
 
   /** Commits the writes still riding the next commit (graceful shutdown, before the store closes). */
@@ -287,7 +291,10 @@ export class HostManager {
     let end: OperationEnd | undefined;
     if (opId && h.agentState === "installing" && (next.agentState === "idle" || next.agentState === "install-failed")) {
       await failpointAsync("install:result-received");
-      end = next.agentState === "idle" ? this.ops.claimEnd(opId, "done", "Installation was successful.") : this.ops.claimEnd(opId, "failed", next.installReason || "Installation failed.");
+      end =
+        next.agentState === "idle"
+          ? this.ops.claimEnd(opId, "done", "Installation was successful.")
+          : this.ops.claimEnd(opId, "failed", next.installReason || "Installation failed.");
     }
     await this.writeHost(next, h.agentState !== next.agentState ? { kind: "host.state", oldState: h.agentState, newState: next.agentState } : undefined, end);
   }

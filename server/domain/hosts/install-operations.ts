@@ -50,7 +50,9 @@ export class InstallOperations {
   private readonly byHost = new Map<string, string>();
   private readonly recent = new Map<string, OperationState>();
 
-  constructor(private readonly o: { uow: UnitOfWork; store: Store; events: EventLog; agents: AgentRegistry; hosts: InstallHosts; log: { warn(m: string, f?: object): void } }) {}
+  constructor(
+    private readonly o: { uow: UnitOfWork; store: Store; events: EventLog; agents: AgentRegistry; hosts: InstallHosts; log: { warn(m: string, f?: object): void } },
+  ) {}
 
   /** Operations that were running when the controller stopped: the agents tell how they ended. */
   async init(): Promise<void> {

@@ -2,16 +2,7 @@ import type { AlarmRestrictionName } from "./model.js";
 import type { AlarmSnapshot } from "./ports.js";
 
 /** Built-in sw-patch ignore list (spec orchestration §14). */
-export const IGNORED_ALARM_IDS: readonly string[] = Object.freeze([
-  "900.001",
-  "900.005",
-  "900.101",
-  "200.001",
-  "700.004",
-  "280.002",
-  "100.119",
-  "900.701",
-]);
+export const IGNORED_ALARM_IDS: readonly string[] = Object.freeze(["900.001", "900.005", "900.101", "200.001", "700.004", "280.002", "100.119", "900.701"]);
 
 /** App auto-apply alarm: conditionally ignored (§14). */
 export const APP_APPLY_ALARM_ID = "750.006";

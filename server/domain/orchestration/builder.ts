@@ -1,12 +1,5 @@
 import { blockingAlarms } from "./alarms.js";
-import {
-  newStage,
-  newStep,
-  type StrategyOptions,
-  type StrategyStage,
-  type StrategyStep,
-  type StageName,
-} from "./model.js";
+import { newStage, newStep, type StrategyOptions, type StrategyStage, type StrategyStep, type StageName } from "./model.js";
 import { hasWorker, isAio, type ClusterSnapshot, type HostSnapshot, type InstanceSnapshot } from "./ports.js";
 
 /** Outcome of the post-build checks and apply-phase construction (spec orchestration §6, §7). */
@@ -77,7 +70,11 @@ class StageBuilder {
     private readonly o: StrategyOptions,
     private readonly snap: ClusterSnapshot,
   ) {
-    for (const h of snap.hosts) this.instancesByHost.set(h.hostname, h.instances.map((i) => ({ ...i, host: i.host || h.hostname })));
+    for (const h of snap.hosts)
+      this.instancesByHost.set(
+        h.hostname,
+        h.instances.map((i) => ({ ...i, host: i.host || h.hostname })),
+      );
   }
 
   build(): StrategyStage[] {

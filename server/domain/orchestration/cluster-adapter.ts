@@ -79,7 +79,6 @@ export function createClusterAdapter(o: ClusterAdapterOptions): ClusterPort {
     }
   }
 
-
   return {
     async awaitReconnect(signal) {
       // Every known host whose agent comes back within a minute; hosts that stay away are left
@@ -179,7 +178,10 @@ export function createClusterAdapter(o: ClusterAdapterOptions): ClusterPort {
         severity: def.severity,
         reasonText: def.reasonText,
         mgmtAffecting: false,
-        proposedRepairAction: alarm === "apply-failed" ? "Attempt to apply software patches manually; if problem persists contact next level of support" : "Wait for patch auto-apply to complete",
+        proposedRepairAction:
+          alarm === "apply-failed"
+            ? "Attempt to apply software patches manually; if problem persists contact next level of support"
+            : "Wait for patch auto-apply to complete",
       });
     },
     sleep: (ms, signal) => delay(signal, ms),

@@ -187,7 +187,12 @@ export function isSuccess(r: StrategyResult): boolean {
 
 export function newStep(
   name: StepName,
-  opts: { hosts?: readonly { hostname: string; uuid: string }[]; instances?: readonly { uuid: string; name: string; host: string }[]; timeout?: number; waitDisabled?: boolean } = {},
+  opts: {
+    hosts?: readonly { hostname: string; uuid: string }[];
+    instances?: readonly { uuid: string; name: string; host: string }[];
+    timeout?: number;
+    waitDisabled?: boolean;
+  } = {},
 ): StrategyStep {
   const step: StrategyStep = {
     stepId: 0,

@@ -131,7 +131,7 @@ export class Orchestrator {
     const reject = (reason: string) => failedPrecondition(reason, { reason: "APPLY_REJECTED" });
     if (s.buildPhase.result !== "success" || s.state.startsWith("build")) throw reject(s.buildPhase.reason || "build not complete");
     if (s.currentPhase === "abort" || s.state === "aborting") throw reject("apply not supported during an abort");
-    if (["success", "degraded", "failed", "timed-out", "aborted"].includes(phase.result) || s.state !== "ready-to-apply" && s.state !== "applying") {
+    if (["success", "degraded", "failed", "timed-out", "aborted"].includes(phase.result) || (s.state !== "ready-to-apply" && s.state !== "applying")) {
       throw reject("apply already completed");
     }
     if (stageId !== undefined && (!Number.isInteger(stageId) || stageId < 0 || stageId >= phase.totalStages)) {
@@ -283,4 +283,3 @@ export class Orchestrator {
     return this.journal.save(this.s, events);
   }
 }
-

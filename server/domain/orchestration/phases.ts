@@ -48,7 +48,7 @@ export function startAbortPhase(s: Strategy): void {
     for (let i = Math.min(stage.currentStep, stage.totalSteps - 1); i >= 0; i--) {
       const st = stage.steps[i]!;
       if (st.result === "initial") continue;
-      const hosts = st.hosts.map((h, k) => ({ hostname: h, uuid: st.entityType === "hosts" ? st.entityUuids[k] ?? "" : "" }));
+      const hosts = st.hosts.map((h, k) => ({ hostname: h, uuid: st.entityType === "hosts" ? (st.entityUuids[k] ?? "") : "" }));
       if (st.name === "lock-hosts") undo.push(newStep("unlock-hosts", { hosts }));
       else if (st.name === "stop-instances") undo.push(newStep("start-instances", { instances: st.instances ?? [] }));
       else if (st.name === "disable-host-services") undo.push(newStep("enable-host-services", { hosts }));

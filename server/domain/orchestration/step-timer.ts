@@ -15,10 +15,13 @@ export async function withTimer(limitMs: number, signal: AbortSignal, fn: (signa
   signal.addEventListener("abort", onAbort);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<StepOutcome>((resolve) => {
-    timer = setTimeout(() => {
-      ac.abort();
-      resolve({ result: "timed-out", reason: timeoutReason });
-    }, Math.max(0, Math.min(limitMs, 2_147_000_000)));
+    timer = setTimeout(
+      () => {
+        ac.abort();
+        resolve({ result: "timed-out", reason: timeoutReason });
+      },
+      Math.max(0, Math.min(limitMs, 2_147_000_000)),
+    );
   });
   try {
     const run = fn(ac.signal).catch((e: unknown): StepOutcome => {

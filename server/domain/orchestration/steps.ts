@@ -96,9 +96,7 @@ export async function runStep(step: StrategyStep, ctx: StepContext): Promise<Ste
       if (missingHost(snap, step.hosts)) return failed("host no longer exists");
       const running = step.hosts.flatMap((h) => hostOf(snap, h)!.instances.filter((i) => i.state !== "stopped"));
       if (running.length > 0) {
-        return failed(
-          `Lock of host(s) ${step.hosts.join(", ")} failed because instance(s) ${running.map((i) => i.name).join(", ")} were not migrated or stopped.`,
-        );
+        return failed(`Lock of host(s) ${step.hosts.join(", ")} failed because instance(s) ${running.map((i) => i.name).join(", ")} were not migrated or stopped.`);
       }
       try {
         await each(step.hosts, (h) => port.lock(h, ctx.signal));

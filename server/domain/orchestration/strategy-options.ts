@@ -6,8 +6,7 @@ import { DEFAULT_OPTIONS, MAX_PARALLEL_WORKER_HOSTS, MIN_PARALLEL_WORKER_HOSTS, 
  * INVALID_ARGUMENT "Invalid value for max-parallel-worker-hosts" outside 2..100.
  */
 export function normalizeOptions(o: Partial<StrategyOptions>): StrategyOptions {
-  const applyType = (v: string | undefined, d: StrategyOptions["controllerApplyType"]) =>
-    v === undefined ? d : v === "serial" || v === "parallel" ? v : "ignore";
+  const applyType = (v: string | undefined, d: StrategyOptions["controllerApplyType"]) => (v === undefined ? d : v === "serial" || v === "parallel" ? v : "ignore");
   const max = o.maxParallelWorkerHosts ?? DEFAULT_OPTIONS.maxParallelWorkerHosts;
   if (!Number.isInteger(max) || max < MIN_PARALLEL_WORKER_HOSTS || max > MAX_PARALLEL_WORKER_HOSTS) {
     throw invalidArgument("Invalid value for max-parallel-worker-hosts", { reason: "INVALID_MAX_PARALLEL" });
@@ -18,7 +17,8 @@ export function normalizeOptions(o: Partial<StrategyOptions>): StrategyOptions {
     workerApplyType: applyType(o.workerApplyType, DEFAULT_OPTIONS.workerApplyType),
     swiftApplyType: applyType(o.swiftApplyType, DEFAULT_OPTIONS.swiftApplyType),
     maxParallelWorkerHosts: max,
-    defaultInstanceAction: o.defaultInstanceAction === undefined ? DEFAULT_OPTIONS.defaultInstanceAction : o.defaultInstanceAction === "migrate" ? "migrate" : "stop-start",
+    defaultInstanceAction:
+      o.defaultInstanceAction === undefined ? DEFAULT_OPTIONS.defaultInstanceAction : o.defaultInstanceAction === "migrate" ? "migrate" : "stop-start",
     alarmRestrictions: o.alarmRestrictions === undefined ? DEFAULT_OPTIONS.alarmRestrictions : o.alarmRestrictions === "strict" ? "strict" : "relaxed",
   };
 }

@@ -87,8 +87,7 @@ export class PatchCatalog {
 
   /** query: by repository state ("all" = every one) and release (empty = all). */
   query(filter: "all" | "applied" | "available" | "committed", release = ""): PatchRecord[] {
-    const want: RepoState | undefined =
-      filter === "applied" ? "Applied" : filter === "available" ? "Available" : filter === "committed" ? "Committed" : undefined;
+    const want: RepoState | undefined = filter === "applied" ? "Applied" : filter === "available" ? "Available" : filter === "committed" ? "Committed" : undefined;
     return this.all().filter((p) => (!want || p.repoState === want) && (!release || p.meta.swVersion === release));
   }
 
@@ -112,10 +111,9 @@ export class PatchCatalog {
     if (unknownGiven.length) throw notFound(lines(unknownGiven.map((id) => `${id} is unrecognized`)).trimEnd(), { reason: "PATCH_NOT_FOUND" });
     const c = this.graph.closure(uniq, recursive, (id) => this.patches.has(id));
     if (c.unknown.length) {
-      throw failedPrecondition(
-        c.unknown.map((id) => `${id} is required by: ${this.graph.dependentsOf(id).join(", ")} but is not uploaded`).join("\n"),
-        { reason: "REQUIRED_PATCH_MISSING" },
-      );
+      throw failedPrecondition(c.unknown.map((id) => `${id} is required by: ${this.graph.dependentsOf(id).join(", ")} but is not uploaded`).join("\n"), {
+        reason: "REQUIRED_PATCH_MISSING",
+      });
     }
     return c.ids;
   }

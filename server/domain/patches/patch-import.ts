@@ -41,11 +41,7 @@ export class PatchImport {
    * Imports one .patch file streamed as chunks. Verified completely before anything is stored;
    * re-upload of a known id follows spec 8.1.
    */
-  async upload(
-    fileName: string,
-    chunks: AsyncIterable<Uint8Array>,
-    signal: AbortSignal,
-  ): Promise<{ id: string; outcome: UploadOutcome; patch: PatchRecord }> {
+  async upload(fileName: string, chunks: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<{ id: string; outcome: UploadOutcome; patch: PatchRecord }> {
     const base = path.basename(fileName);
     if (!fileName || base !== fileName) throw invalidArgument(`file name must be a bare file name, got "${fileName}"`, { reason: "BAD_FILE_NAME" });
     if (!base.endsWith(".patch")) throw invalidArgument(`File must end in .patch extension: ${base}`, { reason: "BAD_FILE_NAME" });
@@ -211,7 +207,8 @@ export class PatchImport {
       await this.o.uow.commit(async (w) => {
         await w.tx.patches.insertRelease(release);
         await w.tx.patches.insertBlob(sha256, size);
-        if (!(await w.tx.patches.insertBasePackage(release, pkg))) throw failedPrecondition(`Base feed of ${release} already has ${fileName}`, { reason: "BASE_PACKAGE_CONFLICT" });
+        if (!(await w.tx.patches.insertBasePackage(release, pkg)))
+          throw failedPrecondition(`Base feed of ${release} already has ${fileName}`, { reason: "BASE_PACKAGE_CONFLICT" });
         await w.event({ kind: "base.package-imported", message: `${release}/${fileName}` });
         w.afterCommit(() => {
           this.c.releases.add(release);

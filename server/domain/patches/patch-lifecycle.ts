@@ -46,9 +46,7 @@ type Plan<R> = { done: R } | { version: number; checks: SemanticCheck[]; write: 
  * if the repository changed meanwhile (its version moved) the checks run again.
  */
 export class PatchLifecycle {
-  constructor(
-    private readonly o: { catalog: PatchCatalog; uow: UnitOfWork; blobs: BlobPort; checks: SemanticCheckRunner },
-  ) {}
+  constructor(private readonly o: { catalog: PatchCatalog; uow: UnitOfWork; blobs: BlobPort; checks: SemanticCheckRunner }) {}
 
   private get c(): PatchCatalog {
     return this.o.catalog;
@@ -82,7 +80,10 @@ export class PatchLifecycle {
     c.rejectWhileInstalling();
     let list: string[];
     if (opts.all) {
-      list = c.all().filter((p) => p.repoState === "Available").map((p) => p.meta.id);
+      list = c
+        .all()
+        .filter((p) => p.repoState === "Available")
+        .map((p) => p.meta.id);
       if (list.length === 0) return { done: { noneAvailable: true, results: [], applied: [] } };
     } else {
       list = [...new Set(ids)].sort();
@@ -105,7 +106,10 @@ export class PatchLifecycle {
     }
     if (missing.size) {
       throw failedPrecondition(
-        [...missing.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([req, by]) => `${req} is required by: ${by.sort().join(", ")}`).join("\n"),
+        [...missing.entries()]
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([req, by]) => `${req} is required by: ${by.sort().join(", ")}`)
+          .join("\n"),
         { reason: "REQUIREMENT_NOT_APPLIED" },
       );
     }
@@ -162,7 +166,10 @@ export class PatchLifecycle {
     if (!opts.skipAppCheck) {
       const appErr: string[] = [];
       for (const id of list) {
-        const apps = c.appDependencies().filter((a) => a.patchIds.includes(id)).map((a) => a.app);
+        const apps = c
+          .appDependencies()
+          .filter((a) => a.patchIds.includes(id))
+          .map((a) => a.app);
         if (apps.length) appErr.push(`${id} is required by application(s): ${apps.join(", ")}`);
       }
       if (appErr.length) throw failedPrecondition(appErr.join("\n"), { reason: "REQUIRED_BY_APPLICATION" });
@@ -245,14 +252,20 @@ export class PatchLifecycle {
       let ids: string[];
       if (opts.all) {
         const rel = opts.release || c.runningRelease;
-        ids = c.all().filter((p) => p.meta.swVersion === rel).map((p) => p.meta.id);
+        ids = c
+          .all()
+          .filter((p) => p.meta.swVersion === rel)
+          .map((p) => p.meta.id);
         if (ids.length === 0) return { kind: "nothing", release: rel, patchIds: [], freedBytes: 0 };
       } else {
         if (opts.release) throw invalidArgument("Use of --release option requires --all");
         ids = [...new Set(opts.ids ?? [])].sort();
         if (ids.length === 0) throw invalidArgument("patch_ids: at least one patch id (or all) is required");
       }
-      const nonRel = c.all().filter((p) => p.meta.status !== "REL").map((p) => p.meta.id);
+      const nonRel = c
+        .all()
+        .filter((p) => p.meta.status !== "REL")
+        .map((p) => p.meta.id);
       if (nonRel.length) {
         throw failedPrecondition(`A commit cannot be performed with non-REL status patches in the system:\n${nonRel.map((id) => `    ${id}\n`).join("")}`.trimEnd(), {
           reason: "NON_REL_PATCHES",

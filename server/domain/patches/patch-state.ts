@@ -55,11 +55,7 @@ export interface PatchStateChange {
  * The ids of the patches `host` still has to change for, in record order. Its desired set is
  * computed lazily: only an Available patch the host may still have needs it.
  */
-export function patchesPendingOn(
-  host: HostPackageView,
-  records: readonly PatchRecord[],
-  basePackages: (release: string) => readonly PackageRecord[],
-): string[] {
+export function patchesPendingOn(host: HostPackageView, records: readonly PatchRecord[], basePackages: (release: string) => readonly PackageRecord[]): string[] {
   let desired: DesiredSet | undefined;
   const lazy = () => (desired ??= desiredSetFor(host, basePackages(host.release), records));
   const out: string[] = [];

@@ -60,7 +60,10 @@ export class Releases {
     this.checkRelease(release);
     return this.o.uow.exclusive(async () => {
       if (!this.c.releases.has(release)) throw notFound(`Release ${release} is not known`, { reason: "RELEASE_NOT_FOUND" });
-      const ids = this.c.all().filter((p) => p.meta.swVersion === release).map((p) => p.meta.id);
+      const ids = this.c
+        .all()
+        .filter((p) => p.meta.swVersion === release)
+        .map((p) => p.meta.id);
       const orphans = await this.o.uow.commit(async (w) => {
         for (const id of ids) {
           await w.tx.patches.deletePatch(id);

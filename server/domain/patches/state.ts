@@ -18,10 +18,7 @@ const evrOf = (p: { epoch: string; version: string; release: string }) => ({
 });
 
 /** Compares two packages by epoch/version/release as rpm does. */
-export function compareEvr(
-  a: { epoch: string; version: string; release: string },
-  b: { epoch: string; version: string; release: string },
-): number {
+export function compareEvr(a: { epoch: string; version: string; release: string }, b: { epoch: string; version: string; release: string }): number {
   return rpmVersionCompare(evrOf(a), evrOf(b));
 }
 
@@ -32,11 +29,7 @@ export function compareEvr(
  * base feed and the Applied/Committed patches of the host's release. Installed names that only
  * patches brought, and that no applied patch provides any more, are erased.
  */
-export function desiredSetFor(
-  host: HostPackageView,
-  base: readonly PackageRecord[],
-  patches: Iterable<PatchRecord>,
-): DesiredSet {
+export function desiredSetFor(host: HostPackageView, base: readonly PackageRecord[], patches: Iterable<PatchRecord>): DesiredSet {
   const candidates = new Map<string, { pkg: PackageRecord; rr: boolean }[]>();
   const add = (pkg: PackageRecord, rr: boolean) => {
     const list = candidates.get(pkg.name);

@@ -113,8 +113,12 @@ export async function gunzipStrict(
   consumer.catch(() => undefined);
   let consumerSettled = false;
   const consumerDone = consumer.then(
-    () => { consumerSettled = true; },
-    () => { consumerSettled = true; },
+    () => {
+      consumerSettled = true;
+    },
+    () => {
+      consumerSettled = true;
+    },
   );
 
   const onAbort = () => inflate.destroy(signal ? abortError(signal) : undefined);

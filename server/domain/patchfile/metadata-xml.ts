@@ -9,14 +9,7 @@ import { INVALID_XML_CHARS, parseXml, type XmlElement } from "./xml.js";
 export { parseXml, type XmlElement } from "./xml.js";
 
 /** The six node types the reference knows (a host's subfunctions joined by "-"). */
-export const PERSONALITY_TYPES = [
-  "controller",
-  "worker",
-  "worker-lowlatency",
-  "storage",
-  "controller-worker",
-  "controller-worker-lowlatency",
-] as const;
+export const PERSONALITY_TYPES = ["controller", "worker", "worker-lowlatency", "storage", "controller-worker", "controller-worker-lowlatency"] as const;
 
 /** Semantic-check actions. */
 export const SEMANTIC_ACTIONS = ["pre-apply", "pre-remove"] as const;
@@ -123,7 +116,21 @@ export function parseMetadataXml(input: string | Uint8Array): PatchMetadata {
   if (root.name !== "patch") throw metaError(`root element is <${root.name}>, expected <patch>`);
   if (root.mixed || /[^ \t\r\n]/.test(root.text)) throw metaError("unexpected text directly inside <patch>");
   const single = new Map<string, XmlElement>();
-  const SINGLE = ["id", "sw_version", "summary", "description", "install_instructions", "warnings", "status", "unremovable", "reboot_required", "apply_active_release_only", "contents", "requires", "semantics"];
+  const SINGLE = [
+    "id",
+    "sw_version",
+    "summary",
+    "description",
+    "install_instructions",
+    "warnings",
+    "status",
+    "unremovable",
+    "reboot_required",
+    "apply_active_release_only",
+    "contents",
+    "requires",
+    "semantics",
+  ];
   const personalities: Record<string, string[]> = {};
   const childTexts = (el: XmlElement, child: string): string[] => {
     if (el.mixed || /[^ \t\r\n]/.test(el.text)) throw metaError(`unexpected text inside <${el.name}>`);

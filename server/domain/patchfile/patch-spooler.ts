@@ -29,7 +29,8 @@ export function checkMemberName(name: string, where: string): void {
   if (name.startsWith("/")) throw bad(`${where}: member '${name}' has an absolute path`, "PATCH_MEMBER_UNSAFE");
   if (name.split("/").includes("..")) throw bad(`${where}: member '${name}' contains '..'`, "PATCH_MEMBER_UNSAFE");
   if (name.includes("/")) throw bad(`${where}: member '${name}' contains a directory`, "PATCH_MEMBER_UNSAFE");
-  if (name === "" || name === "." || /[\0-\x1f\x7f\\]/.test(name)) throw bad(`${where}: member name '${name.replace(/[^\x20-\x7e]/g, "?")}' is not allowed`, "PATCH_MEMBER_UNSAFE");
+  if (name === "" || name === "." || /[\0-\x1f\x7f\\]/.test(name))
+    throw bad(`${where}: member name '${name.replace(/[^\x20-\x7e]/g, "?")}' is not allowed`, "PATCH_MEMBER_UNSAFE");
 }
 
 /**
@@ -45,7 +46,15 @@ function withConcat(md5: LaneHasher, concat: LaneHasher | null): Hasher {
   };
 }
 
-function spool(file: string, limit: number, what: string, md5: Hasher | null, sha256: Hasher | null, tees?: ((b: Buffer) => void | Promise<void>)[], onEnd?: () => Promise<void>): SpoolSink {
+function spool(
+  file: string,
+  limit: number,
+  what: string,
+  md5: Hasher | null,
+  sha256: Hasher | null,
+  tees?: ((b: Buffer) => void | Promise<void>)[],
+  onEnd?: () => Promise<void>,
+): SpoolSink {
   return new SpoolSink(file, limit, () => bad(`${what} is too large (limit ${limit} bytes)`, "PATCH_TOO_LARGE"), md5, sha256, tees, onEnd);
 }
 
@@ -111,11 +120,16 @@ export class PatchSpooler {
   private limitFor(name: string): number {
     const { limits } = this;
     switch (name) {
-      case "metadata.tar": return limits.maxMetadataTarBytes;
-      case "software.tar": return limits.maxSoftwareTarBytes;
-      case "semantics.tar": return limits.maxSemanticsTarBytes;
-      case "signature": return limits.maxSignatureBytes;
-      default: return limits.maxSignatureV2Bytes;
+      case "metadata.tar":
+        return limits.maxMetadataTarBytes;
+      case "software.tar":
+        return limits.maxSoftwareTarBytes;
+      case "semantics.tar":
+        return limits.maxSemanticsTarBytes;
+      case "signature":
+        return limits.maxSignatureBytes;
+      default:
+        return limits.maxSignatureV2Bytes;
     }
   }
 

@@ -275,7 +275,10 @@ export class TarStreamParser {
   private parseOctal(off: number, len: number, what: string): number {
     const field = this.head.subarray(off, off + len);
     if (field[0] & 0x80) throw this.fail(`${what} field in base-256 encoding is not supported`);
-    const text = field.toString("latin1").replace(/[\0 ]+$/, "").replace(/^ +/, "");
+    const text = field
+      .toString("latin1")
+      .replace(/[\0 ]+$/, "")
+      .replace(/^ +/, "");
     if (text === "") return 0;
     if (!/^[0-7]+$/.test(text)) throw this.fail(`malformed ${what} field in header`);
     return parseInt(text, 8);
@@ -284,7 +287,11 @@ export class TarStreamParser {
   private async onHeaderBlock(): Promise<void> {
     const h = this.head;
     let zero = true;
-    for (let i = 0; i < BLOCK; i++) if (h[i] !== 0) { zero = false; break; }
+    for (let i = 0; i < BLOCK; i++)
+      if (h[i] !== 0) {
+        zero = false;
+        break;
+      }
     if (this.state === "end1") {
       if (!zero) throw this.fail("lone zero block followed by data");
       this.state = "ended";

@@ -57,11 +57,7 @@ async function readSmall(file: string): Promise<Buffer> {
 /**
  * Parse a small spooled tar entirely in memory with the strict tar parser.
  */
-async function parseSmallTar(
-  label: string,
-  data: Buffer,
-  maxEntries: number,
-): Promise<{ name: string; data: Buffer }[]> {
+async function parseSmallTar(label: string, data: Buffer, maxEntries: number): Promise<{ name: string; data: Buffer }[]> {
   const out: { name: string; data: Buffer; parts: Buffer[] }[] = [];
   const p = new TarStreamParser(
     label,
@@ -94,7 +90,13 @@ export async function checkMemberSet(spooler: PatchSpooler): Promise<SpooledMemb
     PATCH_MEMBERS.filter((n) => outerSinks.has(n)).map(async (n) => {
       const s = outerSinks.get(n)!;
       const kept = s.sha256 !== null;
-      return { name: n, path: kept ? s.file : "", size: s.size, md5: (await s.md5!.digest()).toString("hex"), sha256: kept ? (await s.sha256!.digest()).toString("hex") : "" };
+      return {
+        name: n,
+        path: kept ? s.file : "",
+        size: s.size,
+        md5: (await s.md5!.digest()).toString("hex"),
+        sha256: kept ? (await s.sha256!.digest()).toString("hex") : "",
+      };
     }),
   );
   return { members, signedNames, member: (n) => members.find((m) => m.name === n)! };
@@ -153,10 +155,7 @@ export async function checkSignatureV2(
 }
 
 /** metadata.tar holds exactly metadata.xml, which parses, with a safe id, release and requires. */
-export async function checkMetadata(
-  { member }: SpooledMembers,
-  limits: PatchReadLimits,
-): Promise<{ metadata: PatchMetadata; metadataXml: string }> {
+export async function checkMetadata({ member }: SpooledMembers, limits: PatchReadLimits): Promise<{ metadata: PatchMetadata; metadataXml: string }> {
   const metaEntries = await parseSmallTar("metadata.tar", await readSmall(member("metadata.tar").path), 4);
   if (metaEntries.length !== 1 || metaEntries[0].name !== "metadata.xml") {
     throw bad(
@@ -169,7 +168,10 @@ export async function checkMetadata(
   const metadataXml = xmlBytes.toString("utf8");
   const id = metadata.id;
   if (id.length > limits.maxIdLength || !SAFE_ID_RE.test(id)) {
-    throw bad(`metadata.xml: unsafe patch id '${id.slice(0, 120)}' (allowed: [A-Za-z0-9._-], not starting with '.', at most ${limits.maxIdLength} characters)`, "PATCH_ID_UNSAFE");
+    throw bad(
+      `metadata.xml: unsafe patch id '${id.slice(0, 120)}' (allowed: [A-Za-z0-9._-], not starting with '.', at most ${limits.maxIdLength} characters)`,
+      "PATCH_ID_UNSAFE",
+    );
   }
   if (!SAFE_RELEASE_RE.test(metadata.swVersion)) throw bad(`metadata.xml: unsafe sw_version '${metadata.swVersion.slice(0, 80)}'`, "PATCH_METADATA_INVALID");
   for (const r of metadata.requires) {
@@ -203,7 +205,17 @@ export async function checkRpmHeaders(metadata: PatchMetadata, spooler: PatchSpo
     if (h.isSource) throw bad(`software.tar: member '${fileName}' is a source RPM`, "PATCH_RPM_INVALID");
     const expect = rpmFileNameOf(h);
     if (expect !== fileName) throw bad(`software.tar: member '${fileName}' does not match its RPM header (${expect})`, "PATCH_RPM_INVALID");
-    rpms.push({ fileName, path: s.file, size: s.size, sha256: (await s.sha256!.digest()).toString("hex"), name: h.name, epoch: h.epoch, version: h.version, release: h.release, arch: h.arch });
+    rpms.push({
+      fileName,
+      path: s.file,
+      size: s.size,
+      sha256: (await s.sha256!.digest()).toString("hex"),
+      name: h.name,
+      epoch: h.epoch,
+      version: h.version,
+      release: h.release,
+      arch: h.arch,
+    });
   }
   return rpms;
 }
@@ -232,7 +244,8 @@ export async function extractSemantics(
   const id = metadata.id;
   const semantics: { action: SemanticAction; path: string }[] = [];
   if (new Set(metadata.semantics).size !== metadata.semantics.length) throw bad("metadata.xml: duplicate semantic action", "PATCH_SEMANTICS_MISMATCH");
-  if (metadata.semantics.length > 0 && !hasSemTar) throw bad(`patch: missing member 'semantics.tar' (metadata lists semantics ${metadata.semantics.join(", ")})`, "PATCH_SEMANTICS_MISMATCH");
+  if (metadata.semantics.length > 0 && !hasSemTar)
+    throw bad(`patch: missing member 'semantics.tar' (metadata lists semantics ${metadata.semantics.join(", ")})`, "PATCH_SEMANTICS_MISMATCH");
   if (metadata.semantics.length === 0 && hasSemTar) throw bad("patch: member 'semantics.tar' present but metadata lists no semantics", "PATCH_SEMANTICS_MISMATCH");
   if (!hasSemTar) return semantics;
   const entries = await parseSmallTar("semantics.tar", await readSmall(spooled.member("semantics.tar").path), 4);
@@ -245,7 +258,8 @@ export async function extractSemantics(
       throw bad(`semantics.tar: unexpected member '${e.name.slice(0, 200)}' (expected pre-apply/${id} or pre-remove/${id})`, "PATCH_SEMANTICS_MISMATCH");
     }
     if (found.has(action)) throw bad(`semantics.tar: duplicate member '${e.name}'`, "PATCH_SEMANTICS_MISMATCH");
-    if (!metadata.semantics.includes(action as SemanticAction)) throw bad(`semantics.tar: member '${e.name}' is not listed in the metadata semantics`, "PATCH_SEMANTICS_MISMATCH");
+    if (!metadata.semantics.includes(action as SemanticAction))
+      throw bad(`semantics.tar: member '${e.name}' is not listed in the metadata semantics`, "PATCH_SEMANTICS_MISMATCH");
     found.set(action, e.data);
   }
   for (const a of metadata.semantics) {

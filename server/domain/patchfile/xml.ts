@@ -34,11 +34,16 @@ function decodeEntities(s: string, where: number): string {
   return s.replace(/&([^;&<\s]*);?/g, (whole, name: string) => {
     if (!whole.endsWith(";")) throw xmlError(`unterminated entity reference near offset ${where}`);
     switch (name) {
-      case "amp": return "&";
-      case "lt": return "<";
-      case "gt": return ">";
-      case "quot": return '"';
-      case "apos": return "'";
+      case "amp":
+        return "&";
+      case "lt":
+        return "<";
+      case "gt":
+        return ">";
+      case "quot":
+        return '"';
+      case "apos":
+        return "'";
     }
     let cp: number;
     if (/^#[0-9]{1,7}$/.test(name)) cp = parseInt(name.slice(1), 10);

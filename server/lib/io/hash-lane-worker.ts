@@ -23,11 +23,7 @@ export interface LaneDataMessage {
 }
 
 /** Every message a lane accepts. */
-export type LaneMessage =
-  | LaneDataMessage
-  | { t: "open"; id: number; fd: number }
-  | { t: "digest"; id: number; algo: string }
-  | { t: "drop"; id: number };
+export type LaneMessage = LaneDataMessage | { t: "open"; id: number; fd: number } | { t: "digest"; id: number; algo: string } | { t: "drop"; id: number };
 
 interface WriterContext {
   fd: number;

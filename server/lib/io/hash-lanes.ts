@@ -84,7 +84,10 @@ class Lanes {
     }
     for (let i = 0; i < lanes; i++) {
       // A hashing worker needs almost no heap; small limits keep the controller's footprint down.
-      const w = new Worker(WORKER_FILE, { ...(WORKER_EXEC_ARGV ? { execArgv: WORKER_EXEC_ARGV } : {}), resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 12, codeRangeSizeMb: 4, stackSizeMb: 1 } });
+      const w = new Worker(WORKER_FILE, {
+        ...(WORKER_EXEC_ARGV ? { execArgv: WORKER_EXEC_ARGV } : {}),
+        resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 12, codeRangeSizeMb: 4, stackSizeMb: 1 },
+      });
       w.unref();
       w.on("message", (m: Parameters<Lanes["onMessage"]>[0]) => this.onMessage(m));
       w.on("error", (e) => this.fail(e));
@@ -301,4 +304,3 @@ export function hashLanes(): Lanes {
   shared ??= new Lanes(2);
   return shared;
 }
-

@@ -121,4 +121,3 @@ export class SpoolSink {
     await this.fh?.close();
   }
 }
-

@@ -35,7 +35,6 @@ function tokenOf(r: TokenRow): TokenRecord {
 const tokenCaches = new WeakMap<Db, Map<string, TokenRecord>>();
 const TOKEN_CACHE_MAX = 10_000;
 
-
 /** One object implementing the three stores over the controller's Db. Reads see committed state. */
 export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore {
   private readonly tokens: Map<string, TokenRecord>;
@@ -48,10 +47,15 @@ export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore {
 
   async insertToken(rec: TokenRecord): Promise<void> {
     await this.db.tx((tx) =>
-      tx.run(
-        "INSERT INTO auth_tokens (id, role, hostname, description, secret_sha256, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [rec.id, rec.role, rec.hostname, rec.description, rec.secretSha256, rec.createdAt, rec.revokedAt],
-      ),
+      tx.run("INSERT INTO auth_tokens (id, role, hostname, description, secret_sha256, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        rec.id,
+        rec.role,
+        rec.hostname,
+        rec.description,
+        rec.secretSha256,
+        rec.createdAt,
+        rec.revokedAt,
+      ]),
     );
   }
 
@@ -89,15 +93,11 @@ export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore {
   }
 
   listTrustedKeys(): Promise<StoredTrustedKey[]> {
-    return this.db.read.all<StoredTrustedKey>(
-      "SELECT label, pem, fingerprint, created_at AS createdAt FROM trusted_keys ORDER BY seq",
-    );
+    return this.db.read.all<StoredTrustedKey>("SELECT label, pem, fingerprint, created_at AS createdAt FROM trusted_keys ORDER BY seq");
   }
 
   async insertTrustedKey(k: StoredTrustedKey): Promise<void> {
-    await this.db.tx((tx) =>
-      tx.run("INSERT INTO trusted_keys (label, pem, fingerprint, created_at) VALUES (?, ?, ?, ?)", [k.label, k.pem, k.fingerprint, k.createdAt]),
-    );
+    await this.db.tx((tx) => tx.run("INSERT INTO trusted_keys (label, pem, fingerprint, created_at) VALUES (?, ?, ?, ?)", [k.label, k.pem, k.fingerprint, k.createdAt]));
   }
 
   deleteTrustedKey(label: string): Promise<boolean> {

@@ -66,7 +66,10 @@ export class BlobStore implements BlobPort {
   }
 
   async has(sha256: string): Promise<boolean> {
-    return fsp.stat(this.pathOf(sha256)).then(() => true, () => false);
+    return fsp.stat(this.pathOf(sha256)).then(
+      () => true,
+      () => false,
+    );
   }
 
   /**

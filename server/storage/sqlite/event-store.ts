@@ -32,10 +32,18 @@ function fromRow(r: EventRow): DomainEvent {
 
 /** Queues the insert of one event with its sequence number (see EventLog.append). */
 export function writeEvent(tx: Tx, e: DomainEvent): void {
-  tx.write(
-    "INSERT INTO events (seq, time, kind, patch_id, hostname, old_state, new_state, message, operation_id, progress_json) VALUES (?,?,?,?,?,?,?,?,?,?)",
-    [e.seq, e.time.toISOString(), e.kind, e.patchId, e.hostname, e.oldState, e.newState, e.message, e.operationId, e.progress === undefined ? null : encodeProgress(e.progress)],
-  );
+  tx.write("INSERT INTO events (seq, time, kind, patch_id, hostname, old_state, new_state, message, operation_id, progress_json) VALUES (?,?,?,?,?,?,?,?,?,?)", [
+    e.seq,
+    e.time.toISOString(),
+    e.kind,
+    e.patchId,
+    e.hostname,
+    e.oldState,
+    e.newState,
+    e.message,
+    e.operationId,
+    e.progress === undefined ? null : encodeProgress(e.progress),
+  ]);
 }
 
 export async function lastEventSeq(tx: Reader): Promise<number> {

@@ -74,7 +74,22 @@ export async function upsertHost(tx: Tx, rec: HostRecord): Promise<void> {
        release=excluded.release, admin_state=excluded.admin_state, agent_state=excluded.agent_state, install_reason=excluded.install_reason,
        requires_reboot=excluded.requires_reboot, patch_failed=excluded.patch_failed, installed_json=excluded.installed_json,
        instances_json=excluded.instances_json, last_seen=excluded.last_seen`,
-    [h.hostname, h.ip, h.personality, h.subfunctions, h.release, h.admin_state, h.agent_state, h.install_reason, h.requires_reboot, h.patch_failed, h.installed_json, h.instances_json, h.first_seen, h.last_seen],
+    [
+      h.hostname,
+      h.ip,
+      h.personality,
+      h.subfunctions,
+      h.release,
+      h.admin_state,
+      h.agent_state,
+      h.install_reason,
+      h.requires_reboot,
+      h.patch_failed,
+      h.installed_json,
+      h.instances_json,
+      h.first_seen,
+      h.last_seen,
+    ],
   );
 }
 
@@ -107,10 +122,17 @@ function operationFromRow(r: OperationRow): OperationRecord {
 
 export async function insertOperation(tx: Tx, o: OperationRecord & { last: InstallProgress }): Promise<void> {
   const now = new Date().toISOString();
-  tx.write(
-    "INSERT INTO operations (id, hostname, kind, state, force, start_seq, created_at, updated_at, last_progress_json) VALUES (?,?,?,?,?,?,?,?,?)",
-    [o.id, o.hostname, "install", o.state, o.force ? 1 : 0, o.startSeq, now, now, encodeProgress(o.last)],
-  );
+  tx.write("INSERT INTO operations (id, hostname, kind, state, force, start_seq, created_at, updated_at, last_progress_json) VALUES (?,?,?,?,?,?,?,?,?)", [
+    o.id,
+    o.hostname,
+    "install",
+    o.state,
+    o.force ? 1 : 0,
+    o.startSeq,
+    now,
+    now,
+    encodeProgress(o.last),
+  ]);
 }
 
 export async function updateOperation(tx: Tx, id: string, state: OperationStateName, last: InstallProgress): Promise<void> {
@@ -163,10 +185,16 @@ export async function loadAlarms(tx: Reader): Promise<AlarmRecord[]> {
 }
 
 export async function insertAlarm(tx: Tx, a: AlarmRecord): Promise<void> {
-  await tx.run(
-    "INSERT INTO alarms (uuid, alarm_id, entity_instance_id, severity, reason_text, mgmt_affecting, proposed_repair_action, time) VALUES (?,?,?,?,?,?,?,?)",
-    [a.uuid, a.alarmId, a.entityInstanceId, a.severity, a.reasonText, a.mgmtAffecting ? 1 : 0, a.proposedRepairAction, a.time.toISOString()],
-  );
+  await tx.run("INSERT INTO alarms (uuid, alarm_id, entity_instance_id, severity, reason_text, mgmt_affecting, proposed_repair_action, time) VALUES (?,?,?,?,?,?,?,?)", [
+    a.uuid,
+    a.alarmId,
+    a.entityInstanceId,
+    a.severity,
+    a.reasonText,
+    a.mgmtAffecting ? 1 : 0,
+    a.proposedRepairAction,
+    a.time.toISOString(),
+  ]);
 }
 
 export async function deleteAlarm(tx: Tx, uuid: string): Promise<number> {

@@ -84,15 +84,29 @@ export async function knownBlobs(tx: Reader): Promise<Set<string>> {
 
 export async function insertPatch(tx: Tx, p: PatchRecord): Promise<void> {
   const now = new Date().toISOString();
-  await tx.run(
-    "INSERT INTO patches (id, sw_version, repo_state, metadata_json, metadata_xml, signer, file_sha256, uploaded_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
-    [p.meta.id, p.meta.swVersion, p.repoState, JSON.stringify(p.meta), p.metadataXml, p.signer, p.fileSha256, p.uploadedAt.toISOString(), now],
-  );
+  await tx.run("INSERT INTO patches (id, sw_version, repo_state, metadata_json, metadata_xml, signer, file_sha256, uploaded_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)", [
+    p.meta.id,
+    p.meta.swVersion,
+    p.repoState,
+    JSON.stringify(p.meta),
+    p.metadataXml,
+    p.signer,
+    p.fileSha256,
+    p.uploadedAt.toISOString(),
+    now,
+  ]);
   for (const k of p.packages) {
-    await tx.run(
-      "INSERT INTO patch_packages (patch_id, file_name, name, epoch, version, rel, arch, sha256, size) VALUES (?,?,?,?,?,?,?,?,?)",
-      [p.meta.id, k.fileName, k.name, k.epoch, k.version, k.release, k.arch, k.sha256, k.size],
-    );
+    await tx.run("INSERT INTO patch_packages (patch_id, file_name, name, epoch, version, rel, arch, sha256, size) VALUES (?,?,?,?,?,?,?,?,?)", [
+      p.meta.id,
+      k.fileName,
+      k.name,
+      k.epoch,
+      k.version,
+      k.release,
+      k.arch,
+      k.sha256,
+      k.size,
+    ]);
   }
   for (const s of p.semantics) {
     await tx.run("INSERT INTO patch_semantics (patch_id, action, sha256) VALUES (?,?,?)", [p.meta.id, s.action, s.sha256]);
@@ -146,10 +160,17 @@ export async function loadBasePackages(tx: Reader): Promise<Map<string, PackageR
 }
 
 export async function insertBasePackage(tx: Tx, release: string, k: PackageRecord): Promise<boolean> {
-  const r = await tx.run(
-    "INSERT OR IGNORE INTO base_packages (release, file_name, name, epoch, version, rel, arch, sha256, size) VALUES (?,?,?,?,?,?,?,?,?)",
-    [release, k.fileName, k.name, k.epoch, k.version, k.release, k.arch, k.sha256, k.size],
-  );
+  const r = await tx.run("INSERT OR IGNORE INTO base_packages (release, file_name, name, epoch, version, rel, arch, sha256, size) VALUES (?,?,?,?,?,?,?,?,?)", [
+    release,
+    k.fileName,
+    k.name,
+    k.epoch,
+    k.version,
+    k.release,
+    k.arch,
+    k.sha256,
+    k.size,
+  ]);
   return r.changes > 0;
 }
 

@@ -51,7 +51,8 @@ export function decodeProgress(json: string): InstallProgress {
   const num = (x: unknown) => (typeof x === "number" && Number.isFinite(x) ? x : 0);
   const str = (x: unknown) => (typeof x === "string" ? x : "");
   // A row the migration did not see (written by an older controller after it ran) may still hold the enum number.
-  const phase: InstallPhase = typeof r.phase === "number" ? (LEGACY_PHASES[r.phase] ?? "unspecified") : PHASES.has(str(r.phase)) ? (r.phase as InstallPhase) : "unspecified";
+  const phase: InstallPhase =
+    typeof r.phase === "number" ? (LEGACY_PHASES[r.phase] ?? "unspecified") : PHASES.has(str(r.phase)) ? (r.phase as InstallPhase) : "unspecified";
   const t = new Date(str(r.time));
   return {
     operationId: str(r.operationId),

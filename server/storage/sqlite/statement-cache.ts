@@ -50,7 +50,10 @@ function withStatement(conn: sqlite3.Database, sql: string, use: (st: sqlite3.St
     // Evict the oldest; finalize is queued behind whatever that statement still has to do.
     const [oldSql, old] = cache.entries().next().value as [string, CachedStatement];
     cache.delete(oldSql);
-    old.prepared.then((st) => st.finalize(), () => undefined);
+    old.prepared.then(
+      (st) => st.finalize(),
+      () => undefined,
+    );
   }
   const entry: CachedStatement = {
     prepared: new Promise<sqlite3.Statement>((resolve, reject) => {

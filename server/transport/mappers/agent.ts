@@ -1,9 +1,4 @@
-import type {
-  AgentHello,
-  AgentReport,
-  ConnectResponse,
-  InstallResult,
-} from "../../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
+import type { AgentHello, AgentReport, ConnectResponse, InstallResult } from "../../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
 import { AgentState, InstallPhase as ProtoPhase, type InstallProgress as ProtoProgress } from "../../../clients/sdk/src/gen/swpatch/v1/types.js";
 import type {
   AgentCommand,

@@ -1,12 +1,4 @@
-import {
-  AdminState,
-  AgentState,
-  Availability,
-  OperationalState,
-  PatchCurrent,
-  type Alarm,
-  type Host,
-} from "../../../clients/sdk/src/gen/swpatch/v1/types.js";
+import { AdminState, AgentState, Availability, OperationalState, PatchCurrent, type Alarm, type Host } from "../../../clients/sdk/src/gen/swpatch/v1/types.js";
 import type { AlarmRecord, HostStatus } from "../../domain/hosts/host-manager.js";
 
 const AGENT: Record<string, AgentState> = {

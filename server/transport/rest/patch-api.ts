@@ -75,7 +75,8 @@ export function createPatchApiServer(o: PatchApiOptions): PatchApiServer {
       try {
         a = await fn(ctx);
       } catch (e) {
-        if (audited) await writeAudit(ctx, ctx.caller!.tokenId, ctx.caller!.role, e instanceof HttpError ? `HTTP_${e.status}` : "INTERNAL", target, (e as Error).message ?? "");
+        if (audited)
+          await writeAudit(ctx, ctx.caller!.tokenId, ctx.caller!.role, e instanceof HttpError ? `HTTP_${e.status}` : "INTERNAL", target, (e as Error).message ?? "");
         throw e;
       }
       if (audited) await writeAudit(ctx, ctx.caller!.tokenId, ctx.caller!.role, a.outcome ?? "ok", target, a.detail ?? "");

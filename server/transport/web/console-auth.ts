@@ -38,7 +38,14 @@ export function createConsoleAuth(o: ConsoleAuthOptions): ConsoleAuth {
   const writeAudit = async (ctx: Ctx, outcome: string, target: string, detail: string) => {
     if (!o.audit || !ctx.caller) return;
     try {
-      await o.audit.record({ actor: ctx.caller.tokenId, role: ctx.caller.role, action: ctx.route.meta.action, target, outcome, detail: `web ${ctx.method} /${ctx.segments.join("/")}${detail ? `: ${detail}` : ""}` });
+      await o.audit.record({
+        actor: ctx.caller.tokenId,
+        role: ctx.caller.role,
+        action: ctx.route.meta.action,
+        target,
+        outcome,
+        detail: `web ${ctx.method} /${ctx.segments.join("/")}${detail ? `: ${detail}` : ""}`,
+      });
     } catch (e) {
       log.error("audit write failed", { action: ctx.route.meta.action, error: (e as Error).message });
     }
@@ -71,7 +78,14 @@ export function createConsoleAuth(o: ConsoleAuthOptions): ConsoleAuth {
       const message = `role ${caller.role} may not call ${ctx.route.meta.action}`;
       if (isAuditedRequirement(requirement) && o.audit) {
         await o.audit
-          .record({ actor: caller.tokenId, role: caller.role, action: ctx.route.meta.action, target: targetOf(ctx), outcome: "PERMISSION_DENIED", detail: `web ${ctx.method} /${ctx.segments.join("/")}: ${message}` })
+          .record({
+            actor: caller.tokenId,
+            role: caller.role,
+            action: ctx.route.meta.action,
+            target: targetOf(ctx),
+            outcome: "PERMISSION_DENIED",
+            detail: `web ${ctx.method} /${ctx.segments.join("/")}: ${message}`,
+          })
           .catch(() => undefined);
       }
       throw new HttpError(403, message, { error: `Forbidden: ${message}` });

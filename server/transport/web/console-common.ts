@@ -56,7 +56,7 @@ export const CSRF_HEADER = "x-sw-patch-console";
 /** Largest JSON (or ignored) request body, bytes. */
 export const MAX_JSON = 64 * 1024;
 export const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const HOST_RE = /^[A-Za-z0-9:._\[\]-]{1,253}$/;
+const HOST_RE = /^[A-Za-z0-9:._[\]-]{1,253}$/;
 export const RELEASE_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** The requirement of the RPC at `path` in RPC_POLICY. */

@@ -56,7 +56,11 @@ export function registerPatchRoutes(api: ApiFn, patches: PatchManager, maxUpload
       }
       if (results.length === 0) throw new HttpError(400, "no file", { error: "Error: choose one or more .patch files" });
       const ok = results.filter((r) => !r.error).map((r) => r.id);
-      return { body: { results }, target: `files=${results.map((r) => r.file).join(",")}`.slice(0, 256), detail: ok.length ? `patch=${ok.join(",")}` : results[0]!.error };
+      return {
+        body: { results },
+        target: `files=${results.map((r) => r.file).join(",")}`.slice(0, 256),
+        detail: ok.length ? `patch=${ok.join(",")}` : results[0]!.error,
+      };
     },
     { keepBody: true },
   );
@@ -86,6 +90,10 @@ export function registerPatchRoutes(api: ApiFn, patches: PatchManager, maxUpload
     const ids = idList(b.ids);
     const dryRun = b.dryRun === true;
     const r = await patches.commit({ ids, dryRun });
-    return { body: { info: commitMessages(r).info, patchIds: r.patchIds, freedBytes: r.freedBytes, dryRun }, target: `patches=${ids.join(",")}`, detail: dryRun ? "dry-run" : "" };
+    return {
+      body: { info: commitMessages(r).info, patchIds: r.patchIds, freedBytes: r.freedBytes, dryRun },
+      target: `patches=${ids.join(",")}`,
+      detail: dryRun ? "dry-run" : "",
+    };
   });
 }

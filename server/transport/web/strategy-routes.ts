@@ -31,7 +31,9 @@ export function strategyOptionsOf(b: Record<string, unknown>): Partial<StrategyO
     const v = b[k];
     if (v === undefined || v === "") continue;
     if (typeof v !== "string" || !choices.includes(v)) {
-      throw new HttpError(400, "bad choice", { error: `argument --${FLAG[k]}: invalid choice: '${String(v).slice(0, 32)}' (choose from ${choices.map((c) => `'${c}'`).join(", ")})` });
+      throw new HttpError(400, "bad choice", {
+        error: `argument --${FLAG[k]}: invalid choice: '${String(v).slice(0, 32)}' (choose from ${choices.map((c) => `'${c}'`).join(", ")})`,
+      });
     }
     (opts as Record<string, unknown>)[k] = v;
   }
@@ -74,7 +76,14 @@ export function registerStrategyRoutes(api: ApiFn, orchestrator: Orchestrator): 
       const s = await orchestrator.create(opts);
       return { body: { strategy: strategyView(s) }, target: `strategy=${s.uuid}` };
     },
-    { wording: (e) => (e.kind === "already-exists" ? `Operation failed: conflict detected. ${e.message || "strategy already exists."}` : e.kind === "invalid-argument" ? e.message : "Strategy creation failed") },
+    {
+      wording: (e) =>
+        e.kind === "already-exists"
+          ? `Operation failed: conflict detected. ${e.message || "strategy already exists."}`
+          : e.kind === "invalid-argument"
+            ? e.message
+            : "Strategy creation failed",
+    },
   );
 
   api(

@@ -2,7 +2,10 @@ import { expect } from "chai";
 import { existsSync, readFileSync } from "node:fs";
 import { createChannel, createClient, createServer, type CallContext, type Channel, type Server } from "nice-grpc";
 import {
-  AgentServiceDefinition, type AgentServiceImplementation, type ConnectRequest, type ConnectResponse,
+  AgentServiceDefinition,
+  type AgentServiceImplementation,
+  type ConnectRequest,
+  type ConnectResponse,
 } from "../../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
 import { AgentState, InstallPhase } from "../../../clients/sdk/src/gen/swpatch/v1/types.js";
 import { buildBaseFeed, buildPayloadRpm, makeTempRoot, toDesired, type FeedPackage } from "../../lib/base-feed.js";
@@ -16,8 +19,14 @@ class Queue<T> implements AsyncIterable<T> {
   private items: T[] = [];
   private wake: (() => void) | undefined;
   private ended = false;
-  push(x: T) { this.items.push(x); this.wake?.(); }
-  end() { this.ended = true; this.wake?.(); }
+  push(x: T) {
+    this.items.push(x);
+    this.wake?.();
+  }
+  end() {
+    this.ended = true;
+    this.wake?.();
+  }
   async *[Symbol.asyncIterator]() {
     for (;;) {
       while (this.items.length) yield this.items.shift()!;
@@ -45,7 +54,9 @@ class FakeController {
   server!: Server;
   port = 0;
 
-  private changed() { for (const w of this.waiters.splice(0)) w(); }
+  private changed() {
+    for (const w of this.waiters.splice(0)) w();
+  }
 
   async start(port = 0) {
     const self = this;
@@ -56,7 +67,14 @@ class FakeController {
         self.changed();
         ctx.signal.addEventListener("abort", () => call.out.end());
         void (async () => {
-          try { for await (const r of requests) { call.received.push(r); self.changed(); } } catch { /* cancelled */ }
+          try {
+            for await (const r of requests) {
+              call.received.push(r);
+              self.changed();
+            }
+          } catch {
+            /* cancelled */
+          }
           call.ended = true;
           call.out.end();
           self.changed();
@@ -75,9 +93,13 @@ class FakeController {
     this.port = await this.server.listen(`127.0.0.1:${port}`);
   }
 
-  async stop() { await this.server.forceShutdown(); }
+  async stop() {
+    await this.server.forceShutdown();
+  }
 
-  serve(p: FeedPackage) { this.packages.set(p.sha256, p.file); }
+  serve(p: FeedPackage) {
+    this.packages.set(p.sha256, p.file);
+  }
 
   /** Resolve once `pred` holds (re-checked on every recorded change). */
   async until<T>(pred: () => T | undefined | false): Promise<T> {
@@ -121,7 +143,15 @@ describe("agent connection", function () {
     await host.provisionFromDir((await buildBaseFeed()).dir);
     ac = new AbortController();
     events = [];
-    running = runConnection({ client: createClient(AgentServiceDefinition, channel), host, logger, signal: ac.signal, token: "tok", backoff: { initialMs: 20, maxMs: 100 }, onEvent: (e) => events.push(e) });
+    running = runConnection({
+      client: createClient(AgentServiceDefinition, channel),
+      host,
+      logger,
+      signal: ac.signal,
+      token: "tok",
+      backoff: { initialMs: 20, maxMs: 100 },
+      onEvent: (e) => events.push(e),
+    });
   });
 
   afterEach(async () => {
@@ -134,15 +164,32 @@ describe("agent connection", function () {
 
   it("says hello with identity, packages and state, authenticated by bearer token", async () => {
     const hello = await fake.msg(0, "hello");
-    expect(hello).to.deep.include({ hostname: "compute-0", personality: "worker", subfunctions: ["worker"], release: "19.09", requiresReboot: false, provision: false, state: AgentState.AGENT_STATE_IDLE, installReason: "", interruptedOperationId: "" });
-    expect(hello.packages.map((p) => `${p.name}-${p.version}-${p.release}.${p.arch}`)).to.deep.equal(["busybox-base-1.0-1.x86_64", "pkg-a-1.0-1.noarch", "pkg-b-1.0-1.noarch", "sysinv-1.0-1.noarch"]);
+    expect(hello).to.deep.include({
+      hostname: "compute-0",
+      personality: "worker",
+      subfunctions: ["worker"],
+      release: "19.09",
+      requiresReboot: false,
+      provision: false,
+      state: AgentState.AGENT_STATE_IDLE,
+      installReason: "",
+      interruptedOperationId: "",
+    });
+    expect(hello.packages.map((p) => `${p.name}-${p.version}-${p.release}.${p.arch}`)).to.deep.equal([
+      "busybox-base-1.0-1.x86_64",
+      "pkg-a-1.0-1.noarch",
+      "pkg-b-1.0-1.noarch",
+      "sysinv-1.0-1.noarch",
+    ]);
     expect(fake.calls[0]!.authorization).to.equal("Bearer tok");
   });
 
   it("rejects an install on an unlocked host, then returns to idle when locked", async () => {
     await fake.msg(0, "hello");
     fake.calls[0]!.out.push({ message: { $case: "helloAck", value: { controllerRelease: "19.09", locked: false } } });
-    fake.calls[0]!.out.push({ message: { $case: "install", value: { operationId: "op-1", force: false, desired: [], erase: [], rebootRequired: false, locked: false } } });
+    fake.calls[0]!.out.push({
+      message: { $case: "install", value: { operationId: "op-1", force: false, desired: [], erase: [], rebootRequired: false, locked: false } },
+    });
     const result = await fake.msg(0, "installResult");
     expect(result).to.deep.equal({ operationId: "op-1", success: false, rejected: true, reason: NODE_MUST_BE_LOCKED });
     const rejected = await fake.msg(0, "progress");
@@ -153,7 +200,9 @@ describe("agent connection", function () {
     expect(existsSync(hostPaths(root).nodeLocked)).to.equal(true);
     // Unlock, then a second unforced install is rejected again (commands are handled in order).
     fake.calls[0]!.out.push({ message: { $case: "lockState", value: { locked: false } } });
-    fake.calls[0]!.out.push({ message: { $case: "install", value: { operationId: "op-1b", force: false, desired: [], erase: [], rebootRequired: false, locked: false } } });
+    fake.calls[0]!.out.push({
+      message: { $case: "install", value: { operationId: "op-1b", force: false, desired: [], erase: [], rebootRequired: false, locked: false } },
+    });
     expect(await fake.msg(0, "installResult", 1)).to.include({ operationId: "op-1b", rejected: true });
     expect(existsSync(hostPaths(root).nodeLocked)).to.equal(false);
   });
@@ -164,12 +213,21 @@ describe("agent connection", function () {
     await fake.msg(0, "hello");
     fake.calls[0]!.out.push({ message: { $case: "helloAck", value: { controllerRelease: "19.09", locked: true } } });
     const desired = [...feed.filter((p) => p.name !== "pkg-a"), a2].map(toDesired);
-    fake.calls[0]!.out.push({ message: { $case: "install", value: { operationId: "op-2", force: false, desired, erase: ["pkg-b"], rebootRequired: false, locked: true } } });
+    fake.calls[0]!.out.push({
+      message: { $case: "install", value: { operationId: "op-2", force: false, desired, erase: ["pkg-b"], rebootRequired: false, locked: true } },
+    });
     const result = await fake.msg(0, "installResult");
     expect(result).to.deep.equal({ operationId: "op-2", success: true, rejected: false, reason: "" });
-    const progress = fake.calls[0]!.received.filter((m) => m.message?.$case === "progress").map((m) => (m.message as { value: { phase: InstallPhase; terminal: boolean } }).value);
+    const progress = fake.calls[0]!.received.filter((m) => m.message?.$case === "progress").map(
+      (m) => (m.message as { value: { phase: InstallPhase; terminal: boolean } }).value,
+    );
     const phases = [...new Set(progress.map((p) => p.phase))];
-    expect(phases).to.deep.equal([InstallPhase.INSTALL_PHASE_QUEUED, InstallPhase.INSTALL_PHASE_DOWNLOADING, InstallPhase.INSTALL_PHASE_INSTALLING, InstallPhase.INSTALL_PHASE_DONE]);
+    expect(phases).to.deep.equal([
+      InstallPhase.INSTALL_PHASE_QUEUED,
+      InstallPhase.INSTALL_PHASE_DOWNLOADING,
+      InstallPhase.INSTALL_PHASE_INSTALLING,
+      InstallPhase.INSTALL_PHASE_DONE,
+    ]);
     expect(progress[progress.length - 1]!.terminal).to.equal(true);
     // installing, then idle with the new package set
     expect(await fake.msg(0, "report", 0)).to.include({ state: AgentState.AGENT_STATE_INSTALLING });
@@ -184,7 +242,9 @@ describe("agent connection", function () {
     fake.serve(s2);
     await fake.msg(0, "hello");
     fake.calls[0]!.out.push({ message: { $case: "helloAck", value: { controllerRelease: "19.09", locked: true } } });
-    fake.calls[0]!.out.push({ message: { $case: "install", value: { operationId: "op-3", force: false, desired: [toDesired(s2)], erase: [], rebootRequired: true, locked: true } } });
+    fake.calls[0]!.out.push({
+      message: { $case: "install", value: { operationId: "op-3", force: false, desired: [toDesired(s2)], erase: [], rebootRequired: true, locked: true } },
+    });
     expect(await fake.msg(0, "installResult")).to.include({ success: true });
     expect(await fake.msg(0, "report", 1)).to.include({ requiresReboot: true, state: AgentState.AGENT_STATE_IDLE });
     fake.calls[0]!.out.push({ message: { $case: "reboot", value: { requestId: "rb-1" } } });

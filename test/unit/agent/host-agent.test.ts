@@ -23,13 +23,37 @@ describe("agent host state", function () {
     await host.start();
     await host.initRpmDb();
     const hello = await host.buildHello();
-    expect(hello).to.deep.include({ state: AgentState.AGENT_STATE_INSTALL_FAILED, installReason: "agent restarted during install", interruptedOperationId: "op-7", subfunctions: ["controller", "worker"], packages: [] });
+    expect(hello).to.deep.include({
+      state: AgentState.AGENT_STATE_INSTALL_FAILED,
+      installReason: "agent restarted during install",
+      interruptedOperationId: "op-7",
+      subfunctions: ["controller", "worker"],
+      packages: [],
+    });
     expect(existsSync(paths.patchInstalling)).to.equal(false);
-    expect(await loadAgentState(root)).to.deep.equal({ state: "install-failed", installReason: "agent restarted during install", requiresReboot: false, interruptedOperationId: "op-7" });
+    expect(await loadAgentState(root)).to.deep.equal({
+      state: "install-failed",
+      installReason: "agent restarted during install",
+      requiresReboot: false,
+      interruptedOperationId: "op-7",
+    });
   });
 
   it("parses the command line with the reference defaults", () => {
-    const c = parseAgentArgs(["--controller", "127.0.0.1:1", "--hostname", "compute", "--personality", "worker", "--root", "/tmp/r", "--simulate", "3", "--mgmt-ip", "192.168.204.10"]);
+    const c = parseAgentArgs([
+      "--controller",
+      "127.0.0.1:1",
+      "--hostname",
+      "compute",
+      "--personality",
+      "worker",
+      "--root",
+      "/tmp/r",
+      "--simulate",
+      "3",
+      "--mgmt-ip",
+      "192.168.204.10",
+    ]);
     expect(c).to.deep.include({ subfunctions: ["worker"], release: "19.09", simulate: 3, provision: false });
     expect([0, 1, 2].map((i) => nthAddress(c.mgmtIp, i))).to.deep.equal(["192.168.204.10", "192.168.204.11", "192.168.204.12"]);
     expect(() => parseAgentArgs(["--hostname", "x"])).to.throw("--controller is required");

@@ -4,9 +4,7 @@ import * as path from "node:path";
 import { InstallPhase, type InstallProgress } from "../../../clients/sdk/src/gen/swpatch/v1/types.js";
 import type { DesiredPackage } from "../../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
 import { buildBaseFeed, buildPayloadRpm, makeTempRoot, toDesired, type FeedPackage } from "../../lib/base-feed.js";
-import {
-  converge, InstallInProgressError, planChanges, recoverInterruptedInstall, type FetchPackageFn,
-} from "../../../server/agent/installer.js";
+import { converge, InstallInProgressError, planChanges, recoverInterruptedInstall, type FetchPackageFn } from "../../../server/agent/installer.js";
 import { hostPaths } from "../../../server/agent/host-paths.js";
 import { rpmInitDb, rpmUpgrade } from "../../../server/agent/rpm.js";
 import { rpmQ } from "../../lib/rpm-query.js";
@@ -34,7 +32,10 @@ async function provisionedRoot(): Promise<{ root: string; feed: FeedPackage[] }>
   const feed = (await buildBaseFeed()).packages;
   const root = makeTempRoot();
   await rpmInitDb(root);
-  await rpmUpgrade(root, feed.map((p) => p.file));
+  await rpmUpgrade(
+    root,
+    feed.map((p) => p.file),
+  );
   return { root, feed };
 }
 
@@ -43,8 +44,16 @@ describe("agent installer", function () {
 
   describe("planChanges", () => {
     const inst = (name: string, version: string, release = "1") => ({ name, epoch: "0", version, release, arch: "noarch" });
-    const want = (name: string, version: string, release = "1", epoch = ""): DesiredPackage =>
-      ({ name, epoch, version, release, arch: "noarch", fileName: `${name}-${version}-${release}.noarch.rpm`, sha256: "x", sizeBytes: 0 });
+    const want = (name: string, version: string, release = "1", epoch = ""): DesiredPackage => ({
+      name,
+      epoch,
+      version,
+      release,
+      arch: "noarch",
+      fileName: `${name}-${version}-${release}.noarch.rpm`,
+      sha256: "x",
+      sizeBytes: 0,
+    });
 
     it("classifies install, upgrade, downgrade, erase and unchanged packages", () => {
       const plan = planChanges(
@@ -66,7 +75,14 @@ describe("agent installer", function () {
     await rpmInitDb(root);
     const progress: InstallProgress[] = [];
     const t0 = process.hrtime.bigint();
-    const res = await converge(root, { desired: feed.map(toDesired), fetch: localFetch(feed), onProgress: (p) => progress.push(p), operationId: "op-1", hostname: "h1", progressIntervalMs: 0 });
+    const res = await converge(root, {
+      desired: feed.map(toDesired),
+      fetch: localFetch(feed),
+      onProgress: (p) => progress.push(p),
+      operationId: "op-1",
+      hostname: "h1",
+      progressIntervalMs: 0,
+    });
     console.log(`      converge provision (${feed.length} packages, with fetch+sha256): ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0)} ms`);
     expect(res).to.include({ changed: true, requiresReboot: false });
     expect(res.failedReason).to.equal(undefined);
@@ -85,7 +101,8 @@ describe("agent installer", function () {
     expect(last).to.include({ phase: InstallPhase.INSTALL_PHASE_DONE, terminal: true, operationId: "op-1", hostname: "h1" });
     expect(progress.filter((p) => p.terminal)).to.have.length(1);
     const paths = hostPaths(root);
-    for (const f of [paths.patchInstalling, paths.patchInstallFailed, paths.nodeIsPatched, paths.nodeIsPatchedRr, paths.patchScripts]) expect(existsSync(f), f).to.equal(false);
+    for (const f of [paths.patchInstalling, paths.patchInstallFailed, paths.nodeIsPatched, paths.nodeIsPatchedRr, paths.patchScripts])
+      expect(existsSync(f), f).to.equal(false);
     expect(await fsp.readdir(paths.downloads)).to.deep.equal([]);
   });
 
@@ -101,8 +118,11 @@ describe("agent installer", function () {
   it("upgrades, runs the in-service restart script dropped by %post, then clears the folder", async () => {
     const { root, feed } = await provisionedRoot();
     const a2 = await buildPayloadRpm({
-      name: "pkg-a", version: "2.0",
-      scripts: { post: 'mkdir -p /run/patching/patch-scripts\nprintf "#!/bin/sh\\necho restarted-pkg-a >> /var/log/restarts\\n" > /run/patching/patch-scripts/10-pkg-a\nchmod 700 /run/patching/patch-scripts/10-pkg-a' },
+      name: "pkg-a",
+      version: "2.0",
+      scripts: {
+        post: 'mkdir -p /run/patching/patch-scripts\nprintf "#!/bin/sh\\necho restarted-pkg-a >> /var/log/restarts\\n" > /run/patching/patch-scripts/10-pkg-a\nchmod 700 /run/patching/patch-scripts/10-pkg-a',
+      },
     });
     const desired = [...feed.filter((p) => p.name !== "pkg-a"), a2].map(toDesired);
     const t0 = process.hrtime.bigint();
@@ -130,8 +150,11 @@ describe("agent installer", function () {
   it("skips the scripts and requires a reboot when a package sets node_is_patched_rr", async () => {
     const { root } = await provisionedRoot();
     const s2 = await buildPayloadRpm({
-      name: "sysinv", version: "2.0",
-      scripts: { post: "mkdir -p /var/run /run/patching/patch-scripts\ntouch /var/run/node_is_patched_rr\nprintf 'touch /should-not-run\\n' > /run/patching/patch-scripts/s\nchmod 700 /run/patching/patch-scripts/s" },
+      name: "sysinv",
+      version: "2.0",
+      scripts: {
+        post: "mkdir -p /var/run /run/patching/patch-scripts\ntouch /var/run/node_is_patched_rr\nprintf 'touch /should-not-run\\n' > /run/patching/patch-scripts/s\nchmod 700 /run/patching/patch-scripts/s",
+      },
     });
     const res = await converge(root, { desired: [s2].map(toDesired), fetch: localFetch([s2]) });
     expect(res).to.include({ changed: true, requiresReboot: true });
@@ -168,7 +191,11 @@ describe("agent installer", function () {
 
   it("fails a failing restart script and keeps node_is_patched", async () => {
     const { root } = await provisionedRoot();
-    const c = await buildPayloadRpm({ name: "pkg-c", version: "1.0", scripts: { post: "mkdir -p /run/patching/patch-scripts\nprintf 'exit 4\\n' > /run/patching/patch-scripts/c\nchmod 700 /run/patching/patch-scripts/c" } });
+    const c = await buildPayloadRpm({
+      name: "pkg-c",
+      version: "1.0",
+      scripts: { post: "mkdir -p /run/patching/patch-scripts\nprintf 'exit 4\\n' > /run/patching/patch-scripts/c\nchmod 700 /run/patching/patch-scripts/c" },
+    });
     const res = await converge(root, { desired: [c].map(toDesired), fetch: localFetch([c]) });
     expect(res.failedReason).to.equal("1 patch script(s) failed: c");
     expect(existsSync(hostPaths(root).nodeIsPatched)).to.equal(true);
@@ -191,7 +218,10 @@ describe("agent installer", function () {
     const first = converge(root, { desired: [e].map(toDesired), fetch });
     while (fetch.calls.length === 0) await new Promise((r) => setImmediate(r));
     expect(existsSync(hostPaths(root).patchInstalling)).to.equal(true);
-    const second = await converge(root, { desired: [], fetch: localFetch([]) }).then(() => null, (err: unknown) => err);
+    const second = await converge(root, { desired: [], fetch: localFetch([]) }).then(
+      () => null,
+      (err: unknown) => err,
+    );
     expect(second).to.be.instanceOf(InstallInProgressError);
     expect((second as Error).message).to.equal("Install already in progress");
     open();

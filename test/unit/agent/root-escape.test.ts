@@ -6,7 +6,18 @@
  */
 import { expect } from "chai";
 import {
-  chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, promises as fsp, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync,
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  promises as fsp,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
 } from "node:fs";
 import { execFileSync } from "node:child_process";
 import * as os from "node:os";
@@ -18,9 +29,7 @@ import { HostAgent } from "../../../server/agent/host-agent.js";
 import { hostPaths } from "../../../server/agent/host-paths.js";
 import { rpmInitDb, rpmUpgrade } from "../../../server/agent/rpm.js";
 import { loadAgentState, saveAgentState, INITIAL_AGENT_STATE } from "../../../server/agent/state-file.js";
-import {
-  mkdirInRoot, openLogInRoot, UnsafeRootPathError, readFileInRoot, resolveInRoot, rmInRoot, writeFileInRootAtomic,
-} from "../../../server/agent/root-fs.js";
+import { mkdirInRoot, openLogInRoot, UnsafeRootPathError, readFileInRoot, resolveInRoot, rmInRoot, writeFileInRootAtomic } from "../../../server/agent/root-fs.js";
 import { createLogger } from "../../../server/lib/log.js";
 
 /** Every file under `dir` with its content ("-> target" for symlinks), sorted. */
@@ -81,8 +90,14 @@ describe("agent: stays inside its root (issue 16.11)", function () {
       expect(await resolveInRoot(root, "var/log/x.log")).to.equal(path.join(real, outside, "x.log"));
       expect(await resolveInRoot(root, "a/up/etc/passwd")).to.equal(path.join(real, "etc/passwd"));
       link(root, "loop", "loop");
-      await resolveInRoot(root, "loop/x").then(() => expect.fail("resolved a loop"), (e: unknown) => expect(e).to.be.instanceOf(UnsafeRootPathError));
-      await resolveInRoot(root, "/etc/passwd").then(() => expect.fail("accepted a path outside the root"), (e: unknown) => expect(e).to.be.instanceOf(UnsafeRootPathError));
+      await resolveInRoot(root, "loop/x").then(
+        () => expect.fail("resolved a loop"),
+        (e: unknown) => expect(e).to.be.instanceOf(UnsafeRootPathError),
+      );
+      await resolveInRoot(root, "/etc/passwd").then(
+        () => expect.fail("accepted a path outside the root"),
+        (e: unknown) => expect(e).to.be.instanceOf(UnsafeRootPathError),
+      );
     });
 
     it("replaces a symlinked log with a regular file and never appends to the link's target", async () => {
@@ -212,7 +227,10 @@ describe("agent: stays inside its root (issue 16.11)", function () {
     it("rpm is not run when its database path in the root is a symlink", async () => {
       const root = makeTempRoot();
       link(root, "root/.rpmdb", outside);
-      await rpmInitDb(root).then(() => expect.fail("ran rpm --initdb"), (e: unknown) => expect(e).to.be.instanceOf(UnsafeRootPathError));
+      await rpmInitDb(root).then(
+        () => expect.fail("ran rpm --initdb"),
+        (e: unknown) => expect(e).to.be.instanceOf(UnsafeRootPathError),
+      );
       const res = await converge(root, { desired: [], fetch: async () => "", operationId: "op-2" });
       expect(res.failedReason).to.match(/^install failed: Refusing to run rpm: its database path .* goes through a symlink$/);
     });
@@ -237,7 +255,10 @@ describe("agent: stays inside its root (issue 16.11)", function () {
     async function provisioned(): Promise<string> {
       const root = makeTempRoot();
       await rpmInitDb(root);
-      await rpmUpgrade(root, feed.map((p) => p.file));
+      await rpmUpgrade(
+        root,
+        feed.map((p) => p.file),
+      );
       return root;
     }
 

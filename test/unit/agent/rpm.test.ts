@@ -22,7 +22,10 @@ describe("agent rpm backend", function () {
     const root = makeTempRoot();
     await rpmInitDb(root);
     const t0 = process.hrtime.bigint();
-    await rpmUpgrade(root, feed.packages.map((p) => p.file));
+    await rpmUpgrade(
+      root,
+      feed.packages.map((p) => p.file),
+    );
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     console.log(`      provision base feed (${feed.packages.length} packages): ${ms.toFixed(0)} ms`);
     const all = await rpmQueryAll(root);
@@ -37,7 +40,10 @@ describe("agent rpm backend", function () {
   it("upgrades, downgrades and erases", async () => {
     const feed = await buildBaseFeed();
     const root = makeTempRoot();
-    await rpmUpgrade(root, feed.packages.map((p) => p.file));
+    await rpmUpgrade(
+      root,
+      feed.packages.map((p) => p.file),
+    );
     const a2 = await buildPayloadRpm({ name: "pkg-a", version: "2.0" });
     const t0 = process.hrtime.bigint();
     await rpmApply(root, { install: [a2.file], erase: ["pkg-b"] });
@@ -55,9 +61,15 @@ describe("agent rpm backend", function () {
   it("fails with rpm's error text when a %pre scriptlet fails", async () => {
     const feed = await buildBaseFeed();
     const root = makeTempRoot();
-    await rpmUpgrade(root, feed.packages.map((p) => p.file));
+    await rpmUpgrade(
+      root,
+      feed.packages.map((p) => p.file),
+    );
     const bad = await buildPayloadRpm({ name: "pkg-bad", version: "1.0", scripts: { pre: 'echo "disk on fire" >&2\nexit 3' } });
-    const err = await rpmUpgrade(root, [bad.file]).then(() => null, (e: unknown) => e);
+    const err = await rpmUpgrade(root, [bad.file]).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(RpmError);
     expect((err as RpmError).message).to.contain("%prein(pkg-bad-1.0-1.noarch) scriptlet failed, exit status 3");
     expect((err as RpmError).message).to.contain("disk on fire");
@@ -68,11 +80,16 @@ describe("agent rpm backend", function () {
   it("fails to erase a package that is not installed", async () => {
     const root = makeTempRoot();
     await rpmInitDb(root);
-    const err = await rpmErase(root, ["nosuch"]).then(() => null, (e: unknown) => e);
+    const err = await rpmErase(root, ["nosuch"]).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect((err as Error).message).to.equal("rpm erase failed: error: package nosuch is not installed");
   });
 
   it("drops Debian's Alien banner from stderr", () => {
-    expect(cleanRpmStderr("rpm: RPM should not be used directly install RPM packages, use Alien instead!\nrpm: However assuming you know what you are doing...\nerror: x\n")).to.equal("error: x");
+    expect(
+      cleanRpmStderr("rpm: RPM should not be used directly install RPM packages, use Alien instead!\nrpm: However assuming you know what you are doing...\nerror: x\n"),
+    ).to.equal("error: x");
   });
 });

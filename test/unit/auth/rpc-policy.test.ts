@@ -33,7 +33,9 @@ describe("RPC_POLICY", () => {
   });
 
   it("needs no token only for health and reflection", () => {
-    const pub = Object.entries(RPC_POLICY).filter(([, r]) => r === "public").map(([p]) => p);
+    const pub = Object.entries(RPC_POLICY)
+      .filter(([, r]) => r === "public")
+      .map(([p]) => p);
     expect(pub.every((p) => p.startsWith("/grpc.health.v1.") || p.startsWith("/grpc.reflection."))).to.equal(true);
   });
 

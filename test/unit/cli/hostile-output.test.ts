@@ -94,7 +94,16 @@ const hostileHost = Host.fromPartial({
 });
 
 const entries: AuditEntry[] = [
-  { id: 1, time: new Date("2026-12-03T08:00:00Z"), actor: `anon${CR}`, role: BIDI, action: `Connect${TITLE}`, target: FORGED_ROW, outcome: `UNAUTHENTICATED${COLOUR}`, detail: C1 },
+  {
+    id: 1,
+    time: new Date("2026-12-03T08:00:00Z"),
+    actor: `anon${CR}`,
+    role: BIDI,
+    action: `Connect${TITLE}`,
+    target: FORGED_ROW,
+    outcome: `UNAUTHENTICATED${COLOUR}`,
+    detail: C1,
+  },
   { id: 2, time: new Date("2026-12-03T08:00:01Z"), actor: "local", role: "admin", action: "ListHosts", target: "", outcome: "ok", detail: "" },
 ];
 
@@ -155,14 +164,32 @@ describe("CLI output of hostile stored strings (issue 16.10)", () => {
       async *installHost() {
         yield {
           progress: {
-            operationId: "op-1", hostname: "h", phase: InstallPhase.INSTALL_PHASE_INSTALLING, current: 1, total: 1,
-            bytesDone: 0, bytesTotal: 0, item: `pkg${TITLE}${CR}`, message: ALL, terminal: false, time: undefined,
+            operationId: "op-1",
+            hostname: "h",
+            phase: InstallPhase.INSTALL_PHASE_INSTALLING,
+            current: 1,
+            total: 1,
+            bytesDone: 0,
+            bytesTotal: 0,
+            item: `pkg${TITLE}${CR}`,
+            message: ALL,
+            terminal: false,
+            time: undefined,
           },
         };
         yield {
           progress: {
-            operationId: "op-1", hostname: "h", phase: InstallPhase.INSTALL_PHASE_DONE, current: 1, total: 1,
-            bytesDone: 0, bytesTotal: 0, item: "", message: "", terminal: true, time: undefined,
+            operationId: "op-1",
+            hostname: "h",
+            phase: InstallPhase.INSTALL_PHASE_DONE,
+            current: 1,
+            total: 1,
+            bytesDone: 0,
+            bytesTotal: 0,
+            item: "",
+            message: "",
+            terminal: true,
+            time: undefined,
           },
         };
       },
@@ -190,7 +217,10 @@ describe("CLI output of hostile stored strings (issue 16.10)", () => {
       async getStrategy() {
         return {
           strategy: Strategy.fromPartial({
-            name: "sw-patch", uuid: TITLE, state: `applied${COLOUR}`, currentPhase: "apply",
+            name: "sw-patch",
+            uuid: TITLE,
+            state: `applied${COLOUR}`,
+            currentPhase: "apply",
             applyPhase: { name: "apply", result: "failed", reason: `${ALL}` },
           }),
         };
@@ -265,7 +295,9 @@ describe("CLI output of hostile stored strings (issue 16.10)", () => {
       expect(r.rc, argv[0]).to.equal(0);
       expectInert(r, `${argv[0]} --format json`);
       const text = JSON.stringify(JSON.parse(r.stdout));
-      expect(text, argv[0]).to.satisfy((t: string) => t.includes(JSON.stringify(TITLE).slice(1, -1)) || t.includes(JSON.stringify(C1).slice(1, -1)) || t.includes(JSON.stringify(CR).slice(1, -1)));
+      expect(text, argv[0]).to.satisfy(
+        (t: string) => t.includes(JSON.stringify(TITLE).slice(1, -1)) || t.includes(JSON.stringify(C1).slice(1, -1)) || t.includes(JSON.stringify(CR).slice(1, -1)),
+      );
     }
     const audit = JSON.parse((await run(swPatch, ["--endpoint", endpoint, "--format", "json", "audit-log"])).stdout) as AuditEntry[];
     expect(audit[0]!.target).to.equal(FORGED_ROW);

@@ -1,12 +1,5 @@
 import { expect } from "chai";
-import {
-  AgentState,
-  PatchCurrent,
-  PatchState,
-  RepoState,
-  type Host,
-  type Patch,
-} from "../../../clients/sdk/src/index.js";
+import { AgentState, PatchCurrent, PatchState, RepoState, type Host, type Patch } from "../../../clients/sdk/src/index.js";
 import { renderPatchTable } from "../../../clients/cli/render/patch-table.js";
 import { renderHostsTable } from "../../../clients/cli/render/hosts-table.js";
 import { renderAppDependencies } from "../../../clients/cli/render/app-deps-table.js";
@@ -98,12 +91,7 @@ describe("cli render: text helpers", () => {
 describe("cli render: patch table", () => {
   it("renders the seed document's query example exactly", () => {
     const out = renderPatchTable([patch({ id: "001", rebootRequired: false })]);
-    expect(out).to.equal(
-      "Patch ID  RR  Release  Patch State\n" +
-        "========  ==  =======  ===========\n" +
-        "001       N    19.09    Available \n" +
-        "\n",
-    );
+    expect(out).to.equal("Patch ID  RR  Release  Patch State\n" + "========  ==  =======  ===========\n" + "001       N    19.09    Available \n" + "\n");
   });
 
   it("adds the Repo State column when some patch is n/a, widens columns and sorts by ID", () => {
@@ -121,9 +109,7 @@ describe("cli render: patch table", () => {
   });
 
   it("prints the header alone for an empty result", () => {
-    expect(renderPatchTable([])).to.equal(
-      "Patch ID  RR  Release  Patch State\n========  ==  =======  ===========\n\n",
-    );
+    expect(renderPatchTable([])).to.equal("Patch ID  RR  Release  Patch State\n========  ==  =======  ===========\n\n");
   });
 
   it("spells every patch state like the reference", () => {
@@ -238,10 +224,7 @@ describe("cli render: show", () => {
   });
 
   it("omits Repo State unless the patch state is n/a and wraps long summaries at the width", () => {
-    const out = renderShow(
-      [patch({ id: "A", patchState: PatchState.PATCH_STATE_APPLIED, summary: "alpha beta gamma delta epsilon" })],
-      40,
-    );
+    const out = renderShow([patch({ id: "A", patchState: PatchState.PATCH_STATE_APPLIED, summary: "alpha beta gamma delta epsilon" })], 40);
     expect(out).to.not.include("Repo State");
     expect(out).to.include("    Summary:        alpha beta gamma\n                    delta epsilon\n");
   });
@@ -250,8 +233,6 @@ describe("cli render: show", () => {
 describe("cli render: operation messages", () => {
   it("prints info verbatim and warnings under 'Warning:'", () => {
     expect(renderMessages({ info: "001 is now available\n", warning: "" })).to.equal("001 is now available\n\n");
-    expect(renderMessages({ info: "", warning: "Unremovable patch X being removed\n" })).to.equal(
-      "Warning:\nUnremovable patch X being removed\n\n",
-    );
+    expect(renderMessages({ info: "", warning: "Unremovable patch X being removed\n" })).to.equal("Warning:\nUnremovable patch X being removed\n\n");
   });
 });

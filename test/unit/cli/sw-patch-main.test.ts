@@ -111,9 +111,7 @@ describe("sw-patch: usage and local errors", () => {
     try {
       const r = await run(["--endpoint", "127.0.0.1:1", "upload", join(dir, "nope.patch"), dir]);
       expect(r.rc).to.equal(1);
-      expect(r.stderr).to.equal(
-        `Error: ${dir} is a directory. Please use upload-dir\nError: File does not exist: ${join(dir, "nope.patch")}\n`,
-      );
+      expect(r.stderr).to.equal(`Error: ${dir} is a directory. Please use upload-dir\nError: File does not exist: ${join(dir, "nope.patch")}\n`);
       const e = await run(["--endpoint", "127.0.0.1:1", "upload-dir", dir]);
       expect(e).to.deep.equal({ rc: 1, stdout: "", stderr: "Error: No patches found\n" });
     } finally {
@@ -203,11 +201,7 @@ describe("sw-patch: commands against an in-process fake controller", () => {
   });
 
   it("host-install prints dots, then the reference's closing line", async () => {
-    installScript = [
-      progress(InstallPhase.INSTALL_PHASE_QUEUED),
-      progress(InstallPhase.INSTALL_PHASE_INSTALLING),
-      progress(InstallPhase.INSTALL_PHASE_DONE, true),
-    ];
+    installScript = [progress(InstallPhase.INSTALL_PHASE_QUEUED), progress(InstallPhase.INSTALL_PHASE_INSTALLING), progress(InstallPhase.INSTALL_PHASE_DONE, true)];
     expect(await run(["--endpoint", endpoint, "host-install", "compute-0"])).to.deep.equal({
       rc: 0,
       stdout: "..\nInstallation was successful.\n",
@@ -230,9 +224,7 @@ describe("sw-patch: commands against an in-process fake controller", () => {
   it("host-install draws a progress bar on a terminal", async () => {
     installScript = [progress(InstallPhase.INSTALL_PHASE_INSTALLING), progress(InstallPhase.INSTALL_PHASE_DONE, true)];
     const r = await run(["--endpoint", endpoint, "host-install", "compute-0"], { isTTY: true });
-    expect(r.stdout).to.equal(
-      "\r\x1b[K[##########..........]  50% installing 1/2 pkg-1.0-1.x86_64.rpm\nInstallation was successful.\n",
-    );
+    expect(r.stdout).to.equal("\r\x1b[K[##########..........]  50% installing 1/2 pkg-1.0-1.x86_64.rpm\nInstallation was successful.\n");
   });
 
   it("host-install-async confirms the request", async () => {

@@ -38,8 +38,15 @@ describe("system and fm: usage and local errors (in-process)", () => {
 
   it("every command has --help (exit 0)", async () => {
     for (const [w, c] of [
-      ["system", "host-list"], ["system", "host-show"], ["system", "host-lock"], ["system", "host-unlock"], ["system", "host-swact"],
-      ["fm", "alarm-list"], ["fm", "alarm-show"], ["fm", "alarm-delete"], ["fm", "alarm-raise"],
+      ["system", "host-list"],
+      ["system", "host-show"],
+      ["system", "host-lock"],
+      ["system", "host-unlock"],
+      ["system", "host-swact"],
+      ["fm", "alarm-list"],
+      ["fm", "alarm-show"],
+      ["fm", "alarm-delete"],
+      ["fm", "alarm-raise"],
     ] as const) {
       const r = await run(w, [c, "--help"]);
       expect(r.rc, c).to.equal(0);

@@ -1,12 +1,5 @@
 import { expect } from "chai";
-import {
-  AdminState,
-  AgentState,
-  Availability,
-  Host,
-  OperationalState,
-  PatchCurrent,
-} from "../../../clients/sdk/src/index.js";
+import { AdminState, AgentState, Availability, Host, OperationalState, PatchCurrent } from "../../../clients/sdk/src/index.js";
 import { renderPropertyTable, renderTable, starlingxTimestamp, utcSeconds } from "../../../clients/cli/render/starlingx-table.js";
 import { hostId, hostView, renderHostList, renderHostShow } from "../../../clients/cli/system/render.js";
 import { renderTokenList } from "../../../clients/cli/sw-patch/commands/token-list.js";
@@ -37,14 +30,15 @@ const HOSTS = [
 
 describe("starlingx-table: the prettytable look", () => {
   it("frames the header and the rows, left-aligned, one space of padding", () => {
-    expect(renderTable(["id", "name"], [[1, "a"], [22, "bbbb"]])).to.equal(
-      "+----+------+\n" +
-        "| id | name |\n" +
-        "+----+------+\n" +
-        "| 1  | a    |\n" +
-        "| 22 | bbbb |\n" +
-        "+----+------+\n",
-    );
+    expect(
+      renderTable(
+        ["id", "name"],
+        [
+          [1, "a"],
+          [22, "bbbb"],
+        ],
+      ),
+    ).to.equal("+----+------+\n" + "| id | name |\n" + "+----+------+\n" + "| 1  | a    |\n" + "| 22 | bbbb |\n" + "+----+------+\n");
   });
 
   it("prints the frame of an empty table", () => {
@@ -52,24 +46,39 @@ describe("starlingx-table: the prettytable look", () => {
   });
 
   it("keeps a value with a newline on one row (shown as \\n) and prints booleans and missing values like Python", () => {
-    expect(renderTable(["k", "v"], [["x", "one\ntwo"], [true, undefined]])).to.equal(
-      "+------+----------+\n" +
-        "| k    | v        |\n" +
-        "+------+----------+\n" +
-        "| x    | one\\ntwo |\n" +
-        "| True | None     |\n" +
-        "+------+----------+\n",
+    expect(
+      renderTable(
+        ["k", "v"],
+        [
+          ["x", "one\ntwo"],
+          [true, undefined],
+        ],
+      ),
+    ).to.equal(
+      "+------+----------+\n" + "| k    | v        |\n" + "+------+----------+\n" + "| x    | one\\ntwo |\n" + "| True | None     |\n" + "+------+----------+\n",
     );
   });
 
   it("centres and right-aligns like prettytable", () => {
-    expect(renderTable(["abcd", "x"], [["ab", "y"], ["abc", "z"]], { align: ["c", "r"] })).to.equal(
-      "+------+---+\n| abcd | x |\n+------+---+\n|  ab  | y |\n| abc  | z |\n+------+---+\n",
-    );
+    expect(
+      renderTable(
+        ["abcd", "x"],
+        [
+          ["ab", "y"],
+          ["abc", "z"],
+        ],
+        { align: ["c", "r"] },
+      ),
+    ).to.equal("+------+---+\n| abcd | x |\n+------+---+\n|  ab  | y |\n| abc  | z |\n+------+---+\n");
   });
 
   it("renders Property/Value tables", () => {
-    expect(renderPropertyTable([["hostname", "controller-0"], ["id", 1]])).to.equal(
+    expect(
+      renderPropertyTable([
+        ["hostname", "controller-0"],
+        ["id", 1],
+      ]),
+    ).to.equal(
       "+----------+--------------+\n" +
         "| Property | Value        |\n" +
         "+----------+--------------+\n" +
@@ -226,7 +235,9 @@ describe("sw-patch admin tables", () => {
         "Description: lab\n" +
         "Created: 2024-05-01T10:20:30Z\n" +
         "The token is shown only once; store it now:\n" +
-        "swp_0123456789abcdef_" + "0".repeat(64) + "\n",
+        "swp_0123456789abcdef_" +
+        "0".repeat(64) +
+        "\n",
     );
   });
 });

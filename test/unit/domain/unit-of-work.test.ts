@@ -19,7 +19,12 @@ describe("UnitOfWork", () => {
 
   it("refuses commit outside exclusive(); inside it, hooks run after the commit and before the events are published", async () => {
     const { uow, store, seen, stop } = await setup();
-    const e = await uow.commit(async () => undefined).then(() => undefined, (x: Error) => x);
+    const e = await uow
+      .commit(async () => undefined)
+      .then(
+        () => undefined,
+        (x: Error) => x,
+      );
     expect(e?.message).to.equal("UnitOfWork.commit outside exclusive()");
     const order: string[] = [];
     let memory = "old";
@@ -45,10 +50,15 @@ describe("UnitOfWork", () => {
     const { uow, store, events, stop } = await setup();
     store.failNext = new Error("injected");
     let adopted = false;
-    const r = await uow.write(async (w) => {
-      await w.event({ kind: "lost" });
-      w.afterCommit(() => (adopted = true));
-    }).then(() => "ok", (x: Error) => x.message);
+    const r = await uow
+      .write(async (w) => {
+        await w.event({ kind: "lost" });
+        w.afterCommit(() => (adopted = true));
+      })
+      .then(
+        () => "ok",
+        (x: Error) => x.message,
+      );
     expect([r, adopted, events.lastSequence]).to.deep.equal(["injected", false, 0]);
     const log: string[] = [];
     const body = (name: string) => async () => {

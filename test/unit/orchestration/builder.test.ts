@@ -29,11 +29,7 @@ describe("orchestration builder: worked examples (spec §8)", () => {
   it("§8.1 with parallel workers (max 2): the two computes share one stage", () => {
     const stages = build({ workerApplyType: "parallel", maxParallelWorkerHosts: 2 }, snapshot(standard222()));
     expect(stages).to.have.length(5);
-    expect(describeStages(stages)[4]).to.deep.equal([
-      "sw-patch-worker-hosts",
-      1891,
-      "query-alarms(60), sw-patch-hosts[compute-0,compute-1](1800), system-stabilize(30)",
-    ]);
+    expect(describeStages(stages)[4]).to.deep.equal(["sw-patch-worker-hosts", 1891, "query-alarms(60), sw-patch-hosts[compute-0,compute-1](1800), system-stabilize(30)"]);
   });
 
   it("§8.2 2+2+2 reboot-required, parallel workers max 2: 7876, 7876, 6376, 6376, 4636 = 33141", () => {
@@ -60,7 +56,11 @@ describe("orchestration builder: worked examples (spec §8)", () => {
 
   it("§8.2 variant: OpenStack VMs with stop-start → stop/start-instances and wait-alarms-clear(600), 6976 s", () => {
     const hosts = standard222({ requiresReboot: true }).map((h) =>
-      h.hostname === "compute-0" ? { ...h, openstackCompute: true, instances: [vm("vm-a", "compute-0")] } : h.hostname === "compute-1" ? { ...h, openstackCompute: true, instances: [vm("vm-b", "compute-1")] } : h,
+      h.hostname === "compute-0"
+        ? { ...h, openstackCompute: true, instances: [vm("vm-a", "compute-0")] }
+        : h.hostname === "compute-1"
+          ? { ...h, openstackCompute: true, instances: [vm("vm-b", "compute-1")] }
+          : h,
     );
     const stages = build({ workerApplyType: "parallel", maxParallelWorkerHosts: 2 }, snapshot(hosts));
     expect(describeStages(stages)[4]).to.deep.equal([
@@ -116,10 +116,7 @@ describe("orchestration builder: worked examples (spec §8)", () => {
   });
 
   it("§8.3 AIO duplex with VMs and stop-start: nine steps, stop after swact, start after unlock", () => {
-    const snap = snapshot([
-      aio("controller-0", { requiresReboot: true, instances: [vm("vm-a", "controller-0")] }),
-      aio("controller-1", { requiresReboot: true }),
-    ]);
+    const snap = snapshot([aio("controller-0", { requiresReboot: true, instances: [vm("vm-a", "controller-0")] }), aio("controller-1", { requiresReboot: true })]);
     const stages = build({}, snap);
     expect(stages[0]!.steps.map((s) => s.name)).to.deep.equal([
       "query-alarms",
@@ -213,9 +210,7 @@ describe("orchestration builder: checks (spec §6)", () => {
     expect(fails({}, snapshot(h2))).to.equal("all controller hosts must be unlocked-enabled-available");
     const h3 = standard222();
     h3[4] = { ...h3[4]!, availability: "degraded" };
-    expect(fails({}, snapshot(h3))).to.equal(
-      "all worker hosts must be unlocked-enabled-available, locked-disabled-online or locked-disabled-offline",
-    );
+    expect(fails({}, snapshot(h3))).to.equal("all worker hosts must be unlocked-enabled-available, locked-disabled-online or locked-disabled-offline");
   });
 
   it("a locked-disabled-offline worker passes and is skipped", () => {
@@ -238,9 +233,7 @@ describe("orchestration builder: checks (spec §6)", () => {
   });
 
   it("one storage host needing the patch → not enough storage hosts", () => {
-    expect(fails({}, snapshot([host("controller-0"), host("controller-1"), host("storage-0")]))).to.equal(
-      "not enough storage hosts to apply software updates",
-    );
+    expect(fails({}, snapshot([host("controller-0"), host("controller-1"), host("storage-0")]))).to.equal("not enough storage hosts to apply software updates");
   });
 
   it("everything patch-current → no software patches need to be applied", () => {

@@ -112,7 +112,13 @@ describe("orchestration engine", () => {
     await orch.apply();
     await orch.idle();
     expect(orch.get().state).to.equal("applied");
-    expect(cluster.actions).to.deep.equal(["stop controller-0 uuid-vm-a", "lock controller-0", "install controller-0", "unlock controller-0", "start controller-0 uuid-vm-a"]);
+    expect(cluster.actions).to.deep.equal([
+      "stop controller-0 uuid-vm-a",
+      "lock controller-0",
+      "install controller-0",
+      "unlock controller-0",
+      "start controller-0 uuid-vm-a",
+    ]);
   });
 
   it("a failing install → apply-failed → automatic abort: unlock compensation, state aborted, apply-reason kept", async () => {
@@ -258,9 +264,7 @@ describe("orchestration engine", () => {
     cluster.host("compute-0").instances.push(vm("vm-late", "compute-0"));
     await orch.apply();
     await orch.idle();
-    expect(orch.get().applyPhase.reason).to.equal(
-      "Lock of host(s) compute-0 failed because instance(s) vm-late were not migrated or stopped.",
-    );
+    expect(orch.get().applyPhase.reason).to.equal("Lock of host(s) compute-0 failed because instance(s) vm-late were not migrated or stopped.");
   });
 
   it("build failures: reason in build-reason, apply rejected with it", async () => {

@@ -6,7 +6,22 @@ const t0 = new Date(2024, 6, 1, 10, 0, 0);
 const t5 = new Date(2024, 6, 1, 10, 0, 5);
 
 function phase(name: string, over: Partial<StrategyPhase> = {}): StrategyPhase {
-  return { name, state: "", result: "initial", reason: "", timeout: 0, startDate: undefined, endDate: undefined, currentStage: 0, totalStages: 0, stopAtStage: 0, completionPercentage: 100, inprogress: false, stages: [], ...over };
+  return {
+    name,
+    state: "",
+    result: "initial",
+    reason: "",
+    timeout: 0,
+    startDate: undefined,
+    endDate: undefined,
+    currentStage: 0,
+    totalStages: 0,
+    stopAtStage: 0,
+    completionPercentage: 100,
+    inprogress: false,
+    stages: [],
+    ...over,
+  };
 }
 
 const buildPhase = phase("build", {
@@ -31,9 +46,45 @@ const buildPhase = phase("build", {
       totalSteps: 3,
       inprogress: false,
       steps: [
-        { stepId: 0, name: "query-alarms", entityType: "", entityNames: [], entityUuids: [], state: "complete", result: "success", reason: "", timeout: 60, startDate: t0, endDate: t0 },
-        { stepId: 1, name: "query-sw-patches", entityType: "", entityNames: [], entityUuids: [], state: "complete", result: "success", reason: "", timeout: 60, startDate: undefined, endDate: undefined },
-        { stepId: 2, name: "sw-patch-hosts", entityType: "hosts", entityNames: ["controller-1"], entityUuids: ["77f0"], state: "complete", result: "success", reason: "", timeout: 1800, startDate: t0, endDate: t5 },
+        {
+          stepId: 0,
+          name: "query-alarms",
+          entityType: "",
+          entityNames: [],
+          entityUuids: [],
+          state: "complete",
+          result: "success",
+          reason: "",
+          timeout: 60,
+          startDate: t0,
+          endDate: t0,
+        },
+        {
+          stepId: 1,
+          name: "query-sw-patches",
+          entityType: "",
+          entityNames: [],
+          entityUuids: [],
+          state: "complete",
+          result: "success",
+          reason: "",
+          timeout: 60,
+          startDate: undefined,
+          endDate: undefined,
+        },
+        {
+          stepId: 2,
+          name: "sw-patch-hosts",
+          entityType: "hosts",
+          entityNames: ["controller-1"],
+          entityUuids: ["77f0"],
+          state: "complete",
+          result: "success",
+          reason: "",
+          timeout: 1800,
+          startDate: t0,
+          endDate: t5,
+        },
       ],
     },
   ],

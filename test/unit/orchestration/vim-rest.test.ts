@@ -15,12 +15,21 @@ interface Reply {
 function request(port: number, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
-    const req = http.request({ host: "127.0.0.1", port, method, path, headers: { Accept: "application/json", ...(data ? { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(data)) } : {}), ...headers } }, (res) => {
-      let raw = "";
-      res.setEncoding("utf8");
-      res.on("data", (c) => (raw += c));
-      res.on("end", () => resolve({ status: res.statusCode!, raw, body: raw ? JSON.parse(raw) : undefined }));
-    });
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port,
+        method,
+        path,
+        headers: { Accept: "application/json", ...(data ? { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(data)) } : {}), ...headers },
+      },
+      (res) => {
+        let raw = "";
+        res.setEncoding("utf8");
+        res.on("data", (c) => (raw += c));
+        res.on("end", () => resolve({ status: res.statusCode!, raw, body: raw ? JSON.parse(raw) : undefined }));
+      },
+    );
     req.on("error", reject);
     if (data) req.write(data);
     req.end();
@@ -72,10 +81,28 @@ describe("VIM REST API (spec §3)", () => {
       const created = await request(rest.port, "POST", base, CREATE, { "X-Auth-Token": "admin" });
       expect(created.status).to.equal(200);
       const s = created.body.strategy;
-      expect(s).to.include({ name: "sw-patch", state: "building", "current-phase": "build", "worker-apply-type": "parallel", "max-parallel-worker-hosts": 2, "swift-apply-type": "ignore" });
+      expect(s).to.include({
+        name: "sw-patch",
+        state: "building",
+        "current-phase": "build",
+        "worker-apply-type": "parallel",
+        "max-parallel-worker-hosts": 2,
+        "swift-apply-type": "ignore",
+      });
       expect(s["build-phase"]).to.include({ "phase-name": "build", timeout: 182, "total-stages": 1, "stop-at-stage": 1, inprogress: true });
       expect(s["build-phase"]["start-date-time"]).to.match(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
-      expect(s["build-phase"].stages[0].steps[0]).to.have.keys(["step-id", "step-name", "timeout", "entity-type", "entity-names", "entity-uuids", "result", "reason", "start-date-time", "end-date-time"]);
+      expect(s["build-phase"].stages[0].steps[0]).to.have.keys([
+        "step-id",
+        "step-name",
+        "timeout",
+        "entity-type",
+        "entity-names",
+        "entity-uuids",
+        "result",
+        "reason",
+        "start-date-time",
+        "end-date-time",
+      ]);
       expect(s["apply-phase"]).to.include({ result: "initial", timeout: 0, "completion-percentage": 100, "stop-at-stage": 0 });
       expect(tokens).to.include("admin");
 

@@ -69,7 +69,9 @@ describe("metadata.xml writer", () => {
       semantics: [],
     });
     expect(xml).to.contain(`  <summary>a &amp; b &lt;c&gt; &quot;d&quot; 'e'</summary>\n`);
-    expect(xml).to.contain("  <unremovable>Y</unremovable>\n  <reboot_required>Y</reboot_required>\n  <apply_active_release_only>Y</apply_active_release_only>\n  <contents>");
+    expect(xml).to.contain(
+      "  <unremovable>Y</unremovable>\n  <reboot_required>Y</reboot_required>\n  <apply_active_release_only>Y</apply_active_release_only>\n  <contents>",
+    );
     expect(xml).to.contain("  <requires/>\n  <semantics/>\n</patch>\n");
   });
   it("sorts packages inside a personality and semantics actions", () => {

@@ -60,7 +60,19 @@ describe("patch writer and reader", () => {
     expect(await fsp.readFile(path.join(x, "signature"), "latin1")).to.equal(v.toString(16));
     const concat = Buffer.concat(await Promise.all(["metadata.tar", "software.tar", "semantics.tar"].map((n) => fsp.readFile(path.join(x, n)))));
     await fsp.writeFile(path.join(x, "concat.bin"), concat);
-    const out = execFileSync("openssl", ["dgst", "-sha256", "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32", "-verify", DEV_PUBKEY, "-signature", path.join(x, "signature.v2"), path.join(x, "concat.bin")]).toString();
+    const out = execFileSync("openssl", [
+      "dgst",
+      "-sha256",
+      "-sigopt",
+      "rsa_padding_mode:pss",
+      "-sigopt",
+      "rsa_pss_saltlen:32",
+      "-verify",
+      DEV_PUBKEY,
+      "-signature",
+      path.join(x, "signature.v2"),
+      path.join(x, "concat.bin"),
+    ]).toString();
     expect(out).to.contain("Verified OK");
     expect(execFileSync("tar", ["tf", path.join(x, "metadata.tar")]).toString()).to.equal("metadata.xml\n");
     expect(execFileSync("tar", ["tf", path.join(x, "semantics.tar")]).toString()).to.equal("pre-apply/STX_19.12_PATCH_0007\n");
@@ -78,10 +90,21 @@ describe("patch writer and reader", () => {
       expect(r.members.map((m) => m.name)).to.deep.equal(["metadata.tar", "software.tar", "semantics.tar", "signature", "signature.v2"]);
       for (const rpm of r.rpms) {
         const src = patch.rpmPaths.find((p) => path.basename(p) === rpm.fileName)!;
-        expect(rpm.sha256).to.equal(createHash("sha256").update(await fsp.readFile(src)).digest("hex"));
-        expect(createHash("sha256").update(await fsp.readFile(rpm.path)).digest("hex")).to.equal(rpm.sha256);
+        expect(rpm.sha256).to.equal(
+          createHash("sha256")
+            .update(await fsp.readFile(src))
+            .digest("hex"),
+        );
+        expect(
+          createHash("sha256")
+            .update(await fsp.readFile(rpm.path))
+            .digest("hex"),
+        ).to.equal(rpm.sha256);
       }
-      expect(r.rpms.map((x) => [x.name, x.version, x.release, x.arch])).to.deep.equal([["sysinv", "1.0", "20.tis", "x86_64"], ["sysinv-helper", "1.0", "1.tis", "x86_64"]]);
+      expect(r.rpms.map((x) => [x.name, x.version, x.release, x.arch])).to.deep.equal([
+        ["sysinv", "1.0", "20.tis", "x86_64"],
+        ["sysinv-helper", "1.0", "1.tis", "x86_64"],
+      ]);
       expect(r.semantics.map((s) => s.action)).to.deep.equal(["pre-apply"]);
       expect(await fsp.readFile(r.semantics[0].path, "utf8")).to.equal("#!/bin/sh\nexit 0\n");
       expect((await fsp.stat(r.dir)).mode & 0o777).to.equal(0o700);
@@ -93,7 +116,11 @@ describe("patch writer and reader", () => {
 
   it("hashing on the hash lanes gives exactly what hashing here gives, also for reads side by side", async () => {
     const here = await readPatch(patch.path, { trust, workDir: work });
-    const facts = (r: typeof here) => ({ signer: r.signer, members: r.members.map((m) => [m.name, m.size, m.md5, m.sha256 === "" ? "" : "sha"]), rpms: r.rpms.map((x) => [x.fileName, x.size, x.sha256]) });
+    const facts = (r: typeof here) => ({
+      signer: r.signer,
+      members: r.members.map((m) => [m.name, m.size, m.md5, m.sha256 === "" ? "" : "sha"]),
+      rpms: r.rpms.map((x) => [x.fileName, x.size, x.sha256]),
+    });
     const expected = facts(here);
     await here.cleanup();
     const bytes = await fsp.readFile(patch.path);
@@ -212,66 +239,251 @@ describe("patch reader rejects malformed input", () => {
     ["a non-gzip file", () => Buffer.from("hello world, not gzip"), /^patch file: not a gzip file \(bad magic\)$/],
     ["a plain tar", () => rawTar([{ name: "x", data: Buffer.from("x") }]), /not a gzip file/],
     ["a truncated gzip header", () => craftPatch(good).subarray(0, 5), /^patch file: truncated gzip header$/],
-    ["truncated compressed data", () => { const b = craftPatch(good); return b.subarray(0, b.length - 100); }, /^patch file: truncated gzip stream/],
-    ["a missing gzip trailer", () => { const b = craftPatch(good); return b.subarray(0, b.length - 4); }, /^patch file: truncated gzip stream \(missing trailer\)$/],
-    ["a bad gzip CRC", () => { const b = Buffer.from(craftPatch(good)); b[b.length - 6] ^= 0xff; return b; }, /^patch file: gzip CRC mismatch/],
-    ["a bad gzip length", () => { const b = Buffer.from(craftPatch(good)); b[b.length - 2] ^= 0xff; return b; }, /^patch file: gzip length mismatch/],
-    ["trailing garbage after the gzip stream", () => Buffer.concat([craftPatch(good), Buffer.from("garbage")]), /^patch file: unexpected data after the gzip stream \(7 bytes\)$/],
+    [
+      "truncated compressed data",
+      () => {
+        const b = craftPatch(good);
+        return b.subarray(0, b.length - 100);
+      },
+      /^patch file: truncated gzip stream/,
+    ],
+    [
+      "a missing gzip trailer",
+      () => {
+        const b = craftPatch(good);
+        return b.subarray(0, b.length - 4);
+      },
+      /^patch file: truncated gzip stream \(missing trailer\)$/,
+    ],
+    [
+      "a bad gzip CRC",
+      () => {
+        const b = Buffer.from(craftPatch(good));
+        b[b.length - 6] ^= 0xff;
+        return b;
+      },
+      /^patch file: gzip CRC mismatch/,
+    ],
+    [
+      "a bad gzip length",
+      () => {
+        const b = Buffer.from(craftPatch(good));
+        b[b.length - 2] ^= 0xff;
+        return b;
+      },
+      /^patch file: gzip length mismatch/,
+    ],
+    [
+      "trailing garbage after the gzip stream",
+      () => Buffer.concat([craftPatch(good), Buffer.from("garbage")]),
+      /^patch file: unexpected data after the gzip stream \(7 bytes\)$/,
+    ],
     ["trailing zeros after the gzip stream", () => Buffer.concat([craftPatch(good), Buffer.alloc(512)]), /^patch file: unexpected data after the gzip stream/],
     ["a second gzip member", () => Buffer.concat([craftPatch(good), zlib.gzipSync(Buffer.alloc(1024))]), /^patch file: concatenated gzip members are not supported$/],
-    ["corrupt deflate data", () => { const b = Buffer.from(craftPatch(good)); for (let i = 20; i < 40; i++) b[i] ^= 0x55; return b; }, /^patch file: (corrupt gzip data|gzip CRC mismatch)/],
+    [
+      "corrupt deflate data",
+      () => {
+        const b = Buffer.from(craftPatch(good));
+        for (let i = 20; i < 40; i++) b[i] ^= 0x55;
+        return b;
+      },
+      /^patch file: (corrupt gzip data|gzip CRC mismatch)/,
+    ],
     ["gzip of a non-tar", () => zlib.gzipSync(Buffer.alloc(2048, 0x41)), /^patch: header checksum mismatch/],
     ["a truncated tar", () => zlib.gzipSync(craftTar(good).subarray(0, 1536)), /^patch: truncated archive inside member 'metadata.tar'$/],
     ["a tar without end marker", () => zlib.gzipSync(rawTarNoEnd(good)), /^patch: truncated archive \(missing end-of-archive marker\)$/],
-    ["non-zero data after the tar end marker", () => zlib.gzipSync(Buffer.concat([craftTar(good), Buffer.from("x")])), /^patch: unexpected data after the end-of-archive marker$/],
+    [
+      "non-zero data after the tar end marker",
+      () => zlib.gzipSync(Buffer.concat([craftTar(good), Buffer.from("x")])),
+      /^patch: unexpected data after the end-of-archive marker$/,
+    ],
     ["a missing signature", () => craftPatch({ ...good, outer: (m) => m.filter((x) => x.name !== "signature") }), /^patch: missing member 'signature'$/],
     ["a missing metadata.tar", () => craftPatch({ ...good, outer: (m) => m.filter((x) => x.name !== "metadata.tar") }), /^patch: missing member 'metadata.tar'$/],
     ["a missing software.tar", () => craftPatch({ ...good, outer: (m) => m.filter((x) => x.name !== "software.tar") }), /^patch: missing member 'software.tar'$/],
     ["a missing signature.v2", () => craftPatch({ ...good, signatureV2: null }), /^Patch has not been signed: missing member 'signature.v2'$/],
     ["a duplicate member", () => craftPatch({ ...good, outer: (m) => [...m, m[2]] }), /^patch: duplicate member 'signature'$/],
     ["an unknown member", () => craftPatch({ ...good, outer: (m) => [...m, { name: "README", data: Buffer.from("hi") }] }), /^patch: unknown member 'README'$/],
-    ["a member in a directory", () => craftPatch({ ...good, outer: (m) => m.map((x) => (x.name === "signature" ? { ...x, name: "sub/signature" } : x)) }), /^patch: member 'sub\/signature' contains a directory$/],
+    [
+      "a member in a directory",
+      () => craftPatch({ ...good, outer: (m) => m.map((x) => (x.name === "signature" ? { ...x, name: "sub/signature" } : x)) }),
+      /^patch: member 'sub\/signature' contains a directory$/,
+    ],
     ["a member with ..", () => craftPatch({ ...good, outer: (m) => [{ name: "../evil", data: Buffer.from("x") }, ...m] }), /^patch: member '..\/evil' contains '..'$/],
-    ["an absolute member name", () => craftPatch({ ...good, outer: (m) => [{ name: "/etc/passwd", data: Buffer.from("x") }, ...m] }), /^patch: member '\/etc\/passwd' has an absolute path$/],
-    ["a symlink member", () => craftPatch({ ...good, outer: (m) => [{ name: "signature.v2", type: "2", linkname: "/etc/shadow" }, ...m.filter((x) => x.name !== "signature.v2")] }), /^patch: member 'signature.v2' is a symbolic link, only regular files are allowed$/],
+    [
+      "an absolute member name",
+      () => craftPatch({ ...good, outer: (m) => [{ name: "/etc/passwd", data: Buffer.from("x") }, ...m] }),
+      /^patch: member '\/etc\/passwd' has an absolute path$/,
+    ],
+    [
+      "a symlink member",
+      () => craftPatch({ ...good, outer: (m) => [{ name: "signature.v2", type: "2", linkname: "/etc/shadow" }, ...m.filter((x) => x.name !== "signature.v2")] }),
+      /^patch: member 'signature.v2' is a symbolic link, only regular files are allowed$/,
+    ],
     ["a hard link member", () => craftPatch({ ...good, outer: (m) => [{ name: "x", type: "1", linkname: "metadata.tar" }, ...m] }), /^patch: member 'x' is a hard link/],
     ["a device member", () => craftPatch({ ...good, outer: (m) => [{ name: "x", type: "3" }, ...m] }), /^patch: member 'x' is a character device/],
     ["a directory member", () => craftPatch({ ...good, outer: (m) => [{ name: "d/", type: "5" }, ...m] }), /^patch: member 'd\/' is a directory/],
     ["a FIFO member", () => craftPatch({ ...good, outer: (m) => [{ name: "p", type: "6" }, ...m] }), /^patch: member 'p' is a FIFO/],
     ["an oversized signature", () => craftPatch({ ...good, signature: "f".repeat(2000) }), /^patch: member 'signature' is too large \(2000 bytes, limit 1024\)$/],
-    ["an oversized metadata.tar", () => craftPatch({ ...good, metadataTar: rawTar([{ name: "metadata.xml", data: Buffer.alloc(1100 * 1024, 0x20) }]) }), /^patch: member 'metadata.tar' is too large/],
-    ["a bad md5 signature", () => craftPatch({ ...good, signature: "1234abcd" }), /^Patch failed verification: member 'signature' does not match the md5 of metadata.tar, software.tar$/],
-    ["a signature.v2 by an untrusted key", () => craftPatch({ ...good, keyPem: untrustedKey }), /^Patch failed verification: member 'signature.v2' does not verify with any trusted key \(tried formal, dev\)$/],
+    [
+      "an oversized metadata.tar",
+      () => craftPatch({ ...good, metadataTar: rawTar([{ name: "metadata.xml", data: Buffer.alloc(1100 * 1024, 0x20) }]) }),
+      /^patch: member 'metadata.tar' is too large/,
+    ],
+    [
+      "a bad md5 signature",
+      () => craftPatch({ ...good, signature: "1234abcd" }),
+      /^Patch failed verification: member 'signature' does not match the md5 of metadata.tar, software.tar$/,
+    ],
+    [
+      "a signature.v2 by an untrusted key",
+      () => craftPatch({ ...good, keyPem: untrustedKey }),
+      /^Patch failed verification: member 'signature.v2' does not verify with any trusted key \(tried formal, dev\)$/,
+    ],
     ["a PSS signature with salt 20", () => craftPatch({ ...good, scheme: 20 }), /^Patch failed verification: member 'signature.v2' does not verify/],
     ["a truncated signature.v2", () => craftPatch({ ...good, signatureV2: Buffer.alloc(100, 1) }), /^Patch failed verification: member 'signature.v2'/],
-    ["metadata.tar with two members", () => craftPatch({ ...good, metadataTar: rawTar([{ name: "metadata.xml", data: Buffer.from(good.metadataXml!) }, { name: "extra", data: Buffer.from("x") }]) }), /^metadata.tar: must contain exactly one member 'metadata.xml' \(found 'metadata.xml', 'extra'\)$/],
-    ["metadata.tar with a wrong member name", () => craftPatch({ ...good, metadataTar: rawTar([{ name: "meta.xml", data: Buffer.from(good.metadataXml!) }]) }), /^metadata.tar: must contain exactly one member 'metadata.xml' \(found 'meta.xml'\)$/],
-    ["metadata.tar holding a symlink", () => craftPatch({ ...good, metadataTar: rawTar([{ name: "metadata.xml", type: "2", linkname: "/etc/passwd" }]) }), /^metadata.tar: member 'metadata.xml' is a symbolic link/],
+    [
+      "metadata.tar with two members",
+      () =>
+        craftPatch({
+          ...good,
+          metadataTar: rawTar([
+            { name: "metadata.xml", data: Buffer.from(good.metadataXml!) },
+            { name: "extra", data: Buffer.from("x") },
+          ]),
+        }),
+      /^metadata.tar: must contain exactly one member 'metadata.xml' \(found 'metadata.xml', 'extra'\)$/,
+    ],
+    [
+      "metadata.tar with a wrong member name",
+      () => craftPatch({ ...good, metadataTar: rawTar([{ name: "meta.xml", data: Buffer.from(good.metadataXml!) }]) }),
+      /^metadata.tar: must contain exactly one member 'metadata.xml' \(found 'meta.xml'\)$/,
+    ],
+    [
+      "metadata.tar holding a symlink",
+      () => craftPatch({ ...good, metadataTar: rawTar([{ name: "metadata.xml", type: "2", linkname: "/etc/passwd" }]) }),
+      /^metadata.tar: member 'metadata.xml' is a symbolic link/,
+    ],
     ["metadata.xml that is not well-formed", () => craftPatch({ ...good, metadataXml: "<patch><id>x</patch>" }), /^metadata.xml is not well-formed: mismatched tag/],
-    ["metadata.xml with a DOCTYPE", () => craftPatch({ ...good, metadataXml: '<?xml version="1.0"?><!DOCTYPE patch [<!ENTITY a "b">]><patch/>' }), /^metadata.xml is not well-formed: DOCTYPE/],
+    [
+      "metadata.xml with a DOCTYPE",
+      () => craftPatch({ ...good, metadataXml: '<?xml version="1.0"?><!DOCTYPE patch [<!ENTITY a "b">]><patch/>' }),
+      /^metadata.xml is not well-formed: DOCTYPE/,
+    ],
     ["metadata.xml without an id", () => craftPatch({ ...good, metadataXml: "<patch><sw_version>1</sw_version></patch>" }), /^metadata.xml: missing patch id$/],
     ["metadata.xml without sw_version", () => craftPatch({ ...good, metadataXml: "<patch><id>A</id></patch>" }), /^metadata.xml: missing sw_version$/],
     ["an id with a slash", () => craftPatch({ ...good, metadataXml: xml({ id: "a/b" })() }), /^metadata.xml: unsafe patch id 'a\/b'/],
     ["an id starting with a dot", () => craftPatch({ ...good, metadataXml: xml({ id: ".hidden" })() }), /^metadata.xml: unsafe patch id '.hidden'/],
     ["an overlong id", () => craftPatch({ ...good, metadataXml: xml({ id: "A".repeat(101) })() }), /^metadata.xml: unsafe patch id 'A+' \(allowed/],
     ["an unsafe sw_version", () => craftPatch({ ...good, metadataXml: xml({ swVersion: "../19" })() }), /^metadata.xml: unsafe sw_version '..\/19'$/],
-    ["contents listing a missing rpm", () => craftPatch({ ...good, metadataXml: xml({ contents: [rpmA.name, rpmB.name, "ghost-1-1.x86_64.rpm"] })() }), /^metadata.xml: contents lists 'ghost-1-1.x86_64.rpm' which is not in software.tar$/],
-    ["an rpm not listed in contents", () => craftPatch({ ...good, metadataXml: xml({ contents: [rpmA.name] })() }), /^software.tar: member 'pkg-b-3-1.noarch.rpm' is not listed in the metadata contents$/],
+    [
+      "contents listing a missing rpm",
+      () => craftPatch({ ...good, metadataXml: xml({ contents: [rpmA.name, rpmB.name, "ghost-1-1.x86_64.rpm"] })() }),
+      /^metadata.xml: contents lists 'ghost-1-1.x86_64.rpm' which is not in software.tar$/,
+    ],
+    [
+      "an rpm not listed in contents",
+      () => craftPatch({ ...good, metadataXml: xml({ contents: [rpmA.name] })() }),
+      /^software.tar: member 'pkg-b-3-1.noarch.rpm' is not listed in the metadata contents$/,
+    ],
     ["duplicate contents entries", () => craftPatch({ ...good, metadataXml: xml({ contents: [rpmA.name, rpmA.name, rpmB.name] })() }), /^metadata.xml: duplicate <rpm>/],
-    ["an rpm whose header does not parse", () => craftPatch({ ...good, rpms: [{ name: rpmA.name, data: Buffer.from("not an rpm at all, definitely not".repeat(10)) }, rpmB] }), /^Invalid RPM software.tar member 'pkg-a-1.0-2.tis.x86_64.rpm': bad lead magic/],
-    ["an rpm whose header does not match its file name", () => craftPatch({ ...good, metadataXml: xml({ contents: ["pkg-a-9.9-2.tis.x86_64.rpm", rpmB.name] })(), rpms: [{ name: "pkg-a-9.9-2.tis.x86_64.rpm", data: rpmA.data }, rpmB] }), /^software.tar: member 'pkg-a-9.9-2.tis.x86_64.rpm' does not match its RPM header \(pkg-a-1.0-2.tis.x86_64.rpm\)$/],
-    ["a non-rpm file name in software.tar", () => craftPatch({ ...good, rpms: [rpmA, rpmB, { name: "evil.sh", data: Buffer.from("x") }] }), /^software.tar: member 'evil.sh' is not a safe RPM file name$/],
-    ["a directory in software.tar", () => craftPatch({ ...good, softwareTar: rawTar([{ name: rpmA.name, data: rpmA.data }, { name: "sub/" + rpmB.name, data: rpmB.data }]) }), /^software.tar: member 'sub\/pkg-b-3-1.noarch.rpm' contains a directory$/],
-    ["a symlink in software.tar", () => craftPatch({ ...good, softwareTar: rawTar([{ name: rpmA.name, data: rpmA.data }, { name: rpmB.name, type: "2", linkname: "/etc/shadow" }]) }), /^software.tar: member 'pkg-b-3-1.noarch.rpm' is a symbolic link/],
+    [
+      "an rpm whose header does not parse",
+      () => craftPatch({ ...good, rpms: [{ name: rpmA.name, data: Buffer.from("not an rpm at all, definitely not".repeat(10)) }, rpmB] }),
+      /^Invalid RPM software.tar member 'pkg-a-1.0-2.tis.x86_64.rpm': bad lead magic/,
+    ],
+    [
+      "an rpm whose header does not match its file name",
+      () =>
+        craftPatch({
+          ...good,
+          metadataXml: xml({ contents: ["pkg-a-9.9-2.tis.x86_64.rpm", rpmB.name] })(),
+          rpms: [{ name: "pkg-a-9.9-2.tis.x86_64.rpm", data: rpmA.data }, rpmB],
+        }),
+      /^software.tar: member 'pkg-a-9.9-2.tis.x86_64.rpm' does not match its RPM header \(pkg-a-1.0-2.tis.x86_64.rpm\)$/,
+    ],
+    [
+      "a non-rpm file name in software.tar",
+      () => craftPatch({ ...good, rpms: [rpmA, rpmB, { name: "evil.sh", data: Buffer.from("x") }] }),
+      /^software.tar: member 'evil.sh' is not a safe RPM file name$/,
+    ],
+    [
+      "a directory in software.tar",
+      () =>
+        craftPatch({
+          ...good,
+          softwareTar: rawTar([
+            { name: rpmA.name, data: rpmA.data },
+            { name: "sub/" + rpmB.name, data: rpmB.data },
+          ]),
+        }),
+      /^software.tar: member 'sub\/pkg-b-3-1.noarch.rpm' contains a directory$/,
+    ],
+    [
+      "a symlink in software.tar",
+      () =>
+        craftPatch({
+          ...good,
+          softwareTar: rawTar([
+            { name: rpmA.name, data: rpmA.data },
+            { name: rpmB.name, type: "2", linkname: "/etc/shadow" },
+          ]),
+        }),
+      /^software.tar: member 'pkg-b-3-1.noarch.rpm' is a symbolic link/,
+    ],
     ["a duplicate rpm in software.tar", () => craftPatch({ ...good, rpms: [rpmA, rpmB, rpmA] }), /^software.tar: duplicate member 'pkg-a-1.0-2.tis.x86_64.rpm'$/],
-    ["a truncated software.tar", () => craftPatch({ ...good, softwareTar: rawTar([{ name: rpmA.name, data: rpmA.data }], { noTrailer: true }).subarray(0, 2048) }), /^software.tar: truncated archive inside member 'pkg-a-1.0-2.tis.x86_64.rpm'$/],
-    ["a personality naming a package not in the contents", () => craftPatch({ ...good, metadataXml: xml({ personalities: { controller: ["nosuch"] } })() }), /^metadata.xml: personality 'controller' names package 'nosuch' which is not in the contents$/],
-    ["semantics listed without semantics.tar", () => craftPatch({ ...good, metadataXml: xml({ semantics: ["pre-apply"] })() }), /^patch: missing member 'semantics.tar' \(metadata lists semantics pre-apply\)$/],
-    ["semantics.tar without listed semantics", () => craftPatch({ ...good, semanticsTar: rawTar([{ name: "pre-apply/TEST_PATCH_0001", data: Buffer.from("x") }]) }), /^patch: member 'semantics.tar' present but metadata lists no semantics$/],
-    ["a semantics.tar member for another id", () => craftPatch({ ...good, metadataXml: xml({ semantics: ["pre-apply"] })(), semanticsTar: rawTar([{ name: "pre-apply/OTHER", data: Buffer.from("x") }]) }), /^semantics.tar: unexpected member 'pre-apply\/OTHER' \(expected pre-apply\/TEST_PATCH_0001 or pre-remove\/TEST_PATCH_0001\)$/],
-    ["a listed semantic missing from semantics.tar", () => craftPatch({ ...good, metadataXml: xml({ semantics: ["pre-apply", "pre-remove"] })(), semanticsTar: rawTar([{ name: "pre-apply/TEST_PATCH_0001", data: Buffer.from("x") }]) }), /^semantics.tar: missing member 'pre-remove\/TEST_PATCH_0001' listed in the metadata semantics$/],
-    ["a semantics.tar with a directory entry", () => craftPatch({ ...good, metadataXml: xml({ semantics: ["pre-apply"] })(), semanticsTar: rawTar([{ name: "pre-apply/", type: "5" }, { name: "pre-apply/TEST_PATCH_0001", data: Buffer.from("x") }]) }), /^semantics.tar: member 'pre-apply\/' is a directory/],
-    ["a global PAX header", () => craftPatch({ ...good, outer: (m) => [{ name: "pax_global_header", type: "g", data: Buffer.from("20 comment=abcdefgh\n") }, ...m] }), /^patch: member 'pax_global_header' is a global PAX header/],
+    [
+      "a truncated software.tar",
+      () => craftPatch({ ...good, softwareTar: rawTar([{ name: rpmA.name, data: rpmA.data }], { noTrailer: true }).subarray(0, 2048) }),
+      /^software.tar: truncated archive inside member 'pkg-a-1.0-2.tis.x86_64.rpm'$/,
+    ],
+    [
+      "a personality naming a package not in the contents",
+      () => craftPatch({ ...good, metadataXml: xml({ personalities: { controller: ["nosuch"] } })() }),
+      /^metadata.xml: personality 'controller' names package 'nosuch' which is not in the contents$/,
+    ],
+    [
+      "semantics listed without semantics.tar",
+      () => craftPatch({ ...good, metadataXml: xml({ semantics: ["pre-apply"] })() }),
+      /^patch: missing member 'semantics.tar' \(metadata lists semantics pre-apply\)$/,
+    ],
+    [
+      "semantics.tar without listed semantics",
+      () => craftPatch({ ...good, semanticsTar: rawTar([{ name: "pre-apply/TEST_PATCH_0001", data: Buffer.from("x") }]) }),
+      /^patch: member 'semantics.tar' present but metadata lists no semantics$/,
+    ],
+    [
+      "a semantics.tar member for another id",
+      () => craftPatch({ ...good, metadataXml: xml({ semantics: ["pre-apply"] })(), semanticsTar: rawTar([{ name: "pre-apply/OTHER", data: Buffer.from("x") }]) }),
+      /^semantics.tar: unexpected member 'pre-apply\/OTHER' \(expected pre-apply\/TEST_PATCH_0001 or pre-remove\/TEST_PATCH_0001\)$/,
+    ],
+    [
+      "a listed semantic missing from semantics.tar",
+      () =>
+        craftPatch({
+          ...good,
+          metadataXml: xml({ semantics: ["pre-apply", "pre-remove"] })(),
+          semanticsTar: rawTar([{ name: "pre-apply/TEST_PATCH_0001", data: Buffer.from("x") }]),
+        }),
+      /^semantics.tar: missing member 'pre-remove\/TEST_PATCH_0001' listed in the metadata semantics$/,
+    ],
+    [
+      "a semantics.tar with a directory entry",
+      () =>
+        craftPatch({
+          ...good,
+          metadataXml: xml({ semantics: ["pre-apply"] })(),
+          semanticsTar: rawTar([
+            { name: "pre-apply/", type: "5" },
+            { name: "pre-apply/TEST_PATCH_0001", data: Buffer.from("x") },
+          ]),
+        }),
+      /^semantics.tar: member 'pre-apply\/' is a directory/,
+    ],
+    [
+      "a global PAX header",
+      () => craftPatch({ ...good, outer: (m) => [{ name: "pax_global_header", type: "g", data: Buffer.from("20 comment=abcdefgh\n") }, ...m] }),
+      /^patch: member 'pax_global_header' is a global PAX header/,
+    ],
   ];
   for (const [what, make, re] of cases) {
     it(`rejects ${what}`, async () => {

@@ -57,7 +57,19 @@ describe("signature.v2", () => {
     expect(sig.length).to.equal(256);
     await fsp.writeFile(path.join(dir, "data"), data);
     await fsp.writeFile(path.join(dir, "sig"), sig);
-    const out = execFileSync("openssl", ["dgst", "-sha256", "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32", "-verify", DEV_PUBKEY, "-signature", path.join(dir, "sig"), path.join(dir, "data")]).toString();
+    const out = execFileSync("openssl", [
+      "dgst",
+      "-sha256",
+      "-sigopt",
+      "rsa_padding_mode:pss",
+      "-sigopt",
+      "rsa_pss_saltlen:32",
+      "-verify",
+      DEV_PUBKEY,
+      "-signature",
+      path.join(dir, "sig"),
+      path.join(dir, "data"),
+    ]).toString();
     expect(out).to.contain("Verified OK");
   });
   it("verifies with the dev certificate (label dev) and not with the formal one", async () => {
@@ -80,7 +92,19 @@ describe("signature.v2", () => {
   it("rejects a PSS signature with salt length 20 (openssl-made)", async () => {
     const data = crypto.randomBytes(1000);
     await fsp.writeFile(path.join(dir, "d3"), data);
-    execFileSync("openssl", ["dgst", "-sha256", "-sign", DEV_KEY, "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:20", "-out", path.join(dir, "s3"), path.join(dir, "d3")]);
+    execFileSync("openssl", [
+      "dgst",
+      "-sha256",
+      "-sign",
+      DEV_KEY,
+      "-sigopt",
+      "rsa_padding_mode:pss",
+      "-sigopt",
+      "rsa_pss_saltlen:20",
+      "-out",
+      path.join(dir, "s3"),
+      path.join(dir, "d3"),
+    ]);
     const store = await loadTrustStore([`${DEV_CERT}:dev`]);
     const digest = crypto.createHash("sha256").update(data).digest();
     expect(verifyDigestSignature(digest, await fsp.readFile(path.join(dir, "s3")), store)).to.equal(null);

@@ -9,15 +9,45 @@ import { buildRpm } from "../../lib/rpm-builder.js";
 
 describe("rpmvercmp", () => {
   const cases: [string, string, number][] = [
-    ["1.0", "1.0", 0], ["1.0", "2.0", -1], ["2.0", "1.0", 1], ["2.0.1", "2.0.1", 0], ["2.0", "2.0.1", -1],
-    ["2.0.1a", "2.0.1a", 0], ["2.0.1a", "2.0.1", 1], ["5.5p1", "5.5p2", -1], ["5.5p10", "5.5p1", 1],
-    ["10xyz", "10.1xyz", -1], ["xyz10", "xyz10.1", -1], ["xyz.4", "8", -1], ["8", "xyz.4", 1],
-    ["1.0010", "1.9", 1], ["1.05", "1.5", 0], ["1.0", "1", 1], ["2.50", "2.5", 1], ["fc4", "fc.4", 0],
-    ["FC5", "fc4", -1], ["2a", "2.0", -1], ["1.0a", "1.0", 1], ["6.0.rc1", "6.0", 1], ["10b2", "10a1", 1],
-    ["1.0~rc1", "1.0", -1], ["1.0~rc1", "1.0~rc2", -1], ["1.0~rc1~git123", "1.0~rc1", -1], ["1.0", "1.0~rc1", 1],
-    ["1.0^", "1.0", 1], ["1.0^git1", "1.0", 1], ["1.0^git1", "1.0^git2", -1], ["1.0^git1", "1.01", -1],
-    ["1.0^20160101", "1.0.1", -1], ["1.0~rc1^git1", "1.0~rc1", 1], ["1.0^git1~pre", "1.0^git1", -1],
-    ["a+", "a_", 0], ["+a", "_a", 0], ["+", "_", 0], ["1.tis", "1.tis", 0], ["20.tis", "3.tis", 1],
+    ["1.0", "1.0", 0],
+    ["1.0", "2.0", -1],
+    ["2.0", "1.0", 1],
+    ["2.0.1", "2.0.1", 0],
+    ["2.0", "2.0.1", -1],
+    ["2.0.1a", "2.0.1a", 0],
+    ["2.0.1a", "2.0.1", 1],
+    ["5.5p1", "5.5p2", -1],
+    ["5.5p10", "5.5p1", 1],
+    ["10xyz", "10.1xyz", -1],
+    ["xyz10", "xyz10.1", -1],
+    ["xyz.4", "8", -1],
+    ["8", "xyz.4", 1],
+    ["1.0010", "1.9", 1],
+    ["1.05", "1.5", 0],
+    ["1.0", "1", 1],
+    ["2.50", "2.5", 1],
+    ["fc4", "fc.4", 0],
+    ["FC5", "fc4", -1],
+    ["2a", "2.0", -1],
+    ["1.0a", "1.0", 1],
+    ["6.0.rc1", "6.0", 1],
+    ["10b2", "10a1", 1],
+    ["1.0~rc1", "1.0", -1],
+    ["1.0~rc1", "1.0~rc2", -1],
+    ["1.0~rc1~git123", "1.0~rc1", -1],
+    ["1.0", "1.0~rc1", 1],
+    ["1.0^", "1.0", 1],
+    ["1.0^git1", "1.0", 1],
+    ["1.0^git1", "1.0^git2", -1],
+    ["1.0^git1", "1.01", -1],
+    ["1.0^20160101", "1.0.1", -1],
+    ["1.0~rc1^git1", "1.0~rc1", 1],
+    ["1.0^git1~pre", "1.0^git1", -1],
+    ["a+", "a_", 0],
+    ["+a", "_a", 0],
+    ["+", "_", 0],
+    ["1.tis", "1.tis", 0],
+    ["20.tis", "3.tis", 1],
   ];
   for (const [a, b, want] of cases) {
     it(`compares ${a} vs ${b} as ${want}`, () => {
@@ -34,7 +64,9 @@ describe("rpmvercmp", () => {
     }
     if (!ok) this.skip();
     for (const [a, b] of cases.slice(0, 20)) {
-      const out = execFileSync("rpm", ["--eval", `%{lua: print(rpm.vercmp('${a}', '${b}'))}`]).toString().trim();
+      const out = execFileSync("rpm", ["--eval", `%{lua: print(rpm.vercmp('${a}', '${b}'))}`])
+        .toString()
+        .trim();
       expect(rpmvercmp(a, b), `${a} vs ${b}`).to.equal(Number(out));
     }
   });
@@ -73,7 +105,15 @@ describe("RPM header parser", () => {
   let rpm: string;
   before(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), "rpmhdr-"));
-    rpm = await buildRpm({ name: "hdr-test", version: "2.5", release: "7.tis", epoch: 3, summary: "Header test", files: [{ path: "/etc/x", content: "x" }], outDir: dir });
+    rpm = await buildRpm({
+      name: "hdr-test",
+      version: "2.5",
+      release: "7.tis",
+      epoch: 3,
+      summary: "Header test",
+      files: [{ path: "/etc/x", content: "x" }],
+      outDir: dir,
+    });
   });
   after(() => fsp.rm(dir, { recursive: true, force: true }));
 
@@ -91,13 +131,48 @@ describe("RPM header parser", () => {
 
   const mutate = async (f: (b: Buffer) => Buffer): Promise<Buffer> => f(Buffer.from(await fsp.readFile(rpm)));
   const cases: [string, (b: Buffer) => Buffer, RegExp][] = [
-    ["bad lead magic", (b) => { b[0] = 0; return b; }, /bad lead magic/],
+    [
+      "bad lead magic",
+      (b) => {
+        b[0] = 0;
+        return b;
+      },
+      /bad lead magic/,
+    ],
     ["truncated lead", (b) => b.subarray(0, 50), /truncated lead/],
-    ["bad signature header magic", (b) => { b[96] = 0; return b; }, /bad signature header magic/],
-    ["absurd signature entry count", (b) => { b.writeUInt32BE(0x7fffffff, 96 + 8); return b; }, /absurd entry count/],
-    ["oversized signature data", (b) => { b.writeUInt32BE(0x7fffffff, 96 + 12); return b; }, /exceeds the limit/],
+    [
+      "bad signature header magic",
+      (b) => {
+        b[96] = 0;
+        return b;
+      },
+      /bad signature header magic/,
+    ],
+    [
+      "absurd signature entry count",
+      (b) => {
+        b.writeUInt32BE(0x7fffffff, 96 + 8);
+        return b;
+      },
+      /absurd entry count/,
+    ],
+    [
+      "oversized signature data",
+      (b) => {
+        b.writeUInt32BE(0x7fffffff, 96 + 12);
+        return b;
+      },
+      /exceeds the limit/,
+    ],
     ["truncated header", (b) => b.subarray(0, 2000), /truncated/],
-    ["unsupported lead version", (b) => { b[4] = 9; return b; }, /unsupported lead version/],
+    [
+      "unsupported lead version",
+      (b) => {
+        b[4] = 9;
+        return b;
+      },
+      /unsupported lead version/,
+    ],
     ["empty input", () => Buffer.alloc(0), /truncated lead/],
   ];
   for (const [what, f, re] of cases) {
@@ -108,7 +183,9 @@ describe("RPM header parser", () => {
         expect.fail("accepted");
       } catch (e) {
         expect(e).to.be.instanceOf(DomainError);
-        expect((e as Error).message).to.match(/^Invalid RPM x\.rpm: /).and.match(re);
+        expect((e as Error).message)
+          .to.match(/^Invalid RPM x\.rpm: /)
+          .and.match(re);
       }
     });
   }

@@ -102,7 +102,20 @@ describe("sdk: client against an in-process fake PatchService", () => {
       async *watchEvents(req, ctx) {
         seen.watchRequests.push(req);
         watchCalls += 1;
-        const ev = (sequence: number) => ({ event: { sequence, kind: "patch.state", time: undefined, patchId: "", hostname: "", oldState: "", newState: "", message: "", operationId: "", progress: undefined } });
+        const ev = (sequence: number) => ({
+          event: {
+            sequence,
+            kind: "patch.state",
+            time: undefined,
+            patchId: "",
+            hostname: "",
+            oldState: "",
+            newState: "",
+            message: "",
+            operationId: "",
+            progress: undefined,
+          },
+        });
         if (watchCalls === 1) {
           yield ev(1);
           yield ev(2);

@@ -62,7 +62,10 @@ describe("Db.tx (group commit)", () => {
       .tx(async (tx) => {
         await tx.run("INSERT INTO t VALUES ('body1', 9)"); // primary key violation
       })
-      .then(() => null, (e: Error) => e);
+      .then(
+        () => null,
+        (e: Error) => e,
+      );
     expect(failed?.message).to.match(/UNIQUE constraint failed/);
     await lazy2;
     expect(db.commitCount - c0).to.equal(1);
@@ -78,8 +81,16 @@ describe("Db.tx (group commit)", () => {
     expect(db.commitCount - c0).to.equal(1);
 
     // A lazy row that fails (constraint) rejects, and so does the group it rode with.
-    const bad = db.writeLazily("INSERT INTO t VALUES (?, ?)", ["lazy3", 4], 10_000).then(() => null, (e: Error) => e);
-    const body = db.tx(async (tx) => tx.write("INSERT INTO t VALUES ('body2', 1)")).then(() => null, (e: Error) => e);
+    const bad = db.writeLazily("INSERT INTO t VALUES (?, ?)", ["lazy3", 4], 10_000).then(
+      () => null,
+      (e: Error) => e,
+    );
+    const body = db
+      .tx(async (tx) => tx.write("INSERT INTO t VALUES ('body2', 1)"))
+      .then(
+        () => null,
+        (e: Error) => e,
+      );
     expect((await bad)?.message).to.match(/UNIQUE constraint failed/);
     expect((await body)?.message).to.match(/UNIQUE constraint failed/);
     expect(await rows()).to.deep.equal(["body1=1", "lazy1=1", "lazy2=2", "lazy3=3"]);
@@ -156,10 +167,12 @@ describe("Db.tx (group commit)", () => {
     const back = await db.read.all<{ k: string; v: number }>("SELECT k, v FROM t ORDER BY k");
     expect(back.map((r) => r.k).sort()).to.deep.equal([...values].sort());
     expect(back.find((r) => r.k === "it's")?.v).to.equal(100);
-    await db.tx(async (tx) => tx.write("INSERT INTO t (k, v) VALUES (?, ?)", ["only one"])).then(
-      () => expect.fail("should reject"),
-      (e: Error) => expect(e.message).to.match(/too few parameters/),
-    );
+    await db
+      .tx(async (tx) => tx.write("INSERT INTO t (k, v) VALUES (?, ?)", ["only one"]))
+      .then(
+        () => expect.fail("should reject"),
+        (e: Error) => expect(e.message).to.match(/too few parameters/),
+      );
   });
 
   it("queued writes: a throwing body's writes never land and its rollback hooks run; a failing queued write fails the group", async () => {

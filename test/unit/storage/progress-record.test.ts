@@ -28,15 +28,35 @@ describe("progress records", () => {
 
   it("migration 0005 converts proto-JSON rows (numeric phase) of operations and events", async () => {
     const file = path.join(dir, "s.sqlite");
-    const old = await Db.open(file, migrations.filter((m) => m.version < 5));
-    const proto = { operationId: "op-1", hostname: "h1", phase: 5, current: 0, total: 0, bytesDone: 0, bytesTotal: 0, item: "", message: "Installation was successful.", terminal: true, time: "2026-12-01T10:00:00.000Z" };
+    const old = await Db.open(
+      file,
+      migrations.filter((m) => m.version < 5),
+    );
+    const proto = {
+      operationId: "op-1",
+      hostname: "h1",
+      phase: 5,
+      current: 0,
+      total: 0,
+      bytesDone: 0,
+      bytesTotal: 0,
+      item: "",
+      message: "Installation was successful.",
+      terminal: true,
+      time: "2026-12-01T10:00:00.000Z",
+    };
     await old.tx(async (tx) => {
-      await tx.run("INSERT INTO operations (id, hostname, kind, state, force, start_seq, created_at, updated_at, last_progress_json) VALUES ('op-1','h1','install','done',0,0,'t','t',?)", [JSON.stringify(proto)]);
+      await tx.run(
+        "INSERT INTO operations (id, hostname, kind, state, force, start_seq, created_at, updated_at, last_progress_json) VALUES ('op-1','h1','install','done',0,0,'t','t',?)",
+        [JSON.stringify(proto)],
+      );
       await tx.run(
         "INSERT INTO events (seq, time, kind, patch_id, hostname, old_state, new_state, message, operation_id, progress_json) VALUES (1,'t','install.progress','','h1','','','',?,?)",
         ["op-1", JSON.stringify({ ...proto, phase: 3, terminal: false })],
       );
-      await tx.run("INSERT INTO events (seq, time, kind, patch_id, hostname, old_state, new_state, message, operation_id, progress_json) VALUES (2,'t','patch.state','P','','','','','',NULL)");
+      await tx.run(
+        "INSERT INTO events (seq, time, kind, patch_id, hostname, old_state, new_state, message, operation_id, progress_json) VALUES (2,'t','patch.state','P','','','','','',NULL)",
+      );
     });
     await old.close();
     const db = await Db.open(file, migrations);

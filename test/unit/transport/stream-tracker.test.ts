@@ -6,7 +6,10 @@ import { StreamTracker } from "../../../server/transport/stream-tracker.js";
 import { createLogger } from "../../../server/lib/log.js";
 
 /** Ends of a stream: its status (or "OK") and the reason trailer. */
-async function ending(stream: (onTrailer: (t: Metadata) => void) => AsyncIterable<unknown>, onFirst: () => void): Promise<{ code: Status | "OK"; details: string; reason: string | undefined }> {
+async function ending(
+  stream: (onTrailer: (t: Metadata) => void) => AsyncIterable<unknown>,
+  onFirst: () => void,
+): Promise<{ code: Status | "OK"; details: string; reason: string | undefined }> {
   let reason: string | undefined;
   let seen = false;
   try {
@@ -32,7 +35,9 @@ describe("StreamTracker (shutdown of open streams)", () => {
 
   beforeEach(async () => {
     tracker = new StreamTracker();
-    server = createServer().use(errorMiddleware(createLogger({ level: "silent" }))).use(tracker.middleware());
+    server = createServer()
+      .use(errorMiddleware(createLogger({ level: "silent" })))
+      .use(tracker.middleware());
     server.add(HealthDefinition, HealthServiceImpl(HealthState()));
     const port = await server.listen("127.0.0.1:0");
     channel = createChannel(`127.0.0.1:${port}`);
@@ -60,7 +65,10 @@ describe("StreamTracker (shutdown of open streams)", () => {
 
   it("refuses streams that start after abortAll, and leaves unary calls alone", async () => {
     tracker.abortAll();
-    const e = await ending((onTrailer) => client.watch({ service: "" }, { onTrailer }), () => undefined);
+    const e = await ending(
+      (onTrailer) => client.watch({ service: "" }, { onTrailer }),
+      () => undefined,
+    );
     expect(e).to.deep.equal({ code: Status.UNAVAILABLE, details: "controller is shutting down", reason: "SHUTTING_DOWN" });
     expect((await client.check({ service: "" })).status).to.be.a("number");
   });
@@ -73,7 +81,7 @@ describe("StreamTracker (shutdown of open streams)", () => {
     await opened;
     expect(tracker.size).to.equal(1);
     ac.abort();
-    expect((await ended as Error).name).to.equal("AbortError");
+    expect(((await ended) as Error).name).to.equal("AbortError");
     // The server side notices the cancellation asynchronously; wait for it on a fresh call's round trip.
     while (tracker.size > 0) await client.check({ service: "" });
     expect(tracker.abortAll()).to.equal(0);

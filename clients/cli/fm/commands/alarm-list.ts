@@ -11,8 +11,12 @@ export const command: Command = {
   async run(ctx, { positionals }) {
     if (positionals.length > 0) return ctx.usageError();
     const response = await ctx.client().hosts.listAlarms({});
-    emit(ctx, ListAlarmsResponse, response, () => renderAlarmList(response.alarms), () =>
-      sortAlarms(response.alarms).map(alarmView),
+    emit(
+      ctx,
+      ListAlarmsResponse,
+      response,
+      () => renderAlarmList(response.alarms),
+      () => sortAlarms(response.alarms).map(alarmView),
     );
     return 0;
   },

@@ -9,8 +9,7 @@ export const command: Command = {
   name: "alarm-raise",
   summary: "Raise an alarm (sw-patch addition)",
   usage:
-    "alarm-raise --alarm-id NNN.NNN --entity ENTITY_ID --severity critical|major|minor|warning\n" +
-    "                 --reason TEXT [--mgmt-affecting] [--repair TEXT]",
+    "alarm-raise --alarm-id NNN.NNN --entity ENTITY_ID --severity critical|major|minor|warning\n" + "                 --reason TEXT [--mgmt-affecting] [--repair TEXT]",
   help:
     "  --alarm-id NNN.NNN        alarm identifier, e.g. 900.001\n" +
     "  --entity ENTITY_ID        entity instance id, e.g. host=controller-0\n" +

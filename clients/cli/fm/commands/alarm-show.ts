@@ -12,7 +12,13 @@ export const command: Command = {
     if (positionals.length !== 1) return ctx.usageError();
     const response = await ctx.client().hosts.getAlarm({ uuid: positionals[0]! });
     const alarm = response.alarm;
-    emit(ctx, GetAlarmResponse, response, () => (alarm ? renderAlarmShow(alarm) : ""), () => (alarm ? alarmView(alarm) : null));
+    emit(
+      ctx,
+      GetAlarmResponse,
+      response,
+      () => (alarm ? renderAlarmShow(alarm) : ""),
+      () => (alarm ? alarmView(alarm) : null),
+    );
     return 0;
   },
 };

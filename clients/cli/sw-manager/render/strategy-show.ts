@@ -32,7 +32,14 @@ export function fieldLine(indent: number, field: string, value: string | number 
   const raw = String(value);
   const lead = " ".repeat(indent);
   if (raw.includes("\n")) {
-    return `${lead}${field}: |\n` + safeBlock(raw).split("\n").map((l) => `${" ".repeat(indent + 2)}${l}`).join("\n") + "\n";
+    return (
+      `${lead}${field}: |\n` +
+      safeBlock(raw)
+        .split("\n")
+        .map((l) => `${" ".repeat(indent + 2)}${l}`)
+        .join("\n") +
+      "\n"
+    );
   }
   const pad = Math.max(0, VALUE_COLUMN - indent - field.length - 1);
   return `${lead}${field}:${" ".repeat(pad)}${safeText(raw)}\n`;

@@ -30,7 +30,13 @@ export const queryAppDependencies: Command = {
   async run(ctx, { positionals }) {
     if (positionals.length > 0) return ctx.usageError();
     const response = await ctx.client().patches.queryAppDependencies({});
-    emit(ctx, QueryAppDependenciesResponse, response, () => renderAppDependencies(response.dependencies), () => response);
+    emit(
+      ctx,
+      QueryAppDependenciesResponse,
+      response,
+      () => renderAppDependencies(response.dependencies),
+      () => response,
+    );
     return 0;
   },
 };

@@ -22,9 +22,7 @@ export const command: Command = {
   name: "audit-log",
   summary: "Show the audit log of operator and admin calls (admin)",
   usage: "audit-log [--after ID] [--limit N]",
-  help:
-    "  --after ID     only entries with an id greater than ID\n" +
-    "  --limit N      at most N entries (default 100, at most 1000)\n",
+  help: "  --after ID     only entries with an id greater than ID\n" + "  --limit N      at most N entries (default 100, at most 1000)\n",
   options: { after: { type: "string" }, limit: { type: "string" } },
   query: true,
   async run(ctx, { values, positionals }) {
@@ -42,8 +40,12 @@ export const command: Command = {
       return 1;
     }
     const response = await ctx.client().admin.listAuditLog({ afterId: afterId as number, limit: limit as number });
-    emit(ctx, ListAuditLogResponse, response, () => renderAuditLog(response.entries), () =>
-      response.entries.map((e) => ({ ...e, time: e.time?.toISOString() })),
+    emit(
+      ctx,
+      ListAuditLogResponse,
+      response,
+      () => renderAuditLog(response.entries),
+      () => response.entries.map((e) => ({ ...e, time: e.time?.toISOString() })),
     );
     return 0;
   },

@@ -7,8 +7,7 @@ import { debugJson } from "../../render/json.js";
 import type { Command, CommandContext } from "../command.js";
 import { errorLine } from "../errors.js";
 
-export const COMMIT_WARNING =
-  "WARNING: Committing a patch is an irreversible operation. Committed patches cannot be removed.";
+export const COMMIT_WARNING = "WARNING: Committing a patch is an irreversible operation. Committed patches cannot be removed.";
 
 function printResult(ctx: CommandContext, response: CommitResult): void {
   if (ctx.debug) ctx.out(debugJson(CommitPatchesResponse.toJSON(response)));
@@ -55,7 +54,10 @@ export const command: Command = {
       const deps = await client.patches.queryDependencies({ patchIds: ids, recursive: true });
       ctx.out(
         "The following patches will be committed:\n" +
-          [...deps.patchIds].sort().map((id) => `    ${safeText(id)}\n`).join("") +
+          [...deps.patchIds]
+            .sort()
+            .map((id) => `    ${safeText(id)}\n`)
+            .join("") +
           "\n",
       );
     }

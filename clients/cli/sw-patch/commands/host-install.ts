@@ -1,10 +1,5 @@
 import { delay } from "abort-controller-x";
-import {
-  InstallHostResponse,
-  InstallPhase,
-  isTransientError,
-  type InstallProgress,
-} from "../../../sdk/src/index.js";
+import { InstallHostResponse, InstallPhase, isTransientError, type InstallProgress } from "../../../sdk/src/index.js";
 import { debugJson } from "../../render/json.js";
 import { safeText } from "../../render/safe-text.js";
 import type { Command, CommandContext } from "../command.js";
@@ -21,12 +16,7 @@ const PHASE_WORDS: Partial<Record<InstallPhase, string>> = {
 
 /** One progress-bar line for a TTY (no newline), at most `width` characters. */
 export function progressLine(p: InstallProgress, width: number): string {
-  const ratio =
-    p.bytesTotal > 0 && p.phase === InstallPhase.INSTALL_PHASE_DOWNLOADING
-      ? p.bytesDone / p.bytesTotal
-      : p.total > 0
-        ? p.current / p.total
-        : 0;
+  const ratio = p.bytesTotal > 0 && p.phase === InstallPhase.INSTALL_PHASE_DOWNLOADING ? p.bytesDone / p.bytesTotal : p.total > 0 ? p.current / p.total : 0;
   const pct = Math.max(0, Math.min(100, Math.floor(ratio * 100)));
   const barWidth = 20;
   const filled = Math.round((pct / 100) * barWidth);

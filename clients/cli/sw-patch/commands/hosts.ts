@@ -19,9 +19,7 @@ export const hostInstallAsync: Command = {
     const host = positionals[0]!;
     const response = await ctx.client().hosts.installHostAsync({ host, force: Boolean(values.force) });
     emit(ctx, InstallHostAsyncResponse, response, () =>
-      response.messages?.info || response.messages?.warning
-        ? renderMessages(response.messages)
-        : `Patch installation request sent to ${host}.\n`,
+      response.messages?.info || response.messages?.warning ? renderMessages(response.messages) : `Patch installation request sent to ${host}.\n`,
     );
     return 0;
   },

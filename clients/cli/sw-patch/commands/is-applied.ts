@@ -10,7 +10,13 @@ export const command: Command = {
   async run(ctx, { positionals }) {
     if (positionals.length === 0) return ctx.usageError();
     const response = await ctx.client().patches.isApplied({ patchIds: uniqueSorted(positionals) });
-    emit(ctx, IsAppliedResponse, response, () => (response.result ? "True\n" : "False\n"), () => response);
+    emit(
+      ctx,
+      IsAppliedResponse,
+      response,
+      () => (response.result ? "True\n" : "False\n"),
+      () => response,
+    );
     return response.result ? 0 : 1;
   },
 };
@@ -23,7 +29,13 @@ export const isAvailable: Command = {
   async run(ctx, { positionals }) {
     if (positionals.length === 0) return ctx.usageError();
     const response = await ctx.client().patches.isAvailable({ patchIds: uniqueSorted(positionals) });
-    emit(ctx, IsAvailableResponse, response, () => (response.result ? "True\n" : "False\n"), () => response);
+    emit(
+      ctx,
+      IsAvailableResponse,
+      response,
+      () => (response.result ? "True\n" : "False\n"),
+      () => response,
+    );
     return response.result ? 0 : 1;
   },
 };

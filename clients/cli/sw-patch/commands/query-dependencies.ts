@@ -19,7 +19,11 @@ export const command: Command = {
       ctx,
       QueryDependenciesResponse,
       response,
-      () => [...response.patchIds].sort().map((id) => id + "\n").join(""),
+      () =>
+        [...response.patchIds]
+          .sort()
+          .map((id) => id + "\n")
+          .join(""),
       () => response,
     );
     return 0;

@@ -12,9 +12,15 @@ export const command: Command = {
   async run(ctx, { positionals }) {
     if (positionals.length > 0) return ctx.usageError();
     const response = await ctx.client().hosts.listHosts({});
-    emit(ctx, ListHostsResponse, response, () => renderHostsTable(response.hosts), () => ({
-      hosts: response.hosts.map(hostJson),
-    }));
+    emit(
+      ctx,
+      ListHostsResponse,
+      response,
+      () => renderHostsTable(response.hosts),
+      () => ({
+        hosts: response.hosts.map(hostJson),
+      }),
+    );
     return 0;
   },
 };

@@ -25,9 +25,15 @@ export const command: Command = {
       filter,
       release: (values.release as string | undefined) ?? "",
     });
-    emit(ctx, QueryPatchesResponse, response, () => renderPatchTable(response.patches), () => ({
-      patches: response.patches.map(patchJson),
-    }));
+    emit(
+      ctx,
+      QueryPatchesResponse,
+      response,
+      () => renderPatchTable(response.patches),
+      () => ({
+        patches: response.patches.map(patchJson),
+      }),
+    );
     return 0;
   },
 };

@@ -1,11 +1,4 @@
-import {
-  agentStateLabel,
-  patchStateLabel,
-  repoStateLabel,
-  type Host,
-  type OperationMessages,
-  type Patch,
-} from "../../../sdk/src/index.js";
+import { agentStateLabel, patchStateLabel, repoStateLabel, type Host, type OperationMessages, type Patch } from "../../../sdk/src/index.js";
 import { debugJson, formatJson } from "../../render/json.js";
 import { renderMessages } from "../../render/messages.js";
 import { patchCurrentCell } from "../../render/hosts-table.js";
@@ -20,24 +13,14 @@ export interface ToJson<T> {
  * Prints a response: with --debug its proto JSON (sorted, indent 4), with --format json the
  * `json()` view, else the formatted text from `render()`.
  */
-export function emit<T>(
-  ctx: CommandContext,
-  type: ToJson<T>,
-  response: T,
-  render: () => string,
-  json?: () => unknown,
-): void {
+export function emit<T>(ctx: CommandContext, type: ToJson<T>, response: T, render: () => string, json?: () => unknown): void {
   if (ctx.debug) ctx.out(debugJson(type.toJSON(response)));
   else if (ctx.json) ctx.out(formatJson(json ? json() : type.toJSON(response)));
   else ctx.out(render());
 }
 
 /** Prints an operation's info/warning (or its JSON with --debug). */
-export function emitMessages<T extends { messages?: OperationMessages | undefined }>(
-  ctx: CommandContext,
-  type: ToJson<T>,
-  response: T,
-): void {
+export function emitMessages<T extends { messages?: OperationMessages | undefined }>(ctx: CommandContext, type: ToJson<T>, response: T): void {
   emit(ctx, type, response, () => renderMessages(response.messages));
 }
 

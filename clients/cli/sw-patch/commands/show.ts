@@ -12,10 +12,16 @@ export const command: Command = {
   async run(ctx, { positionals }) {
     if (positionals.length === 0) return ctx.usageError();
     const response = await ctx.client().patches.showPatches({ patchIds: uniqueSorted(positionals) });
-    emit(ctx, ShowPatchesResponse, response, () => renderShow(response.patches, ctx.termWidth), () => ({
-      patches: response.patches.map(patchJson),
-      unrecognized: response.unrecognized,
-    }));
+    emit(
+      ctx,
+      ShowPatchesResponse,
+      response,
+      () => renderShow(response.patches, ctx.termWidth),
+      () => ({
+        patches: response.patches.map(patchJson),
+        unrecognized: response.unrecognized,
+      }),
+    );
     for (const id of response.unrecognized) ctx.err(`${safeText(id)} is unrecognized\n`);
     return response.unrecognized.length > 0 ? 1 : 0;
   },

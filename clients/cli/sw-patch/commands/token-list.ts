@@ -19,8 +19,12 @@ export const command: Command = {
   async run(ctx, { positionals }) {
     if (positionals.length > 0) return ctx.usageError();
     const response = await ctx.client().admin.listTokens({});
-    emit(ctx, ListTokensResponse, response, () => renderTokenList(response.tokens), () =>
-      response.tokens.map((t) => ({ ...t, createdAt: t.createdAt?.toISOString() })),
+    emit(
+      ctx,
+      ListTokensResponse,
+      response,
+      () => renderTokenList(response.tokens),
+      () => response.tokens.map((t) => ({ ...t, createdAt: t.createdAt?.toISOString() })),
     );
     return 0;
   },

@@ -19,8 +19,11 @@ export const command: Command = {
     }
     const pem = readFileSync(positionals[0]!, "utf8");
     const response = await ctx.client().admin.addTrustedKey({ label, pem });
-    emit(ctx, AddTrustedKeyResponse, response, () =>
-      `Trusted key ${safeText(response.key?.label ?? label)} added (SHA-256 ${safeText(response.key?.fingerprintSha256 ?? "")})\n`,
+    emit(
+      ctx,
+      AddTrustedKeyResponse,
+      response,
+      () => `Trusted key ${safeText(response.key?.label ?? label)} added (SHA-256 ${safeText(response.key?.fingerprintSha256 ?? "")})\n`,
     );
     return 0;
   },

@@ -5,7 +5,10 @@ import { emit } from "./shared.js";
 
 /** trust-list: Label and SHA-256 fingerprint of every run-time trusted key. */
 export function renderTrustList(keys: readonly TrustedKey[]): string {
-  return renderTable(["Label", "Fingerprint (SHA-256)"], keys.map((k) => [k.label, k.fingerprintSha256]));
+  return renderTable(
+    ["Label", "Fingerprint (SHA-256)"],
+    keys.map((k) => [k.label, k.fingerprintSha256]),
+  );
 }
 
 export const command: Command = {

@@ -11,10 +11,7 @@ export function renderRequirements(requirements: readonly Requirement[]): string
   let info = "";
   for (const raw of requirements) {
     const r = { patchId: safeText(raw.patchId), requiredBy: raw.requiredBy.map(safeText) };
-    info +=
-      r.requiredBy.length > 0
-        ? `${r.patchId} is required by: ${[...r.requiredBy].sort().join(", ")}\n`
-        : `${r.patchId} is not required by any patches.\n`;
+    info += r.requiredBy.length > 0 ? `${r.patchId} is required by: ${[...r.requiredBy].sort().join(", ")}\n` : `${r.patchId} is not required by any patches.\n`;
   }
   return info === "" ? "" : info + "\n";
 }
@@ -27,7 +24,13 @@ export const command: Command = {
   async run(ctx, { positionals }) {
     if (positionals.length === 0) return ctx.usageError();
     const response = await ctx.client().patches.whatRequires({ patchIds: uniqueSorted(positionals) });
-    emit(ctx, WhatRequiresResponse, response, () => renderRequirements(response.requirements), () => response);
+    emit(
+      ctx,
+      WhatRequiresResponse,
+      response,
+      () => renderRequirements(response.requirements),
+      () => response,
+    );
     return 0;
   },
 };

@@ -11,8 +11,12 @@ export const command: Command = {
   async run(ctx, { positionals }) {
     if (positionals.length > 0) return ctx.usageError();
     const response = await ctx.client().hosts.listHosts({});
-    emit(ctx, ListHostsResponse, response, () => renderHostList(response.hosts), () =>
-      sortHosts(response.hosts).map((h, i) => hostView(h, i + 1)),
+    emit(
+      ctx,
+      ListHostsResponse,
+      response,
+      () => renderHostList(response.hosts),
+      () => sortHosts(response.hosts).map((h, i) => hostView(h, i + 1)),
     );
     return 0;
   },

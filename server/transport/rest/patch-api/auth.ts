@@ -54,7 +54,14 @@ export function createPatchApiAuth(o: PatchApiAuthOptions): PatchApiAuth {
   const writeAudit = async (ctx: Ctx, actor: string, role: string, outcome: string, target: string, detail: string) => {
     if (!o.audit) return;
     try {
-      await o.audit.record({ actor, role, action: ctx.route.meta.action, target, outcome, detail: `rest ${ctx.method} /${ctx.segments.slice(0, 2).join("/")}${detail ? `: ${detail}` : ""}` });
+      await o.audit.record({
+        actor,
+        role,
+        action: ctx.route.meta.action,
+        target,
+        outcome,
+        detail: `rest ${ctx.method} /${ctx.segments.slice(0, 2).join("/")}${detail ? `: ${detail}` : ""}`,
+      });
     } catch (e) {
       log.error("audit write failed", { action: ctx.route.meta.action, actor, outcome, error: (e as Error).message });
     }
@@ -103,8 +110,12 @@ export function createPatchApiAuth(o: PatchApiAuthOptions): PatchApiAuth {
     if (!localTrust) return;
     const origin = req.headers.origin;
     if (origin !== undefined) throw new HttpError(403, "cross-origin request refused", { error: "Forbidden: browser cross-origin requests are refused" });
-    const host = (req.headers.host ?? "").replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1").toLowerCase();
-    if (host && host !== "localhost" && !isLoopbackAddress(host)) throw new HttpError(403, "non-loopback Host refused", { error: `Forbidden: Host ${host.slice(0, 64)} is not a loopback name` });
+    const host = (req.headers.host ?? "")
+      .replace(/:\d+$/, "")
+      .replace(/^\[(.*)\]$/, "$1")
+      .toLowerCase();
+    if (host && host !== "localhost" && !isLoopbackAddress(host))
+      throw new HttpError(403, "non-loopback Host refused", { error: `Forbidden: Host ${host.slice(0, 64)} is not a loopback name` });
   };
 
   return { writeAudit, authenticate, precheck };

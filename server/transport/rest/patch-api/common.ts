@@ -37,7 +37,7 @@ export type RouteFn = (
 ) => void;
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const HOST_RE = /^[A-Za-z0-9:._\[\]-]{1,253}$/;
+const HOST_RE = /^[A-Za-z0-9:._[\]-]{1,253}$/;
 export const RELEASE_RE = /^[A-Za-z0-9._-]{1,64}$/;
 export const APP_RE = /^[A-Za-z0-9._:@/-]{1,128}$/;
 const MAX_IDS = 10_000;

@@ -40,7 +40,9 @@ export function registerDependencyRoutes(route: RouteFn, patches: PatchManager):
   route(["GET", "POST"], "what_requires", { action: "WhatRequires", requirement: P("WhatRequires") }, async (ctx) => {
     try {
       const r = patches.whatRequires(ids(ctx.rest));
-      const info = r.map((x) => (x.requiredBy.length ? `${x.patchId} is required by: ${x.requiredBy.join(", ")}\n` : `${x.patchId} is not required by any patches.\n`)).join("");
+      const info = r
+        .map((x) => (x.requiredBy.length ? `${x.patchId} is required by: ${x.requiredBy.join(", ")}\n` : `${x.patchId} is not required by any patches.\n`))
+        .join("");
       return { body: { info, warning: "", error: "" } };
     } catch (e) {
       return opError(e, triple);

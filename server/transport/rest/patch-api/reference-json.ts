@@ -26,7 +26,8 @@ export function metaOf(p: PatchRecord): Record<string, unknown> {
   return m;
 }
 
-const verStr = (k: { epoch: string; version: string; release: string; arch: string }) => `${k.epoch && k.epoch !== "0" ? `${k.epoch}:` : ""}${k.version}-${k.release}@${k.arch}`;
+const verStr = (k: { epoch: string; version: string; release: string; arch: string }) =>
+  `${k.epoch && k.epoch !== "0" ? `${k.epoch}:` : ""}${k.version}-${k.release}@${k.arch}`;
 
 /** HOST of spec 6.2, from the host manager's status and the desired package set. */
 export function hostOf(h: HostStatus, patches: PatchManager, now = Date.now()): Record<string, unknown> {

@@ -101,47 +101,59 @@ export function registerUploadRoutes(route: RouteFn, patches: PatchManager, maxU
     { keepBody: true, target: () => "" },
   );
 
-  route(["POST"], "upload_dir", { action: "UploadPatchDir", requirement: "admin" }, async (ctx) => {
-    if (ctx.rest.length) throw badRequest("upload_dir takes no path arguments");
-    const dirs: string[] = [];
-    for (const [k, v] of ctx.query) {
-      if (!/^dir\d{1,4}$/.test(k)) continue;
-      if (!path.isAbsolute(v) || v.length > 4096 || v.includes("\0")) throw badRequest(`${k}: an absolute directory path is required`);
-      dirs.push(path.resolve(v));
-    }
-    if (dirs.length > 64) throw badRequest("upload_dir: too many directories");
-    const files: string[] = [];
-    for (const d of dirs) {
-      let names: string[];
-      try {
-        if (!(await fsp.stat(d)).isDirectory()) continue;
-        names = await fsp.readdir(d);
-      } catch {
-        continue;
+  route(
+    ["POST"],
+    "upload_dir",
+    { action: "UploadPatchDir", requirement: "admin" },
+    async (ctx) => {
+      if (ctx.rest.length) throw badRequest("upload_dir takes no path arguments");
+      const dirs: string[] = [];
+      for (const [k, v] of ctx.query) {
+        if (!/^dir\d{1,4}$/.test(k)) continue;
+        if (!path.isAbsolute(v) || v.length > 4096 || v.includes("\0")) throw badRequest(`${k}: an absolute directory path is required`);
+        dirs.push(path.resolve(v));
       }
-      for (const n of names) {
-        if (!n.endsWith(".patch")) continue;
-        const f = path.join(d, n);
+      if (dirs.length > 64) throw badRequest("upload_dir: too many directories");
+      const files: string[] = [];
+      for (const d of dirs) {
+        let names: string[];
         try {
-          if ((await fsp.stat(f)).isFile()) files.push(f);
+          if (!(await fsp.stat(d)).isDirectory()) continue;
+          names = await fsp.readdir(d);
         } catch {
-          /* vanished */
+          continue;
+        }
+        for (const n of names) {
+          if (!n.endsWith(".patch")) continue;
+          const f = path.join(d, n);
+          try {
+            if ((await fsp.stat(f)).isFile()) files.push(f);
+          } catch {
+            /* vanished */
+          }
         }
       }
-    }
-    const uniq = [...new Set(files)].sort();
-    if (uniq.length === 0) return { body: { error: "No patches found" }, outcome: "NOT_FOUND" };
-    if (uniq.length > 1000) throw badRequest("upload_dir: more than 1000 patch files");
-    const m = importMessages();
-    for (const f of uniq) {
-      const name = path.basename(f);
-      try {
-        m.ok(await patches.upload(name, createReadStream(f, { highWaterMark: 256 * 1024 }) as AsyncIterable<Uint8Array>, ctx.signal));
-      } catch (e) {
-        if (ctx.signal.aborted) throw e;
-        m.fail(name, e);
+      const uniq = [...new Set(files)].sort();
+      if (uniq.length === 0) return { body: { error: "No patches found" }, outcome: "NOT_FOUND" };
+      if (uniq.length > 1000) throw badRequest("upload_dir: more than 1000 patch files");
+      const m = importMessages();
+      for (const f of uniq) {
+        const name = path.basename(f);
+        try {
+          m.ok(await patches.upload(name, createReadStream(f, { highWaterMark: 256 * 1024 }) as AsyncIterable<Uint8Array>, ctx.signal));
+        } catch (e) {
+          if (ctx.signal.aborted) throw e;
+          m.fail(name, e);
+        }
       }
-    }
-    return { body: m.acc, outcome: m.outcome, detail: m.ids.length ? `patches=${m.ids.join(",")}` : "" };
-  }, { target: (ctx) => [...ctx.query].filter(([k]) => /^dir\d+$/.test(k)).map(([k, v]) => `${k}=${v}`).join(" ") });
+      return { body: m.acc, outcome: m.outcome, detail: m.ids.length ? `patches=${m.ids.join(",")}` : "" };
+    },
+    {
+      target: (ctx) =>
+        [...ctx.query]
+          .filter(([k]) => /^dir\d+$/.test(k))
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" "),
+    },
+  );
 }

@@ -55,7 +55,9 @@ describe("host manager (fake ports)", () => {
     expect(pm.get("P1")!.patchState).to.equal("Partial-Apply");
 
     store.failNext = new Error("injected");
-    const results = await Promise.allSettled(names.map((n) => hm.report(n, { packages: [PKG("sysinv", "2")], requiresReboot: false, state: "idle", installReason: "", instances: [] })));
+    const results = await Promise.allSettled(
+      names.map((n) => hm.report(n, { packages: [PKG("sysinv", "2")], requiresReboot: false, state: "idle", installReason: "", instances: [] })),
+    );
     expect(results.filter((r) => r.status === "rejected").length).to.be.greaterThan(0);
     for (let i = 0; i < names.length; i++) {
       // A rejected write left its host as it was; one that went through (a later batch) is adopted.
@@ -87,7 +89,10 @@ describe("host manager (fake ports)", () => {
 
     const pending = hm.instanceAction("w0", "migrate-out", ["u1"], ac.signal);
     await hm.disconnected("w0", l);
-    const e = await pending.then(() => undefined, (x: unknown) => x);
+    const e = await pending.then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     expect(isDomainError(e)).to.equal(true);
     expect((e as { reason: string }).reason).to.equal("HOST_OFFLINE");
     expect((e as Error).message).to.equal("Host w0 disconnected before answering the instance action");

@@ -27,7 +27,13 @@ describe("base package import (fake store, real rpm)", function () {
   it("a different file under a known name is refused (FAILED_PRECONDITION), concurrently or not", async () => {
     const { pm } = await patchManager([]);
     const a = await buildPayloadRpm({ name: "twin", version: "1.0", release: "1", outDir: path.join(dir, "b1") });
-    const b = await buildPayloadRpm({ name: "twin", version: "1.0", release: "1", files: [{ path: "/usr/share/twin/EXTRA", content: "x\n" }], outDir: path.join(dir, "b2") });
+    const b = await buildPayloadRpm({
+      name: "twin",
+      version: "1.0",
+      release: "1",
+      files: [{ path: "/usr/share/twin/EXTRA", content: "x\n" }],
+      outDir: path.join(dir, "b2"),
+    });
     expect(a.sha256).to.not.equal(b.sha256);
     const results = await Promise.allSettled([pm.importBasePackage("20.06", a.file, a.fileName), pm.importBasePackage("20.06", b.file, b.fileName)]);
     expect(results.map((r) => r.status)).to.deep.equal(["fulfilled", "rejected"]);

@@ -96,16 +96,23 @@ describe("DependencyGraph", () => {
       const known = knownIn(edges);
       const start = [rng.pick(ids)];
       const naive = new Set(start);
-      for (let grew = true; grew; ) {
+      for (let grew = true; grew;) {
         grew = false;
-        for (const id of [...naive]) for (const r of edges[id] ?? []) if (!naive.has(r)) naive.add(r), (grew = true);
+        for (const id of [...naive])
+          for (const r of edges[id] ?? [])
+            if (!naive.has(r)) {
+              naive.add(r);
+              grew = true;
+            }
       }
       const got = g.closure(start, true, known);
       const ctx = `seed ${seed}: ${JSON.stringify(edges)} from ${start}`;
       expect(got.ids, ctx).to.deep.equal([...naive].sort());
       expect(got.unknown, ctx).to.deep.equal([...naive].filter((id) => !known(id)).sort());
       for (const id of [...ids, "Q0", "Q1"]) {
-        const by = Object.keys(edges).filter((d) => edges[d]!.includes(id)).sort();
+        const by = Object.keys(edges)
+          .filter((d) => edges[d]!.includes(id))
+          .sort();
         expect(g.dependentsOf(id), `${ctx} dependents of ${id}`).to.deep.equal(by);
       }
     }

@@ -30,7 +30,18 @@ export function meta(id: string, o: Partial<PatchMeta> = {}): PatchMeta {
 }
 
 export function record(id: string, repoState: RepoState, o: Partial<PatchMeta> = {}, extra: Partial<PatchRecord> = {}): PatchRecord {
-  return { meta: meta(id, o), repoState, patchState: "n/a", metadataXml: "", signer: "dev", fileSha256: "", uploadedAt: new Date(0), packages: [], semantics: [], ...extra };
+  return {
+    meta: meta(id, o),
+    repoState,
+    patchState: "n/a",
+    metadataXml: "",
+    signer: "dev",
+    fileSha256: "",
+    uploadedAt: new Date(0),
+    packages: [],
+    semantics: [],
+    ...extra,
+  };
 }
 
 /** A PatchManager over a FakeStore seeded with `records` (release 19.09, no hosts). */

@@ -19,13 +19,24 @@ async function refused(p: Promise<unknown>, reason: string): Promise<string> {
 /** The lifecycle through fakes of the store, blobs and semantic-check runner (no sqlite, no processes). */
 describe("patch lifecycle (fake ports)", () => {
   it("apply: refusals name the patches; an apply writes one transaction, then memory and events follow", async () => {
-    const { pm, store } = await patchManager([record("A", "Available"), record("B", "Available", { requires: ["A"] }), record("U", "Available", { applyActiveReleaseOnly: true, swVersion: "20.06" })]);
+    const { pm, store } = await patchManager([
+      record("A", "Available"),
+      record("B", "Available", { requires: ["A"] }),
+      record("U", "Available", { applyActiveReleaseOnly: true, swVersion: "20.06" }),
+    ]);
     expect(await refused(pm.apply(["NOPE"]), "PATCH_NOT_FOUND")).to.equal("Patch NOPE does not exist");
     expect(await refused(pm.apply(["B"]), "REQUIREMENT_NOT_APPLIED")).to.equal("A is required by: B");
     expect(await refused(pm.apply(["U"]), "UPGRADE_APPLY_REFUSED")).to.equal("U cannot be applied in an upgrade");
     const commits = store.commits;
     const r = await pm.apply(["B", "A"]);
-    expect(r).to.deep.equal({ noneAvailable: false, results: [{ patchId: "A", applied: true }, { patchId: "B", applied: true }], applied: ["A", "B"] });
+    expect(r).to.deep.equal({
+      noneAvailable: false,
+      results: [
+        { patchId: "A", applied: true },
+        { patchId: "B", applied: true },
+      ],
+      applied: ["A", "B"],
+    });
     // The reference's texts are made at the edge.
     expect(applyMessages(r)).to.deep.equal({ info: "A is now in the repo\nB is now in the repo\n", warning: "" });
     expect(store.commits - commits).to.equal(1);
@@ -48,7 +59,10 @@ describe("patch lifecycle (fake ports)", () => {
     expect(await refused(pm.remove(["A"]), "REQUIRED_BY_APPLIED")).to.equal("A is required by: B");
     expect(await refused(pm.remove(["C"]), "NOT_REMOVABLE")).to.equal("Patch C is committed and cannot be removed");
     expect(await refused(pm.remove(["N"]), "NOT_REMOVABLE")).to.equal("Patch N is not removable");
-    expect(removeMessages(await pm.remove(["N"], { removeUnremovable: true }))).to.deep.equal({ info: "N is not in the repo\n", warning: "Unremovable patch N being removed\n" });
+    expect(removeMessages(await pm.remove(["N"], { removeUnremovable: true }))).to.deep.equal({
+      info: "N is not in the repo\n",
+      warning: "Unremovable patch N being removed\n",
+    });
     await pm.reportAppDependencies("app1", ["B"]);
     expect(await refused(pm.remove(["A", "B"]), "REQUIRED_BY_APPLICATION")).to.equal("B is required by application(s): app1");
     const removed = await pm.remove(["A", "B"], { skipAppCheck: true });

@@ -1,12 +1,6 @@
 import { expect } from "chai";
 import type { HostPackageView, PackageRecord, PatchRecord, PatchStateName, RepoState } from "../../../../server/domain/patches/model.js";
-import {
-  computeSnapshot,
-  stateChanges,
-  updateSnapshotForHosts,
-  type PatchStateInputs,
-  type PatchStateSnapshot,
-} from "../../../../server/domain/patches/patch-state.js";
+import { computeSnapshot, stateChanges, updateSnapshotForHosts, type PatchStateInputs, type PatchStateSnapshot } from "../../../../server/domain/patches/patch-state.js";
 import { compareEvr, computePatchStates, desiredSetFor, pendingChanges, type DesiredSet } from "../../../../server/domain/patches/state.js";
 import { prng, type Rng } from "../../../lib/chaos-prng.js";
 
@@ -16,7 +10,14 @@ type Evr = { epoch: string; version: string; release: string };
 
 function pkg(name: string, evr: Evr): PackageRecord {
   const e = evr.epoch ? `${evr.epoch}:` : "";
-  return { fileName: `${name}-${e}${evr.version}-${evr.release}.x86_64.rpm`, name, ...evr, arch: "x86_64", sha256: `sha-${name}-${e}${evr.version}-${evr.release}`, size: 100 };
+  return {
+    fileName: `${name}-${e}${evr.version}-${evr.release}.x86_64.rpm`,
+    name,
+    ...evr,
+    arch: "x86_64",
+    sha256: `sha-${name}-${e}${evr.version}-${evr.release}`,
+    size: 100,
+  };
 }
 
 const v = (version: string, release = "1", epoch = ""): Evr => ({ epoch, version, release });
@@ -24,7 +25,14 @@ const v = (version: string, release = "1", epoch = ""): Evr => ({ epoch, version
 function patch(
   id: string,
   packages: PackageRecord[],
-  o: { release?: string; repoState?: RepoState; personalities?: Record<string, string[]>; rebootRequired?: boolean; requires?: string[]; patchState?: PatchStateName } = {},
+  o: {
+    release?: string;
+    repoState?: RepoState;
+    personalities?: Record<string, string[]>;
+    rebootRequired?: boolean;
+    requires?: string[];
+    patchState?: PatchStateName;
+  } = {},
 ): PatchRecord {
   return {
     meta: {
@@ -221,7 +229,11 @@ class World {
   private counter = 0;
 
   constructor(private readonly rng: Rng) {
-    for (const r of ["R1", "R2"]) this.base.set(r, NAMES.slice(0, 3).map((n) => pkg(n, v("1.0"))));
+    for (const r of ["R1", "R2"])
+      this.base.set(
+        r,
+        NAMES.slice(0, 3).map((n) => pkg(n, v("1.0"))),
+      );
     this.snap = computeSnapshot(this.inputs());
   }
 
@@ -279,7 +291,11 @@ function requirementClosure(w: World, id: string): string[] | undefined {
   for (let i = 0; i < queue.length; i++) {
     const p = w.records.get(queue[i]!);
     if (!p) return undefined;
-    for (const r of p.meta.requires) if (!seen.has(r)) seen.add(r), queue.push(r);
+    for (const r of p.meta.requires)
+      if (!seen.has(r)) {
+        seen.add(r);
+        queue.push(r);
+      }
   }
   return [...seen];
 }
@@ -305,7 +321,11 @@ function upload(w: World, rng: Rng): Step {
   for (const p of PERSONALITIES) if (rng.chance(0.4)) personalities[p] = distinct(rng, names, rng.range(1, names.length));
   const earlier = [...w.records.values()].filter((p) => p.meta.swVersion === release).map((p) => p.meta.id);
   const requires = earlier.length && rng.chance(0.3) ? [rng.pick(earlier)] : [];
-  const rec = patch(id, names.map((n) => pkg(n, randomEvr(rng))), { release, personalities, rebootRequired: rng.chance(0.5), requires });
+  const rec = patch(
+    id,
+    names.map((n) => pkg(n, randomEvr(rng))),
+    { release, personalities, rebootRequired: rng.chance(0.5), requires },
+  );
   w.records.set(id, w.withRepoState(rec, "Available"));
   return { kind: "repo", text: `upload ${id} ${release} [${rec.packages.map((p) => p.fileName).join(" ")}] ${JSON.stringify(personalities)} requires=${requires}` };
 }
@@ -372,7 +392,14 @@ function commit(w: World, rng: Rng): Step {
   }
   for (const x of closure) {
     const p = w.records.get(x)!;
-    w.records.set(x, w.withRepoState(p, "Committed", p.packages.filter((k) => best.get(`${p.meta.swVersion}|${k.name}|${k.arch}`) === k)));
+    w.records.set(
+      x,
+      w.withRepoState(
+        p,
+        "Committed",
+        p.packages.filter((k) => best.get(`${p.meta.swVersion}|${k.name}|${k.arch}`) === k),
+      ),
+    );
   }
   return { kind: "repo", text: `commit ${closure.sort().join(" ")}` };
 }
@@ -499,7 +526,10 @@ function checkStep(w: World, step: Step, before: PatchStateSnapshot): void {
   }
 
   const changes = stateChanges(before.states, w.snap);
-  const naive = [...w.snap.states].filter(([id, st]) => before.states.get(id) !== st).map(([id]) => id).sort();
+  const naive = [...w.snap.states]
+    .filter(([id, st]) => before.states.get(id) !== st)
+    .map(([id]) => id)
+    .sort();
   check(changes.length === naive.length && changes.every((c, i) => c.patchId === naive[i]), "stateChanges lists the changed ids, sorted", () => ({ changes, naive }));
   for (const c of changes) check(c.oldState === (before.states.get(c.patchId) ?? "") && c.newState === w.snap.states.get(c.patchId), "stateChanges old/new", () => c);
 }
@@ -521,8 +551,7 @@ function runHistory(seed: number): void {
       if (step.kind === "repo") {
         w.desiredCache = new WeakMap();
         w.snap = computeSnapshot(w.inputs());
-      }
-      else {
+      } else {
         const next = updateSnapshotForHosts(before, w.inputs(), step.hostnames!);
         check(sameSnapshot(before, frozen), "the previous snapshot was changed", () => [plain(frozen), plain(before)]);
         // Unchanged sets and an unchanged states map are shared, not copied.
@@ -539,7 +568,9 @@ function runHistory(seed: number): void {
     }
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    throw new Error(`history seed ${seed} (rerun with CHAOS_SEED=${seed}) failed at step ${log.length}: ${msg}\n  ${log.map((l, i) => `${i + 1}. ${l}`).join("\n  ")}`, { cause: e });
+    throw new Error(`history seed ${seed} (rerun with CHAOS_SEED=${seed}) failed at step ${log.length}: ${msg}\n  ${log.map((l, i) => `${i + 1}. ${l}`).join("\n  ")}`, {
+      cause: e,
+    });
   }
 }
 

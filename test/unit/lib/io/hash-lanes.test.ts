@@ -108,7 +108,10 @@ describe("hash lanes (worker threads)", () => {
       expect(bad.error?.()).to.equal(undefined);
       for (let i = 0; i < 12; i++) await lanes.updateAll([bad], data.subarray(0, 1 << 20));
       expect(bad.error?.()).to.have.property("code", "EBADF");
-      const err = await bad.digest().then(() => null, (e: NodeJS.ErrnoException) => e);
+      const err = await bad.digest().then(
+        () => null,
+        (e: NodeJS.ErrnoException) => e,
+      );
       await ro.close();
       expect(err?.code).to.equal("EBADF");
       // The lanes still serve others afterwards.

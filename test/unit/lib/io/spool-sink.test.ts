@@ -27,9 +27,17 @@ describe("SpoolSink", () => {
     const data = randomBytes(5 * 1024 * 1024 + 7); // more than the write-ahead window
     const teed: Buffer[] = [];
     let ended = false;
-    const s = await new SpoolSink(path.join(dir, "local"), data.length, () => new Error("too large"), new LocalHasher("md5"), new LocalHasher("sha256"), [(b) => void teed.push(Buffer.from(b))], async () => {
-      ended = true;
-    }).open();
+    const s = await new SpoolSink(
+      path.join(dir, "local"),
+      data.length,
+      () => new Error("too large"),
+      new LocalHasher("md5"),
+      new LocalHasher("sha256"),
+      [(b) => void teed.push(Buffer.from(b))],
+      async () => {
+        ended = true;
+      },
+    ).open();
     for (const c of chunksOf(data, 300_001)) await s.write(c);
     await s.end();
     expect(ended).to.equal(true);
@@ -66,7 +74,9 @@ describe("SpoolSink", () => {
 
   it("a sink without a sha256 only streams through: no file is created", async () => {
     const teed: Buffer[] = [];
-    const s = await new SpoolSink(path.join(dir, "through"), 100, () => new Error("too large"), new LocalHasher("md5"), null, [(b) => void teed.push(Buffer.from(b))]).open();
+    const s = await new SpoolSink(path.join(dir, "through"), 100, () => new Error("too large"), new LocalHasher("md5"), null, [
+      (b) => void teed.push(Buffer.from(b)),
+    ]).open();
     await s.write(Buffer.from("abc"));
     await s.end();
     expect(Buffer.concat(teed).toString()).to.equal("abc");
