@@ -14,6 +14,8 @@ const NEEDED = [
   { cmd: "/bin/busybox", pkg: "busybox-static", path: true },
   { cmd: "protoc", pkg: "protobuf-compiler" },
   { cmd: "/usr/bin/grpc_python_plugin", pkg: "protobuf-compiler-grpc", path: true },
+  // protoc's well-known types (google/protobuf/timestamp.proto) for `npm run generate:python --check`.
+  { cmd: "/usr/include/google/protobuf/timestamp.proto", pkg: "libprotobuf-dev", path: true },
   { py: "grpc", pkg: "python3-grpcio" },
   { py: "google.protobuf", pkg: "python3-protobuf" },
   // The Python client's test pip-installs it into a venv, offline (docs/python.md).
