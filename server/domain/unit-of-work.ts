@@ -59,10 +59,25 @@ export class UnitOfWork {
    * A transaction that reads no cluster state (operations, alarms, controller state): no lock
    * needed. Hooks and events as for `commit`.
    */
-  async write<T>(body: (w: Work) => Promise<T>): Promise<T> {
+  write<T>(body: (w: Work) => Promise<T>): Promise<T> {
+    return this.run(body, (inTx) => this.o.store.transact(inTx));
+  }
+
+  /**
+   * Writes that need no commit of their own (progress events, agent-state-only host rows): they
+   * ride the next transaction of the store, or commit alone after `maxDelayMs`. Resolves after
+   * that commit (hooks run, events published); rejects if it failed.
+   */
+  later<T>(body: (w: Work) => Promise<T>, maxDelayMs: number): Promise<T> {
+    return this.run(body, (inTx) => this.o.store.later(inTx, maxDelayMs));
+  }
+
+  /** Runs `body` through `submit` (a transaction or a ride on the next one); after the commit, hooks then events. */
+  private async run<T>(body: (w: Work) => Promise<T>, submit: (inTx: (tx: StoreTx) => Promise<T>) => Promise<T>): Promise<T> {
     let hooks: (() => void)[] = [];
     let events: DomainEvent[] = [];
-    const value = await this.o.store.transact(async (tx) => {
+    const value = await submit(async (tx) => {
+      // Only what the committed run of the body registered counts.
       hooks = [];
       events = [];
       return body({
@@ -75,32 +90,6 @@ export class UnitOfWork {
         afterCommit: (fn) => void hooks.push(fn),
       });
     });
-    for (const fn of hooks) fn();
-    this.o.events.publish(events);
-    return value;
-  }
-
-  /**
-   * Writes that need no commit of their own (progress events, agent-state-only host rows): they
-   * ride the next transaction of the store, or commit alone after `maxDelayMs`. Resolves after
-   * that commit (hooks run, events published); rejects if it failed.
-   */
-  async later<T>(body: (w: Work) => Promise<T>, maxDelayMs: number): Promise<T> {
-    let hooks: (() => void)[] = [];
-    let events: DomainEvent[] = [];
-    const value = await this.o.store.later(async (tx) => {
-      hooks = [];
-      events = [];
-      return body({
-        tx,
-        event: async (e) => {
-          const ev = await this.o.events.append(tx, e);
-          events.push(ev);
-          return ev;
-        },
-        afterCommit: (fn) => void hooks.push(fn),
-      });
-    }, maxDelayMs);
     for (const fn of hooks) fn();
     this.o.events.publish(events);
     return value;
