@@ -215,10 +215,10 @@ describe("controller PatchService (real controller process, real patches)", func
     await c.patches.applyPatches({ patchIds: ["PATCH_B", "PATCH_C"], all: false, skipSemantic: false });
     const dry = await c.patches.commitPatches({ patchIds: ["PATCH_C"], all: false, release: "", dryRun: true });
     expect(dry.patchIds).to.deep.equal(["PATCH_A", "PATCH_B", "PATCH_C"]);
-    expect(dry.messages?.info).to.match(/^This commit operation would free \d+\.\d\d MiB\n$/);
+    expect(dry.messages?.info).to.match(/^This commit operation would free \d+\.\d\d MiB$/);
     expect(dry.freedBytes).to.be.greaterThan(0); // pkga-1.0-2 is superseded by pkga-1.0-3
     const r = await c.patches.commitPatches({ patchIds: ["PATCH_C"], all: false, release: "", dryRun: false });
-    expect(r.messages?.info).to.equal("The patches have been committed.\n");
+    expect(r.messages?.info).to.equal("The patches have been committed.");
     const q = await c.patches.queryPatches({ filter: QueryFilter.QUERY_FILTER_COMMITTED, release: "19.09" });
     expect(q.patches.map((p) => p.id)).to.deep.equal(["PATCH_A", "PATCH_B", "PATCH_C"]);
     await expectCode(

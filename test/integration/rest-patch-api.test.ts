@@ -461,9 +461,9 @@ describe("REST patching API (spec 6.2) on a real controller with real agents", f
       error: "The following patches are not applied and cannot be committed:\n    002\n",
     });
     expect((await post("/patch/commit_dry_run/nope", tok.admin)).json).to.deep.equal({ info: "", error: "nope is unrecognized\n" });
-    expect((await post("/patch/commit_dry_run/001", tok.admin)).json).to.deep.equal({ info: "This commit operation would free 0.00 MiB\n", error: "" });
+    expect((await post("/patch/commit_dry_run/001", tok.admin)).json).to.deep.equal({ info: "This commit operation would free 0.00 MiB", error: "" });
     expect((await pd())["001"]!.repostate).to.equal("Applied");
-    expect((await post("/patch/commit/001", tok.admin)).json).to.deep.equal({ info: "The patches have been committed.\n", error: "" });
+    expect((await post("/patch/commit/001", tok.admin)).json).to.deep.equal({ info: "The patches have been committed.", error: "" });
     expect((await pd())["001"]).to.deep.include({ repostate: "Committed", patchstate: "Committed" });
     expect((await post("/patch/remove/001")).json.error).to.equal("Patch 001 is committed and cannot be removed\n");
     expect((await upload("001.patch", readFileSync(patchFile("001")))).json).to.deep.equal({ info: "001 is committed. Metadata not updated\n", warning: "", error: "" });

@@ -105,12 +105,18 @@ export class PatchCatalog {
     return uniq.map((id) => ({ patchId: id, requiredBy: this.graph.dependentsOf(id) }));
   }
 
+  /**
+   * The ids plus their direct requirements (listed even when not uploaded), or with `recursive` the
+   * transitive closure (FAILED_PRECONDITION REQUIRED_PATCH_MISSING when it reaches a patch not uploaded).
+   */
   queryDependencies(ids: readonly string[], recursive: boolean): string[] {
     const uniq = [...new Set(ids)];
     const unknownGiven = uniq.filter((id) => !this.patches.has(id)).sort();
     if (unknownGiven.length) throw notFound(lines(unknownGiven.map((id) => `${id} is unrecognized`)).trimEnd(), { reason: "PATCH_NOT_FOUND" });
     const c = this.graph.closure(uniq, recursive, (id) => this.patches.has(id));
-    if (c.unknown.length) {
+    // Direct requirements are listed as the patches name them, uploaded or not (as the reference does);
+    // a recursive walk cannot go through a patch that is not uploaded, so it says which one is missing.
+    if (recursive && c.unknown.length) {
       throw failedPrecondition(c.unknown.map((id) => `${id} is required by: ${this.graph.dependentsOf(id).join(", ")} but is not uploaded`).join("\n"), {
         reason: "REQUIRED_PATCH_MISSING",
       });

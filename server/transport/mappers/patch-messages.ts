@@ -26,14 +26,15 @@ export function deleteMessages(o: DeleteOutcome): OpMessages {
   return { info: lines(o.deleted.map((id) => `${id} has been deleted`)), warning: "" };
 }
 
+/** Commit texts end without a newline, as the reference's do (its client's print adds one). */
 export function commitMessages(o: CommitOutcome): OpMessages {
   switch (o.kind) {
     case "nothing":
-      return { info: `There are no ${o.release} patches to commit.\n`, warning: "" };
+      return { info: `There are no ${o.release} patches to commit.`, warning: "" };
     case "dry-run":
-      return { info: `This commit operation would free ${(o.freedBytes / 1048576).toFixed(2)} MiB\n`, warning: "" };
+      return { info: `This commit operation would free ${(o.freedBytes / 1048576).toFixed(2)} MiB`, warning: "" };
     case "committed":
-      return { info: "The patches have been committed.\n", warning: "" };
+      return { info: "The patches have been committed.", warning: "" };
   }
 }
 

@@ -155,7 +155,7 @@ describe("sw-patch: commands against an in-process fake controller", () => {
         commits.push(req);
         return {
           messages: {
-            info: req.dryRun ? "This commit operation would free 0.01 MiB\n" : "The patches have been committed.\n",
+            info: req.dryRun ? "This commit operation would free 0.01 MiB" : "The patches have been committed.",
             warning: "",
           },
           patchIds: [],
@@ -241,7 +241,7 @@ describe("sw-patch: commands against an in-process fake controller", () => {
     expect(r.rc).to.equal(1);
     expect(r.stdout).to.equal(
       "The following patches will be committed:\n    A\n    DEP_1\n\n" +
-        "This commit operation would free 0.01 MiB\n\n" +
+        "This commit operation would free 0.01 MiB\n" +
         "\nWARNING: Committing a patch is an irreversible operation. Committed\n         patches cannot be removed.\n\n" +
         "Would you like to continue? [y/N]: Aborting...\n",
     );
@@ -252,7 +252,7 @@ describe("sw-patch: commands against an in-process fake controller", () => {
     commits.length = 0;
     const y = await run(["--endpoint", endpoint, "commit", "A"], { stdin: "Y\n" });
     expect(y.rc).to.equal(0);
-    expect(y.stdout.endsWith("[y/N]: The patches have been committed.\n\n")).to.equal(true);
+    expect(y.stdout.endsWith("[y/N]: The patches have been committed.\n")).to.equal(true);
     const yes = await run(["--endpoint", endpoint, "commit", "--yes", "A"]);
     expect(yes.rc).to.equal(0);
     expect(yes.stdout).to.not.include("Would you like to continue");

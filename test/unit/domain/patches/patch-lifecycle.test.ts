@@ -75,8 +75,8 @@ describe("patch lifecycle (fake ports)", () => {
     await pm.delete(["D", "N"]);
     const dry = await pm.commit({ ids: ["C"], dryRun: true });
     expect(dry).to.deep.equal({ kind: "dry-run", release: "", patchIds: ["C"], freedBytes: 0 });
-    expect(commitMessages(dry).info).to.equal("This commit operation would free 0.00 MiB\n");
-    expect(commitMessages(await pm.commit({ all: true, release: "20.06" })).info).to.equal("There are no 20.06 patches to commit.\n");
+    expect(commitMessages(dry).info).to.equal("This commit operation would free 0.00 MiB");
+    expect(commitMessages(await pm.commit({ all: true, release: "20.06" })).info).to.equal("There are no 20.06 patches to commit.");
     expect(releaseMessages(await pm.initRelease("20.06"))).to.deep.equal({ info: "Patch repository for 20.06 has been created\n", warning: "" });
     expect(releaseMessages(await pm.initRelease("20.06")).info).to.equal("Patch repository for 20.06 already exists\n");
     expect(releaseMessages(await pm.delRelease("20.06")).info).to.equal("Release 20.06 has been deleted\n");
@@ -145,5 +145,20 @@ describe("patch lifecycle (fake ports)", () => {
     const { pm } = await patchManager([record("A", "Available", {}, { semantics: [{ action: "pre-apply", sha256: "s" }] })], { checks });
     expect(await refused(pm.apply(["A"]), "SEMANTIC_CHECK_FAILED")).to.equal("Semantic check failed for A:\nnot today");
     expect((await pm.apply(["A"], { skipSemantic: true })).applied).to.deep.equal(["A"]);
+  });
+
+  it("query-dependencies lists direct requirements that were never uploaded; --recursive names the missing one", async () => {
+    const { pm } = await patchManager([record("A", "Available", { requires: ["B", "GONE"] }), record("B", "Available", { requires: ["C"] })]);
+    // As the reference does: the given ids plus what they name, uploaded or not.
+    expect(pm.queryDependencies(["A"], false)).to.deep.equal(["A", "B", "GONE"]);
+    expect(pm.queryDependencies(["B"], false)).to.deep.equal(["B", "C"]);
+    let err: unknown;
+    try {
+      pm.queryDependencies(["A"], true);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as { reason?: string }).reason).to.equal("REQUIRED_PATCH_MISSING");
+    expect((err as Error).message).to.equal("C is required by: B but is not uploaded\nGONE is required by: A but is not uploaded");
   });
 });
