@@ -28,6 +28,37 @@ const USAGE =
   "usage: sw-patch-agent --controller HOST:PORT --hostname NAME --personality controller|worker|storage " +
   "[--subfunctions a,b] --root DIR [--mgmt-ip IP] [--release REL] [--provision] [--base-feed DIR] [--token T] [--simulate N] [--instances N] [--install]";
 
+/** `sw-patch-agent --help`: every flag, on stdout, exit 0. */
+export const AGENT_HELP = `${USAGE}
+
+Connects one host (or N simulated hosts) to the patch controller and installs what it is told to.
+
+Required:
+  --controller HOST:PORT   the controller's gRPC address (agents connect out; nothing listens here)
+  --hostname NAME          this host's name, as the controller and operators see it
+  --personality P          controller, worker or storage
+  --root DIR               the host's root file system: packages are installed with rpm --root DIR,
+                           the agent's state and logs live under it (use / only on a real host)
+
+Optional:
+  --subfunctions a,b       the host's subfunctions (default: the personality)
+  --mgmt-ip IP             the management address to report (default: the address the controller
+                           sees the connection come from)
+  --release REL            the software release the host runs (default 19.09)
+  --provision              initialise an empty rpm database; the controller then installs the
+                           release's base feed on the host
+  --base-feed DIR          at start, install every *.rpm of DIR into a root whose rpm database is empty
+  --install                converge once (a forced install of the desired packages), then exit 0 or 1
+  --token T                the agent's API token (bound to this host); default: none
+  --simulate N             run N simulated hosts <hostname>-0..N-1, each with its own root under --root
+  --instances N            virtual machines each host reports (0 to 1000; orchestration tests)
+  --reboot-delay-ms MS     how long a simulated reboot takes (default 200)
+  --log-level L            debug, info, warn, error or silent (default info); logs are JSON lines on stderr
+  -h, --help               show this help and exit
+
+SIGINT/SIGTERM close the streams and exit 0.
+`;
+
 /** Resolved agent process configuration. */
 export interface AgentConfig {
   controller: string;
@@ -49,28 +80,31 @@ export interface AgentConfig {
   logLevel: LogLevel;
 }
 
+/** The agent's flags (each one is described in {@link AGENT_HELP}). */
+export const AGENT_OPTIONS = {
+  controller: { type: "string" },
+  hostname: { type: "string" },
+  personality: { type: "string" },
+  subfunctions: { type: "string" },
+  root: { type: "string" },
+  "mgmt-ip": { type: "string" },
+  release: { type: "string" },
+  provision: { type: "boolean" },
+  install: { type: "boolean" },
+  "base-feed": { type: "string" },
+  token: { type: "string" },
+  simulate: { type: "string" },
+  instances: { type: "string" },
+  "reboot-delay-ms": { type: "string" },
+  "log-level": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 /** Parse argv. @throws Error with a one-line message on bad usage. */
 export function parseAgentArgs(argv: string[]): AgentConfig {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      controller: { type: "string" },
-      hostname: { type: "string" },
-      personality: { type: "string" },
-      subfunctions: { type: "string" },
-      root: { type: "string" },
-      "mgmt-ip": { type: "string" },
-      release: { type: "string" },
-      provision: { type: "boolean" },
-      install: { type: "boolean" },
-      "base-feed": { type: "string" },
-      token: { type: "string" },
-      simulate: { type: "string" },
-      instances: { type: "string" },
-      "reboot-delay-ms": { type: "string" },
-      "log-level": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+    options: AGENT_OPTIONS,
     strict: true,
     allowPositionals: false,
   });
@@ -129,6 +163,10 @@ export function nthAddress(ip: string, i: number): string {
 
 /** Entry point for bin/sw-patch-agent. @returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(AGENT_HELP);
+    return 0;
+  }
   let cfg: AgentConfig;
   try {
     cfg = parseAgentArgs(argv);

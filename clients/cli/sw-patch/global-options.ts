@@ -17,7 +17,8 @@ export const GLOBAL_OPTIONS: CommandOptions = {
 export const GLOBAL_HELP = `Global options:
   --endpoint HOST:PORT      controller address (env SWPATCH_ENDPOINT, default ${DEFAULT_ENDPOINT})
   --token TOKEN             bearer token (env SWPATCH_TOKEN)
-  --token-file PATH         read the bearer token from a file
+  --token-file PATH         read the bearer token from a file (env SWPATCH_TOKEN_FILE); with neither,
+                            the controller's ./data/admin.token when readable (on the controller host)
   --os-region-name NAME     SystemController, or a region from ~/.config/sw-patch/regions.json
   --debug                   print the response JSON
   --format json             machine-readable output (query commands)

@@ -8,7 +8,7 @@ import { GLOBAL_HELP } from "./global-options.js";
 export function mainHelp(): string {
   const visible = COMMANDS.filter((c) => !c.hidden);
   const width = Math.max(...visible.map((c) => c.name.length)) + 2;
-  let out = "usage: sw-patch [--debug] [--os-region-name REGION] [--endpoint HOST:PORT] <subcommand> ...\n\n";
+  let out = "usage: sw-patch [--debug] [--os-region-name REGION] [--endpoint HOST:PORT] [--token TOKEN | --token-file PATH] <subcommand> ...\n\n";
   out += "Subcommands:\n";
   for (const c of visible) out += `  ${c.name.padEnd(width)}${c.summary}\n`;
   out += "\n" + GLOBAL_HELP + "\nRun 'sw-patch <subcommand> --help' for the subcommand's arguments.\n";
