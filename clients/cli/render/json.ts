@@ -25,3 +25,8 @@ export function debugJson(value: unknown): string {
 export function formatJson(value: unknown): string {
   return safeJson(String(JSON.stringify(value, (_k, v: unknown) => (v instanceof Date ? v.toISOString() : v), 2))) + "\n";
 }
+
+/** One compact JSON document on one line (streams: one line per change). Dates as ISO strings. */
+export function jsonLine(value: unknown): string {
+  return safeJson(String(JSON.stringify(value, (_k, v: unknown) => (v instanceof Date ? v.toISOString() : v)))) + "\n";
+}

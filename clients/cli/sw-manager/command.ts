@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from "node:util";
-import type { SwPatchClient } from "../../sdk/src/index.js";
+import type { Strategy, SwPatchClient } from "../../sdk/src/index.js";
+import type { ShowOptions } from "./render/strategy-show.js";
 import type { CliIo } from "../lib/io.js";
 
 /** Option definitions in node:util parseArgs form. */
@@ -12,6 +13,10 @@ export interface ActionContext {
   io: CliIo;
   out(text: string): void;
   err(text: string): void;
+  /** `--format json`: actions print JSON objects instead of the reference's text. */
+  json: boolean;
+  /** Prints a strategy (undefined: none) as text or, with `--format json`, as `{"strategy": …}`. */
+  printStrategy(s: Strategy | undefined, opts?: ShowOptions): void;
 }
 
 /** One `sw-manager patch-strategy <action>`: static metadata plus `run()` over the SDK. */

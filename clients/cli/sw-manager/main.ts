@@ -1,8 +1,11 @@
 import { parseArgs } from "node:util";
-import { createSwPatchClient, PermissionDeniedError, UnauthenticatedError } from "../../sdk/src/index.js";
+import { createSwPatchClient, DEFAULT_ENDPOINT, PermissionDeniedError, Strategy, UnauthenticatedError } from "../../sdk/src/index.js";
 import { resolveIo, type CliIo } from "../lib/io.js";
+import { formatJson } from "../render/json.js";
 import { errorLine } from "../sw-patch/errors.js";
-import { ActionFailure, type OptionSpec, type StrategyAction } from "./command.js";
+import { resolveConnection, UsageProblem } from "../sw-patch/global-options.js";
+import { ActionFailure, type ActionContext, type OptionSpec, type StrategyAction } from "./command.js";
+import { renderStrategy } from "./render/strategy-show.js";
 import { abortAction } from "./commands/patch-strategy/abort.js";
 import { applyAction } from "./commands/patch-strategy/apply.js";
 import { createAction } from "./commands/patch-strategy/create.js";
@@ -13,13 +16,16 @@ import { showAction } from "./commands/patch-strategy/show.js";
 export const ACTIONS: readonly StrategyAction[] = [createAction, deleteAction, applyAction, abortAction, showAction];
 
 /**
- * Global options. `--endpoint`/SWPATCH_ENDPOINT and `--token`/SWPATCH_TOKEN choose the
- * controller; the reference's OpenStack options are accepted for compatibility and ignored
- * (the controller is reached directly, not through Keystone).
+ * Global options. The controller and token are found as sw-patch finds them (`--endpoint`/
+ * SWPATCH_ENDPOINT; `--token`, `--token-file`, SWPATCH_TOKEN, SWPATCH_TOKEN_FILE, then
+ * ./data/admin.token); the reference's OpenStack options are accepted for compatibility and
+ * ignored (the controller is reached directly, not through Keystone).
  */
 const GLOBAL_OPTIONS: OptionSpec = {
   endpoint: { type: "string" },
   token: { type: "string" },
+  "token-file": { type: "string" },
+  format: { type: "string" },
   debug: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   "os-auth-url": { type: "string" },
@@ -32,14 +38,15 @@ const GLOBAL_OPTIONS: OptionSpec = {
   "os-interface": { type: "string" },
 };
 
-const DEFAULT_ENDPOINT = "127.0.0.1:5490";
-
 export function mainHelp(): string {
   return (
-    "usage: sw-manager [--endpoint HOST:PORT] [--token TOKEN] [--debug] patch-strategy {create,delete,apply,abort,show} ...\n\n" +
+    "usage: sw-manager [--endpoint HOST:PORT] [--token TOKEN | --token-file PATH] [--format json] [--debug] patch-strategy {create,delete,apply,abort,show} ...\n\n" +
     "Subcommands:\n  patch-strategy    Patch Strategy\n\n" +
-    "  --endpoint HOST:PORT   controller gRPC endpoint (SWPATCH_ENDPOINT, default 127.0.0.1:5490)\n" +
-    "  --token TOKEN          bearer token (SWPATCH_TOKEN)\n"
+    `  --endpoint HOST:PORT   controller gRPC endpoint (SWPATCH_ENDPOINT, default ${DEFAULT_ENDPOINT})\n` +
+    "  --token TOKEN          bearer token (SWPATCH_TOKEN)\n" +
+    "  --token-file PATH      read the bearer token from a file (SWPATCH_TOKEN_FILE); with neither,\n" +
+    "                         ./data/admin.token when readable (on the controller host)\n" +
+    '  --format json          print results as JSON objects ({"strategy": ...}; one line per change with show --watch)\n'
   );
 }
 
@@ -115,8 +122,24 @@ export async function main(argv: string[], ioOverrides?: Partial<CliIo>): Promis
     return 1;
   }
 
-  const endpoint = String(values.endpoint ?? io.env.SWPATCH_ENDPOINT ?? DEFAULT_ENDPOINT);
-  const token = (values.token as string | undefined) ?? io.env.SWPATCH_TOKEN;
+  if (values.format !== undefined && values.format !== "json" && values.format !== "text") {
+    err(`sw-manager: error: argument --format: invalid choice: '${String(values.format)}' (choose from 'json', 'text')\n`);
+    return 1;
+  }
+  const json = values.format === "json";
+  let endpoint: string;
+  let token: string | undefined;
+  try {
+    // The OpenStack region option is accepted and ignored here (no region table for sw-manager).
+    ({ endpoint, token } = resolveConnection({ endpoint: values.endpoint, token: values.token, "token-file": values["token-file"] }, io.env));
+  } catch (e) {
+    err(`${e instanceof UsageProblem ? e.message : String(e)}\n`);
+    return 1;
+  }
+  const printStrategy: ActionContext["printStrategy"] = (s, opts) => {
+    if (json) out(formatJson({ strategy: s ? Strategy.toJSON(s) : null }));
+    else out(s ? renderStrategy(s, opts) : "No strategy available\n");
+  };
   let client;
   try {
     client = createSwPatchClient({ endpoint, ...(token ? { token } : {}) });
@@ -125,7 +148,7 @@ export async function main(argv: string[], ioOverrides?: Partial<CliIo>): Promis
     return 1;
   }
   try {
-    return await action.run({ client, values, io, out, err });
+    return await action.run({ client, values, io, out, err, json, printStrategy });
   } catch (e) {
     if (e instanceof ActionFailure) err(`${e.message}\n`);
     else if (e instanceof PermissionDeniedError || e instanceof UnauthenticatedError) err("Authorization failed\n");

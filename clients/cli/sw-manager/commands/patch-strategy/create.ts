@@ -1,5 +1,4 @@
 import { AlarmRestrictions, AlreadyExistsError, ApplyType, InstanceAction } from "../../../../sdk/src/index.js";
-import { renderStrategy } from "../../render/strategy-show.js";
 import { ActionFailure, type StrategyAction } from "../../command.js";
 
 const APPLY: Record<string, ApplyType> = { serial: ApplyType.APPLY_TYPE_SERIAL, parallel: ApplyType.APPLY_TYPE_PARALLEL, ignore: ApplyType.APPLY_TYPE_IGNORE };
@@ -53,7 +52,7 @@ export const createAction: StrategyAction = {
     }
     return undefined;
   },
-  async run({ client, values, out }) {
+  async run({ client, values, printStrategy }) {
     const get = (k: string) => String(values[k] ?? CREATE_CHOICES[k]![0]);
     try {
       const r = await client.orchestration.createStrategy({
@@ -66,7 +65,7 @@ export const createAction: StrategyAction = {
         alarmRestrictions: get("alarm-restrictions") === "relaxed" ? AlarmRestrictions.ALARM_RESTRICTIONS_RELAXED : AlarmRestrictions.ALARM_RESTRICTIONS_STRICT,
       });
       if (!r.strategy) throw new ActionFailure("Strategy creation failed");
-      out(renderStrategy(r.strategy));
+      printStrategy(r.strategy);
       return 0;
     } catch (e) {
       if (e instanceof AlreadyExistsError) throw new ActionFailure(`Operation failed: conflict detected. ${e.message || "strategy already exists."}`);

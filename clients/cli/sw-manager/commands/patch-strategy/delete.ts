@@ -1,3 +1,4 @@
+import { formatJson } from "../../../render/json.js";
 import { NotFoundError, PreconditionError } from "../../../../sdk/src/index.js";
 import { ActionFailure, type StrategyAction } from "../../command.js";
 
@@ -8,7 +9,7 @@ export const deleteAction: StrategyAction = {
   usage: "patch-strategy delete",
   help: "",
   options: { force: { type: "boolean" } },
-  async run({ client, values, out }) {
+  async run({ client, values, out, json }) {
     try {
       await client.orchestration.deleteStrategy({ force: values.force === true });
     } catch (e) {
@@ -16,7 +17,7 @@ export const deleteAction: StrategyAction = {
       if (e instanceof PreconditionError) throw new ActionFailure(`Operation failed: conflict detected. ${e.message}`);
       throw e;
     }
-    out("Strategy deleted\n");
+    out(json ? formatJson({ deleted: true }) : "Strategy deleted\n");
     return 0;
   },
 };

@@ -1,5 +1,4 @@
 import { NotFoundError, PreconditionError, type SwPatchClient, type Strategy } from "../../../../sdk/src/index.js";
-import { renderStrategy } from "../../render/strategy-show.js";
 import { ActionFailure, type StrategyAction } from "../../command.js";
 import { parseStageId } from "./stage-id.js";
 
@@ -18,13 +17,13 @@ export function stageAction(
     help: `  --stage-id STAGE_ID                               stage identifier to ${verb}`,
     options: { "stage-id": { type: "string" } },
     validate: (values) => parseStageId(values["stage-id"]).error,
-    async run({ client, values, out }) {
+    async run({ client, values, printStrategy }) {
       const { stageId } = parseStageId(values["stage-id"]);
       const failed = stageId === undefined ? `Strategy ${verb} failed` : `Strategy stage ${stageId} ${verb} failed`;
       try {
         const r = await call(client, stageId === undefined ? {} : { stageId });
         if (!r.strategy) throw new ActionFailure(failed);
-        out(renderStrategy(r.strategy));
+        printStrategy(r.strategy);
         return 0;
       } catch (e) {
         if (e instanceof NotFoundError) throw new ActionFailure(failed);
