@@ -9,7 +9,7 @@
 #
 # Environment: COMPAT_API_PORT (default 5487; 0 is not supported), COMPAT_TOKEN (sent as
 # X-Auth-Token; default none: the controller runs with --patch-api-local-trust), COMPAT_KEEP=1
-# keeps the work dir. The controller is started as
+# keeps the work dir of a passing run (a failed run always keeps it, with its logs). The controller is started as
 #   sw-patch-controller --listen 127.0.0.1:0 --patch-api-listen 127.0.0.1:$PORT --patch-api-local-trust.
 set -euo pipefail
 
@@ -28,8 +28,9 @@ cleanup() {
   local rc=$?
   for pid in "${PIDS[@]:-}"; do [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]:-}"; do [[ -n "$pid" ]] && wait "$pid" 2>/dev/null || true; done
-  if [[ -n "$WORK" && "${COMPAT_KEEP:-0}" != 1 ]]; then rm -rf "$WORK"; fi
-  if [[ $rc -eq 0 ]]; then echo "compat: OK"; else echo "compat: FAILED (rc $rc)${WORK:+, logs in $WORK (set COMPAT_KEEP=1 to keep)}" >&2; fi
+  # A failed run keeps its work dir (controller and agent logs); a passing one removes it unless COMPAT_KEEP=1.
+  if [[ -n "$WORK" && $rc -eq 0 && "${COMPAT_KEEP:-0}" != 1 ]]; then rm -rf "$WORK"; fi
+  if [[ $rc -eq 0 ]]; then echo "compat: OK"; else echo "compat: FAILED (rc $rc)${WORK:+, logs kept in $WORK}" >&2; fi
 }
 trap cleanup EXIT
 
