@@ -2,17 +2,27 @@ import { agentStateLabel, patchCurrentLabel, type Host } from "../../sdk/src/ind
 import { safeText } from "./safe-text.js";
 import { center, left } from "./text.js";
 
-/** The Patch Current cell: Failed wins over Pending, which wins over Yes/No (spec 5.4). */
+/**
+ * The Patch Current cell: Failed wins over Pending, which wins over Yes/No (spec 5.4). A host whose
+ * agent is not connected shows `Unknown`: what it last reported may no longer hold.
+ */
 export function patchCurrentCell(host: Host): string {
+  if (!host.connected) return "Unknown";
   if (host.patchFailed) return "Failed";
   if (host.interimState) return "Pending";
   return patchCurrentLabel(host.patchCurrent);
 }
 
+/** The State cell: the agent's state, or `offline` while its agent is not connected. */
+export function hostStateCell(host: Host): string {
+  return host.connected ? agentStateLabel(host.agentState) : "offline";
+}
+
 /**
  * The reference query-hosts table (spec 5.4): Hostname, IP Address, Patch Current, Reboot
  * Required, Release, State; rows sorted by hostname; hostname and IP left-aligned, the rest
- * centred; headers centred; no trailing blank line. Cells are terminal-safe ({@link safeText}).
+ * centred; headers centred; no trailing blank line. Cells are terminal-safe ({@link safeText}). A host
+ * whose agent is gone shows Patch Current `Unknown` and State `offline` (not its last Yes/idle).
  */
 export function renderHostsTable(hosts: readonly Host[]): string {
   const rows = [...hosts]
@@ -23,7 +33,7 @@ export function renderHostsTable(hosts: readonly Host[]): string {
       current: patchCurrentCell(h),
       rr: h.requiresReboot ? "Yes" : "No",
       release: safeText(h.release),
-      state: agentStateLabel(h.agentState),
+      state: hostStateCell(h),
     }));
   const w = {
     hostname: Math.max("Hostname".length, ...rows.map((r) => r.hostname.length)),

@@ -147,6 +147,13 @@ describe("cli render: query-hosts table", () => {
     );
   });
 
+  it("shows a host whose agent is gone as such: Unknown and offline, not its last Yes/idle", () => {
+    const out = renderHostsTable([host({ hostname: "gone", ip: "10.0.0.9", connected: false }), host({ hostname: "here", ip: "10.0.0.8" })]);
+    const [gone, here] = out.split("\n").slice(2);
+    expect(gone!.trim().split(/ {2,}/)).to.deep.equal(["gone", "10.0.0.9", "Unknown", "No", "19.09", "offline"]);
+    expect(here!.trim().split(/ {2,}/)).to.deep.equal(["here", "10.0.0.8", "Yes", "No", "19.09", "idle"]);
+  });
+
   it("shows unknown and install-rejected agent states", () => {
     const out = renderHostsTable([
       host({ hostname: "a", ip: "1", agentState: AgentState.AGENT_STATE_UNSPECIFIED }),
