@@ -1,4 +1,4 @@
-import { AgentState, PatchCurrent, PatchState, RepoState } from "./gen/swpatch/v1/types.js";
+import { AgentState, InstallPhase, PatchCurrent, PatchState, RepoState, type InstallProgress } from "./gen/swpatch/v1/types.js";
 
 /** The reference's patch state text: Available, Partial-Apply, Applied, Partial-Remove, Committed, n/a. */
 export function patchStateLabel(state: PatchState): string {
@@ -60,4 +60,19 @@ export function agentStateLabel(state: AgentState): string {
     default:
       return "unknown";
   }
+}
+
+/**
+ * How far an install is, 0–100, over all its phases (the same bands as the web console):
+ * downloading 0–40 (by bytes when known), installing 40–90, running scripts 90–99, done 100.
+ * Queued and unknown phases are 0; a failed or rejected install reports 0 (show its outcome instead).
+ */
+export function installPercent(p: Pick<InstallProgress, "phase" | "current" | "total" | "bytesDone" | "bytesTotal">): number {
+  const frac = (a: number, b: number) => (b > 0 ? Math.max(0, Math.min(1, a / b)) : 0);
+  let pct = 0;
+  if (p.phase === InstallPhase.INSTALL_PHASE_DOWNLOADING) pct = 40 * (p.bytesTotal > 0 ? frac(p.bytesDone, p.bytesTotal) : frac(p.current, p.total));
+  else if (p.phase === InstallPhase.INSTALL_PHASE_INSTALLING) pct = 40 + 50 * frac(p.current, p.total);
+  else if (p.phase === InstallPhase.INSTALL_PHASE_RUNNING_SCRIPTS) pct = 90 + 9 * frac(p.current, p.total);
+  else if (p.phase === InstallPhase.INSTALL_PHASE_DONE) pct = 100;
+  return Math.floor(pct);
 }

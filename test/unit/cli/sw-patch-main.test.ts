@@ -224,7 +224,33 @@ describe("sw-patch: commands against an in-process fake controller", () => {
   it("host-install draws a progress bar on a terminal", async () => {
     installScript = [progress(InstallPhase.INSTALL_PHASE_INSTALLING), progress(InstallPhase.INSTALL_PHASE_DONE, true)];
     const r = await run(["--endpoint", endpoint, "host-install", "compute-0"], { isTTY: true });
-    expect(r.stdout).to.equal("\r\x1b[K[##########..........]  50% installing 1/2 pkg-1.0-1.x86_64.rpm\nInstallation was successful.\n");
+    // Installing 1 of 2 is 40 + 50/2 = 65 % of the whole install.
+    expect(r.stdout).to.equal("\r\x1b[K[#############.......]  65% installing 1/2 pkg-1.0-1.x86_64.rpm\nInstallation was successful.\n");
+  });
+
+  it("host-install's bar never drops back to 0 % between phases", async () => {
+    const at = (phase: InstallPhase, current: number, total: number, bytes?: [number, number]): InstallProgress => ({
+      ...progress(phase),
+      current,
+      total,
+      bytesDone: bytes?.[0] ?? 0,
+      bytesTotal: bytes?.[1] ?? 0,
+      item: "",
+    });
+    installScript = [
+      at(InstallPhase.INSTALL_PHASE_QUEUED, 0, 0),
+      at(InstallPhase.INSTALL_PHASE_DOWNLOADING, 2, 2, [500, 1000]),
+      at(InstallPhase.INSTALL_PHASE_DOWNLOADING, 2, 2, [1000, 1000]),
+      at(InstallPhase.INSTALL_PHASE_INSTALLING, 0, 2),
+      at(InstallPhase.INSTALL_PHASE_INSTALLING, 2, 2),
+      at(InstallPhase.INSTALL_PHASE_RUNNING_SCRIPTS, 0, 1),
+      // A phase that reports no counts (the agent's "installing" before it knows them) keeps the bar where it was.
+      at(InstallPhase.INSTALL_PHASE_DOWNLOADING, 0, 0),
+      progress(InstallPhase.INSTALL_PHASE_DONE, true),
+    ];
+    const r = await run(["--endpoint", endpoint, "host-install", "compute-0"], { isTTY: true });
+    const pcts = [...r.stdout.matchAll(/\] +(\d+)%/g)].map((m) => Number(m[1]));
+    expect(pcts).to.deep.equal([0, 20, 40, 40, 90, 90, 90]);
   });
 
   it("host-install-async confirms the request", async () => {

@@ -1,5 +1,5 @@
 import { delay } from "abort-controller-x";
-import { InstallHostResponse, InstallPhase, isTransientError, type InstallProgress } from "../../../sdk/src/index.js";
+import { InstallHostResponse, InstallPhase, installPercent, isTransientError, type InstallProgress } from "../../../sdk/src/index.js";
 import { debugJson } from "../../render/json.js";
 import { safeText } from "../../render/safe-text.js";
 import type { Command, CommandContext } from "../command.js";
@@ -14,10 +14,13 @@ const PHASE_WORDS: Partial<Record<InstallPhase, string>> = {
   [InstallPhase.INSTALL_PHASE_REJECTED]: "rejected",
 };
 
-/** One progress-bar line for a TTY (no newline), at most `width` characters. */
-export function progressLine(p: InstallProgress, width: number): string {
-  const ratio = p.bytesTotal > 0 && p.phase === InstallPhase.INSTALL_PHASE_DOWNLOADING ? p.bytesDone / p.bytesTotal : p.total > 0 ? p.current / p.total : 0;
-  const pct = Math.max(0, Math.min(100, Math.floor(ratio * 100)));
+/**
+ * One progress-bar line for a TTY (no newline), at most `width` characters. The percentage is the
+ * whole install's ({@link installPercent}: it does not restart at 0 for each phase), never below
+ * `floor` (what the bar already showed).
+ */
+export function progressLine(p: InstallProgress, width: number, floor = 0): string {
+  const pct = Math.max(floor, Math.min(100, installPercent(p)));
   const barWidth = 20;
   const filled = Math.round((pct / 100) * barWidth);
   let text = `[${"#".repeat(filled)}${".".repeat(barWidth - filled)}] ${String(pct).padStart(3)}% ${PHASE_WORDS[p.phase] ?? "working"}`;
@@ -48,11 +51,14 @@ async function follow(ctx: CommandContext, host: string, force: boolean): Promis
   let retries = 0;
   let started = false;
   let seen = 0;
+  let shown = 0;
   const show = (p: InstallProgress) => {
     if (ctx.debug) ctx.out(debugJson(InstallHostResponse.toJSON({ progress: p })));
     // The bar's own control sequence goes to the raw terminal; the line itself is safe text.
-    else if (ctx.io.isTTY) void (ctx.io.terminal ?? ctx.io.stdout).write("\r\x1b[K" + progressLine(p, ctx.termWidth));
-    else ctx.out(".");
+    else if (ctx.io.isTTY) {
+      shown = Math.max(shown, installPercent(p));
+      void (ctx.io.terminal ?? ctx.io.stdout).write("\r\x1b[K" + progressLine(p, ctx.termWidth, shown));
+    } else ctx.out(".");
   };
   for (;;) {
     try {
