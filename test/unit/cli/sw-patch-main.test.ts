@@ -142,6 +142,15 @@ describe("sw-patch: commands against an in-process fake controller", () => {
 
   before(async () => {
     const patches: Partial<PatchServiceImplementation> = {
+      async uploadPatch(requests) {
+        let bytes = 0;
+        let name = "";
+        for await (const r of requests) {
+          if (r.payload?.$case === "header") name = r.payload.value.fileName;
+          else if (r.payload?.$case === "chunk") bytes += r.payload.value.length;
+        }
+        return { patchId: name.replace(/\.patch$/, ""), messages: { info: `${name.replace(/\.patch$/, "")} is now available (${bytes} bytes)\n`, warning: "" } };
+      },
       async showPatches(req) {
         return { patches: [], unrecognized: req.patchIds };
       },
@@ -251,6 +260,28 @@ describe("sw-patch: commands against an in-process fake controller", () => {
     const r = await run(["--endpoint", endpoint, "host-install", "compute-0"], { isTTY: true });
     const pcts = [...r.stdout.matchAll(/\] +(\d+)%/g)].map((m) => Number(m[1]));
     expect(pcts).to.deep.equal([0, 20, 40, 40, 90, 90, 90]);
+  });
+
+  it("upload draws a progress line on a terminal, clears it, then prints the result; plain output has none", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cli-upload-"));
+    try {
+      const file = join(dir, "BIG.patch");
+      writeFileSync(file, Buffer.alloc(2.5 * 1024 * 1024, 7));
+      const tty = await run(["--endpoint", endpoint, "upload", file], { isTTY: true });
+      expect(tty.rc).to.equal(0);
+      const frames = tty.stdout.split("\r\x1b[K");
+      // One frame per 1 MiB chunk (three), then the cleared line and the result.
+      expect(frames.slice(1, 4)).to.deep.equal([
+        "Uploading BIG.patch [########............]  40% 1.0/2.5 MiB",
+        "Uploading BIG.patch [################....]  80% 2.0/2.5 MiB",
+        "Uploading BIG.patch [####################] 100% 2.5/2.5 MiB verifying",
+      ]);
+      expect(frames.at(-1)).to.equal("BIG is now available (2621440 bytes)\n\n");
+      const plain = await run(["--endpoint", endpoint, "upload", file]);
+      expect(plain.stdout).to.equal("BIG is now available (2621440 bytes)\n\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("host-install-async confirms the request", async () => {
