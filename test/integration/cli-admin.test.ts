@@ -110,8 +110,8 @@ describe("sw-patch admin commands: tokens, audit log, trust store", function () 
     expect([reader[1], reader[2], reader[4], reader[5]]).to.deep.equal(["reader", "", "no", "ci reader"]);
     expect(reader[3]).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(rows(r.stdout).some((row) => row[1] === "agent" && row[2] === "compute-9")).to.equal(true);
-    const json = JSON.parse((await admin("token-list", "--format", "json")).stdout) as { id: string; revoked: boolean }[];
-    expect(json.find((t) => t.id === readerId)).to.include({ revoked: false });
+    const json = JSON.parse((await admin("token-list", "--format", "json")).stdout) as { tokens: { id: string; revoked: boolean }[] };
+    expect(json.tokens.find((t) => t.id === readerId)).to.include({ revoked: false });
   });
 
   it("token-revoke: the token is then refused (UNAUTHENTICATED, one line)", async () => {
@@ -145,9 +145,11 @@ describe("sw-patch admin commands: tokens, audit log, trust store", function () 
 
     const page = await admin("audit-log", "--after", String(ids[1]), "--limit", "2");
     expect(rows(page.stdout).map((e) => Number(e[0]))).to.deep.equal(ids.slice(2, 4));
-    const json = JSON.parse((await admin("audit-log", "--after", String(ids[0]), "--limit", "1", "--format", "json")).stdout) as { id: number; action: string }[];
-    expect(json).to.have.length(1);
-    expect(json[0]!.id).to.equal(ids[1]);
+    const page1 = (
+      JSON.parse((await admin("audit-log", "--after", String(ids[0]), "--limit", "1", "--format", "json")).stdout) as { entries: { id: number; action: string }[] }
+    ).entries;
+    expect(page1).to.have.length(1);
+    expect(page1[0]!.id).to.equal(ids[1]);
     expect(await admin("audit-log", "--limit", "ten")).to.deep.equal({ rc: 1, stdout: "", stderr: 'Error: --limit: expected a non-negative integer, got "ten"\n' });
   });
 

@@ -70,7 +70,7 @@ describe("system and fm CLIs on a 2+1 cluster", function () {
         "+----+--------------+-------------+----------------+-------------+--------------+\n",
     );
     const j = await system("host-list", "--format", "json");
-    const hosts = JSON.parse(j.stdout) as { id: number; hostname: string; active_controller: boolean }[];
+    const { hosts } = JSON.parse(j.stdout) as { hosts: { id: number; hostname: string; active_controller: boolean }[] };
     expect(hosts.map((h) => [h.id, h.hostname, h.active_controller])).to.deep.equal([
       [1, "compute-0", false],
       [2, "controller-0", true],
@@ -105,7 +105,7 @@ describe("system and fm CLIs on a 2+1 cluster", function () {
     const byIp = await system("host-show", "192.168.204.7");
     expect(props(byIp.stdout)).to.include({ hostname: "compute-0", id: "1", personality: "worker", capabilities: "{}" });
     const j = await system("host-show", "controller-1", "--format", "json");
-    expect(JSON.parse(j.stdout)).to.include({ hostname: "controller-1", id: 3, active_controller: false, administrative: "unlocked" });
+    expect((JSON.parse(j.stdout) as { host: object }).host).to.include({ hostname: "controller-1", id: 3, active_controller: false, administrative: "unlocked" });
   });
 
   it("an unknown host is one error line, exit 1", async () => {
@@ -220,8 +220,8 @@ describe("system and fm CLIs on a 2+1 cluster", function () {
       [a.uuid, "100.114", "NTP server unreachable", "host=controller-0.ntp", "minor", a.timestamp],
       [b.uuid, "900.001", "Blocking", "orchestration=test", "critical", b.timestamp],
     ]);
-    const json = JSON.parse((await fm("alarm-list", "--format", "json")).stdout) as { uuid: string }[];
-    expect(json.map((x) => x.uuid)).to.deep.equal([a.uuid, b.uuid]);
+    const json = JSON.parse((await fm("alarm-list", "--format", "json")).stdout) as { alarms: { uuid: string }[] };
+    expect(json.alarms.map((x) => x.uuid)).to.deep.equal([a.uuid, b.uuid]);
 
     const show = await fm("alarm-show", a.uuid!);
     expect(show.rc).to.equal(0);

@@ -284,6 +284,25 @@ describe("CLI output of hostile stored strings (issue 16.10)", () => {
     expect(s.stdout).to.include("| entity_instance_id     | host=\\x1b]0;owned\\x07");
   });
 
+  it("--format json has one shape in sw-patch, system and fm: an object at the top, enums as words", async () => {
+    for (const [main, argv, key] of [
+      [swPatch, ["query-hosts"], "hosts"],
+      [swPatch, ["audit-log"], "entries"],
+      [system, ["host-list"], "hosts"],
+      [system, ["host-show", "compute-0"], "host"],
+      [fm, ["alarm-list"], "alarms"],
+      [fm, ["alarm-show", "x"], "alarm"],
+    ] as const) {
+      const r = await run(main, ["--endpoint", endpoint, "--format", "json", ...argv]);
+      expect(r.rc, argv[0]).to.equal(0);
+      const top: unknown = JSON.parse(r.stdout);
+      expect(top !== null && typeof top === "object" && !Array.isArray(top), argv[0]).to.equal(true);
+      expect(Object.keys(top as object), argv[0]).to.deep.equal([key]);
+    }
+    const { hosts } = JSON.parse((await run(swPatch, ["--endpoint", endpoint, "--format", "json", "query-hosts"])).stdout) as { hosts: Record<string, unknown>[] };
+    for (const k of ["adminState", "operationalState", "availability", "patchCurrent", "agentState", "state"]) expect(typeof hosts[0]![k], k).to.equal("string");
+  });
+
   it("--format json keeps the exact strings (decoded) but writes no raw control or bidi character", async () => {
     for (const [main, argv] of [
       [swPatch, ["query-hosts"]],
@@ -299,10 +318,10 @@ describe("CLI output of hostile stored strings (issue 16.10)", () => {
         (t: string) => t.includes(JSON.stringify(TITLE).slice(1, -1)) || t.includes(JSON.stringify(C1).slice(1, -1)) || t.includes(JSON.stringify(CR).slice(1, -1)),
       );
     }
-    const audit = JSON.parse((await run(swPatch, ["--endpoint", endpoint, "--format", "json", "audit-log"])).stdout) as AuditEntry[];
+    const audit = (JSON.parse((await run(swPatch, ["--endpoint", endpoint, "--format", "json", "audit-log"])).stdout) as { entries: AuditEntry[] }).entries;
     expect(audit[0]!.target).to.equal(FORGED_ROW);
     expect(audit[0]!.role).to.equal(BIDI);
-    const hostJson = JSON.parse((await run(system, ["--endpoint", endpoint, "--format", "json", "host-show", "h"])).stdout) as { mgmt_ip: string };
+    const hostJson = (JSON.parse((await run(system, ["--endpoint", endpoint, "--format", "json", "host-show", "h"])).stdout) as { host: { mgmt_ip: string } }).host;
     expect(hostJson.mgmt_ip).to.equal(hostileHost.ip);
     const debug = await run(swPatch, ["--endpoint", endpoint, "--debug", "query-hosts"]);
     expectInert(debug, "--debug");

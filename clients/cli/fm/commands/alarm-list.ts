@@ -16,7 +16,7 @@ export const command: Command = {
       ListAlarmsResponse,
       response,
       () => renderAlarmList(response.alarms),
-      () => sortAlarms(response.alarms).map(alarmView),
+      () => ({ alarms: sortAlarms(response.alarms).map(alarmView) }),
     );
     return 0;
   },

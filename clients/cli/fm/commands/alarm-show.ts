@@ -17,7 +17,7 @@ export const command: Command = {
       GetAlarmResponse,
       response,
       () => (alarm ? renderAlarmShow(alarm) : ""),
-      () => (alarm ? alarmView(alarm) : null),
+      () => ({ alarm: alarm ? alarmView(alarm) : null }),
     );
     return 0;
   },

@@ -45,7 +45,7 @@ export const command: Command = {
       ListAuditLogResponse,
       response,
       () => renderAuditLog(response.entries),
-      () => response.entries.map((e) => ({ ...e, time: e.time?.toISOString() })),
+      () => ({ entries: response.entries.map((e) => ({ ...e, time: e.time?.toISOString() })) }),
     );
     return 0;
   },

@@ -1,7 +1,8 @@
 import { agentStateLabel, patchStateLabel, repoStateLabel, type Host, type OperationMessages, type Patch } from "../../../sdk/src/index.js";
 import { debugJson, formatJson } from "../../render/json.js";
 import { renderMessages } from "../../render/messages.js";
-import { patchCurrentCell } from "../../render/hosts-table.js";
+import { hostStateCell, patchCurrentCell } from "../../render/hosts-table.js";
+import { adminLabel, availabilityLabel, operationalLabel } from "../../system/render.js";
 import type { CommandContext } from "../command.js";
 
 /** A message type's proto-JSON mapping (the generated `X.toJSON`). */
@@ -39,12 +40,16 @@ export function patchJson(p: Patch): Record<string, unknown> {
   };
 }
 
-/** A host for `--format json`: every field, states as query-hosts shows them. */
+/** A host for `--format json`: every field, every enum as its word (states as query-hosts shows them). */
 export function hostJson(h: Host): Record<string, unknown> {
   return {
     ...h,
+    adminState: adminLabel(h.adminState),
+    operationalState: operationalLabel(h.operationalState),
+    availability: availabilityLabel(h.availability),
     patchCurrent: patchCurrentCell(h),
     agentState: agentStateLabel(h.agentState),
+    state: hostStateCell(h),
     lastSeen: h.lastSeen?.toISOString(),
   };
 }

@@ -24,7 +24,7 @@ export const command: Command = {
       ListTokensResponse,
       response,
       () => renderTokenList(response.tokens),
-      () => response.tokens.map((t) => ({ ...t, createdAt: t.createdAt?.toISOString() })),
+      () => ({ tokens: response.tokens.map((t) => ({ ...t, createdAt: t.createdAt?.toISOString() })) }),
     );
     return 0;
   },

@@ -16,7 +16,7 @@ export const command: Command = {
       ListHostsResponse,
       response,
       () => renderHostList(response.hosts),
-      () => sortHosts(response.hosts).map((h, i) => hostView(h, i + 1)),
+      () => ({ hosts: sortHosts(response.hosts).map((h, i) => hostView(h, i + 1)) }),
     );
     return 0;
   },

@@ -10,5 +10,5 @@ import { hostId, hostView, renderHostShow } from "../render.js";
 export async function printHost(ctx: CommandContext, host: Host): Promise<void> {
   const { hosts } = await ctx.client().hosts.listHosts({});
   const id = hostId(hosts, host.hostname);
-  ctx.out(ctx.json ? formatJson(hostView(host, id)) : renderHostShow(host, id));
+  ctx.out(ctx.json ? formatJson({ host: hostView(host, id) }) : renderHostShow(host, id));
 }
