@@ -39,6 +39,12 @@ export interface ConnectionOptions {
   backoff?: BackoffOptions;
   /** Aborting it closes the stream and ends `runConnection`. */
   signal: AbortSignal;
+  /**
+   * Aborting it ends the stream gracefully and then `runConnection`: what the agent has queued is
+   * still sent, the request stream is half-closed, and the controller (which handles an agent's
+   * messages in order) ends the call after the last one. Cut after {@link FINISH_GRACE_MS}.
+   */
+  finish?: AbortSignal;
   /** Observability hook for tests: called on every connection lifecycle step. */
   onEvent?: (e: ConnectionEvent) => void;
 }
@@ -49,6 +55,9 @@ export type ConnectionEvent =
   | { type: "disconnected"; error?: string }
   | { type: "rebooting"; requestId: string }
   | { type: "backoff"; delayMs: number };
+
+/** How long a graceful finish waits for the controller to end the call before cutting it. */
+export const FINISH_GRACE_MS = 5000;
 
 /** A push-driven async iterable used as the request stream. */
 class Outbox implements AsyncIterable<ConnectRequest> {
@@ -130,12 +139,19 @@ export async function runConnection(o: ConnectionOptions): Promise<void> {
   const log = o.logger.child({ hostname: host.hostname });
   if (!host.fetch) host.fetch = createGrpcFetch(client, o.token);
   let attempt = 0;
-  while (!signal.aborted) {
+  const finishing = () => o.finish?.aborted === true;
+  while (!signal.aborted && !finishing()) {
     o.onEvent?.({ type: "connecting", attempt });
     const outbox = new Outbox();
     const streamAc = new AbortController();
     const onAbort = () => streamAc.abort();
     signal.addEventListener("abort", onAbort, { once: true });
+    let grace: NodeJS.Timeout | undefined;
+    const onFinish = () => {
+      outbox.end();
+      grace = setTimeout(() => streamAc.abort(), FINISH_GRACE_MS);
+    };
+    o.finish?.addEventListener("abort", onFinish, { once: true });
     let reboot: string | undefined;
     let error: string | undefined;
     try {
@@ -149,15 +165,17 @@ export async function runConnection(o: ConnectionOptions): Promise<void> {
         }
       }
     } catch (e) {
-      if (!signal.aborted) error = e instanceof Error ? e.message : String(e);
+      if (!signal.aborted && !finishing()) error = e instanceof Error ? e.message : String(e);
     } finally {
       host.attach(undefined);
       outbox.end();
       streamAc.abort();
+      clearTimeout(grace);
       signal.removeEventListener("abort", onAbort);
+      o.finish?.removeEventListener("abort", onFinish);
     }
     o.onEvent?.({ type: "disconnected", ...(error !== undefined ? { error } : {}) });
-    if (signal.aborted) break;
+    if (signal.aborted || finishing()) break;
     if (reboot !== undefined) {
       o.onEvent?.({ type: "rebooting", requestId: reboot });
       await host.reboot(reboot, signal);

@@ -181,6 +181,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   let installOutcome: { success: boolean; reason: string } | undefined;
   const ac = new AbortController();
+  // --install: once the install ended, the stream closes gracefully, so that the controller has
+  // the host's report and the install's result before it sees the agent go.
+  const finish = new AbortController();
   // Every simulated host's connection listens on this one signal.
   setMaxListeners(0, ac.signal);
   const hosts: HostAgent[] = [];
@@ -201,7 +204,7 @@ export async function main(argv: string[]): Promise<number> {
         onInstallDone: (r) => {
           if (!cfg.install) return;
           installOutcome = r;
-          ac.abort();
+          finish.abort();
         },
         instances: Array.from({ length: cfg.instances }, (_, k) => ({
           uuid: instanceUuid(hostname, k),
@@ -234,7 +237,7 @@ export async function main(argv: string[]): Promise<number> {
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
   try {
-    await Promise.all(hosts.map((host) => runConnection({ client, host, logger, signal: ac.signal, ...(cfg.token ? { token: cfg.token } : {}) })));
+    await Promise.all(hosts.map((host) => runConnection({ client, host, logger, signal: ac.signal, finish: finish.signal, ...(cfg.token ? { token: cfg.token } : {}) })));
     await Promise.all(hosts.map((h) => h.close()));
   } finally {
     process.off("SIGINT", onInt);

@@ -34,6 +34,16 @@ describe("sw-patch install-local", function () {
     expect(rpmQ(root, "sysinv")).to.equal("sysinv-1.0-1.noarch");
     // Only the root was touched: nothing of it outside.
     expect(rpmQ(work, "sysinv")).to.match(/not installed|rpmdb|error/);
+    // The controller agrees: the host installed what it should (its agent has gone since).
+    const { hosts } = JSON.parse((await sw("query-hosts", "--format", "json")).stdout) as { hosts: Record<string, unknown>[] };
+    expect(hosts.find((h) => h.hostname === "controller-1")).to.deep.include({
+      agentState: "idle",
+      installReason: "",
+      patchFailed: false,
+      pendingChanges: 0,
+      connected: false,
+      state: "offline",
+    });
   });
 
   it("refuses after initial configuration", async () => {
