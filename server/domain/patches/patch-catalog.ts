@@ -149,6 +149,32 @@ export class PatchCatalog {
     return d;
   }
 
+  /**
+   * How many hosts of the patches' release would get a different package set if `applying` were
+   * in the repository (its packages for their personality, higher versions of what they have),
+   * out of how many hosts run that release. A patch that changes none is worth a warning: its
+   * packages go to no host (for example an RPM given to patch_build without a personality).
+   */
+  hostsChangedBy(applying: readonly PatchRecord[]): { hosts: number; changed: number } {
+    const ids = new Set(applying.map((p) => p.meta.id));
+    const releases = new Set(applying.map((p) => p.meta.swVersion));
+    const after = [...[...this.patches.values()].filter((p) => !ids.has(p.meta.id)), ...applying];
+    let hosts = 0;
+    let changed = 0;
+    for (const host of this.hosts.views().values()) {
+      if (!releases.has(host.release)) continue;
+      hosts++;
+      const before = this.desiredFor(host);
+      const next = desiredSetFor(host, this.basePackages(host.release), after);
+      const same =
+        next.erase.join("\n") === before.erase.join("\n") &&
+        next.packages.size === before.packages.size &&
+        [...next.packages].every(([name, pkg]) => before.packages.get(name)?.sha256 === pkg.sha256);
+      if (!same) changed++;
+    }
+    return { hosts, changed };
+  }
+
   /** NOT_FOUND "Patch X does not exist" for each unknown id. */
   requireKnown(ids: readonly string[]): void {
     const missing = ids.filter((id) => !this.patches.has(id));

@@ -13,6 +13,11 @@ export interface ApplyOutcome {
   results: { patchId: string; applied: boolean }[];
   /** The patches it applied (the others were already in the repo). */
   applied: string[];
+  /**
+   * Applied patches that change no host's package set: `hosts` is how many hosts run the patch's
+   * release (0: none known yet). Worth a warning (a bare RPM goes to no host).
+   */
+  changesNoHost?: { patchId: string; release: string; hosts: number }[];
 }
 
 /** What a remove did, per patch in id order. */
@@ -125,8 +130,13 @@ export class PatchLifecycle {
           if (p.repoState === "Available") changed.push({ ...p, repoState: "Applied" });
           results.push({ patchId: id, applied: p.repoState === "Available" });
         }
+        const changesNoHost: NonNullable<ApplyOutcome["changesNoHost"]> = [];
+        for (const p of changed) {
+          const { hosts, changed: n } = c.hostsChangedBy([p]);
+          if (n === 0) changesNoHost.push({ patchId: p.meta.id, release: p.meta.swVersion, hosts });
+        }
         await this.writeRepoChanges(changed, "patch.applied");
-        return { noneAvailable: false, results, applied: changed.map((p) => p.meta.id) };
+        return { noneAvailable: false, results, applied: changed.map((p) => p.meta.id), ...(changesNoHost.length ? { changesNoHost } : {}) };
       },
     };
   }

@@ -12,7 +12,16 @@ function lines(items: readonly string[]): string {
 
 export function applyMessages(o: ApplyOutcome): OpMessages {
   if (o.noneAvailable) return { info: "There are no available patches to be applied.\n", warning: "" };
-  return { info: lines(o.results.map((r) => (r.applied ? `${r.patchId} is now in the repo` : `${r.patchId} is already in the repo`))), warning: "" };
+  return {
+    info: lines(o.results.map((r) => (r.applied ? `${r.patchId} is now in the repo` : `${r.patchId} is already in the repo`))),
+    warning: lines(
+      (o.changesNoHost ?? []).map((n) =>
+        n.hosts === 0
+          ? `${n.patchId} changes no host: no host of release ${n.release} is known yet`
+          : `${n.patchId} changes no host: none of the ${n.hosts} host(s) of release ${n.release} gets a package from it (a package built without a personality, such as a bare RPM given to patch_build, goes to no host)`,
+      ),
+    ),
+  };
 }
 
 export function removeMessages(o: RemoveOutcome): OpMessages {

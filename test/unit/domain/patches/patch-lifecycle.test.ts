@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { isDomainError } from "../../../../server/domain/errors.js";
 import type { SemanticCheckRunner } from "../../../../server/domain/patches/semantic-checks.js";
 import { applyMessages, commitMessages, deleteMessages, releaseMessages, removeMessages } from "../../../../server/transport/mappers/patch-messages.js";
+import type { HostPackageView, PackageRecord } from "../../../../server/domain/patches/model.js";
 import { patchManager, record } from "./fixtures.js";
 
 /** Rejects with a DomainError whose reason is `reason`; returns its message. */
@@ -36,9 +37,17 @@ describe("patch lifecycle (fake ports)", () => {
         { patchId: "B", applied: true },
       ],
       applied: ["A", "B"],
+      // No host is known yet: nothing changes on any host, and the apply says so.
+      changesNoHost: [
+        { patchId: "A", release: "19.09", hosts: 0 },
+        { patchId: "B", release: "19.09", hosts: 0 },
+      ],
     });
     // The reference's texts are made at the edge.
-    expect(applyMessages(r)).to.deep.equal({ info: "A is now in the repo\nB is now in the repo\n", warning: "" });
+    expect(applyMessages(r)).to.deep.equal({
+      info: "A is now in the repo\nB is now in the repo\n",
+      warning: "A changes no host: no host of release 19.09 is known yet\nB changes no host: no host of release 19.09 is known yet\n",
+    });
     expect(store.commits - commits).to.equal(1);
     expect(pm.get("A")!.repoState).to.equal("Applied");
     expect(store.t.patches.get("A")!.repoState).to.equal("Applied");
@@ -160,5 +169,30 @@ describe("patch lifecycle (fake ports)", () => {
     }
     expect((err as { reason?: string }).reason).to.equal("REQUIRED_PATCH_MISSING");
     expect((err as Error).message).to.equal("C is required by: B but is not uploaded\nGONE is required by: A but is not uploaded");
+  });
+
+  it("apply warns about a patch that changes no host (a bare RPM: a package for no personality)", async () => {
+    const rpm = (name: string): PackageRecord => ({
+      fileName: `${name}-2.0-1.noarch.rpm`,
+      name,
+      epoch: "",
+      version: "2.0",
+      release: "1",
+      arch: "noarch",
+      sha256: name.padEnd(64, "0"),
+      size: 1,
+    });
+    const { pm } = await patchManager([
+      record("BARE", "Available", { contents: ["tool-2.0-1.noarch.rpm"] }, { packages: [rpm("tool")] }),
+      record("WORKER", "Available", { contents: ["agent-2.0-1.noarch.rpm"], personalities: { worker: ["agent"] } }, { packages: [rpm("agent")] }),
+    ]);
+    const host: HostPackageView = { hostname: "compute-0", release: "19.09", personalityKey: "worker", installed: new Map() };
+    const views = { get: (n: string) => (n === host.hostname ? host : undefined), values: () => [host], size: 1 };
+    pm.setHostsProvider({ views: () => views, anyInstalling: () => false, requestReports: () => undefined });
+    const r = await pm.apply(["BARE", "WORKER"]);
+    expect(r.changesNoHost).to.deep.equal([{ patchId: "BARE", release: "19.09", hosts: 1 }]);
+    expect(applyMessages(r).warning).to.equal(
+      "BARE changes no host: none of the 1 host(s) of release 19.09 gets a package from it (a package built without a personality, such as a bare RPM given to patch_build, goes to no host)\n",
+    );
   });
 });
