@@ -33,6 +33,11 @@ Options:
 --key <pem>                 RSA private key to sign with (default: $SWPATCH_SIGNING_KEY)
 --output-dir <dir>          Where to write <id>.patch (default: current directory)
 --help                      Show this help
+
+A bare RPM (one in <rpm list>, given without a node-type option) is carried in the patch for no
+node type: it updates the package on the hosts that already have it installed, and installs nothing
+on a host that lacks it. For a package the hosts do not have yet, name the node types that should
+get it (--controller, --worker, --storage, ... or --all-nodes).
 `;
 
 const OPTIONS: LongOptions = {

@@ -153,7 +153,7 @@ export class PatchCatalog {
    * How many hosts of the patches' release would get a different package set if `applying` were
    * in the repository (its packages for their personality, higher versions of what they have),
    * out of how many hosts run that release. A patch that changes none is worth a warning: its
-   * packages go to no host (for example an RPM given to patch_build without a personality).
+   * packages go to no host (for example a bare RPM, given to patch_build without a personality, that no host has installed).
    */
   hostsChangedBy(applying: readonly PatchRecord[]): { hosts: number; changed: number } {
     const ids = new Set(applying.map((p) => p.meta.id));

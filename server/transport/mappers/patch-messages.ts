@@ -18,7 +18,7 @@ export function applyMessages(o: ApplyOutcome): OpMessages {
       (o.changesNoHost ?? []).map((n) =>
         n.hosts === 0
           ? `${n.patchId} changes no host: no host of release ${n.release} is known yet`
-          : `${n.patchId} changes no host: none of the ${n.hosts} host(s) of release ${n.release} gets a package from it (a package built without a personality, such as a bare RPM given to patch_build, goes to no host)`,
+          : `${n.patchId} changes no host: none of the ${n.hosts} host(s) of release ${n.release} gets a package from it (a package without a personality, such as a bare RPM given to patch_build, only updates hosts that already have it installed)`,
       ),
     ),
   };

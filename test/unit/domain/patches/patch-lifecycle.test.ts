@@ -192,7 +192,7 @@ describe("patch lifecycle (fake ports)", () => {
     const r = await pm.apply(["BARE", "WORKER"]);
     expect(r.changesNoHost).to.deep.equal([{ patchId: "BARE", release: "19.09", hosts: 1 }]);
     expect(applyMessages(r).warning).to.equal(
-      "BARE changes no host: none of the 1 host(s) of release 19.09 gets a package from it (a package built without a personality, such as a bare RPM given to patch_build, goes to no host)\n",
+      "BARE changes no host: none of the 1 host(s) of release 19.09 gets a package from it (a package without a personality, such as a bare RPM given to patch_build, only updates hosts that already have it installed)\n",
     );
   });
 });
