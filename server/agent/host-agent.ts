@@ -30,6 +30,7 @@ import { existsInRoot, mkdirInRoot, rmInRoot, writeFileInRootAtomic } from "./ro
 import { converge, InstallInProgressError, isInstalling, recoverInterruptedInstall, runPatchScripts, type FetchPackageFn } from "./installer.js";
 import { rpmInitDb, rpmQueryAll, rpmUpgrade } from "./rpm.js";
 import { loadAgentState, saveAgentState, type AgentStateName, type PersistedAgentState } from "./state-file.js";
+import { DEFAULT_BOOT_ID_FILE, readBootId, systemReboot, waitOrAbort, type RebootMode, type SystemRebootMode } from "./reboot.js";
 
 export const AGENT_VERSION = "0.1.0";
 /** The reference's reject reason when the node is not locked and force is not set. */
@@ -50,8 +51,10 @@ export interface HostAgentOptions {
   fetch?: FetchPackageFn;
   /** install-rejected reverts to idle after this long. Default 60000 ms. */
   rejectRevertMs?: number;
-  /** Simulated reboot downtime. Default 200 ms. */
+  /** Simulated reboot downtime. Default 200 ms (used when `reboot` is not given). */
   rebootDelayMs?: number;
+  /** How a reboot is done: simulated (the default) or by the system (reboot.ts). */
+  reboot?: RebootMode;
   /** Virtual machines this host runs (simulation). */
   instances?: Instance[];
   /** Started with --provision: the hello says so while the root has no packages. */
@@ -121,6 +124,28 @@ export class HostAgent {
     if (this.st.state === "install-rejected") this.st = { ...this.st, state: "idle", installReason: "" };
     this.st.requiresReboot = this.st.requiresReboot || (await existsInRoot(this.root, this.paths.nodeIsPatchedRr));
     await saveAgentState(this.root, this.st);
+    await this.finishSystemReboot();
+  }
+
+  /** At start: a real reboot this agent began before it was stopped either happened (new boot id) or not. */
+  private async finishSystemReboot(): Promise<void> {
+    const pending = this.st.pendingReboot;
+    if (!pending) return;
+    const r = this.opts.reboot;
+    const now = await readBootId(r?.mode === "system" ? r.bootIdFile : DEFAULT_BOOT_ID_FILE);
+    if (now !== "" && now !== pending.bootId) {
+      this.log.info("host rebooted", { requestId: pending.requestId });
+      await this.afterReboot(pending.requestId);
+    } else {
+      this.log.warn("the host did not reboot", { requestId: pending.requestId });
+      await this.setState({ pendingReboot: undefined }, false);
+      this.pending.push({
+        message: {
+          $case: "rebootResult",
+          value: { requestId: pending.requestId, success: false, reason: "the host did not reboot (same boot id after the agent restarted)" },
+        },
+      });
+    }
   }
 
   /** Initialize an empty rpm database in the root (no-op when one exists). */
@@ -344,11 +369,29 @@ export class HostAgent {
    * restores it), state idle with requires_reboot false. Queues a RebootResult for the next stream.
    */
   async reboot(requestId: string, signal?: AbortSignal): Promise<void> {
-    this.log.info("rebooting", { requestId });
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, this.opts.rebootDelayMs ?? 200);
-      signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
-    });
+    const mode = this.opts.reboot ?? { mode: "simulate", delayMs: this.opts.rebootDelayMs ?? 200 };
+    this.log.info("rebooting", { requestId, mode: mode.mode });
+    if (mode.mode === "system") return this.systemReboot(requestId, mode, signal);
+    await waitOrAbort(mode.delayMs, signal);
+    await this.afterReboot(requestId);
+  }
+
+  /** A real reboot (reboot.ts); a failed one is reported at once, a done one after the boot (start()). */
+  private async systemReboot(requestId: string, mode: SystemRebootMode, signal?: AbortSignal): Promise<void> {
+    const failed = await systemReboot(mode, (bootId) => this.setState({ pendingReboot: { requestId, bootId } }, false), signal);
+    if (failed === undefined) return;
+    this.log.error("reboot failed", { requestId, reason: failed });
+    await this.setState({ pendingReboot: undefined }, false);
+    this.pending.push({ message: { $case: "rebootResult", value: { requestId, success: false, reason: failed } } });
+  }
+
+  /**
+   * What a boot does to the host's volatile state: run restart scripts still pending, clear the
+   * /run flags (node_is_patched, node_is_patched_rr, patch_install_failed, the patching dirs; the
+   * lock flag survives as mtce restores it), state idle with requires_reboot false. Queues a
+   * RebootResult for the next stream.
+   */
+  private async afterReboot(requestId: string): Promise<void> {
     let reason = "";
     try {
       const { failed } = await runPatchScripts(this.root, { onWarning: (m) => this.log.warn(m) });
@@ -360,7 +403,7 @@ export class HostAgent {
       await rmInRoot(this.root, p, { recursive: true });
     }
     this.clearRejectTimer();
-    await this.setState({ state: "idle", installReason: "", requiresReboot: false }, false);
+    await this.setState({ state: "idle", installReason: "", requiresReboot: false, pendingReboot: undefined }, false);
     this.pending.push({ message: { $case: "rebootResult", value: { requestId, success: reason === "", reason } } });
   }
 

@@ -1,5 +1,6 @@
 import { setMaxListeners } from "node:events";
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 /**
  * `sw-patch-agent`: connects one host (or N simulated hosts) to the controller.
  *
@@ -23,6 +24,7 @@ import { AgentServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/age
 import { createLogger, type LogLevel } from "../lib/log.js";
 import { runConnection } from "./connection.js";
 import { HostAgent } from "./host-agent.js";
+import { DEFAULT_BOOT_ID_FILE, DEFAULT_REBOOT_COMMAND, DEFAULT_REBOOT_WAIT_MS, defaultRebootMode, type RebootMode } from "./reboot.js";
 
 const USAGE =
   "usage: sw-patch-agent --controller HOST:PORT --hostname NAME --personality controller|worker|storage " +
@@ -50,8 +52,18 @@ Optional:
   --base-feed DIR          at start, install every *.rpm of DIR into a root whose rpm database is empty
   --install                converge once (a forced install of the desired packages), then exit 0 or 1
   --token T                the agent's API token (bound to this host); default: none
+  --token-file PATH        read the token from a file (keep it 0600; a token on the command line is
+                           visible to every local user in ps)
   --simulate N             run N simulated hosts <hostname>-0..N-1, each with its own root under --root
   --instances N            virtual machines each host reports (0 to 1000; orchestration tests)
+  --reboot-mode M          how the host reboots when the controller asks (an unlock that needs one):
+                           system (run --reboot-command; after the boot the agent, started again
+                           by systemd, reports the result) or simulate (the agent waits
+                           --reboot-delay-ms in its own process); default system for --root /,
+                           simulate for any other root
+  --reboot-command CMD     the reboot command, run with /bin/sh -c (default "systemctl reboot")
+  --boot-id-file PATH      where the kernel's boot id is read to tell that the host rebooted
+                           (default /proc/sys/kernel/random/boot_id)
   --reboot-delay-ms MS     how long a simulated reboot takes (default 200)
   --log-level L            debug, info, warn, error or silent (default info); logs are JSON lines on stderr
   -h, --help               show this help and exit
@@ -77,6 +89,7 @@ export interface AgentConfig {
   /** Virtual machines each host reports (workers in orchestration tests). */
   instances: number;
   rebootDelayMs: number;
+  reboot: RebootMode;
   logLevel: LogLevel;
 }
 
@@ -93,9 +106,13 @@ export const AGENT_OPTIONS = {
   install: { type: "boolean" },
   "base-feed": { type: "string" },
   token: { type: "string" },
+  "token-file": { type: "string" },
   simulate: { type: "string" },
   instances: { type: "string" },
   "reboot-delay-ms": { type: "string" },
+  "reboot-mode": { type: "string" },
+  "reboot-command": { type: "string" },
+  "boot-id-file": { type: "string" },
   "log-level": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -120,6 +137,19 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
   if (!Number.isInteger(instances) || instances < 0 || instances > 1000) throw new Error("--instances must be an integer from 0 to 1000");
   const rebootDelayMs = values["reboot-delay-ms"] === undefined ? 200 : Number(values["reboot-delay-ms"]);
   if (!Number.isFinite(rebootDelayMs) || rebootDelayMs < 0) throw new Error("--reboot-delay-ms must be a non-negative number");
+  const root = path.resolve(values.root!);
+  const rebootMode = values["reboot-mode"] ?? defaultRebootMode(root);
+  if (rebootMode !== "system" && rebootMode !== "simulate") throw new Error("--reboot-mode must be system or simulate");
+  if (values["reboot-command"] !== undefined && !values["reboot-command"].trim()) throw new Error("--reboot-command must not be empty");
+  const reboot: RebootMode =
+    rebootMode === "system"
+      ? {
+          mode: "system",
+          command: values["reboot-command"] ?? DEFAULT_REBOOT_COMMAND,
+          bootIdFile: values["boot-id-file"] ?? DEFAULT_BOOT_ID_FILE,
+          waitMs: DEFAULT_REBOOT_WAIT_MS,
+        }
+      : { mode: "simulate", delayMs: rebootDelayMs };
   const subfunctions = values.subfunctions
     ? values.subfunctions
         .split(",")
@@ -131,18 +161,31 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
     hostname: values.hostname!,
     personality,
     subfunctions,
-    root: path.resolve(values.root!),
+    root,
     mgmtIp: values["mgmt-ip"] ?? "",
     release: values.release ?? "19.09",
     provision: values.provision === true,
     install: values.install === true,
     ...(values["base-feed"] ? { baseFeed: path.resolve(values["base-feed"]) } : {}),
-    ...(values.token ? { token: values.token } : {}),
+    ...(values.token ? { token: values.token } : values["token-file"] ? { token: readTokenFile(values["token-file"]) } : {}),
     simulate,
     instances,
     rebootDelayMs,
+    reboot,
     logLevel: (values["log-level"] as LogLevel | undefined) ?? "info",
   };
+}
+
+/** The token in `file` (trimmed). @throws Error naming the file when it cannot be read or is empty. */
+function readTokenFile(file: string): string {
+  let token: string;
+  try {
+    token = readFileSync(file, "utf8").trim();
+  } catch (e) {
+    throw new Error(`--token-file: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (!token) throw new Error(`--token-file: ${file} is empty`);
+  return token;
 }
 
 /** A stable UUID-shaped id for a simulated instance. */
@@ -199,6 +242,7 @@ export async function main(argv: string[]): Promise<number> {
         release: cfg.release,
         mgmtIp: nthAddress(cfg.mgmtIp, i),
         rebootDelayMs: cfg.rebootDelayMs,
+        reboot: cfg.reboot,
         provision: cfg.provision,
         installRequest: cfg.install,
         onInstallDone: (r) => {

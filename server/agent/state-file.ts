@@ -15,6 +15,11 @@ export interface PersistedAgentState {
   requiresReboot: boolean;
   /** Operation id of the install that was running when the agent last stopped ("" if none). */
   interruptedOperationId: string;
+  /**
+   * A real reboot the agent started (reboot mode "system"): the controller's request id and the
+   * kernel's boot id before it. At the next start a different boot id means the host rebooted.
+   */
+  pendingReboot?: { requestId: string; bootId: string };
 }
 
 export const INITIAL_AGENT_STATE: Readonly<PersistedAgentState> = Object.freeze({
@@ -38,11 +43,17 @@ export async function loadAgentState(root: string, onWarning?: (message: string)
       installReason: typeof raw.installReason === "string" ? raw.installReason : "",
       requiresReboot: raw.requiresReboot === true,
       interruptedOperationId: typeof raw.interruptedOperationId === "string" ? raw.interruptedOperationId : "",
+      ...(isPendingReboot(raw.pendingReboot) ? { pendingReboot: { requestId: raw.pendingReboot.requestId, bootId: raw.pendingReboot.bootId } } : {}),
     };
   } catch (e) {
     if (e instanceof UnsafeRootPathError) onWarning?.(`${e.message}; starting from the initial state`);
     return { ...INITIAL_AGENT_STATE };
   }
+}
+
+function isPendingReboot(v: unknown): v is { requestId: string; bootId: string } {
+  const o = v as { requestId?: unknown; bootId?: unknown } | undefined;
+  return typeof o === "object" && o !== null && typeof o.requestId === "string" && typeof o.bootId === "string";
 }
 
 /** Write state.json atomically (temp, fsync, rename, fsync dir). */

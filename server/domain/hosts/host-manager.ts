@@ -308,8 +308,20 @@ export class HostManager {
     return this.ops.result(hostname, r);
   }
 
+  /**
+   * The agent's word on a reboot the controller asked for (sent on its first stream after the
+   * boot; at once when the reboot failed): a `host.reboot` event "rebooted" or "reboot-failed"
+   * with the reason, and a host still shown "rebooting" becomes available again.
+   */
   async rebootResult(hostname: string, r: ActionResultInput): Promise<void> {
     this.o.log.info("reboot result", { hostname, success: r.success, reason: r.reason });
+    const h = this.writer.latest(hostname);
+    if (!h) return;
+    const connected = this.agents.connected(hostname);
+    await this.writeHost(
+      { ...h, availability: h.availability === "rebooting" && connected ? "available" : h.availability },
+      { kind: "host.reboot", oldState: "rebooting", newState: r.success ? "rebooted" : "reboot-failed", message: r.reason },
+    );
   }
 
   /** The agent answered an instance action. */

@@ -1,0 +1,58 @@
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseAgentArgs } from "../../../server/agent/main.js";
+import { parseControllerArgs } from "../../../server/config/controller-config.js";
+
+const DIR = path.join(__dirname, "../../../contrib/systemd");
+
+/** The ExecStart command line of a unit, with `$VAR` expanded from `env` and `%H` as `host`, split as systemd does. */
+function execStart(unit: string, envFile: string): string[] {
+  const line = /^ExecStart=(.*)$/m.exec(readFileSync(path.join(DIR, unit), "utf8"))![1]!;
+  const env = Object.fromEntries(
+    readFileSync(path.join(DIR, envFile), "utf8")
+      .split("\n")
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
+  return line
+    .replace(/%H/g, "host-1")
+    .split(/\s+/)
+    .flatMap((w) => (w.startsWith("$") ? (env[w.slice(1)] ?? "").split(/\s+/) : [w]))
+    .filter(Boolean);
+}
+
+describe("contrib/systemd units", () => {
+  let tmp: string;
+  before(() => (tmp = mkdtempSync(path.join(os.tmpdir(), "swpatch-units-"))));
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it("the agent unit's command line is one the agent accepts: root /, a real reboot, the token from a file", () => {
+    const argv = execStart("sw-patch-agent.service", "agent.env.example");
+    expect(argv[0]).to.equal("/usr/local/bin/sw-patch-agent");
+    const tokenFile = path.join(tmp, "agent.token");
+    writeFileSync(tokenFile, "tok-123\n", { mode: 0o600 });
+    const cfg = parseAgentArgs(argv.slice(1).map((a) => (a === "/etc/sw-patch/agent.token" ? tokenFile : a)));
+    expect(cfg).to.deep.include({ root: "/", hostname: "host-1", personality: "worker", controller: "controller:5490", token: "tok-123" });
+    expect(cfg.reboot.mode).to.equal("system");
+  });
+
+  it("the controller unit's command line is one the controller accepts", () => {
+    const argv = execStart("sw-patch-controller.service", "controller.env.example");
+    expect(argv[0]).to.equal("/usr/local/bin/sw-patch-controller");
+    expect(parseControllerArgs(argv.slice(1))).to.deep.include({ dataDir: "/var/lib/sw-patch", listen: "127.0.0.1:5490", release: "19.09" });
+  });
+
+  it("systemd-analyze verify finds nothing wrong with either unit", function () {
+    if (spawnSync("systemd-analyze", ["--version"]).status !== 0) this.skip();
+    for (const unit of ["sw-patch-agent.service", "sw-patch-controller.service"]) {
+      // verify checks that the program exists: point it at one that does.
+      const copy = path.join(tmp, unit);
+      writeFileSync(copy, readFileSync(path.join(DIR, unit), "utf8").replace(/^ExecStart=\S+/m, "ExecStart=/bin/true"));
+      const r = spawnSync("systemd-analyze", ["verify", copy], { encoding: "utf8" });
+      expect({ status: r.status, out: r.stdout + r.stderr }, unit).to.deep.equal({ status: 0, out: "" });
+    }
+  });
+});
