@@ -73,6 +73,8 @@ export interface ConsoleRig {
   /** The gRPC endpoint (for the CLIs). */
   endpoint: string;
   waitHosts(pred: (hs: ReturnType<Controller["hosts"]["list"]>) => boolean, timeoutMs?: number): Promise<void>;
+  /** Stops the console server and starts a new one on the same port (its sessions are gone, as after a controller restart). */
+  restartWeb(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -102,16 +104,18 @@ export async function startConsoleRig(o: { hosts: AgentSpec[]; baseFeed: string 
   const adminToken = readFileSync(controller.adminTokenFile, "utf8").trim();
   const readerToken = (await auth.createToken({ role: "reader", description: "browser test reader" })).token;
   const operatorToken = (await auth.createToken({ role: "operator", description: "browser test operator" })).token;
-  const web = createWebConsoleServer({
-    patches: controller.patches,
-    hosts: controller.hosts,
-    orchestrator: controller.orchestrator,
-    events: controller.events,
-    auth,
-    audit,
-    log: log.child({ component: "web-console" }),
-    staticDir,
-  });
+  const makeWeb = () =>
+    createWebConsoleServer({
+      patches: controller.patches,
+      hosts: controller.hosts,
+      orchestrator: controller.orchestrator,
+      events: controller.events,
+      auth,
+      audit,
+      log: log.child({ component: "web-console" }),
+      staticDir,
+    });
+  let web = makeWeb();
   const addr = await web.listen("127.0.0.1", 0);
   const rootsDir = path.join(work, "roots");
   mkdirSync(rootsDir);
@@ -137,6 +141,12 @@ export async function startConsoleRig(o: { hosts: AgentSpec[]; baseFeed: string 
     browser,
     endpoint: controller.address,
     waitHosts,
+    async restartWeb() {
+      await web.close();
+      web = makeWeb();
+      rig.web = web;
+      await web.listen("127.0.0.1", addr.port);
+    },
     async close() {
       await browser.close().catch(() => undefined);
       await Promise.all([...agents.values()].map((a) => a.stop()));

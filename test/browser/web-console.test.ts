@@ -217,6 +217,23 @@ describe("web console in a real browser (real controller, real agents)", functio
     await waitText(patchRow(page, "RR"), "Available");
   });
 
+  it("after a controller restart (sessions gone) the page shows the sign-in page by itself, within seconds", async () => {
+    const p = await (await rig.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    try {
+      await signIn(p, rig.operatorToken);
+      await waitText(p.locator("header .live"), "Live");
+      await rig.restartWeb();
+      await p.getByLabel("Token").waitFor({ timeout: 15_000 });
+      expect(await p.getByText("Your session has ended. Sign in again.").count()).to.equal(1);
+      // And signing in again works on the new server.
+      await p.getByLabel("Token").fill(rig.operatorToken);
+      await p.getByRole("button", { name: "Sign in" }).click();
+      await waitText(p.locator("header .live"), "Live");
+    } finally {
+      await p.context().close();
+    }
+  });
+
   it("Apply, Remove and Delete answer like the CLI; a refusal is shown next to the action", async () => {
     const result = page.getByLabel("Patch action result");
     await page.getByLabel("Select RR").check();

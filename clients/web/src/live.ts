@@ -5,7 +5,7 @@
  * the lists are fetched again as well, so nothing can be lost between a fetch and the stream.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
-import { api, errorText, type DomainEventView, type HostView, type InstallView, type PatchSummary, type StrategyView } from "./api";
+import { api, ApiError, errorText, type DomainEventView, type HostView, type InstallView, type PatchSummary, type StrategyView } from "./api";
 
 export interface PatchFilter {
   show: string;
@@ -158,18 +158,25 @@ export function useConsoleData(enabled: boolean, onSignedOut: () => void): Conso
     });
     es.onerror = () => {
       if (closed) return;
-      if (es.readyState === EventSource.CLOSED) {
-        // The server refused the stream (e.g. the session ended): check and reconnect by hand.
-        setStatus("reconnecting");
-        void api
-          .session()
-          .then(() => {
+      setStatus("reconnecting");
+      // While it can, the browser reconnects by itself (CONNECTING). CLOSED: the server refused
+      // the stream, e.g. it restarted and no longer knows the session. Ask why: a session that is
+      // gone signs the page out (the sign-in page, within seconds); otherwise reopen, and while
+      // the controller cannot be reached, ask again every 2 s.
+      if (es.readyState !== EventSource.CLOSED) return;
+      const check = (): void => {
+        api.session().then(
+          () => {
             if (!closed) window.setTimeout(() => setReopen((n) => n + 1), 1000);
-          })
-          .catch(() => undefined);
-      } else {
-        setStatus("reconnecting");
-      }
+          },
+          (e: unknown) => {
+            if (closed) return;
+            if (e instanceof ApiError && e.status === 401) onSignedOut();
+            else window.setTimeout(check, 2000);
+          },
+        );
+      };
+      check();
     };
     return () => {
       closed = true;
