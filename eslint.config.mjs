@@ -146,6 +146,7 @@ const nodeGlobals = Object.fromEntries(
 export default defineConfig(
   globalIgnores([
     "dist/**",
+    "clients/sdk/dist/**",
     "node_modules/**",
     "coverage/**",
     "data/**",
