@@ -217,23 +217,6 @@ describe("web console in a real browser (real controller, real agents)", functio
     await waitText(patchRow(page, "RR"), "Available");
   });
 
-  it("after a controller restart (sessions gone) the page shows the sign-in page by itself, within seconds", async () => {
-    const p = await (await rig.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    try {
-      await signIn(p, rig.operatorToken);
-      await waitText(p.locator("header .live"), "Live");
-      await rig.restartWeb();
-      await p.getByLabel("Token").waitFor({ timeout: 15_000 });
-      expect(await p.getByText("Your session has ended. Sign in again.").count()).to.equal(1);
-      // And signing in again works on the new server.
-      await p.getByLabel("Token").fill(rig.operatorToken);
-      await p.getByRole("button", { name: "Sign in" }).click();
-      await waitText(p.locator("header .live"), "Live");
-    } finally {
-      await p.context().close();
-    }
-  });
-
   it("Apply, Remove and Delete answer like the CLI; a refusal is shown next to the action", async () => {
     const result = page.getByLabel("Patch action result");
     await page.getByLabel("Select RR").check();
@@ -293,6 +276,12 @@ describe("web console in a real browser (real controller, real agents)", functio
       "Timeout",
     ]);
     await shot("orchestration-ready");
+    // Ready to apply: the apply phase has not started (not "100% complete"); Abort is not offered.
+    expect(await tree.textContent()).to.match(/Apply phase\s*initial\s*\d+ stages · timeout 0 s · not started/);
+    expect(await page.getByRole("button", { name: "Abort", exact: true }).isDisabled()).to.equal(true);
+    expect(await page.getByRole("button", { name: "Apply strategy" }).isDisabled()).to.equal(false);
+    // Times carry the date and the zone.
+    expect(await tree.textContent()).to.match(/query-alarmssuccess60 s\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Z][A-Za-z0-9+:-]*\d{4}-/);
     const seen = new Set<string>();
     const watch = setInterval(
       () =>
@@ -311,9 +300,34 @@ describe("web console in a real browser (real controller, real agents)", functio
     expect(await state.textContent(), (await tree.textContent()) ?? "").to.equal("applied");
     expect([...seen]).to.include("applying");
     await shot("orchestration-applied");
+    // Applied: only Delete is left.
+    expect(await page.getByRole("button", { name: "Apply strategy" }).isDisabled()).to.equal(true);
+    expect(await page.getByRole("button", { name: "Abort", exact: true }).isDisabled()).to.equal(true);
     await page.getByRole("button", { name: "Delete strategy" }).click();
     await page.getByText("No strategy available").waitFor();
     await rig.waitHosts((hs) => hs.every((h) => h.patchCurrent === "Yes"));
+  });
+
+  it("fits a 420 px screen (only tables scroll) and asks the server for nothing that is not there (no favicon 404)", async () => {
+    const ctx = await rig.browser.newContext({ viewport: { width: 420, height: 800 } });
+    const p = await ctx.newPage();
+    const missing: string[] = [];
+    p.on("response", (r) => {
+      if (r.status() === 404) missing.push(r.url());
+    });
+    try {
+      await signIn(p, rig.operatorToken);
+      for (const name of ["Patches", "Hosts", "Patch Orchestration"] as const) {
+        await nav(p, name);
+        await p.waitForTimeout(300); // lists load
+        const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        expect(overflow, `${name}: the page is ${overflow} px wider than the window`).to.be.at.most(0);
+        await p.screenshot({ path: path.join(SCREENSHOTS, `narrow-${name.toLowerCase().replace(/ /g, "-")}.png`), fullPage: true });
+      }
+      expect(missing).to.deep.equal([]);
+    } finally {
+      await ctx.close();
+    }
   });
 
   it("commits after the CLI's confirmation: the list, the dry run and the warning", async () => {
@@ -404,5 +418,23 @@ describe("web console in a real browser (real controller, real agents)", functio
     expect(spa.status).to.equal(200);
     expect(spa.headers.get("content-security-policy")).to.include("script-src 'self'");
     expect(await spa.text()).to.include('<div id="root">');
+  });
+
+  // Last: it restarts the console server, which ends every open session (the other tests' pages included).
+  it("after a controller restart (sessions gone) the page shows the sign-in page by itself, within seconds", async () => {
+    const p = await (await rig.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    try {
+      await signIn(p, rig.operatorToken);
+      await waitText(p.locator("header .live"), "Live");
+      await rig.restartWeb();
+      await p.getByLabel("Token").waitFor({ timeout: 15_000 });
+      expect(await p.getByText("Your session has ended. Sign in again.").count()).to.equal(1);
+      // And signing in again works on the new server.
+      await p.getByLabel("Token").fill(rig.operatorToken);
+      await p.getByRole("button", { name: "Sign in" }).click();
+      await waitText(p.locator("header .live"), "Live");
+    } finally {
+      await p.context().close();
+    }
   });
 });

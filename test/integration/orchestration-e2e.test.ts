@@ -111,7 +111,7 @@ describe("orchestration end to end (real agents, --time-scale 0.01)", function (
     await cluster.clients.orchestration.createStrategy({ alarmRestrictions: AlarmRestrictions.ALARM_RESTRICTIONS_STRICT } as never);
     const failed = await waitState(["build-failed", "ready-to-apply"]);
     expect(failed.state).to.equal("build-failed");
-    expect(failed.buildPhase!.reason).to.equal("active alarms present");
+    expect(failed.buildPhase!.reason).to.equal("active alarms present: 100.101 (host=compute-0)");
     await cluster.clients.orchestration.deleteStrategy({ force: false });
     await cluster.clients.orchestration.createStrategy({ alarmRestrictions: AlarmRestrictions.ALARM_RESTRICTIONS_RELAXED } as never);
     const ok = await waitState(["build-failed", "ready-to-apply"]);

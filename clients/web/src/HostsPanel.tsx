@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { api, type HostView, type InstallView, type Session } from "./api";
 import { OutcomeView, useAction, yesNo } from "./components";
 import type { ConsoleData } from "./live";
@@ -22,6 +22,12 @@ function HostRow({ h, install, session, force }: { h: HostView; install: Install
   const action = useAction();
   const running = !!install && !install.terminal;
   const anyAction = can.install || can.lock || can.unlock;
+  // "X is rebooting" holds until the host is back: available, and no longer needing the reboot.
+  const rebootNote = action.outcome?.info === `${h.hostname} is rebooting`;
+  const { setOutcome } = action;
+  useEffect(() => {
+    if (rebootNote && h.availability === "available" && h.connected && !h.rebootRequired) setOutcome(undefined);
+  }, [rebootNote, h.availability, h.connected, h.rebootRequired, setOutcome]);
   return (
     <tr>
       <th scope="row">{h.hostname}</th>

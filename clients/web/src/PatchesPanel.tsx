@@ -246,58 +246,60 @@ export function PatchesPanel({ session, data }: { session: Session; data: Consol
             </div>
           </div>
         )}
-        <table className="grid" aria-label="Patches">
-          <thead>
-            <tr>
-              {anyAction && (
-                <th scope="col">
-                  <input
-                    type="checkbox"
-                    aria-label="Select all patches"
-                    checked={ids.length > 0 && sel.length === ids.length}
-                    onChange={(e) => setSelected(e.target.checked ? ids : [])}
-                  />
-                </th>
-              )}
-              <th scope="col">Patch ID</th>
-              <th scope="col">RR</th>
-              <th scope="col">Release</th>
-              {showRepo && <th scope="col">Repo State</th>}
-              <th scope="col">Patch State</th>
-              <th scope="col">Summary</th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.patches.length === 0 && (
+        <div className="scroll">
+          <table className="grid" aria-label="Patches">
+            <thead>
               <tr>
-                <td colSpan={7} className="empty">
-                  No patches.
-                </td>
-              </tr>
-            )}
-            {data.patches.map((p) => (
-              <tr key={p.id} className={sel.includes(p.id) ? "selected" : undefined}>
                 {anyAction && (
-                  <td>
-                    <input type="checkbox" aria-label={`Select ${p.id}`} checked={sel.includes(p.id)} onChange={() => toggle(p.id)} />
-                  </td>
+                  <th scope="col">
+                    <input
+                      type="checkbox"
+                      aria-label="Select all patches"
+                      checked={ids.length > 0 && sel.length === ids.length}
+                      onChange={(e) => setSelected(e.target.checked ? ids : [])}
+                    />
+                  </th>
                 )}
-                <th scope="row">
-                  <button type="button" className="link" title="Show details" onClick={() => setShowing(p.id)}>
-                    {p.id}
-                  </button>
-                </th>
-                <td>{p.rr ? "Y" : "N"}</td>
-                <td>{p.release}</td>
-                {showRepo && <td>{p.repoState}</td>}
-                <td>
-                  <span className={`state state-${p.patchState.toLowerCase()}`}>{p.patchState}</span>
-                </td>
-                <td className="muted">{p.summary}</td>
+                <th scope="col">Patch ID</th>
+                <th scope="col">RR</th>
+                <th scope="col">Release</th>
+                {showRepo && <th scope="col">Repo State</th>}
+                <th scope="col">Patch State</th>
+                <th scope="col">Summary</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {data.patches.length === 0 && (
+                <tr>
+                  <td colSpan={7} className="empty">
+                    No patches.
+                  </td>
+                </tr>
+              )}
+              {data.patches.map((p) => (
+                <tr key={p.id} className={sel.includes(p.id) ? "selected" : undefined}>
+                  {anyAction && (
+                    <td>
+                      <input type="checkbox" aria-label={`Select ${p.id}`} checked={sel.includes(p.id)} onChange={() => toggle(p.id)} />
+                    </td>
+                  )}
+                  <th scope="row">
+                    <button type="button" className="link" title="Show details" onClick={() => setShowing(p.id)}>
+                      {p.id}
+                    </button>
+                  </th>
+                  <td>{p.rr ? "Y" : "N"}</td>
+                  <td>{p.release}</td>
+                  {showRepo && <td>{p.repoState}</td>}
+                  <td>
+                    <span className={`state state-${p.patchState.toLowerCase()}`}>{p.patchState}</span>
+                  </td>
+                  <td className="muted">{p.summary}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       </section>
       {showing && <Details id={showing} version={data.version} onClose={() => setShowing(null)} />}
     </div>

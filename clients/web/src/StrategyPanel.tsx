@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { api, type PhaseView, type Session, type StrategyView } from "./api";
-import { OutcomeView, fmtDate, useAction } from "./components";
+import { OutcomeView, TimeLeft, fmtDate, useAction } from "./components";
 import type { ConsoleData } from "./live";
 
 /** sw-manager patch-strategy create options; the first choice is the reference default. */
@@ -58,7 +58,8 @@ function PhaseTree({ phase, current }: { phase: PhaseView; current: boolean }) {
         <strong>{title}</strong>
         <span className={`result result-${phase.result}`}>{phase.result}</span>
         <span className="muted">
-          {phase.totalStages} stage{phase.totalStages === 1 ? "" : "s"} · timeout {phase.timeout} s · {phase.completionPercentage}% complete
+          {phase.totalStages} stage{phase.totalStages === 1 ? "" : "s"} · timeout {phase.timeout} s ·{" "}
+          {phase.result === "initial" && !phase.inprogress ? "not started" : `${phase.completionPercentage}% complete`}
         </span>
         {phase.inprogress && <progress aria-label={`${title} completion`} max={100} value={phase.completionPercentage} />}
         {phase.reason && <span className="reason">{phase.reason}</span>}
@@ -103,7 +104,15 @@ function PhaseTree({ phase, current }: { phase: PhaseView; current: boolean }) {
                         <td>{sp.timeout} s</td>
                         <td>{fmtDate(sp.startDate)}</td>
                         <td>{fmtDate(sp.endDate)}</td>
-                        <td>{sp.reason}</td>
+                        <td>
+                          {sp.reason}
+                          {sp.result === "wait" && sp.deadline && (
+                            <>
+                              {sp.reason ? " · " : ""}
+                              <TimeLeft deadline={sp.deadline} />
+                            </>
+                          )}
+                        </td>
                       </tr>
                     ))}
                   </tbody>
@@ -195,19 +204,30 @@ export function StrategyPanel({ session, data }: { session: Session; data: Conso
               </>
             )}
             {can.applyStrategy && (
-              <button type="button" disabled={action.busy} onClick={() => void action.run(async () => void (await api.applyStrategy(stageId)))}>
+              <button
+                type="button"
+                disabled={action.busy || !s.actions.apply}
+                title={s.actions.apply ? undefined : `not while the strategy is ${s.state}`}
+                onClick={() => void action.run(async () => void (await api.applyStrategy(stageId)))}
+              >
                 Apply strategy
               </button>
             )}
             {can.abortStrategy && (
-              <button type="button" disabled={action.busy} onClick={() => void action.run(async () => void (await api.abortStrategy(stageId)))}>
+              <button
+                type="button"
+                disabled={action.busy || !s.actions.abort}
+                title={s.actions.abort ? undefined : `not while the strategy is ${s.state}`}
+                onClick={() => void action.run(async () => void (await api.abortStrategy(stageId)))}
+              >
                 Abort
               </button>
             )}
             {can.deleteStrategy && (
               <button
                 type="button"
-                disabled={action.busy}
+                disabled={action.busy || !s.actions.delete}
+                title={s.actions.delete ? undefined : `not while the strategy is ${s.state}`}
                 onClick={() =>
                   void action.run(async () => {
                     const r = await api.deleteStrategy();

@@ -78,6 +78,8 @@ export interface StepView {
   reason: string;
   startDate: string;
   endDate: string;
+  /** While the step runs: when it times out (ISO). */
+  deadline: string;
 }
 export interface StageView {
   stageId: number;
@@ -122,6 +124,8 @@ export interface StrategyView {
   buildPhase: PhaseView;
   applyPhase: PhaseView;
   abortPhase: PhaseView;
+  /** What the strategy's state allows now (the controller refuses the rest). */
+  actions: { apply: boolean; abort: boolean; delete: boolean };
 }
 
 export interface DomainEventView {

@@ -1,4 +1,4 @@
-import { Component, useState, type ErrorInfo, type ReactNode } from "react";
+import { Component, useEffect, useState, type ErrorInfo, type ReactNode } from "react";
 import { errorText } from "./api";
 
 /** What an action said: info and warning lines (CLI output) or the refusal, shown beside it. */
@@ -81,8 +81,38 @@ export function yesNo(b: boolean): string {
   return b ? "Yes" : "No";
 }
 
+/** A time as the operator reads it: local date and time with the zone, e.g. "2026-12-03 14:05:09 UTC". */
 export function fmtDate(s: string): string {
   if (!s) return "";
   const d = new Date(s);
-  return Number.isNaN(d.getTime()) ? s : d.toLocaleTimeString();
+  if (Number.isNaN(d.getTime())) return s;
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-CA", {
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+      hour12: false,
+      timeZoneName: "short",
+    })
+      .formatToParts(d)
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour === "24" ? "00" : parts.hour}:${parts.minute}:${parts.second} ${parts.timeZoneName ?? ""}`.trim();
+}
+
+/** Seconds until `deadline` (ISO), counting down once a second; nothing once it passed. */
+export function TimeLeft({ deadline }: { deadline: string }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = window.setInterval(() => setNow(Date.now()), 1000);
+    return () => window.clearInterval(t);
+  }, []);
+  const left = Math.ceil((Date.parse(deadline) - now) / 1000);
+  if (!Number.isFinite(left) || left <= 0) return null;
+  const text =
+    left >= 3600 ? `${Math.floor(left / 3600)} h ${Math.floor((left % 3600) / 60)} min` : left >= 60 ? `${Math.floor(left / 60)} min ${left % 60} s` : `${left} s`;
+  return <span className="time-left">{text} left</span>;
 }

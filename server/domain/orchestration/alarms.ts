@@ -34,6 +34,16 @@ export function blockingAlarms(
   });
 }
 
+/**
+ * The alarms for a reason text: `100.114 (host=controller-0.ntp), 750.002 (...)`, sorted by id then
+ * entity; at most `max` of them, then `and N more`.
+ */
+export function describeAlarms(alarms: readonly AlarmSnapshot[], max = 5): string {
+  const sorted = [...alarms].sort((a, b) => (a.alarmId === b.alarmId ? (a.entityInstanceId < b.entityInstanceId ? -1 : 1) : a.alarmId < b.alarmId ? -1 : 1));
+  const shown = sorted.slice(0, max).map((a) => `${a.alarmId} (${a.entityInstanceId})`);
+  return sorted.length > max ? `${shown.join(", ")} and ${sorted.length - max} more` : shown.join(", ");
+}
+
 /** Python-repr list of ids, e.g. `['100.101', '200.004']`. */
 export function pyList(items: readonly string[]): string {
   return `[${items.map((i) => `'${i}'`).join(", ")}]`;

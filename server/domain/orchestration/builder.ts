@@ -1,4 +1,4 @@
-import { blockingAlarms } from "./alarms.js";
+import { blockingAlarms, describeAlarms } from "./alarms.js";
 import { newStage, newStep, type StrategyOptions, type StrategyStage, type StrategyStep, type StageName } from "./model.js";
 import { hasWorker, isAio, type ClusterSnapshot, type HostSnapshot, type InstanceSnapshot } from "./ports.js";
 
@@ -23,7 +23,8 @@ export function buildApplyStages(options: StrategyOptions, snapshot: ClusterSnap
   if (snapshot.patches.length === 0) return { ok: false, reason: "no software patches found" };
   // 2. alarms (the build's query-alarms context)
   const blocking = blockingAlarms(snapshot.alarms, { restriction: options.alarmRestrictions, context: "query-alarms", extraIgnored: extraIgnoredAlarms });
-  if (blocking.length > 0) return { ok: false, reason: "active alarms present" };
+  // The reference's words first (scripts match them), then which alarms block, so that an operator knows what to clear.
+  if (blocking.length > 0) return { ok: false, reason: `active alarms present: ${describeAlarms(blocking)}` };
   // 3. host states over the whole inventory
   for (const h of snapshot.hosts) {
     const workerOnly = h.personality === "worker";

@@ -97,6 +97,8 @@ export interface StrategyStep {
   instances?: StepInstance[];
   /** lock-hosts: wait for "disabled" (false on AIO-SX, which waits 15 s instead). */
   waitDisabled?: boolean;
+  /** While the step runs: when it times out (ISO time, real clock), for "time left" displays. Not on the reference's wire. */
+  deadline?: string;
 }
 
 export interface StrategyStage {

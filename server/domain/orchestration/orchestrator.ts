@@ -3,9 +3,10 @@ import { isAbortError } from "abort-controller-x";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import type { NewEvent } from "../events/event-log.js";
 import type { Logger } from "../../lib/log.js";
-import { cloneStrategy, newPhase, phaseTimeout, type Strategy, type StrategyOptions, type StrategyState } from "./model.js";
+import { cloneStrategy, newPhase, phaseTimeout, type Strategy, type StrategyOptions } from "./model.js";
 import type { StrategyPersistence } from "./persistence.js";
 import { freshBuildPhase, now } from "./phases.js";
+import { abortRejection, applyRejection, deleteRejection } from "./strategy-actions.js";
 import type { ClusterPort, OrchestrationAlarm } from "./ports.js";
 import { stateEvent } from "./strategy-events.js";
 import { StrategyJournal } from "./strategy-journal.js";
@@ -30,7 +31,6 @@ export interface OrchestratorOptions {
 const ALREADY_EXISTS_MESSAGE = "strategy already exists of type:sw-patch";
 /** NOT_FOUND message when no strategy exists (the CLI's "No strategy available"). */
 export const NO_STRATEGY_MESSAGE = "No strategy available";
-const RUNNING_STATES: ReadonlySet<StrategyState> = new Set(["building", "applying", "aborting"]);
 
 /**
  * The sw-patch orchestration engine (spec orchestration §4, §6–§13): one strategy at a time,
@@ -128,21 +128,8 @@ export class Orchestrator {
     this.assertOpen();
     const s = this.require();
     const phase = s.applyPhase;
-    const reject = (reason: string) => failedPrecondition(reason, { reason: "APPLY_REJECTED" });
-    if (s.buildPhase.result !== "success" || s.state.startsWith("build")) throw reject(s.buildPhase.reason || "build not complete");
-    if (s.currentPhase === "abort" || s.state === "aborting") throw reject("apply not supported during an abort");
-    if (["success", "degraded", "failed", "timed-out", "aborted"].includes(phase.result) || (s.state !== "ready-to-apply" && s.state !== "applying")) {
-      throw reject("apply already completed");
-    }
-    if (stageId !== undefined && (!Number.isInteger(stageId) || stageId < 0 || stageId >= phase.totalStages)) {
-      throw reject(`invalid stage id ${stageId} for the apply, total-stages are ${phase.totalStages}`);
-    }
-    const running = s.state === "applying" && phase.currentStage < phase.stopAtStage;
-    if (running) throw reject("apply already inprogress");
-    if (stageId !== undefined) {
-      if (stageId < phase.currentStage) throw reject(`apply already complete for stage id ${stageId}`);
-      if (stageId > phase.currentStage) throw reject(`stage id ${stageId} is not the next stage to be applied, next-stage = ${phase.currentStage}`);
-    }
+    const rejected = applyRejection(s, stageId);
+    if (rejected !== undefined) throw failedPrecondition(rejected, { reason: "APPLY_REJECTED" });
     const stopAt = stageId === undefined ? phase.totalStages : stageId + 1;
     const old = s.state;
     phase.stopAtStage = stopAt;
@@ -167,12 +154,9 @@ export class Orchestrator {
     this.assertOpen();
     const s = this.require();
     const phase = s.applyPhase;
-    const reject = (reason: string) => failedPrecondition(reason, { reason: "ABORT_REJECTED" });
-    if (s.currentPhase !== "apply" || !["applying", "apply-failed", "apply-timeout"].includes(s.state)) {
-      throw reject(stageId === undefined ? "apply not inprogress" : `apply not inprogress for stage id ${stageId}`);
-    }
+    const rejected = abortRejection(s, stageId);
+    if (rejected !== undefined) throw failedPrecondition(rejected, { reason: "ABORT_REJECTED" });
     const running = s.state === "applying" && phase.currentStage < phase.stopAtStage;
-    if (stageId !== undefined && (!running || stageId !== phase.currentStage)) throw reject(`apply not inprogress for stage id ${stageId}`);
     const old = s.state;
     if (s.state === "applying" && !running) {
       // Paused between single-stage applies: nothing runs, nothing to undo.
@@ -203,9 +187,8 @@ export class Orchestrator {
   async delete(force = false): Promise<void> {
     this.assertOpen();
     const s = this.require();
-    if (RUNNING_STATES.has(s.state) && !force) {
-      throw failedPrecondition(`strategy delete not allowed while ${s.state}`, { reason: "STRATEGY_IN_PROGRESS" });
-    }
+    const rejected = deleteRejection(s, force);
+    if (rejected !== undefined) throw failedPrecondition(rejected, { reason: "STRATEGY_IN_PROGRESS" });
     if (this.runner) {
       this.runAc.abort();
       await this.runner.catch(() => undefined);

@@ -1,5 +1,5 @@
 import { isAbortError } from "abort-controller-x";
-import { APP_APPLY_ALARM_GRACE_S, blockingAlarms, pyList, type AlarmContext } from "./alarms.js";
+import { APP_APPLY_ALARM_GRACE_S, blockingAlarms, describeAlarms, pyList, type AlarmContext } from "./alarms.js";
 import type { AlarmRestrictionName, StrategyResult, StrategyStep } from "./model.js";
 import type { ClusterPort, ClusterSnapshot, HostSnapshot } from "./ports.js";
 
@@ -20,6 +20,8 @@ export interface StepContext {
   /** Reference seconds between polls while waiting (host audit period). */
   auditIntervalS: number;
   now(): Date;
+  /** Says what a running step waits for (shown as its reason until the step ends). */
+  note?(reason: string): void;
 }
 
 /** Settle seconds after a swact request / reboot request, and AIO-SX lock wait (§9). */
@@ -128,6 +130,7 @@ export async function runStep(step: StrategyStep, ctx: StepContext): Promise<Ste
       return ok();
     }
     case "system-stabilize": {
+      ctx.note?.(`waiting ${step.timeout} s for the system to stabilize`);
       const before = await port.snapshot(ctx.signal);
       await sleep(ctx, step.timeout);
       const after = await port.snapshot(ctx.signal);
@@ -202,6 +205,7 @@ async function waitAlarms(ctx: StepContext, context: AlarmContext, firstS: numbe
       graceMs: ctx.ms(APP_APPLY_ALARM_GRACE_S),
     });
     if (blocking.length === 0) return ok();
+    ctx.note?.(`waiting for alarms to clear: ${describeAlarms(blocking)}`);
     await sleep(ctx, ctx.auditIntervalS);
   }
 }

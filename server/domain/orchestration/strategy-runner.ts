@@ -168,6 +168,7 @@ export class StrategyRunner {
         step.result = outcome.result;
         step.reason = outcome.reason;
         step.endDate = now();
+        delete step.deadline;
         if (!isSuccess(outcome.result)) {
           failure = outcome;
           await this.c.persist([stepEvent(s, phase.name, stage, step)]);
@@ -229,6 +230,7 @@ export class StrategyRunner {
     // system-stabilize: timer expiry is success, so it runs on its own wait, bounded by the backstops only.
     const own = step.name === "system-stabilize" ? Number.POSITIVE_INFINITY : this.c.ms(step.timeout);
     const limit = Math.min(own, backstop);
+    step.deadline = new Date(Date.now() + Math.min(this.c.ms(step.timeout), backstop)).toISOString();
     return withTimer(
       limit,
       signal,
@@ -241,6 +243,11 @@ export class StrategyRunner {
           extraIgnoredAlarms: this.c.extraIgnoredAlarms ?? [],
           auditIntervalS: this.c.auditIntervalS,
           now: () => new Date(),
+          note: (reason) => {
+            if (step.reason === reason || step.result !== "wait") return;
+            step.reason = reason;
+            void this.c.persist([]).catch(() => undefined);
+          },
         }),
       own > backstop ? "timeout" : "",
     );

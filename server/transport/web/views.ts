@@ -6,6 +6,7 @@ import type { PatchRecord } from "../../domain/patches/model.js";
 import type { PatchManager } from "../../domain/patches/patch-manager.js";
 import type { HostStatus } from "../../domain/hosts/host-manager.js";
 import type { Strategy, StrategyPhase } from "../../domain/orchestration/model.js";
+import { allowedActions } from "../../domain/orchestration/strategy-actions.js";
 import type { DomainEvent } from "../../domain/events/event-log.js";
 
 const PHASE_NAMES: Record<number, string> = {
@@ -177,6 +178,7 @@ function phaseView(p: StrategyPhase) {
         reason: sp.reason,
         startDate: sp.startDate,
         endDate: sp.endDate,
+        deadline: sp.deadline ?? "",
       })),
     })),
   };
@@ -200,6 +202,7 @@ export function strategyView(s: Strategy | undefined) {
     buildPhase: phaseView(s.buildPhase),
     applyPhase: phaseView(s.applyPhase),
     abortPhase: phaseView(s.abortPhase),
+    actions: allowedActions(s),
   };
 }
 

@@ -184,9 +184,19 @@ describe("orchestration builder: checks (spec §6)", () => {
 
   it("an unignored alarm → active alarms present (strict); relaxed ignores non-mgmt-affecting ones", () => {
     const alarm = { uuid: "a", alarmId: "100.101", entityInstanceId: "host=controller-0", severity: "major", mgmtAffecting: false, raisedAt: new Date() };
-    expect(fails({}, snapshot(standard222(), { alarms: [alarm] }))).to.equal("active alarms present");
+    expect(fails({}, snapshot(standard222(), { alarms: [alarm] }))).to.equal("active alarms present: 100.101 (host=controller-0)");
     expect(buildApplyStages(opts({ alarmRestrictions: "relaxed" }), snapshot(standard222(), { alarms: [alarm] })).ok).to.equal(true);
-    expect(fails({ alarmRestrictions: "relaxed" }, snapshot(standard222(), { alarms: [{ ...alarm, mgmtAffecting: true }] }))).to.equal("active alarms present");
+    expect(fails({ alarmRestrictions: "relaxed" }, snapshot(standard222(), { alarms: [{ ...alarm, mgmtAffecting: true }] }))).to.equal("active alarms present: 100.101 (host=controller-0)");
+  });
+
+  it("names every blocking alarm (by id, then entity), up to five, then how many more", () => {
+    const a = (alarmId: string, entity: string) => ({ uuid: `${alarmId}/${entity}`, alarmId, entityInstanceId: entity, severity: "major", mgmtAffecting: true, raisedAt: new Date() });
+    const two = [a("400.001", "service_domain=controller"), a("100.114", "host=controller-0.ntp")];
+    expect(fails({}, snapshot(standard222(), { alarms: two }))).to.equal("active alarms present: 100.114 (host=controller-0.ntp), 400.001 (service_domain=controller)");
+    const seven = ["7", "6", "5", "4", "3", "2", "1"].map((n) => a("100.101", `host=compute-${n}`));
+    expect(fails({}, snapshot(standard222(), { alarms: seven }))).to.equal(
+      "active alarms present: 100.101 (host=compute-1), 100.101 (host=compute-2), 100.101 (host=compute-3), 100.101 (host=compute-4), 100.101 (host=compute-5) and 2 more",
+    );
   });
 
   it("ignored alarms (900.001, 200.001, 750.006 …) do not block the build", () => {

@@ -12,6 +12,7 @@ import { createStoreStrategyPersistence } from "../../../server/storage/sqlite/s
 import { SqliteStore } from "../../../server/storage/sqlite/store.js";
 import { createMemoryStrategyPersistence } from "../../lib/memory-strategy-persistence.js";
 import type { Strategy } from "../../../server/domain/orchestration/model.js";
+import { allowedActions } from "../../../server/domain/orchestration/strategy-actions.js";
 import { FakeCluster, defer } from "./fake-cluster.js";
 import { aio, host, standard222, vm } from "./fixtures.js";
 
@@ -254,6 +255,50 @@ describe("orchestration engine", () => {
     expect(s.applyPhase.reason).to.equal("alarms ['100.101'] from platform are present");
     expect(s.state).to.equal("aborted");
     expect(s.abortPhase.totalStages).to.equal(0);
+  });
+
+  it("a waiting step says what it waits for and when it times out; both go when it ends", async () => {
+    const cluster = new FakeCluster(standard222({ requiresReboot: true }));
+    const { orch } = engine(cluster);
+    await built(orch);
+    const started = defer();
+    cluster.installStarted.set("controller-1", started.resolve);
+    await orch.apply(0);
+    await started.promise;
+    // Raised after the stage's query-alarms: the stage's wait-alarms-clear waits for it.
+    cluster.snap.alarms.push({ uuid: "x", alarmId: "100.101", entityInstanceId: "host=controller-1", severity: "major", mgmtAffecting: true, raisedAt: new Date() });
+    const waiting = async () => {
+      for (let i = 0; i < 2000; i++) {
+        const step = orch.get().applyPhase.stages[0]!.steps.find((st) => st.name === "wait-alarms-clear")!;
+        if (step.result === "wait" && step.reason) return step;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      throw new Error("wait-alarms-clear never reported its wait");
+    };
+    const step = await waiting();
+    expect(step.reason).to.equal("waiting for alarms to clear: 100.101 (host=controller-1)");
+    expect(Date.parse(step.deadline!)).to.be.above(Date.parse(step.startDate));
+    cluster.snap.alarms.length = 0;
+    await orch.idle();
+    const done = orch.get().applyPhase.stages[0]!.steps.find((st) => st.name === "wait-alarms-clear")!;
+    expect(done).to.deep.include({ result: "success", reason: "" });
+    expect(done.deadline).to.equal(undefined);
+  });
+
+  it("the state decides which actions a view offers (the same rules refuse them)", async () => {
+    const cluster = new FakeCluster(standard222());
+    const { orch } = engine(cluster);
+    const ready = await built(orch);
+    expect(allowedActions(ready)).to.deep.equal({ apply: true, abort: false, delete: true });
+    await orch.apply();
+    await orch.idle();
+    expect(allowedActions(orch.get())).to.deep.equal({ apply: false, abort: false, delete: true });
+    const building = await (async () => {
+      await orch.delete();
+      return orch.create();
+    })();
+    expect(allowedActions(building)).to.deep.equal({ apply: false, abort: false, delete: false });
+    await orch.idle();
   });
 
   it("lock-hosts refuses hosts with running instances", async () => {
