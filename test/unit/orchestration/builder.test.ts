@@ -186,11 +186,20 @@ describe("orchestration builder: checks (spec §6)", () => {
     const alarm = { uuid: "a", alarmId: "100.101", entityInstanceId: "host=controller-0", severity: "major", mgmtAffecting: false, raisedAt: new Date() };
     expect(fails({}, snapshot(standard222(), { alarms: [alarm] }))).to.equal("active alarms present: 100.101 (host=controller-0)");
     expect(buildApplyStages(opts({ alarmRestrictions: "relaxed" }), snapshot(standard222(), { alarms: [alarm] })).ok).to.equal(true);
-    expect(fails({ alarmRestrictions: "relaxed" }, snapshot(standard222(), { alarms: [{ ...alarm, mgmtAffecting: true }] }))).to.equal("active alarms present: 100.101 (host=controller-0)");
+    expect(fails({ alarmRestrictions: "relaxed" }, snapshot(standard222(), { alarms: [{ ...alarm, mgmtAffecting: true }] }))).to.equal(
+      "active alarms present: 100.101 (host=controller-0)",
+    );
   });
 
   it("names every blocking alarm (by id, then entity), up to five, then how many more", () => {
-    const a = (alarmId: string, entity: string) => ({ uuid: `${alarmId}/${entity}`, alarmId, entityInstanceId: entity, severity: "major", mgmtAffecting: true, raisedAt: new Date() });
+    const a = (alarmId: string, entity: string) => ({
+      uuid: `${alarmId}/${entity}`,
+      alarmId,
+      entityInstanceId: entity,
+      severity: "major",
+      mgmtAffecting: true,
+      raisedAt: new Date(),
+    });
     const two = [a("400.001", "service_domain=controller"), a("100.114", "host=controller-0.ntp")];
     expect(fails({}, snapshot(standard222(), { alarms: two }))).to.equal("active alarms present: 100.114 (host=controller-0.ntp), 400.001 (service_domain=controller)");
     const seven = ["7", "6", "5", "4", "3", "2", "1"].map((n) => a("100.101", `host=compute-${n}`));
