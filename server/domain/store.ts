@@ -134,7 +134,9 @@ export interface Store {
 
 /** Content-addressed file storage for packages and scripts. */
 export interface BlobPort {
+  /** Prepares the store; leftovers of puts a crash cut short are removed here (and only here). */
   init(): Promise<void>;
+  /** Every stored sha256; reads only (a put in progress is not disturbed). */
   list(): Promise<string[]>;
   /**
    * Stores `file` under its sha256 (moved with `move`, else copied); durable when it resolves.

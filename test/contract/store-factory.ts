@@ -45,15 +45,6 @@ export interface StoreFactory {
 /** sqlite: one database file and a blob directory in a temp dir per store. */
 export const sqliteFactory: StoreFactory = {
   name: "sqlite",
-  knownDefects: {
-    // Db.runGroup sends every body's queued writes (Tx.write) with the group's COMMIT; one refused
-    // by a constraint fails the COMMIT and so every body of the group. host-store insertOperation
-    // and patch-store setInterim (primary key / foreign key) use queued writes, as does appendEvent.
-    "queued-write-refused": "a constraint-refused queued write fails every body committed with it",
-    // BlobStore.list() also deletes temp files (its start-up cleanup), including the one a put in
-    // progress is writing: that put then fails with ENOENT.
-    "blob-list-during-put": "list() removes the temp file of a put in progress, which then fails",
-  },
   async create() {
     const dir = await mkdtemp(path.join(os.tmpdir(), "swpatch-contract-"));
     return openSqlite(dir);
