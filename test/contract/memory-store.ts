@@ -3,7 +3,8 @@
  * from the ports' documentation alone. It proves the suite talks only to the ports, and is a
  * reference for what a store must do: a body works on a copy of the committed data and its copy
  * becomes the committed data when it resolves (bodies run one at a time); `later` bodies run
- * first in the next transaction and are kept when that transaction's own body throws; keys and
+ * first in the next transaction and are kept when that transaction's own body throws; `batch`
+ * items wait in their group's open batch until its one body runs as a transaction; keys and
  * references are checked as the sqlite schema checks them. "Durable" means kept in a `Disk`
  * that `reopen()` reads back into new objects.
  */
