@@ -90,7 +90,6 @@ export class Db {
     return wrap(this.reader);
   }
 
-  /** Runs `body` in one write transaction; commits if it resolves, rolls back if it throws. */
   /** Transactions run so far, and commits (a commit may carry several; diagnostics). */
   txCount = 0;
   commitCount = 0;
