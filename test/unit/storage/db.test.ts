@@ -265,6 +265,55 @@ describe("Db.tx (group commit)", () => {
     expect(await rows()).to.deep.equal(["a=1", "after=4", "c=3", "e=5", "first=1", "gate=0", "gate2=0", "kept=3"]);
   });
 
+  it("refused queued writes, seeded random groups: a body fails exactly when it threw or wrote a refused row; only the others' rows land", async () => {
+    let seed = 15;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    await db.tx(async (tx) => void tx.write("INSERT INTO t VALUES ('base', 0)"));
+    const expected = new Set(["base=0"]);
+    for (let round = 0; round < 40; round++) {
+      let release!: () => void;
+      let entered!: () => void;
+      const hold = new Promise<void>((r) => (release = r));
+      const running = new Promise<void>((r) => (entered = r));
+      const holder = db.tx(async () => {
+        entered();
+        await hold;
+      });
+      await running;
+      const n = 1 + Math.floor(rand() * 6);
+      const plans = Array.from({ length: n }, (_, b) => ({
+        rows: Array.from({ length: 1 + Math.floor(rand() * 3) }, (_, j) => `r${round}-${b}-${j}`),
+        dupAt: rand() < 0.35 ? Math.floor(rand() * 3) : -1,
+        readAt: rand() < 0.5 ? Math.floor(rand() * 3) : -1,
+        throws: rand() < 0.15,
+      }));
+      const settled = Promise.allSettled(
+        plans.map((p) =>
+          db.tx(async (tx) => {
+            for (let j = 0; j < p.rows.length; j++) {
+              if (j === p.dupAt) tx.write("INSERT INTO t VALUES ('base', 1)");
+              tx.write("INSERT INTO t VALUES (?, ?)", [p.rows[j]!, round]);
+              if (j === p.readAt) await tx.get("SELECT count(*) AS n FROM t").catch(() => undefined);
+            }
+            if (p.throws) throw new Error("thrown");
+          }),
+        ),
+      );
+      release();
+      await holder;
+      const results = await settled;
+      plans.forEach((p, b) => {
+        const ok = !p.throws && (p.dupAt < 0 || p.dupAt >= p.rows.length);
+        expect(results[b]!.status, `round ${round} body ${b}`).to.equal(ok ? "fulfilled" : "rejected");
+        if (ok) for (const r of p.rows) expected.add(`${r}=${round}`);
+      });
+      expect(await rows(), `round ${round}`).to.deep.equal([...expected].sort());
+    }
+  });
+
   it("event sequence numbers: a rolled-back body gives its numbers back, committed numbers have no gap", async () => {
     const events = await Db.open(path.join(dir, "ev.sqlite"), migrations);
     try {
