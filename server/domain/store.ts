@@ -2,6 +2,9 @@
  * The store the domain needs, declared by the domain (ports); server/storage/sqlite implements it.
  * A write is one `transact` body; bodies may be committed together (group commit), and a body's
  * caller sees its result only once the commit is durable. Reads see committed state only.
+ * All write batching sits behind this port: group commit (`transact`), bodies riding the next
+ * commit (`later`) and coalesced items written by one body per batch (`batch`); each body
+ * succeeds or fails as a whole, and its caller learns which only after the commit.
  */
 import type { AlarmRecord } from "./alarms/model.js";
 import type { DomainEvent, EventFilter } from "./events/event-log.js";
@@ -82,6 +85,23 @@ export interface StoreReader {
   loadStrategy(): Promise<StrategyDocument | undefined>;
 }
 
+/**
+ * A group of coalesced writes (see `Store.batch`): the domain says what one batch writes and how
+ * it enters the store; the store decides which items go together. Identified by the object itself.
+ */
+export interface WriteGroup<I, R> {
+  /** The most items one batch takes. */
+  readonly maxItems: number;
+  /**
+   * How each batch enters the store, e.g. holding a lock: called once per batch, in the order the
+   * batches opened, with `commit`, which it must call once; it resolves with commit's value after
+   * any work of its own (such as adopting the batch into memory after the commit). Default: `commit()`.
+   */
+  enter?(commit: () => Promise<R>): Promise<R>;
+  /** The ONE transaction body of a batch: writes `items` (in the order they were given). */
+  finalize(tx: StoreTx, items: readonly I[]): Promise<R>;
+}
+
 /** The store port. */
 export interface Store {
   /** Runs `body` in a write transaction; resolves after its commit is durable, rejects (rolled back) if it throws. */
@@ -92,14 +112,37 @@ export interface Store {
    * fails the whole commit): for appends and upserts only.
    */
   later<T>(body: (tx: StoreTx) => Promise<T>, maxDelayMs: number): Promise<T>;
+  /**
+   * Coalesced writes (host reports): `item` joins the open batch of `group`, or opens one; each
+   * batch is written by ONE `group.finalize` body, committed like any `transact` body (in the
+   * group commit, with other bodies, failing alone). The domain says what to write, the store
+   * how many go together:
+   * - A batch opens with an item given while its group has no open batch, and closes when its
+   *   body starts or when it holds `group.maxItems` items. Items given meanwhile (while it waits
+   *   in `enter` or behind other transactions) join it; items given after go to the next batch.
+   * - Order: `finalize` gets the items in the order they were given; the batches of a group
+   *   enter (`group.enter`) in the order they opened, and so, with a first-come-first-served
+   *   `enter` (or none), commit in that order: an item never commits before one given earlier.
+   * - Outcome: every caller of a batch settles when `enter` has returned. It resolves with the
+   *   batch's value once the commit is durable. If `finalize` throws, a write of it is refused, or
+   *   the commit fails, each caller of the batch rejects with that one error, none of the batch's
+   *   writes stay, and its onRollback hooks have run; the other batches and bodies are unaffected.
+   */
+  batch<I, R>(group: WriteGroup<I, R>, item: I): Promise<R>;
   readonly read: StoreReader;
 }
 
 /** Content-addressed file storage for packages and scripts. */
 export interface BlobPort {
+  /** Prepares the store; leftovers of puts a crash cut short are removed here (and only here). */
   init(): Promise<void>;
+  /** Every stored sha256; reads only (a put in progress is not disturbed). */
   list(): Promise<string[]>;
-  /** Stores `file` under its sha256 (moved with `move`, else copied); durable when it resolves. */
+  /**
+   * Stores `file` under its sha256 (moved with `move`, else copied); durable when it resolves.
+   * It trusts the given sha256 (the caller hashed the file, e.g. while receiving it): it does not
+   * read the file to check, and a blob already stored under that sha256 is kept as it is.
+   */
   put(file: string, sha256: string, opts?: { move?: boolean }): Promise<unknown>;
   remove(sha256: string): Promise<void>;
   pathOf(sha256: string): string;

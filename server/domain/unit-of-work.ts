@@ -1,5 +1,5 @@
 import type { DomainEvent, EventLog, NewEvent } from "./events/event-log.js";
-import type { Store, StoreTx } from "./store.js";
+import type { Store, StoreTx, WriteGroup } from "./store.js";
 
 /** What a unit-of-work body gets: the transaction, an event appender and the after-commit hook. */
 export interface Work {
@@ -8,6 +8,18 @@ export interface Work {
   event(e: NewEvent): Promise<DomainEvent>;
   /** Adopts computed state into memory: runs after the commit, in registration order, before the events are published. */
   afterCommit(fn: () => void): void;
+}
+
+/** Coalesced units of work (see `UnitOfWork.group`). */
+export interface WorkGroup<I> {
+  /** Writes one item: resolves once its batch committed and was adopted; rejects if it failed. */
+  add(item: I): Promise<void>;
+}
+
+/** The after-commit step of one run of a body: its value, and what adopting it does. */
+interface Done<T> {
+  value: T;
+  adopt(): void;
 }
 
 /**
@@ -72,26 +84,54 @@ export class UnitOfWork {
     return this.run(body, (inTx) => this.o.store.later(inTx, maxDelayMs));
   }
 
+  /**
+   * Coalesced units of work that compute from cluster state (host reports): each item goes to the
+   * store (Store.batch), which writes the items given close together as ONE unit of work,
+   * `body(w, items)`, committed holding the lock, as `commit` does. After the commit the batch's
+   * hooks run and its events are published, then each caller resolves; a batch that fails rejects
+   * each of its callers and leaves memory untouched. Not for a caller holding the lock (it waits
+   * for the lock): that one calls `commit` with a batch of its own.
+   */
+  group<I>(spec: { maxItems: number; body: (w: Work, items: readonly I[]) => Promise<void> }): WorkGroup<I> {
+    const group: WriteGroup<I, Done<void>> = {
+      maxItems: spec.maxItems,
+      enter: (commit) =>
+        this.exclusive(async () => {
+          const done = await commit();
+          done.adopt();
+          return done;
+        }),
+      finalize: (tx, items) => this.inTx(tx, (w) => spec.body(w, items)),
+    };
+    return { add: async (item) => void (await this.o.store.batch(group, item)) };
+  }
+
   /** Runs `body` through `submit` (a transaction or a ride on the next one); after the commit, hooks then events. */
-  private async run<T>(body: (w: Work) => Promise<T>, submit: (inTx: (tx: StoreTx) => Promise<T>) => Promise<T>): Promise<T> {
-    let hooks: (() => void)[] = [];
-    let events: DomainEvent[] = [];
-    const value = await submit(async (tx) => {
-      // Only what the committed run of the body registered counts.
-      hooks = [];
-      events = [];
-      return body({
-        tx,
-        event: async (e) => {
-          const ev = await this.o.events.append(tx, e);
-          events.push(ev);
-          return ev;
-        },
-        afterCommit: (fn) => void hooks.push(fn),
-      });
+  private async run<T>(body: (w: Work) => Promise<T>, submit: (inTx: (tx: StoreTx) => Promise<Done<T>>) => Promise<Done<T>>): Promise<T> {
+    const done = await submit((tx) => this.inTx(tx, body));
+    done.adopt();
+    return done.value;
+  }
+
+  /** One run of `body` in `tx`; only what this run registered is adopted (after its commit). */
+  private async inTx<T>(tx: StoreTx, body: (w: Work) => Promise<T>): Promise<Done<T>> {
+    const hooks: (() => void)[] = [];
+    const events: DomainEvent[] = [];
+    const value = await body({
+      tx,
+      event: async (e) => {
+        const ev = await this.o.events.append(tx, e);
+        events.push(ev);
+        return ev;
+      },
+      afterCommit: (fn) => void hooks.push(fn),
     });
-    for (const fn of hooks) fn();
-    this.o.events.publish(events);
-    return value;
+    return {
+      value,
+      adopt: () => {
+        for (const fn of hooks) fn();
+        this.o.events.publish(events);
+      },
+    };
   }
 }

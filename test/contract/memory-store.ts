@@ -3,7 +3,8 @@
  * from the ports' documentation alone. It proves the suite talks only to the ports, and is a
  * reference for what a store must do: a body works on a copy of the committed data and its copy
  * becomes the committed data when it resolves (bodies run one at a time); `later` bodies run
- * first in the next transaction and are kept when that transaction's own body throws; keys and
+ * first in the next transaction and are kept when that transaction's own body throws; `batch`
+ * items wait in their group's open batch until its one body runs as a transaction; keys and
  * references are checked as the sqlite schema checks them. "Durable" means kept in a `Disk`
  * that `reopen()` reads back into new objects.
  */
@@ -15,7 +16,7 @@ import type { AuditEntry, AuditStore, Role, StoredTrustedKey, TokenRecord, Token
 import type { DomainEvent } from "../../server/domain/events/event-log.js";
 import type { HostRecord, OperationRecord } from "../../server/domain/hosts/model.js";
 import type { PackageRecord, PatchRecord } from "../../server/domain/patches/model.js";
-import type { BlobPort, Store, StoreReader, StoreTx, StrategyDocument } from "../../server/domain/store.js";
+import type { BlobPort, Store, StoreReader, StoreTx, StrategyDocument, WriteGroup } from "../../server/domain/store.js";
 
 /** Everything a memory store holds. */
 export interface Disk {
@@ -217,6 +218,36 @@ export class MemoryStore implements Store {
         this.timer = undefined;
         if (this.lazy.length) void this.transact(async () => undefined).catch(() => undefined);
       }, maxDelayMs);
+    });
+  }
+
+  /** Open batch per group: items, and their callers. */
+  private readonly batches = new Map<object, { items: unknown[]; settle: ((ok: boolean, v: unknown) => void)[] }>();
+
+  batch<I, R>(group: WriteGroup<I, R>, item: I): Promise<R> {
+    if (this.closed) return Promise.reject(new Error("store is closed"));
+    return new Promise<R>((resolve, reject) => {
+      const open = this.batches.get(group);
+      const b = open ?? { items: [], settle: [] };
+      b.items.push(item);
+      b.settle.push((ok, v) => (ok ? resolve(v as R) : reject(v)));
+      if (b.items.length >= group.maxItems) this.batches.delete(group);
+      else if (!open) this.batches.set(group, b);
+      if (open) return;
+      const commit = () =>
+        this.transact((tx) => {
+          if (this.batches.get(group) === b) this.batches.delete(group);
+          return group.finalize(tx, [...(b.items as I[])]);
+        });
+      Promise.resolve()
+        .then(() => (group.enter ? group.enter(commit) : commit()))
+        .then(
+          (v) => b.settle.forEach((s) => s(true, v)),
+          (e: unknown) => b.settle.forEach((s) => s(false, e)),
+        )
+        .finally(() => {
+          if (this.batches.get(group) === b) this.batches.delete(group);
+        });
     });
   }
 

@@ -13,6 +13,7 @@ import { SqliteStore } from "../../server/storage/sqlite/store.js";
 import { BlobStore } from "../../server/storage/sqlite/blob-store.js";
 import { AuthStore } from "../../server/storage/sqlite/auth-store.js";
 import { FileBlobs, MemoryAuthStore, MemoryStore, emptyDisk, type Disk } from "./memory-store.js";
+import { FakeStore } from "../lib/fake-store.js";
 
 /** One open store: every port over the same data. */
 export interface StoreUnderTest {
@@ -44,15 +45,6 @@ export interface StoreFactory {
 /** sqlite: one database file and a blob directory in a temp dir per store. */
 export const sqliteFactory: StoreFactory = {
   name: "sqlite",
-  knownDefects: {
-    // Db.runGroup sends every body's queued writes (Tx.write) with the group's COMMIT; one refused
-    // by a constraint fails the COMMIT and so every body of the group. host-store insertOperation
-    // and patch-store setInterim (primary key / foreign key) use queued writes, as does appendEvent.
-    "queued-write-refused": "a constraint-refused queued write fails every body committed with it",
-    // BlobStore.list() also deletes temp files (its start-up cleanup), including the one a put in
-    // progress is writing: that put then fails with ENOENT.
-    "blob-list-during-put": "list() removes the temp file of a put in progress, which then fails",
-  },
   async create() {
     const dir = await mkdtemp(path.join(os.tmpdir(), "swpatch-contract-"));
     return openSqlite(dir);
@@ -140,8 +132,44 @@ async function openMemory(dir: string, d: Disk): Promise<StoreUnderTest> {
   };
 }
 
+/**
+ * The fake the domain's unit tests use (test/lib/fake-store.ts), so that what they test against
+ * behaves as a store must. Its Store only: blobs and auth are the memory store's (the unit tests'
+ * blobs exist by name only); reopen hands a deep copy of its committed tables to a new fake.
+ */
+export const fakeFactory: StoreFactory = {
+  name: "fake",
+  async create() {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "swpatch-contract-fake-"));
+    return openFake(dir, new FakeStore(), { d: emptyDisk() });
+  },
+};
+
+async function openFake(dir: string, store: FakeStore, disk: { d: Disk }): Promise<StoreUnderTest> {
+  const blobs = new FileBlobs(path.join(dir, "blobs"));
+  await blobs.init();
+  await mkdir(path.join(dir, "scratch"), { recursive: true });
+  const auth = new MemoryAuthStore(disk);
+  return {
+    store,
+    blobs,
+    auth: { tokens: auth, audit: auth, trust: auth },
+    scratch: path.join(dir, "scratch"),
+    async reopen() {
+      await store.close();
+      const again = new FakeStore();
+      again.t = structuredClone(store.t);
+      return openFake(dir, again, { d: structuredClone(disk.d) });
+    },
+    async close() {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Every store the contract suite runs against. */
-export const factories: readonly StoreFactory[] = [sqliteFactory, memoryFactory];
+export const factories: readonly StoreFactory[] = [sqliteFactory, memoryFactory, fakeFactory];
 
 /** A fresh store per test: `s()` is the running test's; `reopen()` swaps it for its reopened self. */
 export function storePerTest(f: StoreFactory): { s: () => StoreUnderTest; reopen: () => Promise<StoreUnderTest> } {

@@ -1,7 +1,7 @@
 import type { NewEvent } from "../events/event-log.js";
 import type { PatchManager } from "../patches/patch-manager.js";
 import type { HostViews } from "../patches/patch-state.js";
-import type { UnitOfWork } from "../unit-of-work.js";
+import type { UnitOfWork, Work, WorkGroup } from "../unit-of-work.js";
 import type { OperationEnd } from "./install-operations.js";
 import type { HostRecord } from "./model.js";
 
@@ -13,14 +13,12 @@ interface HostWrite {
   hostname: string;
   ev: NewEvent | undefined;
   end: OperationEnd | undefined;
-  resolve: () => void;
-  reject: (e: unknown) => void;
 }
 
 /**
  * The committed host records and their writes. A write is one unit of work (under its lock)
- * with the patch states it changes; writes that arrive while a batch is being written go together
- * in the next one (one transaction, one recomputation of the patch states for those hosts).
+ * with the patch states it changes; the store coalesces writes given close together into one
+ * (UnitOfWork.group: one transaction, one recomputation of the patch states for those hosts).
  * INVARIANTS: `hosts` holds committed records only, adopted after their commit and only if newer
  * (in write order) than the record held; `latest` adds records written but not adopted yet, for
  * building the next record of a host.
@@ -32,10 +30,11 @@ export class HostWriter {
   private readonly gen = new WeakMap<HostRecord, number>();
   private readonly adoptedGen = new Map<string, number>();
   private nextGen = 0;
-  private readonly queue: HostWrite[] = [];
-  private draining = false;
+  private readonly writes: WorkGroup<HostWrite>;
 
-  constructor(private readonly o: { uow: UnitOfWork; patches: PatchManager; views: (records: ReadonlyMap<string, HostRecord>) => HostViews }) {}
+  constructor(private readonly o: { uow: UnitOfWork; patches: PatchManager; views: (records: ReadonlyMap<string, HostRecord>) => HostViews }) {
+    this.writes = o.uow.group<HostWrite>({ maxItems: HOST_BATCH_MAX, body: (w, batch) => this.writeBatch(w, batch) });
+  }
 
   load(records: readonly HostRecord[]): void {
     for (const h of records) this.hosts.set(h.hostname, h);
@@ -68,31 +67,16 @@ export class HostWriter {
   /**
    * Writes a host record (with its event and the patch states it changes) and, with `end`, the
    * end of its install operation in the same transaction. Resolves once committed and adopted; a
-   * batch that fails rejects each of its callers and leaves memory as it was.
+   * batch that fails rejects each of its callers (releasing their ends) and leaves memory as it was.
    */
   write(next: HostRecord, ev?: NewEvent, end?: OperationEnd): Promise<void> {
     this.stamp(next);
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ next, hostname: next.hostname, ev, end, resolve, reject });
-      if (!this.draining) void this.drain();
-    });
+    return this.writes.add({ next, hostname: next.hostname, ev, end });
   }
 
   /** Deletes a host (the caller holds the unit of work's lock). */
   dropLocked(hostname: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => this.writeLocked([{ next: undefined, hostname, ev: { kind: "host.dropped" }, end: undefined, resolve, reject }]));
-  }
-
-  private async drain(): Promise<void> {
-    this.draining = true;
-    try {
-      while (this.queue.length) {
-        const batch = this.queue.splice(0, HOST_BATCH_MAX);
-        await this.o.uow.exclusive(() => new Promise<void>((resolve) => this.writeLocked(batch, resolve)));
-      }
-    } finally {
-      this.draining = false;
-    }
+    return this.o.uow.commit((w) => this.writeBatch(w, [{ next: undefined, hostname, ev: { kind: "host.dropped" }, end: undefined }]));
   }
 
   private stamp(rec: HostRecord): number {
@@ -112,8 +96,10 @@ export class HostWriter {
     if (pending && (this.gen.get(pending) ?? 0) <= g) this.unadopted.delete(hostname);
   }
 
-  /** One unit of work for `batch` (the lock held); settles each caller, then `settled`. */
-  private writeLocked(batch: HostWrite[], settled?: () => void): void {
+  /** The unit of work of one batch (the lock held): the records, their events, the patch states, the ends; adopted after the commit. */
+  private async writeBatch(uw: Work, batch: readonly HostWrite[]): Promise<void> {
+    // An end's claim is released if this batch is rolled back (latest first, as the hooks run).
+    for (const { end } of batch) if (end) uw.tx.onRollback(() => end.release());
     const overlay = new Map(this.hosts);
     for (const w of batch) {
       if (w.next) overlay.set(w.hostname, w.next);
@@ -121,28 +107,15 @@ export class HostWriter {
     }
     const names = [...new Set(batch.map((w) => w.hostname))];
     const gen = ++this.nextGen;
-    this.o.uow
-      .commit(async (uw) => {
-        for (const w of batch) {
-          if (w.next) await uw.tx.hosts.upsertHost(w.next);
-          else await uw.tx.hosts.deleteHost(w.hostname);
-          if (w.ev) await uw.event({ ...w.ev, hostname: w.hostname });
-        }
-        await this.o.patches.onHostReports(uw, this.o.views(overlay), names);
-        for (const w of batch) if (w.end) await w.end.write(uw);
-        uw.afterCommit(() => {
-          for (const n of names) this.adopt(n, overlay.get(n), gen);
-        });
-      })
-      .then(
-        () => {
-          for (const w of batch) w.resolve();
-        },
-        (e: unknown) => {
-          for (let i = batch.length - 1; i >= 0; i--) batch[i]!.end?.release();
-          for (const w of batch) w.reject(e);
-        },
-      )
-      .finally(() => settled?.());
+    for (const w of batch) {
+      if (w.next) await uw.tx.hosts.upsertHost(w.next);
+      else await uw.tx.hosts.deleteHost(w.hostname);
+      if (w.ev) await uw.event({ ...w.ev, hostname: w.hostname });
+    }
+    await this.o.patches.onHostReports(uw, this.o.views(overlay), names);
+    for (const w of batch) if (w.end) await w.end.write(uw);
+    uw.afterCommit(() => {
+      for (const n of names) this.adopt(n, overlay.get(n), gen);
+    });
   }
 }

@@ -61,8 +61,15 @@ export class BlobStore implements BlobPort {
     return path.join(this.dir, "sha256", sha256.slice(0, 2), sha256);
   }
 
+  /** Creates the store's directory and removes temp files a put cut short (a crash) left behind. */
   async init(): Promise<void> {
-    await fsp.mkdir(path.join(this.dir, "sha256"), { recursive: true });
+    const root = path.join(this.dir, "sha256");
+    await fsp.mkdir(root, { recursive: true });
+    for (const d of await fsp.readdir(root)) {
+      for (const f of await fsp.readdir(path.join(root, d)).catch(() => [] as string[])) {
+        if (f.startsWith(TEMP_PREFIX)) await fsp.rm(path.join(root, d, f), { force: true });
+      }
+    }
   }
 
   async has(sha256: string): Promise<boolean> {
@@ -73,7 +80,8 @@ export class BlobStore implements BlobPort {
   }
 
   /**
-   * Moves (or copies) an already-verified file into the store under its sha256.
+   * Moves (or copies) an already-verified file into the store under its sha256: it trusts the
+   * caller's hash (callers hash while they receive; hashing again would read every upload twice).
    * `move` renames when on the same filesystem and falls back to a copy.
    */
   async put(file: string, sha256: string, opts: { move?: boolean } = {}): Promise<string> {
@@ -119,14 +127,13 @@ export class BlobStore implements BlobPort {
     await fsp.rm(this.pathOf(sha256), { force: true });
   }
 
-  /** Every stored sha256 (for reconciliation at start). */
+  /** Every stored sha256 (for reconciliation at start). Read only: a put in progress is left alone. */
   async list(): Promise<string[]> {
     const out: string[] = [];
     const root = path.join(this.dir, "sha256");
     for (const d of await fsp.readdir(root).catch(() => [] as string[])) {
       for (const f of await fsp.readdir(path.join(root, d)).catch(() => [] as string[])) {
-        if (f.startsWith(TEMP_PREFIX)) await fsp.rm(path.join(root, d, f), { force: true });
-        else if (/^[0-9a-f]{64}$/.test(f)) out.push(f);
+        if (/^[0-9a-f]{64}$/.test(f)) out.push(f);
       }
     }
     return out;

@@ -22,9 +22,11 @@ export interface Tx extends Reader {
   /**
    * Queues a write whose result the body does not need (positional `?` parameters only). Queued
    * writes run in order: before the body's next run/get/all, or else together with the other
-   * bodies' queued writes and the COMMIT, in one call into sqlite. A queued write that fails makes
-   * the whole group fail (every body of it rejected), as a failed COMMIT does: use it for writes
-   * that can only fail on I/O errors (appends, upserts), and `run` where a constraint may refuse.
+   * bodies' queued writes and the COMMIT, in one call into sqlite. A queued write that a
+   * constraint refuses fails its body alone (rolled back to its savepoint; the body's further calls
+   * throw that error, and it is rejected with it however it ends); one that fails otherwise (the
+   * transaction ended) fails the whole group, as a failed COMMIT does. In a `later` body (which
+   * has no savepoint) any failure fails the group.
    */
   write(sql: string, params?: readonly unknown[]): void;
   /** Called (latest first) if this body's changes are rolled back: the body threw, or its group failed. */
@@ -88,7 +90,6 @@ export class Db {
     return wrap(this.reader);
   }
 
-  /** Runs `body` in one write transaction; commits if it resolves, rolls back if it throws. */
   /** Transactions run so far, and commits (a commit may carry several; diagnostics). */
   txCount = 0;
   commitCount = 0;
@@ -140,8 +141,11 @@ export class Db {
    * Group commit: bodies that queue while a commit is in progress run together in the next
    * transaction, one after another; a body that throws is rolled back alone (to its savepoint)
    * and its caller rejected. One COMMIT (one fsync) then makes the whole group durable, and only
-   * then does any caller see its result. If the COMMIT, or a queued write (Tx.write), fails, every
-   * body of the group is rejected.
+   * then does any caller see its result. A queued write a constraint refuses (sent later, maybe
+   * with others' text) fails its own body alone: the failed send finds the body
+   * whose savepoint is open, rolls back to it and sends the rest again (the fast path, one exec
+   * per group, is unchanged). If the COMMIT fails, or a failure ends the transaction, every body
+   * of the group is rejected.
    *
    * Calls into sqlite are few: the statement text of queued writes, BEGIN, SAVEPOINT/RELEASE and
    * COMMIT accumulates and goes in one exec, when a body next needs a result (run/get/all) or at
@@ -174,61 +178,16 @@ export class Db {
 
   private async runGroup(group: { body: (tx: Tx) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }[]): Promise<void> {
     const direct = wrap(this.writer);
-    /** Statement text not yet sent to sqlite, in order. */
-    let text: string[] = ["BEGIN IMMEDIATE"];
+    /** Statement text not yet sent to sqlite, in order, each with the body it belongs to (-1: the group's). */
+    let text: { sql: string; body: number }[] = [{ sql: "BEGIN IMMEDIATE", body: -1 }];
     /** Something was sent (the transaction is open). */
     let began = false;
-    /** A send failed: the group can only roll back. (Read through failure(): set in closures.) */
+    /** The group can only roll back. (Read through failure(): set in closures.) */
     let failed: { error: unknown } | undefined;
     const failure = (): { error: unknown } | undefined => failed;
-    const send = async (sql: string): Promise<void> => {
-      try {
-        await exec(this.writer, sql);
-        began = true;
-      } catch (error) {
-        began = true;
-        failed = { error };
-        throw error;
-      }
-    };
     const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-    // Rows and bodies waiting for a transaction (writeLazily, later) go first; they share this group's fate.
-    const lazy = this.lazy.splice(0);
-    const lazyValues: unknown[] = [];
-    const lazyUndo: (() => void)[] = [];
-    if (lazy.length) {
-      clearTimeout(this.lazyTimer);
-      this.lazyTimer = undefined;
-      const flushText = async () => {
-        const sql = text.join(";\n");
-        text = [];
-        await send(sql);
-      };
-      const ltx: Tx = {
-        run: async (sql, params) => (await flushText(), direct.run(sql, params)),
-        get: async <T>(sql: string, params?: Params) => (await flushText(), direct.get<T>(sql, params)),
-        all: async <T>(sql: string, params?: Params) => (await flushText(), direct.all<T>(sql, params)),
-        write: (sql, params) => {
-          if (STATS) count(sql);
-          text.push(inlineParams(sql, params));
-        },
-        onRollback: (fn) => void lazyUndo.push(fn),
-      };
-      for (const l of lazy) {
-        if (failure()) break;
-        try {
-          if (l.sql !== undefined) {
-            text.push(l.sql);
-            lazyValues.push(undefined);
-          } else lazyValues.push(await l.body!(ltx));
-        } catch (error) {
-          failed ??= { error };
-        }
-      }
-    }
-    // A body alone in its group runs without a savepoint (its failure rolls everything back),
-    // unless lazy rows ride along: they must not fail with it.
-    const lone = group.length === 1 && lazy.length === 0;
+    /** Bodies whose statement the database refused: their savepoint is rolled back and released. */
+    const refused: ({ error: unknown } | undefined)[] = [];
     const undo: (() => void)[][] = [];
     const rollBack = (fns: (() => void)[]) => {
       for (let j = fns.length - 1; j >= 0; j--) {
@@ -240,32 +199,96 @@ export class Db {
       }
       fns.length = 0;
     };
+    // A body alone in its group runs without a savepoint (its failure rolls everything back),
+    // unless lazy rows ride along: they must not fail with it.
+    const lone = group.length === 1 && this.lazy.length === 0;
+    /**
+     * Sends the text accumulated. A statement of a body that fails (a constraint refuses a queued
+     * write) fails that body alone: its savepoint is the open one; it is rolled back to, the body
+     * marked refused, and the text after its part sent again. Any other failure (the group's own
+     * statements, COMMIT, an error that ended the transaction) fails the group.
+     */
+    const sendText = async (): Promise<void> => {
+      let rest = text;
+      text = [];
+      while (rest.length) {
+        try {
+          await exec(this.writer, rest.map((e) => e.sql).join(";\n"));
+          began = true;
+          return;
+        } catch (error) {
+          began = true;
+          const k = lone ? -1 : await this.rollBackOpenSavepoint([...new Set(rest.map((e) => e.body).filter((b) => b >= 0))]);
+          if (k < 0) {
+            failed = { error };
+            throw error;
+          }
+          refused[k] = { error };
+          rollBack(undo[k]!);
+          if (results[k]) results[k] = { ok: false, error };
+          let last = rest.length - 1;
+          while (rest[last]!.body !== k) last--;
+          rest = rest.slice(last + 1);
+        }
+      }
+    };
+    // Rows and bodies waiting for a transaction (writeLazily, later) go first; they share this group's fate.
+    const lazy = this.lazy.splice(0);
+    const lazyValues: unknown[] = [];
+    const lazyUndo: (() => void)[] = [];
+    if (lazy.length) {
+      clearTimeout(this.lazyTimer);
+      this.lazyTimer = undefined;
+      const ltx: Tx = {
+        run: async (sql, params) => (await sendText(), direct.run(sql, params)),
+        get: async <T>(sql: string, params?: Params) => (await sendText(), direct.get<T>(sql, params)),
+        all: async <T>(sql: string, params?: Params) => (await sendText(), direct.all<T>(sql, params)),
+        write: (sql, params) => {
+          if (STATS) count(sql);
+          text.push({ sql: inlineParams(sql, params), body: -1 });
+        },
+        onRollback: (fn) => void lazyUndo.push(fn),
+      };
+      for (const l of lazy) {
+        if (failure()) break;
+        try {
+          if (l.sql !== undefined) {
+            text.push({ sql: l.sql, body: -1 });
+            lazyValues.push(undefined);
+          } else lazyValues.push(await l.body!(ltx));
+        } catch (error) {
+          failed ??= { error };
+        }
+      }
+    }
     for (let i = 0; i < group.length && !failure(); i++) {
       let pending: string[] = [];
       let savepoint = false;
       const hooks: (() => void)[] = [];
       undo.push(hooks);
-      const flush = async () => {
-        const f = failure();
+      /** Throws if this body can go no further: the group failed, or a statement of it was refused. */
+      const check = () => {
+        const f = failure() ?? refused[i];
         if (f) throw f.error;
+      };
+      const flush = async () => {
+        check();
         // A body alone in its group needs no savepoint: its failure rolls the whole thing back.
         if (!savepoint && !lone) {
-          text.push(`SAVEPOINT sp${i}`);
+          text.push({ sql: `SAVEPOINT sp${i}`, body: i });
           savepoint = true;
         }
-        text.push(...pending);
+        for (const sql of pending) text.push({ sql, body: i });
         pending = [];
-        const sql = text.join(";\n");
-        text = [];
-        await send(sql);
+        await sendText();
+        check();
       };
       const tx: Tx = {
         run: async (sql, params) => (await flush(), direct.run(sql, params)),
         get: async <T>(sql: string, params?: Params) => (await flush(), direct.get<T>(sql, params)),
         all: async <T>(sql: string, params?: Params) => (await flush(), direct.all<T>(sql, params)),
         write: (sql, params) => {
-          const f = failure();
-          if (f) throw f.error;
+          check();
           if (STATS) count(sql);
           pending.push(inlineParams(sql, params));
         },
@@ -273,26 +296,30 @@ export class Db {
       };
       try {
         const value = await group[i]!.body(tx);
-        const f = failure();
-        if (f) throw f.error;
-        text.push(...pending);
-        if (savepoint) text.push(`RELEASE sp${i}`);
+        check();
+        // Its queued writes go inside its savepoint too: one refused fails this body alone.
+        if (!savepoint && pending.length && !lone) {
+          text.push({ sql: `SAVEPOINT sp${i}`, body: i });
+          savepoint = true;
+        }
+        for (const sql of pending) text.push({ sql, body: i });
+        if (savepoint) text.push({ sql: `RELEASE sp${i}`, body: i });
         results.push({ ok: true, value });
       } catch (error) {
         if (lone) {
           failed ??= { error };
           break;
         }
-        // Its queued writes are dropped; what it sent is undone to its savepoint.
-        if (savepoint) text.push(`ROLLBACK TO sp${i}`, `RELEASE sp${i}`);
+        // Its queued writes are dropped; what it sent is undone to its savepoint (already, if refused).
+        if (savepoint && !refused[i]) text.push({ sql: `ROLLBACK TO sp${i}`, body: -1 }, { sql: `RELEASE sp${i}`, body: -1 });
         rollBack(hooks);
         results.push({ ok: false, error });
       }
     }
     if (!failure() && (began || text.length > 1)) {
-      text.push("COMMIT");
+      text.push({ sql: "COMMIT", body: -1 });
       try {
-        await send(text.join(";\n"));
+        await sendText();
         this.commitCount++;
       } catch {
         // `failed` is set.
@@ -313,6 +340,29 @@ export class Db {
       if (r.ok) g.resolve(r.value);
       else g.reject(r.error);
     });
+  }
+
+  /**
+   * After a failed statement: which of `bodies` has its savepoint open (the one whose statement
+   * failed)? Rolls back to it and releases it; -1 if none is open (the failure was not a body's,
+   * or it ended the transaction).
+   */
+  private async rollBackOpenSavepoint(bodies: readonly number[]): Promise<number> {
+    for (let j = bodies.length - 1; j >= 0; j--) {
+      const k = bodies[j]!;
+      try {
+        await exec(this.writer, `ROLLBACK TO sp${k}`);
+      } catch {
+        continue; // not open
+      }
+      try {
+        await exec(this.writer, `RELEASE sp${k}`);
+        return k;
+      } catch {
+        return -1;
+      }
+    }
+    return -1;
   }
 
   async close(): Promise<void> {

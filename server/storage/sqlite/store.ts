@@ -1,5 +1,5 @@
 import type { Db, Reader, Tx } from "./db.js";
-import type { Store, StoreReader, StoreTx, PatchWrites, HostWrites, StrategyDocument } from "../../domain/store.js";
+import type { Store, StoreReader, StoreTx, PatchWrites, HostWrites, StrategyDocument, WriteGroup } from "../../domain/store.js";
 import type { DomainEvent } from "../../domain/events/event-log.js";
 import type { InstallProgress } from "../../domain/hosts/agent-types.js";
 import type { HostRecord, OperationRecord, OperationStateName } from "../../domain/hosts/model.js";
@@ -9,6 +9,7 @@ import * as ps from "./patch-store.js";
 import * as hs from "./host-store.js";
 import * as es from "./event-store.js";
 import * as ss from "./strategy-store.js";
+import { WriteBatches } from "./write-batches.js";
 
 /** Patch writes of one transaction (one object per transaction; methods on the prototype). */
 class SqlitePatchWrites implements PatchWrites {
@@ -130,12 +131,17 @@ function reader(r: Reader): StoreReader {
 
 /**
  * The domain's Store over the sqlite Db: `transact` is Db.tx (group commit, queued writes, lazy
- * rows riding the next commit) with the body given typed repositories instead of SQL.
+ * rows riding the next commit) with the body given typed repositories instead of SQL; `batch`
+ * coalesces items into one Db.tx body per batch (WriteBatches).
  */
 export class SqliteStore implements Store {
   readonly read: StoreReader;
+  private readonly batches = new WriteBatches((body) => this.transact(body));
   constructor(readonly db: Db) {
     this.read = reader(db.read);
+  }
+  batch<I, R>(group: WriteGroup<I, R>, item: I): Promise<R> {
+    return this.batches.add(group, item);
   }
   transact<T>(body: (tx: StoreTx) => Promise<T>): Promise<T> {
     return this.db.tx((tx) => body(new SqliteStoreTx(tx)));

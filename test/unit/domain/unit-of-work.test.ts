@@ -71,4 +71,53 @@ describe("UnitOfWork", () => {
     expect(uow.held).to.equal(false);
     stop();
   });
+
+  it("group: items given while the lock is held go to ONE body under the lock; adopted after the commit, before the callers resolve; a failed batch adopts nothing", async () => {
+    const { uow, store, seen, stop } = await setup();
+    const memory: string[] = [];
+    const bodies: string[][] = [];
+    const group = uow.group<string>({
+      maxItems: 10,
+      body: async (w, items) => {
+        bodies.push([...items]);
+        expect(uow.held, "the body holds the lock").to.equal(true);
+        for (const i of items) await w.event({ kind: "item", message: i });
+        if (items.includes("bad")) throw new Error("bad item");
+        w.afterCommit(() => memory.push(...items));
+      },
+    });
+    /** Holds the lock until the returned function is called. */
+    const holdLock = async () => {
+      let release!: () => void;
+      let entered!: () => void;
+      const inside = new Promise<void>((r) => (entered = r));
+      const held = uow.exclusive(() => {
+        entered();
+        return new Promise<void>((r) => (release = r));
+      });
+      await inside;
+      return async () => {
+        release();
+        await held;
+      };
+    };
+    let unlock = await holdLock();
+    const order: string[] = [];
+    const done = ["a", "b", "c"].map((i) => group.add(i).then(() => order.push(`${i}:${memory.join("")}:${store.commits}`)));
+    await unlock();
+    await Promise.all(done);
+    expect(bodies).to.deep.equal([["a", "b", "c"]]);
+    expect(order).to.deep.equal(["a:abc:1", "b:abc:1", "c:abc:1"]);
+    while (seen.length < 3) await new Promise((r) => setImmediate(r));
+    expect(seen.map((e) => e.message)).to.deep.equal(["a", "b", "c"]);
+
+    unlock = await holdLock();
+    const failing = Promise.allSettled([group.add("d"), group.add("bad")]);
+    await unlock();
+    const failed = await failing;
+    expect(failed.map((r) => r.status)).to.deep.equal(["rejected", "rejected"]);
+    expect(memory.join("")).to.equal("abc");
+    expect(store.eventsOf("item").map((e) => e.message)).to.deep.equal(["a", "b", "c"]);
+    stop();
+  });
 });

@@ -175,7 +175,7 @@ describe("Db.tx (group commit)", () => {
       );
   });
 
-  it("queued writes: a throwing body's writes never land and its rollback hooks run; a failing queued write fails the group", async () => {
+  it("queued writes: a throwing body's writes never land and its rollback hooks run; a refused queued write fails its body alone", async () => {
     const hooks: string[] = [];
     const results = await Promise.allSettled([
       db.tx(async (tx) => void tx.write("INSERT INTO t VALUES ('first', 1)")),
@@ -193,8 +193,8 @@ describe("Db.tx (group commit)", () => {
     expect(hooks).to.deep.equal(["dropped"]);
     expect(await rows()).to.deep.equal(["first=1", "kept=3"]);
 
-    // Now a queued write that violates the primary key: every body of its group is rejected,
-    // every hook runs (latest first), nothing of the group is stored.
+    // Now a queued write that violates the primary key: its body alone is rejected (its hooks
+    // run, nothing of it is stored); the other bodies of its group commit.
     hooks.length = 0;
     const gate = db.tx(async (tx) => void tx.write("INSERT INTO t VALUES ('gate', 0)"));
     const group = await Promise.allSettled([
@@ -204,17 +204,114 @@ describe("Db.tx (group commit)", () => {
       }),
       db.tx(async (tx) => {
         tx.onRollback(() => hooks.push("b"));
+        tx.write("INSERT INTO t VALUES ('b', 2)");
         tx.write("INSERT INTO t VALUES ('first', 9)"); // duplicate key
+      }),
+      db.tx(async (tx) => {
+        tx.onRollback(() => hooks.push("c"));
+        tx.write("INSERT INTO t VALUES ('c', 3)");
       }),
     ]);
     await gate;
-    expect(group.map((r) => r.status)).to.deep.equal(["rejected", "rejected"]);
-    expect(String((group[0] as PromiseRejectedResult).reason)).to.match(/UNIQUE constraint failed/);
-    expect(hooks).to.deep.equal(["b", "a"]);
-    expect(await rows()).to.deep.equal(["first=1", "gate=0", "kept=3"]);
-    // The connection goes on.
+    expect(group.map((r) => r.status)).to.deep.equal(["fulfilled", "rejected", "fulfilled"]);
+    expect(String((group[1] as PromiseRejectedResult).reason)).to.match(/UNIQUE constraint failed/);
+    expect(hooks).to.deep.equal(["b"]);
+    expect(await rows()).to.deep.equal(["a=1", "c=3", "first=1", "gate=0", "kept=3"]);
+
+    // Found when a later body reads (its flush sends the refused write): that later body goes on
+    // unaffected and sees the refused body's writes undone; the refused body fails alone.
+    hooks.length = 0;
+    const gate2 = db.tx(async (tx) => void tx.write("INSERT INTO t VALUES ('gate2', 0)"));
+    const group2 = await Promise.allSettled([
+      db.tx(async (tx) => {
+        tx.onRollback(() => hooks.push("d"));
+        tx.write("INSERT INTO t VALUES ('d', 4)");
+        tx.write("INSERT INTO t VALUES ('a', 9)"); // duplicate key
+      }),
+      db.tx(async (tx) => {
+        tx.write("INSERT INTO t VALUES ('e', 5)");
+        return (await tx.all<{ k: string }>("SELECT k FROM t WHERE k IN ('d', 'e') ORDER BY k")).map((r) => r.k);
+      }),
+      // A body whose own queued write is refused when it reads: the read rejects; whatever it does then, it fails.
+      db.tx(async (tx) => {
+        tx.onRollback(() => hooks.push("f"));
+        tx.write("INSERT INTO t VALUES ('f', 6)");
+        tx.write("INSERT INTO t VALUES ('c', 9)"); // duplicate key
+        const err = await tx.get("SELECT 1").then(
+          () => undefined,
+          (e: Error) => e,
+        );
+        expect(() => tx.write("INSERT INTO t VALUES ('g', 7)")).to.throw(/UNIQUE/);
+        return err?.message;
+      }),
+    ]);
+    await gate2;
+    expect(group2.map((r) => r.status)).to.deep.equal(["rejected", "fulfilled", "rejected"]);
+    expect((group2[1] as PromiseFulfilledResult<string[]>).value).to.deep.equal(["e"]);
+    expect(String((group2[2] as PromiseRejectedResult).reason)).to.match(/UNIQUE constraint failed/);
+    expect(hooks).to.deep.equal(["d", "f"]);
+    expect(await rows()).to.deep.equal(["a=1", "c=3", "e=5", "first=1", "gate=0", "gate2=0", "kept=3"]);
+
+    // A lone body's refused write: nothing of it stored. The connection goes on.
+    expect(
+      await db
+        .tx(async (tx) => void tx.write("INSERT INTO t VALUES ('first', 9)"))
+        .then(
+          () => "ok",
+          (e: Error) => e.message,
+        ),
+    ).to.match(/UNIQUE/);
     await db.tx(async (tx) => void tx.write("INSERT INTO t VALUES ('after', 4)"));
-    expect(await rows()).to.deep.equal(["after=4", "first=1", "gate=0", "kept=3"]);
+    expect(await rows()).to.deep.equal(["a=1", "after=4", "c=3", "e=5", "first=1", "gate=0", "gate2=0", "kept=3"]);
+  });
+
+  it("refused queued writes, seeded random groups: a body fails exactly when it threw or wrote a refused row; only the others' rows land", async () => {
+    let seed = 15;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    await db.tx(async (tx) => void tx.write("INSERT INTO t VALUES ('base', 0)"));
+    const expected = new Set(["base=0"]);
+    for (let round = 0; round < 40; round++) {
+      let release!: () => void;
+      let entered!: () => void;
+      const hold = new Promise<void>((r) => (release = r));
+      const running = new Promise<void>((r) => (entered = r));
+      const holder = db.tx(async () => {
+        entered();
+        await hold;
+      });
+      await running;
+      const n = 1 + Math.floor(rand() * 6);
+      const plans = Array.from({ length: n }, (_, b) => ({
+        rows: Array.from({ length: 1 + Math.floor(rand() * 3) }, (_, j) => `r${round}-${b}-${j}`),
+        dupAt: rand() < 0.35 ? Math.floor(rand() * 3) : -1,
+        readAt: rand() < 0.5 ? Math.floor(rand() * 3) : -1,
+        throws: rand() < 0.15,
+      }));
+      const settled = Promise.allSettled(
+        plans.map((p) =>
+          db.tx(async (tx) => {
+            for (let j = 0; j < p.rows.length; j++) {
+              if (j === p.dupAt) tx.write("INSERT INTO t VALUES ('base', 1)");
+              tx.write("INSERT INTO t VALUES (?, ?)", [p.rows[j]!, round]);
+              if (j === p.readAt) await tx.get("SELECT count(*) AS n FROM t").catch(() => undefined);
+            }
+            if (p.throws) throw new Error("thrown");
+          }),
+        ),
+      );
+      release();
+      await holder;
+      const results = await settled;
+      plans.forEach((p, b) => {
+        const ok = !p.throws && (p.dupAt < 0 || p.dupAt >= p.rows.length);
+        expect(results[b]!.status, `round ${round} body ${b}`).to.equal(ok ? "fulfilled" : "rejected");
+        if (ok) for (const r of p.rows) expected.add(`${r}=${round}`);
+      });
+      expect(await rows(), `round ${round}`).to.deep.equal([...expected].sort());
+    }
   });
 
   it("event sequence numbers: a rolled-back body gives its numbers back, committed numbers have no gap", async () => {
