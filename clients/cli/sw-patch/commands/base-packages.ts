@@ -21,6 +21,7 @@ export function renderBasePackages(packages: readonly BasePackage[]): string {
   );
 }
 
+/** `sw-patch query-base [RELEASE]`: ListBasePackages as a table (or `--format json`). */
 export const queryBase: Command = {
   name: "query-base",
   summary: "List a release's base packages and who signed or imported each",
@@ -40,6 +41,7 @@ export const queryBase: Command = {
   },
 };
 
+/** `sw-patch import-base`: ImportBasePackage per file, signed with `--sign-key` or unsigned (admin). */
 export const importBase: Command = {
   name: "import-base",
   summary: "Import RPMs into a release's base feed (signed: operator; unsigned: admin)",
