@@ -40,7 +40,7 @@ describe("trust defaults and base-package policy (real controller, openssl signa
     operatorToken = created.token;
     operatorId = created.info!.id;
     operator = createSwPatchClient({ endpoint: ctl.endpoint, token: operatorToken });
-    for (const name of ["trust-a", "trust-b", "trust-c"]) rpms[name] = await buildPayloadRpm({ name, version: "1.0", outDir: path.join(dir, "rpms") });
+    for (const name of ["trust-a", "trust-b", "trust-c", "trust-p"]) rpms[name] = await buildPayloadRpm({ name, version: "1.0", outDir: path.join(dir, "rpms") });
   });
 
   after(async () => {
@@ -75,6 +75,12 @@ describe("trust defaults and base-package policy (real controller, openssl signa
       signingKey: readFileSync(keyFile, "utf8"),
     });
     expect((await operator.uploadPatchFile(local.path)).patchId).to.equal("TRUST_0002");
+    // patch_build finds the local key through SWPATCH_DATA_DIR when no --key is given.
+    const built = await runCli("patch_build", ["--id", "TRUST_0003", "--release", "19.09", "--output-dir", dir, rpms["trust-p"]!.file], {
+      env: { SWPATCH_DATA_DIR: dataDir, SWPATCH_SIGNING_KEY: "" },
+    });
+    expect(built.rc, built.stderr).to.equal(0);
+    expect((await operator.uploadPatchFile(path.join(dir, "TRUST_0003.patch"))).patchId).to.equal("TRUST_0003");
   });
 
   it("operator: unsigned refused, openssl-signed (local key) accepted; admin: unsigned accepted and listed as unsigned", async () => {
