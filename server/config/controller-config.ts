@@ -14,6 +14,11 @@ export interface ControllerOptions {
   release?: string;
   /** Trust store entries `PATH[:label]` (X.509 certificate or public key PEM). */
   trust?: string[];
+  /**
+   * Trust the local signing key (generated at first start in `<data-dir>/signing/`) and the shipped
+   * StarlingX formal certificate besides `trust`. Default true; false = `--no-default-trust`.
+   */
+  defaultTrust?: boolean;
   /** Directory of the running release's base RPMs, imported at start when new. */
   baseFeed?: string;
   /** Largest accepted patch file, bytes. Default 4 GiB. */
@@ -52,6 +57,8 @@ export interface ControllerConfig {
   readonly listenPort: number;
   readonly release: string;
   readonly trust: readonly string[];
+  /** Trust the local signing key and the StarlingX formal certificate too (default-trust.ts). */
+  readonly defaultTrust: boolean;
   readonly baseFeed: string | undefined;
   readonly maxPatchBytes: number;
   readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
@@ -124,6 +131,7 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
     listenPort: listen.port,
     release,
     trust: Object.freeze([...(options.trust ?? [])]),
+    defaultTrust: options.defaultTrust ?? true,
     baseFeed: options.baseFeed ? path.resolve(options.baseFeed) : undefined,
     maxPatchBytes,
     logLevel: options.logLevel ?? "info",
@@ -135,6 +143,9 @@ export const CONTROLLER_USAGE = `usage: sw-patch-controller [options]
   --listen HOST:PORT      gRPC address (default 127.0.0.1:5490; port 0 = any free port)
   --release REL           running release (default 19.09)
   --trust PEM[:label]     trusted certificate or public key (repeatable)
+  --no-default-trust      trust only the --trust keys: no local signing key (by default generated at
+                          first start in DATA-DIR/signing/ and trusted as local) and no StarlingX
+                          formal certificate (certs/, trusted as formal)
   --base-feed DIR         RPMs of the running release, imported at start when new
   --max-patch-bytes N     largest accepted patch file (default 4294967296)
   --log-level LEVEL       debug|info|warn|error|silent (default info)
@@ -175,6 +186,7 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
         listen: { type: "string" },
         release: { type: "string" },
         trust: { type: "string", multiple: true },
+        "no-default-trust": { type: "boolean" },
         "base-feed": { type: "string" },
         "max-patch-bytes": { type: "string" },
         "log-level": { type: "string" },
@@ -206,6 +218,7 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
   if (v.listen !== undefined) out.listen = v.listen;
   if (v.release !== undefined) out.release = v.release;
   if (v.trust !== undefined) out.trust = v.trust;
+  if (v["no-default-trust"]) out.defaultTrust = false;
   if (v["base-feed"] !== undefined) out.baseFeed = v["base-feed"];
   if (v["max-patch-bytes"] !== undefined) out.maxPatchBytes = Number(v["max-patch-bytes"]);
   if (level !== undefined) out.logLevel = level as ControllerOptions["logLevel"];

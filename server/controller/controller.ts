@@ -17,7 +17,9 @@ import { SqliteStore } from "../storage/sqlite/store.js";
 import { createShellCheckRunner } from "../lib/shell-check-runner.js";
 import { EventLog } from "../domain/events/event-log.js";
 import { PatchManager } from "../domain/patches/patch-manager.js";
-import { loadTrustStore, type TrustStore } from "../domain/patchfile/index.js";
+import type { TrustStore } from "../domain/patchfile/index.js";
+import { publicPrivateKeyLabels, startupTrust } from "./default-trust.js";
+import type { LocalSigningKey } from "./local-signing-key.js";
 import { createLogger, type Logger } from "../lib/log.js";
 import { AuthManager, AuditLog, TrustManager } from "../domain/auth/index.js";
 import { AuthStore } from "../storage/sqlite/auth-store.js";
@@ -46,6 +48,10 @@ export interface Controller {
   readonly address: string;
   /** File holding the admin token written at first start. */
   readonly adminTokenFile: string;
+  /** The local signing key, trusted as `local` (undefined with `--no-default-trust`). */
+  readonly localSigningKey: LocalSigningKey | undefined;
+  /** Labels of trusted keys whose private half is public (the StarlingX dev certificate). */
+  readonly publicKeyPairLabels: readonly string[];
   readonly port: number;
   readonly patches: PatchManager;
   readonly hosts: HostManager;
@@ -87,13 +93,20 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   let state: Lifecycle = "starting";
   const log = opts.log ?? createLogger({ level: config.logLevel, bindings: { proc: "controller" } });
   await fsp.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const configuredTrust: TrustStore = await loadTrustStore([...config.trust]);
+  const started = await startupTrust({ dataDir: config.dataDir, explicit: config.trust, defaults: config.defaultTrust });
+  const configuredTrust: TrustStore = started.store;
+  if (started.localKey?.created) log.info("local signing key generated", { key: started.localKey.keyFile, certificate: started.localKey.certFile });
   const db = await Db.open(path.join(config.dataDir, "sw-patch.sqlite"), migrations);
   const authStore = new AuthStore(db);
   const auth = new AuthManager({ store: authStore });
   const audit = new AuditLog(authStore);
   const trust = new TrustManager({ store: authStore, configured: configuredTrust });
   await trust.init();
+  for (const label of publicPrivateKeyLabels(trust.list())) {
+    log.warn("trusting the StarlingX dev certificate, whose private key is public: anyone can sign patches and base packages this controller accepts", {
+      label,
+    });
+  }
   const adminTokenFile = path.join(config.dataDir, "admin.token");
   const newAdmin = await auth.ensureAdminTokenFile(adminTokenFile);
   if (newAdmin) log.info("admin token written", { file: adminTokenFile, tokenId: newAdmin });
@@ -214,6 +227,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   return {
     address,
     adminTokenFile,
+    localSigningKey: started.localKey,
+    publicKeyPairLabels: publicPrivateKeyLabels(trust.list()),
     port,
     patches,
     hosts,

@@ -17,6 +17,17 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const controller = await createController(config);
+  for (const label of controller.publicKeyPairLabels) {
+    process.stderr.write(
+      `sw-patch-controller: WARNING: trusted key ${label} is the StarlingX dev certificate, whose private key is public ` +
+        `(test/fixtures/starlingx/dev-private-key.pem): anyone can sign patches this controller accepts. Use it for tests only.\n`,
+    );
+  }
+  if (controller.localSigningKey) {
+    process.stdout.write(
+      `sw-patch-controller local signing key ${controller.localSigningKey.keyFile} (certificate ${controller.localSigningKey.certFile}, trusted as local)\n`,
+    );
+  }
   process.stdout.write(`sw-patch-controller listening on ${controller.address} (release ${config.release}, data ${config.dataDir})\n`);
   if (controller.vimAddress) process.stdout.write(`VIM REST API listening on ${controller.vimAddress}\n`);
   if (controller.webAddress) process.stdout.write(`sw-patch-controller web console listening on http://${controller.webAddress}\n`);

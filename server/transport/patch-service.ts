@@ -7,7 +7,8 @@ import {
   type PatchServiceImplementation,
   type UploadPatchRequest,
 } from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
-import { invalidArgument } from "../domain/errors.js";
+import { DomainError, invalidArgument, notFound } from "../domain/errors.js";
+import type { AuthContextExt } from "./auth-middleware.js";
 import type { PatchManager, UploadOutcome as DomainUploadOutcome } from "../domain/patches/patch-manager.js";
 import type { EventLog } from "../domain/events/event-log.js";
 import { patchIds, toProtoEvent, toProtoPatch } from "./mappers/patch.js";
@@ -218,7 +219,9 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
       return { messages: releaseMessages(await d.patches.delRelease(req.release)) };
     },
 
-    async importBasePackage(request) {
+    async importBasePackage(request, ctx: CallContext & Partial<AuthContextExt>) {
+      const caller = ctx.caller;
+      if (!caller) throw new DomainError("unauthenticated", "missing token", { reason: "TOKEN_MISSING" });
       const { header, chunks } = await headerAndChunks(request, d.maxPatchBytes);
       if (path.basename(header.fileName) !== header.fileName || !header.fileName.endsWith(".rpm")) {
         throw invalidArgument(`file_name: must be a bare *.rpm name, got "${header.fileName}"`);
@@ -239,7 +242,10 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
         } finally {
           await fh.close();
         }
-        const r = await d.patches.importBasePackage(header.release, tmp, header.fileName);
+        const r = await d.patches.importBasePackage(header.release, tmp, header.fileName, {
+          importer: { tokenId: caller.tokenId, role: caller.role },
+          ...(header.signature.length ? { signature: header.signature } : {}),
+        });
         const k = r.pkg;
         return {
           added: r.added,
@@ -248,6 +254,26 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
       } finally {
         await fsp.rm(tmp, { force: true });
       }
+    },
+
+    async listBasePackages(req) {
+      if (req.release && !d.patches.releasesKnown().includes(req.release)) {
+        throw notFound(`Release ${req.release} is not known`, { reason: "RELEASE_NOT_FOUND" });
+      }
+      const releases = req.release ? [req.release] : d.patches.releasesKnown();
+      return {
+        packages: releases.flatMap((release) =>
+          [...d.patches.basePackages(release)]
+            .sort((a, b) => (a.fileName < b.fileName ? -1 : a.fileName > b.fileName ? 1 : 0))
+            .map((k) => ({
+              release,
+              package: { fileName: k.fileName, name: k.name, epoch: k.epoch, version: k.version, release: k.release, arch: k.arch, sha256: k.sha256, sizeBytes: k.size },
+              signer: k.provenance?.signer ?? "",
+              importedBy: k.provenance?.importedBy ?? "",
+              importedAt: k.provenance ? new Date(k.provenance.importedAt) : undefined,
+            })),
+        ),
+      };
     },
 
     async getControllerInfo() {

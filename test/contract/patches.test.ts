@@ -154,6 +154,20 @@ for (const f of factories) {
       expect((await again.store.read.loadBasePackages()).get("19.09")).to.deep.equal([k]);
     });
 
+    it("insertBasePackage keeps a package's provenance (signer, importer, time) across a reopen", async () => {
+      const k = pkg("signed", { provenance: { signer: "site", importedBy: "0123456789abcdef", importedAt: "2026-12-03T12:00:00.000Z" } });
+      const u = pkg("unsigned", { provenance: { signer: "", importedBy: "--base-feed", importedAt: "2026-12-03T12:00:01.000Z" } });
+      await s().store.transact(async (tx) => {
+        await tx.patches.insertRelease("19.09");
+        for (const x of [k, u]) {
+          await tx.patches.insertBlob(x.sha256, x.size);
+          await tx.patches.insertBasePackage("19.09", x);
+        }
+      });
+      const again = await reopen();
+      expect((await again.store.read.loadBasePackages()).get("19.09")).to.deep.equal([k, u]);
+    });
+
     it("interim lists: set replaces a patch's list, clearInterimForHost removes a host from every list", async () => {
       await s().store.transact(async (tx) => {
         await insertPatchWithBlobs(tx, patchRecord("P1"));

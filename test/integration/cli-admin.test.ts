@@ -41,7 +41,8 @@ describe("sw-patch admin commands: tokens, audit log, trust store", function () 
     cluster = await startCluster({
       hosts: [{ hostname: "controller-0", personality: "controller", mgmtIp: "192.168.204.2" }],
       baseFeed: feed.dir,
-      controller: { trust: [`${DEV_CERT}:dev`] },
+      // Only the dev key, so that trust-add formal below is a new key (no local key, no shipped formal).
+      controller: { trust: [`${DEV_CERT}:dev`], extraArgs: ["--no-default-trust"] },
     });
   });
 

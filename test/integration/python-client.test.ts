@@ -289,11 +289,12 @@ describe("Python client (clients/python, pip-installed in a venv) against a real
 
   it("trusted keys: list, add, add again (AlreadyExistsError), remove; --trust keys cannot be removed", () => {
     expect(one("trust")).to.deep.include({
-      before: ["dev", "formal"],
+      // --trust dev and formal (the harness), then the controller's local signing key (a default).
+      before: ["dev", "formal", "local"],
       added: "py-extra",
       fingerprint_len: 64,
-      after_add: ["dev", "formal", "py-extra"],
-      after_remove: ["dev", "formal"],
+      after_add: ["dev", "formal", "local", "py-extra"],
+      after_remove: ["dev", "formal", "local"],
     });
     expect(error("trust-duplicate")).to.deep.include({ exception: "AlreadyExistsError", code: "ALREADY_EXISTS", reason: "TRUSTED_KEY_EXISTS" });
     expect(error("trust-remove-unknown")).to.deep.include({ exception: "NotFoundError", code: "NOT_FOUND", reason: "TRUSTED_KEY_NOT_FOUND" });
@@ -398,7 +399,8 @@ describe("Python client (clients/python, pip-installed in a venv) against a real
       deleted: true,
       after: false,
     });
-    expect(one("import_base_package")).to.deep.include({ name: "py-extra", file_name: "py-extra-1.0-1.noarch.rpm", added: [true, false] });
+    // Imported unsigned with the admin token: listed as unsigned, with its importer and time.
+    expect(one("import_base_package")).to.deep.include({ name: "py-extra", file_name: "py-extra-1.0-1.noarch.rpm", added: [true, false], listed: [["", true, true]] });
     expect(error("import-bad-name")).to.deep.include({ exception: "InvalidArgumentError", method: "ImportBasePackage" });
     expect(one("lock_unlock")).to.deep.include({ locked: 1, unlocked: 2, rebooting: false }); // ADMIN_STATE_LOCKED, _UNLOCKED
     expect(error("unlock-unlocked")).to.deep.include({ exception: "PreconditionError", reason: "ALREADY_UNLOCKED" });

@@ -193,6 +193,9 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
   let rpm: FeedPackage;
   let operationId = "";
   let tokenToRevoke = "";
+  let adminTokenId = "";
+  /** The file name of `rpm` (rows are built before it is). */
+  const BASE_RPM = "matrix-base-1.0-1.noarch.rpm";
 
   // The state the rows share, filled as they run.
   const rows: Row[] = [];
@@ -202,6 +205,7 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     ctl = await startController();
     channel = createChannel(ctl.endpoint);
     as.admin = clientsFor(channel, ctl.adminToken);
+    adminTokenId = ctl.adminToken.split("_")[1]!;
     const mk = async (role: string, hostname = "") => (await as.admin.admin.createToken({ role, hostname, description: `matrix ${role}` })).token;
     as.operator = clientsFor(channel, await mk("operator"));
     as.reader = clientsFor(channel, await mk("reader"));
@@ -255,8 +259,8 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
   async function* chunkOnly(): AsyncGenerator<UploadPatchRequest> {
     yield { payload: { $case: "chunk", value: Buffer.alloc(1) } };
   }
-  async function* basePackage(release: string, fileName: string, bytes: Buffer): AsyncGenerator<ImportBasePackageRequest> {
-    yield { payload: { $case: "header", value: { release, fileName, sizeBytes: bytes.length } } };
+  async function* basePackage(release: string, fileName: string, bytes: Buffer, signature = Buffer.alloc(0)): AsyncGenerator<ImportBasePackageRequest> {
+    yield { payload: { $case: "header", value: { release, fileName, sizeBytes: bytes.length, signature } } };
     yield { payload: { $case: "chunk", value: bytes } };
   }
 
@@ -278,6 +282,7 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     [P + "InitRelease"]: (c) => c.patches.initRelease({ release: "88.88" }),
     [P + "DelRelease"]: (c) => c.patches.delRelease({ release: "99.99" }),
     [P + "ImportBasePackage"]: (c) => c.patches.importBasePackage(basePackage("19.09", "x.rpm", Buffer.alloc(1))),
+    [P + "ListBasePackages"]: (c) => c.patches.listBasePackages({}),
     [P + "GetControllerInfo"]: (c) => c.patches.getControllerInfo({}),
     [P + "WatchEvents"]: (c) => first(c.patches.watchEvents({ afterSequence: 0 })),
     [H + "ListHosts"]: (c) => c.hosts.listHosts({}),
@@ -497,9 +502,59 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
   row(
     P + "ImportBasePackage",
     "operator",
-    "an rpm",
+    "an unsigned rpm",
+    (c) => c.patches.importBasePackage(basePackage("19.09", rpm.fileName, readFileSync(rpm.file))),
+    err(
+      Status.PERMISSION_DENIED,
+      `Base package ${BASE_RPM} is not signed by a trusted key: role operator may import only signed base packages ` +
+        "(every host installs base packages as root); an admin may import it unsigned",
+      "BASE_PACKAGE_UNSIGNED",
+      PermissionDeniedError,
+    ),
+  );
+  row(
+    P + "ImportBasePackage",
+    "operator",
+    "an rpm signed by an untrusted key",
+    (c) => c.patches.importBasePackage(basePackage("19.09", rpm.fileName, readFileSync(rpm.file), Buffer.alloc(256, 7))),
+    err(
+      Status.PERMISSION_DENIED,
+      `Signature of base package ${BASE_RPM} for release 19.09 does not verify against any trusted key`,
+      "BASE_SIGNATURE_INVALID",
+      PermissionDeniedError,
+    ),
+  );
+  row(
+    P + "ImportBasePackage",
+    "operator",
+    "an unknown release",
+    (c) => c.patches.importBasePackage(basePackage("77.77", rpm.fileName, readFileSync(rpm.file))),
+    err(Status.NOT_FOUND, "Release 77.77 is not known; an admin creates it with InitRelease (sw-patch init-release 77.77)", "RELEASE_NOT_FOUND", ReleaseNotFoundError),
+  );
+  row(
+    P + "ImportBasePackage",
+    "admin",
+    "an unsigned rpm",
     (c) => c.patches.importBasePackage(basePackage("19.09", rpm.fileName, readFileSync(rpm.file))),
     ok((r) => expect((r as { package: { sha256: string } }).package.sha256).to.equal(rpm.sha256)),
+  );
+  row(
+    P + "ListBasePackages",
+    "reader",
+    "the running release",
+    (c) => c.patches.listBasePackages({ release: "19.09" }),
+    ok((r) => {
+      const l = (r as { packages: { package: { fileName: string }; signer: string; importedBy: string; importedAt?: Date }[] }).packages;
+      expect(l.map((k) => [k.package.fileName, k.signer, k.importedBy])).to.deep.equal([[rpm.fileName, "", adminTokenId]]);
+      expect(l[0]!.importedAt).to.be.instanceOf(Date);
+    }),
+  );
+  row(
+    P + "ListBasePackages",
+    "reader",
+    "an unknown release",
+    (c) => c.patches.listBasePackages({ release: "77.77" }),
+    err(Status.NOT_FOUND, "Release 77.77 is not known", "RELEASE_NOT_FOUND", ReleaseNotFoundError),
   );
   row(
     P + "ImportBasePackage",

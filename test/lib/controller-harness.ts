@@ -26,6 +26,8 @@ export interface ControllerHandle {
   proc: ChildProcess;
   /** Everything the process wrote to stderr so far (JSON log lines). */
   stderr(): string;
+  /** What the process printed on stdout up to its listening line(s). */
+  startupOutput: string;
   /** SIGTERM and wait for exit; throws when the process had to be SIGKILLed after STOP_GRACE_MS. */
   stop(): Promise<number | null>;
   /** SIGKILL and wait for exit (crash tests). */
@@ -74,8 +76,8 @@ export async function startController(opts: StartControllerOptions = {}): Promis
   let vimAddress: string | undefined;
   let webUrl: string | undefined;
   let patchApiAddress: string | undefined;
+  let out = "";
   const port = await new Promise<number>((resolve, reject) => {
-    let out = "";
     const onData = (d: Buffer) => {
       out += d.toString();
       const m = /sw-patch-controller listening on 127\.0\.0\.1:(\d+)/.exec(out);
@@ -108,6 +110,7 @@ export async function startController(opts: StartControllerOptions = {}): Promis
     dataDir,
     proc,
     stderr: () => err,
+    startupOutput: out,
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) {
         cleanup();

@@ -164,50 +164,12 @@ export class Demo {
     this.note(`working directory ${this.work}`);
     this.note("building the base feed (busybox-base, sysinv, pkg-a 1.0-1) with rpmbuild");
     await buildDemoBaseFeed(feed, scratch, this.abort.signal);
-    this.note("building the in-service patch 001 (sysinv 1.0-2, release 19.09) with patch_build");
-    const sysinv2 = await buildDemoRpm(payload("sysinv", "2"), path.join(this.work, "rpms"), scratch, this.abort.signal);
-    const devKey = path.join(this.root, "test/fixtures/starlingx/dev-private-key.pem");
-    const b = await this.runTool("patch_build", [
-      "--id",
-      "001",
-      "--release",
-      "19.09",
-      "--summary",
-      "sysinv in-service fix",
-      "--status",
-      "REL",
-      "--reboot-required",
-      "N",
-      "--key",
-      devKey,
-      "--output-dir",
-      this.work,
-      sysinv2,
-    ]);
-    this.check(b.rc === 0 && existsSync(path.join(this.work, "001.patch")), "patch_build 001 failed", b.stdout + b.stderr);
-
     this.note("starting the controller (release 19.09)");
     const dataDir = path.join(this.work, "controller");
-    const fixtures = path.join(this.root, "test/fixtures/starlingx");
     const ctl = this.startProc(
       "controller",
       "sw-patch-controller",
-      [
-        "--data-dir",
-        dataDir,
-        "--listen",
-        "127.0.0.1:0",
-        "--release",
-        "19.09",
-        "--log-level",
-        "warn",
-        "--base-feed",
-        feed,
-        "--trust",
-        `${path.join(fixtures, "dev-certificate.pem")}:dev`,
-        "--trust",
-        `${path.join(fixtures, "formal-certificate.pem")}:formal`,
-      ],
+      ["--data-dir", dataDir, "--listen", "127.0.0.1:0", "--release", "19.09", "--log-level", "warn", "--base-feed", feed],
       "pipe",
     );
     this.endpoint = await new Promise<string>((resolve, reject) => {
@@ -226,6 +188,29 @@ export class Demo {
     });
     this.token = readFileSync(path.join(dataDir, "admin.token"), "utf8").trim();
     this.client = createSwPatchClient({ endpoint: this.endpoint, token: this.token });
+
+    this.note("building the in-service patch 001 (sysinv 1.0-2, release 19.09) with patch_build, signed with the controller's local key");
+    const sysinv2 = await buildDemoRpm(payload("sysinv", "2"), path.join(this.work, "rpms"), scratch, this.abort.signal);
+    // Signed with the controller's own key, made at its first start (trusted as "local").
+    const localKey = path.join(dataDir, "signing", "local-signing-key.pem");
+    const b = await this.runTool("patch_build", [
+      "--id",
+      "001",
+      "--release",
+      "19.09",
+      "--summary",
+      "sysinv in-service fix",
+      "--status",
+      "REL",
+      "--reboot-required",
+      "N",
+      "--key",
+      localKey,
+      "--output-dir",
+      this.work,
+      sysinv2,
+    ]);
+    this.check(b.rc === 0 && existsSync(path.join(this.work, "001.patch")), "patch_build 001 failed", b.stdout + b.stderr);
 
     this.note(`starting six agents (${DEMO_HOSTS.map((h) => h.hostname).join(", ")}); each installs the base feed into its own root`);
     for (const h of DEMO_HOSTS) {

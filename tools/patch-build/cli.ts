@@ -3,6 +3,7 @@
  * Usage: patch_build [ <args> ] ... <rpm list>; see USAGE.
  */
 import { promises as fsp } from "node:fs";
+import * as path from "node:path";
 import { buildPatch, PERSONALITY_TYPES, type BuildPatchRpm } from "../../server/domain/patchfile/index.js";
 import { isDomainError } from "../../server/domain/errors.js";
 import { GetoptError, gnuGetopt, type LongOptions } from "../lib/gnu-getopt.js";
@@ -30,7 +31,8 @@ Options:
 --pre-apply <script>        Semantic check run before apply
 --pre-remove <script>       Semantic check run before remove
 --apply-active-release-only Patch may only be applied to the running release
---key <pem>                 RSA private key to sign with (default: $SWPATCH_SIGNING_KEY)
+--key <pem>                 RSA private key to sign with (default: $SWPATCH_SIGNING_KEY, else
+                            the controller's local key $SWPATCH_DATA_DIR/signing/local-signing-key.pem)
 --output-dir <dir>          Where to write <id>.patch (default: current directory)
 --help                      Show this help
 
@@ -90,7 +92,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   let applyActiveReleaseOnly = false;
   let preApply: string | undefined;
   let preRemove: string | undefined;
-  let keyPath = env.SWPATCH_SIGNING_KEY || undefined;
+  // The controller's local signing key (made at its first start in <data-dir>/signing/) when no key is named.
+  let keyPath = env.SWPATCH_SIGNING_KEY || (env.SWPATCH_DATA_DIR ? path.join(env.SWPATCH_DATA_DIR, "signing", "local-signing-key.pem") : undefined);
   let outputDir = process.cwd();
   const requires: string[] = [];
   const rpms: BuildPatchRpm[] = [];

@@ -342,17 +342,23 @@ class SwPatchClient:
 
     def import_base_package(self, path: PathLike, release: str, *, file_name: Optional[str] = None, chunk_size: int = CHUNK_SIZE,
                             on_progress: Optional[ProgressCallback] = None,
-                            timeout: Optional[float] = None) -> patches_pb.ImportBasePackageResponse:
+                            timeout: Optional[float] = None, signature: bytes = b"") -> patches_pb.ImportBasePackageResponse:
         """Adds an RPM to a release's base feed, streamed from disk like :meth:`upload`:
-        ``.package`` and ``.added`` (False when it was already there)."""
+        ``.package`` and ``.added`` (False when it was already there). ``signature``: by a trusted
+        key over the base statement (docs/security.md); without one only an admin token is accepted."""
         name = file_name if file_name is not None else os.path.basename(os.fspath(path))
         return self._upload(
             "ImportBasePackage", self._patches.ImportBasePackage,
             lambda size: patches_pb.ImportBasePackageRequest(
-                header=patches_pb.BasePackageHeader(release=release, file_name=name, size_bytes=size)),
+                header=patches_pb.BasePackageHeader(release=release, file_name=name, size_bytes=size, signature=signature)),
             lambda chunk: patches_pb.ImportBasePackageRequest(chunk=chunk),
             path, chunk_size, on_progress, timeout,
         )
+
+    def list_base_packages(self, release: str = "", *, timeout: Optional[float] = None) -> List[patches_pb.BasePackage]:
+        """A release's base feed (every release's when empty), each package with ``signer`` ("" when
+        unsigned), ``imported_by`` and ``imported_at``."""
+        return list(self._unary("ListBasePackages", self._patches.ListBasePackages, patches_pb.ListBasePackagesRequest(release=release), timeout).packages)
 
     def controller_info(self, *, timeout: Optional[float] = None) -> patches_pb.GetControllerInfoResponse:
         """Running release, releases, trust labels, counts, ``last_event_sequence`` and ``version``."""

@@ -303,7 +303,9 @@ def misc_part(c, base_rpm):
 
     first = c.import_base_package(base_rpm, "19.09")
     second = c.import_base_package(base_rpm, "19.09", chunk_size=1024)
-    emit("import_base_package", name=first.package.name, file_name=first.package.file_name, added=[first.added, second.added])
+    listed = [b for b in c.list_base_packages("19.09") if b.package.file_name == first.package.file_name]
+    emit("import_base_package", name=first.package.name, file_name=first.package.file_name, added=[first.added, second.added],
+         listed=[[b.signer, bool(b.imported_by), b.imported_at.seconds > 0] for b in listed])
     expect_error(lambda: c.import_base_package(base_rpm, "19.09", file_name="x.txt"), "import-bad-name")
 
     locked = c.lock_host("compute-0")

@@ -135,7 +135,7 @@ class CoverageTest(unittest.TestCase):
                     if param is None or param.kind is not inspect.Parameter.KEYWORD_ONLY:
                         missing.append(f"{service.name}.{rpc}: no keyword-only timeout")
         self.assertEqual(missing, [])
-        self.assertEqual(count, 46)
+        self.assertEqual(count, 47)
 
 
 class ClientTest(unittest.TestCase):

@@ -10,8 +10,9 @@
 import type { CallOptions, Channel } from "nice-grpc";
 import { createServiceClients, type SwPatchClientOptions, type SwPatchServiceClients } from "./client.js";
 import { uploadPatchFile, type UploadPatchFileOptions } from "./upload.js";
+import { importBasePackageFile, type ImportBasePackageFileOptions } from "./base-package.js";
 import { watchEvents, watchOperation, watchStrategy, type WatchEventsOptions } from "./watch.js";
-import type { UploadPatchResponse } from "./gen/swpatch/v1/patch_service.js";
+import type { ImportBasePackageResponse, UploadPatchResponse } from "./gen/swpatch/v1/patch_service.js";
 import type { Event, InstallProgress } from "./gen/swpatch/v1/types.js";
 import type { Strategy } from "./gen/swpatch/v1/orchestration_service.js";
 
@@ -23,6 +24,8 @@ export interface SwPatchClient extends SwPatchServiceClients {
   readonly channel: Channel;
   /** Streams a `.patch` file from disk; see {@link uploadPatchFile}. */
   uploadPatchFile(path: string, options?: UploadPatchFileOptions & CallOptions): Promise<UploadPatchResponse>;
+  /** Streams an RPM into a release's base feed, signed or (admin) unsigned; see {@link importBasePackageFile}. */
+  importBasePackageFile(path: string, options: ImportBasePackageFileOptions & CallOptions): Promise<ImportBasePackageResponse>;
   /** Resumable event stream; see {@link watchEvents}. */
   watchEvents(options?: WatchEventsOptions): AsyncGenerator<Event, void, undefined>;
   /** One operation's progress up to its terminal message; see {@link watchOperation}. */
@@ -47,6 +50,7 @@ export function createSwPatchClient(options: SwPatchClientOptions = {}): SwPatch
     endpoint,
     channel,
     uploadPatchFile: (path, opts) => uploadPatchFile(clients.patches, path, opts),
+    importBasePackageFile: (path, opts) => importBasePackageFile(clients.patches, path, opts),
     watchEvents: (opts) => watchEvents(clients.patches, opts),
     watchOperation: (operationId, opts) => watchOperation(clients.hosts, operationId, opts),
     watchStrategy: (opts) => watchStrategy(clients.orchestration, opts),
@@ -69,6 +73,7 @@ export {
 export * from "./errors.js";
 export * from "./labels.js";
 export { UPLOAD_CHUNK_BYTES, uploadPatchFile, type UploadPatchFileOptions, type UploadProgress } from "./upload.js";
+export { baseStatement, importBasePackageFile, signBasePackage, type ImportBasePackageFileOptions } from "./base-package.js";
 export { watchEvents, watchOperation, watchStrategy, type WatchEventsOptions } from "./watch.js";
 export { Status, Metadata, ClientError } from "nice-grpc";
 

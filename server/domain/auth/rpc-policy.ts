@@ -27,7 +27,9 @@ export const RPC_POLICY: Readonly<Record<string, RpcRequirement>> = Object.freez
   "/swpatch.v1.PatchService/QueryAppDependencies": "reader",
   "/swpatch.v1.PatchService/InitRelease": "admin",
   "/swpatch.v1.PatchService/DelRelease": "admin",
+  // Operator for signed packages; unsigned ones are admin-only (checked by the base policy, base-policy.ts).
   "/swpatch.v1.PatchService/ImportBasePackage": "operator",
+  "/swpatch.v1.PatchService/ListBasePackages": "reader",
   "/swpatch.v1.PatchService/GetControllerInfo": "reader",
   "/swpatch.v1.PatchService/WatchEvents": "reader",
   // HostService

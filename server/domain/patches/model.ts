@@ -18,6 +18,18 @@ export interface PackageRecord {
   arch: string;
   sha256: string;
   size: number;
+  /** Base-feed packages only: who vouched for it (absent for rows stored before it was recorded). */
+  provenance?: BaseProvenance;
+}
+
+/** Where a base-feed package came from (docs/security.md, "Trust and base packages"). */
+export interface BaseProvenance {
+  /** Label of the trusted key that signed the package's base statement; "" when unsigned. */
+  signer: string;
+  /** Who imported it: a token id, "local" (authentication off) or "--base-feed" (the controller's start-up directory). */
+  importedBy: string;
+  /** When, ISO-8601. */
+  importedAt: string;
 }
 
 export interface PatchRecord {

@@ -27,6 +27,8 @@ export interface CatalogChange {
   snapshot?: PatchStateSnapshot;
   /** Only these hosts' reports changed (their desired sets alone are stale). */
   hostOnly?: readonly string[];
+  /** The base feeds after the change (replaces them). */
+  base?: Map<string, PackageRecord[]>;
 }
 
 /** "a\n" per line, reference style. */
@@ -201,6 +203,16 @@ export class PatchCatalog {
   }
 
   /**
+   * The states after a base-feed change (`base` replacing the committed feeds), computed from
+   * scratch; appends a patch.state event per state that changes.
+   */
+  async statesAfterBaseChange(w: Work, base: ReadonlyMap<string, readonly PackageRecord[]>): Promise<PatchStateSnapshot> {
+    const snap = computeSnapshot({ records: [...this.patches.values()], hosts: this.hosts.views(), interim: this.interim, basePackages: (r) => base.get(r) ?? [] });
+    await this.stateEvents(w, snap);
+    return snap;
+  }
+
+  /**
    * The states after reports of `hostnames` (their views as `hosts` shows them), recomputing those
    * hosts alone; appends a patch.state event per state that changes.
    */
@@ -240,6 +252,7 @@ export class PatchCatalog {
       this.graph.set(p.meta.id, p.meta.requires);
     }
     if (c.interim) this.interim = c.interim;
+    if (c.base) this.base = c.base;
     if (!c.snapshot || deleted.length) {
       this.refreshStates();
       return;

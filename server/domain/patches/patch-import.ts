@@ -1,12 +1,13 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { failedPrecondition, invalidArgument } from "../errors.js";
+import { failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import { readPatch, type TrustStore, type PatchReadLimits } from "../patchfile/index.js";
 import { readRpmHeader, rpmFileNameOf } from "../rpm/index.js";
 import { failpointAsync } from "../../lib/failpoint.js";
 import { hashFile } from "../../lib/hash-file.js";
 import type { BlobPort } from "../store.js";
 import type { UnitOfWork } from "../unit-of-work.js";
+import { decideBaseImport, type BaseImporter } from "./base-policy.js";
 import type { PackageRecord, PatchMeta, PatchRecord } from "./model.js";
 import type { PatchCatalog } from "./patch-catalog.js";
 import { compareEvr } from "./state.js";
@@ -169,54 +170,110 @@ export class PatchImport {
     return { id, outcome: "imported" as const, patch: this.c.get(id)! };
   }
 
-  /** Imports every *.rpm of `dir` into the base feed of `release` (skips known files). */
-  async importBaseFeed(release: string, dir: string): Promise<{ added: number; total: number }> {
+  /**
+   * Imports every *.rpm of `dir` into the base feed of `release` (skips known files) in one
+   * transaction; the patch states are recomputed once. Used for `--base-feed` at start (host root).
+   */
+  async importBaseFeed(release: string, dir: string, importer: BaseImporter = "base-feed"): Promise<{ added: number; total: number }> {
     const names = (await fsp.readdir(dir)).filter((n) => n.endsWith(".rpm")).sort();
-    let added = 0;
-    for (const n of names) if ((await this.importBasePackage(release, path.join(dir, n), n)).added) added++;
-    return { added, total: names.length };
+    const r = await this.importBase(
+      release,
+      names.map((n) => ({ file: path.join(dir, n), fileName: n })),
+      importer,
+    );
+    return { added: r.filter((x) => x.added).length, total: names.length };
   }
 
-  /** Imports one RPM file into a release's base feed; the header decides name and version. */
-  async importBasePackage(release: string, file: string, fileName: string): Promise<{ pkg: PackageRecord; added: boolean }> {
+  /**
+   * Imports one RPM file into a release's base feed; the header decides name and version. Only
+   * signed material from operators; unsigned from admins (recorded as such): see base-policy.ts.
+   * @throws DomainError not-found for an unknown release (InitRelease creates it; admin),
+   *   permission-denied by the base policy, invalid-argument for a bad file, failed-precondition
+   *   for a different file under a name the feed already has.
+   */
+  async importBasePackage(
+    release: string,
+    file: string,
+    fileName: string,
+    opts: { importer: BaseImporter; signature?: Uint8Array },
+  ): Promise<{ pkg: PackageRecord; added: boolean }> {
+    return (await this.importBase(release, [{ file, fileName, ...(opts.signature ? { signature: opts.signature } : {}) }], opts.importer))[0];
+  }
+
+  private async importBase(
+    release: string,
+    items: readonly { file: string; fileName: string; signature?: Uint8Array }[],
+    importer: BaseImporter,
+  ): Promise<{ pkg: PackageRecord; added: boolean }[]> {
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(release)) throw invalidArgument(`release: invalid release "${release}"`);
-    if (path.basename(fileName) !== fileName || !fileName.endsWith(".rpm")) throw invalidArgument(`file_name: must be a bare *.rpm name, got "${fileName}"`);
-    const h = await readRpmHeader(file, fileName);
-    if (h.isSource) throw invalidArgument(`${fileName} is a source package`);
-    const expect = rpmFileNameOf(h);
-    if (expect !== fileName) throw invalidArgument(`RPM file name ${fileName} does not match its header (${expect})`);
-    const { sha256, size } = await hashFile(file);
-    const pkg: PackageRecord = {
-      fileName,
-      name: h.name,
-      epoch: h.epoch === null ? "" : String(h.epoch),
-      version: h.version,
-      release: h.release,
-      arch: h.arch,
-      sha256,
-      size,
-    };
+    this.requireRelease(release);
+    const pkgs: PackageRecord[] = [];
+    for (const it of items) {
+      const fileName = it.fileName;
+      if (path.basename(fileName) !== fileName || !fileName.endsWith(".rpm")) throw invalidArgument(`file_name: must be a bare *.rpm name, got "${fileName}"`);
+      const h = await readRpmHeader(it.file, fileName);
+      if (h.isSource) throw invalidArgument(`${fileName} is a source package`);
+      const expect = rpmFileNameOf(h);
+      if (expect !== fileName) throw invalidArgument(`RPM file name ${fileName} does not match its header (${expect})`);
+      const { sha256, size } = await hashFile(it.file);
+      const provenance = decideBaseImport({ importer, release, fileName, sha256, signature: it.signature, trust: this.o.trust(), now: new Date() });
+      pkgs.push({
+        fileName,
+        name: h.name,
+        epoch: h.epoch === null ? "" : String(h.epoch),
+        version: h.version,
+        release: h.release,
+        arch: h.arch,
+        sha256,
+        size,
+        provenance,
+      });
+    }
     // The existing-file check and the insert under one lock: of two imports of one name, one adds it.
     return this.o.uow.exclusive(async () => {
-      const existing = this.c.basePackages(release).find((p) => p.fileName === fileName);
-      if (existing) {
-        if (existing.sha256 !== sha256) throw failedPrecondition(`Base feed of ${release} already has a different ${fileName}`, { reason: "BASE_PACKAGE_CONFLICT" });
-        return { pkg: existing, added: false };
+      this.requireRelease(release);
+      const known = new Map(this.c.basePackages(release).map((p) => [p.fileName, p]));
+      const out: { pkg: PackageRecord; added: boolean }[] = [];
+      const fresh: PackageRecord[] = [];
+      for (const [i, pkg] of pkgs.entries()) {
+        const existing = known.get(pkg.fileName);
+        if (existing) {
+          if (existing.sha256 !== pkg.sha256) {
+            throw failedPrecondition(`Base feed of ${release} already has a different ${pkg.fileName}`, { reason: "BASE_PACKAGE_CONFLICT" });
+          }
+          out.push({ pkg: existing, added: false });
+          continue;
+        }
+        await this.o.blobs.put(items[i].file, pkg.sha256);
+        known.set(pkg.fileName, pkg);
+        fresh.push(pkg);
+        out.push({ pkg, added: true });
       }
-      await this.o.blobs.put(file, sha256);
+      if (fresh.length === 0) return out;
       await this.o.uow.commit(async (w) => {
-        await w.tx.patches.insertRelease(release);
-        await w.tx.patches.insertBlob(sha256, size);
-        if (!(await w.tx.patches.insertBasePackage(release, pkg)))
-          throw failedPrecondition(`Base feed of ${release} already has ${fileName}`, { reason: "BASE_PACKAGE_CONFLICT" });
-        await w.event({ kind: "base.package-imported", message: `${release}/${fileName}` });
-        w.afterCommit(() => {
-          this.c.releases.add(release);
-          this.c.base.set(release, [...this.c.basePackages(release), pkg]);
-          this.c.touched(true);
-        });
+        for (const pkg of fresh) {
+          await w.tx.patches.insertBlob(pkg.sha256, pkg.size);
+          if (!(await w.tx.patches.insertBasePackage(release, pkg))) {
+            throw failedPrecondition(`Base feed of ${release} already has ${pkg.fileName}`, { reason: "BASE_PACKAGE_CONFLICT" });
+          }
+          const how = pkg.provenance?.signer ? `signed by ${pkg.provenance.signer}` : "unsigned";
+          await w.event({ kind: "base.package-imported", message: `${release}/${pkg.fileName} (${how}, imported by ${pkg.provenance?.importedBy ?? "?"})` });
+        }
+        // What hosts need may change: new states (and their events) once for the whole batch.
+        const base = new Map(this.c.base);
+        base.set(release, [...this.c.basePackages(release), ...fresh]);
+        const snapshot = await this.c.statesAfterBaseChange(w, base);
+        w.afterCommit(() => this.c.adopt({ base, snapshot }));
       });
-      return { pkg, added: true };
+      this.c.hosts.requestReports();
+      return out;
     });
+  }
+
+  /** NOT_FOUND for a release that was never created: importing never creates one (InitRelease is admin). */
+  private requireRelease(release: string): void {
+    if (!this.c.releases.has(release)) {
+      throw notFound(`Release ${release} is not known; an admin creates it with InitRelease (sw-patch init-release ${release})`, { reason: "RELEASE_NOT_FOUND" });
+    }
   }
 }

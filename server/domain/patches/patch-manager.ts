@@ -5,6 +5,7 @@ import type { Logger } from "../../lib/log.js";
 import type { BlobPort, Store } from "../store.js";
 import { UnitOfWork, type Work } from "../unit-of-work.js";
 import type { HostPackageView, PackageRecord, PatchRecord, PatchStateName } from "./model.js";
+import type { BaseImporter } from "./base-policy.js";
 import { PatchCatalog, type HostsProvider } from "./patch-catalog.js";
 import { PatchImport, type UploadOutcome } from "./patch-import.js";
 import { PatchLifecycle, type ApplyOutcome, type CommitOutcome, type DeleteOutcome, type RemoveOutcome } from "./patch-lifecycle.js";
@@ -17,6 +18,7 @@ export type { HostsProvider } from "./patch-catalog.js";
 export type { ApplyOutcome, CommitOutcome, DeleteOutcome, RemoveOutcome } from "./patch-lifecycle.js";
 export type { ReleaseOutcome } from "./releases.js";
 export type { UploadOutcome } from "./patch-import.js";
+export type { BaseImporter } from "./base-policy.js";
 
 export interface PatchManagerOptions {
   store: Store;
@@ -168,11 +170,18 @@ export class PatchManager {
   delRelease(release: string): Promise<ReleaseOutcome> {
     return this.releases.delRelease(release);
   }
+  /** `--base-feed DIR` at start (host root: unsigned packages allowed, recorded as imported by "--base-feed"). */
   importBaseFeed(release: string, dir: string): Promise<{ added: number; total: number }> {
     return this.imports.importBaseFeed(release, dir);
   }
-  importBasePackage(release: string, file: string, fileName: string): Promise<{ pkg: PackageRecord; added: boolean }> {
-    return this.imports.importBasePackage(release, file, fileName);
+  /** ImportBasePackage: signed (operator or admin) or unsigned (admin only); see base-policy.ts. */
+  importBasePackage(
+    release: string,
+    file: string,
+    fileName: string,
+    opts: { importer: BaseImporter; signature?: Uint8Array },
+  ): Promise<{ pkg: PackageRecord; added: boolean }> {
+    return this.imports.importBasePackage(release, file, fileName, opts);
   }
 
   // ---------------------------------------------------------------- host reports

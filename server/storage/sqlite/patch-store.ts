@@ -151,26 +151,24 @@ export async function deleteRelease(tx: Tx, release: string): Promise<void> {
 
 export async function loadBasePackages(tx: Reader): Promise<Map<string, PackageRecord[]>> {
   const out = new Map<string, PackageRecord[]>();
-  for (const r of await tx.all<PackageRow>("SELECT * FROM base_packages ORDER BY release, file_name")) {
+  type BaseRow = PackageRow & { signer: string; imported_by: string; imported_at: string };
+  for (const r of await tx.all<BaseRow>("SELECT * FROM base_packages ORDER BY release, file_name")) {
     const list = out.get(r.release!) ?? [];
-    list.push(pkgFromRow(r));
+    const k = pkgFromRow(r);
+    // Rows stored before migration 0006 have no provenance.
+    if (r.imported_at) k.provenance = { signer: r.signer, importedBy: r.imported_by, importedAt: r.imported_at };
+    list.push(k);
     out.set(r.release!, list);
   }
   return out;
 }
 
 export async function insertBasePackage(tx: Tx, release: string, k: PackageRecord): Promise<boolean> {
-  const r = await tx.run("INSERT OR IGNORE INTO base_packages (release, file_name, name, epoch, version, rel, arch, sha256, size) VALUES (?,?,?,?,?,?,?,?,?)", [
-    release,
-    k.fileName,
-    k.name,
-    k.epoch,
-    k.version,
-    k.release,
-    k.arch,
-    k.sha256,
-    k.size,
-  ]);
+  const p = k.provenance;
+  const r = await tx.run(
+    "INSERT OR IGNORE INTO base_packages (release, file_name, name, epoch, version, rel, arch, sha256, size, signer, imported_by, imported_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+    [release, k.fileName, k.name, k.epoch, k.version, k.release, k.arch, k.sha256, k.size, p?.signer ?? "", p?.importedBy ?? "", p?.importedAt ?? ""],
+  );
   return r.changes > 0;
 }
 

@@ -24,6 +24,7 @@ import { command as auditLog } from "./audit-log.js";
 import { command as trustList } from "./trust-list.js";
 import { command as trustAdd } from "./trust-add.js";
 import { command as trustRemove } from "./trust-remove.js";
+import { importBase, queryBase } from "./base-packages.js";
 
 /** Every sw-patch subcommand, in help order (the reference's order). */
 export const COMMANDS: readonly Command[] = [
@@ -53,6 +54,8 @@ export const COMMANDS: readonly Command[] = [
   trustList,
   trustAdd,
   trustRemove,
+  importBase,
+  queryBase,
   initRelease,
   delRelease,
   completion,

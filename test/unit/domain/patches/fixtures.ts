@@ -45,7 +45,7 @@ export function record(id: string, repoState: RepoState, o: Partial<PatchMeta> =
 }
 
 /** A PatchManager over a FakeStore seeded with `records` (release 19.09, no hosts). */
-export async function patchManager(records: PatchRecord[], opts: { checks?: SemanticCheckRunner } = {}) {
+export async function patchManager(records: PatchRecord[], opts: { checks?: SemanticCheckRunner; trust?: TrustStore } = {}) {
   const store = new FakeStore();
   store.t.releases.add("19.09");
   for (const r of records) store.t.patches.set(r.meta.id, r);
@@ -59,7 +59,7 @@ export async function patchManager(records: PatchRecord[], opts: { checks?: Sema
     log: createLogger({ level: "silent" }),
     tmpDir: mkdtempSync(path.join(os.tmpdir(), "swpatch-pm-")),
     runningRelease: "19.09",
-    trust: () => ({}) as TrustStore,
+    trust: () => opts.trust ?? ({ keys: [] } as TrustStore),
     ...(opts.checks ? { checks: opts.checks } : {}),
   });
   await pm.init();

@@ -1,3 +1,4 @@
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from swpatch_client.gen.swpatch.v1 import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -42,15 +43,31 @@ class ApplyPatchesResponse(_message.Message):
     messages: _types_pb2.OperationMessages
     def __init__(self, messages: _Optional[_Union[_types_pb2.OperationMessages, _Mapping]] = ..., applied: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class BasePackage(_message.Message):
+    __slots__ = ["imported_at", "imported_by", "package", "release", "signer"]
+    IMPORTED_AT_FIELD_NUMBER: _ClassVar[int]
+    IMPORTED_BY_FIELD_NUMBER: _ClassVar[int]
+    PACKAGE_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_FIELD_NUMBER: _ClassVar[int]
+    imported_at: _timestamp_pb2.Timestamp
+    imported_by: str
+    package: _types_pb2.PatchPackage
+    release: str
+    signer: str
+    def __init__(self, release: _Optional[str] = ..., package: _Optional[_Union[_types_pb2.PatchPackage, _Mapping]] = ..., signer: _Optional[str] = ..., imported_by: _Optional[str] = ..., imported_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class BasePackageHeader(_message.Message):
-    __slots__ = ["file_name", "release", "size_bytes"]
+    __slots__ = ["file_name", "release", "signature", "size_bytes"]
     FILE_NAME_FIELD_NUMBER: _ClassVar[int]
     RELEASE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     file_name: str
     release: str
+    signature: bytes
     size_bytes: int
-    def __init__(self, release: _Optional[str] = ..., file_name: _Optional[str] = ..., size_bytes: _Optional[int] = ...) -> None: ...
+    def __init__(self, release: _Optional[str] = ..., file_name: _Optional[str] = ..., size_bytes: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class CommitPatchesRequest(_message.Message):
     __slots__ = ["all", "dry_run", "patch_ids", "release"]
@@ -173,6 +190,18 @@ class IsAvailableResponse(_message.Message):
     RESULT_FIELD_NUMBER: _ClassVar[int]
     result: bool
     def __init__(self, result: bool = ...) -> None: ...
+
+class ListBasePackagesRequest(_message.Message):
+    __slots__ = ["release"]
+    RELEASE_FIELD_NUMBER: _ClassVar[int]
+    release: str
+    def __init__(self, release: _Optional[str] = ...) -> None: ...
+
+class ListBasePackagesResponse(_message.Message):
+    __slots__ = ["packages"]
+    PACKAGES_FIELD_NUMBER: _ClassVar[int]
+    packages: _containers.RepeatedCompositeFieldContainer[BasePackage]
+    def __init__(self, packages: _Optional[_Iterable[_Union[BasePackage, _Mapping]]] = ...) -> None: ...
 
 class QueryAppDependenciesRequest(_message.Message):
     __slots__ = []

@@ -95,6 +95,11 @@ class PatchServiceStub(object):
                 request_serializer=swpatch_dot_v1_dot_patch__service__pb2.ImportBasePackageRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_patch__service__pb2.ImportBasePackageResponse.FromString,
                 )
+        self.ListBasePackages = channel.unary_unary(
+                '/swpatch.v1.PatchService/ListBasePackages',
+                request_serializer=swpatch_dot_v1_dot_patch__service__pb2.ListBasePackagesRequest.SerializeToString,
+                response_deserializer=swpatch_dot_v1_dot_patch__service__pb2.ListBasePackagesResponse.FromString,
+                )
         self.GetControllerInfo = channel.unary_unary(
                 '/swpatch.v1.PatchService/GetControllerInfo',
                 request_serializer=swpatch_dot_v1_dot_patch__service__pb2.GetControllerInfoRequest.SerializeToString,
@@ -206,7 +211,16 @@ class PatchServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def ImportBasePackage(self, request_iterator, context):
-        """Imports one RPM into a release's base feed (client streaming like UploadPatch).
+        """Imports one RPM into a release's base feed (client streaming like UploadPatch). The release must
+        exist (InitRelease). An operator's package must be signed by a trusted key (BasePackageHeader.signature);
+        an admin may import an unsigned one, which is recorded and listed as unsigned.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBasePackages(self, request, context):
+        """A release's base feed (or every release's), with where each package came from.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -308,6 +322,11 @@ def add_PatchServiceServicer_to_server(servicer, server):
                     servicer.ImportBasePackage,
                     request_deserializer=swpatch_dot_v1_dot_patch__service__pb2.ImportBasePackageRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_patch__service__pb2.ImportBasePackageResponse.SerializeToString,
+            ),
+            'ListBasePackages': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBasePackages,
+                    request_deserializer=swpatch_dot_v1_dot_patch__service__pb2.ListBasePackagesRequest.FromString,
+                    response_serializer=swpatch_dot_v1_dot_patch__service__pb2.ListBasePackagesResponse.SerializeToString,
             ),
             'GetControllerInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetControllerInfo,
@@ -599,6 +618,23 @@ class PatchService(object):
         return grpc.experimental.stream_unary(request_iterator, target, '/swpatch.v1.PatchService/ImportBasePackage',
             swpatch_dot_v1_dot_patch__service__pb2.ImportBasePackageRequest.SerializeToString,
             swpatch_dot_v1_dot_patch__service__pb2.ImportBasePackageResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListBasePackages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.PatchService/ListBasePackages',
+            swpatch_dot_v1_dot_patch__service__pb2.ListBasePackagesRequest.SerializeToString,
+            swpatch_dot_v1_dot_patch__service__pb2.ListBasePackagesResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

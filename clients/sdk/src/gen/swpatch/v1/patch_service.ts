@@ -7,6 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { CallContext, CallOptions } from "nice-grpc-common";
+import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { Event, OperationMessages, Patch, PatchPackage } from "./types.js";
 
 export const protobufPackage = "swpatch.v1";
@@ -288,6 +289,12 @@ export interface BasePackageHeader {
   release: string;
   fileName: string;
   sizeBytes: number;
+  /**
+   * RSASSA-PSS (salt 32) or PKCS#1 v1.5 signature, by a key of the trust store, over the SHA-256 of the
+   * base statement "sw-patch-base-package-v1\nrelease <release>\nfile <file_name>\nsha256 <hex>\n".
+   * Empty: unsigned (admin only).
+   */
+  signature: Buffer;
 }
 
 export interface ImportBasePackageRequest {
@@ -300,6 +307,32 @@ export interface ImportBasePackageResponse {
     | undefined;
   /** False when the same package was already in the feed. */
   added: boolean;
+}
+
+export interface ListBasePackagesRequest {
+  /** Empty: every release. */
+  release: string;
+}
+
+/** A base-feed package and where it came from. */
+export interface BasePackage {
+  release: string;
+  package:
+    | PatchPackage
+    | undefined;
+  /** Label of the trusted key that signed it; empty when unsigned. */
+  signer: string;
+  /**
+   * Token id that imported it, "local" (authentication off) or "--base-feed"; empty when not recorded
+   * (imported before this was kept).
+   */
+  importedBy: string;
+  importedAt: Date | undefined;
+}
+
+export interface ListBasePackagesResponse {
+  /** By release, then file name. */
+  packages: BasePackage[];
 }
 
 export interface GetControllerInfoRequest {
@@ -3078,7 +3111,7 @@ export const DelReleaseResponse: MessageFns<DelReleaseResponse> = {
 };
 
 function createBaseBasePackageHeader(): BasePackageHeader {
-  return { release: "", fileName: "", sizeBytes: 0 };
+  return { release: "", fileName: "", sizeBytes: 0, signature: Buffer.alloc(0) };
 }
 
 export const BasePackageHeader: MessageFns<BasePackageHeader> = {
@@ -3091,6 +3124,9 @@ export const BasePackageHeader: MessageFns<BasePackageHeader> = {
     }
     if (message.sizeBytes !== 0) {
       writer.uint32(24).uint64(message.sizeBytes);
+    }
+    if (message.signature.length !== 0) {
+      writer.uint32(34).bytes(message.signature);
     }
     return writer;
   },
@@ -3132,6 +3168,14 @@ export const BasePackageHeader: MessageFns<BasePackageHeader> = {
             message.sizeBytes = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.signature = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3157,6 +3201,7 @@ export const BasePackageHeader: MessageFns<BasePackageHeader> = {
         : isSet(object.size_bytes)
         ? globalThis.Number(object.size_bytes)
         : 0,
+      signature: isSet(object.signature) ? Buffer.from(bytesFromBase64(object.signature)) : Buffer.alloc(0),
     };
   },
 
@@ -3171,6 +3216,9 @@ export const BasePackageHeader: MessageFns<BasePackageHeader> = {
     if (message.sizeBytes !== 0) {
       obj.sizeBytes = Math.round(message.sizeBytes);
     }
+    if (message.signature.length !== 0) {
+      obj.signature = base64FromBytes(message.signature);
+    }
     return obj;
   },
 
@@ -3182,6 +3230,7 @@ export const BasePackageHeader: MessageFns<BasePackageHeader> = {
     message.release = object.release ?? "";
     message.fileName = object.fileName ?? "";
     message.sizeBytes = object.sizeBytes ?? 0;
+    message.signature = object.signature ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -3370,6 +3419,287 @@ export const ImportBasePackageResponse: MessageFns<ImportBasePackageResponse> = 
       ? PatchPackage.fromPartial(object.package)
       : undefined;
     message.added = object.added ?? false;
+    return message;
+  },
+};
+
+function createBaseListBasePackagesRequest(): ListBasePackagesRequest {
+  return { release: "" };
+}
+
+export const ListBasePackagesRequest: MessageFns<ListBasePackagesRequest> = {
+  encode(message: ListBasePackagesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.release !== "") {
+      writer.uint32(10).string(message.release);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBasePackagesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBasePackagesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.release = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBasePackagesRequest {
+    return { release: isSet(object.release) ? globalThis.String(object.release) : "" };
+  },
+
+  toJSON(message: ListBasePackagesRequest): unknown {
+    const obj: any = {};
+    if (message.release !== "") {
+      obj.release = message.release;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListBasePackagesRequest>): ListBasePackagesRequest {
+    return ListBasePackagesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListBasePackagesRequest>): ListBasePackagesRequest {
+    const message = createBaseListBasePackagesRequest();
+    message.release = object.release ?? "";
+    return message;
+  },
+};
+
+function createBaseBasePackage(): BasePackage {
+  return { release: "", package: undefined, signer: "", importedBy: "", importedAt: undefined };
+}
+
+export const BasePackage: MessageFns<BasePackage> = {
+  encode(message: BasePackage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.release !== "") {
+      writer.uint32(10).string(message.release);
+    }
+    if (message.package !== undefined) {
+      PatchPackage.encode(message.package, writer.uint32(18).fork()).join();
+    }
+    if (message.signer !== "") {
+      writer.uint32(26).string(message.signer);
+    }
+    if (message.importedBy !== "") {
+      writer.uint32(34).string(message.importedBy);
+    }
+    if (message.importedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.importedAt), writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BasePackage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBasePackage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.release = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.package = PatchPackage.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.signer = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.importedBy = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.importedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BasePackage {
+    return {
+      release: isSet(object.release) ? globalThis.String(object.release) : "",
+      package: isSet(object.package) ? PatchPackage.fromJSON(object.package) : undefined,
+      signer: isSet(object.signer) ? globalThis.String(object.signer) : "",
+      importedBy: isSet(object.importedBy)
+        ? globalThis.String(object.importedBy)
+        : isSet(object.imported_by)
+        ? globalThis.String(object.imported_by)
+        : "",
+      importedAt: isSet(object.importedAt)
+        ? fromJsonTimestamp(object.importedAt)
+        : isSet(object.imported_at)
+        ? fromJsonTimestamp(object.imported_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: BasePackage): unknown {
+    const obj: any = {};
+    if (message.release !== "") {
+      obj.release = message.release;
+    }
+    if (message.package !== undefined) {
+      obj.package = PatchPackage.toJSON(message.package);
+    }
+    if (message.signer !== "") {
+      obj.signer = message.signer;
+    }
+    if (message.importedBy !== "") {
+      obj.importedBy = message.importedBy;
+    }
+    if (message.importedAt !== undefined) {
+      obj.importedAt = message.importedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BasePackage>): BasePackage {
+    return BasePackage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BasePackage>): BasePackage {
+    const message = createBaseBasePackage();
+    message.release = object.release ?? "";
+    message.package = (object.package !== undefined && object.package !== null)
+      ? PatchPackage.fromPartial(object.package)
+      : undefined;
+    message.signer = object.signer ?? "";
+    message.importedBy = object.importedBy ?? "";
+    message.importedAt = object.importedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseListBasePackagesResponse(): ListBasePackagesResponse {
+  return { packages: [] };
+}
+
+export const ListBasePackagesResponse: MessageFns<ListBasePackagesResponse> = {
+  encode(message: ListBasePackagesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.packages) {
+      BasePackage.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBasePackagesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBasePackagesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.packages.push(BasePackage.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBasePackagesResponse {
+    return {
+      packages: globalThis.Array.isArray(object?.packages)
+        ? object.packages.map((e: any) => BasePackage.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListBasePackagesResponse): unknown {
+    const obj: any = {};
+    if (message.packages?.length) {
+      obj.packages = message.packages.map((e) => BasePackage.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListBasePackagesResponse>): ListBasePackagesResponse {
+    return ListBasePackagesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListBasePackagesResponse>): ListBasePackagesResponse {
+    const message = createBaseListBasePackagesResponse();
+    message.packages = object.packages?.map((e) => BasePackage.fromPartial(e)) || [];
     return message;
   },
 };
@@ -3963,7 +4293,11 @@ export const PatchServiceDefinition = {
       responseStream: false,
       options: {},
     },
-    /** Imports one RPM into a release's base feed (client streaming like UploadPatch). */
+    /**
+     * Imports one RPM into a release's base feed (client streaming like UploadPatch). The release must
+     * exist (InitRelease). An operator's package must be signed by a trusted key (BasePackageHeader.signature);
+     * an admin may import an unsigned one, which is recorded and listed as unsigned.
+     */
     importBasePackage: {
       name: "ImportBasePackage",
       requestType: ImportBasePackageRequest as typeof ImportBasePackageRequest,
@@ -3971,6 +4305,15 @@ export const PatchServiceDefinition = {
       responseType: ImportBasePackageResponse as typeof ImportBasePackageResponse,
       responseStream: false,
       options: {},
+    },
+    /** A release's base feed (or every release's), with where each package came from. */
+    listBasePackages: {
+      name: "ListBasePackages",
+      requestType: ListBasePackagesRequest as typeof ListBasePackagesRequest,
+      requestStream: false,
+      responseType: ListBasePackagesResponse as typeof ListBasePackagesResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
     /** The controller's running release, trust labels and counts. */
     getControllerInfo: {
@@ -4057,11 +4400,20 @@ export interface PatchServiceImplementation<CallContextExt = {}> {
     request: DelReleaseRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<DelReleaseResponse>>;
-  /** Imports one RPM into a release's base feed (client streaming like UploadPatch). */
+  /**
+   * Imports one RPM into a release's base feed (client streaming like UploadPatch). The release must
+   * exist (InitRelease). An operator's package must be signed by a trusted key (BasePackageHeader.signature);
+   * an admin may import an unsigned one, which is recorded and listed as unsigned.
+   */
   importBasePackage(
     request: AsyncIterable<ImportBasePackageRequest>,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ImportBasePackageResponse>>;
+  /** A release's base feed (or every release's), with where each package came from. */
+  listBasePackages(
+    request: ListBasePackagesRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ListBasePackagesResponse>>;
   /** The controller's running release, trust labels and counts. */
   getControllerInfo(
     request: GetControllerInfoRequest,
@@ -4138,11 +4490,20 @@ export interface PatchServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<DelReleaseRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<DelReleaseResponse>;
-  /** Imports one RPM into a release's base feed (client streaming like UploadPatch). */
+  /**
+   * Imports one RPM into a release's base feed (client streaming like UploadPatch). The release must
+   * exist (InitRelease). An operator's package must be signed by a trusted key (BasePackageHeader.signature);
+   * an admin may import an unsigned one, which is recorded and listed as unsigned.
+   */
   importBasePackage(
     request: AsyncIterable<DeepPartial<ImportBasePackageRequest>>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<ImportBasePackageResponse>;
+  /** A release's base feed (or every release's), with where each package came from. */
+  listBasePackages(
+    request: DeepPartial<ListBasePackagesRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ListBasePackagesResponse>;
   /** The controller's running release, trust labels and counts. */
   getControllerInfo(
     request: DeepPartial<GetControllerInfoRequest>,
@@ -4171,6 +4532,28 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000);
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (t.seconds || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
 
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
