@@ -138,7 +138,8 @@ describe("trust defaults and base-package policy (real controller, openssl signa
     expect((await admin.patches.getControllerInfo({})).trustLabels).to.deep.equal(["dev", "local", "formal"]);
     expect((await admin.patches.listBasePackages({})).packages).to.deep.equal(before);
     const json = await runCli("sw-patch", ["query-base", "--format", "json"], { endpoint: ctl.endpoint, token: operatorToken });
-    const listed = JSON.parse(json.stdout) as { release: string; signer: string; importedBy: string; importedAt: string; package: { fileName: string } }[];
+    const listed = (JSON.parse(json.stdout) as { packages: { release: string; signer: string; importedBy: string; importedAt: string; package: { fileName: string } }[] })
+      .packages;
     expect(listed.map((p) => [p.package.fileName, p.signer, p.importedBy])).to.deep.equal([
       [rpms["trust-a"]!.fileName, "local", operatorId],
       [rpms["trust-b"]!.fileName, "", adminId],
