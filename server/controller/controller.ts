@@ -17,7 +17,7 @@ import { SqliteStore } from "../storage/sqlite/store.js";
 import { createShellCheckRunner } from "../lib/shell-check-runner.js";
 import { EventLog } from "../domain/events/event-log.js";
 import { PatchManager } from "../domain/patches/patch-manager.js";
-import { loadTrustStore, type TrustStore } from "../domain/patchfile/index.js";
+import { loadTrustStore, UploadBudget, type TrustStore } from "../domain/patchfile/index.js";
 import { createLogger, type Logger } from "../lib/log.js";
 import { AuthManager, AuditLog, TrustManager } from "../domain/auth/index.js";
 import { AuthStore } from "../storage/sqlite/auth-store.js";
@@ -29,6 +29,7 @@ import { createClusterAdapter } from "../domain/orchestration/cluster-adapter.js
 import { createStoreStrategyPersistence } from "../storage/sqlite/strategy-store.js";
 import { createOrchestrationService } from "../transport/orchestration-service.js";
 import { createVimRestServer, type VimRestServer } from "../transport/vim-rest.js";
+import { ConnectionPool } from "../transport/rest/http.js";
 import { roleSatisfies } from "../domain/auth/index.js";
 import { createPatchApiServer } from "../transport/rest/patch-api.js";
 import { createWebConsoleServer, type WebConsoleServer } from "../transport/web/web-console.js";
@@ -110,7 +111,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     tmpDir,
     runningRelease: config.release,
     trust: () => trust.current(),
-    limits: { maxPatchBytes: config.maxPatchBytes },
+    limits: { maxPatchBytes: config.maxPatchBytes, maxUnpackedBytes: config.uploads.maxUnpackedBytes, maxInflateRatio: config.uploads.maxInflateRatio },
+    uploadBudget: new UploadBudget(config.uploads.maxConcurrent, config.uploads.maxTmpBytes),
     checks: createShellCheckRunner(),
   });
   await patches.init();
@@ -172,6 +174,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   const listen = () => server.listen(`${host}:${config.listenPort}`, config.tls ? serverCredentials(config.tls) : undefined);
   const port = config.http2Window === undefined ? await listen() : await withHttp2Window(config.http2Window, listen);
   const address = `${host}:${port}`;
+  // Every HTTP listener: the configured timeouts, its own connection cap and one shared total.
+  const httpLimits = { ...config.httpLimits, pool: new ConnectionPool(config.httpLimits.maxConnectionsTotal) };
   let vim: VimRestServer | undefined;
   if (config.vimListen) {
     const vh = config.vimListen.host.includes(":") ? `[${config.vimListen.host}]` : config.vimListen.host;
@@ -179,6 +183,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       orchestrator,
       listen: `${vh}:${config.vimListen.port}`,
       log,
+      limits: httpLimits,
       authorize: async (token, action) => {
         if (!token) return false;
         const caller = await auth.verify(token);
@@ -197,6 +202,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       log: log.child({ api: "patch-rest" }),
       localTrust: config.patchApi.localTrust,
       maxUploadBytes: config.maxPatchBytes + 1024 * 1024,
+      limits: httpLimits,
     });
     const a = await patchApi.listen(config.patchApi.host, config.patchApi.port);
     patchApiAddress = `${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`;
@@ -204,7 +210,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   let web: WebConsoleServer | undefined;
   let webAddress: string | undefined;
   if (config.web) {
-    web = createWebConsoleServer({ patches, hosts, orchestrator, events, auth, audit, log: log.child({ api: "web-console" }), staticDir: config.web.staticDir });
+    web = createWebConsoleServer({ patches, hosts, orchestrator, events, auth, audit, log: log.child({ api: "web-console" }), staticDir: config.web.staticDir, maxUploadBytes: config.maxPatchBytes + 1024 * 1024, limits: httpLimits });
     const a = await web.listen(config.web.host, config.web.port);
     webAddress = `${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`;
   }

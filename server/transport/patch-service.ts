@@ -42,7 +42,7 @@ const READ_AHEAD = 4 * 1024 * 1024;
 async function headerAndChunks<H>(
   request: AsyncIterable<{ payload?: { $case: "header"; value: H } | { $case: "chunk"; value: Buffer } | undefined }>,
   maxBytes: number,
-): Promise<{ header: H; chunks: AsyncIterable<Uint8Array> }> {
+): Promise<{ header: H; chunks: AsyncIterable<Uint8Array>; stop(): void }> {
   const it = request[Symbol.asyncIterator]();
   const first = await it.next();
   if (first.done || first.value.payload?.$case !== "header") throw invalidArgument("upload: the first message must be a header");
@@ -105,7 +105,12 @@ async function headerAndChunks<H>(
       }
     },
   };
-  return { header, chunks };
+  // For a call refused before it read its chunks (too many uploads...): the pump stops waiting.
+  const stop = () => {
+    stopped = true;
+    wakePump?.();
+  };
+  return { header, chunks, stop };
 }
 
 export interface PatchServiceDeps {
@@ -126,9 +131,14 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
 
   return {
     async uploadPatch(request: AsyncIterable<UploadPatchRequest>, ctx: CallContext) {
-      const { header, chunks } = await headerAndChunks(request, d.maxPatchBytes);
-      if (header.sizeBytes > d.maxPatchBytes) throw invalidArgument(`upload: ${header.fileName} is ${header.sizeBytes} bytes, over the limit of ${d.maxPatchBytes}`);
-      const r = await d.patches.upload(header.fileName, chunks, ctx.signal);
+      const { header, chunks, stop } = await headerAndChunks(request, d.maxPatchBytes);
+      let r;
+      try {
+        if (header.sizeBytes > d.maxPatchBytes) throw invalidArgument(`upload: ${header.fileName} is ${header.sizeBytes} bytes, over the limit of ${d.maxPatchBytes}`);
+        r = await d.patches.upload(header.fileName, chunks, ctx.signal);
+      } finally {
+        stop();
+      }
       return { patchId: r.id, outcome: OUTCOME[r.outcome], messages: uploadMessages(r), patch: toProtoPatch(r.patch) };
     },
 
