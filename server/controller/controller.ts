@@ -210,7 +210,18 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   let web: WebConsoleServer | undefined;
   let webAddress: string | undefined;
   if (config.web) {
-    web = createWebConsoleServer({ patches, hosts, orchestrator, events, auth, audit, log: log.child({ api: "web-console" }), staticDir: config.web.staticDir, maxUploadBytes: config.maxPatchBytes + 1024 * 1024, limits: httpLimits });
+    web = createWebConsoleServer({
+      patches,
+      hosts,
+      orchestrator,
+      events,
+      auth,
+      audit,
+      log: log.child({ api: "web-console" }),
+      staticDir: config.web.staticDir,
+      maxUploadBytes: config.maxPatchBytes + 1024 * 1024,
+      limits: httpLimits,
+    });
     const a = await web.listen(config.web.host, config.web.port);
     webAddress = `${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`;
   }

@@ -57,7 +57,13 @@ export class PatchManager {
     this.uow = o.uow ?? new UnitOfWork({ store: o.store, events: o.events });
     this.catalog = new PatchCatalog(o.runningRelease);
     const parts = { catalog: this.catalog, uow: this.uow, blobs: o.blobs };
-    this.imports = new PatchImport({ ...parts, tmpDir: o.tmpDir, trust: o.trust, ...(o.limits ? { limits: o.limits } : {}), ...(o.uploadBudget ? { budget: o.uploadBudget } : {}) });
+    this.imports = new PatchImport({
+      ...parts,
+      tmpDir: o.tmpDir,
+      trust: o.trust,
+      ...(o.limits ? { limits: o.limits } : {}),
+      ...(o.uploadBudget ? { budget: o.uploadBudget } : {}),
+    });
     this.lifecycle = new PatchLifecycle({ ...parts, checks: o.checks ?? NO_CHECKS });
     this.releases = new Releases(parts);
   }

@@ -141,7 +141,8 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
   let unpacked = 0;
   const charge = (bytes: number) => {
     unpacked += bytes;
-    if (unpacked > limits.maxUnpackedBytes) throw bad(`patch: unpacked files exceed the limit of ${limits.maxUnpackedBytes} bytes (--max-unpacked-bytes)`, "PATCH_TOO_LARGE");
+    if (unpacked > limits.maxUnpackedBytes)
+      throw bad(`patch: unpacked files exceed the limit of ${limits.maxUnpackedBytes} bytes (--max-unpacked-bytes)`, "PATCH_TOO_LARGE");
     ticket?.charge(bytes);
   };
   const spooler = new PatchSpooler(membersDir, rpmDir, limits, options.hashLanesFromBytes ?? LANES_FROM_BYTES, charge);

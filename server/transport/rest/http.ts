@@ -85,9 +85,11 @@ export function createHttpServer<C, M>(o: HttpServerOptions<C, M>): HttpServer {
   });
   server.on("clientError", (err, socket) => {
     if (!socket.writable) return socket.destroy();
-    const body = JSON.stringify({ error: "Bad request" });
-    socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
-    void err;
+    // Headers (or the whole request) not received in time: 408, as node itself would answer.
+    const timedOut = (err as NodeJS.ErrnoException).code === "ERR_HTTP_REQUEST_TIMEOUT";
+    const body = JSON.stringify({ error: timedOut ? "Request timeout" : "Bad request" });
+    const line = timedOut ? "408 Request Timeout" : "400 Bad Request";
+    socket.end(`HTTP/1.1 ${line}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

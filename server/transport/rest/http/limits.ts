@@ -106,9 +106,9 @@ export function applyHttpLimits(server: http.Server, limits: HttpListenerLimits)
       }, limits.bodyTimeoutMs);
       t.unref();
       const clear = () => clearTimeout(t);
+      // "close" also comes when the socket goes (no per-request listener on a keep-alive socket).
       req.once("end", clear);
       req.once("close", clear);
-      req.socket.once("close", clear);
     },
   };
 }
