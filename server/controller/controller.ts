@@ -30,6 +30,7 @@ import { createStoreStrategyPersistence } from "../storage/sqlite/strategy-store
 import { createOrchestrationService } from "../transport/orchestration-service.js";
 import { createVimRestServer, type VimRestServer } from "../transport/vim-rest.js";
 import { ConnectionPool } from "../transport/rest/http.js";
+import { createEarlyAuthInterceptor } from "../transport/early-auth.js";
 import { roleSatisfies } from "../domain/auth/index.js";
 import { createPatchApiServer } from "../transport/rest/patch-api.js";
 import { createWebConsoleServer, type WebConsoleServer } from "../transport/web/web-console.js";
@@ -139,6 +140,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     "grpc.keepalive_permit_without_calls": 1,
     // Channelz is not served; its per-call bookkeeping is pure cost.
     "grpc.enable_channelz": 0,
+    // Unary calls without a valid token end before their message is read (BOUNDS, issue 16.12).
+    interceptors: [createEarlyAuthInterceptor({ auth, audit, log })],
   })
     .use(errorMiddleware(log))
     .use(createAuthMiddleware({ auth, audit, log }))
