@@ -104,6 +104,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   await events.init();
   const blobs = new BlobStore(path.join(config.dataDir, "blobs"));
   const tmpDir = path.join(config.dataDir, "tmp");
+  // Uploads in flight and their temp disk, for every upload path (BOUNDS).
+  const uploadBudget = new UploadBudget(config.uploads.maxConcurrent, config.uploads.maxTmpBytes);
   const patches = new PatchManager({
     store,
     blobs,
@@ -113,7 +115,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     runningRelease: config.release,
     trust: () => trust.current(),
     limits: { maxPatchBytes: config.maxPatchBytes, maxUnpackedBytes: config.uploads.maxUnpackedBytes, maxInflateRatio: config.uploads.maxInflateRatio },
-    uploadBudget: new UploadBudget(config.uploads.maxConcurrent, config.uploads.maxTmpBytes),
+    uploadBudget,
     checks: createShellCheckRunner(),
   });
   await patches.init();
@@ -155,6 +157,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       tmpDir,
       trustLabels: () => trust.current().keys.map((k) => k.label),
       hostCount: () => hosts.count(),
+      uploadBudget,
     }),
   );
   server.add(withSafeDecoding(AdminServiceDefinition), createAdminService({ auth, trust, audit }));

@@ -9,6 +9,7 @@ import {
 } from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { PatchManager, UploadOutcome as DomainUploadOutcome } from "../domain/patches/patch-manager.js";
+import type { UploadBudget } from "../domain/patchfile/index.js";
 import type { EventLog } from "../domain/events/event-log.js";
 import { patchIds, toProtoEvent, toProtoPatch } from "./mappers/patch.js";
 import { tempPathFor } from "../lib/fs-atomic.js";
@@ -121,6 +122,8 @@ export interface PatchServiceDeps {
   trustLabels?: () => string[];
   /** How many hosts the controller knows (GetControllerInfo.host_count). */
   hostCount?: () => number;
+  /** Uploads in flight (shared with patch uploads): ImportBasePackage takes a slot and charges its temp file. */
+  uploadBudget?: UploadBudget;
 }
 
 /** PatchService over the patch manager. Request validation names the field. */
@@ -229,34 +232,42 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
     },
 
     async importBasePackage(request) {
-      const { header, chunks } = await headerAndChunks(request, d.maxPatchBytes);
-      if (path.basename(header.fileName) !== header.fileName || !header.fileName.endsWith(".rpm")) {
-        throw invalidArgument(`file_name: must be a bare *.rpm name, got "${header.fileName}"`);
-      }
-      await fsp.mkdir(d.tmpDir, { recursive: true });
-      const tmp = tempPathFor(path.join(d.tmpDir, header.fileName));
+      const { header, chunks, stop } = await headerAndChunks(request, d.maxPatchBytes);
+      let ticket: ReturnType<UploadBudget["acquire"]> | undefined;
       try {
-        // Opened before the first chunk is awaited, closed before the finally removes it: a
-        // request that fails at once leaves no file behind (a lazily opened stream could create
-        // it after the removal).
-        const fh = await fsp.open(tmp, "wx", 0o600);
-        try {
-          let at = 0;
-          for await (const c of chunks) {
-            await fh.write(c, 0, c.length, at);
-            at += c.length;
-          }
-        } finally {
-          await fh.close();
+        if (path.basename(header.fileName) !== header.fileName || !header.fileName.endsWith(".rpm")) {
+          throw invalidArgument(`file_name: must be a bare *.rpm name, got "${header.fileName}"`);
         }
-        const r = await d.patches.importBasePackage(header.release, tmp, header.fileName);
-        const k = r.pkg;
-        return {
-          added: r.added,
-          package: { fileName: k.fileName, name: k.name, epoch: k.epoch, version: k.version, release: k.release, arch: k.arch, sha256: k.sha256, sizeBytes: k.size },
-        };
+        ticket = d.uploadBudget?.acquire();
+        await fsp.mkdir(d.tmpDir, { recursive: true });
+        const tmp = tempPathFor(path.join(d.tmpDir, header.fileName));
+        try {
+          // Opened before the first chunk is awaited, closed before the finally removes it: a
+          // request that fails at once leaves no file behind (a lazily opened stream could create
+          // it after the removal).
+          const fh = await fsp.open(tmp, "wx", 0o600);
+          try {
+            let at = 0;
+            for await (const c of chunks) {
+              ticket?.charge(c.length);
+              await fh.write(c, 0, c.length, at);
+              at += c.length;
+            }
+          } finally {
+            await fh.close();
+          }
+          const r = await d.patches.importBasePackage(header.release, tmp, header.fileName);
+          const k = r.pkg;
+          return {
+            added: r.added,
+            package: { fileName: k.fileName, name: k.name, epoch: k.epoch, version: k.version, release: k.release, arch: k.arch, sha256: k.sha256, sizeBytes: k.size },
+          };
+        } finally {
+          await fsp.rm(tmp, { force: true });
+        }
       } finally {
-        await fsp.rm(tmp, { force: true });
+        ticket?.release();
+        stop();
       }
     },
 

@@ -9,7 +9,7 @@ import { promises as fsp } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { Status } from "nice-grpc";
-import type { UploadPatchRequest } from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
+import type { ImportBasePackageRequest, UploadPatchRequest } from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
 import { startController, type ControllerHandle } from "../lib/controller-harness.js";
 import { rawClients } from "../lib/grpc-clients.js";
 import { buildGzipBomb } from "../../tools/bench/gzip-bomb.js";
@@ -96,7 +96,7 @@ describe("upload and connection bounds (real controller)", function () {
     expect(await tmp()).to.deep.equal([]);
   });
 
-  it("refuses an upload past --max-concurrent-uploads with RESOURCE_EXHAUSTED (gRPC) and 503 (REST), naming the flag", async () => {
+  it("refuses an upload (and a base-package import) past --max-concurrent-uploads with RESOURCE_EXHAUSTED (gRPC) and 503 (REST), naming the flag", async () => {
     let release!: () => void;
     const hold = new Promise<void>((r) => (release = r));
     const ac = new AbortController();
@@ -116,6 +116,16 @@ describe("upload and connection bounds (real controller)", function () {
     });
     expect(rest.status).to.equal(503);
     expect(((await rest.json()) as { error: string }).error).to.include("--max-concurrent-uploads");
+    async function* rpm(): AsyncGenerator<ImportBasePackageRequest> {
+      yield { payload: { $case: "header", value: { release: "19.09", fileName: "x-1-1.x86_64.rpm", sizeBytes: 1024 } } };
+      yield { payload: { $case: "chunk", value: Buffer.alloc(1024) } };
+    }
+    const base = await clients.patches.importBasePackage(rpm()).then(
+      () => null,
+      (e: { code: Status; details: string }) => e,
+    );
+    expect(base?.code).to.equal(Status.RESOURCE_EXHAUSTED);
+    expect(base?.details).to.include("--max-concurrent-uploads");
     ac.abort();
     release();
     await first;
@@ -123,8 +133,6 @@ describe("upload and connection bounds (real controller)", function () {
   });
 
   it("caps slow-body sockets on one listener and cuts them after the body timeout; the other listeners and gRPC stay served", async () => {
-    const [host] = ctl.webUrl!.replace("http://", "").split(":");
-    void host;
     const web = ctl.webUrl!.replace("http://", "");
     const closed: Promise<string>[] = [];
     // 60 unauthenticated sign-ins whose body never comes (the attack of issue 16, point 5).
