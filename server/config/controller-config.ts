@@ -48,6 +48,25 @@ export interface ControllerOptions {
    * window is twice that). Default: HTTP/2's 65535. Raise it for uploads over links with latency.
    */
   http2Window?: number;
+  // ---- BOUNDS: upload and HTTP connection limits (docs/security.md "Limits")
+  /** Bytes one upload may unpack (decompressed stream; temp files). Default 2 x maxPatchBytes. */
+  maxUnpackedBytes?: number;
+  /** Decompressed bytes per compressed byte received, at most (plus 64 MiB); 0 = off. Default 32. */
+  maxInflateRatio?: number;
+  /** Patch uploads read at the same time, at most (all paths together). Default 4. */
+  maxConcurrentUploads?: number;
+  /** Temporary disk all uploads in flight may hold together, bytes. Default 2 x maxUnpackedBytes. */
+  maxUploadTmpBytes?: number;
+  /** Every HTTP listener: ms to receive a request's headers. Default 20000. */
+  httpHeaderTimeoutMs?: number;
+  /** Every HTTP listener: ms a connection may stay silent (no byte either way). Default 60000. */
+  httpIdleTimeoutMs?: number;
+  /** Every HTTP listener: ms to receive a small (non-upload) request body. Default 30000. */
+  httpBodyTimeoutMs?: number;
+  /** Connections per HTTP listener, at most. Default 256. */
+  httpMaxConnections?: number;
+  /** Connections over all HTTP listeners together, at most. Default 512. */
+  httpMaxConnectionsTotal?: number;
 }
 
 /** Resolved, frozen configuration of one controller process. */
@@ -70,6 +89,43 @@ export interface ControllerConfig {
   readonly web: { host: string; port: number; staticDir: string } | undefined;
   /** undefined: HTTP/2's default window (nothing is changed). */
   readonly http2Window: number | undefined;
+  /** Upload bounds (BOUNDS); see ControllerOptions. */
+  readonly uploads: { readonly maxUnpackedBytes: number; readonly maxInflateRatio: number; readonly maxConcurrent: number; readonly maxTmpBytes: number };
+  /** HTTP listener bounds (BOUNDS); see ControllerOptions. */
+  readonly httpLimits: HttpLimits;
+}
+
+/** Timeouts and connection caps of every HTTP listener (web console, patching REST API, VIM API). */
+export interface HttpLimits {
+  readonly headerTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsTotal: number;
+}
+
+/** The upload and HTTP limits of `options`, defaults filled in and checked (BOUNDS). */
+export function resolveBounds(options: ControllerOptions, maxPatchBytes: number): { uploads: ControllerConfig["uploads"]; httpLimits: HttpLimits } {
+  const whole = (v: number | undefined, def: number, flag: string, min = 1) => {
+    const n = v ?? def;
+    if (!Number.isSafeInteger(n) || n < min) throw invalidArgument(`${flag} must be a whole number >= ${min}, got ${v}`);
+    return n;
+  };
+  const maxUnpackedBytes = whole(options.maxUnpackedBytes, Math.min(2 * maxPatchBytes, Number.MAX_SAFE_INTEGER), "--max-unpacked-bytes");
+  const uploads = Object.freeze({
+    maxUnpackedBytes,
+    maxInflateRatio: whole(options.maxInflateRatio, 32, "--max-inflate-ratio", 0),
+    maxConcurrent: whole(options.maxConcurrentUploads, 4, "--max-concurrent-uploads"),
+    maxTmpBytes: whole(options.maxUploadTmpBytes, Math.min(2 * maxUnpackedBytes, Number.MAX_SAFE_INTEGER), "--max-upload-tmp-bytes"),
+  });
+  const httpLimits = Object.freeze({
+    headerTimeoutMs: whole(options.httpHeaderTimeoutMs, 20_000, "--http-header-timeout"),
+    idleTimeoutMs: whole(options.httpIdleTimeoutMs, 60_000, "--http-idle-timeout"),
+    bodyTimeoutMs: whole(options.httpBodyTimeoutMs, 30_000, "--http-body-timeout"),
+    maxConnections: whole(options.httpMaxConnections, 256, "--http-max-connections"),
+    maxConnectionsTotal: whole(options.httpMaxConnectionsTotal, 512, "--http-max-connections-total"),
+  });
+  return { uploads, httpLimits };
 }
 
 /** Splits `host:port`, `[v6]:port` or `:port`. */
@@ -118,7 +174,9 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
   if (webAddr) checkListenPolicy(webAddr.host, false, !!options.insecureListenAny);
   // dist/server/config -> dist/web (built); under tsx server/config -> dist/web as well.
   const defaultStatic = path.basename(path.resolve(__dirname, "../..")) === "dist" ? path.resolve(__dirname, "../../web") : path.resolve(__dirname, "../../dist/web");
+  const bounds = resolveBounds(options, maxPatchBytes);
   return Object.freeze({
+    ...bounds,
     web: webAddr ? { ...webAddr, staticDir: path.resolve(options.webStaticDir ?? defaultStatic) } : undefined,
     patchApi: patchApiAddr ? { ...patchApiAddr, localTrust: !!options.patchApiLocalTrust } : undefined,
     timeScale,
@@ -162,6 +220,15 @@ export const CONTROLLER_USAGE = `usage: sw-patch-controller [options]
   --http2-window BYTES    HTTP/2 receive window per stream of the gRPC port, e.g. 1M (default 65535,
                           HTTP/2's; the connection window is twice it); raise it for uploads over
                           links with latency: an upload moves at most one window per round trip
+  --max-unpacked-bytes N  bytes one upload may unpack, stream and temp files (default 2 x --max-patch-bytes)
+  --max-inflate-ratio R   refuse a patch that inflates past R x its compressed bytes + 64 MiB (default 32; 0 = off)
+  --max-concurrent-uploads N    patch uploads read at once, all APIs together (default 4)
+  --max-upload-tmp-bytes N      temp disk all uploads in flight may hold (default 2 x --max-unpacked-bytes)
+  --http-header-timeout MS      HTTP listeners: time to send the request headers (default 20000)
+  --http-idle-timeout MS        HTTP listeners: a connection silent this long is closed (default 60000)
+  --http-body-timeout MS        HTTP listeners: time to send a small (non-upload) body (default 30000)
+  --http-max-connections N      connections per HTTP listener (default 256)
+  --http-max-connections-total N  connections over all HTTP listeners (default 512)
   -h, --help              this help
 `;
 
@@ -201,6 +268,15 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
         "web-listen": { type: "string" },
         "web-static-dir": { type: "string" },
         "http2-window": { type: "string" },
+        "max-unpacked-bytes": { type: "string" },
+        "max-inflate-ratio": { type: "string" },
+        "max-concurrent-uploads": { type: "string" },
+        "max-upload-tmp-bytes": { type: "string" },
+        "http-header-timeout": { type: "string" },
+        "http-idle-timeout": { type: "string" },
+        "http-body-timeout": { type: "string" },
+        "http-max-connections": { type: "string" },
+        "http-max-connections-total": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -233,5 +309,15 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
   if (v["web-listen"] !== undefined) out.webListen = v["web-listen"];
   if (v["web-static-dir"] !== undefined) out.webStaticDir = v["web-static-dir"];
   if (v["http2-window"] !== undefined) out.http2Window = parseByteSize(v["http2-window"], "--http2-window");
+  // BOUNDS flags
+  if (v["max-unpacked-bytes"] !== undefined) out.maxUnpackedBytes = parseByteSize(v["max-unpacked-bytes"], "--max-unpacked-bytes");
+  if (v["max-inflate-ratio"] !== undefined) out.maxInflateRatio = Number(v["max-inflate-ratio"]);
+  if (v["max-concurrent-uploads"] !== undefined) out.maxConcurrentUploads = Number(v["max-concurrent-uploads"]);
+  if (v["max-upload-tmp-bytes"] !== undefined) out.maxUploadTmpBytes = parseByteSize(v["max-upload-tmp-bytes"], "--max-upload-tmp-bytes");
+  if (v["http-header-timeout"] !== undefined) out.httpHeaderTimeoutMs = Number(v["http-header-timeout"]);
+  if (v["http-idle-timeout"] !== undefined) out.httpIdleTimeoutMs = Number(v["http-idle-timeout"]);
+  if (v["http-body-timeout"] !== undefined) out.httpBodyTimeoutMs = Number(v["http-body-timeout"]);
+  if (v["http-max-connections"] !== undefined) out.httpMaxConnections = Number(v["http-max-connections"]);
+  if (v["http-max-connections-total"] !== undefined) out.httpMaxConnectionsTotal = Number(v["http-max-connections-total"]);
   return out;
 }

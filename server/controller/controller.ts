@@ -17,7 +17,7 @@ import { SqliteStore } from "../storage/sqlite/store.js";
 import { createShellCheckRunner } from "../lib/shell-check-runner.js";
 import { EventLog } from "../domain/events/event-log.js";
 import { PatchManager } from "../domain/patches/patch-manager.js";
-import type { TrustStore } from "../domain/patchfile/index.js";
+import { UploadBudget, type TrustStore } from "../domain/patchfile/index.js";
 import { publicPrivateKeyLabels, startupTrust } from "./default-trust.js";
 import type { LocalSigningKey } from "./local-signing-key.js";
 import { createLogger, type Logger } from "../lib/log.js";
@@ -31,6 +31,8 @@ import { createClusterAdapter } from "../domain/orchestration/cluster-adapter.js
 import { createStoreStrategyPersistence } from "../storage/sqlite/strategy-store.js";
 import { createOrchestrationService } from "../transport/orchestration-service.js";
 import { createVimRestServer, type VimRestServer } from "../transport/vim-rest.js";
+import { ConnectionPool } from "../transport/rest/http.js";
+import { createEarlyAuthInterceptor } from "../transport/early-auth.js";
 import { roleSatisfies } from "../domain/auth/index.js";
 import { createPatchApiServer } from "../transport/rest/patch-api.js";
 import { createWebConsoleServer, type WebConsoleServer } from "../transport/web/web-console.js";
@@ -115,6 +117,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   await events.init();
   const blobs = new BlobStore(path.join(config.dataDir, "blobs"));
   const tmpDir = path.join(config.dataDir, "tmp");
+  // Uploads in flight and their temp disk, for every upload path (BOUNDS).
+  const uploadBudget = new UploadBudget(config.uploads.maxConcurrent, config.uploads.maxTmpBytes);
   const patches = new PatchManager({
     store,
     blobs,
@@ -123,7 +127,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     tmpDir,
     runningRelease: config.release,
     trust: () => trust.current(),
-    limits: { maxPatchBytes: config.maxPatchBytes },
+    limits: { maxPatchBytes: config.maxPatchBytes, maxUnpackedBytes: config.uploads.maxUnpackedBytes, maxInflateRatio: config.uploads.maxInflateRatio },
+    uploadBudget,
     checks: createShellCheckRunner(),
   });
   await patches.init();
@@ -150,6 +155,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     "grpc.keepalive_permit_without_calls": 1,
     // Channelz is not served; its per-call bookkeeping is pure cost.
     "grpc.enable_channelz": 0,
+    // Unary calls without a valid token end before their message is read (BOUNDS, issue 16.12).
+    interceptors: [createEarlyAuthInterceptor({ auth, audit, log })],
   })
     .use(errorMiddleware(log))
     .use(createAuthMiddleware({ auth, audit, log }))
@@ -163,6 +170,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       tmpDir,
       trustLabels: () => trust.current().keys.map((k) => k.label),
       hostCount: () => hosts.count(),
+      uploadBudget,
     }),
   );
   server.add(withSafeDecoding(AdminServiceDefinition), createAdminService({ auth, trust, audit }));
@@ -185,6 +193,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   const listen = () => server.listen(`${host}:${config.listenPort}`, config.tls ? serverCredentials(config.tls) : undefined);
   const port = config.http2Window === undefined ? await listen() : await withHttp2Window(config.http2Window, listen);
   const address = `${host}:${port}`;
+  // Every HTTP listener: the configured timeouts, its own connection cap and one shared total.
+  const httpLimits = { ...config.httpLimits, pool: new ConnectionPool(config.httpLimits.maxConnectionsTotal) };
   let vim: VimRestServer | undefined;
   if (config.vimListen) {
     const vh = config.vimListen.host.includes(":") ? `[${config.vimListen.host}]` : config.vimListen.host;
@@ -192,6 +202,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       orchestrator,
       listen: `${vh}:${config.vimListen.port}`,
       log,
+      limits: httpLimits,
       authorize: async (token, action) => {
         if (!token) return false;
         const caller = await auth.verify(token);
@@ -210,6 +221,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       log: log.child({ api: "patch-rest" }),
       localTrust: config.patchApi.localTrust,
       maxUploadBytes: config.maxPatchBytes + 1024 * 1024,
+      limits: httpLimits,
     });
     const a = await patchApi.listen(config.patchApi.host, config.patchApi.port);
     patchApiAddress = `${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`;
@@ -217,7 +229,18 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   let web: WebConsoleServer | undefined;
   let webAddress: string | undefined;
   if (config.web) {
-    web = createWebConsoleServer({ patches, hosts, orchestrator, events, auth, audit, log: log.child({ api: "web-console" }), staticDir: config.web.staticDir });
+    web = createWebConsoleServer({
+      patches,
+      hosts,
+      orchestrator,
+      events,
+      auth,
+      audit,
+      log: log.child({ api: "web-console" }),
+      staticDir: config.web.staticDir,
+      maxUploadBytes: config.maxPatchBytes + 1024 * 1024,
+      limits: httpLimits,
+    });
     const a = await web.listen(config.web.host, config.web.port);
     webAddress = `${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`;
   }

@@ -10,6 +10,7 @@ import {
 import { DomainError, invalidArgument, notFound } from "../domain/errors.js";
 import type { AuthContextExt } from "./auth-middleware.js";
 import type { PatchManager, UploadOutcome as DomainUploadOutcome } from "../domain/patches/patch-manager.js";
+import type { UploadBudget } from "../domain/patchfile/index.js";
 import type { EventLog } from "../domain/events/event-log.js";
 import { patchIds, toProtoEvent, toProtoPatch } from "./mappers/patch.js";
 import { tempPathFor } from "../lib/fs-atomic.js";
@@ -43,7 +44,7 @@ const READ_AHEAD = 4 * 1024 * 1024;
 async function headerAndChunks<H>(
   request: AsyncIterable<{ payload?: { $case: "header"; value: H } | { $case: "chunk"; value: Buffer } | undefined }>,
   maxBytes: number,
-): Promise<{ header: H; chunks: AsyncIterable<Uint8Array> }> {
+): Promise<{ header: H; chunks: AsyncIterable<Uint8Array>; stop(): void }> {
   const it = request[Symbol.asyncIterator]();
   const first = await it.next();
   if (first.done || first.value.payload?.$case !== "header") throw invalidArgument("upload: the first message must be a header");
@@ -106,7 +107,12 @@ async function headerAndChunks<H>(
       }
     },
   };
-  return { header, chunks };
+  // For a call refused before it read its chunks (too many uploads...): the pump stops waiting.
+  const stop = () => {
+    stopped = true;
+    wakePump?.();
+  };
+  return { header, chunks, stop };
 }
 
 export interface PatchServiceDeps {
@@ -117,6 +123,8 @@ export interface PatchServiceDeps {
   trustLabels?: () => string[];
   /** How many hosts the controller knows (GetControllerInfo.host_count). */
   hostCount?: () => number;
+  /** Uploads in flight (shared with patch uploads): ImportBasePackage takes a slot and charges its temp file. */
+  uploadBudget?: UploadBudget;
 }
 
 /** PatchService over the patch manager. Request validation names the field. */
@@ -127,9 +135,14 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
 
   return {
     async uploadPatch(request: AsyncIterable<UploadPatchRequest>, ctx: CallContext) {
-      const { header, chunks } = await headerAndChunks(request, d.maxPatchBytes);
-      if (header.sizeBytes > d.maxPatchBytes) throw invalidArgument(`upload: ${header.fileName} is ${header.sizeBytes} bytes, over the limit of ${d.maxPatchBytes}`);
-      const r = await d.patches.upload(header.fileName, chunks, ctx.signal);
+      const { header, chunks, stop } = await headerAndChunks(request, d.maxPatchBytes);
+      let r;
+      try {
+        if (header.sizeBytes > d.maxPatchBytes) throw invalidArgument(`upload: ${header.fileName} is ${header.sizeBytes} bytes, over the limit of ${d.maxPatchBytes}`);
+        r = await d.patches.upload(header.fileName, chunks, ctx.signal);
+      } finally {
+        stop();
+      }
       return { patchId: r.id, outcome: OUTCOME[r.outcome], messages: uploadMessages(r), patch: toProtoPatch(r.patch) };
     },
 
@@ -222,37 +235,45 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
     async importBasePackage(request, ctx: CallContext & Partial<AuthContextExt>) {
       const caller = ctx.caller;
       if (!caller) throw new DomainError("unauthenticated", "missing token", { reason: "TOKEN_MISSING" });
-      const { header, chunks } = await headerAndChunks(request, d.maxPatchBytes);
-      if (path.basename(header.fileName) !== header.fileName || !header.fileName.endsWith(".rpm")) {
-        throw invalidArgument(`file_name: must be a bare *.rpm name, got "${header.fileName}"`);
-      }
-      await fsp.mkdir(d.tmpDir, { recursive: true });
-      const tmp = tempPathFor(path.join(d.tmpDir, header.fileName));
+      const { header, chunks, stop } = await headerAndChunks(request, d.maxPatchBytes);
+      let ticket: ReturnType<UploadBudget["acquire"]> | undefined;
       try {
-        // Opened before the first chunk is awaited, closed before the finally removes it: a
-        // request that fails at once leaves no file behind (a lazily opened stream could create
-        // it after the removal).
-        const fh = await fsp.open(tmp, "wx", 0o600);
-        try {
-          let at = 0;
-          for await (const c of chunks) {
-            await fh.write(c, 0, c.length, at);
-            at += c.length;
-          }
-        } finally {
-          await fh.close();
+        if (path.basename(header.fileName) !== header.fileName || !header.fileName.endsWith(".rpm")) {
+          throw invalidArgument(`file_name: must be a bare *.rpm name, got "${header.fileName}"`);
         }
-        const r = await d.patches.importBasePackage(header.release, tmp, header.fileName, {
-          importer: { tokenId: caller.tokenId, role: caller.role },
-          ...(header.signature.length ? { signature: header.signature } : {}),
-        });
-        const k = r.pkg;
-        return {
-          added: r.added,
-          package: { fileName: k.fileName, name: k.name, epoch: k.epoch, version: k.version, release: k.release, arch: k.arch, sha256: k.sha256, sizeBytes: k.size },
-        };
+        ticket = d.uploadBudget?.acquire();
+        await fsp.mkdir(d.tmpDir, { recursive: true });
+        const tmp = tempPathFor(path.join(d.tmpDir, header.fileName));
+        try {
+          // Opened before the first chunk is awaited, closed before the finally removes it: a
+          // request that fails at once leaves no file behind (a lazily opened stream could create
+          // it after the removal).
+          const fh = await fsp.open(tmp, "wx", 0o600);
+          try {
+            let at = 0;
+            for await (const c of chunks) {
+              ticket?.charge(c.length);
+              await fh.write(c, 0, c.length, at);
+              at += c.length;
+            }
+          } finally {
+            await fh.close();
+          }
+          const r = await d.patches.importBasePackage(header.release, tmp, header.fileName, {
+            importer: { tokenId: caller.tokenId, role: caller.role },
+            ...(header.signature.length ? { signature: header.signature } : {}),
+          });
+          const k = r.pkg;
+          return {
+            added: r.added,
+            package: { fileName: k.fileName, name: k.name, epoch: k.epoch, version: k.version, release: k.release, arch: k.arch, sha256: k.sha256, sizeBytes: k.size },
+          };
+        } finally {
+          await fsp.rm(tmp, { force: true });
+        }
       } finally {
-        await fsp.rm(tmp, { force: true });
+        ticket?.release();
+        stop();
       }
     },
 

@@ -5,6 +5,7 @@ import type { Orchestrator } from "../domain/orchestration/orchestrator.js";
 import type { StrategyOptions } from "../domain/orchestration/model.js";
 import type { Logger } from "../lib/log.js";
 import { strategyToReferenceJson } from "./mappers/strategy.js";
+import { applyHttpLimits, DEFAULT_HTTP_LIMITS, type HttpLimitStats, type HttpListenerLimits } from "./rest/http/limits.js";
 
 /** What a request wants to do, for {@link VimRestOptions.authorize}. */
 export type VimRestAction = "read" | "create" | "delete" | "apply" | "abort";
@@ -18,6 +19,8 @@ export interface VimRestOptions {
   authorize?: (token: string | undefined, action: VimRestAction) => boolean | Promise<boolean>;
   /** Largest accepted request body, bytes. Default 65536. */
   maxBodyBytes?: number;
+  /** Timeouts and connection caps of the listener (default DEFAULT_HTTP_LIMITS). */
+  limits?: HttpListenerLimits;
   log?: Logger;
 }
 
@@ -25,6 +28,8 @@ export interface VimRestOptions {
 export interface VimRestServer {
   readonly address: string;
   readonly port: number;
+  /** Connections refused by a cap and cut by a timeout so far. */
+  readonly limitStats: HttpLimitStats;
   close(): Promise<void>;
 }
 
@@ -135,6 +140,9 @@ export async function createVimRestServer(o: VimRestOptions): Promise<VimRestSer
 
     if (sub === "actions") {
       if (method !== "POST") throw new HttpError(405, "Method not allowed");
+      // Credentials before the body: apply and abort need the same role, checked again below
+      // for the action the body names.
+      await guard(req, "apply");
       const b = await body(req);
       if (!b || typeof b !== "object" || Array.isArray(b)) throw new HttpError(400, "request body must be a JSON object");
       const rec = b as Record<string, unknown>;
@@ -163,13 +171,14 @@ export async function createVimRestServer(o: VimRestOptions): Promise<VimRestSer
         return send(200, { strategy: s ? strategyToReferenceJson(s) : null });
       }
       case "POST": {
+        await guard(req, "create");
         const b = await body(req);
         const options = parseCreateBody(b);
-        await guard(req, "create");
         const s = await orch.create(options);
         return send(200, { strategy: strategyToReferenceJson(s) });
       }
       case "DELETE": {
+        await guard(req, "delete");
         const b = await body(req);
         let force = false;
         if (b !== undefined) {
@@ -178,7 +187,6 @@ export async function createVimRestServer(o: VimRestOptions): Promise<VimRestSer
           if (f !== undefined && typeof f !== "boolean") throw new HttpError(400, "Invalid value for force");
           force = f === true;
         }
-        await guard(req, "delete");
         try {
           await orch.delete(force);
         } catch (e) {
@@ -192,7 +200,9 @@ export async function createVimRestServer(o: VimRestOptions): Promise<VimRestSer
     }
   }
 
-  const server = http.createServer((req, res) => {
+  const limits = o.limits ?? DEFAULT_HTTP_LIMITS;
+  const server = http.createServer({ connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(limits.headerTimeoutMs / 4))) }, (req, res) => {
+    limiter.watch(req, false);
     handle(req, res).catch((e: unknown) => {
       let status = 500;
       let message = "internal error";
@@ -211,14 +221,19 @@ export async function createVimRestServer(o: VimRestOptions): Promise<VimRestSer
         return;
       }
       const text = JSON.stringify({ faultcode: status < 500 ? "Client" : "Server", faultstring: message, debuginfo: null });
-      res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text), ...(status === 413 ? { Connection: "close" } : {}) });
+      // A refusal before the body was read (401/403/413...) closes the connection: the body is
+      // dropped for a short grace period (so the client reads the answer), then the socket.
+      const unread = !req.complete;
+      res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text), ...(unread ? { Connection: "close" } : {}) });
       res.end(text);
-      // Unread body bytes (413) would otherwise keep the socket busy.
-      if (status === 413) req.resume();
+      if (unread) {
+        req.resume();
+        setTimeout(() => req.socket.destroy(), 2_000).unref();
+      }
     });
   });
-  server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
+  const limiter = applyHttpLimits(server, limits);
 
   const { host, port } = parseListen(o.listen);
   await new Promise<void>((resolve, reject) => {
@@ -234,6 +249,7 @@ export async function createVimRestServer(o: VimRestOptions): Promise<VimRestSer
   return {
     address: `${shownHost}:${addr.port}`,
     port: addr.port,
+    limitStats: limiter.stats,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

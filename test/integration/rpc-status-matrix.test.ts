@@ -920,23 +920,32 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     for (const p of served) if (RPC_POLICY[p] !== "public") expect(SIMPLE[p], `no simple call for ${p}`).to.be.a("function");
   });
 
-  it("answers an undecodable request with INVALID_ARGUMENT, reason MALFORMED_REQUEST (before any token check)", async () => {
+  it("answers an undecodable request with INVALID_ARGUMENT, reason MALFORMED_REQUEST, once its token is checked (issue 16.12: no token, no decoding)", async () => {
     const client = new grpc.Client(ctl.endpoint, grpc.credentials.createInsecure());
-    try {
-      const e = await new Promise<grpc.ServiceError | undefined>((resolve) =>
+    const send = (md: grpc.Metadata) =>
+      new Promise<grpc.ServiceError | undefined>((resolve) =>
         client.makeUnaryRequest(
           P + "ShowPatches",
           (b: Buffer) => b,
           (b: Buffer) => b,
           Buffer.from([0x0a, 0xff, 0xff]),
-          new grpc.Metadata(),
+          md,
           (error) => resolve(error ?? undefined),
         ),
       );
+    try {
+      const md = new grpc.Metadata();
+      md.set("authorization", `Bearer ${ctl.adminToken}`);
+      const e = await send(md);
       expect(e?.code).to.equal(Status.INVALID_ARGUMENT);
       expect(e?.details).to.match(/^request to ShowPatches could not be decoded: /);
       expect(e?.metadata.get("swpatch-error-reason")).to.deep.equal(["MALFORMED_REQUEST"]);
       expect(e?.metadata.get("swpatch-error-domain")).to.deep.equal(["swpatch.v1"]);
+      // Without a token the message is never read: UNAUTHENTICATED, not a decoding error.
+      const anon = await send(new grpc.Metadata());
+      expect(anon?.code).to.equal(Status.UNAUTHENTICATED);
+      expect(anon?.details).to.equal("missing token");
+      expect(anon?.metadata.get("swpatch-error-reason")).to.deep.equal(["TOKEN_MISSING"]);
     } finally {
       client.close();
     }

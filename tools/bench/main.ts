@@ -23,6 +23,8 @@ registerSuite("upload", async () => (await import("./upload.js")).uploadSuite);
 registerSuite("fleet", async () => (await import("./fleet.js")).fleetSuite);
 registerSuite("orchestrate", async () => (await import("./orchestrate.js")).orchestrateSuite);
 registerSuite("query", async () => (await import("./query.js")).querySuite);
+registerSuite("bomb", async () => (await import("./bomb.js")).bombSuite);
+registerSuite("slow-sockets", async () => (await import("./slow-sockets.js")).slowSocketsSuite);
 
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === "--child-verify") {

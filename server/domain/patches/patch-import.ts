@@ -1,7 +1,7 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { failedPrecondition, invalidArgument, notFound } from "../errors.js";
-import { readPatch, type TrustStore, type PatchReadLimits } from "../patchfile/index.js";
+import { readPatch, type TrustStore, type PatchReadLimits, type UploadBudget } from "../patchfile/index.js";
 import { readRpmHeader, rpmFileNameOf } from "../rpm/index.js";
 import { failpointAsync } from "../../lib/failpoint.js";
 import { hashFile } from "../../lib/hash-file.js";
@@ -31,6 +31,8 @@ export class PatchImport {
       tmpDir: string;
       trust: () => TrustStore;
       limits?: Partial<PatchReadLimits>;
+      /** Shared bound on uploads in flight (see readPatch's `budget`). */
+      budget?: UploadBudget;
     },
   ) {}
 
@@ -54,6 +56,7 @@ export class PatchImport {
       workDir: this.o.tmpDir,
       signal,
       ...(this.o.limits ? { limits: this.o.limits } : {}),
+      ...(this.o.budget ? { budget: this.o.budget } : {}),
     });
     try {
       const meta: PatchMeta = { ...verified.metadata, semantics: [...verified.metadata.semantics] };

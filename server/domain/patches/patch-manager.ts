@@ -1,6 +1,6 @@
 import { promises as fsp } from "node:fs";
 import type { EventLog } from "../events/event-log.js";
-import type { TrustStore, PatchReadLimits } from "../patchfile/index.js";
+import type { TrustStore, PatchReadLimits, UploadBudget } from "../patchfile/index.js";
 import type { Logger } from "../../lib/log.js";
 import type { BlobPort, Store } from "../store.js";
 import { UnitOfWork, type Work } from "../unit-of-work.js";
@@ -30,6 +30,8 @@ export interface PatchManagerOptions {
   runningRelease: string;
   trust: () => TrustStore;
   limits?: Partial<PatchReadLimits>;
+  /** Uploads in flight and their temp disk, shared by every upload path (readPatch's `budget`). */
+  uploadBudget?: UploadBudget;
   /** Runs semantic check scripts (controller: /bin/sh). Without one, a patch with checks cannot be applied or removed unless skipped. */
   checks?: SemanticCheckRunner;
   /** The unit of work shared with the host side (default: a new one over `store`). */
@@ -57,7 +59,13 @@ export class PatchManager {
     this.uow = o.uow ?? new UnitOfWork({ store: o.store, events: o.events });
     this.catalog = new PatchCatalog(o.runningRelease);
     const parts = { catalog: this.catalog, uow: this.uow, blobs: o.blobs };
-    this.imports = new PatchImport({ ...parts, tmpDir: o.tmpDir, trust: o.trust, ...(o.limits ? { limits: o.limits } : {}) });
+    this.imports = new PatchImport({
+      ...parts,
+      tmpDir: o.tmpDir,
+      trust: o.trust,
+      ...(o.limits ? { limits: o.limits } : {}),
+      ...(o.uploadBudget ? { budget: o.uploadBudget } : {}),
+    });
     this.lifecycle = new PatchLifecycle({ ...parts, checks: o.checks ?? NO_CHECKS });
     this.releases = new Releases(parts);
   }

@@ -54,6 +54,14 @@ export interface GunzipOptions {
   maxCompressedBytes?: number;
   /** Reject once the decompressed size exceeds this. */
   maxOutputBytes?: number;
+  /** Named in the message when `maxOutputBytes` is exceeded, e.g. "--max-unpacked-bytes". */
+  maxOutputName?: string;
+  /**
+   * Reject once the decompressed size exceeds this many times the compressed bytes read so far
+   * plus `ratioSlackBytes` (a decompression bomb); 0 or absent: no ratio check.
+   */
+  maxRatio?: number;
+  ratioSlackBytes?: number;
 }
 
 function abortError(signal: AbortSignal): Error {
@@ -80,6 +88,8 @@ export async function gunzipStrict(
   const { signal } = opts;
   const maxIn = opts.maxCompressedBytes ?? Number.MAX_SAFE_INTEGER;
   const maxOut = opts.maxOutputBytes ?? Number.MAX_SAFE_INTEGER;
+  const maxRatio = opts.maxRatio ?? 0;
+  const ratioSlack = opts.ratioSlackBytes ?? 0;
   signal?.throwIfAborted();
   // 1 MiB per inflate step: each step is a thread-pool round trip, so fewer, bigger steps keep
   // up with the network (256 KiB steps made inflate the slowest stage of an upload).
@@ -99,7 +109,15 @@ export async function gunzipStrict(
     try {
       for await (const out of inflate as AsyncIterable<Buffer>) {
         outBytes += out.length;
-        if (outBytes > maxOut) throw invalidArgument(`patch file: decompressed size exceeds the limit of ${maxOut} bytes`, { reason: "PATCH_TOO_LARGE" });
+        if (outBytes > maxOut)
+          throw invalidArgument(`patch file: decompressed size exceeds the limit of ${maxOut} bytes${opts.maxOutputName ? ` (${opts.maxOutputName})` : ""}`, {
+            reason: "PATCH_TOO_LARGE",
+          });
+        if (maxRatio > 0 && outBytes > maxRatio * compressed + ratioSlack)
+          throw invalidArgument(
+            `patch file: decompresses to more than ${maxRatio} times its compressed size (${outBytes} bytes from ${compressed}; limit --max-inflate-ratio ${maxRatio})`,
+            { reason: "PATCH_TOO_LARGE" },
+          );
         crc = zlib.crc32(out, crc);
         while (recent.length > 1 && recent[0].start + recent[0].buf.length <= inflate.bytesWritten - 8) recent.shift();
         await onData(out);

@@ -27,3 +27,5 @@ export {
 export type { TrustStore, TrustedKey, SignatureCheck } from "./signature.js";
 export { DEFAULT_PATCH_READ_LIMITS, resolvePatchReadLimits, SAFE_ID_RE } from "./limits.js";
 export type { PatchReadLimits } from "./limits.js";
+export { UploadBudget } from "./upload-budget.js";
+export type { UploadTicket } from "./upload-budget.js";

@@ -4,6 +4,20 @@ export interface PatchReadLimits {
   maxPatchBytes: number;
   /** Decompressed outer tar size. Default 4 GiB. */
   maxTotalBytes: number;
+  /**
+   * Bytes one patch may unpack: its decompressed stream and, separately, the bytes it writes to
+   * temp files (members and RPMs) are each refused past this (`--max-unpacked-bytes`). Default
+   * 8 GiB (twice the default patch size: RPM payloads are already compressed, and an out-of-order
+   * software.tar is kept beside the RPMs unpacked from it).
+   */
+  maxUnpackedBytes: number;
+  /**
+   * The decompressed stream may not outgrow this many times the compressed bytes received so far
+   * plus INFLATE_SLACK_BYTES (`--max-inflate-ratio`; 0 = no ratio check). Default 32: a real
+   * patch's RPMs are compressed (ratio about 1), so only a bomb gets near it, and it is refused
+   * after a few hundred MB instead of at the size limit.
+   */
+  maxInflateRatio: number;
   /** metadata.tar size. Default 1 MiB. */
   maxMetadataTarBytes: number;
   /** semantics.tar size. Default 1 MiB. */
@@ -29,6 +43,8 @@ const MiB = 1024 * 1024;
 export const DEFAULT_PATCH_READ_LIMITS: Readonly<PatchReadLimits> = Object.freeze({
   maxPatchBytes: 4 * GiB,
   maxTotalBytes: 4 * GiB,
+  maxUnpackedBytes: 8 * GiB,
+  maxInflateRatio: 32,
   maxMetadataTarBytes: 1 * MiB,
   maxSemanticsTarBytes: 1 * MiB,
   maxSoftwareTarBytes: 4 * GiB,
@@ -38,6 +54,9 @@ export const DEFAULT_PATCH_READ_LIMITS: Readonly<PatchReadLimits> = Object.freez
   maxRpmBytes: 2 * GiB,
   maxIdLength: 100,
 });
+
+/** Decompressed bytes always allowed beyond the inflate ratio (metadata and semantics compress well). */
+export const INFLATE_SLACK_BYTES = 64 * MiB;
 
 /** Merge partial limits over the defaults. */
 export function resolvePatchReadLimits(l: Partial<PatchReadLimits> = {}): PatchReadLimits {

@@ -52,10 +52,11 @@ function spool(
   what: string,
   md5: Hasher | null,
   sha256: Hasher | null,
+  charge: (bytes: number) => void,
   tees?: ((b: Buffer) => void | Promise<void>)[],
   onEnd?: () => Promise<void>,
 ): SpoolSink {
-  return new SpoolSink(file, limit, () => bad(`${what} is too large (limit ${limit} bytes)`, "PATCH_TOO_LARGE"), md5, sha256, tees, onEnd);
+  return new SpoolSink(file, limit, () => bad(`${what} is too large (limit ${limit} bytes)`, "PATCH_TOO_LARGE"), md5, sha256, tees, onEnd, charge);
 }
 
 /**
@@ -91,6 +92,8 @@ export class PatchSpooler {
     private readonly limits: PatchReadLimits,
     /** software.tar of at least this many bytes is hashed on the hash lanes. */
     private readonly lanesFrom: number,
+    /** Told every chunk written to a temp file before it is written; throws to stop the read. */
+    private readonly charge: (bytes: number) => void = () => undefined,
   ) {
     this.outer = new TarStreamParser("patch", (e) => this.onMember(e), 16);
   }
@@ -156,6 +159,7 @@ export class PatchSpooler {
       `patch member '${e.name}'`,
       big ? withConcat(this.onLane(0, "md5"), e.name === "software.tar" ? this.concatLane : null) : new LocalHasher("md5"),
       keep ? (big ? this.onLane(0, "sha256") : new LocalHasher("sha256")) : null,
+      this.charge,
       tees,
       e.name === "software.tar" ? () => this.softwareTar!.finish() : undefined,
     );
@@ -209,6 +213,7 @@ export class PatchSpooler {
           `software.tar member '${r.name}'`,
           null,
           this.concatLane ? this.onLane(1, "sha256") : new LocalHasher("sha256"),
+          this.charge,
         );
         this.sinks.push(s);
         this.rpmSinks.set(r.name, s);

@@ -9,9 +9,10 @@ import * as path from "node:path";
 import { DomainError } from "../errors.js";
 import { gunzipStrict } from "./gzip-stream.js";
 import type { PatchMetadata, SemanticAction } from "./metadata-xml.js";
-import { resolvePatchReadLimits, type PatchReadLimits } from "./limits.js";
+import { INFLATE_SLACK_BYTES, resolvePatchReadLimits, type PatchReadLimits } from "./limits.js";
 import { bad, PatchSpooler } from "./patch-spooler.js";
 import type { TrustStore } from "./signature.js";
+import type { UploadBudget } from "./upload-budget.js";
 import {
   checkContents,
   checkMd5Signature,
@@ -46,6 +47,12 @@ export interface ReadPatchOptions {
    * worker threads) while this thread parses and writes; smaller patches are hashed here.
    */
   hashLanesFromBytes?: number;
+  /**
+   * The controller's shared upload bound: a ticket is taken before the first byte is read
+   * (resource-exhausted when too many uploads are in flight), every byte written to a temp file is
+   * charged to it, and it is released by `cleanup()` (or when the read fails).
+   */
+  budget?: UploadBudget;
 }
 
 /** A verified patch, unpacked in `dir`. The caller moves files out, then calls `cleanup()`. */
@@ -112,22 +119,45 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
   const { signal } = options;
   const requireTrusted = options.requireTrusted ?? true;
   signal?.throwIfAborted();
-  await fsp.mkdir(options.workDir, { recursive: true });
-  const dir = await fsp.mkdtemp(path.join(options.workDir, "patch-"));
-  await fsp.chmod(dir, 0o700);
+  const ticket = options.budget?.acquire();
+  let dir: string;
+  try {
+    await fsp.mkdir(options.workDir, { recursive: true });
+    dir = await fsp.mkdtemp(path.join(options.workDir, "patch-"));
+  } catch (e) {
+    ticket?.release();
+    throw e;
+  }
   const cleanup = async () => {
-    await fsp.rm(dir, { recursive: true, force: true });
+    try {
+      await fsp.rm(dir, { recursive: true, force: true });
+    } finally {
+      ticket?.release();
+    }
   };
   const membersDir = path.join(dir, "members");
   const rpmDir = path.join(dir, "rpms");
-  const spooler = new PatchSpooler(membersDir, rpmDir, limits, options.hashLanesFromBytes ?? LANES_FROM_BYTES);
+  // Bytes written to temp files, bounded per patch and (through the ticket) for all uploads.
+  let unpacked = 0;
+  const charge = (bytes: number) => {
+    unpacked += bytes;
+    if (unpacked > limits.maxUnpackedBytes)
+      throw bad(`patch: unpacked files exceed the limit of ${limits.maxUnpackedBytes} bytes (--max-unpacked-bytes)`, "PATCH_TOO_LARGE");
+    ticket?.charge(bytes);
+  };
+  const spooler = new PatchSpooler(membersDir, rpmDir, limits, options.hashLanesFromBytes ?? LANES_FROM_BYTES, charge);
   try {
+    await fsp.chmod(dir, 0o700);
     await fsp.mkdir(membersDir);
     await fsp.mkdir(rpmDir);
+    const unpackLimited = limits.maxUnpackedBytes < limits.maxTotalBytes;
     await gunzipStrict(toAsyncIterable(source, signal), (c) => spooler.outer.write(c), {
       ...(signal ? { signal } : {}),
       maxCompressedBytes: limits.maxPatchBytes,
-      maxOutputBytes: limits.maxTotalBytes,
+      maxOutputBytes: Math.min(limits.maxTotalBytes, limits.maxUnpackedBytes),
+      ...(unpackLimited ? { maxOutputName: "--max-unpacked-bytes" } : {}),
+      maxRatio: limits.maxInflateRatio,
+      ratioSlackBytes: INFLATE_SLACK_BYTES,
     });
     await spooler.outer.finish();
     signal?.throwIfAborted();

@@ -39,6 +39,8 @@ export class SpoolSink {
     readonly sha256: Hasher | null,
     private readonly tees: ((b: Buffer) => void | Promise<void>)[] = [],
     private readonly onEnd?: () => Promise<void>,
+    /** Told the size of every chunk before it is written to the file; throws to refuse it. */
+    private readonly charge?: (bytes: number) => void,
   ) {}
   async open(): Promise<this> {
     if (this.sha256) this.fh = await fsp.open(this.file, "wx", 0o600);
@@ -64,6 +66,7 @@ export class SpoolSink {
     this.size += chunk.length;
     if (this.size > this.limit) throw this.tooLarge();
     if (this.writeError !== undefined) throw this.writeError;
+    if (this.fh) this.charge?.(chunk.length);
     if (this.fh && !this.laneWriter) {
       const done = this.fh.write(chunk, 0, chunk.length, at).then(
         () => undefined,

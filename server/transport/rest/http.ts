@@ -13,7 +13,9 @@
  * - JSON answers for every error: `HttpError(status, message, body?)` → that status with
  *   `body ?? {"error": message}`; anything else → 500 `{"error": "internal error (ref X)"}` with the
  *   stack logged under the ref, never sent;
- * - `listen`/`close` with connection tracking so close() never hangs on keep-alive sockets.
+ * - `listen`/`close` with connection tracking so close() never hangs on keep-alive sockets;
+ * - header, idle and small-body timeouts and connection caps (per listener and shared), see
+ *   http/limits.ts.
  *
  * This file is the server; the parts live in `http/` (router.ts, body.ts, multipart.ts, errors.ts,
  * answer.ts) and are re-exported here.
@@ -23,11 +25,13 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "../../lib/log.js";
 import { sendError, HttpError } from "./http/errors.js";
 import { parseTarget, type RequestContext, type Router } from "./http/router.js";
+import { applyHttpLimits, DEFAULT_HTTP_LIMITS, type HttpLimitStats, type HttpListenerLimits } from "./http/limits.js";
 
 export { HttpError, badRequest, sendError } from "./http/errors.js";
 export { sendJson, sendText } from "./http/answer.js";
 export { MAX_URL_BYTES, checkSegment, parseTarget, Router, type Handler, type Method, type ParsedTarget, type RequestContext, type Route } from "./http/router.js";
 export { bodyStream, discardBody, drain, readBody } from "./http/body.js";
+export { applyHttpLimits, ConnectionPool, DEFAULT_HTTP_LIMITS, type HttpLimitStats, type HttpListenerLimits } from "./http/limits.js";
 export { multipartBoundary, parseHeaderParams, parseMultipart, type MultipartLimits, type MultipartPart } from "./http/multipart.js";
 
 /** Decides who calls: returns the caller or throws HttpError (401/403). */
@@ -44,10 +48,16 @@ export interface HttpServerOptions<C, M> {
   notFound?: (segments: string[]) => unknown;
   /** Whole-request time limit, ms (default 30 min: big uploads). */
   requestTimeoutMs?: number;
+  /** Timeouts and connection caps (default DEFAULT_HTTP_LIMITS, no shared pool). */
+  limits?: HttpListenerLimits;
+  /** True for a route whose body may take long to arrive (uploads): no small-body timeout. */
+  longBody?: (ctx: RequestContext<C, M>) => boolean;
 }
 
 export interface HttpServer {
   readonly server: http.Server;
+  /** Connections refused by a cap and cut by a timeout so far. */
+  readonly limitStats: HttpLimitStats;
   listen(host: string, port: number): Promise<{ address: string; port: number }>;
   close(): Promise<void>;
 }
@@ -55,18 +65,31 @@ export interface HttpServer {
 /** Creates (but does not start) a JSON HTTP server over `router`. */
 export function createHttpServer<C, M>(o: HttpServerOptions<C, M>): HttpServer {
   const sockets = new Set<import("node:net").Socket>();
-  const server = http.createServer({ requestTimeout: o.requestTimeoutMs ?? 30 * 60_000, headersTimeout: 60_000, maxHeaderSize: 16 * 1024 }, (req, res) => {
-    void handle(req, res);
-  });
+  const limits = o.limits ?? DEFAULT_HTTP_LIMITS;
+  const server = http.createServer(
+    {
+      requestTimeout: o.requestTimeoutMs ?? 30 * 60_000,
+      headersTimeout: limits.headerTimeoutMs,
+      maxHeaderSize: 16 * 1024,
+      // node enforces headersTimeout/requestTimeout on this period (default 30 s).
+      connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(limits.headerTimeoutMs / 4))),
+    },
+    (req, res) => {
+      void handle(req, res);
+    },
+  );
+  const limiter = applyHttpLimits(server, limits);
   server.on("connection", (s) => {
     sockets.add(s);
     s.once("close", () => sockets.delete(s));
   });
   server.on("clientError", (err, socket) => {
     if (!socket.writable) return socket.destroy();
-    const body = JSON.stringify({ error: "Bad request" });
-    socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
-    void err;
+    // Headers (or the whole request) not received in time: 408, as node itself would answer.
+    const timedOut = (err as NodeJS.ErrnoException).code === "ERR_HTTP_REQUEST_TIMEOUT";
+    const body = JSON.stringify({ error: timedOut ? "Request timeout" : "Bad request" });
+    const line = timedOut ? "408 Request Timeout" : "400 Bad Request";
+    socket.end(`HTTP/1.1 ${line}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -83,6 +106,7 @@ export function createHttpServer<C, M>(o: HttpServerOptions<C, M>): HttpServer {
       if (!m) throw new HttpError(404, "Not found", o.notFound?.(segments));
       if ("allowed" in m) throw new HttpError(405, `Method ${method} not allowed`, undefined, { allow: m.allowed.join(", ") });
       const ctx: RequestContext<C, M> = { req, res, method, segments, query, params: m.params, rest: m.rest, route: m.route, caller: undefined, signal: ac.signal };
+      limiter.watch(req, o.longBody?.(ctx) ?? false);
       if (o.authenticate) ctx.caller = await o.authenticate(ctx);
       await m.route.handler(ctx);
       if (!res.headersSent) throw new Error(`handler for ${m.route.pattern} sent no answer`);
@@ -99,6 +123,7 @@ export function createHttpServer<C, M>(o: HttpServerOptions<C, M>): HttpServer {
 
   return {
     server,
+    limitStats: limiter.stats,
     listen(host, port) {
       return new Promise((resolve, reject) => {
         const onError = (err: Error) => reject(err);

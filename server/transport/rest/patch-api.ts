@@ -20,7 +20,7 @@ import type { Caller } from "../../domain/auth/roles.js";
 import { isAuditedRequirement } from "../../domain/auth/rpc-policy.js";
 import type { AuditRecord } from "../../domain/auth/audit-log.js";
 import type { Logger } from "../../lib/log.js";
-import { HttpError, Router, createHttpServer, discardBody, isLoopbackAddress, sendJson, sendText } from "./http.js";
+import { HttpError, Router, createHttpServer, discardBody, isLoopbackAddress, sendJson, sendText, type HttpListenerLimits } from "./http.js";
 import { createPatchApiAuth, targetOf } from "./patch-api/auth.js";
 import { type Answer, type Ctx, type Meta, P, type RouteFn } from "./patch-api/common.js";
 import { registerHostRoutes } from "./patch-api/hosts.js";
@@ -50,6 +50,8 @@ export interface PatchApiOptions {
   maxUploadBytes?: number;
   /** Largest body accepted (and ignored) by the other endpoints. Default 64 KiB. */
   maxBodyBytes?: number;
+  /** Timeouts and connection caps of the listener (default DEFAULT_HTTP_LIMITS). */
+  limits?: HttpListenerLimits;
 }
 
 export interface PatchApiServer {
@@ -116,6 +118,8 @@ export function createPatchApiServer(o: PatchApiOptions): PatchApiServer {
     authenticate,
     precheck,
     notFound: (segs) => ({ error: `Unknown action: ${segs.slice(0, 2).join("/").slice(0, 128)}` }),
+    ...(o.limits ? { limits: o.limits } : {}),
+    longBody: (ctx) => ctx.route.meta.action === "UploadPatch",
   });
 
   return {

@@ -4,6 +4,7 @@ import { isDomainError } from "../../domain/errors.js";
 import type { PatchManager } from "../../domain/patches/patch-manager.js";
 import { HttpError, bodyStream, drain, multipartBoundary, parseMultipart } from "../rest/http.js";
 import { checkUploadFileName } from "../rest/upload-name.js";
+import { throwIfBusy } from "../rest/patch-api/upload.js";
 import { type ApiFn, cliError, CONSOLE_ACTIONS, CSRF_HEADER, csrfRefusal, ID_RE, idList, jsonBody, RELEASE_RE } from "./console-common.js";
 import { patchDetails, patchSummary } from "./views.js";
 
@@ -51,6 +52,7 @@ export function registerPatchRoutes(api: ApiFn, patches: PatchManager, maxUpload
           results.push({ file: name, id: r.id, ...uploadMessages(r), error: "" });
         } catch (e) {
           if (ctx.signal.aborted || !isDomainError(e)) throw e;
+          throwIfBusy(e);
           results.push({ file: name, id: "", info: "", warning: "", error: cliError(e) });
         }
       }

@@ -26,7 +26,7 @@ import { roleSatisfies, type Caller, type Role } from "../../domain/auth/roles.j
 import { isAuditedRequirement } from "../../domain/auth/rpc-policy.js";
 import type { AuditRecord } from "../../domain/auth/audit-log.js";
 import type { Logger } from "../../lib/log.js";
-import { HttpError, Router, createHttpServer, discardBody, sendJson } from "../rest/http.js";
+import { HttpError, Router, createHttpServer, discardBody, sendJson, type HttpListenerLimits } from "../rest/http.js";
 import { createConsoleAuth } from "./console-auth.js";
 import { type ApiFn, cliError, CONSOLE_ACTIONS, type Ctx, jsonBody, MAX_JSON, type Meta, methodOf, refusal, rpcRequirement, targetOf } from "./console-common.js";
 import { ConsoleSessions } from "./console-sessions.js";
@@ -54,6 +54,8 @@ export interface WebConsoleOptions {
   maxUploadBytes?: number;
   /** Seconds between SSE heartbeats (and token re-checks). Default 15. */
   heartbeatSeconds?: number;
+  /** Timeouts and connection caps of the listener (default DEFAULT_HTTP_LIMITS). */
+  limits?: HttpListenerLimits;
 }
 
 export interface WebConsoleServer {
@@ -154,7 +156,16 @@ export function createWebConsoleServer(o: WebConsoleOptions): WebConsoleServer {
     await statics.serve(ctx.req, ctx.res, ctx.rest);
   });
 
-  const server = createHttpServer<Caller, Meta>({ router, log, authenticate, requestTimeoutMs: 6 * 3600_000 });
+  // Uploads may take hours over a slow link (requestTimeout); every other body must arrive within
+  // the small-body timeout, and any request that stops sending is cut by the idle timeout.
+  const server = createHttpServer<Caller, Meta>({
+    router,
+    log,
+    authenticate,
+    requestTimeoutMs: 6 * 3600_000,
+    ...(o.limits ? { limits: o.limits } : {}),
+    longBody: (ctx) => ctx.route.meta.action === "UploadPatch",
+  });
 
   return {
     async listen(host, port) {

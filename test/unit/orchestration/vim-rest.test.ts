@@ -171,6 +171,32 @@ describe("VIM REST API (spec §3)", () => {
     expect(denied.body.faultstring).to.equal("Authorization failed");
   });
 
+  it("authorises before reading a body: a denied caller is answered 403 and the connection closed, the body never read", async () => {
+    const net = await import("node:net");
+    for (const [method, path] of [
+      ["POST", "/api/orchestration/sw-patch/strategy"],
+      ["POST", "/api/orchestration/sw-patch/strategy/actions"],
+      ["DELETE", "/api/orchestration/sw-patch/strategy"],
+    ]) {
+      const before = tokens.length;
+      // Headers announce a body far over the limit and far over what is sent: only a refusal that
+      // does not wait for (or parse) the body answers at all.
+      const answer = await new Promise<string>((resolve, reject) => {
+        const s = net.connect(rest.port, "127.0.0.1", () => {
+          s.write(`${method} ${path} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: reader\r\nContent-Type: application/json\r\nContent-Length: 900\r\n\r\n{"not json`);
+        });
+        const got: Buffer[] = [];
+        s.on("data", (d: Buffer) => got.push(d));
+        s.on("error", reject);
+        s.on("close", () => resolve(Buffer.concat(got).toString("latin1")));
+      });
+      expect(answer, `${method} ${path}`).to.match(/^HTTP\/1\.1 403 /);
+      expect(answer.toLowerCase()).to.include("connection: close");
+      expect(answer).to.include('"faultstring":"Authorization failed"');
+      expect(tokens.length).to.equal(before + 1);
+    }
+  });
+
   it("lists links and 404s unknown paths", async () => {
     const r = await request(rest.port, "GET", "/api/orchestration/sw-patch");
     expect(r.body.id).to.equal("sw-patch");

@@ -8,7 +8,7 @@ import { createReadStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { isDomainError } from "../../../domain/errors.js";
 import type { PatchManager } from "../../../domain/patches/patch-manager.js";
-import { badRequest, bodyStream, drain, multipartBoundary, parseMultipart } from "../http.js";
+import { badRequest, bodyStream, drain, HttpError, multipartBoundary, parseMultipart } from "../http.js";
 import { checkUploadFileName } from "../upload-name.js";
 import { type Answer, nl, outcomeOfError, P, type RouteFn } from "./common.js";
 
@@ -38,6 +38,11 @@ function importMessages() {
       else acc.error += nl(`Patch validation failed for ${id}:\n${e.message}`);
     },
   };
+}
+
+/** Too many uploads in flight or their temp disk full: 503 with the limit's message, not a per-file refusal. */
+export function throwIfBusy(e: unknown): void {
+  if (isDomainError(e) && e.kind === "resource-exhausted") throw new HttpError(503, e.message, { error: `Error: ${e.message}` }, { "retry-after": "10" });
 }
 
 /** Registers upload and upload_dir; `maxUpload` bounds the upload request in bytes. */
@@ -91,6 +96,7 @@ export function registerUploadRoutes(route: RouteFn, patches: PatchManager, maxU
         } catch (e) {
           if (streamError) throw streamError;
           if (ctx.signal.aborted) throw e;
+          throwIfBusy(e);
           m.fail(fileName, e);
         }
       }
@@ -143,6 +149,7 @@ export function registerUploadRoutes(route: RouteFn, patches: PatchManager, maxU
           m.ok(await patches.upload(name, createReadStream(f, { highWaterMark: 256 * 1024 }) as AsyncIterable<Uint8Array>, ctx.signal));
         } catch (e) {
           if (ctx.signal.aborted) throw e;
+          throwIfBusy(e);
           m.fail(name, e);
         }
       }
