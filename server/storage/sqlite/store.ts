@@ -1,5 +1,5 @@
 import type { Db, Reader, Tx } from "./db.js";
-import type { Store, StoreReader, StoreTx, PatchWrites, HostWrites, StrategyDocument } from "../../domain/store.js";
+import type { EventRetentionPort, Store, StoreReader, StoreTx, PatchWrites, HostWrites, StrategyDocument } from "../../domain/store.js";
 import type { DomainEvent } from "../../domain/events/event-log.js";
 import type { InstallProgress } from "../../domain/hosts/agent-types.js";
 import type { HostRecord, OperationRecord, OperationStateName } from "../../domain/hosts/model.js";
@@ -132,7 +132,7 @@ function reader(r: Reader): StoreReader {
  * The domain's Store over the sqlite Db: `transact` is Db.tx (group commit, queued writes, lazy
  * rows riding the next commit) with the body given typed repositories instead of SQL.
  */
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, EventRetentionPort {
   readonly read: StoreReader;
   constructor(readonly db: Db) {
     this.read = reader(db.read);
@@ -142,5 +142,16 @@ export class SqliteStore implements Store {
   }
   later<T>(body: (tx: StoreTx) => Promise<T>, maxDelayMs: number): Promise<T> {
     return this.db.later((tx) => body(new SqliteStoreTx(tx)), maxDelayMs);
+  }
+
+  // Event retention (EventRetentionPort): reads on the reader connection, deletes in a write transaction.
+  firstEventSeq(): Promise<number> {
+    return es.firstEventSeq(this.db.read);
+  }
+  firstEventSeqSince(time: Date): Promise<number> {
+    return es.firstEventSeqSince(this.db.read, time);
+  }
+  deleteEventsBefore(seq: number, limit: number): Promise<number> {
+    return this.db.tx((tx) => es.deleteEventsBefore(tx, seq, limit));
   }
 }
