@@ -106,6 +106,7 @@ export class EventLog {
   private firstHeld = 0;
   private pruneTimer: NodeJS.Timeout | undefined;
   private pruning: Promise<number> | undefined;
+  private retentionClosed = false;
 
   constructor(
     private readonly reader: Pick<StoreReader, "lastEventSeq" | "eventsAfter">,
@@ -167,7 +168,7 @@ export class EventLog {
     }
   }
 
-  /** Prunes now and then every `intervalMs` until {@link close}. */
+  /** Prunes now and then every `intervalMs` (and as the count rule is exceeded by 10 %) until {@link close}. */
   startRetention(): void {
     if (!this.retention || this.pruneTimer) return;
     const run = () => void this.prune().catch((e: unknown) => this.retention!.onError?.(e));
@@ -178,6 +179,7 @@ export class EventLog {
 
   /** Stops the retention timer and waits for a prune under way. */
   async close(): Promise<void> {
+    this.retentionClosed = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.pruneTimer = undefined;
     await this.pruning?.catch(() => undefined);
@@ -259,6 +261,11 @@ export class EventLog {
 
   private deliver(e: DomainEvent): void {
     if (e.seq > this.lastSeq) this.lastSeq = e.seq;
+    // A count rule is kept within 10 % between the timer's prunes.
+    const max = this.retention?.rule.maxCount;
+    if (max !== undefined && !this.pruning && !this.retentionClosed && this.lastSeq - Math.max(this.firstHeld, 1) + 1 > max + Math.ceil(max / 10)) {
+      void this.prune().catch((err: unknown) => this.retention!.onError?.(err));
+    }
     this.keep(e);
     for (const l of this.listeners) l(e);
   }
