@@ -23,6 +23,7 @@ registerSuite("upload", async () => (await import("./upload.js")).uploadSuite);
 registerSuite("fleet", async () => (await import("./fleet.js")).fleetSuite);
 registerSuite("orchestrate", async () => (await import("./orchestrate.js")).orchestrateSuite);
 registerSuite("query", async () => (await import("./query.js")).querySuite);
+registerSuite("watch", async () => (await import("./watch.js")).watchSuite);
 
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === "--child-verify") {
