@@ -176,6 +176,19 @@ describe("watch bounds: the SDK resumes", () => {
     expect(f.requests).to.have.length(3);
   });
 
+  it("watchOperation with resume: false throws the UnavailableError to its caller (the CLI retries itself)", async () => {
+    const f = fakeStream<unknown, { progress?: InstallProgress }>([{ items: [{ progress: { message: "a", terminal: false } as InstallProgress }], error: unavailable }]);
+    const got: string[] = [];
+    const e = await caught(
+      (async () => {
+        for await (const x of watchOperation({ watchOperation: f.fn } as never, "op", { resume: false })) got.push(x.message);
+      })(),
+    );
+    expect(e).to.be.instanceOf(UnavailableError);
+    expect(got).to.deep.equal(["a"]);
+    expect(f.requests).to.have.length(1);
+  });
+
   it("watchStrategy after WATCH_FELL_BEHIND or UNAVAILABLE: starts again from the current strategy, not repeating an equal one", async () => {
     const s = (uuid: string, state = "ready") => ({ strategy: { uuid, state } as ProtoStrategy });
     const f = fakeStream<unknown, { strategy?: ProtoStrategy }>([

@@ -16,6 +16,8 @@ export interface WatchResumeOptions {
 
 /** Options of {@link watchOperation} and {@link watchStrategy}: call options plus reconnect behaviour. */
 export interface WatchOptions extends CallOptions, WatchResumeOptions {
+  /** Reconnect after UNAVAILABLE or WATCH_FELL_BEHIND (default true); false: throw the error, the caller retries. */
+  resume?: boolean;
   /** Called before each reconnect with the error that ended the previous stream. */
   onReconnect?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
 }
@@ -49,7 +51,7 @@ function backoffMs(attempt: number, o: WatchResumeOptions): number {
 }
 
 function callOptionsOf(o: WatchOptions): CallOptions {
-  const { initialBackoffMs: _a, maxBackoffMs: _b, onReconnect: _c, ...call } = o;
+  const { initialBackoffMs: _a, maxBackoffMs: _b, onReconnect: _c, resume: _d, ...call } = o;
   return call;
 }
 
@@ -126,7 +128,7 @@ export async function* watchOperation(
       }
       return;
     } catch (e) {
-      if (!isResumable(e)) throw e;
+      if (!isResumable(e) || options.resume === false) throw e;
       error = e;
     }
     if (call.signal?.aborted) return;
@@ -166,7 +168,7 @@ export async function* watchStrategy(
       }
       return;
     } catch (e) {
-      if (!isResumable(e)) throw e;
+      if (!isResumable(e) || options.resume === false) throw e;
       error = e;
     }
     if (call.signal?.aborted) return;
