@@ -195,8 +195,11 @@ def from_rpc_error(err: grpc.RpcError, method: str = "") -> SwPatchError:
 
 
 def is_transient(err: BaseException) -> bool:
-    """True for errors worth retrying a stream on: the controller went away (UNAVAILABLE) or the
-    transport broke mid-stream (INTERNAL/UNKNOWN/CANCELLED with a connection text)."""
+    """True for errors worth retrying a stream on: the controller went away (UNAVAILABLE), the
+    transport broke mid-stream (INTERNAL/UNKNOWN/CANCELLED with a connection text), or the
+    controller ended the stream because the client read it too slowly (:class:`WatchFellBehindError`)."""
+    if isinstance(err, WatchFellBehindError):
+        return True
     if isinstance(err, SwPatchError):
         code, details = err.code, err.details
     elif isinstance(err, grpc.RpcError) and hasattr(err, "code"):
