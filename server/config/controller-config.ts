@@ -67,6 +67,15 @@ export interface ControllerOptions {
   httpMaxConnections?: number;
   /** Connections over all HTTP listeners together, at most. Default 512. */
   httpMaxConnectionsTotal?: number;
+  // Watch streams and event retention (issue 16 point 4).
+  /** Watch streams (WatchEvents/WatchOperation/WatchStrategy) open at once, all callers. Default 1024. */
+  maxWatchStreams?: number;
+  /** Watch streams open at once per caller (token). Default 128. */
+  maxWatchStreamsPerCaller?: number;
+  /** Messages one watch stream may have waiting before it is ended RESOURCE_EXHAUSTED. Default 1024. */
+  watchBuffer?: number;
+  /** Event log retention: `COUNT`, `AGE` (`90s`, `30m`, `12h`, `7d`), `COUNT,AGE` or `unlimited`. Default `100000`. */
+  eventRetention?: string;
 }
 
 /** Resolved, frozen configuration of one controller process. */
@@ -89,6 +98,12 @@ export interface ControllerConfig {
   readonly web: { host: string; port: number; staticDir: string } | undefined;
   /** undefined: HTTP/2's default window (nothing is changed). */
   readonly http2Window: number | undefined;
+  // Watch streams and event retention.
+  readonly maxWatchStreams: number;
+  readonly maxWatchStreamsPerCaller: number;
+  readonly watchBuffer: number;
+  /** Empty: unlimited. */
+  readonly eventRetention: { maxCount?: number; maxAgeMs?: number };
   /** Upload bounds (BOUNDS); see ControllerOptions. */
   readonly uploads: { readonly maxUnpackedBytes: number; readonly maxInflateRatio: number; readonly maxConcurrent: number; readonly maxTmpBytes: number };
   /** HTTP listener bounds (BOUNDS); see ControllerOptions. */
@@ -127,6 +142,44 @@ export function resolveBounds(options: ControllerOptions, maxPatchBytes: number)
   });
   return { uploads, httpLimits };
 }
+
+// ---- Watch streams and event retention (issue 16 point 4) ----
+/** Defaults of the watch flags. */
+export const WATCH_DEFAULTS = { maxWatchStreams: 1024, maxWatchStreamsPerCaller: 128, watchBuffer: 1024, eventRetention: "100000" } as const;
+
+const AGE_UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `--event-retention`: `COUNT`, `AGE` (`90s`, `30m`, `12h`, `7d`), `COUNT,AGE`, or `unlimited`. */
+export function parseEventRetention(value: string): { maxCount?: number; maxAgeMs?: number } {
+  const v = value.trim();
+  if (v === "unlimited") return {};
+  const out: { maxCount?: number; maxAgeMs?: number } = {};
+  for (const part of v.split(",")) {
+    const m = /^(\d+)([smhd])?$/.exec(part.trim());
+    const n = m ? Number(m[1]) : NaN;
+    if (!m || !(n >= 1) || !Number.isSafeInteger(n) || (m[2] ? out.maxAgeMs : out.maxCount) !== undefined) {
+      throw invalidArgument(`--event-retention: expected a count of events (e.g. 100000), an age (e.g. 7d, 12h), both (100000,7d) or unlimited, got "${value}"`);
+    }
+    if (m[2]) out.maxAgeMs = n * AGE_UNIT_MS[m[2]]!;
+    else out.maxCount = n;
+  }
+  return out;
+}
+
+function watchConfig(o: ControllerOptions) {
+  const positive = (v: number | undefined, def: number, flag: string) => {
+    const n = v ?? def;
+    if (!Number.isSafeInteger(n) || n < 1) throw invalidArgument(`${flag} must be a whole number of at least 1, got ${v}`);
+    return n;
+  };
+  return {
+    maxWatchStreams: positive(o.maxWatchStreams, WATCH_DEFAULTS.maxWatchStreams, "--max-watch-streams"),
+    maxWatchStreamsPerCaller: positive(o.maxWatchStreamsPerCaller, WATCH_DEFAULTS.maxWatchStreamsPerCaller, "--max-watch-streams-per-caller"),
+    watchBuffer: positive(o.watchBuffer, WATCH_DEFAULTS.watchBuffer, "--watch-buffer"),
+    eventRetention: parseEventRetention(o.eventRetention ?? WATCH_DEFAULTS.eventRetention),
+  };
+}
+// ---- end watch streams and event retention ----
 
 /** Splits `host:port`, `[v6]:port` or `:port`. */
 export function parseListen(value: string, flag: string): { host: string; port: number } {
@@ -177,6 +230,7 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
   const bounds = resolveBounds(options, maxPatchBytes);
   return Object.freeze({
     ...bounds,
+    ...watchConfig(options),
     web: webAddr ? { ...webAddr, staticDir: path.resolve(options.webStaticDir ?? defaultStatic) } : undefined,
     patchApi: patchApiAddr ? { ...patchApiAddr, localTrust: !!options.patchApiLocalTrust } : undefined,
     timeScale,
@@ -229,6 +283,11 @@ export const CONTROLLER_USAGE = `usage: sw-patch-controller [options]
   --http-body-timeout MS        HTTP listeners: time to send a small (non-upload) body (default 30000)
   --http-max-connections N      connections per HTTP listener (default 256)
   --http-max-connections-total N  connections over all HTTP listeners (default 512)
+  --max-watch-streams N   watch streams (WatchEvents/Operation/Strategy) open at once (default 1024)
+  --max-watch-streams-per-caller N  of them per caller token (default 128)
+  --watch-buffer N        messages a watch stream may have waiting before it is ended (default 1024)
+  --event-retention SPEC  events kept: a count (100000), an age (7d, 12h), both (100000,7d)
+                          or unlimited (default 100000); older history is OUT_OF_RANGE
   -h, --help              this help
 `;
 
@@ -277,6 +336,10 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
         "http-body-timeout": { type: "string" },
         "http-max-connections": { type: "string" },
         "http-max-connections-total": { type: "string" },
+        "max-watch-streams": { type: "string" },
+        "max-watch-streams-per-caller": { type: "string" },
+        "watch-buffer": { type: "string" },
+        "event-retention": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -319,5 +382,9 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
   if (v["http-body-timeout"] !== undefined) out.httpBodyTimeoutMs = Number(v["http-body-timeout"]);
   if (v["http-max-connections"] !== undefined) out.httpMaxConnections = Number(v["http-max-connections"]);
   if (v["http-max-connections-total"] !== undefined) out.httpMaxConnectionsTotal = Number(v["http-max-connections-total"]);
+  if (v["max-watch-streams"] !== undefined) out.maxWatchStreams = Number(v["max-watch-streams"]);
+  if (v["max-watch-streams-per-caller"] !== undefined) out.maxWatchStreamsPerCaller = Number(v["max-watch-streams-per-caller"]);
+  if (v["watch-buffer"] !== undefined) out.watchBuffer = Number(v["watch-buffer"]);
+  if (v["event-retention"] !== undefined) out.eventRetention = v["event-retention"];
   return out;
 }

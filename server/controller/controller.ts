@@ -38,6 +38,7 @@ import { createPatchApiServer } from "../transport/rest/patch-api.js";
 import { createWebConsoleServer, type WebConsoleServer } from "../transport/web/web-console.js";
 import { errorMiddleware } from "../transport/errors.js";
 import { StreamTracker } from "../transport/stream-tracker.js";
+import { withSharedEncoding } from "../transport/shared-encoding.js";
 import { withSafeDecoding } from "../transport/safe-decode.js";
 import { createPatchService } from "../transport/patch-service.js";
 import { createHostService } from "../transport/host-service.js";
@@ -113,8 +114,12 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   const newAdmin = await auth.ensureAdminTokenFile(adminTokenFile);
   if (newAdmin) log.info("admin token written", { file: adminTokenFile, tokenId: newAdmin });
   const store = new SqliteStore(db);
-  const events = new EventLog(store.read);
+  const events = new EventLog(store.read, {
+    maxBuffered: config.watchBuffer,
+    retention: { store, rule: config.eventRetention, onError: (e) => log.warn("event retention: prune failed", { error: (e as Error)?.message }) },
+  });
   await events.init();
+  events.startRetention();
   const blobs = new BlobStore(path.join(config.dataDir, "blobs"));
   const tmpDir = path.join(config.dataDir, "tmp");
   // Uploads in flight and their temp disk, for every upload path (BOUNDS).
@@ -144,11 +149,12 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     persistence: createStoreStrategyPersistence({ store, events }),
     log: log.child({ component: "orchestration" }),
     timeScale: config.timeScale,
+    watchBuffer: config.watchBuffer,
   });
   await orchestrator.init();
 
   const health = HealthState();
-  const streams = new StreamTracker();
+  const streams = new StreamTracker({ maxWatchStreams: config.maxWatchStreams, maxWatchStreamsPerCaller: config.maxWatchStreamsPerCaller });
   const server = createServer({
     "grpc.max_receive_message_length": 8 * 1024 * 1024,
     "grpc.keepalive_time_ms": 30_000,
@@ -162,7 +168,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     .use(createAuthMiddleware({ auth, audit, log }))
     .use(streams.middleware());
   server.add(
-    withSafeDecoding(PatchServiceDefinition),
+    withSafeDecoding(withSharedEncoding(PatchServiceDefinition)),
     createPatchService({
       patches,
       events,
@@ -174,8 +180,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     }),
   );
   server.add(withSafeDecoding(AdminServiceDefinition), createAdminService({ auth, trust, audit }));
-  server.add(withSafeDecoding(OrchestrationServiceDefinition), createOrchestrationService({ orchestrator }));
-  server.add(withSafeDecoding(HostServiceDefinition), createHostService({ hosts }));
+  server.add(withSafeDecoding(withSharedEncoding(OrchestrationServiceDefinition)), createOrchestrationService({ orchestrator }));
+  server.add(withSafeDecoding(withSharedEncoding(HostServiceDefinition)), createHostService({ hosts }));
   server.add(withSafeDecoding(AgentServiceDefinition), createAgentService({ hosts, patches, log }));
   server.add(HealthDefinition, HealthServiceImpl(health));
   const serviceNames = [
@@ -277,6 +283,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       await hosts.flush();
       hosts.close();
       await shutdownGrpc(server, log);
+      await events.close();
       log.info("database transactions", { transactions: db.txCount, commits: db.commitCount });
       if (dbStats) for (const [k, v] of [...dbStats].sort((a, b) => b[1] - a[1])) log.info("statements", { n: v, sql: k });
       await db.close();

@@ -11,6 +11,7 @@ export type DomainErrorKind =
   | "permission-denied"
   | "unauthenticated"
   | "resource-exhausted"
+  | "out-of-range"
   | "aborted"
   | "unavailable"
   | "internal";

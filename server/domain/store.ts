@@ -149,3 +149,16 @@ export interface BlobPort {
   /** The bytes when small enough to keep cached, else undefined (stream from pathOf). */
   readSmall(sha256: string): Promise<Buffer | undefined>;
 }
+
+/**
+ * Event retention (`--event-retention`): what the event log needs to prune its oldest events.
+ * Separate from {@link StoreReader}/{@link StoreTx} so a store without it still is a Store.
+ */
+export interface EventRetentionPort {
+  /** The oldest event's sequence number, 0 when there is none. */
+  firstEventSeq(): Promise<number>;
+  /** The sequence number of the first event at or after `time`, 0 when there is none. */
+  firstEventSeqSince(time: Date): Promise<number>;
+  /** Deletes (durably) at most `limit` of the oldest events below sequence `seq`; resolves with how many. */
+  deleteEventsBefore(seq: number, limit: number): Promise<number>;
+}

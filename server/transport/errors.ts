@@ -68,6 +68,7 @@ const KIND_TO_STATUS: Record<DomainErrorKind, Status> = {
   "permission-denied": Status.PERMISSION_DENIED,
   unauthenticated: Status.UNAUTHENTICATED,
   "resource-exhausted": Status.RESOURCE_EXHAUSTED,
+  "out-of-range": Status.OUT_OF_RANGE,
   aborted: Status.ABORTED,
   unavailable: Status.UNAVAILABLE,
   internal: Status.INTERNAL,

@@ -1,4 +1,6 @@
-import type { HostServiceImplementation } from "../../clients/sdk/src/gen/swpatch/v1/host_service.js";
+import { WatchOperationResponse, type HostServiceImplementation } from "../../clients/sdk/src/gen/swpatch/v1/host_service.js";
+import type { InstallProgress } from "../domain/hosts/agent-types.js";
+import { SharedResponses } from "./shared-encoding.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { HostManager } from "../domain/hosts/host-manager.js";
 import { toProtoAlarm, toProtoHost } from "./mappers/host.js";
@@ -17,6 +19,8 @@ function opId(v: string): string {
 
 /** HostService over the host manager. */
 export function createHostService(d: { hosts: HostManager }): HostServiceImplementation {
+  // One response (and one encoding) per progress message, shared by every watcher of the operation.
+  const progress = new SharedResponses<InstallProgress, WatchOperationResponse>(WatchOperationResponse, (p) => ({ progress: toProtoProgress(p) }));
   return {
     async listHosts() {
       return { hosts: d.hosts.list().map(toProtoHost) };
@@ -50,7 +54,7 @@ export function createHostService(d: { hosts: HostManager }): HostServiceImpleme
       return { progress: toProtoProgress(await d.hosts.operation(opId(req.operationId))) };
     },
     async *watchOperation(req, ctx) {
-      for await (const p of d.hosts.watchOperation(opId(req.operationId), ctx.signal)) yield { progress: toProtoProgress(p) };
+      for await (const p of d.hosts.watchOperation(opId(req.operationId), ctx.signal)) yield progress.get(p);
     },
     async listAlarms() {
       return { alarms: d.hosts.listAlarms().map(toProtoAlarm) };

@@ -1,6 +1,8 @@
 import type { CallContext } from "nice-grpc";
-import type { OrchestrationServiceImplementation, WatchStrategyResponse } from "../../clients/sdk/src/gen/swpatch/v1/orchestration_service.js";
+import { WatchStrategyResponse, type OrchestrationServiceImplementation } from "../../clients/sdk/src/gen/swpatch/v1/orchestration_service.js";
+import type { Strategy } from "../domain/orchestration/model.js";
 import type { Orchestrator } from "../domain/orchestration/orchestrator.js";
+import { SharedResponses } from "./shared-encoding.js";
 import { createOptionsFromRequest, stageIdFromRequest, strategyToProto } from "./mappers/strategy.js";
 
 /**
@@ -12,6 +14,9 @@ import { createOptionsFromRequest, stageIdFromRequest, strategyToProto } from ".
  */
 export function createOrchestrationService(o: { orchestrator: Orchestrator }): OrchestrationServiceImplementation {
   const orch = o.orchestrator;
+  // One response (and one encoding) per snapshot, shared by every watcher.
+  const snapshots = new SharedResponses<Strategy, WatchStrategyResponse>(WatchStrategyResponse, (s) => ({ strategy: strategyToProto(s) }));
+  const none: WatchStrategyResponse = { strategy: undefined };
   return {
     async createStrategy(req) {
       const options = createOptionsFromRequest(req);
@@ -31,7 +36,7 @@ export function createOrchestrationService(o: { orchestrator: Orchestrator }): O
       return {};
     },
     async *watchStrategy(_req, context: CallContext): AsyncIterable<WatchStrategyResponse> {
-      for await (const s of orch.watch(context.signal)) yield { strategy: s ? strategyToProto(s) : undefined };
+      for await (const s of orch.watch(context.signal)) yield s ? snapshots.get(s) : none;
     },
   };
 }

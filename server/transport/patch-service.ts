@@ -4,6 +4,7 @@ import {
   QueryFilter,
   QueryPatchesResponse,
   UploadOutcome,
+  WatchEventsResponse,
   type PatchServiceImplementation,
   type UploadPatchRequest,
 } from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
@@ -11,7 +12,10 @@ import { DomainError, invalidArgument, notFound } from "../domain/errors.js";
 import type { AuthContextExt } from "./auth-middleware.js";
 import type { PatchManager, UploadOutcome as DomainUploadOutcome } from "../domain/patches/patch-manager.js";
 import type { UploadBudget } from "../domain/patchfile/index.js";
-import type { EventLog } from "../domain/events/event-log.js";
+import { EventsPrunedError, type DomainEvent, type EventLog } from "../domain/events/event-log.js";
+import { SharedResponses } from "./shared-encoding.js";
+import { ReasonedServerError } from "./errors.js";
+import { Status } from "nice-grpc";
 import { patchIds, toProtoEvent, toProtoPatch } from "./mappers/patch.js";
 import { tempPathFor } from "../lib/fs-atomic.js";
 import { promises as fsp } from "node:fs";
@@ -132,6 +136,8 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
   // Encoded query answers are cached per (filter, release) until the repository changes.
   let cacheVersion = -1;
   const cache = new Map<string, QueryPatchesResponse>();
+  // One response (and one encoding) per published event, shared by every watcher.
+  const eventResponses = new SharedResponses<DomainEvent, WatchEventsResponse>(WatchEventsResponse, (e) => ({ event: toProtoEvent(e) }));
 
   return {
     async uploadPatch(request: AsyncIterable<UploadPatchRequest>, ctx: CallContext) {
@@ -316,8 +322,12 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
         ...(req.hostname ? { hostname: req.hostname } : {}),
         ...(req.operationId ? { operationId: req.operationId } : {}),
       };
-      for await (const e of d.events.watch(req.afterSequence, filter, ctx.signal)) {
-        yield { event: toProtoEvent(e) };
+      try {
+        for await (const e of d.events.watch(req.afterSequence, filter, ctx.signal)) yield eventResponses.get(e);
+      } catch (e) {
+        // OUT_OF_RANGE with the oldest sequence held in the ErrorInfo metadata too.
+        if (e instanceof EventsPrunedError) throw new ReasonedServerError(Status.OUT_OF_RANGE, e.message, e.reason, { oldestSequence: String(e.oldestSequence) });
+        throw e;
       }
     },
   };

@@ -16,7 +16,7 @@ import type { AuditEntry, AuditStore, Role, StoredTrustedKey, TokenRecord, Token
 import type { DomainEvent } from "../../server/domain/events/event-log.js";
 import type { HostRecord, OperationRecord } from "../../server/domain/hosts/model.js";
 import type { PackageRecord, PatchRecord } from "../../server/domain/patches/model.js";
-import type { BlobPort, Store, StoreReader, StoreTx, StrategyDocument, WriteGroup } from "../../server/domain/store.js";
+import type { BlobPort, EventRetentionPort, Store, StoreReader, StoreTx, StrategyDocument, WriteGroup } from "../../server/domain/store.js";
 
 /** Everything a memory store holds. */
 export interface Disk {
@@ -195,7 +195,7 @@ function runHooks(hooks: (() => void)[]): void {
  * time, in call order, each on a deep copy of `disk`; `disk` is replaced only by a copy whose
  * body resolved; reads copy out of `disk`.
  */
-export class MemoryStore implements Store {
+export class MemoryStore implements Store, EventRetentionPort {
   private chain: Promise<unknown> = Promise.resolve();
   private lazy: { body: (tx: StoreTx) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -249,6 +249,31 @@ export class MemoryStore implements Store {
           if (this.batches.get(group) === b) this.batches.delete(group);
         });
     });
+  }
+
+  // Event retention (EventRetentionPort): deletes on a copy, adopted in the write chain.
+  async firstEventSeq(): Promise<number> {
+    const keys = [...this.disk.d.events.keys()];
+    return keys.length ? Math.min(...keys) : 0;
+  }
+  async firstEventSeqSince(time: Date): Promise<number> {
+    const keys = [...this.disk.d.events.values()].filter((e) => e.time.getTime() >= time.getTime()).map((e) => e.seq);
+    return keys.length ? Math.min(...keys) : 0;
+  }
+  deleteEventsBefore(seq: number, limit: number): Promise<number> {
+    if (this.closed) return Promise.reject(new Error("store is closed"));
+    const p = this.chain.then(() => {
+      const work = structuredClone(this.disk.d);
+      const gone = [...work.events.keys()]
+        .filter((k) => k < seq)
+        .sort((a, b) => a - b)
+        .slice(0, limit);
+      for (const k of gone) work.events.delete(k);
+      this.disk.d = work;
+      return gone.length;
+    });
+    this.chain = p.catch(() => undefined);
+    return p;
   }
 
   /** Runs one body (after the `later` bodies waiting) on a copy; adopts the copy if it resolves. */

@@ -27,7 +27,12 @@ export interface BenchController {
 }
 
 /** Starts the built controller (dist) as its own process for a benchmark. */
-export async function startBenchController(dataDir: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}, opts: { cpus?: string } = {}): Promise<BenchController> {
+export async function startBenchController(
+  dataDir: string,
+  extra: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  opts: { cpus?: string; root?: string } = {},
+): Promise<BenchController> {
   const trust = path.join(ROOT, "test/fixtures/starlingx");
   const pinned = opts.cpus !== undefined && canPin();
   const proc = spawn(
@@ -36,7 +41,8 @@ export async function startBenchController(dataDir: string, extra: string[] = []
       ...(pinned ? ["-c", opts.cpus!, process.execPath] : []),
       // e.g. BENCH_CONTROLLER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the controller.
       ...(process.env.BENCH_CONTROLLER_NODE_ARGS ? process.env.BENCH_CONTROLLER_NODE_ARGS.split(" ") : []),
-      path.join(ROOT, "bin/sw-patch-controller"),
+      // `root`: another checkout's build (a baseline measured in the same run).
+      path.join(opts.root ?? ROOT, "bin/sw-patch-controller"),
       "--data-dir",
       dataDir,
       "--listen",

@@ -25,6 +25,7 @@ registerSuite("orchestrate", async () => (await import("./orchestrate.js")).orch
 registerSuite("query", async () => (await import("./query.js")).querySuite);
 registerSuite("bomb", async () => (await import("./bomb.js")).bombSuite);
 registerSuite("slow-sockets", async () => (await import("./slow-sockets.js")).slowSocketsSuite);
+registerSuite("watch", async () => (await import("./watch.js")).watchSuite);
 
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === "--child-verify") {

@@ -9,7 +9,7 @@ the TypeScript SDK does (``clients/sdk/src/errors.ts``).
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Optional, Type
+from typing import Any, Dict, Optional, Tuple, Type
 
 import grpc
 
@@ -97,7 +97,44 @@ class InternalError(SwPatchError):
     """INTERNAL (or UNKNOWN): the controller failed unexpectedly; ``details`` holds its log reference."""
 
 
+class ResourceExhaustedError(SwPatchError):
+    """RESOURCE_EXHAUSTED: a limit of the controller was reached (the details name it and its flag)."""
+
+
+class WatchStreamLimitError(ResourceExhaustedError):
+    """RESOURCE_EXHAUSTED, reason WATCH_STREAM_LIMIT: too many watch streams open (per caller or in total)."""
+
+
+class WatchFellBehindError(ResourceExhaustedError):
+    """RESOURCE_EXHAUSTED, reason WATCH_FELL_BEHIND: the stream was read too slowly and the controller
+    ended it; watch again from the last sequence received (or re-read the current state)."""
+
+
+class OutOfRangeError(SwPatchError):
+    """OUT_OF_RANGE."""
+
+
+class EventsPrunedError(OutOfRangeError):
+    """OUT_OF_RANGE, reason EVENTS_PRUNED: the history asked for is older than ``--event-retention``;
+    ``oldest_sequence`` is the oldest event still held (``None`` if the details did not say)."""
+
+    def __init__(self, code: grpc.StatusCode, details: str, method: str = "", reason: Optional[str] = None) -> None:
+        super().__init__(code, details, method, reason)
+        m = re.search(r"oldest event held is (\d+)", details or "")
+        self.oldest_sequence: Optional[int] = int(m.group(1)) if m else None
+
+
+#: Classes chosen by a reason that comes with a status other than NOT_FOUND (reason -> (status, class)).
+_BY_REASON_AND_CODE: Dict[str, Tuple[grpc.StatusCode, Type[SwPatchError]]] = {
+    "WATCH_STREAM_LIMIT": (grpc.StatusCode.RESOURCE_EXHAUSTED, WatchStreamLimitError),
+    "WATCH_FELL_BEHIND": (grpc.StatusCode.RESOURCE_EXHAUSTED, WatchFellBehindError),
+    "EVENTS_PRUNED": (grpc.StatusCode.OUT_OF_RANGE, EventsPrunedError),
+}
+
+
 _BY_CODE: Dict[grpc.StatusCode, Type[SwPatchError]] = {
+    grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
+    grpc.StatusCode.OUT_OF_RANGE: OutOfRangeError,
     grpc.StatusCode.NOT_FOUND: NotFoundError,
     grpc.StatusCode.FAILED_PRECONDITION: PreconditionError,
     grpc.StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
@@ -147,6 +184,9 @@ def from_rpc_error(err: grpc.RpcError, method: str = "") -> SwPatchError:
     code = code or grpc.StatusCode.UNKNOWN
     reason = reason_of(err)
     cls = _BY_REASON.get(reason or "") if code == grpc.StatusCode.NOT_FOUND else None
+    other = _BY_REASON_AND_CODE.get(reason or "")
+    if cls is None and other is not None and other[0] == code:
+        cls = other[1]
     if cls is None and reason is None and code == grpc.StatusCode.NOT_FOUND and method in _PATCH_METHODS:
         cls = PatchNotFoundError
     if cls is None:
@@ -155,8 +195,11 @@ def from_rpc_error(err: grpc.RpcError, method: str = "") -> SwPatchError:
 
 
 def is_transient(err: BaseException) -> bool:
-    """True for errors worth retrying a stream on: the controller went away (UNAVAILABLE) or the
-    transport broke mid-stream (INTERNAL/UNKNOWN/CANCELLED with a connection text)."""
+    """True for errors worth retrying a stream on: the controller went away (UNAVAILABLE), the
+    transport broke mid-stream (INTERNAL/UNKNOWN/CANCELLED with a connection text), or the
+    controller ended the stream because the client read it too slowly (:class:`WatchFellBehindError`)."""
+    if isinstance(err, WatchFellBehindError):
+        return True
     if isinstance(err, SwPatchError):
         code, details = err.code, err.details
     elif isinstance(err, grpc.RpcError) and hasattr(err, "code"):

@@ -83,7 +83,40 @@ export class DeadlineExceededError extends SwPatchError {}
 /** INTERNAL (or UNKNOWN): the controller failed unexpectedly; the message holds its log reference. */
 export class InternalError extends SwPatchError {}
 
+/** RESOURCE_EXHAUSTED: a limit of the controller was reached (the message names it and its flag). */
+export class ResourceExhaustedError extends SwPatchError {}
+/** RESOURCE_EXHAUSTED, reason WATCH_STREAM_LIMIT: too many watch streams open (per caller or in total). */
+export class WatchStreamLimitError extends ResourceExhaustedError {}
+/**
+ * RESOURCE_EXHAUSTED, reason WATCH_FELL_BEHIND: the client read a watch stream too slowly and the
+ * controller ended it. The SDK's watch helpers resume by themselves (from the last sequence, or
+ * with the current state); you see it only from a raw client.
+ */
+export class WatchFellBehindError extends ResourceExhaustedError {}
+/** OUT_OF_RANGE. */
+export class OutOfRangeError extends SwPatchError {}
+/**
+ * OUT_OF_RANGE, reason EVENTS_PRUNED: the event history asked for is older than the controller's
+ * `--event-retention`. `oldestSequence` is the oldest event still held: watch again from
+ * `oldestSequence - 1` (accepting the gap), or re-read current state.
+ */
+export class EventsPrunedError extends OutOfRangeError {
+  /** The oldest sequence number the controller still holds (NaN if the message did not say). */
+  readonly oldestSequence: number;
+  constructor(message: string, options: SwPatchErrorOptions) {
+    super(message, options);
+    this.oldestSequence = Number(/oldest event held is (\d+)/.exec(message)?.[1] ?? NaN);
+  }
+}
+
 type ErrorClass = new (message: string, options: SwPatchErrorOptions) => SwPatchError;
+
+/** Classes chosen by a reason that comes with a status other than NOT_FOUND. */
+const BY_REASON_AND_STATUS: ReadonlyMap<string, [Status, ErrorClass]> = new Map<string, [Status, ErrorClass]>([
+  ["WATCH_STREAM_LIMIT", [Status.RESOURCE_EXHAUSTED, WatchStreamLimitError]],
+  ["WATCH_FELL_BEHIND", [Status.RESOURCE_EXHAUSTED, WatchFellBehindError]],
+  ["EVENTS_PRUNED", [Status.OUT_OF_RANGE, EventsPrunedError]],
+]);
 
 /** Classes chosen by the controller's reason; a reason not listed falls back to the status. */
 const BY_REASON: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass>([
@@ -105,12 +138,15 @@ const BY_STATUS: Partial<Record<Status, ErrorClass>> = {
   [Status.DEADLINE_EXCEEDED]: DeadlineExceededError,
   [Status.INTERNAL]: InternalError,
   [Status.UNKNOWN]: InternalError,
+  [Status.RESOURCE_EXHAUSTED]: ResourceExhaustedError,
+  [Status.OUT_OF_RANGE]: OutOfRangeError,
 };
 
 /**
  * Converts a nice-grpc `ClientError` into the matching typed {@link SwPatchError}: by the
  * controller's `reason` first (PATCH_NOT_FOUND -> PatchNotFoundError, RELEASE_NOT_FOUND ->
- * ReleaseNotFoundError, HOST_NOT_FOUND, OPERATION_NOT_FOUND, STRATEGY_NOT_FOUND), then by status.
+ * ReleaseNotFoundError, HOST_NOT_FOUND, OPERATION_NOT_FOUND, STRATEGY_NOT_FOUND; WATCH_STREAM_LIMIT,
+ * WATCH_FELL_BEHIND, EVENTS_PRUNED), then by status.
  * Without a reason (a controller older than the reason trailer) a NOT_FOUND from PatchService is
  * still taken as PatchNotFoundError. Anything else (AbortError, file-system errors from an upload
  * source, an already converted error) is returned unchanged.
@@ -121,6 +157,8 @@ export function toSwPatchError(error: unknown, endpoint?: string, reason?: strin
   const message = error.details || Status[error.code] || "error";
   const byReason = reason === undefined ? undefined : BY_REASON.get(reason);
   if (byReason && error.code === Status.NOT_FOUND) return new byReason(message, options);
+  const other = reason === undefined ? undefined : BY_REASON_AND_STATUS.get(reason);
+  if (other && other[0] === error.code) return new other[1](message, options);
   if (reason === undefined && error.code === Status.NOT_FOUND && error.path.startsWith("/swpatch.v1.PatchService/")) {
     return new PatchNotFoundError(message, options);
   }
@@ -146,4 +184,10 @@ export function isTransientError(error: unknown): boolean {
     (code === Status.INTERNAL || code === Status.UNKNOWN || code === Status.CANCELLED) &&
     /RST_STREAM|Connection dropped|socket|ECONNRESET|Received HTTP status|Server shutting down/i.test(details)
   );
+}
+
+/** True when a watch stream was ended because its client read too slowly (the helpers resume it). */
+export function isFellBehindError(error: unknown): boolean {
+  if (error instanceof WatchFellBehindError) return true;
+  return error instanceof ClientError && error.code === Status.RESOURCE_EXHAUSTED && /watch stream fell behind/.test(error.details);
 }

@@ -11,7 +11,7 @@ import type { CallOptions, Channel } from "nice-grpc";
 import { createServiceClients, type SwPatchClientOptions, type SwPatchServiceClients } from "./client.js";
 import { uploadPatchFile, type UploadPatchFileOptions } from "./upload.js";
 import { importBasePackageFile, type ImportBasePackageFileOptions } from "./base-package.js";
-import { watchEvents, watchOperation, watchStrategy, type WatchEventsOptions } from "./watch.js";
+import { watchEvents, watchOperation, watchStrategy, type WatchEventsOptions, type WatchOptions } from "./watch.js";
 import type { ImportBasePackageResponse, UploadPatchResponse } from "./gen/swpatch/v1/patch_service.js";
 import type { Event, InstallProgress } from "./gen/swpatch/v1/types.js";
 import type { Strategy } from "./gen/swpatch/v1/orchestration_service.js";
@@ -29,9 +29,9 @@ export interface SwPatchClient extends SwPatchServiceClients {
   /** Resumable event stream; see {@link watchEvents}. */
   watchEvents(options?: WatchEventsOptions): AsyncGenerator<Event, void, undefined>;
   /** One operation's progress up to its terminal message; see {@link watchOperation}. */
-  watchOperation(operationId: string, options?: CallOptions): AsyncGenerator<InstallProgress, void, undefined>;
+  watchOperation(operationId: string, options?: WatchOptions): AsyncGenerator<InstallProgress, void, undefined>;
   /** Strategy snapshots until aborted; see {@link watchStrategy}. */
-  watchStrategy(options?: CallOptions): AsyncGenerator<Strategy, void, undefined>;
+  watchStrategy(options?: WatchOptions): AsyncGenerator<Strategy, void, undefined>;
   /** Closes the channel; calls in flight fail with CANCELLED/UNAVAILABLE. */
   close(): void;
 }
@@ -74,7 +74,7 @@ export * from "./errors.js";
 export * from "./labels.js";
 export { UPLOAD_CHUNK_BYTES, uploadPatchFile, type UploadPatchFileOptions, type UploadProgress } from "./upload.js";
 export { baseStatement, importBasePackageFile, signBasePackage, type ImportBasePackageFileOptions } from "./base-package.js";
-export { watchEvents, watchOperation, watchStrategy, type WatchEventsOptions } from "./watch.js";
+export { watchEvents, watchOperation, watchStrategy, type WatchEventsOptions, type WatchOptions, type WatchResumeOptions } from "./watch.js";
 export { Status, Metadata, ClientError } from "nice-grpc";
 
 // Generated message types and enums. The helper names every generated file exports

@@ -4,10 +4,26 @@ import type { PatchServiceClient } from "./gen/swpatch/v1/patch_service.js";
 import type { HostServiceClient } from "./gen/swpatch/v1/host_service.js";
 import type { OrchestrationServiceClient, Strategy } from "./gen/swpatch/v1/orchestration_service.js";
 import type { Event, InstallProgress } from "./gen/swpatch/v1/types.js";
-import { isTransientError } from "./errors.js";
+import { isFellBehindError, isTransientError } from "./errors.js";
+
+/** Reconnect options shared by the watch helpers. */
+export interface WatchResumeOptions {
+  /** First reconnect delay in ms (default 200), doubled up to maxBackoffMs. */
+  initialBackoffMs?: number;
+  /** Longest reconnect delay in ms (default 5000). */
+  maxBackoffMs?: number;
+}
+
+/** Options of {@link watchOperation} and {@link watchStrategy}: call options plus reconnect behaviour. */
+export interface WatchOptions extends CallOptions, WatchResumeOptions {
+  /** Reconnect after UNAVAILABLE or WATCH_FELL_BEHIND (default true); false: throw the error, the caller retries. */
+  resume?: boolean;
+  /** Called before each reconnect with the error that ended the previous stream. */
+  onReconnect?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
+}
 
 /** Options of {@link watchEvents}. */
-export interface WatchEventsOptions {
+export interface WatchEventsOptions extends WatchResumeOptions {
   /** Start after this sequence number (0 = from the start of the log). */
   afterSequence?: number;
   /** Only these kinds (e.g. "patch.state"); empty = all. */
@@ -17,21 +33,37 @@ export interface WatchEventsOptions {
   operationId?: string;
   /** Stops the watch; the iteration then throws an AbortError. */
   signal?: AbortSignal;
-  /** First reconnect delay in ms (default 200), doubled up to maxBackoffMs. */
-  initialBackoffMs?: number;
-  /** Longest reconnect delay in ms (default 5000). */
-  maxBackoffMs?: number;
   /** Called before each reconnect with the error that ended the previous stream. */
   onReconnect?: (info: { attempt: number; delayMs: number; afterSequence: number; error: unknown }) => void;
 }
 
 /**
+ * A stream ended by one of these is resumed: the controller went away (UNAVAILABLE, a broken
+ * transport) or ended the stream because this client read it too slowly (RESOURCE_EXHAUSTED,
+ * reason WATCH_FELL_BEHIND).
+ */
+function isResumable(e: unknown): boolean {
+  return !isAbortError(e) && (isTransientError(e) || isFellBehindError(e));
+}
+
+function backoffMs(attempt: number, o: WatchResumeOptions): number {
+  return Math.min(o.maxBackoffMs ?? 5000, (o.initialBackoffMs ?? 200) * 2 ** (attempt - 1));
+}
+
+function callOptionsOf(o: WatchOptions): CallOptions {
+  const { initialBackoffMs: _a, maxBackoffMs: _b, onReconnect: _c, resume: _d, ...call } = o;
+  return call;
+}
+
+/**
  * Streams controller events as an async iterable. When the controller goes away (UNAVAILABLE or a
- * broken transport) it reconnects with exponential backoff and resumes after the last sequence
- * number it delivered, so no event is lost or repeated. Other errors end the iteration.
+ * broken transport), or ends the stream because this client fell behind (WATCH_FELL_BEHIND), it
+ * reconnects with exponential backoff and resumes after the last sequence number it delivered,
+ * so no event is lost or repeated. Other errors end the iteration; history older than the
+ * controller's `--event-retention` ends it with {@link EventsPrunedError} (OUT_OF_RANGE).
  */
 export async function* watchEvents(patches: Pick<PatchServiceClient<object>, "watchEvents">, options: WatchEventsOptions = {}): AsyncGenerator<Event, void, undefined> {
-  const { signal, initialBackoffMs = 200, maxBackoffMs = 5000, onReconnect } = options;
+  const { signal, onReconnect } = options;
   let last = options.afterSequence ?? 0;
   let attempt = 0;
   for (;;) {
@@ -56,12 +88,12 @@ export async function* watchEvents(patches: Pick<PatchServiceClient<object>, "wa
       }
       error = new Error("event stream ended");
     } catch (e) {
-      if (isAbortError(e) || !isTransientError(e)) throw e;
+      if (!isResumable(e)) throw e;
       error = e;
     }
     if (signal?.aborted) return;
     attempt += 1;
-    const delayMs = Math.min(maxBackoffMs, initialBackoffMs * 2 ** (attempt - 1));
+    const delayMs = backoffMs(attempt, options);
     onReconnect?.({ attempt, delayMs, afterSequence: last, error });
     await delay(signal ?? new AbortController().signal, delayMs);
   }
@@ -69,26 +101,80 @@ export async function* watchEvents(patches: Pick<PatchServiceClient<object>, "wa
 
 /**
  * Streams one host-install operation's progress (`WatchOperation`): everything so far, then each
- * new message, ending after the terminal message (phase DONE, FAILED or REJECTED).
+ * new message, ending after the terminal message (phase DONE, FAILED or REJECTED). When the
+ * controller goes away or ends the stream because this client fell behind, it reconnects with
+ * backoff; the controller replays the operation's progress from its start and the messages
+ * already delivered are skipped, so none is repeated.
  */
 export async function* watchOperation(
   hosts: Pick<HostServiceClient<object>, "watchOperation">,
   operationId: string,
-  options: CallOptions = {},
+  options: WatchOptions = {},
 ): AsyncGenerator<InstallProgress, void, undefined> {
-  for await (const response of hosts.watchOperation({ operationId }, options)) {
-    if (!response.progress) continue;
-    yield response.progress;
-    if (response.progress.terminal) return;
+  const call = callOptionsOf(options);
+  let delivered = 0;
+  let attempt = 0;
+  for (;;) {
+    let error: unknown;
+    try {
+      let seen = 0;
+      for await (const response of hosts.watchOperation({ operationId }, call)) {
+        if (!response.progress) continue;
+        if (++seen <= delivered) continue;
+        delivered = seen;
+        attempt = 0;
+        yield response.progress;
+        if (response.progress.terminal) return;
+      }
+      return;
+    } catch (e) {
+      if (!isResumable(e) || options.resume === false) throw e;
+      error = e;
+    }
+    if (call.signal?.aborted) return;
+    attempt += 1;
+    const delayMs = backoffMs(attempt, options);
+    options.onReconnect?.({ attempt, delayMs, error });
+    await delay(call.signal ?? new AbortController().signal, delayMs);
   }
 }
 
-/** Streams the current strategy, then a snapshot after every change, until `signal` aborts. */
+/**
+ * Streams the current strategy, then a snapshot after every change, until `signal` aborts. When
+ * the controller goes away or ends the stream because this client fell behind, it reconnects with
+ * backoff and starts again from the current strategy (re-fetched: snapshots in between are not
+ * replayed; one equal to the last delivered is not repeated).
+ */
 export async function* watchStrategy(
   orchestration: Pick<OrchestrationServiceClient<object>, "watchStrategy">,
-  options: CallOptions = {},
+  options: WatchOptions = {},
 ): AsyncGenerator<Strategy, void, undefined> {
-  for await (const response of orchestration.watchStrategy({}, options)) {
-    if (response.strategy) yield response.strategy;
+  const call = callOptionsOf(options);
+  let lastJson: string | undefined;
+  let attempt = 0;
+  for (;;) {
+    let error: unknown;
+    let first = true;
+    try {
+      for await (const response of orchestration.watchStrategy({}, call)) {
+        const resumed = first && lastJson !== undefined;
+        first = false;
+        if (!response.strategy) continue;
+        const json = JSON.stringify(response.strategy);
+        if (resumed && json === lastJson) continue;
+        lastJson = json;
+        attempt = 0;
+        yield response.strategy;
+      }
+      return;
+    } catch (e) {
+      if (!isResumable(e) || options.resume === false) throw e;
+      error = e;
+    }
+    if (call.signal?.aborted) return;
+    attempt += 1;
+    const delayMs = backoffMs(attempt, options);
+    options.onReconnect?.({ attempt, delayMs, error });
+    await delay(call.signal ?? new AbortController().signal, delayMs);
   }
 }

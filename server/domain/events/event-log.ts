@@ -1,5 +1,6 @@
+import { DomainError } from "../errors.js";
 import type { InstallProgress } from "../hosts/agent-types.js";
-import type { StoreReader, StoreTx } from "../store.js";
+import type { EventRetentionPort, StoreReader, StoreTx } from "../store.js";
 
 /** One entry of the event log (see proto Event). */
 export interface DomainEvent {
@@ -33,6 +34,63 @@ function matches(e: DomainEvent, f: EventFilter): boolean {
   return true;
 }
 
+/** Matching events a watcher may have waiting (published, not yet taken by its stream) by default. */
+export const DEFAULT_WATCH_BUFFER = 1024;
+/** Reason of the RESOURCE_EXHAUSTED that ends a watch whose client does not keep up. */
+export const WATCH_FELL_BEHIND_REASON = "WATCH_FELL_BEHIND";
+/** Reason of the OUT_OF_RANGE answering a watch that asks for history no longer held. */
+export const EVENTS_PRUNED_REASON = "EVENTS_PRUNED";
+
+/** The error that ends a watch whose client fell more than `limit` messages behind. */
+export function watchFellBehind(limit: number, what = "events"): DomainError {
+  return new DomainError(
+    "resource-exhausted",
+    `watch stream fell behind: more than ${limit} ${what} were waiting to be sent (--watch-buffer); watch again from the last one received`,
+    { reason: WATCH_FELL_BEHIND_REASON },
+  );
+}
+
+/** OUT_OF_RANGE: the history a watcher asked for was pruned (`--event-retention`). */
+export class EventsPrunedError extends DomainError {
+  /** The oldest sequence number still held: watch again after `oldestSequence - 1` (or later). */
+  readonly oldestSequence: number;
+  constructor(afterSeq: number, oldestSequence: number) {
+    super(
+      "out-of-range",
+      `events after sequence ${afterSeq} are no longer held (--event-retention): the oldest event held is ${oldestSequence}; watch from after_sequence ${oldestSequence - 1} or later`,
+      { reason: EVENTS_PRUNED_REASON },
+    );
+    this.oldestSequence = oldestSequence;
+  }
+}
+
+/** How much history the log keeps; the newest event is always kept (it carries the sequence on). */
+export interface RetentionRule {
+  /** Keep at most this many events. */
+  maxCount?: number;
+  /** Keep no event older than this, milliseconds. */
+  maxAgeMs?: number;
+}
+
+/** The log's retention: the rule, the store port that deletes, and how often it runs. */
+export interface EventRetention {
+  store: EventRetentionPort;
+  rule: RetentionRule;
+  /** Between two prunes, ms (default 60 s). */
+  intervalMs?: number;
+  /** Called with a failed prune's error (the next one tries again). */
+  onError?: (e: unknown) => void;
+}
+
+export interface EventLogOptions {
+  /** Matching events one watcher may have waiting before it is ended as fallen behind (default {@link DEFAULT_WATCH_BUFFER}). */
+  maxBuffered?: number;
+  retention?: EventRetention;
+}
+
+/** Rows deleted per prune transaction (keeps each write short for the writers waiting behind it). */
+const PRUNE_BATCH = 5000;
+
 /**
  * The event log: events are appended inside the transaction of the change they describe and
  * published to live watchers after that transaction commits.
@@ -42,11 +100,25 @@ function matches(e: DomainEvent, f: EventFilter): boolean {
 export class EventLog {
   private readonly listeners = new Set<(e: DomainEvent) => void>();
   private lastSeq = 0;
+  private readonly maxBuffered: number;
+  private readonly retention: EventRetention | undefined;
+  /** The oldest sequence number still held (0: nothing was ever pruned; see {@link prune}). */
+  private firstHeld = 0;
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private pruning: Promise<number> | undefined;
+  private retentionClosed = false;
 
-  constructor(private readonly reader: Pick<StoreReader, "lastEventSeq" | "eventsAfter">) {}
+  constructor(
+    private readonly reader: Pick<StoreReader, "lastEventSeq" | "eventsAfter">,
+    opts: EventLogOptions = {},
+  ) {
+    this.maxBuffered = opts.maxBuffered ?? DEFAULT_WATCH_BUFFER;
+    this.retention = opts.retention;
+  }
 
   async init(): Promise<void> {
     this.lastSeq = await this.reader.lastEventSeq();
+    if (this.retention) this.firstHeld = await this.retention.store.firstEventSeq();
     this.nextSeq = this.lastSeq;
     this.tailTop = this.lastSeq;
     this.deliveredTop = this.lastSeq;
@@ -57,6 +129,65 @@ export class EventLog {
 
   get lastSequence(): number {
     return this.lastSeq;
+  }
+
+  /** The oldest sequence number still held (0 or 1 while nothing was pruned). */
+  get oldestSequence(): number {
+    return this.firstHeld;
+  }
+
+  /**
+   * Deletes the events the retention rule no longer keeps, oldest first in short transactions;
+   * never the newest. Watchers asking for older history are refused (OUT_OF_RANGE) from the
+   * moment the cut is chosen, before the rows go. One prune at a time; resolves with how many.
+   */
+  prune(): Promise<number> {
+    if (!this.retention) return Promise.resolve(0);
+    this.pruning ??= this.pruneNow().finally(() => (this.pruning = undefined));
+    return this.pruning;
+  }
+
+  private async pruneNow(): Promise<number> {
+    const { store, rule } = this.retention!;
+    const top = this.lastSeq;
+    if (top === 0) return 0;
+    let cut = 0; // every event below `cut` goes
+    if (rule.maxCount !== undefined) cut = Math.max(cut, top - rule.maxCount + 1);
+    if (rule.maxAgeMs !== undefined) {
+      const since = await store.firstEventSeqSince(new Date(Date.now() - rule.maxAgeMs));
+      cut = Math.max(cut, since === 0 ? top : since);
+    }
+    cut = Math.min(cut, top);
+    if (cut <= Math.max(this.firstHeld, 1)) return 0;
+    this.firstHeld = cut;
+    let deleted = 0;
+    for (;;) {
+      const n = await store.deleteEventsBefore(cut, PRUNE_BATCH);
+      deleted += n;
+      if (n < PRUNE_BATCH) return deleted;
+    }
+  }
+
+  /** Prunes now and then every `intervalMs` (and as the count rule is exceeded by 10 %) until {@link close}. */
+  startRetention(): void {
+    if (!this.retention || this.pruneTimer) return;
+    const run = () => void this.prune().catch((e: unknown) => this.retention!.onError?.(e));
+    run();
+    this.pruneTimer = setInterval(run, this.retention.intervalMs ?? 60_000);
+    this.pruneTimer.unref();
+  }
+
+  /** Stops the retention timer and waits for a prune under way. */
+  async close(): Promise<void> {
+    this.retentionClosed = true;
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.pruneTimer = undefined;
+    await this.pruning?.catch(() => undefined);
+  }
+
+  /** OUT_OF_RANGE when history after `afterSeq` was pruned. */
+  private checkHeld(afterSeq: number): void {
+    if (afterSeq + 1 < this.firstHeld && afterSeq < this.lastSeq) throw new EventsPrunedError(afterSeq, this.firstHeld);
   }
 
   /**
@@ -130,6 +261,11 @@ export class EventLog {
 
   private deliver(e: DomainEvent): void {
     if (e.seq > this.lastSeq) this.lastSeq = e.seq;
+    // A count rule is kept within 10 % between the timer's prunes.
+    const max = this.retention?.rule.maxCount;
+    if (max !== undefined && !this.pruning && !this.retentionClosed && this.lastSeq - Math.max(this.firstHeld, 1) + 1 > max + Math.ceil(max / 10)) {
+      void this.prune().catch((err: unknown) => this.retention!.onError?.(err));
+    }
     this.keep(e);
     for (const l of this.listeners) l(e);
   }
@@ -178,8 +314,14 @@ export class EventLog {
     return this.tail.slice(afterSeq - first.seq + 1);
   }
 
-  /** History after `afterSeq`, then live events, until `signal` aborts. */
+  /**
+   * History after `afterSeq`, then live events, until `signal` aborts. Throws EventsPrunedError
+   * (OUT_OF_RANGE) when that history is no longer held, and {@link watchFellBehind}
+   * (RESOURCE_EXHAUSTED) once more than `maxBuffered` matching events wait for a consumer that
+   * does not take them (its buffer is dropped at once, not when the consumer comes back).
+   */
   async *watch(afterSeq: number, filter: EventFilter, signal: AbortSignal): AsyncGenerator<DomainEvent> {
+    this.checkHeld(afterSeq);
     // Only matching events are buffered and wake the consumer (many filtered watchers, e.g.
     // one per install, cost little); every published sequence number is still tracked, so a
     // matching event is yielded at once only when all before it were seen.
@@ -203,9 +345,18 @@ export class EventLog {
       } else if (e.seq > watermark) ahead.add(e.seq);
       if (matches(e, filter)) {
         enqueue(e);
+        if (buffer.length - head > this.maxBuffered) {
+          // The consumer does not keep up: drop what waits, stop listening, end the watch.
+          behind = true;
+          buffer.length = 0;
+          head = 0;
+          this.listeners.delete(listener);
+        }
         wake?.();
       }
     };
+    let behind = false;
+    const fellBehind = () => watchFellBehind(this.maxBuffered);
     this.listeners.add(listener);
     const onAbort = () => wake?.();
     signal.addEventListener("abort", onAbort);
@@ -216,7 +367,10 @@ export class EventLog {
       ...(filter.patchId ? { patchId: filter.patchId } : {}),
       ...(filter.hostname ? { hostname: filter.hostname } : {}),
     };
-    const read = (after: number, limit: number) => this.reader.eventsAfter(after, limit, indexed ? narrow : undefined);
+    const read = (after: number, limit: number) => {
+      this.checkHeld(after);
+      return this.reader.eventsAfter(after, limit, indexed ? narrow : undefined);
+    };
     try {
       let cursor = afterSeq;
       // History from the in-memory tail when it reaches back to `afterSeq`; else from the store
@@ -227,18 +381,22 @@ export class EventLog {
           cursor = e.seq;
           if (matches(e, filter)) yield e;
           if (signal.aborted) return;
+          if (behind) throw fellBehind();
         }
       }
       for (; !recent;) {
+        if (signal.aborted) return;
         const rows = await read(cursor, 1000);
         for (const e of rows) {
           cursor = e.seq;
           if (matches(e, filter)) yield e;
           if (signal.aborted) return;
+          if (behind) throw fellBehind();
         }
         if (rows.length < 1000) break;
       }
       while (!signal.aborted) {
+        if (behind) throw fellBehind();
         while (head < buffer.length) {
           const e = buffer[head++]!;
           if (head >= 1024) {
@@ -246,7 +404,7 @@ export class EventLog {
             head = 0;
           }
           if (e.seq <= cursor) continue;
-          if (e.seq - 1 > watermark) {
+          if (e.seq - 1 > watermark && !signal.aborted) {
             // An earlier event committed but is not published yet: take the gap from the store.
             for (const h of await read(cursor, e.seq - cursor - 1)) {
               if (h.seq >= e.seq) break;
@@ -259,7 +417,7 @@ export class EventLog {
         }
         await new Promise<void>((resolve) => {
           wake = resolve;
-          if (head < buffer.length || signal.aborted) resolve();
+          if (head < buffer.length || signal.aborted || behind) resolve();
         });
         wake = undefined;
       }

@@ -26,6 +26,8 @@ export interface OrchestratorOptions {
   extraIgnoredAlarms?: readonly string[];
   /** Reference seconds between polls of waiting steps. Default 10. */
   auditIntervalS?: number;
+  /** Snapshots one watcher may have waiting before it is ended as fallen behind (`--watch-buffer`). Default 1024. */
+  watchBuffer?: number;
 }
 
 const ALREADY_EXISTS_MESSAGE = "strategy already exists of type:sw-patch";
@@ -41,8 +43,8 @@ export const NO_STRATEGY_MESSAGE = "No strategy available";
  *
  * INVARIANTS: at most one background runner; every mutation of the strategy happens in a
  * synchronous section (no await between a state check and the change it guards) and is
- * followed by `persist()`, which saves in call order and then notifies watchers; watchers and
- * callers only ever see deep copies.
+ * followed by `persist()`, which saves in call order and then notifies watchers; callers only
+ * ever see deep copies, watchers share one read-only (frozen) snapshot per save.
  */
 export class Orchestrator {
   private s: Strategy | undefined;
@@ -58,7 +60,7 @@ export class Orchestrator {
     this.scale = o.timeScale ?? 1;
     if (!(this.scale > 0)) throw invalidArgument("time scale must be positive");
     this.auditIntervalS = o.auditIntervalS ?? 10;
-    this.journal = new StrategyJournal(o.persistence, o.log);
+    this.journal = new StrategyJournal(o.persistence, o.log, o.watchBuffer);
     this.engine = new StrategyRunner({
       port: o.port,
       extraIgnoredAlarms: o.extraIgnoredAlarms,

@@ -77,3 +77,21 @@ export async function listEventsAfter(
   const sql = where.length === 1 ? "SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?" : `SELECT * FROM events WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`;
   return (await tx.all<EventRow>(sql, params)).map(fromRow);
 }
+
+// Event retention (EventRetentionPort).
+
+export async function firstEventSeq(r: Reader): Promise<number> {
+  const row = await r.get<{ m: number | null }>("SELECT MIN(seq) AS m FROM events");
+  return row?.m ?? 0;
+}
+
+/** Times are ISO-8601 UTC text, so they compare as strings. */
+export async function firstEventSeqSince(r: Reader, time: Date): Promise<number> {
+  const row = await r.get<{ m: number | null }>("SELECT MIN(seq) AS m FROM events WHERE time >= ?", [time.toISOString()]);
+  return row?.m ?? 0;
+}
+
+export async function deleteEventsBefore(tx: Tx, seq: number, limit: number): Promise<number> {
+  const r = await tx.run("DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq < ? ORDER BY seq LIMIT ?)", [seq, limit]);
+  return r.changes;
+}

@@ -1,5 +1,5 @@
 import type { Db, Reader, Tx } from "./db.js";
-import type { Store, StoreReader, StoreTx, PatchWrites, HostWrites, StrategyDocument, WriteGroup } from "../../domain/store.js";
+import type { EventRetentionPort, Store, StoreReader, StoreTx, PatchWrites, HostWrites, StrategyDocument, WriteGroup } from "../../domain/store.js";
 import type { DomainEvent } from "../../domain/events/event-log.js";
 import type { InstallProgress } from "../../domain/hosts/agent-types.js";
 import type { HostRecord, OperationRecord, OperationStateName } from "../../domain/hosts/model.js";
@@ -134,7 +134,7 @@ function reader(r: Reader): StoreReader {
  * rows riding the next commit) with the body given typed repositories instead of SQL; `batch`
  * coalesces items into one Db.tx body per batch (WriteBatches).
  */
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, EventRetentionPort {
   readonly read: StoreReader;
   private readonly batches = new WriteBatches((body) => this.transact(body));
   constructor(readonly db: Db) {
@@ -148,5 +148,16 @@ export class SqliteStore implements Store {
   }
   later<T>(body: (tx: StoreTx) => Promise<T>, maxDelayMs: number): Promise<T> {
     return this.db.later((tx) => body(new SqliteStoreTx(tx)), maxDelayMs);
+  }
+
+  // Event retention (EventRetentionPort): reads on the reader connection, deletes in a write transaction.
+  firstEventSeq(): Promise<number> {
+    return es.firstEventSeq(this.db.read);
+  }
+  firstEventSeqSince(time: Date): Promise<number> {
+    return es.firstEventSeqSince(this.db.read, time);
+  }
+  deleteEventsBefore(seq: number, limit: number): Promise<number> {
+    return this.db.tx((tx) => es.deleteEventsBefore(tx, seq, limit));
   }
 }

@@ -31,7 +31,9 @@ export function registerEventStream(router: Router<Caller, Meta>, o: EventStream
   router.add(["GET"], "/api/events", { action: "WatchEvents", requirement: rpcRequirement("/swpatch.v1.PatchService/WatchEvents") }, async (ctx) => {
     await discardBody(ctx.req, MAX_JSON);
     const raw = ctx.req.headers["last-event-id"] ?? ctx.query.get("after") ?? undefined;
-    const resumeFrom = typeof raw === "string" && /^\d{1,15}$/.test(raw.trim()) ? Number(raw.trim()) : undefined;
+    const asked = typeof raw === "string" && /^\d{1,15}$/.test(raw.trim()) ? Number(raw.trim()) : undefined;
+    // History pruned by --event-retention cannot be resumed: start afresh (the console reloads on a non-resumed ready).
+    const resumeFrom = asked !== undefined && asked + 1 >= events.oldestSequence ? asked : undefined;
     const after = resumeFrom !== undefined ? Math.min(resumeFrom, events.lastSequence) : events.lastSequence;
     const res = ctx.res;
     res.writeHead(200, {

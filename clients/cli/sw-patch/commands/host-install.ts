@@ -63,7 +63,7 @@ async function follow(ctx: CommandContext, host: string, force: boolean): Promis
   for (;;) {
     try {
       const stream = operationId
-        ? client.watchOperation(operationId)
+        ? client.watchOperation(operationId, { resume: false }) // this loop retries, up to MAX_RETRIES
         : (async function* () {
             for await (const r of client.hosts.installHost({ host, force })) if (r.progress) yield r.progress;
           })();
