@@ -10,7 +10,7 @@ import type { DomainEvent } from "../../server/domain/events/event-log.js";
 import type { InstallProgress } from "../../server/domain/hosts/agent-types.js";
 import type { HostRecord, OperationRecord, OperationStateName } from "../../server/domain/hosts/model.js";
 import type { PackageRecord, PatchRecord } from "../../server/domain/patches/model.js";
-import type { BlobPort, Store, StoreReader, StoreTx, StrategyDocument, WriteGroup } from "../../server/domain/store.js";
+import type { BlobPort, EventRetentionPort, Store, StoreReader, StoreTx, StrategyDocument, WriteGroup } from "../../server/domain/store.js";
 import { WriteBatches } from "../../server/storage/sqlite/write-batches.js";
 
 interface Tables {
@@ -66,7 +66,7 @@ function rollBack(hooks: (() => void)[]): void {
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 /** The fake store; `commits` counts committed transactions, `failNext` makes the next commit fail. */
-export class FakeStore implements Store {
+export class FakeStore implements Store, EventRetentionPort {
   t: Tables = {
     patches: new Map(),
     blobs: new Map(),
@@ -108,6 +108,24 @@ export class FakeStore implements Store {
 
   batch<I, R>(group: WriteGroup<I, R>, item: I): Promise<R> {
     return this.batches.add(group, item);
+  }
+
+  // EventRetentionPort: reads committed events; deletes in the write chain, like a transaction.
+  async firstEventSeq(): Promise<number> {
+    return this.t.events[0]?.seq ?? 0;
+  }
+  async firstEventSeqSince(time: Date): Promise<number> {
+    return this.t.events.find((e) => e.time.getTime() >= time.getTime())?.seq ?? 0;
+  }
+  deleteEventsBefore(seq: number, limit: number): Promise<number> {
+    const run = async () => {
+      const gone = this.t.events.filter((e) => e.seq < seq).slice(0, limit).length;
+      this.t.events.splice(0, gone);
+      return gone;
+    };
+    const p = this.chain.then(run, run);
+    this.chain = p.catch(() => undefined);
+    return p;
   }
 
   /** Runs the `later` bodies still waiting and waits for the bodies in progress. */
