@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import { promises as fsp } from "node:fs";
+import { logVerbosity, setLogVerbosity } from "@grpc/grpc-js";
 import { createServer } from "nice-grpc";
 import { withHttp2Window } from "../transport/http2-tuning.js";
 import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
@@ -88,6 +89,37 @@ async function shutdownGrpc(server: { shutdown(): Promise<void>; forceShutdown()
     log.warn("graceful gRPC shutdown timed out; closing the remaining connections", { ms: GRACEFUL_SHUTDOWN_MS });
     server.forceShutdown();
     void graceful.catch(() => undefined);
+  }
+}
+
+/** A listener could not bind: the flag that set its address, the address, and why in words. */
+export class ListenError extends Error {
+  constructor(
+    readonly flag: string,
+    readonly address: string,
+    cause: unknown,
+  ) {
+    const text = String((cause as Error)?.message ?? cause);
+    const code = /\b(EADDRINUSE|EACCES|EADDRNOTAVAIL)\b/.exec(`${(cause as NodeJS.ErrnoException)?.code ?? ""} ${text}`)?.[1];
+    const why =
+      code === "EADDRINUSE"
+        ? "address already in use (another process listens there: stop it or choose another port)"
+        : code === "EACCES"
+          ? "permission denied (ports below 1024 need root)"
+          : code === "EADDRNOTAVAIL"
+            ? "address not available on this machine"
+            : text;
+    super(`${flag} ${address}: ${why}`, { cause });
+    this.name = "ListenError";
+  }
+}
+
+/** Runs a listener's `listen`, turning a bind failure into a {@link ListenError} naming `flag`. */
+async function binding<T>(flag: string, address: string, listen: () => Promise<T>): Promise<T> {
+  try {
+    return await listen();
+  } catch (e) {
+    throw new ListenError(flag, address, e);
   }
 }
 
@@ -197,24 +229,34 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   const warning = checkListenPolicy(config.listenHost, !!config.tls, config.insecureListenAny);
   if (warning) log.warn("plaintext listener on a non-loopback address", { detail: warning });
   const listen = () => server.listen(`${host}:${config.listenPort}`, config.tls ? serverCredentials(config.tls) : undefined);
-  const port = config.http2Window === undefined ? await listen() : await withHttp2Window(config.http2Window, listen);
+  // grpc-js logs its own line for a failed bind; the ListenError says it once, naming the flag.
+  const quiet = process.env.GRPC_VERBOSITY === undefined;
+  if (quiet) setLogVerbosity(logVerbosity.NONE);
+  const port = await binding("--listen", `${host}:${config.listenPort}`, () =>
+    config.http2Window === undefined ? listen() : withHttp2Window(config.http2Window, listen),
+  ).finally(() => {
+    if (quiet) setLogVerbosity(logVerbosity.ERROR);
+  });
   const address = `${host}:${port}`;
   // Every HTTP listener: the configured timeouts, its own connection cap and one shared total.
   const httpLimits = { ...config.httpLimits, pool: new ConnectionPool(config.httpLimits.maxConnectionsTotal) };
   let vim: VimRestServer | undefined;
   if (config.vimListen) {
     const vh = config.vimListen.host.includes(":") ? `[${config.vimListen.host}]` : config.vimListen.host;
-    vim = await createVimRestServer({
-      orchestrator,
-      listen: `${vh}:${config.vimListen.port}`,
-      log,
-      limits: httpLimits,
-      authorize: async (token, action) => {
-        if (!token) return false;
-        const caller = await auth.verify(token);
-        return roleSatisfies(caller.role, action === "read" ? "reader" : "operator");
-      },
-    });
+    const vimAt = `${vh}:${config.vimListen.port}`;
+    vim = await binding("--vim-listen", vimAt, () =>
+      createVimRestServer({
+        orchestrator,
+        listen: vimAt,
+        log,
+        limits: httpLimits,
+        authorize: async (token, action) => {
+          if (!token) return false;
+          const caller = await auth.verify(token);
+          return roleSatisfies(caller.role, action === "read" ? "reader" : "operator");
+        },
+      }),
+    );
   }
   let patchApi: ReturnType<typeof createPatchApiServer> | undefined;
   let patchApiAddress: string | undefined;
@@ -229,7 +271,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       maxUploadBytes: config.maxPatchBytes + 1024 * 1024,
       limits: httpLimits,
     });
-    const a = await patchApi.listen(config.patchApi.host, config.patchApi.port);
+    const pa = patchApi;
+    const a = await binding("--patch-api-listen", `${config.patchApi.host}:${config.patchApi.port}`, () => pa.listen(config.patchApi!.host, config.patchApi!.port));
     patchApiAddress = `${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`;
   }
   let web: WebConsoleServer | undefined;
@@ -247,7 +290,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       maxUploadBytes: config.maxPatchBytes + 1024 * 1024,
       limits: httpLimits,
     });
-    const a = await web.listen(config.web.host, config.web.port);
+    const w = web;
+    const a = await binding("--web-listen", `${config.web.host}:${config.web.port}`, () => w.listen(config.web!.host, config.web!.port));
     webAddress = `${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`;
   }
   state = "running";

@@ -1,6 +1,6 @@
 import { CONTROLLER_USAGE, parseControllerArgs, resolveControllerConfig } from "../config/controller-config.js";
 import { isDomainError } from "../domain/errors.js";
-import { createController } from "./controller.js";
+import { createController, ListenError } from "./controller.js";
 
 /** `sw-patch-controller`: runs until SIGINT/SIGTERM, then shuts down gracefully (exit 0). */
 export async function main(argv: string[]): Promise<number> {
@@ -16,7 +16,14 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`sw-patch-controller: ${(e as Error).message}\n${isDomainError(e) ? CONTROLLER_USAGE : ""}`);
     return 2;
   }
-  const controller = await createController(config);
+  let controller;
+  try {
+    controller = await createController(config);
+  } catch (e) {
+    // One line naming what failed (a taken port names its flag); exit at once, whatever had started.
+    process.stderr.write(`sw-patch-controller: ${e instanceof ListenError || isDomainError(e) ? e.message : String((e as Error)?.stack ?? e)}\n`);
+    process.exit(1);
+  }
   for (const label of controller.publicKeyPairLabels) {
     process.stderr.write(
       `sw-patch-controller: WARNING: trusted key ${label} is the StarlingX dev certificate, whose private key is public ` +
@@ -32,6 +39,11 @@ export async function main(argv: string[]): Promise<number> {
   if (controller.vimAddress) process.stdout.write(`VIM REST API listening on ${controller.vimAddress}\n`);
   if (controller.webAddress) process.stdout.write(`sw-patch-controller web console listening on http://${controller.webAddress}\n`);
   if (controller.patchApiAddress) process.stdout.write(`sw-patch-controller patch API listening on ${controller.patchApiAddress}\n`);
+  process.stdout.write(
+    `sw-patch-controller admin token in ${controller.adminTokenFile} (mode 0600): the CLIs on this host read it by default` +
+      (controller.webAddress ? `; to use the web console, open http://${controller.webAddress}/ and sign in with its contents` : "") +
+      "\n",
+  );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGINT", stop);
