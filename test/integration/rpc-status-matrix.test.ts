@@ -609,14 +609,14 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     "operator",
     "a host already installing",
     (c) => c.hosts.installHostAsync({ host: "fake-0", force: true }),
-    precondition("Host fake-0 is already installing patches", "INSTALL_IN_PROGRESS"),
+    precondition(/^Host fake-0 is already installing patches \(operation [0-9a-f-]{36}\)$/, "INSTALL_IN_PROGRESS"),
   );
   row(
     H + "InstallHost",
     "operator",
     "a host already installing",
     (c) => first(c.hosts.installHost({ host: "fake-0", force: true })),
-    precondition("Host fake-0 is already installing patches", "INSTALL_IN_PROGRESS"),
+    precondition(/^Host fake-0 is already installing patches \(operation [0-9a-f-]{36}\)$/, "INSTALL_IN_PROGRESS"),
   );
   row(H + "InstallHost", "operator", "bad host", (c) => first(c.hosts.installHost({ host: "a b" })), invalid('host: invalid hostname or IP "a b"'));
   row(

@@ -79,7 +79,7 @@ export class HostManager {
   /** Committed host records (the writer's). */
   private readonly hosts: ReadonlyMap<string, HostRecord>;
 
-  constructor(private readonly o: { store: Store; events: EventLog; patches: PatchManager; log: Logger; controllerRelease: string }) {
+  constructor(private readonly o: { store: Store; events: EventLog; patches: PatchManager; log: Logger; controllerRelease: string; installResumeGraceMs?: number }) {
     this.uow = o.patches.uow;
     this.alarms = new AlarmService({ store: o.store, events: o.events });
     this.ops = new InstallOperations({
@@ -88,6 +88,7 @@ export class HostManager {
       events: o.events,
       agents: this.agents,
       log: o.log,
+      ...(o.installResumeGraceMs === undefined ? {} : { resumeGraceMs: o.installResumeGraceMs }),
       hosts: { find: (h) => this.find(h), desiredFor: (h) => this.desiredFor(h), setAgentState: (h, s, r) => this.setAgentState(h, s, r) },
     });
     this.admin = new HostAdmin({ inventory: this, agents: this.agents, uow: this.uow });
@@ -101,7 +102,7 @@ export class HostManager {
     await this.alarms.init();
     this.activeController = (await read.getControllerState("active_controller")) ?? "controller-0";
     // Installs that were running when the controller stopped: the agent finishes them on its
-    // own and tells us when it reconnects.
+    // own and tells us when it reconnects (within a grace period; see InstallOperations.init).
     await this.ops.init();
     this.o.patches.setHostsProvider({
       views: () => this.hostViews(this.hosts),
@@ -117,6 +118,7 @@ export class HostManager {
 
   close(): void {
     for (const t of this.rejectTimers.values()) clearTimeout(t);
+    this.ops.close();
     this.agents.closeAll();
   }
 

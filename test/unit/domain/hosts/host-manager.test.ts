@@ -118,4 +118,58 @@ describe("host manager (fake ports)", () => {
     expect(last.phase).to.equal("done");
     expect(l.sent.filter((c) => c.kind === "install").length).to.equal(300);
   });
+
+  it("ten concurrent installs on one host: one is accepted, nine are FAILED_PRECONDITION naming the running operation", async () => {
+    const { hm, store } = await setup();
+    const l = link();
+    await hm.hello(hello("w0"), l, "10.0.0.1");
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => hm.install("w0", true)));
+    const accepted = results.filter((r) => r.status === "fulfilled");
+    expect(accepted.length).to.equal(1);
+    const opId = (accepted[0] as PromiseFulfilledResult<{ operationId: string }>).value.operationId;
+    for (const r of results.filter((x) => x.status === "rejected")) {
+      const e = (r as PromiseRejectedResult).reason as Error & { kind: string; reason: string };
+      expect(e.kind).to.equal("failed-precondition");
+      expect(e.reason).to.equal("INSTALL_IN_PROGRESS");
+      expect(e.message).to.equal(`Host w0 is already installing patches (operation ${opId})`);
+    }
+    expect([...store.t.ops.values()].filter((o) => o.state === "running").map((o) => o.id)).to.deep.equal([opId]);
+    expect(l.sent.filter((c) => c.kind === "install").length).to.equal(1);
+    // Once it ends, the next install is accepted.
+    await hm.installResult("w0", { operationId: opId, success: true, rejected: false, reason: "" });
+    expect((await hm.install("w0", true)).operationId).to.not.equal(opId);
+  });
+
+  it("operations left running by a crash end at start-up as failed with a reason (watchers end); the newest waits for its host, then fails", async () => {
+    const { hm, store, events, pm } = await setup();
+    await hm.hello(hello("w0"), link(), "10.0.0.1");
+    const { operationId: newest } = await hm.install("w0", true);
+    const queued = store.t.ops.get(newest)!.last;
+    // What ten accepted installs left behind before the fix, and one of a host since dropped.
+    store.t.ops.set("old-1", { id: "old-1", hostname: "w0", state: "running", force: true, startSeq: 0, last: queued && { ...queued, operationId: "old-1" } });
+    store.t.ops.set("gone-1", { id: "gone-1", hostname: "gone", state: "running", force: true, startSeq: 0, last: undefined });
+    hm.close();
+    const hm2 = new HostManager({ store, events, patches: pm, log: createLogger({ level: "silent" }), controllerRelease: "19.09", installResumeGraceMs: 50 });
+    await hm2.init();
+    expect(store.t.ops.get("old-1")!.state).to.equal("failed");
+    expect(store.t.ops.get("old-1")!.last!.message).to.equal(
+      `Installation failed: the controller restarted while it ran, and a newer install (operation ${newest}) was started`,
+    );
+    expect(store.t.ops.get("gone-1")!.state).to.equal("failed");
+    expect(store.t.ops.get("gone-1")!.last!.message).to.equal("Installation failed: the controller restarted while it ran, and host gone is no longer known");
+    const old = await hm2.operation("old-1");
+    expect([old.phase, old.terminal]).to.deep.equal(["failed", true]);
+    // A watcher of the stale operation gets its final state and ends.
+    const seen: string[] = [];
+    for await (const p of hm2.watchOperation("old-1", new AbortController().signal)) seen.push(p.phase);
+    expect(seen[seen.length - 1]).to.equal("failed");
+    // The newest waits for w0's agent, which does not come back: it fails after the grace period, and its watch ends.
+    expect(hm2.runningOperation("w0")).to.equal(newest);
+    let last: string | undefined;
+    for await (const p of hm2.watchOperation(newest, new AbortController().signal)) last = p.message;
+    expect(last).to.equal("Installation failed: the controller restarted while it ran, and host w0 did not reconnect within 0.05 s");
+    expect(store.t.ops.get(newest)!.state).to.equal("failed");
+    expect(hm2.runningOperation("w0")).to.equal(undefined);
+    hm2.close();
+  });
 });
