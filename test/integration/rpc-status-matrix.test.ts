@@ -130,16 +130,16 @@ async function* streamOf<T>(...items: T[]): AsyncGenerator<T> {
   for (const i of items) yield i;
 }
 
-function hello(hostname: string, personality = "worker"): ConnectRequest {
+function hello(hostname: string, personality = "worker", o: { mgmtIp?: string; release?: string; subfunctions?: string[] } = {}): ConnectRequest {
   return {
     message: {
       $case: "hello",
       value: {
         hostname,
         personality,
-        subfunctions: [],
-        release: "19.09",
-        mgmtIp: "",
+        subfunctions: o.subfunctions ?? [],
+        release: o.release ?? "19.09",
+        mgmtIp: o.mgmtIp ?? "",
         packages: [],
         requiresReboot: false,
         state: 0,
@@ -561,6 +561,34 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     (c) => first(c.agent.connect(streamOf(hello("fake-3", "toaster")))),
     invalid('hello.personality: must be controller, worker or storage, got "toaster"'),
   );
+  row(
+    A + "Connect",
+    "admin",
+    "a mgmt_ip that is no IP address",
+    (c) => first(c.agent.connect(streamOf(hello("fake-3", "worker", { mgmtIp: "\x1b]0;owned\x07" })))),
+    invalid('hello.mgmt_ip: not an IP address: "\\u001b]0;owned\\u0007"'),
+  );
+  row(
+    A + "Connect",
+    "admin",
+    "a release off its pattern",
+    (c) => first(c.agent.connect(streamOf(hello("fake-3", "worker", { release: "../19.09" })))),
+    invalid('hello.release: invalid release "../19.09" (at most 64 of A-Z a-z 0-9 . _ -)'),
+  );
+  row(
+    A + "Connect",
+    "admin",
+    "a subfunction off its pattern",
+    (c) => first(c.agent.connect(streamOf(hello("fake-3", "worker", { subfunctions: ["worker", "Low Latency"] })))),
+    invalid('hello.subfunctions: invalid subfunction "Low Latency" (lower-case words joined by "-", at most 32 characters)'),
+  );
+  row(
+    A + "Connect",
+    "admin",
+    "the mgmt_ip of another connected host",
+    (c) => first(c.agent.connect(streamOf(hello("fake-3", "worker", { mgmtIp: "127.0.0.1" })))),
+    err(Status.ALREADY_EXISTS, "hello.mgmt_ip: 127.0.0.1 is the management address of connected host fake-0", "MGMT_IP_IN_USE", AlreadyExistsError),
+  );
 
   // HostService
   row(
@@ -570,7 +598,20 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     (c) => c.hosts.listHosts({}),
     ok((r) => expect((r as { hosts: { hostname: string }[] }).hosts.map((h) => h.hostname)).to.include("fake-0")),
   );
-  row(H + "GetHost", "reader", "a host", (c) => c.hosts.getHost({ host: "fake-0" }), ok());
+  row(
+    H + "GetHost",
+    "reader",
+    "a host (its address read from the connection: the agent gave none)",
+    (c) => c.hosts.getHost({ host: "fake-0" }),
+    ok((r) => expect((r as { host: { ip: string } }).host.ip).to.equal("127.0.0.1")),
+  );
+  row(
+    H + "GetHost",
+    "reader",
+    "by its address",
+    (c) => c.hosts.getHost({ host: "127.0.0.1" }),
+    ok((r) => expect((r as { host: { hostname: string } }).host.hostname).to.equal("fake-0")),
+  );
   row(
     H + "GetHost",
     "reader",

@@ -5,6 +5,7 @@ import type { Store } from "../store.js";
 import type { UnitOfWork, Work } from "../unit-of-work.js";
 import { failpointAsync } from "../../lib/failpoint.js";
 import { progressMessage, type InstallPhase, type InstallProgress, type InstallResultInput } from "./agent-types.js";
+import { clipProgress, clipText } from "./agent-fields.js";
 import type { AgentRegistry } from "./agent-registry.js";
 import type { HostRecord, OperationStateName } from "./model.js";
 import type { DesiredSet } from "../patches/state.js";
@@ -208,7 +209,7 @@ export class InstallOperations {
     const opId = this.byHost.get(hostname);
     if (!opId || p.operationId !== opId) return;
     const op = this.running.get(opId)!;
-    const msg: InstallProgress = { ...p, hostname, operationId: opId, terminal: false, time: new Date() };
+    const msg: InstallProgress = { ...clipProgress(p), hostname, operationId: opId, terminal: false, time: new Date() };
     op.last = msg;
     if (p.terminal) return;
     this.o.uow
@@ -264,7 +265,7 @@ export class InstallOperations {
     await failpointAsync("install:result-received");
     if (r.rejected) await this.finish(opId, "rejected", "Installation rejected. Node must be locked");
     else if (r.success) await this.finish(opId, "done", "Installation was successful.");
-    else await this.finish(opId, "failed", r.reason || "Installation failed.");
+    else await this.finish(opId, "failed", clipText(r.reason) || "Installation failed.");
   }
 
   /** The latest progress of an operation. */

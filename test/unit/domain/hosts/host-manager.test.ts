@@ -172,4 +172,33 @@ describe("host manager (fake ports)", () => {
     expect(hm2.runningOperation("w0")).to.equal(undefined);
     hm2.close();
   });
+
+  it("a hello's address: the connection's when none is claimed; a claimed one held by another connected host is ALREADY_EXISTS; 'unknown' finds no host", async () => {
+    const { hm } = await setup();
+    await hm.hello(hello("w0"), link(), "10.0.0.1");
+    expect(hm.get("w0").ip).to.equal("10.0.0.1");
+    expect(hm.get("10.0.0.1").hostname).to.equal("w0");
+    const l1 = link();
+    await hm.hello({ ...hello("w1"), mgmtIp: "192.168.204.8" }, l1, "10.0.0.1");
+    expect(hm.get("w1").ip).to.equal("192.168.204.8");
+    const e = await hm.hello({ ...hello("w2"), mgmtIp: "192.168.204.8" }, link(), "10.0.0.2").then(
+      () => undefined,
+      (x: unknown) => x as Error & { kind: string; reason: string; hostname: string },
+    );
+    expect([e?.kind, e?.reason, e?.hostname, e?.message]).to.deep.equal([
+      "already-exists",
+      "MGMT_IP_IN_USE",
+      "w1",
+      "hello.mgmt_ip: 192.168.204.8 is the management address of connected host w1",
+    ]);
+    expect(() => hm.get("w2")).to.throw("Unknown host specified: w2");
+    // Once w1 is gone, its address may be taken over.
+    await hm.disconnected("w1", l1);
+    await hm.hello({ ...hello("w2"), mgmtIp: "192.168.204.8" }, link(), "10.0.0.2");
+    expect(hm.get("w2").ip).to.equal("192.168.204.8");
+    // A host whose address could not be read shows "unknown", and "unknown" is no address to look up.
+    await hm.hello(hello("w3"), link(), "");
+    expect(hm.get("w3").ip).to.equal("unknown");
+    expect(() => hm.get("unknown")).to.throw("Unknown host specified: unknown");
+  });
 });
