@@ -3,9 +3,10 @@ import { parseArgs } from "node:util";
 import { invalidArgument } from "../domain/errors.js";
 import { checkHttp2Window } from "../transport/http2-tuning.js";
 import { checkListenPolicy, checkTlsFlags, isLoopbackHost, type TlsFiles } from "../transport/tls.js";
+import { STATE_LIMITS_USAGE, STATE_LIMIT_ARGS, resolveStateLimits, stateLimitOptions, type StateLimitOptions, type StateLimits } from "./state-limits.js";
 
 /** Options of `sw-patch-controller`; every field optional. */
-export interface ControllerOptions {
+export interface ControllerOptions extends StateLimitOptions {
   /** Data directory (sqlite file, blobs, temp). Default `./data`. */
   dataDir?: string;
   /** gRPC listen address `host:port`; port 0 picks a free port. Default `127.0.0.1:5490`. */
@@ -63,6 +64,8 @@ export interface ControllerConfig {
   readonly web: { host: string; port: number; staticDir: string } | undefined;
   /** undefined: HTTP/2's default window (nothing is changed). */
   readonly http2Window: number | undefined;
+  /** Audit retention and refusal rate, console session caps (state-limits.ts). */
+  readonly limits: StateLimits;
 }
 
 /** Splits `host:port`, `[v6]:port` or `:port`. */
@@ -111,7 +114,9 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
   if (webAddr) checkListenPolicy(webAddr.host, false, !!options.insecureListenAny);
   // dist/server/config -> dist/web (built); under tsx server/config -> dist/web as well.
   const defaultStatic = path.basename(path.resolve(__dirname, "../..")) === "dist" ? path.resolve(__dirname, "../../web") : path.resolve(__dirname, "../../dist/web");
+  const limits = resolveStateLimits(options);
   return Object.freeze({
+    limits,
     web: webAddr ? { ...webAddr, staticDir: path.resolve(options.webStaticDir ?? defaultStatic) } : undefined,
     patchApi: patchApiAddr ? { ...patchApiAddr, localTrust: !!options.patchApiLocalTrust } : undefined,
     timeScale,
@@ -151,7 +156,7 @@ export const CONTROLLER_USAGE = `usage: sw-patch-controller [options]
   --http2-window BYTES    HTTP/2 receive window per stream of the gRPC port, e.g. 1M (default 65535,
                           HTTP/2's; the connection window is twice it); raise it for uploads over
                           links with latency: an upload moves at most one window per round trip
-  -h, --help              this help
+${STATE_LIMITS_USAGE}  -h, --help              this help
 `;
 
 /** `N`, `NK`/`NKiB` (x1024) or `NM`/`NMiB` (x1048576), a whole number of bytes. */
@@ -189,6 +194,7 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
         "web-listen": { type: "string" },
         "web-static-dir": { type: "string" },
         "http2-window": { type: "string" },
+        ...STATE_LIMIT_ARGS,
         help: { type: "boolean", short: "h" },
       },
     });
@@ -220,5 +226,6 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
   if (v["web-listen"] !== undefined) out.webListen = v["web-listen"];
   if (v["web-static-dir"] !== undefined) out.webStaticDir = v["web-static-dir"];
   if (v["http2-window"] !== undefined) out.http2Window = parseByteSize(v["http2-window"], "--http2-window");
+  Object.assign(out, stateLimitOptions(v));
   return out;
 }

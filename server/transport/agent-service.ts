@@ -1,5 +1,4 @@
 import { createReadStream } from "node:fs";
-import { isIP } from "node:net";
 import type { CallContext } from "nice-grpc";
 import type { AgentServiceImplementation, ConnectRequest, ConnectResponse } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
 import { invalidArgument, notFound } from "../domain/errors.js";
@@ -9,28 +8,9 @@ import type { PatchManager } from "../domain/patches/patch-manager.js";
 import { AsyncQueue } from "../lib/async-queue.js";
 import type { Logger } from "../lib/log.js";
 import { assertMayActAsHost, type AuthContextExt } from "./auth-middleware.js";
+import { peerIp } from "./peer-address.js";
 import { isDomainError } from "../domain/errors.js";
 import { fromProtoHello, fromProtoInstallResult, fromProtoProgress, fromProtoReport, toConnectResponse } from "./mappers/agent.js";
-
-/**
- * The IP address a call comes from, "" when there is none (a Unix socket: "unknown"). grpc-js
- * gives `address:port` (`127.0.0.1:5`, `::1:5`, `::ffff:127.0.0.1:5`); the gRPC URI forms
- * (`ipv4:1.2.3.4:5`, `ipv6:[::1]:5`) and bracketed IPv6 are read too. An IPv4-mapped IPv6
- * address is given as IPv4.
- */
-export function peerIp(peer: string): string {
-  let s = peer.replace(/^ipv[46]:/, "");
-  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(s);
-  if (bracketed) s = bracketed[1]!;
-  else {
-    // grpc-js always appends the port: "::1:5" is "::1" port 5 (though itself a valid IPv6 address).
-    const port = /:\d+$/.exec(s);
-    if (port && isIP(s.slice(0, port.index))) s = s.slice(0, port.index);
-  }
-  if (!isIP(s)) return "";
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(s);
-  return mapped ? mapped[1]! : s;
-}
 
 /** AgentService: one bidi stream per host; package downloads by sha256. */
 export function createAgentService(d: { hosts: HostManager; patches: PatchManager; log: Logger }): AgentServiceImplementation<AuthContextExt> {

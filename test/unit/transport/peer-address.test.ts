@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { peerIp } from "../../../server/transport/agent-service.js";
+import { peerIp } from "../../../server/transport/peer-address.js";
 
-describe("agent service: the peer address", () => {
+describe("the peer address of a call", () => {
   it("reads the address grpc-js gives (address:port, IPv6 and IPv4-mapped included) and the gRPC URI forms", () => {
     expect(peerIp("127.0.0.1:40123")).to.equal("127.0.0.1");
     expect(peerIp("::1:40123")).to.equal("::1");
