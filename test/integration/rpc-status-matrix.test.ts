@@ -429,6 +429,13 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     (c) => c.patches.reportAppDependencies({ app: "matrix-app", patchIds: ["a b"] }),
     invalid('patch_ids: invalid patch id "a b"'),
   );
+  row(
+    P + "ReportAppDependencies",
+    "operator",
+    "more ids than an app may depend on",
+    (c) => c.patches.reportAppDependencies({ app: "matrix-app", patchIds: Array.from({ length: 1001 }, (_, i) => `P${i}`) }),
+    invalid("patch_ids: at most 1000 items, got 1001", "TOO_MANY_ITEMS"),
+  );
   row(P + "QueryAppDependencies", "reader", "after a report", (c) => c.patches.queryAppDependencies({}), ok());
   row(P + "RemovePatches", "operator", "unknown patch", (c) => c.patches.removePatches({ patchIds: ["GHOST"] }), patchNotFound("GHOST"));
   row(P + "RemovePatches", "operator", "no ids", (c) => c.patches.removePatches({ patchIds: [] }), invalid("patch_ids: at least one patch id is required"));
@@ -732,6 +739,20 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     "bad alarm id",
     (c) => c.hosts.raiseAlarm({ alarmId: "bad", entityInstanceId: "x", severity: "major" }),
     invalid('alarm_id: expected NNN.NNN, got "bad"'),
+  );
+  row(
+    H + "RaiseAlarm",
+    "operator",
+    "a reason over its size limit",
+    (c) => c.hosts.raiseAlarm({ alarmId: "900.001", entityInstanceId: "host=fake-0", severity: "major", reasonText: "r".repeat(7 * 1024 * 1024) }),
+    invalid(`reason_text: at most 255 characters, got ${7 * 1024 * 1024}`, "TEXT_TOO_LONG"),
+  );
+  row(
+    H + "RaiseAlarm",
+    "operator",
+    "an entity over its size limit",
+    (c) => c.hosts.raiseAlarm({ alarmId: "900.001", entityInstanceId: "e".repeat(256), severity: "major" }),
+    invalid("entity_instance_id: at most 255 characters, got 256", "TEXT_TOO_LONG"),
   );
   row(
     H + "ListAlarms",

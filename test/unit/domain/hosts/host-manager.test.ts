@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { isDomainError } from "../../../../server/domain/errors.js";
 import type { AgentCommand, AgentHelloInput, AgentLink, InstalledPackage } from "../../../../server/domain/hosts/agent-types.js";
 import { HostManager } from "../../../../server/domain/hosts/host-manager.js";
+import { AlarmService } from "../../../../server/domain/alarms/alarm-service.js";
 import { createLogger } from "../../../../server/lib/log.js";
 import { patchManager, record } from "../patches/fixtures.js";
 
@@ -200,5 +201,30 @@ describe("host manager (fake ports)", () => {
     await hm.hello(hello("w3"), link(), "");
     expect(hm.get("w3").ip).to.equal("unknown");
     expect(() => hm.get("unknown")).to.throw("Unknown host specified: unknown");
+  });
+
+  it("alarms: caller text over its size limit is INVALID_ARGUMENT naming the field; a full alarm list is RESOURCE_EXHAUSTED", async () => {
+    const { hm, store, events } = await setup();
+    const alarm = { alarmId: "900.001", entityInstanceId: "host=w0", severity: "major", reasonText: "", mgmtAffecting: false, proposedRepairAction: "" };
+    const refusal = (a: typeof alarm) =>
+      hm.raiseAlarm(a).then(
+        () => undefined,
+        (e: unknown) => e as Error & { kind: string; reason: string },
+      );
+    let e = await refusal({ ...alarm, reasonText: "r".repeat(7 * 1024 * 1024) });
+    expect([e?.kind, e?.reason, e?.message]).to.deep.equal(["invalid-argument", "TEXT_TOO_LONG", `reason_text: at most 255 characters, got ${7 * 1024 * 1024}`]);
+    e = await refusal({ ...alarm, proposedRepairAction: "p".repeat(256) });
+    expect(e?.message).to.equal("proposed_repair_action: at most 255 characters, got 256");
+    expect(hm.listAlarms()).to.have.length(0);
+    // One more than the cap raised at once: the cap counts raises in flight, so exactly one is refused.
+    const small = new AlarmService({ store, events, maxAlarms: 50 });
+    const all = await Promise.allSettled(Array.from({ length: 51 }, (_, i) => small.raise({ ...alarm, entityInstanceId: `host=w${i}`, reasonText: "r".repeat(255) })));
+    expect(all.filter((r) => r.status === "rejected")).to.have.length(1);
+    expect(small.list()).to.have.length(50);
+    e = await small.raise(alarm).then(
+      () => undefined,
+      (x: unknown) => x as Error & { kind: string; reason: string },
+    );
+    expect([e?.kind, e?.message]).to.deep.equal(["resource-exhausted", "active alarms: at most 50 at a time; remove some first"]);
   });
 });
