@@ -44,7 +44,10 @@ export interface AuditRecord {
   target?: string;
   detail?: string;
   time?: Date;
-  /** Where the call came from (peer address); refusals are rate-limited per source (default: actor). */
+  /**
+   * Where the call came from (peer address). Refusals are rate-limited per source: the address for
+   * an unauthenticated caller, the address and token for an authenticated one (default: actor).
+   */
   source?: string;
   /**
    * A call refused before it ran (rate-limited). Default: outcome UNAUTHENTICATED or
@@ -111,7 +114,9 @@ export class AuditLog {
     if (!refusal) return this.append(r);
     // The window bookkeeping is synchronous (no await between reading and updating it).
     const now = (r.time ?? this.now()).getTime();
-    let key = r.source || r.actor;
+    // An unauthenticated caller picks its actor (any token id), so its source is its address alone;
+    // an authenticated one (role known) is counted per address and token.
+    let key = r.source ? (r.role ? `${r.source} ${r.actor}` : r.source) : r.actor;
     if (!this.windows.has(key) && this.windows.size >= this.limit.maxSources) key = "*";
     let w = this.windows.get(key);
     let ended: AuditRecord | undefined;

@@ -98,6 +98,12 @@ describe("AuditLog (sqlite)", () => {
       now = new Date("2024-05-01T10:00:02.000Z");
       await log.flushWindows();
       expect((await log.list()).at(-1)!.detail).to.equal("7 similar refusals from other sources dropped (at most 1 per source per 1 s)");
+      // (after the windows above were flushed) Authenticated refusals count per address and token: one operator's do not hide another's.
+      const denied = (actor: string) => log.record({ actor, role: "operator", action: "DelRelease", outcome: "PERMISSION_DENIED", source: "10.1.1.1" });
+      await denied("op1");
+      await denied("op1");
+      await denied("op2");
+      expect((await log.list()).filter((e) => e.action === "DelRelease").map((e) => e.actor)).to.deep.equal(["op1", "op2"]);
     });
 
     it("prunes the rows older than the retention, oldest first", async () => {
