@@ -234,14 +234,10 @@ export class HostManager {
       throw invalidArgument(`hello.personality: must be controller, worker or storage, got "${input.personality.slice(0, 64)}"`);
     }
     const hello = checkHello(input);
-    if (hello.mgmtIp) {
-      const holder = [...this.hosts.values()].find((x) => x.hostname !== hostname && x.ip === hello.mgmtIp && this.agents.connected(x.hostname));
-      if (holder) {
-        throw alreadyExists(`hello.mgmt_ip: ${hello.mgmtIp} is the management address of connected host ${holder.hostname}`, {
-          reason: "MGMT_IP_IN_USE",
-          hostname: holder.hostname,
-        });
-      }
+    // Checked and adopted with no await in between: two hellos cannot both claim one address.
+    const holder = hello.mgmtIp ? this.agents.holderOf(hello.mgmtIp, hostname) : undefined;
+    if (holder) {
+      throw alreadyExists(`hello.mgmt_ip: ${hello.mgmtIp} is the management address of connected host ${holder}`, { reason: "MGMT_IP_IN_USE", hostname: holder });
     }
     const old = this.writer.latest(hostname);
     const now = new Date();
@@ -262,7 +258,7 @@ export class HostManager {
       lastSeen: now,
       availability: "available",
     };
-    this.agents.adopt(hostname, link);
+    this.agents.adopt(hostname, link, rec.ip);
     await this.writeHost(rec, { kind: "host.connected", oldState: old ? (old.availability === "rebooting" ? "rebooting" : "offline") : "", newState: "available" });
     link.send({ kind: "helloAck", controllerRelease: this.o.controllerRelease, locked: rec.adminState === "locked" });
     // An install that was running: the agent's state tells how it ended.

@@ -197,6 +197,9 @@ describe("host manager (fake ports)", () => {
     await hm.disconnected("w1", l1);
     await hm.hello({ ...hello("w2"), mgmtIp: "192.168.204.8" }, link(), "10.0.0.2");
     expect(hm.get("w2").ip).to.equal("192.168.204.8");
+    // Two hellos claiming one address at once: one is refused.
+    const both = await Promise.allSettled([hm.hello({ ...hello("w5"), mgmtIp: "fd00::5" }, link(), ""), hm.hello({ ...hello("w6"), mgmtIp: "fd00::5" }, link(), "")]);
+    expect(both.map((r) => r.status).sort()).to.deep.equal(["fulfilled", "rejected"]);
     // A host whose address could not be read shows "unknown", and "unknown" is no address to look up.
     await hm.hello(hello("w3"), link(), "");
     expect(hm.get("w3").ip).to.equal("unknown");
