@@ -3,9 +3,10 @@ import { parseArgs } from "node:util";
 import { invalidArgument } from "../domain/errors.js";
 import { checkHttp2Window } from "../transport/http2-tuning.js";
 import { checkListenPolicy, checkTlsFlags, isLoopbackHost, type TlsFiles } from "../transport/tls.js";
+import { STATE_LIMITS_USAGE, STATE_LIMIT_ARGS, resolveStateLimits, stateLimitOptions, type StateLimitOptions, type StateLimits } from "./state-limits.js";
 
 /** Options of `sw-patch-controller`; every field optional. */
-export interface ControllerOptions {
+export interface ControllerOptions extends StateLimitOptions {
   /** Data directory (sqlite file, blobs, temp). Default `./data`. */
   dataDir?: string;
   /** gRPC listen address `host:port`; port 0 picks a free port. Default `127.0.0.1:5490`. */
@@ -108,6 +109,8 @@ export interface ControllerConfig {
   readonly uploads: { readonly maxUnpackedBytes: number; readonly maxInflateRatio: number; readonly maxConcurrent: number; readonly maxTmpBytes: number };
   /** HTTP listener bounds (BOUNDS); see ControllerOptions. */
   readonly httpLimits: HttpLimits;
+  /** Audit retention and refusal rate, console session caps (state-limits.ts). */
+  readonly limits: StateLimits;
 }
 
 /** Timeouts and connection caps of every HTTP listener (web console, patching REST API, VIM API). */
@@ -228,9 +231,11 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
   // dist/server/config -> dist/web (built); under tsx server/config -> dist/web as well.
   const defaultStatic = path.basename(path.resolve(__dirname, "../..")) === "dist" ? path.resolve(__dirname, "../../web") : path.resolve(__dirname, "../../dist/web");
   const bounds = resolveBounds(options, maxPatchBytes);
+  const limits = resolveStateLimits(options);
   return Object.freeze({
     ...bounds,
     ...watchConfig(options),
+    limits,
     web: webAddr ? { ...webAddr, staticDir: path.resolve(options.webStaticDir ?? defaultStatic) } : undefined,
     patchApi: patchApiAddr ? { ...patchApiAddr, localTrust: !!options.patchApiLocalTrust } : undefined,
     timeScale,
@@ -288,7 +293,7 @@ export const CONTROLLER_USAGE = `usage: sw-patch-controller [options]
   --watch-buffer N        messages a watch stream may have waiting before it is ended (default 1024)
   --event-retention SPEC  events kept: a count (100000), an age (7d, 12h), both (100000,7d)
                           or unlimited (default 100000); older history is OUT_OF_RANGE
-  -h, --help              this help
+${STATE_LIMITS_USAGE}  -h, --help              this help
 `;
 
 /** `N`, `NK`/`NKiB` (x1024) or `NM`/`NMiB` (x1048576), a whole number of bytes. */
@@ -340,6 +345,7 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
         "max-watch-streams-per-caller": { type: "string" },
         "watch-buffer": { type: "string" },
         "event-retention": { type: "string" },
+        ...STATE_LIMIT_ARGS,
         help: { type: "boolean", short: "h" },
       },
     });
@@ -386,5 +392,6 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
   if (v["max-watch-streams-per-caller"] !== undefined) out.maxWatchStreamsPerCaller = Number(v["max-watch-streams-per-caller"]);
   if (v["watch-buffer"] !== undefined) out.watchBuffer = Number(v["watch-buffer"]);
   if (v["event-retention"] !== undefined) out.eventRetention = v["event-retention"];
+  Object.assign(out, stateLimitOptions(v));
   return out;
 }

@@ -123,6 +123,31 @@ async function binding<T>(flag: string, address: string, listen: () => Promise<T
   }
 }
 
+/**
+ * The audit log's upkeep: the summary rows of ended refusal windows (every minute) and the
+ * retention (at start, then hourly; none when `retentionDays` is 0). Returns its stop.
+ */
+function startAuditUpkeep(audit: AuditLog, retentionDays: number, log: Logger): () => void {
+  const warn = (what: string) => (e: unknown) => log.warn(what, { error: (e as Error).message });
+  const prune = () => {
+    if (retentionDays > 0) {
+      audit
+        .prune(retentionDays * 86_400_000)
+        .then((n) => n && log.info("audit rows pruned", { rows: n, retentionDays }))
+        .catch(warn("audit prune failed"));
+    }
+  };
+  prune();
+  const flush = setInterval(() => void audit.flushWindows().catch(warn("audit summary not written")), 60_000);
+  const hourly = setInterval(prune, 3600_000);
+  flush.unref();
+  hourly.unref();
+  return () => {
+    clearInterval(flush);
+    clearInterval(hourly);
+  };
+}
+
 /** Builds and starts a controller: config -> db + migrations -> domain -> transport -> listen. */
 export async function createController(config: ControllerConfig, opts: { log?: Logger } = {}): Promise<Controller> {
   let state: Lifecycle = "starting";
@@ -134,7 +159,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   const db = await Db.open(path.join(config.dataDir, "sw-patch.sqlite"), migrations);
   const authStore = new AuthStore(db);
   const auth = new AuthManager({ store: authStore });
-  const audit = new AuditLog(authStore);
+  const audit = new AuditLog(authStore, undefined, { perWindow: config.limits.auditRefusalsPerMinute, windowMs: 60_000 });
+  const stopAuditUpkeep = startAuditUpkeep(audit, config.limits.auditRetentionDays, log);
   const trust = new TrustManager({ store: authStore, configured: configuredTrust });
   await trust.init();
   for (const label of publicPrivateKeyLabels(trust.list())) {
@@ -289,6 +315,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       staticDir: config.web.staticDir,
       maxUploadBytes: config.maxPatchBytes + 1024 * 1024,
       limits: httpLimits,
+      sessionLimits: { maxSessions: config.limits.consoleMaxSessions, maxPerToken: config.limits.consoleMaxSessionsPerToken },
     });
     const w = web;
     const a = await binding("--web-listen", `${config.web.host}:${config.web.port}`, () => w.listen(config.web!.host, config.web!.port));
@@ -320,6 +347,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       // down": grpc-js tryShutdown would otherwise wait for their clients to go away.
       const aborted = streams.abortAll();
       if (aborted) log.info("streams ended for shutdown", { streams: aborted });
+      stopAuditUpkeep();
       await web?.close();
       await patchApi?.close();
       await vim?.close();
@@ -327,6 +355,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       await hosts.flush();
       hosts.close();
       await shutdownGrpc(server, log);
+      await audit.flushWindows(true).catch((e: unknown) => log.warn("audit summary not written", { error: (e as Error).message }));
       await events.close();
       log.info("database transactions", { transactions: db.txCount, commits: db.commitCount });
       if (dbStats) for (const [k, v] of [...dbStats].sort((a, b) => b[1] - a[1])) log.info("statements", { n: v, sql: k });

@@ -8,14 +8,9 @@ import type { PatchManager } from "../domain/patches/patch-manager.js";
 import { AsyncQueue } from "../lib/async-queue.js";
 import type { Logger } from "../lib/log.js";
 import { assertMayActAsHost, type AuthContextExt } from "./auth-middleware.js";
+import { peerIp } from "./peer-address.js";
 import { isDomainError } from "../domain/errors.js";
 import { fromProtoHello, fromProtoInstallResult, fromProtoProgress, fromProtoReport, toConnectResponse } from "./mappers/agent.js";
-
-/** The IP address a call comes from (`ipv4:1.2.3.4:5`, `ipv6:[::1]:5`). */
-export function peerIp(peer: string): string {
-  const m = /^ipv4:([^:]+):\d+$/.exec(peer) ?? /^ipv6:\[([^\]]+)\]:\d+$/.exec(peer);
-  return m ? m[1]! : "";
-}
 
 /** AgentService: one bidi stream per host; package downloads by sha256. */
 export function createAgentService(d: { hosts: HostManager; patches: PatchManager; log: Logger }): AgentServiceImplementation<AuthContextExt> {

@@ -16,6 +16,7 @@ import { isDomainError } from "../domain/errors.js";
 import { LOCAL_CALLER, roleSatisfies, type Caller } from "../domain/auth/roles.js";
 import { RPC_POLICY, isAuditedRequirement, methodNameOf, type RpcRequirement } from "../domain/auth/rpc-policy.js";
 import type { AuditRecord } from "../domain/auth/audit-log.js";
+import { peerIp } from "./peer-address.js";
 import { parseToken } from "../domain/auth/token.js";
 import type { Logger } from "../lib/log.js";
 
@@ -132,10 +133,12 @@ export function createAuthMiddleware(opts: AuthMiddlewareOptions): ServerMiddlew
     const audited = isAuditedRequirement(requirement);
 
     let target = call.requestStream ? "" : auditTargetOf(call.request);
-    const write = async (actor: string, role: string, outcome: string, detail: string) => {
+    // Refusals (before the call runs) are rate-limited per source by the audit log; a call that ran is not.
+    const source = peerIp(context.peer) || undefined;
+    const write = async (actor: string, role: string, outcome: string, detail: string, ran = false) => {
       if (!audit) return;
       try {
-        await audit.record({ actor, role, action, target, outcome, detail });
+        await audit.record({ actor, role, action, target, outcome, detail, ...(source ? { source } : {}), ...(ran && audited ? { refusal: false } : {}) });
       } catch (e) {
         log?.error("audit write failed", { method: path, actor, outcome, error: (e as Error).message });
       }
@@ -199,7 +202,7 @@ export function createAuthMiddleware(opts: AuthMiddlewareOptions): ServerMiddlew
     } finally {
       if (context.signal.aborted && outcome === "ok") outcome = "CANCELLED";
       const refused = outcome === "PERMISSION_DENIED" || outcome === "UNAUTHENTICATED";
-      if (audited || refused) await write(caller!.tokenId, caller!.role, outcome, detail);
+      if (audited || refused) await write(caller!.tokenId, caller!.role, outcome, detail, true);
     }
   };
 }

@@ -109,6 +109,16 @@ for (const f of factories) {
       expect(await again.auth.audit.listAudit(0, 100)).to.deep.equal(all);
     });
 
+    it("audit: pruneAudit deletes at most max of the entries before a time, oldest first; the rest stay, durable", async () => {
+      const { audit } = s().auth;
+      for (let i = 1; i <= 6; i++) await audit.appendAudit({ ...entry(i), time: `2024-05-0${i}T00:00:00.000Z` });
+      expect(await audit.pruneAudit("2024-05-05T00:00:00.000Z", 3)).to.equal(3);
+      expect(await audit.pruneAudit("2024-05-05T00:00:00.000Z", 3)).to.equal(1);
+      expect(await audit.pruneAudit("2024-05-05T00:00:00.000Z", 3)).to.equal(0);
+      const again = await reopen();
+      expect((await again.auth.audit.listAudit(0, 100)).map((e) => e.time)).to.deep.equal(["2024-05-05T00:00:00.000Z", "2024-05-06T00:00:00.000Z"]);
+    });
+
     it("audit: 30 concurrent appends through AuditLog are all listed once, in id order, durable when they resolve", async () => {
       const log = new AuditLog(s().auth.audit);
       await Promise.all(Array.from({ length: 30 }, (_, i) => log.record({ actor: "tok1", role: "admin", action: `A${i}`, outcome: "ok", time: new Date(0) })));

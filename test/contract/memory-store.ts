@@ -396,6 +396,16 @@ export class MemoryAuthStore implements TokenStore, AuditStore, TrustedKeyStore 
       .slice(0, limit)
       .map((e) => ({ ...e }));
   }
+  async pruneAudit(before: string, max: number): Promise<number> {
+    const gone = new Set(
+      this.d.audit
+        .filter((e) => e.time < before)
+        .slice(0, max)
+        .map((e) => e.id),
+    );
+    this.d.audit = this.d.audit.filter((e) => !gone.has(e.id));
+    return gone.size;
+  }
   async listTrustedKeys(): Promise<StoredTrustedKey[]> {
     return this.d.trusted.map((k) => ({ ...k }));
   }

@@ -114,7 +114,8 @@ describe("auth middleware (real server, every RPC)", () => {
     db = await Db.open(path.join(dir, "sw-patch.sqlite"), [m0001, m0002]);
     const store = new AuthStore(db);
     auth = new AuthManager({ store });
-    audit = new AuditLog(store);
+    // Every refusal is recorded here (the rate limit per source is tested in test/unit/auth/audit-log.test.ts).
+    audit = new AuditLog(store, undefined, { perWindow: 1_000_000 });
     const trust = new TrustManager({ store, configured: { keys: [] } });
     await trust.init();
     const log = createLogger({ level: "silent" });

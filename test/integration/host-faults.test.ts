@@ -69,7 +69,7 @@ describe("host installs under faults (real agents, real rpm)", function () {
       expect.fail("second install accepted");
     } catch (e) {
       expect((e as ClientError).code).to.equal(Status.FAILED_PRECONDITION);
-      expect((e as ClientError).details).to.equal("Host controller-0 is already installing patches");
+      expect((e as ClientError).details).to.equal(`Host controller-0 is already installing patches (operation ${op})`);
     }
     // apply/remove are refused while a host installs (spec 5.2).
     try {

@@ -130,16 +130,16 @@ async function* streamOf<T>(...items: T[]): AsyncGenerator<T> {
   for (const i of items) yield i;
 }
 
-function hello(hostname: string, personality = "worker"): ConnectRequest {
+function hello(hostname: string, personality = "worker", o: { mgmtIp?: string; release?: string; subfunctions?: string[] } = {}): ConnectRequest {
   return {
     message: {
       $case: "hello",
       value: {
         hostname,
         personality,
-        subfunctions: [],
-        release: "19.09",
-        mgmtIp: "",
+        subfunctions: o.subfunctions ?? [],
+        release: o.release ?? "19.09",
+        mgmtIp: o.mgmtIp ?? "",
         packages: [],
         requiresReboot: false,
         state: 0,
@@ -434,6 +434,13 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     (c) => c.patches.reportAppDependencies({ app: "matrix-app", patchIds: ["a b"] }),
     invalid('patch_ids: invalid patch id "a b"'),
   );
+  row(
+    P + "ReportAppDependencies",
+    "operator",
+    "more ids than an app may depend on",
+    (c) => c.patches.reportAppDependencies({ app: "matrix-app", patchIds: Array.from({ length: 1001 }, (_, i) => `P${i}`) }),
+    invalid("patch_ids: at most 1000 items, got 1001", "TOO_MANY_ITEMS"),
+  );
   row(P + "QueryAppDependencies", "reader", "after a report", (c) => c.patches.queryAppDependencies({}), ok());
   row(P + "RemovePatches", "operator", "unknown patch", (c) => c.patches.removePatches({ patchIds: ["GHOST"] }), patchNotFound("GHOST"));
   row(P + "RemovePatches", "operator", "no ids", (c) => c.patches.removePatches({ patchIds: [] }), invalid("patch_ids: at least one patch id is required"));
@@ -616,6 +623,34 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     (c) => first(c.agent.connect(streamOf(hello("fake-3", "toaster")))),
     invalid('hello.personality: must be controller, worker or storage, got "toaster"'),
   );
+  row(
+    A + "Connect",
+    "admin",
+    "a mgmt_ip that is no IP address",
+    (c) => first(c.agent.connect(streamOf(hello("fake-3", "worker", { mgmtIp: "\x1b]0;owned\x07" })))),
+    invalid('hello.mgmt_ip: not an IP address: "\\u001b]0;owned\\u0007"'),
+  );
+  row(
+    A + "Connect",
+    "admin",
+    "a release off its pattern",
+    (c) => first(c.agent.connect(streamOf(hello("fake-3", "worker", { release: "../19.09" })))),
+    invalid('hello.release: invalid release "../19.09" (at most 64 of A-Z a-z 0-9 . _ -)'),
+  );
+  row(
+    A + "Connect",
+    "admin",
+    "a subfunction off its pattern",
+    (c) => first(c.agent.connect(streamOf(hello("fake-3", "worker", { subfunctions: ["worker", "Low Latency"] })))),
+    invalid('hello.subfunctions: invalid subfunction "Low Latency" (lower-case words joined by "-", at most 32 characters)'),
+  );
+  row(
+    A + "Connect",
+    "admin",
+    "the mgmt_ip of another connected host",
+    (c) => first(c.agent.connect(streamOf(hello("fake-3", "worker", { mgmtIp: "127.0.0.1" })))),
+    err(Status.ALREADY_EXISTS, "hello.mgmt_ip: 127.0.0.1 is the management address of connected host fake-0", "MGMT_IP_IN_USE", AlreadyExistsError),
+  );
 
   // HostService
   row(
@@ -625,7 +660,20 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     (c) => c.hosts.listHosts({}),
     ok((r) => expect((r as { hosts: { hostname: string }[] }).hosts.map((h) => h.hostname)).to.include("fake-0")),
   );
-  row(H + "GetHost", "reader", "a host", (c) => c.hosts.getHost({ host: "fake-0" }), ok());
+  row(
+    H + "GetHost",
+    "reader",
+    "a host (its address read from the connection: the agent gave none)",
+    (c) => c.hosts.getHost({ host: "fake-0" }),
+    ok((r) => expect((r as { host: { ip: string } }).host.ip).to.equal("127.0.0.1")),
+  );
+  row(
+    H + "GetHost",
+    "reader",
+    "by its address",
+    (c) => c.hosts.getHost({ host: "127.0.0.1" }),
+    ok((r) => expect((r as { host: { hostname: string } }).host.hostname).to.equal("fake-0")),
+  );
   row(
     H + "GetHost",
     "reader",
@@ -664,14 +712,14 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     "operator",
     "a host already installing",
     (c) => c.hosts.installHostAsync({ host: "fake-0", force: true }),
-    precondition("Host fake-0 is already installing patches", "INSTALL_IN_PROGRESS"),
+    precondition(/^Host fake-0 is already installing patches \(operation [0-9a-f-]{36}\)$/, "INSTALL_IN_PROGRESS"),
   );
   row(
     H + "InstallHost",
     "operator",
     "a host already installing",
     (c) => first(c.hosts.installHost({ host: "fake-0", force: true })),
-    precondition("Host fake-0 is already installing patches", "INSTALL_IN_PROGRESS"),
+    precondition(/^Host fake-0 is already installing patches \(operation [0-9a-f-]{36}\)$/, "INSTALL_IN_PROGRESS"),
   );
   row(H + "InstallHost", "operator", "bad host", (c) => first(c.hosts.installHost({ host: "a b" })), invalid('host: invalid hostname or IP "a b"'));
   row(
@@ -746,6 +794,20 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     "bad alarm id",
     (c) => c.hosts.raiseAlarm({ alarmId: "bad", entityInstanceId: "x", severity: "major" }),
     invalid('alarm_id: expected NNN.NNN, got "bad"'),
+  );
+  row(
+    H + "RaiseAlarm",
+    "operator",
+    "a reason over its size limit",
+    (c) => c.hosts.raiseAlarm({ alarmId: "900.001", entityInstanceId: "host=fake-0", severity: "major", reasonText: "r".repeat(7 * 1024 * 1024) }),
+    invalid(`reason_text: at most 255 characters, got ${7 * 1024 * 1024}`, "TEXT_TOO_LONG"),
+  );
+  row(
+    H + "RaiseAlarm",
+    "operator",
+    "an entity over its size limit",
+    (c) => c.hosts.raiseAlarm({ alarmId: "900.001", entityInstanceId: "e".repeat(256), severity: "major" }),
+    invalid("entity_instance_id: at most 255 characters, got 256", "TEXT_TOO_LONG"),
   );
   row(
     H + "ListAlarms",

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { invalidArgument, notFound } from "../errors.js";
 import type { EventLog } from "../events/event-log.js";
 import type { Store } from "../store.js";
+import { TEXT_LIMITS, checkTextSize, storeFull } from "../text-limits.js";
 import type { AlarmRecord } from "./model.js";
 
 export type { AlarmRecord } from "./model.js";
@@ -10,12 +11,16 @@ const SEVERITIES = ["critical", "major", "minor", "warning"];
 
 /**
  * Fault-management alarms (fm alarm-list / alarm-show, raised by orchestration and by clients).
- * INVARIANTS: the in-memory list changes only after the transaction that stores the change commits.
+ * INVARIANTS: the in-memory list changes only after the transaction that stores the change commits;
+ * active alarms plus raises in flight never exceed the cap (TEXT_LIMITS.alarms).
  */
 export class AlarmService {
   private readonly alarms = new Map<string, AlarmRecord>();
+  /** Raises being written (counted against the cap before their commit). */
+  private raising = 0;
 
-  constructor(private readonly o: { store: Store; events: EventLog }) {}
+  /** `maxAlarms`: TEXT_LIMITS.alarms unless given. */
+  constructor(private readonly o: { store: Store; events: EventLog; maxAlarms?: number }) {}
 
   async init(): Promise<void> {
     for (const a of await this.o.store.read.loadAlarms()) this.alarms.set(a.uuid, a);
@@ -34,14 +39,25 @@ export class AlarmService {
   }
 
   async raise(a: Omit<AlarmRecord, "uuid" | "time">): Promise<AlarmRecord> {
-    if (!/^\d{3}\.\d{3}$/.test(a.alarmId)) throw invalidArgument(`alarm_id: expected NNN.NNN, got "${a.alarmId}"`);
+    if (!/^\d{3}\.\d{3}$/.test(a.alarmId)) throw invalidArgument(`alarm_id: expected NNN.NNN, got ${JSON.stringify(a.alarmId.slice(0, 64))}`);
     if (!SEVERITIES.includes(a.severity)) throw invalidArgument(`severity: must be one of ${SEVERITIES.join(", ")}`);
     if (!a.entityInstanceId) throw invalidArgument("entity_instance_id: required");
+    checkTextSize("entity_instance_id", a.entityInstanceId, TEXT_LIMITS.alarmEntityInstanceId);
+    checkTextSize("reason_text", a.reasonText, TEXT_LIMITS.alarmReasonText);
+    checkTextSize("proposed_repair_action", a.proposedRepairAction, TEXT_LIMITS.alarmProposedRepairAction);
+    const max = this.o.maxAlarms ?? TEXT_LIMITS.alarms;
+    if (this.alarms.size + this.raising >= max) throw storeFull("active alarms", max);
     const rec: AlarmRecord = { ...a, uuid: randomUUID(), time: new Date() };
-    const events = await this.o.store.transact(async (tx) => {
-      await tx.hosts.insertAlarm(rec);
-      return [await this.o.events.append(tx, { kind: "alarm.raised", message: `${rec.alarmId} ${rec.entityInstanceId}`, newState: rec.uuid })];
-    });
+    this.raising++;
+    let events;
+    try {
+      events = await this.o.store.transact(async (tx) => {
+        await tx.hosts.insertAlarm(rec);
+        return [await this.o.events.append(tx, { kind: "alarm.raised", message: `${rec.alarmId} ${rec.entityInstanceId}`, newState: rec.uuid })];
+      });
+    } finally {
+      this.raising--;
+    }
     this.alarms.set(rec.uuid, rec);
     this.o.events.publish(events);
     return rec;

@@ -11,19 +11,30 @@ interface PendingAction {
 /**
  * The live agent links by hostname, the commands sent through them, and instance actions waiting
  * for their agent's answer.
- * INVARIANTS: at most one link per host (a new hello closes the old one); a pending instance
+ * INVARIANTS: at most one link per host (a new hello closes the old one), and an address per
+ * link, set and removed with it (so a hello's address check and its adoption, both synchronous,
+ * see every earlier hello); a pending instance
  * action ends exactly once: answered, aborted by its caller, or rejected when its host's link goes.
  */
 export class AgentRegistry {
   private readonly links = new Map<string, AgentLink>();
+  /** The management address of each connected host (as its hello gave it, or its connection). */
+  private readonly addresses = new Map<string, string>();
   private readonly pending = new Map<string, PendingAction>();
   private reportCounter = 0;
 
-  /** Adopts the link of a host that said hello; an older link of that host is closed. */
-  adopt(hostname: string, link: AgentLink): void {
+  /** Adopts the link of a host that said hello (and its address); an older link of that host is closed. */
+  adopt(hostname: string, link: AgentLink, address = ""): void {
     const prev = this.links.get(hostname);
     if (prev && prev !== link) prev.close();
     this.links.set(hostname, link);
+    this.addresses.set(hostname, address);
+  }
+
+  /** The connected host, other than `hostname`, whose address is `address`. */
+  holderOf(address: string, hostname: string): string | undefined {
+    for (const [h, a] of this.addresses) if (a === address && h !== hostname) return h;
+    return undefined;
   }
 
   /**
@@ -33,6 +44,7 @@ export class AgentRegistry {
   remove(hostname: string, link: AgentLink): boolean {
     if (this.links.get(hostname) !== link) return false;
     this.links.delete(hostname);
+    this.addresses.delete(hostname);
     for (const [id, p] of this.pending) {
       if (p.hostname !== hostname) continue;
       this.pending.delete(id);
@@ -110,5 +122,6 @@ export class AgentRegistry {
   closeAll(): void {
     for (const l of this.links.values()) l.close();
     this.links.clear();
+    this.addresses.clear();
   }
 }

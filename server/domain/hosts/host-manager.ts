@@ -1,4 +1,5 @@
-import { invalidArgument, notFound } from "../errors.js";
+import { isIP } from "node:net";
+import { alreadyExists, invalidArgument, notFound } from "../errors.js";
 import type { EventLog, NewEvent } from "../events/event-log.js";
 import type { PatchManager } from "../patches/patch-manager.js";
 import type { HostPackageView } from "../patches/model.js";
@@ -9,6 +10,7 @@ import type { UnitOfWork } from "../unit-of-work.js";
 import type { Logger } from "../../lib/log.js";
 import { failpointAsync } from "../../lib/failpoint.js";
 import { AlarmService, type AlarmRecord } from "../alarms/alarm-service.js";
+import { checkHello, checkReport } from "./agent-fields.js";
 import { AgentRegistry } from "./agent-registry.js";
 import type {
   ActionResultInput,
@@ -79,7 +81,7 @@ export class HostManager {
   /** Committed host records (the writer's). */
   private readonly hosts: ReadonlyMap<string, HostRecord>;
 
-  constructor(private readonly o: { store: Store; events: EventLog; patches: PatchManager; log: Logger; controllerRelease: string }) {
+  constructor(private readonly o: { store: Store; events: EventLog; patches: PatchManager; log: Logger; controllerRelease: string; installResumeGraceMs?: number }) {
     this.uow = o.patches.uow;
     this.alarms = new AlarmService({ store: o.store, events: o.events });
     this.ops = new InstallOperations({
@@ -88,6 +90,7 @@ export class HostManager {
       events: o.events,
       agents: this.agents,
       log: o.log,
+      ...(o.installResumeGraceMs === undefined ? {} : { resumeGraceMs: o.installResumeGraceMs }),
       hosts: { find: (h) => this.find(h), desiredFor: (h) => this.desiredFor(h), setAgentState: (h, s, r) => this.setAgentState(h, s, r) },
     });
     this.admin = new HostAdmin({ inventory: this, agents: this.agents, uow: this.uow });
@@ -101,7 +104,7 @@ export class HostManager {
     await this.alarms.init();
     this.activeController = (await read.getControllerState("active_controller")) ?? "controller-0";
     // Installs that were running when the controller stopped: the agent finishes them on its
-    // own and tells us when it reconnects.
+    // own and tells us when it reconnects (within a grace period; see InstallOperations.init).
     await this.ops.init();
     this.o.patches.setHostsProvider({
       views: () => this.hostViews(this.hosts),
@@ -117,6 +120,7 @@ export class HostManager {
 
   close(): void {
     for (const t of this.rejectTimers.values()) clearTimeout(t);
+    this.ops.close();
     this.agents.closeAll();
   }
 
@@ -195,10 +199,10 @@ export class HostManager {
     return [...this.hosts.values()].sort((a, b) => (a.hostname < b.hostname ? -1 : 1)).map((h) => this.status(h));
   }
 
-  /** Finds a host by hostname or IP; NOT_FOUND "Unknown host specified: X". */
+  /** Finds a host by hostname or IP address; NOT_FOUND "Unknown host specified: X". */
   find(hostOrIp: string): HostRecord {
     if (!hostOrIp) throw invalidArgument("host: a hostname or IP address is required");
-    const h = this.hosts.get(hostOrIp) ?? [...this.hosts.values()].find((x) => x.ip === hostOrIp);
+    const h = this.hosts.get(hostOrIp) ?? (isIP(hostOrIp) ? [...this.hosts.values()].find((x) => x.ip === hostOrIp) : undefined);
     if (!h) throw notFound(`Unknown host specified: ${hostOrIp}`, { reason: "HOST_NOT_FOUND", hostname: hostOrIp });
     return h;
   }
@@ -218,18 +222,28 @@ export class HostManager {
 
   // ---------------------------------------------------------------- agent stream
 
-  /** An agent said hello: register or refresh the host and adopt the link. */
-  async hello(hello: AgentHelloInput, link: AgentLink, peerIp: string): Promise<string> {
-    const hostname = hello.hostname;
-    if (!HOSTNAME_RE.test(hostname)) throw invalidArgument(`hello.hostname: invalid hostname "${hostname}"`);
-    if (!["controller", "worker", "storage"].includes(hello.personality)) {
-      throw invalidArgument(`hello.personality: must be controller, worker or storage, got "${hello.personality}"`);
+  /**
+   * An agent said hello: register or refresh the host and adopt the link. Its fields are checked
+   * (agent-fields.ts); its address is the one it claims (an IP no other connected host holds:
+   * ALREADY_EXISTS naming that host) or else the connection's (`peerIp`).
+   */
+  async hello(input: AgentHelloInput, link: AgentLink, peerIp: string): Promise<string> {
+    const hostname = input.hostname;
+    if (!HOSTNAME_RE.test(hostname)) throw invalidArgument(`hello.hostname: invalid hostname "${hostname.slice(0, 64)}"`);
+    if (!["controller", "worker", "storage"].includes(input.personality)) {
+      throw invalidArgument(`hello.personality: must be controller, worker or storage, got "${input.personality.slice(0, 64)}"`);
+    }
+    const hello = checkHello(input);
+    // Checked and adopted with no await in between: two hellos cannot both claim one address.
+    const holder = hello.mgmtIp ? this.agents.holderOf(hello.mgmtIp, hostname) : undefined;
+    if (holder) {
+      throw alreadyExists(`hello.mgmt_ip: ${hello.mgmtIp} is the management address of connected host ${holder}`, { reason: "MGMT_IP_IN_USE", hostname: holder });
     }
     const old = this.writer.latest(hostname);
     const now = new Date();
     const rec: HostRecord = {
       hostname,
-      ip: hello.mgmtIp || peerIp || "unknown",
+      ip: hello.mgmtIp || (isIP(peerIp) ? peerIp : "") || "unknown",
       personality: hello.personality,
       subfunctions: hello.subfunctions.length ? [...hello.subfunctions] : [hello.personality],
       release: hello.release || this.o.controllerRelease,
@@ -244,7 +258,7 @@ export class HostManager {
       lastSeen: now,
       availability: "available",
     };
-    this.agents.adopt(hostname, link);
+    this.agents.adopt(hostname, link, rec.ip);
     await this.writeHost(rec, { kind: "host.connected", oldState: old ? (old.availability === "rebooting" ? "rebooting" : "offline") : "", newState: "available" });
     link.send({ kind: "helloAck", controllerRelease: this.o.controllerRelease, locked: rec.adminState === "locked" });
     // An install that was running: the agent's state tells how it ended.
@@ -263,9 +277,10 @@ export class HostManager {
     return hostname;
   }
 
-  async report(hostname: string, r: AgentReportInput): Promise<void> {
+  async report(hostname: string, input: AgentReportInput): Promise<void> {
     const h = this.writer.latest(hostname);
     if (!h) return;
+    const r = checkReport(input);
     const next: HostRecord = {
       ...h,
       installed: r.packages,

@@ -5,6 +5,7 @@ import type { Store } from "../store.js";
 import type { UnitOfWork, Work } from "../unit-of-work.js";
 import { failpointAsync } from "../../lib/failpoint.js";
 import { progressMessage, type InstallPhase, type InstallProgress, type InstallResultInput } from "./agent-types.js";
+import { clipProgress, clipText } from "./agent-fields.js";
 import type { AgentRegistry } from "./agent-registry.js";
 import type { HostRecord, OperationStateName } from "./model.js";
 import type { DesiredSet } from "../patches/state.js";
@@ -24,6 +25,8 @@ const RECENT_MAX = 256;
 const WATCH_ENDED = new Error("operation watch ended");
 /** How long a progress event may wait for the next commit. */
 const PROGRESS_DELAY_MS = 25;
+/** How long an operation found running at start-up waits for its host's agent to reconnect. */
+export const RESUME_GRACE_MS = 5 * 60_000;
 
 /** The end of an operation claimed: written by `write` in some transaction, `release`d if that failed. */
 export interface OperationEnd {
@@ -41,27 +44,91 @@ export interface InstallHosts {
 /**
  * Host install operations: start (the desired set to the agent), progress, end, and their
  * history. Running operations and a bounded number of finished ones stay in memory.
- * INVARIANTS: one running operation per host; an operation ends once (its end is claimed before
- * it is written, the claim released if the write fails); memory adopts a start or an end only
- * after its commit.
+ * INVARIANTS: one running operation per host (a host is reserved in `starting`, synchronously,
+ * before its start is written, so concurrent starts cannot both pass the check); an operation ends
+ * once (its end is claimed before it is written, the claim released if the write fails); memory
+ * adopts a start or an end only after its commit; an operation found running at start-up either
+ * ends at once (its host is gone, or a newer one of its host runs) or waits RESUME_GRACE_MS for its
+ * host's agent, which tells how it ended; a host that does not reconnect in time fails it.
  */
 export class InstallOperations {
   private readonly running = new Map<string, OperationState>();
   private readonly byHost = new Map<string, string>();
   private readonly recent = new Map<string, OperationState>();
+  /** Hosts whose start is being written, and its operation id. */
+  private readonly starting = new Map<string, string>();
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
 
   constructor(
-    private readonly o: { uow: UnitOfWork; store: Store; events: EventLog; agents: AgentRegistry; hosts: InstallHosts; log: { warn(m: string, f?: object): void } },
+    private readonly o: {
+      uow: UnitOfWork;
+      store: Store;
+      events: EventLog;
+      agents: AgentRegistry;
+      hosts: InstallHosts;
+      log: { warn(m: string, f?: object): void };
+      /** RESUME_GRACE_MS unless given. */
+      resumeGraceMs?: number;
+    },
   ) {}
 
-  /** Operations that were running when the controller stopped: the agents tell how they ended. */
+  /**
+   * Operations that were running when the controller stopped. The newest of each known host waits
+   * for its agent (which tells how it ended) for the grace period; every other one ends failed now,
+   * with the reason, so that none stays running (and watched) forever.
+   */
   async init(): Promise<void> {
     const read = this.o.store.read;
-    for (const op of await read.runningOperations()) {
+    const stale: OperationState[] = [];
+    const ops = [...(await read.runningOperations())].sort((a, b) => a.startSeq - b.startSeq);
+    for (const op of ops) {
       const last = (await read.latestProgress(op.id)) ?? op.last ?? progressMessage(op.id, op.hostname, "queued", "queued");
-      this.running.set(op.id, { id: op.id, hostname: op.hostname, startSeq: op.startSeq, last, ending: false });
+      const state: OperationState = { id: op.id, hostname: op.hostname, startSeq: op.startSeq, last, ending: false };
+      this.running.set(op.id, state);
+      const older = this.byHost.get(op.hostname);
+      if (older) stale.push(this.running.get(older)!);
       this.byHost.set(op.hostname, op.id);
     }
+    for (const op of stale) {
+      await this.finish(
+        op.id,
+        "failed",
+        `Installation failed: the controller restarted while it ran, and a newer install (operation ${this.byHost.get(op.hostname)}) was started`,
+      );
+    }
+    for (const [hostname, opId] of [...this.byHost]) {
+      if (!this.hostKnown(hostname)) {
+        await this.finish(opId, "failed", `Installation failed: the controller restarted while it ran, and host ${hostname} is no longer known`);
+        continue;
+      }
+      const graceMs = this.o.resumeGraceMs ?? RESUME_GRACE_MS;
+      const t = setTimeout(() => {
+        this.resumeTimers.delete(t);
+        if (this.running.has(opId) && !this.o.agents.connected(hostname)) {
+          this.finish(
+            opId,
+            "failed",
+            `Installation failed: the controller restarted while it ran, and host ${hostname} did not reconnect within ${graceMs / 1000} s`,
+          ).catch((e: unknown) => this.o.log.warn("resumed operation not ended", { error: (e as Error).message, operationId: opId }));
+        }
+      }, graceMs);
+      t.unref();
+      this.resumeTimers.add(t);
+    }
+  }
+
+  private hostKnown(hostname: string): boolean {
+    try {
+      return this.o.hosts.find(hostname).hostname === hostname;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Stops the timers of resumed operations (shutdown). */
+  close(): void {
+    for (const t of this.resumeTimers) clearTimeout(t);
+    this.resumeTimers.clear();
   }
 
   /** The running operation of a host. */
@@ -81,23 +148,31 @@ export class InstallOperations {
   /** host-install-async: sends the desired set to the agent; returns the operation id. */
   async start(h: HostRecord, force: boolean, installing: boolean): Promise<{ operationId: string; hostname: string }> {
     if (!this.o.agents.connected(h.hostname)) throw failedPrecondition(`Host ${h.hostname} is not connected`, { reason: "HOST_OFFLINE", hostname: h.hostname });
-    if (this.byHost.has(h.hostname) || installing) {
-      throw failedPrecondition(`Host ${h.hostname} is already installing patches`, { reason: "INSTALL_IN_PROGRESS", hostname: h.hostname });
+    const current = this.byHost.get(h.hostname) ?? this.starting.get(h.hostname);
+    if (current) {
+      throw failedPrecondition(`Host ${h.hostname} is already installing patches (operation ${current})`, { reason: "INSTALL_IN_PROGRESS", hostname: h.hostname });
     }
+    if (installing) throw failedPrecondition(`Host ${h.hostname} is already installing patches`, { reason: "INSTALL_IN_PROGRESS", hostname: h.hostname });
     const desired = this.o.hosts.desiredFor(h);
     // Spec 4: with no reboot-required change pending, in-service patching forces the install.
     const effectiveForce = force || desired.rebootRequiredNames.size === 0;
     const opId = randomUUID();
     const startSeq = this.o.events.lastSequence;
     const queued = progressMessage(opId, h.hostname, "queued", "queued");
-    await this.o.uow.write(async (w) => {
-      await w.tx.hosts.insertOperation({ id: opId, hostname: h.hostname, state: "running", force: effectiveForce, startSeq, last: queued });
-      await w.event({ kind: "install.progress", hostname: h.hostname, operationId: opId, progress: queued, message: "queued" });
-      w.afterCommit(() => {
-        this.running.set(opId, { id: opId, hostname: h.hostname, startSeq, last: queued, ending: false });
-        this.byHost.set(h.hostname, opId);
+    // Reserved before the first await: a concurrent start for this host is refused above.
+    this.starting.set(h.hostname, opId);
+    try {
+      await this.o.uow.write(async (w) => {
+        await w.tx.hosts.insertOperation({ id: opId, hostname: h.hostname, state: "running", force: effectiveForce, startSeq, last: queued });
+        await w.event({ kind: "install.progress", hostname: h.hostname, operationId: opId, progress: queued, message: "queued" });
+        w.afterCommit(() => {
+          this.running.set(opId, { id: opId, hostname: h.hostname, startSeq, last: queued, ending: false });
+          this.byHost.set(h.hostname, opId);
+        });
       });
-    });
+    } finally {
+      this.starting.delete(h.hostname);
+    }
     await failpointAsync("install:queued");
     if (h.adminState !== "locked" && !effectiveForce) {
       await this.o.hosts.setAgentState(h.hostname, "install-rejected", "Node must be locked.");
@@ -134,7 +209,7 @@ export class InstallOperations {
     const opId = this.byHost.get(hostname);
     if (!opId || p.operationId !== opId) return;
     const op = this.running.get(opId)!;
-    const msg: InstallProgress = { ...p, hostname, operationId: opId, terminal: false, time: new Date() };
+    const msg: InstallProgress = { ...clipProgress(p), hostname, operationId: opId, terminal: false, time: new Date() };
     op.last = msg;
     if (p.terminal) return;
     this.o.uow
@@ -190,7 +265,7 @@ export class InstallOperations {
     await failpointAsync("install:result-received");
     if (r.rejected) await this.finish(opId, "rejected", "Installation rejected. Node must be locked");
     else if (r.success) await this.finish(opId, "done", "Installation was successful.");
-    else await this.finish(opId, "failed", r.reason || "Installation failed.");
+    else await this.finish(opId, "failed", clipText(r.reason) || "Installation failed.");
   }
 
   /** The latest progress of an operation. */

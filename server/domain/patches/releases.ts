@@ -2,6 +2,7 @@ import { failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import type { BlobPort } from "../store.js";
 import type { UnitOfWork } from "../unit-of-work.js";
 import type { PatchCatalog } from "./patch-catalog.js";
+import { TEXT_LIMITS, checkCount, storeFull } from "../text-limits.js";
 
 /** What init/del release did. */
 export interface ReleaseOutcome {
@@ -26,9 +27,11 @@ export class Releases {
     if (!app) throw invalidArgument("Application name must be specified with --app argument.", { reason: "APP_REQUIRED" });
     if (!/^[A-Za-z0-9._:@/-]{1,128}$/.test(app)) throw invalidArgument(`app: invalid application name "${app}"`);
     const list = [...new Set(ids)].sort();
+    checkCount("patch_ids", list.length, TEXT_LIMITS.appDependencyIds);
     for (const id of list) if (!SAFE_ID.test(id)) throw invalidArgument(`patch_ids: invalid patch id "${id}"`);
     await this.o.uow.exclusive(() =>
       this.o.uow.commit(async (w) => {
+        if (list.length && !this.c.appDeps.has(app) && this.c.appDeps.size >= TEXT_LIMITS.apps) throw storeFull("applications with dependencies", TEXT_LIMITS.apps);
         await w.tx.patches.setAppDependencies(app, list);
         await w.event({ kind: "app.dependencies", message: `${app}: ${list.join(", ")}` });
         w.afterCommit(() => {

@@ -125,4 +125,11 @@ export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore {
   listAudit(afterId: number, limit: number): Promise<AuditEntry[]> {
     return this.db.read.all<AuditEntry>("SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", [afterId, limit]);
   }
+
+  /** Audit retention: the oldest rows come first in id order, so the scan stops soon after them. */
+  pruneAudit(before: string, max: number): Promise<number> {
+    return this.db.tx(
+      async (tx) => (await tx.run("DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE time < ? ORDER BY id LIMIT ?)", [before, max])).changes,
+    );
+  }
 }

@@ -45,6 +45,8 @@ export function createConsoleAuth(o: ConsoleAuthOptions): ConsoleAuth {
         target,
         outcome,
         detail: `web ${ctx.method} /${ctx.segments.join("/")}${detail ? `: ${detail}` : ""}`,
+        // A call that ran: never dropped by the refusal rate limit.
+        refusal: false,
       });
     } catch (e) {
       log.error("audit write failed", { action: ctx.route.meta.action, error: (e as Error).message });
@@ -85,6 +87,7 @@ export function createConsoleAuth(o: ConsoleAuthOptions): ConsoleAuth {
             target: targetOf(ctx),
             outcome: "PERMISSION_DENIED",
             detail: `web ${ctx.method} /${ctx.segments.join("/")}: ${message}`,
+            ...(ctx.req.socket.remoteAddress ? { source: ctx.req.socket.remoteAddress } : {}),
           })
           .catch(() => undefined);
       }

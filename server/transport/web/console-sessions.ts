@@ -7,7 +7,17 @@ import type * as http from "node:http";
 
 const COOKIE = "swp_console";
 const SESSION_IDLE_MS = 12 * 3600_000;
-const MAX_SESSIONS = 1000;
+/** Default caps: sessions in all, and per token. */
+export const CONSOLE_MAX_SESSIONS = 1000;
+export const CONSOLE_MAX_SESSIONS_PER_TOKEN = 20;
+
+/** The console has as many sessions as it may hold: sign-in is refused (no one else is signed out). */
+export class ConsoleSessionsFullError extends Error {
+  constructor(readonly max: number) {
+    super(`the console has ${max} sessions open, its limit (--console-max-sessions); try again when one is closed or has been idle for 12 h`);
+    this.name = "ConsoleSessionsFullError";
+  }
+}
 
 function parseCookies(header: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -23,20 +33,43 @@ function parseCookies(header: string | undefined): Record<string, string> {
 /**
  * Sessions by id, oldest first.
  *
- * INVARIANTS: at most MAX_SESSIONS entries (the oldest go first); a session idle for longer than
- * SESSION_IDLE_MS is never answered and is removed when seen or when a new one opens.
+ * INVARIANTS: at most `maxPerToken` sessions per token (a sign-in beyond it closes that token's
+ * oldest session, never another token's); at most `maxSessions` in all (a sign-in beyond it is
+ * refused: ConsoleSessionsFullError); a session idle for longer than SESSION_IDLE_MS is never
+ * answered and is removed when seen or when a new one opens.
  */
 export class ConsoleSessions {
-  private readonly sessions = new Map<string, { token: string; lastUsed: number }>();
+  private readonly sessions = new Map<string, { token: string; key: string; lastUsed: number }>();
+  private readonly maxSessions: number;
+  private readonly maxPerToken: number;
 
-  /** Opens a session for `token`; returns the Set-Cookie header value. */
-  open(token: string): string {
+  constructor(o: { maxSessions?: number; maxPerToken?: number } = {}) {
+    this.maxSessions = o.maxSessions ?? CONSOLE_MAX_SESSIONS;
+    this.maxPerToken = o.maxPerToken ?? CONSOLE_MAX_SESSIONS_PER_TOKEN;
+  }
+
+  /**
+   * Opens a session for `token` (`key`: what identifies the token, its id; default the token);
+   * returns the Set-Cookie header value. Throws ConsoleSessionsFullError when the console is full.
+   */
+  open(token: string, key: string = token): string {
     const now = Date.now();
-    for (const [k, s] of this.sessions) if (now - s.lastUsed > SESSION_IDLE_MS) this.sessions.delete(k);
-    while (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
+    const own: string[] = [];
+    for (const [k, s] of this.sessions) {
+      if (now - s.lastUsed > SESSION_IDLE_MS) this.sessions.delete(k);
+      else if (s.key === key) own.push(k);
+    }
+    // This token's oldest sessions make room for its new one (oldest first: Map order).
+    while (own.length >= this.maxPerToken) this.sessions.delete(own.shift()!);
+    if (this.sessions.size >= this.maxSessions) throw new ConsoleSessionsFullError(this.maxSessions);
     const sid = randomBytes(32).toString("hex");
-    this.sessions.set(sid, { token, lastUsed: now });
+    this.sessions.set(sid, { token, key, lastUsed: now });
     return `${COOKIE}=${sid}; Path=/; HttpOnly; SameSite=Strict`;
+  }
+
+  /** How many sessions are open (idle ones included until they are seen). */
+  get size(): number {
+    return this.sessions.size;
   }
 
   /** Closes the request's session, if any; returns the Set-Cookie header value that clears it. */

@@ -29,7 +29,7 @@ import type { Logger } from "../../lib/log.js";
 import { HttpError, Router, createHttpServer, discardBody, sendJson, type HttpListenerLimits } from "../rest/http.js";
 import { createConsoleAuth } from "./console-auth.js";
 import { type ApiFn, cliError, CONSOLE_ACTIONS, type Ctx, jsonBody, MAX_JSON, type Meta, methodOf, refusal, rpcRequirement, targetOf } from "./console-common.js";
-import { ConsoleSessions } from "./console-sessions.js";
+import { ConsoleSessions, ConsoleSessionsFullError } from "./console-sessions.js";
 import { registerEventStream } from "./event-stream.js";
 import { registerHostRoutes } from "./host-routes.js";
 import { registerPatchRoutes } from "./patch-routes.js";
@@ -56,6 +56,8 @@ export interface WebConsoleOptions {
   heartbeatSeconds?: number;
   /** Timeouts and connection caps of the listener (default DEFAULT_HTTP_LIMITS). */
   limits?: HttpListenerLimits;
+  /** Session caps: in all (sign-in refused beyond it) and per token (its oldest closed). Defaults 1000 and 20. */
+  sessionLimits?: { maxSessions?: number; maxPerToken?: number };
 }
 
 export interface WebConsoleServer {
@@ -70,7 +72,7 @@ export function createWebConsoleServer(o: WebConsoleOptions): WebConsoleServer {
   const heartbeatMs = (o.heartbeatSeconds ?? 15) * 1000;
   const router = new Router<Caller, Meta>();
   const statics = createStaticFiles(o.staticDir);
-  const sessions = new ConsoleSessions();
+  const sessions = new ConsoleSessions(o.sessionLimits);
   const streams = new Set<AbortController>();
   const { authenticate, writeAudit } = createConsoleAuth({ auth: o.auth, ...(o.audit ? { audit: o.audit } : {}), log, sessions });
 
@@ -124,7 +126,14 @@ export function createWebConsoleServer(o: WebConsoleOptions): WebConsoleServer {
       throw e;
     }
     if (caller.role === "agent") throw new HttpError(403, "agent token", { error: "Sign-in failed: agent tokens cannot use the console" });
-    ctx.res.setHeader("set-cookie", sessions.open(token));
+    let cookie: string;
+    try {
+      cookie = sessions.open(token, caller.tokenId || token);
+    } catch (e) {
+      if (!(e instanceof ConsoleSessionsFullError)) throw e;
+      throw new HttpError(503, e.message, { error: `Sign-in refused: ${e.message}` }, { "retry-after": "60" });
+    }
+    ctx.res.setHeader("set-cookie", cookie);
     return { body: sessionBody(caller) };
   });
 

@@ -61,6 +61,7 @@ export function createPatchApiAuth(o: PatchApiAuthOptions): PatchApiAuth {
         target,
         outcome,
         detail: `rest ${ctx.method} /${ctx.segments.slice(0, 2).join("/")}${detail ? `: ${detail}` : ""}`,
+        ...(ctx.req.socket.remoteAddress ? { source: ctx.req.socket.remoteAddress } : {}),
       });
     } catch (e) {
       log.error("audit write failed", { action: ctx.route.meta.action, actor, outcome, error: (e as Error).message });

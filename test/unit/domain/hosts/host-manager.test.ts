@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { isDomainError } from "../../../../server/domain/errors.js";
 import type { AgentCommand, AgentHelloInput, AgentLink, InstalledPackage } from "../../../../server/domain/hosts/agent-types.js";
 import { HostManager } from "../../../../server/domain/hosts/host-manager.js";
+import { AlarmService } from "../../../../server/domain/alarms/alarm-service.js";
 import { createLogger } from "../../../../server/lib/log.js";
 import { patchManager, record } from "../patches/fixtures.js";
 
@@ -117,5 +118,116 @@ describe("host manager (fake ports)", () => {
     const last = await hm.operation(ids[299]!);
     expect(last.phase).to.equal("done");
     expect(l.sent.filter((c) => c.kind === "install").length).to.equal(300);
+  });
+
+  it("ten concurrent installs on one host: one is accepted, nine are FAILED_PRECONDITION naming the running operation", async () => {
+    const { hm, store } = await setup();
+    const l = link();
+    await hm.hello(hello("w0"), l, "10.0.0.1");
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => hm.install("w0", true)));
+    const accepted = results.filter((r) => r.status === "fulfilled");
+    expect(accepted.length).to.equal(1);
+    const opId = (accepted[0] as PromiseFulfilledResult<{ operationId: string }>).value.operationId;
+    for (const r of results.filter((x) => x.status === "rejected")) {
+      const e = (r as PromiseRejectedResult).reason as Error & { kind: string; reason: string };
+      expect(e.kind).to.equal("failed-precondition");
+      expect(e.reason).to.equal("INSTALL_IN_PROGRESS");
+      expect(e.message).to.equal(`Host w0 is already installing patches (operation ${opId})`);
+    }
+    expect([...store.t.ops.values()].filter((o) => o.state === "running").map((o) => o.id)).to.deep.equal([opId]);
+    expect(l.sent.filter((c) => c.kind === "install").length).to.equal(1);
+    // Once it ends, the next install is accepted.
+    await hm.installResult("w0", { operationId: opId, success: true, rejected: false, reason: "" });
+    expect((await hm.install("w0", true)).operationId).to.not.equal(opId);
+  });
+
+  it("operations left running by a crash end at start-up as failed with a reason (watchers end); the newest waits for its host, then fails", async () => {
+    const { hm, store, events, pm } = await setup();
+    await hm.hello(hello("w0"), link(), "10.0.0.1");
+    const { operationId: newest } = await hm.install("w0", true);
+    const queued = store.t.ops.get(newest)!.last;
+    // What ten accepted installs left behind before the fix, and one of a host since dropped.
+    store.t.ops.set("old-1", { id: "old-1", hostname: "w0", state: "running", force: true, startSeq: 0, last: queued && { ...queued, operationId: "old-1" } });
+    store.t.ops.set("gone-1", { id: "gone-1", hostname: "gone", state: "running", force: true, startSeq: 0, last: undefined });
+    hm.close();
+    const hm2 = new HostManager({ store, events, patches: pm, log: createLogger({ level: "silent" }), controllerRelease: "19.09", installResumeGraceMs: 50 });
+    await hm2.init();
+    expect(store.t.ops.get("old-1")!.state).to.equal("failed");
+    expect(store.t.ops.get("old-1")!.last!.message).to.equal(
+      `Installation failed: the controller restarted while it ran, and a newer install (operation ${newest}) was started`,
+    );
+    expect(store.t.ops.get("gone-1")!.state).to.equal("failed");
+    expect(store.t.ops.get("gone-1")!.last!.message).to.equal("Installation failed: the controller restarted while it ran, and host gone is no longer known");
+    const old = await hm2.operation("old-1");
+    expect([old.phase, old.terminal]).to.deep.equal(["failed", true]);
+    // A watcher of the stale operation gets its final state and ends.
+    const seen: string[] = [];
+    for await (const p of hm2.watchOperation("old-1", new AbortController().signal)) seen.push(p.phase);
+    expect(seen[seen.length - 1]).to.equal("failed");
+    // The newest waits for w0's agent, which does not come back: it fails after the grace period, and its watch ends.
+    expect(hm2.runningOperation("w0")).to.equal(newest);
+    let last: string | undefined;
+    for await (const p of hm2.watchOperation(newest, new AbortController().signal)) last = p.message;
+    expect(last).to.equal("Installation failed: the controller restarted while it ran, and host w0 did not reconnect within 0.05 s");
+    expect(store.t.ops.get(newest)!.state).to.equal("failed");
+    expect(hm2.runningOperation("w0")).to.equal(undefined);
+    hm2.close();
+  });
+
+  it("a hello's address: the connection's when none is claimed; a claimed one held by another connected host is ALREADY_EXISTS; 'unknown' finds no host", async () => {
+    const { hm } = await setup();
+    await hm.hello(hello("w0"), link(), "10.0.0.1");
+    expect(hm.get("w0").ip).to.equal("10.0.0.1");
+    expect(hm.get("10.0.0.1").hostname).to.equal("w0");
+    const l1 = link();
+    await hm.hello({ ...hello("w1"), mgmtIp: "192.168.204.8" }, l1, "10.0.0.1");
+    expect(hm.get("w1").ip).to.equal("192.168.204.8");
+    const e = await hm.hello({ ...hello("w2"), mgmtIp: "192.168.204.8" }, link(), "10.0.0.2").then(
+      () => undefined,
+      (x: unknown) => x as Error & { kind: string; reason: string; hostname: string },
+    );
+    expect([e?.kind, e?.reason, e?.hostname, e?.message]).to.deep.equal([
+      "already-exists",
+      "MGMT_IP_IN_USE",
+      "w1",
+      "hello.mgmt_ip: 192.168.204.8 is the management address of connected host w1",
+    ]);
+    expect(() => hm.get("w2")).to.throw("Unknown host specified: w2");
+    // Once w1 is gone, its address may be taken over.
+    await hm.disconnected("w1", l1);
+    await hm.hello({ ...hello("w2"), mgmtIp: "192.168.204.8" }, link(), "10.0.0.2");
+    expect(hm.get("w2").ip).to.equal("192.168.204.8");
+    // Two hellos claiming one address at once: one is refused.
+    const both = await Promise.allSettled([hm.hello({ ...hello("w5"), mgmtIp: "fd00::5" }, link(), ""), hm.hello({ ...hello("w6"), mgmtIp: "fd00::5" }, link(), "")]);
+    expect(both.map((r) => r.status).sort()).to.deep.equal(["fulfilled", "rejected"]);
+    // A host whose address could not be read shows "unknown", and "unknown" is no address to look up.
+    await hm.hello(hello("w3"), link(), "");
+    expect(hm.get("w3").ip).to.equal("unknown");
+    expect(() => hm.get("unknown")).to.throw("Unknown host specified: unknown");
+  });
+
+  it("alarms: caller text over its size limit is INVALID_ARGUMENT naming the field; a full alarm list is RESOURCE_EXHAUSTED", async () => {
+    const { hm, store, events } = await setup();
+    const alarm = { alarmId: "900.001", entityInstanceId: "host=w0", severity: "major", reasonText: "", mgmtAffecting: false, proposedRepairAction: "" };
+    const refusal = (a: typeof alarm) =>
+      hm.raiseAlarm(a).then(
+        () => undefined,
+        (e: unknown) => e as Error & { kind: string; reason: string },
+      );
+    let e = await refusal({ ...alarm, reasonText: "r".repeat(7 * 1024 * 1024) });
+    expect([e?.kind, e?.reason, e?.message]).to.deep.equal(["invalid-argument", "TEXT_TOO_LONG", `reason_text: at most 255 characters, got ${7 * 1024 * 1024}`]);
+    e = await refusal({ ...alarm, proposedRepairAction: "p".repeat(256) });
+    expect(e?.message).to.equal("proposed_repair_action: at most 255 characters, got 256");
+    expect(hm.listAlarms()).to.have.length(0);
+    // One more than the cap raised at once: the cap counts raises in flight, so exactly one is refused.
+    const small = new AlarmService({ store, events, maxAlarms: 50 });
+    const all = await Promise.allSettled(Array.from({ length: 51 }, (_, i) => small.raise({ ...alarm, entityInstanceId: `host=w${i}`, reasonText: "r".repeat(255) })));
+    expect(all.filter((r) => r.status === "rejected")).to.have.length(1);
+    expect(small.list()).to.have.length(50);
+    e = await small.raise(alarm).then(
+      () => undefined,
+      (x: unknown) => x as Error & { kind: string; reason: string },
+    );
+    expect([e?.kind, e?.message]).to.deep.equal(["resource-exhausted", "active alarms: at most 50 at a time; remove some first"]);
   });
 });

@@ -1,0 +1,72 @@
+/**
+ * Controller flags of the audit log and the web console's sessions (one block of the controller's
+ * options; controller-config.ts spreads it in): retention and refusal rate of the audit log,
+ * session caps of the console.
+ */
+import { invalidArgument } from "../domain/errors.js";
+
+/** Options (ControllerOptions fields). */
+export interface StateLimitOptions {
+  /** Audit rows older than this many days are pruned (hourly); 0 keeps them forever. Default 90. */
+  auditRetentionDays?: number;
+  /** Refused calls (UNAUTHENTICATED, PERMISSION_DENIED) written per source per minute; the rest are counted. Default 20. */
+  auditRefusalsPerMinute?: number;
+  /** Web console sessions in all; a sign-in beyond it is refused (503). Default 1000. */
+  consoleMaxSessions?: number;
+  /** Web console sessions per token; a sign-in beyond it closes that token's oldest. Default 20. */
+  consoleMaxSessionsPerToken?: number;
+}
+
+/** Resolved limits (ControllerConfig.limits). */
+export interface StateLimits {
+  readonly auditRetentionDays: number;
+  readonly auditRefusalsPerMinute: number;
+  readonly consoleMaxSessions: number;
+  readonly consoleMaxSessionsPerToken: number;
+}
+
+export const STATE_LIMIT_DEFAULTS: StateLimits = Object.freeze({
+  auditRetentionDays: 90,
+  auditRefusalsPerMinute: 20,
+  consoleMaxSessions: 1000,
+  consoleMaxSessionsPerToken: 20,
+});
+
+const FLAGS = {
+  auditRetentionDays: ["audit-retention-days", 0],
+  auditRefusalsPerMinute: ["audit-refusals-per-minute", 1],
+  consoleMaxSessions: ["console-max-sessions", 1],
+  consoleMaxSessionsPerToken: ["console-max-sessions-per-token", 1],
+} as const;
+
+/** The parseArgs entries of these flags. */
+export const STATE_LIMIT_ARGS = Object.fromEntries(Object.values(FLAGS).map(([flag]) => [flag, { type: "string" as const }]));
+
+/** The options these flags give (`values`: parseArgs' values). */
+export function stateLimitOptions(values: Record<string, unknown>): StateLimitOptions {
+  const out: StateLimitOptions = {};
+  for (const [k, [flag]] of Object.entries(FLAGS)) {
+    const v = values[flag];
+    if (typeof v === "string") out[k as keyof StateLimitOptions] = Number(v);
+  }
+  return out;
+}
+
+/** Checks the options (whole numbers, at least each flag's minimum) and fills in the defaults. */
+export function resolveStateLimits(o: StateLimitOptions): StateLimits {
+  const out = { ...STATE_LIMIT_DEFAULTS };
+  for (const [k, [flag, min]] of Object.entries(FLAGS)) {
+    const v = o[k as keyof StateLimitOptions];
+    if (v === undefined) continue;
+    if (!Number.isInteger(v) || v < min) throw invalidArgument(`--${flag}: expected a whole number >= ${min}, got ${v}`);
+    out[k as keyof StateLimits] = v;
+  }
+  return Object.freeze(out);
+}
+
+export const STATE_LIMITS_USAGE = `  --audit-retention-days N       prune audit rows older than N days (default 90; 0 keeps them)
+  --audit-refusals-per-minute N  refused calls audited per source per minute; the rest are
+                                 counted in one row (default 20)
+  --console-max-sessions N       web console sessions in all; more sign-ins are refused (default 1000)
+  --console-max-sessions-per-token N  sessions per token; its oldest is closed (default 20)
+`;
