@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import { CONTROLLER_USAGE, parseControllerArgs, resolveControllerConfig } from "../config/controller-config.js";
 import { isDomainError } from "../domain/errors.js";
 import { createController, ListenError } from "./controller.js";
@@ -35,15 +36,18 @@ export async function main(argv: string[]): Promise<number> {
       `sw-patch-controller local signing key ${controller.localSigningKey.keyFile} (certificate ${controller.localSigningKey.certFile}, trusted as local)\n`,
     );
   }
+  // Where the admin token is and how to use it, at every start (the log line says it only at the first).
+  const tokenFile = path.resolve(controller.adminTokenFile);
+  const byDefault = path.basename(path.dirname(tokenFile)) === "data" ? ` (read by default when run from ${path.dirname(path.dirname(tokenFile))})` : "";
+  process.stdout.write(
+    `sw-patch-controller admin token in ${tokenFile} (mode 0600): CLIs on this host use it with --token-file ${tokenFile}${byDefault}` +
+      (controller.webAddress ? `; web console: open http://${controller.webAddress}/ and sign in with the token in that file` : "") +
+      "\n",
+  );
   process.stdout.write(`sw-patch-controller listening on ${controller.address} (release ${config.release}, data ${config.dataDir})\n`);
   if (controller.vimAddress) process.stdout.write(`VIM REST API listening on ${controller.vimAddress}\n`);
   if (controller.webAddress) process.stdout.write(`sw-patch-controller web console listening on http://${controller.webAddress}\n`);
   if (controller.patchApiAddress) process.stdout.write(`sw-patch-controller patch API listening on ${controller.patchApiAddress}\n`);
-  process.stdout.write(
-    `sw-patch-controller admin token in ${controller.adminTokenFile} (mode 0600): the CLIs on this host read it by default` +
-      (controller.webAddress ? `; to use the web console, open http://${controller.webAddress}/ and sign in with its contents` : "") +
-      "\n",
-  );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGINT", stop);

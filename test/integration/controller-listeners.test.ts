@@ -1,5 +1,10 @@
 import { expect } from "chai";
-import { startController, type ControllerHandle } from "../lib/controller-harness.js";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { REPO_ROOT, startController, type ControllerHandle } from "../lib/controller-harness.js";
 
 /** The optional listeners of the real controller process: web console, patch REST API, VIM. */
 describe("controller listeners started by their flags", function () {
@@ -38,4 +43,52 @@ describe("controller listeners started by their flags", function () {
     expect(r.status).to.equal(200);
     expect(await r.json()).to.deep.equal({ strategy: null });
   });
+
+  it("says at start where the admin token is and how to sign in to the console", () => {
+    const file = path.join(path.resolve(ctl.dataDir), "admin.token");
+    expect(ctl.startupOutput).to.include(`sw-patch-controller admin token in ${file} (mode 0600): CLIs on this host use it with --token-file ${file}`);
+    expect(ctl.startupOutput).to.include(`web console: open ${ctl.webUrl}/ and sign in with the token in that file`);
+  });
+});
+
+describe("controller start-up with a taken port", function () {
+  this.timeout(60_000);
+  let blocker: Server;
+  let port: number;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "swpatch-taken-"));
+    blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    port = (blocker.address() as { port: number }).port;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs the controller until it exits (it must: a bind failure ends it); its exit code and stderr. */
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const p = spawn(process.execPath, [path.join(REPO_ROOT, "bin/sw-patch-controller"), "--data-dir", path.join(dir, "data"), "--log-level", "warn", ...args], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let stderr = "";
+      p.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+      const kill = setTimeout(() => p.kill("SIGKILL"), 30_000);
+      p.once("exit", (code) => {
+        clearTimeout(kill);
+        resolve({ code, stderr });
+      });
+    });
+
+  for (const flag of ["--listen", "--web-listen", "--patch-api-listen", "--vim-listen"]) {
+    it(`${flag} on a taken port: one line naming the flag, exit 1`, async () => {
+      const args = flag === "--listen" ? ["--listen", `127.0.0.1:${port}`] : ["--listen", "127.0.0.1:0", flag, `127.0.0.1:${port}`];
+      expect(await run(args)).to.deep.equal({
+        code: 1,
+        stderr: `sw-patch-controller: ${flag} 127.0.0.1:${port}: address already in use (another process listens there: stop it or choose another port)\n`,
+      });
+    });
+  }
 });
