@@ -42,10 +42,15 @@ class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Our precise reason, sent as `debuginfo` when `message` is the reference's generic text. */
+    readonly detail?: string,
   ) {
     super(message);
   }
 }
+
+/** webob's HTTPConflict text: what the reference answers a refused delete with (409, no reason of its own). */
+export const WEBOB_CONFLICT = "There was a conflict when trying to complete your request.";
 
 const KIND_TO_HTTP: Partial<Record<DomainErrorKind, number>> = {
   "invalid-argument": 400,
@@ -190,7 +195,7 @@ export async function createVimRestServer(o: VimRestOptions): Promise<VimRestSer
         try {
           await orch.delete(force);
         } catch (e) {
-          if (isDomainError(e) && e.kind === "failed-precondition") throw new HttpError(409, e.message);
+          if (isDomainError(e) && e.kind === "failed-precondition") throw new HttpError(409, WEBOB_CONFLICT, e.message);
           throw e;
         }
         return send(204);
@@ -206,9 +211,11 @@ export async function createVimRestServer(o: VimRestOptions): Promise<VimRestSer
     handle(req, res).catch((e: unknown) => {
       let status = 500;
       let message = "internal error";
+      let detail: string | null = null;
       if (e instanceof HttpError) {
         status = e.status;
         message = e.message;
+        detail = e.detail ?? null;
       } else if (isDomainError(e)) {
         // Engine rejections of apply/abort are 500 in the reference (§3.2).
         status = KIND_TO_HTTP[e.kind] ?? 500;
@@ -220,7 +227,7 @@ export async function createVimRestServer(o: VimRestOptions): Promise<VimRestSer
         res.destroy();
         return;
       }
-      const text = JSON.stringify({ faultcode: status < 500 ? "Client" : "Server", faultstring: message, debuginfo: null });
+      const text = JSON.stringify({ faultcode: status < 500 ? "Client" : "Server", faultstring: message, debuginfo: detail });
       // A refusal before the body was read (401/403/413...) closes the connection: the body is
       // dropped for a short grace period (so the client reads the answer), then the socket.
       const unread = !req.complete;
@@ -228,7 +235,7 @@ export async function createVimRestServer(o: VimRestOptions): Promise<VimRestSer
       res.end(text);
       if (unread) {
         req.resume();
-        setTimeout(() => req.socket.destroy(), 2_000).unref();
+        setTimeout(() => req.socket?.destroy(), 2_000).unref();
       }
     });
   });

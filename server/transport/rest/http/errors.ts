@@ -51,7 +51,8 @@ export function sendError(log: Logger, req: http.IncomingMessage, res: http.Serv
     headers.connection = "close";
     res.once("finish", () => {
       req.resume();
-      setTimeout(() => req.socket.destroy(), 2_000).unref();
+      // The socket may already be gone (the client closed it): nothing left to cut then.
+      setTimeout(() => req.socket?.destroy(), 2_000).unref();
     });
   }
   sendJson(res, status, body, headers);

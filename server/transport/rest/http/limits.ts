@@ -86,7 +86,7 @@ export function applyHttpLimits(server: http.Server, limits: HttpListenerLimits)
   // fully arrived is being answered (a long operation or a stream) and is left alone.
   server.on("timeout", (socket: Socket) => {
     const req = current.get(socket);
-    if (req && req.complete && !req.socket.destroyed) return;
+    if (req && req.complete && !(req.socket as Socket | null)?.destroyed) return;
     stats.timedOut++;
     socket.destroy();
   });
@@ -100,9 +100,10 @@ export function applyHttpLimits(server: http.Server, limits: HttpListenerLimits)
       req.once("close", done);
       if (longBody || req.complete) return;
       const t = setTimeout(() => {
-        if (req.complete || req.socket.destroyed) return;
+        const sock = req.socket as Socket | null; // null once the request is detached from its socket
+        if (req.complete || !sock || sock.destroyed) return;
         stats.timedOut++;
-        req.socket.destroy();
+        sock.destroy();
       }, limits.bodyTimeoutMs);
       t.unref();
       const clear = () => clearTimeout(t);
