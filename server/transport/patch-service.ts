@@ -1,5 +1,5 @@
 import type { CallContext } from "nice-grpc";
-import { applyMessages, commitMessages, deleteMessages, releaseMessages, removeMessages, uploadMessages } from "./mappers/patch-messages.js";
+import { applyMessages, commitMessages, deleteMessages, releaseMessages, removeMessages, uploadMessages, withReferenceLine } from "./mappers/patch-messages.js";
 import {
   QueryFilter,
   QueryPatchesResponse,
@@ -8,7 +8,7 @@ import {
   type PatchServiceImplementation,
   type UploadPatchRequest,
 } from "../../clients/sdk/src/gen/swpatch/v1/patch_service.js";
-import { DomainError, invalidArgument, notFound } from "../domain/errors.js";
+import { DomainError, invalidArgument, isDomainError, notFound } from "../domain/errors.js";
 import type { AuthContextExt } from "./auth-middleware.js";
 import type { PatchManager, UploadOutcome as DomainUploadOutcome } from "../domain/patches/patch-manager.js";
 import type { UploadBudget } from "../domain/patchfile/index.js";
@@ -146,6 +146,8 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
       try {
         if (header.sizeBytes > d.maxPatchBytes) throw invalidArgument(`upload: ${header.fileName} is ${header.sizeBytes} bytes, over the limit of ${d.maxPatchBytes}`);
         r = await d.patches.upload(header.fileName, chunks, ctx.signal);
+      } catch (e) {
+        throw isDomainError(e) ? withReferenceLine(e) : e;
       } finally {
         stop();
       }

@@ -502,9 +502,12 @@ describe("REST patching API (spec 6.2) on a real controller with real agents", f
       ["wrong verb", request(base, "PUT", "/patch/query", { token: tok.reader }), 405],
       ["not multipart", request(base, "POST", "/patch/upload", { token: tok.operator, headers: { "content-type": "application/json" }, body: Buffer.from("{}") }), 400],
       ["no boundary", request(base, "POST", "/patch/upload", { token: tok.operator, headers: { "content-type": "multipart/form-data" }, body: Buffer.from("x") }), 400],
-      ["../ file name", upload("../002.patch", data), 400],
+      // A path is taken by its base name (as the reference does); what is left must be a plain name.
+      ["path ending in ..", upload("x/..", data), 400],
+      ["hidden base name", upload("../.002.patch", data), 400],
+      ["path ending in /", upload("/tmp/", data), 400],
       ["%2e%2e file name", upload("%2e%2e.patch", data), 400],
-      ["slash file name", upload("a/002.patch", data), 400],
+      ["backslash file name", upload("a\\002.patch", data), 400],
       ["no file field", upload("002.patch", data, tok.operator, { field: "other" }), 400],
       ["truncated file part", upload("002.patch", data.subarray(0, data.length - 100), tok.operator, { close: false }), 400],
       [
@@ -595,5 +598,32 @@ describe("REST patching API (spec 6.2) on a real controller with real agents", f
       expect(ok(a), a).to.equal(true);
     }
     expect(rows.some((r) => r.action === "QueryPatches")).to.equal(false);
+  });
+
+  it("upload by path, as the reference client sends it (the part named as typed): stored under its base name; a bad file's reference line comes first", async () => {
+    const dir = path.join(work, "by-path");
+    mkdirSync(dir);
+    const pkg = await buildPayloadRpm({ name: "by-path", version: "1.0", release: "1" });
+    const built = await runCli("patch_build", ["--id", "005", "--release", "19.09", "--key", DEV_KEY, "--output-dir", dir, "--all-nodes", pkg.file]);
+    expect(built.rc, built.stderr).to.equal(0);
+    // requests_toolbelt's MultipartEncoder, as `sw-patch upload /home/sysadmin/005.patch` sends it:
+    // a uuid4-hex boundary, the file name exactly as typed, no part Content-Type.
+    const referenceRequest = (typed: string, data: Buffer) => {
+      const b = "6c5a35e1d4e94c7bb1e0f4a1c6d2b3a9";
+      const body = Buffer.concat([
+        Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="file"; filename="${typed}"\r\n\r\n`),
+        data,
+        Buffer.from(`\r\n--${b}--\r\n`),
+      ]);
+      return request(base, "POST", "/patch/upload", { token: tok.operator, headers: { "content-type": `multipart/form-data; boundary=${b}` }, body });
+    };
+    const r = await referenceRequest("/home/sysadmin/005.patch", readFileSync(path.join(dir, "005.patch")));
+    expect(r.status, r.text).to.equal(200);
+    expect(r.json).to.deep.equal({ info: "005 is now available\n", warning: "", error: "" });
+    expect(Object.keys(await pd())).to.include("005");
+    // Not a gzip file: the reference's "Failed during patch extraction" first, then why.
+    const junk = await referenceRequest("/home/sysadmin/006.patch", Buffer.from("this is not a patch"));
+    expect(junk.status).to.equal(200);
+    expect(junk.json.error).to.match(/^Patch validation failed for 006:\nFailed during patch extraction\n\S/);
   });
 });

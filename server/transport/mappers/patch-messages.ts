@@ -1,4 +1,5 @@
 import type { ApplyOutcome, CommitOutcome, DeleteOutcome, ReleaseOutcome, RemoveOutcome, UploadOutcome } from "../../domain/patches/patch-manager.js";
+import { DomainError } from "../../domain/errors.js";
 
 /** Outcome texts of an operation, reference style: newline-terminated lines (byte-identical to the reference). */
 export interface OpMessages {
@@ -67,4 +68,33 @@ export function releaseMessages(o: ReleaseOutcome): OpMessages {
     case "deleted":
       return { info: `Release ${o.release} has been deleted\n`, warning: "" };
   }
+}
+
+/** Patch-file failures the reference reports as "Failed during patch extraction" (a tar, gzip or member problem). */
+const EXTRACTION_REASONS = new Set([
+  "PATCH_GZIP_INVALID",
+  "PATCH_TAR_INVALID",
+  "PATCH_MEMBER_MISSING",
+  "PATCH_MEMBER_DUPLICATE",
+  "PATCH_MEMBER_UNKNOWN",
+  "PATCH_MEMBER_UNSAFE",
+  "PATCH_TOO_LARGE",
+]);
+/** ... and as "Signature check failed". */
+const SIGNATURE_REASONS = new Set(["PATCH_SIGNATURE_MISMATCH", "PATCH_SIGNATURE_UNTRUSTED"]);
+
+/**
+ * An upload refusal with the reference's line first ("Failed during patch extraction", "Signature
+ * check failed"), so that scripts matching the reference's words still match, then our precise
+ * reason on the next line. Other errors are returned as they are.
+ */
+export function withReferenceLine(e: DomainError): DomainError {
+  const line = EXTRACTION_REASONS.has(e.reason) ? "Failed during patch extraction" : SIGNATURE_REASONS.has(e.reason) ? "Signature check failed" : undefined;
+  if (!line || e.message.startsWith(line)) return e;
+  return new DomainError(e.kind, `${line}\n${e.message}`, {
+    reason: e.reason,
+    ...(e.patchId !== undefined ? { patchId: e.patchId } : {}),
+    ...(e.hostname !== undefined ? { hostname: e.hostname } : {}),
+    cause: e,
+  });
 }

@@ -1,11 +1,15 @@
 import { badRequest } from "./http.js";
 
 /**
- * Refuses upload file names that try to name a path (`../x.patch`, `a/b`, `%2e%2e`, hidden).
- * Shared by the patching API and the web console. Returns `name`; throws HttpError 400.
+ * The name an upload is stored under: the base name of what the client sent, as the reference
+ * controller takes it (its client sends the path as typed: `sw-patch upload /home/sysadmin/001.patch`
+ * names the part `/home/sysadmin/001.patch`). What is left must still be a plain, safe name: not
+ * empty, not hidden, no `..`, no backslash, `%` or control character. Shared by the patching API and
+ * the web console. Throws HttpError 400.
  */
-export function checkUploadFileName(name: string): string {
-  if (!name) throw badRequest("upload: empty file name");
+export function checkUploadFileName(sent: string): string {
+  const name = sent.slice(sent.lastIndexOf("/") + 1);
+  if (!name) throw badRequest(sent ? `upload: refused file name "${sent.slice(0, 64)}"` : "upload: empty file name");
   if (name.length > 255) throw badRequest("upload: file name too long");
   if (/[\u0000-\u001f\u007f/\\%]/.test(name) || name.startsWith(".") || name.includes("..")) {
     throw badRequest(`upload: refused file name "${name.slice(0, 64)}"`);

@@ -1,5 +1,5 @@
 /** The console's patch routes: list, show, upload (multipart, many files), apply, remove, delete, commit. */
-import { applyMessages, commitMessages, deleteMessages, removeMessages, uploadMessages } from "../mappers/patch-messages.js";
+import { applyMessages, commitMessages, deleteMessages, removeMessages, uploadMessages, withReferenceLine } from "../mappers/patch-messages.js";
 import { isDomainError } from "../../domain/errors.js";
 import type { PatchManager } from "../../domain/patches/patch-manager.js";
 import { HttpError, bodyStream, drain, multipartBoundary, parseMultipart } from "../rest/http.js";
@@ -39,9 +39,9 @@ export function registerPatchRoutes(api: ApiFn, patches: PatchManager, maxUpload
           await drain(part.body);
           continue;
         }
-        const name = part.filename;
+        let name = part.filename;
         try {
-          checkUploadFileName(name);
+          name = checkUploadFileName(part.filename);
         } catch (e) {
           await drain(part.body);
           results.push({ file: name, id: "", info: "", warning: "", error: `Error: ${(e as Error).message}` });
@@ -53,7 +53,7 @@ export function registerPatchRoutes(api: ApiFn, patches: PatchManager, maxUpload
         } catch (e) {
           if (ctx.signal.aborted || !isDomainError(e)) throw e;
           throwIfBusy(e);
-          results.push({ file: name, id: "", info: "", warning: "", error: cliError(e) });
+          results.push({ file: name, id: "", info: "", warning: "", error: cliError(withReferenceLine(e)) });
         }
       }
       if (results.length === 0) throw new HttpError(400, "no file", { error: "Error: choose one or more .patch files" });

@@ -2,7 +2,7 @@
  * Upload endpoints: `upload` (one multipart `file` field, streamed into the domain's verify-first
  * import) and `upload_dir` (admin: imports the *.patch files of server directories).
  */
-import { uploadMessages } from "../../mappers/patch-messages.js";
+import { uploadMessages, withReferenceLine } from "../../mappers/patch-messages.js";
 import type { UploadOutcome } from "../../../domain/patches/patch-manager.js";
 import { createReadStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
@@ -35,7 +35,7 @@ function importMessages() {
       const id = fileName.endsWith(".patch") ? fileName.slice(0, -6) : fileName;
       if (e.reason === "BAD_FILE_NAME" || e.reason === "CONTENTS_MISMATCH") acc.error += nl(e.message);
       else if (e.kind === "internal" || e.kind === "unavailable" || e.kind === "aborted") acc.error += nl(`Failed to import patch ${id}`);
-      else acc.error += nl(`Patch validation failed for ${id}:\n${e.message}`);
+      else acc.error += nl(`Patch validation failed for ${id}:\n${withReferenceLine(e).message}`);
     },
   };
 }
