@@ -494,11 +494,12 @@ describe("REST patching API (spec 6.2) on a real controller with real agents", f
       ["unknown action", get("/patch/frobnicate/1"), 404],
       ["encoded dot-dot id", get("/patch/show/%2e%2e"), 400],
       ["dot-dot id", request(base, "GET", "/patch/show/../../etc", { token: tok.reader }), 400],
-      ["encoded slash", post("/patch/delete/..%2fx", tok.admin), 400],
-      ["NUL in id", post("/patch/apply/a%00b"), 400],
-      ["bad id charset", post("/patch/apply/a;b"), 400],
+      // Ids and hosts nothing can have: answered as the reference answers an unknown one (200).
+      ["encoded slash", post("/patch/delete/..%2fx", tok.admin), 200],
+      ["NUL in id", post("/patch/apply/a%00b"), 200],
+      ["bad id charset", post("/patch/apply/a;b"), 200],
       ["bad escape", get("/patch/show/%zz"), 400],
-      ["bad host", post("/patch/host_install_async/a%20b"), 400],
+      ["bad host", post("/patch/host_install_async/a%20b"), 200],
       ["wrong verb", request(base, "PUT", "/patch/query", { token: tok.reader }), 405],
       ["not multipart", request(base, "POST", "/patch/upload", { token: tok.operator, headers: { "content-type": "application/json" }, body: Buffer.from("{}") }), 400],
       ["no boundary", request(base, "POST", "/patch/upload", { token: tok.operator, headers: { "content-type": "multipart/form-data" }, body: Buffer.from("x") }), 400],
@@ -625,5 +626,15 @@ describe("REST patching API (spec 6.2) on a real controller with real agents", f
     const junk = await referenceRequest("/home/sysadmin/006.patch", Buffer.from("this is not a patch"));
     expect(junk.status).to.equal(200);
     expect(junk.json.error).to.match(/^Patch validation failed for 006:\nFailed during patch extraction\n\S/);
+  });
+
+  it("ids and hosts that nothing can have get the reference's answers (HTTP 200), which its client prints", async () => {
+    expect((await get("/patch/show/a;b")).json).to.deep.include({ error: "a;b is unrecognized\n" });
+    expect((await post("/patch/apply/a;b")).json).to.deep.equal({ info: "", warning: "", error: "Patch a;b does not exist\n" });
+    expect((await post("/patch/delete/..%2fx", tok.admin)).json).to.deep.include({ error: "Patch ../x does not exist\n" });
+    const isApplied = await post("/patch/is_applied/a;b");
+    expect([isApplied.status, isApplied.json]).to.deep.equal([200, false]);
+    const host = await post("/patch/host_install_async/a%20b");
+    expect([host.status, host.json.error]).to.deep.equal([200, "Unknown host specified: a b\n"]);
   });
 });
