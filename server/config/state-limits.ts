@@ -15,6 +15,8 @@ export interface StateLimitOptions {
   consoleMaxSessions?: number;
   /** Web console sessions per token; a sign-in beyond it closes that token's oldest. Default 20. */
   consoleMaxSessionsPerToken?: number;
+  /** gRPC: streams (calls) one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Default 256. */
+  grpcMaxConcurrentStreams?: number;
 }
 
 /** Resolved limits (ControllerConfig.limits). */
@@ -23,6 +25,7 @@ export interface StateLimits {
   readonly auditRefusalsPerMinute: number;
   readonly consoleMaxSessions: number;
   readonly consoleMaxSessionsPerToken: number;
+  readonly grpcMaxConcurrentStreams: number;
 }
 
 export const STATE_LIMIT_DEFAULTS: StateLimits = Object.freeze({
@@ -30,6 +33,7 @@ export const STATE_LIMIT_DEFAULTS: StateLimits = Object.freeze({
   auditRefusalsPerMinute: 20,
   consoleMaxSessions: 1000,
   consoleMaxSessionsPerToken: 20,
+  grpcMaxConcurrentStreams: 256,
 });
 
 const FLAGS = {
@@ -37,6 +41,7 @@ const FLAGS = {
   auditRefusalsPerMinute: ["audit-refusals-per-minute", 1],
   consoleMaxSessions: ["console-max-sessions", 1],
   consoleMaxSessionsPerToken: ["console-max-sessions-per-token", 1],
+  grpcMaxConcurrentStreams: ["grpc-max-concurrent-streams", 1],
 } as const;
 
 /** The parseArgs entries of these flags. */
@@ -69,4 +74,6 @@ export const STATE_LIMITS_USAGE = `  --audit-retention-days N       prune audit 
                                  counted in one row (default 20)
   --console-max-sessions N       web console sessions in all; more sign-ins are refused (default 1000)
   --console-max-sessions-per-token N  sessions per token; its oldest is closed (default 20)
+  --grpc-max-concurrent-streams N  gRPC calls one connection may have open at once; a client
+                                 opening more waits (HTTP/2 SETTINGS; default 256)
 `;

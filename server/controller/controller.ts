@@ -215,6 +215,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   const streams = new StreamTracker({ maxWatchStreams: config.maxWatchStreams, maxWatchStreamsPerCaller: config.maxWatchStreamsPerCaller });
   const server = createServer({
     "grpc.max_receive_message_length": 8 * 1024 * 1024,
+    // A burst of streams on one connection waits in its client instead of in this process's memory.
+    "grpc.max_concurrent_streams": config.limits.grpcMaxConcurrentStreams,
     "grpc.keepalive_time_ms": 30_000,
     "grpc.keepalive_permit_without_calls": 1,
     // Channelz is not served; its per-call bookkeeping is pure cost.

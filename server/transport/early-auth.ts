@@ -20,6 +20,7 @@ import { Metadata, ServerInterceptingCall, status as GrpcStatus, type ServerInte
 import { isDomainError } from "../domain/errors.js";
 import type { Caller } from "../domain/auth/roles.js";
 import { RPC_POLICY, isAuditedRequirement, methodNameOf, type RpcRequirement } from "../domain/auth/rpc-policy.js";
+import { peerIp } from "./peer-address.js";
 import type { AuditRecord } from "../domain/auth/audit-log.js";
 import { parseToken } from "../domain/auth/token.js";
 import type { Logger } from "../lib/log.js";
@@ -53,7 +54,17 @@ export function createEarlyAuthInterceptor(o: EarlyAuthOptions): ServerIntercept
     const refuse = async (code: GrpcStatus, message: string, reason: string, actor: string, auditDetail = message) => {
       if (audited && o.audit) {
         try {
-          await o.audit.record({ actor, role: "", action: methodNameOf(method.path), target: "", outcome: "UNAUTHENTICATED", detail: auditDetail });
+          // The peer address is the source the audit log rate-limits refusals by (as the middleware's rows).
+          const source = peerIp(call.getPeer()) || undefined;
+          await o.audit.record({
+            actor,
+            role: "",
+            action: methodNameOf(method.path),
+            target: "",
+            outcome: "UNAUTHENTICATED",
+            detail: auditDetail,
+            ...(source ? { source } : {}),
+          });
         } catch (e) {
           o.log?.error("audit write failed", { method: method.path, actor, error: (e as Error).message });
         }

@@ -4,11 +4,12 @@ import { center, left } from "./text.js";
 
 /**
  * The Patch Current cell: Failed wins over Pending, which wins over Yes/No (spec 5.4). A host whose
- * agent is not connected shows `Unknown`: what it last reported may no longer hold.
+ * agent is not connected shows `Unknown` instead of Pending/Yes/No (what it last reported may no
+ * longer hold); a failed install still shows `Failed`.
  */
 export function patchCurrentCell(host: Host): string {
-  if (!host.connected) return "Unknown";
   if (host.patchFailed) return "Failed";
+  if (!host.connected) return "Unknown";
   if (host.interimState) return "Pending";
   return patchCurrentLabel(host.patchCurrent);
 }

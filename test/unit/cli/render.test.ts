@@ -148,8 +148,14 @@ describe("cli render: query-hosts table", () => {
   });
 
   it("shows a host whose agent is gone as such: Unknown and offline, not its last Yes/idle", () => {
-    const out = renderHostsTable([host({ hostname: "gone", ip: "10.0.0.9", connected: false }), host({ hostname: "here", ip: "10.0.0.8" })]);
-    const [gone, here] = out.split("\n").slice(2);
+    const out = renderHostsTable([
+      host({ hostname: "gone", ip: "10.0.0.9", connected: false }),
+      host({ hostname: "here", ip: "10.0.0.8" }),
+      host({ hostname: "hurt", ip: "10.0.0.7", connected: false, patchFailed: true, agentState: AgentState.AGENT_STATE_INSTALL_FAILED }),
+    ]);
+    const [gone, here, hurt] = out.split("\n").slice(2);
+    // A failed install stays visible while its agent is gone.
+    expect(hurt!.trim().split(/ {2,}/)).to.deep.equal(["hurt", "10.0.0.7", "Failed", "No", "19.09", "offline"]);
     expect(gone!.trim().split(/ {2,}/)).to.deep.equal(["gone", "10.0.0.9", "Unknown", "No", "19.09", "offline"]);
     expect(here!.trim().split(/ {2,}/)).to.deep.equal(["here", "10.0.0.8", "Yes", "No", "19.09", "idle"]);
   });
