@@ -138,6 +138,16 @@ class CoverageTest(unittest.TestCase):
         self.assertEqual(count, 47)
 
 
+class ExportsTest(unittest.TestCase):
+    def test_the_watch_errors_are_importable_from_the_package_root(self):
+        import swpatch_client
+
+        for name in ("ResourceExhaustedError", "WatchStreamLimitError", "WatchFellBehindError", "OutOfRangeError", "EventsPrunedError"):
+            self.assertIn(name, swpatch_client.__all__)
+            self.assertTrue(issubclass(getattr(swpatch_client, name), swpatch_client.SwPatchError), name)
+        self.assertTrue(issubclass(swpatch_client.EventsPrunedError, swpatch_client.OutOfRangeError))
+
+
 class ClientTest(unittest.TestCase):
     def setUp(self):
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
