@@ -86,7 +86,6 @@ export function hostArg(v: string): string {
   return v;
 }
 
-
 /** Domain refusal → the reference's list-style answer; exceptions → `{"error": "Error: ..."}`. */
 export const opError = (e: unknown, listStyle: (msg: string) => unknown): Answer => {
   if (!isDomainError(e)) throw e;
