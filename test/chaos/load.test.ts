@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { Metadata, createChannel, createClient, type Channel } from "nice-grpc";
+import { ClientError, Metadata, Status, createChannel, createClient, type Channel } from "nice-grpc";
 import { buildBaseFeed, buildPayloadRpm } from "../lib/base-feed.js";
 import { REPO_ROOT, startController, type ControllerHandle } from "../lib/controller-harness.js";
 import { rawClients, uploadStream } from "../lib/grpc-clients.js";
@@ -107,13 +107,28 @@ describe("chaos: load (200 querying clients, 100 installing hosts, 100 watchers)
     const watcherChannels = Array.from({ length: Math.ceil(WATCHERS / 10) }, () => createChannel(ctl.endpoint));
     channels.push(...watcherChannels);
     const seen: number[][] = Array.from({ length: WATCHERS }, () => []);
+    // A watcher that falls more than --watch-buffer events behind is ended RESOURCE_EXHAUSTED
+    // (issue 16.4); like the SDK, it watches again from the last event it received.
+    let resumes = 0;
     const watchers = seen.map(async (list, i) => {
       const cl = createClient(PatchServiceDefinition, watcherChannels[i % watcherChannels.length]!, md);
-      try {
-        for await (const m of cl.watchEvents({ afterSequence: startSeq, kinds: [], patchId: "", hostname: "", operationId: "" }, { signal: stop.signal }))
-          list.push(m.event!.sequence);
-      } catch (e) {
-        if (!stop.signal.aborted) errors.push(`watcher ${i}: ${(e as Error).message}`);
+      let after = startSeq;
+      for (;;) {
+        try {
+          for await (const m of cl.watchEvents({ afterSequence: after, kinds: [], patchId: "", hostname: "", operationId: "" }, { signal: stop.signal })) {
+            list.push(m.event!.sequence);
+            after = m.event!.sequence;
+          }
+          return;
+        } catch (e) {
+          if (stop.signal.aborted) return;
+          if (e instanceof ClientError && e.code === Status.RESOURCE_EXHAUSTED && e.details.includes("fell behind")) {
+            resumes++;
+            continue;
+          }
+          errors.push(`watcher ${i}: ${(e as Error).message}`);
+          return;
+        }
       }
     });
 
@@ -236,7 +251,7 @@ describe("chaos: load (200 querying clients, 100 installing hosts, 100 watchers)
       `${QUERY_CLIENTS} clients made ${queries} queries (${(queries / seconds).toFixed(0)}/s), latency p50 ${pct(50).toFixed(1)} ms, ` +
       `p99 ${pct(99).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms; ${WATCHERS} watchers each got ${replay.length} events ` +
       `(seq ${startSeq + 1}..${endSeq}, contiguous ${contiguous}), ${problems.length} with loss/repeat; ${errors.length} errors; ` +
-      `provisioning ${provisionS.toFixed(1)} s; watchers caught up ${catchUpS.toFixed(1)} s after the load`;
+      `provisioning ${provisionS.toFixed(1)} s; watchers caught up ${catchUpS.toFixed(1)} s after the load; ${resumes} fell-behind resumes`;
     console.log(`      ${summary}`);
     expect(errors.slice(0, 20), summary).to.deep.equal([]);
     expect(problems.slice(0, 20), summary).to.deep.equal([]);
