@@ -50,6 +50,13 @@ function backoffMs(attempt: number, o: WatchResumeOptions): number {
   return Math.min(o.maxBackoffMs ?? 5000, (o.initialBackoffMs ?? 200) * 2 ** (attempt - 1));
 }
 
+/** Before reconnect `attempt`: tells `tell` the delay, then waits it (or until `signal` aborts). */
+async function backoff(attempt: number, options: WatchResumeOptions, signal: AbortSignal | undefined, tell: (delayMs: number) => void): Promise<void> {
+  const delayMs = backoffMs(attempt, options);
+  tell(delayMs);
+  await delay(signal ?? new AbortController().signal, delayMs);
+}
+
 function callOptionsOf(o: WatchOptions): CallOptions {
   const { initialBackoffMs: _a, maxBackoffMs: _b, onReconnect: _c, resume: _d, ...call } = o;
   return call;
@@ -63,7 +70,7 @@ function callOptionsOf(o: WatchOptions): CallOptions {
  * controller's `--event-retention` ends it with {@link EventsPrunedError} (OUT_OF_RANGE).
  */
 export async function* watchEvents(patches: Pick<PatchServiceClient<object>, "watchEvents">, options: WatchEventsOptions = {}): AsyncGenerator<Event, void, undefined> {
-  const { signal, onReconnect } = options;
+  const { signal } = options;
   let last = options.afterSequence ?? 0;
   let attempt = 0;
   for (;;) {
@@ -92,10 +99,7 @@ export async function* watchEvents(patches: Pick<PatchServiceClient<object>, "wa
       error = e;
     }
     if (signal?.aborted) return;
-    attempt += 1;
-    const delayMs = backoffMs(attempt, options);
-    onReconnect?.({ attempt, delayMs, afterSequence: last, error });
-    await delay(signal ?? new AbortController().signal, delayMs);
+    await backoff(++attempt, options, signal, (delayMs) => options.onReconnect?.({ attempt, delayMs, afterSequence: last, error }));
   }
 }
 
@@ -132,10 +136,7 @@ export async function* watchOperation(
       error = e;
     }
     if (call.signal?.aborted) return;
-    attempt += 1;
-    const delayMs = backoffMs(attempt, options);
-    options.onReconnect?.({ attempt, delayMs, error });
-    await delay(call.signal ?? new AbortController().signal, delayMs);
+    await backoff(++attempt, options, call.signal, (delayMs) => options.onReconnect?.({ attempt, delayMs, error }));
   }
 }
 
@@ -150,19 +151,19 @@ export async function* watchStrategy(
   options: WatchOptions = {},
 ): AsyncGenerator<Strategy, void, undefined> {
   const call = callOptionsOf(options);
-  let lastJson: string | undefined;
+  let last: Strategy | undefined;
   let attempt = 0;
   for (;;) {
     let error: unknown;
     let first = true;
     try {
       for await (const response of orchestration.watchStrategy({}, call)) {
-        const resumed = first && lastJson !== undefined;
+        const resumed = first && last !== undefined;
         first = false;
         if (!response.strategy) continue;
-        const json = JSON.stringify(response.strategy);
-        if (resumed && json === lastJson) continue;
-        lastJson = json;
+        // Only the first snapshot after a reconnect can repeat the last one delivered.
+        if (resumed && JSON.stringify(response.strategy) === JSON.stringify(last)) continue;
+        last = response.strategy;
         attempt = 0;
         yield response.strategy;
       }
@@ -172,9 +173,6 @@ export async function* watchStrategy(
       error = e;
     }
     if (call.signal?.aborted) return;
-    attempt += 1;
-    const delayMs = backoffMs(attempt, options);
-    options.onReconnect?.({ attempt, delayMs, error });
-    await delay(call.signal ?? new AbortController().signal, delayMs);
+    await backoff(++attempt, options, call.signal, (delayMs) => options.onReconnect?.({ attempt, delayMs, error }));
   }
 }
