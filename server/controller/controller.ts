@@ -148,6 +148,16 @@ function startAuditUpkeep(audit: AuditLog, retentionDays: number, log: Logger): 
   };
 }
 
+/** Binds an HTTP listener set by `flag` to `at`; its bound `host:port` (IPv6 in brackets). */
+async function listenHttp(
+  flag: string,
+  server: { listen(host: string, port: number): Promise<{ address: string; port: number }> },
+  at: { host: string; port: number },
+): Promise<string> {
+  const a = await binding(flag, `${at.host}:${at.port}`, () => server.listen(at.host, at.port));
+  return `${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`;
+}
+
 /** Builds and starts a controller: config -> db + migrations -> domain -> transport -> listen. */
 export async function createController(config: ControllerConfig, opts: { log?: Logger } = {}): Promise<Controller> {
   let state: Lifecycle = "starting";
@@ -299,9 +309,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       maxUploadBytes: config.maxPatchBytes + 1024 * 1024,
       limits: httpLimits,
     });
-    const pa = patchApi;
-    const a = await binding("--patch-api-listen", `${config.patchApi.host}:${config.patchApi.port}`, () => pa.listen(config.patchApi!.host, config.patchApi!.port));
-    patchApiAddress = `${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`;
+    patchApiAddress = await listenHttp("--patch-api-listen", patchApi, config.patchApi);
   }
   let web: WebConsoleServer | undefined;
   let webAddress: string | undefined;
@@ -319,9 +327,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       limits: httpLimits,
       sessionLimits: { maxSessions: config.limits.consoleMaxSessions, maxPerToken: config.limits.consoleMaxSessionsPerToken },
     });
-    const w = web;
-    const a = await binding("--web-listen", `${config.web.host}:${config.web.port}`, () => w.listen(config.web!.host, config.web!.port));
-    webAddress = `${a.address.includes(":") ? `[${a.address}]` : a.address}:${a.port}`;
+    webAddress = await listenHttp("--web-listen", web, config.web);
   }
   state = "running";
   log.info("listening", { address, tls: !!config.tls, mtls: !!config.tls?.clientCaFile });
