@@ -317,9 +317,11 @@ describe("web console in a real browser (real controller, real agents)", functio
     });
     try {
       await signIn(p, rig.operatorToken);
+      // Each panel with its content loaded (what would be widest), not an empty frame.
+      const loaded = { Patches: () => patchRow(p, "INSVC"), Hosts: () => hostRow(p, "controller-0"), "Patch Orchestration": () => p.getByText("No strategy available") };
       for (const name of ["Patches", "Hosts", "Patch Orchestration"] as const) {
         await nav(p, name);
-        await p.waitForTimeout(300); // lists load
+        await loaded[name]().waitFor();
         const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         expect(overflow, `${name}: the page is ${overflow} px wider than the window`).to.be.at.most(0);
         await p.screenshot({ path: path.join(SCREENSHOTS, `narrow-${name.toLowerCase().replace(/ /g, "-")}.png`), fullPage: true });
