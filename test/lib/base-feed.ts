@@ -14,6 +14,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { DesiredPackage } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
 import { buildRpm, type RpmFileSpec } from "./rpm-builder.js";
+import { BUSYBOX_APPLETS } from "../../tools/demo/rpm.js";
 
 /** A built package with what the controller would send about it. */
 export interface FeedPackage {
@@ -35,35 +36,8 @@ export interface BaseFeed {
   packages: FeedPackage[];
 }
 
-/** Applets linked to /bin/busybox in the base package. */
-export const BUSYBOX_APPLETS = [
-  "sh",
-  "ash",
-  "mkdir",
-  "rm",
-  "rmdir",
-  "touch",
-  "cat",
-  "ls",
-  "mv",
-  "cp",
-  "chmod",
-  "ln",
-  "echo",
-  "sed",
-  "grep",
-  "test",
-  "[",
-  "sleep",
-  "true",
-  "false",
-  "env",
-  "printf",
-  "head",
-  "tail",
-  "date",
-  "id",
-];
+/** Applets linked to /bin/busybox in the base package: the demo's list (one list for both). */
+export { BUSYBOX_APPLETS };
 
 /** Payload package names of the base feed. */
 export const BASE_PAYLOAD = ["sysinv", "pkg-a", "pkg-b"] as const;

@@ -99,8 +99,8 @@ export async function buildDemoRpm(o: DemoRpm, outDir: string, scratch: string, 
   return out;
 }
 
-/** Applets linked to /bin/busybox in the demo's base package (so rpm scriptlets have a /bin/sh). */
-const BUSYBOX_APPLETS = [
+/** Applets linked to /bin/busybox in the demo's (and the tests') base package, so rpm scriptlets have a /bin/sh. */
+export const BUSYBOX_APPLETS = [
   "sh",
   "ash",
   "mkdir",
