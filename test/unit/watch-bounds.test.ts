@@ -8,8 +8,8 @@ import { ClientError, Status } from "nice-grpc";
 import { EventLog, type DomainEvent } from "../../server/domain/events/event-log.js";
 import type { StoreReader } from "../../server/domain/store.js";
 import { StrategyJournal } from "../../server/domain/orchestration/strategy-journal.js";
-import { newPhase, type Strategy } from "../../server/domain/orchestration/model.js";
-import { freshBuildPhase } from "../../server/domain/orchestration/phases.js";
+import type { Strategy } from "../../server/domain/orchestration/model.js";
+import { newStrategy } from "../../server/domain/orchestration/phases.js";
 import { normalizeOptions } from "../../server/domain/orchestration/strategy-options.js";
 import { parseEventRetention } from "../../server/config/controller-config.js";
 import {
@@ -87,18 +87,7 @@ describe("watch bounds: event log", () => {
 });
 
 describe("watch bounds: strategy journal", () => {
-  const strategy = (n: number): Strategy => ({
-    version: 1,
-    uuid: `u${n}`,
-    name: "sw-patch",
-    ...normalizeOptions({}),
-    state: "building",
-    currentPhase: "build",
-    currentPhaseCompletionPercentage: 0,
-    buildPhase: freshBuildPhase(),
-    applyPhase: newPhase("apply"),
-    abortPhase: newPhase("abort"),
-  });
+  const strategy = (n: number): Strategy => newStrategy(`u${n}`, normalizeOptions({}));
   const persistence = { load: async () => undefined, save: async () => undefined };
 
   it("every watcher gets the same frozen snapshot of a save (one copy per save, not per watcher)", async () => {

@@ -5,7 +5,7 @@ import type { NewEvent } from "../events/event-log.js";
 import type { Logger } from "../../lib/log.js";
 import { cloneStrategy, newPhase, phaseTimeout, type Strategy, type StrategyOptions } from "./model.js";
 import type { StrategyPersistence } from "./persistence.js";
-import { freshBuildPhase, now } from "./phases.js";
+import { freshBuildPhase, newStrategy, now } from "./phases.js";
 import { abortRejection, applyRejection, deleteRejection } from "./strategy-actions.js";
 import type { ClusterPort, OrchestrationAlarm } from "./ports.js";
 import { stateEvent } from "./strategy-events.js";
@@ -104,18 +104,7 @@ export class Orchestrator {
     this.assertOpen();
     if (this.s) throw alreadyExists(ALREADY_EXISTS_MESSAGE, { reason: "STRATEGY_EXISTS" });
     const opts = normalizeOptions(options);
-    const s: Strategy = {
-      version: 1,
-      uuid: randomUUID(),
-      name: "sw-patch",
-      ...opts,
-      state: "building",
-      currentPhase: "build",
-      currentPhaseCompletionPercentage: 0,
-      buildPhase: freshBuildPhase(),
-      applyPhase: newPhase("apply"),
-      abortPhase: newPhase("abort"),
-    };
+    const s = newStrategy(randomUUID(), opts);
     this.s = s;
     await this.persist([stateEvent("", "building", s.uuid)]);
     this.kick();

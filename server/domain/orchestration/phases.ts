@@ -1,8 +1,24 @@
 /** Building and closing strategy phases: the build phase, the abort phase (§11), a phase's end. */
-import { newPhase, newStage, newStep, phaseTimeout, type Strategy, type StrategyPhase, type StrategyResult, type StrategyStep } from "./model.js";
+import { newPhase, newStage, newStep, phaseTimeout, type Strategy, type StrategyOptions, type StrategyPhase, type StrategyResult, type StrategyStep } from "./model.js";
 
 /** Now, as the ISO string the strategy's dates use. */
 export const now = () => new Date().toISOString();
+
+/** A new strategy `uuid` with `opts`, building (its build phase in progress). */
+export function newStrategy(uuid: string, opts: StrategyOptions): Strategy {
+  return {
+    version: 1,
+    uuid,
+    name: "sw-patch",
+    ...opts,
+    state: "building",
+    currentPhase: "build",
+    currentPhaseCompletionPercentage: 0,
+    buildPhase: freshBuildPhase(),
+    applyPhase: newPhase("apply"),
+    abortPhase: newPhase("abort"),
+  };
+}
 
 /** A new build phase (three query steps), in progress. */
 export function freshBuildPhase(): StrategyPhase {
