@@ -10,4 +10,5 @@ export type { TokenRecord, TokenStore, TokenInfo, CreateTokenOptions } from "./a
 export { AuditLog, truncate, MAX_AUDIT_TARGET, MAX_AUDIT_DETAIL, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT } from "./audit-log.js";
 export type { AuditEntry, AuditStore, AuditRecord } from "./audit-log.js";
 export { TrustManager, keyFingerprint } from "./trust-manager.js";
+export type { ExternalTokenVerifier } from "./external-token.js";
 export type { StoredTrustedKey, TrustedKeyStore, TrustedKeyInfo } from "./trust-manager.js";
