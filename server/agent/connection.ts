@@ -45,6 +45,8 @@ export interface ConnectionOptions {
    * messages in order) ends the call after the last one. Cut after {@link FINISH_GRACE_MS}.
    */
   finish?: AbortSignal;
+  /** Turns a failed connection's error text into a reason for the log (e.g. a TLS failure), or undefined. */
+  describeError?: (message: string) => string | undefined;
   /** Observability hook for tests: called on every connection lifecycle step. */
   onEvent?: (e: ConnectionEvent) => void;
 }
@@ -183,7 +185,9 @@ export async function runConnection(o: ConnectionOptions): Promise<void> {
       continue;
     }
     const delayMs = backoffDelayMs(attempt++, o.backoff);
-    log.info("controller stream closed; reconnecting", { error, delayMs });
+    const reason = error === undefined ? undefined : o.describeError?.(error);
+    if (reason) log.warn(`cannot connect to the controller: ${reason}; retrying`, { error, delayMs });
+    else log.info("controller stream closed; reconnecting", { error, delayMs });
     o.onEvent?.({ type: "backoff", delayMs });
     await sleep(delayMs, signal);
   }
