@@ -127,18 +127,3 @@ export function describeTlsFailure(details: string): string | undefined {
   if (/wrong version number|packet length too long/i.test(details)) return "the controller does not speak TLS on this port (drop --tls-ca/--tls, or use its TLS port)";
   return undefined;
 }
-
-/**
- * Node warns (DEP0123) when a TLS client sends an IP address as server name, which grpc-js does
- * whenever the controller is dialled by IP; the certificate is still checked against that IP. The
- * warning would be a stray non-JSON line on stderr, so this process drops that one code.
- */
-export function ignoreIpServernameWarning(): void {
-  const emit = process.emitWarning.bind(process) as (...a: unknown[]) => void;
-  process.emitWarning = ((...args: unknown[]) => {
-    const opts = args[1];
-    const code = typeof opts === "object" && opts !== null ? (opts as { code?: unknown }).code : args[2];
-    if (code === "DEP0123") return;
-    emit(...args);
-  }) as typeof process.emitWarning;
-}

@@ -24,14 +24,7 @@ import { parseArgs } from "node:util";
 import { createChannel, createClient } from "nice-grpc";
 import { AgentServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
 import { createLogger, type LogLevel } from "../lib/log.js";
-import {
-  AGENT_TRANSPORT_OPTIONS,
-  channelSecurity,
-  describeTlsFailure,
-  ignoreIpServernameWarning,
-  resolveAgentTransport,
-  type AgentTransport,
-} from "./agent-transport.js";
+import { AGENT_TRANSPORT_OPTIONS, channelSecurity, describeTlsFailure, resolveAgentTransport, type AgentTransport } from "./agent-transport.js";
 import { runConnection } from "./connection.js";
 import { HostAgent } from "./host-agent.js";
 import { DEFAULT_BOOT_ID_FILE, DEFAULT_REBOOT_COMMAND, DEFAULT_REBOOT_WAIT_MS, defaultRebootMode, type RebootMode } from "./reboot.js";
@@ -277,7 +270,6 @@ export async function main(argv: string[]): Promise<number> {
   );
   logger.info("agent started", { hosts: hosts.length, controller: cfg.controller, tls: !!cfg.transport.tls, startMs: Date.now() - t0 });
 
-  ignoreIpServernameWarning();
   const security = channelSecurity(cfg.transport);
   const channel = createChannel(cfg.transport.target, security.credentials, security.options);
   const client = createClient(AgentServiceDefinition, channel);
