@@ -61,7 +61,13 @@ describe("contrib/systemd units", () => {
       const copy = path.join(tmp, unit);
       writeFileSync(copy, readFileSync(path.join(DIR, unit), "utf8").replace(/^ExecStart=\S+/m, "ExecStart=/bin/true"));
       const r = spawnSync("systemd-analyze", ["verify", copy], { encoding: "utf8" });
-      expect({ status: r.status, out: r.stdout + r.stderr }, unit).to.deep.equal({ status: 0, out: "" });
+      // Only what it says of our unit counts: verify also loads the machine's own units and may complain of them
+      // (Debian's keystone.service, installed for the Keystone tests, has "Dependency After=keystone.service is dropped").
+      const ours = (r.stdout + r.stderr)
+        .split("\n")
+        .filter((l) => l.includes(unit) || l.includes(tmp))
+        .join("\n");
+      expect({ status: r.status, out: ours }, unit).to.deep.equal({ status: 0, out: "" });
     }
   });
 });
