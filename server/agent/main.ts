@@ -23,12 +23,13 @@ import { createChannel, createClient } from "nice-grpc";
 import { AgentServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
 import { createLogger, type LogLevel } from "../lib/log.js";
 import { runConnection } from "./connection.js";
+import { CredentialRefusedError, EXIT_CREDENTIAL_REFUSED, resolveCredentials } from "./credential.js";
 import { HostAgent } from "./host-agent.js";
 import { DEFAULT_BOOT_ID_FILE, DEFAULT_REBOOT_COMMAND, DEFAULT_REBOOT_WAIT_MS, defaultRebootMode, type RebootMode } from "./reboot.js";
 
 const USAGE =
   "usage: sw-patch-agent --controller HOST:PORT --hostname NAME --personality controller|worker|storage " +
-  "[--subfunctions a,b] --root DIR [--mgmt-ip IP] [--release REL] [--provision] [--base-feed DIR] [--token T] [--simulate N] [--instances N] [--install]";
+  "[--subfunctions a,b] --root DIR [--mgmt-ip IP] [--release REL] [--provision] [--base-feed DIR] [--token T] [--enroll-token-file F] [--simulate N] [--instances N] [--install]";
 
 /** `sw-patch-agent --help`: every flag, on stdout, exit 0. */
 export const AGENT_HELP = `${USAGE}
@@ -54,6 +55,10 @@ Optional:
   --token T                the agent's API token (bound to this host); default: none
   --token-file PATH        read the token from a file (keep it 0600; a token on the command line is
                            visible to every local user in ps)
+  --enroll-token-file PATH enrolment: when the host has no stored credential yet, exchange the one-time
+                           enrolment token in PATH (from sw-patch host-enroll; with --simulate, one
+                           line per host) for the host's own credential, stored 0600 in
+                           <root>/var/lib/sw-patch-agent/credential.json and used from then on
   --simulate N             run N simulated hosts <hostname>-0..N-1, each with its own root under --root
   --instances N            virtual machines each host reports (0 to 1000; orchestration tests)
   --reboot-mode M          how the host reboots when the controller asks (an unlock that needs one):
@@ -68,7 +73,9 @@ Optional:
   --log-level L            debug, info, warn, error or silent (default info); logs are JSON lines on stderr
   -h, --help               show this help and exit
 
-SIGINT/SIGTERM close the streams and exit 0.
+SIGINT/SIGTERM close the streams and exit 0. Exit status 78: the controller refused the host's
+credential for good (revoked by sw-patch host-revoke, or an enrolment token spent, expired or for
+another host); restarting does not help (the systemd unit does not restart on it).
 `;
 
 /** Resolved agent process configuration. */
@@ -85,6 +92,8 @@ export interface AgentConfig {
   install: boolean;
   baseFeed?: string;
   token?: string;
+  /** --enroll-token-file: the one-time enrolment token(s) to exchange when no credential is stored. */
+  enrollTokenFile?: string;
   simulate: number;
   /** Virtual machines each host reports (workers in orchestration tests). */
   instances: number;
@@ -107,6 +116,7 @@ export const AGENT_OPTIONS = {
   "base-feed": { type: "string" },
   token: { type: "string" },
   "token-file": { type: "string" },
+  "enroll-token-file": { type: "string" },
   simulate: { type: "string" },
   instances: { type: "string" },
   "reboot-delay-ms": { type: "string" },
@@ -128,6 +138,9 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
   if (values.help) throw new Error(USAGE);
   for (const k of ["controller", "hostname", "personality", "root"] as const) {
     if (!values[k]) throw new Error(`--${k} is required\n${USAGE}`);
+  }
+  if (values["enroll-token-file"] !== undefined && (values.token !== undefined || values["token-file"] !== undefined)) {
+    throw new Error("--enroll-token-file does not combine with --token or --token-file (the enrolled credential replaces them)");
   }
   const personality = values.personality!;
   if (!["controller", "worker", "storage"].includes(personality)) throw new Error(`--personality must be controller, worker or storage`);
@@ -168,6 +181,7 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
     install: values.install === true,
     ...(values["base-feed"] ? { baseFeed: path.resolve(values["base-feed"]) } : {}),
     ...(values.token ? { token: values.token } : values["token-file"] ? { token: readTokenFile(values["token-file"]) } : {}),
+    ...(values["enroll-token-file"] ? { enrollTokenFile: path.resolve(values["enroll-token-file"]) } : {}),
     simulate,
     instances,
     rebootDelayMs,
@@ -271,6 +285,23 @@ export async function main(argv: string[]): Promise<number> {
 
   const channel = createChannel(cfg.controller);
   const client = createClient(AgentServiceDefinition, channel);
+  // --- Enrolment (ENROL): each host's credential: stored, or enrolled now, or the explicit token. ---
+  let tokens: (string | undefined)[];
+  try {
+    tokens = await resolveCredentials({
+      hosts: hosts.map((h) => ({ root: h.root, hostname: h.hostname, personality: cfg.personality })),
+      client,
+      logger,
+      ...(cfg.token !== undefined ? { explicitToken: cfg.token } : {}),
+      ...(cfg.enrollTokenFile ? { enrollTokenFile: cfg.enrollTokenFile } : {}),
+      signal: ac.signal,
+    });
+  } catch (e) {
+    channel.close();
+    process.stderr.write(`sw-patch-agent: ${(e as Error).message}\n`);
+    return e instanceof CredentialRefusedError ? EXIT_CREDENTIAL_REFUSED : 1;
+  }
+  // --- end of enrolment ---
   const stop = (sig: string) => {
     if (ac.signal.aborted) return;
     logger.info("stopping", { signal: sig });
@@ -280,13 +311,21 @@ export async function main(argv: string[]): Promise<number> {
   const onTerm = () => stop("SIGTERM");
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
+  let revoked = false;
   try {
-    await Promise.all(hosts.map((host) => runConnection({ client, host, logger, signal: ac.signal, finish: finish.signal, ...(cfg.token ? { token: cfg.token } : {}) })));
+    const outcomes = await Promise.all(
+      hosts.map((host, i) => runConnection({ client, host, logger, signal: ac.signal, finish: finish.signal, ...(tokens[i] ? { token: tokens[i] } : {}) })),
+    );
+    revoked = outcomes.some((o) => o.revoked);
     await Promise.all(hosts.map((h) => h.close()));
   } finally {
     process.off("SIGINT", onInt);
     process.off("SIGTERM", onTerm);
     channel.close();
+  }
+  if (revoked) {
+    process.stderr.write("sw-patch-agent: the controller revoked this host's credential; exiting (enrol the host again to restore it)\n");
+    return EXIT_CREDENTIAL_REFUSED;
   }
   if (cfg.install) {
     if (!installOutcome) return 1;
