@@ -623,7 +623,8 @@ class SwPatchClient:
 
     def fetch_package(self, sha256: str, *, timeout: Optional[float] = None) -> Iterator[bytes]:
         """The chunks of a patch RPM by its sha256 (as agents download it; needs an agent or
-        admin token). ``AgentService.Connect`` is the agents' own protocol and has no method here."""
+        admin token). ``AgentService.Connect`` and ``AgentService.Enroll`` are the agents' own
+        protocol and have no method here."""
         req = agent_pb.FetchPackageRequest(sha256=sha256)
         for r in self._stream("FetchPackage", self._agent.FetchPackage, req, timeout):
             yield r.chunk
