@@ -145,6 +145,7 @@ export async function resolveCredentials(o: ResolveCredentialsOptions): Promise<
       continue;
     }
     if (!o.enrollTokenFile) {
+      log.info("no credential: no stored credential, --token, --token-file or --enroll-token-file");
       out.push(undefined);
       continue;
     }

@@ -181,4 +181,16 @@ describe("CredentialRevocations", () => {
     expect(heard).to.deep.equal(["a1"]);
     expect(r.size).to.equal(1);
   });
+
+  it("a watcher that starts after the revocation hears it at once (a call verified just before it)", async () => {
+    const r = new CredentialRevocations();
+    r.revoked(["a"]);
+    const heard: string[] = [];
+    r.watch("a", () => heard.push("late"));
+    const stop = r.watch("a", () => heard.push("stopped"));
+    stop();
+    await Promise.resolve();
+    expect(heard).to.deep.equal(["late"]);
+    expect(r.size).to.equal(0);
+  });
 });
