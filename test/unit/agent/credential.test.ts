@@ -6,6 +6,7 @@ import { createChannel, createClient, createServer, ServerError, Status, type Ch
 import { AgentServiceDefinition, type AgentServiceImplementation, type EnrollRequest } from "../../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
 import { CredentialRefusedError, credentialFile, loadCredential, resolveCredentials } from "../../../server/agent/credential.js";
 import { createLogger } from "../../../server/lib/log.js";
+import { AGENT_HELP, parseAgentArgs } from "../../../server/agent/main.js";
 import { completeService } from "../sdk/fake-service.js";
 
 const secret = (c: string) => c.repeat(64);
@@ -109,5 +110,16 @@ describe("agent credential: stored, enrolled or given", () => {
     err = undefined;
     await loadCredential(h.root).catch((e: unknown) => (err = e));
     expect((err as Error).message).to.match(/^cannot read the stored credential .*symlink/);
+  });
+});
+
+describe("agent flags: --enroll-token-file", () => {
+  const base = ["--controller", "127.0.0.1:1", "--hostname", "compute-0", "--personality", "worker", "--root", "/tmp/r"];
+  it("is resolved to an absolute path and read only when needed; it does not combine with --token or --token-file", () => {
+    expect(parseAgentArgs([...base, "--enroll-token-file", "enroll.token"]).enrollTokenFile).to.equal(path.resolve("enroll.token"));
+    expect(() => parseAgentArgs([...base, "--enroll-token-file", "e", "--token", "t"])).to.throw("--enroll-token-file does not combine with --token or --token-file");
+    expect(() => parseAgentArgs([...base, "--enroll-token-file", "e", "--token-file", "t"])).to.throw("does not combine");
+    expect(AGENT_HELP).to.include("--enroll-token-file PATH");
+    expect(AGENT_HELP).to.include("Exit status 78");
   });
 });
