@@ -15,7 +15,7 @@
  *   the background and do not block later commands).
  */
 import { constants, promises as fsp } from "node:fs";
-import { Metadata, type Client } from "nice-grpc";
+import { ClientError, Metadata, Status, type Client } from "nice-grpc";
 import { AgentServiceDefinition, type ConnectRequest, type ConnectResponse } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
 import type { Logger } from "../lib/log.js";
 import type { HostAgent } from "./host-agent.js";
@@ -132,11 +132,23 @@ export function createGrpcFetch(client: AgentServiceClient, token?: string): Fet
   };
 }
 
+/** True for the controller's answer to a revoked credential (at connect, or ending a live stream). */
+export function isCredentialRevoked(e: unknown): boolean {
+  return e instanceof ClientError && e.code === Status.UNAUTHENTICATED && e.details === "token revoked";
+}
+
+/** How {@link runConnection} ended. */
+export interface ConnectionOutcome {
+  /** The controller refused the credential as revoked (host-revoke, token-revoke): not retried. */
+  revoked: boolean;
+}
+
 /**
  * Keep `host` connected until `signal` aborts. Never rejects for connection errors (they are
- * logged and retried); resolves once the signal aborted and the stream closed.
+ * logged and retried); resolves once the signal aborted and the stream closed, or at once when
+ * the controller says the credential is revoked (retrying with it cannot succeed).
  */
-export async function runConnection(o: ConnectionOptions): Promise<void> {
+export async function runConnection(o: ConnectionOptions): Promise<ConnectionOutcome> {
   const { client, host, signal } = o;
   const log = o.logger.child({ hostname: host.hostname });
   if (!host.fetch) host.fetch = createGrpcFetch(client, o.token);
@@ -156,6 +168,7 @@ export async function runConnection(o: ConnectionOptions): Promise<void> {
     o.finish?.addEventListener("abort", onFinish, { once: true });
     let reboot: string | undefined;
     let error: string | undefined;
+    let revoked = false;
     try {
       outbox.push({ message: { $case: "hello", value: await host.buildHello() } });
       const responses = client.connect(outbox, { signal: streamAc.signal, metadata: metadataFor(o.token) });
@@ -168,6 +181,7 @@ export async function runConnection(o: ConnectionOptions): Promise<void> {
       }
     } catch (e) {
       if (!signal.aborted && !finishing()) error = e instanceof Error ? e.message : String(e);
+      if (!signal.aborted && isCredentialRevoked(e)) revoked = true;
     } finally {
       host.attach(undefined);
       outbox.end();
@@ -177,6 +191,10 @@ export async function runConnection(o: ConnectionOptions): Promise<void> {
       o.finish?.removeEventListener("abort", onFinish);
     }
     o.onEvent?.({ type: "disconnected", ...(error !== undefined ? { error } : {}) });
+    if (revoked) {
+      log.error("the controller revoked this host's credential: not reconnecting (enrol the host again to restore it)");
+      return { revoked: true };
+    }
     if (signal.aborted || finishing()) break;
     if (reboot !== undefined) {
       o.onEvent?.({ type: "rebooting", requestId: reboot });
@@ -191,6 +209,7 @@ export async function runConnection(o: ConnectionOptions): Promise<void> {
     o.onEvent?.({ type: "backoff", delayMs });
     await sleep(delayMs, signal);
   }
+  return { revoked: false };
 
   /** Handle one controller message; returns a reboot request id when the stream must close. */
   async function handle(resp: ConnectResponse, outbox: Outbox): Promise<string | undefined> {

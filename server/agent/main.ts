@@ -26,12 +26,13 @@ import { AgentServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/age
 import { createLogger, type LogLevel } from "../lib/log.js";
 import { AGENT_TRANSPORT_OPTIONS, channelSecurity, describeTlsFailure, resolveAgentTransport, type AgentTransport } from "./agent-transport.js";
 import { runConnection } from "./connection.js";
+import { CredentialRefusedError, EXIT_CREDENTIAL_REFUSED, resolveCredentials } from "./credential.js";
 import { HostAgent } from "./host-agent.js";
 import { DEFAULT_BOOT_ID_FILE, DEFAULT_REBOOT_COMMAND, DEFAULT_REBOOT_WAIT_MS, defaultRebootMode, type RebootMode } from "./reboot.js";
 
 const USAGE =
   "usage: sw-patch-agent --controller HOST:PORT --hostname NAME --personality controller|worker|storage " +
-  "[--subfunctions a,b] --root DIR [--mgmt-ip IP] [--release REL] [--provision] [--base-feed DIR] [--token-file F] " +
+  "[--subfunctions a,b] --root DIR [--mgmt-ip IP] [--release REL] [--provision] [--base-feed DIR] [--token-file F] [--enroll-token-file F] " +
   "[--tls-ca F] [--tls-cert F --tls-key F] [--tls-server-name N] [--insecure] [--simulate N] [--instances N] [--install]";
 
 /** `sw-patch-agent --help`: every flag, on stdout, exit 0. */
@@ -59,6 +60,10 @@ Optional:
   --token-file PATH        read the agent's API token (bound to this host) from a file (keep it 0600);
                            or give it in SWPATCH_TOKEN (or a file in SWPATCH_TOKEN_FILE); default:
                            none. --token T still works but warns: every local user sees argv in ps
+  --enroll-token-file PATH enrolment: when the host has no stored credential yet, exchange the one-time
+                           enrolment token in PATH (from sw-patch host-enroll; with --simulate, one
+                           line per host) for the host's own credential, stored 0600 in
+                           <root>/var/lib/sw-patch-agent/credential.json and used from then on
   --tls-ca FILE            use TLS and verify the controller's certificate with this CA (PEM)
   --tls                    use TLS with the system's CAs (also implied by https://HOST:PORT)
   --tls-cert FILE          client certificate for mutual TLS (PEM; with --tls-key)
@@ -80,7 +85,9 @@ Optional:
   --log-level L            debug, info, warn, error or silent (default info); logs are JSON lines on stderr
   -h, --help               show this help and exit
 
-SIGINT/SIGTERM close the streams and exit 0.
+SIGINT/SIGTERM close the streams and exit 0. Exit status 78: the controller refused the host's
+credential for good (revoked by sw-patch host-revoke, or an enrolment token spent, expired or for
+another host); restarting does not help (the systemd unit does not restart on it).
 `;
 
 /** Resolved agent process configuration. */
@@ -98,6 +105,8 @@ export interface AgentConfig {
   baseFeed?: string;
   /** Token, TLS and the controller target (agent-transport.ts). */
   transport: AgentTransport;
+  /** --enroll-token-file: the one-time enrolment token(s) to exchange when no credential is stored. */
+  enrollTokenFile?: string;
   simulate: number;
   /** Virtual machines each host reports (workers in orchestration tests). */
   instances: number;
@@ -119,6 +128,7 @@ export const AGENT_OPTIONS = {
   install: { type: "boolean" },
   "base-feed": { type: "string" },
   ...AGENT_TRANSPORT_OPTIONS,
+  "enroll-token-file": { type: "string" },
   simulate: { type: "string" },
   instances: { type: "string" },
   "reboot-delay-ms": { type: "string" },
@@ -140,6 +150,9 @@ export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (values.help) throw new Error(USAGE);
   for (const k of ["controller", "hostname", "personality", "root"] as const) {
     if (!values[k]) throw new Error(`--${k} is required\n${USAGE}`);
+  }
+  if (values["enroll-token-file"] !== undefined && (values.token !== undefined || values["token-file"] !== undefined)) {
+    throw new Error("--enroll-token-file does not combine with --token or --token-file (the enrolled credential replaces them)");
   }
   const personality = values.personality!;
   if (!["controller", "worker", "storage"].includes(personality)) throw new Error(`--personality must be controller, worker or storage`);
@@ -180,6 +193,7 @@ export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     install: values.install === true,
     ...(values["base-feed"] ? { baseFeed: path.resolve(values["base-feed"]) } : {}),
     transport: resolveAgentTransport(values.controller!, values, env),
+    ...(values["enroll-token-file"] ? { enrollTokenFile: path.resolve(values["enroll-token-file"]) } : {}),
     simulate,
     instances,
     rebootDelayMs,
@@ -273,6 +287,23 @@ export async function main(argv: string[]): Promise<number> {
   const security = channelSecurity(cfg.transport);
   const channel = createChannel(cfg.transport.target, security.credentials, security.options);
   const client = createClient(AgentServiceDefinition, channel);
+  // --- Enrolment (ENROL): each host's credential: stored, or enrolled now, or the explicit token. ---
+  let tokens: (string | undefined)[];
+  try {
+    tokens = await resolveCredentials({
+      hosts: hosts.map((h) => ({ root: h.root, hostname: h.hostname, personality: cfg.personality })),
+      client,
+      logger,
+      ...(cfg.transport.token !== undefined ? { explicitToken: cfg.transport.token } : {}),
+      ...(cfg.enrollTokenFile ? { enrollTokenFile: cfg.enrollTokenFile } : {}),
+      signal: ac.signal,
+    });
+  } catch (e) {
+    channel.close();
+    process.stderr.write(`sw-patch-agent: ${(e as Error).message}\n`);
+    return e instanceof CredentialRefusedError ? EXIT_CREDENTIAL_REFUSED : 1;
+  }
+  // --- end of enrolment ---
   const stop = (sig: string) => {
     if (ac.signal.aborted) return;
     logger.info("stopping", { signal: sig });
@@ -282,18 +313,23 @@ export async function main(argv: string[]): Promise<number> {
   const onTerm = () => stop("SIGTERM");
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
+  let revoked = false;
   try {
-    const token = cfg.transport.token;
-    await Promise.all(
-      hosts.map((host) =>
-        runConnection({ client, host, logger, signal: ac.signal, finish: finish.signal, describeError: describeTlsFailure, ...(token ? { token } : {}) }),
+    const outcomes = await Promise.all(
+      hosts.map((host, i) =>
+        runConnection({ client, host, logger, signal: ac.signal, finish: finish.signal, describeError: describeTlsFailure, ...(tokens[i] ? { token: tokens[i] } : {}) }),
       ),
     );
+    revoked = outcomes.some((o) => o.revoked);
     await Promise.all(hosts.map((h) => h.close()));
   } finally {
     process.off("SIGINT", onInt);
     process.off("SIGTERM", onTerm);
     channel.close();
+  }
+  if (revoked) {
+    process.stderr.write("sw-patch-agent: the controller revoked this host's credential; exiting (enrol the host again to restore it)\n");
+    return EXIT_CREDENTIAL_REFUSED;
   }
   if (cfg.install) {
     if (!installOutcome) return 1;

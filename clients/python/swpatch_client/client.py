@@ -499,6 +499,25 @@ class SwPatchClient:
         """`sw-patch drop-host`: forgets a host (``.messages``)."""
         return self._unary("DropHost", self._hosts.DropHost, hosts_pb.DropHostRequest(host=host), timeout)
 
+    def enroll_host(self, hostname: str, personality: str, expires_seconds: int = 0, *,
+                    timeout: Optional[float] = None) -> hosts_pb.EnrollHostResponse:
+        """`sw-patch host-enroll HOST --personality P`: ``.enroll_token`` (one-time, shown only now;
+        the agent exchanges it with ``--enroll-token-file``), ``.enrollment`` (id, expiry) and
+        ``.replaced_enrollment_ids``. ``expires_seconds`` 0 = one hour; at most 7 days. Operator."""
+        req = hosts_pb.EnrollHostRequest(hostname=hostname, personality=personality, expires_seconds=expires_seconds)
+        return self._unary("EnrollHost", self._hosts.EnrollHost, req, timeout)
+
+    def revoke_host(self, hostname: str, *, timeout: Optional[float] = None) -> hosts_pb.RevokeHostResponse:
+        """`sw-patch host-revoke HOST`: revokes the host's credentials and pending enrolments; its
+        agent stream ends at once (``.revoked_token_ids``, ``.revoked_enrollment_ids``). NotFoundError
+        when no credential or enrolment ever named the host. Operator."""
+        return self._unary("RevokeHost", self._hosts.RevokeHost, hosts_pb.RevokeHostRequest(hostname=hostname), timeout)
+
+    def list_enrollments(self, *, timeout: Optional[float] = None) -> List[hosts_pb.Enrollment]:
+        """`sw-patch host-enrollments`: every enrolment (never its token), oldest first, with its state
+        (pending, spent, expired, replaced or revoked)."""
+        return list(self._unary("ListEnrollments", self._hosts.ListEnrollments, hosts_pb.ListEnrollmentsRequest(), timeout).enrollments)
+
     def host_install(self, host: str, force: bool = False, *, timeout: Optional[float] = None) -> Iterator[types_pb.InstallProgress]:
         """`sw-patch host-install HOST`: yields InstallProgress messages; the last one has
         ``terminal`` set and phase DONE, FAILED or REJECTED."""
@@ -652,7 +671,8 @@ class SwPatchClient:
 
     def fetch_package(self, sha256: str, *, timeout: Optional[float] = None) -> Iterator[bytes]:
         """The chunks of a patch RPM by its sha256 (as agents download it; needs an agent or
-        admin token). ``AgentService.Connect`` is the agents' own protocol and has no method here."""
+        admin token). ``AgentService.Connect`` and ``AgentService.Enroll`` are the agents' own
+        protocol and have no method here."""
         req = agent_pb.FetchPackageRequest(sha256=sha256)
         for r in self._stream("FetchPackage", self._agent.FetchPackage, req, timeout):
             yield r.chunk
