@@ -24,6 +24,10 @@ const NEEDED = [
   { py: "setuptools", pkg: "python3-setuptools" },
   { py: "wheel", pkg: "python3-wheel" },
   { cmd: "/usr/bin/chromium", pkg: "chromium", path: true },
+  // A real Keystone for test/integration/keystone.test.ts (test/lib/keystone.ts runs its own, on loopback).
+  { cmd: "/usr/bin/keystone-manage", pkg: "keystone", path: true },
+  { cmd: "/usr/bin/uwsgi", pkg: "uwsgi", path: true },
+  { cmd: "/usr/lib/uwsgi/plugins/python3_plugin.so", pkg: "uwsgi-plugin-python3", path: true },
 ];
 
 function have(entry) {
@@ -43,6 +47,17 @@ process.stdout.write(`Installing test dependencies: ${missing.join(" ")}\n`);
 const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
 execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
 execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], { stdio: "inherit", env });
+if (missing.includes("keystone")) {
+  // keystone's postinst enables its service (uwsgi on *:5000) and starts it where services may start
+  // (not under a policy-rc.d that denies it): stop and disable it, the tests run their own Keystone.
+  spawnSync(
+    "sh",
+    ["-c", "if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl disable --now keystone.service; fi; invoke-rc.d keystone stop; true"],
+    {
+      stdio: "ignore",
+    },
+  );
+}
 const still = NEEDED.filter((e) => !have(e));
 if (still.length) {
   process.stderr.write(`Still missing after install: ${still.map((e) => e.cmd || e.py).join(" ")}\n`);

@@ -71,6 +71,9 @@ const MAX_NAME_CHARS = 64;
 
 type Answer = { status: number; body: Buffer };
 
+/** A kept-alive connection was closed by Keystone before our request reached it: send again. */
+class StaleSocket extends Error {}
+
 const unavailable = (message: string, cause?: unknown) =>
   new DomainError("unavailable", `token verification unavailable: ${message}`, { reason: "KEYSTONE_UNAVAILABLE", ...(cause ? { cause } : {}) });
 
@@ -169,8 +172,21 @@ export class KeystoneTokenVerifier implements ExternalTokenVerifier {
     return caller;
   }
 
-  /** One `GET /v3/auth/tokens?nocatalog`, bounded by timeoutMs and MAX_ANSWER_BYTES. */
-  private ask(token: string): Promise<Answer> {
+  /**
+   * One `GET /v3/auth/tokens?nocatalog`, bounded by timeoutMs and MAX_ANSWER_BYTES; sent again
+   * once on a fresh connection when a kept-alive one turns out closed by Keystone (Node's
+   * `reusedSocket` case: uwsgi's --http-socket closes every connection after its answer).
+   */
+  private async ask(token: string): Promise<Answer> {
+    try {
+      return await this.askOnce(token);
+    } catch (e) {
+      if (!(e instanceof StaleSocket)) throw e;
+      return this.askOnce(token, false);
+    }
+  }
+
+  private askOnce(token: string, reuse = true): Promise<Answer> {
     this.requests++;
     const target = new URL(`${this.base.pathname.replace(/\/$/, "")}/v3/auth/tokens?nocatalog`, this.base);
     const lib = target.protocol === "https:" ? https : http;
@@ -185,7 +201,7 @@ export class KeystoneTokenVerifier implements ExternalTokenVerifier {
       };
       const req = lib.request(
         target,
-        { method: "GET", agent: this.agent, headers: { "x-auth-token": token, "x-subject-token": token, accept: "application/json" } },
+        { method: "GET", agent: reuse ? this.agent : false, headers: { "x-auth-token": token, "x-subject-token": token, accept: "application/json" } },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;
@@ -205,6 +221,8 @@ export class KeystoneTokenVerifier implements ExternalTokenVerifier {
         finish(unavailable(`Keystone did not answer within ${this.o.timeoutMs} ms`));
       }, this.o.timeoutMs);
       req.on("error", (e) => {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (req.reusedSocket && (code === "ECONNRESET" || code === "EPIPE")) return finish(new StaleSocket());
         if (!done) this.log?.warn("Keystone unreachable", { url: this.base.origin, error: e.message });
         finish(unavailable(`Keystone unreachable (${(e as NodeJS.ErrnoException).code ?? e.message})`, e));
       });
