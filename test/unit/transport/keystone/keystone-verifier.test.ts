@@ -4,11 +4,18 @@
  * The real Keystone is in test/integration/keystone.test.ts.
  */
 import { expect } from "chai";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as http from "node:http";
+import * as https from "node:https";
+import * as os from "node:os";
+import * as path from "node:path";
 import type { AddressInfo } from "node:net";
 import { DomainError } from "../../../../server/domain/errors.js";
 import { KeystoneTokenVerifier, mapKeystoneRoles, parseKeystoneUrl } from "../../../../server/transport/keystone/keystone-verifier.js";
 import { TokenCache, tokenKey } from "../../../../server/transport/keystone/token-cache.js";
+import { createKeystoneVerifier } from "../../../../server/transport/keystone/create-keystone-verifier.js";
+import { createLogger } from "../../../../server/lib/log.js";
 import { withExternalTokens } from "../../../../server/transport/keystone/with-external-tokens.js";
 import { keystoneOptions, resolveKeystone } from "../../../../server/config/keystone-options.js";
 import { parseControllerArgs, resolveControllerConfig } from "../../../../server/config/controller-config.js";
@@ -228,6 +235,55 @@ describe("Keystone token verifier", () => {
     expect((err as DomainError).kind).to.equal("unauthenticated");
     expect((err as DomainError).message).to.equal("invalid token");
     expect(withExternalTokens(ours, undefined)).to.equal(ours);
+  });
+});
+
+describe("Keystone over https (--keystone-ca)", () => {
+  let dir: string;
+  let server: https.Server;
+  let url: string;
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "swpatch-ks-tls-"));
+    const [key, cert] = [path.join(dir, "key.pem"), path.join(dir, "cert.pem")];
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=keystone.test"].concat([
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ]),
+      {
+        stdio: "ignore",
+      },
+    );
+    server = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(valid("tls-user", ["member"], Date.now() + 3600_000).body));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/v3`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("trusts the --keystone-ca file and refuses (503) a Keystone certificate it does not chain to", async () => {
+    const log = createLogger({ level: "silent" });
+    const trusted = await createKeystoneVerifier({ url, caFile: path.join(dir, "cert.pem"), cacheTtlMs: 60_000 }, log);
+    const untrusted = await createKeystoneVerifier({ url, caFile: undefined, cacheTtlMs: 60_000 }, log);
+    try {
+      expect(await trusted.verify("t")).to.deep.equal({ tokenId: "keystone:tls-user", role: "operator" });
+      const e = await untrusted.verify("t").catch((x: DomainError) => x);
+      expect((e as DomainError).kind).to.equal("unavailable");
+      expect((e as DomainError).message).to.match(/Keystone unreachable \((SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT)/);
+    } finally {
+      trusted.close();
+      untrusted.close();
+    }
+    const missing = await createKeystoneVerifier({ url, caFile: path.join(dir, "nope.pem"), cacheTtlMs: 0 }, log).catch((x: DomainError) => x);
+    expect((missing as DomainError).kind).to.equal("invalid-argument");
+    expect((missing as DomainError).message).to.match(/^--keystone-ca .*nope\.pem: ENOENT/);
   });
 });
 
