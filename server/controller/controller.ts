@@ -47,6 +47,8 @@ import { createHostService } from "../transport/host-service.js";
 import { createAgentService } from "../transport/agent-service.js";
 import { HostManager } from "../domain/hosts/host-manager.js";
 import { descriptorSetBase64 } from "../transport/generated/descriptor-set.js";
+import { createKeystoneVerifier } from "../transport/keystone/create-keystone-verifier.js";
+import { withExternalTokens } from "../transport/keystone/with-external-tokens.js";
 
 /** A running controller: its bound address and a graceful `close()`. */
 export interface Controller {
@@ -282,6 +284,9 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   const address = `${host}:${port}`;
   // Every HTTP listener: the configured timeouts, its own connection cap and one shared total.
   const httpLimits = { ...config.httpLimits, pool: new ConnectionPool(config.httpLimits.maxConnectionsTotal) };
+  // Keystone v3 tokens on the HTTP APIs (--keystone-url); gRPC takes our own tokens only.
+  const keystone = config.keystone ? await createKeystoneVerifier(config.keystone, log.child({ component: "keystone" })) : undefined;
+  const httpAuth = withExternalTokens(auth, keystone);
   let vim: VimRestServer | undefined;
   if (config.vimListen) {
     const vh = config.vimListen.host.includes(":") ? `[${config.vimListen.host}]` : config.vimListen.host;
@@ -294,7 +299,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
         limits: httpLimits,
         authorize: async (token, action) => {
           if (!token) return false;
-          const caller = await auth.verify(token);
+          const caller = await httpAuth.verify(token);
           return roleSatisfies(caller.role, action === "read" ? "reader" : "operator");
         },
       }),
@@ -306,7 +311,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     patchApi = createPatchApiServer({
       patches,
       hosts,
-      auth,
+      auth: httpAuth,
       audit,
       log: log.child({ api: "patch-rest" }),
       localTrust: config.patchApi.localTrust,
@@ -323,7 +328,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       hosts,
       orchestrator,
       events,
-      auth,
+      auth: httpAuth,
       audit,
       log: log.child({ api: "web-console" }),
       staticDir: config.web.staticDir,
@@ -363,6 +368,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       await web?.close();
       await patchApi?.close();
       await vim?.close();
+      keystone?.close();
       await orchestrator.close();
       await hosts.flush();
       hosts.close();

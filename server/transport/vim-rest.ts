@@ -98,7 +98,9 @@ export async function createVimRestServer(o: VimRestOptions): Promise<VimRestSer
     let allowed = false;
     try {
       allowed = await authorize(token, action);
-    } catch {
+    } catch (e) {
+      // Keystone (--keystone-url) could not be asked: 503, never let through.
+      if (isDomainError(e) && e.kind === "unavailable") throw new HttpError(503, e.message);
       allowed = false;
     }
     if (!allowed) throw new HttpError(403, "Authorization failed");

@@ -84,6 +84,8 @@ export function createPatchApiAuth(o: PatchApiAuthOptions): PatchApiAuth {
           log.error("token verification failed", { error: (e as Error)?.message });
           throw new HttpError(503, "token verification unavailable");
         }
+        // Keystone (--keystone-url) could not be asked: refused, never let through.
+        if (e.kind === "unavailable") throw new HttpError(503, e.message, { error: `Error: ${e.message}` }, { "retry-after": "10" });
         if (!local) {
           const message = e.kind === "unauthenticated" ? e.message : "invalid token";
           if (audited) await writeAudit(ctx, parseToken(token)?.id ?? "anonymous", "", "UNAUTHENTICATED", targetOf(ctx), message);
