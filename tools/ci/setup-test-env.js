@@ -28,9 +28,20 @@ const NEEDED = [
   { cmd: "/usr/bin/keystone-manage", pkg: "keystone", path: true },
   { cmd: "/usr/bin/uwsgi", pkg: "uwsgi", path: true },
   { cmd: "/usr/lib/uwsgi/plugins/python3_plugin.so", pkg: "uwsgi-plugin-python3", path: true },
+  // A real PostgreSQL for the PostgreSQL store's tests (test/lib/postgres.ts runs its own cluster, on loopback).
+  { cmd: "postgresql server (initdb)", pkg: "postgresql", fn: () => postgresInitdb() },
 ];
 
+/** True when some /usr/lib/postgresql/<version>/bin has initdb and postgres (the client package alone has neither). */
+function postgresInitdb() {
+  const fs = require("node:fs");
+  const base = "/usr/lib/postgresql";
+  if (!fs.existsSync(base)) return false;
+  return fs.readdirSync(base).some((v) => fs.existsSync(`${base}/${v}/bin/initdb`) && fs.existsSync(`${base}/${v}/bin/postgres`));
+}
+
 function have(entry) {
+  if (entry.fn) return entry.fn();
   if (entry.py) return spawnSync("/usr/bin/python3", ["-c", `import ${entry.py}`], { stdio: "ignore" }).status === 0;
   if (entry.path) return require("node:fs").existsSync(entry.cmd);
   return spawnSync("sh", ["-c", `command -v ${entry.cmd}`], { stdio: "ignore" }).status === 0;
