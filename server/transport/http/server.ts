@@ -244,20 +244,22 @@ export function createHttpServer<C, M>(o: HttpServerOptions<C, M>): HttpServer {
     },
     async close() {
       await plugins.catch(() => undefined);
-      if (!server.listening) {
-        await app.close();
-        return;
+      // The server was started here (not by fastify's listen), so it is closed here too.
+      if (server.listening) {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+          const t = setTimeout(
+            () => {
+              for (const s of sockets) s.destroy();
+            },
+            o.closeAtOnce ? 0 : 2_000,
+          );
+          t.unref();
+          server.once("close", () => clearTimeout(t));
+        });
       }
-      const t = setTimeout(
-        () => {
-          for (const s of sockets) s.destroy();
-        },
-        o.closeAtOnce ? 0 : 2_000,
-      );
-      t.unref();
-      server.closeIdleConnections();
       await app.close();
-      clearTimeout(t);
     },
   };
 }
