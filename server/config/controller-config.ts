@@ -4,6 +4,7 @@ import { invalidArgument } from "../domain/errors.js";
 import { checkHttp2Window } from "../transport/http2-tuning.js";
 import { checkListenPolicy, checkTlsFlags, isLoopbackHost, type TlsFiles } from "../transport/tls.js";
 import { KEYSTONE_ARGS, KEYSTONE_USAGE, keystoneOptions, resolveKeystone, type KeystoneConfig, type KeystoneOptions } from "./keystone-options.js";
+import { checkHttpListenPolicy } from "../transport/http/listen-policy.js";
 import { STATE_LIMITS_USAGE, STATE_LIMIT_ARGS, resolveStateLimits, stateLimitOptions, type StateLimitOptions, type StateLimits } from "./state-limits.js";
 
 /** Options of `sw-patch-controller`; every field optional. */
@@ -40,6 +41,8 @@ export interface ControllerOptions extends StateLimitOptions, KeystoneOptions {
   timeScale?: number;
   /** VIM REST API address (orchestration); off unless given. */
   vimListen?: string;
+  /** Loopback callers of the VIM API without a token we know act as the local admin (like patchApiLocalTrust). */
+  vimLocalTrust?: boolean;
   /** Reference-compatible patching REST API address; off unless given (reference: 127.0.0.1:5487). */
   patchApiListen?: string;
   /** Loopback callers of the patching REST API act as admin without a token (the reference's local API). */
@@ -99,6 +102,8 @@ export interface ControllerConfig {
   readonly insecureListenAny: boolean;
   readonly timeScale: number;
   readonly vimListen: { host: string; port: number } | undefined;
+  /** --vim-local-trust (only with a loopback --vim-listen). */
+  readonly vimLocalTrust: boolean;
   readonly patchApi: { host: string; port: number; localTrust: boolean } | undefined;
   readonly web: { host: string; port: number; staticDir: string } | undefined;
   /** undefined: HTTP/2's default window (nothing is changed). */
@@ -215,14 +220,19 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
   const timeScale = options.timeScale ?? 1;
   if (!(timeScale > 0 && timeScale <= 100)) throw invalidArgument(`--time-scale must be a number in (0, 100], got ${options.timeScale}`);
   const vimListen = options.vimListen ? parseListen(options.vimListen, "--vim-listen") : undefined;
-  if (vimListen) checkListenPolicy(vimListen.host, false, !!options.insecureListenAny);
+  // HTTP listeners serve https with the --tls-* files; plain HTTP stays on loopback unless --insecure.
+  if (vimListen) checkHttpListenPolicy("--vim-listen", vimListen.host, !!tls, !!options.insecureListenAny);
+  if (options.vimLocalTrust && !vimListen) throw invalidArgument("--vim-local-trust needs --vim-listen");
+  if (options.vimLocalTrust && vimListen && !isLoopbackHost(vimListen.host)) {
+    throw invalidArgument(`--vim-local-trust: the VIM API must listen on loopback, not ${vimListen.host}`);
+  }
   const patchApiAddr = options.patchApiListen ? parseListen(options.patchApiListen, "--patch-api-listen") : undefined;
   if (options.patchApiLocalTrust && !patchApiAddr) throw invalidArgument("--patch-api-local-trust needs --patch-api-listen");
   if (patchApiAddr) {
     if (options.patchApiLocalTrust && !isLoopbackHost(patchApiAddr.host)) {
       throw invalidArgument(`--patch-api-local-trust: the patch API must listen on loopback, not ${patchApiAddr.host}`);
     }
-    checkListenPolicy(patchApiAddr.host, false, !!options.insecureListenAny);
+    checkHttpListenPolicy("--patch-api-listen", patchApiAddr.host, !!tls, !!options.insecureListenAny);
   }
   const http2Window = options.http2Window;
   if (http2Window !== undefined) {
@@ -233,7 +243,7 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
     }
   }
   const webAddr = options.webListen ? parseListen(options.webListen, "--web-listen") : undefined;
-  if (webAddr) checkListenPolicy(webAddr.host, false, !!options.insecureListenAny);
+  if (webAddr) checkHttpListenPolicy("--web-listen", webAddr.host, !!tls, !!options.insecureListenAny);
   // dist/server/config -> dist/web (built); under tsx server/config -> dist/web as well.
   const defaultStatic = path.basename(path.resolve(__dirname, "../..")) === "dist" ? path.resolve(__dirname, "../../web") : path.resolve(__dirname, "../../dist/web");
   const bounds = resolveBounds(options, maxPatchBytes);
@@ -248,6 +258,7 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
     timeScale,
     http2Window,
     vimListen,
+    vimLocalTrust: !!options.vimLocalTrust,
     tls,
     insecureListenAny: !!options.insecureListenAny,
     dataDir: path.resolve(options.dataDir ?? env.SWPATCH_DATA_DIR ?? "./data"),
@@ -282,6 +293,7 @@ export const CONTROLLER_USAGE = `usage: sw-patch-controller [options]
   --vim-listen HOST:PORT  serve the VIM REST API (orchestration) here (npm start: 127.0.0.1:4545)
   --patch-api-listen HOST:PORT  serve the reference's patching REST API here (npm start: 127.0.0.1:5487)
   --patch-api-local-trust       loopback callers of the patching REST API are admin without a token
+  --vim-local-trust       loopback callers of the VIM API without a token we know are admin (sw-manager)
   --web-listen HOST:PORT  serve the web console here (npm start: 127.0.0.1:8480)
   --web-static-dir DIR    the built console (default dist/web)
   --http2-window BYTES    HTTP/2 receive window per stream of the gRPC port, e.g. 1M (default 65535,
@@ -338,6 +350,7 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
         "vim-listen": { type: "string" },
         "patch-api-listen": { type: "string" },
         "patch-api-local-trust": { type: "boolean" },
+        "vim-local-trust": { type: "boolean" },
         "web-listen": { type: "string" },
         "web-static-dir": { type: "string" },
         "http2-window": { type: "string" },
@@ -385,6 +398,7 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
   if (v["vim-listen"] !== undefined) out.vimListen = v["vim-listen"];
   if (v["patch-api-listen"] !== undefined) out.patchApiListen = v["patch-api-listen"];
   if (v["patch-api-local-trust"]) out.patchApiLocalTrust = true;
+  if (v["vim-local-trust"]) out.vimLocalTrust = true;
   if (v["web-listen"] !== undefined) out.webListen = v["web-listen"];
   if (v["web-static-dir"] !== undefined) out.webStaticDir = v["web-static-dir"];
   if (v["http2-window"] !== undefined) out.http2Window = parseByteSize(v["http2-window"], "--http2-window");

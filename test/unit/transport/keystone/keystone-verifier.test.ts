@@ -16,7 +16,7 @@ import { KeystoneTokenVerifier, mapKeystoneRoles, parseKeystoneUrl } from "../..
 import { TokenCache, tokenKey } from "../../../../server/transport/keystone/token-cache.js";
 import { createKeystoneVerifier } from "../../../../server/transport/keystone/create-keystone-verifier.js";
 import { createLogger } from "../../../../server/lib/log.js";
-import { withExternalTokens } from "../../../../server/transport/keystone/with-external-tokens.js";
+import { AuthRefusal, createAuthenticate } from "../../../../server/transport/http/authenticate.js";
 import { keystoneOptions, resolveKeystone } from "../../../../server/config/keystone-options.js";
 import { parseControllerArgs, resolveControllerConfig } from "../../../../server/config/controller-config.js";
 
@@ -226,15 +226,16 @@ describe("Keystone token verifier", () => {
     expect(await same).to.equal(null);
   });
 
-  it("routes swp_ tokens to our AuthManager and the rest to Keystone (null → unauthenticated 'invalid token')", async () => {
+  it("the front door routes swp_ tokens to our AuthManager and the rest to Keystone (null → refused 'invalid')", async () => {
     const ours = { verify: async (t: string) => ({ tokenId: t.slice(4, 8), role: "reader" as const }) };
-    const check = withExternalTokens(ours, make());
-    expect(await check.verify("swp_abcd")).to.deep.equal({ tokenId: "abcd", role: "reader" });
-    expect(await check.verify("mem")).to.deep.equal({ tokenId: "keystone:bob", role: "operator" });
-    const err = await check.verify("unknown").catch((e: DomainError) => e);
-    expect((err as DomainError).kind).to.equal("unauthenticated");
-    expect((err as DomainError).message).to.equal("invalid token");
-    expect(withExternalTokens(ours, undefined)).to.equal(ours);
+    const authenticate = createAuthenticate({ auth: ours, externalTokens: make(), log: createLogger({ level: "silent" }) });
+    const req = (token: string) =>
+      ({ headers: { "x-auth-token": token }, socket: { localAddress: "10.0.0.1", remoteAddress: "10.0.0.2" } }) as unknown as http.IncomingMessage;
+    expect((await authenticate(req("swp_abcd"), {})).caller).to.deep.equal({ tokenId: "abcd", role: "reader" });
+    expect((await authenticate(req("mem"), {})).caller).to.deep.equal({ tokenId: "keystone:bob", role: "operator" });
+    const err = await authenticate(req("unknown"), {}).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(AuthRefusal);
+    expect((err as AuthRefusal).reason).to.equal("invalid");
   });
 });
 
