@@ -210,6 +210,7 @@ export class PgBlobStore implements BlobPort {
     const h = createHash("sha256");
     let size = 0;
     for (let next = 0; next < head.chunks;) {
+      // Text results (bytea as hex): node-postgres 8's protocol parser decodes every field as a string, so binary results would corrupt bytea.
       const { rows } = await this.pool.query<{ seq: number; data: Buffer }>("SELECT seq, data FROM blob_chunks WHERE sha256 = $1 AND seq >= $2 ORDER BY seq LIMIT $3", [
         sha256,
         next,
