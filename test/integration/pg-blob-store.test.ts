@@ -160,6 +160,44 @@ describe("PgBlobStore on PostgreSQL", function () {
     expect(sha(await readAll(await again.openRead(s)))).to.equal(s);
   });
 
+  it("a fence that refuses (an old leader's epoch) rolls the put and the remove back", async () => {
+    const { store, pool } = await fresh(4096);
+    const data = randomBytes(20_000);
+    const s = sha(data);
+    let refuse = true;
+    const fenced = new PgBlobStore(pool, {
+      chunkBytes: 4096,
+      fence: async (client) => {
+        await client.query("SELECT 1");
+        if (refuse) throw new Error("fenced: epoch 1 is not the lease's epoch 2");
+      },
+    });
+    expect(await fenced.put(await file(data), s).catch((e: Error) => e.message)).to.match(/fenced/);
+    expect(await store.list()).to.deep.equal([]);
+    expect((await pool.query("SELECT 1 FROM blob_chunks")).rowCount).to.equal(0);
+    refuse = false;
+    await fenced.put(await file(data), s);
+    refuse = true;
+    expect(await fenced.remove(s).catch((e: Error) => e.message)).to.match(/fenced/);
+    expect(await store.list()).to.deep.equal([s]);
+  });
+
+  it("a blob removed while it is read: the reader gets an error, not a short blob", async () => {
+    const { store } = await fresh(1024);
+    const data = randomBytes(64 * 1024);
+    const s = sha(data);
+    await store.put(await file(data), s);
+    const it = store.chunks(s);
+    const first = await it.next();
+    expect(first.value).to.deep.equal(data.subarray(0, 1024));
+    await store.remove(s);
+    const err = await (async () => {
+      for (;;) if ((await it.next()).done) return undefined;
+    })().catch((e: Error) => e);
+    expect(err, "the read fails").to.be.instanceOf(Error);
+    expect((err as Error).message).to.match(/went away while it was read/);
+  });
+
   it("the schema is idempotent: ensureBlobSchema twice and the SQL run again change nothing", async () => {
     const { store, pool } = await fresh(1024);
     const data = randomBytes(5000);

@@ -42,6 +42,11 @@ export interface PgBlobStoreOptions {
   readAhead?: number;
   /** Where `fileOf` lands files when this store is used without a BlobCache (default: a dir under os.tmpdir()). */
   fileDir?: string;
+  /**
+   * Run first in every write transaction (put, remove) on its client, e.g. the leadership lease's
+   * epoch check: when it throws, the transaction is rolled back and the put/remove rejects with it.
+   */
+  fence?: (client: PoolClient) => Promise<void>;
 }
 
 /** Blobs up to this size are handed whole by `readSmall` (the same limit as the file store's). */
@@ -78,6 +83,7 @@ export class PgBlobStore implements BlobPort {
   readonly chunkBytes: number;
   readonly readAhead: number;
   readonly fileDir: string;
+  private readonly fence: ((client: PoolClient) => Promise<void>) | undefined;
 
   constructor(
     readonly pool: Pool,
@@ -86,6 +92,7 @@ export class PgBlobStore implements BlobPort {
     this.chunkBytes = Math.max(1, Math.floor(opts.chunkBytes ?? 1 << 20));
     this.readAhead = Math.max(1, Math.floor(opts.readAhead ?? 4));
     this.fileDir = opts.fileDir ?? path.join(os.tmpdir(), `swpatch-pgblobs-${process.pid}`);
+    this.fence = opts.fence;
   }
 
   /** Creates the tables if missing; removes the local file copies (they are refilled on demand). */
@@ -132,6 +139,7 @@ export class PgBlobStore implements BlobPort {
     let broken: Error | undefined;
     try {
       await client.query("BEGIN");
+      await this.fence?.(client);
       await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`swpatch:blob:${sha256}`]);
       if (((await client.query("SELECT 1 FROM blob_contents WHERE sha256 = $1", [sha256])).rowCount ?? 0) > 0) {
         await client.query("ROLLBACK");
@@ -184,6 +192,7 @@ export class PgBlobStore implements BlobPort {
     let broken: Error | undefined;
     try {
       await client.query("BEGIN");
+      await this.fence?.(client);
       await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`swpatch:blob:${sha256}`]);
       await client.query("DELETE FROM blob_contents WHERE sha256 = $1", [sha256]);
       await client.query("DELETE FROM blob_chunks WHERE sha256 = $1", [sha256]);

@@ -57,6 +57,7 @@ export class BlobStore implements BlobPort {
     return buf;
   }
 
+  /** Where the blob's file is (whether or not it exists yet); `fileOf` resolves only for a stored one. */
   pathOf(sha256: string): string {
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`bad sha256: ${sha256}`);
     return path.join(this.dir, "sha256", sha256.slice(0, 2), sha256);
