@@ -5,15 +5,17 @@
  *
  * INVARIANTS
  * - A file in the cache directory named by a sha256 holds exactly that blob: it lands by
- *   write-temp-then-rename only after its bytes hashed to the name (landVerified); temp files a
- *   crash left behind are removed by `init`. So the cache never serves wrong or partial bytes.
+ *   write-temp-then-rename only after its bytes hashed to the name (a fill's landVerified, a
+ *   write-through put's hashFile); temp files a crash left behind are removed by `init`. So the
+ *   cache never serves wrong or partial bytes.
  * - One fill per sha256 at a time: concurrent `fileOf` calls of one missing blob share one fill.
  * - Bounded by bytes (`maxBytes`), evicting least recently used files first. A file handed out by
  *   `fileOf` in the last `graceMs` is not evicted (its caller is about to open it; an open file
  *   stays readable after eviction unlinks it). When only such files remain the cache may exceed
  *   its bound until they age; a single blob larger than the bound is still landed for its caller.
  * - `remove` removes from the inner store first, then waits for a fill of that sha256 in flight,
- *   then drops the file and the memory copy: a removed blob is not served from the cache.
+ *   then drops the file and the memory copy: a removed blob is not served from the cache. A
+ *   write-through put that a remove of its sha256 overtook drops its file (per-sha256 removal count).
  * - Only this process writes the directory. The index is in memory, rebuilt from the directory
  *   by `init` (files of blobs the inner store no longer has are dropped there).
  */
@@ -22,7 +24,8 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import type { BlobPort } from "../domain/store.js";
-import { TEMP_PREFIX } from "../lib/fs-atomic.js";
+import { TEMP_PREFIX, tempPathFor } from "../lib/fs-atomic.js";
+import { hashFile } from "../lib/hash-file.js";
 import { SHA256_RE, checkSha256, landVerified } from "./blob-file.js";
 
 /** Options of {@link BlobCache}. */
@@ -37,6 +40,12 @@ export interface BlobCacheOptions {
   smallMax?: number;
   /** A file handed out this recently is not evicted (default 30 s). */
   graceMs?: number;
+  /**
+   * A put with `move` also keeps the file in the cache (hard-linked before the inner store takes it,
+   * then hashed like any fill), so an upload is not read back from the database by the first agent
+   * that fetches it. Default true.
+   */
+  writeThrough?: boolean;
 }
 
 interface Entry {
@@ -49,6 +58,7 @@ export class BlobCache implements BlobPort {
   private readonly files = new Map<string, Entry>(); // insertion order = least recently used first
   private fileBytes = 0;
   private readonly fills = new Map<string, Promise<string>>();
+  private readonly removals = new Map<string, number>();
   private readonly memory = new Map<string, Buffer>();
   private memoryBytes = 0;
   private readonly maxMemory: number;
@@ -97,11 +107,40 @@ export class BlobCache implements BlobPort {
     return this.inner.list();
   }
 
-  put(file: string, sha256: string, opts?: { move?: boolean }): Promise<unknown> {
-    return this.inner.put(file, sha256, opts);
+  async put(file: string, sha256: string, opts?: { move?: boolean }): Promise<unknown> {
+    checkSha256(sha256);
+    // Only a moved file is linked: the caller gives it away, so nobody changes it under the cache.
+    let staged: string | undefined;
+    const removals = this.removals.get(sha256) ?? 0;
+    if (opts?.move && this.opts.writeThrough !== false && !this.files.has(sha256) && !this.fills.has(sha256)) {
+      const tmp = tempPathFor(this.fileFor(sha256));
+      staged = await fsp.link(file, tmp).then(
+        () => tmp,
+        () => undefined, // another filesystem, or no such file (the inner store reports that): filled on first read
+      );
+    }
+    let out: unknown;
+    try {
+      out = await this.inner.put(file, sha256, opts);
+    } catch (e) {
+      if (staged) await fsp.rm(staged, { force: true });
+      throw e;
+    }
+    if (staged) {
+      const { sha256: actual, size } = await hashFile(staged).catch(() => ({ sha256: "", size: 0 }));
+      if (actual !== sha256 || this.files.has(sha256) || (this.removals.get(sha256) ?? 0) !== removals) {
+        await fsp.rm(staged, { force: true });
+      } else {
+        await fsp.rename(staged, this.fileFor(sha256));
+        this.index(sha256, size, performance.now());
+        this.evict(sha256);
+      }
+    }
+    return out;
   }
 
   async remove(sha256: string): Promise<void> {
+    this.removals.set(sha256, (this.removals.get(sha256) ?? 0) + 1);
     await this.inner.remove(sha256);
     await this.fills.get(sha256)?.catch(() => undefined);
     this.dropMemory(sha256);

@@ -121,6 +121,43 @@ describe("BlobCache (disk cache over a BlobPort)", () => {
     expect(again.cachedBytes).to.equal(3000);
   });
 
+  it("write-through: a put with move lands the file in the cache (checked by hash); a copy put or writeThrough: false does not", async () => {
+    const cache = new BlobCache(inner, { dir: cacheDir(), maxBytes: 10 << 20 });
+    await cache.init();
+    const input = async (data: Buffer): Promise<{ f: string; s: string }> => {
+      const f = path.join(dir, `up-${randomBytes(4).toString("hex")}`);
+      await fsp.writeFile(f, data);
+      return { f, s: sha(data) };
+    };
+    const moved = await input(randomBytes(50_000));
+    await cache.put(moved.f, moved.s, { move: true });
+    expect(
+      await fsp.access(moved.f).then(
+        () => true,
+        () => false,
+      ),
+      "the source is taken",
+    ).to.equal(false);
+    expect(sha(await fsp.readFile(await cache.fileOf(moved.s)))).to.equal(moved.s);
+    expect(inner.reads, "no read back from the inner store").to.equal(0);
+    const copied = await input(randomBytes(50_000));
+    await cache.put(copied.f, copied.s);
+    await cache.fileOf(copied.s);
+    expect(inner.reads).to.equal(1);
+    // Wrong bytes under a name (the file store trusts the caller): the cache keeps nothing of them.
+    const liar = await input(randomBytes(1000));
+    const claimed = sha(Buffer.from("other bytes"));
+    await cache.put(liar.f, claimed, { move: true });
+    expect((await fsp.readdir(cacheDir())).filter((f) => !f.startsWith(".")).sort()).to.deep.equal([moved.s, copied.s].sort());
+    expect(await fsp.readdir(cacheDir())).to.have.length(2);
+    const off = new BlobCache(inner, { dir: path.join(dir, "other-cache"), maxBytes: 10 << 20, writeThrough: false });
+    await off.init();
+    const third = await input(randomBytes(2000));
+    await off.put(third.f, third.s, { move: true });
+    await off.fileOf(third.s);
+    expect(off.stats.fills).to.equal(1);
+  });
+
   it("remove drops the cached file and the small copy in memory; readSmall of a large blob is undefined", async () => {
     const cache = new BlobCache(inner, { dir: cacheDir(), maxBytes: 10 << 20, smallMax: 4096 });
     await cache.init();
