@@ -14,8 +14,7 @@ import { Db } from "../../server/storage/sqlite/db.js";
 import { migrations } from "../../server/storage/sqlite/migrations/index.js";
 import { SqliteStore } from "../../server/storage/sqlite/store.js";
 import { AuthStore } from "../../server/storage/sqlite/auth-store.js";
-import { PgBlobStore } from "../../server/storage/postgres/blob-store.js";
-import { BlobCache } from "../../server/storage/blob-cache.js";
+import { PgBlobStore, pgBlobPort } from "../../server/storage/postgres/blob-store.js";
 import { postgresUnavailable, startPostgres, type PostgresServer } from "../lib/postgres.js";
 import type { StoreFactory, StoreUnderTest } from "./store-factory.js";
 
@@ -55,8 +54,10 @@ async function openPgBlobs(dir: string, url: string, cached: boolean): Promise<S
   const db = await Db.open(path.join(dir, "sw-patch.sqlite"), migrations);
   const pool = new Pool({ connectionString: url, max: 4 });
   pool.on("error", () => undefined);
-  const pgBlobs = new PgBlobStore(pool, { chunkBytes: CONTRACT_CHUNK, fileDir: path.join(dir, "files") });
-  const blobs = cached ? new BlobCache(pgBlobs, { dir: path.join(dir, "blob-cache"), maxBytes: 64 << 20 }) : pgBlobs;
+  // Cached: as a controller builds it (pgBlobPort: <data-dir>/blob-cache).
+  const blobs = cached
+    ? pgBlobPort(pool, { dataDir: dir, cacheMaxBytes: 64 << 20, chunkBytes: CONTRACT_CHUNK })
+    : new PgBlobStore(pool, { chunkBytes: CONTRACT_CHUNK, fileDir: path.join(dir, "files") });
   await blobs.init();
   await mkdir(path.join(dir, "scratch"), { recursive: true });
   const auth = new AuthStore(db);
@@ -75,8 +76,7 @@ async function openPgBlobs(dir: string, url: string, cached: boolean): Promise<S
     async reopen() {
       await shut();
       // New objects on the same database; the local files (cache) start empty, as on a standby.
-      await rm(path.join(dir, "files"), { recursive: true, force: true });
-      await rm(path.join(dir, "blob-cache"), { recursive: true, force: true });
+      for (const d of ["files", "blob-files", "blob-cache"]) await rm(path.join(dir, d), { recursive: true, force: true });
       return openPgBlobs(dir, url, cached);
     },
     async close() {

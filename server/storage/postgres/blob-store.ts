@@ -32,6 +32,7 @@ import { Readable } from "node:stream";
 import type { Pool, PoolClient } from "pg";
 import type { BlobPort } from "../../domain/store.js";
 import { BlobHashMismatch, checkSha256, landVerified } from "../blob-file.js";
+import { BlobCache } from "../blob-cache.js";
 import { ensureBlobSchema } from "./migrations/blobs.js";
 
 /** Options of {@link PgBlobStore}. */
@@ -269,4 +270,20 @@ export class PgBlobStore implements BlobPort {
     await landVerified(this.chunks(sha256), target, sha256);
     return target;
   }
+}
+
+/** Default bound of a controller's blob cache (`<data-dir>/blob-cache`). */
+export const DEFAULT_BLOB_CACHE_BYTES = 4 * 1024 ** 3;
+
+/**
+ * The blob port a controller on PostgreSQL uses: PgBlobStore behind a BlobCache in
+ * `<dataDir>/blob-cache`. A put holds one pool connection for as long as it streams.
+ */
+export function pgBlobPort(pool: Pool, opts: { dataDir: string; cacheMaxBytes?: number; chunkBytes?: number; fence?: PgBlobStoreOptions["fence"] }): BlobCache {
+  const store = new PgBlobStore(pool, {
+    ...(opts.chunkBytes !== undefined ? { chunkBytes: opts.chunkBytes } : {}),
+    ...(opts.fence ? { fence: opts.fence } : {}),
+    fileDir: path.join(opts.dataDir, "blob-files"),
+  });
+  return new BlobCache(store, { dir: path.join(opts.dataDir, "blob-cache"), maxBytes: opts.cacheMaxBytes ?? DEFAULT_BLOB_CACHE_BYTES });
 }
