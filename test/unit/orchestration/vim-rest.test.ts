@@ -188,10 +188,10 @@ describe("VIM REST API (spec §3)", () => {
     ]) {
       const before = tokens.length;
       // Headers announce a body far over the limit and far over what is sent: only a refusal that
-      // does not wait for (or parse) the body answers at all.
+      // does not wait for (or parse) the body answers at all; over 1 MiB declared, it closes the connection.
       const answer = await new Promise<string>((resolve, reject) => {
         const s = net.connect(rest.port, "127.0.0.1", () => {
-          s.write(`${method} ${path} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: reader\r\nContent-Type: application/json\r\nContent-Length: 900\r\n\r\n{"not json`);
+          s.write(`${method} ${path} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: reader\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n{"not json`);
         });
         const got: Buffer[] = [];
         s.on("data", (d: Buffer) => got.push(d));
@@ -203,6 +203,24 @@ describe("VIM REST API (spec §3)", () => {
       expect(answer).to.include('"faultstring":"Authorization failed"');
       expect(tokens.length).to.equal(before + 1);
     }
+  });
+
+  it("a refused request with a small body: answered at once, the body drained, the connection kept for the next request", async () => {
+    const net = await import("node:net");
+    const body = JSON.stringify(CREATE);
+    const req = `POST /api/orchestration/sw-patch/strategy HTTP/1.1\r\nHost: x\r\nX-Auth-Token: reader\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const answers = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(rest.port, "127.0.0.1", () => s.write(req + req));
+      let got = "";
+      s.on("data", (d: Buffer) => {
+        got += d.toString("latin1");
+        if ((got.match(/HTTP\/1\.1 403 /g) ?? []).length === 2 && got.endsWith("}")) s.end();
+      });
+      s.on("error", reject);
+      s.on("close", () => resolve(got));
+    });
+    expect(answers.match(/HTTP\/1\.1 403 /g)).to.have.length(2);
+    expect(answers.toLowerCase()).to.not.include("connection: close");
   });
 
   it("lists links and 404s unknown paths", async () => {
