@@ -24,6 +24,9 @@ const NEEDED = [
   { py: "setuptools", pkg: "python3-setuptools" },
   { py: "wheel", pkg: "python3-wheel" },
   { cmd: "/usr/bin/chromium", pkg: "chromium", path: true },
+  // The multi-host test (test/integration/multi-host-tls.test.ts): network namespaces and a capture on their veth.
+  { cmd: "ip", pkg: "iproute2" },
+  { cmd: "tcpdump", pkg: "tcpdump" },
 ];
 
 function have(entry) {
