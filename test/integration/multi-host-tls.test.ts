@@ -99,9 +99,9 @@ function hostCredentialIn(root: string): { file: string; token: string } {
   return found[0]!;
 }
 
-/** The secret part of a `swp_<id>_<secret>` token (searching for it finds the whole token too), or the whole string. */
+/** The secret part of a `swp_<id>_<secret>` (or enrolment `swpe_...`) token (searching for it finds the whole token too), or the whole string. */
 function secretOf(token: string): string {
-  return /^swp_[0-9a-f]{16}_([0-9a-f]{64})$/.exec(token)?.[1] ?? token;
+  return /^swpe?_[0-9a-f]{16}_([0-9a-f]{64})$/.exec(token)?.[1] ?? token;
 }
 
 const randomHex = (chars: number) => randomBytes(chars / 2).toString("hex");
@@ -140,6 +140,7 @@ describe("multi-host: a controller and two enrolled agents in network namespaces
   let adminToken: string;
   let patch001: string;
   const roots = new Map<string, string>();
+  const agents = new Map<string, NsProcess>();
   const enrolmentTokens = new Map<string, string>();
   const markers = { token: `swp_${randomHex(16)}_${randomHex(64)}`, patchId: `MARKER_${randomHex(24)}` };
   let controlRan = false;
@@ -173,6 +174,21 @@ describe("multi-host: a controller and two enrolled agents in network namespaces
     }
     throw new Error(`${what}: not reached in ${timeoutMs} ms: ${JSON.stringify(last)}\ncontroller: ${controller.stderr().slice(-2000)}`);
   };
+
+  /** Starts a host's agent in the agents' namespace: mTLS with the host's client certificate, plus `extra`. */
+  const startAgent = (h: (typeof HOSTS)[number], root: string, extra: string[]): NsProcess =>
+    net!.spawn(
+      net!.agt,
+      process.execPath,
+      [
+        bin("sw-patch-agent"),
+        ...["--controller", `${net!.ctlIp}:${GRPC_PORT}`, "--hostname", h.hostname, "--personality", h.personality, "--root", root],
+        ...["--provision", "--reboot-delay-ms", "100", "--log-level", "warn"],
+        ...["--tls-ca", `${pki}/ca.pem`, "--tls-cert", `${pki}/${h.hostname}.pem`, "--tls-key", `${pki}/${h.hostname}.key`],
+        ...extra,
+      ],
+      { env: { SWPATCH_TOKEN: undefined, SWPATCH_TOKEN_FILE: undefined } },
+    ); // the agent would take a token from there instead of enrolling
 
   /** Starts a controller in the controller's namespace and resolves once it listens (or rejects with its output). */
   const startController = async (dataDir: string, port: number, extra: string[]): Promise<NsProcess> => {
@@ -257,12 +273,8 @@ describe("multi-host: a controller and two enrolled agents in network namespaces
       writeFileSync(file, `${token}\n`, { mode: 0o600 });
       const root = path.join(work, "roots", h.hostname);
       roots.set(h.hostname, root);
-      net!.spawn(net!.agt, process.execPath, [
-        bin("sw-patch-agent"),
-        ...["--controller", `${net!.ctlIp}:${GRPC_PORT}`, "--hostname", h.hostname, "--personality", h.personality, "--root", root],
-        ...["--provision", "--reboot-delay-ms", "100", "--log-level", "warn", "--enroll-token-file", file],
-        ...["--tls-ca", `${pki}/ca.pem`, "--tls-cert", `${pki}/${h.hostname}.pem`, "--tls-key", `${pki}/${h.hostname}.key`],
-      ]);
+      const agent = startAgent(h, root, ["--enroll-token-file", file]);
+      agents.set(h.hostname, agent);
     }
     // Provisioned from the base feed: connected, current, idle, each at the agents' veth address.
     const hs = await waitHosts((x) => x.length === 2 && x.every((h) => h.connected && h.patchCurrent === "Yes" && h.state === "idle"), "both hosts provisioned");
@@ -311,6 +323,24 @@ describe("multi-host: a controller and two enrolled agents in network namespaces
       ["compute-0", net!.agtIp, "Yes"],
       ["controller-0", net!.agtIp, "Yes"],
     ]);
+  });
+
+  it("host-revoke cuts a host off: its stream ends, its agent exits refused (78), the other host stays", async () => {
+    const r = await sw(["host-revoke", "compute-0"]);
+    expect(r.rc, r.stdout + r.stderr).to.equal(0);
+    expect(await agents.get("compute-0")!.exited, agents.get("compute-0")!.stderr()).to.equal(78);
+    const hs = await waitHosts((x) => !x.find((h) => h.hostname === "compute-0")!.connected, "compute-0 disconnected");
+    expect(hs.find((h) => h.hostname === "controller-0")!.connected).to.equal(true);
+    // Started again with its stored credential, it cannot reconnect.
+    const again = startAgent(HOSTS[1], roots.get("compute-0")!, []);
+    expect(await again.exited, again.stderr()).to.equal(78);
+  });
+
+  it("an enrolment token works once: the spent one is refused to a fresh root", async () => {
+    const file = path.join(work, "controller-0.enrol");
+    const agent = startAgent(HOSTS[0], path.join(work, "roots", "controller-0-again"), ["--enroll-token-file", file]);
+    expect(await agent.exited, agent.stderr()).to.equal(78);
+    expect((await hosts()).find((h) => h.hostname === "controller-0")!.connected).to.equal(true);
   });
 
   it("control: a marker token sent in plain text to a plain-text controller crosses the veth in clear", async () => {
