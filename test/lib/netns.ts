@@ -246,13 +246,19 @@ export class NetnsPair {
     }
   }
 
-  /** Stops every process started here (SIGTERM, SIGKILL after 10 s), then deletes both namespaces. */
+  /**
+   * Stops every process started here (SIGTERM, SIGKILL after 10 s), then deletes both namespaces.
+   * @throws Error, once everything is removed, naming the processes that had to be killed.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.procs.map((p) => p.stop()));
+    const stopped = await Promise.all(this.procs.map((p) => p.stop()));
     this.deleteNamespaces();
     process.off("exit", this.onExit);
+    // A process that does not exit on SIGTERM is a bug (a handle keeping it alive): the caller fails, after the cleanup.
+    const killed = this.procs.filter((_, i) => !stopped[i]).map((p) => `${p.proc.spawnargs.slice(3, 5).join(" ")}: ${p.stderr().slice(-1000)}`);
+    if (killed.length) throw new Error(`did not exit within ${GRACE_MS} ms of SIGTERM and were killed:\n${killed.join("\n")}`);
   }
 
   private deleteNamespaces(): void {
