@@ -15,7 +15,7 @@
  *   the background and do not block later commands).
  */
 import { constants, promises as fsp } from "node:fs";
-import { Metadata, type Client } from "nice-grpc";
+import { ClientError, Metadata, Status, type Client } from "nice-grpc";
 import { AgentServiceDefinition, type ConnectRequest, type ConnectResponse } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
 import type { Logger } from "../lib/log.js";
 import type { HostAgent } from "./host-agent.js";
@@ -45,6 +45,8 @@ export interface ConnectionOptions {
    * messages in order) ends the call after the last one. Cut after {@link FINISH_GRACE_MS}.
    */
   finish?: AbortSignal;
+  /** Turns a failed connection's error text into a reason for the log (e.g. a TLS failure), or undefined. */
+  describeError?: (message: string) => string | undefined;
   /** Observability hook for tests: called on every connection lifecycle step. */
   onEvent?: (e: ConnectionEvent) => void;
 }
@@ -130,11 +132,23 @@ export function createGrpcFetch(client: AgentServiceClient, token?: string): Fet
   };
 }
 
+/** True for the controller's answer to a revoked credential (at connect, or ending a live stream). */
+export function isCredentialRevoked(e: unknown): boolean {
+  return e instanceof ClientError && e.code === Status.UNAUTHENTICATED && e.details === "token revoked";
+}
+
+/** How {@link runConnection} ended. */
+export interface ConnectionOutcome {
+  /** The controller refused the credential as revoked (host-revoke, token-revoke): not retried. */
+  revoked: boolean;
+}
+
 /**
  * Keep `host` connected until `signal` aborts. Never rejects for connection errors (they are
- * logged and retried); resolves once the signal aborted and the stream closed.
+ * logged and retried); resolves once the signal aborted and the stream closed, or at once when
+ * the controller says the credential is revoked (retrying with it cannot succeed).
  */
-export async function runConnection(o: ConnectionOptions): Promise<void> {
+export async function runConnection(o: ConnectionOptions): Promise<ConnectionOutcome> {
   const { client, host, signal } = o;
   const log = o.logger.child({ hostname: host.hostname });
   if (!host.fetch) host.fetch = createGrpcFetch(client, o.token);
@@ -154,6 +168,7 @@ export async function runConnection(o: ConnectionOptions): Promise<void> {
     o.finish?.addEventListener("abort", onFinish, { once: true });
     let reboot: string | undefined;
     let error: string | undefined;
+    let revoked = false;
     try {
       outbox.push({ message: { $case: "hello", value: await host.buildHello() } });
       const responses = client.connect(outbox, { signal: streamAc.signal, metadata: metadataFor(o.token) });
@@ -166,6 +181,7 @@ export async function runConnection(o: ConnectionOptions): Promise<void> {
       }
     } catch (e) {
       if (!signal.aborted && !finishing()) error = e instanceof Error ? e.message : String(e);
+      if (!signal.aborted && isCredentialRevoked(e)) revoked = true;
     } finally {
       host.attach(undefined);
       outbox.end();
@@ -175,6 +191,10 @@ export async function runConnection(o: ConnectionOptions): Promise<void> {
       o.finish?.removeEventListener("abort", onFinish);
     }
     o.onEvent?.({ type: "disconnected", ...(error !== undefined ? { error } : {}) });
+    if (revoked) {
+      log.error("the controller revoked this host's credential: not reconnecting (enrol the host again to restore it)");
+      return { revoked: true };
+    }
     if (signal.aborted || finishing()) break;
     if (reboot !== undefined) {
       o.onEvent?.({ type: "rebooting", requestId: reboot });
@@ -183,10 +203,13 @@ export async function runConnection(o: ConnectionOptions): Promise<void> {
       continue;
     }
     const delayMs = backoffDelayMs(attempt++, o.backoff);
-    log.info("controller stream closed; reconnecting", { error, delayMs });
+    const reason = error === undefined ? undefined : o.describeError?.(error);
+    if (reason) log.warn(`cannot connect to the controller: ${reason}; retrying`, { error, delayMs });
+    else log.info("controller stream closed; reconnecting", { error, delayMs });
     o.onEvent?.({ type: "backoff", delayMs });
     await sleep(delayMs, signal);
   }
+  return { revoked: false };
 
   /** Handle one controller message; returns a reboot request id when the stream must close. */
   async function handle(resp: ConnectResponse, outbox: Outbox): Promise<string | undefined> {

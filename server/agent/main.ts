@@ -1,12 +1,12 @@
 import { setMaxListeners } from "node:events";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 /**
  * `sw-patch-agent`: connects one host (or N simulated hosts) to the controller.
  *
  *   sw-patch-agent --controller HOST:PORT --hostname NAME --personality controller|worker|storage
  *                  [--subfunctions a,b] --root DIR [--mgmt-ip IP] [--release REL] [--provision]
- *                  [--base-feed DIR] [--token T] [--simulate N] [--reboot-delay-ms MS]
+ *                  [--base-feed DIR] [--token-file F] [--tls-ca F [--tls-cert F --tls-key F]]
+ *                  [--insecure] [--simulate N] [--reboot-delay-ms MS]
  *                  [--log-level debug|info|warn|error|silent]
  *
  * --simulate N: hosts `<hostname>-<i>` (i = 0..N-1), each with its own root `<root>/<name>`, rpm
@@ -15,6 +15,8 @@ import { readFileSync } from "node:fs";
  * --base-feed DIR: at start, a root whose rpm database is empty gets every *.rpm of DIR installed.
  * --provision: initialize the rpm database; while the root has no packages the hello carries
  * provision=true and the controller answers with an InstallCommand of the base feed (force=true).
+ * The token comes from --token-file, SWPATCH_TOKEN or SWPATCH_TOKEN_FILE (never argv in docs and
+ * tests; --token still works with a warning). TLS and the plaintext rule: agent-transport.ts.
  * SIGINT/SIGTERM: close the streams and exit 0.
  */
 import * as path from "node:path";
@@ -22,13 +24,16 @@ import { parseArgs } from "node:util";
 import { createChannel, createClient } from "nice-grpc";
 import { AgentServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
 import { createLogger, type LogLevel } from "../lib/log.js";
+import { AGENT_TRANSPORT_OPTIONS, channelSecurity, describeTlsFailure, resolveAgentTransport, type AgentTransport } from "./agent-transport.js";
 import { runConnection } from "./connection.js";
+import { CredentialRefusedError, EXIT_CREDENTIAL_REFUSED, resolveCredentials } from "./credential.js";
 import { HostAgent } from "./host-agent.js";
 import { DEFAULT_BOOT_ID_FILE, DEFAULT_REBOOT_COMMAND, DEFAULT_REBOOT_WAIT_MS, defaultRebootMode, type RebootMode } from "./reboot.js";
 
 const USAGE =
   "usage: sw-patch-agent --controller HOST:PORT --hostname NAME --personality controller|worker|storage " +
-  "[--subfunctions a,b] --root DIR [--mgmt-ip IP] [--release REL] [--provision] [--base-feed DIR] [--token T] [--simulate N] [--instances N] [--install]";
+  "[--subfunctions a,b] --root DIR [--mgmt-ip IP] [--release REL] [--provision] [--base-feed DIR] [--token-file F] [--enroll-token-file F] " +
+  "[--tls-ca F] [--tls-cert F --tls-key F] [--tls-server-name N] [--insecure] [--simulate N] [--instances N] [--install]";
 
 /** `sw-patch-agent --help`: every flag, on stdout, exit 0. */
 export const AGENT_HELP = `${USAGE}
@@ -36,7 +41,8 @@ export const AGENT_HELP = `${USAGE}
 Connects one host (or N simulated hosts) to the patch controller and installs what it is told to.
 
 Required:
-  --controller HOST:PORT   the controller's gRPC address (agents connect out; nothing listens here)
+  --controller HOST:PORT   the controller's gRPC address (agents connect out; nothing listens here);
+                           https://HOST:PORT means TLS
   --hostname NAME          this host's name, as the controller and operators see it
   --personality P          controller, worker or storage
   --root DIR               the host's root file system: packages are installed with rpm --root DIR,
@@ -51,9 +57,20 @@ Optional:
                            release's base feed on the host
   --base-feed DIR          at start, install every *.rpm of DIR into a root whose rpm database is empty
   --install                converge once (a forced install of the desired packages), then exit 0 or 1
-  --token T                the agent's API token (bound to this host); default: none
-  --token-file PATH        read the token from a file (keep it 0600; a token on the command line is
-                           visible to every local user in ps)
+  --token-file PATH        read the agent's API token (bound to this host) from a file (keep it 0600);
+                           or give it in SWPATCH_TOKEN (or a file in SWPATCH_TOKEN_FILE); default:
+                           none. --token T still works but warns: every local user sees argv in ps
+  --enroll-token-file PATH enrolment: when the host has no stored credential yet, exchange the one-time
+                           enrolment token in PATH (from sw-patch host-enroll; with --simulate, one
+                           line per host) for the host's own credential, stored 0600 in
+                           <root>/var/lib/sw-patch-agent/credential.json and used from then on
+  --tls-ca FILE            use TLS and verify the controller's certificate with this CA (PEM)
+  --tls                    use TLS with the system's CAs (also implied by https://HOST:PORT)
+  --tls-cert FILE          client certificate for mutual TLS (PEM; with --tls-key)
+  --tls-key FILE           its private key (PEM)
+  --tls-server-name NAME   the name the controller's certificate carries, when it is not the
+                           address dialled (e.g. dialling by IP)
+  --insecure               allow plaintext to a controller that is not on loopback (warned)
   --simulate N             run N simulated hosts <hostname>-0..N-1, each with its own root under --root
   --instances N            virtual machines each host reports (0 to 1000; orchestration tests)
   --reboot-mode M          how the host reboots when the controller asks (an unlock that needs one):
@@ -68,7 +85,9 @@ Optional:
   --log-level L            debug, info, warn, error or silent (default info); logs are JSON lines on stderr
   -h, --help               show this help and exit
 
-SIGINT/SIGTERM close the streams and exit 0.
+SIGINT/SIGTERM close the streams and exit 0. Exit status 78: the controller refused the host's
+credential for good (revoked by sw-patch host-revoke, or an enrolment token spent, expired or for
+another host); restarting does not help (the systemd unit does not restart on it).
 `;
 
 /** Resolved agent process configuration. */
@@ -84,7 +103,10 @@ export interface AgentConfig {
   /** `--install`: converge once (a forced install of the desired set), then exit 0/1. */
   install: boolean;
   baseFeed?: string;
-  token?: string;
+  /** Token, TLS and the controller target (agent-transport.ts). */
+  transport: AgentTransport;
+  /** --enroll-token-file: the one-time enrolment token(s) to exchange when no credential is stored. */
+  enrollTokenFile?: string;
   simulate: number;
   /** Virtual machines each host reports (workers in orchestration tests). */
   instances: number;
@@ -105,8 +127,8 @@ export const AGENT_OPTIONS = {
   provision: { type: "boolean" },
   install: { type: "boolean" },
   "base-feed": { type: "string" },
-  token: { type: "string" },
-  "token-file": { type: "string" },
+  ...AGENT_TRANSPORT_OPTIONS,
+  "enroll-token-file": { type: "string" },
   simulate: { type: "string" },
   instances: { type: "string" },
   "reboot-delay-ms": { type: "string" },
@@ -117,8 +139,8 @@ export const AGENT_OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-/** Parse argv. @throws Error with a one-line message on bad usage. */
-export function parseAgentArgs(argv: string[]): AgentConfig {
+/** Parse argv (the token may come from `env`). @throws Error with a one-line message on bad usage. */
+export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): AgentConfig {
   const { values } = parseArgs({
     args: argv,
     options: AGENT_OPTIONS,
@@ -128,6 +150,9 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
   if (values.help) throw new Error(USAGE);
   for (const k of ["controller", "hostname", "personality", "root"] as const) {
     if (!values[k]) throw new Error(`--${k} is required\n${USAGE}`);
+  }
+  if (values["enroll-token-file"] !== undefined && (values.token !== undefined || values["token-file"] !== undefined)) {
+    throw new Error("--enroll-token-file does not combine with --token or --token-file (the enrolled credential replaces them)");
   }
   const personality = values.personality!;
   if (!["controller", "worker", "storage"].includes(personality)) throw new Error(`--personality must be controller, worker or storage`);
@@ -167,25 +192,14 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
     provision: values.provision === true,
     install: values.install === true,
     ...(values["base-feed"] ? { baseFeed: path.resolve(values["base-feed"]) } : {}),
-    ...(values.token ? { token: values.token } : values["token-file"] ? { token: readTokenFile(values["token-file"]) } : {}),
+    transport: resolveAgentTransport(values.controller!, values, env),
+    ...(values["enroll-token-file"] ? { enrollTokenFile: path.resolve(values["enroll-token-file"]) } : {}),
     simulate,
     instances,
     rebootDelayMs,
     reboot,
     logLevel: (values["log-level"] as LogLevel | undefined) ?? "info",
   };
-}
-
-/** The token in `file` (trimmed). @throws Error naming the file when it cannot be read or is empty. */
-function readTokenFile(file: string): string {
-  let token: string;
-  try {
-    token = readFileSync(file, "utf8").trim();
-  } catch (e) {
-    throw new Error(`--token-file: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  if (!token) throw new Error(`--token-file: ${file} is empty`);
-  return token;
 }
 
 /** A stable UUID-shaped id for a simulated instance. */
@@ -218,6 +232,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const logger = createLogger({ level: cfg.logLevel, bindings: { proc: "sw-patch-agent" } });
+  for (const w of cfg.transport.warnings) logger.warn(w);
   if (cfg.install && cfg.simulate > 0) {
     process.stderr.write("--install runs for the local host only; it does not combine with --simulate\n");
     return 2;
@@ -267,10 +282,28 @@ export async function main(argv: string[]): Promise<number> {
       else if (cfg.provision) await h.initRpmDb();
     }),
   );
-  logger.info("agent started", { hosts: hosts.length, controller: cfg.controller, startMs: Date.now() - t0 });
+  logger.info("agent started", { hosts: hosts.length, controller: cfg.controller, tls: !!cfg.transport.tls, startMs: Date.now() - t0 });
 
-  const channel = createChannel(cfg.controller);
+  const security = channelSecurity(cfg.transport);
+  const channel = createChannel(cfg.transport.target, security.credentials, security.options);
   const client = createClient(AgentServiceDefinition, channel);
+  // --- Enrolment (ENROL): each host's credential: stored, or enrolled now, or the explicit token. ---
+  let tokens: (string | undefined)[];
+  try {
+    tokens = await resolveCredentials({
+      hosts: hosts.map((h) => ({ root: h.root, hostname: h.hostname, personality: cfg.personality })),
+      client,
+      logger,
+      ...(cfg.transport.token !== undefined ? { explicitToken: cfg.transport.token } : {}),
+      ...(cfg.enrollTokenFile ? { enrollTokenFile: cfg.enrollTokenFile } : {}),
+      signal: ac.signal,
+    });
+  } catch (e) {
+    channel.close();
+    process.stderr.write(`sw-patch-agent: ${(e as Error).message}\n`);
+    return e instanceof CredentialRefusedError ? EXIT_CREDENTIAL_REFUSED : 1;
+  }
+  // --- end of enrolment ---
   const stop = (sig: string) => {
     if (ac.signal.aborted) return;
     logger.info("stopping", { signal: sig });
@@ -280,13 +313,23 @@ export async function main(argv: string[]): Promise<number> {
   const onTerm = () => stop("SIGTERM");
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
+  let revoked = false;
   try {
-    await Promise.all(hosts.map((host) => runConnection({ client, host, logger, signal: ac.signal, finish: finish.signal, ...(cfg.token ? { token: cfg.token } : {}) })));
+    const outcomes = await Promise.all(
+      hosts.map((host, i) =>
+        runConnection({ client, host, logger, signal: ac.signal, finish: finish.signal, describeError: describeTlsFailure, ...(tokens[i] ? { token: tokens[i] } : {}) }),
+      ),
+    );
+    revoked = outcomes.some((o) => o.revoked);
     await Promise.all(hosts.map((h) => h.close()));
   } finally {
     process.off("SIGINT", onInt);
     process.off("SIGTERM", onTerm);
     channel.close();
+  }
+  if (revoked) {
+    process.stderr.write("sw-patch-agent: the controller revoked this host's credential; exiting (enrol the host again to restore it)\n");
+    return EXIT_CREDENTIAL_REFUSED;
   }
   if (cfg.install) {
     if (!installOutcome) return 1;

@@ -30,7 +30,10 @@ export interface ControllerOptions extends StateLimitOptions {
   tlsCert?: string;
   tlsKey?: string;
   tlsClientCa?: string;
-  /** Allow plaintext on a non-loopback address (tokens travel in cleartext). Default false. */
+  /**
+   * `--insecure` (alias `--insecure-listen-any`): allow plaintext on a non-loopback address (tokens
+   * travel in cleartext; logged as a warning). Default false.
+   */
   insecureListenAny?: boolean;
   /** Factor applied to every orchestration wait and timeout (e.g. 0.01 in tests). Default 1. */
   timeScale?: number;
@@ -269,7 +272,8 @@ export const CONTROLLER_USAGE = `usage: sw-patch-controller [options]
   --tls-cert PEM          TLS certificate of the gRPC port (with --tls-key)
   --tls-key PEM           TLS private key
   --tls-client-ca PEM     require client certificates signed by this CA (mTLS)
-  --insecure-listen-any   allow plaintext on a non-loopback --listen address
+  --insecure              allow plaintext on a non-loopback address (warned at start; old name
+                          --insecure-listen-any)
   --time-scale F          scale every orchestration wait and timeout (default 1; e.g. 0.01 in tests)
   --vim-listen HOST:PORT  serve the VIM REST API (orchestration) here (npm start: 127.0.0.1:4545)
   --patch-api-listen HOST:PORT  serve the reference's patching REST API here (npm start: 127.0.0.1:5487)
@@ -324,6 +328,7 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
         "tls-client-ca": { type: "string" },
+        insecure: { type: "boolean" },
         "insecure-listen-any": { type: "boolean" },
         "time-scale": { type: "string" },
         "vim-listen": { type: "string" },
@@ -370,7 +375,7 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
   if (v["tls-cert"] !== undefined) out.tlsCert = v["tls-cert"];
   if (v["tls-key"] !== undefined) out.tlsKey = v["tls-key"];
   if (v["tls-client-ca"] !== undefined) out.tlsClientCa = v["tls-client-ca"];
-  if (v["insecure-listen-any"]) out.insecureListenAny = true;
+  if (v.insecure || v["insecure-listen-any"]) out.insecureListenAny = true;
   if (v["time-scale"] !== undefined) out.timeScale = Number(v["time-scale"]);
   if (v["vim-listen"] !== undefined) out.vimListen = v["vim-listen"];
   if (v["patch-api-listen"] !== undefined) out.patchApiListen = v["patch-api-listen"];

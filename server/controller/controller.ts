@@ -23,6 +23,7 @@ import { publicPrivateKeyLabels, startupTrust } from "./default-trust.js";
 import type { LocalSigningKey } from "./local-signing-key.js";
 import { createLogger, type Logger } from "../lib/log.js";
 import { AuthManager, AuditLog, TrustManager } from "../domain/auth/index.js";
+import { CredentialRevocations, HostEnrollment } from "../domain/auth/index.js";
 import { AuthStore } from "../storage/sqlite/auth-store.js";
 import { createAuthMiddleware } from "../transport/auth-middleware.js";
 import { createAdminService } from "../transport/admin-service.js";
@@ -168,7 +169,10 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   if (started.localKey?.created) log.info("local signing key generated", { key: started.localKey.keyFile, certificate: started.localKey.certFile });
   const db = await Db.open(path.join(config.dataDir, "sw-patch.sqlite"), migrations);
   const authStore = new AuthStore(db);
-  const auth = new AuthManager({ store: authStore });
+  // Enrolment (ENROL): revocations reach open agent streams; enrolments share the auth store.
+  const revocations = new CredentialRevocations();
+  const auth = new AuthManager({ store: authStore, revocations });
+  const enrollment = new HostEnrollment({ store: authStore, revocations });
   const audit = new AuditLog(authStore, undefined, { perWindow: config.limits.auditRefusalsPerMinute, windowMs: 60_000 });
   const stopAuditUpkeep = startAuditUpkeep(audit, config.limits.auditRetentionDays, log);
   const trust = new TrustManager({ store: authStore, configured: configuredTrust });
@@ -251,8 +255,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   );
   server.add(withSafeDecoding(AdminServiceDefinition), createAdminService({ auth, trust, audit }));
   server.add(withSafeDecoding(withSharedEncoding(OrchestrationServiceDefinition)), createOrchestrationService({ orchestrator }));
-  server.add(withSafeDecoding(withSharedEncoding(HostServiceDefinition)), createHostService({ hosts }));
-  server.add(withSafeDecoding(AgentServiceDefinition), createAgentService({ hosts, patches, log }));
+  server.add(withSafeDecoding(withSharedEncoding(HostServiceDefinition)), createHostService({ hosts, enrollment }));
+  server.add(withSafeDecoding(AgentServiceDefinition), createAgentService({ hosts, patches, log, enrollment, revocations }));
   server.add(HealthDefinition, HealthServiceImpl(health));
   const serviceNames = [
     PatchServiceDefinition.fullName,

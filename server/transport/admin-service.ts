@@ -21,7 +21,15 @@ export interface AdminServiceDeps {
 }
 
 function tokenInfoMsg(t: TokenInfo): TokenInfoMsg {
-  return { id: t.id, role: t.role, hostname: t.hostname, description: t.description, createdAt: new Date(t.createdAt), revoked: t.revoked };
+  return {
+    id: t.id,
+    role: t.role,
+    hostname: t.hostname,
+    description: t.description,
+    createdAt: new Date(t.createdAt),
+    revoked: t.revoked,
+    personality: t.personality,
+  };
 }
 
 function trustedKeyMsg(k: TrustedKeyInfo): TrustedKeyMsg {

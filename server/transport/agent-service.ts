@@ -1,7 +1,9 @@
 import { createReadStream } from "node:fs";
 import type { CallContext } from "nice-grpc";
 import type { AgentServiceImplementation, ConnectRequest, ConnectResponse } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
-import { invalidArgument, notFound } from "../domain/errors.js";
+import { DomainError, invalidArgument, notFound } from "../domain/errors.js";
+import type { HostEnrollment } from "../domain/auth/host-enrollment.js";
+import type { CredentialRevocations } from "../domain/auth/revocations.js";
 import type { HostManager } from "../domain/hosts/host-manager.js";
 import type { AgentLink } from "../domain/hosts/agent-types.js";
 import type { PatchManager } from "../domain/patches/patch-manager.js";
@@ -12,8 +14,19 @@ import { peerIp } from "./peer-address.js";
 import { isDomainError } from "../domain/errors.js";
 import { fromProtoHello, fromProtoInstallResult, fromProtoProgress, fromProtoReport, toConnectResponse } from "./mappers/agent.js";
 
-/** AgentService: one bidi stream per host; package downloads by sha256. */
-export function createAgentService(d: { hosts: HostManager; patches: PatchManager; log: Logger }): AgentServiceImplementation<AuthContextExt> {
+/** Dependencies of {@link createAgentService}. */
+export interface AgentServiceDeps {
+  hosts: HostManager;
+  patches: PatchManager;
+  log: Logger;
+  /** Enrolment exchange (Enroll); without it Enroll answers FAILED_PRECONDITION. */
+  enrollment?: Pick<HostEnrollment, "exchange">;
+  /** A Connect stream ends (UNAUTHENTICATED "token revoked") as soon as its token is revoked. */
+  revocations?: CredentialRevocations;
+}
+
+/** AgentService: one bidi stream per host; package downloads by sha256; enrolment exchange. */
+export function createAgentService(d: AgentServiceDeps): AgentServiceImplementation<AuthContextExt> {
   return {
     async *connect(requests: AsyncIterable<ConnectRequest>, ctx: CallContext & AuthContextExt): AsyncGenerator<ConnectResponse> {
       const out = new AsyncQueue<ConnectResponse>();
@@ -27,7 +40,7 @@ export function createAgentService(d: { hosts: HostManager; patches: PatchManage
             const m = req.message;
             if (!m) continue;
             if (m.$case === "hello") {
-              assertMayActAsHost(ctx.caller, m.value.hostname);
+              assertMayActAsHost(ctx.caller, m.value.hostname, m.value.personality);
               hostname = await d.hosts.hello(fromProtoHello(m.value), link, peerIp(ctx.peer));
               continue;
             }
@@ -62,12 +75,25 @@ export function createAgentService(d: { hosts: HostManager; patches: PatchManage
       })();
       const onAbort = () => out.end();
       ctx.signal.addEventListener("abort", onAbort);
+      // Revocation (host-revoke, token-revoke, a re-enrolment's exchange) ends the stream at once.
+      let revoked: DomainError | undefined;
+      const tokenId = ctx.caller?.tokenId;
+      const unwatch =
+        d.revocations && tokenId && tokenId !== "local"
+          ? d.revocations.watch(tokenId, () => {
+              revoked = new DomainError("unauthenticated", "token revoked", { reason: "TOKEN_REVOKED" });
+              d.log.info("agent stream ended: credential revoked", { hostname, tokenId });
+              out.end();
+            })
+          : undefined;
       try {
         for await (const msg of out) yield msg;
+        if (revoked) throw revoked;
         // A refused hello (bad hostname, another host's token) reaches the agent as its status.
         // (When the controller cut the link itself, the pump may still wait for requests.)
         if (pumpFinished && refused) throw refused;
       } finally {
+        unwatch?.();
         ctx.signal.removeEventListener("abort", onAbort);
         out.end();
         // Do not wait for the pump: it may be waiting for the agent's next request, and the
@@ -75,6 +101,13 @@ export function createAgentService(d: { hosts: HostManager; patches: PatchManage
         void pump.catch(() => undefined);
         if (hostname) await d.hosts.disconnected(hostname, link).catch((e) => d.log.warn("disconnect handling failed", { hostname, error: String(e) }));
       }
+    },
+
+    async enroll(req) {
+      if (!d.enrollment) throw new DomainError("failed-precondition", "host enrolment is not available on this server", { reason: "ENROLLMENT_UNAVAILABLE" });
+      const r = await d.enrollment.exchange({ enrollToken: req.enrollToken, hostname: req.hostname, personality: req.personality });
+      d.log.info("host enrolled", { hostname: r.info.hostname, personality: r.info.personality, tokenId: r.info.id, replacedTokens: r.revokedTokenIds.length });
+      return { token: r.token, tokenId: r.info.id, hostname: r.info.hostname, personality: r.info.personality };
     },
 
     async *fetchPackage(req, ctx) {

@@ -17,7 +17,7 @@ import { LOCAL_CALLER, roleSatisfies, type Caller } from "../domain/auth/roles.j
 import { RPC_POLICY, isAuditedRequirement, methodNameOf, type RpcRequirement } from "../domain/auth/rpc-policy.js";
 import type { AuditRecord } from "../domain/auth/audit-log.js";
 import { peerIp } from "./peer-address.js";
-import { parseToken } from "../domain/auth/token.js";
+import { parseEnrollToken, parseToken } from "../domain/auth/token.js";
 import type { Logger } from "../lib/log.js";
 
 export { assertMayActAsHost } from "../domain/auth/roles.js";
@@ -73,7 +73,18 @@ function auditDetailOfResponse(response: unknown): string {
   if (typeof r.operationId === "string" && r.operationId) parts.push(`operation=${r.operationId}`);
   const info = r.info as Record<string, unknown> | undefined;
   if (info && typeof info.id === "string" && info.id) parts.push(`token=${info.id}`);
+  const enrollment = r.enrollment as Record<string, unknown> | undefined;
+  if (enrollment && typeof enrollment.id === "string" && enrollment.id) parts.push(`enrollment=${enrollment.id}`);
+  if (typeof r.tokenId === "string" && r.tokenId) parts.push(`token=${r.tokenId}`);
+  if (Array.isArray(r.revokedTokenIds) && r.revokedTokenIds.length) parts.push(`revoked=${r.revokedTokenIds.join(",")}`);
   return parts.join(" ");
+}
+
+/** `enrollment:<id>` of the request's enrolment token (its id is not secret), else "anonymous". */
+function enrollmentActorOf(request: unknown): string {
+  const t = (request as { enrollToken?: unknown } | undefined)?.enrollToken;
+  const parsed = typeof t === "string" ? parseEnrollToken(t.trim()) : null;
+  return parsed ? `enrollment:${parsed.id}` : "anonymous";
 }
 
 /** The gRPC status name an error will reach the client as (the error middleware maps the rest). */
@@ -147,6 +158,20 @@ export function createAuthMiddleware(opts: AuthMiddlewareOptions): ServerMiddlew
     // Public methods (health, reflection) ignore tokens entirely: a probe never depends on the
     // token store, and a stale token in a tool's config does not break it.
     if (requirement === "public") return yield* call.next(call.request, { ...context, caller: enabled ? undefined : LOCAL_CALLER });
+
+    // An enrolment exchange has no bearer token: the method checks the one-time enrolment token in
+    // the request. Audited either way, with the enrolment's id (never its secret) as the actor.
+    if (requirement === "enrollment") {
+      const actor = enrollmentActorOf(call.request);
+      try {
+        const response = yield* call.next(call.request, { ...context, caller: undefined });
+        await write(actor, "", "ok", auditDetailOfResponse(response), true);
+        return response;
+      } catch (e) {
+        await write(actor, "", outcomeOf(e, context.signal), detailOf(e));
+        throw e;
+      }
+    }
 
     // Authenticate.
     let caller: Caller | undefined;

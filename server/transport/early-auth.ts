@@ -48,8 +48,9 @@ export function createEarlyAuthInterceptor(o: EarlyAuthOptions): ServerIntercept
   return (method, call) => {
     const requirement = policy[method.path];
     // Streams of requests, public and unclassified methods: the middleware decides (it runs before
-    // a client stream's first message is read).
-    if (method.requestStream || requirement === undefined || requirement === "public") return new ServerInterceptingCall(call);
+    // a client stream's first message is read). An enrolment exchange carries its token in the
+    // request (a few hundred bytes; the method checks it), so it is read like a public call's.
+    if (method.requestStream || requirement === undefined || requirement === "public" || requirement === "enrollment") return new ServerInterceptingCall(call);
     const audited = isAuditedRequirement(requirement) || requirement === "agent";
     const refuse = async (code: GrpcStatus, message: string, reason: string, actor: string, auditDetail = message) => {
       if (audited && o.audit) {

@@ -5,6 +5,8 @@ import { invalidArgument } from "../domain/errors.js";
 import type { HostManager } from "../domain/hosts/host-manager.js";
 import { toProtoAlarm, toProtoHost } from "./mappers/host.js";
 import { toProtoProgress } from "./mappers/agent.js";
+import type { HostEnrollment } from "../domain/auth/host-enrollment.js";
+import { createEnrollmentMethods } from "./enrollment-service.js";
 
 function hostArg(v: string): string {
   if (!v) throw invalidArgument("host: a hostname or IP address is required");
@@ -17,8 +19,8 @@ function opId(v: string): string {
   return v;
 }
 
-/** HostService over the host manager. */
-export function createHostService(d: { hosts: HostManager }): HostServiceImplementation {
+/** HostService over the host manager (and host enrolment, when given). */
+export function createHostService(d: { hosts: HostManager; enrollment?: Pick<HostEnrollment, "enroll" | "revokeHost" | "list"> }): HostServiceImplementation {
   // One response (and one encoding) per progress message, shared by every watcher of the operation.
   const progress = new SharedResponses<InstallProgress, WatchOperationResponse>(WatchOperationResponse, (p) => ({ progress: toProtoProgress(p) }));
   return {
@@ -77,5 +79,6 @@ export function createHostService(d: { hosts: HostManager }): HostServiceImpleme
       await d.hosts.clearAlarm(req.uuid);
       return {};
     },
+    ...createEnrollmentMethods(d.enrollment),
   };
 }

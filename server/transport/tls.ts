@@ -79,7 +79,7 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * The listen rule: without TLS the controller listens on loopback only, unless
- * `--insecure-listen-any` was given.
+ * `--insecure` (alias `--insecure-listen-any`) was given.
  * @returns a warning to log when plaintext is allowed on a non-loopback address, else undefined.
  * @throws DomainError invalid-argument with the flags to use.
  */
@@ -87,10 +87,10 @@ export function checkListenPolicy(host: string, tlsEnabled: boolean, allowInsecu
   if (tlsEnabled || isLoopbackHost(host)) return undefined;
   if (!allowInsecure) {
     throw invalidArgument(
-      `--listen ${host}: refusing to serve plaintext gRPC on a non-loopback address; give --tls-cert and --tls-key, or --insecure-listen-any to accept bearer tokens in cleartext`,
+      `--listen ${host}: refusing to serve plaintext gRPC on a non-loopback address; give --tls-cert and --tls-key, or --insecure to accept bearer tokens in cleartext`,
     );
   }
-  return `listening on ${host} without TLS (--insecure-listen-any): tokens and patches travel in cleartext`;
+  return `listening on ${host} without TLS (--insecure): tokens and patches travel in cleartext`;
 }
 
 /**

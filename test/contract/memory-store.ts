@@ -12,7 +12,17 @@ import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import type { AlarmRecord } from "../../server/domain/alarms/model.js";
-import type { AuditEntry, AuditStore, Role, StoredTrustedKey, TokenRecord, TokenStore, TrustedKeyStore } from "../../server/domain/auth/index.js";
+import type {
+  AuditEntry,
+  AuditStore,
+  EnrollmentRecord,
+  EnrollmentStore,
+  Role,
+  StoredTrustedKey,
+  TokenRecord,
+  TokenStore,
+  TrustedKeyStore,
+} from "../../server/domain/auth/index.js";
 import type { DomainEvent } from "../../server/domain/events/event-log.js";
 import type { HostRecord, OperationRecord } from "../../server/domain/hosts/model.js";
 import type { PackageRecord, PatchRecord } from "../../server/domain/patches/model.js";
@@ -33,6 +43,7 @@ export interface Disk {
   events: Map<number, DomainEvent>;
   strategy: StrategyDocument | undefined;
   tokens: Map<string, TokenRecord>;
+  enrollments: Map<string, EnrollmentRecord>;
   audit: AuditEntry[];
   trusted: StoredTrustedKey[];
 }
@@ -52,6 +63,7 @@ export function emptyDisk(): Disk {
     events: new Map(),
     strategy: undefined,
     tokens: new Map(),
+    enrollments: new Map(),
     audit: [],
     trusted: [],
   };
@@ -361,7 +373,7 @@ export class MemoryStore implements Store, EventRetentionPort {
 }
 
 /** The auth stores over the same disk (each write its own commit, immediately). */
-export class MemoryAuthStore implements TokenStore, AuditStore, TrustedKeyStore {
+export class MemoryAuthStore implements TokenStore, AuditStore, TrustedKeyStore, EnrollmentStore {
   constructor(private readonly disk: { d: Disk }) {}
   private get d(): Disk {
     return this.disk.d;
@@ -385,6 +397,48 @@ export class MemoryAuthStore implements TokenStore, AuditStore, TrustedKeyStore 
   }
   async hasActiveToken(role: Role): Promise<boolean> {
     return [...this.d.tokens.values()].some((t) => t.role === role && t.revokedAt === null);
+  }
+  // Enrolments: each method checks and writes with no await in between (one commit, atomic).
+  async insertEnrollment(rec: EnrollmentRecord): Promise<string[]> {
+    if (this.d.enrollments.has(rec.id)) throw refused(`enrollment ${rec.id} exists`);
+    const replaced = this.sortedEnrollments().filter((e) => e.hostname === rec.hostname && e.state === "pending");
+    for (const e of replaced) this.d.enrollments.set(e.id, { ...e, state: "replaced", endedAt: rec.createdAt });
+    this.d.enrollments.set(rec.id, { ...rec });
+    return replaced.map((e) => e.id);
+  }
+  async getEnrollment(id: string): Promise<EnrollmentRecord | undefined> {
+    const e = this.d.enrollments.get(id);
+    return e && { ...e };
+  }
+  async listEnrollments(): Promise<EnrollmentRecord[]> {
+    return this.sortedEnrollments().map((e) => ({ ...e }));
+  }
+  async exchangeEnrollment(id: string, at: string, credential: TokenRecord): Promise<{ revokedTokenIds: string[] } | null> {
+    const e = this.d.enrollments.get(id);
+    if (!e || e.state !== "pending" || !(e.expiresAt > at)) return null;
+    if (this.d.tokens.has(credential.id)) throw refused(`token ${credential.id} exists`);
+    const revoked = this.activeAgentTokens(credential.hostname);
+    this.d.enrollments.set(id, { ...e, state: "spent", endedAt: at, credentialId: credential.id });
+    for (const t of revoked) this.d.tokens.set(t.id, { ...t, revokedAt: at });
+    this.d.tokens.set(credential.id, { ...credential });
+    return { revokedTokenIds: revoked.map((t) => t.id) };
+  }
+  async revokeHost(hostname: string, at: string): Promise<{ tokenIds: string[]; enrollmentIds: string[]; known: boolean }> {
+    const tokens = this.activeAgentTokens(hostname);
+    const pending = this.sortedEnrollments().filter((e) => e.hostname === hostname && e.state === "pending");
+    for (const t of tokens) this.d.tokens.set(t.id, { ...t, revokedAt: at });
+    for (const e of pending) this.d.enrollments.set(e.id, { ...e, state: "revoked", endedAt: at });
+    const known =
+      [...this.d.tokens.values()].some((t) => t.role === "agent" && t.hostname === hostname) || [...this.d.enrollments.values()].some((e) => e.hostname === hostname);
+    return { tokenIds: tokens.map((t) => t.id), enrollmentIds: pending.map((e) => e.id), known };
+  }
+  private sortedEnrollments(): EnrollmentRecord[] {
+    return [...this.d.enrollments.values()].sort((a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1));
+  }
+  private activeAgentTokens(hostname: string): TokenRecord[] {
+    return [...this.d.tokens.values()]
+      .filter((t) => t.role === "agent" && t.hostname === hostname && t.revokedAt === null)
+      .sort((a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1));
   }
   async appendAudit(entry: Omit<AuditEntry, "id">): Promise<void> {
     const id = (this.d.audit.at(-1)?.id ?? 0) + 1;

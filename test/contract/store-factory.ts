@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { BlobPort, Store } from "../../server/domain/store.js";
-import type { AuditStore, TokenStore, TrustedKeyStore } from "../../server/domain/auth/index.js";
+import type { AuditStore, EnrollmentStore, TokenStore, TrustedKeyStore } from "../../server/domain/auth/index.js";
 import { Db } from "../../server/storage/sqlite/db.js";
 import { migrations } from "../../server/storage/sqlite/migrations/index.js";
 import { SqliteStore } from "../../server/storage/sqlite/store.js";
@@ -19,7 +19,7 @@ import { FakeStore } from "../lib/fake-store.js";
 export interface StoreUnderTest {
   store: Store;
   blobs: BlobPort;
-  auth: { tokens: TokenStore; audit: AuditStore; trust: TrustedKeyStore };
+  auth: { tokens: TokenStore; audit: AuditStore; trust: TrustedKeyStore; enrollments: EnrollmentStore };
   /** A directory outside the store for the test's own files (inputs to `blobs.put`). */
   scratch: string;
   /**
@@ -66,7 +66,7 @@ async function openSqlite(dir: string): Promise<StoreUnderTest> {
   return {
     store: new SqliteStore(db),
     blobs,
-    auth: { tokens: auth, audit: auth, trust: auth },
+    auth: { tokens: auth, audit: auth, trust: auth, enrollments: auth },
     scratch: path.join(dir, "scratch"),
     async reopen() {
       await shut();
@@ -119,7 +119,7 @@ async function openMemory(dir: string, d: Disk): Promise<StoreUnderTest> {
   return {
     store,
     blobs,
-    auth: { tokens: auth, audit: auth, trust: auth },
+    auth: { tokens: auth, audit: auth, trust: auth, enrollments: auth },
     scratch: path.join(dir, "scratch"),
     async reopen() {
       await store.close();
@@ -153,7 +153,7 @@ async function openFake(dir: string, store: FakeStore, disk: { d: Disk }): Promi
   return {
     store,
     blobs,
-    auth: { tokens: auth, audit: auth, trust: auth },
+    auth: { tokens: auth, audit: auth, trust: auth, enrollments: auth },
     scratch: path.join(dir, "scratch"),
     async reopen() {
       await store.close();

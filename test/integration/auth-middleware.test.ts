@@ -20,8 +20,7 @@ import { OrchestrationServiceDefinition } from "../../clients/sdk/src/gen/swpatc
 import { AdminServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/admin_service.js";
 import { descriptorSetBase64 } from "../../server/transport/generated/descriptor-set.js";
 import { Db } from "../../server/storage/sqlite/db.js";
-import { m0001 } from "../../server/storage/sqlite/migrations/0001-initial.js";
-import { m0002 } from "../../server/storage/sqlite/migrations/0002-auth.js";
+import { migrations } from "../../server/storage/sqlite/migrations/index.js";
 import { AuthStore } from "../../server/storage/sqlite/auth-store.js";
 import { AuthManager } from "../../server/domain/auth/auth-manager.js";
 import { AuditLog } from "../../server/domain/auth/audit-log.js";
@@ -111,7 +110,7 @@ describe("auth middleware (real server, every RPC)", () => {
 
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), "swpatch-auth-it-"));
-    db = await Db.open(path.join(dir, "sw-patch.sqlite"), [m0001, m0002]);
+    db = await Db.open(path.join(dir, "sw-patch.sqlite"), migrations);
     const store = new AuthStore(db);
     auth = new AuthManager({ store });
     // Every refusal is recorded here (the rate limit per source is tested in test/unit/auth/audit-log.test.ts).
@@ -131,6 +130,9 @@ describe("auth middleware (real server, every RPC)", () => {
         }
       },
       async *fetchPackage() {},
+      async enroll() {
+        return { token: "", tokenId: "", hostname: "", personality: "" };
+      },
     });
     server.add(AdminServiceDefinition, createAdminService({ auth, trust, audit }));
     server.add(HealthDefinition, HealthServiceImpl(HealthState()));
@@ -182,9 +184,10 @@ describe("auth middleware (real server, every RPC)", () => {
     const out: Record<string, string> = {};
     for (const x of ALL) {
       const req = RPC_POLICY[x.path]!;
-      if (req === "public") out[x.path] = "allowed";
+      // Enroll needs no bearer token (its request carries the enrolment token; the stub accepts it).
+      if (req === "public" || req === "enrollment") out[x.path] = "allowed";
       else if (role === "none" || role === "revoked") out[x.path] = "UNAUTHENTICATED";
-      else out[x.path] = roleSatisfies(role, req) ? "allowed" : "PERMISSION_DENIED";
+      else out[x.path] = roleSatisfies(role, req as Role) ? "allowed" : "PERMISSION_DENIED";
     }
     return out;
   }

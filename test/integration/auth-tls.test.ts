@@ -4,11 +4,9 @@
  * client CA (mTLS) a client without a certificate is refused at the handshake.
  */
 import { expect } from "chai";
-import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import forge from "node-forge";
 import { ChannelCredentials } from "@grpc/grpc-js";
 import { ClientError, Metadata, ServerError, Status, createChannel, createClient, createServer, type Channel, type Server } from "nice-grpc";
 import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
@@ -19,35 +17,7 @@ import { errorMiddleware } from "../../server/transport/errors.js";
 import { createLogger } from "../../server/lib/log.js";
 import type { Caller } from "../../server/domain/auth/roles.js";
 import { DomainError } from "../../server/domain/errors.js";
-
-interface Issued {
-  certPem: string;
-  keyPem: string;
-}
-
-/** An RSA key (node:crypto, fast) and a certificate signed by `issuer` (or self-signed). */
-function issue(cn: string, opts: { issuer?: Issued; ca?: boolean; ip?: string; client?: boolean }): Issued {
-  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const keyPem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-  const fKey = forge.pki.privateKeyFromPem(keyPem);
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.setRsaPublicKey(fKey.n, fKey.e);
-  // A positive, minimally encoded DER integer (a leading 0x00 before a byte < 0x80 is invalid DER).
-  cert.serialNumber = "01" + forge.util.bytesToHex(forge.random.getBytesSync(8));
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + 24 * 3600_000);
-  cert.setSubject([{ name: "commonName", value: cn }]);
-  const issuerCert = opts.issuer ? forge.pki.certificateFromPem(opts.issuer.certPem) : cert;
-  cert.setIssuer(issuerCert.subject.attributes);
-  const ext: object[] = [{ name: "basicConstraints", cA: !!opts.ca }];
-  if (opts.ca) ext.push({ name: "keyUsage", keyCertSign: true, cRLSign: true, digitalSignature: true });
-  else ext.push({ name: "keyUsage", digitalSignature: true, keyEncipherment: true }, { name: "extKeyUsage", serverAuth: !opts.client, clientAuth: !!opts.client });
-  if (opts.ip) ext.push({ name: "subjectAltName", altNames: [{ type: 7, ip: opts.ip }] });
-  cert.setExtensions(ext);
-  const signer = opts.issuer ? forge.pki.privateKeyFromPem(opts.issuer.keyPem) : fKey;
-  cert.sign(signer, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem };
-}
+import { issue, type Issued } from "../lib/test-certs.js";
 
 const READER: Caller = { tokenId: "r1", role: "reader" };
 const auth = {

@@ -284,6 +284,10 @@ describe("Python client (clients/python, pip-installed in a venv) against a real
     });
     expect(error("reader-list-tokens")).to.deep.include({ exception: "PermissionDeniedError", method: "ListTokens" });
     expect(one("token_revoke").revoked).to.deep.equal([true]);
+    expect(one("enroll")).to.deep.include({ token_prefix: "swpe_", personality: "worker", revoked_enrollments: true });
+    expect(one("enroll").pending).to.deep.equal([["py-host", "pending"]]);
+    expect(one("enroll").states).to.deep.equal(["revoked"]);
+    expect(error("revoke-unknown-host")).to.deep.include({ exception: "NotFoundError", method: "RevokeHost" });
     expect(error("revoked-token")).to.deep.include({ exception: "UnauthenticatedError", code: "UNAUTHENTICATED", reason: "TOKEN_REVOKED" });
   });
 

@@ -301,6 +301,10 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     [H + "ClearAlarm"]: (c) => c.hosts.clearAlarm({ uuid: UNKNOWN_OP }),
     [A + "Connect"]: (c) => first(c.agent.connect(streamOf(hello("fake-9")))),
     [A + "FetchPackage"]: (c) => first(c.agent.fetchPackage({ sha256: NO_SHA })),
+    [A + "Enroll"]: (c) => c.agent.enroll({ enrollToken: "not-a-token", hostname: "matrix-host", personality: "worker" }),
+    [H + "EnrollHost"]: (c) => c.hosts.enrollHost({ hostname: "matrix-host", personality: "pilot" }),
+    [H + "RevokeHost"]: (c) => c.hosts.revokeHost({ hostname: "ghost-host" }),
+    [H + "ListEnrollments"]: (c) => c.hosts.listEnrollments({}),
     [O + "CreateStrategy"]: (c) => c.orchestration.createStrategy({ maxParallelWorkerHosts: 1 }),
     [O + "GetStrategy"]: (c) => c.orchestration.getStrategy({}),
     [O + "ApplyStrategy"]: (c) => c.orchestration.applyStrategy({}),
@@ -318,7 +322,8 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
 
   // --- Generated rows: UNAUTHENTICATED without/with a bad token, PERMISSION_DENIED below the role.
   for (const [rpc, requirement] of Object.entries(RPC_POLICY)) {
-    if (requirement === "public") continue;
+    // Enroll takes no bearer token: its rows are hand-written (enrolment below).
+    if (requirement === "public" || requirement === "enrollment") continue;
     const call = SIMPLE[rpc];
     if (!call) continue; // the coverage test below names it
     const method = rpc.split("/").pop()!;
@@ -843,6 +848,85 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     "unknown alarm",
     (c) => c.hosts.clearAlarm({ uuid: UNKNOWN_OP }),
     err(Status.NOT_FOUND, `Alarm not found: ${UNKNOWN_OP}`, "ALARM_NOT_FOUND", NotFoundError),
+  );
+
+  // Enrolment: HostService (operator) and AgentService.Enroll (no bearer token; the request's enrolment token).
+  let enrollToken = "";
+  row(
+    H + "EnrollHost",
+    "operator",
+    "bad personality",
+    (c) => c.hosts.enrollHost({ hostname: "matrix-host", personality: "pilot" }),
+    invalid('personality: expected controller, worker or storage, got "pilot"'),
+  );
+  row(
+    H + "EnrollHost",
+    "operator",
+    "longer than 7 days",
+    (c) => c.hosts.enrollHost({ hostname: "matrix-host", personality: "worker", expiresSeconds: 604801 }),
+    invalid("expires: from 1 second to 7 days (604800 s), got 604801"),
+  );
+  row(
+    H + "EnrollHost",
+    "operator",
+    "a host",
+    async (c) => {
+      const r = await c.hosts.enrollHost({ hostname: "matrix-host", personality: "worker" });
+      enrollToken = r.enrollToken;
+      return r;
+    },
+    ok((r) => expect((r as { enrollToken: string }).enrollToken).to.match(/^swpe_[0-9a-f]{16}_[0-9a-f]{64}$/)),
+  );
+  row(
+    H + "ListEnrollments",
+    "reader",
+    "pending",
+    (c) => c.hosts.listEnrollments({}),
+    ok((r) =>
+      expect((r as { enrollments: { hostname: string; state: string }[] }).enrollments.map((e) => [e.hostname, e.state])).to.deep.equal([["matrix-host", "pending"]]),
+    ),
+  );
+  row(
+    A + "Enroll",
+    "none",
+    "malformed token",
+    (c) => c.agent.enroll({ enrollToken: "swp_x", hostname: "matrix-host", personality: "worker" }),
+    err(Status.UNAUTHENTICATED, "invalid enrolment token", "ENROLL_TOKEN_INVALID", UnauthenticatedError),
+  );
+  row(
+    A + "Enroll",
+    "none",
+    "another host's token",
+    (c) => c.agent.enroll({ enrollToken, hostname: "fake-0", personality: "worker" }),
+    err(Status.PERMISSION_DENIED, "enrolment token for host matrix-host may not enrol host fake-0", "ENROLL_HOST_MISMATCH", PermissionDeniedError),
+  );
+  row(
+    A + "Enroll",
+    "none",
+    "the host's token",
+    (c) => c.agent.enroll({ enrollToken, hostname: "matrix-host", personality: "worker" }),
+    ok((r) => expect((r as { hostname: string; token: string }).hostname).to.equal("matrix-host")),
+  );
+  row(
+    A + "Enroll",
+    "none",
+    "spent token",
+    (c) => c.agent.enroll({ enrollToken, hostname: "matrix-host", personality: "worker" }),
+    err(Status.UNAUTHENTICATED, "enrolment token already used", "ENROLL_TOKEN_SPENT", UnauthenticatedError),
+  );
+  row(
+    H + "RevokeHost",
+    "operator",
+    "a host never enrolled",
+    (c) => c.hosts.revokeHost({ hostname: "ghost-host" }),
+    err(Status.NOT_FOUND, "Host ghost-host has no credentials or enrolments", "HOST_NOT_ENROLLED", NotFoundError),
+  );
+  row(
+    H + "RevokeHost",
+    "operator",
+    "an enrolled host",
+    (c) => c.hosts.revokeHost({ hostname: "matrix-host" }),
+    ok((r) => expect((r as { revokedTokenIds: string[] }).revokedTokenIds).to.have.length(1)),
   );
 
   // OrchestrationService

@@ -53,9 +53,13 @@ export function startAgent(endpoint: string, spec: AgentSpec, rootsDir: string, 
   ];
   if (spec.subfunctions) args.push("--subfunctions", spec.subfunctions.join(","));
   if (spec.mgmtIp) args.push("--mgmt-ip", spec.mgmtIp);
-  if (token) args.push("--token", token);
   args.push(...(spec.extraArgs ?? []));
-  const proc = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
+  // The token goes in the environment, never in argv (where ps shows it).
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.SWPATCH_TOKEN_FILE;
+  if (token) env.SWPATCH_TOKEN = token;
+  else delete env.SWPATCH_TOKEN;
+  const proc = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env });
   let log = "";
   proc.stderr!.on("data", (d: Buffer) => (log += d.toString()));
   const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));

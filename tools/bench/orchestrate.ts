@@ -40,14 +40,13 @@ function agentProc(endpoint: string, token: string, name: string, personality: s
       String(n),
       "--base-feed",
       feed,
-      "--token",
-      token,
       "--log-level",
       "error",
       "--reboot-delay-ms",
       "50",
     ],
-    { stdio: ["ignore", "ignore", "inherit"] },
+    // The token in the environment, not in argv (ps shows argv to every local user).
+    { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, SWPATCH_TOKEN: token } },
   );
 }
 

@@ -89,12 +89,10 @@ start_system() {
     sleep 0.1
   done
   grep -q "127.0.0.1:$PORT" "$WORK/controller.out" || fail "patch API did not come up on 127.0.0.1:$PORT: $(cat "$WORK/controller.err")"
-  local token
-  token=$(cat "$WORK/data/admin.token")
   echo "== controller gRPC on $grpc, patch API on $API; starting ${#HOSTS[@]} agents"
   for h in "${HOSTS[@]}"; do
     node "$ROOT/bin/sw-patch-agent" --controller "$grpc" --hostname "$h" --personality "${PERSONALITY[$h]}" --mgmt-ip "${MGMT_IP[$h]}" \
-      --root "$WORK/roots/$h" --provision --reboot-delay-ms 100 --log-level warn --token "$token" 2>"$WORK/agent-$h.err" &
+      --root "$WORK/roots/$h" --provision --reboot-delay-ms 100 --log-level warn --token-file "$WORK/data/admin.token" 2>"$WORK/agent-$h.err" &
     PIDS+=($!)
   done
   wait_hosts "d.length === ${#HOSTS[@]} && d.every(h => h.state === 'idle' && h.patch_current)" "every host provisioned and idle"

@@ -65,6 +65,8 @@ export class Demo {
   private client: SwPatchClient | undefined;
   private endpoint = "";
   private token = "";
+  /** The controller's admin token file (agents read it: a token in argv is visible in ps). */
+  private tokenFile = "";
   private cleaned: Promise<void> | undefined;
   /** Aborts builds (rpmbuild) still running when we clean up. */
   private readonly abort = new AbortController();
@@ -186,7 +188,8 @@ export class Demo {
       ctl.proc.stdout!.on("data", onData);
       void ctl.exited.then(() => reject(new StepFailed(`the controller exited before listening:\n${ctl.log()}`)));
     });
-    this.token = readFileSync(path.join(dataDir, "admin.token"), "utf8").trim();
+    this.tokenFile = path.join(dataDir, "admin.token");
+    this.token = readFileSync(this.tokenFile, "utf8").trim();
     this.client = createSwPatchClient({ endpoint: this.endpoint, token: this.token });
 
     this.note("building the in-service patch 001 (sysinv 1.0-2, release 19.09) with patch_build, signed with the controller's local key");
@@ -233,8 +236,8 @@ export class Demo {
           "100",
           "--log-level",
           "warn",
-          "--token",
-          this.token,
+          "--token-file",
+          this.tokenFile,
         ],
         "ignore",
       );

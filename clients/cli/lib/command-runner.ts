@@ -9,9 +9,10 @@ import { terminalWidth } from "../render/text.js";
 import type { Command, CommandContext, ParsedArgs } from "../sw-patch/command.js";
 import { errorLine } from "../sw-patch/errors.js";
 import { GLOBAL_OPTIONS, resolveConnection, UsageProblem } from "../sw-patch/global-options.js";
+import { resolveTransport, TransportProblem, type ResolvedTransport } from "./transport.js";
 
-const VALUE_GLOBALS = new Set(["--endpoint", "--token", "--token-file", "--os-region-name", "--format"]);
-const FLAG_GLOBALS = new Set(["--debug", "--help", "-h"]);
+const VALUE_GLOBALS = new Set(["--endpoint", "--token", "--token-file", "--os-region-name", "--format", "--tls-ca", "--tls-cert", "--tls-key"]);
+const FLAG_GLOBALS = new Set(["--debug", "--help", "-h", "--insecure"]);
 
 /** Splits argv into the global options before the subcommand, the subcommand and the rest. */
 export function splitGlobal(argv: readonly string[]): { pre: string[]; name: string | undefined; rest: string[] } {
@@ -102,16 +103,27 @@ export async function runCommand(
     err(`Error: invalid endpoint '${connection.endpoint}': ${(e as Error).message}\n`);
     return 1;
   }
+  let transport: ResolvedTransport;
+  try {
+    transport = resolveTransport(connection.endpoint, connection.transport);
+  } catch (e) {
+    if (!(e instanceof TransportProblem)) throw e;
+    err(`${e.message}\n`);
+    return 1;
+  }
+  if (transport.warning) err(`${transport.warning}\n`);
   let client: SwPatchClient | undefined;
   const ctx: CommandContext = {
     io,
     token: connection.token,
+    transport: connection.transport,
+    tls: transport.tls !== undefined,
     endpoint,
     debug: Boolean(values.debug),
     json,
     termWidth: terminalWidth(io.isTTY ? io.columns : undefined),
     client() {
-      client ??= createSwPatchClient({ endpoint, token: connection.token });
+      client ??= createSwPatchClient({ endpoint, token: connection.token, allowInsecure: transport.allowInsecure, ...(transport.tls ? { tls: transport.tls } : {}) });
       return client;
     },
     out,

@@ -4,6 +4,7 @@ import { resolveIo, type CliIo } from "../lib/io.js";
 import { formatJson } from "../render/json.js";
 import { errorLine } from "../sw-patch/errors.js";
 import { resolveConnection, UsageProblem } from "../sw-patch/global-options.js";
+import { resolveTransport, TRANSPORT_OPTIONS, TransportProblem, type ResolvedTransport } from "../lib/transport.js";
 import { ActionFailure, type ActionContext, type OptionSpec, type StrategyAction } from "./command.js";
 import { renderStrategy } from "./render/strategy-show.js";
 import { abortAction } from "./commands/patch-strategy/abort.js";
@@ -25,6 +26,7 @@ const GLOBAL_OPTIONS: OptionSpec = {
   endpoint: { type: "string" },
   token: { type: "string" },
   "token-file": { type: "string" },
+  ...TRANSPORT_OPTIONS,
   format: { type: "string" },
   debug: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -46,6 +48,11 @@ export function mainHelp(): string {
     "  --token TOKEN          bearer token (SWPATCH_TOKEN)\n" +
     "  --token-file PATH      read the bearer token from a file (SWPATCH_TOKEN_FILE); with neither,\n" +
     "                         ./data/admin.token when readable (on the controller host)\n" +
+    "  --tls-ca FILE          verify the controller with this CA (PEM; SWPATCH_TLS_CA); an https://\n" +
+    "                         endpoint means TLS with the system CAs\n" +
+    "  --tls-cert FILE        client certificate for mutual TLS (PEM; SWPATCH_TLS_CERT)\n" +
+    "  --tls-key FILE         its private key (PEM; SWPATCH_TLS_KEY)\n" +
+    "  --insecure             allow plaintext to a controller that is not on loopback\n" +
     '  --format json          print results as JSON objects ({"strategy": ...}; one line per change with show --watch)\n'
   );
 }
@@ -129,20 +136,25 @@ export async function main(argv: string[], ioOverrides?: Partial<CliIo>): Promis
   const json = values.format === "json";
   let endpoint: string;
   let token: string | undefined;
+  let transport: ResolvedTransport;
   try {
     // The OpenStack region option is accepted and ignored here (no region table for sw-manager).
-    ({ endpoint, token } = resolveConnection({ endpoint: values.endpoint, token: values.token, "token-file": values["token-file"] }, io.env));
+    const picked = ["endpoint", "token", "token-file", ...Object.keys(TRANSPORT_OPTIONS)].map((k) => [k, values[k]]);
+    const connection = resolveConnection(Object.fromEntries(picked), io.env);
+    ({ endpoint, token } = connection);
+    transport = resolveTransport(endpoint, connection.transport);
   } catch (e) {
-    err(`${e instanceof UsageProblem ? e.message : String(e)}\n`);
+    err(`${e instanceof UsageProblem || e instanceof TransportProblem ? e.message : String(e)}\n`);
     return 1;
   }
+  if (transport.warning) err(`${transport.warning}\n`);
   const printStrategy: ActionContext["printStrategy"] = (s, opts) => {
     if (json) out(formatJson({ strategy: s ? Strategy.toJSON(s) : null }));
     else out(s ? renderStrategy(s, opts) : "No strategy available\n");
   };
   let client;
   try {
-    client = createSwPatchClient({ endpoint, ...(token ? { token } : {}) });
+    client = createSwPatchClient({ endpoint, allowInsecure: transport.allowInsecure, ...(token ? { token } : {}), ...(transport.tls ? { tls: transport.tls } : {}) });
   } catch (e) {
     err(`Error: ${(e as Error).message}\n`);
     return 1;

@@ -1,6 +1,7 @@
 import type { ParseArgsConfig } from "node:util";
 import type { SwPatchClient } from "../../sdk/src/index.js";
 import type { CliIo } from "../lib/io.js";
+import type { TransportSettings } from "../lib/transport.js";
 
 /** Option declarations of a command, in node:util parseArgs form. */
 export type CommandOptions = NonNullable<ParseArgsConfig["options"]>;
@@ -18,6 +19,10 @@ export interface CommandContext {
   readonly endpoint: string;
   /** The bearer token in use, if any (install-local hands it to the local agent). */
   readonly token: string | undefined;
+  /** TLS files and --insecure as given (install-local hands them to the local agent). */
+  readonly transport: TransportSettings;
+  /** The connection uses TLS (TLS files or an https:// endpoint). */
+  readonly tls: boolean;
   /** `--debug`: print the response JSON instead of the formatted output. */
   readonly debug: boolean;
   /** `--format json` was given. */

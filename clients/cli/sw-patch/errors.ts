@@ -1,5 +1,6 @@
 import { DeadlineExceededError, SwPatchError, UnauthenticatedError, UnavailableError } from "../../sdk/src/index.js";
 import { safeBlock } from "../render/safe-text.js";
+import { describeTlsFailure } from "../lib/transport.js";
 
 const ERRNO_WORDS: Record<string, string> = {
   ECONNREFUSED: "connection refused",
@@ -30,6 +31,8 @@ export function errorLine(error: unknown, endpoint: string): string {
 
 function rawErrorLine(error: unknown, endpoint: string): string {
   if (error instanceof UnavailableError) {
+    const tls = describeTlsFailure(error.message);
+    if (tls) return `Error: TLS with the patch controller at ${endpoint} failed: ${tls}`;
     return `Error: cannot reach the patch controller at ${endpoint}: ${unreachableReason(error.message)}`;
   }
   if (error instanceof DeadlineExceededError) {

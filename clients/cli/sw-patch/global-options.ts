@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_ENDPOINT } from "../../sdk/src/index.js";
 import type { CommandOptions } from "./command.js";
+import { TRANSPORT_HELP, TRANSPORT_OPTIONS, transportSettings, type TransportSettings } from "../lib/transport.js";
 
 /** Options accepted before or after the subcommand. */
 export const GLOBAL_OPTIONS: CommandOptions = {
@@ -9,6 +10,7 @@ export const GLOBAL_OPTIONS: CommandOptions = {
   token: { type: "string" },
   "token-file": { type: "string" },
   "os-region-name": { type: "string" },
+  ...TRANSPORT_OPTIONS,
   debug: { type: "boolean" },
   format: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -20,7 +22,7 @@ export const GLOBAL_HELP = `Global options:
   --token-file PATH         read the bearer token from a file (env SWPATCH_TOKEN_FILE); with neither,
                             the controller's ./data/admin.token when readable (on the controller host)
   --os-region-name NAME     SystemController, or a region from ~/.config/sw-patch/regions.json
-  --debug                   print the response JSON
+${TRANSPORT_HELP}  --debug                   print the response JSON
   --format json             machine-readable output (query commands)
   -h, --help                show help
 `;
@@ -30,6 +32,8 @@ export interface Connection {
   endpoint: string;
   token: string | undefined;
   systemController: boolean;
+  /** TLS files and --insecure (flags, then SWPATCH_TLS_*); read by resolveTransport. */
+  transport: TransportSettings;
 }
 
 /** A problem with the global options, reported as one "Error:"-less line (reference wording). */
@@ -57,7 +61,8 @@ function lookupRegion(region: string, env: Record<string, string | undefined>): 
  * Resolves the endpoint and token: --endpoint, then the region table, then SWPATCH_ENDPOINT,
  * then the default; --token, then --token-file, then SWPATCH_TOKEN, then SWPATCH_TOKEN_FILE, then
  * (as the operator on the controller host) the admin token the controller wrote to
- * ./data/admin.token, when that file is readable.
+ * ./data/admin.token, when that file is readable. TLS: --tls-ca/--tls-cert/--tls-key, then
+ * SWPATCH_TLS_CA/SWPATCH_TLS_CERT/SWPATCH_TLS_KEY.
  */
 export function resolveConnection(values: Record<string, unknown>, env: Record<string, string | undefined>): Connection {
   const region = values["os-region-name"] as string | undefined;
@@ -90,5 +95,5 @@ export function resolveConnection(values: Record<string, unknown>, env: Record<s
       if (token) break;
     }
   }
-  return { endpoint, token, systemController };
+  return { endpoint, token, systemController, transport: transportSettings(values, env) };
 }

@@ -8,6 +8,7 @@ import { DEFAULT_ENDPOINT } from "../../sdk/src/index.js";
 import { resolveIo, type CliIo } from "../lib/io.js";
 import { parsePreGlobals, runCommand, splitGlobal } from "../lib/command-runner.js";
 import type { Command } from "../sw-patch/command.js";
+import { TRANSPORT_HELP } from "../lib/transport.js";
 
 /** A program: its name, one line about it and its commands in help order. */
 export interface Program {
@@ -21,7 +22,7 @@ export const PROGRAM_GLOBAL_HELP = `Global options:
   --endpoint HOST:PORT      controller address (env SWPATCH_ENDPOINT, default ${DEFAULT_ENDPOINT})
   --token TOKEN             bearer token (env SWPATCH_TOKEN; default ./data/admin.token)
   --token-file PATH         read the bearer token from a file (env SWPATCH_TOKEN_FILE)
-  --debug                   print the response JSON
+${TRANSPORT_HELP}  --debug                   print the response JSON
   --format json             machine-readable output (list and show commands)
   -h, --help                show help
 `;

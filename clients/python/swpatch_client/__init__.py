@@ -9,7 +9,9 @@ from .client import (
     DEFAULT_ENDPOINT,
     DEFAULT_PORT,
     DEFAULT_TIMEOUT,
+    InsecureTransportError,
     SwPatchClient,
+    is_loopback_host,
     normalize_endpoint,
     tls_credentials,
 )
@@ -50,6 +52,8 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "normalize_endpoint",
     "tls_credentials",
+    "InsecureTransportError",
+    "is_loopback_host",
     "patch_state_name",
     "repo_state_name",
     "patch_current_name",

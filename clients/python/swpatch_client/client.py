@@ -17,6 +17,7 @@ Streams (uploads, watches, installs) have none unless ``timeout=`` is given.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import threading
 import time
@@ -46,6 +47,8 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "normalize_endpoint",
     "tls_credentials",
+    "InsecureTransportError",
+    "is_loopback_host",
     "patch_state_name",
     "repo_state_name",
     "patch_current_name",
@@ -114,6 +117,34 @@ def normalize_endpoint(endpoint: str) -> str:
     return e if colons == 1 else f"{e}:{DEFAULT_PORT}"
 
 
+class InsecureTransportError(Exception):
+    """Plaintext to a controller that is not on loopback, without ``allow_insecure=True``."""
+
+
+def _uses_tls_scheme(endpoint: str) -> bool:
+    e = endpoint.strip().lower()
+    return e.startswith("https://") or e.startswith("grpcs://")
+
+
+def _endpoint_host(target: str) -> str:
+    if target.startswith("["):
+        return target[1:target.index("]")]
+    return target.rsplit(":", 1)[0]
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1, ::ffff:127.x and ``localhost``."""
+    h = host.strip("[]").lower()
+    if h == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(h)
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
 def tls_credentials(ca: Optional[PathLike] = None, cert: Optional[PathLike] = None, key: Optional[PathLike] = None) -> grpc.ChannelCredentials:
     """Channel credentials for a TLS controller from PEM files: ``ca`` to trust (default: the
     system roots), ``cert`` and ``key`` to authenticate the client (mTLS)."""
@@ -151,7 +182,11 @@ class SwPatchClient:
         timeout: deadline in seconds of each unary call (default 30; None or 0 = none). A call's
             own ``timeout=`` wins. Streams have none unless given.
         credentials: :func:`tls_credentials` (or :func:`grpc.ssl_channel_credentials`) for a TLS
-            controller; None = plaintext.
+            controller. None: TLS from ``$SWPATCH_TLS_CA`` (CA to trust) and ``$SWPATCH_TLS_CERT`` +
+            ``$SWPATCH_TLS_KEY`` (mutual TLS) when set, or with the system CAs for an ``https://``
+            (``grpcs://``) endpoint; plaintext otherwise.
+        allow_insecure: allow plaintext to a host that is not loopback (the token travels in
+            cleartext); without it such a client raises :class:`InsecureTransportError`.
         options: extra grpc channel options, e.g. ``[("grpc.keepalive_time_ms", 10000)]``.
 
     Closing the client (``close()`` or leaving the ``with`` block) cancels the streams still open;
@@ -165,8 +200,21 @@ class SwPatchClient:
         timeout: Optional[float] = DEFAULT_TIMEOUT,
         credentials: Optional[grpc.ChannelCredentials] = None,
         options: Sequence[Tuple[str, object]] = (),
+        allow_insecure: bool = False,
     ) -> None:
-        self.endpoint = normalize_endpoint(endpoint or os.environ.get("SWPATCH_ENDPOINT") or DEFAULT_ENDPOINT)
+        raw = endpoint or os.environ.get("SWPATCH_ENDPOINT") or DEFAULT_ENDPOINT
+        self.endpoint = normalize_endpoint(raw)
+        if credentials is None:
+            ca, cert, key = (os.environ.get(f"SWPATCH_TLS_{k}") or None for k in ("CA", "CERT", "KEY"))
+            if (cert is None) != (key is None):
+                raise ValueError("SWPATCH_TLS_CERT and SWPATCH_TLS_KEY go together (mutual TLS)")
+            if ca or cert or _uses_tls_scheme(raw):
+                credentials = tls_credentials(ca, cert, key)
+        if credentials is None and not allow_insecure and not is_loopback_host(_endpoint_host(self.endpoint)):
+            raise InsecureTransportError(
+                f"refusing to connect to {self.endpoint} in plaintext (the token would travel in cleartext): "
+                "use TLS (an https:// endpoint, SWPATCH_TLS_CA or credentials=tls_credentials(...)), or allow_insecure=True"
+            )
         token = token if token is not None else os.environ.get("SWPATCH_TOKEN")
         self.timeout = timeout
         self._metadata: Tuple[Tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
@@ -451,6 +499,25 @@ class SwPatchClient:
         """`sw-patch drop-host`: forgets a host (``.messages``)."""
         return self._unary("DropHost", self._hosts.DropHost, hosts_pb.DropHostRequest(host=host), timeout)
 
+    def enroll_host(self, hostname: str, personality: str, expires_seconds: int = 0, *,
+                    timeout: Optional[float] = None) -> hosts_pb.EnrollHostResponse:
+        """`sw-patch host-enroll HOST --personality P`: ``.enroll_token`` (one-time, shown only now;
+        the agent exchanges it with ``--enroll-token-file``), ``.enrollment`` (id, expiry) and
+        ``.replaced_enrollment_ids``. ``expires_seconds`` 0 = one hour; at most 7 days. Operator."""
+        req = hosts_pb.EnrollHostRequest(hostname=hostname, personality=personality, expires_seconds=expires_seconds)
+        return self._unary("EnrollHost", self._hosts.EnrollHost, req, timeout)
+
+    def revoke_host(self, hostname: str, *, timeout: Optional[float] = None) -> hosts_pb.RevokeHostResponse:
+        """`sw-patch host-revoke HOST`: revokes the host's credentials and pending enrolments; its
+        agent stream ends at once (``.revoked_token_ids``, ``.revoked_enrollment_ids``). NotFoundError
+        when no credential or enrolment ever named the host. Operator."""
+        return self._unary("RevokeHost", self._hosts.RevokeHost, hosts_pb.RevokeHostRequest(hostname=hostname), timeout)
+
+    def list_enrollments(self, *, timeout: Optional[float] = None) -> List[hosts_pb.Enrollment]:
+        """`sw-patch host-enrollments`: every enrolment (never its token), oldest first, with its state
+        (pending, spent, expired, replaced or revoked)."""
+        return list(self._unary("ListEnrollments", self._hosts.ListEnrollments, hosts_pb.ListEnrollmentsRequest(), timeout).enrollments)
+
     def host_install(self, host: str, force: bool = False, *, timeout: Optional[float] = None) -> Iterator[types_pb.InstallProgress]:
         """`sw-patch host-install HOST`: yields InstallProgress messages; the last one has
         ``terminal`` set and phase DONE, FAILED or REJECTED."""
@@ -604,7 +671,8 @@ class SwPatchClient:
 
     def fetch_package(self, sha256: str, *, timeout: Optional[float] = None) -> Iterator[bytes]:
         """The chunks of a patch RPM by its sha256 (as agents download it; needs an agent or
-        admin token). ``AgentService.Connect`` is the agents' own protocol and has no method here."""
+        admin token). ``AgentService.Connect`` and ``AgentService.Enroll`` are the agents' own
+        protocol and have no method here."""
         req = agent_pb.FetchPackageRequest(sha256=sha256)
         for r in self._stream("FetchPackage", self._agent.FetchPackage, req, timeout):
             yield r.chunk

@@ -193,6 +193,14 @@ def admin_part(c, endpoint, trust_pem):
     with SwPatchClient(endpoint, token="wrong-token") as anon:
         expect_error(anon.query, "bad-token")
 
+    enrolled = c.enroll_host("py-host", "worker", expires_seconds=600)
+    pending = [(e.hostname, e.state) for e in c.list_enrollments() if e.id == enrolled.enrollment.id]
+    revoked_host = c.revoke_host("py-host")
+    emit("enroll", token_prefix=enrolled.enroll_token[:5], personality=enrolled.enrollment.personality, pending=pending,
+         revoked_enrollments=list(revoked_host.revoked_enrollment_ids) == [enrolled.enrollment.id],
+         states=[e.state for e in c.list_enrollments() if e.id == enrolled.enrollment.id])
+    expect_error(lambda: c.revoke_host("py-ghost"), "revoke-unknown-host")
+
     before = [k.label for k in c.list_trusted_keys()]
     with open(trust_pem) as f:
         pem = f.read()

@@ -21,12 +21,14 @@ except ImportError:  # pragma: no cover - run from the source tree
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from swpatch_client import (  # noqa: E402
+    InsecureTransportError,
     InternalError,
     PatchNotFoundError,
     PermissionDeniedError,
     StrategyNotFoundError,
     SwPatchClient,
     UnavailableError,
+    is_loopback_host,
 )
 from swpatch_client.gen.swpatch.v1 import orchestration_service_pb2 as orch_pb  # noqa: E402
 from swpatch_client.gen.swpatch.v1 import orchestration_service_pb2_grpc as orch_grpc  # noqa: E402
@@ -105,8 +107,8 @@ ALIASES = {
     "InstallHost": "host_install",
     "InstallHostAsync": "host_install_async",
 }
-#: The agents' own bidirectional protocol: not a client call.
-AGENT_ONLY = {"Connect"}
+#: The agents' own protocol, not client calls: the stream and the enrolment exchange (sw-patch-agent --enroll-token-file).
+AGENT_ONLY = {"Connect", "Enroll"}
 
 
 def snake(name):
@@ -135,7 +137,7 @@ class CoverageTest(unittest.TestCase):
                     if param is None or param.kind is not inspect.Parameter.KEYWORD_ONLY:
                         missing.append(f"{service.name}.{rpc}: no keyword-only timeout")
         self.assertEqual(missing, [])
-        self.assertEqual(count, 47)
+        self.assertEqual(count, 50)
 
 
 class ExportsTest(unittest.TestCase):
@@ -146,6 +148,41 @@ class ExportsTest(unittest.TestCase):
             self.assertIn(name, swpatch_client.__all__)
             self.assertTrue(issubclass(getattr(swpatch_client, name), swpatch_client.SwPatchError), name)
         self.assertTrue(issubclass(swpatch_client.EventsPrunedError, swpatch_client.OutOfRangeError))
+
+
+class TransportTest(unittest.TestCase):
+    """https:// endpoints, SWPATCH_TLS_* and the refusal of plaintext to a non-loopback host."""
+
+    def setUp(self):
+        self.saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("SWPATCH_TLS_")}
+
+    def tearDown(self):
+        for k in [k for k in os.environ if k.startswith("SWPATCH_TLS_")]:
+            del os.environ[k]
+        os.environ.update(self.saved)
+
+    def test_loopback_hosts(self):
+        for h in ("127.0.0.1", "127.9.9.9", "::1", "[::1]", "localhost", "::ffff:127.0.0.1"):
+            self.assertTrue(is_loopback_host(h), h)
+        for h in ("10.0.0.1", "0.0.0.0", "example.com", "128.0.0.1", "::"):
+            self.assertFalse(is_loopback_host(h), h)
+
+    def test_plaintext_to_a_non_loopback_host_is_refused_unless_allowed(self):
+        with self.assertRaisesRegex(InsecureTransportError, r"10\.255\.255\.1:5490 in plaintext"):
+            SwPatchClient("10.255.255.1:5490", token="t")
+        for ok in (dict(endpoint="10.255.255.1:5490", allow_insecure=True), dict(endpoint="https://10.255.255.1:5490"), dict(endpoint="[::1]:1")):
+            SwPatchClient(**ok).close()
+
+    def test_tls_from_the_environment(self):
+        os.environ["SWPATCH_TLS_CERT"] = "/nonexistent/cert.pem"
+        with self.assertRaisesRegex(ValueError, "SWPATCH_TLS_CERT and SWPATCH_TLS_KEY go together"):
+            SwPatchClient("10.255.255.1:5490")
+        del os.environ["SWPATCH_TLS_CERT"]
+        with tempfile.NamedTemporaryFile("w", suffix=".pem") as ca:
+            ca.write("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n")
+            ca.flush()
+            os.environ["SWPATCH_TLS_CA"] = ca.name
+            SwPatchClient("10.255.255.1:5490").close()  # TLS: no refusal
 
 
 class ClientTest(unittest.TestCase):

@@ -15,6 +15,7 @@ import { HostServiceDefinition, type HostServiceClient } from "./gen/swpatch/v1/
 import { OrchestrationServiceDefinition, type OrchestrationServiceClient } from "./gen/swpatch/v1/orchestration_service.js";
 import { AdminServiceDefinition, type AdminServiceClient } from "./gen/swpatch/v1/admin_service.js";
 import { reasonFromTrailer, toSwPatchError } from "./errors.js";
+import { checkPlaintext, endpointParts, hasPemCertificate, hasPemPrivateKey } from "./transport.js";
 
 /** Default port of the controller's gRPC API. */
 export const DEFAULT_PORT = 5490;
@@ -34,16 +35,26 @@ export interface SwPatchTlsOptions {
   cert?: PemInput;
   /** Client private key (mTLS). */
   key?: PemInput;
+  /** The name the controller's certificate must carry when it is not the host dialled (e.g. dialling by IP). */
+  serverName?: string;
 }
 
 /** Options of {@link createSwPatchClient}. */
 export interface SwPatchClientOptions {
-  /** Controller address, `host:port` or `[v6addr]:port`; default `127.0.0.1:5490`. */
+  /**
+   * Controller address, `host:port` or `[v6addr]:port`; default `127.0.0.1:5490`. An `https://` or
+   * `grpcs://` endpoint means TLS (with the system's CAs unless `tls.ca` is given).
+   */
   endpoint?: string;
   /** Bearer token, sent as `authorization: Bearer <token>` on every call. */
   token?: string;
-  /** Use TLS (omit for plaintext). */
+  /** Use TLS (omit for plaintext, unless the endpoint is `https://` or `grpcs://`). */
   tls?: SwPatchTlsOptions;
+  /**
+   * Allow plaintext to a host that is not loopback (tokens travel in cleartext). Without it,
+   * creating a client for such an endpoint without TLS throws {@link InsecureTransportError}.
+   */
+  allowInsecure?: boolean;
   /** Deadline of unary calls in milliseconds (default 30000; 0 = none); a call's own `deadline` wins. */
   defaultDeadlineMs?: number;
   /** Extra grpc-js channel options. */
@@ -63,12 +74,7 @@ export interface SwPatchServiceClients {
 
 /** Normalises an endpoint to the grpc-js target form; accepts `host:port`, `[::1]:port`, `host`. */
 export function normalizeEndpoint(endpoint: string): string {
-  const e = endpoint.trim().replace(/^(grpcs?|https?):\/\//, "");
-  if (e === "") throw new Error("endpoint must not be empty");
-  if (e.startsWith("[")) return /\]:\d+$/.test(e) ? e : `${e}:${DEFAULT_PORT}`;
-  const colons = (e.match(/:/g) ?? []).length;
-  if (colons > 1) return `[${e}]:${DEFAULT_PORT}`; // bare IPv6 address
-  return colons === 1 ? e : `${e}:${DEFAULT_PORT}`;
+  return endpointParts(endpoint, DEFAULT_PORT).target;
 }
 
 function pem(input: PemInput | undefined): Buffer | null {
@@ -81,15 +87,35 @@ export function readPem(path: string): Buffer {
   return readFileSync(path);
 }
 
+/**
+ * Channel credentials for `tls` (checked: PEM certificates, a PEM key, cert and key together).
+ * @throws Error naming the option that is wrong.
+ */
+function tlsCredentials(tls: SwPatchTlsOptions): ChannelCredentials {
+  if (tls.ca !== undefined && !hasPemCertificate(tls.ca)) throw new Error("tls.ca: no PEM certificate found");
+  if ((tls.cert === undefined) !== (tls.key === undefined)) throw new Error("tls.cert and tls.key go together (mutual TLS)");
+  if (tls.cert !== undefined && !hasPemCertificate(tls.cert)) throw new Error("tls.cert: no PEM certificate found");
+  if (tls.key !== undefined && !hasPemPrivateKey(tls.key)) throw new Error("tls.key: no PEM private key found");
+  return ChannelCredentials.createSsl(pem(tls.ca), pem(tls.key), pem(tls.cert));
+}
+
 /** @internal Builds the shared channel and the four clients; used by createSwPatchClient. */
 export function createServiceClients(options: SwPatchClientOptions): {
   channel: Channel;
   endpoint: string;
   clients: SwPatchServiceClients;
 } {
-  const endpoint = normalizeEndpoint(options.endpoint ?? DEFAULT_ENDPOINT);
-  const credentials = options.tls ? ChannelCredentials.createSsl(pem(options.tls.ca), pem(options.tls.key), pem(options.tls.cert)) : ChannelCredentials.createInsecure();
-  const channel = createChannel(endpoint, credentials, options.channelOptions ?? {});
+  const parts = endpointParts(options.endpoint ?? DEFAULT_ENDPOINT, DEFAULT_PORT);
+  const endpoint = parts.target;
+  const tls = options.tls ?? (parts.tlsScheme ? {} : undefined);
+  checkPlaintext(parts, tls !== undefined, options.allowInsecure === true);
+  const credentials = tls ? tlsCredentials(tls) : ChannelCredentials.createInsecure();
+  const channelOptions: ChannelOptions = { ...options.channelOptions };
+  if (tls?.serverName) {
+    channelOptions["grpc.ssl_target_name_override"] = tls.serverName;
+    channelOptions["grpc.default_authority"] = tls.serverName;
+  }
+  const channel = createChannel(endpoint, credentials, channelOptions);
   const defaultDeadlineMs = options.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS;
   const token = options.token;
 

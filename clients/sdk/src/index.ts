@@ -41,7 +41,8 @@ export interface SwPatchClient extends SwPatchServiceClients {
  * connection is made until the first call. Every call rejects with a typed {@link SwPatchError}
  * subclass (UnavailableError when the controller cannot be reached); unary calls get a default
  * deadline of `defaultDeadlineMs` (30 s), overridable with the per-call `deadline` option; every
- * call accepts `signal`.
+ * call accepts `signal`. An `https://` endpoint or `tls` options mean TLS; plaintext to a host that
+ * is not loopback throws {@link InsecureTransportError} unless `allowInsecure` is set.
  */
 export function createSwPatchClient(options: SwPatchClientOptions = {}): SwPatchClient {
   const { channel, endpoint, clients } = createServiceClients(options);
@@ -71,6 +72,7 @@ export {
   type SwPatchTlsOptions,
 } from "./client.js";
 export * from "./errors.js";
+export { InsecureTransportError, endpointParts, isLoopbackHost, type EndpointParts } from "./transport.js";
 export * from "./labels.js";
 export { UPLOAD_CHUNK_BYTES, uploadPatchFile, type UploadPatchFileOptions, type UploadProgress } from "./upload.js";
 export { baseStatement, importBasePackageFile, signBasePackage, type ImportBasePackageFileOptions } from "./base-package.js";

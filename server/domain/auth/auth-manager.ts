@@ -8,6 +8,7 @@ import { DomainError, invalidArgument, notFound } from "../errors.js";
 import { writeFileAtomic } from "../../lib/fs-atomic.js";
 import { isRole, type Caller, type Role } from "./roles.js";
 import { generateToken, parseToken, secretMatches } from "./token.js";
+import type { CredentialRevocations } from "./revocations.js";
 
 /** One stored token. `secretSha256` is the hash of the secret; the secret itself is never kept. */
 export interface TokenRecord {
@@ -15,6 +16,8 @@ export interface TokenRecord {
   role: Role;
   /** Bound host for agent tokens, "" otherwise. */
   hostname: string;
+  /** Bound personality of an enrolled host's credential; absent (or "") for every other token. */
+  personality?: string;
   description: string;
   secretSha256: string;
   /** ISO-8601. */
@@ -42,6 +45,8 @@ export interface TokenInfo {
   description: string;
   createdAt: string;
   revoked: boolean;
+  /** The personality an enrolled host's credential is bound to, "" otherwise. */
+  personality: string;
 }
 
 /** Options of {@link AuthManager.createToken}. */
@@ -53,23 +58,35 @@ export interface CreateTokenOptions {
   description?: string;
 }
 
-const HOSTNAME_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/;
+/** What a hostname may look like (agent tokens, enrolments). */
+export const HOSTNAME_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/;
 const MAX_DESCRIPTION = 256;
 
 const unauthenticated = (message: string, reason: string) => new DomainError("unauthenticated", message, { reason });
 
 function infoOf(r: TokenRecord): TokenInfo {
-  return { id: r.id, role: r.role, hostname: r.hostname, description: r.description, createdAt: r.createdAt, revoked: r.revokedAt !== null };
+  return {
+    id: r.id,
+    role: r.role,
+    hostname: r.hostname,
+    description: r.description,
+    createdAt: r.createdAt,
+    revoked: r.revokedAt !== null,
+    personality: r.personality ?? "",
+  };
 }
 
 /** Tokens: creation, verification, revocation. Stateless apart from the store. */
 export class AuthManager {
   private readonly store: TokenStore;
   private readonly now: () => Date;
+  private readonly revocations: CredentialRevocations | undefined;
 
-  constructor(opts: { store: TokenStore; now?: () => Date }) {
+  /** `revocations` hears every revocation once committed (open agent streams end on it). */
+  constructor(opts: { store: TokenStore; now?: () => Date; revocations?: CredentialRevocations }) {
     this.store = opts.store;
     this.now = opts.now ?? (() => new Date());
+    this.revocations = opts.revocations;
   }
 
   /**
@@ -113,7 +130,10 @@ export class AuthManager {
     const rec = await this.store.getToken(parsed.id);
     if (!rec || !secretMatches(parsed.secret, rec.secretSha256)) throw unauthenticated("invalid token", "TOKEN_INVALID");
     if (rec.revokedAt !== null) throw unauthenticated("token revoked", "TOKEN_REVOKED");
-    return rec.role === "agent" ? { tokenId: rec.id, role: rec.role, hostname: rec.hostname } : { tokenId: rec.id, role: rec.role };
+    if (rec.role !== "agent") return { tokenId: rec.id, role: rec.role };
+    return rec.personality
+      ? { tokenId: rec.id, role: rec.role, hostname: rec.hostname, personality: rec.personality }
+      : { tokenId: rec.id, role: rec.role, hostname: rec.hostname };
   }
 
   /** Every token, revoked ones included, oldest first. */
@@ -129,6 +149,7 @@ export class AuthManager {
    */
   async revoke(id: string): Promise<void> {
     if (!(await this.store.revokeToken(id, this.now().toISOString()))) throw notFound(`Token ${id} not found`, { reason: "TOKEN_NOT_FOUND" });
+    this.revocations?.revoked([id]);
   }
 
   /**

@@ -3,7 +3,7 @@ export { ROLES, LOCAL_CALLER, isRole, roleSatisfies, assertMayActAsHost } from "
 export type { Role, Caller } from "./roles.js";
 export { RPC_POLICY, isAuditedRequirement, methodNameOf } from "./rpc-policy.js";
 export type { RpcRequirement } from "./rpc-policy.js";
-export { TOKEN_RE, generateToken, parseToken, hashSecret, secretMatches } from "./token.js";
+export { TOKEN_RE, generateToken, parseToken, hashSecret, secretMatches, ENROLL_TOKEN_RE, generateEnrollToken, parseEnrollToken } from "./token.js";
 export type { GeneratedToken } from "./token.js";
 export { AuthManager } from "./auth-manager.js";
 export type { TokenRecord, TokenStore, TokenInfo, CreateTokenOptions } from "./auth-manager.js";
@@ -12,3 +12,6 @@ export type { AuditEntry, AuditStore, AuditRecord } from "./audit-log.js";
 export { TrustManager, keyFingerprint } from "./trust-manager.js";
 export type { ExternalTokenVerifier } from "./external-token.js";
 export type { StoredTrustedKey, TrustedKeyStore, TrustedKeyInfo } from "./trust-manager.js";
+export { CredentialRevocations } from "./revocations.js";
+export { HostEnrollment, PERSONALITIES, DEFAULT_ENROLL_SECONDS, MAX_ENROLL_SECONDS } from "./host-enrollment.js";
+export type { EnrollmentRecord, EnrollmentStore, EnrollmentInfo, EnrollmentState, EnrollmentStoredState, EnrollOptions, ExchangeOptions } from "./host-enrollment.js";

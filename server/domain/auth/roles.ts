@@ -20,6 +20,8 @@ export interface Caller {
   readonly role: Role;
   /** For `agent` tokens: the only host this caller may act as. */
   readonly hostname?: string;
+  /** For an enrolled host's credential: the only personality its host may claim. */
+  readonly personality?: string;
 }
 
 /** The caller used for every call when authentication is disabled (embedded use and tests). */
@@ -44,13 +46,20 @@ export function roleSatisfies(role: Role, minimum: Role): boolean {
 
 /**
  * Throws unless `caller` may act as host `hostname` on AgentService: an agent token only as its
- * own host, an admin token as any host. Call it with the hostname an agent claims (the hello).
+ * own host (and an enrolled host's credential only with its enrolled personality), an admin token
+ * as any host. Call it with the hostname and personality an agent claims (the hello).
  * @throws DomainError unauthenticated when there is no caller; permission-denied otherwise.
  */
-export function assertMayActAsHost(caller: Caller | undefined, hostname: string): void {
+export function assertMayActAsHost(caller: Caller | undefined, hostname: string, personality?: string): void {
   if (!caller) throw new DomainError("unauthenticated", "missing token", { reason: "TOKEN_MISSING" });
   if (caller.role === "admin") return;
-  if (caller.role === "agent" && caller.hostname !== undefined && caller.hostname === hostname) return;
+  if (caller.role === "agent" && caller.hostname !== undefined && caller.hostname === hostname) {
+    if (!caller.personality || personality === undefined || personality === caller.personality) return;
+    throw new DomainError("permission-denied", `credential of ${hostname} is enrolled as ${caller.personality}, not ${personality}`, {
+      reason: "PERSONALITY_MISMATCH",
+      hostname,
+    });
+  }
   if (caller.role === "agent") {
     throw new DomainError("permission-denied", `agent token for ${caller.hostname ?? "?"} may not act as host ${hostname}`, {
       reason: "HOST_MISMATCH",

@@ -6,8 +6,12 @@
  */
 import type { Role } from "./roles.js";
 
-/** "public": no token needed (health, reflection); otherwise the minimum role. */
-export type RpcRequirement = "public" | Role;
+/**
+ * "public": no token needed (health, reflection); "enrollment": no bearer token, the request
+ * carries a one-time enrolment token the method checks itself (AgentService.Enroll; audited);
+ * otherwise the minimum role.
+ */
+export type RpcRequirement = "public" | "enrollment" | Role;
 
 /** Minimum role per full method path (`/package.Service/Method`). */
 export const RPC_POLICY: Readonly<Record<string, RpcRequirement>> = Object.freeze({
@@ -50,6 +54,11 @@ export const RPC_POLICY: Readonly<Record<string, RpcRequirement>> = Object.freez
   // AgentService: agent tokens (the hello's hostname is checked by the service) or admin.
   "/swpatch.v1.AgentService/Connect": "agent",
   "/swpatch.v1.AgentService/FetchPackage": "agent",
+  // Enrolment: the agent's one-time enrolment token is in the request; the host's operator side.
+  "/swpatch.v1.AgentService/Enroll": "enrollment",
+  "/swpatch.v1.HostService/EnrollHost": "operator",
+  "/swpatch.v1.HostService/RevokeHost": "operator",
+  "/swpatch.v1.HostService/ListEnrollments": "reader",
   // OrchestrationService
   "/swpatch.v1.OrchestrationService/CreateStrategy": "operator",
   "/swpatch.v1.OrchestrationService/GetStrategy": "reader",
@@ -74,10 +83,11 @@ export const RPC_POLICY: Readonly<Record<string, RpcRequirement>> = Object.freez
 
 /**
  * Methods whose calls go to the audit log: every method needing operator or admin (the mutating
- * ones, plus the admin-only reads). Reader, agent and public methods are not audited on success.
+ * ones, plus the admin-only reads) and enrolment exchanges. Reader, agent and public methods are
+ * not audited on success.
  */
 export function isAuditedRequirement(req: RpcRequirement | undefined): boolean {
-  return req === "operator" || req === "admin";
+  return req === "operator" || req === "admin" || req === "enrollment";
 }
 
 /** `/swpatch.v1.PatchService/ApplyPatches` → `ApplyPatches`. */

@@ -40,3 +40,23 @@ export function secretMatches(secret: Uint8Array, storedSha256Hex: string): bool
   const got = createHash("sha256").update(secret).digest();
   return want.length === got.length && timingSafeEqual(want, got);
 }
+
+/**
+ * Matches a well-formed one-time enrolment token `swpe_<id>_<secret>` (same sizes as a bearer
+ * token, a distinct prefix so neither is ever taken for the other); group 1 the id, group 2 the secret.
+ */
+export const ENROLL_TOKEN_RE = /^swpe_([0-9a-f]{16})_([0-9a-f]{64})$/;
+
+/** Generates a new random enrolment token. */
+export function generateEnrollToken(): GeneratedToken {
+  const id = randomBytes(8).toString("hex");
+  const secret = randomBytes(32);
+  return { id, token: `swpe_${id}_${secret.toString("hex")}`, secretSha256: hashSecret(secret) };
+}
+
+/** Splits an enrolment token string; null when it is not of the `swpe_<id>_<secret>` form. */
+export function parseEnrollToken(token: string): { id: string; secret: Buffer } | null {
+  const m = ENROLL_TOKEN_RE.exec(token);
+  if (!m) return null;
+  return { id: m[1]!, secret: Buffer.from(m[2]!, "hex") };
+}

@@ -1,9 +1,13 @@
-/** sqlite side of authentication: tokens, run-time trusted keys and the audit log (migration 0002). */
+/**
+ * sqlite side of authentication: tokens, run-time trusted keys and the audit log (migration 0002),
+ * host enrolments (migration 0007).
+ */
 import type { Db } from "./db.js";
 import type { TokenRecord, TokenStore } from "../../domain/auth/auth-manager.js";
 import type { AuditEntry, AuditStore } from "../../domain/auth/audit-log.js";
 import type { StoredTrustedKey, TrustedKeyStore } from "../../domain/auth/trust-manager.js";
 import type { Role } from "../../domain/auth/roles.js";
+import type { EnrollmentRecord, EnrollmentStore } from "../../domain/auth/host-enrollment.js";
 
 interface TokenRow {
   id: string;
@@ -13,6 +17,7 @@ interface TokenRow {
   secret_sha256: string;
   created_at: string;
   revoked_at: string | null;
+  personality: string;
 }
 
 function tokenOf(r: TokenRow): TokenRecord {
@@ -24,8 +29,40 @@ function tokenOf(r: TokenRow): TokenRecord {
     secretSha256: r.secret_sha256,
     createdAt: r.created_at,
     revokedAt: r.revoked_at,
+    ...(r.personality ? { personality: r.personality } : {}),
   };
 }
+
+interface EnrollmentRow {
+  id: string;
+  hostname: string;
+  personality: string;
+  secret_sha256: string;
+  created_at: string;
+  expires_at: string;
+  created_by: string;
+  state: EnrollmentRecord["state"];
+  ended_at: string | null;
+  credential_id: string;
+}
+
+function enrollmentOf(r: EnrollmentRow): EnrollmentRecord {
+  return {
+    id: r.id,
+    hostname: r.hostname,
+    personality: r.personality,
+    secretSha256: r.secret_sha256,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    createdBy: r.created_by,
+    state: r.state,
+    endedAt: r.ended_at,
+    credentialId: r.credential_id,
+  };
+}
+
+const INSERT_TOKEN = "INSERT INTO auth_tokens (id, role, hostname, description, secret_sha256, created_at, revoked_at, personality) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+const tokenParams = (rec: TokenRecord) => [rec.id, rec.role, rec.hostname, rec.description, rec.secretSha256, rec.createdAt, rec.revokedAt, rec.personality ?? ""];
 
 /**
  * Tokens already read, per database: every RPC verifies its token, and a token row changes only
@@ -35,8 +72,8 @@ function tokenOf(r: TokenRow): TokenRecord {
 const tokenCaches = new WeakMap<Db, Map<string, TokenRecord>>();
 const TOKEN_CACHE_MAX = 10_000;
 
-/** One object implementing the three stores over the controller's Db. Reads see committed state. */
-export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore {
+/** One object implementing the auth stores over the controller's Db. Reads see committed state. */
+export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore, EnrollmentStore {
   private readonly tokens: Map<string, TokenRecord>;
 
   constructor(private readonly db: Db) {
@@ -46,17 +83,7 @@ export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore {
   }
 
   async insertToken(rec: TokenRecord): Promise<void> {
-    await this.db.tx((tx) =>
-      tx.run("INSERT INTO auth_tokens (id, role, hostname, description, secret_sha256, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)", [
-        rec.id,
-        rec.role,
-        rec.hostname,
-        rec.description,
-        rec.secretSha256,
-        rec.createdAt,
-        rec.revokedAt,
-      ]),
-    );
+    await this.db.tx((tx) => tx.run(INSERT_TOKEN, tokenParams(rec)));
   }
 
   async getToken(id: string): Promise<TokenRecord | undefined> {
@@ -90,6 +117,80 @@ export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore {
 
   async hasActiveToken(role: Role): Promise<boolean> {
     return !!(await this.db.read.get("SELECT 1 AS x FROM auth_tokens WHERE role = ? AND revoked_at IS NULL LIMIT 1", [role]));
+  }
+
+  insertEnrollment(rec: EnrollmentRecord): Promise<string[]> {
+    return this.db.tx(async (tx) => {
+      const replaced = await tx.all<{ id: string }>("SELECT id FROM host_enrollments WHERE hostname = ? AND state = 'pending' ORDER BY created_at, id", [rec.hostname]);
+      if (replaced.length)
+        await tx.run("UPDATE host_enrollments SET state = 'replaced', ended_at = ? WHERE hostname = ? AND state = 'pending'", [rec.createdAt, rec.hostname]);
+      await tx.run(
+        "INSERT INTO host_enrollments (id, hostname, personality, secret_sha256, created_at, expires_at, created_by, state, ended_at, credential_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [rec.id, rec.hostname, rec.personality, rec.secretSha256, rec.createdAt, rec.expiresAt, rec.createdBy, rec.state, rec.endedAt, rec.credentialId],
+      );
+      return replaced.map((r) => r.id);
+    });
+  }
+
+  async getEnrollment(id: string): Promise<EnrollmentRecord | undefined> {
+    const r = await this.db.read.get<EnrollmentRow>("SELECT * FROM host_enrollments WHERE id = ?", [id]);
+    return r && enrollmentOf(r);
+  }
+
+  async listEnrollments(): Promise<EnrollmentRecord[]> {
+    return (await this.db.read.all<EnrollmentRow>("SELECT * FROM host_enrollments ORDER BY created_at, id")).map(enrollmentOf);
+  }
+
+  async exchangeEnrollment(id: string, at: string, credential: TokenRecord): Promise<{ revokedTokenIds: string[] } | null> {
+    let revoked: string[] = [];
+    try {
+      return await this.db.tx(async (tx) => {
+        // The conditional update is the spend: of two exchanges, the second finds it spent.
+        const spent = await tx.run("UPDATE host_enrollments SET state = 'spent', ended_at = ?, credential_id = ? WHERE id = ? AND state = 'pending' AND expires_at > ?", [
+          at,
+          credential.id,
+          id,
+          at,
+        ]);
+        if (spent.changes !== 1) return null;
+        revoked = (
+          await tx.all<{ id: string }>("SELECT id FROM auth_tokens WHERE role = 'agent' AND hostname = ? AND revoked_at IS NULL ORDER BY created_at, id", [
+            credential.hostname,
+          ])
+        ).map((r) => r.id);
+        if (revoked.length) await tx.run("UPDATE auth_tokens SET revoked_at = ? WHERE role = 'agent' AND hostname = ? AND revoked_at IS NULL", [at, credential.hostname]);
+        await tx.run(INSERT_TOKEN, tokenParams(credential));
+        return { revokedTokenIds: revoked };
+      });
+    } finally {
+      for (const t of revoked) this.tokens.delete(t);
+    }
+  }
+
+  async revokeHost(hostname: string, at: string): Promise<{ tokenIds: string[]; enrollmentIds: string[]; known: boolean }> {
+    let tokenIds: string[] = [];
+    try {
+      return await this.db.tx(async (tx) => {
+        tokenIds = (
+          await tx.all<{ id: string }>("SELECT id FROM auth_tokens WHERE role = 'agent' AND hostname = ? AND revoked_at IS NULL ORDER BY created_at, id", [hostname])
+        ).map((r) => r.id);
+        const enrollmentIds = (
+          await tx.all<{ id: string }>("SELECT id FROM host_enrollments WHERE hostname = ? AND state = 'pending' ORDER BY created_at, id", [hostname])
+        ).map((r) => r.id);
+        if (tokenIds.length) await tx.run("UPDATE auth_tokens SET revoked_at = ? WHERE role = 'agent' AND hostname = ? AND revoked_at IS NULL", [at, hostname]);
+        if (enrollmentIds.length) await tx.run("UPDATE host_enrollments SET state = 'revoked', ended_at = ? WHERE hostname = ? AND state = 'pending'", [at, hostname]);
+        const known =
+          tokenIds.length + enrollmentIds.length > 0 ||
+          !!(await tx.get("SELECT 1 AS x FROM auth_tokens WHERE role = 'agent' AND hostname = ? UNION ALL SELECT 1 FROM host_enrollments WHERE hostname = ? LIMIT 1", [
+            hostname,
+            hostname,
+          ]));
+        return { tokenIds, enrollmentIds, known };
+      });
+    } finally {
+      // After the commit (or its failure): the next lookup reads the rows as they now are.
+      for (const t of tokenIds) this.tokens.delete(t);
+    }
   }
 
   listTrustedKeys(): Promise<StoredTrustedKey[]> {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { existsSync, readFileSync } from "node:fs";
-import { createChannel, createClient, createServer, type CallContext, type Channel, type Server } from "nice-grpc";
+import { ServerError, Status, createChannel, createClient, createServer, type CallContext, type Channel, type Server } from "nice-grpc";
 import {
   AgentServiceDefinition,
   type AgentServiceImplementation,
@@ -50,6 +50,9 @@ interface FakeCall {
 class FakeController {
   calls: FakeCall[] = [];
   packages = new Map<string, string>();
+  /** When set, a Connect call ends with it (once its queue ends) and new ones start with it. */
+  refuse: Error | undefined;
+  refused = 0;
   private waiters: (() => void)[] = [];
   server!: Server;
   port = 0;
@@ -62,6 +65,11 @@ class FakeController {
     const self = this;
     const impl: AgentServiceImplementation = {
       async *connect(requests: AsyncIterable<ConnectRequest>, ctx: CallContext) {
+        if (self.refuse) {
+          self.refused++;
+          self.changed();
+          throw self.refuse;
+        }
         const call: FakeCall = { received: [], out: new Queue(), ended: false, authorization: ctx.metadata.get("authorization") as string | undefined };
         self.calls.push(call);
         self.changed();
@@ -80,12 +88,16 @@ class FakeController {
           self.changed();
         })();
         yield* call.out;
+        if (self.refuse) throw self.refuse;
       },
       async *fetchPackage(req) {
         const file = self.packages.get(req.sha256);
         if (!file) throw new Error("no such package");
         const data = readFileSync(file);
         for (let i = 0; i < data.length; i += 65536) yield { chunk: data.subarray(i, i + 65536) };
+      },
+      async enroll() {
+        throw new ServerError(Status.UNIMPLEMENTED, "not in this fake");
       },
     };
     this.server = createServer();
@@ -126,7 +138,7 @@ describe("agent connection", function () {
   let fake: FakeController;
   let channel: Channel;
   let ac: AbortController;
-  let running: Promise<void>;
+  let running: Promise<unknown>;
   let host: HostAgent;
   let root: string;
   let events: ConnectionEvent[];
@@ -269,6 +281,24 @@ describe("agent connection", function () {
     expect(hello.hostname).to.equal("compute-0");
     expect(calls).to.have.length(1);
     expect(events.some((e) => e.type === "backoff")).to.equal(true);
+  });
+
+  it("stops reconnecting when the controller says the credential is revoked (the stream ends with it)", async () => {
+    await fake.msg(0, "hello");
+    fake.refuse = new ServerError(Status.UNAUTHENTICATED, "token revoked");
+    fake.calls[0]!.out.end();
+    expect(await running).to.deep.equal({ revoked: true });
+    expect(fake.calls.length).to.equal(1);
+    expect(events.some((e) => e.type === "backoff")).to.equal(false);
+  });
+
+  it("keeps reconnecting after other refusals (an invalid token may be fixed on the controller)", async () => {
+    await fake.msg(0, "hello");
+    fake.refuse = new ServerError(Status.UNAUTHENTICATED, "invalid token");
+    fake.calls[0]!.out.end();
+    await fake.until(() => fake.refused >= 2);
+    fake.refuse = undefined;
+    await fake.msg(1, "hello");
   });
 
   it("computes backoff from 100 ms doubling to a 5 s cap with jitter", () => {

@@ -16,7 +16,7 @@ describe("agent reboot modes", () => {
   const mode = (command: string, waitMs = 50): SystemRebootMode => ({ mode: "system", command, bootIdFile: path.join(dir, "boot_id"), waitMs });
 
   it("reboots for real only on --root / unless told otherwise", () => {
-    const base = ["--controller", "x:1", "--hostname", "h", "--personality", "worker"];
+    const base = ["--controller", "127.0.0.1:1", "--hostname", "h", "--personality", "worker"];
     expect(defaultRebootMode("/")).to.equal("system");
     expect(parseAgentArgs([...base, "--root", "/"]).reboot).to.deep.equal({
       mode: "system",

@@ -103,7 +103,7 @@ describe("AuthManager (sqlite)", () => {
     const b = await auth.createToken({ role: "agent", hostname: "worker-1" });
     const list = await auth.list();
     expect(list.map((x) => x.id)).to.deep.equal([a.info.id, b.info.id]);
-    expect(Object.keys(list[0]!).sort()).to.deep.equal(["createdAt", "description", "hostname", "id", "revoked", "role"]);
+    expect(Object.keys(list[0]!).sort()).to.deep.equal(["createdAt", "description", "hostname", "id", "personality", "revoked", "role"]);
   });
 
   it("writes admin.token (0600) at first start, and not again while an admin token exists", async () => {

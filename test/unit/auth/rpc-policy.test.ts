@@ -45,6 +45,13 @@ describe("RPC_POLICY", () => {
     for (const m of Object.values(AdminServiceDefinition.methods)) expect(RPC_POLICY[`/swpatch.v1.AdminService/${m.name}`]).to.equal("admin");
   });
 
+  it("enrolment: hosts are enrolled and revoked by operators; the exchange needs no bearer token (its request carries the enrolment token)", () => {
+    expect(RPC_POLICY["/swpatch.v1.HostService/EnrollHost"]).to.equal("operator");
+    expect(RPC_POLICY["/swpatch.v1.HostService/RevokeHost"]).to.equal("operator");
+    expect(RPC_POLICY["/swpatch.v1.AgentService/Enroll"]).to.equal("enrollment");
+    expect(Object.entries(RPC_POLICY).filter(([, r]) => r === "enrollment")).to.have.length(1);
+  });
+
   it("marks NO_SIDE_EFFECTS methods reader (or admin) and everything else operator or above", () => {
     for (const d of [PatchServiceDefinition, HostServiceDefinition, OrchestrationServiceDefinition]) {
       for (const m of Object.values(d.methods)) {

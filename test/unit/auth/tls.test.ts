@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { checkListenPolicy, checkTlsFlags, isLoopbackHost, serverCredentials } from "../../../server/transport/tls.js";
 import { DomainError } from "../../../server/domain/errors.js";
+import { parseControllerArgs, resolveControllerConfig } from "../../../server/config/controller-config.js";
 
 function thrown(f: () => unknown): DomainError | undefined {
   try {
@@ -26,11 +27,18 @@ describe("listen policy", () => {
   it("refuses plaintext on a non-loopback address naming the flags", () => {
     const e = thrown(() => checkListenPolicy("0.0.0.0", false, false))!;
     expect(e.kind).to.equal("invalid-argument");
-    expect(e.message).to.include("--tls-cert").and.include("--insecure-listen-any");
+    expect(e.message).to.include("--tls-cert").and.include("--insecure ");
   });
 
-  it("allows it with --insecure-listen-any and returns a warning to log", () => {
-    expect(checkListenPolicy("0.0.0.0", false, true)).to.match(/without TLS/);
+  it("allows it with --insecure and returns a warning to log", () => {
+    expect(checkListenPolicy("0.0.0.0", false, true)).to.match(/without TLS \(--insecure\)/);
+  });
+
+  it("takes --insecure and its old name --insecure-listen-any as the same switch", () => {
+    expect(parseControllerArgs(["--insecure"]).insecureListenAny).to.equal(true);
+    expect(parseControllerArgs(["--insecure-listen-any"]).insecureListenAny).to.equal(true);
+    expect(parseControllerArgs([]).insecureListenAny).to.equal(undefined);
+    expect(resolveControllerConfig({ listen: "0.0.0.0:0", ...parseControllerArgs(["--insecure"]) }).insecureListenAny).to.equal(true);
   });
 });
 

@@ -186,8 +186,8 @@ describe("sw-patch admin tables", () => {
   it("token-list", () => {
     expect(
       renderTokenList([
-        { id: "0123456789abcdef", role: "admin", hostname: "", description: "bootstrap", createdAt: created, revoked: false },
-        { id: "fedcba9876543210", role: "agent", hostname: "compute-0", description: "", createdAt: created, revoked: true },
+        { id: "0123456789abcdef", role: "admin", hostname: "", description: "bootstrap", createdAt: created, revoked: false, personality: "" },
+        { id: "fedcba9876543210", role: "agent", hostname: "compute-0", description: "", createdAt: created, revoked: true, personality: "" },
       ]),
     ).to.equal(
       "+------------------+-------+-----------+----------------------+---------+-------------+\n" +
@@ -227,7 +227,7 @@ describe("sw-patch admin tables", () => {
 
   it("token-create puts the token alone on the last line", () => {
     const out = renderTokenCreated({
-      info: { id: "0123456789abcdef", role: "agent", hostname: "compute-0", description: "lab", createdAt: created, revoked: false },
+      info: { id: "0123456789abcdef", role: "agent", hostname: "compute-0", description: "lab", createdAt: created, revoked: false, personality: "" },
       token: "swp_0123456789abcdef_" + "0".repeat(64),
     });
     expect(out).to.equal(

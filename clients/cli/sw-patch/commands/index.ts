@@ -25,6 +25,7 @@ import { command as trustList } from "./trust-list.js";
 import { command as trustAdd } from "./trust-add.js";
 import { command as trustRemove } from "./trust-remove.js";
 import { importBase, queryBase } from "./base-packages.js";
+import { hostEnroll, hostEnrollments, hostRevoke } from "./host-enroll.js";
 
 /** Every sw-patch subcommand, in help order (the reference's order). */
 export const COMMANDS: readonly Command[] = [
@@ -50,6 +51,9 @@ export const COMMANDS: readonly Command[] = [
   tokenCreate,
   tokenList,
   tokenRevoke,
+  hostEnroll,
+  hostRevoke,
+  hostEnrollments,
   auditLog,
   trustList,
   trustAdd,

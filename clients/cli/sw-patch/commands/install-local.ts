@@ -97,9 +97,18 @@ export const installLocal: Command = {
     ];
     if (values.subfunctions) args.push("--subfunctions", values.subfunctions as string);
     if (values.release) args.push("--release", values.release as string);
-    if (ctx.token) args.push("--token", ctx.token);
+    const t = ctx.transport;
+    if (t.tlsCa) args.push("--tls-ca", t.tlsCa);
+    else if (ctx.tls) args.push("--tls");
+    if (t.tlsCert && t.tlsKey) args.push("--tls-cert", t.tlsCert, "--tls-key", t.tlsKey);
+    if (t.insecure) args.push("--insecure");
+    // The token goes to the agent in its environment, never in argv (where ps shows it).
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.SWPATCH_TOKEN_FILE;
+    if (ctx.token) env.SWPATCH_TOKEN = ctx.token;
+    else delete env.SWPATCH_TOKEN;
     const code = await new Promise<number>((resolve) => {
-      const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env });
       let log = "";
       child.stdout.setEncoding("utf8"); // whole characters per chunk for the terminal-safe stdout
       child.stdout.on("data", (d: string) => ctx.out(d));

@@ -7,7 +7,7 @@ import { emit } from "./shared.js";
 export function renderTokenList(tokens: readonly TokenInfo[]): string {
   return renderTable(
     ["ID", "Role", "Host", "Created", "Revoked", "Description"],
-    tokens.map((t) => [t.id, t.role, t.hostname, utcSeconds(t.createdAt), t.revoked ? "yes" : "no", t.description]),
+    tokens.map((t) => [t.id, t.role, t.personality ? `${t.hostname} (${t.personality})` : t.hostname, utcSeconds(t.createdAt), t.revoked ? "yes" : "no", t.description]),
   );
 }
 

@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eswpatch/v1/admin_service.proto\x12\nswpatch.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8d\x01\n\tTokenInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x10\n\x08hostname\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07revoked\x18\x06 \x01(\x08\"I\n\x12\x43reateTokenRequest\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x10\n\x08hostname\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"I\n\x13\x43reateTokenResponse\x12#\n\x04info\x18\x01 \x01(\x0b\x32\x15.swpatch.v1.TokenInfo\x12\r\n\x05token\x18\x02 \x01(\t\"\x13\n\x11ListTokensRequest\";\n\x12ListTokensResponse\x12%\n\x06tokens\x18\x01 \x03(\x0b\x32\x15.swpatch.v1.TokenInfo\" \n\x12RevokeTokenRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x15\n\x13RevokeTokenResponse\"D\n\nTrustedKey\x12\r\n\x05label\x18\x01 \x01(\t\x12\x0b\n\x03pem\x18\x02 \x01(\t\x12\x1a\n\x12\x66ingerprint_sha256\x18\x03 \x01(\t\"\x18\n\x16ListTrustedKeysRequest\"?\n\x17ListTrustedKeysResponse\x12$\n\x04keys\x18\x01 \x03(\x0b\x32\x16.swpatch.v1.TrustedKey\"2\n\x14\x41\x64\x64TrustedKeyRequest\x12\r\n\x05label\x18\x01 \x01(\t\x12\x0b\n\x03pem\x18\x02 \x01(\t\"<\n\x15\x41\x64\x64TrustedKeyResponse\x12#\n\x03key\x18\x01 \x01(\x0b\x32\x16.swpatch.v1.TrustedKey\"(\n\x17RemoveTrustedKeyRequest\x12\r\n\x05label\x18\x01 \x01(\t\"\x1a\n\x18RemoveTrustedKeyResponse\"\xa0\x01\n\nAuditEntry\x12\n\n\x02id\x18\x01 \x01(\x04\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x05 \x01(\t\x12\x0e\n\x06target\x18\x06 \x01(\t\x12\x0f\n\x07outcome\x18\x07 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x08 \x01(\t\"6\n\x13ListAuditLogRequest\x12\x10\n\x08\x61\x66ter_id\x18\x01 \x01(\x04\x12\r\n\x05limit\x18\x02 \x01(\r\"?\n\x14ListAuditLogResponse\x12\'\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x16.swpatch.v1.AuditEntry2\xee\x04\n\x0c\x41\x64minService\x12N\n\x0b\x43reateToken\x12\x1e.swpatch.v1.CreateTokenRequest\x1a\x1f.swpatch.v1.CreateTokenResponse\x12P\n\nListTokens\x12\x1d.swpatch.v1.ListTokensRequest\x1a\x1e.swpatch.v1.ListTokensResponse\"\x03\x90\x02\x01\x12N\n\x0bRevokeToken\x12\x1e.swpatch.v1.RevokeTokenRequest\x1a\x1f.swpatch.v1.RevokeTokenResponse\x12_\n\x0fListTrustedKeys\x12\".swpatch.v1.ListTrustedKeysRequest\x1a#.swpatch.v1.ListTrustedKeysResponse\"\x03\x90\x02\x01\x12T\n\rAddTrustedKey\x12 .swpatch.v1.AddTrustedKeyRequest\x1a!.swpatch.v1.AddTrustedKeyResponse\x12]\n\x10RemoveTrustedKey\x12#.swpatch.v1.RemoveTrustedKeyRequest\x1a$.swpatch.v1.RemoveTrustedKeyResponse\x12V\n\x0cListAuditLog\x12\x1f.swpatch.v1.ListAuditLogRequest\x1a .swpatch.v1.ListAuditLogResponse\"\x03\x90\x02\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eswpatch/v1/admin_service.proto\x12\nswpatch.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x01\n\tTokenInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x10\n\x08hostname\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07revoked\x18\x06 \x01(\x08\x12\x13\n\x0bpersonality\x18\x07 \x01(\t\"I\n\x12\x43reateTokenRequest\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x10\n\x08hostname\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"I\n\x13\x43reateTokenResponse\x12#\n\x04info\x18\x01 \x01(\x0b\x32\x15.swpatch.v1.TokenInfo\x12\r\n\x05token\x18\x02 \x01(\t\"\x13\n\x11ListTokensRequest\";\n\x12ListTokensResponse\x12%\n\x06tokens\x18\x01 \x03(\x0b\x32\x15.swpatch.v1.TokenInfo\" \n\x12RevokeTokenRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x15\n\x13RevokeTokenResponse\"D\n\nTrustedKey\x12\r\n\x05label\x18\x01 \x01(\t\x12\x0b\n\x03pem\x18\x02 \x01(\t\x12\x1a\n\x12\x66ingerprint_sha256\x18\x03 \x01(\t\"\x18\n\x16ListTrustedKeysRequest\"?\n\x17ListTrustedKeysResponse\x12$\n\x04keys\x18\x01 \x03(\x0b\x32\x16.swpatch.v1.TrustedKey\"2\n\x14\x41\x64\x64TrustedKeyRequest\x12\r\n\x05label\x18\x01 \x01(\t\x12\x0b\n\x03pem\x18\x02 \x01(\t\"<\n\x15\x41\x64\x64TrustedKeyResponse\x12#\n\x03key\x18\x01 \x01(\x0b\x32\x16.swpatch.v1.TrustedKey\"(\n\x17RemoveTrustedKeyRequest\x12\r\n\x05label\x18\x01 \x01(\t\"\x1a\n\x18RemoveTrustedKeyResponse\"\xa0\x01\n\nAuditEntry\x12\n\n\x02id\x18\x01 \x01(\x04\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x05 \x01(\t\x12\x0e\n\x06target\x18\x06 \x01(\t\x12\x0f\n\x07outcome\x18\x07 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x08 \x01(\t\"6\n\x13ListAuditLogRequest\x12\x10\n\x08\x61\x66ter_id\x18\x01 \x01(\x04\x12\r\n\x05limit\x18\x02 \x01(\r\"?\n\x14ListAuditLogResponse\x12\'\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x16.swpatch.v1.AuditEntry2\xee\x04\n\x0c\x41\x64minService\x12N\n\x0b\x43reateToken\x12\x1e.swpatch.v1.CreateTokenRequest\x1a\x1f.swpatch.v1.CreateTokenResponse\x12P\n\nListTokens\x12\x1d.swpatch.v1.ListTokensRequest\x1a\x1e.swpatch.v1.ListTokensResponse\"\x03\x90\x02\x01\x12N\n\x0bRevokeToken\x12\x1e.swpatch.v1.RevokeTokenRequest\x1a\x1f.swpatch.v1.RevokeTokenResponse\x12_\n\x0fListTrustedKeys\x12\".swpatch.v1.ListTrustedKeysRequest\x1a#.swpatch.v1.ListTrustedKeysResponse\"\x03\x90\x02\x01\x12T\n\rAddTrustedKey\x12 .swpatch.v1.AddTrustedKeyRequest\x1a!.swpatch.v1.AddTrustedKeyResponse\x12]\n\x10RemoveTrustedKey\x12#.swpatch.v1.RemoveTrustedKeyRequest\x1a$.swpatch.v1.RemoveTrustedKeyResponse\x12V\n\x0cListAuditLog\x12\x1f.swpatch.v1.ListAuditLogRequest\x1a .swpatch.v1.ListAuditLogResponse\"\x03\x90\x02\x01\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'swpatch.v1.admin_service_pb2', globals())
@@ -28,39 +28,39 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _ADMINSERVICE.methods_by_name['ListAuditLog']._options = None
   _ADMINSERVICE.methods_by_name['ListAuditLog']._serialized_options = b'\220\002\001'
   _TOKENINFO._serialized_start=80
-  _TOKENINFO._serialized_end=221
-  _CREATETOKENREQUEST._serialized_start=223
-  _CREATETOKENREQUEST._serialized_end=296
-  _CREATETOKENRESPONSE._serialized_start=298
-  _CREATETOKENRESPONSE._serialized_end=371
-  _LISTTOKENSREQUEST._serialized_start=373
-  _LISTTOKENSREQUEST._serialized_end=392
-  _LISTTOKENSRESPONSE._serialized_start=394
-  _LISTTOKENSRESPONSE._serialized_end=453
-  _REVOKETOKENREQUEST._serialized_start=455
-  _REVOKETOKENREQUEST._serialized_end=487
-  _REVOKETOKENRESPONSE._serialized_start=489
-  _REVOKETOKENRESPONSE._serialized_end=510
-  _TRUSTEDKEY._serialized_start=512
-  _TRUSTEDKEY._serialized_end=580
-  _LISTTRUSTEDKEYSREQUEST._serialized_start=582
-  _LISTTRUSTEDKEYSREQUEST._serialized_end=606
-  _LISTTRUSTEDKEYSRESPONSE._serialized_start=608
-  _LISTTRUSTEDKEYSRESPONSE._serialized_end=671
-  _ADDTRUSTEDKEYREQUEST._serialized_start=673
-  _ADDTRUSTEDKEYREQUEST._serialized_end=723
-  _ADDTRUSTEDKEYRESPONSE._serialized_start=725
-  _ADDTRUSTEDKEYRESPONSE._serialized_end=785
-  _REMOVETRUSTEDKEYREQUEST._serialized_start=787
-  _REMOVETRUSTEDKEYREQUEST._serialized_end=827
-  _REMOVETRUSTEDKEYRESPONSE._serialized_start=829
-  _REMOVETRUSTEDKEYRESPONSE._serialized_end=855
-  _AUDITENTRY._serialized_start=858
-  _AUDITENTRY._serialized_end=1018
-  _LISTAUDITLOGREQUEST._serialized_start=1020
-  _LISTAUDITLOGREQUEST._serialized_end=1074
-  _LISTAUDITLOGRESPONSE._serialized_start=1076
-  _LISTAUDITLOGRESPONSE._serialized_end=1139
-  _ADMINSERVICE._serialized_start=1142
-  _ADMINSERVICE._serialized_end=1764
+  _TOKENINFO._serialized_end=242
+  _CREATETOKENREQUEST._serialized_start=244
+  _CREATETOKENREQUEST._serialized_end=317
+  _CREATETOKENRESPONSE._serialized_start=319
+  _CREATETOKENRESPONSE._serialized_end=392
+  _LISTTOKENSREQUEST._serialized_start=394
+  _LISTTOKENSREQUEST._serialized_end=413
+  _LISTTOKENSRESPONSE._serialized_start=415
+  _LISTTOKENSRESPONSE._serialized_end=474
+  _REVOKETOKENREQUEST._serialized_start=476
+  _REVOKETOKENREQUEST._serialized_end=508
+  _REVOKETOKENRESPONSE._serialized_start=510
+  _REVOKETOKENRESPONSE._serialized_end=531
+  _TRUSTEDKEY._serialized_start=533
+  _TRUSTEDKEY._serialized_end=601
+  _LISTTRUSTEDKEYSREQUEST._serialized_start=603
+  _LISTTRUSTEDKEYSREQUEST._serialized_end=627
+  _LISTTRUSTEDKEYSRESPONSE._serialized_start=629
+  _LISTTRUSTEDKEYSRESPONSE._serialized_end=692
+  _ADDTRUSTEDKEYREQUEST._serialized_start=694
+  _ADDTRUSTEDKEYREQUEST._serialized_end=744
+  _ADDTRUSTEDKEYRESPONSE._serialized_start=746
+  _ADDTRUSTEDKEYRESPONSE._serialized_end=806
+  _REMOVETRUSTEDKEYREQUEST._serialized_start=808
+  _REMOVETRUSTEDKEYREQUEST._serialized_end=848
+  _REMOVETRUSTEDKEYRESPONSE._serialized_start=850
+  _REMOVETRUSTEDKEYRESPONSE._serialized_end=876
+  _AUDITENTRY._serialized_start=879
+  _AUDITENTRY._serialized_end=1039
+  _LISTAUDITLOGREQUEST._serialized_start=1041
+  _LISTAUDITLOGREQUEST._serialized_end=1095
+  _LISTAUDITLOGRESPONSE._serialized_start=1097
+  _LISTAUDITLOGRESPONSE._serialized_end=1160
+  _ADMINSERVICE._serialized_start=1163
+  _ADMINSERVICE._serialized_end=1785
 # @@protoc_insertion_point(module_scope)

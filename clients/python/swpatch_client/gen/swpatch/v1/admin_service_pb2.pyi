@@ -113,20 +113,22 @@ class RevokeTokenResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class TokenInfo(_message.Message):
-    __slots__ = ["created_at", "description", "hostname", "id", "revoked", "role"]
+    __slots__ = ["created_at", "description", "hostname", "id", "personality", "revoked", "role"]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     HOSTNAME_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
+    PERSONALITY_FIELD_NUMBER: _ClassVar[int]
     REVOKED_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     created_at: _timestamp_pb2.Timestamp
     description: str
     hostname: str
     id: str
+    personality: str
     revoked: bool
     role: str
-    def __init__(self, id: _Optional[str] = ..., role: _Optional[str] = ..., hostname: _Optional[str] = ..., description: _Optional[str] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revoked: bool = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., role: _Optional[str] = ..., hostname: _Optional[str] = ..., description: _Optional[str] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revoked: bool = ..., personality: _Optional[str] = ...) -> None: ...
 
 class TrustedKey(_message.Message):
     __slots__ = ["fingerprint_sha256", "label", "pem"]

@@ -104,6 +104,28 @@ class DesiredPackage(_message.Message):
     version: str
     def __init__(self, name: _Optional[str] = ..., epoch: _Optional[str] = ..., version: _Optional[str] = ..., release: _Optional[str] = ..., arch: _Optional[str] = ..., file_name: _Optional[str] = ..., sha256: _Optional[str] = ..., size_bytes: _Optional[int] = ...) -> None: ...
 
+class EnrollRequest(_message.Message):
+    __slots__ = ["enroll_token", "hostname", "personality"]
+    ENROLL_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
+    PERSONALITY_FIELD_NUMBER: _ClassVar[int]
+    enroll_token: str
+    hostname: str
+    personality: str
+    def __init__(self, enroll_token: _Optional[str] = ..., hostname: _Optional[str] = ..., personality: _Optional[str] = ...) -> None: ...
+
+class EnrollResponse(_message.Message):
+    __slots__ = ["hostname", "personality", "token", "token_id"]
+    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
+    PERSONALITY_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    hostname: str
+    personality: str
+    token: str
+    token_id: str
+    def __init__(self, token: _Optional[str] = ..., token_id: _Optional[str] = ..., hostname: _Optional[str] = ..., personality: _Optional[str] = ...) -> None: ...
+
 class FetchPackageRequest(_message.Message):
     __slots__ = ["sha256"]
     SHA256_FIELD_NUMBER: _ClassVar[int]

@@ -25,6 +25,11 @@ class AgentServiceStub(object):
                 request_serializer=swpatch_dot_v1_dot_agent__service__pb2.FetchPackageRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_agent__service__pb2.FetchPackageResponse.FromString,
                 )
+        self.Enroll = channel.unary_unary(
+                '/swpatch.v1.AgentService/Enroll',
+                request_serializer=swpatch_dot_v1_dot_agent__service__pb2.EnrollRequest.SerializeToString,
+                response_deserializer=swpatch_dot_v1_dot_agent__service__pb2.EnrollResponse.FromString,
+                )
 
 
 class AgentServiceServicer(object):
@@ -45,6 +50,14 @@ class AgentServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Enroll(self, request, context):
+        """Exchanges a one-time enrolment token (sent in the request; no bearer token) for the host's
+        own credential: an agent token bound to the enrolled hostname and personality. Once only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -57,6 +70,11 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.FetchPackage,
                     request_deserializer=swpatch_dot_v1_dot_agent__service__pb2.FetchPackageRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_agent__service__pb2.FetchPackageResponse.SerializeToString,
+            ),
+            'Enroll': grpc.unary_unary_rpc_method_handler(
+                    servicer.Enroll,
+                    request_deserializer=swpatch_dot_v1_dot_agent__service__pb2.EnrollRequest.FromString,
+                    response_serializer=swpatch_dot_v1_dot_agent__service__pb2.EnrollResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -100,5 +118,22 @@ class AgentService(object):
         return grpc.experimental.unary_stream(request, target, '/swpatch.v1.AgentService/FetchPackage',
             swpatch_dot_v1_dot_agent__service__pb2.FetchPackageRequest.SerializeToString,
             swpatch_dot_v1_dot_agent__service__pb2.FetchPackageResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Enroll(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AgentService/Enroll',
+            swpatch_dot_v1_dot_agent__service__pb2.EnrollRequest.SerializeToString,
+            swpatch_dot_v1_dot_agent__service__pb2.EnrollResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

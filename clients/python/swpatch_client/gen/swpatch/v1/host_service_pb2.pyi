@@ -1,3 +1,4 @@
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from swpatch_client.gen.swpatch.v1 import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -27,6 +28,46 @@ class DropHostResponse(_message.Message):
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     messages: _types_pb2.OperationMessages
     def __init__(self, messages: _Optional[_Union[_types_pb2.OperationMessages, _Mapping]] = ...) -> None: ...
+
+class EnrollHostRequest(_message.Message):
+    __slots__ = ["expires_seconds", "hostname", "personality"]
+    EXPIRES_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
+    PERSONALITY_FIELD_NUMBER: _ClassVar[int]
+    expires_seconds: int
+    hostname: str
+    personality: str
+    def __init__(self, hostname: _Optional[str] = ..., personality: _Optional[str] = ..., expires_seconds: _Optional[int] = ...) -> None: ...
+
+class EnrollHostResponse(_message.Message):
+    __slots__ = ["enroll_token", "enrollment", "replaced_enrollment_ids"]
+    ENROLLMENT_FIELD_NUMBER: _ClassVar[int]
+    ENROLL_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    REPLACED_ENROLLMENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    enroll_token: str
+    enrollment: Enrollment
+    replaced_enrollment_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, enrollment: _Optional[_Union[Enrollment, _Mapping]] = ..., enroll_token: _Optional[str] = ..., replaced_enrollment_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Enrollment(_message.Message):
+    __slots__ = ["created_at", "created_by", "credential_id", "expires_at", "hostname", "id", "personality", "state"]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PERSONALITY_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    created_at: _timestamp_pb2.Timestamp
+    created_by: str
+    credential_id: str
+    expires_at: _timestamp_pb2.Timestamp
+    hostname: str
+    id: str
+    personality: str
+    state: str
+    def __init__(self, id: _Optional[str] = ..., hostname: _Optional[str] = ..., personality: _Optional[str] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[str] = ..., created_by: _Optional[str] = ..., credential_id: _Optional[str] = ...) -> None: ...
 
 class GetAlarmRequest(_message.Message):
     __slots__ = ["uuid"]
@@ -104,6 +145,16 @@ class ListAlarmsResponse(_message.Message):
     alarms: _containers.RepeatedCompositeFieldContainer[_types_pb2.Alarm]
     def __init__(self, alarms: _Optional[_Iterable[_Union[_types_pb2.Alarm, _Mapping]]] = ...) -> None: ...
 
+class ListEnrollmentsRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class ListEnrollmentsResponse(_message.Message):
+    __slots__ = ["enrollments"]
+    ENROLLMENTS_FIELD_NUMBER: _ClassVar[int]
+    enrollments: _containers.RepeatedCompositeFieldContainer[Enrollment]
+    def __init__(self, enrollments: _Optional[_Iterable[_Union[Enrollment, _Mapping]]] = ...) -> None: ...
+
 class ListHostsRequest(_message.Message):
     __slots__ = []
     def __init__(self) -> None: ...
@@ -149,6 +200,20 @@ class RaiseAlarmResponse(_message.Message):
     ALARM_FIELD_NUMBER: _ClassVar[int]
     alarm: _types_pb2.Alarm
     def __init__(self, alarm: _Optional[_Union[_types_pb2.Alarm, _Mapping]] = ...) -> None: ...
+
+class RevokeHostRequest(_message.Message):
+    __slots__ = ["hostname"]
+    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
+    hostname: str
+    def __init__(self, hostname: _Optional[str] = ...) -> None: ...
+
+class RevokeHostResponse(_message.Message):
+    __slots__ = ["revoked_enrollment_ids", "revoked_token_ids"]
+    REVOKED_ENROLLMENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_TOKEN_IDS_FIELD_NUMBER: _ClassVar[int]
+    revoked_enrollment_ids: _containers.RepeatedScalarFieldContainer[str]
+    revoked_token_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, revoked_token_ids: _Optional[_Iterable[str]] = ..., revoked_enrollment_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SwactHostRequest(_message.Message):
     __slots__ = ["host"]

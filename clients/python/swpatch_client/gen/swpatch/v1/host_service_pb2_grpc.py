@@ -85,6 +85,21 @@ class HostServiceStub(object):
                 request_serializer=swpatch_dot_v1_dot_host__service__pb2.ClearAlarmRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_host__service__pb2.ClearAlarmResponse.FromString,
                 )
+        self.EnrollHost = channel.unary_unary(
+                '/swpatch.v1.HostService/EnrollHost',
+                request_serializer=swpatch_dot_v1_dot_host__service__pb2.EnrollHostRequest.SerializeToString,
+                response_deserializer=swpatch_dot_v1_dot_host__service__pb2.EnrollHostResponse.FromString,
+                )
+        self.RevokeHost = channel.unary_unary(
+                '/swpatch.v1.HostService/RevokeHost',
+                request_serializer=swpatch_dot_v1_dot_host__service__pb2.RevokeHostRequest.SerializeToString,
+                response_deserializer=swpatch_dot_v1_dot_host__service__pb2.RevokeHostResponse.FromString,
+                )
+        self.ListEnrollments = channel.unary_unary(
+                '/swpatch.v1.HostService/ListEnrollments',
+                request_serializer=swpatch_dot_v1_dot_host__service__pb2.ListEnrollmentsRequest.SerializeToString,
+                response_deserializer=swpatch_dot_v1_dot_host__service__pb2.ListEnrollmentsResponse.FromString,
+                )
 
 
 class HostServiceServicer(object):
@@ -179,6 +194,27 @@ class HostServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EnrollHost(self, request, context):
+        """Enrolment (operator): a one-time enrolment token for a host, exchanged by its agent
+        (AgentService.Enroll) for the host's own credential. Replaces the host's pending enrolment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeHost(self, request, context):
+        """Revokes the host's credentials and pending enrolments; its agent stream ends at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEnrollments(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_HostServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -251,6 +287,21 @@ def add_HostServiceServicer_to_server(servicer, server):
                     servicer.ClearAlarm,
                     request_deserializer=swpatch_dot_v1_dot_host__service__pb2.ClearAlarmRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_host__service__pb2.ClearAlarmResponse.SerializeToString,
+            ),
+            'EnrollHost': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnrollHost,
+                    request_deserializer=swpatch_dot_v1_dot_host__service__pb2.EnrollHostRequest.FromString,
+                    response_serializer=swpatch_dot_v1_dot_host__service__pb2.EnrollHostResponse.SerializeToString,
+            ),
+            'RevokeHost': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeHost,
+                    request_deserializer=swpatch_dot_v1_dot_host__service__pb2.RevokeHostRequest.FromString,
+                    response_serializer=swpatch_dot_v1_dot_host__service__pb2.RevokeHostResponse.SerializeToString,
+            ),
+            'ListEnrollments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEnrollments,
+                    request_deserializer=swpatch_dot_v1_dot_host__service__pb2.ListEnrollmentsRequest.FromString,
+                    response_serializer=swpatch_dot_v1_dot_host__service__pb2.ListEnrollmentsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -498,5 +549,56 @@ class HostService(object):
         return grpc.experimental.unary_unary(request, target, '/swpatch.v1.HostService/ClearAlarm',
             swpatch_dot_v1_dot_host__service__pb2.ClearAlarmRequest.SerializeToString,
             swpatch_dot_v1_dot_host__service__pb2.ClearAlarmResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def EnrollHost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.HostService/EnrollHost',
+            swpatch_dot_v1_dot_host__service__pb2.EnrollHostRequest.SerializeToString,
+            swpatch_dot_v1_dot_host__service__pb2.EnrollHostResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def RevokeHost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.HostService/RevokeHost',
+            swpatch_dot_v1_dot_host__service__pb2.RevokeHostRequest.SerializeToString,
+            swpatch_dot_v1_dot_host__service__pb2.RevokeHostResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListEnrollments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.HostService/ListEnrollments',
+            swpatch_dot_v1_dot_host__service__pb2.ListEnrollmentsRequest.SerializeToString,
+            swpatch_dot_v1_dot_host__service__pb2.ListEnrollmentsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

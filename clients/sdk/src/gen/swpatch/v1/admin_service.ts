@@ -22,6 +22,8 @@ export interface TokenInfo {
   description: string;
   createdAt: Date | undefined;
   revoked: boolean;
+  /** For enrolled host credentials: the personality the host enrolled with ("" otherwise). */
+  personality: string;
 }
 
 export interface CreateTokenRequest {
@@ -108,7 +110,7 @@ export interface ListAuditLogResponse {
 }
 
 function createBaseTokenInfo(): TokenInfo {
-  return { id: "", role: "", hostname: "", description: "", createdAt: undefined, revoked: false };
+  return { id: "", role: "", hostname: "", description: "", createdAt: undefined, revoked: false, personality: "" };
 }
 
 export const TokenInfo: MessageFns<TokenInfo> = {
@@ -130,6 +132,9 @@ export const TokenInfo: MessageFns<TokenInfo> = {
     }
     if (message.revoked !== false) {
       writer.uint32(48).bool(message.revoked);
+    }
+    if (message.personality !== "") {
+      writer.uint32(58).string(message.personality);
     }
     return writer;
   },
@@ -195,6 +200,14 @@ export const TokenInfo: MessageFns<TokenInfo> = {
             message.revoked = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.personality = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -219,6 +232,7 @@ export const TokenInfo: MessageFns<TokenInfo> = {
         ? fromJsonTimestamp(object.created_at)
         : undefined,
       revoked: isSet(object.revoked) ? globalThis.Boolean(object.revoked) : false,
+      personality: isSet(object.personality) ? globalThis.String(object.personality) : "",
     };
   },
 
@@ -242,6 +256,9 @@ export const TokenInfo: MessageFns<TokenInfo> = {
     if (message.revoked !== false) {
       obj.revoked = message.revoked;
     }
+    if (message.personality !== "") {
+      obj.personality = message.personality;
+    }
     return obj;
   },
 
@@ -256,6 +273,7 @@ export const TokenInfo: MessageFns<TokenInfo> = {
     message.description = object.description ?? "";
     message.createdAt = object.createdAt ?? undefined;
     message.revoked = object.revoked ?? false;
+    message.personality = object.personality ?? "";
     return message;
   },
 };

@@ -161,6 +161,22 @@ export interface FetchPackageResponse {
   chunk: Buffer;
 }
 
+export interface EnrollRequest {
+  /** swpe_<id>_<secret>, from `sw-patch host-enroll`. */
+  enrollToken: string;
+  /** Must be the enrolled hostname and personality. */
+  hostname: string;
+  personality: string;
+}
+
+export interface EnrollResponse {
+  /** The host's credential (swp_<id>_<secret>), shown only now. */
+  token: string;
+  tokenId: string;
+  hostname: string;
+  personality: string;
+}
+
 function createBaseInstalledPackage(): InstalledPackage {
   return { name: "", epoch: "", version: "", release: "", arch: "" };
 }
@@ -2375,6 +2391,232 @@ export const FetchPackageResponse: MessageFns<FetchPackageResponse> = {
   },
 };
 
+function createBaseEnrollRequest(): EnrollRequest {
+  return { enrollToken: "", hostname: "", personality: "" };
+}
+
+export const EnrollRequest: MessageFns<EnrollRequest> = {
+  encode(message: EnrollRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.enrollToken !== "") {
+      writer.uint32(10).string(message.enrollToken);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(18).string(message.hostname);
+    }
+    if (message.personality !== "") {
+      writer.uint32(26).string(message.personality);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnrollRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnrollRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.enrollToken = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.personality = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnrollRequest {
+    return {
+      enrollToken: isSet(object.enrollToken)
+        ? globalThis.String(object.enrollToken)
+        : isSet(object.enroll_token)
+        ? globalThis.String(object.enroll_token)
+        : "",
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      personality: isSet(object.personality) ? globalThis.String(object.personality) : "",
+    };
+  },
+
+  toJSON(message: EnrollRequest): unknown {
+    const obj: any = {};
+    if (message.enrollToken !== "") {
+      obj.enrollToken = message.enrollToken;
+    }
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.personality !== "") {
+      obj.personality = message.personality;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EnrollRequest>): EnrollRequest {
+    return EnrollRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EnrollRequest>): EnrollRequest {
+    const message = createBaseEnrollRequest();
+    message.enrollToken = object.enrollToken ?? "";
+    message.hostname = object.hostname ?? "";
+    message.personality = object.personality ?? "";
+    return message;
+  },
+};
+
+function createBaseEnrollResponse(): EnrollResponse {
+  return { token: "", tokenId: "", hostname: "", personality: "" };
+}
+
+export const EnrollResponse: MessageFns<EnrollResponse> = {
+  encode(message: EnrollResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    if (message.tokenId !== "") {
+      writer.uint32(18).string(message.tokenId);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(26).string(message.hostname);
+    }
+    if (message.personality !== "") {
+      writer.uint32(34).string(message.personality);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnrollResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnrollResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tokenId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.personality = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnrollResponse {
+    return {
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+      tokenId: isSet(object.tokenId)
+        ? globalThis.String(object.tokenId)
+        : isSet(object.token_id)
+        ? globalThis.String(object.token_id)
+        : "",
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      personality: isSet(object.personality) ? globalThis.String(object.personality) : "",
+    };
+  },
+
+  toJSON(message: EnrollResponse): unknown {
+    const obj: any = {};
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    if (message.tokenId !== "") {
+      obj.tokenId = message.tokenId;
+    }
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.personality !== "") {
+      obj.personality = message.personality;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EnrollResponse>): EnrollResponse {
+    return EnrollResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EnrollResponse>): EnrollResponse {
+    const message = createBaseEnrollResponse();
+    message.token = object.token ?? "";
+    message.tokenId = object.tokenId ?? "";
+    message.hostname = object.hostname ?? "";
+    message.personality = object.personality ?? "";
+    return message;
+  },
+};
+
 /** The controller <-> agent protocol: one long-lived bidirectional stream per host. */
 export type AgentServiceDefinition = typeof AgentServiceDefinition;
 export const AgentServiceDefinition = {
@@ -2399,6 +2641,18 @@ export const AgentServiceDefinition = {
       responseStream: true,
       options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
+    /**
+     * Exchanges a one-time enrolment token (sent in the request; no bearer token) for the host's
+     * own credential: an agent token bound to the enrolled hostname and personality. Once only.
+     */
+    enroll: {
+      name: "Enroll",
+      requestType: EnrollRequest as typeof EnrollRequest,
+      requestStream: false,
+      responseType: EnrollResponse as typeof EnrollResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -2413,6 +2667,11 @@ export interface AgentServiceImplementation<CallContextExt = {}> {
     request: FetchPackageRequest,
     context: CallContext & CallContextExt,
   ): ServerStreamingMethodResult<DeepPartial<FetchPackageResponse>>;
+  /**
+   * Exchanges a one-time enrolment token (sent in the request; no bearer token) for the host's
+   * own credential: an agent token bound to the enrolled hostname and personality. Once only.
+   */
+  enroll(request: EnrollRequest, context: CallContext & CallContextExt): Promise<DeepPartial<EnrollResponse>>;
 }
 
 export interface AgentServiceClient<CallOptionsExt = {}> {
@@ -2426,6 +2685,11 @@ export interface AgentServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<FetchPackageRequest>,
     options?: CallOptions & CallOptionsExt,
   ): AsyncIterable<FetchPackageResponse>;
+  /**
+   * Exchanges a one-time enrolment token (sent in the request; no bearer token) for the host's
+   * own credential: an agent token bound to the enrolled hostname and personality. Once only.
+   */
+  enroll(request: DeepPartial<EnrollRequest>, options?: CallOptions & CallOptionsExt): Promise<EnrollResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {

@@ -7,6 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { CallContext, CallOptions } from "nice-grpc-common";
+import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { Alarm, Host, InstallProgress, OperationMessages } from "./types.js";
 
 export const protobufPackage = "swpatch.v1";
@@ -135,6 +136,59 @@ export interface ClearAlarmRequest {
 }
 
 export interface ClearAlarmResponse {
+}
+
+/** A host enrolment (never its token or the token's hash). */
+export interface Enrollment {
+  id: string;
+  hostname: string;
+  personality: string;
+  createdAt: Date | undefined;
+  expiresAt:
+    | Date
+    | undefined;
+  /** pending | spent | expired | replaced | revoked */
+  state: string;
+  /** Token id of whoever created it. */
+  createdBy: string;
+  /** Once spent: the id of the credential it was exchanged for. */
+  credentialId: string;
+}
+
+export interface EnrollHostRequest {
+  hostname: string;
+  /** controller, worker or storage */
+  personality: string;
+  /** How long the enrolment token stays valid; 0 = one hour. At most 7 days. */
+  expiresSeconds: number;
+}
+
+export interface EnrollHostResponse {
+  enrollment:
+    | Enrollment
+    | undefined;
+  /** The one-time enrolment token (swpe_<id>_<secret>), shown only now. */
+  enrollToken: string;
+  /** The ids of the host's pending enrolments this one replaced. */
+  replacedEnrollmentIds: string[];
+}
+
+export interface RevokeHostRequest {
+  hostname: string;
+}
+
+export interface RevokeHostResponse {
+  /** The host's credentials (agent tokens) revoked now. */
+  revokedTokenIds: string[];
+  /** The host's pending enrolments revoked now. */
+  revokedEnrollmentIds: string[];
+}
+
+export interface ListEnrollmentsRequest {
+}
+
+export interface ListEnrollmentsResponse {
+  enrollments: Enrollment[];
 }
 
 function createBaseListHostsRequest(): ListHostsRequest {
@@ -2199,6 +2253,711 @@ export const ClearAlarmResponse: MessageFns<ClearAlarmResponse> = {
   },
 };
 
+function createBaseEnrollment(): Enrollment {
+  return {
+    id: "",
+    hostname: "",
+    personality: "",
+    createdAt: undefined,
+    expiresAt: undefined,
+    state: "",
+    createdBy: "",
+    credentialId: "",
+  };
+}
+
+export const Enrollment: MessageFns<Enrollment> = {
+  encode(message: Enrollment, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(18).string(message.hostname);
+    }
+    if (message.personality !== "") {
+      writer.uint32(26).string(message.personality);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(34).fork()).join();
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(42).fork()).join();
+    }
+    if (message.state !== "") {
+      writer.uint32(50).string(message.state);
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(58).string(message.createdBy);
+    }
+    if (message.credentialId !== "") {
+      writer.uint32(66).string(message.credentialId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Enrollment {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnrollment();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.personality = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.credentialId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Enrollment {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      personality: isSet(object.personality) ? globalThis.String(object.personality) : "",
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+      expiresAt: isSet(object.expiresAt)
+        ? fromJsonTimestamp(object.expiresAt)
+        : isSet(object.expires_at)
+        ? fromJsonTimestamp(object.expires_at)
+        : undefined,
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      createdBy: isSet(object.createdBy)
+        ? globalThis.String(object.createdBy)
+        : isSet(object.created_by)
+        ? globalThis.String(object.created_by)
+        : "",
+      credentialId: isSet(object.credentialId)
+        ? globalThis.String(object.credentialId)
+        : isSet(object.credential_id)
+        ? globalThis.String(object.credential_id)
+        : "",
+    };
+  },
+
+  toJSON(message: Enrollment): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.personality !== "") {
+      obj.personality = message.personality;
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.expiresAt !== undefined) {
+      obj.expiresAt = message.expiresAt.toISOString();
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.createdBy !== "") {
+      obj.createdBy = message.createdBy;
+    }
+    if (message.credentialId !== "") {
+      obj.credentialId = message.credentialId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Enrollment>): Enrollment {
+    return Enrollment.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Enrollment>): Enrollment {
+    const message = createBaseEnrollment();
+    message.id = object.id ?? "";
+    message.hostname = object.hostname ?? "";
+    message.personality = object.personality ?? "";
+    message.createdAt = object.createdAt ?? undefined;
+    message.expiresAt = object.expiresAt ?? undefined;
+    message.state = object.state ?? "";
+    message.createdBy = object.createdBy ?? "";
+    message.credentialId = object.credentialId ?? "";
+    return message;
+  },
+};
+
+function createBaseEnrollHostRequest(): EnrollHostRequest {
+  return { hostname: "", personality: "", expiresSeconds: 0 };
+}
+
+export const EnrollHostRequest: MessageFns<EnrollHostRequest> = {
+  encode(message: EnrollHostRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hostname !== "") {
+      writer.uint32(10).string(message.hostname);
+    }
+    if (message.personality !== "") {
+      writer.uint32(18).string(message.personality);
+    }
+    if (message.expiresSeconds !== 0) {
+      writer.uint32(24).uint32(message.expiresSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnrollHostRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnrollHostRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.personality = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.expiresSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnrollHostRequest {
+    return {
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      personality: isSet(object.personality) ? globalThis.String(object.personality) : "",
+      expiresSeconds: isSet(object.expiresSeconds)
+        ? globalThis.Number(object.expiresSeconds)
+        : isSet(object.expires_seconds)
+        ? globalThis.Number(object.expires_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: EnrollHostRequest): unknown {
+    const obj: any = {};
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.personality !== "") {
+      obj.personality = message.personality;
+    }
+    if (message.expiresSeconds !== 0) {
+      obj.expiresSeconds = Math.round(message.expiresSeconds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EnrollHostRequest>): EnrollHostRequest {
+    return EnrollHostRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EnrollHostRequest>): EnrollHostRequest {
+    const message = createBaseEnrollHostRequest();
+    message.hostname = object.hostname ?? "";
+    message.personality = object.personality ?? "";
+    message.expiresSeconds = object.expiresSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseEnrollHostResponse(): EnrollHostResponse {
+  return { enrollment: undefined, enrollToken: "", replacedEnrollmentIds: [] };
+}
+
+export const EnrollHostResponse: MessageFns<EnrollHostResponse> = {
+  encode(message: EnrollHostResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.enrollment !== undefined) {
+      Enrollment.encode(message.enrollment, writer.uint32(10).fork()).join();
+    }
+    if (message.enrollToken !== "") {
+      writer.uint32(18).string(message.enrollToken);
+    }
+    for (const v of message.replacedEnrollmentIds) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnrollHostResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnrollHostResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.enrollment = Enrollment.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.enrollToken = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.replacedEnrollmentIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnrollHostResponse {
+    return {
+      enrollment: isSet(object.enrollment) ? Enrollment.fromJSON(object.enrollment) : undefined,
+      enrollToken: isSet(object.enrollToken)
+        ? globalThis.String(object.enrollToken)
+        : isSet(object.enroll_token)
+        ? globalThis.String(object.enroll_token)
+        : "",
+      replacedEnrollmentIds: globalThis.Array.isArray(object?.replacedEnrollmentIds)
+        ? object.replacedEnrollmentIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.replaced_enrollment_ids)
+        ? object.replaced_enrollment_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EnrollHostResponse): unknown {
+    const obj: any = {};
+    if (message.enrollment !== undefined) {
+      obj.enrollment = Enrollment.toJSON(message.enrollment);
+    }
+    if (message.enrollToken !== "") {
+      obj.enrollToken = message.enrollToken;
+    }
+    if (message.replacedEnrollmentIds?.length) {
+      obj.replacedEnrollmentIds = message.replacedEnrollmentIds;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<EnrollHostResponse>): EnrollHostResponse {
+    return EnrollHostResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<EnrollHostResponse>): EnrollHostResponse {
+    const message = createBaseEnrollHostResponse();
+    message.enrollment = (object.enrollment !== undefined && object.enrollment !== null)
+      ? Enrollment.fromPartial(object.enrollment)
+      : undefined;
+    message.enrollToken = object.enrollToken ?? "";
+    message.replacedEnrollmentIds = object.replacedEnrollmentIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseRevokeHostRequest(): RevokeHostRequest {
+  return { hostname: "" };
+}
+
+export const RevokeHostRequest: MessageFns<RevokeHostRequest> = {
+  encode(message: RevokeHostRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hostname !== "") {
+      writer.uint32(10).string(message.hostname);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeHostRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeHostRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeHostRequest {
+    return { hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "" };
+  },
+
+  toJSON(message: RevokeHostRequest): unknown {
+    const obj: any = {};
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RevokeHostRequest>): RevokeHostRequest {
+    return RevokeHostRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RevokeHostRequest>): RevokeHostRequest {
+    const message = createBaseRevokeHostRequest();
+    message.hostname = object.hostname ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeHostResponse(): RevokeHostResponse {
+  return { revokedTokenIds: [], revokedEnrollmentIds: [] };
+}
+
+export const RevokeHostResponse: MessageFns<RevokeHostResponse> = {
+  encode(message: RevokeHostResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.revokedTokenIds) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.revokedEnrollmentIds) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeHostResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeHostResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.revokedTokenIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.revokedEnrollmentIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeHostResponse {
+    return {
+      revokedTokenIds: globalThis.Array.isArray(object?.revokedTokenIds)
+        ? object.revokedTokenIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.revoked_token_ids)
+        ? object.revoked_token_ids.map((e: any) => globalThis.String(e))
+        : [],
+      revokedEnrollmentIds: globalThis.Array.isArray(object?.revokedEnrollmentIds)
+        ? object.revokedEnrollmentIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.revoked_enrollment_ids)
+        ? object.revoked_enrollment_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RevokeHostResponse): unknown {
+    const obj: any = {};
+    if (message.revokedTokenIds?.length) {
+      obj.revokedTokenIds = message.revokedTokenIds;
+    }
+    if (message.revokedEnrollmentIds?.length) {
+      obj.revokedEnrollmentIds = message.revokedEnrollmentIds;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RevokeHostResponse>): RevokeHostResponse {
+    return RevokeHostResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RevokeHostResponse>): RevokeHostResponse {
+    const message = createBaseRevokeHostResponse();
+    message.revokedTokenIds = object.revokedTokenIds?.map((e) => e) || [];
+    message.revokedEnrollmentIds = object.revokedEnrollmentIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseListEnrollmentsRequest(): ListEnrollmentsRequest {
+  return {};
+}
+
+export const ListEnrollmentsRequest: MessageFns<ListEnrollmentsRequest> = {
+  encode(_: ListEnrollmentsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEnrollmentsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEnrollmentsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListEnrollmentsRequest {
+    return {};
+  },
+
+  toJSON(_: ListEnrollmentsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListEnrollmentsRequest>): ListEnrollmentsRequest {
+    return ListEnrollmentsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListEnrollmentsRequest>): ListEnrollmentsRequest {
+    const message = createBaseListEnrollmentsRequest();
+    return message;
+  },
+};
+
+function createBaseListEnrollmentsResponse(): ListEnrollmentsResponse {
+  return { enrollments: [] };
+}
+
+export const ListEnrollmentsResponse: MessageFns<ListEnrollmentsResponse> = {
+  encode(message: ListEnrollmentsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.enrollments) {
+      Enrollment.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListEnrollmentsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListEnrollmentsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.enrollments.push(Enrollment.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListEnrollmentsResponse {
+    return {
+      enrollments: globalThis.Array.isArray(object?.enrollments)
+        ? object.enrollments.map((e: any) => Enrollment.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListEnrollmentsResponse): unknown {
+    const obj: any = {};
+    if (message.enrollments?.length) {
+      obj.enrollments = message.enrollments.map((e) => Enrollment.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListEnrollmentsResponse>): ListEnrollmentsResponse {
+    return ListEnrollmentsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListEnrollmentsResponse>): ListEnrollmentsResponse {
+    const message = createBaseListEnrollmentsResponse();
+    message.enrollments = object.enrollments?.map((e) => Enrollment.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** Hosts of the cluster: inventory, lock/unlock/swact, installs and alarms. */
 export type HostServiceDefinition = typeof HostServiceDefinition;
 export const HostServiceDefinition = {
@@ -2321,6 +3080,35 @@ export const HostServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * Enrolment (operator): a one-time enrolment token for a host, exchanged by its agent
+     * (AgentService.Enroll) for the host's own credential. Replaces the host's pending enrolment.
+     */
+    enrollHost: {
+      name: "EnrollHost",
+      requestType: EnrollHostRequest as typeof EnrollHostRequest,
+      requestStream: false,
+      responseType: EnrollHostResponse as typeof EnrollHostResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Revokes the host's credentials and pending enrolments; its agent stream ends at once. */
+    revokeHost: {
+      name: "RevokeHost",
+      requestType: RevokeHostRequest as typeof RevokeHostRequest,
+      requestStream: false,
+      responseType: RevokeHostResponse as typeof RevokeHostResponse,
+      responseStream: false,
+      options: {},
+    },
+    listEnrollments: {
+      name: "ListEnrollments",
+      requestType: ListEnrollmentsRequest as typeof ListEnrollmentsRequest,
+      requestStream: false,
+      responseType: ListEnrollmentsResponse as typeof ListEnrollmentsResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
   },
 } as const;
 
@@ -2367,6 +3155,23 @@ export interface HostServiceImplementation<CallContextExt = {}> {
     request: ClearAlarmRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ClearAlarmResponse>>;
+  /**
+   * Enrolment (operator): a one-time enrolment token for a host, exchanged by its agent
+   * (AgentService.Enroll) for the host's own credential. Replaces the host's pending enrolment.
+   */
+  enrollHost(
+    request: EnrollHostRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<EnrollHostResponse>>;
+  /** Revokes the host's credentials and pending enrolments; its agent stream ends at once. */
+  revokeHost(
+    request: RevokeHostRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<RevokeHostResponse>>;
+  listEnrollments(
+    request: ListEnrollmentsRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ListEnrollmentsResponse>>;
 }
 
 export interface HostServiceClient<CallOptionsExt = {}> {
@@ -2412,6 +3217,23 @@ export interface HostServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<ClearAlarmRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<ClearAlarmResponse>;
+  /**
+   * Enrolment (operator): a one-time enrolment token for a host, exchanged by its agent
+   * (AgentService.Enroll) for the host's own credential. Replaces the host's pending enrolment.
+   */
+  enrollHost(
+    request: DeepPartial<EnrollHostRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<EnrollHostResponse>;
+  /** Revokes the host's credentials and pending enrolments; its agent stream ends at once. */
+  revokeHost(
+    request: DeepPartial<RevokeHostRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<RevokeHostResponse>;
+  listEnrollments(
+    request: DeepPartial<ListEnrollmentsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ListEnrollmentsResponse>;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
@@ -2422,6 +3244,28 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000);
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (t.seconds || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
