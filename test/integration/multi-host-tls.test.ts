@@ -14,7 +14,7 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { buildBaseFeed, buildPayloadRpm } from "../lib/base-feed.js";
@@ -23,6 +23,7 @@ import { DEV_CERT, DEV_KEY, REPO_ROOT } from "../lib/controller-harness.js";
 import { canRun, findSecrets, NetnsPair, waitFor, type Capture, type NsProcess, type NsRunResult } from "../lib/netns.js";
 import type { TcpStream } from "../lib/pcap.js";
 import { rpmQ } from "../lib/rpm-query.js";
+import { credentialFile } from "../../server/agent/credential.js";
 
 /** The controller's gRPC port inside its namespace (a fresh namespace: nothing else listens there). */
 const GRPC_PORT = 5490;
@@ -78,25 +79,11 @@ function enrolmentTokenFrom(stdout: string): string {
   throw new Error(`no enrolment token in host-enroll's output:\n${stdout}`);
 }
 
-/** The host's own credential: a `swp_` token in a small 0600 file of the agent's state, outside the rpm database. */
-function hostCredentialIn(root: string): { file: string; token: string } {
-  const found: { file: string; token: string }[] = [];
-  const walk = (dir: string, depth: number) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory() && depth < 6 && !/^(rpm|usr|bin)$/.test(e.name)) walk(p, depth + 1);
-      else if (e.isFile()) {
-        const st = statSync(p);
-        if (st.size > 0 && st.size < 4096 && (st.mode & 0o777) === 0o600) {
-          const m = /swp_[0-9a-f]{16}_[0-9a-f]{64}/.exec(readFileSync(p, "utf8"));
-          if (m) found.push({ file: p, token: m[0] });
-        }
-      }
-    }
-  };
-  walk(root, 0);
-  if (found.length !== 1) throw new Error(`expected one 0600 credential file under ${root}, found ${JSON.stringify(found.map((f) => f.file))}`);
-  return found[0]!;
+/** The host's own credential, as the agent stored it at enrolment; checks the file is 0600. */
+function hostCredentialIn(root: string): string {
+  const file = credentialFile(root);
+  expect(statSync(file).mode & 0o777, file).to.equal(0o600);
+  return (JSON.parse(readFileSync(file, "utf8")) as { token: string }).token;
 }
 
 /** The secret part of a `swp_<id>_<secret>` (or enrolment `swpe_...`) token (searching for it finds the whole token too), or the whole string. */
@@ -105,21 +92,6 @@ function secretOf(token: string): string {
 }
 
 const randomHex = (chars: number) => randomBytes(chars / 2).toString("hex");
-
-/**
- * Interim, until the TLS and ENROL branches are merged: the flags this test drives that the built
- * agent and CLI do not have yet (undefined when all are there).
- */
-function missingFlags(): string | undefined {
-  const help = (name: string, args: string[]) => spawnSync(process.execPath, [bin(name), ...args], { encoding: "utf8" }).stdout;
-  const agent = help("sw-patch-agent", ["--help"]);
-  const cli = help("sw-patch", ["--help"]);
-  const missing = [
-    ...["--tls-ca", "--tls-cert", "--enroll-token-file"].filter((f) => !agent.includes(f)).map((f) => `sw-patch-agent ${f}`),
-    ...["host-enroll", "--tls-cert", "--insecure"].filter((f) => !cli.includes(f)).map((f) => `sw-patch ${f}`),
-  ];
-  return missing.length ? `not built yet: ${missing.join(", ")}` : undefined;
-}
 
 interface HostRow {
   hostname: string;
@@ -216,11 +188,6 @@ describe("multi-host: a controller and two enrolled agents in network namespaces
       console.log(`    skipped: ${can.reason}`);
       this.skip();
     }
-    const missing = missingFlags();
-    if (missing) {
-      console.log(`    skipped: ${missing}`);
-      this.skip();
-    }
     work = mkdtempSync(path.join(os.tmpdir(), "swpatch-netns-"));
     pki = path.join(work, "pki");
     mkdirSync(pki);
@@ -283,8 +250,9 @@ describe("multi-host: a controller and two enrolled agents in network namespaces
       ["controller-0", net!.agtIp],
     ]);
     for (const h of HOSTS) {
-      const cred = hostCredentialIn(roots.get(h.hostname)!);
-      expect(cred.token).to.not.equal(adminToken);
+      expect(hostCredentialIn(roots.get(h.hostname)!))
+        .to.match(/^swp_[0-9a-f]{16}_[0-9a-f]{64}$/)
+        .and.not.equal(adminToken);
       expect(rpmQ(roots.get(h.hostname)!, "sysinv")).to.equal("sysinv-1.0-1.noarch");
     }
   });
@@ -367,7 +335,7 @@ describe("multi-host: a controller and two enrolled agents in network namespaces
     const secrets: Record<string, string> = { "operator (admin) token": secretOf(adminToken) };
     for (const h of HOSTS) {
       secrets[`${h.hostname} enrolment token`] = secretOf(enrolmentTokens.get(h.hostname)!);
-      secrets[`${h.hostname} credential`] = secretOf(hostCredentialIn(roots.get(h.hostname)!).token);
+      secrets[`${h.hostname} credential`] = secretOf(hostCredentialIn(roots.get(h.hostname)!));
     }
     expect(findSecrets(streams, secrets)).to.deep.equal([]);
     const control = findSecrets(streams, { "marker token": secretOf(markers.token), "marker patch id": markers.patchId });
