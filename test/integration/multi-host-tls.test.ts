@@ -6,7 +6,9 @@
  * apply, host-install on both hosts, query-hosts with each host's real address) runs across it,
  * while tcpdump on the controller's veth end records every TCP byte: at the end, no token (the
  * operator's, the enrolment tokens, the hosts' own credentials) is in the capture in clear, and as
- * a control a marker token sent in plain text to a plain-text listener IS found there.
+ * a control a marker token sent in plain text to a plain-text listener IS found there. Plain text to
+ * the controller's address is refused by the controller, the CLI and the agent without --insecure,
+ * and the token given to the refused CLI and agent is not in the capture either.
  *
  * Needs root (network namespaces) and tcpdump; without them it says why and skips (`.ci/run` runs
  * as root and `npm test`'s set-up installs tcpdump).
@@ -115,6 +117,8 @@ describe("multi-host: a controller and two enrolled agents in network namespaces
   const agents = new Map<string, NsProcess>();
   const enrolmentTokens = new Map<string, string>();
   const markers = { token: `swp_${randomHex(16)}_${randomHex(64)}`, patchId: `MARKER_${randomHex(24)}` };
+  /** Given to a CLI and an agent that must refuse plain text before sending anything: never on the wire. */
+  const unsentToken = `swp_${randomHex(16)}_${randomHex(64)}`;
   let controlRan = false;
 
   /** The operator's CLI, run in the agents' namespace against https://<controller veth address>. */
@@ -230,6 +234,31 @@ describe("multi-host: a controller and two enrolled agents in network namespaces
     expect(r.stdout).to.not.include("listening on");
   });
 
+  it("the CLI and the agent refuse plain text to the controller's address without --insecure, before sending anything", async () => {
+    const env = { SWPATCH_ENDPOINT: `${net!.ctlIp}:${GRPC_PORT}`, SWPATCH_TOKEN: unsentToken };
+    const cli = await net!.run(net!.agt, process.execPath, [bin("sw-patch"), "query"], { env });
+    expect(cli.rc, cli.stdout + cli.stderr).to.equal(1);
+    expect(cli.stderr).to.match(/^Error: refusing to talk to the patch controller at .* in plaintext.*--insecure$/m);
+    const agent = await net!.run(
+      net!.agt,
+      process.execPath,
+      [
+        bin("sw-patch-agent"),
+        "--controller",
+        `${net!.ctlIp}:${GRPC_PORT}`,
+        "--hostname",
+        "compute-9",
+        "--personality",
+        "worker",
+        "--root",
+        path.join(work, "roots", "plain"),
+      ],
+      { env },
+    );
+    expect(agent.rc, agent.stderr).to.equal(2);
+    expect(agent.stderr).to.match(/refusing to connect in plaintext.*--insecure$/m);
+  });
+
   it("enrols both hosts: host-enroll prints a one-time token, each agent exchanges it for its own credential over mTLS", async () => {
     for (const h of HOSTS) {
       const r = await sw(["host-enroll", h.hostname, "--personality", h.personality]);
@@ -316,9 +345,10 @@ describe("multi-host: a controller and two enrolled agents in network namespaces
     const r = await net!.run(net!.agt, process.execPath, [bin("sw-patch"), "--insecure", "show", markers.patchId], {
       env: { SWPATCH_ENDPOINT: `${net!.ctlIp}:${PLAIN_PORT}`, SWPATCH_TOKEN: markers.token },
     });
-    // Refused (the marker is no token of that controller), but only after it crossed.
-    expect(r.rc, r.stdout + r.stderr).to.not.equal(0);
-    expect(plain.stderr() + r.stderr).to.match(/unauthenticated|Authentication|invalid token/i);
+    // The CLI says it talks in clear; the controller refuses the marker (no token of its own), after it crossed.
+    expect(r.stderr).to.match(/without TLS \(--insecure\)/);
+    expect(r.rc, r.stdout + r.stderr).to.equal(1);
+    expect(r.stderr).to.include("invalid token");
     expect(await plain.stop()).to.equal(true);
     controlRan = true;
   });
@@ -337,6 +367,7 @@ describe("multi-host: a controller and two enrolled agents in network namespaces
       secrets[`${h.hostname} enrolment token`] = secretOf(enrolmentTokens.get(h.hostname)!);
       secrets[`${h.hostname} credential`] = secretOf(hostCredentialIn(roots.get(h.hostname)!));
     }
+    secrets["token of the refused plain-text CLI and agent"] = secretOf(unsentToken);
     expect(findSecrets(streams, secrets)).to.deep.equal([]);
     const control = findSecrets(streams, { "marker token": secretOf(markers.token), "marker patch id": markers.patchId });
     expect(control.map((h) => h.label).sort()).to.deep.equal(["marker patch id", "marker token"]);
