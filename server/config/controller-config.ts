@@ -3,10 +3,12 @@ import { parseArgs } from "node:util";
 import { invalidArgument } from "../domain/errors.js";
 import { checkHttp2Window } from "../transport/http2-tuning.js";
 import { checkListenPolicy, checkTlsFlags, isLoopbackHost, type TlsFiles } from "../transport/tls.js";
+import { KEYSTONE_ARGS, KEYSTONE_USAGE, keystoneOptions, resolveKeystone, type KeystoneConfig, type KeystoneOptions } from "./keystone-options.js";
+import { checkHttpListenPolicy } from "../transport/http/listen-policy.js";
 import { STATE_LIMITS_USAGE, STATE_LIMIT_ARGS, resolveStateLimits, stateLimitOptions, type StateLimitOptions, type StateLimits } from "./state-limits.js";
 
 /** Options of `sw-patch-controller`; every field optional. */
-export interface ControllerOptions extends StateLimitOptions {
+export interface ControllerOptions extends StateLimitOptions, KeystoneOptions {
   /** Data directory (sqlite file, blobs, temp). Default `./data`. */
   dataDir?: string;
   /** gRPC listen address `host:port`; port 0 picks a free port. Default `127.0.0.1:5490`. */
@@ -39,6 +41,8 @@ export interface ControllerOptions extends StateLimitOptions {
   timeScale?: number;
   /** VIM REST API address (orchestration); off unless given. */
   vimListen?: string;
+  /** Loopback callers of the VIM API without a token we know act as the local admin (like patchApiLocalTrust). */
+  vimLocalTrust?: boolean;
   /** Reference-compatible patching REST API address; off unless given (reference: 127.0.0.1:5487). */
   patchApiListen?: string;
   /** Loopback callers of the patching REST API act as admin without a token (the reference's local API). */
@@ -98,6 +102,8 @@ export interface ControllerConfig {
   readonly insecureListenAny: boolean;
   readonly timeScale: number;
   readonly vimListen: { host: string; port: number } | undefined;
+  /** --vim-local-trust (only with a loopback --vim-listen). */
+  readonly vimLocalTrust: boolean;
   readonly patchApi: { host: string; port: number; localTrust: boolean } | undefined;
   readonly web: { host: string; port: number; staticDir: string } | undefined;
   /** undefined: HTTP/2's default window (nothing is changed). */
@@ -114,6 +120,8 @@ export interface ControllerConfig {
   readonly httpLimits: HttpLimits;
   /** Audit retention and refusal rate, console session caps (state-limits.ts). */
   readonly limits: StateLimits;
+  /** Keystone token validation for the HTTP APIs (keystone-options.ts); undefined: off. */
+  readonly keystone: KeystoneConfig | undefined;
 }
 
 /** Timeouts and connection caps of every HTTP listener (web console, patching REST API, VIM API). */
@@ -212,14 +220,19 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
   const timeScale = options.timeScale ?? 1;
   if (!(timeScale > 0 && timeScale <= 100)) throw invalidArgument(`--time-scale must be a number in (0, 100], got ${options.timeScale}`);
   const vimListen = options.vimListen ? parseListen(options.vimListen, "--vim-listen") : undefined;
-  if (vimListen) checkListenPolicy(vimListen.host, false, !!options.insecureListenAny);
+  // HTTP listeners serve https with the --tls-* files; plain HTTP stays on loopback unless --insecure.
+  if (vimListen) checkHttpListenPolicy("--vim-listen", vimListen.host, !!tls, !!options.insecureListenAny);
+  if (options.vimLocalTrust && !vimListen) throw invalidArgument("--vim-local-trust needs --vim-listen");
+  if (options.vimLocalTrust && vimListen && !isLoopbackHost(vimListen.host)) {
+    throw invalidArgument(`--vim-local-trust: the VIM API must listen on loopback, not ${vimListen.host}`);
+  }
   const patchApiAddr = options.patchApiListen ? parseListen(options.patchApiListen, "--patch-api-listen") : undefined;
   if (options.patchApiLocalTrust && !patchApiAddr) throw invalidArgument("--patch-api-local-trust needs --patch-api-listen");
   if (patchApiAddr) {
     if (options.patchApiLocalTrust && !isLoopbackHost(patchApiAddr.host)) {
       throw invalidArgument(`--patch-api-local-trust: the patch API must listen on loopback, not ${patchApiAddr.host}`);
     }
-    checkListenPolicy(patchApiAddr.host, false, !!options.insecureListenAny);
+    checkHttpListenPolicy("--patch-api-listen", patchApiAddr.host, !!tls, !!options.insecureListenAny);
   }
   const http2Window = options.http2Window;
   if (http2Window !== undefined) {
@@ -230,7 +243,7 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
     }
   }
   const webAddr = options.webListen ? parseListen(options.webListen, "--web-listen") : undefined;
-  if (webAddr) checkListenPolicy(webAddr.host, false, !!options.insecureListenAny);
+  if (webAddr) checkHttpListenPolicy("--web-listen", webAddr.host, !!tls, !!options.insecureListenAny);
   // dist/server/config -> dist/web (built); under tsx server/config -> dist/web as well.
   const defaultStatic = path.basename(path.resolve(__dirname, "../..")) === "dist" ? path.resolve(__dirname, "../../web") : path.resolve(__dirname, "../../dist/web");
   const bounds = resolveBounds(options, maxPatchBytes);
@@ -239,11 +252,13 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
     ...bounds,
     ...watchConfig(options),
     limits,
+    keystone: resolveKeystone(options),
     web: webAddr ? { ...webAddr, staticDir: path.resolve(options.webStaticDir ?? defaultStatic) } : undefined,
     patchApi: patchApiAddr ? { ...patchApiAddr, localTrust: !!options.patchApiLocalTrust } : undefined,
     timeScale,
     http2Window,
     vimListen,
+    vimLocalTrust: !!options.vimLocalTrust,
     tls,
     insecureListenAny: !!options.insecureListenAny,
     dataDir: path.resolve(options.dataDir ?? env.SWPATCH_DATA_DIR ?? "./data"),
@@ -278,6 +293,7 @@ export const CONTROLLER_USAGE = `usage: sw-patch-controller [options]
   --vim-listen HOST:PORT  serve the VIM REST API (orchestration) here (npm start: 127.0.0.1:4545)
   --patch-api-listen HOST:PORT  serve the reference's patching REST API here (npm start: 127.0.0.1:5487)
   --patch-api-local-trust       loopback callers of the patching REST API are admin without a token
+  --vim-local-trust       loopback callers of the VIM API without a token we know are admin (sw-manager)
   --web-listen HOST:PORT  serve the web console here (npm start: 127.0.0.1:8480)
   --web-static-dir DIR    the built console (default dist/web)
   --http2-window BYTES    HTTP/2 receive window per stream of the gRPC port, e.g. 1M (default 65535,
@@ -297,7 +313,7 @@ export const CONTROLLER_USAGE = `usage: sw-patch-controller [options]
   --watch-buffer N        messages a watch stream may have waiting before it is ended (default 1024)
   --event-retention SPEC  events kept: a count (100000), an age (7d, 12h), both (100000,7d)
                           or unlimited (default 100000); older history is OUT_OF_RANGE
-${STATE_LIMITS_USAGE}  -h, --help              this help
+${STATE_LIMITS_USAGE}${KEYSTONE_USAGE}  -h, --help              this help
 `;
 
 /** `N`, `NK`/`NKiB` (x1024) or `NM`/`NMiB` (x1048576), a whole number of bytes. */
@@ -334,6 +350,7 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
         "vim-listen": { type: "string" },
         "patch-api-listen": { type: "string" },
         "patch-api-local-trust": { type: "boolean" },
+        "vim-local-trust": { type: "boolean" },
         "web-listen": { type: "string" },
         "web-static-dir": { type: "string" },
         "http2-window": { type: "string" },
@@ -351,6 +368,7 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
         "watch-buffer": { type: "string" },
         "event-retention": { type: "string" },
         ...STATE_LIMIT_ARGS,
+        ...KEYSTONE_ARGS,
         help: { type: "boolean", short: "h" },
       },
     });
@@ -380,6 +398,7 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
   if (v["vim-listen"] !== undefined) out.vimListen = v["vim-listen"];
   if (v["patch-api-listen"] !== undefined) out.patchApiListen = v["patch-api-listen"];
   if (v["patch-api-local-trust"]) out.patchApiLocalTrust = true;
+  if (v["vim-local-trust"]) out.vimLocalTrust = true;
   if (v["web-listen"] !== undefined) out.webListen = v["web-listen"];
   if (v["web-static-dir"] !== undefined) out.webStaticDir = v["web-static-dir"];
   if (v["http2-window"] !== undefined) out.http2Window = parseByteSize(v["http2-window"], "--http2-window");
@@ -398,5 +417,6 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
   if (v["watch-buffer"] !== undefined) out.watchBuffer = Number(v["watch-buffer"]);
   if (v["event-retention"] !== undefined) out.eventRetention = v["event-retention"];
   Object.assign(out, stateLimitOptions(v));
+  Object.assign(out, keystoneOptions(v));
   return out;
 }

@@ -33,9 +33,10 @@ import { createClusterAdapter } from "../domain/orchestration/cluster-adapter.js
 import { createStoreStrategyPersistence } from "../storage/sqlite/strategy-store.js";
 import { createOrchestrationService } from "../transport/orchestration-service.js";
 import { createVimRestServer, type VimRestServer } from "../transport/vim-rest.js";
-import { ConnectionPool } from "../transport/rest/http.js";
+import { ConnectionPool } from "../transport/http/limits.js";
+import { checkHttpListenPolicy, httpTlsOf } from "../transport/http/listen-policy.js";
+import type { ExternalTokenVerifier } from "../domain/auth/external-token.js";
 import { createEarlyAuthInterceptor } from "../transport/early-auth.js";
-import { roleSatisfies } from "../domain/auth/index.js";
 import { createPatchApiServer } from "../transport/rest/patch-api.js";
 import { createWebConsoleServer, type WebConsoleServer } from "../transport/web/web-console.js";
 import { errorMiddleware } from "../transport/errors.js";
@@ -47,6 +48,7 @@ import { createHostService } from "../transport/host-service.js";
 import { createAgentService } from "../transport/agent-service.js";
 import { HostManager } from "../domain/hosts/host-manager.js";
 import { descriptorSetBase64 } from "../transport/generated/descriptor-set.js";
+import { createKeystoneVerifier } from "../transport/keystone/create-keystone-verifier.js";
 
 /** A running controller: its bound address and a graceful `close()`. */
 export interface Controller {
@@ -282,36 +284,39 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   const address = `${host}:${port}`;
   // Every HTTP listener: the configured timeouts, its own connection cap and one shared total.
   const httpLimits = { ...config.httpLimits, pool: new ConnectionPool(config.httpLimits.maxConnectionsTotal) };
+  // The HTTP front door (FRONTDOOR): TLS from the --tls-* files; tokens that are not ours go to the
+  // external verifier (Keystone with --keystone-url).
+  const httpTls = config.tls ? httpTlsOf(config.tls) : undefined;
+  // Keystone v3 tokens on the HTTP APIs (--keystone-url); gRPC takes our own tokens only.
+  const keystone = config.keystone ? await createKeystoneVerifier(config.keystone, log.child({ component: "keystone" })) : undefined;
+  const externalTokens: ExternalTokenVerifier | undefined = keystone;
+  const front = { auth, audit, externalTokens, tls: httpTls, limits: httpLimits };
+  for (const [flag, at] of [
+    ["--vim-listen", config.vimListen],
+    ["--patch-api-listen", config.patchApi],
+    ["--web-listen", config.web],
+  ] as const) {
+    const w = at && checkHttpListenPolicy(flag, at.host, !!httpTls, config.insecureListenAny);
+    if (w) log.warn("plain HTTP on a non-loopback address", { detail: w });
+  }
   let vim: VimRestServer | undefined;
   if (config.vimListen) {
     const vh = config.vimListen.host.includes(":") ? `[${config.vimListen.host}]` : config.vimListen.host;
     const vimAt = `${vh}:${config.vimListen.port}`;
     vim = await binding("--vim-listen", vimAt, () =>
-      createVimRestServer({
-        orchestrator,
-        listen: vimAt,
-        log,
-        limits: httpLimits,
-        authorize: async (token, action) => {
-          if (!token) return false;
-          const caller = await auth.verify(token);
-          return roleSatisfies(caller.role, action === "read" ? "reader" : "operator");
-        },
-      }),
+      createVimRestServer({ ...front, orchestrator, listen: vimAt, log: log.child({ api: "vim" }), localTrust: config.vimLocalTrust }),
     );
   }
   let patchApi: ReturnType<typeof createPatchApiServer> | undefined;
   let patchApiAddress: string | undefined;
   if (config.patchApi) {
     patchApi = createPatchApiServer({
+      ...front,
       patches,
       hosts,
-      auth,
-      audit,
       log: log.child({ api: "patch-rest" }),
       localTrust: config.patchApi.localTrust,
       maxUploadBytes: config.maxPatchBytes + 1024 * 1024,
-      limits: httpLimits,
     });
     patchApiAddress = await listenHttp("--patch-api-listen", patchApi, config.patchApi);
   }
@@ -319,16 +324,14 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   let webAddress: string | undefined;
   if (config.web) {
     web = createWebConsoleServer({
+      ...front,
       patches,
       hosts,
       orchestrator,
       events,
-      auth,
-      audit,
       log: log.child({ api: "web-console" }),
       staticDir: config.web.staticDir,
       maxUploadBytes: config.maxPatchBytes + 1024 * 1024,
-      limits: httpLimits,
       sessionLimits: { maxSessions: config.limits.consoleMaxSessions, maxPerToken: config.limits.consoleMaxSessionsPerToken },
     });
     webAddress = await listenHttp("--web-listen", web, config.web);
@@ -363,6 +366,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       await web?.close();
       await patchApi?.close();
       await vim?.close();
+      keystone?.close();
       await orchestrator.close();
       await hosts.flush();
       hosts.close();

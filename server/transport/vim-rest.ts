@@ -1,13 +1,41 @@
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
-import { isDomainError, type DomainErrorKind } from "../domain/errors.js";
+/**
+ * The VIM REST API for the sw-patch strategy (spec orchestration §3) on the one HTTP layer
+ * (server/transport/http/): GET/POST/DELETE `/api/orchestration/{sw-patch,sw-update}/strategy`,
+ * GET `…/strategy/{uuid}`, POST `…/strategy/actions`, GET `/api/orchestration`,
+ * `/api/orchestration/sw-patch` and `/api/orchestration/current-strategy/strategy`. Reference JSON
+ * with hyphenated keys; errors are `{"faultcode", "faultstring", "debuginfo"}` JSON with the
+ * reference's status codes (apply/abort rejections are 500 as in the reference, with the reason in
+ * faultstring).
+ *
+ * Auth: the one authenticate (`X-Auth-Token` or `Authorization: Bearer`: our tokens, or the
+ * external verifier's, e.g. Keystone); reads need reader, the rest operator (the roles of the
+ * equivalent OrchestrationService RPCs). Every refusal is 403 "Authorization failed" (the
+ * reference's text) with our reason in debuginfo. With `localTrust` (loopback listener and peer
+ * only) a call without a token, or with a token we do not know, is the local admin — so the
+ * reference `sw-manager`, which always sends a Keystone token, works against a loopback VIM — but
+ * a token the external verifier refuses is refused. Every call is audited, reads and refusals
+ * included (detail "vim ..."); the identity service being unreachable is a 503, audited UNAVAILABLE.
+ */
+import { isDomainError } from "../domain/errors.js";
 import type { Orchestrator } from "../domain/orchestration/orchestrator.js";
 import type { StrategyOptions } from "../domain/orchestration/model.js";
+import { roleSatisfies, type Caller, type Role } from "../domain/auth/roles.js";
+import type { AuditRecord } from "../domain/auth/audit-log.js";
+import type { ExternalTokenVerifier } from "../domain/auth/external-token.js";
 import type { Logger } from "../lib/log.js";
+import { createLogger } from "../lib/log.js";
 import { strategyToReferenceJson } from "./mappers/strategy.js";
-import { applyHttpLimits, DEFAULT_HTTP_LIMITS, type HttpLimitStats, type HttpListenerLimits } from "./rest/http/limits.js";
+import { DEFAULT_HTTP_LIMITS, type HttpLimitStats, type HttpListenerLimits } from "./http/limits.js";
+import { HttpError, VIM_ERRORS } from "./http/errors.js";
+import { createHttpServer, type HttpTls } from "./http/server.js";
+import { Routes, type RequestContext } from "./http/target.js";
+import { readBody } from "./http/body.js";
+import { sendJson } from "./http/answer.js";
+import { AuthRefusal, createAuthenticate } from "./http/authenticate.js";
+import { createHttpAudit } from "./http/audit.js";
+import { isLoopbackHost } from "./tls.js";
 
-/** What a request wants to do, for {@link VimRestOptions.authorize}. */
+/** What a request wants to do: its role and audit action. */
 export type VimRestAction = "read" | "create" | "delete" | "apply" | "abort";
 
 /** Options of {@link createVimRestServer}. */
@@ -15,8 +43,16 @@ export interface VimRestOptions {
   orchestrator: Orchestrator;
   /** `host:port` to listen on; port 0 picks a free port. The reference VIM uses 4545. */
   listen: string;
-  /** Authorises `X-Auth-Token` for `action`; false (or a rejection) → 403. Default: allow. */
-  authorize?: (token: string | undefined, action: VimRestAction) => boolean | Promise<boolean>;
+  /** Our tokens (AuthManager); throws DomainError unauthenticated for a token it refuses. */
+  auth: { verify(token: string): Promise<Caller> };
+  /** Tokens that are not ours (Keystone); a token it refuses is refused, even under local trust. */
+  externalTokens?: ExternalTokenVerifier | undefined;
+  /** Where calls that change something and refusals are recorded (AuditLog). */
+  audit?: { record(r: AuditRecord): Promise<unknown> };
+  /** Loopback callers without a token we know are the local admin (--vim-local-trust). Default false. */
+  localTrust?: boolean;
+  /** Serve https with these (the controller's --tls-* files). */
+  tls?: HttpTls | undefined;
   /** Largest accepted request body, bytes. Default 65536. */
   maxBodyBytes?: number;
   /** Timeouts and connection caps of the listener (default DEFAULT_HTTP_LIMITS). */
@@ -38,52 +74,94 @@ const ROOT = "/api/orchestration";
 const TYPES = ["sw-patch", "sw-update"] as const;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    /** Our precise reason, sent as `debuginfo` when `message` is the reference's generic text. */
-    readonly detail?: string,
-  ) {
-    super(message);
-  }
-}
-
 /** webob's HTTPConflict text: what the reference answers a refused delete with (409, no reason of its own). */
 export const WEBOB_CONFLICT = "There was a conflict when trying to complete your request.";
 
-const KIND_TO_HTTP: Partial<Record<DomainErrorKind, number>> = {
-  "invalid-argument": 400,
-  "not-found": 404,
-  "already-exists": 409,
-  "permission-denied": 403,
-  unauthenticated: 401,
+const ACTIONS: Record<VimRestAction, { rpc: string; role: Role }> = {
+  read: { rpc: "GetStrategy", role: "reader" },
+  create: { rpc: "CreateStrategy", role: "operator" },
+  delete: { rpc: "DeleteStrategy", role: "operator" },
+  apply: { rpc: "ApplyStrategy", role: "operator" },
+  abort: { rpc: "AbortStrategy", role: "operator" },
 };
 
-/**
- * The VIM REST API for the sw-patch strategy (spec orchestration §3) on plain node:http:
- * GET/POST/DELETE `/api/orchestration/{sw-patch,sw-update}/strategy`, GET `…/strategy/{uuid}`,
- * POST `…/strategy/actions`, GET `/api/orchestration`, `/api/orchestration/sw-patch` and
- * `/api/orchestration/current-strategy/strategy`. Reference JSON with hyphenated keys;
- * errors are `{"faultcode", "faultstring"}` JSON with the reference's status codes (apply/abort
- * rejections are 500 as in the reference, with the reason in faultstring).
- */
+type Meta = { action: VimRestAction };
+type Ctx = RequestContext<Caller, Meta>;
+
+const notFound = () => new HttpError(404, "The resource could not be found.");
+const denied = (reason: string) => new HttpError(403, "Authorization failed", undefined, undefined, reason);
+
+/** Creates and starts the VIM REST server. */
 export async function createVimRestServer(o: VimRestOptions): Promise<VimRestServer> {
   const maxBody = o.maxBodyBytes ?? 65536;
-  const authorize = o.authorize ?? (() => true);
   const orch = o.orchestrator;
+  const log = o.log ?? createLogger({ level: "silent" });
+  const localTrust = !!o.localTrust;
+  const audit = createHttpAudit(o.audit, log);
+  const authenticateRequest = createAuthenticate({ auth: o.auth, externalTokens: o.externalTokens, log });
+  const routes = new Routes<Caller, Meta>();
 
-  async function body(req: http.IncomingMessage): Promise<unknown> {
-    const declared = Number(req.headers["content-length"] ?? 0);
-    if (declared > maxBody) throw new HttpError(413, `request body larger than ${maxBody} bytes`);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of req) {
-      size += (c as Buffer).length;
-      if (size > maxBody) throw new HttpError(413, `request body larger than ${maxBody} bytes`);
-      chunks.push(c as Buffer);
+  const writeAudit = (ctx: Ctx, action: VimRestAction, actor: string, role: string, outcome: string, detail: string) =>
+    audit({
+      api: "vim",
+      req: ctx.req,
+      path: `/${ctx.segments.join("/")}`.slice(0, 128),
+      action: ACTIONS[action].rpc,
+      actor,
+      role,
+      target: "strategy=sw-patch",
+      outcome,
+      detail,
+      refused: outcome === "UNAUTHENTICATED" || outcome === "PERMISSION_DENIED",
+    });
+
+  /** The caller may do `action`, or a 403 (audited). Runs before any body is read. */
+  async function guard(ctx: Ctx, action: VimRestAction): Promise<Caller> {
+    let caller: Caller;
+    try {
+      caller = (await authenticateRequest(ctx.req, { localTrust }, ctx.signal)).caller;
+    } catch (e) {
+      if (!(e instanceof AuthRefusal)) throw e;
+      if (e.reason === "unavailable") {
+        // The identity service (Keystone) could not be asked: refused, and 503 so that the client may retry.
+        await writeAudit(ctx, action, e.actor, "", "UNAVAILABLE", e.message);
+        throw new HttpError(503, "Service Unavailable", undefined, { "retry-after": "10" }, e.message);
+      }
+      await writeAudit(ctx, action, e.actor, "", "UNAUTHENTICATED", e.message);
+      throw denied(e.message);
     }
-    const text = Buffer.concat(chunks).toString("utf8").trim();
+    if (!roleSatisfies(caller.role, ACTIONS[action].role)) {
+      const message = `role ${caller.role} may not call ${ACTIONS[action].rpc}`;
+      await writeAudit(ctx, action, caller.tokenId, caller.role, "PERMISSION_DENIED", message);
+      throw denied(message);
+    }
+    // Reads are audited when allowed (changes get their row with the outcome, in `audited`).
+    if (action === "read") await writeAudit(ctx, action, caller.tokenId, caller.role, "ok", "");
+    return caller;
+  }
+
+  /** Runs a call that changes something, with its audit row. */
+  async function audited<T>(ctx: Ctx, action: VimRestAction, caller: Caller, fn: () => Promise<T>, detail = ""): Promise<T> {
+    try {
+      const r = await fn();
+      await writeAudit(ctx, action, caller.tokenId, caller.role, "ok", detail);
+      return r;
+    } catch (e) {
+      const outcome = isDomainError(e) ? e.kind.toUpperCase().replace(/-/g, "_") : e instanceof HttpError ? `HTTP_${e.status}` : "INTERNAL";
+      await writeAudit(ctx, action, caller.tokenId, caller.role, outcome, (e as Error)?.message ?? "");
+      throw e;
+    }
+  }
+
+  async function body(ctx: Ctx): Promise<unknown> {
+    let buf: Buffer;
+    try {
+      buf = await readBody(ctx.req, maxBody);
+    } catch (e) {
+      if (e instanceof HttpError && e.status === 413) throw new HttpError(413, `request body larger than ${maxBody} bytes`);
+      throw e;
+    }
+    const text = buf.toString("utf8").trim();
     if (text === "") return undefined;
     try {
       return JSON.parse(text);
@@ -92,176 +170,130 @@ export async function createVimRestServer(o: VimRestOptions): Promise<VimRestSer
     }
   }
 
-  async function guard(req: http.IncomingMessage, action: VimRestAction): Promise<void> {
-    const header = req.headers["x-auth-token"];
-    const token = Array.isArray(header) ? header[0] : header;
-    let allowed = false;
-    try {
-      allowed = await authorize(token, action);
-    } catch {
-      allowed = false;
-    }
-    if (!allowed) throw new HttpError(403, "Authorization failed");
-  }
+  const send = (ctx: Ctx, status: number, payload?: unknown) => {
+    if (payload !== undefined) return sendJson(ctx.res, status, payload);
+    ctx.res.writeHead(status, { "cache-control": "no-store" });
+    ctx.res.end();
+  };
+  const base = (ctx: Ctx) => `${tls ? "https" : "http"}://${ctx.req.headers.host ?? "localhost"}`;
+  const links = (ctx: Ctx, rels: [string, string][]) => rels.map(([rel, path]) => ({ href: `${base(ctx)}${path}`, rel }));
+  const typeOf = (ctx: Ctx) => {
+    const t = ctx.params.type!;
+    if (!(TYPES as readonly string[]).includes(t)) throw notFound();
+    return t;
+  };
 
-  function links(base: string, rels: [string, string][]) {
-    return rels.map(([rel, path]) => ({ href: `${base}${path}`, rel }));
-  }
-
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const path = url.pathname.replace(/\/+$/, "") || "/";
-    const method = req.method ?? "GET";
-    const base = `http://${req.headers.host ?? "localhost"}`;
-    const send = (status: number, payload?: unknown) => {
-      const text = payload === undefined ? "" : JSON.stringify(payload);
-      res.writeHead(status, payload === undefined ? {} : { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
-      res.end(text);
-    };
-
-    if (path === ROOT && method === "GET") {
-      await guard(req, "read");
-      return send(200, { id: "orchestration", links: links(base, [["self", `${ROOT}/`], ...TYPES.map((t): [string, string] => [t, `${ROOT}/${t}/`])]) });
+  routes.add(["GET"], ROOT, { action: "read" }, async (ctx) => {
+    await guard(ctx, "read");
+    send(ctx, 200, { id: "orchestration", links: links(ctx, [["self", `${ROOT}/`], ...TYPES.map((t): [string, string] => [t, `${ROOT}/${t}/`])]) });
+  });
+  routes.add(["GET"], `${ROOT}/current-strategy/strategy`, { action: "read" }, async (ctx) => {
+    await guard(ctx, "read");
+    const s = orch.current();
+    send(ctx, 200, { strategy: s ? { name: s.name, state: s.state } : null });
+  });
+  routes.add(["GET"], `${ROOT}/:type`, { action: "read" }, async (ctx) => {
+    const type = typeOf(ctx);
+    await guard(ctx, "read");
+    send(ctx, 200, {
+      id: type,
+      links: links(ctx, [
+        ["self", `${ROOT}/${type}/`],
+        ["strategy", `${ROOT}/${type}/strategy/`],
+      ]),
+    });
+  });
+  routes.add(["POST"], `${ROOT}/:type/strategy/actions`, { action: "apply" }, async (ctx) => {
+    typeOf(ctx);
+    // Credentials before the body: apply and abort need the same role, checked again below
+    // for the action the body names.
+    const caller = await guard(ctx, "apply");
+    const b = await body(ctx);
+    if (!b || typeof b !== "object" || Array.isArray(b)) throw new HttpError(400, "request body must be a JSON object");
+    const rec = b as Record<string, unknown>;
+    const action = rec.action;
+    if (action !== "apply-all" && action !== "apply-stage" && action !== "abort" && action !== "abort-stage") {
+      throw new HttpError(400, `Invalid value for action: ${JSON.stringify(action ?? null)}`);
     }
-    if (path === `${ROOT}/current-strategy/strategy` && method === "GET") {
-      await guard(req, "read");
-      const s = orch.current();
-      return send(200, { strategy: s ? { name: s.name, state: s.state } : null });
+    if ((action === "apply-stage" || action === "abort-stage") && !("stage-id" in rec)) throw new HttpError(400, "No stage-id received");
+    const stageId = parseStageId(rec["stage-id"]);
+    const kind = action.startsWith("apply") ? "apply" : "abort";
+    if (kind === "abort") await guard(ctx, "abort");
+    const detail = `${action}${stageId !== undefined ? ` stage ${stageId}` : ""}`;
+    const s = await audited(ctx, kind, caller, () => (kind === "apply" ? orch.apply(stageId) : orch.abort(stageId)), detail);
+    send(ctx, 202, { strategy: strategyToReferenceJson(s) });
+  });
+  routes.add(["GET"], `${ROOT}/:type/strategy/:uuid`, { action: "read" }, async (ctx) => {
+    typeOf(ctx);
+    const sub = ctx.params.uuid!;
+    if (!UUID_RE.test(sub)) throw new HttpError(400, `Invalid strategy uuid: ${sub}`);
+    await guard(ctx, "read");
+    const s = orch.current();
+    if (!s || s.uuid !== sub) throw new HttpError(404, `Strategy ${sub} not found`);
+    send(ctx, 200, { strategy: strategyToReferenceJson(s) });
+  });
+  routes.add(["GET"], `${ROOT}/:type/strategy`, { action: "read" }, async (ctx) => {
+    typeOf(ctx);
+    await guard(ctx, "read");
+    const s = orch.current();
+    send(ctx, 200, { strategy: s ? strategyToReferenceJson(s) : null });
+  });
+  routes.add(["POST"], `${ROOT}/:type/strategy`, { action: "create" }, async (ctx) => {
+    typeOf(ctx);
+    const caller = await guard(ctx, "create");
+    const options = parseCreateBody(await body(ctx));
+    const s = await audited(ctx, "create", caller, () => orch.create(options));
+    send(ctx, 200, { strategy: strategyToReferenceJson(s) });
+  });
+  routes.add(["DELETE"], `${ROOT}/:type/strategy`, { action: "delete" }, async (ctx) => {
+    typeOf(ctx);
+    const caller = await guard(ctx, "delete");
+    const b = await body(ctx);
+    let force = false;
+    if (b !== undefined) {
+      if (typeof b !== "object" || b === null || Array.isArray(b)) throw new HttpError(400, "request body must be a JSON object");
+      const f = (b as Record<string, unknown>).force;
+      if (f !== undefined && typeof f !== "boolean") throw new HttpError(400, "Invalid value for force");
+      force = f === true;
     }
-    const m = /^\/api\/orchestration\/(sw-patch|sw-update)(\/strategy(?:\/([^/]+))?)?$/.exec(path);
-    if (!m) throw new HttpError(404, "The resource could not be found.");
-    const [, type, strategyPart, sub] = m;
-    if (!strategyPart) {
-      if (method !== "GET") throw new HttpError(405, "Method not allowed");
-      await guard(req, "read");
-      return send(200, {
-        id: type,
-        links: links(base, [
-          ["self", `${ROOT}/${type}/`],
-          ["strategy", `${ROOT}/${type}/strategy/`],
-        ]),
-      });
-    }
-
-    if (sub === "actions") {
-      if (method !== "POST") throw new HttpError(405, "Method not allowed");
-      // Credentials before the body: apply and abort need the same role, checked again below
-      // for the action the body names.
-      await guard(req, "apply");
-      const b = await body(req);
-      if (!b || typeof b !== "object" || Array.isArray(b)) throw new HttpError(400, "request body must be a JSON object");
-      const rec = b as Record<string, unknown>;
-      const action = rec.action;
-      if (action !== "apply-all" && action !== "apply-stage" && action !== "abort" && action !== "abort-stage") {
-        throw new HttpError(400, `Invalid value for action: ${JSON.stringify(action ?? null)}`);
-      }
-      if ((action === "apply-stage" || action === "abort-stage") && !("stage-id" in rec)) throw new HttpError(400, "No stage-id received");
-      const stageId = parseStageId(rec["stage-id"]);
-      await guard(req, action.startsWith("apply") ? "apply" : "abort");
-      const s = action.startsWith("apply") ? await orch.apply(stageId) : await orch.abort(stageId);
-      return send(202, { strategy: strategyToReferenceJson(s) });
-    }
-    if (sub !== undefined) {
-      if (method !== "GET") throw new HttpError(405, "Method not allowed");
-      if (!UUID_RE.test(sub)) throw new HttpError(400, `Invalid strategy uuid: ${sub}`);
-      await guard(req, "read");
-      const s = orch.current();
-      if (!s || s.uuid !== sub) throw new HttpError(404, `Strategy ${sub} not found`);
-      return send(200, { strategy: strategyToReferenceJson(s) });
-    }
-    switch (method) {
-      case "GET": {
-        await guard(req, "read");
-        const s = orch.current();
-        return send(200, { strategy: s ? strategyToReferenceJson(s) : null });
-      }
-      case "POST": {
-        await guard(req, "create");
-        const b = await body(req);
-        const options = parseCreateBody(b);
-        const s = await orch.create(options);
-        return send(200, { strategy: strategyToReferenceJson(s) });
-      }
-      case "DELETE": {
-        await guard(req, "delete");
-        const b = await body(req);
-        let force = false;
-        if (b !== undefined) {
-          if (typeof b !== "object" || b === null || Array.isArray(b)) throw new HttpError(400, "request body must be a JSON object");
-          const f = (b as Record<string, unknown>).force;
-          if (f !== undefined && typeof f !== "boolean") throw new HttpError(400, "Invalid value for force");
-          force = f === true;
-        }
+    await audited(
+      ctx,
+      "delete",
+      caller,
+      async () => {
         try {
           await orch.delete(force);
         } catch (e) {
-          if (isDomainError(e) && e.kind === "failed-precondition") throw new HttpError(409, WEBOB_CONFLICT, e.message);
+          if (isDomainError(e) && e.kind === "failed-precondition") throw new HttpError(409, WEBOB_CONFLICT, undefined, undefined, e.message);
           throw e;
         }
-        return send(204);
-      }
-      default:
-        throw new HttpError(405, "Method not allowed");
-    }
-  }
-
-  const limits = o.limits ?? DEFAULT_HTTP_LIMITS;
-  const server = http.createServer({ connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(limits.headerTimeoutMs / 4))) }, (req, res) => {
-    limiter.watch(req, false);
-    handle(req, res).catch((e: unknown) => {
-      let status = 500;
-      let message = "internal error";
-      let detail: string | null = null;
-      if (e instanceof HttpError) {
-        status = e.status;
-        message = e.message;
-        detail = e.detail ?? null;
-      } else if (isDomainError(e)) {
-        // Engine rejections of apply/abort are 500 in the reference (§3.2).
-        status = KIND_TO_HTTP[e.kind] ?? 500;
-        message = e.message;
-      } else {
-        o.log?.error("vim rest request failed", { error: (e as Error)?.stack ?? String(e) });
-      }
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const text = JSON.stringify({ faultcode: status < 500 ? "Client" : "Server", faultstring: message, debuginfo: detail });
-      // A refusal before the body was read (401/403/413...) closes the connection: the body is
-      // dropped for a short grace period (so the client reads the answer), then the socket.
-      const unread = !req.complete;
-      res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text), ...(unread ? { Connection: "close" } : {}) });
-      res.end(text);
-      if (unread) {
-        req.resume();
-        setTimeout(() => req.socket?.destroy(), 2_000).unref();
-      }
-    });
+      },
+      force ? "force" : "",
+    );
+    send(ctx, 204);
   });
-  server.requestTimeout = 60_000;
-  const limiter = applyHttpLimits(server, limits);
 
+  const tls = !!o.tls;
+  const server = createHttpServer<Caller, Meta>({
+    routes,
+    log,
+    errors: VIM_ERRORS,
+    notFound,
+    requestTimeoutMs: 60_000,
+    limits: o.limits ?? DEFAULT_HTTP_LIMITS,
+    closeAtOnce: true,
+    ...(o.tls ? { tls: o.tls } : {}),
+  });
   const { host, port } = parseListen(o.listen);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  const shownHost = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
-  o.log?.info("vim rest listening", { address: `${shownHost}:${addr.port}` });
+  if (localTrust && !isLoopbackHost(host)) throw new Error(`--vim-local-trust needs a loopback listen address, got ${host}`);
+  const a = await server.listen(host, port);
+  const shownHost = a.address.includes(":") ? `[${a.address}]` : a.address;
+  log.info("vim rest listening", { address: `${shownHost}:${a.port}`, localTrust, tls });
   return {
-    address: `${shownHost}:${addr.port}`,
-    port: addr.port,
-    limitStats: limiter.stats,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    address: `${shownHost}:${a.port}`,
+    port: a.port,
+    limitStats: server.limitStats,
+    close: () => server.close(),
   };
 }
 

@@ -24,18 +24,48 @@ const NEEDED = [
   { py: "setuptools", pkg: "python3-setuptools" },
   { py: "wheel", pkg: "python3-wheel" },
   { cmd: "/usr/bin/chromium", pkg: "chromium", path: true },
+  // A real Keystone for test/integration/keystone.test.ts (test/lib/keystone.ts runs its own, on loopback).
+  { cmd: "/usr/bin/keystone-manage", pkg: "keystone", path: true },
+  { cmd: "/usr/bin/uwsgi", pkg: "uwsgi", path: true },
+  { cmd: "/usr/lib/uwsgi/plugins/python3_plugin.so", pkg: "uwsgi-plugin-python3", path: true },
+  // A real PostgreSQL for the PostgreSQL store's tests (test/lib/postgres.ts runs its own cluster, on loopback).
+  { cmd: "postgresql server (initdb)", pkg: "postgresql", fn: () => postgresInitdb() },
   // The multi-host test (test/integration/multi-host-tls.test.ts): network namespaces and a capture on their veth.
   { cmd: "ip", pkg: "iproute2" },
   { cmd: "tcpdump", pkg: "tcpdump" },
 ];
 
+/** True when some /usr/lib/postgresql/<version>/bin has initdb and postgres (the client package alone has neither). */
+function postgresInitdb() {
+  const fs = require("node:fs");
+  const base = "/usr/lib/postgresql";
+  if (!fs.existsSync(base)) return false;
+  return fs.readdirSync(base).some((v) => fs.existsSync(`${base}/${v}/bin/initdb`) && fs.existsSync(`${base}/${v}/bin/postgres`));
+}
+
 function have(entry) {
+  if (entry.fn) return entry.fn();
   if (entry.py) return spawnSync("/usr/bin/python3", ["-c", `import ${entry.py}`], { stdio: "ignore" }).status === 0;
   if (entry.path) return require("node:fs").existsSync(entry.cmd);
   return spawnSync("sh", ["-c", `command -v ${entry.cmd}`], { stdio: "ignore" }).status === 0;
 }
 
+/**
+ * keystone's postinst enables its service (uwsgi on *:5000) and starts it where services may start
+ * (not under a policy-rc.d that denies it). The tests run their own Keystone on loopback: stop and
+ * disable the packaged one (its enabled unit also makes `systemd-analyze verify` of our units warn).
+ */
+function quietKeystone() {
+  const fs = require("node:fs");
+  if (!fs.existsSync("/etc/systemd/system/multi-user.target.wants/keystone.service") && !fs.existsSync("/run/uwsgi/app/keystone")) return;
+  if (!(typeof process.getuid === "function" && process.getuid() === 0)) return;
+  const script =
+    "command -v systemctl >/dev/null && systemctl disable keystone.service; [ -d /run/systemd/system ] && systemctl stop keystone.service; invoke-rc.d keystone stop; true";
+  spawnSync("sh", ["-c", script], { stdio: "ignore" });
+}
+
 const missing = [...new Set(NEEDED.filter((e) => !have(e)).map((e) => e.pkg))];
+quietKeystone();
 if (missing.length === 0) process.exit(0);
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 if (!isRoot) {
@@ -46,6 +76,7 @@ process.stdout.write(`Installing test dependencies: ${missing.join(" ")}\n`);
 const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
 execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
 execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], { stdio: "inherit", env });
+quietKeystone();
 const still = NEEDED.filter((e) => !have(e));
 if (still.length) {
   process.stderr.write(`Still missing after install: ${still.map((e) => e.cmd || e.py).join(" ")}\n`);

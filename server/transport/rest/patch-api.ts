@@ -8,10 +8,12 @@
  * errors without the prefix); HTTP 4xx only for what the reference never sees (no or bad token,
  * wrong role, hostile paths/names/bodies, unknown actions); 500 only for real internal errors.
  *
- * Auth: `X-Auth-Token` carries a controller token (same tokens and roles as gRPC: each endpoint
- * requires the role of the equivalent RPC in RPC_POLICY; upload_dir is admin because it reads
- * server paths). With `localTrust` (only on a loopback listener) a caller without a valid token
- * is the local admin, as on the reference's 127.0.0.1:5487. Operator/admin endpoints are audited
+ * Auth: the one authenticate of the HTTP layer (server/transport/http/authenticate.ts):
+ * `X-Auth-Token` (or `Authorization: Bearer`) carries a controller token (same tokens and roles as
+ * gRPC: each endpoint requires the role of the equivalent RPC in RPC_POLICY; upload_dir is admin
+ * because it reads server paths), or a token of the external verifier (Keystone) when configured.
+ * With `localTrust` (only on a loopback listener) a caller without a valid token is the local
+ * admin, as on the reference's 127.0.0.1:5487. Operator/admin endpoints and refusals are audited
  * like their RPCs (action = RPC method name, detail starts with "rest").
  */
 import type { PatchManager } from "../../domain/patches/patch-manager.js";
@@ -20,7 +22,14 @@ import type { Caller } from "../../domain/auth/roles.js";
 import { isAuditedRequirement } from "../../domain/auth/rpc-policy.js";
 import type { AuditRecord } from "../../domain/auth/audit-log.js";
 import type { Logger } from "../../lib/log.js";
-import { HttpError, Router, createHttpServer, discardBody, isLoopbackAddress, sendJson, sendText, type HttpListenerLimits } from "./http.js";
+import type { ExternalTokenVerifier } from "../../domain/auth/external-token.js";
+import { HttpError, PATCH_API_ERRORS } from "../http/errors.js";
+import { createHttpServer, type HttpTls } from "../http/server.js";
+import { Routes } from "../http/target.js";
+import { discardBody } from "../http/body.js";
+import { sendJson, sendText } from "../http/answer.js";
+import { isLoopbackAddress } from "../http/authenticate.js";
+import type { HttpListenerLimits } from "../http/limits.js";
 import { createPatchApiAuth, targetOf } from "./patch-api/auth.js";
 import { type Answer, type Ctx, type Meta, P, type RouteFn } from "./patch-api/common.js";
 import { registerHostRoutes } from "./patch-api/hosts.js";
@@ -38,6 +47,10 @@ export interface PatchApiOptions {
   hosts: HostManager;
   /** Resolves a token to its caller (AuthManager); throws DomainError unauthenticated. */
   auth: { verify(token: string): Promise<Caller> };
+  /** Tokens that are not ours (Keystone); a token it refuses is refused. */
+  externalTokens?: ExternalTokenVerifier | undefined;
+  /** Serve https with these (the controller's --tls-* files). */
+  tls?: HttpTls | undefined;
   /** Where operator/admin calls are recorded (AuditLog). */
   audit?: { record(r: AuditRecord): Promise<unknown> };
   log: Logger;
@@ -65,8 +78,14 @@ export function createPatchApiServer(o: PatchApiOptions): PatchApiServer {
   const localTrust = !!o.localTrust;
   const maxUpload = o.maxUploadBytes ?? 4 * 1024 ** 3;
   const maxBody = o.maxBodyBytes ?? 64 * 1024;
-  const router = new Router<Caller, Meta>();
-  const { writeAudit, authenticate, precheck } = createPatchApiAuth({ auth: o.auth, ...(o.audit ? { audit: o.audit } : {}), log, localTrust });
+  const router = new Routes<Caller, Meta>();
+  const { writeAudit, authenticate, precheck } = createPatchApiAuth({
+    auth: o.auth,
+    externalTokens: o.externalTokens,
+    ...(o.audit ? { audit: o.audit } : {}),
+    log,
+    localTrust,
+  });
 
   const route: RouteFn = (methods, action, meta, fn, opts = {}) => {
     const handler = async (ctx: Ctx) => {
@@ -113,11 +132,13 @@ export function createPatchApiServer(o: PatchApiOptions): PatchApiServer {
   registerUploadRoutes(route, patches, maxUpload);
 
   const server = createHttpServer<Caller, Meta>({
-    router,
+    routes: router,
     log,
+    errors: PATCH_API_ERRORS,
     authenticate,
     precheck,
-    notFound: (segs) => ({ error: `Unknown action: ${segs.slice(0, 2).join("/").slice(0, 128)}` }),
+    notFound: (segs) => new HttpError(404, "Not found", { error: `Unknown action: ${segs.slice(0, 2).join("/").slice(0, 128)}` }),
+    ...(o.tls ? { tls: o.tls } : {}),
     ...(o.limits ? { limits: o.limits } : {}),
     longBody: (ctx) => ctx.route.meta.action === "UploadPatch",
   });
@@ -128,7 +149,7 @@ export function createPatchApiServer(o: PatchApiOptions): PatchApiServer {
         throw new Error(`--patch-api-local-trust needs a loopback listen address, got ${host}`);
       }
       const a = await server.listen(host, port);
-      log.info("patch api listening", { address: `${a.address}:${a.port}`, localTrust });
+      log.info("patch api listening", { address: `${a.address}:${a.port}`, localTrust, tls: !!o.tls });
       return a;
     },
     close: () => server.close(),

@@ -1,19 +1,24 @@
 /**
- * The console's request hook (CSRF and origin checks, then the caller from a Bearer token or the
- * session cookie, then the route's role) and its audit writer.
+ * The console's request hook (CSRF and origin checks, then the caller from the one authenticate:
+ * a Bearer or X-Auth-Token header or the session cookie, then the route's role) and its use of the
+ * one audit writer (detail "web ...").
  */
-import { isDomainError } from "../../domain/errors.js";
+import type * as http from "node:http";
 import { roleSatisfies, type Caller, type Role } from "../../domain/auth/roles.js";
 import { isAuditedRequirement } from "../../domain/auth/rpc-policy.js";
 import type { AuditRecord } from "../../domain/auth/audit-log.js";
+import type { ExternalTokenVerifier } from "../../domain/auth/external-token.js";
 import type { Logger } from "../../lib/log.js";
-import { HttpError } from "../rest/http.js";
+import { HttpError } from "../http/errors.js";
+import { AuthRefusal, createAuthenticate, type AuthenticatePolicy } from "../http/authenticate.js";
+import { createHttpAudit } from "../http/audit.js";
 import { CSRF_HEADER, csrfRefusal, targetOf, type Ctx } from "./console-common.js";
 import type { ConsoleSessions } from "./console-sessions.js";
 
 /** What {@link createConsoleAuth} needs. */
 export interface ConsoleAuthOptions {
   auth: { verify(token: string): Promise<Caller> };
+  externalTokens?: ExternalTokenVerifier | undefined;
   audit?: { record(r: AuditRecord): Promise<unknown> };
   log: Logger;
   sessions: ConsoleSessions;
@@ -27,6 +32,10 @@ export interface ConsoleAuth {
    * routes; throws HttpError 401/403/503.
    */
   authenticate(ctx: Ctx): Promise<Caller | undefined>;
+  /** The caller a sign-in token stands for (no session, no cookie); throws HttpError 401/403/503, audited. */
+  signIn(ctx: Ctx, token: string): Promise<Caller>;
+  /** True while the request's credential still stands (the live event stream re-checks it). */
+  stillSignedIn(ctx: Ctx): Promise<boolean>;
   /** Records one audit row for the signed-in caller (detail starts "web"); never throws. */
   writeAudit(ctx: Ctx, outcome: string, target: string, detail: string): Promise<void>;
 }
@@ -34,23 +43,17 @@ export interface ConsoleAuth {
 /** Creates the console's auth hook and audit writer. */
 export function createConsoleAuth(o: ConsoleAuthOptions): ConsoleAuth {
   const { log, sessions } = o;
+  const audit = createHttpAudit(o.audit, log);
+  const authenticateRequest = createAuthenticate({ auth: o.auth, externalTokens: o.externalTokens, log });
+  const cookiePolicy = (ctx: Ctx): AuthenticatePolicy => ({ sessionToken: () => sessions.tokenOf(ctx.cookies) });
+
+  const row = (ctx: Ctx, actor: string, role: string, outcome: string, target: string, detail: string, refused: boolean) =>
+    audit({ api: "web", req: ctx.req, path: `/${ctx.segments.join("/")}`, action: ctx.route.meta.action, actor, role, target, outcome, detail, refused });
 
   const writeAudit = async (ctx: Ctx, outcome: string, target: string, detail: string) => {
-    if (!o.audit || !ctx.caller) return;
-    try {
-      await o.audit.record({
-        actor: ctx.caller.tokenId,
-        role: ctx.caller.role,
-        action: ctx.route.meta.action,
-        target,
-        outcome,
-        detail: `web ${ctx.method} /${ctx.segments.join("/")}${detail ? `: ${detail}` : ""}`,
-        // A call that ran: never dropped by the refusal rate limit.
-        refusal: false,
-      });
-    } catch (e) {
-      log.error("audit write failed", { action: ctx.route.meta.action, error: (e as Error).message });
-    }
+    if (!ctx.caller) return;
+    // A call that ran: never dropped by the refusal rate limit.
+    await row(ctx, ctx.caller.tokenId, ctx.caller.role, outcome, target, detail, false);
   };
 
   const authenticate = async (ctx: Ctx): Promise<Caller | undefined> => {
@@ -66,35 +69,52 @@ export function createConsoleAuth(o: ConsoleAuthOptions): ConsoleAuth {
     }
     const requirement = ctx.route.meta.requirement;
     if (requirement === "public") return undefined;
-    const token = sessions.tokenOf(ctx.req);
-    if (!token) throw new HttpError(401, "not signed in", { error: "Not signed in" });
+    const audited = isAuditedRequirement(requirement);
     let caller: Caller;
     try {
-      caller = await o.auth.verify(token);
+      caller = (await authenticateRequest(ctx.req, cookiePolicy(ctx), ctx.signal)).caller;
     } catch (e) {
-      if (isDomainError(e) && e.kind === "unauthenticated") throw new HttpError(401, e.message, { error: `Not signed in: ${e.message}` });
-      log.error("token verification failed", { error: (e as Error)?.message });
-      throw new HttpError(503, "token verification unavailable", { error: "Error: token verification unavailable" });
+      if (!(e instanceof AuthRefusal)) throw e;
+      if (e.reason === "unavailable") throw new HttpError(503, "token verification unavailable", { error: "Error: token verification unavailable" });
+      if (audited) await row(ctx, e.actor, "", "UNAUTHENTICATED", targetOf(ctx), e.message, true);
+      if (e.reason === "missing") throw new HttpError(401, "not signed in", { error: "Not signed in" });
+      throw new HttpError(401, e.message, { error: `Not signed in: ${e.message}` });
     }
     if (!roleSatisfies(caller.role, requirement as Role)) {
       const message = `role ${caller.role} may not call ${ctx.route.meta.action}`;
-      if (isAuditedRequirement(requirement) && o.audit) {
-        await o.audit
-          .record({
-            actor: caller.tokenId,
-            role: caller.role,
-            action: ctx.route.meta.action,
-            target: targetOf(ctx),
-            outcome: "PERMISSION_DENIED",
-            detail: `web ${ctx.method} /${ctx.segments.join("/")}: ${message}`,
-            ...(ctx.req.socket.remoteAddress ? { source: ctx.req.socket.remoteAddress } : {}),
-          })
-          .catch(() => undefined);
-      }
+      if (audited) await row(ctx, caller.tokenId, caller.role, "PERMISSION_DENIED", targetOf(ctx), message, true);
       throw new HttpError(403, message, { error: `Forbidden: ${message}` });
     }
     return caller;
   };
 
-  return { authenticate, writeAudit };
+  const signIn = async (ctx: Ctx, token: string): Promise<Caller> => {
+    // The token of the body, never a header or cookie: a fake request carrying only it.
+    const only = { headers: { "x-auth-token": token }, socket: ctx.req.socket } as unknown as http.IncomingMessage;
+    let caller: Caller;
+    try {
+      caller = (await authenticateRequest(only, {}, ctx.signal)).caller;
+    } catch (e) {
+      if (!(e instanceof AuthRefusal)) throw e;
+      if (e.reason === "unavailable") throw new HttpError(503, "token verification unavailable", { error: "Error: token verification unavailable" });
+      await row(ctx, e.actor, "", "UNAUTHENTICATED", "", `sign-in: ${e.message}`, true);
+      throw new HttpError(401, e.message, { error: `Sign-in failed: ${e.message}` });
+    }
+    if (caller.role === "agent") {
+      await row(ctx, caller.tokenId, caller.role, "PERMISSION_DENIED", "", "sign-in: agent tokens cannot use the console", true);
+      throw new HttpError(403, "agent token", { error: "Sign-in failed: agent tokens cannot use the console" });
+    }
+    return caller;
+  };
+
+  const stillSignedIn = async (ctx: Ctx): Promise<boolean> => {
+    try {
+      await authenticateRequest(ctx.req, cookiePolicy(ctx));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  return { authenticate, signIn, stillSignedIn, writeAudit };
 }

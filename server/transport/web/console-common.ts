@@ -5,7 +5,9 @@
 import { type DomainError } from "../../domain/errors.js";
 import type { Caller } from "../../domain/auth/roles.js";
 import { RPC_POLICY, type RpcRequirement } from "../../domain/auth/rpc-policy.js";
-import { HttpError, badRequest, readBody, type RequestContext } from "../rest/http.js";
+import { HttpError, badRequest } from "../http/errors.js";
+import { readBody } from "../http/body.js";
+import type { RequestContext } from "../http/target.js";
 
 /** Route metadata: the equivalent RPC method (role and audit action). */
 export interface Meta {

@@ -1,11 +1,13 @@
 /**
  * The console's in-memory cookie sessions: a random session id in an HttpOnly, SameSite=Strict
- * cookie maps to the token it was opened with (every request verifies that token again).
+ * cookie maps to the token it was opened with (every request verifies that token again, through
+ * the one authenticate). Cookies are parsed by @fastify/cookie.
  */
 import { randomBytes } from "node:crypto";
-import type * as http from "node:http";
 
-const COOKIE = "swp_console";
+/** The session cookie's name. */
+export const CONSOLE_COOKIE = "swp_console";
+const COOKIE = CONSOLE_COOKIE;
 const SESSION_IDLE_MS = 12 * 3600_000;
 /** Default caps: sessions in all, and per token. */
 export const CONSOLE_MAX_SESSIONS = 1000;
@@ -17,17 +19,6 @@ export class ConsoleSessionsFullError extends Error {
     super(`the console has ${max} sessions open, its limit (--console-max-sessions); try again when one is closed or has been idle for 12 h`);
     this.name = "ConsoleSessionsFullError";
   }
-}
-
-function parseCookies(header: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of (header ?? "").split(";")) {
-    const i = part.indexOf("=");
-    if (i <= 0) continue;
-    const k = part.slice(0, i).trim();
-    if (!(k in out)) out[k] = part.slice(i + 1).trim();
-  }
-  return out;
 }
 
 /**
@@ -72,18 +63,16 @@ export class ConsoleSessions {
     return this.sessions.size;
   }
 
-  /** Closes the request's session, if any; returns the Set-Cookie header value that clears it. */
-  close(r: http.IncomingMessage): string {
-    const sid = parseCookies(r.headers.cookie)[COOKIE];
+  /** Closes the session of these (parsed) cookies, if any; returns the Set-Cookie header value that clears it. */
+  close(cookies: Readonly<Record<string, string | undefined>>): string {
+    const sid = cookies[COOKIE];
     if (sid) this.sessions.delete(sid);
     return `${COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`;
   }
 
-  /** The request's token: `Authorization: Bearer`, else the live session's (refreshing it). */
-  tokenOf(r: http.IncomingMessage): string | undefined {
-    const authz = r.headers.authorization;
-    if (typeof authz === "string" && /^Bearer\s+/i.test(authz)) return authz.replace(/^Bearer\s+/i, "").trim();
-    const sid = parseCookies(r.headers.cookie)[COOKIE];
+  /** The token of the live session these (parsed) cookies name (refreshing it), else undefined. */
+  tokenOf(cookies: Readonly<Record<string, string | undefined>>): string | undefined {
+    const sid = cookies[COOKIE];
     if (!sid) return undefined;
     const s = this.sessions.get(sid);
     if (!s || Date.now() - s.lastUsed > SESSION_IDLE_MS) {

@@ -7,17 +7,17 @@ import type { Caller } from "../../domain/auth/roles.js";
 import type { EventLog } from "../../domain/events/event-log.js";
 import type { Orchestrator } from "../../domain/orchestration/orchestrator.js";
 import type { Logger } from "../../lib/log.js";
-import { discardBody, type Router } from "../rest/http.js";
-import { MAX_JSON, type Meta, rpcRequirement } from "./console-common.js";
-import type { ConsoleSessions } from "./console-sessions.js";
+import { discardBody } from "../http/body.js";
+import type { Routes } from "../http/target.js";
+import { type Ctx, MAX_JSON, type Meta, rpcRequirement } from "./console-common.js";
 import { eventView, strategyView } from "./views.js";
 
 /** What {@link registerEventStream} needs. */
 export interface EventStreamOptions {
   events: EventLog;
   orchestrator: Orchestrator;
-  auth: { verify(token: string): Promise<Caller> };
-  sessions: ConsoleSessions;
+  /** True while the stream's credential still stands (re-checked on every heartbeat). */
+  stillSignedIn(ctx: Ctx): Promise<boolean>;
   log: Logger;
   /** Between heartbeats (and token re-checks), ms. */
   heartbeatMs: number;
@@ -26,7 +26,7 @@ export interface EventStreamOptions {
 }
 
 /** Registers `GET /api/events`. */
-export function registerEventStream(router: Router<Caller, Meta>, o: EventStreamOptions): void {
+export function registerEventStream(router: Routes<Caller, Meta>, o: EventStreamOptions): void {
   const { events, orchestrator, log, streams } = o;
   router.add(["GET"], "/api/events", { action: "WatchEvents", requirement: rpcRequirement("/swpatch.v1.PatchService/WatchEvents") }, async (ctx) => {
     await discardBody(ctx.req, MAX_JSON);
@@ -65,17 +65,12 @@ export function registerEventStream(router: Router<Caller, Meta>, o: EventStream
       });
       return chain;
     };
-    const token = o.sessions.tokenOf(ctx.req);
     const heartbeat = setInterval(() => {
       void (async () => {
-        if (token) {
-          try {
-            await o.auth.verify(token);
-          } catch {
-            await write(`event: signed-out\ndata: {}\n\n`);
-            ac.abort();
-            return;
-          }
+        if (!(await o.stillSignedIn(ctx))) {
+          await write(`event: signed-out\ndata: {}\n\n`);
+          ac.abort();
+          return;
         }
         await write(`: keep-alive\n\n`);
       })();

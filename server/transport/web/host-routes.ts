@@ -1,6 +1,6 @@
 /** The console's host routes: list (with any running install), install, operation progress, lock, unlock. */
 import type { HostManager } from "../../domain/hosts/host-manager.js";
-import { HttpError } from "../rest/http.js";
+import { HttpError } from "../http/errors.js";
 import { type ApiFn, CONSOLE_ACTIONS, hostParam, jsonBody } from "./console-common.js";
 import { hostView, installView, type InstallView } from "./views.js";
 

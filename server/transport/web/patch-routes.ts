@@ -2,8 +2,10 @@
 import { applyMessages, commitMessages, deleteMessages, removeMessages, uploadMessages, withReferenceLine } from "../mappers/patch-messages.js";
 import { isDomainError } from "../../domain/errors.js";
 import type { PatchManager } from "../../domain/patches/patch-manager.js";
-import { HttpError, bodyStream, drain, multipartBoundary, parseMultipart } from "../rest/http.js";
-import { checkUploadFileName } from "../rest/upload-name.js";
+import { HttpError } from "../http/errors.js";
+import { bodyStream, drain } from "../http/body.js";
+import { parseMultipart } from "../http/multipart.js";
+import { checkUploadFileName } from "../http/upload-name.js";
 import { throwIfBusy } from "../rest/patch-api/upload.js";
 import { type ApiFn, cliError, CONSOLE_ACTIONS, CSRF_HEADER, csrfRefusal, ID_RE, idList, jsonBody, RELEASE_RE } from "./console-common.js";
 import { patchDetails, patchSummary } from "./views.js";
@@ -32,9 +34,8 @@ export function registerPatchRoutes(api: ApiFn, patches: PatchManager, maxUpload
     CONSOLE_ACTIONS.upload,
     async (ctx) => {
       if (ctx.req.headers[CSRF_HEADER] !== "1") throw csrfRefusal();
-      const boundary = multipartBoundary(ctx.req.headers["content-type"]);
       const results: { file: string; id: string; info: string; warning: string; error: string }[] = [];
-      for await (const part of parseMultipart(bodyStream(ctx.req, maxUpload), boundary, { maxParts: 64 })) {
+      for await (const part of parseMultipart(bodyStream(ctx.req, maxUpload), ctx.req.headers["content-type"], { maxParts: 64 })) {
         if (part.name !== "file" || !part.filename) {
           await drain(part.body);
           continue;

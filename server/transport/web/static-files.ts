@@ -1,13 +1,14 @@
 /**
  * Static files of the built web console (Vite output, e.g. dist/web): served read-only from one
- * directory. Paths come from the router already split and checked (no `.`/`..`, no separators
- * inside a segment); hidden names are refused too, and the resolved file must stay inside the
- * directory. Unknown paths without an extension get index.html (client-side routes); a missing
- * build gets a short HTML page saying so, never a blank screen.
+ * directory with @fastify/static (reply.sendFile: no ETag/Last-Modified, our Cache-Control and
+ * content types). Paths come from the HTTP layer already split and checked (no `.`/`..`, no
+ * separators inside a segment); hidden names are refused too, and the resolved file must stay
+ * inside the directory. Unknown paths without an extension get index.html (client-side routes); a
+ * missing build gets a short HTML page saying so, never a blank screen.
  */
-import { createReadStream, promises as fsp } from "node:fs";
+import { promises as fsp } from "node:fs";
 import * as path from "node:path";
-import type * as http from "node:http";
+import type { FastifyInstance, FastifyReply } from "fastify";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -38,32 +39,28 @@ const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><t
 Run <code>npm run build</code> and reload this page.</p></main></body></html>`;
 
 export interface StaticFiles {
-  serve(req: http.IncomingMessage, res: http.ServerResponse, segments: readonly string[]): Promise<void>;
+  /** The directory served. */
+  readonly root: string;
+  /** Sets the headers of the files this serves (a fastify onSend hook; call once, before ready). */
+  install(app: FastifyInstance): void;
+  serve(reply: FastifyReply, segments: readonly string[]): Promise<void>;
 }
 
 export function createStaticFiles(staticDir: string): StaticFiles {
   const root = path.resolve(staticDir);
+  const headersOf = new WeakMap<FastifyReply, Record<string, string>>();
 
-  const send = async (req: http.IncomingMessage, res: http.ServerResponse, file: string, size: number, cache: string) => {
+  const send = async (reply: FastifyReply, file: string, cache: string) => {
     const type = TYPES[path.extname(file).toLowerCase()] ?? "application/octet-stream";
-    res.writeHead(200, { ...PAGE_SECURITY_HEADERS, "content-type": type, "content-length": String(size), "cache-control": cache });
-    if (req.method === "HEAD") {
-      res.end();
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const s = createReadStream(file);
-      s.on("error", () => {
-        res.destroy();
-        resolve();
-      });
-      res.on("close", () => {
-        s.destroy();
-        resolve();
-      });
-      s.pipe(res);
-    });
+    headersOf.set(reply, { ...PAGE_SECURITY_HEADERS, "content-type": type, "cache-control": cache });
+    await reply.sendFile(path.relative(root, file), root, { cacheControl: false, etag: false, lastModified: false, dotfiles: "deny", acceptRanges: false });
   };
+
+  const plain = (reply: FastifyReply, status: number, type: string, body: string) =>
+    reply
+      .code(status)
+      .headers({ ...PAGE_SECURITY_HEADERS, "content-type": type, "content-length": String(Buffer.byteLength(body)), "cache-control": "no-store" })
+      .send(reply.request.method === "HEAD" ? undefined : body);
 
   const statFile = async (file: string) => {
     try {
@@ -75,7 +72,15 @@ export function createStaticFiles(staticDir: string): StaticFiles {
   };
 
   return {
-    async serve(req, res, segments) {
+    root,
+    install(app) {
+      app.addHook("onSend", async (_request, reply, payload) => {
+        const h = headersOf.get(reply);
+        if (h) reply.headers(h);
+        return payload;
+      });
+    },
+    async serve(reply, segments) {
       const hidden = segments.some((s) => s.startsWith("."));
       const file = path.join(root, ...segments);
       const inside = file === root || file.startsWith(root + path.sep);
@@ -83,22 +88,14 @@ export function createStaticFiles(staticDir: string): StaticFiles {
         const st = await statFile(file);
         if (st) {
           const immutable = segments[0] === "assets";
-          return send(req, res, file, st.size, immutable ? "public, max-age=31536000, immutable" : "no-cache");
+          return send(reply, file, immutable ? "public, max-age=31536000, immutable" : "no-cache");
         }
       }
       const last = segments[segments.length - 1] ?? "";
-      if (segments.length && (hidden || last.includes("."))) {
-        const body = Buffer.from("Not found\n");
-        res.writeHead(404, { ...PAGE_SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", "content-length": String(body.length), "cache-control": "no-store" });
-        res.end(req.method === "HEAD" ? undefined : body);
-        return;
-      }
+      if (segments.length && (hidden || last.includes("."))) return void (await plain(reply, 404, "text/plain; charset=utf-8", "Not found\n"));
       const index = path.join(root, "index.html");
-      const st = await statFile(index);
-      if (st) return send(req, res, index, st.size, "no-cache");
-      const body = Buffer.from(NOT_BUILT);
-      res.writeHead(503, { ...PAGE_SECURITY_HEADERS, "content-type": "text/html; charset=utf-8", "content-length": String(body.length), "cache-control": "no-store" });
-      res.end(req.method === "HEAD" ? undefined : body);
+      if (await statFile(index)) return send(reply, index, "no-cache");
+      await plain(reply, 503, "text/html; charset=utf-8", NOT_BUILT);
     },
   };
 }

@@ -5,7 +5,8 @@
 import type { DomainError } from "../../domain/errors.js";
 import type { Orchestrator } from "../../domain/orchestration/orchestrator.js";
 import type { StrategyOptions } from "../../domain/orchestration/model.js";
-import { HttpError, discardBody } from "../rest/http.js";
+import { HttpError } from "../http/errors.js";
+import { discardBody } from "../http/body.js";
 import { type ApiFn, CONSOLE_ACTIONS, type Ctx, jsonBody, MAX_JSON } from "./console-common.js";
 import { strategyView } from "./views.js";
 

@@ -3,11 +3,13 @@
  * `/api/...` and live updates as server-sent events at `/api/events`, all on one origin, over
  * the same domain objects as gRPC and the REST API.
  *
- * Auth: the same tokens and roles as the CLIs. `POST /api/session {"token"}` verifies the token
- * and sets an HttpOnly, SameSite=Strict session cookie (the session holds the token; every request
- * verifies it again, so a revoked token stops working at once). `Authorization: Bearer <token>`
- * works too (scripts). Every API route needs the role of the equivalent RPC in RPC_POLICY;
- * operator/admin calls are audited like their RPCs (detail starts with "web").
+ * Auth: the one authenticate of the HTTP layer (server/transport/http/authenticate.ts), with the
+ * same tokens and roles as the CLIs (and the external verifier's, e.g. Keystone, when configured).
+ * `POST /api/session {"token"}` verifies the token and sets an HttpOnly, SameSite=Strict session
+ * cookie (the session holds the token; every request verifies it again, so a revoked token stops
+ * working at once). `Authorization: Bearer <token>` and `X-Auth-Token` work too (scripts) and win
+ * over the cookie. Every API route needs the role of the equivalent RPC in RPC_POLICY;
+ * operator/admin calls, refusals and refused sign-ins are audited (detail starts with "web").
  *
  * CSRF: requests that change state must carry `X-SW-Patch-Console: 1` (a custom header a foreign
  * page cannot send without a CORS preflight, which is never granted) and, when the browser sends
@@ -22,11 +24,19 @@ import type { HostManager } from "../../domain/hosts/host-manager.js";
 import type { Orchestrator } from "../../domain/orchestration/orchestrator.js";
 import type { EventLog } from "../../domain/events/event-log.js";
 import { isDomainError } from "../../domain/errors.js";
+import type { ExternalTokenVerifier } from "../../domain/auth/external-token.js";
 import { roleSatisfies, type Caller, type Role } from "../../domain/auth/roles.js";
 import { isAuditedRequirement } from "../../domain/auth/rpc-policy.js";
 import type { AuditRecord } from "../../domain/auth/audit-log.js";
 import type { Logger } from "../../lib/log.js";
-import { HttpError, Router, createHttpServer, discardBody, sendJson, type HttpListenerLimits } from "../rest/http.js";
+import fastifyCookie from "@fastify/cookie";
+import fastifyStatic from "@fastify/static";
+import { CONSOLE_ERRORS, HttpError } from "../http/errors.js";
+import { createHttpServer, type HttpTls } from "../http/server.js";
+import { Routes } from "../http/target.js";
+import { discardBody } from "../http/body.js";
+import { sendJson } from "../http/answer.js";
+import type { HttpListenerLimits } from "../http/limits.js";
 import { createConsoleAuth } from "./console-auth.js";
 import { type ApiFn, cliError, CONSOLE_ACTIONS, type Ctx, jsonBody, MAX_JSON, type Meta, methodOf, refusal, rpcRequirement, targetOf } from "./console-common.js";
 import { ConsoleSessions, ConsoleSessionsFullError } from "./console-sessions.js";
@@ -45,6 +55,10 @@ export interface WebConsoleOptions {
   events: EventLog;
   /** Resolves a token to its caller (AuthManager). */
   auth: { verify(token: string): Promise<Caller> };
+  /** Tokens that are not ours (Keystone); a token it refuses is refused. */
+  externalTokens?: ExternalTokenVerifier | undefined;
+  /** Serve https with these (the controller's --tls-* files). */
+  tls?: HttpTls | undefined;
   /** Where operator/admin calls are recorded (AuditLog). */
   audit?: { record(r: AuditRecord): Promise<unknown> };
   log: Logger;
@@ -70,11 +84,17 @@ export function createWebConsoleServer(o: WebConsoleOptions): WebConsoleServer {
   const { patches, hosts, orchestrator, events, log } = o;
   const maxUpload = o.maxUploadBytes ?? 4 * 1024 ** 3 + 1024 * 1024;
   const heartbeatMs = (o.heartbeatSeconds ?? 15) * 1000;
-  const router = new Router<Caller, Meta>();
+  const router = new Routes<Caller, Meta>();
   const statics = createStaticFiles(o.staticDir);
   const sessions = new ConsoleSessions(o.sessionLimits);
   const streams = new Set<AbortController>();
-  const { authenticate, writeAudit } = createConsoleAuth({ auth: o.auth, ...(o.audit ? { audit: o.audit } : {}), log, sessions });
+  const { authenticate, signIn, stillSignedIn, writeAudit } = createConsoleAuth({
+    auth: o.auth,
+    externalTokens: o.externalTokens,
+    ...(o.audit ? { audit: o.audit } : {}),
+    log,
+    sessions,
+  });
 
   const permissionsOf = (role: Role) => {
     const out: Record<string, boolean> = {};
@@ -118,14 +138,7 @@ export function createWebConsoleServer(o: WebConsoleOptions): WebConsoleServer {
     const body = await jsonBody(ctx);
     const token = typeof body.token === "string" ? body.token.trim() : "";
     if (!token) throw new HttpError(400, "token required", { error: "Enter a token" });
-    let caller: Caller;
-    try {
-      caller = await o.auth.verify(token);
-    } catch (e) {
-      if (isDomainError(e) && e.kind === "unauthenticated") throw new HttpError(401, e.message, { error: `Sign-in failed: ${e.message}` });
-      throw e;
-    }
-    if (caller.role === "agent") throw new HttpError(403, "agent token", { error: "Sign-in failed: agent tokens cannot use the console" });
+    const caller = await signIn(ctx, token);
     let cookie: string;
     try {
       cookie = sessions.open(token, caller.tokenId || token);
@@ -143,7 +156,7 @@ export function createWebConsoleServer(o: WebConsoleOptions): WebConsoleServer {
 
   router.add(["DELETE"], "/api/session", { action: "ConsoleSignOut", requirement: "public" }, async (ctx) => {
     await discardBody(ctx.req, MAX_JSON);
-    ctx.res.setHeader("set-cookie", sessions.close(ctx.req));
+    ctx.res.setHeader("set-cookie", sessions.close(ctx.cookies));
     sendJson(ctx.res, 200, { ok: true });
   });
 
@@ -152,7 +165,7 @@ export function createWebConsoleServer(o: WebConsoleOptions): WebConsoleServer {
   registerPatchRoutes(api, patches, maxUpload);
   registerHostRoutes(api, hosts);
   registerStrategyRoutes(api, orchestrator);
-  registerEventStream(router, { events, orchestrator, auth: o.auth, sessions, log, heartbeatMs, streams });
+  registerEventStream(router, { events, orchestrator, stillSignedIn, log, heartbeatMs, streams });
 
   // ------------------------------------------------------------------ everything else
 
@@ -161,17 +174,24 @@ export function createWebConsoleServer(o: WebConsoleOptions): WebConsoleServer {
     sendJson(ctx.res, 404, { error: `Unknown console API path /${ctx.segments.join("/").slice(0, 128)}` });
   });
   router.add(["GET", "HEAD"], "/*path", { action: "Static", requirement: "public" }, async (ctx) => {
-    await discardBody(ctx.req, MAX_JSON);
-    await statics.serve(ctx.req, ctx.res, ctx.rest);
+    await statics.serve(ctx.reply, ctx.rest);
   });
 
   // Uploads may take hours over a slow link (requestTimeout); every other body must arrive within
   // the small-body timeout, and any request that stops sending is cut by the idle timeout.
   const server = createHttpServer<Caller, Meta>({
-    router,
+    routes: router,
     log,
+    errors: CONSOLE_ERRORS,
     authenticate,
     requestTimeoutMs: 6 * 3600_000,
+    native: (route) => route.meta.action === "Static",
+    plugins: async (app) => {
+      await app.register(fastifyCookie);
+      await app.register(fastifyStatic, { root: statics.root, serve: false });
+      statics.install(app);
+    },
+    ...(o.tls ? { tls: o.tls } : {}),
     ...(o.limits ? { limits: o.limits } : {}),
     longBody: (ctx) => ctx.route.meta.action === "UploadPatch",
   });
@@ -179,7 +199,7 @@ export function createWebConsoleServer(o: WebConsoleOptions): WebConsoleServer {
   return {
     async listen(host, port) {
       const a = await server.listen(host, port);
-      log.info("web console listening", { address: `${a.address}:${a.port}`, staticDir: o.staticDir });
+      log.info("web console listening", { address: `${a.address}:${a.port}`, staticDir: o.staticDir, tls: !!o.tls });
       return a;
     },
     async close() {

@@ -3,6 +3,7 @@ import * as http from "node:http";
 import { Orchestrator } from "../../../server/domain/orchestration/orchestrator.js";
 import { createMemoryStrategyPersistence } from "../../lib/memory-strategy-persistence.js";
 import { createVimRestServer, type VimRestServer } from "../../../server/transport/vim-rest.js";
+import { DomainError } from "../../../server/domain/errors.js";
 import { FakeCluster, defer } from "./fake-cluster.js";
 import { standard222 } from "./fixtures.js";
 
@@ -63,9 +64,14 @@ describe("VIM REST API (spec §3)", () => {
       orchestrator: orch,
       listen: "127.0.0.1:0",
       maxBodyBytes: 1024,
-      authorize: (token, action) => {
-        tokens.push(token);
-        return !(token === "reader" && action !== "read");
+      // Local trust (loopback): no token or an unknown one is the local admin; "reader" is a reader.
+      localTrust: true,
+      auth: {
+        verify: async (token: string) => {
+          tokens.push(token);
+          if (token === "reader") return { tokenId: "r", role: "reader" as const };
+          throw new DomainError("unauthenticated", "unknown token");
+        },
       },
     });
   });
@@ -165,7 +171,7 @@ describe("VIM REST API (spec §3)", () => {
     gate.resolve();
   });
 
-  it("passes X-Auth-Token to authorize and answers 403 when denied", async () => {
+  it("passes X-Auth-Token to the one authenticate and answers 403 when the role is short", async () => {
     const base = "/api/orchestration/sw-patch/strategy";
     expect((await request(rest.port, "GET", base, undefined, { "X-Auth-Token": "reader" })).status).to.equal(200);
     const denied = await request(rest.port, "POST", base, CREATE, { "X-Auth-Token": "reader" });

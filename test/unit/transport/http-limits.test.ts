@@ -1,17 +1,21 @@
 /**
- * Timeouts and connection caps of the controller's HTTP listeners (rest/http/limits.ts through
+ * Timeouts and connection caps of the controller's HTTP listeners (http/limits.ts through
  * createHttpServer): slow and idle clients are cut, uploads that keep flowing are not, and one
  * listener full of held sockets leaves another listener served.
  */
 import { expect } from "chai";
 import * as net from "node:net";
 import { createLogger } from "../../../server/lib/log.js";
-import { ConnectionPool, Router, createHttpServer, readBody, sendJson, type HttpListenerLimits, type HttpServer } from "../../../server/transport/rest/http.js";
+import { ConnectionPool, type HttpListenerLimits } from "../../../server/transport/http/limits.js";
+import { createHttpServer, type HttpServer } from "../../../server/transport/http/server.js";
+import { Routes } from "../../../server/transport/http/target.js";
+import { readBody } from "../../../server/transport/http/body.js";
+import { sendJson } from "../../../server/transport/http/answer.js";
 
 type Meta = { long: boolean };
 
 function makeServer(limits: HttpListenerLimits, slowHandler?: Promise<void>): HttpServer {
-  const router = new Router<undefined, Meta>();
+  const router = new Routes<undefined, Meta>();
   router.add(["POST"], "/small", { long: false }, async (ctx) => {
     const b = await readBody(ctx.req, 1 << 20);
     sendJson(ctx.res, 200, { bytes: b.length });
@@ -25,7 +29,7 @@ function makeServer(limits: HttpListenerLimits, slowHandler?: Promise<void>): Ht
     sendJson(ctx.res, 200, { ok: true });
   });
   router.add(["GET"], "/", { long: false }, async (ctx) => sendJson(ctx.res, 200, { ok: true }));
-  return createHttpServer<undefined, Meta>({ router, log: createLogger({ level: "silent" }), limits, longBody: (ctx) => ctx.route.meta.long });
+  return createHttpServer<undefined, Meta>({ routes: router, log: createLogger({ level: "silent" }), limits, longBody: (ctx) => ctx.route.meta.long });
 }
 
 /** A raw socket to `port`; resolves once connected. */

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { checkUploadFileName } from "../../../server/transport/rest/upload-name.js";
+import { checkUploadFileName } from "../../../server/transport/http/upload-name.js";
 import { withReferenceLine } from "../../../server/transport/mappers/patch-messages.js";
 import { DomainError } from "../../../server/domain/errors.js";
 

@@ -1,20 +1,23 @@
 /**
- * The patching API's authentication (controller tokens in `X-Auth-Token`, or the local admin under
- * local trust), its audit writer, and the browser/DNS-rebinding precheck for local trust.
+ * The patching API's use of the one authenticate and audit writer (server/transport/http/): its
+ * refusal shapes, its audit rows (detail "rest ..."), and the browser/DNS-rebinding precheck for
+ * local trust.
  */
 import type * as http from "node:http";
-import { isDomainError } from "../../../domain/errors.js";
-import { LOCAL_CALLER, roleSatisfies, type Caller, type Role } from "../../../domain/auth/roles.js";
+import { roleSatisfies, type Caller, type Role } from "../../../domain/auth/roles.js";
 import { isAuditedRequirement } from "../../../domain/auth/rpc-policy.js";
 import type { AuditRecord } from "../../../domain/auth/audit-log.js";
-import { parseToken } from "../../../domain/auth/token.js";
+import type { ExternalTokenVerifier } from "../../../domain/auth/external-token.js";
 import type { Logger } from "../../../lib/log.js";
-import { HttpError, isLoopbackAddress } from "../http.js";
+import { HttpError } from "../../http/errors.js";
+import { AuthRefusal, createAuthenticate, isLoopbackAddress } from "../../http/authenticate.js";
+import { createHttpAudit } from "../../http/audit.js";
 import type { Ctx } from "./common.js";
 
 /** What {@link createPatchApiAuth} needs. */
 export interface PatchApiAuthOptions {
   auth: { verify(token: string): Promise<Caller> };
+  externalTokens?: ExternalTokenVerifier | undefined;
   audit?: { record(r: AuditRecord): Promise<unknown> };
   log: Logger;
   localTrust: boolean;
@@ -47,57 +50,41 @@ export interface PatchApiAuth {
   precheck(req: http.IncomingMessage): void;
 }
 
+const KEYSTONE_CHALLENGE = { "www-authenticate": 'Keystone uri=""' };
+
 /** Creates the patching API's auth hooks. */
 export function createPatchApiAuth(o: PatchApiAuthOptions): PatchApiAuth {
   const { log, localTrust } = o;
+  const audit = createHttpAudit(o.audit, log);
+  const authenticateRequest = createAuthenticate({ auth: o.auth, externalTokens: o.externalTokens, log });
 
-  const writeAudit = async (ctx: Ctx, actor: string, role: string, outcome: string, target: string, detail: string) => {
-    if (!o.audit) return;
-    try {
-      await o.audit.record({
-        actor,
-        role,
-        action: ctx.route.meta.action,
-        target,
-        outcome,
-        detail: `rest ${ctx.method} /${ctx.segments.slice(0, 2).join("/")}${detail ? `: ${detail}` : ""}`,
-        ...(ctx.req.socket.remoteAddress ? { source: ctx.req.socket.remoteAddress } : {}),
-      });
-    } catch (e) {
-      log.error("audit write failed", { action: ctx.route.meta.action, actor, outcome, error: (e as Error).message });
-    }
-  };
+  const writeAudit = (ctx: Ctx, actor: string, role: string, outcome: string, target: string, detail: string) =>
+    audit({
+      api: "rest",
+      req: ctx.req,
+      path: `/${ctx.segments.slice(0, 2).join("/")}`,
+      action: ctx.route.meta.action,
+      actor,
+      role,
+      target,
+      outcome,
+      detail,
+      refused: outcome === "UNAUTHENTICATED" || outcome === "PERMISSION_DENIED",
+    });
 
   const authenticate = async (ctx: Ctx): Promise<Caller | undefined> => {
     const requirement = ctx.route.meta.requirement;
     if (requirement === "public") return undefined;
     const audited = isAuditedRequirement(requirement);
-    const raw = ctx.req.headers["x-auth-token"];
-    const token = typeof raw === "string" ? raw.trim() : undefined;
-    const local = localTrust && isLoopbackAddress(ctx.req.socket.localAddress) && isLoopbackAddress(ctx.req.socket.remoteAddress);
-    let caller: Caller | undefined;
-    if (token) {
-      try {
-        caller = await o.auth.verify(token);
-      } catch (e) {
-        if (!isDomainError(e)) {
-          log.error("token verification failed", { error: (e as Error)?.message });
-          throw new HttpError(503, "token verification unavailable");
-        }
-        if (!local) {
-          const message = e.kind === "unauthenticated" ? e.message : "invalid token";
-          if (audited) await writeAudit(ctx, parseToken(token)?.id ?? "anonymous", "", "UNAUTHENTICATED", targetOf(ctx), message);
-          throw new HttpError(401, message, { error: `Authentication failed: ${message}` }, { "www-authenticate": 'Keystone uri=""' });
-        }
-        // Local trust: a token we do not know (e.g. a Keystone one) is ignored.
-      }
-    }
-    if (!caller) {
-      if (!local) {
-        if (audited) await writeAudit(ctx, "anonymous", "", "UNAUTHENTICATED", targetOf(ctx), "missing token");
-        throw new HttpError(401, "missing token", { error: "Authentication required: missing X-Auth-Token" }, { "www-authenticate": 'Keystone uri=""' });
-      }
-      caller = LOCAL_CALLER;
+    let caller: Caller;
+    try {
+      caller = (await authenticateRequest(ctx.req, { localTrust }, ctx.signal)).caller;
+    } catch (e) {
+      if (!(e instanceof AuthRefusal)) throw e;
+      if (e.reason === "unavailable") throw new HttpError(503, "token verification unavailable");
+      if (audited) await writeAudit(ctx, e.actor, "", "UNAUTHENTICATED", targetOf(ctx), e.message);
+      if (e.reason === "missing") throw new HttpError(401, "missing token", { error: "Authentication required: missing X-Auth-Token" }, KEYSTONE_CHALLENGE);
+      throw new HttpError(401, e.message, { error: `Authentication failed: ${e.message}` }, KEYSTONE_CHALLENGE);
     }
     if (!roleSatisfies(caller.role, requirement as Role)) {
       const message = `role ${caller.role} may not call ${ctx.route.meta.action}`;

@@ -5,7 +5,8 @@
 import { isDomainError, type DomainError } from "../../../domain/errors.js";
 import type { Caller } from "../../../domain/auth/roles.js";
 import { RPC_POLICY, type RpcRequirement } from "../../../domain/auth/rpc-policy.js";
-import { badRequest, type RequestContext } from "../http.js";
+import { badRequest } from "../../http/errors.js";
+import type { RequestContext } from "../../http/target.js";
 
 /** Route metadata: the equivalent RPC (role and audit action) and what the endpoint mutates. */
 export interface Meta {

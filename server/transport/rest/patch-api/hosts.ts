@@ -1,7 +1,7 @@
 /** Host endpoints: query_hosts, host_install_async, host_install (deprecated), drop_host. */
 import type { PatchManager } from "../../../domain/patches/patch-manager.js";
 import type { HostManager } from "../../../domain/hosts/host-manager.js";
-import { badRequest } from "../http.js";
+import { badRequest } from "../../http/errors.js";
 import { H, hostArg, opError, type RouteFn, triple } from "./common.js";
 import { hostOf } from "./reference-json.js";
 

@@ -2,7 +2,7 @@
 import { applyMessages, commitMessages, deleteMessages, releaseMessages, removeMessages } from "../../mappers/patch-messages.js";
 import { isDomainError } from "../../../domain/errors.js";
 import type { PatchManager } from "../../../domain/patches/patch-manager.js";
-import { badRequest } from "../http.js";
+import { badRequest } from "../../http/errors.js";
 import { APP_RE, ids, okTriple, opError, outcomeOfError, P, RELEASE_RE, type RouteFn, triple } from "./common.js";
 
 /** Registers apply, remove and delete. */

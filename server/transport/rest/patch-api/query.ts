@@ -1,7 +1,7 @@
 /** Read-only patch endpoints: query, show, what_requires, query_dependencies, is_applied/is_available, query_app_dependencies. */
 import { isDomainError } from "../../../domain/errors.js";
 import type { PatchManager } from "../../../domain/patches/patch-manager.js";
-import { badRequest } from "../http.js";
+import { badRequest } from "../../http/errors.js";
 import { type Answer, type Ctx, ids, opError, P, RELEASE_RE, type RouteFn, triple } from "./common.js";
 import { metaOf } from "./reference-json.js";
 

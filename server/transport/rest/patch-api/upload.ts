@@ -8,8 +8,10 @@ import { createReadStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { isDomainError } from "../../../domain/errors.js";
 import type { PatchManager } from "../../../domain/patches/patch-manager.js";
-import { badRequest, bodyStream, drain, HttpError, multipartBoundary, parseMultipart } from "../http.js";
-import { checkUploadFileName } from "../upload-name.js";
+import { badRequest, HttpError } from "../../http/errors.js";
+import { bodyStream, drain } from "../../http/body.js";
+import { parseMultipart } from "../../http/multipart.js";
+import { checkUploadFileName } from "../../http/upload-name.js";
 import { type Answer, nl, outcomeOfError, P, type RouteFn } from "./common.js";
 
 /** Collects per-file outcomes the way patch_import_api does. */
@@ -53,8 +55,7 @@ export function registerUploadRoutes(route: RouteFn, patches: PatchManager, maxU
     { action: "UploadPatch", requirement: P("UploadPatch") },
     async (ctx) => {
       if (ctx.rest.length) throw badRequest("upload takes no path arguments");
-      const boundary = multipartBoundary(ctx.req.headers["content-type"]);
-      const parts = parseMultipart(bodyStream(ctx.req, maxUpload), boundary, { maxParts: 16 })[Symbol.asyncIterator]();
+      const parts = parseMultipart(bodyStream(ctx.req, maxUpload), ctx.req.headers["content-type"], { maxParts: 16 })[Symbol.asyncIterator]();
       let streamError: unknown;
       const m = importMessages();
       let sawFile = false;

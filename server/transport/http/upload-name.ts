@@ -1,4 +1,4 @@
-import { badRequest } from "./http.js";
+import { badRequest } from "./errors.js";
 
 /**
  * The name an upload is stored under: the base name of what the client sent, as the reference

@@ -1,9 +1,10 @@
 /**
- * Request targets and routing: strict path parsing (every segment percent-decoded on its own,
- * traversal and separators refused) and a small router (literal, `:param` and trailing `*rest`
- * segments; per-route methods → 405).
+ * Request targets: strict path parsing (every segment percent-decoded on its own, traversal and
+ * separators refused), run on every request before routing decides anything; and the route table
+ * the APIs fill (fastify matches it: see server.ts).
  */
 import type * as http from "node:http";
+import type { FastifyReply } from "fastify";
 import { HttpError, badRequest } from "./errors.js";
 
 export const MAX_URL_BYTES = 16 * 1024;
@@ -67,6 +68,7 @@ export interface RequestContext<C, M> {
   req: http.IncomingMessage;
   res: http.ServerResponse;
   method: string;
+  /** The strictly decoded path segments (see {@link parseTarget}). */
   segments: string[];
   query: URLSearchParams;
   params: Record<string, string>;
@@ -77,10 +79,15 @@ export interface RequestContext<C, M> {
   caller: C | undefined;
   /** Aborted when the client goes away before the answer is sent. */
   signal: AbortSignal;
+  /** Cookies of the request (@fastify/cookie). */
+  cookies: Record<string, string | undefined>;
+  /** fastify's reply: used only by native routes (static files); the others answer on `res`. */
+  reply: FastifyReply;
 }
 
 export type Handler<C, M> = (ctx: RequestContext<C, M>) => Promise<void> | void;
 
+/** One route: methods, a pattern of literal, `:param` and a trailing `*rest` segment, metadata, handler. */
 export interface Route<C, M> {
   methods: readonly string[];
   pattern: string;
@@ -89,9 +96,12 @@ export interface Route<C, M> {
   parts: { kind: "lit" | "param" | "rest"; value: string }[];
 }
 
-/** Routes by method and segment pattern (`/patch/:action/*ids`), first match wins. */
-export class Router<C = unknown, M = undefined> {
-  private readonly routes: Route<C, M>[] = [];
+/**
+ * The routes of one API, in registration order. Matching is fastify's (find-my-way); this table
+ * only checks the patterns and keeps each route's metadata for the hooks.
+ */
+export class Routes<C = unknown, M = undefined> {
+  readonly list: Route<C, M>[] = [];
 
   add(methods: readonly string[], pattern: string, meta: M, handler: Handler<C, M>): this {
     const parts = pattern
@@ -99,34 +109,26 @@ export class Router<C = unknown, M = undefined> {
       .filter(Boolean)
       .map((p, i, all) => {
         if (p.startsWith("*")) {
-          if (i !== all.length - 1) throw new Error(`router: *rest must be last in ${pattern}`);
+          if (i !== all.length - 1) throw new Error(`routes: *rest must be last in ${pattern}`);
           return { kind: "rest" as const, value: p.slice(1) };
         }
         if (p.startsWith(":")) return { kind: "param" as const, value: p.slice(1) };
+        if (/[:*]/.test(p)) throw new Error(`routes: bad segment ${p} in ${pattern}`);
         return { kind: "lit" as const, value: p };
       });
-    this.routes.push({ methods, pattern, meta, handler, parts });
+    this.list.push({ methods, pattern, meta, handler, parts });
     return this;
-  }
-
-  /** The route for `segments`, or `{allowed}` when only the method is wrong, or undefined. */
-  match(method: string, segments: readonly string[]): { route: Route<C, M>; params: Record<string, string>; rest: string[] } | { allowed: string[] } | undefined {
-    const allowed = new Set<string>();
-    for (const r of this.routes) {
-      const m = matchParts(r.parts, segments);
-      if (!m) continue;
-      if (!r.methods.includes(method)) {
-        r.methods.forEach((x) => allowed.add(x));
-        continue;
-      }
-      return { route: r, ...m };
-    }
-    return allowed.size ? { allowed: [...allowed] } : undefined;
   }
 }
 
-function matchParts(parts: Route<unknown, unknown>["parts"], segs: readonly string[]): { params: Record<string, string>; rest: string[] } | undefined {
+/**
+ * Params and rest of `route` for the strictly decoded `segments` (fastify matched the raw path;
+ * the handler sees the strict decoding). Undefined when they disagree (never for a path that
+ * passed {@link parseTarget}).
+ */
+export function bindParts<C, M>(route: Route<C, M>, segs: readonly string[]): { params: Record<string, string>; rest: string[] } | undefined {
   const params: Record<string, string> = {};
+  const parts = route.parts;
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]!;
     if (p.kind === "rest") return { params, rest: segs.slice(i) };
