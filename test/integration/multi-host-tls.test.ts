@@ -3,7 +3,8 @@
  * veth address with mutual TLS, two agents in another namespace enrolled with one-time enrolment
  * tokens (`sw-patch host-enroll`, `sw-patch-agent --enroll-token-file`), and the operator's CLI in
  * the agents' namespace, so that every call crosses the veth. The seed's walk-through (upload,
- * apply, host-install on both hosts, query-hosts with each host's real address) runs across it,
+ * apply, host-install on both hosts, query-hosts with each host's real address) runs across it, and
+ * the reference patching REST API answers over https with the same certificates,
  * while tcpdump on the controller's veth end records every TCP byte: at the end, no token (the
  * operator's, the enrolment tokens, the hosts' own credentials) is in the capture in clear, and as
  * a control a marker token sent in plain text to a plain-text listener IS found there. Plain text to
@@ -29,6 +30,8 @@ import { credentialFile } from "../../server/agent/credential.js";
 
 /** The controller's gRPC port inside its namespace (a fresh namespace: nothing else listens there). */
 const GRPC_PORT = 5490;
+/** The reference patching REST API, https with the same certificates (mTLS). */
+const REST_PORT = 5487;
 /** The plain-text controller of the probe and the control. */
 const PLAIN_PORT = 5491;
 const HOSTS = [
@@ -167,7 +170,7 @@ describe("multi-host: a controller and two enrolled agents in network namespaces
     ); // the agent would take a token from there instead of enrolling
 
   /** Starts a controller in the controller's namespace and resolves once it listens (or rejects with its output). */
-  const startController = async (dataDir: string, port: number, extra: string[]): Promise<NsProcess> => {
+  const startController = async (dataDir: string, port: number, extra: string[], alsoWaitFor?: string): Promise<NsProcess> => {
     const p = net!.spawn(net!.ctl, process.execPath, [
       bin("sw-patch-controller"),
       "--data-dir",
@@ -182,7 +185,7 @@ describe("multi-host: a controller and two enrolled agents in network namespaces
       `${DEV_CERT}:dev`,
       ...extra,
     ]);
-    await waitFor(p, () => p.stdout().includes(`listening on ${net!.ctlIp}:${port}`), "controller");
+    await waitFor(p, () => p.stdout().includes(`listening on ${net!.ctlIp}:${port}`) && (!alsoWaitFor || p.stdout().includes(alsoWaitFor)), "controller");
     return p;
   };
 
@@ -209,7 +212,8 @@ describe("multi-host: a controller and two enrolled agents in network namespaces
     capture = await net.capture(net.ctl, path.join(work, "veth.pcap"));
     const dataDir = path.join(work, "controller");
     const tls = ["--tls-cert", `${pki}/controller.pem`, "--tls-key", `${pki}/controller.key`, "--tls-client-ca", `${pki}/ca.pem`];
-    controller = await startController(dataDir, GRPC_PORT, ["--base-feed", feed.dir, ...tls]);
+    const rest = ["--patch-api-listen", `${net.ctlIp}:${REST_PORT}`];
+    controller = await startController(dataDir, GRPC_PORT, ["--base-feed", feed.dir, ...tls, ...rest], "patch API listening on");
     adminToken = readFileSync(path.join(dataDir, "admin.token"), "utf8").trim();
   });
 
@@ -322,6 +326,30 @@ describe("multi-host: a controller and two enrolled agents in network namespaces
     ]);
   });
 
+  it("the reference patching REST API over https (same certificates, mTLS): query_hosts and query from the agents' namespace", async () => {
+    // GET with X-Auth-Token (the reference client's header) and the operator's client certificate; the token comes from the environment.
+    const script = `
+      const https = require("node:https"), fs = require("node:fs");
+      const [ip, port, pki] = process.argv.slice(1);
+      const get = (p) => new Promise((resolve, reject) => https.get({ host: ip, port, path: p, ca: fs.readFileSync(pki + "/ca.pem"),
+        cert: fs.readFileSync(pki + "/operator.pem"), key: fs.readFileSync(pki + "/operator.key"), headers: { "X-Auth-Token": process.env.SWPATCH_TOKEN } },
+        (r) => { let b = ""; r.on("data", (d) => (b += d)); r.on("end", () => resolve({ status: r.statusCode, body: JSON.parse(b) })); }).on("error", reject));
+      Promise.all([get("/v1/query_hosts"), get("/v1/query")]).then((r) => console.log(JSON.stringify(r)), (e) => { console.error(e.message); process.exit(1); });`;
+    const r = await net!.run(net!.agt, process.execPath, ["-e", script, net!.ctlIp, String(REST_PORT), pki], { env: { SWPATCH_TOKEN: adminToken } });
+    expect(r.rc, r.stderr).to.equal(0);
+    const [hostsAnswer, queryAnswer] = JSON.parse(r.stdout) as [
+      { status: number; body: { data: { hostname: string; ip: string }[] } },
+      { status: number; body: { pd: Record<string, { patchstate: string }> } },
+    ];
+    expect(hostsAnswer.status).to.equal(200);
+    expect(hostsAnswer.body.data.map((h) => [h.hostname, h.ip]).sort()).to.deep.equal([
+      ["compute-0", net!.agtIp],
+      ["controller-0", net!.agtIp],
+    ]);
+    expect(queryAnswer.status).to.equal(200);
+    expect(queryAnswer.body.pd["001"]!.patchstate).to.equal("Applied");
+  });
+
   it("host-revoke cuts a host off: its stream ends, its agent exits refused (78), the other host stays", async () => {
     const r = await sw(["host-revoke", "compute-0"]);
     expect(r.rc, r.stdout + r.stderr).to.equal(0);
@@ -357,9 +385,10 @@ describe("multi-host: a controller and two enrolled agents in network namespaces
     if (!controlRan) this.skip();
     streams = await capture!.stop();
     capture = undefined;
-    const toController = streams.filter((s) => s.dst === `${net!.ctlIp}:${GRPC_PORT}`);
+    const toController = streams.filter((s) => [GRPC_PORT, REST_PORT].some((port) => s.dst === `${net!.ctlIp}:${port}`));
+    expect(toController.filter((s) => s.dst.endsWith(`:${REST_PORT}`))).to.have.length.greaterThan(0);
     const bytesIn = toController.reduce((n, s) => n + s.payload.length, 0);
-    // The patch upload alone crossed: the capture saw the walk-through, all of it TLS records.
+    // The patch upload alone crossed: the capture saw the walk-through (gRPC and REST), all of it TLS records.
     expect(bytesIn).to.be.greaterThan(statSync(patch001).size);
     for (const s of toController) expect(s.payload[0], `${s.src}: not a TLS record`).to.equal(0x16);
     const secrets: Record<string, string> = { "operator (admin) token": secretOf(adminToken) };
