@@ -11,6 +11,7 @@ import type { DomainEvent, EventFilter } from "./events/event-log.js";
 import type { InstallProgress } from "./hosts/agent-types.js";
 import type { HostRecord, OperationRecord, OperationStateName } from "./hosts/model.js";
 import type { PackageRecord, PatchMeta, PatchRecord, RepoState } from "./patches/model.js";
+import type { Readable } from "node:stream";
 
 /** Patch repository writes (patches, blobs, releases, base feed, interim lists, app dependencies). */
 export interface PatchWrites {
@@ -145,8 +146,15 @@ export interface BlobPort {
    */
   put(file: string, sha256: string, opts?: { move?: boolean }): Promise<unknown>;
   remove(sha256: string): Promise<void>;
-  pathOf(sha256: string): string;
-  /** The bytes when small enough to keep cached, else undefined (stream from pathOf). */
+  /**
+   * A local file holding the blob's whole bytes, to stream or run (a database store copies it into
+   * its local cache first). Rejects (ENOENT / not-found) when there is no such blob, throws on a
+   * name that is not a sha256. Open it promptly: a bounded cache may evict a file not used for a while.
+   */
+  fileOf(sha256: string): Promise<string>;
+  /** The blob's bytes as a stream of chunks, in bounded memory. Rejects when there is no such blob. */
+  openRead(sha256: string): Promise<Readable>;
+  /** The bytes when small enough to keep cached, else undefined (stream from fileOf). */
   readSmall(sha256: string): Promise<Buffer | undefined>;
 }
 

@@ -125,7 +125,12 @@ export function createAgentService(d: AgentServiceDeps): AgentServiceImplementat
         }
         return;
       }
-      const file = d.patches.packagePath(req.sha256);
+      let file: string;
+      try {
+        file = await d.patches.packageFile(req.sha256);
+      } catch {
+        throw notFound(`Package ${req.sha256} is not in the package store`);
+      }
       const stream = createReadStream(file, { highWaterMark: 1 << 20 });
       const err = await new Promise<Error | null>((resolve) => {
         stream.once("open", () => resolve(null));

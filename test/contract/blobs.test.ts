@@ -9,12 +9,19 @@ import { readFile, stat, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { factories, itContract, storePerTest, type StoreUnderTest } from "./store-factory.js";
 import { shaOf } from "./fixtures.js";
+import { pgBlobFactories, pgBlobsSkipped } from "./pg-blobs-factory.js";
 
 /** Writes `data` to a file in the scratch dir; returns its path and sha256. */
 async function input(s: StoreUnderTest, name: string, data: Buffer): Promise<{ file: string; sha: string }> {
   const file = path.join(s.scratch, name);
   await writeFile(file, data);
   return { file, sha: shaOf(data) };
+}
+
+async function readAll(r: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of r) parts.push(c);
+  return Buffer.concat(parts);
 }
 
 async function rejects(p: Promise<unknown>): Promise<boolean> {
@@ -24,16 +31,25 @@ async function rejects(p: Promise<unknown>): Promise<boolean> {
   );
 }
 
-for (const f of factories) {
+if (pgBlobsSkipped) {
+  describe("store contract (postgres-blobs): blobs", () => {
+    it(`skipped: ${pgBlobsSkipped}`, function () {
+      this.skip();
+    });
+  });
+}
+
+for (const f of [...factories, ...pgBlobFactories]) {
   describe(`store contract (${f.name}): blobs`, () => {
     const { s, reopen } = storePerTest(f);
 
-    it("put (copy) keeps the source; the blob reads back the same through pathOf and readSmall; list has it", async () => {
+    it("put (copy) keeps the source; the blob reads back the same through fileOf, openRead and readSmall; list has it", async () => {
       const data = Buffer.from("an rpm, say");
       const { file, sha } = await input(s(), "a.rpm", data);
       await s().blobs.put(file, sha);
       expect(existsSync(file)).to.equal(true);
-      expect(await readFile(s().blobs.pathOf(sha))).to.deep.equal(data);
+      expect(await readFile(await s().blobs.fileOf(sha))).to.deep.equal(data);
+      expect(await readAll(await s().blobs.openRead(sha))).to.deep.equal(data);
       expect(await s().blobs.readSmall(sha)).to.deep.equal(data);
       expect(await s().blobs.list()).to.deep.equal([sha]);
     });
@@ -58,7 +74,7 @@ for (const f of factories) {
       await s().blobs.put(two.file, two.sha, { move: true });
       expect(existsSync(two.file)).to.equal(false);
       expect(await s().blobs.list()).to.deep.equal([one.sha]);
-      expect(await readFile(s().blobs.pathOf(one.sha))).to.deep.equal(data);
+      expect(await readFile(await s().blobs.fileOf(one.sha))).to.deep.equal(data);
     });
 
     it("remove: gone from list and from reads (no stale cached bytes); removing again is fine", async () => {
@@ -72,7 +88,8 @@ for (const f of factories) {
       await s().blobs.remove(sha);
       expect(await s().blobs.list()).to.deep.equal([keep.sha]);
       expect(await rejects(s().blobs.readSmall(sha))).to.equal(true);
-      expect(existsSync(s().blobs.pathOf(sha))).to.equal(false);
+      expect(await rejects(s().blobs.fileOf(sha))).to.equal(true);
+      expect(await rejects(s().blobs.openRead(sha))).to.equal(true);
     });
 
     it("blobs are durable: after reopen the same list and bytes", async () => {
@@ -87,14 +104,14 @@ for (const f of factories) {
       const { file } = await input(s(), "x", Buffer.from("x"));
       expect(await rejects(s().blobs.put(file, "not-a-sha"))).to.equal(true);
       expect(await rejects(s().blobs.put(file, "../../" + "a".repeat(64)))).to.equal(true);
-      expect(() => s().blobs.pathOf("A".repeat(64))).to.throw();
+      expect(await rejects(s().blobs.fileOf("A".repeat(64)))).to.equal(true);
+      expect(await rejects(s().blobs.openRead("../../" + "a".repeat(64)))).to.equal(true);
       expect(await s().blobs.list()).to.deep.equal([]);
     });
 
     it("a large blob lands atomically: readers polling meanwhile see no file or the whole file, never a short one", async () => {
       const data = randomBytes(24 << 20);
       const { file, sha } = await input(s(), "big", data);
-      const target = s().blobs.pathOf(sha);
       let done = false;
       const put = s()
         .blobs.put(file, sha)
@@ -103,7 +120,10 @@ for (const f of factories) {
       const sizes = new Set<number>();
       while (!done) {
         polls++;
-        const st = await stat(target).catch(() => undefined);
+        const st = await s()
+          .blobs.fileOf(sha)
+          .then((f) => stat(f))
+          .catch(() => undefined);
         if (st) sizes.add(st.size);
         const small = await s()
           .blobs.readSmall(sha)
@@ -116,7 +136,7 @@ for (const f of factories) {
         [...sizes].filter((n) => n !== data.length),
         "short sizes seen",
       ).to.deep.equal([]);
-      const whole = await readFile(target);
+      const whole = await readFile(await s().blobs.fileOf(sha));
       expect(whole.length).to.equal(data.length);
       expect(shaOf(whole)).to.equal(sha);
       const small = await s().blobs.readSmall(sha);
@@ -136,7 +156,7 @@ for (const f of factories) {
       await put;
       for (const x of listed) expect(x).to.equal(sha);
       expect(await s().blobs.list()).to.deep.equal([sha]);
-      expect((await stat(s().blobs.pathOf(sha))).size).to.equal(data.length);
+      expect((await stat(await s().blobs.fileOf(sha))).size).to.equal(data.length);
     });
   });
 }

@@ -9,8 +9,9 @@
  * that `reopen()` reads back into new objects.
  */
 import { randomBytes } from "node:crypto";
-import { promises as fsp } from "node:fs";
+import { createReadStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
+import type { Readable } from "node:stream";
 import type { AlarmRecord } from "../../server/domain/alarms/model.js";
 import type {
   AuditEntry,
@@ -498,6 +499,13 @@ export class FileBlobs implements BlobPort {
   }
   async remove(sha256: string): Promise<void> {
     await fsp.rm(this.pathOf(sha256), { force: true });
+  }
+  async fileOf(sha256: string): Promise<string> {
+    await fsp.access(this.pathOf(sha256));
+    return this.pathOf(sha256);
+  }
+  async openRead(sha256: string): Promise<Readable> {
+    return createReadStream("", { fd: await fsp.open(this.pathOf(sha256), "r") });
   }
   async readSmall(sha256: string): Promise<Buffer | undefined> {
     const p = this.pathOf(sha256);

@@ -5,6 +5,7 @@
  * refused as the sqlite schema refuses them, a body fails alone, `later` bodies share a commit's
  * fate but not a body's. Tests may seed `t` directly (no checks).
  */
+import { Readable } from "node:stream";
 import type { AlarmRecord } from "../../server/domain/alarms/model.js";
 import type { DomainEvent } from "../../server/domain/events/event-log.js";
 import type { InstallProgress } from "../../server/domain/hosts/agent-types.js";
@@ -345,7 +346,8 @@ export function fakeBlobs(): BlobPort & { removed: string[] } {
     list: async () => [...have],
     put: async (_file, sha) => void have.add(sha),
     remove: async (sha) => void (have.delete(sha), removed.push(sha)),
-    pathOf: (sha) => `/blobs/${sha}`,
+    fileOf: async (sha) => `/blobs/${sha}`,
+    openRead: async (sha) => Readable.from([Buffer.from(sha)]),
     readSmall: async () => undefined,
   };
 }

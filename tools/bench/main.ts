@@ -26,6 +26,7 @@ registerSuite("query", async () => (await import("./query.js")).querySuite);
 registerSuite("bomb", async () => (await import("./bomb.js")).bombSuite);
 registerSuite("slow-sockets", async () => (await import("./slow-sockets.js")).slowSocketsSuite);
 registerSuite("watch", async () => (await import("./watch.js")).watchSuite);
+registerSuite("blobs", async () => (await import("./blobs.js")).blobsSuite);
 
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === "--child-verify") {

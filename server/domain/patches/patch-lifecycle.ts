@@ -71,7 +71,7 @@ export class PatchLifecycle {
         return { checks: p.checks, args: checkArgs(this.c.all()), version: p.version };
       });
       if ("done" in r) return r.done;
-      await runSemanticChecks(this.o.checks, r.checks, r.args, (sha) => this.o.blobs.pathOf(sha), signal);
+      await runSemanticChecks(this.o.checks, r.checks, r.args, (sha) => this.o.blobs.fileOf(sha), signal);
       checkedAt = r.version;
     }
   }

@@ -139,11 +139,11 @@ export class PatchManager {
   desiredFor(host: HostPackageView): DesiredSet {
     return this.catalog.desiredFor(host);
   }
-  /** Finds a stored package (patch or base) by sha256. */
-  packagePath(sha256: string): string {
-    return this.o.blobs.pathOf(sha256);
+  /** A local file of a stored package (patch or base), by sha256; rejects when there is none. */
+  packageFile(sha256: string): Promise<string> {
+    return this.o.blobs.fileOf(sha256);
   }
-  /** A package's bytes when small (cached for the next host), undefined when it must be streamed from packagePath. */
+  /** A package's bytes when small (cached for the next host), undefined when it must be streamed from packageFile. */
   packageBytes(sha256: string): Promise<Buffer | undefined> {
     return this.o.blobs.readSmall(sha256);
   }

@@ -35,12 +35,12 @@ export async function runSemanticChecks(
   runner: SemanticCheckRunner,
   checks: readonly SemanticCheck[],
   args: readonly string[],
-  pathOf: (sha256: string) => string,
+  fileOf: (sha256: string) => Promise<string>,
   signal?: AbortSignal,
 ): Promise<void> {
   for (const c of checks) {
     signal?.throwIfAborted();
-    const out = await runner.run(pathOf(c.sha256), args, signal ? { signal } : {});
+    const out = await runner.run(await fileOf(c.sha256), args, signal ? { signal } : {});
     if (out.code !== 0) {
       throw failedPrecondition(`Semantic check failed for ${c.patchId}:\n${out.output}`.trimEnd(), { reason: "SEMANTIC_CHECK_FAILED", patchId: c.patchId });
     }

@@ -1,5 +1,6 @@
-import { promises as fsp } from "node:fs";
+import { createReadStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
+import type { Readable } from "node:stream";
 import type { BlobPort } from "../../domain/store.js";
 import { TEMP_PREFIX, fsyncDir, tempPathFor } from "../../lib/fs-atomic.js";
 
@@ -56,9 +57,23 @@ export class BlobStore implements BlobPort {
     return buf;
   }
 
+  /** Where the blob's file is (whether or not it exists yet); `fileOf` resolves only for a stored one. */
   pathOf(sha256: string): string {
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`bad sha256: ${sha256}`);
     return path.join(this.dir, "sha256", sha256.slice(0, 2), sha256);
+  }
+
+  /** The blob's own file (this store keeps every blob as a local file); rejects with ENOENT when there is none. */
+  async fileOf(sha256: string): Promise<string> {
+    const p = this.pathOf(sha256);
+    await fsp.access(p);
+    return p;
+  }
+
+  /** A stream of the blob's file, once it is open; rejects with ENOENT when there is none. */
+  async openRead(sha256: string): Promise<Readable> {
+    const fh = await fsp.open(this.pathOf(sha256), "r");
+    return createReadStream("", { fd: fh, highWaterMark: 1 << 20 });
   }
 
   /** Creates the store's directory and removes temp files a put cut short (a crash) left behind. */

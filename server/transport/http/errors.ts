@@ -85,11 +85,14 @@ export function answerOf(policy: ErrorPolicy, e: unknown): { status: number; bod
   return { status: 500, body: policy.shape(500, policy.internal(ref), undefined), headers: {}, internal: true, ref };
 }
 
+/** Refused requests whose declared body is at most this many bytes are drained rather than cut (see sendError). */
+const DRAIN_LIMIT = 1024 * 1024;
+
 /**
  * The error pipeline: answers `e` as JSON under `policy`, logged at info (HttpError, mapped kinds)
  * or with the stack under a ref that is never sent (anything else). An answer already started is
- * cut (socket destroyed); an unread request body is dropped after a 2 s grace period with
- * `connection: close`.
+ * cut (socket destroyed); an unread request body is drained (≤ 1 MiB declared) or dropped with
+ * `connection: close`, reading stopping after a 2 s grace period either way.
  */
 export function sendError(log: Logger, req: http.IncomingMessage, res: http.ServerResponse, e: unknown, policy: ErrorPolicy = PATCH_API_ERRORS): void {
   if (res.headersSent) {
@@ -102,13 +105,19 @@ export function sendError(log: Logger, req: http.IncomingMessage, res: http.Serv
     log.error("unexpected error", { api: policy.api, method: req.method, url: req.url?.slice(0, 256), ref: a.ref, error: (e as Error)?.stack ?? String(e) });
   else log.info("http refused", { api: policy.api, method: req.method, url: req.url?.slice(0, 256), status: a.status, error: (e as Error).message });
   if (!req.complete) {
-    // The body was not (fully) read: answer, then stop reading after a short grace period so a
-    // hostile client cannot keep streaming into a refused request.
-    a.headers.connection = "close";
+    // The body was not (fully) read. A small declared body (≤ DRAIN_LIMIT) is read and dropped after
+    // the answer and the connection kept: closing a socket with unread data makes the kernel send RST,
+    // and the client then sees EPIPE/ECONNRESET instead of our answer (a reader's refused upload).
+    // Anything larger or undeclared: answer with `connection: close`. Either way reading stops after a
+    // short grace period, so a hostile client cannot keep streaming into a refused request.
+    const declared = Number(req.headers["content-length"]);
+    const small = req.headers["transfer-encoding"] === undefined && Number.isSafeInteger(declared) && declared <= DRAIN_LIMIT;
+    if (!small) a.headers.connection = "close";
     res.once("finish", () => {
       req.resume();
       // The socket may already be gone (the client closed it): nothing left to cut then.
-      setTimeout(() => req.socket?.destroy(), 2_000).unref();
+      const cut = setTimeout(() => req.socket?.destroy(), 2_000).unref();
+      if (small) req.once("end", () => clearTimeout(cut));
     });
   }
   sendJson(res, a.status, a.body, a.headers);

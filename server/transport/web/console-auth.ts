@@ -75,7 +75,7 @@ export function createConsoleAuth(o: ConsoleAuthOptions): ConsoleAuth {
       caller = (await authenticateRequest(ctx.req, cookiePolicy(ctx), ctx.signal)).caller;
     } catch (e) {
       if (!(e instanceof AuthRefusal)) throw e;
-      if (e.reason === "unavailable") throw new HttpError(503, "token verification unavailable", { error: "Error: token verification unavailable" });
+      if (e.reason === "unavailable") throw new HttpError(503, e.message, { error: `Error: ${e.message}` }, { "retry-after": "10" });
       if (audited) await row(ctx, e.actor, "", "UNAUTHENTICATED", targetOf(ctx), e.message, true);
       if (e.reason === "missing") throw new HttpError(401, "not signed in", { error: "Not signed in" });
       throw new HttpError(401, e.message, { error: `Not signed in: ${e.message}` });
@@ -96,7 +96,7 @@ export function createConsoleAuth(o: ConsoleAuthOptions): ConsoleAuth {
       caller = (await authenticateRequest(only, {}, ctx.signal)).caller;
     } catch (e) {
       if (!(e instanceof AuthRefusal)) throw e;
-      if (e.reason === "unavailable") throw new HttpError(503, "token verification unavailable", { error: "Error: token verification unavailable" });
+      if (e.reason === "unavailable") throw new HttpError(503, e.message, { error: `Error: ${e.message}` }, { "retry-after": "10" });
       await row(ctx, e.actor, "", "UNAUTHENTICATED", "", `sign-in: ${e.message}`, true);
       throw new HttpError(401, e.message, { error: `Sign-in failed: ${e.message}` });
     }

@@ -81,7 +81,7 @@ export function createPatchApiAuth(o: PatchApiAuthOptions): PatchApiAuth {
       caller = (await authenticateRequest(ctx.req, { localTrust }, ctx.signal)).caller;
     } catch (e) {
       if (!(e instanceof AuthRefusal)) throw e;
-      if (e.reason === "unavailable") throw new HttpError(503, "token verification unavailable");
+      if (e.reason === "unavailable") throw new HttpError(503, e.message, { error: `Error: ${e.message}` }, { "retry-after": "10" });
       if (audited) await writeAudit(ctx, e.actor, "", "UNAUTHENTICATED", targetOf(ctx), e.message);
       if (e.reason === "missing") throw new HttpError(401, "missing token", { error: "Authentication required: missing X-Auth-Token" }, KEYSTONE_CHALLENGE);
       throw new HttpError(401, e.message, { error: `Authentication failed: ${e.message}` }, KEYSTONE_CHALLENGE);

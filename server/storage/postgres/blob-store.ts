@@ -1,0 +1,289 @@
+/**
+ * BlobPort on PostgreSQL: patch files and packages live in the database, so a standby controller
+ * needs no shared filesystem. Content-addressed by sha256, cut in chunks of `chunkBytes` (1 MiB)
+ * stored as `blob_chunks(sha256, seq, data bytea)` rows; the `blob_contents(sha256, size, chunks)`
+ * row that makes a blob exist is written LAST, in the same transaction as its chunks.
+ *
+ * INVARIANTS
+ * - A blob is visible (list, readSmall, openRead, fileOf) only once its `blob_contents` row has
+ *   committed, and then all its chunks have too: a put a crash (of this process, its connection or
+ *   PostgreSQL) cuts short leaves nothing, PostgreSQL rolls the transaction back. So `init` has no
+ *   leftovers to clean in the database.
+ * - Bounded memory: a put holds at most two chunks (one being read from the file, one being sent);
+ *   a read holds at most `readAhead` chunks of one page (keyset paging by `seq`), and a stream
+ *   consumer's back-pressure stops the paging.
+ * - Puts of one sha256 are serialised by a transaction-scoped advisory lock on its name: of two
+ *   concurrent puts (in this process or another controller) one writes, the other finds the row
+ *   when it gets the lock and writes nothing. Idempotent: a put of a stored sha256 keeps the blob.
+ * - The content is hashed while it is sent and the transaction commits only if it matches the
+ *   given sha256 (the port lets callers hash; a database shared by two controllers is worth the
+ *   check, and hashing costs far less than sending). Reads hash too and fail at the end on a mismatch.
+ *
+ * Files: `fileOf` lands a verified copy in `fileDir` and keeps it (unbounded) until `remove`;
+ * a controller wraps this store in a BlobCache (server/storage/blob-cache.ts), which bounds that.
+ *
+ *   const blobs = new BlobCache(new PgBlobStore(pool, { chunkBytes: 1 << 20 }), { dir: path.join(dataDir, "blob-cache"), maxBytes: 2 << 30 });
+ */
+import { createHash } from "node:crypto";
+import { createReadStream, promises as fsp } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Readable } from "node:stream";
+import type { Pool, PoolClient } from "pg";
+import type { BlobPort } from "../../domain/store.js";
+import { BlobHashMismatch, checkSha256, landVerified } from "../blob-file.js";
+import { BlobCache } from "../blob-cache.js";
+import { ensureBlobSchema } from "./migrations/blobs.js";
+
+/** Options of {@link PgBlobStore}. */
+export interface PgBlobStoreOptions {
+  /** Bytes per chunk row (default 1 MiB; at least 1). */
+  chunkBytes?: number;
+  /** Chunks fetched per query when reading (default 4). */
+  readAhead?: number;
+  /** Where `fileOf` lands files when this store is used without a BlobCache (default: a dir under os.tmpdir()). */
+  fileDir?: string;
+  /**
+   * Run first in every write transaction (put, remove) on its client, e.g. the leadership lease's
+   * epoch check: when it throws, the transaction is rolled back and the put/remove rejects with it.
+   */
+  fence?: (client: PoolClient) => Promise<void>;
+}
+
+/** Blobs up to this size are handed whole by `readSmall` (the same limit as the file store's). */
+export const PG_SMALL_MAX = 4 << 20;
+
+function noSuchBlob(sha256: string): Error {
+  return Object.assign(new Error(`no blob ${sha256}`), { code: "ENOENT" });
+}
+
+/** Re-cuts a byte stream into chunks of exactly `size` bytes (the last one shorter). */
+async function* rechunk(src: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let have = 0;
+  for await (const b of src) {
+    let buf = b;
+    while (have + buf.length >= size) {
+      const take = size - have;
+      parts.push(buf.subarray(0, take));
+      yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+      buf = buf.subarray(take);
+      parts = [];
+      have = 0;
+    }
+    if (buf.length > 0) {
+      parts.push(buf);
+      have += buf.length;
+    }
+  }
+  if (have > 0) yield Buffer.concat(parts, have);
+}
+
+/** BlobPort on PostgreSQL (see the file comment). The pool is the caller's: this store never ends it. */
+export class PgBlobStore implements BlobPort {
+  readonly chunkBytes: number;
+  readonly readAhead: number;
+  readonly fileDir: string;
+  private readonly fence: ((client: PoolClient) => Promise<void>) | undefined;
+
+  constructor(
+    readonly pool: Pool,
+    opts: PgBlobStoreOptions = {},
+  ) {
+    this.chunkBytes = Math.max(1, Math.floor(opts.chunkBytes ?? 1 << 20));
+    this.readAhead = Math.max(1, Math.floor(opts.readAhead ?? 4));
+    this.fileDir = opts.fileDir ?? path.join(os.tmpdir(), `swpatch-pgblobs-${process.pid}`);
+    this.fence = opts.fence;
+  }
+
+  /** Creates the tables if missing; removes the local file copies (they are refilled on demand). */
+  async init(): Promise<void> {
+    await ensureBlobSchema(this.pool);
+    await fsp.rm(this.fileDir, { recursive: true, force: true });
+  }
+
+  /** Every committed blob's sha256 (a put in progress is not visible, and not disturbed). */
+  async list(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ sha256: string }>("SELECT sha256 FROM blob_contents ORDER BY sha256");
+    return rows.map((r) => r.sha256);
+  }
+
+  /** Whether a blob is stored (committed). */
+  async has(sha256: string): Promise<boolean> {
+    checkSha256(sha256);
+    return ((await this.pool.query("SELECT 1 FROM blob_contents WHERE sha256 = $1", [sha256])).rowCount ?? 0) > 0;
+  }
+
+  /** The stored size and chunk count, or undefined. */
+  async stat(sha256: string): Promise<{ size: number; chunks: number } | undefined> {
+    checkSha256(sha256);
+    const { rows } = await this.pool.query<{ size: string; chunks: number }>("SELECT size, chunks FROM blob_contents WHERE sha256 = $1", [sha256]);
+    return rows[0] ? { size: Number(rows[0].size), chunks: rows[0].chunks } : undefined;
+  }
+
+  /**
+   * Streams `file` into the database under `sha256` in one transaction (chunks, then the row);
+   * durable when it resolves. Rejects with BlobHashMismatch (nothing stored) when the file does
+   * not hash to `sha256`. A blob already stored is kept; `move` then just removes the source.
+   */
+  async put(file: string, sha256: string, opts: { move?: boolean } = {}): Promise<void> {
+    checkSha256(sha256);
+    if (!(await this.has(sha256))) await this.write(file, sha256);
+    if (opts.move) await fsp.rm(file, { force: true });
+  }
+
+  private async write(file: string, sha256: string): Promise<void> {
+    const client = await this.pool.connect();
+    // A connection that breaks while we read the file reports here; the next query then rejects.
+    const onError = (): void => undefined;
+    client.on("error", onError);
+    let broken: Error | undefined;
+    try {
+      await client.query("BEGIN");
+      await this.fence?.(client);
+      await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`swpatch:blob:${sha256}`]);
+      if (((await client.query("SELECT 1 FROM blob_contents WHERE sha256 = $1", [sha256])).rowCount ?? 0) > 0) {
+        await client.query("ROLLBACK");
+        return;
+      }
+      const { size, chunks } = await this.sendChunks(client, file, sha256);
+      await client.query("INSERT INTO blob_contents (sha256, size, chunks) VALUES ($1, $2, $3)", [sha256, size, chunks]);
+      await client.query("COMMIT");
+    } catch (e) {
+      broken = e as Error;
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw e;
+    } finally {
+      client.off("error", onError);
+      // After a failure the connection may be half-dead: do not hand it to the next user.
+      client.release(broken);
+    }
+  }
+
+  /** Inserts the file's chunks (one insert in flight while the next chunk is read); checks the hash. */
+  private async sendChunks(client: PoolClient, file: string, sha256: string): Promise<{ size: number; chunks: number }> {
+    const h = createHash("sha256");
+    let size = 0;
+    let seq = 0;
+    let inFlight: Promise<unknown> | undefined;
+    const src = createReadStream(file, { highWaterMark: Math.min(this.chunkBytes, 1 << 20) });
+    try {
+      for await (const chunk of rechunk(src, this.chunkBytes)) {
+        h.update(chunk);
+        size += chunk.length;
+        if (inFlight) await inFlight;
+        inFlight = client.query("INSERT INTO blob_chunks (sha256, seq, data) VALUES ($1, $2, $3)", [sha256, seq++, chunk]);
+        inFlight.catch(() => undefined); // awaited before the next insert or below
+      }
+      if (inFlight) await inFlight;
+    } finally {
+      src.destroy();
+    }
+    const actual = h.digest("hex");
+    if (actual !== sha256) throw new BlobHashMismatch(sha256, actual);
+    return { size, chunks: seq };
+  }
+
+  /** Deletes the blob (row and chunks, one transaction) and its local file; removing a missing blob is fine. */
+  async remove(sha256: string): Promise<void> {
+    checkSha256(sha256);
+    const client = await this.pool.connect();
+    const onError = (): void => undefined;
+    client.on("error", onError);
+    let broken: Error | undefined;
+    try {
+      await client.query("BEGIN");
+      await this.fence?.(client);
+      await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`swpatch:blob:${sha256}`]);
+      await client.query("DELETE FROM blob_contents WHERE sha256 = $1", [sha256]);
+      await client.query("DELETE FROM blob_chunks WHERE sha256 = $1", [sha256]);
+      await client.query("COMMIT");
+    } catch (e) {
+      broken = e as Error;
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw e;
+    } finally {
+      client.off("error", onError);
+      client.release(broken);
+    }
+    await fsp.rm(path.join(this.fileDir, sha256), { force: true });
+  }
+
+  /**
+   * The blob's chunks in order, fetched `readAhead` at a time by keyset paging (each page its own
+   * query, no connection held between pages); hashed on the way. Throws when the blob is missing,
+   * goes away mid-read, or does not hash to its name.
+   */
+  async *chunks(sha256: string): AsyncGenerator<Buffer> {
+    const head = await this.stat(sha256);
+    if (!head) throw noSuchBlob(sha256);
+    const h = createHash("sha256");
+    let size = 0;
+    for (let next = 0; next < head.chunks;) {
+      // Text results (bytea as hex): node-postgres 8's protocol parser decodes every field as a string, so binary results would corrupt bytea.
+      const { rows } = await this.pool.query<{ seq: number; data: Buffer }>("SELECT seq, data FROM blob_chunks WHERE sha256 = $1 AND seq >= $2 ORDER BY seq LIMIT $3", [
+        sha256,
+        next,
+        this.readAhead,
+      ]);
+      if (rows.length === 0) throw new Error(`blob ${sha256} went away while it was read (chunk ${next} of ${head.chunks})`);
+      for (const r of rows) {
+        if (r.seq !== next) throw new Error(`blob ${sha256}: chunk ${next} missing`);
+        next++;
+        h.update(r.data);
+        size += r.data.length;
+        yield r.data;
+      }
+    }
+    const actual = h.digest("hex");
+    if (size !== head.size || actual !== sha256) throw new BlobHashMismatch(sha256, actual);
+  }
+
+  /** A byte stream of the blob (back-pressured: at most one page of chunks in memory). */
+  async openRead(sha256: string): Promise<Readable> {
+    if (!(await this.has(sha256))) throw noSuchBlob(sha256);
+    return Readable.from(this.chunks(sha256), { objectMode: false, highWaterMark: this.chunkBytes });
+  }
+
+  /** The whole blob when it is at most PG_SMALL_MAX bytes, else undefined; rejects (ENOENT) when there is none. */
+  async readSmall(sha256: string): Promise<Buffer | undefined> {
+    const head = await this.stat(sha256);
+    if (!head) throw noSuchBlob(sha256);
+    if (head.size > PG_SMALL_MAX) return undefined;
+    const parts: Buffer[] = [];
+    for await (const c of this.chunks(sha256)) parts.push(c);
+    return Buffer.concat(parts, head.size);
+  }
+
+  /** A verified local copy in `fileDir` (landed once, kept until `remove`). */
+  async fileOf(sha256: string): Promise<string> {
+    checkSha256(sha256);
+    const target = path.join(this.fileDir, sha256);
+    if (
+      await fsp.access(target).then(
+        () => true,
+        () => false,
+      )
+    )
+      return target;
+    if (!(await this.has(sha256))) throw noSuchBlob(sha256);
+    await landVerified(this.chunks(sha256), target, sha256);
+    return target;
+  }
+}
+
+/** Default bound of a controller's blob cache (`<data-dir>/blob-cache`). */
+export const DEFAULT_BLOB_CACHE_BYTES = 4 * 1024 ** 3;
+
+/**
+ * The blob port a controller on PostgreSQL uses: PgBlobStore behind a BlobCache in
+ * `<dataDir>/blob-cache`. A put holds one pool connection for as long as it streams.
+ */
+export function pgBlobPort(pool: Pool, opts: { dataDir: string; cacheMaxBytes?: number; chunkBytes?: number; fence?: PgBlobStoreOptions["fence"] }): BlobCache {
+  const store = new PgBlobStore(pool, {
+    ...(opts.chunkBytes !== undefined ? { chunkBytes: opts.chunkBytes } : {}),
+    ...(opts.fence ? { fence: opts.fence } : {}),
+    fileDir: path.join(opts.dataDir, "blob-files"),
+  });
+  return new BlobCache(store, { dir: path.join(opts.dataDir, "blob-cache"), maxBytes: opts.cacheMaxBytes ?? DEFAULT_BLOB_CACHE_BYTES });
+}
