@@ -30,6 +30,9 @@ const NEEDED = [
   { cmd: "/usr/lib/uwsgi/plugins/python3_plugin.so", pkg: "uwsgi-plugin-python3", path: true },
   // A real PostgreSQL for the PostgreSQL store's tests (test/lib/postgres.ts runs its own cluster, on loopback).
   { cmd: "postgresql server (initdb)", pkg: "postgresql", fn: () => postgresInitdb() },
+  // The multi-host test (test/integration/multi-host-tls.test.ts): network namespaces and a capture on their veth.
+  { cmd: "ip", pkg: "iproute2" },
+  { cmd: "tcpdump", pkg: "tcpdump" },
 ];
 
 /** True when some /usr/lib/postgresql/<version>/bin has initdb and postgres (the client package alone has neither). */
