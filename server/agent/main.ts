@@ -115,6 +115,18 @@ export interface AgentConfig {
   logLevel: LogLevel;
 }
 
+/**
+ * With --enroll-token-file, a token from the environment (SWPATCH_TOKEN, SWPATCH_TOKEN_FILE — e.g. an
+ * operator's shell exported it) is not used: the host enrols (or uses its stored credential) instead
+ * of acting with someone else's token. Said once at start.
+ */
+function enrolling(t: AgentTransport, enroll: boolean, env: NodeJS.ProcessEnv): AgentTransport {
+  if (!enroll || t.token === undefined) return t;
+  const from = env.SWPATCH_TOKEN ? "SWPATCH_TOKEN" : "SWPATCH_TOKEN_FILE";
+  const { token: _ignored, ...rest } = t;
+  return { ...rest, token: undefined, warnings: [...t.warnings, `${from} in the environment is ignored: --enroll-token-file enrols this host with its own credential`] };
+}
+
 /** The agent's flags (each one is described in {@link AGENT_HELP}). */
 export const AGENT_OPTIONS = {
   controller: { type: "string" },
@@ -192,7 +204,7 @@ export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     provision: values.provision === true,
     install: values.install === true,
     ...(values["base-feed"] ? { baseFeed: path.resolve(values["base-feed"]) } : {}),
-    transport: resolveAgentTransport(values.controller!, values, env),
+    transport: enrolling(resolveAgentTransport(values.controller!, values, env), values["enroll-token-file"] !== undefined, env),
     ...(values["enroll-token-file"] ? { enrollTokenFile: path.resolve(values["enroll-token-file"]) } : {}),
     simulate,
     instances,

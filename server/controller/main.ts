@@ -38,15 +38,17 @@ export async function main(argv: string[]): Promise<number> {
   }
   // Where the admin token is and how to use it, at every start (the log line says it only at the first).
   const tokenFile = path.resolve(controller.adminTokenFile);
+  // The HTTP listeners serve https with the --tls-* files.
+  const scheme = config.tls ? "https" : "http";
   const byDefault = path.basename(path.dirname(tokenFile)) === "data" ? ` (read by default when run from ${path.dirname(path.dirname(tokenFile))})` : "";
   process.stdout.write(
     `sw-patch-controller admin token in ${tokenFile} (mode 0600): CLIs on this host use it with --token-file ${tokenFile}${byDefault}` +
-      (controller.webAddress ? `; web console: open http://${controller.webAddress}/ and sign in with the token in that file` : "") +
+      (controller.webAddress ? `; web console: open ${scheme}://${controller.webAddress}/ and sign in with the token in that file` : "") +
       "\n",
   );
   process.stdout.write(`sw-patch-controller listening on ${controller.address} (release ${config.release}, data ${config.dataDir})\n`);
   if (controller.vimAddress) process.stdout.write(`VIM REST API listening on ${controller.vimAddress}\n`);
-  if (controller.webAddress) process.stdout.write(`sw-patch-controller web console listening on http://${controller.webAddress}\n`);
+  if (controller.webAddress) process.stdout.write(`sw-patch-controller web console listening on ${scheme}://${controller.webAddress}\n`);
   if (controller.patchApiAddress) process.stdout.write(`sw-patch-controller patch API listening on ${controller.patchApiAddress}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

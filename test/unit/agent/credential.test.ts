@@ -122,4 +122,12 @@ describe("agent flags: --enroll-token-file", () => {
     expect(AGENT_HELP).to.include("--enroll-token-file PATH");
     expect(AGENT_HELP).to.include("Exit status 78");
   });
+
+  it("ignores (and says so) a token exported in the environment: the host enrols instead of acting with someone else's token", () => {
+    const cfg = parseAgentArgs([...base, "--enroll-token-file", "e"], { SWPATCH_TOKEN: "swp_operator" });
+    expect(cfg.transport.token).to.equal(undefined);
+    expect(cfg.transport.warnings.join("\n")).to.include("SWPATCH_TOKEN in the environment is ignored");
+    // Without enrolment the environment's token is the agent's token, as before.
+    expect(parseAgentArgs(base, { SWPATCH_TOKEN: "swp_agent" }).transport.token).to.equal("swp_agent");
+  });
 });
