@@ -183,8 +183,8 @@ export class Leadership {
 
   /**
    * Graceful hand-over: runs `drain` while still active, then stops acting, releases the lease and leaves it to
-   * the peer for `swactHoldOffMs` (after which it competes again, so a pair without a live peer gets its active
-   * back). Throws failed-precondition when not active.
+   * the peer for `swactHoldOffMs` (watching who takes over meanwhile; after it, it competes again, so a pair
+   * without a live peer gets its active back). Throws failed-precondition when not active.
    */
   async swact(opts: SwactOptions = {}): Promise<void> {
     if (!this.isActive()) throw failedPrecondition(`controller ${this.self.controllerId} is not the active controller`, { reason: "NOT_ACTIVE" });
@@ -242,17 +242,18 @@ export class Leadership {
   private async acquireOnce(): Promise<void> {
     if (!this.started) return;
     const t0 = this.clock.now();
-    if (t0 < this.holdOffUntil) return this.schedule(this.holdOffUntil - t0);
+    // During a swact's hold-off: only watch who takes over.
+    const observeOnly = t0 < this.holdOffUntil;
     const generation = this.generation;
     let row: LeaseState;
     try {
-      row = await this.port.tryAcquire(this.self, this.ttlMs);
+      row = observeOnly ? await this.port.current() : await this.port.tryAcquire(this.self, this.ttlMs);
     } catch (e) {
       this.log?.warn("lease acquisition failed", { error: String(e) });
       if (this.started && generation === this.generation) this.schedule(this.pollMs);
       return;
     }
-    const ours = row.valid && row.holder === this.self.controllerId;
+    const ours = !observeOnly && row.valid && row.holder === this.self.controllerId;
     if (!this.started || generation !== this.generation) {
       // stop() came while we asked: give back what we got.
       if (ours) await this.port.release(this.self.controllerId, row.epoch).catch(() => undefined);
@@ -272,10 +273,11 @@ export class Leadership {
       return;
     }
     // Ours but confirmed too late to act on safely: the next attempt starts a fresh term.
-    this.epoch = row.valid && !ours ? row.epoch : 0;
-    this.active = row.valid && !ours ? { controllerId: row.holder, address: row.address } : undefined;
+    const other = row.valid && row.holder !== this.self.controllerId;
+    this.epoch = other ? row.epoch : 0;
+    this.active = other ? { controllerId: row.holder, address: row.address } : undefined;
     this.emit();
-    this.schedule(ours ? 0 : this.pollMs);
+    this.schedule(ours ? 0 : observeOnly ? Math.min(this.pollMs, this.holdOffUntil - this.clock.now()) : this.pollMs);
   }
 
   private async renewOnce(): Promise<void> {
@@ -324,7 +326,7 @@ export class Leadership {
     this.active = next;
     this.generation++;
     this.emit();
-    if (this.started) this.schedule(Math.max(0, this.holdOffUntil - this.clock.now()));
+    if (this.started) this.schedule(this.clock.now() < this.holdOffUntil ? this.pollMs : 0);
   }
 
   private endTerm(reason: string): void {
