@@ -6,6 +6,9 @@ import { ClientError, Metadata, Status } from "nice-grpc";
 import { startController, type ControllerHandle } from "../lib/controller-harness.js";
 import { rawClients } from "../lib/grpc-clients.js";
 import { postgresUnavailable, startPostgres, type PostgresServer } from "../lib/postgres.js";
+import { runCli } from "../lib/cli.js";
+import { buildTestPatch } from "../lib/patch-fixtures.js";
+import { createSwPatchClient, type SwPatchClient } from "../../clients/sdk/src/index.js";
 
 /**
  * Two real controllers sharing a PostgreSQL lease (`--controller-id`, `--lease`): one active, the standby
@@ -21,6 +24,8 @@ describe("controller pair: lease, standby answer, swact, takeover", function () 
   const closers: Array<() => void> = [];
   let c0: ControllerHandle;
   let c1: ControllerHandle;
+  /** An SDK client given both endpoints, the standby's first. */
+  let sdk: SwPatchClient;
 
   const info = async (c: ControllerHandle) => {
     const cl = rawClients(c);
@@ -38,6 +43,7 @@ describe("controller pair: lease, standby answer, swact, takeover", function () 
   const start = (id: string, dataDir: string) =>
     startController({ dataDir, extraArgs: ["--controller-id", id, "--lease", url, "--lease-ttl", "1200"] }).then((c) => (controllers.push(c), c));
   let url = "";
+  let patchFile = "";
 
   before(async function () {
     const why = postgresUnavailable();
@@ -48,6 +54,7 @@ describe("controller pair: lease, standby answer, swact, takeover", function () 
     pg = await startPostgres();
     url = await pg.createDatabase();
     seed = mkdtempSync(path.join(os.tmpdir(), "swpatch-pair-"));
+    patchFile = (await buildTestPatch({ dir: path.join(seed, "patch"), id: "PAIR_0001", swVersion: "19.09" })).path;
     const first = await startController({ dataDir: path.join(seed, "seed"), keepDataDir: true });
     await first.stop();
     cpSync(path.join(seed, "seed"), path.join(seed, "c0"), { recursive: true });
@@ -55,8 +62,10 @@ describe("controller pair: lease, standby answer, swact, takeover", function () 
     c0 = await start("controller-0", path.join(seed, "c0"));
     await untilRole(c0, "active");
     c1 = await start("controller-1", path.join(seed, "c1"));
+    sdk = createSwPatchClient({ endpoint: `${c1.endpoint},${c0.endpoint}`, token: c0.adminToken });
   });
   after(async () => {
+    sdk?.close();
     for (const close of closers) close();
     for (const c of controllers) await c.stop();
     if (seed) rmSync(seed, { recursive: true, force: true });
@@ -95,10 +104,27 @@ describe("controller pair: lease, standby answer, swact, takeover", function () 
     expect((await ok.patches.queryPatches({})).patches).to.be.an("array");
   });
 
+  it("clients given both endpoints follow the active one: the SDK (standby listed first) and the CLI (SWPATCH_ENDPOINT=a,b)", async () => {
+    expect((await sdk.patches.getControllerInfo({})).controllerId).to.equal("controller-1"); // answers on both
+    expect((await sdk.patches.queryPatches({})).patches).to.be.an("array");
+    expect(sdk.endpoint).to.equal(c0.endpoint);
+    const cli = await runCli("sw-patch", ["query"], { endpoint: `${c1.endpoint},${c0.endpoint}`, token: c0.adminToken });
+    expect(cli.stderr).to.equal("");
+    expect(cli.rc).to.equal(0);
+    expect(cli.stdout).to.match(/Patch ID/);
+  });
+
   it("host-swact controller-0 hands over: controller-1 is active, controller-0's open watcher ends naming it", async () => {
     const a = rawClients(c0);
     closers.push(a.close);
     const before = await info(c0);
+    // A watcher of the SDK: ended by the swact, it carries on with the new active controller.
+    const ac = new AbortController();
+    closers.push(() => ac.abort());
+    const sdkSawPatch = (async () => {
+      for await (const e of sdk.watchEvents({ signal: ac.signal, initialBackoffMs: 50 })) if (e.patchId === "PAIR_0001") return e;
+      return undefined;
+    })();
     const watch = (async () => {
       try {
         for await (const _ of a.patches.watchEvents({ afterSequence: 0 })) void _;
@@ -118,6 +144,12 @@ describe("controller pair: lease, standby answer, swact, takeover", function () 
     expect(now1).to.deep.include({ role: "active", activeControllerId: "controller-1" });
     expect(now1.epoch).to.be.greaterThan(before.epoch);
     expect(await info(c0)).to.deep.include({ role: "standby", activeControllerId: "controller-1", activeAddress: c1.endpoint, epoch: now1.epoch });
+    expect((await sdk.patches.queryPatches({})).patches).to.be.an("array");
+    expect(sdk.endpoint).to.equal(c1.endpoint);
+    // A change on the new active controller reaches the watcher.
+    await sdk.uploadPatchFile(patchFile);
+    expect(await sdkSawPatch).to.have.property("patchId", "PAIR_0001");
+    ac.abort();
   });
 
   it("after a kill -9 of the active controller the standby takes over", async () => {
@@ -127,5 +159,8 @@ describe("controller pair: lease, standby answer, swact, takeover", function () 
     const after = await untilRole(c0, "active");
     expect(after.epoch).to.be.greaterThan(before.epoch);
     expect(after.activeControllerId).to.equal("controller-0");
+    // The SDK: connection refused on controller-1, then controller-0 answers.
+    expect((await sdk.patches.queryPatches({})).patches).to.be.an("array");
+    expect(sdk.endpoint).to.equal(c0.endpoint);
   });
 });
