@@ -8,6 +8,7 @@ import { rawClients } from "../lib/grpc-clients.js";
 import { postgresUnavailable, startPostgres, type PostgresServer } from "../lib/postgres.js";
 import { runCli } from "../lib/cli.js";
 import { buildTestPatch } from "../lib/patch-fixtures.js";
+import { startAgent, type AgentHandle } from "../lib/cluster-harness.js";
 import { createSwPatchClient, type SwPatchClient } from "../../clients/sdk/src/index.js";
 
 /**
@@ -43,6 +44,17 @@ describe("controller pair: lease, standby answer, swact, takeover", function () 
   const start = (id: string, dataDir: string) =>
     startController({ dataDir, extraArgs: ["--controller-id", id, "--lease", url, "--lease-ttl", "1200"] }).then((c) => (controllers.push(c), c));
   let url = "";
+  let agent: AgentHandle | undefined;
+  /** Polls ListHosts (a state, not a duration) until `c` has compute-0 connected. */
+  const untilConnected = async (c: ControllerHandle) => {
+    const cl = rawClients(c);
+    closers.push(cl.close);
+    for (;;) {
+      const { hosts } = await cl.hosts.listHosts({});
+      if (hosts.some((h) => h.hostname === "compute-0" && h.connected)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
   let patchFile = "";
 
   before(async function () {
@@ -66,6 +78,7 @@ describe("controller pair: lease, standby answer, swact, takeover", function () 
   });
   after(async () => {
     sdk?.close();
+    await agent?.stop();
     for (const close of closers) close();
     for (const c of controllers) await c.stop();
     if (seed) rmSync(seed, { recursive: true, force: true });
@@ -104,7 +117,7 @@ describe("controller pair: lease, standby answer, swact, takeover", function () 
     expect((await ok.patches.queryPatches({})).patches).to.be.an("array");
   });
 
-  it("clients given both endpoints follow the active one: the SDK (standby listed first) and the CLI (SWPATCH_ENDPOINT=a,b)", async () => {
+  it("clients given both endpoints follow the active one: the SDK (standby listed first), the CLI (SWPATCH_ENDPOINT=a,b), the agent (--controller a,b)", async () => {
     expect((await sdk.patches.getControllerInfo({})).controllerId).to.equal("controller-1"); // answers on both
     expect((await sdk.patches.queryPatches({})).patches).to.be.an("array");
     expect(sdk.endpoint).to.equal(c0.endpoint);
@@ -112,9 +125,12 @@ describe("controller pair: lease, standby answer, swact, takeover", function () 
     expect(cli.stderr).to.equal("");
     expect(cli.rc).to.equal(0);
     expect(cli.stdout).to.match(/Patch ID/);
+    // The agent (--controller standby,active) ends up connected to the active one.
+    agent = startAgent(`${c1.endpoint},${c0.endpoint}`, { hostname: "compute-0", personality: "worker" }, path.join(seed!, "roots"), c0.adminToken);
+    await untilConnected(c0);
   });
 
-  it("host-swact controller-0 hands over: controller-1 is active, controller-0's open watcher ends naming it", async () => {
+  it("host-swact controller-0 hands over: controller-1 is active, controller-0's open watcher ends, the SDK's watcher and the agent move over", async () => {
     const a = rawClients(c0);
     closers.push(a.close);
     const before = await info(c0);
@@ -146,19 +162,21 @@ describe("controller pair: lease, standby answer, swact, takeover", function () 
     expect(await info(c0)).to.deep.include({ role: "standby", activeControllerId: "controller-1", activeAddress: c1.endpoint, epoch: now1.epoch });
     expect((await sdk.patches.queryPatches({})).patches).to.be.an("array");
     expect(sdk.endpoint).to.equal(c1.endpoint);
+    await untilConnected(c1);
     // A change on the new active controller reaches the watcher.
     await sdk.uploadPatchFile(patchFile);
     expect(await sdkSawPatch).to.have.property("patchId", "PAIR_0001");
     ac.abort();
   });
 
-  it("after a kill -9 of the active controller the standby takes over", async () => {
+  it("after a kill -9 of the active controller the standby takes over; the SDK and the agent follow", async () => {
     const before = await info(c1);
     expect(before.role).to.equal("active");
     await c1.kill9();
     const after = await untilRole(c0, "active");
     expect(after.epoch).to.be.greaterThan(before.epoch);
     expect(after.activeControllerId).to.equal("controller-0");
+    await untilConnected(c0);
     // The SDK: connection refused on controller-1, then controller-0 answers.
     expect((await sdk.patches.queryPatches({})).patches).to.be.an("array");
     expect(sdk.endpoint).to.equal(c0.endpoint);
