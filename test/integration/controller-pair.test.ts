@@ -3,7 +3,8 @@ import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ClientError, Metadata, Status } from "nice-grpc";
-import { startController, type ControllerHandle } from "../lib/controller-harness.js";
+import { spawnSync } from "node:child_process";
+import { REPO_ROOT, startController, type ControllerHandle } from "../lib/controller-harness.js";
 import { rawClients } from "../lib/grpc-clients.js";
 import { postgresUnavailable, startPostgres, type PostgresServer } from "../lib/postgres.js";
 import { runCli } from "../lib/cli.js";
@@ -125,6 +126,12 @@ describe("controller pair: lease, standby answer, swact, takeover", function () 
     expect(cli.stderr).to.equal("");
     expect(cli.rc).to.equal(0);
     expect(cli.stdout).to.match(/Patch ID/);
+    // The Python SDK (SWPATCH_ENDPOINT=standby,active), when Debian's python3 has grpc.
+    const py = spawnSync("/usr/bin/python3", ["-c", "import swpatch_client as s\nc = s.SwPatchClient()\nprint(len(c.query()), c.endpoint)\nc.close()"], {
+      encoding: "utf8",
+      env: { ...process.env, PYTHONPATH: path.join(REPO_ROOT, "clients/python"), SWPATCH_ENDPOINT: `${c1.endpoint},${c0.endpoint}`, SWPATCH_TOKEN: c0.adminToken },
+    });
+    if (!/No module named 'grpc'|ENOENT/.test(`${py.stderr}${py.error?.message ?? ""}`)) expect(py.stdout.trim(), py.stderr).to.equal(`0 ${c0.endpoint}`);
     // The agent (--controller standby,active) ends up connected to the active one.
     agent = startAgent(`${c1.endpoint},${c0.endpoint}`, { hostname: "compute-0", personality: "worker" }, path.join(seed!, "roots"), c0.adminToken);
     await untilConnected(c0);
