@@ -176,6 +176,16 @@ describe("controller pair: lease, standby answer, swact, takeover", function () 
     ac.abort();
   });
 
+  it("system host-swact through both endpoints hands back over (the CLI follows the active one)", async () => {
+    const r = await runCli("system", ["host-swact", "controller-1"], { endpoint: `${c0.endpoint},${c1.endpoint}`, token: c0.adminToken });
+    expect([r.rc, r.stderr, r.stdout]).to.deep.equal([0, "", "Activity moved from controller-1 to controller-0\n"]);
+    expect(await info(c0)).to.deep.include({ role: "active", activeControllerId: "controller-0" });
+    // Back to controller-1 for the next test.
+    const back = await runCli("system", ["host-swact", "controller-0"], { endpoint: `${c0.endpoint},${c1.endpoint}`, token: c0.adminToken });
+    expect(back.stdout).to.equal("Activity moved from controller-0 to controller-1\n");
+    await untilConnected(c1);
+  });
+
   it("after a kill -9 of the active controller the standby takes over; the SDK and the agent follow", async () => {
     const before = await info(c1);
     expect(before.role).to.equal("active");

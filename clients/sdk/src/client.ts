@@ -121,6 +121,8 @@ export interface ServiceClientsHandle {
   clients: SwPatchServiceClients;
   /** Closes every channel. */
   close(): void;
+  /** Sends a call that builds its own request stream (uploads) again while a pair's standby or a closed port refuses it. */
+  resend<R>(send: () => Promise<R>, signal: AbortSignal | undefined): Promise<R>;
 }
 
 /** @internal Builds the channel(s) and the four clients; several endpoints follow the active controller. */
@@ -128,7 +130,7 @@ export function createServiceClients(options: SwPatchClientOptions): ServiceClie
   const list = splitEndpoints(options.endpoint ?? DEFAULT_ENDPOINT);
   if (list.length === 1) {
     const one = createSingleServiceClients({ ...options, endpoint: list[0]! });
-    return { channel: one.channel, endpoint: () => one.endpoint, clients: one.clients, close: () => one.channel.close() };
+    return { channel: one.channel, endpoint: () => one.endpoint, clients: one.clients, close: () => one.channel.close(), resend: (send) => send() };
   }
   type Target = FollowTarget<SwPatchServiceClients> & { channel: Channel };
   const build = (endpoint: string): Target => createSingleServiceClients({ ...options, endpoint });
@@ -151,6 +153,7 @@ export function createServiceClients(options: SwPatchClientOptions): ServiceClie
     endpoint: () => router.endpoint,
     clients,
     close: () => router.all().forEach((t) => (t as Target).channel.close()),
+    resend: (send, signal) => router.resend(send, signal),
   };
 }
 

@@ -91,6 +91,22 @@ export class ActiveRouter<C> {
     }
   }
 
+  /**
+   * Runs `send` again while it fails with an error proving it did not run (the router has already moved on),
+   * with backoff, for up to `followTimeoutMs`: for helpers that build a fresh request stream per call (uploads).
+   */
+  async resend<R>(send: () => Promise<R>, signal: AbortSignal | undefined): Promise<R> {
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await send();
+      } catch (e) {
+        if (!notExecuted(e) || Date.now() - started > this.followTimeoutMs || signal?.aborted) throw e;
+        await delay(signal ?? new AbortController().signal, backoffMs(attempt));
+      }
+    }
+  }
+
   /** Runs a server-streaming call, following the active controller until its first message. */
   async *stream<R>(call: (clients: C, options: CallOptions) => AsyncIterable<R>, options: CallOptions | undefined): AsyncGenerator<R, void, undefined> {
     const started = Date.now();

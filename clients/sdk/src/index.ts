@@ -45,15 +45,16 @@ export interface SwPatchClient extends SwPatchServiceClients {
  * is not loopback throws {@link InsecureTransportError} unless `allowInsecure` is set.
  */
 export function createSwPatchClient(options: SwPatchClientOptions = {}): SwPatchClient {
-  const { channel, endpoint, clients, close } = createServiceClients(options);
+  const { channel, endpoint, clients, close, resend } = createServiceClients(options);
   return {
     ...clients,
     get endpoint() {
       return endpoint();
     },
     channel,
-    uploadPatchFile: (path, opts) => uploadPatchFile(clients.patches, path, opts),
-    importBasePackageFile: (path, opts) => importBasePackageFile(clients.patches, path, opts),
+    // A fresh request stream per attempt: with a pair, an upload a standby refused is sent again to the active one.
+    uploadPatchFile: (path, opts) => resend(() => uploadPatchFile(clients.patches, path, opts), opts?.signal),
+    importBasePackageFile: (path, opts) => resend(() => importBasePackageFile(clients.patches, path, opts), opts.signal),
     watchEvents: (opts) => watchEvents(clients.patches, opts),
     watchOperation: (operationId, opts) => watchOperation(clients.hosts, operationId, opts),
     watchStrategy: (opts) => watchStrategy(clients.orchestration, opts),

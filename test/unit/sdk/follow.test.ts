@@ -78,6 +78,14 @@ describe("SDK: following the active controller of a pair", () => {
     expect([n, out, router.endpoint]).to.deep.equal([2, [7], "a:1"]);
   });
 
+  it("an upload refused by the standby is sent again with a fresh request stream, to the active one", async () => {
+    const { router, calls } = setup({ "a:1": [standby("controller-1@b:1")], "b:1": [] });
+    let streams = 0;
+    const upload = () => router.unary((c, o) => (streams++, c.call(o)), {}, false);
+    expect(await router.resend(upload, undefined)).to.equal("b:1:ok");
+    expect([streams, calls]).to.deep.equal([2, ["a:1", "b:1"]]);
+  });
+
   it("tells which errors prove the call did not run", () => {
     expect(notExecuted(standby().error)).to.equal(true);
     expect(notExecuted(refused().error)).to.equal(true);
