@@ -244,7 +244,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   if (pairView) health.setStatus("unhealthy");
   // ---- end controller pair ----
   const streams = new StreamTracker({ maxWatchStreams: config.maxWatchStreams, maxWatchStreamsPerCaller: config.maxWatchStreamsPerCaller });
-  const server = createServer({
+  const grpcServer = createServer({
     "grpc.max_receive_message_length": 8 * 1024 * 1024,
     // A burst of streams on one connection waits in its client instead of in this process's memory.
     "grpc.max_concurrent_streams": config.limits.grpcMaxConcurrentStreams,
@@ -254,11 +254,9 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     "grpc.enable_channelz": 0,
     // Unary calls without a valid token end before their message is read (BOUNDS, issue 16.12).
     interceptors: [createEarlyAuthInterceptor({ auth, audit, log })],
-  })
-    .use(errorMiddleware(log))
-    .use(standbyGate(pairView))
-    .use(createAuthMiddleware({ auth, audit, log }))
-    .use(streams.middleware());
+  }).use(errorMiddleware(log));
+  // A single controller has no gate at all (no extra layer per call).
+  const server = (pairView ? grpcServer.use(standbyGate(pairView)) : grpcServer).use(createAuthMiddleware({ auth, audit, log })).use(streams.middleware());
   server.add(
     withSafeDecoding(withSharedEncoding(PatchServiceDefinition)),
     createPatchService({

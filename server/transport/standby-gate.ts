@@ -45,10 +45,7 @@ export function standbyError(s: LeadershipStatus, context?: CallContext): Reason
 export function standbyGate(view: PairView | undefined) {
   return async function* standbyGateMiddleware<Req, Res>(call: ServerMiddlewareCall<Req, Res>, context: CallContext) {
     const path = call.method.path;
-    if (!view || PASS_THROUGH.has(path) || path.startsWith("/grpc.reflection.")) {
-      if (!call.responseStream) return yield* call.next(call.request, context);
-      return yield* call.next(call.request, context);
-    }
+    if (!view || PASS_THROUGH.has(path) || path.startsWith("/grpc.reflection.")) return yield* call.next(call.request, context);
     const term = view.term();
     if (!term) throw standbyError(view.status(), context);
     if (path === SWACT && !call.requestStream && !call.responseStream) {
