@@ -183,8 +183,8 @@ export class Leadership {
 
   /**
    * Graceful hand-over: runs `drain` while still active, then stops acting, releases the lease and leaves it to
-   * the peer for `swactHoldOffMs` (watching who takes over meanwhile; after it, it competes again, so a pair
-   * without a live peer gets its active back). Throws failed-precondition when not active.
+   * the peer for `swactHoldOffMs` or until it sees the peer take over (after which it competes again, so a pair
+   * without a live peer gets its active back and a swact straight back works at once). Throws failed-precondition when not active.
    */
   async swact(opts: SwactOptions = {}): Promise<void> {
     if (!this.isActive()) throw failedPrecondition(`controller ${this.self.controllerId} is not the active controller`, { reason: "NOT_ACTIVE" });
@@ -274,6 +274,8 @@ export class Leadership {
     }
     // Ours but confirmed too late to act on safely: the next attempt starts a fresh term.
     const other = row.valid && row.holder !== this.self.controllerId;
+    // The peer took over: the hand-over is done, so compete normally again (a swact straight back works at once).
+    if (observeOnly && other) this.holdOffUntil = 0;
     this.epoch = other ? row.epoch : 0;
     this.active = other ? { controllerId: row.holder, address: row.address } : undefined;
     this.emit();

@@ -279,6 +279,26 @@ describe("Leadership (fake clock, fake lease store)", () => {
     await Promise.all([a.stop(), b.stop()]);
   });
 
+  it("a swact straight back after a swact: the first controller takes over at its next poll, not after its hold-off", async () => {
+    const { clock, a, b, safe } = pair();
+    a.start();
+    await clock.advance(0);
+    b.start();
+    await clock.advance(100);
+    await a.swact();
+    await clock.walk(600, 10, safe);
+    expect(b.status.role).to.equal("active");
+    await b.swact();
+    const from = clock.t;
+    let takeover: number | undefined;
+    await clock.walk(3000, 10, () => {
+      safe();
+      if (takeover === undefined && a.isActive()) takeover = clock.t - from;
+    });
+    expect(takeover).to.be.a("number").and.to.be.at.most(500);
+    await Promise.all([a.stop(), b.stop()]);
+  });
+
   it("swact without a live peer: the controller takes the lease back after its hold-off", async () => {
     const { clock, a } = pair();
     a.start();
