@@ -5,13 +5,20 @@
 import type { PairConfig } from "../config/pair-options.js";
 import { Leadership, type LeadershipStatus } from "../domain/leadership/leadership.js";
 import type { Logger } from "../lib/log.js";
-import { createLeasePool, ensureLeaseSchema, PostgresLease } from "../storage/postgres/lease.js";
+import { DomainError } from "../domain/errors.js";
+import { createLeasePool, ensureLeaseSchema, PostgresLease, type Fence } from "../storage/postgres/lease.js";
 import type { PairView } from "../transport/standby-gate.js";
 
 /** A running pair member. */
 export interface ControllerPair {
   readonly leadership: Leadership;
   readonly view: PairView;
+  /**
+   * The term to fence a write with (`assertEpoch`/`withFencedTransaction` of storage/postgres/lease.ts): for the
+   * PostgreSQL store to call at the start of every write transaction.
+   * @throws DomainError unavailable (reason NOT_ACTIVE) when this controller is not active.
+   */
+  fence(): Fence;
   /** Steps down (releasing the lease so the peer takes over at once) and closes the pool. */
   close(): Promise<void>;
 }
@@ -74,6 +81,11 @@ export async function startPair(cfg: PairConfig, address: string, log: Logger, o
   return {
     leadership,
     view: { status: () => leadership.status, term: () => leadership.term(), swact },
+    fence() {
+      const term = leadership.term();
+      if (!term) throw new DomainError("unavailable", `controller ${cfg.controllerId} is not the active controller`, { reason: "NOT_ACTIVE" });
+      return { controllerId: cfg.controllerId, epoch: term.epoch };
+    },
     async close() {
       await leadership.stop();
       await pool.end().catch(() => undefined);

@@ -3,6 +3,9 @@ import type { Pool } from "pg";
 import { Leadership, type LeadershipStatus } from "../../server/domain/leadership/leadership.js";
 import type { LeasePort } from "../../server/domain/leadership/lease-port.js";
 import { createLeasePool, ensureLeaseSchema, PostgresLease, withFencedTransaction } from "../../server/storage/postgres/lease.js";
+import { startPair } from "../../server/controller/pair.js";
+import { resolvePair } from "../../server/config/pair-options.js";
+import { createLogger } from "../../server/lib/log.js";
 import { postgresUnavailable, startPostgres, type PostgresServer } from "../lib/postgres.js";
 
 /** A lease port whose store calls can be cut (the controller lost its database connection, or is paused). */
@@ -189,5 +192,24 @@ describe("leadership on PostgreSQL: the controller_lease row and fencing", funct
     expect(await new PostgresLease(pool).renew("controller-0", 1, 1000)).to.equal("lost");
     expect(a.status.role).to.equal("standby");
     await Promise.all([a.stop(), b.stop()]);
+  });
+
+  it("a pair member's fence() gives the active term to write with, and refuses once it stepped down", async () => {
+    const url = await pg!.createDatabase();
+    const cfg = resolvePair({ controllerId: "controller-0", lease: url, leaseTtlMs: 1200 })!;
+    const roles: string[] = [];
+    const member = await startPair(cfg, "127.0.0.1:5490", createLogger({ level: "silent" }), (s) => roles.push(s.role));
+    try {
+      await member.leadership.whenRole("active");
+      const fence = member.fence();
+      expect(fence).to.deep.equal({ controllerId: "controller-0", epoch: 1 });
+      const other = createLeasePool(url);
+      pools.push(other);
+      await withFencedTransaction(other, fence, (c) => c.query("SELECT 1"));
+    } finally {
+      await member.close();
+    }
+    expect(() => member.fence()).to.throw(/not the active controller/);
+    expect(roles).to.deep.equal(["standby", "active", "stopped"]);
   });
 });
