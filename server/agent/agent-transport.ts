@@ -22,8 +22,10 @@ export const AGENT_TRANSPORT_OPTIONS = {
 
 /** How the agent reaches the controller. */
 export interface AgentTransport {
-  /** grpc-js target, `host:port` (the scheme stripped). */
+  /** grpc-js target, `host:port` (the scheme stripped); the first of `targets`. */
   target: string;
+  /** Every controller given (`--controller a,b`: a pair, the agent follows the active one). */
+  targets: string[];
   /** TLS material; undefined = plaintext. */
   tls: { ca?: Buffer; cert?: Buffer; key?: Buffer; serverName?: string } | undefined;
   token: string | undefined;
@@ -80,9 +82,15 @@ export function resolveAgentTransport(controller: string, v: Values, env: NodeJS
 
   if (v["tls-cert"] && !v["tls-key"]) throw new Error("--tls-cert needs --tls-key");
   if (v["tls-key"] && !v["tls-cert"]) throw new Error("--tls-key needs --tls-cert");
-  const addr = controllerAddress(controller);
+  // A pair is `a,b`: every rule holds for each (the first remote one is named).
+  const all = controller
+    .split(",")
+    .filter((c) => c.trim() !== "")
+    .map(controllerAddress);
+  if (all.length === 0) throw new Error(`--controller: expected HOST:PORT (or https://HOST:PORT), got "${controller}"`);
+  const addr = all.find((a) => !isLoopbackHost(a.host)) ?? all[0]!;
   let tls: AgentTransport["tls"];
-  if (v.tls || v["tls-ca"] || v["tls-cert"] || v["tls-server-name"] || addr.tlsScheme) {
+  if (v.tls || v["tls-ca"] || v["tls-cert"] || v["tls-server-name"] || all.some((a) => a.tlsScheme)) {
     tls = {};
     if (v["tls-ca"]) tls.ca = readPem(v["tls-ca"], "--tls-ca", "certificate");
     if (v["tls-cert"] && v["tls-key"]) {
@@ -98,7 +106,7 @@ export function resolveAgentTransport(controller: string, v: Values, env: NodeJS
     }
     warnings.push(`connecting to ${addr.target} without TLS (--insecure): the token and packages travel in cleartext`);
   }
-  return { target: addr.target, tls, token, warnings };
+  return { target: all[0]!.target, targets: all.map((a) => a.target), tls, token, warnings };
 }
 
 /** grpc-js credentials and channel options for `t`. */

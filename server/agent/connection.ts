@@ -30,8 +30,35 @@ export interface BackoffOptions {
   maxMs?: number;
 }
 
+/**
+ * The controller(s) an agent talks to: one, or a pair (`--controller a,b`) whose active one it follows. A
+ * standby ends the stream UNAVAILABLE naming the active controller in the `swpatch-active` trailer (`ID@HOST:PORT`).
+ */
+export interface ControllerChoice {
+  /** The client calls go to now. */
+  current(): AgentServiceClient;
+  /** A stream on `client` failed: go to the named active controller (when given and known), else the next one. */
+  failed(client: AgentServiceClient, active: string | undefined): void;
+}
+
+/** A {@link ControllerChoice} over `targets` (each a `host:port` and its client), starting at the first. */
+export function createControllerChoice(targets: Array<{ target: string; client: AgentServiceClient }>): ControllerChoice {
+  let current = 0;
+  return {
+    current: () => targets[current]!.client,
+    failed(client, active) {
+      if (targets[current]!.client !== client) return;
+      const address = active?.slice(active.indexOf("@") + 1);
+      const named = address ? targets.findIndex((t) => t.target === address) : -1;
+      current = named >= 0 && named !== current ? named : (current + 1) % targets.length;
+    },
+  };
+}
+
 export interface ConnectionOptions {
   client: AgentServiceClient;
+  /** With a controller pair: which one to dial (overrides `client`). */
+  choice?: ControllerChoice;
   host: HostAgent;
   logger: Logger;
   /** Bearer token sent as `authorization: Bearer <token>` on every call. */
@@ -149,9 +176,14 @@ export interface ConnectionOutcome {
  * the controller says the credential is revoked (retrying with it cannot succeed).
  */
 export async function runConnection(o: ConnectionOptions): Promise<ConnectionOutcome> {
-  const { client, host, signal } = o;
+  const { host, signal } = o;
   const log = o.logger.child({ hostname: host.hostname });
-  if (!host.fetch) host.fetch = createGrpcFetch(client, o.token);
+  const choice = o.choice;
+  // With a pair, packages come from whichever controller is active at the time of the fetch.
+  const fetchClient = choice
+    ? ({ fetchPackage: (...a: Parameters<AgentServiceClient["fetchPackage"]>) => choice.current().fetchPackage(...a) } as AgentServiceClient)
+    : o.client;
+  if (!host.fetch) host.fetch = createGrpcFetch(fetchClient, o.token);
   let attempt = 0;
   const finishing = () => o.finish?.aborted === true;
   while (!signal.aborted && !finishing()) {
@@ -169,9 +201,15 @@ export async function runConnection(o: ConnectionOptions): Promise<ConnectionOut
     let reboot: string | undefined;
     let error: string | undefined;
     let revoked = false;
+    const client = choice ? choice.current() : o.client;
+    let active: string | undefined;
     try {
       outbox.push({ message: { $case: "hello", value: await host.buildHello() } });
-      const responses = client.connect(outbox, { signal: streamAc.signal, metadata: metadataFor(o.token) });
+      const responses = client.connect(outbox, {
+        signal: streamAc.signal,
+        metadata: metadataFor(o.token),
+        onTrailer: (t) => (active = t.get("swpatch-active") || undefined),
+      });
       for await (const resp of responses) {
         const r = await handle(resp, outbox);
         if (r) {
@@ -182,6 +220,7 @@ export async function runConnection(o: ConnectionOptions): Promise<ConnectionOut
     } catch (e) {
       if (!signal.aborted && !finishing()) error = e instanceof Error ? e.message : String(e);
       if (!signal.aborted && isCredentialRevoked(e)) revoked = true;
+      if (!signal.aborted && e instanceof ClientError && e.code === Status.UNAVAILABLE) choice?.failed(client, active);
     } finally {
       host.attach(undefined);
       outbox.end();

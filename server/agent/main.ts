@@ -25,7 +25,7 @@ import { createChannel, createClient } from "nice-grpc";
 import { AgentServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
 import { createLogger, type LogLevel } from "../lib/log.js";
 import { AGENT_TRANSPORT_OPTIONS, channelSecurity, describeTlsFailure, resolveAgentTransport, type AgentTransport } from "./agent-transport.js";
-import { runConnection } from "./connection.js";
+import { createControllerChoice, runConnection } from "./connection.js";
 import { CredentialRefusedError, EXIT_CREDENTIAL_REFUSED, resolveCredentials } from "./credential.js";
 import { HostAgent } from "./host-agent.js";
 import { DEFAULT_BOOT_ID_FILE, DEFAULT_REBOOT_COMMAND, DEFAULT_REBOOT_WAIT_MS, defaultRebootMode, type RebootMode } from "./reboot.js";
@@ -42,7 +42,8 @@ Connects one host (or N simulated hosts) to the patch controller and installs wh
 
 Required:
   --controller HOST:PORT   the controller's gRPC address (agents connect out; nothing listens here);
-                           https://HOST:PORT means TLS
+                           https://HOST:PORT means TLS; a controller pair: both, comma-separated
+                           (a,b): the agent follows the active one
   --hostname NAME          this host's name, as the controller and operators see it
   --personality P          controller, worker or storage
   --root DIR               the host's root file system: packages are installed with rpm --root DIR,
@@ -297,8 +298,12 @@ export async function main(argv: string[]): Promise<number> {
   logger.info("agent started", { hosts: hosts.length, controller: cfg.controller, tls: !!cfg.transport.tls, startMs: Date.now() - t0 });
 
   const security = channelSecurity(cfg.transport);
-  const channel = createChannel(cfg.transport.target, security.credentials, security.options);
-  const client = createClient(AgentServiceDefinition, channel);
+  // One channel per controller given (`--controller a,b`: a pair; the connections follow the active one).
+  const channels = cfg.transport.targets.map((target) => ({ target, channel: createChannel(target, security.credentials, security.options) }));
+  const targets = channels.map(({ target, channel: c }) => ({ target, client: createClient(AgentServiceDefinition, c) }));
+  const channel = { close: () => channels.forEach((c) => c.channel.close()) };
+  const client = targets[0]!.client;
+  const choice = targets.length > 1 ? createControllerChoice(targets) : undefined;
   // --- Enrolment (ENROL): each host's credential: stored, or enrolled now, or the explicit token. ---
   let tokens: (string | undefined)[];
   try {
@@ -329,7 +334,16 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const outcomes = await Promise.all(
       hosts.map((host, i) =>
-        runConnection({ client, host, logger, signal: ac.signal, finish: finish.signal, describeError: describeTlsFailure, ...(tokens[i] ? { token: tokens[i] } : {}) }),
+        runConnection({
+          client,
+          ...(choice ? { choice } : {}),
+          host,
+          logger,
+          signal: ac.signal,
+          finish: finish.signal,
+          describeError: describeTlsFailure,
+          ...(tokens[i] ? { token: tokens[i] } : {}),
+        }),
       ),
     );
     revoked = outcomes.some((o) => o.revoked);

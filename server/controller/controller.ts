@@ -49,6 +49,8 @@ import { createAgentService } from "../transport/agent-service.js";
 import { HostManager } from "../domain/hosts/host-manager.js";
 import { descriptorSetBase64 } from "../transport/generated/descriptor-set.js";
 import { createKeystoneVerifier } from "../transport/keystone/create-keystone-verifier.js";
+import { standbyGate, type PairView } from "../transport/standby-gate.js";
+import { startPair, startingStatus, type ControllerPair } from "./pair.js";
 
 /** A running controller: its bound address and a graceful `close()`. */
 export interface Controller {
@@ -73,6 +75,8 @@ export interface Controller {
   /** The sqlite store (diagnostics: commit counts). */
   readonly store: SqliteStore;
   readonly log: Logger;
+  /** The controller pair (--controller-id); undefined for a single controller. */
+  readonly pair: ControllerPair | undefined;
   close(): Promise<void>;
 }
 
@@ -228,8 +232,19 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   await orchestrator.init();
 
   const health = HealthState();
+  // ---- the controller pair (issue 19): the gate answers as standby until the lease is ours ----
+  let pair: ControllerPair | undefined;
+  const pairView: PairView | undefined = config.pair
+    ? {
+        status: () => pair?.view.status() ?? startingStatus(config.pair!),
+        term: () => pair?.view.term(),
+        swact: () => pair!.view.swact(),
+      }
+    : undefined;
+  if (pairView) health.setStatus("unhealthy");
+  // ---- end controller pair ----
   const streams = new StreamTracker({ maxWatchStreams: config.maxWatchStreams, maxWatchStreamsPerCaller: config.maxWatchStreamsPerCaller });
-  const server = createServer({
+  const grpcServer = createServer({
     "grpc.max_receive_message_length": 8 * 1024 * 1024,
     // A burst of streams on one connection waits in its client instead of in this process's memory.
     "grpc.max_concurrent_streams": config.limits.grpcMaxConcurrentStreams,
@@ -239,10 +254,9 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     "grpc.enable_channelz": 0,
     // Unary calls without a valid token end before their message is read (BOUNDS, issue 16.12).
     interceptors: [createEarlyAuthInterceptor({ auth, audit, log })],
-  })
-    .use(errorMiddleware(log))
-    .use(createAuthMiddleware({ auth, audit, log }))
-    .use(streams.middleware());
+  }).use(errorMiddleware(log));
+  // A single controller has no gate at all (no extra layer per call).
+  const server = (pairView ? grpcServer.use(standbyGate(pairView)) : grpcServer).use(createAuthMiddleware({ auth, audit, log })).use(streams.middleware());
   server.add(
     withSafeDecoding(withSharedEncoding(PatchServiceDefinition)),
     createPatchService({
@@ -253,6 +267,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       trustLabels: () => trust.current().keys.map((k) => k.label),
       hostCount: () => hosts.count(),
       uploadBudget,
+      pair: pairView?.status,
     }),
   );
   server.add(withSafeDecoding(AdminServiceDefinition), createAdminService({ auth, trust, audit }));
@@ -282,6 +297,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     if (quiet) setLogVerbosity(logVerbosity.ERROR);
   });
   const address = `${host}:${port}`;
+  if (config.pair) pair = await startPair(config.pair, address, log, (s) => health.setStatus(s.role === "active" ? "healthy" : "unhealthy"));
   // Every HTTP listener: the configured timeouts, its own connection cap and one shared total.
   const httpLimits = { ...config.httpLimits, pool: new ConnectionPool(config.httpLimits.maxConnectionsTotal) };
   // The HTTP front door (FRONTDOOR): TLS from the --tls-* files; tokens that are not ours go to the
@@ -354,10 +370,13 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     events,
     store,
     log,
+    pair,
     async close() {
       if (state !== "running") return;
       state = "stopping";
       health.setStatus("unhealthy");
+      // A pair member steps down first, releasing the lease: its peer takes over at its next poll.
+      await pair?.close();
       // Open streams (watchers, agent links) end first with UNAVAILABLE "controller is shutting
       // down": grpc-js tryShutdown would otherwise wait for their clients to go away.
       const aborted = streams.abortAll();

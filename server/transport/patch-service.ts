@@ -20,6 +20,7 @@ import { patchIds, toProtoEvent, toProtoPatch } from "./mappers/patch.js";
 import { tempPathFor } from "../lib/fs-atomic.js";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
+import type { LeadershipStatus } from "../domain/leadership/leadership.js";
 
 const OUTCOME: Record<DomainUploadOutcome, UploadOutcome> = {
   imported: UploadOutcome.UPLOAD_OUTCOME_IMPORTED,
@@ -129,6 +130,21 @@ export interface PatchServiceDeps {
   hostCount?: () => number;
   /** Uploads in flight (shared with patch uploads): ImportBasePackage takes a slot and charges its temp file. */
   uploadBudget?: UploadBudget;
+  /** The controller pair's view (GetControllerInfo role, epoch, ids); absent for a single controller. */
+  pair?: () => LeadershipStatus;
+}
+
+/** The GetControllerInfo fields of the controller pair (empty for a single controller). */
+function pairInfo(s: LeadershipStatus | undefined) {
+  if (!s) return {};
+  return {
+    role: s.role === "active" ? "active" : "standby",
+    epoch: s.epoch,
+    controllerId: s.self.controllerId,
+    advertiseAddress: s.self.address,
+    activeControllerId: s.active?.controllerId ?? "",
+    activeAddress: s.active?.address ?? "",
+  };
 }
 
 /** PatchService over the patch manager. Request validation names the field. */
@@ -314,6 +330,7 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
         hostCount: d.hostCount?.() ?? 0,
         lastEventSequence: d.events.lastSequence,
         version: "0.1.0",
+        ...pairInfo(d.pair?.()),
       };
     },
 

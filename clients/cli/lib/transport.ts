@@ -4,7 +4,7 @@
  * `--insecure`, and the TLS failures of grpc-js turned into lines a person understands.
  */
 import { readFileSync } from "node:fs";
-import { DEFAULT_PORT, endpointParts, isLoopbackHost, type SwPatchTlsOptions } from "../../sdk/src/index.js";
+import { DEFAULT_PORT, endpointParts, isLoopbackHost, splitEndpoints, type SwPatchTlsOptions } from "../../sdk/src/index.js";
 
 /** The transport options as given (flag or environment), before any file is read. */
 export interface TransportSettings {
@@ -76,9 +76,11 @@ function readPemFile(file: string, flag: string, what: "certificate" | "key"): B
 export function resolveTransport(endpoint: string, s: TransportSettings): ResolvedTransport {
   if (s.tlsCert && !s.tlsKey) throw new TransportProblem("Error: --tls-cert needs --tls-key (SWPATCH_TLS_KEY)");
   if (s.tlsKey && !s.tlsCert) throw new TransportProblem("Error: --tls-key needs --tls-cert (SWPATCH_TLS_CERT)");
-  const parts = endpointParts(endpoint, DEFAULT_PORT);
+  // A controller pair is `a,b`: the rule holds for each (the first remote one is named).
+  const all = splitEndpoints(endpoint).map((e) => endpointParts(e, DEFAULT_PORT));
+  const parts = all.find((p) => !isLoopbackHost(p.host)) ?? all[0]!;
   let tls: SwPatchTlsOptions | undefined;
-  if (s.tlsCa || s.tlsCert || parts.tlsScheme) {
+  if (s.tlsCa || s.tlsCert || all.some((p) => p.tlsScheme)) {
     tls = {};
     if (s.tlsCa) tls.ca = readPemFile(s.tlsCa, "--tls-ca", "certificate");
     if (s.tlsCert && s.tlsKey) {

@@ -172,11 +172,72 @@ def _file_chunks(path: str, chunk_size: int, on_progress: Optional[ProgressCallb
                 on_progress(sent, total)
 
 
+ACTIVE_CONTROLLER_TRAILER = "swpatch-active"
+"""Trailer in which a standby controller names the active one, ``ID@HOST:PORT``."""
+FOLLOW_TIMEOUT = 15.0
+"""Seconds a client given several endpoints keeps re-sending a call that did not run."""
+_NOT_CONNECTED = ("failed to connect", "connection refused", "dns resolution failed", "no connection established")
+
+
+def _trailer(error: grpc.RpcError, key: str) -> Optional[str]:
+    try:
+        for k, v in error.trailing_metadata() or ():  # type: ignore[attr-defined]
+            if k == key:
+                return v if isinstance(v, str) else v.decode()
+    except Exception:  # noqa: BLE001 - an error without trailers (never reached a server)
+        return None
+    return None
+
+
+def _not_executed(error: grpc.RpcError) -> bool:
+    """Whether the call never ran: a standby's answer, or no connection to the controller at all."""
+    try:
+        if error.code() != grpc.StatusCode.UNAVAILABLE:  # type: ignore[attr-defined]
+            return False
+        details = (error.details() or "").lower()  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001
+        return False
+    reason = _trailer(error, "swpatch-error-reason")
+    if reason == "STANDBY":
+        return True
+    return reason is None and any(t in details for t in _NOT_CONNECTED)
+
+
+class _Target:
+    """One controller's channel and stubs."""
+
+    def __init__(self, endpoint: str, credentials: Optional[grpc.ChannelCredentials], opts) -> None:
+        self.endpoint = endpoint
+        self.channel = grpc.secure_channel(endpoint, credentials, options=opts) if credentials is not None else grpc.insecure_channel(endpoint, options=opts)
+        self.patches = patches_grpc.PatchServiceStub(self.channel)
+        self.hosts = hosts_grpc.HostServiceStub(self.channel)
+        self.orch = orch_grpc.OrchestrationServiceStub(self.channel)
+        self.admin = admin_grpc.AdminServiceStub(self.channel)
+        self.agent = agent_grpc.AgentServiceStub(self.channel)
+
+
+class _Following:
+    """A stub whose methods resolve to the current target's at call time (a controller pair)."""
+
+    def __init__(self, client: "SwPatchClient", service: str) -> None:
+        self._client, self._service = client, service
+
+    def __getattr__(self, name: str):
+        def call(*args, **kwargs):
+            target = self._client._targets[self._client._current]
+            return getattr(getattr(target, self._service), name)(*args, **kwargs)
+
+        return call
+
+
 class SwPatchClient:
     """A connection to the sw-patch controller; every RPC of its four client services.
 
     Args:
-        endpoint: ``HOST:PORT`` of the controller (default: ``$SWPATCH_ENDPOINT`` or 127.0.0.1:5490).
+        endpoint: ``HOST:PORT`` of the controller (default: ``$SWPATCH_ENDPOINT`` or 127.0.0.1:5490). A
+            controller pair: both, comma-separated (``"a:5490,b:5490"``): calls follow the active one
+            (a call a standby refused, or that found no connection, is sent again to the controller the
+            standby names, or the next one, with backoff).
         token: bearer token sent as ``authorization: Bearer <token>`` on every call
             (default: ``$SWPATCH_TOKEN``; None and no variable = no authorization header).
         timeout: deadline in seconds of each unary call (default 30; None or 0 = none). A call's
@@ -203,32 +264,56 @@ class SwPatchClient:
         allow_insecure: bool = False,
     ) -> None:
         raw = endpoint or os.environ.get("SWPATCH_ENDPOINT") or DEFAULT_ENDPOINT
-        self.endpoint = normalize_endpoint(raw)
+        endpoints = [normalize_endpoint(e) for e in raw.split(",") if e.strip()] or [normalize_endpoint(raw)]
         if credentials is None:
             ca, cert, key = (os.environ.get(f"SWPATCH_TLS_{k}") or None for k in ("CA", "CERT", "KEY"))
             if (cert is None) != (key is None):
                 raise ValueError("SWPATCH_TLS_CERT and SWPATCH_TLS_KEY go together (mutual TLS)")
             if ca or cert or _uses_tls_scheme(raw):
                 credentials = tls_credentials(ca, cert, key)
-        if credentials is None and not allow_insecure and not is_loopback_host(_endpoint_host(self.endpoint)):
+        remote = [e for e in endpoints if not is_loopback_host(_endpoint_host(e))]
+        if credentials is None and not allow_insecure and remote:
             raise InsecureTransportError(
-                f"refusing to connect to {self.endpoint} in plaintext (the token would travel in cleartext): "
+                f"refusing to connect to {remote[0]} in plaintext (the token would travel in cleartext): "
                 "use TLS (an https:// endpoint, SWPATCH_TLS_CA or credentials=tls_credentials(...)), or allow_insecure=True"
             )
         token = token if token is not None else os.environ.get("SWPATCH_TOKEN")
         self.timeout = timeout
         self._metadata: Tuple[Tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
         opts = [("grpc.max_receive_message_length", 64 << 20), *options]
-        if credentials is not None:
-            self._channel = grpc.secure_channel(self.endpoint, credentials, options=opts)
-        else:
-            self._channel = grpc.insecure_channel(self.endpoint, options=opts)
         self._closed = threading.Event()
-        self._patches = patches_grpc.PatchServiceStub(self._channel)
-        self._hosts = hosts_grpc.HostServiceStub(self._channel)
-        self._orch = orch_grpc.OrchestrationServiceStub(self._channel)
-        self._admin = admin_grpc.AdminServiceStub(self._channel)
-        self._agent = agent_grpc.AgentServiceStub(self._channel)
+        self._targets = [_Target(e, credentials, opts) for e in endpoints]
+        self._current = 0
+        self._channel = self._targets[0].channel
+        if len(self._targets) == 1:
+            t = self._targets[0]
+            self._patches, self._hosts, self._orch, self._admin, self._agent = t.patches, t.hosts, t.orch, t.admin, t.agent
+        else:
+            self._patches, self._hosts, self._orch, self._admin, self._agent = (_Following(self, n) for n in ("patches", "hosts", "orch", "admin", "agent"))
+
+    @property
+    def endpoint(self) -> str:
+        """``host:port`` calls go to now (with several endpoints: the controller believed active)."""
+        return self._targets[self._current].endpoint
+
+    def _follow(self, failed: int, error: grpc.RpcError) -> None:
+        """After a call on target ``failed`` did not run: the named active controller, else the next one."""
+        if failed != self._current:
+            return
+        active = _trailer(error, ACTIVE_CONTROLLER_TRAILER)
+        address = active.split("@", 1)[1] if active and "@" in active else None
+        named = next((i for i, t in enumerate(self._targets) if t.endpoint == address), -1)
+        self._current = named if named >= 0 and named != failed else (failed + 1) % len(self._targets)
+
+    def _resend(self, attempt: int, started: float, failed: int, error: grpc.RpcError) -> bool:
+        """Whether to send a call again after ``error`` (and after the backoff): only when it did not run."""
+        if len(self._targets) < 2 or not _not_executed(error) or self._closed.is_set():
+            return False
+        self._follow(failed, error)
+        if time.monotonic() - started > FOLLOW_TIMEOUT:
+            return False
+        time.sleep(min(1.0, 0.1 * 2 ** (attempt - 1)))
+        return True
 
     # ------------------------------------------------------------------ plumbing
 
@@ -239,32 +324,47 @@ class SwPatchClient:
         self.close()
 
     def close(self) -> None:
-        """Closes the channel (cancelling any stream still open)."""
+        """Closes the channel(s) (cancelling any stream still open)."""
         self._closed.set()
-        self._channel.close()
+        for t in self._targets:
+            t.channel.close()
 
     def _deadline(self, timeout: Optional[float], unary: bool) -> Optional[float]:
         t = timeout if timeout is not None else (self.timeout if unary else None)
         return t if t else None
 
     def _unary(self, method: str, fn, request, timeout: Optional[float] = None):
-        try:
-            return fn(request, timeout=self._deadline(timeout, True), metadata=self._metadata)
-        except grpc.RpcError as e:
-            raise from_rpc_error(e, method) from None
+        started, attempt = time.monotonic(), 0
+        while True:
+            target, attempt = self._current, attempt + 1
+            try:
+                return fn(request, timeout=self._deadline(timeout, True), metadata=self._metadata)
+            except grpc.RpcError as e:
+                if self._resend(attempt, started, target, e):
+                    continue
+                raise from_rpc_error(e, method) from None
 
     def _stream(self, method: str, fn, request, timeout: Optional[float]) -> Iterator:
         """Iterates a response stream, mapping errors; leaving the loop early cancels the call."""
-        call = fn(request, timeout=self._deadline(timeout, False), metadata=self._metadata)
-        try:
-            for item in call:
-                yield item
-        except grpc.RpcError as e:
-            if self._closed.is_set() and e.code() == grpc.StatusCode.CANCELLED:  # type: ignore[attr-defined]
+        started, attempt = time.monotonic(), 0
+        while True:
+            target, attempt, delivered = self._current, attempt + 1, False
+            call = fn(request, timeout=self._deadline(timeout, False), metadata=self._metadata)
+            try:
+                for item in call:
+                    delivered = True
+                    yield item
                 return
-            raise from_rpc_error(e, method) from None
-        finally:
-            call.cancel()
+            except grpc.RpcError as e:
+                if self._closed.is_set() and e.code() == grpc.StatusCode.CANCELLED:  # type: ignore[attr-defined]
+                    return
+                if not delivered and self._resend(attempt, started, target, e):
+                    continue
+                if delivered and _not_executed(e):
+                    self._follow(target, e)
+                raise from_rpc_error(e, method) from None
+            finally:
+                call.cancel()
 
     def _upload(self, method: str, fn, header: Callable[[int], object], body: Callable[[bytes], object], path: PathLike,
                 chunk_size: int, on_progress: Optional[ProgressCallback], timeout: Optional[float]):
@@ -280,10 +380,16 @@ class SwPatchClient:
             for chunk in _file_chunks(path, chunk_size, on_progress, size):
                 yield body(chunk)
 
-        try:
-            return fn(requests(), timeout=self._deadline(timeout, False), metadata=self._metadata)
-        except grpc.RpcError as e:
-            raise from_rpc_error(e, method) from None
+        started, attempt = time.monotonic(), 0
+        while True:
+            target, attempt = self._current, attempt + 1
+            try:
+                # A fresh request stream per attempt: a call refused by a standby read none of it.
+                return fn(requests(), timeout=self._deadline(timeout, False), metadata=self._metadata)
+            except grpc.RpcError as e:
+                if self._resend(attempt, started, target, e):
+                    continue
+                raise from_rpc_error(e, method) from None
 
     # ------------------------------------------------------------------ PatchService
 

@@ -6,6 +6,7 @@ that plays the controller's part: watch_events resume, deadlines, streamed uploa
 (run with the installed package, or with clients/python on sys.path).
 """
 import os
+import socket
 import tempfile
 import threading
 import unittest
@@ -311,6 +312,62 @@ class ClientTest(unittest.TestCase):
         self.assertTrue(done.wait(10))
         t.join()
         self.assertEqual(states, ["building", "ready-to-apply"])
+
+
+class StandbyPatches(patches_grpc.PatchServiceServicer):
+    """A standby controller: refuses every call UNAVAILABLE naming the active one (as the gate does)."""
+
+    def __init__(self):
+        self.active = ""
+        self.calls = 0
+
+    def QueryPatches(self, request, context):
+        self.calls += 1
+        context.set_trailing_metadata((("swpatch-error-reason", "STANDBY"), ("swpatch-active", f"controller-0@{self.active}")))
+        context.abort(grpc.StatusCode.UNAVAILABLE, f"standby: the active controller is controller-0 at {self.active}")
+
+
+class PairTest(unittest.TestCase):
+    """A client given two endpoints (a controller pair) follows the active one."""
+
+    def setUp(self):
+        self.servers = []
+        self.active = FakePatches()
+        self.standby = StandbyPatches()
+        ports = []
+        for servicer in (self.standby, self.active):
+            server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+            patches_grpc.add_PatchServiceServicer_to_server(servicer, server)
+            ports.append(server.add_insecure_port("127.0.0.1:0"))
+            server.start()
+            self.servers.append(server)
+        self.standby.active = f"127.0.0.1:{ports[1]}"
+        # A closed port first, then the standby, then the active one.
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+        probe.close()
+        self.endpoints = [f"127.0.0.1:{closed}", f"127.0.0.1:{ports[0]}", f"127.0.0.1:{ports[1]}"]
+
+    def tearDown(self):
+        for server in self.servers:
+            server.stop(None)
+
+    def test_a_call_refused_by_a_standby_or_a_closed_port_goes_to_the_active_controller(self):
+        with SwPatchClient(",".join(self.endpoints[1:]), token="t") as client:
+            self.assertEqual([p.id for p in client.query()], ["001"])
+            self.assertEqual(client.endpoint, self.endpoints[2])
+            self.assertEqual([p.id for p in client.query()], ["001"])
+            self.assertEqual(self.standby.calls, 1)
+        with SwPatchClient(",".join([self.endpoints[0], self.endpoints[2]]), token="t") as client:
+            self.assertEqual([p.id for p in client.query()], ["001"])
+            self.assertEqual(client.endpoint, self.endpoints[2])
+
+    def test_a_single_endpoint_is_not_retried(self):
+        with SwPatchClient(self.endpoints[1], token="t") as client:
+            with self.assertRaises(UnavailableError):
+                client.query()
+            self.assertEqual(self.standby.calls, 1)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import { OrchestrationServiceDefinition, type OrchestrationServiceClient } from 
 import { AdminServiceDefinition, type AdminServiceClient } from "./gen/swpatch/v1/admin_service.js";
 import { reasonFromTrailer, toSwPatchError } from "./errors.js";
 import { checkPlaintext, endpointParts, hasPemCertificate, hasPemPrivateKey } from "./transport.js";
+import { ActiveRouter, followingClient, type FollowTarget } from "./follow.js";
 
 /** Default port of the controller's gRPC API. */
 export const DEFAULT_PORT = 5490;
@@ -43,7 +44,8 @@ export interface SwPatchTlsOptions {
 export interface SwPatchClientOptions {
   /**
    * Controller address, `host:port` or `[v6addr]:port`; default `127.0.0.1:5490`. An `https://` or
-   * `grpcs://` endpoint means TLS (with the system's CAs unless `tls.ca` is given).
+   * `grpcs://` endpoint means TLS (with the system's CAs unless `tls.ca` is given). A controller pair:
+   * both, comma-separated (`"a:5490,b:5490"`): calls follow the active one (follow.ts).
    */
   endpoint?: string;
   /** Bearer token, sent as `authorization: Bearer <token>` on every call. */
@@ -72,9 +74,20 @@ export interface SwPatchServiceClients {
   readonly admin: AdminServiceClient<DeadlineOptions>;
 }
 
-/** Normalises an endpoint to the grpc-js target form; accepts `host:port`, `[::1]:port`, `host`. */
+/** Normalises an endpoint to the grpc-js target form; accepts `host:port`, `[::1]:port`, `host`, and comma-separated lists of them. */
 export function normalizeEndpoint(endpoint: string): string {
-  return endpointParts(endpoint, DEFAULT_PORT).target;
+  return splitEndpoints(endpoint)
+    .map((e) => endpointParts(e, DEFAULT_PORT).target)
+    .join(",");
+}
+
+/** The endpoints of a comma-separated list (one for a plain endpoint). */
+export function splitEndpoints(endpoint: string): string[] {
+  const list = endpoint
+    .split(",")
+    .map((e) => e.trim())
+    .filter((e) => e !== "");
+  return list.length === 0 ? [endpoint] : list;
 }
 
 function pem(input: PemInput | undefined): Buffer | null {
@@ -99,12 +112,53 @@ function tlsCredentials(tls: SwPatchTlsOptions): ChannelCredentials {
   return ChannelCredentials.createSsl(pem(tls.ca), pem(tls.key), pem(tls.cert));
 }
 
-/** @internal Builds the shared channel and the four clients; used by createSwPatchClient. */
-export function createServiceClients(options: SwPatchClientOptions): {
+/** @internal What createSwPatchClient is built on. */
+export interface ServiceClientsHandle {
+  /** The (first) endpoint's channel. */
   channel: Channel;
-  endpoint: string;
+  /** Where calls go now (changes when a pair's clients follow the active controller). */
+  endpoint: () => string;
   clients: SwPatchServiceClients;
-} {
+  /** Closes every channel. */
+  close(): void;
+  /** Sends a call that builds its own request stream (uploads) again while a pair's standby or a closed port refuses it. */
+  resend<R>(send: () => Promise<R>, signal: AbortSignal | undefined): Promise<R>;
+}
+
+/** @internal Builds the channel(s) and the four clients; several endpoints follow the active controller. */
+export function createServiceClients(options: SwPatchClientOptions): ServiceClientsHandle {
+  const list = splitEndpoints(options.endpoint ?? DEFAULT_ENDPOINT);
+  if (list.length === 1) {
+    const one = createSingleServiceClients({ ...options, endpoint: list[0]! });
+    return { channel: one.channel, endpoint: () => one.endpoint, clients: one.clients, close: () => one.channel.close(), resend: (send) => send() };
+  }
+  type Target = FollowTarget<SwPatchServiceClients> & { channel: Channel };
+  const build = (endpoint: string): Target => createSingleServiceClients({ ...options, endpoint });
+  const targets = list.map(build);
+  const router = new ActiveRouter<SwPatchServiceClients>(targets, (endpoint) => {
+    try {
+      return build(endpoint);
+    } catch {
+      return undefined; // an advertised address this client may not use (plaintext to a remote host)
+    }
+  });
+  const clients: SwPatchServiceClients = {
+    patches: followingClient(PatchServiceDefinition, router, (c) => c.patches),
+    hosts: followingClient(HostServiceDefinition, router, (c) => c.hosts),
+    orchestration: followingClient(OrchestrationServiceDefinition, router, (c) => c.orchestration),
+    admin: followingClient(AdminServiceDefinition, router, (c) => c.admin),
+  };
+  return {
+    channel: targets[0]!.channel,
+    endpoint: () => router.endpoint,
+    clients,
+    close: () => router.all().forEach((t) => (t as Target).channel.close()),
+    resend: (send, signal) => router.resend(send, signal),
+  };
+}
+
+/** One endpoint's channel and clients. */
+function createSingleServiceClients(options: SwPatchClientOptions): { channel: Channel; endpoint: string; clients: SwPatchServiceClients } {
   const parts = endpointParts(options.endpoint ?? DEFAULT_ENDPOINT, DEFAULT_PORT);
   const endpoint = parts.target;
   const tls = options.tls ?? (parts.tlsScheme ? {} : undefined);

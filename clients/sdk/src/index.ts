@@ -18,7 +18,7 @@ import type { Strategy } from "./gen/swpatch/v1/orchestration_service.js";
 
 /** A connected client: the four services plus streaming and upload helpers. */
 export interface SwPatchClient extends SwPatchServiceClients {
-  /** The normalised endpoint (`host:port`). */
+  /** The normalised endpoint (`host:port`) calls go to now (with several endpoints: the one believed active). */
   readonly endpoint: string;
   /** The underlying grpc-js channel (shared by every service client). */
   readonly channel: Channel;
@@ -45,17 +45,20 @@ export interface SwPatchClient extends SwPatchServiceClients {
  * is not loopback throws {@link InsecureTransportError} unless `allowInsecure` is set.
  */
 export function createSwPatchClient(options: SwPatchClientOptions = {}): SwPatchClient {
-  const { channel, endpoint, clients } = createServiceClients(options);
+  const { channel, endpoint, clients, close, resend } = createServiceClients(options);
   return {
     ...clients,
-    endpoint,
+    get endpoint() {
+      return endpoint();
+    },
     channel,
-    uploadPatchFile: (path, opts) => uploadPatchFile(clients.patches, path, opts),
-    importBasePackageFile: (path, opts) => importBasePackageFile(clients.patches, path, opts),
+    // A fresh request stream per attempt: with a pair, an upload a standby refused is sent again to the active one.
+    uploadPatchFile: (path, opts) => resend(() => uploadPatchFile(clients.patches, path, opts), opts?.signal),
+    importBasePackageFile: (path, opts) => resend(() => importBasePackageFile(clients.patches, path, opts), opts.signal),
     watchEvents: (opts) => watchEvents(clients.patches, opts),
     watchOperation: (operationId, opts) => watchOperation(clients.hosts, operationId, opts),
     watchStrategy: (opts) => watchStrategy(clients.orchestration, opts),
-    close: () => channel.close(),
+    close,
   };
 }
 
@@ -64,6 +67,7 @@ export {
   DEFAULT_ENDPOINT,
   DEFAULT_PORT,
   normalizeEndpoint,
+  splitEndpoints,
   readPem,
   type PemInput,
   type SwPatchCallOptions,
@@ -72,6 +76,7 @@ export {
   type SwPatchTlsOptions,
 } from "./client.js";
 export * from "./errors.js";
+export { ACTIVE_CONTROLLER_TRAILER, notExecuted } from "./follow.js";
 export { InsecureTransportError, endpointParts, isLoopbackHost, type EndpointParts } from "./transport.js";
 export * from "./labels.js";
 export { UPLOAD_CHUNK_BYTES, uploadPatchFile, type UploadPatchFileOptions, type UploadProgress } from "./upload.js";

@@ -1,4 +1,4 @@
-import { SwactHostResponse } from "../../../sdk/src/index.js";
+import { NotFoundError, SwactHostResponse } from "../../../sdk/src/index.js";
 import type { Command } from "../../sw-patch/command.js";
 import { debugJson } from "../../render/json.js";
 import { printHost } from "./show-host.js";
@@ -17,7 +17,15 @@ export const command: Command = {
       return 0;
     }
     // Like cgts-client: show the host the activity moved away from (now Controller-Standby).
-    const { host } = await hosts.getHost({ host: positionals[0]! });
+    let host;
+    try {
+      ({ host } = await hosts.getHost({ host: positionals[0]! }));
+    } catch (e) {
+      // A controller pair whose controllers are not in the host inventory: say where the activity went.
+      if (!(e instanceof NotFoundError)) throw e;
+      ctx.out(`Activity moved from ${positionals[0]!} to ${response.activeController || "the standby controller"}\n`);
+      return 0;
+    }
     if (host) await printHost(ctx, host);
     return 0;
   },

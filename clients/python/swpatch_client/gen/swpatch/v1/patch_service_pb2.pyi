@@ -122,22 +122,34 @@ class GetControllerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetControllerInfoResponse(_message.Message):
-    __slots__ = ["host_count", "last_event_sequence", "patch_count", "releases", "running_release", "trust_labels", "version"]
+    __slots__ = ["active_address", "active_controller_id", "advertise_address", "controller_id", "epoch", "host_count", "last_event_sequence", "patch_count", "releases", "role", "running_release", "trust_labels", "version"]
+    ACTIVE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_CONTROLLER_ID_FIELD_NUMBER: _ClassVar[int]
+    ADVERTISE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    CONTROLLER_ID_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
     HOST_COUNT_FIELD_NUMBER: _ClassVar[int]
     LAST_EVENT_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     PATCH_COUNT_FIELD_NUMBER: _ClassVar[int]
     RELEASES_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
     RUNNING_RELEASE_FIELD_NUMBER: _ClassVar[int]
     TRUST_LABELS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    active_address: str
+    active_controller_id: str
+    advertise_address: str
+    controller_id: str
+    epoch: int
     host_count: int
     last_event_sequence: int
     patch_count: int
     releases: _containers.RepeatedScalarFieldContainer[str]
+    role: str
     running_release: str
     trust_labels: _containers.RepeatedScalarFieldContainer[str]
     version: str
-    def __init__(self, running_release: _Optional[str] = ..., releases: _Optional[_Iterable[str]] = ..., trust_labels: _Optional[_Iterable[str]] = ..., patch_count: _Optional[int] = ..., host_count: _Optional[int] = ..., last_event_sequence: _Optional[int] = ..., version: _Optional[str] = ...) -> None: ...
+    def __init__(self, running_release: _Optional[str] = ..., releases: _Optional[_Iterable[str]] = ..., trust_labels: _Optional[_Iterable[str]] = ..., patch_count: _Optional[int] = ..., host_count: _Optional[int] = ..., last_event_sequence: _Optional[int] = ..., version: _Optional[str] = ..., role: _Optional[str] = ..., epoch: _Optional[int] = ..., controller_id: _Optional[str] = ..., advertise_address: _Optional[str] = ..., active_controller_id: _Optional[str] = ..., active_address: _Optional[str] = ...) -> None: ...
 
 class ImportBasePackageRequest(_message.Message):
     __slots__ = ["chunk", "header"]

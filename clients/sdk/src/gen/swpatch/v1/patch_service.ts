@@ -346,6 +346,19 @@ export interface GetControllerInfoResponse {
   hostCount: number;
   lastEventSequence: number;
   version: string;
+  /**
+   * The controller pair (--controller-id; empty/0 for a single controller).
+   * "active" or "standby"; "" for a single controller.
+   */
+  role: string;
+  /** The active controller's term (the lease epoch); 0 when none is known. */
+  epoch: number;
+  /** This controller's id (controller-0, controller-1) and advertised address HOST:PORT. */
+  controllerId: string;
+  advertiseAddress: string;
+  /** The active controller's id and address, when known (this one's when active). */
+  activeControllerId: string;
+  activeAddress: string;
 }
 
 export interface WatchEventsRequest {
@@ -3765,6 +3778,12 @@ function createBaseGetControllerInfoResponse(): GetControllerInfoResponse {
     hostCount: 0,
     lastEventSequence: 0,
     version: "",
+    role: "",
+    epoch: 0,
+    controllerId: "",
+    advertiseAddress: "",
+    activeControllerId: "",
+    activeAddress: "",
   };
 }
 
@@ -3790,6 +3809,24 @@ export const GetControllerInfoResponse: MessageFns<GetControllerInfoResponse> = 
     }
     if (message.version !== "") {
       writer.uint32(58).string(message.version);
+    }
+    if (message.role !== "") {
+      writer.uint32(66).string(message.role);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(72).uint64(message.epoch);
+    }
+    if (message.controllerId !== "") {
+      writer.uint32(82).string(message.controllerId);
+    }
+    if (message.advertiseAddress !== "") {
+      writer.uint32(90).string(message.advertiseAddress);
+    }
+    if (message.activeControllerId !== "") {
+      writer.uint32(98).string(message.activeControllerId);
+    }
+    if (message.activeAddress !== "") {
+      writer.uint32(106).string(message.activeAddress);
     }
     return writer;
   },
@@ -3863,6 +3900,54 @@ export const GetControllerInfoResponse: MessageFns<GetControllerInfoResponse> = 
             message.version = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.controllerId = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.advertiseAddress = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.activeControllerId = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.activeAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3904,6 +3989,28 @@ export const GetControllerInfoResponse: MessageFns<GetControllerInfoResponse> = 
         ? globalThis.Number(object.last_event_sequence)
         : 0,
       version: isSet(object.version) ? globalThis.String(object.version) : "",
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
+      controllerId: isSet(object.controllerId)
+        ? globalThis.String(object.controllerId)
+        : isSet(object.controller_id)
+        ? globalThis.String(object.controller_id)
+        : "",
+      advertiseAddress: isSet(object.advertiseAddress)
+        ? globalThis.String(object.advertiseAddress)
+        : isSet(object.advertise_address)
+        ? globalThis.String(object.advertise_address)
+        : "",
+      activeControllerId: isSet(object.activeControllerId)
+        ? globalThis.String(object.activeControllerId)
+        : isSet(object.active_controller_id)
+        ? globalThis.String(object.active_controller_id)
+        : "",
+      activeAddress: isSet(object.activeAddress)
+        ? globalThis.String(object.activeAddress)
+        : isSet(object.active_address)
+        ? globalThis.String(object.active_address)
+        : "",
     };
   },
 
@@ -3930,6 +4037,24 @@ export const GetControllerInfoResponse: MessageFns<GetControllerInfoResponse> = 
     if (message.version !== "") {
       obj.version = message.version;
     }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.epoch !== 0) {
+      obj.epoch = Math.round(message.epoch);
+    }
+    if (message.controllerId !== "") {
+      obj.controllerId = message.controllerId;
+    }
+    if (message.advertiseAddress !== "") {
+      obj.advertiseAddress = message.advertiseAddress;
+    }
+    if (message.activeControllerId !== "") {
+      obj.activeControllerId = message.activeControllerId;
+    }
+    if (message.activeAddress !== "") {
+      obj.activeAddress = message.activeAddress;
+    }
     return obj;
   },
 
@@ -3945,6 +4070,12 @@ export const GetControllerInfoResponse: MessageFns<GetControllerInfoResponse> = 
     message.hostCount = object.hostCount ?? 0;
     message.lastEventSequence = object.lastEventSequence ?? 0;
     message.version = object.version ?? "";
+    message.role = object.role ?? "";
+    message.epoch = object.epoch ?? 0;
+    message.controllerId = object.controllerId ?? "";
+    message.advertiseAddress = object.advertiseAddress ?? "";
+    message.activeControllerId = object.activeControllerId ?? "";
+    message.activeAddress = object.activeAddress ?? "";
     return message;
   },
 };

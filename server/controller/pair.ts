@@ -1,0 +1,94 @@
+/**
+ * The controller pair's composition (issue 19): the lease pool on PostgreSQL, its schema, the Leadership of this
+ * controller and the view the standby gate uses. A single controller has none of this.
+ */
+import type { PairConfig } from "../config/pair-options.js";
+import { Leadership, type LeadershipStatus } from "../domain/leadership/leadership.js";
+import type { Logger } from "../lib/log.js";
+import { DomainError } from "../domain/errors.js";
+import { createLeasePool, ensureLeaseSchema, PostgresLease, type Fence } from "../storage/postgres/lease.js";
+import type { PairView } from "../transport/standby-gate.js";
+
+/** A running pair member. */
+export interface ControllerPair {
+  readonly leadership: Leadership;
+  readonly view: PairView;
+  /**
+   * The term to fence a write with (`assertEpoch`/`withFencedTransaction` of storage/postgres/lease.ts): for the
+   * PostgreSQL store to call at the start of every write transaction.
+   * @throws DomainError unavailable (reason NOT_ACTIVE) when this controller is not active.
+   */
+  fence(): Fence;
+  /** Steps down (releasing the lease so the peer takes over at once) and closes the pool. */
+  close(): Promise<void>;
+}
+
+/** How this controller is seen before its leadership has started (the listener is up before the lease). */
+export function startingStatus(cfg: PairConfig): LeadershipStatus {
+  return { role: "standby", self: { controllerId: cfg.controllerId, address: cfg.advertise ?? "" }, epoch: 0 };
+}
+
+/**
+ * Connects to the lease database (creating the lease table when missing) and starts competing for leadership.
+ * @param address the bound gRPC address, advertised unless `--advertise` was given.
+ * @param onChange called on every role change (health status, logging).
+ * @throws when the database cannot be reached or the schema cannot be applied.
+ */
+export async function startPair(cfg: PairConfig, address: string, log: Logger, onChange: (s: LeadershipStatus) => void): Promise<ControllerPair> {
+  const plog = log.child({ component: "leadership", controllerId: cfg.controllerId });
+  const pool = createLeasePool(cfg.leaseUrl, {}, (e) => plog.warn("lease database connection lost", { error: e.message }));
+  try {
+    await ensureLeaseSchema(pool);
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw new Error(`--lease: cannot use the lease database: ${(e as Error).message}`, { cause: e });
+  }
+  const leadership = new Leadership({
+    port: new PostgresLease(pool),
+    self: { controllerId: cfg.controllerId, address: cfg.advertise ?? address },
+    ttlMs: cfg.ttlMs,
+    renewIntervalMs: cfg.renewIntervalMs,
+    safetyMarginMs: cfg.safetyMarginMs,
+    standbyPollMs: cfg.standbyPollMs,
+    swactHoldOffMs: cfg.swactHoldOffMs,
+    log: plog,
+  });
+  leadership.onChange((s) => {
+    plog.info("controller role", { role: s.role, epoch: s.epoch, active: s.active ? `${s.active.controllerId}@${s.active.address}` : "" });
+    onChange(s);
+  });
+  const swact = async (): Promise<string> => {
+    let cancel = () => {};
+    const handedOver = new Promise<string>((resolve) => {
+      const timer = setTimeout(() => done(leadership.status.active?.controllerId ?? ""), cfg.swactHoldOffMs + cfg.ttlMs);
+      const off = leadership.onChange((s) => s.active && s.active.controllerId !== cfg.controllerId && done(s.active.controllerId));
+      const done = (id: string) => {
+        clearTimeout(timer);
+        off();
+        resolve(id);
+      };
+      cancel = () => done("");
+    });
+    try {
+      await leadership.swact();
+    } catch (e) {
+      cancel();
+      throw e;
+    }
+    return handedOver;
+  };
+  leadership.start();
+  return {
+    leadership,
+    view: { status: () => leadership.status, term: () => leadership.term(), swact },
+    fence() {
+      const term = leadership.term();
+      if (!term) throw new DomainError("unavailable", `controller ${cfg.controllerId} is not the active controller`, { reason: "NOT_ACTIVE" });
+      return { controllerId: cfg.controllerId, epoch: term.epoch };
+    },
+    async close() {
+      await leadership.stop();
+      await pool.end().catch(() => undefined);
+    },
+  };
+}
