@@ -5,9 +5,10 @@ import { checkHttp2Window } from "../transport/http2-tuning.js";
 import { checkListenPolicy, checkTlsFlags, isLoopbackHost, type TlsFiles } from "../transport/tls.js";
 import { KEYSTONE_ARGS, KEYSTONE_USAGE, keystoneOptions, resolveKeystone, type KeystoneConfig, type KeystoneOptions } from "./keystone-options.js";
 import { STATE_LIMITS_USAGE, STATE_LIMIT_ARGS, resolveStateLimits, stateLimitOptions, type StateLimitOptions, type StateLimits } from "./state-limits.js";
+import { STORE_ARGS, STORE_USAGE, resolveStore, storeOptions, type StoreConfig, type StoreOptions } from "./store-options.js";
 
 /** Options of `sw-patch-controller`; every field optional. */
-export interface ControllerOptions extends StateLimitOptions, KeystoneOptions {
+export interface ControllerOptions extends StateLimitOptions, KeystoneOptions, StoreOptions {
   /** Data directory (sqlite file, blobs, temp). Default `./data`. */
   dataDir?: string;
   /** gRPC listen address `host:port`; port 0 picks a free port. Default `127.0.0.1:5490`. */
@@ -117,6 +118,8 @@ export interface ControllerConfig {
   readonly limits: StateLimits;
   /** Keystone token validation for the HTTP APIs (keystone-options.ts); undefined: off. */
   readonly keystone: KeystoneConfig | undefined;
+  /** Where the state lives (store-options.ts): sqlite in dataDir, or PostgreSQL. */
+  readonly store: StoreConfig;
 }
 
 /** Timeouts and connection caps of every HTTP listener (web console, patching REST API, VIM API). */
@@ -243,6 +246,7 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
     ...watchConfig(options),
     limits,
     keystone: resolveKeystone(options),
+    store: resolveStore(options, env),
     web: webAddr ? { ...webAddr, staticDir: path.resolve(options.webStaticDir ?? defaultStatic) } : undefined,
     patchApi: patchApiAddr ? { ...patchApiAddr, localTrust: !!options.patchApiLocalTrust } : undefined,
     timeScale,
@@ -301,7 +305,7 @@ export const CONTROLLER_USAGE = `usage: sw-patch-controller [options]
   --watch-buffer N        messages a watch stream may have waiting before it is ended (default 1024)
   --event-retention SPEC  events kept: a count (100000), an age (7d, 12h), both (100000,7d)
                           or unlimited (default 100000); older history is OUT_OF_RANGE
-${STATE_LIMITS_USAGE}${KEYSTONE_USAGE}  -h, --help              this help
+${STATE_LIMITS_USAGE}${KEYSTONE_USAGE}${STORE_USAGE}  -h, --help              this help
 `;
 
 /** `N`, `NK`/`NKiB` (x1024) or `NM`/`NMiB` (x1048576), a whole number of bytes. */
@@ -356,6 +360,7 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
         "event-retention": { type: "string" },
         ...STATE_LIMIT_ARGS,
         ...KEYSTONE_ARGS,
+        ...STORE_ARGS,
         help: { type: "boolean", short: "h" },
       },
     });
@@ -404,5 +409,6 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
   if (v["event-retention"] !== undefined) out.eventRetention = v["event-retention"];
   Object.assign(out, stateLimitOptions(v));
   Object.assign(out, keystoneOptions(v));
+  Object.assign(out, storeOptions(v));
   return out;
 }

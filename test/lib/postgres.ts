@@ -42,8 +42,11 @@ export interface PostgresServer {
   readonly adminUrl: string;
   /** Creates an empty database and returns its URL. */
   createDatabase(name?: string): Promise<string>;
-  /** Stops the server with SIGKILL (a crash) and starts it again on the same port and data. */
-  restart(opts?: { crash?: boolean }): Promise<void>;
+  /**
+   * Stops the server (with SIGKILL when `crash`: a crash) and starts it again on the same port and
+   * data; `whileDown` runs between the two (what clients see while there is no server).
+   */
+  restart(opts?: { crash?: boolean; whileDown?: () => Promise<void> }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -184,10 +187,18 @@ export async function startPostgres(opts: { settings?: Record<string, string> } 
       }
       return `postgres://postgres@127.0.0.1:${port}/${db}`;
     },
-    async restart(o: { crash?: boolean } = {}): Promise<void> {
+    async restart(o: { crash?: boolean; whileDown?: () => Promise<void> } = {}): Promise<void> {
       const keep = port;
       await halt(o.crash ? "SIGKILL" : "SIGINT");
       port = keep;
+      if (o.whileDown) {
+        try {
+          await o.whileDown();
+        } finally {
+          await launch();
+        }
+        return;
+      }
       await launch();
     },
     async stop(): Promise<void> {
