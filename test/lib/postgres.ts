@@ -38,6 +38,8 @@ export function postgresUnavailable(): string | undefined {
 export interface PostgresServer {
   readonly host: string;
   readonly port: number;
+  /** The postmaster's process id (its backends are its children), undefined while stopped. */
+  readonly pid: number | undefined;
   /** `postgres://postgres@127.0.0.1:PORT/postgres`. */
   readonly adminUrl: string;
   /** Creates an empty database and returns its URL. */
@@ -171,6 +173,9 @@ export async function startPostgres(opts: { settings?: Record<string, string> } 
     host: "127.0.0.1",
     get port() {
       return port;
+    },
+    get pid() {
+      return child?.pid;
     },
     get adminUrl() {
       return adminUrl();

@@ -4,7 +4,7 @@
  */
 import { Pool, types as pgTypes, type PoolClient } from "pg";
 import type { Params, Reader, Tx } from "../sqlite/db.js";
-import { isConnectionError, mapPgError, pgParams, toPg } from "./pg-sql.js";
+import { inlinePg, isConnectionError, mapPgError, pgParams, toPg } from "./pg-sql.js";
 
 /**
  * A precondition run first in every write transaction, on its connection, after the writer lock
@@ -71,13 +71,13 @@ function poolReader(pool: Pool): Reader {
 }
 
 /**
- * The Tx of one body on the group's connection: `write` only queues (the body does not wait; the
- * queued writes go one after another, in order); `settle()` waits for them, and run/get/all
- * settle first. Once one is refused, the rest are dropped and every later call throws that error.
+ * The Tx of one body on the group's connection: `write` only queues (the body does not wait);
+ * the queued writes go in order, together in one message (literals inlined), when the body next
+ * needs a result (run/get/all) or ends (`settle`). Once one is refused, every later call throws
+ * that error.
  */
 class BodyTx implements Tx {
-  /** The queued writes, one after another (a client runs one query at a time). */
-  private tail: Promise<void> | undefined;
+  private queued: string[] = [];
   refused: { error: unknown } | undefined;
   constructor(
     private readonly client: PoolClient,
@@ -86,12 +86,18 @@ class BodyTx implements Tx {
   private check(): void {
     if (this.refused) throw this.refused.error;
   }
-  /** Waits for the queued writes; throws the first refusal. */
+  /** Sends the queued writes; throws the first refusal. */
   async settle(): Promise<void> {
-    const t = this.tail;
-    this.tail = undefined;
-    if (t) await t;
     this.check();
+    if (!this.queued.length) return;
+    const text = this.queued.length === 1 ? this.queued[0]! : this.queued.join(";\n");
+    this.queued = [];
+    try {
+      await this.client.query(text);
+    } catch (e) {
+      this.refused ??= { error: e };
+      throw e;
+    }
   }
   private async query(sql: string, params?: Params) {
     await this.settle();
@@ -113,15 +119,7 @@ class BodyTx implements Tx {
   }
   write(sql: string, params?: readonly unknown[]): void {
     this.check();
-    const send = async () => {
-      if (this.refused) return;
-      try {
-        await this.client.query(toPg(sql), pgParams(params));
-      } catch (e) {
-        this.refused ??= { error: e };
-      }
-    };
-    this.tail = this.tail ? this.tail.then(send) : send();
+    this.queued.push(inlinePg(sql, params));
   }
   onRollback(fn: () => void): void {
     this.hooks.push(fn);

@@ -2,26 +2,70 @@
  * The SQL dialect bridge: the repositories (server/storage/sqlite/*-store.ts) write portable SQL
  * with sqlite's `?` placeholders; PostgreSQL wants `$1, $2, ...`. The only sqlite-only form they
  * use, `INSERT OR IGNORE INTO`, becomes `INSERT INTO ... ON CONFLICT DO NOTHING`; a camelCase alias
- * (`AS createdAt`) is quoted so that PostgreSQL keeps its case.
+ * (`AS createdAt`) is quoted so that PostgreSQL keeps its case. Queued writes are inlined (`inlinePg`,
+ * literals escaped by pg's escapeLiteral) so that several go to the server in one message.
  * Statement text carries no `?` inside string literals (checked by the contract suite running
  * every repository statement on PostgreSQL), so the translation is textual and cached.
  */
+import { escapeLiteral } from "pg";
 import { DomainError } from "../../domain/errors.js";
 
 const translated = new Map<string, string>();
+const dialected = new Map<string, string>();
 const MAX_CACHED = 1024;
 
-/** The PostgreSQL text of a repository statement. */
+/** The PostgreSQL text of a repository statement (`$n` placeholders). */
 export function toPg(sql: string): string {
   const hit = translated.get(sql);
   if (hit !== undefined) return hit;
   let n = 0;
-  let out = sql.replace(/\?/g, () => `$${++n}`);
+  const out = dialect(sql).replace(/\?/g, () => `$${++n}`);
+  if (translated.size >= MAX_CACHED) translated.clear();
+  translated.set(sql, out);
+  return out;
+}
+
+/** A PostgreSQL literal of a value the repositories bind (text, finite numbers, booleans as 0/1, null). */
+export function pgLiteral(v: unknown): string {
+  if (v === null || v === undefined) return "NULL";
+  switch (typeof v) {
+    case "string":
+      // PostgreSQL text cannot hold NUL (a bound parameter is refused the same way).
+      if (v.includes("\0")) throw new Error("invalid byte sequence for encoding UTF8: 0x00");
+      // pg's escapeLiteral: quotes doubled, backslashes doubled in an E'' string (whatever standard_conforming_strings says).
+      return escapeLiteral(v);
+    case "number":
+      if (!Number.isFinite(v)) throw new Error(`cannot write ${v} to PostgreSQL`);
+      return String(v);
+    case "bigint":
+      return v.toString();
+    case "boolean":
+      return v ? "1" : "0";
+  }
+  throw new Error(`cannot write a ${Object.prototype.toString.call(v)} to PostgreSQL`);
+}
+
+/** A repository statement with its parameters inlined as literals (for queued writes sent several in one message). */
+export function inlinePg(sql: string, params: readonly unknown[] = []): string {
+  let k = 0;
+  const out = dialect(sql).replace(/\?/g, () => {
+    if (k >= params.length) throw new Error(`too few parameters for: ${sql}`);
+    return pgLiteral(params[k++]);
+  });
+  if (k !== params.length) throw new Error(`${params.length} parameters for ${k} placeholders in: ${sql}`);
+  return out;
+}
+
+/** sqlite-only forms rewritten; placeholders left as `?`. */
+function dialect(sql: string): string {
+  const hit = dialected.get(sql);
+  if (hit !== undefined) return hit;
+  let out = sql;
   // sqlite keeps an alias's case (`created_at AS createdAt`); PostgreSQL folds it unless quoted.
   out = out.replace(/\bAS ([a-z]+[A-Z]\w*)/g, 'AS "$1"');
   if (/^\s*INSERT OR IGNORE INTO/i.test(out)) out = `${out.replace(/INSERT OR IGNORE INTO/i, "INSERT INTO")} ON CONFLICT DO NOTHING`;
-  if (translated.size >= MAX_CACHED) translated.clear();
-  translated.set(sql, out);
+  if (dialected.size >= MAX_CACHED) dialected.clear();
+  dialected.set(sql, out);
   return out;
 }
 
