@@ -10,7 +10,13 @@ import { postgresUnavailable, startPostgres, type PostgresServer } from "../lib/
 import { openPostgresStore, type OpenPostgres } from "../../server/storage/postgres/store.js";
 import { pgMigrations } from "../../server/storage/postgres/migrations/index.js";
 import { DomainError } from "../../server/domain/errors.js";
-import { resolveStore } from "../../server/config/store-options.js";
+import { postgresConnection, resolveStore } from "../../server/config/store-options.js";
+import { spawnSync } from "node:child_process";
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { issue, writeIssued } from "../lib/test-certs.js";
+import type { Fence, PgConnection } from "../../server/storage/postgres/pg-db.js";
+import * as os from "node:os";
+import * as path from "node:path";
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
@@ -25,8 +31,11 @@ describe("PostgreSQL store: start-up, concurrency, fence, database crash", funct
   this.timeout(90_000);
   let pg: PostgresServer | undefined;
   const open: OpenPostgres[] = [];
-  const openStore = async (url: string, fence?: Parameters<typeof openPostgresStore>[1]) => {
-    const s = await openPostgresStore({ connectionString: url, max: 4 }, fence);
+  let tlsDir: string | undefined;
+  let caFile: string;
+  const openStore = async (url: string, more: { fence?: Fence; password?: string; ssl?: PgConnection["ssl"] } = {}) => {
+    const { fence, ...conn } = more;
+    const s = await openPostgresStore({ connectionString: url, max: 4, ...conn }, fence ? { fence } : {});
     open.push(s);
     return s;
   };
@@ -36,11 +45,25 @@ describe("PostgreSQL store: start-up, concurrency, fence, database crash", funct
       console.log(`      skipped: ${why}`);
       this.skip();
     }
-    pg = await startPostgres();
+    // TLS offered (a test CA's certificate for 127.0.0.1), not required; swp_pw must give its password (scram).
+    tlsDir = mkdtempSync(path.join(os.tmpdir(), "swpatch-pgtls-"));
+    const ca = issue("sw-patch test database CA", { ca: true });
+    caFile = writeIssued(tlsDir, "ca", ca).cert;
+    const server = writeIssued(tlsDir, "server", issue("127.0.0.1", { issuer: ca, ip: "127.0.0.1" }));
+    if (process.getuid?.() === 0) {
+      const uid = Number(spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout.trim());
+      const gid = Number(spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout.trim());
+      for (const f of [tlsDir, server.cert, server.key]) chownSync(f, uid, gid);
+    }
+    pg = await startPostgres({
+      hba: ["host all swp_pw 127.0.0.1/32 scram-sha-256"],
+      settings: { ssl: "on", ssl_cert_file: server.cert, ssl_key_file: server.key },
+    });
   });
   after(async () => {
     for (const s of open) await s.close().catch(() => undefined);
     await pg?.stop();
+    if (tlsDir) rmSync(tlsDir, { recursive: true, force: true });
   });
 
   it("names --store and the cause when the database cannot be reached or does not exist", async () => {
@@ -49,6 +72,55 @@ describe("PostgreSQL store: start-up, concurrency, fence, database crash", funct
     expect(refused.message).to.match(/^--store postgres:\/\/sw@127\.0\.0\.1:1\/swpatch: cannot reach the database \(ECONNREFUSED\)/);
     const missing = await rejection(openPostgresStore({ connectionString: `postgres://postgres@127.0.0.1:${pg!.port}/no_such_db` }));
     expect(missing.message).to.match(/^--store .*no_such_db: database "no_such_db" does not exist \(create it first/);
+  });
+
+  it("a role that needs a password: none or a wrong one is one line naming --store-password-file; the right one (from the file) works", async () => {
+    const url = await pg!.createDatabase();
+    const db = new URL(url).pathname.slice(1);
+    const admin = new Client({ connectionString: pg!.adminUrl });
+    await admin.connect();
+    await admin.query("CREATE ROLE swp_pw LOGIN PASSWORD 'right-one'");
+    await admin.query(`ALTER DATABASE ${db} OWNER TO swp_pw`);
+    await admin.end();
+    const owner = new Client({ connectionString: url });
+    await owner.connect();
+    await owner.query("GRANT ALL ON SCHEMA public TO swp_pw");
+    await owner.end();
+    const as = `postgres://swp_pw@127.0.0.1:${pg!.port}/${db}`;
+    const none = await rejection(openPostgresStore({ connectionString: as }));
+    expect(none.message).to.equal(`--store ${as}: the server asks for a password: give it with --store-password-file FILE`);
+    const wrong = await rejection(openPostgresStore({ connectionString: as, password: "wrong" }));
+    expect(wrong.message).to.equal(`--store ${as}: password authentication failed for user "swp_pw" (give the password with --store-password-file FILE)`);
+    const dir = mkdtempSync(path.join(os.tmpdir(), "swpatch-pgpw-"));
+    try {
+      writeFileSync(path.join(dir, "pw"), "right-one\n", { mode: 0o600 });
+      const config = resolveStore({ store: as, storePasswordFile: path.join(dir, "pw") }, {});
+      const conn = await postgresConnection(config as Extract<typeof config, { kind: "postgres" }>);
+      expect(conn).to.deep.equal({ connectionString: as, password: "right-one" });
+      const s = await openStore(conn.connectionString, { password: conn.password! });
+      await s.store.transact(async (tx) => tx.setControllerState("who", "swp_pw"));
+      expect(await s.store.read.getControllerState("who")).to.equal("swp_pw");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("TLS to the database by sslmode: verify-full with sslrootcert is encrypted and checked; without the CA it fails naming TLS", async () => {
+    const url = await pg!.createDatabase();
+    const tls = async (query: string) => {
+      const config = resolveStore({ store: `${url}?${query}` }, {});
+      return postgresConnection(config as Extract<typeof config, { kind: "postgres" }>);
+    };
+    const verified = await tls(`sslmode=verify-full&sslrootcert=${caFile}`);
+    const s = await openStore(verified.connectionString, { ssl: verified.ssl! });
+    const row = (await s.db.pool.query<{ ssl: boolean }>("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")).rows[0];
+    expect(row?.ssl).to.equal(true);
+    const unverified = await tls("sslmode=require");
+    const r = await openStore(unverified.connectionString, { ssl: unverified.ssl! });
+    expect((await r.db.pool.query<{ ssl: boolean }>("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")).rows[0]?.ssl).to.equal(true);
+    const noCa = await tls("sslmode=verify-full");
+    const err = await rejection(openPostgresStore({ connectionString: noCa.connectionString, ssl: noCa.ssl! }));
+    expect(err.message).to.match(/^--store postgres:\/\/postgres@127\.0\.0\.1:\d+\/\w+: TLS to the database failed: .*certificate.* \(sslmode in the --store URL\)$/);
   });
 
   it("refuses a database whose schema is newer than this binary, naming both versions", async () => {

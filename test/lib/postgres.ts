@@ -72,8 +72,9 @@ let databases = 0;
 /**
  * Starts a fresh cluster. Throws with initdb's/postgres's output when it cannot.
  * @param opts.settings extra `-c name=value` server settings.
+ * @param opts.hba pg_hba.conf lines matched before the loopback trust lines (e.g. a role that must give a password).
  */
-export async function startPostgres(opts: { settings?: Record<string, string> } = {}): Promise<PostgresServer> {
+export async function startPostgres(opts: { settings?: Record<string, string>; hba?: string[] } = {}): Promise<PostgresServer> {
   const bin = postgresBinDir();
   const why = postgresUnavailable();
   if (!bin || why) throw new Error(why ?? "PostgreSQL is not installed");
@@ -99,7 +100,10 @@ export async function startPostgres(opts: { settings?: Record<string, string> } 
     throw new Error(`initdb failed (${init.status}): ${init.stderr || init.stdout}`);
   }
   // Loopback only, trust: nothing outside this machine can reach it.
-  writeFileSync(path.join(data, "pg_hba.conf"), "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n");
+  writeFileSync(
+    path.join(data, "pg_hba.conf"),
+    [...(opts.hba ?? []), "local all all trust", "host all all 127.0.0.1/32 trust", "host all all ::1/128 trust", ""].join("\n"),
+  );
   const settings: Record<string, string> = {
     listen_addresses: "127.0.0.1",
     unix_socket_directories: dir,

@@ -40,8 +40,13 @@ export interface PgConnection {
 
 /** A pool with the settings every store connection uses (int8 as number, errors of idle clients absorbed). */
 export function createPool(c: PgConnection): Pool {
+  // Not `connectionString`: node-postgres would let the URL's (absent) password override `password`.
+  const u = new URL(c.connectionString);
   const pool = new Pool({
-    connectionString: c.connectionString,
+    host: decodeURIComponent(u.hostname).replace(/^\[(.*)\]$/, "$1"),
+    port: u.port ? Number(u.port) : 5432,
+    user: decodeURIComponent(u.username),
+    database: decodeURIComponent(u.pathname.replace(/^\//, "")),
     ...(c.password !== undefined ? { password: c.password } : {}),
     ...(c.ssl ? { ssl: c.ssl } : {}),
     max: c.max ?? 10,
