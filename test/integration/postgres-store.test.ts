@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL store's own behaviour, beyond the contract suite (test/contract runs every port on
- * it): start-up errors that name the flag, a database with a newer schema refused, two controllers
- * migrating at once, the writer lock and fence hook, and a database crash: calls fail UNAVAILABLE
+ * it): start-up errors that name the flag (unreachable, no such database, a missing or wrong
+ * password), TLS by sslmode, a database with a newer schema refused, two controllers migrating at once, the writer lock and fence hook, and a database crash: calls fail UNAVAILABLE
  * while it is down and succeed after. In-process against a real PostgreSQL (test/lib/postgres.ts).
  */
 import { expect } from "chai";
