@@ -37,6 +37,7 @@ export const STORE_ARGS = {
   "store-password-file": { type: "string" as const },
 };
 
+/** The `--help` lines of these flags. */
 export const STORE_USAGE = `  --store sqlite|URL      where the state lives: sqlite (default, in --data-dir) or PostgreSQL,
                           postgres://USER@HOST:PORT/DB[?sslmode=require|verify-ca|verify-full[&sslrootcert=CA.pem]]
                           (blobs stay in --data-dir for now)
