@@ -199,6 +199,30 @@ describe("PostgreSQL store: start-up, concurrency, fence, database crash", funct
     expect(await a.store.read.getControllerState("k")).to.equal("b");
   });
 
+  it("a writer that waits past lock_timeout for another controller's transaction fails UNAVAILABLE, and writes once the lock is free", async () => {
+    const url = await pg!.createDatabase();
+    const a = await openStore(url);
+    const b = await openPostgresStore({ connectionString: url, max: 2, lockTimeoutMs: 200 });
+    open.push(b);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    const holder = a.store.transact(async (tx) => {
+      await tx.setControllerState("k", "a");
+      entered();
+      await held;
+    });
+    await inside;
+    const err = await rejection(b.store.transact(async (tx) => tx.setControllerState("k", "b")));
+    expect((err as DomainError).kind).to.equal("unavailable");
+    expect(err.message).to.match(/^the database is busy: a lock stayed held past lock_timeout/);
+    release();
+    await holder;
+    await b.store.transact(async (tx) => tx.setControllerState("k", "b"));
+    expect(await a.store.read.getControllerState("k")).to.equal("b");
+  });
+
   it("a database crash: reads and writes fail UNAVAILABLE while it is down, and succeed once it is back", async () => {
     const url = await pg!.createDatabase();
     const s = await openStore(url);

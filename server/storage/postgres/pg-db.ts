@@ -36,6 +36,17 @@ export interface PgConnection {
   ssl?: { rejectUnauthorized: boolean; ca?: string };
   /** Pool size (default 10). */
   max?: number;
+  /**
+   * How long a write transaction waits for the writer lock (held by another controller's
+   * transaction) before it fails UNAVAILABLE; default 30000 ms (PostgreSQL's lock_timeout).
+   */
+  lockTimeoutMs?: number;
+  /**
+   * A session of ours idle inside a transaction this long is ended by the server, so that a
+   * controller paused mid-transaction (SIGSTOP, a VM freeze) cannot hold the writer lock for ever;
+   * default 60000 ms (idle_in_transaction_session_timeout). LEASE may want it shorter.
+   */
+  idleInTransactionMs?: number;
 }
 
 /** A pool with the settings every store connection uses (int8 as number, errors of idle clients absorbed). */
@@ -52,6 +63,9 @@ export function createPool(c: PgConnection): Pool {
     max: c.max ?? 10,
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    lock_timeout: c.lockTimeoutMs ?? 30_000,
+    idle_in_transaction_session_timeout: c.idleInTransactionMs ?? 60_000,
     types: TYPES,
   });
   // An idle client whose server went away emits here; the pool drops it and the next use reconnects.

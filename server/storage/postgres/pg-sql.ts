@@ -95,6 +95,12 @@ export function isConnectionError(e: unknown): boolean {
 
 /** A connection failure as the domain's "unavailable" (gRPC UNAVAILABLE: retry); any other error as it is. */
 export function mapPgError(e: unknown): unknown {
+  if ((e as { code?: unknown } | undefined)?.code === "55P03") {
+    return new DomainError("unavailable", `the database is busy: a lock stayed held past lock_timeout (${(e as Error).message})`, {
+      reason: "STORE_UNAVAILABLE",
+      cause: e,
+    });
+  }
   if (e instanceof DomainError || !isConnectionError(e)) return e;
   return new DomainError("unavailable", `the database is unavailable: ${(e as Error)?.message ?? String(e)}`, { reason: "STORE_UNAVAILABLE", cause: e });
 }
