@@ -244,6 +244,15 @@ describe("PostgreSQL store: start-up, concurrency, fence, database crash", funct
     expect(await s.store.read.getControllerState("k")).to.equal("after");
   });
 
+  it("queued writes (values inlined as literals) store any text exactly: quotes, backslashes, $1, unicode", async () => {
+    const s = await openStore(await pg!.createDatabase());
+    const nasty = ["it's", "x\\'; DROP TABLE controller_state; --", "$1 $$ ? ?", "naïve ☃ \u{1F600}", "\\x00\\n", "E'\\''"];
+    await s.store.transact(async (tx) => {
+      for (const [i, v] of nasty.entries()) await tx.setControllerState(`k${i}`, v);
+    });
+    for (const [i, v] of nasty.entries()) expect(await s.store.read.getControllerState(`k${i}`)).to.equal(v);
+  });
+
   it("--store: postgres URLs checked (no password in the URL, sslmode), sqlite the default", () => {
     expect(resolveStore({}, {})).to.deep.equal({ kind: "sqlite" });
     expect(resolveStore({ store: "postgres://sw@db.example:6432/swpatch?sslmode=verify-full" }, {})).to.deep.equal({
