@@ -88,7 +88,16 @@ async function runFleet(n: number, feedDir: string, patchFiles: [string, string]
   const pin = canPin() && !process.env.BENCH_FLEET_NOPIN;
   const ctl = await startBenchController(
     dataDir,
-    ["--base-feed", feedDir, "--trust", `${ROOT}/test/fixtures/starlingx/dev-certificate.pem:dev`, ...(await store.args())],
+    [
+      "--base-feed",
+      feedDir,
+      "--trust",
+      `${ROOT}/test/fixtures/starlingx/dev-certificate.pem:dev`,
+      // The simulated hosts share one connection (a stream each): above the default 256 they would wait.
+      "--grpc-max-concurrent-streams",
+      String(Math.max(256, n + 64)),
+      ...(await store.args()),
+    ],
     {},
     pin ? { cpus: "0" } : {},
   );
