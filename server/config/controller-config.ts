@@ -7,9 +7,10 @@ import { KEYSTONE_ARGS, KEYSTONE_USAGE, keystoneOptions, resolveKeystone, type K
 import { checkHttpListenPolicy } from "../transport/http/listen-policy.js";
 import { PAIR_ARGS, PAIR_USAGE, pairOptions, resolvePair, type PairConfig, type PairOptions } from "./pair-options.js";
 import { STATE_LIMITS_USAGE, STATE_LIMIT_ARGS, resolveStateLimits, stateLimitOptions, type StateLimitOptions, type StateLimits } from "./state-limits.js";
+import { STORE_ARGS, STORE_USAGE, resolveStore, storeOptions, type StoreConfig, type StoreOptions } from "./store-options.js";
 
 /** Options of `sw-patch-controller`; every field optional. */
-export interface ControllerOptions extends StateLimitOptions, KeystoneOptions, PairOptions {
+export interface ControllerOptions extends StateLimitOptions, KeystoneOptions, PairOptions, StoreOptions {
   /** Data directory (sqlite file, blobs, temp). Default `./data`. */
   dataDir?: string;
   /** gRPC listen address `host:port`; port 0 picks a free port. Default `127.0.0.1:5490`. */
@@ -125,6 +126,8 @@ export interface ControllerConfig {
   readonly keystone: KeystoneConfig | undefined;
   /** The controller pair (pair-options.ts); undefined: a single controller. */
   readonly pair: PairConfig | undefined;
+  /** Where the state lives (store-options.ts): sqlite in dataDir, or PostgreSQL. */
+  readonly store: StoreConfig;
 }
 
 /** Timeouts and connection caps of every HTTP listener (web console, patching REST API, VIM API). */
@@ -257,6 +260,7 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
     limits,
     keystone: resolveKeystone(options),
     pair: resolvePair(options),
+    store: resolveStore(options, env),
     web: webAddr ? { ...webAddr, staticDir: path.resolve(options.webStaticDir ?? defaultStatic) } : undefined,
     patchApi: patchApiAddr ? { ...patchApiAddr, localTrust: !!options.patchApiLocalTrust } : undefined,
     timeScale,
@@ -317,7 +321,7 @@ export const CONTROLLER_USAGE = `usage: sw-patch-controller [options]
   --watch-buffer N        messages a watch stream may have waiting before it is ended (default 1024)
   --event-retention SPEC  events kept: a count (100000), an age (7d, 12h), both (100000,7d)
                           or unlimited (default 100000); older history is OUT_OF_RANGE
-${STATE_LIMITS_USAGE}${KEYSTONE_USAGE}${PAIR_USAGE}  -h, --help              this help
+${STATE_LIMITS_USAGE}${KEYSTONE_USAGE}${PAIR_USAGE}${STORE_USAGE}  -h, --help              this help
 `;
 
 /** `N`, `NK`/`NKiB` (x1024) or `NM`/`NMiB` (x1048576), a whole number of bytes. */
@@ -374,6 +378,7 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
         ...STATE_LIMIT_ARGS,
         ...KEYSTONE_ARGS,
         ...PAIR_ARGS,
+        ...STORE_ARGS,
         help: { type: "boolean", short: "h" },
       },
     });
@@ -424,5 +429,6 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
   Object.assign(out, stateLimitOptions(v));
   Object.assign(out, keystoneOptions(v));
   Object.assign(out, pairOptions(v));
+  Object.assign(out, storeOptions(v));
   return out;
 }

@@ -11,10 +11,11 @@ import { AgentServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/age
 import { OrchestrationServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/orchestration_service.js";
 import { AdminServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/admin_service.js";
 import type { ControllerConfig } from "../config/controller-config.js";
-import { Db, dbStats } from "../storage/sqlite/db.js";
-import { migrations } from "../storage/sqlite/migrations/index.js";
+import { dbStats } from "../storage/sqlite/db.js";
 import { BlobStore } from "../storage/sqlite/blob-store.js";
-import { SqliteStore } from "../storage/sqlite/store.js";
+import type { Store } from "../domain/store.js";
+import { openStore, type StoreStats } from "./open-store.js";
+import type { Fence } from "../storage/postgres/pg-db.js";
 import { createShellCheckRunner } from "../lib/shell-check-runner.js";
 import { EventLog } from "../domain/events/event-log.js";
 import { PatchManager } from "../domain/patches/patch-manager.js";
@@ -24,7 +25,6 @@ import type { LocalSigningKey } from "./local-signing-key.js";
 import { createLogger, type Logger } from "../lib/log.js";
 import { AuthManager, AuditLog, TrustManager } from "../domain/auth/index.js";
 import { CredentialRevocations, HostEnrollment } from "../domain/auth/index.js";
-import { AuthStore } from "../storage/sqlite/auth-store.js";
 import { createAuthMiddleware } from "../transport/auth-middleware.js";
 import { createAdminService } from "../transport/admin-service.js";
 import { checkListenPolicy, serverCredentials } from "../transport/tls.js";
@@ -72,8 +72,10 @@ export interface Controller {
   /** Address of the web console, when --web-listen was given. */
   readonly webAddress: string | undefined;
   readonly events: EventLog;
-  /** The sqlite store (diagnostics: commit counts). */
-  readonly store: SqliteStore;
+  /** The store (`--store`: sqlite or PostgreSQL). */
+  readonly store: Store;
+  /** The store's transaction and commit counts (diagnostics). */
+  readonly storeStats: StoreStats;
   readonly log: Logger;
   /** The controller pair (--controller-id); undefined for a single controller. */
   readonly pair: ControllerPair | undefined;
@@ -166,15 +168,16 @@ async function listenHttp(
 }
 
 /** Builds and starts a controller: config -> db + migrations -> domain -> transport -> listen. */
-export async function createController(config: ControllerConfig, opts: { log?: Logger } = {}): Promise<Controller> {
+export async function createController(config: ControllerConfig, opts: { log?: Logger; storeFence?: Fence } = {}): Promise<Controller> {
   let state: Lifecycle = "starting";
   const log = opts.log ?? createLogger({ level: config.logLevel, bindings: { proc: "controller" } });
   await fsp.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const started = await startupTrust({ dataDir: config.dataDir, explicit: config.trust, defaults: config.defaultTrust });
   const configuredTrust: TrustStore = started.store;
   if (started.localKey?.created) log.info("local signing key generated", { key: started.localKey.keyFile, certificate: started.localKey.certFile });
-  const db = await Db.open(path.join(config.dataDir, "sw-patch.sqlite"), migrations);
-  const authStore = new AuthStore(db);
+  const opened = await openStore(config, opts.storeFence ? { fence: opts.storeFence } : {});
+  if (opened.kind === "postgres") log.info("store: PostgreSQL", { database: opened.where });
+  const authStore = opened.auth;
   // Enrolment (ENROL): revocations reach open agent streams; enrolments share the auth store.
   const revocations = new CredentialRevocations();
   const auth = new AuthManager({ store: authStore, revocations });
@@ -191,7 +194,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   const adminTokenFile = path.join(config.dataDir, "admin.token");
   const newAdmin = await auth.ensureAdminTokenFile(adminTokenFile);
   if (newAdmin) log.info("admin token written", { file: adminTokenFile, tokenId: newAdmin });
-  const store = new SqliteStore(db);
+  const store = opened.store;
   const events = new EventLog(store.read, {
     maxBuffered: config.watchBuffer,
     retention: { store, rule: config.eventRetention, onError: (e) => log.warn("event retention: prune failed", { error: (e as Error)?.message }) },
@@ -369,6 +372,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     webAddress,
     events,
     store,
+    storeStats: opened.stats,
     log,
     pair,
     async close() {
@@ -392,9 +396,9 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       await shutdownGrpc(server, log);
       await audit.flushWindows(true).catch((e: unknown) => log.warn("audit summary not written", { error: (e as Error).message }));
       await events.close();
-      log.info("database transactions", { transactions: db.txCount, commits: db.commitCount });
+      log.info("database transactions", { transactions: opened.stats.txCount, commits: opened.stats.commitCount });
       if (dbStats) for (const [k, v] of [...dbStats].sort((a, b) => b[1] - a[1])) log.info("statements", { n: v, sql: k });
-      await db.close();
+      await opened.close();
       state = "stopped";
     },
   };

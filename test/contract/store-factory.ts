@@ -14,6 +14,7 @@ import { BlobStore } from "../../server/storage/sqlite/blob-store.js";
 import { AuthStore } from "../../server/storage/sqlite/auth-store.js";
 import { FileBlobs, MemoryAuthStore, MemoryStore, emptyDisk, type Disk } from "./memory-store.js";
 import { FakeStore } from "../lib/fake-store.js";
+import { postgresFactory, postgresSkipReason } from "./postgres-factory.js";
 
 /** One open store: every port over the same data. */
 export interface StoreUnderTest {
@@ -168,8 +169,11 @@ async function openFake(dir: string, store: FakeStore, disk: { d: Disk }): Promi
   };
 }
 
-/** Every store the contract suite runs against. */
-export const factories: readonly StoreFactory[] = [sqliteFactory, memoryFactory, fakeFactory];
+/**
+ * Every store the contract suite runs against. PostgreSQL when this machine has it (npm test's
+ * pretest installs it); otherwise test/contract/postgres.test.ts says why it is skipped.
+ */
+export const factories: readonly StoreFactory[] = [sqliteFactory, memoryFactory, fakeFactory, ...(postgresSkipReason ? [] : [postgresFactory])];
 
 /** A fresh store per test: `s()` is the running test's; `reopen()` swaps it for its reopened self. */
 export function storePerTest(f: StoreFactory): { s: () => StoreUnderTest; reopen: () => Promise<StoreUnderTest> } {

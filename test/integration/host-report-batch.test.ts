@@ -38,7 +38,7 @@ describe("host reports written together", function () {
       .filter((p) => p.name !== "sysinv")
       .concat([sysinv2]);
   const report = (packages: ReturnType<typeof base>) => fromProtoReport(AgentReport.fromPartial({ packages, state: AgentState.AGENT_STATE_IDLE }));
-  const db = () => ctl.store.db;
+  const db = () => ctl.storeStats;
   const current = (h: string) => ctl.hosts.list().find((x) => x.hostname === h)?.patchCurrent;
 
   before(async () => {

@@ -38,12 +38,17 @@ export function postgresUnavailable(): string | undefined {
 export interface PostgresServer {
   readonly host: string;
   readonly port: number;
+  /** The postmaster's process id (its backends are its children), undefined while stopped. */
+  readonly pid: number | undefined;
   /** `postgres://postgres@127.0.0.1:PORT/postgres`. */
   readonly adminUrl: string;
   /** Creates an empty database and returns its URL. */
   createDatabase(name?: string): Promise<string>;
-  /** Stops the server with SIGKILL (a crash) and starts it again on the same port and data. */
-  restart(opts?: { crash?: boolean }): Promise<void>;
+  /**
+   * Stops the server (with SIGKILL when `crash`: a crash) and starts it again on the same port and
+   * data; `whileDown` runs between the two (what clients see while there is no server).
+   */
+  restart(opts?: { crash?: boolean; whileDown?: () => Promise<void> }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -67,8 +72,9 @@ let databases = 0;
 /**
  * Starts a fresh cluster. Throws with initdb's/postgres's output when it cannot.
  * @param opts.settings extra `-c name=value` server settings.
+ * @param opts.hba pg_hba.conf lines matched before the loopback trust lines (e.g. a role that must give a password).
  */
-export async function startPostgres(opts: { settings?: Record<string, string> } = {}): Promise<PostgresServer> {
+export async function startPostgres(opts: { settings?: Record<string, string>; hba?: string[] } = {}): Promise<PostgresServer> {
   const bin = postgresBinDir();
   const why = postgresUnavailable();
   if (!bin || why) throw new Error(why ?? "PostgreSQL is not installed");
@@ -94,7 +100,10 @@ export async function startPostgres(opts: { settings?: Record<string, string> } 
     throw new Error(`initdb failed (${init.status}): ${init.stderr || init.stdout}`);
   }
   // Loopback only, trust: nothing outside this machine can reach it.
-  writeFileSync(path.join(data, "pg_hba.conf"), "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n");
+  writeFileSync(
+    path.join(data, "pg_hba.conf"),
+    [...(opts.hba ?? []), "local all all trust", "host all all 127.0.0.1/32 trust", "host all all ::1/128 trust", ""].join("\n"),
+  );
   const settings: Record<string, string> = {
     listen_addresses: "127.0.0.1",
     unix_socket_directories: dir,
@@ -169,6 +178,9 @@ export async function startPostgres(opts: { settings?: Record<string, string> } 
     get port() {
       return port;
     },
+    get pid() {
+      return child?.pid;
+    },
     get adminUrl() {
       return adminUrl();
     },
@@ -184,10 +196,18 @@ export async function startPostgres(opts: { settings?: Record<string, string> } 
       }
       return `postgres://postgres@127.0.0.1:${port}/${db}`;
     },
-    async restart(o: { crash?: boolean } = {}): Promise<void> {
+    async restart(o: { crash?: boolean; whileDown?: () => Promise<void> } = {}): Promise<void> {
       const keep = port;
       await halt(o.crash ? "SIGKILL" : "SIGINT");
       port = keep;
+      if (o.whileDown) {
+        try {
+          await o.whileDown();
+        } finally {
+          await launch();
+        }
+        return;
+      }
       await launch();
     },
     async stop(): Promise<void> {

@@ -69,14 +69,17 @@ const tokenParams = (rec: TokenRecord) => [rec.id, rec.role, rec.hostname, rec.d
  * through `revokeToken` below (which drops the entry once the revocation is committed), so a
  * revocation is still seen by the next call. Shared by every AuthStore over the same Db.
  */
-const tokenCaches = new WeakMap<Db, Map<string, TokenRecord>>();
+const tokenCaches = new WeakMap<AuthDb, Map<string, TokenRecord>>();
 const TOKEN_CACHE_MAX = 10_000;
+
+/** What the auth stores use of a database: sqlite's Db, or the PostgreSQL adapter's PgDb (same SQL). */
+export type AuthDb = Pick<Db, "tx" | "read" | "writeLazily">;
 
 /** One object implementing the auth stores over the controller's Db. Reads see committed state. */
 export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore, EnrollmentStore {
   private readonly tokens: Map<string, TokenRecord>;
 
-  constructor(private readonly db: Db) {
+  constructor(private readonly db: AuthDb) {
     let cache = tokenCaches.get(db);
     if (!cache) tokenCaches.set(db, (cache = new Map()));
     this.tokens = cache;

@@ -81,8 +81,8 @@ class SqliteHostWrites implements HostWrites {
   }
 }
 
-/** The StoreTx of one sqlite transaction body. */
-class SqliteStoreTx implements StoreTx {
+/** The StoreTx of one transaction body (over any `Tx`: the PostgreSQL adapter's too). */
+export class SqliteStoreTx implements StoreTx {
   private p: PatchWrites | undefined;
   private h: HostWrites | undefined;
   constructor(private readonly tx: Tx) {}
@@ -109,7 +109,8 @@ class SqliteStoreTx implements StoreTx {
   }
 }
 
-function reader(r: Reader): StoreReader {
+/** The StoreReader over a `Reader` (the PostgreSQL adapter's too). */
+export function reader(r: Reader): StoreReader {
   return {
     loadPatches: () => ps.loadPatches(r),
     knownBlobs: () => ps.knownBlobs(r),

@@ -1,0 +1,46 @@
+/**
+ * The store a controller runs on (`--store`): sqlite in --data-dir (the default, as before) or
+ * PostgreSQL. Blobs stay in <data-dir>/blobs on both for now (PGBLOBS moves them).
+ */
+import * as path from "node:path";
+import type { EventRetentionPort, Store } from "../domain/store.js";
+import type { AuditStore, EnrollmentStore, TokenStore, TrustedKeyStore } from "../domain/auth/index.js";
+import type { ControllerConfig } from "../config/controller-config.js";
+import { postgresConnection } from "../config/store-options.js";
+import { Db } from "../storage/sqlite/db.js";
+import { migrations } from "../storage/sqlite/migrations/index.js";
+import { SqliteStore } from "../storage/sqlite/store.js";
+import { AuthStore } from "../storage/sqlite/auth-store.js";
+import { openPostgresStore, describeUrl } from "../storage/postgres/store.js";
+import type { Fence } from "../storage/postgres/pg-db.js";
+
+/** Transactions asked for and commits made (a commit may carry several): diagnostics. */
+export interface StoreStats {
+  readonly txCount: number;
+  readonly commitCount: number;
+}
+
+/** An open store: every port a controller needs but blobs. */
+export interface OpenStore {
+  readonly kind: "sqlite" | "postgres";
+  /** For logs: the sqlite file, or the URL without password. */
+  readonly where: string;
+  readonly store: Store & EventRetentionPort;
+  readonly auth: TokenStore & TrustedKeyStore & AuditStore & EnrollmentStore;
+  readonly stats: StoreStats;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the configured store and applies its migrations.
+ * @param opts.fence PostgreSQL only: run first in every write transaction (LEASE's epoch check).
+ */
+export async function openStore(config: ControllerConfig, opts: { fence?: Fence } = {}): Promise<OpenStore> {
+  if (config.store.kind === "postgres") {
+    const pg = await openPostgresStore(await postgresConnection(config.store), opts.fence ? { fence: opts.fence } : {});
+    return { kind: "postgres", where: describeUrl(config.store.connectionString), store: pg.store, auth: pg.auth, stats: pg.db, close: () => pg.close() };
+  }
+  const file = path.join(config.dataDir, "sw-patch.sqlite");
+  const db = await Db.open(file, migrations);
+  return { kind: "sqlite", where: file, store: new SqliteStore(db), auth: new AuthStore(db), stats: db, close: () => db.close() };
+}
