@@ -1,9 +1,10 @@
 /**
  * Bench suite "http" (issue 17): the controller's HTTP listeners under load, from a separate client
  * process over keep-alive connections (Node's http.Agent): GET /patch/query (four patches in the
- * repository) at concurrency 1 and 32, a static console file (index.html and a 160 KB asset), the
+ * repository) at concurrency 1 and 32, a static console file (index.html and a 230 KB asset), the
  * VIM GET strategy, and POST /patch/upload (multipart, a ~1 MiB and a ~30 MiB patch: time per upload
- * and the controller's RSS growth). Each load runs BENCH_HTTP_SECONDS (default 5) after a 1 s
+ * and the controller's RSS growth: its highest VmRSS sampled every 20 ms during the uploads less
+ * its VmRSS before them). Each load runs BENCH_HTTP_SECONDS (default 5) after a 1 s
  * warm-up; figures: requests/s, p50/p99 latency and the controller's CPU per request (less
  * sensitive to a busy machine than requests/s). With BENCH_BASELINE_DIST=DIR (or `--baseline-dist
  * DIR` on the bench command line), DIR being another checkout's built dist/ (e.g. the hand-written
@@ -298,7 +299,10 @@ async function measure(fx: Fixture, label: string, root: string | undefined, log
       const size = (await fsp.stat(u.file)).size;
       const rss0 = vmRss(ctl.proc.pid!);
       const cpu0 = ctl.cpuSeconds();
-      const r = await runChild<UploadResult>("--child-http-upload", { api, file: u.file, id: u.id, n: u.n } satisfies UploadSpec);
+      // The controller's resident set sampled while the uploads run: growth = highest sample - before.
+      let rssMax = rss0;
+      const sampler = setInterval(() => (rssMax = Math.max(rssMax, vmRss(ctl.proc.pid!))), 20);
+      const r = await runChild<UploadResult>("--child-http-upload", { api, file: u.file, id: u.id, n: u.n } satisfies UploadSpec).finally(() => clearInterval(sampler));
       const cpu = (ctl.cpuSeconds() - cpu0) / u.n;
       const sorted = [...r.ms].sort((a, b) => a - b);
       const med = percentile(sorted, 50);
@@ -307,11 +311,12 @@ async function measure(fx: Fixture, label: string, root: string | undefined, log
       const peak = ctl.peakRss();
       log(
         `${label}: POST /patch/upload ${u.label} (${fmtMB(size)}) x${u.n}: median ${med.toFixed(0)} ms (${mbps.toFixed(1)} MB/s), max ${sorted[sorted.length - 1]!.toFixed(0)} ms, ` +
-          `controller CPU ${cpu.toFixed(3)} s/upload (incl. verify + delete), RSS ${fmtMB(rss0)} -> ${fmtMB(rss1)} (peak ${fmtMB(peak)}) [${fmtStatuses(r.statuses)}] ${r.info.slice(0, 80)}`,
+          `controller CPU ${cpu.toFixed(3)} s/upload (incl. verify + delete), RSS ${fmtMB(rss0)} before, ${fmtMB(rssMax)} at most during, ${fmtMB(rss1)} after ` +
+          `(process peak ${fmtMB(peak)}) [${fmtStatuses(r.statuses)}] ${r.info.slice(0, 80)}`,
       );
       fig.set(`upload ${u.label} median`, { value: med, unit: "ms", higherIsBetter: false, text: med.toFixed(0) });
       fig.set(`upload ${u.label} CPU/upload`, { value: cpu * 1000, unit: "ms", higherIsBetter: false, text: (cpu * 1000).toFixed(0) });
-      fig.set(`upload ${u.label} RSS growth`, { value: (rss1 - rss0) / 1048576, unit: "MB", higherIsBetter: false, text: ((rss1 - rss0) / 1048576).toFixed(1) });
+      fig.set(`upload ${u.label} RSS growth`, { value: (rssMax - rss0) / 1048576, unit: "MB", higherIsBetter: false, text: ((rssMax - rss0) / 1048576).toFixed(1) });
       fig.set(`upload ${u.label} peak RSS`, { value: peak / 1048576, unit: "MB", higherIsBetter: false, text: (peak / 1048576).toFixed(1) });
     }
   } finally {
@@ -360,6 +365,10 @@ export const httpSuite: BenchSuite = {
       for (const [k, n] of now) {
         const b = before.get(k);
         if (!b) continue;
+        if (!(b.value > 0)) {
+          log(`  ${k}: before ${b.text} ${b.unit}, now ${n.text} ${n.unit}`);
+          continue;
+        }
         const ratio = n.value / b.value;
         const worse = n.higherIsBetter ? ratio < 1 : ratio > 1;
         log(
