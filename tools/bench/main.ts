@@ -27,6 +27,7 @@ registerSuite("bomb", async () => (await import("./bomb.js")).bombSuite);
 registerSuite("slow-sockets", async () => (await import("./slow-sockets.js")).slowSocketsSuite);
 registerSuite("watch", async () => (await import("./watch.js")).watchSuite);
 registerSuite("blobs", async () => (await import("./blobs.js")).blobsSuite);
+registerSuite("http", async () => (await import("./http.js")).httpSuite);
 
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === "--child-verify") {
@@ -40,6 +41,24 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === "--child-bare-upload") {
     const { childBareUpload } = await import("./upload.js");
     return childBareUpload(argv.slice(1));
+  }
+  if (argv[0] === "--child-http-load") {
+    const { childHttpLoad } = await import("./http.js");
+    return childHttpLoad(argv.slice(1));
+  }
+  if (argv[0] === "--child-http-upload") {
+    const { childHttpUpload } = await import("./http.js");
+    return childHttpUpload(argv.slice(1));
+  }
+  // `--baseline-dist DIR`: another checkout's built dist/ to measure too (suites that compare builds, e.g. http).
+  const b = argv.indexOf("--baseline-dist");
+  if (b >= 0) {
+    if (!argv[b + 1]) {
+      process.stderr.write("--baseline-dist needs a directory\n");
+      return 1;
+    }
+    process.env.BENCH_BASELINE_DIST = argv[b + 1];
+    argv = [...argv.slice(0, b), ...argv.slice(b + 2)];
   }
   const names = argv.length > 0 ? argv : [...registry.keys()];
   for (const n of names) {

@@ -42,12 +42,13 @@ export async function writeRandom(file: string, bytes: number): Promise<void> {
   }
 }
 
-export async function buildBigRpm(dir: string, mb: number): Promise<string> {
+/** An RPM `name`-1.0-1.x86_64 (default bench-blob) holding `mb` MiB of random bytes in /opt/bench/`name`.bin. */
+export async function buildBigRpm(dir: string, mb: number, name = "bench-blob"): Promise<string> {
   const top = path.join(dir, "rpmbuild");
   for (const d of ["BUILD", "RPMS", "SPECS", "SOURCES", "tmp", "stage/opt/bench"]) await fsp.mkdir(path.join(top, d), { recursive: true });
-  await writeRandom(path.join(top, "stage/opt/bench/blob.bin"), mb * 1024 * 1024);
+  await writeRandom(path.join(top, `stage/opt/bench/${name}.bin`), mb * 1024 * 1024);
   const spec = [
-    "Name: bench-blob",
+    `Name: ${name}`,
     "Version: 1.0",
     "Release: 1",
     "Summary: bench payload",
@@ -62,7 +63,7 @@ export async function buildBigRpm(dir: string, mb: number): Promise<string> {
     `cp -a ${top}/stage/. %{buildroot}/`,
     "",
     "%files",
-    "/opt/bench/blob.bin",
+    `/opt/bench/${name}.bin`,
     "",
   ].join("\n");
   await fsp.writeFile(path.join(top, "SPECS/bench.spec"), spec);
@@ -82,7 +83,7 @@ export async function buildBigRpm(dir: string, mb: number): Promise<string> {
     ),
   );
   await fsp.rm(path.join(top, "stage"), { recursive: true, force: true });
-  return path.join(top, "RPMS/x86_64/bench-blob-1.0-1.x86_64.rpm");
+  return path.join(top, `RPMS/x86_64/${name}-1.0-1.x86_64.rpm`);
 }
 
 /** Child-process half: verify one patch, print {ms, maxRssKb} as JSON. */
