@@ -12,7 +12,6 @@ import { OrchestrationServiceDefinition } from "../../clients/sdk/src/gen/swpatc
 import { AdminServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/admin_service.js";
 import type { ControllerConfig } from "../config/controller-config.js";
 import { dbStats } from "../storage/sqlite/db.js";
-import { BlobStore } from "../storage/sqlite/blob-store.js";
 import type { Store } from "../domain/store.js";
 import { openStore, type StoreStats } from "./open-store.js";
 import type { Fence } from "../storage/postgres/pg-db.js";
@@ -201,7 +200,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   });
   await events.init();
   events.startRetention();
-  const blobs = new BlobStore(path.join(config.dataDir, "blobs"));
+  const blobs = opened.blobs;
   const tmpDir = path.join(config.dataDir, "tmp");
   // Uploads in flight and their temp disk, for every upload path (BOUNDS).
   const uploadBudget = new UploadBudget(config.uploads.maxConcurrent, config.uploads.maxTmpBytes);
