@@ -112,6 +112,9 @@ export function activeTerm(pair: ControllerPair | undefined, controllerId: strin
  * password and TLS), and the domain loaded the first time this controller is active. A standby writes nothing:
  * `load` (the domain's start-up reads and writes, fenced by the term) runs only once the lease is ours; until it
  * has succeeded `setReady(false)` keeps the gate shut. A failed load is retried when this controller is next active.
+ * Once another controller has served a term after this one loaded its domain, it stops competing: it has no way yet
+ * to re-read the state its peer changed, so it stays standby until restarted (a supervisor restarts it as a fresh
+ * standby).
  */
 export async function startPairOnStore(
   cfg: PairConfig,
@@ -124,6 +127,17 @@ export async function startPairOnStore(
 ): Promise<ControllerPair> {
   if (store.kind !== "postgres") throw new Error("startPairOnStore needs the PostgreSQL store");
   let ready = false;
+  let retired = false;
+  /** The epoch of the last term this controller served with its domain loaded. */
+  let servedEpoch: number | undefined;
+  const retire = (epoch: number) => {
+    retired = true;
+    setReady(false);
+    pair.leadership.retire();
+    log.error("another controller served a term since this one loaded its state: this controller stays standby until restarted (its state in memory is stale)", {
+      epoch,
+    });
+  };
   let loading: Promise<void> | undefined;
   const activate = () =>
     (loading ??= (async () => {
@@ -132,6 +146,7 @@ export async function startPairOnStore(
         await new Promise((r) => setImmediate(r));
         await load();
         ready = true;
+        servedEpoch = pair.leadership.status.epoch;
         setReady(true);
       } catch (e) {
         log.error("loading the domain as the active controller failed; retried when this controller is next active", { error: (e as Error).message });
@@ -146,7 +161,18 @@ export async function startPairOnStore(
     log,
     (s) => {
       if (s.role === "active" && !ready) void activate();
-      setHealthy(s.role === "active" && ready);
+      else if (s.role === "active" && !retired && servedEpoch !== undefined && s.epoch !== servedEpoch && s.epoch !== servedEpoch + 1) {
+        // Another controller held a term (epochs rise by one per takeover) while this one did not see it: stale.
+        retire(s.epoch);
+        void pair.leadership.swact().catch(() => undefined);
+      }
+      if (s.role === "active" && ready && !retired) servedEpoch = s.epoch;
+      setHealthy(s.role === "active" && ready && !retired);
+      // The domain in memory cannot be re-read yet: once another controller has served a term it is stale (the
+      // peer changed the store, and the event log numbers events in memory), so this controller must not take
+      // over again with it. It stops competing (still watching who is active) and stays standby until restarted.
+      // A term it lost with no other controller taking over (e.g. the database was down) leaves it current.
+      if (ready && !retired && s.active && s.active.controllerId !== cfg.controllerId) retire(s.epoch);
     },
     pool,
   );
