@@ -259,8 +259,7 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
     ...watchConfig(options),
     limits,
     keystone: resolveKeystone(options),
-    pair: resolvePair(options),
-    store: resolveStore(options, env),
+    ...pairAndStore(options, env),
     web: webAddr ? { ...webAddr, staticDir: path.resolve(options.webStaticDir ?? defaultStatic) } : undefined,
     patchApi: patchApiAddr ? { ...patchApiAddr, localTrust: !!options.patchApiLocalTrust } : undefined,
     timeScale,
@@ -431,4 +430,10 @@ export function parseControllerArgs(argv: string[]): ControllerOptions & { help?
   Object.assign(out, pairOptions(v));
   Object.assign(out, storeOptions(v));
   return out;
+}
+
+/** `--store` and the pair: with a PostgreSQL store, the pair's lease lives in the store's database. */
+function pairAndStore(options: ControllerOptions, env: NodeJS.ProcessEnv): { pair: PairConfig | undefined; store: StoreConfig } {
+  const store = resolveStore(options, env);
+  return { store, pair: resolvePair(options, store.kind === "postgres" ? store.connectionString : undefined) };
 }

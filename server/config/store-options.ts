@@ -40,7 +40,7 @@ export const STORE_ARGS = {
 /** The `--help` lines of these flags. */
 export const STORE_USAGE = `  --store sqlite|URL      where the state lives: sqlite (default, in --data-dir) or PostgreSQL,
                           postgres://USER@HOST:PORT/DB[?sslmode=require|verify-ca|verify-full[&sslrootcert=CA.pem]]
-                          (blobs stay in --data-dir for now)
+                          (patch files and packages too, cached in --data-dir/blob-cache)
   --store-password-file FILE  the PostgreSQL password (first line of FILE; never in the URL)
 `;
 

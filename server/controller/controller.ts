@@ -12,10 +12,10 @@ import { OrchestrationServiceDefinition } from "../../clients/sdk/src/gen/swpatc
 import { AdminServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/admin_service.js";
 import type { ControllerConfig } from "../config/controller-config.js";
 import { dbStats } from "../storage/sqlite/db.js";
-import { BlobStore } from "../storage/sqlite/blob-store.js";
 import type { Store } from "../domain/store.js";
 import { openStore, type StoreStats } from "./open-store.js";
 import type { Fence } from "../storage/postgres/pg-db.js";
+import { assertEpoch } from "../storage/postgres/lease.js";
 import { createShellCheckRunner } from "../lib/shell-check-runner.js";
 import { EventLog } from "../domain/events/event-log.js";
 import { PatchManager } from "../domain/patches/patch-manager.js";
@@ -50,7 +50,7 @@ import { HostManager } from "../domain/hosts/host-manager.js";
 import { descriptorSetBase64 } from "../transport/generated/descriptor-set.js";
 import { createKeystoneVerifier } from "../transport/keystone/create-keystone-verifier.js";
 import { standbyGate, type PairView } from "../transport/standby-gate.js";
-import { startPair, startingStatus, type ControllerPair } from "./pair.js";
+import { activeTerm, startPair, startPairOnStore, startingStatus, type ControllerPair } from "./pair.js";
 
 /** A running controller: its bound address and a graceful `close()`. */
 export interface Controller {
@@ -175,7 +175,13 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   const started = await startupTrust({ dataDir: config.dataDir, explicit: config.trust, defaults: config.defaultTrust });
   const configuredTrust: TrustStore = started.store;
   if (started.localKey?.created) log.info("local signing key generated", { key: started.localKey.keyFile, certificate: started.localKey.certFile });
-  const opened = await openStore(config, opts.storeFence ? { fence: opts.storeFence } : {});
+  // ---- the controller pair on the PostgreSQL store (issue 19): the lease is in the store's database and fences
+  // every write of the store and of its blobs; the domain loads (and writes its start-up rows) once active ----
+  const shared = config.pair?.leaseInStore === true;
+  let pair: ControllerPair | undefined;
+  const storeFence: Fence | undefined = shared ? (client) => assertEpoch(client, activeTerm(pair, config.pair!.controllerId)) : opts.storeFence;
+  // ---- end controller pair ----
+  const opened = await openStore(config, storeFence ? { fence: storeFence } : {});
   if (opened.kind === "postgres") log.info("store: PostgreSQL", { database: opened.where });
   const authStore = opened.auth;
   // Enrolment (ENROL): revocations reach open agent streams; enrolments share the auth store.
@@ -192,16 +198,17 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     });
   }
   const adminTokenFile = path.join(config.dataDir, "admin.token");
-  const newAdmin = await auth.ensureAdminTokenFile(adminTokenFile);
-  if (newAdmin) log.info("admin token written", { file: adminTokenFile, tokenId: newAdmin });
+  const ensureAdmin = async () => {
+    const newAdmin = await auth.ensureAdminTokenFile(adminTokenFile);
+    if (newAdmin) log.info("admin token written", { file: adminTokenFile, tokenId: newAdmin });
+  };
+  if (!shared) await ensureAdmin();
   const store = opened.store;
   const events = new EventLog(store.read, {
     maxBuffered: config.watchBuffer,
     retention: { store, rule: config.eventRetention, onError: (e) => log.warn("event retention: prune failed", { error: (e as Error)?.message }) },
   });
-  await events.init();
-  events.startRetention();
-  const blobs = new BlobStore(path.join(config.dataDir, "blobs"));
+  const blobs = opened.blobs;
   const tmpDir = path.join(config.dataDir, "tmp");
   // Uploads in flight and their temp disk, for every upload path (BOUNDS).
   const uploadBudget = new UploadBudget(config.uploads.maxConcurrent, config.uploads.maxTmpBytes);
@@ -217,14 +224,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     uploadBudget,
     checks: createShellCheckRunner(),
   });
-  await patches.init();
   const hosts = new HostManager({ store, events, patches, log, controllerRelease: config.release });
-  await hosts.init();
-  if (config.baseFeed) {
-    const r = await patches.importBaseFeed(config.release, config.baseFeed);
-    log.info("base feed imported", { release: config.release, dir: config.baseFeed, added: r.added, total: r.total });
-  }
-
   const orchestrator = new Orchestrator({
     port: createClusterAdapter({ hosts, patches, log }),
     persistence: createStoreStrategyPersistence({ store, events }),
@@ -232,15 +232,29 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     timeScale: config.timeScale,
     watchBuffer: config.watchBuffer,
   });
-  await orchestrator.init();
+  /** Loads the domain from the store and writes its start-up rows (orphan sweep, release, base feed, recovery). */
+  const initDomain = async () => {
+    await events.init();
+    events.startRetention();
+    await patches.init();
+    await hosts.init();
+    if (config.baseFeed) {
+      const r = await patches.importBaseFeed(config.release, config.baseFeed);
+      log.info("base feed imported", { release: config.release, dir: config.baseFeed, added: r.added, total: r.total });
+    }
+    await orchestrator.init();
+  };
+  // A pair member on the PostgreSQL store does this once it is active (a standby writes nothing: see activate).
+  if (!shared) await initDomain();
 
   const health = HealthState();
   // ---- the controller pair (issue 19): the gate answers as standby until the lease is ours ----
-  let pair: ControllerPair | undefined;
+  // On the PostgreSQL store the gate stays shut until the domain has loaded on this (active) controller.
+  let domainReady = !shared;
   const pairView: PairView | undefined = config.pair
     ? {
         status: () => pair?.view.status() ?? startingStatus(config.pair!),
-        term: () => pair?.view.term(),
+        term: () => (domainReady ? pair?.view.term() : undefined),
         swact: () => pair!.view.swact(),
       }
     : undefined;
@@ -300,7 +314,23 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     if (quiet) setLogVerbosity(logVerbosity.ERROR);
   });
   const address = `${host}:${port}`;
-  if (config.pair) pair = await startPair(config.pair, address, log, (s) => health.setStatus(s.role === "active" ? "healthy" : "unhealthy"));
+  if (config.pair && !shared) pair = await startPair(config.pair, address, log, (s) => health.setStatus(s.role === "active" ? "healthy" : "unhealthy"));
+  if (shared) {
+    const load = async () => {
+      await ensureAdmin();
+      await initDomain();
+      log.info("domain loaded from the store", { controllerId: config.pair!.controllerId, patches: patches.all().length, hosts: hosts.count() });
+    };
+    pair = await startPairOnStore(
+      config.pair!,
+      config.store,
+      address,
+      log,
+      load,
+      (ready) => (domainReady = ready),
+      (h) => health.setStatus(h ? "healthy" : "unhealthy"),
+    );
+  }
   // Every HTTP listener: the configured timeouts, its own connection cap and one shared total.
   const httpLimits = { ...config.httpLimits, pool: new ConnectionPool(config.httpLimits.maxConnectionsTotal) };
   // The HTTP front door (FRONTDOOR): TLS from the --tls-* files; tokens that are not ours go to the
@@ -379,6 +409,9 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       if (state !== "running") return;
       state = "stopping";
       health.setStatus("unhealthy");
+      // On the PostgreSQL store the active commits its riding writes while its term still fences them.
+      if (shared && domainReady && pair?.view.term())
+        await hosts.flush().catch((e: unknown) => log.warn("writes not flushed before stepping down", { error: (e as Error).message }));
       // A pair member steps down first, releasing the lease: its peer takes over at its next poll.
       await pair?.close();
       // Open streams (watchers, agent links) end first with UNAVAILABLE "controller is shutting
@@ -391,7 +424,9 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       await vim?.close();
       keystone?.close();
       await orchestrator.close();
-      await hosts.flush();
+      if (shared)
+        await hosts.flush().catch(() => undefined); // fenced once stepped down: flushed above
+      else await hosts.flush();
       hosts.close();
       await shutdownGrpc(server, log);
       await audit.flushWindows(true).catch((e: unknown) => log.warn("audit summary not written", { error: (e as Error).message }));

@@ -1,9 +1,10 @@
 /**
  * The store a controller runs on (`--store`): sqlite in --data-dir (the default, as before) or
- * PostgreSQL. Blobs stay in <data-dir>/blobs on both for now (PGBLOBS moves them).
+ * PostgreSQL. Blobs: <data-dir>/blobs with sqlite; in the database with PostgreSQL (PgBlobStore behind a
+ * cache in <data-dir>/blob-cache), so that the two controllers of a pair share them.
  */
 import * as path from "node:path";
-import type { EventRetentionPort, Store } from "../domain/store.js";
+import type { BlobPort, EventRetentionPort, Store } from "../domain/store.js";
 import type { AuditStore, EnrollmentStore, TokenStore, TrustedKeyStore } from "../domain/auth/index.js";
 import type { ControllerConfig } from "../config/controller-config.js";
 import { postgresConnection } from "../config/store-options.js";
@@ -11,7 +12,9 @@ import { Db } from "../storage/sqlite/db.js";
 import { migrations } from "../storage/sqlite/migrations/index.js";
 import { SqliteStore } from "../storage/sqlite/store.js";
 import { AuthStore } from "../storage/sqlite/auth-store.js";
+import { BlobStore } from "../storage/sqlite/blob-store.js";
 import { openPostgresStore, describeUrl } from "../storage/postgres/store.js";
+import { pgBlobPort } from "../storage/postgres/blob-store.js";
 import type { Fence } from "../storage/postgres/pg-db.js";
 
 /** Transactions asked for and commits made (a commit may carry several): diagnostics. */
@@ -20,27 +23,31 @@ export interface StoreStats {
   readonly commitCount: number;
 }
 
-/** An open store: every port a controller needs but blobs. */
+/** An open store: every port a controller needs. */
 export interface OpenStore {
   readonly kind: "sqlite" | "postgres";
   /** For logs: the sqlite file, or the URL without password. */
   readonly where: string;
   readonly store: Store & EventRetentionPort;
   readonly auth: TokenStore & TrustedKeyStore & AuditStore & EnrollmentStore;
+  /** Patch files and packages (not yet `init`ed: PatchManager.init does that). */
+  readonly blobs: BlobPort;
   readonly stats: StoreStats;
   close(): Promise<void>;
 }
 
 /**
  * Opens the configured store and applies its migrations.
- * @param opts.fence PostgreSQL only: run first in every write transaction (LEASE's epoch check).
+ * @param opts.fence PostgreSQL only: run first in every write transaction of the store and of the blob store (LEASE's epoch check).
  */
 export async function openStore(config: ControllerConfig, opts: { fence?: Fence } = {}): Promise<OpenStore> {
   if (config.store.kind === "postgres") {
     const pg = await openPostgresStore(await postgresConnection(config.store), opts.fence ? { fence: opts.fence } : {});
-    return { kind: "postgres", where: describeUrl(config.store.connectionString), store: pg.store, auth: pg.auth, stats: pg.db, close: () => pg.close() };
+    const blobs = pgBlobPort(pg.db.pool, { dataDir: config.dataDir, ...(opts.fence ? { fence: opts.fence } : {}) });
+    return { kind: "postgres", where: describeUrl(config.store.connectionString), store: pg.store, auth: pg.auth, blobs, stats: pg.db, close: () => pg.close() };
   }
   const file = path.join(config.dataDir, "sw-patch.sqlite");
   const db = await Db.open(file, migrations);
-  return { kind: "sqlite", where: file, store: new SqliteStore(db), auth: new AuthStore(db), stats: db, close: () => db.close() };
+  const blobs = new BlobStore(path.join(config.dataDir, "blobs"));
+  return { kind: "sqlite", where: file, store: new SqliteStore(db), auth: new AuthStore(db), blobs, stats: db, close: () => db.close() };
 }

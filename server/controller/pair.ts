@@ -8,6 +8,9 @@ import type { Logger } from "../lib/log.js";
 import { DomainError } from "../domain/errors.js";
 import { createLeasePool, ensureLeaseSchema, PostgresLease, type Fence } from "../storage/postgres/lease.js";
 import type { PairView } from "../transport/standby-gate.js";
+import type { Pool } from "pg";
+import { postgresConnection, type StoreConfig } from "../config/store-options.js";
+import { createPool } from "../storage/postgres/pg-db.js";
 
 /** A running pair member. */
 export interface ControllerPair {
@@ -32,11 +35,13 @@ export function startingStatus(cfg: PairConfig): LeadershipStatus {
  * Connects to the lease database (creating the lease table when missing) and starts competing for leadership.
  * @param address the bound gRPC address, advertised unless `--advertise` was given.
  * @param onChange called on every role change (health status, logging).
+ * @param leasePool the pool to hold the lease with (the PostgreSQL store's connection settings, `leaseInStore`); default:
+ *   one made from `cfg.leaseUrl`. Either way `close()` ends it.
  * @throws when the database cannot be reached or the schema cannot be applied.
  */
-export async function startPair(cfg: PairConfig, address: string, log: Logger, onChange: (s: LeadershipStatus) => void): Promise<ControllerPair> {
+export async function startPair(cfg: PairConfig, address: string, log: Logger, onChange: (s: LeadershipStatus) => void, leasePool?: Pool): Promise<ControllerPair> {
   const plog = log.child({ component: "leadership", controllerId: cfg.controllerId });
-  const pool = createLeasePool(cfg.leaseUrl, {}, (e) => plog.warn("lease database connection lost", { error: e.message }));
+  const pool = leasePool ?? createLeasePool(cfg.leaseUrl, {}, (e) => plog.warn("lease database connection lost", { error: e.message }));
   try {
     await ensureLeaseSchema(pool);
   } catch (e) {
@@ -91,4 +96,85 @@ export async function startPair(cfg: PairConfig, address: string, log: Logger, o
       await pool.end().catch(() => undefined);
     },
   };
+}
+
+/**
+ * The term to fence a write of the PostgreSQL store with (`leaseInStore`).
+ * @throws DomainError unavailable (reason NOT_ACTIVE) before the pair has started or while this controller is standby.
+ */
+export function activeTerm(pair: ControllerPair | undefined, controllerId: string): Fence {
+  if (!pair) throw new DomainError("unavailable", `controller ${controllerId} is not the active controller`, { reason: "NOT_ACTIVE" });
+  return pair.fence();
+}
+
+/**
+ * A pair member on the PostgreSQL store (`leaseInStore`): the lease in the store's database (its connection settings,
+ * password and TLS), and the domain loaded the first time this controller is active. A standby writes nothing:
+ * `load` (the domain's start-up reads and writes, fenced by the term) runs only once the lease is ours; until it
+ * has succeeded `setReady(false)` keeps the gate shut. A failed load is retried when this controller is next active.
+ * Once another controller has served a term after this one loaded its domain, it stops competing: it has no way yet
+ * to re-read the state its peer changed, so it stays standby until restarted (a supervisor restarts it as a fresh
+ * standby).
+ */
+export async function startPairOnStore(
+  cfg: PairConfig,
+  store: StoreConfig,
+  address: string,
+  log: Logger,
+  load: () => Promise<void>,
+  setReady: (ready: boolean) => void,
+  setHealthy: (healthy: boolean) => void,
+): Promise<ControllerPair> {
+  if (store.kind !== "postgres") throw new Error("startPairOnStore needs the PostgreSQL store");
+  let ready = false;
+  let retired = false;
+  /** The epoch of the last term this controller served with its domain loaded. */
+  let servedEpoch: number | undefined;
+  const retire = (epoch: number) => {
+    retired = true;
+    setReady(false);
+    pair.leadership.retire();
+    log.error("another controller served a term since this one loaded its state: this controller stays standby until restarted (its state in memory is stale)", {
+      epoch,
+    });
+  };
+  let loading: Promise<void> | undefined;
+  const activate = () =>
+    (loading ??= (async () => {
+      try {
+        // The caller assigns the returned pair (its store's fence reads it) before this runs.
+        await new Promise((r) => setImmediate(r));
+        await load();
+        ready = true;
+        servedEpoch = pair.leadership.status.epoch;
+        setReady(true);
+      } catch (e) {
+        log.error("loading the domain as the active controller failed; retried when this controller is next active", { error: (e as Error).message });
+        loading = undefined;
+      }
+      setHealthy(ready && !!pair.view.term());
+    })());
+  const pool = createPool({ ...(await postgresConnection(store)), max: 2 });
+  const pair: ControllerPair = await startPair(
+    cfg,
+    address,
+    log,
+    (s) => {
+      if (s.role === "active" && !ready) void activate();
+      else if (s.role === "active" && !retired && servedEpoch !== undefined && s.epoch !== servedEpoch && s.epoch !== servedEpoch + 1) {
+        // Another controller held a term (epochs rise by one per takeover) while this one did not see it: stale.
+        retire(s.epoch);
+        void pair.leadership.swact().catch(() => undefined);
+      }
+      if (s.role === "active" && ready && !retired) servedEpoch = s.epoch;
+      setHealthy(s.role === "active" && ready && !retired);
+      // The domain in memory cannot be re-read yet: once another controller has served a term it is stale (the
+      // peer changed the store, and the event log numbers events in memory), so this controller must not take
+      // over again with it. It stops competing (still watching who is active) and stays standby until restarted.
+      // A term it lost with no other controller taking over (e.g. the database was down) leaves it current.
+      if (ready && !retired && s.active && s.active.controllerId !== cfg.controllerId) retire(s.epoch);
+    },
+    pool,
+  );
+  return pair;
 }

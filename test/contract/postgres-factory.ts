@@ -1,14 +1,15 @@
 /**
  * The PostgreSQL store under the contract suite: one real server per test run (test/lib/postgres.ts),
  * started lazily by the first store and stopped in a root after() hook; a fresh database per store.
- * Blobs: the sqlite adapter's BlobStore (a file directory) until PGBLOBS puts them in the database.
+ * Blobs: in the same database, as a controller runs them (pgBlobPort: PgBlobStore behind the
+ * <data-dir>/blob-cache), with small chunks so that the suite's blobs span many chunks.
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
-import { BlobStore } from "../../server/storage/sqlite/blob-store.js";
 import { openPostgresStore } from "../../server/storage/postgres/store.js";
+import { pgBlobPort } from "../../server/storage/postgres/blob-store.js";
 import { postgresUnavailable, startPostgres, type PostgresServer } from "../lib/postgres.js";
 import type { StoreFactory, StoreUnderTest } from "./store-factory.js";
 
@@ -43,7 +44,7 @@ export const postgresFactory: StoreFactory = {
 
 async function openPg(pg: PostgresServer, url: string, dir: string): Promise<StoreUnderTest> {
   const opened = await openPostgresStore({ connectionString: url, max: 4 });
-  const blobs = new BlobStore(path.join(dir, "blobs"));
+  const blobs = pgBlobPort(opened.db.pool, { dataDir: dir, cacheMaxBytes: 64 << 20, chunkBytes: 256 << 10 });
   await blobs.init();
   await mkdir(path.join(dir, "scratch"), { recursive: true });
   let open = true;
@@ -60,6 +61,8 @@ async function openPg(pg: PostgresServer, url: string, dir: string): Promise<Sto
     scratch: path.join(dir, "scratch"),
     async reopen() {
       await shut();
+      // New objects on the same database; the local cache starts empty, as on the other controller.
+      for (const d of ["blob-files", "blob-cache"]) await rm(path.join(dir, d), { recursive: true, force: true });
       return openPg(pg, url, dir);
     },
     async close() {

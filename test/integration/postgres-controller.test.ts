@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Status } from "nice-grpc";
+import { Client } from "pg";
 import { AdminState } from "../../clients/sdk/src/gen/swpatch/v1/types.js";
 import { buildBaseFeed, buildPayloadRpm } from "../lib/base-feed.js";
 import { startCluster, type Cluster } from "../lib/cluster-harness.js";
@@ -23,6 +24,7 @@ describe("controller on PostgreSQL (--store postgres://...)", function () {
   let cluster: Cluster | undefined;
   let work: string | undefined;
   let patchFile: string;
+  let url: string;
   const sw = (...args: string[]) => runCli("sw-patch", args, { endpoint: cluster!.controller.endpoint, token: cluster!.controller.adminToken });
 
   before(async function () {
@@ -32,7 +34,7 @@ describe("controller on PostgreSQL (--store postgres://...)", function () {
       this.skip();
     }
     pg = await startPostgres();
-    const url = await pg.createDatabase();
+    url = await pg.createDatabase();
     const feed = await buildBaseFeed();
     work = mkdtempSync(path.join(os.tmpdir(), "swpatch-pgctl-"));
     const sysinv2 = await buildPayloadRpm({ name: "sysinv", version: "1.0", release: "2" });
@@ -60,6 +62,19 @@ describe("controller on PostgreSQL (--store postgres://...)", function () {
     expect(rpmQ(cluster!.agents.get("controller-0")!.root, "sysinv")).to.equal("sysinv-1.0-2.noarch");
     expect((await sw("query")).stdout).to.include("Applied");
     expect(existsSync(path.join(cluster!.controller.dataDir, "sw-patch.sqlite"))).to.equal(false);
+    // The patch file and its package live in the database (every blob the store records), none in <data-dir>/blobs.
+    expect(existsSync(path.join(cluster!.controller.dataDir, "blobs"))).to.equal(false);
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    try {
+      const { rows } = await c.query<{ missing: number; stored: number }>(
+        "SELECT (SELECT count(*) FROM blobs b WHERE NOT EXISTS (SELECT 1 FROM blob_contents c WHERE c.sha256 = b.sha256))::int AS missing, (SELECT count(*) FROM blob_contents)::int AS stored",
+      );
+      expect(rows[0]!.missing).to.equal(0);
+      expect(rows[0]!.stored).to.be.at.least(2);
+    } finally {
+      await c.end();
+    }
   });
 
   it("a kill -9 and restart of the controller keeps the patch, its state, the host and the admin token", async () => {

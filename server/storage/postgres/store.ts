@@ -1,6 +1,6 @@
 /**
- * The PostgreSQL store (`--store postgres://...`): every port but BlobPort (blobs stay in
- * <data-dir>/blobs until PGBLOBS moves them into the database).
+ * The PostgreSQL store (`--store postgres://...`): every port but BlobPort (that is PgBlobStore,
+ * blob-store.ts, on the same pool: controller/open-store.ts builds it).
  *
  * The repositories are the sqlite adapter's (server/storage/sqlite/*-store.ts, same logical
  * schema, SQL translated by pg-sql.ts); what differs is the transaction engine (pg-db.ts) and the

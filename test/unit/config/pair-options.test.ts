@@ -15,6 +15,7 @@ describe("controller config: the pair flags", () => {
       controllerId: "controller-1",
       advertise: undefined,
       leaseUrl: url,
+      leaseInStore: false,
       ttlMs: 4000,
       renewIntervalMs: 1000,
       safetyMarginMs: 1000,
@@ -35,5 +36,13 @@ describe("controller config: the pair flags", () => {
     expect(() => resolve(["--controller-id", "controller-0", "--lease", "mysql://x"])).to.throw(/--lease: expected a postgres:\/\/ URL/);
     expect(() => resolve(["--controller-id", "controller-0", "--lease", "postgres://x@h/db", "--lease-ttl", "100"])).to.throw(/--lease-ttl/);
     expect(() => resolve(["--controller-id", "controller-0", "--lease", "postgres://x@h/db", "--advertise", "nohost"])).to.throw(/--advertise/);
+  });
+
+  it("with --store postgres:// the store's database holds the lease (no --lease); a different --lease is refused", () => {
+    const url = "postgres://swpatch@127.0.0.1:5432/swpatch";
+    expect(resolve(["--store", url, "--controller-id", "controller-0"]).pair).to.deep.include({ leaseUrl: url, leaseInStore: true });
+    expect(resolve(["--store", url, "--controller-id", "controller-0", "--lease", url]).pair).to.deep.include({ leaseInStore: true });
+    expect(() => resolve(["--store", url, "--controller-id", "controller-0", "--lease", "postgres://x@h/other"])).to.throw(/lease lives in the store's database/);
+    expect(resolve(["--controller-id", "controller-0", "--lease", url]).pair).to.deep.include({ leaseInStore: false });
   });
 });

@@ -114,7 +114,10 @@ class FakeLeasePort implements LeasePort {
     });
   }
 
+  currentCalls = 0;
+
   current(): Promise<LeaseState> {
+    this.currentCalls++;
     return Promise.resolve(this.state());
   }
 
@@ -340,6 +343,29 @@ describe("Leadership (fake clock, fake lease store)", () => {
     const calls = port.calls;
     await clock.advance(5000);
     expect(port.calls - calls, "a stopped controller makes no store calls").to.be.at.most(6);
+    await b.stop();
+  });
+
+  it("a retired standby never takes the lease again but keeps naming the active one (polling, not spinning)", async () => {
+    const { clock, a, b, port } = pair();
+    a.start();
+    await clock.advance(0);
+    b.start();
+    await clock.advance(100);
+    b.retire();
+    await a.stop();
+    const calls = port.calls;
+    const looks = port.currentCalls;
+    await clock.advance(10_000);
+    expect(b.status.role).to.equal("standby");
+    expect(port.state().valid, "nobody took the free lease").to.equal(false);
+    expect(port.calls - calls, "no acquisition attempt").to.equal(0);
+    expect(port.currentCalls - looks, "it looks at its standby interval").to.be.within(5, 40);
+    a.start();
+    await clock.advance(1000);
+    expect(a.status.role).to.equal("active");
+    expect(b.status.active).to.deep.equal({ controllerId: "controller-0", address: "10.0.0.5:5490" });
+    await a.stop();
     await b.stop();
   });
 
