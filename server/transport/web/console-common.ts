@@ -5,7 +5,7 @@
 import { type DomainError } from "../../domain/errors.js";
 import type { Caller } from "../../domain/auth/roles.js";
 import { RPC_POLICY, type RpcRequirement } from "../../domain/auth/rpc-policy.js";
-import { HttpError, badRequest } from "../http/errors.js";
+import { CONSOLE_ERRORS, HttpError, badRequest } from "../http/errors.js";
 import { readBody } from "../http/body.js";
 import type { RequestContext } from "../http/target.js";
 
@@ -70,21 +70,10 @@ export const rpcRequirement = (path: string): RpcRequirement => {
 /** "/swpatch.v1.PatchService/ApplyPatches" → "ApplyPatches". */
 export const methodOf = (path: string) => path.slice(path.lastIndexOf("/") + 1);
 
-const STATUS_OF_KIND: Record<string, number> = {
-  "invalid-argument": 400,
-  "not-found": 404,
-  "already-exists": 409,
-  "failed-precondition": 409,
-  "permission-denied": 403,
-  unauthenticated: 401,
-  "resource-exhausted": 413,
-  aborted: 409,
-  unavailable: 503,
-};
-
 /** A domain refusal as the answer the browser shows: `{error, reason}` with the CLI's words. */
 export function refusal(e: DomainError, text: string): HttpError {
-  const status = STATUS_OF_KIND[e.kind] ?? 500;
+  // The console's one kind → status table (CONSOLE_ERRORS in http/errors.ts).
+  const status = CONSOLE_ERRORS.kindStatus[e.kind] ?? 500;
   return new HttpError(status, e.message, { error: status === 500 ? "Error: internal error" : text, reason: e.reason });
 }
 
