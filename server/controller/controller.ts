@@ -27,14 +27,14 @@ import { AuthManager, AuditLog, TrustManager } from "../domain/auth/index.js";
 import { CredentialRevocations, HostEnrollment } from "../domain/auth/index.js";
 import { createAuthMiddleware } from "../transport/auth-middleware.js";
 import { createAdminService } from "../transport/admin-service.js";
-import { checkListenPolicy, serverCredentials } from "../transport/tls.js";
+import { checkListenPolicy, readTlsPem, serverCredentialsFromPem } from "../transport/tls.js";
 import { Orchestrator } from "../domain/orchestration/orchestrator.js";
 import { createClusterAdapter } from "../domain/orchestration/cluster-adapter.js";
 import { createStoreStrategyPersistence } from "../storage/sqlite/strategy-store.js";
 import { createOrchestrationService } from "../transport/orchestration-service.js";
 import { createVimRestServer, type VimRestServer } from "../transport/vim-rest.js";
 import { ConnectionPool } from "../transport/http/limits.js";
-import { checkHttpListenPolicy, httpTlsOf } from "../transport/http/listen-policy.js";
+import { checkHttpListenPolicy } from "../transport/http/listen-policy.js";
 import type { ExternalTokenVerifier } from "../domain/auth/external-token.js";
 import { createEarlyAuthInterceptor } from "../transport/early-auth.js";
 import { createPatchApiServer } from "../transport/rest/patch-api.js";
@@ -304,7 +304,9 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   const host = config.listenHost.includes(":") ? `[${config.listenHost}]` : config.listenHost;
   const warning = checkListenPolicy(config.listenHost, !!config.tls, config.insecureListenAny);
   if (warning) log.warn("plaintext listener on a non-loopback address", { detail: warning });
-  const listen = () => server.listen(`${host}:${config.listenPort}`, config.tls ? serverCredentials(config.tls) : undefined);
+  // The --tls-* files, read once: the gRPC listener and the HTTP listeners are built from the same PEM.
+  const tlsPem = config.tls ? readTlsPem(config.tls) : undefined;
+  const listen = () => server.listen(`${host}:${config.listenPort}`, tlsPem ? serverCredentialsFromPem(tlsPem) : undefined);
   // grpc-js logs its own line for a failed bind; the ListenError says it once, naming the flag.
   const quiet = process.env.GRPC_VERBOSITY === undefined;
   if (quiet) setLogVerbosity(logVerbosity.NONE);
@@ -335,7 +337,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   const httpLimits = { ...config.httpLimits, pool: new ConnectionPool(config.httpLimits.maxConnectionsTotal) };
   // The HTTP front door (FRONTDOOR): TLS from the --tls-* files; tokens that are not ours go to the
   // external verifier (Keystone with --keystone-url).
-  const httpTls = config.tls ? httpTlsOf(config.tls) : undefined;
+  const httpTls = tlsPem;
   // Keystone v3 tokens on the HTTP APIs (--keystone-url); gRPC takes our own tokens only.
   const keystone = config.keystone ? await createKeystoneVerifier(config.keystone, log.child({ component: "keystone" })) : undefined;
   const externalTokens: ExternalTokenVerifier | undefined = keystone;

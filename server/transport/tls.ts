@@ -39,21 +39,41 @@ function readPem(file: string, flag: string): Buffer {
 }
 
 /**
+ * Checks PEM text: a certificate, a private key and (optionally) a client CA.
+ * @throws DomainError invalid-argument naming the flag when a value is not PEM.
+ */
+function checkPem(pem: TlsPem): { cert: Buffer; key: Buffer; clientCa?: Buffer } {
+  const cert = Buffer.from(pem.cert);
+  const key = Buffer.from(pem.key);
+  if (!/-----BEGIN CERTIFICATE-----/.test(cert.toString())) throw invalidArgument("--tls-cert: no PEM certificate found");
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key.toString())) throw invalidArgument("--tls-key: no PEM private key found");
+  if (pem.clientCa === undefined) return { cert, key };
+  const clientCa = Buffer.from(pem.clientCa);
+  if (!/-----BEGIN CERTIFICATE-----/.test(clientCa.toString())) throw invalidArgument("--tls-client-ca: no PEM certificate found");
+  return { cert, key, clientCa };
+}
+
+/**
  * Server credentials from PEM text. With `clientCa`, client certificates are required and
  * verified against it.
  * @throws DomainError invalid-argument when a value is not PEM.
  */
 export function serverCredentialsFromPem(pem: TlsPem): ServerCredentials {
-  const cert = Buffer.from(pem.cert);
-  const key = Buffer.from(pem.key);
-  if (!/-----BEGIN CERTIFICATE-----/.test(cert.toString())) throw invalidArgument("--tls-cert: no PEM certificate found");
-  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key.toString())) throw invalidArgument("--tls-key: no PEM private key found");
-  let ca: Buffer | null = null;
-  if (pem.clientCa !== undefined) {
-    ca = Buffer.from(pem.clientCa);
-    if (!/-----BEGIN CERTIFICATE-----/.test(ca.toString())) throw invalidArgument("--tls-client-ca: no PEM certificate found");
-  }
-  return ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], ca !== null);
+  const { cert, key, clientCa } = checkPem(pem);
+  return ServerCredentials.createSsl(clientCa ?? null, [{ cert_chain: cert, private_key: key }], clientCa !== undefined);
+}
+
+/**
+ * The PEM of the --tls-* files, read (synchronously, at start-up) and checked: what the gRPC
+ * listener and the HTTP listeners are both built from.
+ * @throws DomainError invalid-argument naming the flag when a file is unreadable or not PEM.
+ */
+export function readTlsPem(files: TlsFiles): { cert: Buffer; key: Buffer; clientCa?: Buffer } {
+  return checkPem({
+    cert: readPem(files.certFile, "--tls-cert"),
+    key: readPem(files.keyFile, "--tls-key"),
+    ...(files.clientCaFile !== undefined ? { clientCa: readPem(files.clientCaFile, "--tls-client-ca") } : {}),
+  });
 }
 
 /**
@@ -61,11 +81,7 @@ export function serverCredentialsFromPem(pem: TlsPem): ServerCredentials {
  * @throws DomainError invalid-argument naming the flag when a file is unreadable or not PEM.
  */
 export function serverCredentials(files: TlsFiles): ServerCredentials {
-  return serverCredentialsFromPem({
-    cert: readPem(files.certFile, "--tls-cert"),
-    key: readPem(files.keyFile, "--tls-key"),
-    ...(files.clientCaFile !== undefined ? { clientCa: readPem(files.clientCaFile, "--tls-client-ca") } : {}),
-  });
+  return serverCredentialsFromPem(readTlsPem(files));
 }
 
 /** True for 127.0.0.0/8, ::1, ::ffff:127.x and "localhost". */

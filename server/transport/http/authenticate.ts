@@ -18,6 +18,7 @@ import { isDomainError } from "../../domain/errors.js";
 import { LOCAL_CALLER, type Caller } from "../../domain/auth/roles.js";
 import type { ExternalTokenVerifier } from "../../domain/auth/external-token.js";
 import { parseToken } from "../../domain/auth/token.js";
+import { isLoopbackHost } from "../tls.js";
 import type { Logger } from "../../lib/log.js";
 
 /** Where the token came from. */
@@ -66,11 +67,9 @@ export interface Authenticated {
 /** Resolves the caller of `req` or throws {@link AuthRefusal}. */
 export type Authenticate = (req: http.IncomingMessage, policy: AuthenticatePolicy, signal?: AbortSignal) => Promise<Authenticated>;
 
-/** True for 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
+/** True for a loopback peer or listen address (tls.ts isLoopbackHost); false when there is none. */
 export function isLoopbackAddress(addr: string | undefined): boolean {
-  if (!addr) return false;
-  const a = addr.startsWith("::ffff:") ? addr.slice(7) : addr;
-  return a === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a) || a === "localhost";
+  return addr !== undefined && isLoopbackHost(addr);
 }
 
 /** The token of `req` and where it came from (Bearer, then X-Auth-Token, then the session cookie). */

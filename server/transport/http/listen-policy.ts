@@ -2,32 +2,16 @@
  * TLS of the HTTP listeners (patch REST, VIM, console): the same --tls-cert/--tls-key/--tls-client-ca
  * files as the gRPC port, and the rule that plain HTTP stays on loopback unless --insecure.
  */
-import { readFileSync } from "node:fs";
 import { invalidArgument } from "../../domain/errors.js";
-import { isLoopbackHost, type TlsFiles } from "../tls.js";
+import { isLoopbackHost, readTlsPem, type TlsFiles } from "../tls.js";
 import type { HttpTls } from "./server.js";
 
 /**
- * The PEM of `files` for an HTTP listener (read at start-up).
+ * The PEM of `files` for an HTTP listener: the same read and checks as the gRPC listener's (tls.ts).
  * @throws DomainError invalid-argument naming the flag when a file is unreadable or not PEM.
  */
 export function httpTlsOf(files: TlsFiles): HttpTls {
-  const read = (file: string, flag: string, re: RegExp, what: string) => {
-    let b: Buffer;
-    try {
-      b = readFileSync(file);
-    } catch (e) {
-      throw invalidArgument(`${flag}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    if (!re.test(b.toString())) throw invalidArgument(`${flag}: no PEM ${what} found`);
-    return b;
-  };
-  const cert = /-----BEGIN CERTIFICATE-----/;
-  return {
-    cert: read(files.certFile, "--tls-cert", cert, "certificate"),
-    key: read(files.keyFile, "--tls-key", /-----BEGIN [A-Z ]*PRIVATE KEY-----/, "private key"),
-    ...(files.clientCaFile ? { clientCa: read(files.clientCaFile, "--tls-client-ca", cert, "certificate") } : {}),
-  };
+  return readTlsPem(files);
 }
 
 /**

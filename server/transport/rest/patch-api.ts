@@ -145,7 +145,7 @@ export function createPatchApiServer(o: PatchApiOptions): PatchApiServer {
 
   return {
     async listen(host, port) {
-      if (localTrust && !isLoopbackAddress(host) && host !== "localhost") {
+      if (localTrust && !isLoopbackAddress(host)) {
         throw new Error(`--patch-api-local-trust needs a loopback listen address, got ${host}`);
       }
       const a = await server.listen(host, port);

@@ -102,8 +102,7 @@ export function createPatchApiAuth(o: PatchApiAuthOptions): PatchApiAuth {
       .replace(/:\d+$/, "")
       .replace(/^\[(.*)\]$/, "$1")
       .toLowerCase();
-    if (host && host !== "localhost" && !isLoopbackAddress(host))
-      throw new HttpError(403, "non-loopback Host refused", { error: `Forbidden: Host ${host.slice(0, 64)} is not a loopback name` });
+    if (host && !isLoopbackAddress(host)) throw new HttpError(403, "non-loopback Host refused", { error: `Forbidden: Host ${host.slice(0, 64)} is not a loopback name` });
   };
 
   return { writeAudit, authenticate, precheck };
