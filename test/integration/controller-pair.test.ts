@@ -6,7 +6,7 @@ import { ClientError, Metadata, Status } from "nice-grpc";
 import { spawnSync } from "node:child_process";
 import { REPO_ROOT, startController, type ControllerHandle } from "../lib/controller-harness.js";
 import { rawClients } from "../lib/grpc-clients.js";
-import { postgresUnavailable, startPostgres, type PostgresServer } from "../lib/postgres.js";
+import { type PostgresServer, startPostgresOrSkip } from "../lib/postgres.js";
 import { runCli } from "../lib/cli.js";
 import { buildTestPatch } from "../lib/patch-fixtures.js";
 import { startAgent, type AgentHandle } from "../lib/cluster-harness.js";
@@ -59,12 +59,7 @@ describe("controller pair: lease, standby answer, swact, takeover", function () 
   let patchFile = "";
 
   before(async function () {
-    const why = postgresUnavailable();
-    if (why) {
-      console.log(`      skipped: ${why}`);
-      this.skip();
-    }
-    pg = await startPostgres();
+    pg = await startPostgresOrSkip(this);
     url = await pg.createDatabase();
     seed = mkdtempSync(path.join(os.tmpdir(), "swpatch-pair-"));
     patchFile = (await buildTestPatch({ dir: path.join(seed, "patch"), id: "PAIR_0001", swVersion: "19.09" })).path;

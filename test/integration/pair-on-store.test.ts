@@ -12,7 +12,7 @@ import { ClientError, Status } from "nice-grpc";
 import { Pool } from "pg";
 import { startController, DEV_KEY, type ControllerHandle } from "../lib/controller-harness.js";
 import { rawClients } from "../lib/grpc-clients.js";
-import { postgresUnavailable, startPostgres, type PostgresServer } from "../lib/postgres.js";
+import { type PostgresServer, startPostgresOrSkip } from "../lib/postgres.js";
 import { runCli } from "../lib/cli.js";
 import { buildBaseFeed, buildPayloadRpm } from "../lib/base-feed.js";
 import { startAgent, type AgentHandle } from "../lib/cluster-harness.js";
@@ -61,12 +61,7 @@ describe("controller pair on the PostgreSQL store (one database: state, blobs, l
     }).then((c) => (controllers.push(c), c));
 
   before(async function () {
-    const why = postgresUnavailable();
-    if (why) {
-      console.log(`      skipped: ${why}`);
-      this.skip();
-    }
-    pg = await startPostgres();
+    pg = await startPostgresOrSkip(this);
     url = await pg.createDatabase();
     work = mkdtempSync(path.join(os.tmpdir(), "swpatch-pairstore-"));
     feedDir = (await buildBaseFeed()).dir;

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { Pool } from "pg";
 import { PgBlobStore } from "../../server/storage/postgres/blob-store.js";
 import { BLOB_SCHEMA_SQL, ensureBlobSchema } from "../../server/storage/postgres/migrations/blobs.js";
-import { postgresUnavailable, startPostgres, type PostgresServer } from "../lib/postgres.js";
+import { type PostgresServer, startPostgresOrSkip } from "../lib/postgres.js";
 
 const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
 
@@ -28,9 +28,7 @@ describe("PgBlobStore on PostgreSQL", function () {
   const pools: Pool[] = [];
 
   before(async function () {
-    const why = postgresUnavailable();
-    if (why) this.skip();
-    pg = await startPostgres();
+    pg = await startPostgresOrSkip(this);
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), "swpatch-pgblobs-test-"));
   });
   after(async () => {

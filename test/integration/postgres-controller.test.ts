@@ -16,7 +16,7 @@ import { startCluster, type Cluster } from "../lib/cluster-harness.js";
 import { runCli } from "../lib/cli.js";
 import { rpmQ } from "../lib/rpm-query.js";
 import { DEV_KEY } from "../lib/controller-harness.js";
-import { postgresUnavailable, startPostgres, type PostgresServer } from "../lib/postgres.js";
+import { type PostgresServer, startPostgresOrSkip } from "../lib/postgres.js";
 
 describe("controller on PostgreSQL (--store postgres://...)", function () {
   this.timeout(180_000);
@@ -28,12 +28,7 @@ describe("controller on PostgreSQL (--store postgres://...)", function () {
   const sw = (...args: string[]) => runCli("sw-patch", args, { endpoint: cluster!.controller.endpoint, token: cluster!.controller.adminToken });
 
   before(async function () {
-    const why = postgresUnavailable();
-    if (why) {
-      console.log(`      skipped: ${why}`);
-      this.skip();
-    }
-    pg = await startPostgres();
+    pg = await startPostgresOrSkip(this);
     url = await pg.createDatabase();
     const feed = await buildBaseFeed();
     work = mkdtempSync(path.join(os.tmpdir(), "swpatch-pgctl-"));

@@ -1,18 +1,13 @@
 import { expect } from "chai";
 import { Client } from "pg";
-import { postgresUnavailable, startPostgres, type PostgresServer } from "../lib/postgres.js";
+import { type PostgresServer, startPostgresOrSkip } from "../lib/postgres.js";
 
 /** The test PostgreSQL server itself: starts, isolates databases, survives a crash restart, stops. */
 describe("test harness: a real PostgreSQL on loopback", function () {
   this.timeout(90_000);
   let pg: PostgresServer | undefined;
   before(async function () {
-    const why = postgresUnavailable();
-    if (why) {
-      console.log(`      skipped: ${why}`);
-      this.skip();
-    }
-    pg = await startPostgres();
+    pg = await startPostgresOrSkip(this);
   });
   after(() => pg?.stop());
 

@@ -6,7 +6,7 @@ import { createLeasePool, ensureLeaseSchema, PostgresLease, withFencedTransactio
 import { startPair } from "../../server/controller/pair.js";
 import { resolvePair } from "../../server/config/pair-options.js";
 import { createLogger } from "../../server/lib/log.js";
-import { postgresUnavailable, startPostgres, type PostgresServer } from "../lib/postgres.js";
+import { type PostgresServer, startPostgresOrSkip } from "../lib/postgres.js";
 
 /** A lease port whose store calls can be cut (the controller lost its database connection, or is paused). */
 function cuttable(port: LeasePort): LeasePort & { cut: boolean } {
@@ -38,12 +38,7 @@ describe("leadership on PostgreSQL: the controller_lease row and fencing", funct
   const leaders: Leadership[] = [];
 
   before(async function () {
-    const why = postgresUnavailable();
-    if (why) {
-      console.log(`      skipped: ${why}`);
-      this.skip();
-    }
-    pg = await startPostgres();
+    pg = await startPostgresOrSkip(this);
   });
   after(async () => {
     await Promise.all(leaders.map((l) => l.stop()));

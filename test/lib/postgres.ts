@@ -216,3 +216,16 @@ export async function startPostgres(opts: { settings?: Record<string, string>; h
     },
   };
 }
+
+/**
+ * In a mocha `before(function () {...})`: starts a server, or skips the suite saying why one cannot run here.
+ *   before(async function () { pg = await startPostgresOrSkip(this); });
+ */
+export async function startPostgresOrSkip(ctx: Mocha.Context, opts?: Parameters<typeof startPostgres>[0]): Promise<PostgresServer> {
+  const why = postgresUnavailable();
+  if (why) {
+    console.log(`      skipped: ${why}`);
+    ctx.skip();
+  }
+  return startPostgres(opts);
+}
