@@ -133,8 +133,21 @@ export class PgBlobStore implements BlobPort {
   }
 
   private async write(file: string, sha256: string): Promise<void> {
+    await this.blobTransaction(sha256, async (client) => {
+      // Another put of this blob may have committed while we waited for its lock.
+      if (((await client.query("SELECT 1 FROM blob_contents WHERE sha256 = $1", [sha256])).rowCount ?? 0) > 0) return;
+      const { size, chunks } = await this.sendChunks(client, file, sha256);
+      await client.query("INSERT INTO blob_contents (sha256, size, chunks) VALUES ($1, $2, $3)", [sha256, size, chunks]);
+    });
+  }
+
+  /**
+   * Runs `body` in one transaction on one pooled connection: the fence first, then the blob's advisory
+   * lock (puts and removes of one sha256 are serialised); commit, or roll back and rethrow.
+   */
+  private async blobTransaction(sha256: string, body: (client: PoolClient) => Promise<void>): Promise<void> {
     const client = await this.pool.connect();
-    // A connection that breaks while we read the file reports here; the next query then rejects.
+    // A connection that breaks while we read a file reports here; the next query then rejects.
     const onError = (): void => undefined;
     client.on("error", onError);
     let broken: Error | undefined;
@@ -142,12 +155,7 @@ export class PgBlobStore implements BlobPort {
       await client.query("BEGIN");
       await this.fence?.(client);
       await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`swpatch:blob:${sha256}`]);
-      if (((await client.query("SELECT 1 FROM blob_contents WHERE sha256 = $1", [sha256])).rowCount ?? 0) > 0) {
-        await client.query("ROLLBACK");
-        return;
-      }
-      const { size, chunks } = await this.sendChunks(client, file, sha256);
-      await client.query("INSERT INTO blob_contents (sha256, size, chunks) VALUES ($1, $2, $3)", [sha256, size, chunks]);
+      await body(client);
       await client.query("COMMIT");
     } catch (e) {
       broken = e as Error;
@@ -187,25 +195,10 @@ export class PgBlobStore implements BlobPort {
   /** Deletes the blob (row and chunks, one transaction) and its local file; removing a missing blob is fine. */
   async remove(sha256: string): Promise<void> {
     checkSha256(sha256);
-    const client = await this.pool.connect();
-    const onError = (): void => undefined;
-    client.on("error", onError);
-    let broken: Error | undefined;
-    try {
-      await client.query("BEGIN");
-      await this.fence?.(client);
-      await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`swpatch:blob:${sha256}`]);
+    await this.blobTransaction(sha256, async (client) => {
       await client.query("DELETE FROM blob_contents WHERE sha256 = $1", [sha256]);
       await client.query("DELETE FROM blob_chunks WHERE sha256 = $1", [sha256]);
-      await client.query("COMMIT");
-    } catch (e) {
-      broken = e as Error;
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw e;
-    } finally {
-      client.off("error", onError);
-      client.release(broken);
-    }
+    });
     await fsp.rm(path.join(this.fileDir, sha256), { force: true });
   }
 
