@@ -6,12 +6,11 @@
  * on a non-loopback address refused without --insecure.
  */
 import { expect } from "chai";
-import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
-import forge from "node-forge";
+import { issue } from "../../../lib/test-certs.js";
 import { Orchestrator } from "../../../../server/domain/orchestration/orchestrator.js";
 import { DomainError } from "../../../../server/domain/errors.js";
 import type { Caller } from "../../../../server/domain/auth/roles.js";
@@ -163,31 +162,6 @@ describe("http front door: VIM audit and --vim-local-trust", () => {
   });
 });
 
-/** An RSA key and a certificate signed by `issuer` (or self-signed), as auth-tls.test.ts makes them. */
-function issue(cn: string, opts: { issuer?: { certPem: string; keyPem: string }; ca?: boolean; client?: boolean }) {
-  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const keyPem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-  const fKey = forge.pki.privateKeyFromPem(keyPem);
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.setRsaPublicKey(fKey.n, fKey.e);
-  cert.serialNumber = "01" + forge.util.bytesToHex(forge.random.getBytesSync(8));
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + 24 * 3600_000);
-  cert.setSubject([{ name: "commonName", value: cn }]);
-  cert.setIssuer((opts.issuer ? forge.pki.certificateFromPem(opts.issuer.certPem) : cert).subject.attributes);
-  const ext: object[] = [{ name: "basicConstraints", cA: !!opts.ca }];
-  if (opts.ca) ext.push({ name: "keyUsage", keyCertSign: true, cRLSign: true, digitalSignature: true });
-  else
-    ext.push(
-      { name: "keyUsage", digitalSignature: true, keyEncipherment: true },
-      { name: "extKeyUsage", serverAuth: !opts.client, clientAuth: !!opts.client },
-      { name: "subjectAltName", altNames: [{ type: 7, ip: "127.0.0.1" }] },
-    );
-  cert.setExtensions(ext);
-  cert.sign(opts.issuer ? forge.pki.privateKeyFromPem(opts.issuer.keyPem) : fKey, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem };
-}
-
 function get(port: number, p: string, o: { ca: string; cert?: string; key?: string; headers?: Record<string, string> }) {
   return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
     const r = https.request(
@@ -207,7 +181,7 @@ describe("http front door: https listeners and the console", () => {
   let dir: string;
   let orch: Orchestrator;
   const ca = issue("front-door test CA", { ca: true });
-  const server = issue("127.0.0.1", { issuer: ca });
+  const server = issue("127.0.0.1", { issuer: ca, ip: "127.0.0.1" });
   const client = issue("operator", { issuer: ca, client: true });
   const closers: (() => Promise<void>)[] = [];
   before(() => {
