@@ -221,7 +221,7 @@ export async function startPostgres(opts: { settings?: Record<string, string>; h
  * In a mocha `before(function () {...})`: starts a server, or skips the suite saying why one cannot run here.
  *   before(async function () { pg = await startPostgresOrSkip(this); });
  */
-export async function startPostgresOrSkip(ctx: Mocha.Context, opts?: Parameters<typeof startPostgres>[0]): Promise<PostgresServer> {
+export async function startPostgresOrSkip(ctx: { skip(): never }, opts?: Parameters<typeof startPostgres>[0]): Promise<PostgresServer> {
   const why = postgresUnavailable();
   if (why) {
     console.log(`      skipped: ${why}`);
