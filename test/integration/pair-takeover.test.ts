@@ -7,7 +7,7 @@
  * standby (listed first) and `sw-patch upload` goes through it too; `system host-show` names the lease holder.
  */
 import { expect } from "chai";
-import { cpSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ClientError, Status } from "nice-grpc";
@@ -20,6 +20,7 @@ import { buildBaseFeed, buildPayloadRpm } from "../lib/base-feed.js";
 import { startAgent, type AgentHandle } from "../lib/cluster-harness.js";
 import { rpmQ } from "../lib/rpm-query.js";
 import { InstallPhase, PatchCurrent } from "../../clients/sdk/src/gen/swpatch/v1/types.js";
+import { createSwPatchClient } from "../../clients/sdk/src/index.js";
 
 describe("controller pair: takeover re-reads the domain, recovers the old term's install, follows the active", function () {
   this.timeout(180_000);
@@ -167,10 +168,20 @@ describe("controller pair: takeover re-reads the domain, recovers the old term's
       return hs.filter((h) => h.connected && h.patchCurrent === PatchCurrent.PATCH_CURRENT_YES).length === 2 || undefined;
     });
     // The standby first in SWPATCH_ENDPOINT: the upload is refused before it ran and sent again to the active.
-    const env = { SWPATCH_ENDPOINT: `${c1.endpoint},${c0.endpoint}` };
-    for (const id of ["PT_0001", "PT_0002"]) {
-      const up = await runCli("sw-patch", ["upload", path.join(work, `${id}.patch`)], { token, env });
-      expect([up.rc, up.stdout], up.stderr).to.deep.equal([0, `${id} is now available\n\n`]);
+    const up = await runCli("sw-patch", ["upload", path.join(work, "PT_0001.patch")], { token, env: { SWPATCH_ENDPOINT: `${c1.endpoint},${c0.endpoint}` } });
+    expect([up.rc, up.stdout], up.stderr).to.deep.equal([0, "PT_0001 is now available\n\n"]);
+    // The SDK's raw client-streaming call, standby first: the messages the standby's call pulled are sent again.
+    const sdk = createSwPatchClient({ endpoint: `${c1.endpoint},${c0.endpoint}`, token });
+    try {
+      const bytes = readFileSync(path.join(work, "PT_0002.patch"));
+      async function* stream() {
+        yield { payload: { $case: "header" as const, value: { fileName: "PT_0002.patch", sizeBytes: bytes.length } } };
+        for (let o = 0; o < bytes.length; o += 4096) yield { payload: { $case: "chunk" as const, value: bytes.subarray(o, o + 4096) } };
+      }
+      expect((await sdk.patches.uploadPatch(stream())).patchId).to.equal("PT_0002");
+      expect(sdk.endpoint).to.equal(c0.endpoint);
+    } finally {
+      sdk.close();
     }
     const shown = await system(c0, "host-show", "controller-0", "--format", "json");
     expect((JSON.parse(shown.stdout) as { host: object }).host).to.deep.include({ active_controller: true, capabilities: "{'Personality': 'Controller-Active'}" });
