@@ -222,6 +222,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     release: config.release,
     baseFeed: config.baseFeed,
     auditRetentionDays: config.limits.auditRetentionDays,
+    dropStoreCaches: () => authStore.forgetCachedTokens(),
   });
   // A pair member on the PostgreSQL store activates each time it becomes active (a standby writes nothing).
   if (!shared) await terms.activate();

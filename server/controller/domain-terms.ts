@@ -49,6 +49,8 @@ export interface DomainParts {
   /** `--base-feed`: imported on every activation (idempotent). */
   baseFeed: string | undefined;
   auditRetentionDays: number;
+  /** Drops what the store itself caches of rows a peer may change (the token cache). */
+  dropStoreCaches?: () => void;
 }
 
 /** Starts and stops the domain with the terms; see the file comment. */
@@ -64,6 +66,7 @@ export class DomainTerms {
    */
   async activate(): Promise<void> {
     const { events, patches, hosts, orchestrator, trust, log } = this.p;
+    this.p.dropStoreCaches?.();
     await trust.init();
     await events.init();
     events.startRetention();
@@ -88,6 +91,7 @@ export class DomainTerms {
     this.p.hosts.deactivate();
     this.p.patches.deactivate();
     await this.p.events.deactivate();
+    this.p.dropStoreCaches?.();
   }
 
   /** Stops the periodic work (shutdown; the parts close themselves). */

@@ -40,6 +40,8 @@ describe("controller pair: takeover re-reads the domain, recovers the old term's
   const seen: number[] = [];
   let watcher: Promise<void> | undefined;
   let operationId = "";
+  /** A reader token used on controller-0 (so that it caches it), revoked on controller-1. */
+  let reader = "";
 
   const clients = (c: ControllerHandle) => {
     const cl = rawClients(c.endpoint, token);
@@ -183,6 +185,8 @@ describe("controller pair: takeover re-reads the domain, recovers the old term's
     } finally {
       sdk.close();
     }
+    reader = (await sw(c0, "token-create", "--role", "reader")).stdout.trimEnd().split("\n").at(-1)!;
+    expect((await runCli("sw-patch", ["query"], { endpoint: c0.endpoint, token: reader })).rc).to.equal(0);
     const shown = await system(c0, "host-show", "controller-0", "--format", "json");
     expect((JSON.parse(shown.stdout) as { host: object }).host).to.deep.include({ active_controller: true, capabilities: "{'Personality': 'Controller-Active'}" });
   });
@@ -195,6 +199,8 @@ describe("controller pair: takeover re-reads the domain, recovers the old term's
     const inst = await sw(c1, "host-install", "compute-0");
     expect(inst.rc, inst.stdout + inst.stderr).to.equal(0);
     expect(rpmQ(compute.root, "sysinv")).to.equal("sysinv-1.0-2.noarch");
+    const readerId = /^swp_([0-9a-f]{16})_/.exec(reader)![1]!;
+    expect((await sw(c1, "token-revoke", readerId)).stdout).to.equal(`Token ${readerId} has been revoked\n`);
     expect(await activeInfo(c1)).to.equal(false);
     const shown = await system(c1, "host-show", "controller-0", "--format", "json");
     expect((JSON.parse(shown.stdout) as { host: object }).host).to.deep.include({ active_controller: false, capabilities: "{'Personality': 'Controller-Standby'}" });
@@ -208,6 +214,9 @@ describe("controller pair: takeover re-reads the domain, recovers the old term's
     const h = await host(c0, "compute-0");
     expect([h?.connected, h?.patchCurrent]).to.deep.equal([true, PatchCurrent.PATCH_CURRENT_YES]);
     expect(await activeInfo(c0)).to.equal(true);
+    // The token controller-0 had cached as valid was revoked by controller-1: refused here too.
+    const refused = await runCli("sw-patch", ["query"], { endpoint: c0.endpoint, token: reader });
+    expect([refused.rc, refused.stderr]).to.deep.equal([1, "Error: token revoked (use --token, --token-file or SWPATCH_TOKEN)\n"]);
     expect((await sw(c0, "remove", "PT_0001")).rc).to.equal(0);
     expect((await sw(c0, "apply", "PT_0002")).rc).to.equal(0);
     operationId = (await clients(c0).hosts.installHostAsync({ host: "compute-0" })).operationId;
