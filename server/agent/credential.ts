@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { ClientError, Status } from "nice-grpc";
 import { hostPaths } from "./host-paths.js";
 import { readFileInRoot, writeFileInRootAtomic } from "./root-fs.js";
-import { backoffDelayMs, type AgentServiceClient } from "./connection.js";
+import { backoffDelayMs, type AgentServiceClient, type ControllerChoice } from "./connection.js";
 import type { Logger } from "../lib/log.js";
 
 /**
@@ -106,6 +106,8 @@ export interface CredentialHost {
 export interface ResolveCredentialsOptions {
   hosts: readonly CredentialHost[];
   client: AgentServiceClient;
+  /** With a controller pair (`--controller a,b`): the enrolment goes to the active one, as the connection does. */
+  choice?: ControllerChoice;
   logger: Logger;
   /** A token given explicitly (--token, --token-file): used for every host, as before enrolment. */
   explicitToken?: string;
@@ -152,7 +154,7 @@ export async function resolveCredentials(o: ResolveCredentialsOptions): Promise<
     enrollTokens ??= await readEnrollTokenFile(o.enrollTokenFile);
     const enrollToken = enrollTokens[o.hosts.length === 1 ? 0 : i];
     if (!enrollToken) throw new Error(`--enroll-token-file: ${o.enrollTokenFile} has no line ${i + 1} for ${h.hostname}`);
-    const c = await exchange(o.client, enrollToken, h, log, o.signal);
+    const c = await exchange(o.choice ?? { current: () => o.client, failed: () => undefined }, enrollToken, h, log, o.signal);
     await saveCredential(h.root, c);
     log.info("enrolled: credential stored", { tokenId: c.tokenId, file: credentialFile(h.root) });
     out.push(c.token);
@@ -160,10 +162,16 @@ export async function resolveCredentials(o: ResolveCredentialsOptions): Promise<
   return out;
 }
 
-async function exchange(client: AgentServiceClient, enrollToken: string, h: CredentialHost, log: Logger, signal?: AbortSignal): Promise<StoredCredential> {
+async function exchange(choice: ControllerChoice, enrollToken: string, h: CredentialHost, log: Logger, signal?: AbortSignal): Promise<StoredCredential> {
   for (let attempt = 0; ; attempt++) {
+    const client = choice.current();
+    // A standby refuses before running the call, naming the active controller: the next attempt goes there.
+    let active: string | undefined;
     try {
-      const r = await client.enroll({ enrollToken, hostname: h.hostname, personality: h.personality }, signal ? { signal } : {});
+      const r = await client.enroll(
+        { enrollToken, hostname: h.hostname, personality: h.personality },
+        { ...(signal ? { signal } : {}), onTrailer: (t) => (active = t.get("swpatch-active") || undefined) },
+      );
       return { tokenId: r.tokenId, hostname: r.hostname, personality: r.personality, token: r.token, enrolledAt: new Date().toISOString() };
     } catch (e) {
       if (e instanceof ClientError && (e.code === Status.UNAUTHENTICATED || e.code === Status.PERMISSION_DENIED)) {
@@ -171,6 +179,8 @@ async function exchange(client: AgentServiceClient, enrollToken: string, h: Cred
       }
       // The controller not up yet: wait for it as the connection does (it retries for ever too).
       if (e instanceof ClientError && e.code === Status.UNAVAILABLE && !signal?.aborted) {
+        choice.failed(client, active);
+        if (active && attempt === 0) continue;
         const delayMs = backoffDelayMs(attempt);
         log.info("controller unreachable; enrolment retried", { error: e.details, delayMs });
         await new Promise((r) => setTimeout(r, delayMs));

@@ -310,6 +310,7 @@ export async function main(argv: string[]): Promise<number> {
     tokens = await resolveCredentials({
       hosts: hosts.map((h) => ({ root: h.root, hostname: h.hostname, personality: cfg.personality })),
       client,
+      ...(choice ? { choice } : {}),
       logger,
       ...(cfg.transport.token !== undefined ? { explicitToken: cfg.transport.token } : {}),
       ...(cfg.enrollTokenFile ? { enrollTokenFile: cfg.enrollTokenFile } : {}),

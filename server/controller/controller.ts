@@ -50,7 +50,8 @@ import { HostManager } from "../domain/hosts/host-manager.js";
 import { descriptorSetBase64 } from "../transport/generated/descriptor-set.js";
 import { createKeystoneVerifier } from "../transport/keystone/create-keystone-verifier.js";
 import { standbyGate, type PairView } from "../transport/standby-gate.js";
-import { activeTerm, startPair, startPairOnStore, startingStatus, type ControllerPair } from "./pair.js";
+import { activeTerm, startPair, startPairOnStore, startingStatus, type ControllerPair, type PairOnStore } from "./pair.js";
+import { DomainTerms } from "./domain-terms.js";
 
 /** A running controller: its bound address and a graceful `close()`. */
 export interface Controller {
@@ -132,31 +133,6 @@ async function binding<T>(flag: string, address: string, listen: () => Promise<T
   }
 }
 
-/**
- * The audit log's upkeep: the summary rows of ended refusal windows (every minute) and the
- * retention (at start, then hourly; none when `retentionDays` is 0). Returns its stop.
- */
-function startAuditUpkeep(audit: AuditLog, retentionDays: number, log: Logger): () => void {
-  const warn = (what: string) => (e: unknown) => log.warn(what, { error: (e as Error).message });
-  const prune = () => {
-    if (retentionDays > 0) {
-      audit
-        .prune(retentionDays * 86_400_000)
-        .then((n) => n && log.info("audit rows pruned", { rows: n, retentionDays }))
-        .catch(warn("audit prune failed"));
-    }
-  };
-  prune();
-  const flush = setInterval(() => void audit.flushWindows().catch(warn("audit summary not written")), 60_000);
-  const hourly = setInterval(prune, 3600_000);
-  flush.unref();
-  hourly.unref();
-  return () => {
-    clearInterval(flush);
-    clearInterval(hourly);
-  };
-}
-
 /** Binds an HTTP listener set by `flag` to `at`; its bound `host:port` (IPv6 in brackets). */
 async function listenHttp(
   flag: string,
@@ -179,6 +155,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   // every write of the store and of its blobs; the domain loads (and writes its start-up rows) once active ----
   const shared = config.pair?.leaseInStore === true;
   let pair: ControllerPair | undefined;
+  let pairOnStore: PairOnStore | undefined;
   const storeFence: Fence | undefined = shared ? (client) => assertEpoch(client, activeTerm(pair, config.pair!.controllerId)) : opts.storeFence;
   // ---- end controller pair ----
   const opened = await openStore(config, storeFence ? { fence: storeFence } : {});
@@ -189,7 +166,6 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   const auth = new AuthManager({ store: authStore, revocations });
   const enrollment = new HostEnrollment({ store: authStore, revocations });
   const audit = new AuditLog(authStore, undefined, { perWindow: config.limits.auditRefusalsPerMinute, windowMs: 60_000 });
-  const stopAuditUpkeep = startAuditUpkeep(audit, config.limits.auditRetentionDays, log);
   const trust = new TrustManager({ store: authStore, configured: configuredTrust });
   await trust.init();
   for (const label of publicPrivateKeyLabels(trust.list())) {
@@ -224,7 +200,10 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     uploadBudget,
     checks: createShellCheckRunner(),
   });
-  const hosts = new HostManager({ store, events, patches, log, controllerRelease: config.release });
+  // ---- the controller pair (issue 19): host-show names the controller holding the lease now ----
+  const liveActive = config.pair ? () => pair?.view.status().active?.controllerId : undefined;
+  // ---- end controller pair ----
+  const hosts = new HostManager({ store, events, patches, log, controllerRelease: config.release, ...(liveActive ? { activeController: liveActive } : {}) });
   const orchestrator = new Orchestrator({
     port: createClusterAdapter({ hosts, patches, log }),
     persistence: createStoreStrategyPersistence({ store, events }),
@@ -232,20 +211,21 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     timeScale: config.timeScale,
     watchBuffer: config.watchBuffer,
   });
-  /** Loads the domain from the store and writes its start-up rows (orphan sweep, release, base feed, recovery). */
-  const initDomain = async () => {
-    await events.init();
-    events.startRetention();
-    await patches.init();
-    await hosts.init();
-    if (config.baseFeed) {
-      const r = await patches.importBaseFeed(config.release, config.baseFeed);
-      log.info("base feed imported", { release: config.release, dir: config.baseFeed, added: r.added, total: r.total });
-    }
-    await orchestrator.init();
-  };
-  // A pair member on the PostgreSQL store does this once it is active (a standby writes nothing: see activate).
-  if (!shared) await initDomain();
+  const terms = new DomainTerms({
+    events,
+    patches,
+    hosts,
+    orchestrator,
+    trust,
+    audit,
+    log,
+    release: config.release,
+    baseFeed: config.baseFeed,
+    auditRetentionDays: config.limits.auditRetentionDays,
+    dropStoreCaches: () => authStore.forgetCachedTokens(),
+  });
+  // A pair member on the PostgreSQL store activates each time it becomes active (a standby writes nothing).
+  if (!shared) await terms.activate();
 
   const health = HealthState();
   // ---- the controller pair (issue 19): the gate answers as standby until the lease is ours ----
@@ -320,17 +300,24 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   if (shared) {
     const load = async () => {
       await ensureAdmin();
-      await initDomain();
+      await terms.activate();
       log.info("domain loaded from the store", { controllerId: config.pair!.controllerId, patches: patches.all().length, hosts: hosts.count() });
     };
-    pair = await startPairOnStore(
+    const unload = async () => {
+      await terms.deactivate();
+      log.info("domain dropped: standby", { controllerId: config.pair!.controllerId });
+    };
+    pair = pairOnStore = await startPairOnStore(
       config.pair!,
       config.store,
       address,
       log,
       load,
+      unload,
       (ready) => (domainReady = ready),
       (h) => health.setStatus(h ? "healthy" : "unhealthy"),
+      // A swact commits the writes riding the next commit while the term still fences them.
+      async () => void (domainReady && (await hosts.flush())),
     );
   }
   // Every HTTP listener: the configured timeouts, its own connection cap and one shared total.
@@ -416,11 +403,13 @@ export async function createController(config: ControllerConfig, opts: { log?: L
         await hosts.flush().catch((e: unknown) => log.warn("writes not flushed before stepping down", { error: (e as Error).message }));
       // A pair member steps down first, releasing the lease: its peer takes over at its next poll.
       await pair?.close();
+      // The domain is dropped for the term that ended (timers, runners) before the parts close.
+      await pairOnStore?.settled();
       // Open streams (watchers, agent links) end first with UNAVAILABLE "controller is shutting
       // down": grpc-js tryShutdown would otherwise wait for their clients to go away.
       const aborted = streams.abortAll();
       if (aborted) log.info("streams ended for shutdown", { streams: aborted });
-      stopAuditUpkeep();
+      terms.stop();
       await web?.close();
       await patchApi?.close();
       await vim?.close();

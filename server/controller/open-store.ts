@@ -29,7 +29,7 @@ export interface OpenStore {
   /** For logs: the sqlite file, or the URL without password. */
   readonly where: string;
   readonly store: Store & EventRetentionPort;
-  readonly auth: TokenStore & TrustedKeyStore & AuditStore & EnrollmentStore;
+  readonly auth: TokenStore & TrustedKeyStore & AuditStore & EnrollmentStore & Pick<AuthStore, "forgetCachedTokens">;
   /** Patch files and packages (not yet `init`ed: PatchManager.init does that). */
   readonly blobs: BlobPort;
   readonly stats: StoreStats;

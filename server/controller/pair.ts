@@ -37,9 +37,17 @@ export function startingStatus(cfg: PairConfig): LeadershipStatus {
  * @param onChange called on every role change (health status, logging).
  * @param leasePool the pool to hold the lease with (the PostgreSQL store's connection settings, `leaseInStore`); default:
  *   one made from `cfg.leaseUrl`. Either way `close()` ends it.
+ * @param drain run by a swact while still active (commits the writes riding the next commit), bounded by 1 s.
  * @throws when the database cannot be reached or the schema cannot be applied.
  */
-export async function startPair(cfg: PairConfig, address: string, log: Logger, onChange: (s: LeadershipStatus) => void, leasePool?: Pool): Promise<ControllerPair> {
+export async function startPair(
+  cfg: PairConfig,
+  address: string,
+  log: Logger,
+  onChange: (s: LeadershipStatus) => void,
+  leasePool?: Pool,
+  drain?: (signal: AbortSignal) => Promise<void>,
+): Promise<ControllerPair> {
   const plog = log.child({ component: "leadership", controllerId: cfg.controllerId });
   const pool = leasePool ?? createLeasePool(cfg.leaseUrl, {}, (e) => plog.warn("lease database connection lost", { error: e.message }));
   try {
@@ -75,7 +83,7 @@ export async function startPair(cfg: PairConfig, address: string, log: Logger, o
       cancel = () => done("");
     });
     try {
-      await leadership.swact();
+      await leadership.swact(drain ? { drain } : {});
     } catch (e) {
       cancel();
       throw e;
@@ -107,14 +115,22 @@ export function activeTerm(pair: ControllerPair | undefined, controllerId: strin
   return pair.fence();
 }
 
+/** A pair member on the PostgreSQL store: its {@link ControllerPair} and the domain's hand-overs between terms. */
+export interface PairOnStore extends ControllerPair {
+  /** Resolves once the domain has caught up with the role (loaded while active, dropped while standby). */
+  settled(): Promise<void>;
+}
+
 /**
  * A pair member on the PostgreSQL store (`leaseInStore`): the lease in the store's database (its connection settings,
- * password and TLS), and the domain loaded the first time this controller is active. A standby writes nothing:
- * `load` (the domain's start-up reads and writes, fenced by the term) runs only once the lease is ours; until it
- * has succeeded `setReady(false)` keeps the gate shut. A failed load is retried when this controller is next active.
- * Once another controller has served a term after this one loaded its domain, it stops competing: it has no way yet
- * to re-read the state its peer changed, so it stays standby until restarted (a supervisor restarts it as a fresh
- * standby).
+ * password and TLS), and the domain loaded each time this controller becomes active and dropped each time it stops
+ * being active, any number of times (issue 19, "Takeover and recovery" in docs/postgres-store.md). A standby writes
+ * nothing: `load` (the domain's start-up reads and writes, fenced by the term) runs only once the lease is ours, and
+ * `unload` (timers stopped, memory dropped, no writes) as soon as it is not. Until `load` has succeeded for the
+ * current term `setReady(false)` keeps the gate shut. A load that fails hands the lease to the peer (swact) and is
+ * tried again the next time this controller is active.
+ * INVARIANTS: loads and unloads run one at a time, in the order of the role changes; the gate is open only while the
+ * domain loaded for the current epoch (`loadedEpoch`) and that term still holds.
  */
 export async function startPairOnStore(
   cfg: PairConfig,
@@ -122,59 +138,65 @@ export async function startPairOnStore(
   address: string,
   log: Logger,
   load: () => Promise<void>,
+  unload: () => Promise<void>,
   setReady: (ready: boolean) => void,
   setHealthy: (healthy: boolean) => void,
-): Promise<ControllerPair> {
+  drain?: (signal: AbortSignal) => Promise<void>,
+): Promise<PairOnStore> {
   if (store.kind !== "postgres") throw new Error("startPairOnStore needs the PostgreSQL store");
-  let ready = false;
-  let retired = false;
-  /** The epoch of the last term this controller served with its domain loaded. */
-  let servedEpoch: number | undefined;
-  const retire = (epoch: number) => {
-    retired = true;
-    setReady(false);
-    pair.leadership.retire();
-    log.error("another controller served a term since this one loaded its state: this controller stays standby until restarted (its state in memory is stale)", {
-      epoch,
-    });
+  /** The epoch the domain in memory was loaded for (undefined: nothing loaded). */
+  let loadedEpoch: number | undefined;
+  let chain: Promise<void> = Promise.resolve();
+  const publish = () => {
+    const term = pair.view.term();
+    const ready = !!term && term.epoch === loadedEpoch;
+    setReady(ready);
+    setHealthy(ready);
   };
-  let loading: Promise<void> | undefined;
-  const activate = () =>
-    (loading ??= (async () => {
+  /** Brings the domain in line with the role: dropped when not active (or loaded for an older term), loaded when active. */
+  const reconcile = async () => {
+    const term = pair.view.term();
+    if (loadedEpoch !== undefined && term?.epoch !== loadedEpoch) {
+      setReady(false);
+      loadedEpoch = undefined;
       try {
-        // The caller assigns the returned pair (its store's fence reads it) before this runs.
-        await new Promise((r) => setImmediate(r));
-        await load();
-        ready = true;
-        servedEpoch = pair.leadership.status.epoch;
-        setReady(true);
+        await unload();
       } catch (e) {
-        log.error("loading the domain as the active controller failed; retried when this controller is next active", { error: (e as Error).message });
-        loading = undefined;
+        log.error("dropping the domain on losing the term failed", { error: (e as Error).message });
       }
-      setHealthy(ready && !!pair.view.term());
-    })());
+    }
+    if (term && loadedEpoch === undefined) {
+      try {
+        await load();
+        loadedEpoch = term.epoch;
+      } catch (e) {
+        log.error("loading the domain as the active controller failed; handing over to the peer (tried again when this controller is next active)", {
+          error: (e as Error).message,
+        });
+        await unload().catch(() => undefined);
+        if (pair.view.term()) void pair.leadership.swact().catch(() => undefined);
+      }
+    }
+    publish();
+  };
+  const queue = () => {
+    chain = chain.then(reconcile, reconcile);
+    return chain;
+  };
   const pool = createPool({ ...(await postgresConnection(store)), max: 2 });
   const pair: ControllerPair = await startPair(
     cfg,
     address,
     log,
     (s) => {
-      if (s.role === "active" && !ready) void activate();
-      else if (s.role === "active" && !retired && servedEpoch !== undefined && s.epoch !== servedEpoch && s.epoch !== servedEpoch + 1) {
-        // Another controller held a term (epochs rise by one per takeover) while this one did not see it: stale.
-        retire(s.epoch);
-        void pair.leadership.swact().catch(() => undefined);
-      }
-      if (s.role === "active" && ready && !retired) servedEpoch = s.epoch;
-      setHealthy(s.role === "active" && ready && !retired);
-      // The domain in memory cannot be re-read yet: once another controller has served a term it is stale (the
-      // peer changed the store, and the event log numbers events in memory), so this controller must not take
-      // over again with it. It stops competing (still watching who is active) and stays standby until restarted.
-      // A term it lost with no other controller taking over (e.g. the database was down) leaves it current.
-      if (ready && !retired && s.active && s.active.controllerId !== cfg.controllerId) retire(s.epoch);
+      // The gate shuts at once on losing the term; the domain is dropped (or loaded) in order, after what runs now.
+      if (s.role !== "active") setReady(false);
+      // The caller assigns the returned pair (its store's fence reads it) before the first load runs.
+      setImmediate(() => void queue());
+      if (s.role !== "active") setHealthy(false);
     },
     pool,
+    drain,
   );
-  return pair;
+  return { ...pair, settled: () => queue() };
 }

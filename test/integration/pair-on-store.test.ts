@@ -108,8 +108,8 @@ describe("controller pair on the PostgreSQL store (one database: state, blobs, l
     expect(r.activeController).to.equal("controller-1");
     await untilServes(c1);
     expect(c1.stderr()).to.include("domain loaded from the store");
-    // controller-0's state in memory is stale now: it stays standby until restarted (no re-read on takeover yet).
-    expect(c0.stderr()).to.include("stays standby until restarted");
+    // controller-0 dropped its domain on losing the term (it re-reads it from the store when next active).
+    expect(c0.stderr()).to.include("domain dropped: standby");
     expect((await clients(c0).patches.getControllerInfo({})).role).to.equal("standby");
     const sw1 = (...a: string[]) => runCli("sw-patch", a, { endpoint: c1.endpoint, token: c0.adminToken });
     expect((await sw1("query")).stdout).to.match(/PS_0001\s+N\s+19\.09\s+/);

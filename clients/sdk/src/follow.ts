@@ -5,12 +5,13 @@
  * before it is sent. Both mean the call did not run, so it is sent again to the named active controller (or
  * the next endpoint), with backoff, for up to `followTimeoutMs`. A call that failed after it may have run is
  * never re-sent; a stream that already delivered a message is not re-sent either (the watch helpers resume
- * those from their last sequence). Client-streaming calls (uploads) are not re-sent: their request stream is
- * spent; the next call goes to the right controller.
+ * those from their last sequence). A client-streaming call (upload) is re-sent too: the messages its request
+ * stream gave so far are kept (replay.ts, up to 8 MiB) and given again; past that bound it is not re-sent.
  */
 import { delay } from "abort-controller-x";
 import { Status, type CallOptions } from "nice-grpc";
 import { SwPatchError } from "./errors.js";
+import { ReplayableStream } from "./replay.js";
 
 /** Trailer the standby names the active controller in. */
 export const ACTIVE_CONTROLLER_TRAILER = "swpatch-active";
@@ -73,8 +74,11 @@ export class ActiveRouter<C> {
     this.current = (this.current + 1) % this.targets.length;
   }
 
-  /** Runs a unary (or client-streaming, `resend` false) call, following the active controller. */
-  async unary<R>(call: (clients: C, options: CallOptions) => Promise<R>, options: CallOptions | undefined, resend: boolean): Promise<R> {
+  /**
+   * Runs a unary or client-streaming call, following the active controller; sent again after a failure proving it
+   * did not run while `resend()` says it can be.
+   */
+  async unary<R>(call: (clients: C, options: CallOptions) => Promise<R>, options: CallOptions | undefined, resend: boolean | (() => boolean)): Promise<R> {
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       const target = this.targets[this.current]!;
@@ -85,7 +89,7 @@ export class ActiveRouter<C> {
       } catch (e) {
         if (!notExecuted(e)) throw e;
         this.moveAfter(target, active);
-        if (!resend || Date.now() - started > this.followTimeoutMs || options?.signal?.aborted) throw e;
+        if (!(typeof resend === "function" ? resend() : resend) || Date.now() - started > this.followTimeoutMs || options?.signal?.aborted) throw e;
         await delay(options?.signal ?? new AbortController().signal, backoffMs(attempt));
       }
     }
@@ -147,9 +151,19 @@ export function followingClient<C, S>(definition: { methods: Record<string, AnyM
   for (const [name, m] of Object.entries(definition.methods)) {
     const invoke = (clients: C, request: unknown, options: CallOptions) =>
       (pick(clients) as Record<string, (r: unknown, o: CallOptions) => never>)[name]!(request, options);
-    out[name] = m.responseStream
-      ? (request: unknown, options?: CallOptions) => router.stream((c, o) => invoke(c, request, o), options)
-      : (request: unknown, options?: CallOptions) => router.unary((c, o) => invoke(c, request, o), options, !m.requestStream);
+    if (m.responseStream) out[name] = (request: unknown, options?: CallOptions) => router.stream((c, o) => invoke(c, request, o), options);
+    else if (!m.requestStream) out[name] = (request: unknown, options?: CallOptions) => router.unary((c, o) => invoke(c, request, o), options, true);
+    else {
+      // Each attempt gets a fresh iteration of the request stream: the messages already pulled, then the rest.
+      out[name] = (request: AsyncIterable<unknown>, options?: CallOptions) => {
+        const replay = new ReplayableStream(request);
+        return router.unary(
+          (c, o) => invoke(c, replay.iterate(), o),
+          options,
+          () => replay.replayable,
+        );
+      };
+    }
   }
   return out as S;
 }

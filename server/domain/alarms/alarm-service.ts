@@ -22,8 +22,16 @@ export class AlarmService {
   /** `maxAlarms`: TEXT_LIMITS.alarms unless given. */
   constructor(private readonly o: { store: Store; events: EventLog; maxAlarms?: number }) {}
 
+  /** Loads the active alarms, replacing what memory held (a pair member re-reads them on each takeover). */
   async init(): Promise<void> {
-    for (const a of await this.o.store.read.loadAlarms()) this.alarms.set(a.uuid, a);
+    const rows = await this.o.store.read.loadAlarms();
+    this.alarms.clear();
+    for (const a of rows) this.alarms.set(a.uuid, a);
+  }
+
+  /** Forgets every alarm (a pair member that lost its term). */
+  forget(): void {
+    this.alarms.clear();
   }
 
   /** Every active alarm, oldest first. */

@@ -116,12 +116,30 @@ export class EventLog {
     this.retention = opts.retention;
   }
 
+  /** Reads the sequence from the store (start-up; a pair member on each takeover), dropping what memory held before. */
   async init(): Promise<void> {
+    this.dropMemory();
     this.lastSeq = await this.reader.lastEventSeq();
     if (this.retention) this.firstHeld = await this.retention.store.firstEventSeq();
     this.nextSeq = this.lastSeq;
     this.tailTop = this.lastSeq;
     this.deliveredTop = this.lastSeq;
+  }
+
+  /** A pair member lost its term: stops the retention timer, waits for a prune under way, drops the tail (see init). */
+  async deactivate(): Promise<void> {
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.pruneTimer = undefined;
+    await this.pruning?.catch(() => undefined);
+    this.dropMemory();
+  }
+
+  private dropMemory(): void {
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    this.held.clear();
+    this.early.clear();
+    this.tail = [];
   }
 
   /** The last sequence number given to an appended event (committed or not yet). */
@@ -170,7 +188,7 @@ export class EventLog {
 
   /** Prunes now and then every `intervalMs` (and as the count rule is exceeded by 10 %) until {@link close}. */
   startRetention(): void {
-    if (!this.retention || this.pruneTimer) return;
+    if (!this.retention || this.pruneTimer || this.retentionClosed) return;
     const run = () => void this.prune().catch((e: unknown) => this.retention!.onError?.(e));
     run();
     this.pruneTimer = setInterval(run, this.retention.intervalMs ?? 60_000);

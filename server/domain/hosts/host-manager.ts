@@ -26,40 +26,14 @@ import { HostAdmin } from "./host-admin.js";
 import { HostWriter } from "./host-writer.js";
 import { InstallOperations, type OperationEnd } from "./install-operations.js";
 import type { HostRecord } from "./model.js";
+import { sameInventory, viewOf, type HostStatus } from "./host-views.js";
 
 export type { AdminStateName, AvailabilityName, HostRecord } from "./model.js";
 export type { AgentLink, AgentStateName } from "./agent-types.js";
 export type { AlarmRecord } from "../alarms/alarm-service.js";
-
-/** What query-hosts shows for a host, computed. */
-export interface HostStatus extends HostRecord {
-  connected: boolean;
-  patchCurrent: "Yes" | "No" | "Pending" | "Failed";
-  pendingChanges: number;
-  interim: boolean;
-  allowInsvcPatching: boolean;
-  requiresRebootShown: boolean;
-  activeController: boolean;
-  operational: "enabled" | "disabled";
-}
+export type { HostStatus } from "./host-views.js";
 
 const HOSTNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-/** Same packages, instances and reboot flag (what patch states and orchestration read). */
-function sameInventory(a: HostRecord, b: HostRecord): boolean {
-  if (a.requiresReboot !== b.requiresReboot || a.installed.length !== b.installed.length || a.instances.length !== b.instances.length) return false;
-  for (let i = 0; i < a.installed.length; i++) {
-    const x = a.installed[i]!;
-    const y = b.installed[i]!;
-    if (x.name !== y.name || x.epoch !== y.epoch || x.version !== y.version || x.release !== y.release || x.arch !== y.arch) return false;
-  }
-  return JSON.stringify(a.instances) === JSON.stringify(b.instances);
-}
-
-function viewOf(h: HostRecord): HostPackageView {
-  const installed = new Map<string, { epoch: string; version: string; release: string; arch: string }>();
-  for (const p of h.installed) if (!installed.has(p.name)) installed.set(p.name, { epoch: p.epoch, version: p.version, release: p.release, arch: p.arch });
-  return { hostname: h.hostname, release: h.release, personalityKey: h.subfunctions.join("-") || h.personality, installed };
-}
 
 /**
  * Host inventory: hosts and their agents' hellos and reports, status, and the host writes (with
@@ -81,7 +55,18 @@ export class HostManager {
   /** Committed host records (the writer's). */
   private readonly hosts: ReadonlyMap<string, HostRecord>;
 
-  constructor(private readonly o: { store: Store; events: EventLog; patches: PatchManager; log: Logger; controllerRelease: string; installResumeGraceMs?: number }) {
+  /** @param o.activeController the lease holder now (a pair's live leadership), instead of what SwactHost stored. */
+  constructor(
+    private readonly o: {
+      store: Store;
+      events: EventLog;
+      patches: PatchManager;
+      log: Logger;
+      controllerRelease: string;
+      installResumeGraceMs?: number;
+      activeController?: () => string | undefined;
+    },
+  ) {
     this.uow = o.patches.uow;
     this.alarms = new AlarmService({ store: o.store, events: o.events });
     this.ops = new InstallOperations({
@@ -120,8 +105,17 @@ export class HostManager {
 
   close(): void {
     for (const t of this.rejectTimers.values()) clearTimeout(t);
+    this.rejectTimers.clear();
     this.ops.close();
     this.agents.closeAll();
+  }
+
+  /** A pair member lost its term: timers stop, agent links close, memory is dropped (no writes; `init` re-reads). */
+  deactivate(): void {
+    this.close();
+    this.ops.deactivate();
+    this.writer.clear();
+    this.alarms.forget();
   }
 
   // ---------------------------------------------------------------- views
@@ -185,7 +179,7 @@ export class HostManager {
       interim,
       allowInsvcPatching: allowInsvc,
       requiresRebootShown: h.requiresReboot || (!allowInsvc && pending > 0),
-      activeController: h.personality === "controller" && h.hostname === this.activeController,
+      activeController: h.personality === "controller" && h.hostname === this.activeControllerName,
       operational: connected ? "enabled" : "disabled",
     };
   }
@@ -212,7 +206,7 @@ export class HostManager {
   }
 
   get activeControllerName(): string {
-    return this.activeController;
+    return this.o.activeController ? (this.o.activeController() ?? "") : this.activeController;
   }
 
   /** After the swact's commit. */

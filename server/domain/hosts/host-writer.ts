@@ -36,8 +36,24 @@ export class HostWriter {
     this.writes = o.uow.group<HostWrite>({ maxItems: HOST_BATCH_MAX, body: (w, batch) => this.writeBatch(w, batch) });
   }
 
+  /**
+   * Replaces the committed records with `records` (start-up; a pair member on each takeover). They count as newer
+   * than any write of an earlier term whose adoption could still come.
+   */
   load(records: readonly HostRecord[]): void {
-    for (const h of records) this.hosts.set(h.hostname, h);
+    this.clear();
+    for (const h of records) {
+      this.hosts.set(h.hostname, h);
+      this.adoptedGen.set(h.hostname, this.stamp(h));
+    }
+  }
+
+  /** Forgets every record (a pair member that lost its term). */
+  clear(): void {
+    this.hosts.clear();
+    this.unadopted.clear();
+    this.adoptedGen.clear();
+    this.nextGen++;
   }
 
   /** The newest record of a host, committed or on its way. */

@@ -78,6 +78,7 @@ export class InstallOperations {
    * with the reason, so that none stays running (and watched) forever.
    */
   async init(): Promise<void> {
+    this.deactivate();
     const read = this.o.store.read;
     const stale: OperationState[] = [];
     const ops = [...(await read.runningOperations())].sort((a, b) => a.startSeq - b.startSeq);
@@ -129,6 +130,18 @@ export class InstallOperations {
   close(): void {
     for (const t of this.resumeTimers) clearTimeout(t);
     this.resumeTimers.clear();
+  }
+
+  /**
+   * A pair member lost its term: its timers stop and it forgets every operation (no writes; {@link init} on the
+   * next takeover reads the running ones back, including those its peer started, and resumes them).
+   */
+  deactivate(): void {
+    this.close();
+    this.running.clear();
+    this.byHost.clear();
+    this.recent.clear();
+    this.starting.clear();
   }
 
   /** The running operation of a host. */

@@ -108,7 +108,6 @@ export class Leadership {
   private deadline = 0;
   private generation = 0;
   private holdOffUntil = 0;
-  private retired = false;
   private termController: AbortController | undefined;
   private loopTimer: unknown;
   private deadlineTimer: unknown;
@@ -243,8 +242,8 @@ export class Leadership {
   private async acquireOnce(): Promise<void> {
     if (!this.started) return;
     const t0 = this.clock.now();
-    // During a swact's hold-off, or for good once retired: only watch who is active.
-    const observeOnly = this.retired || t0 < this.holdOffUntil;
+    // During a swact's hold-off: only watch who is active.
+    const observeOnly = t0 < this.holdOffUntil;
     const generation = this.generation;
     let row: LeaseState;
     try {
@@ -280,16 +279,7 @@ export class Leadership {
     this.epoch = other ? row.epoch : 0;
     this.active = other ? { controllerId: row.holder, address: row.address } : undefined;
     this.emit();
-    this.schedule(ours ? 0 : observeOnly && !this.retired ? Math.min(this.pollMs, this.holdOffUntil - this.clock.now()) : this.pollMs);
-  }
-
-  /**
-   * Never competes for the lease again (this controller keeps watching who is active, and answers as standby);
-   * for a controller whose state can no longer be trusted to act on. Takes effect at the next acquisition attempt:
-   * call it while standby.
-   */
-  retire(): void {
-    this.retired = true;
+    this.schedule(ours ? 0 : observeOnly ? Math.min(this.pollMs, this.holdOffUntil - this.clock.now()) : this.pollMs);
   }
 
   private async renewOnce(): Promise<void> {

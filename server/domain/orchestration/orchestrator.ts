@@ -71,8 +71,9 @@ export class Orchestrator {
     });
   }
 
-  /** Loads a persisted strategy and carries on with it (build re-run, apply/abort resumed at the current step). */
+  /** Loads a persisted strategy and carries on with it (build re-run, apply/abort resumed at the current step); again on each takeover. */
   async init(): Promise<void> {
+    if (this.runner) await this.deactivate();
     this.s = await this.o.persistence.load();
     const s = this.s;
     if (!s) return;
@@ -201,6 +202,17 @@ export class Orchestrator {
     this.runAc.abort();
     await this.runner?.catch(() => undefined);
     await this.journal.settled();
+  }
+
+  /**
+   * A pair member lost its term: the runner stops (the strategy stays as persisted, at its step, for the next active
+   * to resume) and memory forgets it; {@link init} on the next takeover loads it again. No writes.
+   */
+  async deactivate(): Promise<void> {
+    this.runAc.abort();
+    await this.runner?.catch(() => undefined);
+    await this.journal.settled();
+    this.s = undefined;
   }
 
   /** @internal Resolves when the background runner has nothing more to do. */

@@ -57,8 +57,11 @@ export class PatchCatalog {
 
   constructor(readonly runningRelease: string) {}
 
+  /** Loads the committed state, replacing what memory held (a pair member re-reads it on each takeover: removals included). */
   async load(read: StoreReader): Promise<void> {
-    for (const p of await read.loadPatches()) {
+    const patches = await read.loadPatches();
+    this.clear();
+    for (const p of patches) {
       this.patches.set(p.meta.id, p);
       this.graph.set(p.meta.id, p.meta.requires);
     }
@@ -67,6 +70,19 @@ export class PatchCatalog {
     this.interim = await read.loadInterim();
     this.appDeps = await read.loadAppDependencies();
     this.refreshStates();
+  }
+
+  /** Forgets every patch, base package, release, interim list and app dependency (a pair member that lost its term). */
+  clear(): void {
+    for (const id of this.patches.keys()) this.graph.delete(id);
+    this.patches.clear();
+    this.base = new Map();
+    this.releases = new Set();
+    this.interim = new Map();
+    this.appDeps = new Map();
+    this.snapshot = { needs: new Map(), states: new Map() };
+    this.desiredCache.clear();
+    this.version++;
   }
 
   // ---------------------------------------------------------------- queries

@@ -77,7 +77,10 @@ export class PatchManager {
     return this.o.runningRelease;
   }
 
-  /** Loads the committed state, cleans temp files and reconciles blobs with the database. */
+  /**
+   * Loads the committed state (replacing what memory held), cleans temp files and reconciles blobs with the database.
+   * At start-up, and on a pair member each time it becomes active.
+   */
   async init(): Promise<void> {
     await fsp.rm(this.o.tmpDir, { recursive: true, force: true });
     await fsp.mkdir(this.o.tmpDir, { recursive: true, mode: 0o700 });
@@ -92,6 +95,11 @@ export class PatchManager {
       if (!known.has(sha)) await this.o.blobs.remove(sha);
     }
     await this.catalog.load(this.o.store.read);
+  }
+
+  /** A pair member lost its term: the read model is dropped (the next {@link init} re-reads it). No writes. */
+  deactivate(): void {
+    this.catalog.clear();
   }
 
   setHostsProvider(p: HostsProvider): void {

@@ -118,6 +118,14 @@ export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore, Enrol
     }
   }
 
+  /**
+   * Forgets every token read so far (issue 19): a pair member that becomes active again must see the revocations its
+   * peer committed meanwhile (its own revocations drop their entries; the peer's cannot).
+   */
+  forgetCachedTokens(): void {
+    this.tokens.clear();
+  }
+
   async hasActiveToken(role: Role): Promise<boolean> {
     return !!(await this.db.read.get("SELECT 1 AS x FROM auth_tokens WHERE role = ? AND revoked_at IS NULL LIMIT 1", [role]));
   }
