@@ -49,7 +49,7 @@ import { createAgentService } from "../transport/agent-service.js";
 import { HostManager } from "../domain/hosts/host-manager.js";
 import { descriptorSetBase64 } from "../transport/generated/descriptor-set.js";
 import { createKeystoneVerifier } from "../transport/keystone/create-keystone-verifier.js";
-import { standbyGate, type PairView } from "../transport/standby-gate.js";
+import { standbyError, standbyGate, type PairView } from "../transport/standby-gate.js";
 import { activeTerm, startPair, startPairOnStore, startingStatus, type ControllerPair, type PairOnStore } from "./pair.js";
 import { DomainTerms } from "./domain-terms.js";
 
@@ -328,7 +328,9 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   // Keystone v3 tokens on the HTTP APIs (--keystone-url); gRPC takes our own tokens only.
   const keystone = config.keystone ? await createKeystoneVerifier(config.keystone, log.child({ component: "keystone" })) : undefined;
   const externalTokens: ExternalTokenVerifier | undefined = keystone;
-  const front = { auth, audit, externalTokens, tls: httpTls, limits: httpLimits };
+  // A pair's standby answers its HTTP APIs 503 naming the active controller, as its gRPC does (standby-gate.ts).
+  const standby = pairView ? () => (pairView.term() ? undefined : standbyError(pairView.status()).details) : undefined;
+  const front = { auth, audit, externalTokens, tls: httpTls, limits: httpLimits, ...(standby ? { standby } : {}) };
   for (const [flag, at] of [
     ["--vim-listen", config.vimListen],
     ["--patch-api-listen", config.patchApi],

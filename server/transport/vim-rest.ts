@@ -57,6 +57,8 @@ export interface VimRestOptions {
   maxBodyBytes?: number;
   /** Timeouts and connection caps of the listener (default DEFAULT_HTTP_LIMITS). */
   limits?: HttpListenerLimits;
+  /** A controller pair's standby text (HttpServerOptions.standby). */
+  standby?: () => string | undefined;
   log?: Logger;
 }
 
@@ -283,6 +285,7 @@ export async function createVimRestServer(o: VimRestOptions): Promise<VimRestSer
     notFound,
     requestTimeoutMs: 60_000,
     limits: o.limits ?? DEFAULT_HTTP_LIMITS,
+    ...(o.standby ? { standby: o.standby } : {}),
     closeAtOnce: true,
     ...(o.tls ? { tls: o.tls } : {}),
   });

@@ -57,7 +57,20 @@ describe("controller pair on the PostgreSQL store (one database: state, blobs, l
     startController({
       dataDir: path.join(work!, id),
       baseFeed: feedDir,
-      extraArgs: ["--store", url, "--controller-id", id, "--lease-ttl", "1200", "--log-level", "info"],
+      extraArgs: [
+        "--store",
+        url,
+        "--controller-id",
+        id,
+        "--lease-ttl",
+        "1200",
+        "--log-level",
+        "info",
+        "--vim-listen",
+        "127.0.0.1:0",
+        "--patch-api-listen",
+        "127.0.0.1:0",
+      ],
     }).then((c) => (controllers.push(c), c));
 
   before(async function () {
@@ -97,6 +110,19 @@ describe("controller pair on the PostgreSQL store (one database: state, blobs, l
     expect(c0.stderr()).to.include("domain loaded from the store");
     expect(c1.stderr()).to.not.include("domain loaded from the store");
     expect(c1.stderr()).to.not.include("base feed imported");
+  });
+
+  it("the standby's HTTP APIs answer 503 naming the active before authentication; the active's serve", async () => {
+    const text = `standby: the active controller is controller-0 at ${c0.endpoint}`;
+    const api = await fetch(`http://${c1.patchApiAddress}/patch/query`);
+    expect([api.status, await api.json()]).to.deep.equal([503, { error: `Error: ${text}` }]);
+    const vim = await fetch(`http://${c1.vimAddress}/api/orchestration/sw-patch/strategy`);
+    expect(vim.status).to.equal(503);
+    expect(await vim.text()).to.include(text);
+    const live = await fetch(`http://${c0.patchApiAddress}/patch/query`, { headers: { "x-auth-token": c0.adminToken } });
+    expect(live.status).to.equal(200);
+    // No audit row is written for a standby's refusal: it never reached authentication (it would be refused by the fence).
+    expect(c1.stderr()).to.not.match(/audit.*(FENCED|NOT_ACTIVE)/);
   });
 
   it("upload and apply on the active; after a swact the new active lists the patch and an agent installs the applied patch's package from the database", async () => {

@@ -57,6 +57,11 @@ export interface HttpServerOptions<C, M> {
   plugins?: (app: FastifyInstance) => Promise<void>;
   /** close() cuts open connections at once instead of after a 2 s grace. */
   closeAtOnce?: boolean;
+  /**
+   * A controller pair's standby answer (issue 19): when this returns a text, every routed request except "native"
+   * ones (static files) is answered 503 with it before authentication (so a standby writes no audit row).
+   */
+  standby?: () => string | undefined;
 }
 
 export interface HttpServer {
@@ -186,6 +191,8 @@ export function createHttpServer<C, M>(o: HttpServerOptions<C, M>): HttpServer {
           ctxOf.set(req, ctx);
           return done();
         }
+        const standby = o.standby?.();
+        if (standby !== undefined) throw new HttpError(503, standby, { error: `Error: ${standby}` }, { "retry-after": "1" });
       } catch (e) {
         res.off("close", onClose);
         reply.hijack();

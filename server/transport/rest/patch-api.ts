@@ -65,6 +65,8 @@ export interface PatchApiOptions {
   maxBodyBytes?: number;
   /** Timeouts and connection caps of the listener (default DEFAULT_HTTP_LIMITS). */
   limits?: HttpListenerLimits;
+  /** A controller pair's standby text (HttpServerOptions.standby). */
+  standby?: () => string | undefined;
 }
 
 export interface PatchApiServer {
@@ -140,6 +142,7 @@ export function createPatchApiServer(o: PatchApiOptions): PatchApiServer {
     notFound: (segs) => new HttpError(404, "Not found", { error: `Unknown action: ${segs.slice(0, 2).join("/").slice(0, 128)}` }),
     ...(o.tls ? { tls: o.tls } : {}),
     ...(o.limits ? { limits: o.limits } : {}),
+    ...(o.standby ? { standby: o.standby } : {}),
     longBody: (ctx) => ctx.route.meta.action === "UploadPatch",
   });
 

@@ -70,6 +70,8 @@ export interface WebConsoleOptions {
   heartbeatSeconds?: number;
   /** Timeouts and connection caps of the listener (default DEFAULT_HTTP_LIMITS). */
   limits?: HttpListenerLimits;
+  /** A controller pair's standby text (HttpServerOptions.standby). */
+  standby?: () => string | undefined;
   /** Session caps: in all (sign-in refused beyond it) and per token (its oldest closed). Defaults 1000 and 20. */
   sessionLimits?: { maxSessions?: number; maxPerToken?: number };
 }
@@ -193,6 +195,7 @@ export function createWebConsoleServer(o: WebConsoleOptions): WebConsoleServer {
     },
     ...(o.tls ? { tls: o.tls } : {}),
     ...(o.limits ? { limits: o.limits } : {}),
+    ...(o.standby ? { standby: o.standby } : {}),
     longBody: (ctx) => ctx.route.meta.action === "UploadPatch",
   });
 
