@@ -51,6 +51,7 @@ import { descriptorSetBase64 } from "../transport/generated/descriptor-set.js";
 import { createKeystoneVerifier } from "../transport/keystone/create-keystone-verifier.js";
 import { standbyGate, type PairView } from "../transport/standby-gate.js";
 import { activeTerm, startPair, startPairOnStore, startingStatus, type ControllerPair } from "./pair.js";
+import { startAuditChain, startAuditUpkeep } from "./audit-upkeep.js";
 
 /** A running controller: its bound address and a graceful `close()`. */
 export interface Controller {
@@ -132,31 +133,6 @@ async function binding<T>(flag: string, address: string, listen: () => Promise<T
   }
 }
 
-/**
- * The audit log's upkeep: the summary rows of ended refusal windows (every minute) and the
- * retention (at start, then hourly; none when `retentionDays` is 0). Returns its stop.
- */
-function startAuditUpkeep(audit: AuditLog, retentionDays: number, log: Logger): () => void {
-  const warn = (what: string) => (e: unknown) => log.warn(what, { error: (e as Error).message });
-  const prune = () => {
-    if (retentionDays > 0) {
-      audit
-        .prune(retentionDays * 86_400_000)
-        .then((n) => n && log.info("audit rows pruned", { rows: n, retentionDays }))
-        .catch(warn("audit prune failed"));
-    }
-  };
-  prune();
-  const flush = setInterval(() => void audit.flushWindows().catch(warn("audit summary not written")), 60_000);
-  const hourly = setInterval(prune, 3600_000);
-  flush.unref();
-  hourly.unref();
-  return () => {
-    clearInterval(flush);
-    clearInterval(hourly);
-  };
-}
-
 /** Binds an HTTP listener set by `flag` to `at`; its bound `host:port` (IPv6 in brackets). */
 async function listenHttp(
   flag: string,
@@ -190,6 +166,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   const enrollment = new HostEnrollment({ store: authStore, revocations });
   const audit = new AuditLog(authStore, undefined, { perWindow: config.limits.auditRefusalsPerMinute, windowMs: 60_000 });
   const stopAuditUpkeep = startAuditUpkeep(audit, config.limits.auditRetentionDays, log);
+  const { auditCheckpointRows: everyRows, auditCheckpointSeconds: everySeconds } = config.limits;
+  const auditChain = await startAuditChain({ dataDir: config.dataDir, store: authStore, audit, everyRows, everySeconds, log });
   const trust = new TrustManager({ store: authStore, configured: configuredTrust });
   await trust.init();
   for (const label of publicPrivateKeyLabels(trust.list())) {
@@ -287,7 +265,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       pair: pairView?.status,
     }),
   );
-  server.add(withSafeDecoding(AdminServiceDefinition), createAdminService({ auth, trust, audit }));
+  server.add(withSafeDecoding(AdminServiceDefinition), createAdminService({ auth, trust, audit, auditChain }));
   server.add(withSafeDecoding(withSharedEncoding(OrchestrationServiceDefinition)), createOrchestrationService({ orchestrator }));
   server.add(withSafeDecoding(withSharedEncoding(HostServiceDefinition)), createHostService({ hosts, enrollment }));
   server.add(withSafeDecoding(AgentServiceDefinition), createAgentService({ hosts, patches, log, enrollment, revocations }));
@@ -421,6 +399,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       const aborted = streams.abortAll();
       if (aborted) log.info("streams ended for shutdown", { streams: aborted });
       stopAuditUpkeep();
+      auditChain.stop();
       await web?.close();
       await patchApi?.close();
       await vim?.close();

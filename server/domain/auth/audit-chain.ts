@@ -222,3 +222,37 @@ export function publicKeyOf(pem: string): KeyObject | undefined {
     return undefined;
   }
 }
+
+/** A verification with the keys it trusted. */
+export interface AuditLogVerification extends AuditVerifyResult {
+  /** Every key registered in the store. */
+  registeredKeys: AuditKey[];
+}
+
+/**
+ * {@link verifyAuditChain} with the keys a controller trusts: `trustedKeyIds` when given (each must
+ * be `ownKey`, an `extraKeys` one or one registered in the store), else `ownKey`, `extraKeys` and
+ * every key registered in the store. (A key registered by whoever could write the database proves
+ * nothing: pin the ids, as `sw-patch audit-verify --key-id` does, to rule that out.)
+ */
+export async function verifyAuditLog(
+  store: AuditChainStore,
+  opts: { ownKey?: AuditKey; extraKeys?: readonly AuditKey[]; trustedKeyIds?: readonly string[] } = {},
+): Promise<AuditLogVerification> {
+  const registeredKeys = await store.listAuditKeys();
+  const known = new Map<string, KeyObject>();
+  for (const k of [...registeredKeys, ...(opts.extraKeys ?? []), ...(opts.ownKey ? [opts.ownKey] : [])]) {
+    const key = publicKeyOf(k.publicKeyPem);
+    // A registered key whose id is not its own key's is no key of that id.
+    if (key && auditKeyId(key) === k.keyId) known.set(k.keyId, key);
+  }
+  const pinned = opts.trustedKeyIds?.length ? new Set(opts.trustedKeyIds) : undefined;
+  const result = await verifyAuditChain(store, (id) => (pinned && !pinned.has(id) ? undefined : known.get(id)));
+  return { ...result, registeredKeys };
+}
+
+/** The one-line verdict `audit-verify` prints: "OK (N rows, M checkpoints)" or what failed first. */
+export function auditVerdict(r: Pick<AuditVerifyResult, "ok" | "rows" | "checkpoints" | "badRowId" | "badSeq" | "reason">): string {
+  if (r.ok) return `OK (${r.rows} rows, ${r.checkpoints} checkpoints)`;
+  return r.badRowId ? `FAILED: row id ${r.badRowId} (seq ${r.badSeq}): ${r.reason}` : `FAILED: ${r.reason}`;
+}

@@ -5,9 +5,11 @@
  * Everything here runs on the store's single writer (sqlite's BEGIN IMMEDIATE, PostgreSQL's
  * writer lock), so the tail read at an append is the tail the row is inserted after.
  */
+import sqlite3 from "sqlite3";
 import type { Reader, Tx } from "./db.js";
+import { finalizeStatements, wrap } from "./statement-cache.js";
 import type { AuditEntry } from "../../domain/auth/audit-log.js";
-import type { AuditChainAnchor, AuditChainRow, AuditCheckpoint, AuditKey } from "../../domain/auth/audit-chain.js";
+import type { AuditChainAnchor, AuditChainRow, AuditChainStore, AuditCheckpoint, AuditKey } from "../../domain/auth/audit-chain.js";
 import { AUDIT_GENESIS_HASH, MerkleFrontier, auditRowHash } from "../../lib/audit-hash.js";
 
 interface ChainRowDb {
@@ -189,5 +191,33 @@ export async function chainExistingRows(q: Reader): Promise<number> {
     }
     if (page.length < 1000) return seq;
     afterId = Number(page.at(-1)!.id);
+  }
+}
+
+/**
+ * The chain of a sqlite data file, read-only (`sw-patch-controller audit-verify --data-dir`: no
+ * migration runs and nothing is written). Undefined `store` when the file predates migration 0012.
+ */
+export async function openAuditChainFile(file: string): Promise<{ store: AuditChainStore | undefined; close(): Promise<void> }> {
+  const conn = await new Promise<sqlite3.Database>((resolve, reject) => {
+    const c = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (err) => (err ? reject(err) : resolve(c)));
+  });
+  const close = async () => {
+    await finalizeStatements(conn);
+    await new Promise<void>((resolve) => conn.close(() => resolve()));
+  };
+  try {
+    const q = wrap(conn);
+    await q.run("PRAGMA busy_timeout=10000");
+    const chained = await q.get("SELECT 1 AS x FROM schema_migrations WHERE version = 12");
+    if (!chained) return { store: undefined, close };
+    const store: AuditChainStore = {
+      ...chainReads(q),
+      insertAuditCheckpoint: () => Promise.reject(new Error("read-only")),
+    };
+    return { store, close };
+  } catch (e) {
+    await close();
+    throw e;
   }
 }

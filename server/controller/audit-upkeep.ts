@@ -1,0 +1,73 @@
+/**
+ * The audit log's upkeep (was in controller.ts) and its checkpoints (AUDITCHAIN, issue 21): the
+ * summary rows of ended refusal windows (every minute), the retention (at start, then hourly),
+ * and the checkpoint signer: every `--audit-checkpoint-rows` rows and every
+ * `--audit-checkpoint-seconds` seconds, with the key in `<data-dir>/signing/`.
+ */
+import { AuditCheckpointer, verifyAuditLog, type AuditChainStore, type AuditLog, type AuditLogVerification, type AuditSigner } from "../domain/auth/index.js";
+import type { Logger } from "../lib/log.js";
+import { ensureAuditKey } from "./audit-key.js";
+
+/**
+ * Starts the upkeep of `audit`: refusal summaries every minute; retention at start, then hourly
+ * (none when `retentionDays` is 0). Returns its stop.
+ */
+export function startAuditUpkeep(audit: AuditLog, retentionDays: number, log: Logger): () => void {
+  const warn = (what: string) => (e: unknown) => log.warn(what, { error: (e as Error).message });
+  const prune = () => {
+    if (retentionDays > 0) {
+      audit
+        .prune(retentionDays * 86_400_000)
+        .then((n) => n && log.info("audit rows pruned", { rows: n, retentionDays }))
+        .catch(warn("audit prune failed"));
+    }
+  };
+  prune();
+  const flush = setInterval(() => void audit.flushWindows().catch(warn("audit summary not written")), 60_000);
+  const hourly = setInterval(prune, 3600_000);
+  flush.unref();
+  hourly.unref();
+  return () => {
+    clearInterval(flush);
+    clearInterval(hourly);
+  };
+}
+
+/** The running checkpoint signer and the verification AdminService.VerifyAuditChain serves. */
+export interface AuditChainService {
+  readonly signer: AuditSigner;
+  /** Verifies the chain (signing a checkpoint of what is stored first, when asked). */
+  verify(opts: { trustedKeyIds: readonly string[]; checkpointFirst: boolean }): Promise<AuditLogVerification>;
+  stop(): void;
+}
+
+/**
+ * Loads (or makes, at first start) the checkpoint key and signs checkpoints of `store` every
+ * `everyRows` rows appended through `audit` and every `everySeconds` seconds. A checkpoint that
+ * fails (a standby of a pair: its writes are fenced; a broken chain) is logged and tried again
+ * at the next occasion.
+ */
+export async function startAuditChain(o: {
+  dataDir: string;
+  store: AuditChainStore;
+  audit: AuditLog;
+  everyRows: number;
+  everySeconds: number;
+  log: Logger;
+}): Promise<AuditChainService> {
+  const key = await ensureAuditKey(o.dataDir);
+  if (key.created) o.log.info("audit checkpoint key generated", { key: key.file, keyId: key.signer.key.keyId });
+  const checkpointer = new AuditCheckpointer(o.store, key.signer, o.everyRows);
+  const failed = (e: unknown) => o.log.warn("audit checkpoint not written", { error: (e as Error).message });
+  o.audit.onAppended(() => checkpointer.noteAppended(failed));
+  const timer = setInterval(() => void checkpointer.checkpoint().catch(failed), o.everySeconds * 1000);
+  timer.unref();
+  return {
+    signer: key.signer,
+    async verify({ trustedKeyIds, checkpointFirst }) {
+      if (checkpointFirst) await checkpointer.checkpoint();
+      return verifyAuditLog(o.store, { ownKey: key.signer.key, trustedKeyIds });
+    },
+    stop: () => clearInterval(timer),
+  };
+}
