@@ -479,7 +479,7 @@ export class MemoryAuthStore implements TokenStore, AuditStore, AuditChainStore,
     for (const r of gone) edge.push(r.hash);
     const last = gone.at(-1)!;
     this.d.auditAnchor = { seq: last.seq, hash: last.hash, frontier: edge.toJSON() };
-    this.d.auditCheckpoints = this.d.auditCheckpoints.filter((c) => c.treeSize > last.seq);
+    this.d.auditCheckpoints = this.d.auditCheckpoints.filter((c) => c.treeSize >= last.seq);
     return n;
   }
   async listAuditChain(afterId: number, limit: number): Promise<AuditChainRow[]> {

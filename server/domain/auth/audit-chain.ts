@@ -159,10 +159,27 @@ export async function verifyAuditChain(store: AuditChainStore, keyFor: (keyId: s
   }
   const frontier = anchor ? MerkleFrontier.from(anchor.seq, anchor.frontier) : MerkleFrontier.empty();
   if (!frontier) return fail(`the pruning anchor (rows up to ${anchor!.seq} pruned) is malformed`);
-  let next = checkpoints.findIndex((c) => c.treeSize > frontier.size);
   // Checkpoints of pruned rows only: their signatures verified; their rows are gone.
-  verified = next < 0 ? checkpoints.length : next;
+  let next = checkpoints.findIndex((c) => c.treeSize >= frontier.size);
   if (next < 0) next = checkpoints.length;
+  verified = next;
+  /** Checks the checkpoints of exactly the rows walked so far; the failure, if one does not match. */
+  const settle = (row?: { id: number; seq: number }): AuditVerifyResult | undefined => {
+    while (next < checkpoints.length && checkpoints[next]!.treeSize === frontier.size) {
+      const c = checkpoints[next]!;
+      if (c.rootHash !== frontier.root())
+        return row
+          ? fail(`the rows up to it do not have the Merkle root of the checkpoint of ${c.treeSize} rows (${c.time}): rows up to ${c.treeSize} were rewritten`, row)
+          : fail(
+              `the pruning anchor (rows up to ${frontier.size} pruned) does not have the Merkle root of the checkpoint of ${c.treeSize} rows (${c.time}): it was altered`,
+            );
+      verified++;
+      next++;
+    }
+    return undefined;
+  };
+  const atAnchor = settle();
+  if (atAnchor) return atAnchor;
   let prevHash = anchor?.hash ?? AUDIT_GENESIS_HASH;
   let prevId: number | undefined;
   for (let afterId = 0; ;) {
@@ -194,13 +211,8 @@ export async function verifyAuditChain(store: AuditChainStore, keyFor: (keyId: s
       prevHash = r.hash;
       prevId = r.id;
       rows++;
-      while (next < checkpoints.length && checkpoints[next]!.treeSize === frontier.size) {
-        const c = checkpoints[next]!;
-        if (c.rootHash !== frontier.root())
-          return fail(`the rows up to it do not have the Merkle root of the checkpoint of ${c.treeSize} rows (${c.time}): rows up to ${c.treeSize} were rewritten`, r);
-        verified++;
-        next++;
-      }
+      const bad = settle(r);
+      if (bad) return bad;
     }
     if (page.length < PAGE) break;
     afterId = page.at(-1)!.id;

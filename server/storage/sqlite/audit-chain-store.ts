@@ -71,7 +71,8 @@ export async function appendChained(tx: Tx, entries: readonly Omit<AuditEntry, "
  * Retention: deletes up to `max` of the oldest rows, as a prefix of the chain (in id order, up to
  * the first row whose time is not before `before`: a later row with an older time waits for the
  * rows before it), and moves the anchor to the last one deleted, with the tree's edge there.
- * Checkpoints of deleted rows only go too. How many rows went.
+ * Checkpoints of fewer rows than that go too (one of exactly that many stays: it verifies the
+ * anchor). How many rows went.
  */
 export async function pruneChained(tx: Tx, before: string, max: number): Promise<number> {
   const stop = await tx.get<{ id: number | null }>("SELECT MIN(id) AS id FROM audit_log WHERE time >= ?", [before]);
@@ -91,7 +92,7 @@ export async function pruneChained(tx: Tx, before: string, max: number): Promise
     "INSERT INTO audit_chain_anchor (id, seq, hash, frontier) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, frontier = excluded.frontier",
     [lastSeq, last.hash, JSON.stringify(edge.toJSON())],
   );
-  await tx.run("DELETE FROM audit_checkpoints WHERE tree_size <= ?", [lastSeq]);
+  await tx.run("DELETE FROM audit_checkpoints WHERE tree_size < ?", [lastSeq]);
   return rows.length;
 }
 
