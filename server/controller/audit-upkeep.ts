@@ -6,6 +6,7 @@
  */
 import { AuditCheckpointer, verifyAuditLog, type AuditChainStore, type AuditLog, type AuditLogVerification, type AuditSigner } from "../domain/auth/index.js";
 import type { Logger } from "../lib/log.js";
+import { isDomainError } from "../domain/errors.js";
 import { ensureAuditKey } from "./audit-key.js";
 
 /**
@@ -58,7 +59,12 @@ export async function startAuditChain(o: {
   const key = await ensureAuditKey(o.dataDir);
   if (key.created) o.log.info("audit checkpoint key generated", { key: key.file, keyId: key.signer.key.keyId });
   const checkpointer = new AuditCheckpointer(o.store, key.signer, o.everyRows);
-  const failed = (e: unknown) => o.log.warn("audit checkpoint not written", { error: (e as Error).message });
+  // A standby's writes are fenced (NOT_ACTIVE, FENCED): the active member signs; nothing to warn about.
+  const failed = (e: unknown) => {
+    const standby = isDomainError(e) && (e.reason === "NOT_ACTIVE" || e.reason === "FENCED");
+    if (standby) o.log.debug("audit checkpoint not written (standby)", { error: (e as Error).message });
+    else o.log.warn("audit checkpoint not written", { error: (e as Error).message });
+  };
   o.audit.onAppended(() => checkpointer.noteAppended(failed));
   const timer = setInterval(() => void checkpointer.checkpoint().catch(failed), o.everySeconds * 1000);
   timer.unref();
