@@ -34,7 +34,7 @@ export function startAuditUpkeep(audit: AuditLog, retentionDays: number, log: Lo
   };
 }
 
-/** The running checkpoint signer and the verification AdminService.VerifyAuditChain serves. */
+/** The running checkpoint signer and the verification AdminService.AuditChainVerify serves. */
 export interface AuditChainService {
   readonly signer: AuditSigner;
   /** Verifies the chain (signing a checkpoint of what is stored first, when asked). */

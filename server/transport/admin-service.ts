@@ -20,7 +20,7 @@ export interface AdminServiceDeps {
   auth: Pick<AuthManager, "createToken" | "list" | "revoke">;
   trust: Pick<TrustManager, "list" | "add" | "remove">;
   audit: Pick<AuditLog, "list">;
-  /** AUDITCHAIN: the chain's verification and this controller's checkpoint key (VerifyAuditChain is FAILED_PRECONDITION without it). */
+  /** AUDITCHAIN: the chain's verification and this controller's checkpoint key (AuditChainVerify is FAILED_PRECONDITION without it). */
   auditChain?: {
     readonly signer: { readonly key: AuditKey };
     verify(opts: { trustedKeyIds: readonly string[]; checkpointFirst: boolean }): Promise<AuditLogVerification>;
@@ -102,7 +102,7 @@ export function createAdminService(d: AdminServiceDeps): AdminServiceImplementat
     async listAuditLog(req) {
       return { entries: (await d.audit.list({ afterId: req.afterId, limit: req.limit })).map(auditEntryMsg) };
     },
-    async verifyAuditChain(req) {
+    async auditChainVerify(req) {
       const chain = d.auditChain;
       if (!chain) throw new DomainError("failed-precondition", "this controller keeps no audit chain");
       const r = await chain.verify({ trustedKeyIds: req.trustedKeyIds.map((k) => k.trim()).filter(Boolean), checkpointFirst: req.checkpointFirst });

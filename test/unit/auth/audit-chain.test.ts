@@ -160,6 +160,16 @@ describe("audit chain", () => {
       expect((await verify([key.key.keyId])).ok).to.equal(true);
     });
 
+    it("a checkpoint at the pruning point stays and checks the anchor: an altered anchor edge is named", async () => {
+      expect(await store.pruneAudit("9999", 10)).to.equal(10);
+      expect(disk.d.auditCheckpoints.map((c) => c.treeSize)).to.deep.equal([10, 12]);
+      expect(auditVerdict(await verify())).to.equal("OK (2 rows, 2 checkpoints)");
+      disk.d.auditAnchor!.frontier = [createHash("sha256").update("forged").digest("hex"), disk.d.auditAnchor!.frontier[1]!];
+      const r = await verify();
+      expect(r.badRowId).to.equal(undefined);
+      expect(r.reason).to.match(/the pruning anchor \(rows up to 10 pruned\) does not have the Merkle root of the checkpoint of 10 rows .*: it was altered/);
+    });
+
     it("pruning keeps the chain verifiable from its anchor; a tampered chain is never checkpointed", async () => {
       expect(await store.pruneAudit("9999", 7)).to.equal(7);
       await append(3);

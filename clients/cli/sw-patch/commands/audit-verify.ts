@@ -41,7 +41,7 @@ export const command: Command = {
       return 1;
     }
     const ids = ((values["key-id"] as string[] | undefined) ?? []).map((s) => s.trim());
-    const response = await ctx.client().admin.verifyAuditChain({ trustedKeyIds: ids, checkpointFirst: values.checkpoint === true });
+    const response = await ctx.client().admin.auditChainVerify({ trustedKeyIds: ids, checkpointFirst: values.checkpoint === true });
     emit(
       ctx,
       AuditChainVerifyResponse,

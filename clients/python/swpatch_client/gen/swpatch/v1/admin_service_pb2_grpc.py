@@ -50,8 +50,8 @@ class AdminServiceStub(object):
                 request_serializer=swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogResponse.FromString,
                 )
-        self.VerifyAuditChain = channel.unary_unary(
-                '/swpatch.v1.AdminService/VerifyAuditChain',
+        self.AuditChainVerify = channel.unary_unary(
+                '/swpatch.v1.AdminService/AuditChainVerify',
                 request_serializer=swpatch_dot_v1_dot_admin__service__pb2.AuditChainVerifyRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_admin__service__pb2.AuditChainVerifyResponse.FromString,
                 )
@@ -103,7 +103,7 @@ class AdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def VerifyAuditChain(self, request, context):
+    def AuditChainVerify(self, request, context):
         """Walks the audit log's hash chain and its signed checkpoints (sw-patch audit-verify).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -148,8 +148,8 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     request_deserializer=swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogResponse.SerializeToString,
             ),
-            'VerifyAuditChain': grpc.unary_unary_rpc_method_handler(
-                    servicer.VerifyAuditChain,
+            'AuditChainVerify': grpc.unary_unary_rpc_method_handler(
+                    servicer.AuditChainVerify,
                     request_deserializer=swpatch_dot_v1_dot_admin__service__pb2.AuditChainVerifyRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_admin__service__pb2.AuditChainVerifyResponse.SerializeToString,
             ),
@@ -284,7 +284,7 @@ class AdminService(object):
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 
     @staticmethod
-    def VerifyAuditChain(request,
+    def AuditChainVerify(request,
             target,
             options=(),
             channel_credentials=None,
@@ -294,7 +294,7 @@ class AdminService(object):
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AdminService/VerifyAuditChain',
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AdminService/AuditChainVerify',
             swpatch_dot_v1_dot_admin__service__pb2.AuditChainVerifyRequest.SerializeToString,
             swpatch_dot_v1_dot_admin__service__pb2.AuditChainVerifyResponse.FromString,
             options, channel_credentials,

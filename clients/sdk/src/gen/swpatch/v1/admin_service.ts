@@ -2230,8 +2230,8 @@ export const AdminServiceDefinition = {
       options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
     /** Walks the audit log's hash chain and its signed checkpoints (sw-patch audit-verify). */
-    verifyAuditChain: {
-      name: "VerifyAuditChain",
+    auditChainVerify: {
+      name: "AuditChainVerify",
       requestType: AuditChainVerifyRequest as typeof AuditChainVerifyRequest,
       requestStream: false,
       responseType: AuditChainVerifyResponse as typeof AuditChainVerifyResponse,
@@ -2271,7 +2271,7 @@ export interface AdminServiceImplementation<CallContextExt = {}> {
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ListAuditLogResponse>>;
   /** Walks the audit log's hash chain and its signed checkpoints (sw-patch audit-verify). */
-  verifyAuditChain(
+  auditChainVerify(
     request: AuditChainVerifyRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<AuditChainVerifyResponse>>;
@@ -2307,7 +2307,7 @@ export interface AdminServiceClient<CallOptionsExt = {}> {
     options?: CallOptions & CallOptionsExt,
   ): Promise<ListAuditLogResponse>;
   /** Walks the audit log's hash chain and its signed checkpoints (sw-patch audit-verify). */
-  verifyAuditChain(
+  auditChainVerify(
     request: DeepPartial<AuditChainVerifyRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<AuditChainVerifyResponse>;
