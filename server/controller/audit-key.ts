@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { auditKeyId, type AuditSigner } from "../domain/auth/index.js";
 import { SIGNING_DIR } from "./local-signing-key.js";
 
+/** The key file, in the data dir's signing/ directory. */
 export const AUDIT_KEY_FILE = "audit-checkpoint-key.pem";
 
 /** The signer over a private key (its key record dated `createdAt`). */

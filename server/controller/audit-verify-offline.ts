@@ -12,6 +12,7 @@ import { auditVerdict, verifyAuditLog } from "../domain/auth/index.js";
 import { openAuditChainFile } from "../storage/sqlite/audit-chain-store.js";
 import { readAuditKey } from "./audit-key.js";
 
+/** `sw-patch-controller audit-verify --help`. */
 export const AUDIT_VERIFY_USAGE = `usage: sw-patch-controller audit-verify --data-dir DIR [--key-id ID]... [--show-key]
   --data-dir DIR   the controller's data dir (sqlite store), read-only; the controller may be stopped
   --key-id ID      count only checkpoints signed by this key (repeatable)
