@@ -137,8 +137,12 @@ for (const f of factories) {
   });
 }
 
-/** Two stores over one database, each appending through its own AuditLog at once: one chain. */
-async function twoWriters(a: AuditStore & AuditChainStore, b: AuditStore): Promise<void> {
+/**
+ * Two stores over one database (two controllers), each appending through its own AuditLog at
+ * once: one chain. Then each signs checkpoints with its own key (a pair): each registers its key,
+ * and either verifies the other's checkpoints.
+ */
+async function twoWriters(a: AuditStore & AuditChainStore, b: AuditStore & AuditChainStore): Promise<void> {
   const la = new AuditLog(a);
   const lb = new AuditLog(b);
   await Promise.all(
@@ -146,6 +150,18 @@ async function twoWriters(a: AuditStore & AuditChainStore, b: AuditStore): Promi
   );
   await expectChained(a, 150);
   expect(auditVerdict(await verifyAuditLog(a))).to.equal("OK (150 rows, 0 checkpoints)");
+  const [ka, kb] = [signer(), signer()];
+  expect((await new AuditCheckpointer(a, ka, 1000).checkpoint())?.keyId).to.equal(ka.key.keyId);
+  await lb.record({ actor: "controller-b", role: "admin", action: "after", outcome: "ok" });
+  expect((await new AuditCheckpointer(b, kb, 1000).checkpoint())?.keyId).to.equal(kb.key.keyId);
+  for (const [store, own] of [
+    [a, ka],
+    [b, kb],
+  ] as const) {
+    const r = await verifyAuditLog(store, { ownKey: own.key });
+    expect(auditVerdict(r)).to.equal("OK (151 rows, 2 checkpoints)");
+    expect(r.registeredKeys.map((k) => k.keyId).sort()).to.deep.equal([ka.key.keyId, kb.key.keyId].sort());
+  }
 }
 
 describe("audit chain: two writers on one database, and migration 0012", function () {
@@ -158,7 +174,7 @@ describe("audit chain: two writers on one database, and migration 0012", functio
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("sqlite: two connections to one file append at once: one chain", async () => {
+  it("sqlite: two connections to one file append at once: one chain; each signs with its own key, either verifies both", async () => {
     const file = path.join(dir, "sw-patch.sqlite");
     const d1 = await Db.open(file, migrations);
     const d2 = await Db.open(file, migrations);
@@ -198,7 +214,7 @@ describe("audit chain: two writers on one database, and migration 0012", functio
       if (postgresSkipReason) this.skip();
     });
 
-    it("two controllers' stores on one database append at once (the writer lock orders them): one chain", async () => {
+    it("two controllers' stores on one database append at once (the writer lock orders them): one chain; each signs with its own key, either verifies both", async () => {
       const url = await (await sharedPostgres()).createDatabase();
       const a = await openPostgresStore({ connectionString: url, max: 4 });
       const b = await openPostgresStore({ connectionString: url, max: 4 });
