@@ -281,6 +281,7 @@ export function resolveControllerConfig(options: ControllerOptions, env: NodeJS.
 }
 
 export const CONTROLLER_USAGE = `usage: sw-patch-controller [options]
+       sw-patch-controller audit-verify --data-dir DIR [--key-id ID]... [--show-key]   (offline audit check)
   --data-dir DIR          data directory (default ./data)
   --listen HOST:PORT      gRPC address (default 127.0.0.1:5490; port 0 = any free port)
   --release REL           running release (default 19.09)

@@ -17,6 +17,10 @@ export interface StateLimitOptions {
   consoleMaxSessionsPerToken?: number;
   /** gRPC: streams (calls) one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). Default 256. */
   grpcMaxConcurrentStreams?: number;
+  /** AUDITCHAIN: a checkpoint is signed after this many audit rows. Default 1000. */
+  auditCheckpointRows?: number;
+  /** AUDITCHAIN: ...and every this many seconds when rows were added since the last one. Default 60. */
+  auditCheckpointSeconds?: number;
 }
 
 /** Resolved limits (ControllerConfig.limits). */
@@ -26,6 +30,8 @@ export interface StateLimits {
   readonly consoleMaxSessions: number;
   readonly consoleMaxSessionsPerToken: number;
   readonly grpcMaxConcurrentStreams: number;
+  readonly auditCheckpointRows: number;
+  readonly auditCheckpointSeconds: number;
 }
 
 export const STATE_LIMIT_DEFAULTS: StateLimits = Object.freeze({
@@ -34,6 +40,8 @@ export const STATE_LIMIT_DEFAULTS: StateLimits = Object.freeze({
   consoleMaxSessions: 1000,
   consoleMaxSessionsPerToken: 20,
   grpcMaxConcurrentStreams: 256,
+  auditCheckpointRows: 1000,
+  auditCheckpointSeconds: 60,
 });
 
 const FLAGS = {
@@ -42,6 +50,8 @@ const FLAGS = {
   consoleMaxSessions: ["console-max-sessions", 1],
   consoleMaxSessionsPerToken: ["console-max-sessions-per-token", 1],
   grpcMaxConcurrentStreams: ["grpc-max-concurrent-streams", 1],
+  auditCheckpointRows: ["audit-checkpoint-rows", 1],
+  auditCheckpointSeconds: ["audit-checkpoint-seconds", 1],
 } as const;
 
 /** The parseArgs entries of these flags. */
@@ -76,4 +86,6 @@ export const STATE_LIMITS_USAGE = `  --audit-retention-days N       prune audit 
   --console-max-sessions-per-token N  sessions per token; its oldest is closed (default 20)
   --grpc-max-concurrent-streams N  gRPC calls one connection may have open at once; a client
                                  opening more waits (HTTP/2 SETTINGS; default 256)
+  --audit-checkpoint-rows N      sign an audit checkpoint every N audit rows (default 1000)
+  --audit-checkpoint-seconds N   ...and every N seconds when rows were added (default 60)
 `;

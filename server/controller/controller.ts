@@ -52,6 +52,7 @@ import { createKeystoneVerifier } from "../transport/keystone/create-keystone-ve
 import { standbyError, standbyGate, type PairView } from "../transport/standby-gate.js";
 import { activeTerm, startPair, startPairOnStore, startingStatus, type ControllerPair, type PairOnStore } from "./pair.js";
 import { DomainTerms } from "./domain-terms.js";
+import { startAuditChain } from "./audit-upkeep.js";
 
 /** A running controller: its bound address and a graceful `close()`. */
 export interface Controller {
@@ -166,6 +167,10 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   const auth = new AuthManager({ store: authStore, revocations });
   const enrollment = new HostEnrollment({ store: authStore, revocations });
   const audit = new AuditLog(authStore, undefined, { perWindow: config.limits.auditRefusalsPerMinute, windowMs: 60_000 });
+  // Retention and refusal summaries run with the term (DomainTerms); the checkpoint signer runs always (a standby's
+  // checkpoints are refused by the fence and logged at debug).
+  const { auditCheckpointRows: everyRows, auditCheckpointSeconds: everySeconds } = config.limits;
+  const auditChain = await startAuditChain({ dataDir: config.dataDir, store: authStore, audit, everyRows, everySeconds, log });
   const trust = new TrustManager({ store: authStore, configured: configuredTrust });
   await trust.init();
   for (const label of publicPrivateKeyLabels(trust.list())) {
@@ -267,7 +272,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       pair: pairView?.status,
     }),
   );
-  server.add(withSafeDecoding(AdminServiceDefinition), createAdminService({ auth, trust, audit }));
+  server.add(withSafeDecoding(AdminServiceDefinition), createAdminService({ auth, trust, audit, auditChain }));
   server.add(withSafeDecoding(withSharedEncoding(OrchestrationServiceDefinition)), createOrchestrationService({ orchestrator }));
   server.add(withSafeDecoding(withSharedEncoding(HostServiceDefinition)), createHostService({ hosts, enrollment }));
   server.add(withSafeDecoding(AgentServiceDefinition), createAgentService({ hosts, patches, log, enrollment, revocations }));
@@ -412,6 +417,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       const aborted = streams.abortAll();
       if (aborted) log.info("streams ended for shutdown", { streams: aborted });
       terms.stop();
+      auditChain.stop();
       await web?.close();
       await patchApi?.close();
       await vim?.close();

@@ -5,6 +5,8 @@ import { createController, ListenError } from "./controller.js";
 
 /** `sw-patch-controller`: runs until SIGINT/SIGTERM, then shuts down gracefully (exit 0). */
 export async function main(argv: string[]): Promise<number> {
+  // AUDITCHAIN: the offline check of a data dir's audit chain (no controller started).
+  if (argv[0] === "audit-verify") return (await import("./audit-verify-offline.js")).auditVerifyMain(argv.slice(1));
   let config;
   try {
     const opts = parseControllerArgs(argv);

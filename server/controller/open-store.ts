@@ -5,7 +5,7 @@
  */
 import * as path from "node:path";
 import type { BlobPort, EventRetentionPort, Store } from "../domain/store.js";
-import type { AuditStore, EnrollmentStore, TokenStore, TrustedKeyStore } from "../domain/auth/index.js";
+import type { AuditChainStore, AuditStore, EnrollmentStore, TokenStore, TrustedKeyStore } from "../domain/auth/index.js";
 import type { ControllerConfig } from "../config/controller-config.js";
 import { postgresConnection } from "../config/store-options.js";
 import { Db } from "../storage/sqlite/db.js";
@@ -29,7 +29,7 @@ export interface OpenStore {
   /** For logs: the sqlite file, or the URL without password. */
   readonly where: string;
   readonly store: Store & EventRetentionPort;
-  readonly auth: TokenStore & TrustedKeyStore & AuditStore & EnrollmentStore & Pick<AuthStore, "forgetCachedTokens">;
+  readonly auth: TokenStore & TrustedKeyStore & AuditStore & AuditChainStore & EnrollmentStore & Pick<AuthStore, "forgetCachedTokens">;
   /** Patch files and packages (not yet `init`ed: PatchManager.init does that). */
   readonly blobs: BlobPort;
   readonly stats: StoreStats;

@@ -4,13 +4,15 @@
  */
 import type {
   AdminServiceImplementation,
+  AuditChainVerifyResponse,
   AuditEntry as AuditEntryMsg,
   TokenInfo as TokenInfoMsg,
   TrustedKey as TrustedKeyMsg,
 } from "../../clients/sdk/src/gen/swpatch/v1/admin_service.js";
-import { invalidArgument } from "../domain/errors.js";
+import { DomainError, invalidArgument } from "../domain/errors.js";
 import type { AuthManager, TokenInfo } from "../domain/auth/auth-manager.js";
 import type { AuditEntry, AuditLog } from "../domain/auth/audit-log.js";
+import type { AuditKey, AuditLogVerification } from "../domain/auth/audit-chain.js";
 import type { TrustManager, TrustedKeyInfo } from "../domain/auth/trust-manager.js";
 
 /** Dependencies of {@link createAdminService}. */
@@ -18,6 +20,33 @@ export interface AdminServiceDeps {
   auth: Pick<AuthManager, "createToken" | "list" | "revoke">;
   trust: Pick<TrustManager, "list" | "add" | "remove">;
   audit: Pick<AuditLog, "list">;
+  /** AUDITCHAIN: the chain's verification and this controller's checkpoint key (AuditChainVerify is FAILED_PRECONDITION without it). */
+  auditChain?: {
+    readonly signer: { readonly key: AuditKey };
+    verify(opts: { trustedKeyIds: readonly string[]; checkpointFirst: boolean }): Promise<AuditLogVerification>;
+  };
+}
+
+function auditVerifyMsg(r: AuditLogVerification, own: AuditKey): AuditChainVerifyResponse {
+  const key = (k: AuditKey) => ({ keyId: k.keyId, publicKeyPem: k.publicKeyPem });
+  return {
+    ok: r.ok,
+    rows: r.rows,
+    checkpoints: r.checkpoints,
+    badRowId: r.badRowId ?? 0,
+    badSeq: r.badSeq ?? 0,
+    reason: r.reason ?? "",
+    key: key(own),
+    registeredKeys: r.registeredKeys.map(key),
+    latestCheckpoint: r.latest && {
+      treeSize: r.latest.treeSize,
+      rootHash: r.latest.rootHash,
+      time: new Date(r.latest.time),
+      keyId: r.latest.keyId,
+      signature: r.latest.signature,
+    },
+    prunedThrough: r.prunedThrough,
+  };
 }
 
 function tokenInfoMsg(t: TokenInfo): TokenInfoMsg {
@@ -72,6 +101,12 @@ export function createAdminService(d: AdminServiceDeps): AdminServiceImplementat
     },
     async listAuditLog(req) {
       return { entries: (await d.audit.list({ afterId: req.afterId, limit: req.limit })).map(auditEntryMsg) };
+    },
+    async auditChainVerify(req) {
+      const chain = d.auditChain;
+      if (!chain) throw new DomainError("failed-precondition", "this controller keeps no audit chain");
+      const r = await chain.verify({ trustedKeyIds: req.trustedKeyIds.map((k) => k.trim()).filter(Boolean), checkpointFirst: req.checkpointFirst });
+      return auditVerifyMsg(r, chain.signer.key);
     },
   };
 }

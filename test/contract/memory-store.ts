@@ -14,7 +14,12 @@ import * as path from "node:path";
 import type { Readable } from "node:stream";
 import type { AlarmRecord } from "../../server/domain/alarms/model.js";
 import type {
+  AuditChainAnchor,
+  AuditChainRow,
+  AuditChainStore,
+  AuditCheckpoint,
   AuditEntry,
+  AuditKey,
   AuditStore,
   EnrollmentRecord,
   EnrollmentStore,
@@ -25,6 +30,7 @@ import type {
   TrustedKeyStore,
 } from "../../server/domain/auth/index.js";
 import type { DomainEvent } from "../../server/domain/events/event-log.js";
+import { AUDIT_GENESIS_HASH, MerkleFrontier, auditRowHash } from "../../server/lib/audit-hash.js";
 import type { HostRecord, OperationRecord } from "../../server/domain/hosts/model.js";
 import type { PackageRecord, PatchRecord } from "../../server/domain/patches/model.js";
 import type { BlobPort, EventRetentionPort, Store, StoreReader, StoreTx, StrategyDocument, WriteGroup } from "../../server/domain/store.js";
@@ -45,7 +51,11 @@ export interface Disk {
   strategy: StrategyDocument | undefined;
   tokens: Map<string, TokenRecord>;
   enrollments: Map<string, EnrollmentRecord>;
-  audit: AuditEntry[];
+  audit: AuditChainRow[];
+  auditLastId: number;
+  auditAnchor: AuditChainAnchor | undefined;
+  auditCheckpoints: AuditCheckpoint[];
+  auditKeys: AuditKey[];
   trusted: StoredTrustedKey[];
 }
 
@@ -66,6 +76,10 @@ export function emptyDisk(): Disk {
     tokens: new Map(),
     enrollments: new Map(),
     audit: [],
+    auditLastId: 0,
+    auditAnchor: undefined,
+    auditCheckpoints: [],
+    auditKeys: [],
     trusted: [],
   };
 }
@@ -374,7 +388,7 @@ export class MemoryStore implements Store, EventRetentionPort {
 }
 
 /** The auth stores over the same disk (each write its own commit, immediately). */
-export class MemoryAuthStore implements TokenStore, AuditStore, TrustedKeyStore, EnrollmentStore {
+export class MemoryAuthStore implements TokenStore, AuditStore, AuditChainStore, TrustedKeyStore, EnrollmentStore {
   constructor(private readonly disk: { d: Disk }) {}
   private get d(): Disk {
     return this.disk.d;
@@ -441,25 +455,64 @@ export class MemoryAuthStore implements TokenStore, AuditStore, TrustedKeyStore,
       .filter((t) => t.role === "agent" && t.hostname === hostname && t.revokedAt === null)
       .sort((a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1));
   }
+  // The audit chain: each row after the last (or the anchor, or genesis), as audit-chain-store.ts does.
   async appendAudit(entry: Omit<AuditEntry, "id">): Promise<void> {
-    const id = (this.d.audit.at(-1)?.id ?? 0) + 1;
-    this.d.audit.push({ id, ...entry });
+    const last = this.d.audit.at(-1) ?? this.d.auditAnchor;
+    const seq = (last?.seq ?? 0) + 1;
+    const prevHash = last?.hash ?? AUDIT_GENESIS_HASH;
+    const e = { time: entry.time, actor: entry.actor, role: entry.role, action: entry.action, target: entry.target, outcome: entry.outcome, detail: entry.detail };
+    this.d.audit.push({ id: ++this.d.auditLastId, ...e, seq, prevHash, hash: auditRowHash(prevHash, seq, e) });
   }
   async listAudit(afterId: number, limit: number): Promise<AuditEntry[]> {
     return this.d.audit
       .filter((e) => e.id > afterId)
       .slice(0, limit)
-      .map((e) => ({ ...e }));
+      .map(({ seq: _s, prevHash: _p, hash: _h, ...e }) => e);
   }
   async pruneAudit(before: string, max: number): Promise<number> {
-    const gone = new Set(
+    let n = 0;
+    while (n < max && n < this.d.audit.length && this.d.audit[n]!.time < before) n++;
+    if (!n) return 0;
+    const gone = this.d.audit.splice(0, n);
+    const a = this.d.auditAnchor;
+    const edge = (a && MerkleFrontier.from(a.seq, a.frontier)) ?? MerkleFrontier.empty();
+    for (const r of gone) edge.push(r.hash);
+    const last = gone.at(-1)!;
+    this.d.auditAnchor = { seq: last.seq, hash: last.hash, frontier: edge.toJSON() };
+    this.d.auditCheckpoints = this.d.auditCheckpoints.filter((c) => c.treeSize >= last.seq);
+    return n;
+  }
+  async listAuditChain(afterId: number, limit: number): Promise<AuditChainRow[]> {
+    return structuredClone(this.d.audit.filter((e) => e.id > afterId).slice(0, limit));
+  }
+  async listAuditChainBySeq(afterSeq: number, limit: number): Promise<AuditChainRow[]> {
+    return structuredClone(
       this.d.audit
-        .filter((e) => e.time < before)
-        .slice(0, max)
-        .map((e) => e.id),
+        .filter((e) => e.seq > afterSeq)
+        .sort((x, y) => x.seq - y.seq)
+        .slice(0, limit),
     );
-    this.d.audit = this.d.audit.filter((e) => !gone.has(e.id));
-    return gone.size;
+  }
+  async auditRowIdBySeq(seq: number): Promise<number | undefined> {
+    return this.d.audit.find((e) => e.seq === seq)?.id;
+  }
+  async auditChainAnchor(): Promise<AuditChainAnchor | undefined> {
+    return structuredClone(this.d.auditAnchor);
+  }
+  async listAuditCheckpoints(afterSize: number, limit: number): Promise<AuditCheckpoint[]> {
+    return structuredClone(this.d.auditCheckpoints.filter((c) => c.treeSize > afterSize).slice(0, limit));
+  }
+  async latestAuditCheckpoint(): Promise<AuditCheckpoint | undefined> {
+    return structuredClone(this.d.auditCheckpoints.at(-1));
+  }
+  async insertAuditCheckpoint(c: AuditCheckpoint, key: AuditKey): Promise<boolean> {
+    if ((this.d.auditCheckpoints.at(-1)?.treeSize ?? 0) >= c.treeSize) return false;
+    if (!this.d.auditKeys.some((k) => k.keyId === key.keyId)) this.d.auditKeys.push({ ...key });
+    this.d.auditCheckpoints.push(structuredClone(c));
+    return true;
+  }
+  async listAuditKeys(): Promise<AuditKey[]> {
+    return this.d.auditKeys.map((k) => ({ ...k })).sort((x, y) => (x.createdAt === y.createdAt ? (x.keyId < y.keyId ? -1 : 1) : x.createdAt < y.createdAt ? -1 : 1));
   }
   async listTrustedKeys(): Promise<StoredTrustedKey[]> {
     return this.d.trusted.map((k) => ({ ...k }));

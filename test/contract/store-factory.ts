@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { BlobPort, Store } from "../../server/domain/store.js";
-import type { AuditStore, EnrollmentStore, TokenStore, TrustedKeyStore } from "../../server/domain/auth/index.js";
+import type { AuditChainStore, AuditStore, EnrollmentStore, TokenStore, TrustedKeyStore } from "../../server/domain/auth/index.js";
 import { Db } from "../../server/storage/sqlite/db.js";
 import { migrations } from "../../server/storage/sqlite/migrations/index.js";
 import { SqliteStore } from "../../server/storage/sqlite/store.js";
@@ -20,7 +20,7 @@ import { postgresFactory, postgresSkipReason } from "./postgres-factory.js";
 export interface StoreUnderTest {
   store: Store;
   blobs: BlobPort;
-  auth: { tokens: TokenStore; audit: AuditStore; trust: TrustedKeyStore; enrollments: EnrollmentStore };
+  auth: { tokens: TokenStore; audit: AuditStore & AuditChainStore; trust: TrustedKeyStore; enrollments: EnrollmentStore };
   /** A directory outside the store for the test's own files (inputs to `blobs.put`). */
   scratch: string;
   /**

@@ -24,6 +24,7 @@ import { migrations } from "../../server/storage/sqlite/migrations/index.js";
 import { AuthStore } from "../../server/storage/sqlite/auth-store.js";
 import { AuthManager } from "../../server/domain/auth/auth-manager.js";
 import { AuditLog } from "../../server/domain/auth/audit-log.js";
+import { verifyAuditLog } from "../../server/domain/auth/audit-chain.js";
 import { TrustManager } from "../../server/domain/auth/trust-manager.js";
 import { RPC_POLICY } from "../../server/domain/auth/rpc-policy.js";
 import { roleSatisfies, type Role } from "../../server/domain/auth/roles.js";
@@ -134,7 +135,8 @@ describe("auth middleware (real server, every RPC)", () => {
         return { token: "", tokenId: "", hostname: "", personality: "" };
       },
     });
-    server.add(AdminServiceDefinition, createAdminService({ auth, trust, audit }));
+    const auditChain = { signer: { key: { keyId: "0".repeat(16), publicKeyPem: "", createdAt: "" } }, verify: () => verifyAuditLog(store) };
+    server.add(AdminServiceDefinition, createAdminService({ auth, trust, audit, auditChain }));
     server.add(HealthDefinition, HealthServiceImpl(HealthState()));
     server.add(ServerReflectionService, ServerReflection(Buffer.from(descriptorSetBase64, "base64"), [PatchServiceDefinition.fullName]));
     const port = await server.listen("127.0.0.1:0");

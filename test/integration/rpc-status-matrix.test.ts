@@ -318,6 +318,7 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     [D + "AddTrustedKey"]: (c) => c.admin.addTrustedKey({ label: "bad label!", pem: "x" }),
     [D + "RemoveTrustedKey"]: (c) => c.admin.removeTrustedKey({ label: "ghost" }),
     [D + "ListAuditLog"]: (c) => c.admin.listAuditLog({ limit: 1 }),
+    [D + "AuditChainVerify"]: (c) => c.admin.auditChainVerify({}),
   };
 
   // --- Generated rows: UNAUTHENTICATED without/with a bad token, PERMISSION_DENIED below the role.
@@ -1033,6 +1034,13 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     "entries",
     (c) => c.admin.listAuditLog({ limit: 5 }),
     ok((r) => expect((r as { entries: unknown[] }).entries.length).to.be.greaterThan(0)),
+  );
+  row(
+    D + "AuditChainVerify",
+    "admin",
+    "the chain verifies",
+    (c) => c.admin.auditChainVerify({ checkpointFirst: true }),
+    ok((r) => expect(r).to.include({ ok: true, reason: "" })),
   );
 
   // Health (public: no token needed, a bad one is ignored)

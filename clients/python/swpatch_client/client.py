@@ -773,6 +773,15 @@ class SwPatchClient:
         req = admin_pb.ListAuditLogRequest(after_id=after_id, limit=limit)
         return list(self._unary("ListAuditLog", self._admin.ListAuditLog, req, timeout).entries)
 
+    def audit_chain_verify(
+        self, trusted_key_ids: Sequence[str] = (), checkpoint_first: bool = False, *, timeout: Optional[float] = None
+    ) -> admin_pb.AuditChainVerifyResponse:
+        """`sw-patch audit-verify`: walks the audit log's hash chain and signed checkpoints; ``ok``,
+        or the first row that does not verify (``bad_row_id``, ``bad_seq``) and ``reason``. Only
+        checkpoints signed by ``trusted_key_ids`` count when given; ``checkpoint_first`` signs one first."""
+        req = admin_pb.AuditChainVerifyRequest(trusted_key_ids=list(trusted_key_ids), checkpoint_first=checkpoint_first)
+        return self._unary("AuditChainVerify", self._admin.AuditChainVerify, req, timeout)
+
     # ------------------------------------------------------------------ AgentService
 
     def fetch_package(self, sha256: str, *, timeout: Optional[float] = None) -> Iterator[bytes]:

@@ -96,6 +96,8 @@ interface Window {
 export class AuditLog {
   private readonly windows = new Map<string, Window>();
   private readonly limit: AuditRefusalLimit;
+  /** Called after each row is durable (the checkpointer counts rows with it). */
+  private appended: (() => void) | undefined;
 
   constructor(
     private readonly store: AuditStore,
@@ -181,8 +183,13 @@ export class AuditLog {
     }
   }
 
-  private append(r: AuditRecord): Promise<void> {
-    return this.store.appendAudit({
+  /** Calls `fn` after every row this log appends is durable (one listener; the audit checkpointer). */
+  onAppended(fn: () => void): void {
+    this.appended = fn;
+  }
+
+  private async append(r: AuditRecord): Promise<void> {
+    await this.store.appendAudit({
       time: (r.time ?? this.now()).toISOString(),
       actor: r.actor,
       role: r.role,
@@ -191,6 +198,7 @@ export class AuditLog {
       outcome: r.outcome,
       detail: truncate(r.detail ?? "", MAX_AUDIT_DETAIL),
     });
+    this.appended?.();
   }
 
   /** Entries after `afterId` (default 0), ascending; `limit` defaults to 100 and is capped at 1000. */

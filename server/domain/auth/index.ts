@@ -15,3 +15,6 @@ export type { StoredTrustedKey, TrustedKeyStore, TrustedKeyInfo } from "./trust-
 export { CredentialRevocations } from "./revocations.js";
 export { HostEnrollment, PERSONALITIES, DEFAULT_ENROLL_SECONDS, MAX_ENROLL_SECONDS } from "./host-enrollment.js";
 export type { EnrollmentRecord, EnrollmentStore, EnrollmentInfo, EnrollmentState, EnrollmentStoredState, EnrollOptions, ExchangeOptions } from "./host-enrollment.js";
+export { verifyAuditChain, verifyAuditLog, auditVerdict, auditKeyId, checkpointMessage, checkpointSignatureValid, publicKeyOf } from "./audit-chain.js";
+export type { AuditChainRow, AuditChainAnchor, AuditCheckpoint, AuditKey, AuditChainStore, AuditSigner, AuditVerifyResult, AuditLogVerification } from "./audit-chain.js";
+export { AuditCheckpointer } from "./audit-checkpointer.js";

@@ -74,6 +74,7 @@ export const RPC_POLICY: Readonly<Record<string, RpcRequirement>> = Object.freez
   "/swpatch.v1.AdminService/AddTrustedKey": "admin",
   "/swpatch.v1.AdminService/RemoveTrustedKey": "admin",
   "/swpatch.v1.AdminService/ListAuditLog": "admin",
+  "/swpatch.v1.AdminService/AuditChainVerify": "admin",
   // Standard services: probes and tooling need no token.
   "/grpc.health.v1.Health/Check": "public",
   "/grpc.health.v1.Health/Watch": "public",

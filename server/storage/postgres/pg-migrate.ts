@@ -4,14 +4,28 @@
  * lock and then finds the schema current. A database whose schema is newer than this binary's is
  * refused (an older controller must not write a schema it does not know).
  */
-import type { Pool } from "pg";
+import type { Pool, PoolClient } from "pg";
 import { DomainError } from "../../domain/errors.js";
+import type { Reader } from "../sqlite/db.js";
+import { pgParams, toPg } from "./pg-sql.js";
 
 /** A forward-only schema step. Shipped migrations are never edited. */
 export interface PgMigration {
   version: number;
   name: string;
   sql: string;
+  /** Run after `sql`, in the same transaction (the repositories' SQL, translated): a step SQL alone cannot do. */
+  post?: (q: Reader) => Promise<void>;
+}
+
+/** The repositories' Reader over one client (a migration's transaction). */
+function clientReader(client: PoolClient): Reader {
+  const q = (sql: string, params?: Parameters<Reader["run"]>[1]) => client.query(toPg(sql), pgParams(params));
+  return {
+    run: async (sql, params) => ({ changes: (await q(sql, params)).rowCount ?? 0, lastID: 0 }),
+    get: async <T>(sql: string, params?: Parameters<Reader["get"]>[1]) => (await q(sql, params)).rows[0] as T | undefined,
+    all: async <T>(sql: string, params?: Parameters<Reader["all"]>[1]) => (await q(sql, params)).rows as T[],
+  };
 }
 
 /** The transaction-scoped advisory lock migrations take ("sw-patch migrate"). */
@@ -40,6 +54,7 @@ export async function migrate(pool: Pool, migrations: readonly PgMigration[]): P
       if (done.has(m.version)) continue;
       try {
         await client.query(m.sql);
+        if (m.post) await m.post(clientReader(client));
       } catch (e) {
         throw new Error(`migration ${m.version} ${m.name} failed: ${(e as Error).message}`, { cause: e });
       }

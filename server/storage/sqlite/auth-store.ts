@@ -1,6 +1,6 @@
 /**
  * sqlite side of authentication: tokens, run-time trusted keys and the audit log (migration 0002),
- * host enrolments (migration 0007).
+ * host enrolments (migration 0007), the audit log's hash chain and checkpoints (migration 0012).
  */
 import type { Db } from "./db.js";
 import type { TokenRecord, TokenStore } from "../../domain/auth/auth-manager.js";
@@ -8,6 +8,8 @@ import type { AuditEntry, AuditStore } from "../../domain/auth/audit-log.js";
 import type { StoredTrustedKey, TrustedKeyStore } from "../../domain/auth/trust-manager.js";
 import type { Role } from "../../domain/auth/roles.js";
 import type { EnrollmentRecord, EnrollmentStore } from "../../domain/auth/host-enrollment.js";
+import type { AuditChainStore, AuditCheckpoint, AuditKey } from "../../domain/auth/audit-chain.js";
+import { ENTRY_COLUMNS, appendChained, chainReads, insertCheckpoint, pruneChained } from "./audit-chain-store.js";
 
 interface TokenRow {
   id: string;
@@ -73,16 +75,29 @@ const tokenCaches = new WeakMap<AuthDb, Map<string, TokenRecord>>();
 const TOKEN_CACHE_MAX = 10_000;
 
 /** What the auth stores use of a database: sqlite's Db, or the PostgreSQL adapter's PgDb (same SQL). */
-export type AuthDb = Pick<Db, "tx" | "read" | "writeLazily">;
+export type AuthDb = Pick<Db, "tx" | "read" | "writeLazily" | "later">;
+
+/** Audit rows waiting for the next transaction, per database (shared by every AuthStore over it). */
+interface PendingAudit {
+  rows: { entry: Omit<AuditEntry, "id">; resolve: () => void; reject: (e: unknown) => void }[];
+  scheduled: boolean;
+}
+const pendingAudits = new WeakMap<AuthDb, PendingAudit>();
 
 /** One object implementing the auth stores over the controller's Db. Reads see committed state. */
-export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore, EnrollmentStore {
+export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore, AuditChainStore, EnrollmentStore {
   private readonly tokens: Map<string, TokenRecord>;
+  private readonly pending: PendingAudit;
+  private readonly chain: ReturnType<typeof chainReads>;
 
   constructor(private readonly db: AuthDb) {
     let cache = tokenCaches.get(db);
     if (!cache) tokenCaches.set(db, (cache = new Map()));
     this.tokens = cache;
+    let pending = pendingAudits.get(db);
+    if (!pending) pendingAudits.set(db, (pending = { rows: [], scheduled: false }));
+    this.pending = pending;
+    this.chain = chainReads(db.read);
   }
 
   async insertToken(rec: TokenRecord): Promise<void> {
@@ -218,30 +233,85 @@ export class AuthStore implements TokenStore, TrustedKeyStore, AuditStore, Enrol
 
   /**
    * Appends an audit entry, durable when this resolves: written with the next transaction that
-   * commits (on a busy controller, one it commits anyway; else its own within 20 ms). The id
-   * comes from sqlite (AUTOINCREMENT), so several stores over one file (tests compose a second
-   * one) never collide.
+   * commits (on a busy controller, one it commits anyway; else its own within 20 ms), chained
+   * after the last row (migration 0012). The rows waiting for one transaction are chained there
+   * together, after one read of the chain's tail, on the writer (so no two rows follow the same
+   * row). The id comes from the database (AUTOINCREMENT), so several stores over one file (tests
+   * compose a second one) never collide.
    */
-  async appendAudit(e: Omit<AuditEntry, "id">): Promise<void> {
-    await this.db.writeLazily("INSERT INTO audit_log (time, actor, role, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)", [
-      e.time,
-      e.actor,
-      e.role,
-      e.action,
-      e.target,
-      e.outcome,
-      e.detail,
-    ]);
+  appendAudit(e: Omit<AuditEntry, "id">): Promise<void> {
+    const p = this.pending;
+    return new Promise<void>((resolve, reject) => {
+      p.rows.push({ entry: e, resolve, reject });
+      if (p.scheduled) return;
+      p.scheduled = true;
+      let taken: PendingAudit["rows"] = [];
+      let ran = false;
+      this.db
+        .later(async (tx) => {
+          ran = true;
+          taken = p.rows.splice(0);
+          p.scheduled = false;
+          await appendChained(
+            tx,
+            taken.map((r) => r.entry),
+          );
+        })
+        .then(
+          () => taken.forEach((r) => r.resolve()),
+          (err: unknown) => {
+            // Never ran (the database closed): whatever waits fails with it.
+            if (!ran) {
+              taken = p.rows.splice(0);
+              p.scheduled = false;
+            }
+            taken.forEach((r) => r.reject(err));
+          },
+        );
+    });
   }
 
   listAudit(afterId: number, limit: number): Promise<AuditEntry[]> {
-    return this.db.read.all<AuditEntry>("SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", [afterId, limit]);
+    return this.db.read.all<AuditEntry>(`SELECT ${ENTRY_COLUMNS} FROM audit_log WHERE id > ? ORDER BY id LIMIT ?`, [afterId, limit]);
   }
 
-  /** Audit retention: the oldest rows come first in id order, so the scan stops soon after them. */
+  /**
+   * Audit retention: the oldest rows, as a prefix of the chain (a row whose time is not before
+   * `before` stops it), the chain's anchor moved past them (audit-chain-store.ts pruneChained).
+   */
   pruneAudit(before: string, max: number): Promise<number> {
-    return this.db.tx(
-      async (tx) => (await tx.run("DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE time < ? ORDER BY id LIMIT ?)", [before, max])).changes,
-    );
+    return this.db.tx((tx) => pruneChained(tx, before, max));
+  }
+
+  listAuditChain(afterId: number, limit: number) {
+    return this.chain.listAuditChain(afterId, limit);
+  }
+
+  listAuditChainBySeq(afterSeq: number, limit: number) {
+    return this.chain.listAuditChainBySeq(afterSeq, limit);
+  }
+
+  auditRowIdBySeq(seq: number) {
+    return this.chain.auditRowIdBySeq(seq);
+  }
+
+  auditChainAnchor() {
+    return this.chain.auditChainAnchor();
+  }
+
+  listAuditCheckpoints(afterSize: number, limit: number) {
+    return this.chain.listAuditCheckpoints(afterSize, limit);
+  }
+
+  latestAuditCheckpoint() {
+    return this.chain.latestAuditCheckpoint();
+  }
+
+  listAuditKeys() {
+    return this.chain.listAuditKeys();
+  }
+
+  insertAuditCheckpoint(c: AuditCheckpoint, key: AuditKey): Promise<boolean> {
+    return this.db.tx((tx) => insertCheckpoint(tx, c, key));
   }
 }

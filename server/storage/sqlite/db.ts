@@ -73,6 +73,7 @@ export class Db {
       await exec(writer, "BEGIN IMMEDIATE");
       try {
         await exec(writer, m.sql);
+        if (m.post) await m.post(db0);
         await db0.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [m.version, m.name, new Date().toISOString()]);
         await exec(writer, "COMMIT");
       } catch (e) {
@@ -386,4 +387,6 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Run after `sql`, in the same transaction: a step SQL alone cannot do (e.g. hashing rows). */
+  post?: (q: Reader) => Promise<void>;
 }

@@ -21,6 +21,7 @@ import { command as tokenCreate } from "./token-create.js";
 import { command as tokenList } from "./token-list.js";
 import { command as tokenRevoke } from "./token-revoke.js";
 import { command as auditLog } from "./audit-log.js";
+import { command as auditVerify } from "./audit-verify.js";
 import { command as trustList } from "./trust-list.js";
 import { command as trustAdd } from "./trust-add.js";
 import { command as trustRemove } from "./trust-remove.js";
@@ -55,6 +56,7 @@ export const COMMANDS: readonly Command[] = [
   hostRevoke,
   hostEnrollments,
   auditLog,
+  auditVerify,
   trustList,
   trustAdd,
   trustRemove,

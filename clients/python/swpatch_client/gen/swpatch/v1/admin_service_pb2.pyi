@@ -20,6 +20,60 @@ class AddTrustedKeyResponse(_message.Message):
     key: TrustedKey
     def __init__(self, key: _Optional[_Union[TrustedKey, _Mapping]] = ...) -> None: ...
 
+class AuditChainVerifyRequest(_message.Message):
+    __slots__ = ["checkpoint_first", "trusted_key_ids"]
+    CHECKPOINT_FIRST_FIELD_NUMBER: _ClassVar[int]
+    TRUSTED_KEY_IDS_FIELD_NUMBER: _ClassVar[int]
+    checkpoint_first: bool
+    trusted_key_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, trusted_key_ids: _Optional[_Iterable[str]] = ..., checkpoint_first: bool = ...) -> None: ...
+
+class AuditChainVerifyResponse(_message.Message):
+    __slots__ = ["bad_row_id", "bad_seq", "checkpoints", "key", "latest_checkpoint", "ok", "pruned_through", "reason", "registered_keys", "rows"]
+    BAD_ROW_ID_FIELD_NUMBER: _ClassVar[int]
+    BAD_SEQ_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    LATEST_CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    PRUNED_THROUGH_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REGISTERED_KEYS_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    bad_row_id: int
+    bad_seq: int
+    checkpoints: int
+    key: AuditCheckpointKey
+    latest_checkpoint: AuditCheckpointInfo
+    ok: bool
+    pruned_through: int
+    reason: str
+    registered_keys: _containers.RepeatedCompositeFieldContainer[AuditCheckpointKey]
+    rows: int
+    def __init__(self, ok: bool = ..., rows: _Optional[int] = ..., checkpoints: _Optional[int] = ..., bad_row_id: _Optional[int] = ..., bad_seq: _Optional[int] = ..., reason: _Optional[str] = ..., key: _Optional[_Union[AuditCheckpointKey, _Mapping]] = ..., registered_keys: _Optional[_Iterable[_Union[AuditCheckpointKey, _Mapping]]] = ..., latest_checkpoint: _Optional[_Union[AuditCheckpointInfo, _Mapping]] = ..., pruned_through: _Optional[int] = ...) -> None: ...
+
+class AuditCheckpointInfo(_message.Message):
+    __slots__ = ["key_id", "root_hash", "signature", "time", "tree_size"]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    ROOT_HASH_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    TREE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    root_hash: str
+    signature: str
+    time: _timestamp_pb2.Timestamp
+    tree_size: int
+    def __init__(self, tree_size: _Optional[int] = ..., root_hash: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., key_id: _Optional[str] = ..., signature: _Optional[str] = ...) -> None: ...
+
+class AuditCheckpointKey(_message.Message):
+    __slots__ = ["key_id", "public_key_pem"]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_PEM_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    public_key_pem: str
+    def __init__(self, key_id: _Optional[str] = ..., public_key_pem: _Optional[str] = ...) -> None: ...
+
 class AuditEntry(_message.Message):
     __slots__ = ["action", "actor", "detail", "id", "outcome", "role", "target", "time"]
     ACTION_FIELD_NUMBER: _ClassVar[int]

@@ -50,6 +50,11 @@ class AdminServiceStub(object):
                 request_serializer=swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogResponse.FromString,
                 )
+        self.AuditChainVerify = channel.unary_unary(
+                '/swpatch.v1.AdminService/AuditChainVerify',
+                request_serializer=swpatch_dot_v1_dot_admin__service__pb2.AuditChainVerifyRequest.SerializeToString,
+                response_deserializer=swpatch_dot_v1_dot_admin__service__pb2.AuditChainVerifyResponse.FromString,
+                )
 
 
 class AdminServiceServicer(object):
@@ -98,6 +103,13 @@ class AdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AuditChainVerify(self, request, context):
+        """Walks the audit log's hash chain and its signed checkpoints (sw-patch audit-verify).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -135,6 +147,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListAuditLog,
                     request_deserializer=swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogResponse.SerializeToString,
+            ),
+            'AuditChainVerify': grpc.unary_unary_rpc_method_handler(
+                    servicer.AuditChainVerify,
+                    request_deserializer=swpatch_dot_v1_dot_admin__service__pb2.AuditChainVerifyRequest.FromString,
+                    response_serializer=swpatch_dot_v1_dot_admin__service__pb2.AuditChainVerifyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -263,5 +280,22 @@ class AdminService(object):
         return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AdminService/ListAuditLog',
             swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogRequest.SerializeToString,
             swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def AuditChainVerify(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AdminService/AuditChainVerify',
+            swpatch_dot_v1_dot_admin__service__pb2.AuditChainVerifyRequest.SerializeToString,
+            swpatch_dot_v1_dot_admin__service__pb2.AuditChainVerifyResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -109,6 +109,56 @@ export interface ListAuditLogResponse {
   entries: AuditEntry[];
 }
 
+export interface AuditChainVerifyRequest {
+  /** Key ids whose checkpoints count; empty: this controller's key and every key registered in the store. */
+  trustedKeyIds: string[];
+  /** Sign a checkpoint of the rows stored so far before verifying. */
+  checkpointFirst: boolean;
+}
+
+/** A signed checkpoint: the first tree_size rows have the RFC 6962 Merkle root root_hash. */
+export interface AuditCheckpointInfo {
+  treeSize: number;
+  /** Hex. */
+  rootHash: string;
+  time: Date | undefined;
+  keyId: string;
+  /** Ed25519, base64. */
+  signature: string;
+}
+
+/** A key that signs checkpoints (each controller has its own, registered in the store). */
+export interface AuditCheckpointKey {
+  keyId: string;
+  /** SPKI PEM. */
+  publicKeyPem: string;
+}
+
+export interface AuditChainVerifyResponse {
+  ok: boolean;
+  /** Rows walked (every stored row, when ok). */
+  rows: number;
+  /** Checkpoints verified. */
+  checkpoints: number;
+  /** The first row that does not verify (0: the failure is not one row's). */
+  badRowId: number;
+  /** Its place in the chain. */
+  badSeq: number;
+  /** Why it does not verify ("" when ok). */
+  reason: string;
+  /** This controller's checkpoint key. */
+  key:
+    | AuditCheckpointKey
+    | undefined;
+  /** Every key registered in the store. */
+  registeredKeys: AuditCheckpointKey[];
+  latestCheckpoint:
+    | AuditCheckpointInfo
+    | undefined;
+  /** Rows up to this place in the chain were pruned by retention (0: none). */
+  prunedThrough: number;
+}
+
 function createBaseTokenInfo(): TokenInfo {
   return { id: "", role: "", hostname: "", description: "", createdAt: undefined, revoked: false, personality: "" };
 }
@@ -1538,6 +1588,585 @@ export const ListAuditLogResponse: MessageFns<ListAuditLogResponse> = {
   },
 };
 
+function createBaseAuditChainVerifyRequest(): AuditChainVerifyRequest {
+  return { trustedKeyIds: [], checkpointFirst: false };
+}
+
+export const AuditChainVerifyRequest: MessageFns<AuditChainVerifyRequest> = {
+  encode(message: AuditChainVerifyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.trustedKeyIds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.checkpointFirst !== false) {
+      writer.uint32(16).bool(message.checkpointFirst);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditChainVerifyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditChainVerifyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.trustedKeyIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.checkpointFirst = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuditChainVerifyRequest {
+    return {
+      trustedKeyIds: globalThis.Array.isArray(object?.trustedKeyIds)
+        ? object.trustedKeyIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.trusted_key_ids)
+        ? object.trusted_key_ids.map((e: any) => globalThis.String(e))
+        : [],
+      checkpointFirst: isSet(object.checkpointFirst)
+        ? globalThis.Boolean(object.checkpointFirst)
+        : isSet(object.checkpoint_first)
+        ? globalThis.Boolean(object.checkpoint_first)
+        : false,
+    };
+  },
+
+  toJSON(message: AuditChainVerifyRequest): unknown {
+    const obj: any = {};
+    if (message.trustedKeyIds?.length) {
+      obj.trustedKeyIds = message.trustedKeyIds;
+    }
+    if (message.checkpointFirst !== false) {
+      obj.checkpointFirst = message.checkpointFirst;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuditChainVerifyRequest>): AuditChainVerifyRequest {
+    return AuditChainVerifyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuditChainVerifyRequest>): AuditChainVerifyRequest {
+    const message = createBaseAuditChainVerifyRequest();
+    message.trustedKeyIds = object.trustedKeyIds?.map((e) => e) || [];
+    message.checkpointFirst = object.checkpointFirst ?? false;
+    return message;
+  },
+};
+
+function createBaseAuditCheckpointInfo(): AuditCheckpointInfo {
+  return { treeSize: 0, rootHash: "", time: undefined, keyId: "", signature: "" };
+}
+
+export const AuditCheckpointInfo: MessageFns<AuditCheckpointInfo> = {
+  encode(message: AuditCheckpointInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.treeSize !== 0) {
+      writer.uint32(8).uint64(message.treeSize);
+    }
+    if (message.rootHash !== "") {
+      writer.uint32(18).string(message.rootHash);
+    }
+    if (message.time !== undefined) {
+      Timestamp.encode(toTimestamp(message.time), writer.uint32(26).fork()).join();
+    }
+    if (message.keyId !== "") {
+      writer.uint32(34).string(message.keyId);
+    }
+    if (message.signature !== "") {
+      writer.uint32(42).string(message.signature);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditCheckpointInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditCheckpointInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.treeSize = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rootHash = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.time = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.signature = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuditCheckpointInfo {
+    return {
+      treeSize: isSet(object.treeSize)
+        ? globalThis.Number(object.treeSize)
+        : isSet(object.tree_size)
+        ? globalThis.Number(object.tree_size)
+        : 0,
+      rootHash: isSet(object.rootHash)
+        ? globalThis.String(object.rootHash)
+        : isSet(object.root_hash)
+        ? globalThis.String(object.root_hash)
+        : "",
+      time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+      signature: isSet(object.signature) ? globalThis.String(object.signature) : "",
+    };
+  },
+
+  toJSON(message: AuditCheckpointInfo): unknown {
+    const obj: any = {};
+    if (message.treeSize !== 0) {
+      obj.treeSize = Math.round(message.treeSize);
+    }
+    if (message.rootHash !== "") {
+      obj.rootHash = message.rootHash;
+    }
+    if (message.time !== undefined) {
+      obj.time = message.time.toISOString();
+    }
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    if (message.signature !== "") {
+      obj.signature = message.signature;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuditCheckpointInfo>): AuditCheckpointInfo {
+    return AuditCheckpointInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuditCheckpointInfo>): AuditCheckpointInfo {
+    const message = createBaseAuditCheckpointInfo();
+    message.treeSize = object.treeSize ?? 0;
+    message.rootHash = object.rootHash ?? "";
+    message.time = object.time ?? undefined;
+    message.keyId = object.keyId ?? "";
+    message.signature = object.signature ?? "";
+    return message;
+  },
+};
+
+function createBaseAuditCheckpointKey(): AuditCheckpointKey {
+  return { keyId: "", publicKeyPem: "" };
+}
+
+export const AuditCheckpointKey: MessageFns<AuditCheckpointKey> = {
+  encode(message: AuditCheckpointKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyId !== "") {
+      writer.uint32(10).string(message.keyId);
+    }
+    if (message.publicKeyPem !== "") {
+      writer.uint32(18).string(message.publicKeyPem);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditCheckpointKey {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditCheckpointKey();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.publicKeyPem = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuditCheckpointKey {
+    return {
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+      publicKeyPem: isSet(object.publicKeyPem)
+        ? globalThis.String(object.publicKeyPem)
+        : isSet(object.public_key_pem)
+        ? globalThis.String(object.public_key_pem)
+        : "",
+    };
+  },
+
+  toJSON(message: AuditCheckpointKey): unknown {
+    const obj: any = {};
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    if (message.publicKeyPem !== "") {
+      obj.publicKeyPem = message.publicKeyPem;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuditCheckpointKey>): AuditCheckpointKey {
+    return AuditCheckpointKey.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuditCheckpointKey>): AuditCheckpointKey {
+    const message = createBaseAuditCheckpointKey();
+    message.keyId = object.keyId ?? "";
+    message.publicKeyPem = object.publicKeyPem ?? "";
+    return message;
+  },
+};
+
+function createBaseAuditChainVerifyResponse(): AuditChainVerifyResponse {
+  return {
+    ok: false,
+    rows: 0,
+    checkpoints: 0,
+    badRowId: 0,
+    badSeq: 0,
+    reason: "",
+    key: undefined,
+    registeredKeys: [],
+    latestCheckpoint: undefined,
+    prunedThrough: 0,
+  };
+}
+
+export const AuditChainVerifyResponse: MessageFns<AuditChainVerifyResponse> = {
+  encode(message: AuditChainVerifyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    if (message.rows !== 0) {
+      writer.uint32(16).uint64(message.rows);
+    }
+    if (message.checkpoints !== 0) {
+      writer.uint32(24).uint64(message.checkpoints);
+    }
+    if (message.badRowId !== 0) {
+      writer.uint32(32).uint64(message.badRowId);
+    }
+    if (message.badSeq !== 0) {
+      writer.uint32(40).uint64(message.badSeq);
+    }
+    if (message.reason !== "") {
+      writer.uint32(50).string(message.reason);
+    }
+    if (message.key !== undefined) {
+      AuditCheckpointKey.encode(message.key, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.registeredKeys) {
+      AuditCheckpointKey.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.latestCheckpoint !== undefined) {
+      AuditCheckpointInfo.encode(message.latestCheckpoint, writer.uint32(74).fork()).join();
+    }
+    if (message.prunedThrough !== 0) {
+      writer.uint32(80).uint64(message.prunedThrough);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditChainVerifyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditChainVerifyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rows = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.checkpoints = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.badRowId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.badSeq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.key = AuditCheckpointKey.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.registeredKeys.push(AuditCheckpointKey.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.latestCheckpoint = AuditCheckpointInfo.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.prunedThrough = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuditChainVerifyResponse {
+    return {
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      rows: isSet(object.rows) ? globalThis.Number(object.rows) : 0,
+      checkpoints: isSet(object.checkpoints) ? globalThis.Number(object.checkpoints) : 0,
+      badRowId: isSet(object.badRowId)
+        ? globalThis.Number(object.badRowId)
+        : isSet(object.bad_row_id)
+        ? globalThis.Number(object.bad_row_id)
+        : 0,
+      badSeq: isSet(object.badSeq)
+        ? globalThis.Number(object.badSeq)
+        : isSet(object.bad_seq)
+        ? globalThis.Number(object.bad_seq)
+        : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      key: isSet(object.key) ? AuditCheckpointKey.fromJSON(object.key) : undefined,
+      registeredKeys: globalThis.Array.isArray(object?.registeredKeys)
+        ? object.registeredKeys.map((e: any) => AuditCheckpointKey.fromJSON(e))
+        : globalThis.Array.isArray(object?.registered_keys)
+        ? object.registered_keys.map((e: any) => AuditCheckpointKey.fromJSON(e))
+        : [],
+      latestCheckpoint: isSet(object.latestCheckpoint)
+        ? AuditCheckpointInfo.fromJSON(object.latestCheckpoint)
+        : isSet(object.latest_checkpoint)
+        ? AuditCheckpointInfo.fromJSON(object.latest_checkpoint)
+        : undefined,
+      prunedThrough: isSet(object.prunedThrough)
+        ? globalThis.Number(object.prunedThrough)
+        : isSet(object.pruned_through)
+        ? globalThis.Number(object.pruned_through)
+        : 0,
+    };
+  },
+
+  toJSON(message: AuditChainVerifyResponse): unknown {
+    const obj: any = {};
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    if (message.rows !== 0) {
+      obj.rows = Math.round(message.rows);
+    }
+    if (message.checkpoints !== 0) {
+      obj.checkpoints = Math.round(message.checkpoints);
+    }
+    if (message.badRowId !== 0) {
+      obj.badRowId = Math.round(message.badRowId);
+    }
+    if (message.badSeq !== 0) {
+      obj.badSeq = Math.round(message.badSeq);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.key !== undefined) {
+      obj.key = AuditCheckpointKey.toJSON(message.key);
+    }
+    if (message.registeredKeys?.length) {
+      obj.registeredKeys = message.registeredKeys.map((e) => AuditCheckpointKey.toJSON(e));
+    }
+    if (message.latestCheckpoint !== undefined) {
+      obj.latestCheckpoint = AuditCheckpointInfo.toJSON(message.latestCheckpoint);
+    }
+    if (message.prunedThrough !== 0) {
+      obj.prunedThrough = Math.round(message.prunedThrough);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AuditChainVerifyResponse>): AuditChainVerifyResponse {
+    return AuditChainVerifyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuditChainVerifyResponse>): AuditChainVerifyResponse {
+    const message = createBaseAuditChainVerifyResponse();
+    message.ok = object.ok ?? false;
+    message.rows = object.rows ?? 0;
+    message.checkpoints = object.checkpoints ?? 0;
+    message.badRowId = object.badRowId ?? 0;
+    message.badSeq = object.badSeq ?? 0;
+    message.reason = object.reason ?? "";
+    message.key = (object.key !== undefined && object.key !== null)
+      ? AuditCheckpointKey.fromPartial(object.key)
+      : undefined;
+    message.registeredKeys = object.registeredKeys?.map((e) => AuditCheckpointKey.fromPartial(e)) || [];
+    message.latestCheckpoint = (object.latestCheckpoint !== undefined && object.latestCheckpoint !== null)
+      ? AuditCheckpointInfo.fromPartial(object.latestCheckpoint)
+      : undefined;
+    message.prunedThrough = object.prunedThrough ?? 0;
+    return message;
+  },
+};
+
 /** Administration: tokens, the trust store and the audit log (admin role). */
 export type AdminServiceDefinition = typeof AdminServiceDefinition;
 export const AdminServiceDefinition = {
@@ -1600,6 +2229,15 @@ export const AdminServiceDefinition = {
       responseStream: false,
       options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
+    /** Walks the audit log's hash chain and its signed checkpoints (sw-patch audit-verify). */
+    auditChainVerify: {
+      name: "AuditChainVerify",
+      requestType: AuditChainVerifyRequest as typeof AuditChainVerifyRequest,
+      requestStream: false,
+      responseType: AuditChainVerifyResponse as typeof AuditChainVerifyResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -1632,6 +2270,11 @@ export interface AdminServiceImplementation<CallContextExt = {}> {
     request: ListAuditLogRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ListAuditLogResponse>>;
+  /** Walks the audit log's hash chain and its signed checkpoints (sw-patch audit-verify). */
+  auditChainVerify(
+    request: AuditChainVerifyRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<AuditChainVerifyResponse>>;
 }
 
 export interface AdminServiceClient<CallOptionsExt = {}> {
@@ -1663,6 +2306,11 @@ export interface AdminServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<ListAuditLogRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<ListAuditLogResponse>;
+  /** Walks the audit log's hash chain and its signed checkpoints (sw-patch audit-verify). */
+  auditChainVerify(
+    request: DeepPartial<AuditChainVerifyRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<AuditChainVerifyResponse>;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
