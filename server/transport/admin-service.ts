@@ -7,17 +7,45 @@ import type {
   AuditEntry as AuditEntryMsg,
   TokenInfo as TokenInfoMsg,
   TrustedKey as TrustedKeyMsg,
+  TrustRootInfo as TrustRootInfoMsg,
 } from "../../clients/sdk/src/gen/swpatch/v1/admin_service.js";
-import { invalidArgument } from "../domain/errors.js";
+import { failedPrecondition, invalidArgument } from "../domain/errors.js";
 import type { AuthManager, TokenInfo } from "../domain/auth/auth-manager.js";
 import type { AuditEntry, AuditLog } from "../domain/auth/audit-log.js";
 import type { TrustManager, TrustedKeyInfo } from "../domain/auth/trust-manager.js";
+import type { TrustRootInfo, TrustRootManager } from "../domain/auth/trust-root-manager.js";
+import type { AuthContextExt } from "./auth-middleware.js";
 
 /** Dependencies of {@link createAdminService}. */
 export interface AdminServiceDeps {
   auth: Pick<AuthManager, "createToken" | "list" | "revoke">;
   trust: Pick<TrustManager, "list" | "add" | "remove">;
   audit: Pick<AuditLog, "list">;
+  /** The root of trust (issue 21); without it the TrustRoot RPCs answer FAILED_PRECONDITION. */
+  trustRoot?: Pick<TrustRootManager, "show" | "install" | "rotate">;
+}
+
+function trustRootMsg(r: TrustRootInfo): TrustRootInfoMsg {
+  return {
+    version: r.version,
+    expires: r.expires,
+    expired: r.expired,
+    document: r.document,
+    sha256: r.sha256,
+    installedAt: new Date(r.installedAt),
+    installedBy: r.installedBy,
+    roles: r.roles.map((x) => ({ name: x.name, keyids: x.keyids, threshold: x.threshold })),
+    signedBy: r.signedBy,
+  };
+}
+
+function trustRootOf(d: AdminServiceDeps): NonNullable<AdminServiceDeps["trustRoot"]> {
+  if (!d.trustRoot) throw failedPrecondition("This controller has no root of trust support", { reason: "TRUST_ROOT_UNSUPPORTED" });
+  return d.trustRoot;
+}
+
+function callerId(ctx: unknown): string {
+  return (ctx as Partial<AuthContextExt> | undefined)?.caller?.tokenId ?? "";
 }
 
 function tokenInfoMsg(t: TokenInfo): TokenInfoMsg {
@@ -72,6 +100,17 @@ export function createAdminService(d: AdminServiceDeps): AdminServiceImplementat
     },
     async listAuditLog(req) {
       return { entries: (await d.audit.list({ afterId: req.afterId, limit: req.limit })).map(auditEntryMsg) };
+    },
+    // ---- issue 21 (TRUSTROOT) ----
+    async getTrustRoot() {
+      const r = trustRootOf(d).show();
+      return r ? { trustRoot: trustRootMsg(r) } : {};
+    },
+    async setTrustRoot(req, ctx) {
+      return { trustRoot: trustRootMsg(await trustRootOf(d).install(required(req.document, "document"), callerId(ctx))) };
+    },
+    async rotateTrustRoot(req, ctx) {
+      return { trustRoot: trustRootMsg(await trustRootOf(d).rotate(required(req.document, "document"), callerId(ctx))) };
     },
   };
 }

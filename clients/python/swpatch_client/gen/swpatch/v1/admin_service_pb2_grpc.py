@@ -50,6 +50,21 @@ class AdminServiceStub(object):
                 request_serializer=swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogResponse.FromString,
                 )
+        self.GetTrustRoot = channel.unary_unary(
+                '/swpatch.v1.AdminService/GetTrustRoot',
+                request_serializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootGetRequest.SerializeToString,
+                response_deserializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootGetResponse.FromString,
+                )
+        self.SetTrustRoot = channel.unary_unary(
+                '/swpatch.v1.AdminService/SetTrustRoot',
+                request_serializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootSetRequest.SerializeToString,
+                response_deserializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootSetResponse.FromString,
+                )
+        self.RotateTrustRoot = channel.unary_unary(
+                '/swpatch.v1.AdminService/RotateTrustRoot',
+                request_serializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootRotateRequest.SerializeToString,
+                response_deserializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootRotateResponse.FromString,
+                )
 
 
 class AdminServiceServicer(object):
@@ -98,6 +113,28 @@ class AdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTrustRoot(self, request, context):
+        """---- issue 21 (TRUSTROOT): the root of trust for patch signatures ----
+        The installed root document (unset trust_root when none is).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetTrustRoot(self, request, context):
+        """Installs the first root (FAILED_PRECONDITION when one is installed, or a threshold of its own root keys did not sign it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateTrustRoot(self, request, context):
+        """Replaces root N by N+1, signed by a threshold of N's root keys and of its own.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -135,6 +172,21 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListAuditLog,
                     request_deserializer=swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogResponse.SerializeToString,
+            ),
+            'GetTrustRoot': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTrustRoot,
+                    request_deserializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootGetRequest.FromString,
+                    response_serializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootGetResponse.SerializeToString,
+            ),
+            'SetTrustRoot': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetTrustRoot,
+                    request_deserializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootSetRequest.FromString,
+                    response_serializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootSetResponse.SerializeToString,
+            ),
+            'RotateTrustRoot': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateTrustRoot,
+                    request_deserializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootRotateRequest.FromString,
+                    response_serializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootRotateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -263,5 +315,56 @@ class AdminService(object):
         return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AdminService/ListAuditLog',
             swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogRequest.SerializeToString,
             swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetTrustRoot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AdminService/GetTrustRoot',
+            swpatch_dot_v1_dot_admin__service__pb2.TrustRootGetRequest.SerializeToString,
+            swpatch_dot_v1_dot_admin__service__pb2.TrustRootGetResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SetTrustRoot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AdminService/SetTrustRoot',
+            swpatch_dot_v1_dot_admin__service__pb2.TrustRootSetRequest.SerializeToString,
+            swpatch_dot_v1_dot_admin__service__pb2.TrustRootSetResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def RotateTrustRoot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AdminService/RotateTrustRoot',
+            swpatch_dot_v1_dot_admin__service__pb2.TrustRootRotateRequest.SerializeToString,
+            swpatch_dot_v1_dot_admin__service__pb2.TrustRootRotateResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
