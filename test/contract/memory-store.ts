@@ -8,6 +8,7 @@
  * references are checked as the sqlite schema checks them. "Durable" means kept in a `Disk`
  * that `reopen()` reads back into new objects.
  */
+import type { StoredTrustRoot } from "../../server/domain/auth/trust-root-manager.js";
 import { randomBytes } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
@@ -47,6 +48,8 @@ export interface Disk {
   enrollments: Map<string, EnrollmentRecord>;
   audit: AuditEntry[];
   trusted: StoredTrustedKey[];
+  /** Root of trust documents (issue 21). */
+  trustRoots: StoredTrustRoot[];
 }
 
 export function emptyDisk(): Disk {
@@ -67,6 +70,7 @@ export function emptyDisk(): Disk {
     enrollments: new Map(),
     audit: [],
     trusted: [],
+    trustRoots: [],
   };
 }
 
