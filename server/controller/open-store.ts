@@ -48,10 +48,28 @@ export async function openStore(config: ControllerConfig, opts: { fence?: Fence 
   if (config.store.kind === "postgres") {
     const pg = await openPostgresStore(await postgresConnection(config.store), opts.fence ? { fence: opts.fence } : {});
     const blobs = pgBlobPort(pg.db.pool, { dataDir: config.dataDir, ...(opts.fence ? { fence: opts.fence } : {}) });
-    return { kind: "postgres", where: describeUrl(config.store.connectionString), store: pg.store, auth: pg.auth, trustRoots: new SqlTrustRootStore(pg.db), blobs, stats: pg.db, close: () => pg.close() };
+    return {
+      kind: "postgres",
+      where: describeUrl(config.store.connectionString),
+      store: pg.store,
+      auth: pg.auth,
+      trustRoots: new SqlTrustRootStore(pg.db),
+      blobs,
+      stats: pg.db,
+      close: () => pg.close(),
+    };
   }
   const file = path.join(config.dataDir, "sw-patch.sqlite");
   const db = await Db.open(file, migrations);
   const blobs = new BlobStore(path.join(config.dataDir, "blobs"));
-  return { kind: "sqlite", where: file, store: new SqliteStore(db), auth: new AuthStore(db), trustRoots: new SqlTrustRootStore(db), blobs, stats: db, close: () => db.close() };
+  return {
+    kind: "sqlite",
+    where: file,
+    store: new SqliteStore(db),
+    auth: new AuthStore(db),
+    trustRoots: new SqlTrustRootStore(db),
+    blobs,
+    stats: db,
+    close: () => db.close(),
+  };
 }

@@ -137,7 +137,8 @@ function thresholdError(what: string, had: number, needed: number): Error {
  */
 export function verifyInitialRoot(doc: TrustRootDoc, now: Date): void {
   const own = rootSigners(doc, doc);
-  if (own.length < doc.body.roles.root.threshold) throw thresholdError(`version ${doc.body.version} signed by its own root keys`, own.length, doc.body.roles.root.threshold);
+  if (own.length < doc.body.roles.root.threshold)
+    throw thresholdError(`version ${doc.body.version} signed by its own root keys`, own.length, doc.body.roles.root.threshold);
   if (isExpired(doc, now)) throw failedPrecondition(`trust root: version ${doc.body.version} expired at ${doc.body.expires}`, { reason: "TRUST_ROOT_EXPIRED" });
 }
 

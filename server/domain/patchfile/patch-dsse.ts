@@ -54,10 +54,9 @@ export interface PatchDsseCheck {
 }
 
 function refuse(had: number, needed: number, why: string): Error {
-  return failedPrecondition(
-    `Patch has ${had} valid patch-signer signature${had === 1 ? "" : "s"}, the root of trust requires ${needed}${why ? ` (${why})` : ""}`,
-    { reason: "PATCH_SIGNATURE_THRESHOLD" },
-  );
+  return failedPrecondition(`Patch has ${had} valid patch-signer signature${had === 1 ? "" : "s"}, the root of trust requires ${needed}${why ? ` (${why})` : ""}`, {
+    reason: "PATCH_SIGNATURE_THRESHOLD",
+  });
 }
 
 /**

@@ -217,7 +217,10 @@ export async function buildPatch(o: BuildPatchOptions): Promise<BuiltPatch> {
     ];
     if (o.dsseKeys && o.dsseKeys.length > 0) {
       const digests: Record<string, string> = { "metadata.tar": createHash("sha256").update(metadataTar).digest("hex"), "software.tar": swSha256.digest("hex") };
-      if (semanticScripts.length > 0) digests["semantics.tar"] = createHash("sha256").update(await fsp.readFile(path.join(work, "semantics.tar"))).digest("hex");
+      if (semanticScripts.length > 0)
+        digests["semantics.tar"] = createHash("sha256")
+          .update(await fsp.readFile(path.join(work, "semantics.tar")))
+          .digest("hex");
       small.push({ name: PATCH_DSSE_MEMBER, data: patchDsseMember(digests, o.dsseKeys) });
     }
 

@@ -6,7 +6,7 @@ import { failedPrecondition } from "../../domain/errors.js";
 import type { StoredTrustRoot, TrustRootStore } from "../../domain/auth/trust-root-manager.js";
 import type { AuthDb } from "./auth-store.js";
 
-const COLUMNS = "version, document, sha256, installed_at AS \"installedAt\", installed_by AS \"installedBy\"";
+const COLUMNS = 'version, document, sha256, installed_at AS "installedAt", installed_by AS "installedBy"';
 
 /** TrustRootStore over the controller's database. */
 export class SqlTrustRootStore implements TrustRootStore {

@@ -59,7 +59,9 @@ async function init(ctx: CommandContext, values: Record<string, unknown>): Promi
   const signKeys = list(values["sign-key"]);
   const output = values.output as string | undefined;
   if (!output && signKeys.length === 0) {
-    ctx.err("Error: root keys are kept offline: give --output FILE to write the document (sign it with trust-root sign, install it with trust-root set), or --sign-key KEY.pem to sign and install it now\n");
+    ctx.err(
+      "Error: root keys are kept offline: give --output FILE to write the document (sign it with trust-root sign, install it with trust-root set), or --sign-key KEY.pem to sign and install it now\n",
+    );
     return 1;
   }
   let doc: string;
@@ -73,7 +75,11 @@ async function init(ctx: CommandContext, values: Record<string, unknown>): Promi
       ...(version !== null ? { version } : {}),
       expires: new Date(Date.now() + parseDuration((values.expires as string | undefined) ?? "365d")),
     });
-    if (signKeys.length) doc = signTrustRoot(doc, signKeys.map((f) => readFileSync(f, "utf8")));
+    if (signKeys.length)
+      doc = signTrustRoot(
+        doc,
+        signKeys.map((f) => readFileSync(f, "utf8")),
+      );
   } catch (e) {
     ctx.err(`Error: ${(e as Error).message}\n`);
     return 1;
@@ -81,7 +87,9 @@ async function init(ctx: CommandContext, values: Record<string, unknown>): Promi
   if (output) {
     writeAtomic(output, doc);
     const { body, signatures } = readTrustRoot(doc);
-    ctx.out(`Root document version ${body.version} written to ${output} (${signatures.length} signature${signatures.length === 1 ? "" : "s"}, expires ${body.expires})\n`);
+    ctx.out(
+      `Root document version ${body.version} written to ${output} (${signatures.length} signature${signatures.length === 1 ? "" : "s"}, expires ${body.expires})\n`,
+    );
     return 0;
   }
   return install(ctx, (version ?? 1) === 1 ? "set" : "rotate", doc);
@@ -124,7 +132,10 @@ export const command: Command = {
         const keys = list(values.key);
         if (rest.length !== 1 || keys.length === 0) return ctx.usageError();
         try {
-          const signed = signTrustRoot(readFileSync(rest[0]!, "utf8"), keys.map((f) => readFileSync(f, "utf8")));
+          const signed = signTrustRoot(
+            readFileSync(rest[0]!, "utf8"),
+            keys.map((f) => readFileSync(f, "utf8")),
+          );
           writeAtomic(rest[0]!, signed);
           ctx.out(`${rest[0]}: ${readTrustRoot(signed).signatures.length} signature(s)\n`);
         } catch (e) {
