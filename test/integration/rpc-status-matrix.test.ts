@@ -6,6 +6,8 @@
  * SDK class the reason maps to. One controller process; rows run in table order (later rows rely
  * on the state earlier ones made). An RPC without a row fails the suite, like the policy test.
  */
+import { generateKeyPairSync } from "node:crypto";
+import { makeTrustRoot } from "../../clients/sdk/src/trust-root.js";
 import { expect } from "chai";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as os from "node:os";
@@ -318,6 +320,10 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     [D + "AddTrustedKey"]: (c) => c.admin.addTrustedKey({ label: "bad label!", pem: "x" }),
     [D + "RemoveTrustedKey"]: (c) => c.admin.removeTrustedKey({ label: "ghost" }),
     [D + "ListAuditLog"]: (c) => c.admin.listAuditLog({ limit: 1 }),
+    // issue 21 (TRUSTROOT)
+    [D + "GetTrustRoot"]: (c) => c.admin.getTrustRoot({}),
+    [D + "SetTrustRoot"]: (c) => c.admin.setTrustRoot({ document: "x" }),
+    [D + "RotateTrustRoot"]: (c) => c.admin.rotateTrustRoot({ document: "x" }),
   };
 
   // --- Generated rows: UNAUTHENTICATED without/with a bad token, PERMISSION_DENIED below the role.
@@ -1034,6 +1040,36 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     (c) => c.admin.listAuditLog({ limit: 5 }),
     ok((r) => expect((r as { entries: unknown[] }).entries.length).to.be.greaterThan(0)),
   );
+
+  // ---- issue 21 (TRUSTROOT): the root of trust; no row installs one (uploads above must not need it) ----
+  const unsignedRoot = (version: number) => {
+    const pub = generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }).toString();
+    return makeTrustRoot({ rootKeys: [pub], rootThreshold: 1, version, expires: new Date(Date.now() + 86400_000) });
+  };
+  row(
+    D + "GetTrustRoot",
+    "admin",
+    "none installed",
+    (c) => c.admin.getTrustRoot({}),
+    ok((r) => expect((r as { trustRoot?: unknown }).trustRoot).to.equal(undefined)),
+  );
+  row(D + "SetTrustRoot", "admin", "no document", (c) => c.admin.setTrustRoot({ document: " " }), invalid("document: required"));
+  row(D + "SetTrustRoot", "admin", "not an envelope", (c) => c.admin.setTrustRoot({ document: "x" }), invalid(/^trust root: not a JSON DSSE envelope/, "DSSE_INVALID"));
+  row(
+    D + "SetTrustRoot",
+    "admin",
+    "unsigned",
+    (c) => c.admin.setTrustRoot({ document: unsignedRoot(1) }),
+    precondition("trust root: version 1 signed by its own root keys: 0 valid signatures, 1 required", "TRUST_ROOT_THRESHOLD"),
+  );
+  row(
+    D + "RotateTrustRoot",
+    "admin",
+    "none installed",
+    (c) => c.admin.rotateTrustRoot({ document: unsignedRoot(2) }),
+    precondition("No root of trust is installed: install version 1 with sw-patch trust-root set", "TRUST_ROOT_MISSING"),
+  );
+  // ---- end TRUSTROOT ----
 
   // Health (public: no token needed, a bad one is ignored)
   row("/grpc.health.v1.Health/Check", "none", "no token", (c) => c.health.check({ service: "" }), ok());
