@@ -100,10 +100,10 @@ export const command: Command = {
   summary: "Root of trust for patch signatures: init, sign, set, rotate, show (admin)",
   usage:
     "trust-root init --key PUB.pem... --threshold N [--signer-key PUB.pem... --signer-threshold M] [--expires 365d] [--version V] (--output FILE | --sign-key KEY.pem...)\n" +
-    "       trust-root sign --key KEY.pem... FILE\n" +
-    "       trust-root set FILE\n" +
-    "       trust-root rotate FILE\n" +
-    "       trust-root show",
+    "       sw-patch trust-root sign --key KEY.pem... FILE\n" +
+    "       sw-patch trust-root set FILE\n" +
+    "       sw-patch trust-root rotate FILE\n" +
+    "       sw-patch trust-root show",
   help:
     "  init     build a root document (roles root and patch-signer; patch-signer defaults to the root keys and threshold)\n" +
     "           and write it to --output for offline signing, or sign it with --sign-key and install it\n" +
@@ -145,9 +145,17 @@ export const command: Command = {
         return 0;
       }
       case "set":
-      case "rotate":
+      case "rotate": {
         if (rest.length !== 1) return ctx.usageError();
-        return install(ctx, sub, readFileSync(rest[0]!, "utf8"));
+        let document: string;
+        try {
+          document = readFileSync(rest[0]!, "utf8");
+        } catch (e) {
+          ctx.err(`Error: cannot read ${rest[0]}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+          return 1;
+        }
+        return install(ctx, sub, document);
+      }
       case "show": {
         if (rest.length) return ctx.usageError();
         const response = await ctx.client().admin.getTrustRoot({});
