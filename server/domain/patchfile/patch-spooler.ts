@@ -99,6 +99,8 @@ export class PatchSpooler {
     private readonly lanesFrom: number,
     /** Told every chunk written to a temp file before it is written; throws to stop the read. */
     private readonly charge: (bytes: number) => void = () => undefined,
+    /** Also hash a streamed-through software.tar on its own (`softwareSha256`; issue 21, signature.dsse). */
+    private readonly hashSoftware = false,
   ) {
     this.outer = new TarStreamParser("patch", (e) => this.onMember(e), 16);
   }
@@ -160,7 +162,7 @@ export class PatchSpooler {
     // follow) never needs re-reading: hash and unpack it as it streams, keep no copy.
     const keep = !(e.name === "software.tar" && streamedInOrder);
     const big = e.name === "software.tar" && e.size >= this.lanesFrom;
-    if (!keep) {
+    if (!keep && this.hashSoftware) {
       const h = big ? this.onLane(0, "sha256") : new LocalHasher("sha256");
       this.softwareSha256 = h;
       tees.push((b) => h.update(b));

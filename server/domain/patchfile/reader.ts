@@ -154,7 +154,7 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
       throw bad(`patch: unpacked files exceed the limit of ${limits.maxUnpackedBytes} bytes (--max-unpacked-bytes)`, "PATCH_TOO_LARGE");
     ticket?.charge(bytes);
   };
-  const spooler = new PatchSpooler(membersDir, rpmDir, limits, options.hashLanesFromBytes ?? LANES_FROM_BYTES, charge);
+  const spooler = new PatchSpooler(membersDir, rpmDir, limits, options.hashLanesFromBytes ?? LANES_FROM_BYTES, charge, options.patchSigners !== undefined);
   try {
     await fsp.chmod(dir, 0o700);
     await fsp.mkdir(membersDir);
@@ -172,7 +172,7 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
     signal?.throwIfAborted();
 
     const spooled = await checkMemberSet(spooler);
-    // Always finished (a lane context must not be left open), used only with patchSigners.
+    // Computed only with patchSigners; always finished (a lane context must not be left open).
     const streamedSoftwareSha256 = spooler.softwareSha256 ? (await spooler.softwareSha256.digest()).toString("hex") : "";
     await checkMd5Signature(spooled);
     const { signer, scheme } = await checkSignatureV2(spooled, spooler, options.trust, requireTrusted && !options.patchSigners);
