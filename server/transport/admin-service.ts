@@ -102,14 +102,14 @@ export function createAdminService(d: AdminServiceDeps): AdminServiceImplementat
       return { entries: (await d.audit.list({ afterId: req.afterId, limit: req.limit })).map(auditEntryMsg) };
     },
     // ---- issue 21 (TRUSTROOT) ----
-    async getTrustRoot() {
+    async trustRootGet() {
       const r = trustRootOf(d).show();
       return r ? { trustRoot: trustRootMsg(r) } : {};
     },
-    async setTrustRoot(req, ctx) {
+    async trustRootSet(req, ctx) {
       return { trustRoot: trustRootMsg(await trustRootOf(d).install(required(req.document, "document"), callerId(ctx))) };
     },
-    async rotateTrustRoot(req, ctx) {
+    async trustRootRotate(req, ctx) {
       return { trustRoot: trustRootMsg(await trustRootOf(d).rotate(required(req.document, "document"), callerId(ctx))) };
     },
   };

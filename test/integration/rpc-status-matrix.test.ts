@@ -321,9 +321,9 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     [D + "RemoveTrustedKey"]: (c) => c.admin.removeTrustedKey({ label: "ghost" }),
     [D + "ListAuditLog"]: (c) => c.admin.listAuditLog({ limit: 1 }),
     // issue 21 (TRUSTROOT)
-    [D + "GetTrustRoot"]: (c) => c.admin.getTrustRoot({}),
-    [D + "SetTrustRoot"]: (c) => c.admin.setTrustRoot({ document: "x" }),
-    [D + "RotateTrustRoot"]: (c) => c.admin.rotateTrustRoot({ document: "x" }),
+    [D + "TrustRootGet"]: (c) => c.admin.trustRootGet({}),
+    [D + "TrustRootSet"]: (c) => c.admin.trustRootSet({ document: "x" }),
+    [D + "TrustRootRotate"]: (c) => c.admin.trustRootRotate({ document: "x" }),
   };
 
   // --- Generated rows: UNAUTHENTICATED without/with a bad token, PERMISSION_DENIED below the role.
@@ -1047,26 +1047,26 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     return makeTrustRoot({ rootKeys: [pub], rootThreshold: 1, version, expires: new Date(Date.now() + 86400_000) });
   };
   row(
-    D + "GetTrustRoot",
+    D + "TrustRootGet",
     "admin",
     "none installed",
-    (c) => c.admin.getTrustRoot({}),
+    (c) => c.admin.trustRootGet({}),
     ok((r) => expect((r as { trustRoot?: unknown }).trustRoot).to.equal(undefined)),
   );
-  row(D + "SetTrustRoot", "admin", "no document", (c) => c.admin.setTrustRoot({ document: " " }), invalid("document: required"));
-  row(D + "SetTrustRoot", "admin", "not an envelope", (c) => c.admin.setTrustRoot({ document: "x" }), invalid(/^trust root: not a JSON DSSE envelope/, "DSSE_INVALID"));
+  row(D + "TrustRootSet", "admin", "no document", (c) => c.admin.trustRootSet({ document: " " }), invalid("document: required"));
+  row(D + "TrustRootSet", "admin", "not an envelope", (c) => c.admin.trustRootSet({ document: "x" }), invalid(/^trust root: not a JSON DSSE envelope/, "DSSE_INVALID"));
   row(
-    D + "SetTrustRoot",
+    D + "TrustRootSet",
     "admin",
     "unsigned",
-    (c) => c.admin.setTrustRoot({ document: unsignedRoot(1) }),
+    (c) => c.admin.trustRootSet({ document: unsignedRoot(1) }),
     precondition("trust root: version 1 signed by its own root keys: 0 valid signatures, 1 required", "TRUST_ROOT_THRESHOLD"),
   );
   row(
-    D + "RotateTrustRoot",
+    D + "TrustRootRotate",
     "admin",
     "none installed",
-    (c) => c.admin.rotateTrustRoot({ document: unsignedRoot(2) }),
+    (c) => c.admin.trustRootRotate({ document: unsignedRoot(2) }),
     precondition("No root of trust is installed: install version 1 with sw-patch trust-root set", "TRUST_ROOT_MISSING"),
   );
   // ---- end TRUSTROOT ----

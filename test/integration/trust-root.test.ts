@@ -190,8 +190,8 @@ describe("root of trust and DSSE patch signatures (real controller, CLIs, Python
     expect((await build("TR_0003", "k1", "k2")).rc).to.equal(0);
     expect((await sw("upload", path.join(dir, "TR_0003.patch"))).stderr).to.include("Patch has 0 valid patch-signer signatures, the root of trust requires 2");
     const audit = await sw("audit-log");
-    expect(audit.stdout).to.match(/SetTrustRoot/);
-    expect(audit.stdout).to.match(/RotateTrustRoot/);
+    expect(audit.stdout).to.match(/TrustRootSet/);
+    expect(audit.stdout).to.match(/TrustRootRotate/);
   });
 
   it("an expired root refuses uploads with a message that says so", async () => {

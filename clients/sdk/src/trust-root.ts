@@ -1,7 +1,7 @@
 /**
  * Offline side of the root of trust (issue 21): build a root document and sign it with root keys,
  * on the machine that holds them. The controller only ever receives the signed document
- * (AdminService SetTrustRoot / RotateTrustRoot) and checks it with its own code
+ * (AdminService TrustRootSet / TrustRootRotate) and checks it with its own code
  * (server/domain/auth/trust-root.ts, which this file must agree with byte for byte: DSSE v1 PAE,
  * canonical JSON, key id = sha256 of the DER SubjectPublicKeyInfo).
  */

@@ -41,7 +41,7 @@ function intOption(ctx: CommandContext, v: unknown, name: string): number | null
 
 async function install(ctx: CommandContext, how: "set" | "rotate", document: string): Promise<number> {
   const admin = ctx.client().admin;
-  const response = how === "set" ? await admin.setTrustRoot({ document }) : await admin.rotateTrustRoot({ document });
+  const response = how === "set" ? await admin.trustRootSet({ document }) : await admin.trustRootRotate({ document });
   emit(ctx, TrustRootGetResponse, response, () => `Root of trust version ${response.trustRoot?.version ?? "?"} installed\n` + renderTrustRoot(response.trustRoot));
   return 0;
 }
@@ -158,7 +158,7 @@ export const command: Command = {
       }
       case "show": {
         if (rest.length) return ctx.usageError();
-        const response = await ctx.client().admin.getTrustRoot({});
+        const response = await ctx.client().admin.trustRootGet({});
         emit(ctx, TrustRootGetResponse, response, () => renderTrustRoot(response.trustRoot));
         return 0;
       }

@@ -50,18 +50,18 @@ class AdminServiceStub(object):
                 request_serializer=swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogResponse.FromString,
                 )
-        self.GetTrustRoot = channel.unary_unary(
-                '/swpatch.v1.AdminService/GetTrustRoot',
+        self.TrustRootGet = channel.unary_unary(
+                '/swpatch.v1.AdminService/TrustRootGet',
                 request_serializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootGetRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootGetResponse.FromString,
                 )
-        self.SetTrustRoot = channel.unary_unary(
-                '/swpatch.v1.AdminService/SetTrustRoot',
+        self.TrustRootSet = channel.unary_unary(
+                '/swpatch.v1.AdminService/TrustRootSet',
                 request_serializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootSetRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootSetResponse.FromString,
                 )
-        self.RotateTrustRoot = channel.unary_unary(
-                '/swpatch.v1.AdminService/RotateTrustRoot',
+        self.TrustRootRotate = channel.unary_unary(
+                '/swpatch.v1.AdminService/TrustRootRotate',
                 request_serializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootRotateRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootRotateResponse.FromString,
                 )
@@ -113,7 +113,7 @@ class AdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def GetTrustRoot(self, request, context):
+    def TrustRootGet(self, request, context):
         """---- issue 21 (TRUSTROOT): the root of trust for patch signatures ----
         The installed root document (unset trust_root when none is).
         """
@@ -121,14 +121,14 @@ class AdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def SetTrustRoot(self, request, context):
+    def TrustRootSet(self, request, context):
         """Installs the first root (FAILED_PRECONDITION when one is installed, or a threshold of its own root keys did not sign it).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def RotateTrustRoot(self, request, context):
+    def TrustRootRotate(self, request, context):
         """Replaces root N by N+1, signed by a threshold of N's root keys and of its own.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -173,18 +173,18 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     request_deserializer=swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_admin__service__pb2.ListAuditLogResponse.SerializeToString,
             ),
-            'GetTrustRoot': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetTrustRoot,
+            'TrustRootGet': grpc.unary_unary_rpc_method_handler(
+                    servicer.TrustRootGet,
                     request_deserializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootGetRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootGetResponse.SerializeToString,
             ),
-            'SetTrustRoot': grpc.unary_unary_rpc_method_handler(
-                    servicer.SetTrustRoot,
+            'TrustRootSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.TrustRootSet,
                     request_deserializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootSetRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootSetResponse.SerializeToString,
             ),
-            'RotateTrustRoot': grpc.unary_unary_rpc_method_handler(
-                    servicer.RotateTrustRoot,
+            'TrustRootRotate': grpc.unary_unary_rpc_method_handler(
+                    servicer.TrustRootRotate,
                     request_deserializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootRotateRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootRotateResponse.SerializeToString,
             ),
@@ -319,7 +319,7 @@ class AdminService(object):
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 
     @staticmethod
-    def GetTrustRoot(request,
+    def TrustRootGet(request,
             target,
             options=(),
             channel_credentials=None,
@@ -329,14 +329,14 @@ class AdminService(object):
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AdminService/GetTrustRoot',
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AdminService/TrustRootGet',
             swpatch_dot_v1_dot_admin__service__pb2.TrustRootGetRequest.SerializeToString,
             swpatch_dot_v1_dot_admin__service__pb2.TrustRootGetResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 
     @staticmethod
-    def SetTrustRoot(request,
+    def TrustRootSet(request,
             target,
             options=(),
             channel_credentials=None,
@@ -346,14 +346,14 @@ class AdminService(object):
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AdminService/SetTrustRoot',
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AdminService/TrustRootSet',
             swpatch_dot_v1_dot_admin__service__pb2.TrustRootSetRequest.SerializeToString,
             swpatch_dot_v1_dot_admin__service__pb2.TrustRootSetResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 
     @staticmethod
-    def RotateTrustRoot(request,
+    def TrustRootRotate(request,
             target,
             options=(),
             channel_credentials=None,
@@ -363,7 +363,7 @@ class AdminService(object):
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AdminService/RotateTrustRoot',
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AdminService/TrustRootRotate',
             swpatch_dot_v1_dot_admin__service__pb2.TrustRootRotateRequest.SerializeToString,
             swpatch_dot_v1_dot_admin__service__pb2.TrustRootRotateResponse.FromString,
             options, channel_credentials,

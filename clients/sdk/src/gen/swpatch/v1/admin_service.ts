@@ -2379,8 +2379,8 @@ export const AdminServiceDefinition = {
      * ---- issue 21 (TRUSTROOT): the root of trust for patch signatures ----
      * The installed root document (unset trust_root when none is).
      */
-    getTrustRoot: {
-      name: "GetTrustRoot",
+    trustRootGet: {
+      name: "TrustRootGet",
       requestType: TrustRootGetRequest as typeof TrustRootGetRequest,
       requestStream: false,
       responseType: TrustRootGetResponse as typeof TrustRootGetResponse,
@@ -2388,8 +2388,8 @@ export const AdminServiceDefinition = {
       options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
     /** Installs the first root (FAILED_PRECONDITION when one is installed, or a threshold of its own root keys did not sign it). */
-    setTrustRoot: {
-      name: "SetTrustRoot",
+    trustRootSet: {
+      name: "TrustRootSet",
       requestType: TrustRootSetRequest as typeof TrustRootSetRequest,
       requestStream: false,
       responseType: TrustRootSetResponse as typeof TrustRootSetResponse,
@@ -2397,8 +2397,8 @@ export const AdminServiceDefinition = {
       options: {},
     },
     /** Replaces root N by N+1, signed by a threshold of N's root keys and of its own. */
-    rotateTrustRoot: {
-      name: "RotateTrustRoot",
+    trustRootRotate: {
+      name: "TrustRootRotate",
       requestType: TrustRootRotateRequest as typeof TrustRootRotateRequest,
       requestStream: false,
       responseType: TrustRootRotateResponse as typeof TrustRootRotateResponse,
@@ -2441,17 +2441,17 @@ export interface AdminServiceImplementation<CallContextExt = {}> {
    * ---- issue 21 (TRUSTROOT): the root of trust for patch signatures ----
    * The installed root document (unset trust_root when none is).
    */
-  getTrustRoot(
+  trustRootGet(
     request: TrustRootGetRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<TrustRootGetResponse>>;
   /** Installs the first root (FAILED_PRECONDITION when one is installed, or a threshold of its own root keys did not sign it). */
-  setTrustRoot(
+  trustRootSet(
     request: TrustRootSetRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<TrustRootSetResponse>>;
   /** Replaces root N by N+1, signed by a threshold of N's root keys and of its own. */
-  rotateTrustRoot(
+  trustRootRotate(
     request: TrustRootRotateRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<TrustRootRotateResponse>>;
@@ -2490,17 +2490,17 @@ export interface AdminServiceClient<CallOptionsExt = {}> {
    * ---- issue 21 (TRUSTROOT): the root of trust for patch signatures ----
    * The installed root document (unset trust_root when none is).
    */
-  getTrustRoot(
+  trustRootGet(
     request: DeepPartial<TrustRootGetRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<TrustRootGetResponse>;
   /** Installs the first root (FAILED_PRECONDITION when one is installed, or a threshold of its own root keys did not sign it). */
-  setTrustRoot(
+  trustRootSet(
     request: DeepPartial<TrustRootSetRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<TrustRootSetResponse>;
   /** Replaces root N by N+1, signed by a threshold of N's root keys and of its own. */
-  rotateTrustRoot(
+  trustRootRotate(
     request: DeepPartial<TrustRootRotateRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<TrustRootRotateResponse>;
