@@ -189,9 +189,15 @@ describe("root of trust and DSSE patch signatures (real controller, CLIs, Python
     // The old keys no longer sign patches.
     expect((await build("TR_0003", "k1", "k2")).rc).to.equal(0);
     expect((await sw("upload", path.join(dir, "TR_0003.patch"))).stderr).to.include("Patch has 0 valid patch-signer signatures, the root of trust requires 2");
-    const audit = await sw("audit-log");
-    expect(audit.stdout).to.match(/TrustRootSet/);
-    expect(audit.stdout).to.match(/TrustRootRotate/);
+    // Audit rows: each install and each refusal, with the version and digest or the reason.
+    const audit = await sw("audit-log", "--format", "json", "--limit", "1000");
+    const entries = (JSON.parse(audit.stdout) as { entries: { action: string; outcome: string; detail?: string }[] }).entries.filter((e) =>
+      e.action.startsWith("TrustRoot"),
+    );
+    const rows = entries.map((e) => `${e.action} ${e.outcome} ${e.detail ?? ""}`);
+    expect(rows.filter((r) => /^TrustRootSet ok trust-root=v1 sha256=[0-9a-f]{64}$/.test(r))).to.have.length(1);
+    expect(rows.filter((r) => /^TrustRootRotate ok trust-root=v2 sha256=[0-9a-f]{64}$/.test(r))).to.have.length(1);
+    expect(rows).to.include("TrustRootRotate FAILED_PRECONDITION trust root: version 2 signed by the root keys of version 1: 0 valid signatures, 2 required");
   });
 
   it("an expired root refuses uploads with a message that says so", async () => {
