@@ -214,8 +214,9 @@ export function validSigners(env: DsseEnvelope, allowed: ReadonlyMap<string, cry
   for (const s of env.signatures) {
     const sig = fromBase64(s.sig);
     if (!sig) continue;
+    // The named key first (the usual case: one verification), then every other allowed key.
     const hinted = allowed.get(s.keyid);
-    const candidates = hinted ? [[s.keyid, hinted] as const] : [...allowed.entries()];
+    const candidates = hinted ? [[s.keyid, hinted] as const, ...[...allowed.entries()].filter(([id]) => id !== s.keyid)] : [...allowed.entries()];
     for (const [id, key] of candidates) {
       if (!ok.has(id) && verifyBytes(msg, sig, key)) {
         ok.add(id);

@@ -8,7 +8,18 @@ import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
-import { checkPatchDsse, keyIdOf, pae, readPatch, signBytes, signPatchFile, verifyBytes, type PatchSignerPolicy } from "../../../server/domain/patchfile/index.js";
+import {
+  checkPatchDsse,
+  keyIdOf,
+  pae,
+  readPatch,
+  signBytes,
+  signEnvelope,
+  signPatchFile,
+  validSigners,
+  verifyBytes,
+  type PatchSignerPolicy,
+} from "../../../server/domain/patchfile/index.js";
 import { TarStreamParser } from "../../../server/domain/patchfile/tar-format.js";
 import { DomainError } from "../../../server/domain/errors.js";
 import { buildTestPatch, starlingxTrust } from "../../lib/patch-fixtures.js";
@@ -77,6 +88,17 @@ describe("DSSE patch signatures (signature.dsse)", function () {
         .update(ed.publicKey.export({ type: "spki", format: "der" }))
         .digest("hex"),
     );
+  });
+
+  it("validSigners counts each allowed key once, whatever key id a signature names", () => {
+    const env = signEnvelope("t", Buffer.from("p"), [ed.privateKey]);
+    const sig = env.signatures[0]!.sig;
+    const allowed = policy(1).keys;
+    // The same signature three times: under its own id, under another allowed key's id, under an unknown id.
+    const copies = { ...env, signatures: [env.signatures[0]!, { keyid: keyIdOf(ec.publicKey), sig }, { keyid: "", sig }] };
+    expect(validSigners(copies, allowed)).to.deep.equal([keyIdOf(ed.publicKey)]);
+    expect(validSigners({ ...env, signatures: [{ keyid: keyIdOf(ec.publicKey), sig }] }, allowed)).to.deep.equal([keyIdOf(ed.publicKey)]);
+    expect(validSigners(env, new Map([[keyIdOf(other.publicKey), other.publicKey]]))).to.deep.equal([]);
   });
 
   it("buildPatch signs with several keys; readPatch counts them against the threshold", async () => {
