@@ -21,6 +21,7 @@ import { EventLog } from "../domain/events/event-log.js";
 import { PatchManager } from "../domain/patches/patch-manager.js";
 import { UploadBudget, type TrustStore } from "../domain/patchfile/index.js";
 import { publicPrivateKeyLabels, startupTrust } from "./default-trust.js";
+import { TrustRootManager } from "../domain/auth/trust-root-manager.js";
 import type { LocalSigningKey } from "./local-signing-key.js";
 import { createLogger, type Logger } from "../lib/log.js";
 import { AuthManager, AuditLog, TrustManager } from "../domain/auth/index.js";
@@ -173,6 +174,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   const auditChain = await startAuditChain({ dataDir: config.dataDir, store: authStore, audit, everyRows, everySeconds, log });
   const trust = new TrustManager({ store: authStore, configured: configuredTrust });
   await trust.init();
+  // Root of trust (issue 21): with a root installed, uploads need a threshold of patch-signer signatures.
+  const trustRoot = new TrustRootManager(opened.trustRoots);
   for (const label of publicPrivateKeyLabels(trust.list())) {
     log.warn("trusting the StarlingX dev certificate, whose private key is public: anyone can sign patches and base packages this controller accepts", {
       label,
@@ -201,6 +204,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     tmpDir,
     runningRelease: config.release,
     trust: () => trust.current(),
+    patchSigners: () => trustRoot.uploadPolicy(),
     limits: { maxPatchBytes: config.maxPatchBytes, maxUnpackedBytes: config.uploads.maxUnpackedBytes, maxInflateRatio: config.uploads.maxInflateRatio },
     uploadBudget,
     checks: createShellCheckRunner(),
@@ -222,6 +226,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
     hosts,
     orchestrator,
     trust,
+    trustRoot,
     audit,
     log,
     release: config.release,
@@ -272,7 +277,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
       pair: pairView?.status,
     }),
   );
-  server.add(withSafeDecoding(AdminServiceDefinition), createAdminService({ auth, trust, audit, auditChain }));
+  server.add(withSafeDecoding(AdminServiceDefinition), createAdminService({ auth, trust, audit, auditChain, trustRoot }));
   server.add(withSafeDecoding(withSharedEncoding(OrchestrationServiceDefinition)), createOrchestrationService({ orchestrator }));
   server.add(withSafeDecoding(withSharedEncoding(HostServiceDefinition)), createHostService({ hosts, enrollment }));
   server.add(withSafeDecoding(AgentServiceDefinition), createAgentService({ hosts, patches, log, enrollment, revocations }));

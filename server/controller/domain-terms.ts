@@ -43,6 +43,8 @@ export interface DomainParts {
   hosts: HostManager;
   orchestrator: Orchestrator;
   trust: TrustManager;
+  /** The root of trust for patch signatures (issue 21): re-read on every activation. */
+  trustRoot?: { init(): Promise<void> };
   audit: AuditLog;
   log: Logger;
   release: string;
@@ -68,6 +70,7 @@ export class DomainTerms {
     const { events, patches, hosts, orchestrator, trust, log } = this.p;
     this.p.dropStoreCaches?.();
     await trust.init();
+    await this.p.trustRoot?.init();
     await events.init();
     events.startRetention();
     await patches.init();

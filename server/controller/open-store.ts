@@ -12,6 +12,8 @@ import { Db } from "../storage/sqlite/db.js";
 import { migrations } from "../storage/sqlite/migrations/index.js";
 import { SqliteStore } from "../storage/sqlite/store.js";
 import { AuthStore } from "../storage/sqlite/auth-store.js";
+import { SqlTrustRootStore } from "../storage/sqlite/trust-root-store.js";
+import type { TrustRootStore } from "../domain/auth/trust-root-manager.js";
 import { BlobStore } from "../storage/sqlite/blob-store.js";
 import { openPostgresStore, describeUrl } from "../storage/postgres/store.js";
 import { pgBlobPort } from "../storage/postgres/blob-store.js";
@@ -30,6 +32,8 @@ export interface OpenStore {
   readonly where: string;
   readonly store: Store & EventRetentionPort;
   readonly auth: TokenStore & TrustedKeyStore & AuditStore & AuditChainStore & EnrollmentStore & Pick<AuthStore, "forgetCachedTokens">;
+  /** Root of trust documents (issue 21). */
+  readonly trustRoots: TrustRootStore;
   /** Patch files and packages (not yet `init`ed: PatchManager.init does that). */
   readonly blobs: BlobPort;
   readonly stats: StoreStats;
@@ -44,10 +48,28 @@ export async function openStore(config: ControllerConfig, opts: { fence?: Fence 
   if (config.store.kind === "postgres") {
     const pg = await openPostgresStore(await postgresConnection(config.store), opts.fence ? { fence: opts.fence } : {});
     const blobs = pgBlobPort(pg.db.pool, { dataDir: config.dataDir, ...(opts.fence ? { fence: opts.fence } : {}) });
-    return { kind: "postgres", where: describeUrl(config.store.connectionString), store: pg.store, auth: pg.auth, blobs, stats: pg.db, close: () => pg.close() };
+    return {
+      kind: "postgres",
+      where: describeUrl(config.store.connectionString),
+      store: pg.store,
+      auth: pg.auth,
+      trustRoots: new SqlTrustRootStore(pg.db),
+      blobs,
+      stats: pg.db,
+      close: () => pg.close(),
+    };
   }
   const file = path.join(config.dataDir, "sw-patch.sqlite");
   const db = await Db.open(file, migrations);
   const blobs = new BlobStore(path.join(config.dataDir, "blobs"));
-  return { kind: "sqlite", where: file, store: new SqliteStore(db), auth: new AuthStore(db), blobs, stats: db, close: () => db.close() };
+  return {
+    kind: "sqlite",
+    where: file,
+    store: new SqliteStore(db),
+    auth: new AuthStore(db),
+    trustRoots: new SqlTrustRootStore(db),
+    blobs,
+    stats: db,
+    close: () => db.close(),
+  };
 }

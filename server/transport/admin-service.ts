@@ -8,12 +8,15 @@ import type {
   AuditEntry as AuditEntryMsg,
   TokenInfo as TokenInfoMsg,
   TrustedKey as TrustedKeyMsg,
+  TrustRootInfo as TrustRootInfoMsg,
 } from "../../clients/sdk/src/gen/swpatch/v1/admin_service.js";
-import { DomainError, invalidArgument } from "../domain/errors.js";
+import { DomainError, failedPrecondition, invalidArgument } from "../domain/errors.js";
 import type { AuthManager, TokenInfo } from "../domain/auth/auth-manager.js";
 import type { AuditEntry, AuditLog } from "../domain/auth/audit-log.js";
 import type { AuditKey, AuditLogVerification } from "../domain/auth/audit-chain.js";
 import type { TrustManager, TrustedKeyInfo } from "../domain/auth/trust-manager.js";
+import type { TrustRootInfo, TrustRootManager } from "../domain/auth/trust-root-manager.js";
+import type { AuthContextExt } from "./auth-middleware.js";
 
 /** Dependencies of {@link createAdminService}. */
 export interface AdminServiceDeps {
@@ -25,6 +28,8 @@ export interface AdminServiceDeps {
     readonly signer: { readonly key: AuditKey };
     verify(opts: { trustedKeyIds: readonly string[]; checkpointFirst: boolean }): Promise<AuditLogVerification>;
   };
+  /** The root of trust (issue 21); without it the TrustRoot RPCs answer FAILED_PRECONDITION. */
+  trustRoot?: Pick<TrustRootManager, "show" | "install" | "rotate">;
 }
 
 function auditVerifyMsg(r: AuditLogVerification, own: AuditKey): AuditChainVerifyResponse {
@@ -47,6 +52,29 @@ function auditVerifyMsg(r: AuditLogVerification, own: AuditKey): AuditChainVerif
     },
     prunedThrough: r.prunedThrough,
   };
+}
+
+function trustRootMsg(r: TrustRootInfo): TrustRootInfoMsg {
+  return {
+    version: r.version,
+    expires: r.expires,
+    expired: r.expired,
+    document: r.document,
+    sha256: r.sha256,
+    installedAt: new Date(r.installedAt),
+    installedBy: r.installedBy,
+    roles: r.roles.map((x) => ({ name: x.name, keyids: x.keyids, threshold: x.threshold })),
+    signedBy: r.signedBy,
+  };
+}
+
+function trustRootOf(d: AdminServiceDeps): NonNullable<AdminServiceDeps["trustRoot"]> {
+  if (!d.trustRoot) throw failedPrecondition("This controller has no root of trust support", { reason: "TRUST_ROOT_UNSUPPORTED" });
+  return d.trustRoot;
+}
+
+function callerId(ctx: unknown): string {
+  return (ctx as Partial<AuthContextExt> | undefined)?.caller?.tokenId ?? "";
 }
 
 function tokenInfoMsg(t: TokenInfo): TokenInfoMsg {
@@ -107,6 +135,17 @@ export function createAdminService(d: AdminServiceDeps): AdminServiceImplementat
       if (!chain) throw new DomainError("failed-precondition", "this controller keeps no audit chain");
       const r = await chain.verify({ trustedKeyIds: req.trustedKeyIds.map((k) => k.trim()).filter(Boolean), checkpointFirst: req.checkpointFirst });
       return auditVerifyMsg(r, chain.signer.key);
+    },
+    // ---- issue 21 (TRUSTROOT) ----
+    async trustRootGet() {
+      const r = trustRootOf(d).show();
+      return r ? { trustRoot: trustRootMsg(r) } : {};
+    },
+    async trustRootSet(req, ctx) {
+      return { trustRoot: trustRootMsg(await trustRootOf(d).install(required(req.document, "document"), callerId(ctx))) };
+    },
+    async trustRootRotate(req, ctx) {
+      return { trustRoot: trustRootMsg(await trustRootOf(d).rotate(required(req.document, "document"), callerId(ctx))) };
     },
   };
 }

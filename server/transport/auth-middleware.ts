@@ -77,6 +77,9 @@ function auditDetailOfResponse(response: unknown): string {
   if (enrollment && typeof enrollment.id === "string" && enrollment.id) parts.push(`enrollment=${enrollment.id}`);
   if (typeof r.tokenId === "string" && r.tokenId) parts.push(`token=${r.tokenId}`);
   if (Array.isArray(r.revokedTokenIds) && r.revokedTokenIds.length) parts.push(`revoked=${r.revokedTokenIds.join(",")}`);
+  // issue 21 (TRUSTROOT): the root of trust version and document digest installed.
+  const root = r.trustRoot as Record<string, unknown> | undefined;
+  if (root && typeof root.version === "number" && typeof root.sha256 === "string") parts.push(`trust-root=v${root.version} sha256=${root.sha256}`);
   return parts.join(" ");
 }
 

@@ -8,6 +8,7 @@
  * references are checked as the sqlite schema checks them. "Durable" means kept in a `Disk`
  * that `reopen()` reads back into new objects.
  */
+import type { StoredTrustRoot } from "../../server/domain/auth/trust-root-manager.js";
 import { randomBytes } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
@@ -57,6 +58,8 @@ export interface Disk {
   auditCheckpoints: AuditCheckpoint[];
   auditKeys: AuditKey[];
   trusted: StoredTrustedKey[];
+  /** Root of trust documents (issue 21). */
+  trustRoots: StoredTrustRoot[];
 }
 
 export function emptyDisk(): Disk {
@@ -81,6 +84,7 @@ export function emptyDisk(): Disk {
     auditCheckpoints: [],
     auditKeys: [],
     trusted: [],
+    trustRoots: [],
   };
 }
 

@@ -6,6 +6,7 @@
  * in a root after() hook; a fresh database per store. Without PostgreSQL these factories are not
  * listed and {@link pgBlobsSkipped} says why.
  */
+import { SqlTrustRootStore } from "../../server/storage/sqlite/trust-root-store.js";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -72,6 +73,7 @@ async function openPgBlobs(dir: string, url: string, cached: boolean): Promise<S
     store: new SqliteStore(db),
     blobs,
     auth: { tokens: auth, audit: auth, trust: auth, enrollments: auth },
+    trustRoots: new SqlTrustRootStore(db),
     scratch: path.join(dir, "scratch"),
     async reopen() {
       await shut();

@@ -15,12 +15,17 @@ import { AuthStore } from "../../server/storage/sqlite/auth-store.js";
 import { FileBlobs, MemoryAuthStore, MemoryStore, emptyDisk, type Disk } from "./memory-store.js";
 import { FakeStore } from "../lib/fake-store.js";
 import { postgresFactory, postgresSkipReason } from "./postgres-factory.js";
+import type { TrustRootStore } from "../../server/domain/auth/trust-root-manager.js";
+import { SqlTrustRootStore } from "../../server/storage/sqlite/trust-root-store.js";
+import { MemoryTrustRootStore } from "./memory-trust-root-store.js";
 
 /** One open store: every port over the same data. */
 export interface StoreUnderTest {
   store: Store;
   blobs: BlobPort;
   auth: { tokens: TokenStore; audit: AuditStore & AuditChainStore; trust: TrustedKeyStore; enrollments: EnrollmentStore };
+  /** Root of trust documents (issue 21). */
+  trustRoots: TrustRootStore;
   /** A directory outside the store for the test's own files (inputs to `blobs.put`). */
   scratch: string;
   /**
@@ -68,6 +73,7 @@ async function openSqlite(dir: string): Promise<StoreUnderTest> {
     store: new SqliteStore(db),
     blobs,
     auth: { tokens: auth, audit: auth, trust: auth, enrollments: auth },
+    trustRoots: new SqlTrustRootStore(db),
     scratch: path.join(dir, "scratch"),
     async reopen() {
       await shut();
@@ -121,6 +127,7 @@ async function openMemory(dir: string, d: Disk): Promise<StoreUnderTest> {
     store,
     blobs,
     auth: { tokens: auth, audit: auth, trust: auth, enrollments: auth },
+    trustRoots: new MemoryTrustRootStore(disk),
     scratch: path.join(dir, "scratch"),
     async reopen() {
       await store.close();
@@ -155,6 +162,7 @@ async function openFake(dir: string, store: FakeStore, disk: { d: Disk }): Promi
     store,
     blobs,
     auth: { tokens: auth, audit: auth, trust: auth, enrollments: auth },
+    trustRoots: new MemoryTrustRootStore(disk),
     scratch: path.join(dir, "scratch"),
     async reopen() {
       await store.close();

@@ -22,7 +22,7 @@ describe("package entry points", () => {
     expect(readFileSync(path.join(REPO_ROOT, pkg.types), "utf8")).to.include("createSwPatchClient");
   });
 
-  for (const bin of ["sw-patch-controller", "sw-patch-agent", "sw-patch", "sw-manager", "system", "fm", "patch_build", "query_patch", "patch_verify"]) {
+  for (const bin of ["sw-patch-controller", "sw-patch-agent", "sw-patch", "sw-manager", "system", "fm", "patch_build", "query_patch", "patch_verify", "patch_sign"]) {
     it(`bin/${bin} runs and answers --help`, () => {
       const r = spawnSync(process.execPath, [path.join(REPO_ROOT, "bin", bin), "--help"], { encoding: "utf8" });
       expect(`${r.stdout}${r.stderr}`).to.match(/usage|Usage|USAGE/);

@@ -6,6 +6,8 @@
  * SDK class the reason maps to. One controller process; rows run in table order (later rows rely
  * on the state earlier ones made). An RPC without a row fails the suite, like the policy test.
  */
+import { generateKeyPairSync } from "node:crypto";
+import { makeTrustRoot } from "../../clients/sdk/src/trust-root.js";
 import { expect } from "chai";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as os from "node:os";
@@ -319,6 +321,10 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     [D + "RemoveTrustedKey"]: (c) => c.admin.removeTrustedKey({ label: "ghost" }),
     [D + "ListAuditLog"]: (c) => c.admin.listAuditLog({ limit: 1 }),
     [D + "AuditChainVerify"]: (c) => c.admin.auditChainVerify({}),
+    // issue 21 (TRUSTROOT)
+    [D + "TrustRootGet"]: (c) => c.admin.trustRootGet({}),
+    [D + "TrustRootSet"]: (c) => c.admin.trustRootSet({ document: "x" }),
+    [D + "TrustRootRotate"]: (c) => c.admin.trustRootRotate({ document: "x" }),
   };
 
   // --- Generated rows: UNAUTHENTICATED without/with a bad token, PERMISSION_DENIED below the role.
@@ -1042,6 +1048,36 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     (c) => c.admin.auditChainVerify({ checkpointFirst: true }),
     ok((r) => expect(r).to.include({ ok: true, reason: "" })),
   );
+
+  // ---- issue 21 (TRUSTROOT): the root of trust; no row installs one (uploads above must not need it) ----
+  const unsignedRoot = (version: number) => {
+    const pub = generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }).toString();
+    return makeTrustRoot({ rootKeys: [pub], rootThreshold: 1, version, expires: new Date(Date.now() + 86400_000) });
+  };
+  row(
+    D + "TrustRootGet",
+    "admin",
+    "none installed",
+    (c) => c.admin.trustRootGet({}),
+    ok((r) => expect((r as { trustRoot?: unknown }).trustRoot).to.equal(undefined)),
+  );
+  row(D + "TrustRootSet", "admin", "no document", (c) => c.admin.trustRootSet({ document: " " }), invalid("document: required"));
+  row(D + "TrustRootSet", "admin", "not an envelope", (c) => c.admin.trustRootSet({ document: "x" }), invalid(/^trust root: not a JSON DSSE envelope/, "DSSE_INVALID"));
+  row(
+    D + "TrustRootSet",
+    "admin",
+    "unsigned",
+    (c) => c.admin.trustRootSet({ document: unsignedRoot(1) }),
+    precondition("trust root: version 1 signed by its own root keys: 0 valid signatures, 1 required", "TRUST_ROOT_THRESHOLD"),
+  );
+  row(
+    D + "TrustRootRotate",
+    "admin",
+    "none installed",
+    (c) => c.admin.trustRootRotate({ document: unsignedRoot(2) }),
+    precondition("No root of trust is installed: install version 1 with sw-patch trust-root set", "TRUST_ROOT_MISSING"),
+  );
+  // ---- end TRUSTROOT ----
 
   // Health (public: no token needed, a bad one is ignored)
   row("/grpc.health.v1.Health/Check", "none", "no token", (c) => c.health.check({ service: "" }), ok());

@@ -18,6 +18,8 @@ const NEEDED = [
   { cmd: "/usr/include/google/protobuf/timestamp.proto", pkg: "libprotobuf-dev", path: true },
   { py: "grpc", pkg: "python3-grpcio" },
   { py: "google.protobuf", pkg: "python3-protobuf" },
+  // issue 21 (TRUSTROOT): test/lib/python/*.py read patches as the reference does and verify DSSE envelopes.
+  { py: "cryptography", pkg: "python3-cryptography" },
   // The Python client's test pip-installs it into a venv, offline (docs/python.md).
   { py: "ensurepip", pkg: "python3-venv" },
   { py: "pip", pkg: "python3-pip" },

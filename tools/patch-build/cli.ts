@@ -5,6 +5,8 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { buildPatch, PERSONALITY_TYPES, type BuildPatchRpm } from "../../server/domain/patchfile/index.js";
+import { loadDsseSigningKey } from "../../server/domain/patchfile/dsse.js";
+import type { KeyObject } from "node:crypto";
 import { isDomainError } from "../../server/domain/errors.js";
 import { GetoptError, gnuGetopt, type LongOptions } from "../lib/gnu-getopt.js";
 
@@ -34,6 +36,8 @@ Options:
 --key <pem>                 RSA private key to sign with (default: $SWPATCH_SIGNING_KEY, else
                             the controller's local key $SWPATCH_DATA_DIR/signing/local-signing-key.pem)
 --output-dir <dir>          Where to write <id>.patch (default: current directory)
+--sign-key <pem>            Also sign the patch in a member signature.dsse (DSSE; Ed25519, ECDSA P-256
+                            or RSA key; repeatable, one signature per key; see patch_sign)
 --help                      Show this help
 
 A bare RPM (one in <rpm list>, given without a node-type option) is carried in the patch for no
@@ -66,6 +70,8 @@ const OPTIONS: LongOptions = {
   "apply-active-release-only": false,
   key: true,
   "output-dir": true,
+  // issue 21 (TRUSTROOT): DSSE signatures in signature.dsse.
+  "sign-key": true,
 };
 
 /** Entry point; returns the exit code. Never throws for expected errors. */
@@ -97,6 +103,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   let outputDir = process.cwd();
   const requires: string[] = [];
   const rpms: BuildPatchRpm[] = [];
+  const signKeyPaths: string[] = []; // issue 21 (TRUSTROOT)
   for (const [opt, arg] of parsed.opts) {
     switch (opt) {
       case "help":
@@ -154,6 +161,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       case "output-dir":
         outputDir = arg;
         break;
+      case "sign-key": // issue 21 (TRUSTROOT)
+        signKeyPaths.push(arg);
+        break;
       default:
         rpms.push({ path: arg, personalities: [opt] });
     }
@@ -182,6 +192,23 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     err(`Could not find signing key: ${keyPath}`);
     return 1;
   }
+  // issue 21 (TRUSTROOT): the keys of signature.dsse.
+  const dsseKeys: KeyObject[] = [];
+  for (const p of signKeyPaths) {
+    let pem: string;
+    try {
+      pem = await fsp.readFile(p, "utf8");
+    } catch {
+      err(`Could not find signing key: ${p}`);
+      return 1;
+    }
+    try {
+      dsseKeys.push(loadDsseSigningKey(pem, p));
+    } catch (e) {
+      err((e as Error).message);
+      return 1;
+    }
+  }
   try {
     const built = await buildPatch({
       id,
@@ -199,6 +226,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       ...(preApply ? { preApply } : {}),
       ...(preRemove ? { preRemove } : {}),
       signingKey: keyPem,
+      ...(dsseKeys.length ? { dsseKeys } : {}),
       outputDir,
     });
     process.stdout.write(`Patch is ${built.path}\n`);

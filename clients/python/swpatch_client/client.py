@@ -781,6 +781,24 @@ class SwPatchClient:
         checkpoints signed by ``trusted_key_ids`` count when given; ``checkpoint_first`` signs one first."""
         req = admin_pb.AuditChainVerifyRequest(trusted_key_ids=list(trusted_key_ids), checkpoint_first=checkpoint_first)
         return self._unary("AuditChainVerify", self._admin.AuditChainVerify, req, timeout)
+    # ---- issue 21 (TRUSTROOT): the root of trust for patch signatures (docs/security.md) ----
+
+    def trust_root_get(self, *, timeout: Optional[float] = None) -> Optional[admin_pb.TrustRootInfo]:
+        """`sw-patch trust-root show`: the installed root of trust, or None when none is."""
+        r = self._unary("TrustRootGet", self._admin.TrustRootGet, admin_pb.TrustRootGetRequest(), timeout)
+        return r.trust_root if r.HasField("trust_root") else None
+
+    def trust_root_set(self, document: Union[str, bytes], *, timeout: Optional[float] = None) -> admin_pb.TrustRootInfo:
+        """`sw-patch trust-root set`: installs the first root (a signed document, made and signed
+        offline). PreconditionError when one is installed or too few of its root keys signed it."""
+        text = document.decode("utf-8") if isinstance(document, bytes) else document
+        return self._unary("TrustRootSet", self._admin.TrustRootSet, admin_pb.TrustRootSetRequest(document=text), timeout).trust_root
+
+    def trust_root_rotate(self, document: Union[str, bytes], *, timeout: Optional[float] = None) -> admin_pb.TrustRootInfo:
+        """`sw-patch trust-root rotate`: installs version N+1, signed by a threshold of version N's
+        root keys and of its own. PreconditionError otherwise."""
+        text = document.decode("utf-8") if isinstance(document, bytes) else document
+        return self._unary("TrustRootRotate", self._admin.TrustRootRotate, admin_pb.TrustRootRotateRequest(document=text), timeout).trust_root
 
     # ------------------------------------------------------------------ AgentService
 

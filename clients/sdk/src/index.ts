@@ -81,6 +81,16 @@ export { InsecureTransportError, endpointParts, isLoopbackHost, type EndpointPar
 export * from "./labels.js";
 export { UPLOAD_CHUNK_BYTES, uploadPatchFile, type UploadPatchFileOptions, type UploadProgress } from "./upload.js";
 export { baseStatement, importBasePackageFile, signBasePackage, type ImportBasePackageFileOptions } from "./base-package.js";
+export {
+  makeTrustRoot,
+  signTrustRoot,
+  readTrustRoot,
+  parseDuration,
+  TRUST_ROOT_PAYLOAD_TYPE,
+  TRUST_ROOT_TYPE,
+  type TrustRootSpec,
+  type TrustRootBody,
+} from "./trust-root.js";
 export { watchEvents, watchOperation, watchStrategy, type WatchEventsOptions, type WatchOptions, type WatchResumeOptions } from "./watch.js";
 export { Status, Metadata, ClientError } from "nice-grpc";
 

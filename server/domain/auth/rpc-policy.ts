@@ -75,6 +75,10 @@ export const RPC_POLICY: Readonly<Record<string, RpcRequirement>> = Object.freez
   "/swpatch.v1.AdminService/RemoveTrustedKey": "admin",
   "/swpatch.v1.AdminService/ListAuditLog": "admin",
   "/swpatch.v1.AdminService/AuditChainVerify": "admin",
+  // AdminService, root of trust (issue 21).
+  "/swpatch.v1.AdminService/TrustRootGet": "admin",
+  "/swpatch.v1.AdminService/TrustRootSet": "admin",
+  "/swpatch.v1.AdminService/TrustRootRotate": "admin",
   // Standard services: probes and tooling need no token.
   "/grpc.health.v1.Health/Check": "public",
   "/grpc.health.v1.Health/Watch": "public",

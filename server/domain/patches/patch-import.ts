@@ -1,7 +1,7 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { failedPrecondition, invalidArgument, notFound } from "../errors.js";
-import { readPatch, type TrustStore, type PatchReadLimits, type UploadBudget } from "../patchfile/index.js";
+import { readPatch, type TrustStore, type PatchReadLimits, type PatchSignerPolicy, type UploadBudget } from "../patchfile/index.js";
 import { readRpmHeader, rpmFileNameOf } from "../rpm/index.js";
 import { failpointAsync } from "../../lib/failpoint.js";
 import { hashFile } from "../../lib/hash-file.js";
@@ -30,6 +30,8 @@ export class PatchImport {
       blobs: BlobPort;
       tmpDir: string;
       trust: () => TrustStore;
+      /** With a root of trust (issue 21): the policy signature.dsse must meet; throws when the root has expired. */
+      patchSigners?: () => PatchSignerPolicy | undefined;
       limits?: Partial<PatchReadLimits>;
       /** Shared bound on uploads in flight (see readPatch's `budget`). */
       budget?: UploadBudget;
@@ -51,13 +53,17 @@ export class PatchImport {
     const fileId = base.slice(0, -".patch".length);
     if (!SAFE_ID.test(fileId)) throw invalidArgument(`Unsafe patch id in file name: ${base}`, { reason: "BAD_FILE_NAME" });
 
+    const patchSigners = this.o.patchSigners?.();
     const verified = await readPatch(chunks, {
       trust: this.o.trust(),
+      ...(patchSigners ? { patchSigners } : {}),
       workDir: this.o.tmpDir,
       signal,
       ...(this.o.limits ? { limits: this.o.limits } : {}),
       ...(this.o.budget ? { budget: this.o.budget } : {}),
     });
+    // Under a root of trust, a signature.v2 no trusted key verifies is not needed: name the root instead.
+    if (patchSigners && verified.signatureScheme === null) verified.signer = `trust-root-v${patchSigners.rootVersion}`;
     try {
       const meta: PatchMeta = { ...verified.metadata, semantics: [...verified.metadata.semantics] };
       if (meta.id !== fileId) {

@@ -1,6 +1,6 @@
 import { promises as fsp } from "node:fs";
 import type { EventLog } from "../events/event-log.js";
-import type { TrustStore, PatchReadLimits, UploadBudget } from "../patchfile/index.js";
+import type { TrustStore, PatchReadLimits, PatchSignerPolicy, UploadBudget } from "../patchfile/index.js";
 import type { Logger } from "../../lib/log.js";
 import type { BlobPort, Store } from "../store.js";
 import { UnitOfWork, type Work } from "../unit-of-work.js";
@@ -29,6 +29,8 @@ export interface PatchManagerOptions {
   tmpDir: string;
   runningRelease: string;
   trust: () => TrustStore;
+  /** The root of trust's patch-signer policy (issue 21): undefined without a root; throws once it has expired. */
+  patchSigners?: () => PatchSignerPolicy | undefined;
   limits?: Partial<PatchReadLimits>;
   /** Uploads in flight and their temp disk, shared by every upload path (readPatch's `budget`). */
   uploadBudget?: UploadBudget;
@@ -63,6 +65,7 @@ export class PatchManager {
       ...parts,
       tmpDir: o.tmpDir,
       trust: o.trust,
+      ...(o.patchSigners ? { patchSigners: o.patchSigners } : {}),
       ...(o.limits ? { limits: o.limits } : {}),
       ...(o.uploadBudget ? { budget: o.uploadBudget } : {}),
     });

@@ -29,3 +29,9 @@ export { DEFAULT_PATCH_READ_LIMITS, resolvePatchReadLimits, SAFE_ID_RE } from ".
 export type { PatchReadLimits } from "./limits.js";
 export { UploadBudget } from "./upload-budget.js";
 export type { UploadTicket } from "./upload-budget.js";
+// ---- issue 21 (TRUSTROOT): DSSE signatures (member signature.dsse) ----
+export { pae, keyIdOf, keyTypeOf, loadDsseSigningKey, loadDssePublicKey, signBytes, verifyBytes, canonicalJson, parseEnvelope, serializeEnvelope } from "./dsse.js";
+export { signEnvelope, addSignatures, validSigners, fromBase64, DSSE_MAX_SIGNATURES } from "./dsse.js";
+export type { DsseEnvelope, DsseSignature, DsseKeyType } from "./dsse.js";
+export { checkPatchDsse, signPatchFile, patchDigestsPayload, PATCH_DSSE_MEMBER, PATCH_DSSE_PAYLOAD_TYPE, PATCH_DIGESTS_TYPE } from "./patch-dsse.js";
+export type { PatchSignerPolicy, PatchDsseCheck } from "./patch-dsse.js";

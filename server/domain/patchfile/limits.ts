@@ -28,6 +28,8 @@ export interface PatchReadLimits {
   maxSignatureBytes: number;
   /** `signature.v2` size. Default 4 KiB (a 16384-bit RSA signature is 2 KiB). */
   maxSignatureV2Bytes: number;
+  /** `signature.dsse` size (a DSSE envelope, issue 21). Default 64 KiB. */
+  maxSignatureDsseBytes: number;
   /** Number of RPMs in software.tar. Default 1000. */
   maxRpms: number;
   /** Size of one RPM. Default 2 GiB. */
@@ -50,6 +52,7 @@ export const DEFAULT_PATCH_READ_LIMITS: Readonly<PatchReadLimits> = Object.freez
   maxSoftwareTarBytes: 4 * GiB,
   maxSignatureBytes: 1024,
   maxSignatureV2Bytes: 4096,
+  maxSignatureDsseBytes: 64 * 1024,
   maxRpms: 1000,
   maxRpmBytes: 2 * GiB,
   maxIdLength: 100,

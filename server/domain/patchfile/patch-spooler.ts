@@ -14,7 +14,7 @@ import { SAFE_RPM_NAME_RE, type PatchReadLimits } from "./limits.js";
 import { TarStreamParser, type ParsedTarEntry } from "./tar-format.js";
 
 /** Outer members, in the canonical (builder's) order. */
-export const PATCH_MEMBERS = ["metadata.tar", "software.tar", "semantics.tar", "signature", "signature.v2"] as const;
+export const PATCH_MEMBERS = ["metadata.tar", "software.tar", "semantics.tar", "signature", "signature.v2", "signature.dsse"] as const;
 export type PatchMemberName = (typeof PATCH_MEMBERS)[number];
 /** The members `signature` and `signature.v2` cover, in the order they are concatenated. */
 export const SIGNED_ORDER = ["metadata.tar", "software.tar", "semantics.tar"];
@@ -85,6 +85,11 @@ export class PatchSpooler {
   private concatPrefix: Buffer[] | null = [];
   private concatLane: LaneHasher | null = null;
   private softwareTar: TarStreamParser | null = null;
+  /**
+   * sha256 of a software.tar that streams through without a copy (its sink has no own sha256):
+   * the DSSE payload (`signature.dsse`) names it.
+   */
+  softwareSha256: Hasher | null = null;
 
   constructor(
     private readonly membersDir: string,
@@ -94,6 +99,8 @@ export class PatchSpooler {
     private readonly lanesFrom: number,
     /** Told every chunk written to a temp file before it is written; throws to stop the read. */
     private readonly charge: (bytes: number) => void = () => undefined,
+    /** Also hash a streamed-through software.tar on its own (`softwareSha256`; issue 21, signature.dsse). */
+    private readonly hashSoftware = false,
   ) {
     this.outer = new TarStreamParser("patch", (e) => this.onMember(e), 16);
   }
@@ -131,6 +138,8 @@ export class PatchSpooler {
         return limits.maxSemanticsTarBytes;
       case "signature":
         return limits.maxSignatureBytes;
+      case "signature.dsse":
+        return limits.maxSignatureDsseBytes;
       default:
         return limits.maxSignatureV2Bytes;
     }
@@ -153,6 +162,11 @@ export class PatchSpooler {
     // follow) never needs re-reading: hash and unpack it as it streams, keep no copy.
     const keep = !(e.name === "software.tar" && streamedInOrder);
     const big = e.name === "software.tar" && e.size >= this.lanesFrom;
+    if (!keep && this.hashSoftware) {
+      const h = big ? this.onLane(0, "sha256") : new LocalHasher("sha256");
+      this.softwareSha256 = h;
+      tees.push((b) => h.update(b));
+    }
     const s = spool(
       path.join(this.membersDir, e.name),
       limit,

@@ -12,6 +12,7 @@ import type { PatchMetadata, SemanticAction } from "./metadata-xml.js";
 import { INFLATE_SLACK_BYTES, resolvePatchReadLimits, type PatchReadLimits } from "./limits.js";
 import { bad, PatchSpooler } from "./patch-spooler.js";
 import type { TrustStore } from "./signature.js";
+import { checkPatchDsse, DSSE_SIGNED_MEMBERS, PATCH_DSSE_MEMBER, type PatchSignerPolicy } from "./patch-dsse.js";
 import type { UploadBudget } from "./upload-budget.js";
 import {
   checkContents,
@@ -53,6 +54,12 @@ export interface ReadPatchOptions {
    * charged to it, and it is released by `cleanup()` (or when the read fails).
    */
   budget?: UploadBudget;
+  /**
+   * With a root of trust (issue 21): the patch-signer keys and threshold `signature.dsse` must
+   * meet (failed-precondition otherwise). `signature.v2` then need not verify with `trust` (it is
+   * still reported when it does); without this option, `signature.dsse` is not checked.
+   */
+  patchSigners?: PatchSignerPolicy;
 }
 
 /** A verified patch, unpacked in `dir`. The caller moves files out, then calls `cleanup()`. */
@@ -65,6 +72,8 @@ export interface VerifiedPatch {
   /** How signature.v2 verified; null when untrusted. */
   signatureScheme: "pss" | "pkcs1v15" | null;
   trusted: boolean;
+  /** Key ids of the root's patch-signer keys that signed `signature.dsse` (only with `patchSigners`). */
+  dsseSigners?: string[];
   /** Private temp dir holding everything below. */
   dir: string;
   members: PatchMemberFile[];
@@ -145,7 +154,7 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
       throw bad(`patch: unpacked files exceed the limit of ${limits.maxUnpackedBytes} bytes (--max-unpacked-bytes)`, "PATCH_TOO_LARGE");
     ticket?.charge(bytes);
   };
-  const spooler = new PatchSpooler(membersDir, rpmDir, limits, options.hashLanesFromBytes ?? LANES_FROM_BYTES, charge);
+  const spooler = new PatchSpooler(membersDir, rpmDir, limits, options.hashLanesFromBytes ?? LANES_FROM_BYTES, charge, options.patchSigners !== undefined);
   try {
     await fsp.chmod(dir, 0o700);
     await fsp.mkdir(membersDir);
@@ -163,8 +172,21 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
     signal?.throwIfAborted();
 
     const spooled = await checkMemberSet(spooler);
+    // Computed only with patchSigners; always finished (a lane context must not be left open).
+    const streamedSoftwareSha256 = spooler.softwareSha256 ? (await spooler.softwareSha256.digest()).toString("hex") : "";
     await checkMd5Signature(spooled);
-    const { signer, scheme } = await checkSignatureV2(spooled, spooler, options.trust, requireTrusted);
+    const { signer, scheme } = await checkSignatureV2(spooled, spooler, options.trust, requireTrusted && !options.patchSigners);
+    let dsseSigners: string[] | undefined;
+    if (options.patchSigners) {
+      const digests: Record<string, string> = {};
+      for (const n of DSSE_SIGNED_MEMBERS) {
+        if (!spooler.outerSinks.has(n)) continue;
+        const m = spooled.member(n);
+        digests[n] = m.sha256 || streamedSoftwareSha256;
+      }
+      const env = spooler.outerSinks.has(PATCH_DSSE_MEMBER) ? await fsp.readFile(spooled.member(PATCH_DSSE_MEMBER).path) : null;
+      dsseSigners = checkPatchDsse(env, digests, options.patchSigners).signers;
+    }
     signal?.throwIfAborted();
     const { metadata, metadataXml } = await checkMetadata(spooled, limits);
     checkContents(metadata, spooler);
@@ -177,7 +199,8 @@ export async function readPatch(source: string | Uint8Array | AsyncIterable<Uint
       metadataXml,
       signer,
       signatureScheme: scheme,
-      trusted: scheme !== null,
+      trusted: scheme !== null || dsseSigners !== undefined,
+      ...(dsseSigners ? { dsseSigners } : {}),
       dir,
       members: spooled.members,
       rpms,

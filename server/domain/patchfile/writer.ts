@@ -1,7 +1,8 @@
 /**
  * Builds a signed `.patch` file exactly as the reference builder lays it out: an outer gzip (level
  * 9) tar with bare regular-file members metadata.tar, software.tar, [semantics.tar], signature,
- * signature.v2, in that order; uncompressed inner tars.
+ * signature.v2, in that order; uncompressed inner tars. With `dsseKeys`, a last member
+ * `signature.dsse` (patch-dsse.ts) that the reference reader ignores.
  */
 import { createHash, type KeyObject } from "node:crypto";
 import { createReadStream, createWriteStream, promises as fsp } from "node:fs";
@@ -17,6 +18,7 @@ import { PERSONALITY_TYPES, writeMetadataXml, type PatchMetadata, type SemanticA
 import { SAFE_ID_RE, SAFE_RELEASE_RE } from "./limits.js";
 import { loadPrivateKey, md5SignatureText, signDigestPss } from "./signature.js";
 import { buildTarBuffer, padding, tarFileHeader, tarTrailer } from "./tar-format.js";
+import { patchDsseMember, PATCH_DSSE_MEMBER } from "./patch-dsse.js";
 
 /** One RPM to include; `personalities` lists node types that must newly install its package. */
 export interface BuildPatchRpm {
@@ -46,6 +48,11 @@ export interface BuildPatchOptions {
   preRemove?: string;
   /** RSA private key: PEM text (PKCS#1 or PKCS#8) or a KeyObject. */
   signingKey: string | Buffer | KeyObject;
+  /**
+   * Keys that sign the member `signature.dsse` (issue 21: Ed25519, ECDSA P-256 or RSA, see
+   * loadDsseSigningKey); none: no such member, the reference's layout exactly.
+   */
+  dsseKeys?: KeyObject[];
   /** Directory that receives `<id>.patch`. */
   outputDir: string;
   /** gzip level of the outer file. Default 9 (as the reference). */
@@ -158,6 +165,7 @@ export async function buildPatch(o: BuildPatchOptions): Promise<BuiltPatch> {
     // software.tar, streamed to disk while hashing.
     const swFile = path.join(work, "software.tar");
     const swMd5 = createHash("md5");
+    const swSha256 = createHash("sha256");
     let swSize = 0;
     const software = async function* () {
       let len = 0;
@@ -182,6 +190,7 @@ export async function buildPatch(o: BuildPatchOptions): Promise<BuiltPatch> {
       for await (const c of src) {
         o.signal?.throwIfAborted();
         swMd5.update(c);
+        swSha256.update(c);
         concat.update(c);
         swSize += c.length;
         yield c;
@@ -206,6 +215,14 @@ export async function buildPatch(o: BuildPatchOptions): Promise<BuiltPatch> {
       { name: "signature", data: Buffer.from(md5Signature, "ascii") },
       { name: "signature.v2", data: sigV2 },
     ];
+    if (o.dsseKeys && o.dsseKeys.length > 0) {
+      const digests: Record<string, string> = { "metadata.tar": createHash("sha256").update(metadataTar).digest("hex"), "software.tar": swSha256.digest("hex") };
+      if (semanticScripts.length > 0)
+        digests["semantics.tar"] = createHash("sha256")
+          .update(await fsp.readFile(path.join(work, "semantics.tar")))
+          .digest("hex");
+      small.push({ name: PATCH_DSSE_MEMBER, data: patchDsseMember(digests, o.dsseKeys) });
+    }
 
     const outer = async function* () {
       let len = 0;

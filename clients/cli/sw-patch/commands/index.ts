@@ -25,6 +25,7 @@ import { command as auditVerify } from "./audit-verify.js";
 import { command as trustList } from "./trust-list.js";
 import { command as trustAdd } from "./trust-add.js";
 import { command as trustRemove } from "./trust-remove.js";
+import { command as trustRoot } from "./trust-root.js";
 import { importBase, queryBase } from "./base-packages.js";
 import { hostEnroll, hostEnrollments, hostRevoke } from "./host-enroll.js";
 
@@ -60,6 +61,7 @@ export const COMMANDS: readonly Command[] = [
   trustList,
   trustAdd,
   trustRemove,
+  trustRoot,
   importBase,
   queryBase,
   initRelease,

@@ -184,6 +184,72 @@ class TokenInfo(_message.Message):
     role: str
     def __init__(self, id: _Optional[str] = ..., role: _Optional[str] = ..., hostname: _Optional[str] = ..., description: _Optional[str] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revoked: bool = ..., personality: _Optional[str] = ...) -> None: ...
 
+class TrustRootGetRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class TrustRootGetResponse(_message.Message):
+    __slots__ = ["trust_root"]
+    TRUST_ROOT_FIELD_NUMBER: _ClassVar[int]
+    trust_root: TrustRootInfo
+    def __init__(self, trust_root: _Optional[_Union[TrustRootInfo, _Mapping]] = ...) -> None: ...
+
+class TrustRootInfo(_message.Message):
+    __slots__ = ["document", "expired", "expires", "installed_at", "installed_by", "roles", "sha256", "signed_by", "version"]
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRED_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_FIELD_NUMBER: _ClassVar[int]
+    INSTALLED_AT_FIELD_NUMBER: _ClassVar[int]
+    INSTALLED_BY_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_BY_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    document: str
+    expired: bool
+    expires: str
+    installed_at: _timestamp_pb2.Timestamp
+    installed_by: str
+    roles: _containers.RepeatedCompositeFieldContainer[TrustRootRole]
+    sha256: str
+    signed_by: _containers.RepeatedScalarFieldContainer[str]
+    version: int
+    def __init__(self, version: _Optional[int] = ..., expires: _Optional[str] = ..., expired: bool = ..., document: _Optional[str] = ..., sha256: _Optional[str] = ..., installed_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., installed_by: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[TrustRootRole, _Mapping]]] = ..., signed_by: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class TrustRootRole(_message.Message):
+    __slots__ = ["keyids", "name", "threshold"]
+    KEYIDS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    keyids: _containers.RepeatedScalarFieldContainer[str]
+    name: str
+    threshold: int
+    def __init__(self, name: _Optional[str] = ..., keyids: _Optional[_Iterable[str]] = ..., threshold: _Optional[int] = ...) -> None: ...
+
+class TrustRootRotateRequest(_message.Message):
+    __slots__ = ["document"]
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    document: str
+    def __init__(self, document: _Optional[str] = ...) -> None: ...
+
+class TrustRootRotateResponse(_message.Message):
+    __slots__ = ["trust_root"]
+    TRUST_ROOT_FIELD_NUMBER: _ClassVar[int]
+    trust_root: TrustRootInfo
+    def __init__(self, trust_root: _Optional[_Union[TrustRootInfo, _Mapping]] = ...) -> None: ...
+
+class TrustRootSetRequest(_message.Message):
+    __slots__ = ["document"]
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    document: str
+    def __init__(self, document: _Optional[str] = ...) -> None: ...
+
+class TrustRootSetResponse(_message.Message):
+    __slots__ = ["trust_root"]
+    TRUST_ROOT_FIELD_NUMBER: _ClassVar[int]
+    trust_root: TrustRootInfo
+    def __init__(self, trust_root: _Optional[_Union[TrustRootInfo, _Mapping]] = ...) -> None: ...
+
 class TrustedKey(_message.Message):
     __slots__ = ["fingerprint_sha256", "label", "pem"]
     FINGERPRINT_SHA256_FIELD_NUMBER: _ClassVar[int]

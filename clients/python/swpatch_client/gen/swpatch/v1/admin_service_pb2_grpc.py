@@ -55,6 +55,21 @@ class AdminServiceStub(object):
                 request_serializer=swpatch_dot_v1_dot_admin__service__pb2.AuditChainVerifyRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_admin__service__pb2.AuditChainVerifyResponse.FromString,
                 )
+        self.TrustRootGet = channel.unary_unary(
+                '/swpatch.v1.AdminService/TrustRootGet',
+                request_serializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootGetRequest.SerializeToString,
+                response_deserializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootGetResponse.FromString,
+                )
+        self.TrustRootSet = channel.unary_unary(
+                '/swpatch.v1.AdminService/TrustRootSet',
+                request_serializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootSetRequest.SerializeToString,
+                response_deserializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootSetResponse.FromString,
+                )
+        self.TrustRootRotate = channel.unary_unary(
+                '/swpatch.v1.AdminService/TrustRootRotate',
+                request_serializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootRotateRequest.SerializeToString,
+                response_deserializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootRotateResponse.FromString,
+                )
 
 
 class AdminServiceServicer(object):
@@ -110,6 +125,28 @@ class AdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TrustRootGet(self, request, context):
+        """---- issue 21 (TRUSTROOT): the root of trust for patch signatures ----
+        The installed root document (unset trust_root when none is).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TrustRootSet(self, request, context):
+        """Installs the first root (FAILED_PRECONDITION when one is installed, or a threshold of its own root keys did not sign it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TrustRootRotate(self, request, context):
+        """Replaces root N by N+1, signed by a threshold of N's root keys and of its own.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -152,6 +189,21 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.AuditChainVerify,
                     request_deserializer=swpatch_dot_v1_dot_admin__service__pb2.AuditChainVerifyRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_admin__service__pb2.AuditChainVerifyResponse.SerializeToString,
+            ),
+            'TrustRootGet': grpc.unary_unary_rpc_method_handler(
+                    servicer.TrustRootGet,
+                    request_deserializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootGetRequest.FromString,
+                    response_serializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootGetResponse.SerializeToString,
+            ),
+            'TrustRootSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.TrustRootSet,
+                    request_deserializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootSetRequest.FromString,
+                    response_serializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootSetResponse.SerializeToString,
+            ),
+            'TrustRootRotate': grpc.unary_unary_rpc_method_handler(
+                    servicer.TrustRootRotate,
+                    request_deserializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootRotateRequest.FromString,
+                    response_serializer=swpatch_dot_v1_dot_admin__service__pb2.TrustRootRotateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -297,5 +349,56 @@ class AdminService(object):
         return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AdminService/AuditChainVerify',
             swpatch_dot_v1_dot_admin__service__pb2.AuditChainVerifyRequest.SerializeToString,
             swpatch_dot_v1_dot_admin__service__pb2.AuditChainVerifyResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def TrustRootGet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AdminService/TrustRootGet',
+            swpatch_dot_v1_dot_admin__service__pb2.TrustRootGetRequest.SerializeToString,
+            swpatch_dot_v1_dot_admin__service__pb2.TrustRootGetResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def TrustRootSet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AdminService/TrustRootSet',
+            swpatch_dot_v1_dot_admin__service__pb2.TrustRootSetRequest.SerializeToString,
+            swpatch_dot_v1_dot_admin__service__pb2.TrustRootSetResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def TrustRootRotate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AdminService/TrustRootRotate',
+            swpatch_dot_v1_dot_admin__service__pb2.TrustRootRotateRequest.SerializeToString,
+            swpatch_dot_v1_dot_admin__service__pb2.TrustRootRotateResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

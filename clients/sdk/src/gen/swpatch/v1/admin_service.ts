@@ -159,6 +159,50 @@ export interface AuditChainVerifyResponse {
   prunedThrough: number;
 }
 
+export interface TrustRootRole {
+  name: string;
+  keyids: string[];
+  threshold: number;
+}
+
+export interface TrustRootInfo {
+  version: number;
+  /** ISO-8601 UTC (YYYY-MM-DDTHH:MM:SSZ), as signed. */
+  expires: string;
+  expired: boolean;
+  /** The DSSE envelope as installed. */
+  document: string;
+  sha256: string;
+  installedAt: Date | undefined;
+  installedBy: string;
+  roles: TrustRootRole[];
+  /** Key ids of the root keys whose signatures on the document verify. */
+  signedBy: string[];
+}
+
+export interface TrustRootGetRequest {
+}
+
+export interface TrustRootGetResponse {
+  trustRoot: TrustRootInfo | undefined;
+}
+
+export interface TrustRootSetRequest {
+  document: string;
+}
+
+export interface TrustRootSetResponse {
+  trustRoot: TrustRootInfo | undefined;
+}
+
+export interface TrustRootRotateRequest {
+  document: string;
+}
+
+export interface TrustRootRotateResponse {
+  trustRoot: TrustRootInfo | undefined;
+}
+
 function createBaseTokenInfo(): TokenInfo {
   return { id: "", role: "", hostname: "", description: "", createdAt: undefined, revoked: false, personality: "" };
 }
@@ -2167,6 +2211,737 @@ export const AuditChainVerifyResponse: MessageFns<AuditChainVerifyResponse> = {
   },
 };
 
+function createBaseTrustRootRole(): TrustRootRole {
+  return { name: "", keyids: [], threshold: 0 };
+}
+
+export const TrustRootRole: MessageFns<TrustRootRole> = {
+  encode(message: TrustRootRole, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.keyids) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.threshold !== 0) {
+      writer.uint32(24).uint32(message.threshold);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrustRootRole {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrustRootRole();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.keyids.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.threshold = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrustRootRole {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      keyids: globalThis.Array.isArray(object?.keyids) ? object.keyids.map((e: any) => globalThis.String(e)) : [],
+      threshold: isSet(object.threshold) ? globalThis.Number(object.threshold) : 0,
+    };
+  },
+
+  toJSON(message: TrustRootRole): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.keyids?.length) {
+      obj.keyids = message.keyids;
+    }
+    if (message.threshold !== 0) {
+      obj.threshold = Math.round(message.threshold);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TrustRootRole>): TrustRootRole {
+    return TrustRootRole.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TrustRootRole>): TrustRootRole {
+    const message = createBaseTrustRootRole();
+    message.name = object.name ?? "";
+    message.keyids = object.keyids?.map((e) => e) || [];
+    message.threshold = object.threshold ?? 0;
+    return message;
+  },
+};
+
+function createBaseTrustRootInfo(): TrustRootInfo {
+  return {
+    version: 0,
+    expires: "",
+    expired: false,
+    document: "",
+    sha256: "",
+    installedAt: undefined,
+    installedBy: "",
+    roles: [],
+    signedBy: [],
+  };
+}
+
+export const TrustRootInfo: MessageFns<TrustRootInfo> = {
+  encode(message: TrustRootInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint32(message.version);
+    }
+    if (message.expires !== "") {
+      writer.uint32(18).string(message.expires);
+    }
+    if (message.expired !== false) {
+      writer.uint32(24).bool(message.expired);
+    }
+    if (message.document !== "") {
+      writer.uint32(34).string(message.document);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(42).string(message.sha256);
+    }
+    if (message.installedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.installedAt), writer.uint32(50).fork()).join();
+    }
+    if (message.installedBy !== "") {
+      writer.uint32(58).string(message.installedBy);
+    }
+    for (const v of message.roles) {
+      TrustRootRole.encode(v!, writer.uint32(66).fork()).join();
+    }
+    for (const v of message.signedBy) {
+      writer.uint32(74).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrustRootInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrustRootInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.expires = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.expired = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.document = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.installedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.installedBy = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.roles.push(TrustRootRole.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.signedBy.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrustRootInfo {
+    return {
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      expires: isSet(object.expires) ? globalThis.String(object.expires) : "",
+      expired: isSet(object.expired) ? globalThis.Boolean(object.expired) : false,
+      document: isSet(object.document) ? globalThis.String(object.document) : "",
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+      installedAt: isSet(object.installedAt)
+        ? fromJsonTimestamp(object.installedAt)
+        : isSet(object.installed_at)
+        ? fromJsonTimestamp(object.installed_at)
+        : undefined,
+      installedBy: isSet(object.installedBy)
+        ? globalThis.String(object.installedBy)
+        : isSet(object.installed_by)
+        ? globalThis.String(object.installed_by)
+        : "",
+      roles: globalThis.Array.isArray(object?.roles) ? object.roles.map((e: any) => TrustRootRole.fromJSON(e)) : [],
+      signedBy: globalThis.Array.isArray(object?.signedBy)
+        ? object.signedBy.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.signed_by)
+        ? object.signed_by.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: TrustRootInfo): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.expires !== "") {
+      obj.expires = message.expires;
+    }
+    if (message.expired !== false) {
+      obj.expired = message.expired;
+    }
+    if (message.document !== "") {
+      obj.document = message.document;
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    if (message.installedAt !== undefined) {
+      obj.installedAt = message.installedAt.toISOString();
+    }
+    if (message.installedBy !== "") {
+      obj.installedBy = message.installedBy;
+    }
+    if (message.roles?.length) {
+      obj.roles = message.roles.map((e) => TrustRootRole.toJSON(e));
+    }
+    if (message.signedBy?.length) {
+      obj.signedBy = message.signedBy;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TrustRootInfo>): TrustRootInfo {
+    return TrustRootInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TrustRootInfo>): TrustRootInfo {
+    const message = createBaseTrustRootInfo();
+    message.version = object.version ?? 0;
+    message.expires = object.expires ?? "";
+    message.expired = object.expired ?? false;
+    message.document = object.document ?? "";
+    message.sha256 = object.sha256 ?? "";
+    message.installedAt = object.installedAt ?? undefined;
+    message.installedBy = object.installedBy ?? "";
+    message.roles = object.roles?.map((e) => TrustRootRole.fromPartial(e)) || [];
+    message.signedBy = object.signedBy?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseTrustRootGetRequest(): TrustRootGetRequest {
+  return {};
+}
+
+export const TrustRootGetRequest: MessageFns<TrustRootGetRequest> = {
+  encode(_: TrustRootGetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrustRootGetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrustRootGetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): TrustRootGetRequest {
+    return {};
+  },
+
+  toJSON(_: TrustRootGetRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<TrustRootGetRequest>): TrustRootGetRequest {
+    return TrustRootGetRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<TrustRootGetRequest>): TrustRootGetRequest {
+    const message = createBaseTrustRootGetRequest();
+    return message;
+  },
+};
+
+function createBaseTrustRootGetResponse(): TrustRootGetResponse {
+  return { trustRoot: undefined };
+}
+
+export const TrustRootGetResponse: MessageFns<TrustRootGetResponse> = {
+  encode(message: TrustRootGetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.trustRoot !== undefined) {
+      TrustRootInfo.encode(message.trustRoot, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrustRootGetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrustRootGetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.trustRoot = TrustRootInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrustRootGetResponse {
+    return {
+      trustRoot: isSet(object.trustRoot)
+        ? TrustRootInfo.fromJSON(object.trustRoot)
+        : isSet(object.trust_root)
+        ? TrustRootInfo.fromJSON(object.trust_root)
+        : undefined,
+    };
+  },
+
+  toJSON(message: TrustRootGetResponse): unknown {
+    const obj: any = {};
+    if (message.trustRoot !== undefined) {
+      obj.trustRoot = TrustRootInfo.toJSON(message.trustRoot);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TrustRootGetResponse>): TrustRootGetResponse {
+    return TrustRootGetResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TrustRootGetResponse>): TrustRootGetResponse {
+    const message = createBaseTrustRootGetResponse();
+    message.trustRoot = (object.trustRoot !== undefined && object.trustRoot !== null)
+      ? TrustRootInfo.fromPartial(object.trustRoot)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseTrustRootSetRequest(): TrustRootSetRequest {
+  return { document: "" };
+}
+
+export const TrustRootSetRequest: MessageFns<TrustRootSetRequest> = {
+  encode(message: TrustRootSetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.document !== "") {
+      writer.uint32(10).string(message.document);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrustRootSetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrustRootSetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.document = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrustRootSetRequest {
+    return { document: isSet(object.document) ? globalThis.String(object.document) : "" };
+  },
+
+  toJSON(message: TrustRootSetRequest): unknown {
+    const obj: any = {};
+    if (message.document !== "") {
+      obj.document = message.document;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TrustRootSetRequest>): TrustRootSetRequest {
+    return TrustRootSetRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TrustRootSetRequest>): TrustRootSetRequest {
+    const message = createBaseTrustRootSetRequest();
+    message.document = object.document ?? "";
+    return message;
+  },
+};
+
+function createBaseTrustRootSetResponse(): TrustRootSetResponse {
+  return { trustRoot: undefined };
+}
+
+export const TrustRootSetResponse: MessageFns<TrustRootSetResponse> = {
+  encode(message: TrustRootSetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.trustRoot !== undefined) {
+      TrustRootInfo.encode(message.trustRoot, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrustRootSetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrustRootSetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.trustRoot = TrustRootInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrustRootSetResponse {
+    return {
+      trustRoot: isSet(object.trustRoot)
+        ? TrustRootInfo.fromJSON(object.trustRoot)
+        : isSet(object.trust_root)
+        ? TrustRootInfo.fromJSON(object.trust_root)
+        : undefined,
+    };
+  },
+
+  toJSON(message: TrustRootSetResponse): unknown {
+    const obj: any = {};
+    if (message.trustRoot !== undefined) {
+      obj.trustRoot = TrustRootInfo.toJSON(message.trustRoot);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TrustRootSetResponse>): TrustRootSetResponse {
+    return TrustRootSetResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TrustRootSetResponse>): TrustRootSetResponse {
+    const message = createBaseTrustRootSetResponse();
+    message.trustRoot = (object.trustRoot !== undefined && object.trustRoot !== null)
+      ? TrustRootInfo.fromPartial(object.trustRoot)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseTrustRootRotateRequest(): TrustRootRotateRequest {
+  return { document: "" };
+}
+
+export const TrustRootRotateRequest: MessageFns<TrustRootRotateRequest> = {
+  encode(message: TrustRootRotateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.document !== "") {
+      writer.uint32(10).string(message.document);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrustRootRotateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrustRootRotateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.document = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrustRootRotateRequest {
+    return { document: isSet(object.document) ? globalThis.String(object.document) : "" };
+  },
+
+  toJSON(message: TrustRootRotateRequest): unknown {
+    const obj: any = {};
+    if (message.document !== "") {
+      obj.document = message.document;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TrustRootRotateRequest>): TrustRootRotateRequest {
+    return TrustRootRotateRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TrustRootRotateRequest>): TrustRootRotateRequest {
+    const message = createBaseTrustRootRotateRequest();
+    message.document = object.document ?? "";
+    return message;
+  },
+};
+
+function createBaseTrustRootRotateResponse(): TrustRootRotateResponse {
+  return { trustRoot: undefined };
+}
+
+export const TrustRootRotateResponse: MessageFns<TrustRootRotateResponse> = {
+  encode(message: TrustRootRotateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.trustRoot !== undefined) {
+      TrustRootInfo.encode(message.trustRoot, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrustRootRotateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrustRootRotateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.trustRoot = TrustRootInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrustRootRotateResponse {
+    return {
+      trustRoot: isSet(object.trustRoot)
+        ? TrustRootInfo.fromJSON(object.trustRoot)
+        : isSet(object.trust_root)
+        ? TrustRootInfo.fromJSON(object.trust_root)
+        : undefined,
+    };
+  },
+
+  toJSON(message: TrustRootRotateResponse): unknown {
+    const obj: any = {};
+    if (message.trustRoot !== undefined) {
+      obj.trustRoot = TrustRootInfo.toJSON(message.trustRoot);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TrustRootRotateResponse>): TrustRootRotateResponse {
+    return TrustRootRotateResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TrustRootRotateResponse>): TrustRootRotateResponse {
+    const message = createBaseTrustRootRotateResponse();
+    message.trustRoot = (object.trustRoot !== undefined && object.trustRoot !== null)
+      ? TrustRootInfo.fromPartial(object.trustRoot)
+      : undefined;
+    return message;
+  },
+};
+
 /** Administration: tokens, the trust store and the audit log (admin role). */
 export type AdminServiceDefinition = typeof AdminServiceDefinition;
 export const AdminServiceDefinition = {
@@ -2238,6 +3013,36 @@ export const AdminServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * ---- issue 21 (TRUSTROOT): the root of trust for patch signatures ----
+     * The installed root document (unset trust_root when none is).
+     */
+    trustRootGet: {
+      name: "TrustRootGet",
+      requestType: TrustRootGetRequest as typeof TrustRootGetRequest,
+      requestStream: false,
+      responseType: TrustRootGetResponse as typeof TrustRootGetResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /** Installs the first root (FAILED_PRECONDITION when one is installed, or a threshold of its own root keys did not sign it). */
+    trustRootSet: {
+      name: "TrustRootSet",
+      requestType: TrustRootSetRequest as typeof TrustRootSetRequest,
+      requestStream: false,
+      responseType: TrustRootSetResponse as typeof TrustRootSetResponse,
+      responseStream: false,
+      options: {},
+    },
+    /** Replaces root N by N+1, signed by a threshold of N's root keys and of its own. */
+    trustRootRotate: {
+      name: "TrustRootRotate",
+      requestType: TrustRootRotateRequest as typeof TrustRootRotateRequest,
+      requestStream: false,
+      responseType: TrustRootRotateResponse as typeof TrustRootRotateResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -2275,6 +3080,24 @@ export interface AdminServiceImplementation<CallContextExt = {}> {
     request: AuditChainVerifyRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<AuditChainVerifyResponse>>;
+  /**
+   * ---- issue 21 (TRUSTROOT): the root of trust for patch signatures ----
+   * The installed root document (unset trust_root when none is).
+   */
+  trustRootGet(
+    request: TrustRootGetRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<TrustRootGetResponse>>;
+  /** Installs the first root (FAILED_PRECONDITION when one is installed, or a threshold of its own root keys did not sign it). */
+  trustRootSet(
+    request: TrustRootSetRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<TrustRootSetResponse>>;
+  /** Replaces root N by N+1, signed by a threshold of N's root keys and of its own. */
+  trustRootRotate(
+    request: TrustRootRotateRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<TrustRootRotateResponse>>;
 }
 
 export interface AdminServiceClient<CallOptionsExt = {}> {
@@ -2311,6 +3134,24 @@ export interface AdminServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<AuditChainVerifyRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<AuditChainVerifyResponse>;
+  /**
+   * ---- issue 21 (TRUSTROOT): the root of trust for patch signatures ----
+   * The installed root document (unset trust_root when none is).
+   */
+  trustRootGet(
+    request: DeepPartial<TrustRootGetRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<TrustRootGetResponse>;
+  /** Installs the first root (FAILED_PRECONDITION when one is installed, or a threshold of its own root keys did not sign it). */
+  trustRootSet(
+    request: DeepPartial<TrustRootSetRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<TrustRootSetResponse>;
+  /** Replaces root N by N+1, signed by a threshold of N's root keys and of its own. */
+  trustRootRotate(
+    request: DeepPartial<TrustRootRotateRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<TrustRootRotateResponse>;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;

@@ -1,0 +1,16 @@
+import type { PgMigration } from "../pg-migrate.js";
+
+/** 0010: root of trust documents (issue 21), as sqlite's 0010. */
+export const m0010: PgMigration = {
+  version: 10,
+  name: "trust-roots",
+  sql: `
+CREATE TABLE trust_roots (
+  version INTEGER PRIMARY KEY CHECK (version >= 1),
+  document TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  installed_at TEXT NOT NULL,
+  installed_by TEXT NOT NULL DEFAULT ''
+);
+`,
+};
