@@ -94,7 +94,8 @@ class OrchestrationServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def RehearseStrategy(self, request, context):
-        """Runs the built strategy N times against simulated copies of the current inventory (no real host is touched).
+        """Runs the built strategy N times against simulated copies of the current inventory (no real host is
+        touched). Changes nothing, but runs the engine N times in the controller: operator, not a read.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

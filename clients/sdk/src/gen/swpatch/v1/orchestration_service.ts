@@ -3393,14 +3393,17 @@ export const OrchestrationServiceDefinition = {
       responseStream: true,
       options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
-    /** Runs the built strategy N times against simulated copies of the current inventory (no real host is touched). */
+    /**
+     * Runs the built strategy N times against simulated copies of the current inventory (no real host is
+     * touched). Changes nothing, but runs the engine N times in the controller: operator, not a read.
+     */
     rehearseStrategy: {
       name: "RehearseStrategy",
       requestType: RehearseStrategyRequest as typeof RehearseStrategyRequest,
       requestStream: false,
       responseType: RehearseStrategyResponse as typeof RehearseStrategyResponse,
       responseStream: false,
-      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+      options: {},
     },
   },
 } as const;
@@ -3431,7 +3434,10 @@ export interface OrchestrationServiceImplementation<CallContextExt = {}> {
     request: WatchStrategyRequest,
     context: CallContext & CallContextExt,
   ): ServerStreamingMethodResult<DeepPartial<WatchStrategyResponse>>;
-  /** Runs the built strategy N times against simulated copies of the current inventory (no real host is touched). */
+  /**
+   * Runs the built strategy N times against simulated copies of the current inventory (no real host is
+   * touched). Changes nothing, but runs the engine N times in the controller: operator, not a read.
+   */
   rehearseStrategy(
     request: RehearseStrategyRequest,
     context: CallContext & CallContextExt,
@@ -3464,7 +3470,10 @@ export interface OrchestrationServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<WatchStrategyRequest>,
     options?: CallOptions & CallOptionsExt,
   ): AsyncIterable<WatchStrategyResponse>;
-  /** Runs the built strategy N times against simulated copies of the current inventory (no real host is touched). */
+  /**
+   * Runs the built strategy N times against simulated copies of the current inventory (no real host is
+   * touched). Changes nothing, but runs the engine N times in the controller: operator, not a read.
+   */
   rehearseStrategy(
     request: DeepPartial<RehearseStrategyRequest>,
     options?: CallOptions & CallOptionsExt,
