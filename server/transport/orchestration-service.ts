@@ -35,9 +35,9 @@ export function createOrchestrationService(o: { orchestrator: Orchestrator }): O
       await orch.delete(req.force);
       return {};
     },
-    async rehearseStrategy(req) {
+    async rehearseStrategy(req, context: CallContext) {
       const seed = req.seed === undefined ? undefined : Number(BigInt.asUintN(32, BigInt(req.seed)));
-      return rehearsalToProto(await orch.rehearse({ failRate: req.failRate, runs: req.runs, ...(seed === undefined ? {} : { seed }) }));
+      return rehearsalToProto(await orch.rehearse({ failRate: req.failRate, runs: req.runs, signal: context.signal, ...(seed === undefined ? {} : { seed }) }));
     },
     async *watchStrategy(_req, context: CallContext): AsyncIterable<WatchStrategyResponse> {
       for await (const s of orch.watch(context.signal)) yield s ? snapshots.get(s) : none;

@@ -242,7 +242,7 @@ export async function createVimRestServer(o: VimRestOptions): Promise<VimRestSer
     typeOf(ctx);
     const caller = await guard(ctx, "rehearse");
     const options = parseRehearseBody(await body(ctx));
-    const r = await audited(ctx, "rehearse", caller, () => orch.rehearse(options));
+    const r = await audited(ctx, "rehearse", caller, () => orch.rehearse({ ...options, signal: ctx.signal }));
     send(ctx, 200, { rehearsal: rehearsalToJson(r) });
   });
   routes.add(["GET"], `${ROOT}/:type/strategy/:uuid`, { action: "read" }, async (ctx) => {

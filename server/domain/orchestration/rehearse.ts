@@ -21,6 +21,8 @@ export interface RehearseOptions {
   runs?: number;
   /** Seed; default random (reported back). */
   seed?: number;
+  /** The caller went away (call cancelled or past its deadline): stop between runs with AbortError. */
+  signal?: AbortSignal;
 }
 
 /** The engine one run drives (an Orchestrator over the simulated cluster). */
@@ -155,6 +157,7 @@ export async function rehearseStrategy(s: Strategy, snap: ClusterSnapshot, o: Re
   let exhaustedRuns = 0;
   let patchedAtExhaustion = 0;
   for (let run = 0; run < runs; run++) {
+    o.signal?.throwIfAborted();
     const cluster = new RehearsalCluster(simSnap, seededRandom((seed + run * 0x9e3779b1) >>> 0), o.failRate);
     const e = engine(cluster, memoryPersistence(freshCopy(s)));
     try {

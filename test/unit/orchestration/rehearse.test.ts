@@ -65,6 +65,21 @@ describe("rehearsal (issue 20)", () => {
     await orch.close();
   });
 
+  it("stops between runs when the caller goes away (cancelled call)", async () => {
+    const orch = new Orchestrator({ port: cluster(), persistence: createMemoryStrategyPersistence(), timeScale: 0.0002, auditIntervalS: 1 });
+    await orch.create();
+    await orch.idle();
+    const ac = new AbortController();
+    ac.abort();
+    try {
+      await orch.rehearse({ failRate: 0, runs: 1000, signal: ac.signal });
+      expect.fail("expected an AbortError");
+    } catch (e) {
+      expect((e as Error).name).to.equal("AbortError");
+    }
+    await orch.close();
+  });
+
   it("budget stand-in: no decision before min-executed, exhausted beyond the budget", () => {
     expect(budgetExhausted({ failures: 1, executed: 1, budget: 0, minExecuted: 0 })).to.equal(true);
     expect(budgetExhausted({ failures: 1, executed: 1, budget: 1, minExecuted: 0 })).to.equal(false);
