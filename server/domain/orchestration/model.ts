@@ -5,7 +5,7 @@
  * engine scales them by its time factor, `show` reports them unscaled). Dates are ISO strings
  * or "" while unset. The whole object is persisted as JSON after every change.
  */
-import type { PlanBasis } from "./plan-hash.js";
+import type { StoredPlanBasis } from "./plan-hash.js";
 
 /** Result of a phase, stage or step (§1). */
 export type StrategyResult = "initial" | "inprogress" | "wait" | "success" | "degraded" | "failed" | "timed-out" | "aborted";
@@ -170,7 +170,7 @@ export interface Strategy extends StrategyOptions {
   /** sha256 (hex) of the canonical plan and its basis; absent until built. */
   planHash?: string;
   /** What the plan was built from (hosts, patches, alarms), for the drift check of `apply --plan-hash`. Not shown. */
-  planBasis?: PlanBasis;
+  planBasis?: StoredPlanBasis;
   /** Maintenance windows ("Sat,Sun 02:00-06:00"); none = always. */
   windows?: string[];
   /** IANA zone of the windows; default UTC. */

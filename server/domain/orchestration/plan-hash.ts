@@ -30,6 +30,45 @@ export interface PlanBasis {
   alarms: { alarm_id: string; entity_instance_id: string; severity: string; mgmt_affecting: boolean }[];
 }
 
+/**
+ * A basis as the strategy document keeps it: hosts as tuples (the document is saved after every
+ * step change, and a 10,000-host basis as objects would be ~1.9 MB of it, as tuples ~0.9 MB).
+ */
+export interface StoredPlanBasis {
+  /** [hostname, personality, subfunctions, state, patch_current, requires_reboot, interim, patch_failed, instances] */
+  hosts: [string, string, string[], string, boolean, boolean, boolean, boolean, number][];
+  patches: PlanBasis["patches"];
+  alarms: PlanBasis["alarms"];
+}
+
+/** The stored form of a basis. */
+export function storeBasis(b: PlanBasis): StoredPlanBasis {
+  return {
+    hosts: b.hosts.map((h) => [h.hostname, h.personality, h.subfunctions, h.state, h.patch_current, h.requires_reboot, h.interim, h.patch_failed, h.instances]),
+    patches: b.patches,
+    alarms: b.alarms,
+  };
+}
+
+/** A basis from its stored form. */
+export function loadBasis(b: StoredPlanBasis): PlanBasis {
+  return {
+    hosts: b.hosts.map(([hostname, personality, subfunctions, state, patch_current, requires_reboot, interim, patch_failed, instances]) => ({
+      hostname,
+      personality,
+      subfunctions,
+      state,
+      patch_current,
+      requires_reboot,
+      interim,
+      patch_failed,
+      instances,
+    })),
+    patches: b.patches,
+    alarms: b.alarms,
+  };
+}
+
 /** The entity of the orchestration's own alarms (900.10x): raised by the strategy itself, so not part of the basis. */
 const ORCHESTRATION_ENTITY = "orchestration=sw-patch";
 
@@ -126,8 +165,9 @@ export function planHash(s: Strategy, basis: PlanBasis): string {
 
 /** Records the basis and the hash on a strategy just built from `snap` (the caller persists). */
 export function sealPlan(s: Strategy, snap: ClusterSnapshot): void {
-  s.planBasis = planBasis(snap);
-  s.planHash = planHash(s, s.planBasis);
+  const basis = planBasis(snap);
+  s.planBasis = storeBasis(basis);
+  s.planHash = planHash(s, basis);
 }
 
 /**
@@ -188,7 +228,7 @@ export function planHashRejection(s: Strategy, hash: string, snap: ClusterSnapsh
   for (const stage of phase.stages) {
     if (stage.stageId < phase.currentStage || stage.inprogress || stage.result !== "initial") for (const step of stage.steps) for (const h of step.hosts) touched.add(h);
   }
-  const drift = planDrift(s.planBasis, planBasis(snap), touched);
+  const drift = planDrift(loadBasis(s.planBasis), planBasis(snap), touched);
   if (drift.length === 0) return undefined;
   return `cluster drifted since the plan was built: ${drift.join("; ")}`;
 }

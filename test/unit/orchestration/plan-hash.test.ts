@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { DomainError } from "../../../server/domain/errors.js";
 import { Orchestrator } from "../../../server/domain/orchestration/orchestrator.js";
-import { canonicalJson, planBasis, planDrift, planHash } from "../../../server/domain/orchestration/plan-hash.js";
+import { canonicalJson, loadBasis, planBasis, planDrift, planHash } from "../../../server/domain/orchestration/plan-hash.js";
 import type { Strategy } from "../../../server/domain/orchestration/model.js";
 import { createMemoryStrategyPersistence } from "../../lib/memory-strategy-persistence.js";
 import { FakeCluster } from "./fake-cluster.js";
@@ -39,6 +39,8 @@ describe("plan hash (issue 20)", () => {
   it("is stable across key order and inventory order, and is sealed at build", async () => {
     const { orch, s } = await builtStrategy(new FakeCluster(standard222()));
     expect(s.planHash).to.match(/^[0-9a-f]{64}$/);
+    // The stored (compact) basis is the one the hash was taken over.
+    expect(loadBasis(s.planBasis!)).to.deep.equal(planBasis(snapshot(standard222())));
     // The same strategy with its keys inserted in reverse order, and the inventory listed backwards.
     const reversed = Object.fromEntries(Object.entries(s).reverse()) as unknown as Strategy;
     const snapBackwards = snapshot(standard222().reverse());
