@@ -32,7 +32,7 @@ export interface PlanBasis {
 
 /**
  * A basis as the strategy document keeps it: hosts as tuples (the document is saved after every
- * step change, and a 10,000-host basis as objects would be ~1.9 MB of it, as tuples ~0.9 MB).
+ * step change, and a 10,000-host basis as objects would be ~2.1 MB of it, as tuples ~0.9 MB).
  */
 export interface StoredPlanBasis {
   /** [hostname, personality, subfunctions, state, patch_current, requires_reboot, interim, patch_failed, instances] */
