@@ -3,7 +3,7 @@ import { WatchStrategyResponse, type OrchestrationServiceImplementation } from "
 import type { Strategy } from "../domain/orchestration/model.js";
 import type { Orchestrator } from "../domain/orchestration/orchestrator.js";
 import { SharedResponses } from "./shared-encoding.js";
-import { createOptionsFromRequest, stageIdFromRequest, strategyToProto } from "./mappers/strategy.js";
+import { createOptionsFromRequest, rehearsalToProto, stageIdFromRequest, strategyToProto } from "./mappers/strategy.js";
 
 /**
  * OrchestrationService over the engine: `sw-manager patch-strategy` semantics. Errors are
@@ -26,7 +26,7 @@ export function createOrchestrationService(o: { orchestrator: Orchestrator }): O
       return { strategy: strategyToProto(orch.get()) };
     },
     async applyStrategy(req) {
-      return { strategy: strategyToProto(await orch.apply(stageIdFromRequest(req.stageId))) };
+      return { strategy: strategyToProto(await orch.apply(stageIdFromRequest(req.stageId), req.planHash)) };
     },
     async abortStrategy(req) {
       return { strategy: strategyToProto(await orch.abort(stageIdFromRequest(req.stageId))) };
@@ -34,6 +34,10 @@ export function createOrchestrationService(o: { orchestrator: Orchestrator }): O
     async deleteStrategy(req) {
       await orch.delete(req.force);
       return {};
+    },
+    async rehearseStrategy(req, context: CallContext) {
+      const seed = req.seed === undefined ? undefined : Number(BigInt.asUintN(32, BigInt(req.seed)));
+      return rehearsalToProto(await orch.rehearse({ failRate: req.failRate, runs: req.runs, signal: context.signal, ...(seed === undefined ? {} : { seed }) }));
     },
     async *watchStrategy(_req, context: CallContext): AsyncIterable<WatchStrategyResponse> {
       for await (const s of orch.watch(context.signal)) yield s ? snapshots.get(s) : none;

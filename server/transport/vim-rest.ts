@@ -18,13 +18,13 @@
  */
 import { isDomainError } from "../domain/errors.js";
 import type { Orchestrator } from "../domain/orchestration/orchestrator.js";
-import type { StrategyOptions } from "../domain/orchestration/model.js";
+import type { PlanOptions, StrategyOptions } from "../domain/orchestration/model.js";
 import { roleSatisfies, type Caller, type Role } from "../domain/auth/roles.js";
 import type { AuditRecord } from "../domain/auth/audit-log.js";
 import type { ExternalTokenVerifier } from "../domain/auth/external-token.js";
 import type { Logger } from "../lib/log.js";
 import { createLogger } from "../lib/log.js";
-import { strategyToReferenceJson } from "./mappers/strategy.js";
+import { rehearsalToJson, strategyToReferenceJson } from "./mappers/strategy.js";
 import { DEFAULT_HTTP_LIMITS, type HttpLimitStats, type HttpListenerLimits } from "./http/limits.js";
 import { HttpError, VIM_ERRORS } from "./http/errors.js";
 import { createHttpServer, type HttpTls } from "./http/server.js";
@@ -36,7 +36,7 @@ import { createHttpAudit } from "./http/audit.js";
 import { isLoopbackHost } from "./tls.js";
 
 /** What a request wants to do: its role and audit action. */
-export type VimRestAction = "read" | "create" | "delete" | "apply" | "abort";
+export type VimRestAction = "read" | "create" | "delete" | "apply" | "abort" | "rehearse";
 
 /** Options of {@link createVimRestServer}. */
 export interface VimRestOptions {
@@ -85,6 +85,7 @@ const ACTIONS: Record<VimRestAction, { rpc: string; role: Role }> = {
   delete: { rpc: "DeleteStrategy", role: "operator" },
   apply: { rpc: "ApplyStrategy", role: "operator" },
   abort: { rpc: "AbortStrategy", role: "operator" },
+  rehearse: { rpc: "RehearseStrategy", role: "operator" },
 };
 
 type Meta = { action: VimRestAction };
@@ -224,8 +225,27 @@ export async function createVimRestServer(o: VimRestOptions): Promise<VimRestSer
     const kind = action.startsWith("apply") ? "apply" : "abort";
     if (kind === "abort") await guard(ctx, "abort");
     const detail = `${action}${stageId !== undefined ? ` stage ${stageId}` : ""}`;
-    const s = await audited(ctx, kind, caller, () => (kind === "apply" ? orch.apply(stageId) : orch.abort(stageId)), detail);
+    // PLAN: "plan_hash" beside the reference's keys (apply only).
+    const planHash = kind === "apply" ? parsePlanHash(rec.plan_hash) : undefined;
+    const s = await audited(ctx, kind, caller, () => (kind === "apply" ? applyWithPlanHash(stageId, planHash) : orch.abort(stageId)), detail);
     send(ctx, 202, { strategy: strategyToReferenceJson(s) });
+  });
+  /** PLAN: apply; a drifted plan is the reference's 500 with the drift named in faultstring. */
+  async function applyWithPlanHash(stageId: number | undefined, planHash: string | undefined) {
+    try {
+      return await orch.apply(stageId, planHash);
+    } catch (e) {
+      if (isDomainError(e) && e.reason === "PLAN_DRIFTED") throw new HttpError(500, e.message);
+      throw e;
+    }
+  }
+  // PLAN: POST …/strategy/rehearse {"fail_rate", "runs", "seed"} → the rehearsal report (snake_case keys).
+  routes.add(["POST"], `${ROOT}/:type/strategy/rehearse`, { action: "rehearse" }, async (ctx) => {
+    typeOf(ctx);
+    const caller = await guard(ctx, "rehearse");
+    const options = parseRehearseBody(await body(ctx));
+    const r = await audited(ctx, "rehearse", caller, () => orch.rehearse({ ...options, signal: ctx.signal }));
+    send(ctx, 200, { rehearsal: rehearsalToJson(r) });
   });
   routes.add(["GET"], `${ROOT}/:type/strategy/:uuid`, { action: "read" }, async (ctx) => {
     typeOf(ctx);
@@ -319,7 +339,7 @@ function parseStageId(v: unknown): number | undefined {
 const APPLY = ["serial", "parallel", "ignore"];
 
 /** Validates the create body (spec §3.1) → engine options; 400 naming the key. */
-function parseCreateBody(b: unknown): Partial<StrategyOptions> {
+function parseCreateBody(b: unknown): Partial<StrategyOptions> & PlanOptions {
   if (!b || typeof b !== "object" || Array.isArray(b)) throw new HttpError(400, "request body must be a JSON object");
   const r = b as Record<string, unknown>;
   const choice = (key: string, allowed: string[], required: boolean): string | undefined => {
@@ -331,7 +351,7 @@ function parseCreateBody(b: unknown): Partial<StrategyOptions> {
     if (typeof v !== "string" || !allowed.includes(v)) throw new HttpError(400, `Invalid value for ${key}`);
     return v;
   };
-  const out: Partial<StrategyOptions> = {
+  const out: Partial<StrategyOptions> & PlanOptions = {
     controllerApplyType: choice("controller-apply-type", APPLY, true) as StrategyOptions["controllerApplyType"],
     storageApplyType: choice("storage-apply-type", APPLY, true) as StrategyOptions["storageApplyType"],
     workerApplyType: choice("worker-apply-type", APPLY, true) as StrategyOptions["workerApplyType"],
@@ -346,6 +366,48 @@ function parseCreateBody(b: unknown): Partial<StrategyOptions> {
     const n = typeof max === "string" && /^\d+$/.test(max) ? Number(max) : max;
     if (typeof n !== "number" || !Number.isInteger(n) || n < 2 || n > 100) throw new HttpError(400, "Invalid value for max-parallel-worker-hosts");
     out.maxParallelWorkerHosts = n;
+  }
+  // PLAN: maintenance windows (snake_case keys beside the reference's).
+  const windows = r.windows;
+  if (windows !== undefined && windows !== null) {
+    if (!Array.isArray(windows) || !windows.every((w) => typeof w === "string")) throw new HttpError(400, "Invalid value for windows");
+    out.windows = windows as string[];
+  }
+  if (r.window_tz !== undefined && r.window_tz !== null) {
+    if (typeof r.window_tz !== "string") throw new HttpError(400, "Invalid value for window_tz");
+    out.windowTz = r.window_tz;
+  }
+  if (r.cutoff_minutes !== undefined && r.cutoff_minutes !== null) {
+    if (typeof r.cutoff_minutes !== "number" || !Number.isInteger(r.cutoff_minutes) || r.cutoff_minutes < 0) throw new HttpError(400, "Invalid value for cutoff_minutes");
+    out.cutoffMinutes = r.cutoff_minutes;
+  }
+  return out;
+}
+
+/** PLAN: `plan_hash` of an apply action: a hex sha256, or absent. */
+function parsePlanHash(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string" || !/^[0-9a-fA-F]{64}$/.test(v)) throw new HttpError(400, "Invalid value for plan_hash");
+  return v;
+}
+
+/** PLAN: the rehearse body: {"fail_rate": 0..1, "runs": 1..1000, "seed": uint32}, every key optional. */
+function parseRehearseBody(b: unknown): { failRate: number; runs?: number; seed?: number } {
+  if (b === undefined) return { failRate: 0 };
+  if (!b || typeof b !== "object" || Array.isArray(b)) throw new HttpError(400, "request body must be a JSON object");
+  const r = b as Record<string, unknown>;
+  const out: { failRate: number; runs?: number; seed?: number } = { failRate: 0 };
+  if (r.fail_rate !== undefined) {
+    if (typeof r.fail_rate !== "number") throw new HttpError(400, "Invalid value for fail_rate");
+    out.failRate = r.fail_rate;
+  }
+  if (r.runs !== undefined) {
+    if (typeof r.runs !== "number") throw new HttpError(400, "Invalid value for runs");
+    out.runs = r.runs;
+  }
+  if (r.seed !== undefined) {
+    if (typeof r.seed !== "number" || !Number.isInteger(r.seed) || r.seed < 0 || r.seed > 0xffffffff) throw new HttpError(400, "Invalid value for seed");
+    out.seed = r.seed;
   }
   return out;
 }

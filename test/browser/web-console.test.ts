@@ -249,6 +249,33 @@ describe("web console in a real browser (real controller, real agents)", functio
     await waitText(c0.getByRole("alert"), "Error: Rejected: Can not lock an active controller. Swact controller-0 first");
   });
 
+  it("shows the plan hash and, while it waits for a maintenance window, the window state (issue 20)", async () => {
+    const sm = (...args: string[]) => runCli("sw-manager", args, { endpoint: rig.endpoint, token: rig.adminToken });
+    await nav(page, "Patch Orchestration");
+    await page.getByText("No strategy available").waitFor();
+    // A one-hour window that opens in a day: the strategy waits for it and starts no host.
+    const later = new Date(Date.now() + 86_400_000);
+    const day = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][later.getUTCDay()]!;
+    const hh = String(later.getUTCHours()).padStart(2, "0");
+    const created = await sm("patch-strategy", "create", "--window", `${day} ${hh}:00-${hh}:59`, "--window-tz", "UTC", "--cutoff", "10");
+    expect(created.rc, created.stderr).to.equal(0);
+    const hash = /plan-hash: ([0-9a-f]{64})\n$/.exec(created.stdout)?.[1];
+    expect(hash, created.stdout).to.be.a("string");
+    const plan = page.getByRole("region", { name: "Plan and safety" });
+    await waitText(plan.getByLabel("Plan hash"), hash!);
+    expect(await plan.getByLabel("Windows").textContent()).to.equal(`${day} ${hh}:00-${hh}:59 (UTC, cutoff 10 min)`);
+    expect(await plan.getByLabel("Window state").textContent()).to.equal("hosts start only inside a window");
+    const applied = await sm("patch-strategy", "apply", "--plan-hash", hash!);
+    expect(applied.rc, applied.stderr).to.equal(0);
+    await waitText(plan.getByLabel("Window state"), `waiting for window ${day} ${hh}:00 UTC`);
+    await shot("orchestration-window-wait");
+    expect(await page.getByLabel("Strategy state").textContent()).to.equal("applying");
+    expect((await sm("patch-strategy", "abort")).rc).to.equal(0);
+    await waitText(page.getByLabel("Strategy state"), "aborted");
+    expect((await sm("patch-strategy", "delete")).rc).to.equal(0);
+    await page.getByText("No strategy available").waitFor();
+  });
+
   it("creates a strategy with the reference defaults and runs it to applied, live", async () => {
     await nav(page, "Patch Orchestration");
     await page.getByText("No strategy available").waitFor();

@@ -313,6 +313,7 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     [O + "AbortStrategy"]: (c) => c.orchestration.abortStrategy({}),
     [O + "DeleteStrategy"]: (c) => c.orchestration.deleteStrategy({}),
     [O + "WatchStrategy"]: (c) => first(c.orchestration.watchStrategy({})),
+    [O + "RehearseStrategy"]: (c) => c.orchestration.rehearseStrategy({ failRate: 0, runs: 1 }),
     [D + "CreateToken"]: (c) => c.admin.createToken({ role: "nobody" }),
     [D + "ListTokens"]: (c) => c.admin.listTokens({}),
     [D + "RevokeToken"]: (c) => c.admin.revokeToken({ id: "0000000000000000" }),
@@ -942,6 +943,7 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
   row(O + "ApplyStrategy", "operator", "none yet", (c) => c.orchestration.applyStrategy({}), noStrategy);
   row(O + "AbortStrategy", "operator", "none yet", (c) => c.orchestration.abortStrategy({}), noStrategy);
   row(O + "DeleteStrategy", "operator", "none yet", (c) => c.orchestration.deleteStrategy({}), noStrategy);
+  row(O + "RehearseStrategy", "operator", "none yet", (c) => c.orchestration.rehearseStrategy({ failRate: 0, runs: 1 }), noStrategy);
   row(
     O + "CreateStrategy",
     "operator",
@@ -982,6 +984,20 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     "a strategy whose build failed (a host is not patch current)",
     (c) => c.orchestration.applyStrategy({}),
     precondition("at least one host is in pending patch current state", "APPLY_REJECTED"),
+  );
+  row(
+    O + "RehearseStrategy",
+    "operator",
+    "a fail rate above 1",
+    (c) => c.orchestration.rehearseStrategy({ failRate: 2, runs: 1 }),
+    invalid("fail_rate: must be between 0 and 1, got 2", "INVALID_REHEARSAL"),
+  );
+  row(
+    O + "RehearseStrategy",
+    "operator",
+    "a strategy whose build failed",
+    (c) => c.orchestration.rehearseStrategy({ failRate: 0, runs: 1 }),
+    precondition("build not complete", "REHEARSE_REJECTED"),
   );
   row(O + "DeleteStrategy", "operator", "the strategy", (c) => c.orchestration.deleteStrategy({}), ok());
 

@@ -9,7 +9,7 @@ export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
 /** What a `patch-strategy` action gets to run with. */
 export interface ActionContext {
   client: SwPatchClient;
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | string[] | undefined>;
   io: CliIo;
   out(text: string): void;
   err(text: string): void;
@@ -21,7 +21,7 @@ export interface ActionContext {
 
 /** One `sw-manager patch-strategy <action>`: static metadata plus `run()` over the SDK. */
 export interface StrategyAction {
-  name: "create" | "delete" | "apply" | "abort" | "show";
+  name: "create" | "delete" | "apply" | "abort" | "show" | "rehearse";
   summary: string;
   usage: string;
   /** Help text for the options (one per line). */

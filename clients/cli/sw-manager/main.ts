@@ -12,9 +12,10 @@ import { applyAction } from "./commands/patch-strategy/apply.js";
 import { createAction } from "./commands/patch-strategy/create.js";
 import { deleteAction } from "./commands/patch-strategy/delete.js";
 import { showAction } from "./commands/patch-strategy/show.js";
+import { rehearseAction } from "./commands/patch-strategy/rehearse.js";
 
 /** The `patch-strategy` actions, in the reference's order. */
-export const ACTIONS: readonly StrategyAction[] = [createAction, deleteAction, applyAction, abortAction, showAction];
+export const ACTIONS: readonly StrategyAction[] = [createAction, deleteAction, applyAction, abortAction, showAction, rehearseAction];
 
 /**
  * Global options. The controller and token are found as sw-patch finds them (`--endpoint`/
@@ -107,10 +108,10 @@ export async function main(argv: string[], ioOverrides?: Partial<CliIo>): Promis
     err(`sw-manager patch-strategy: error: invalid choice: '${actionName}' (choose from ${ACTIONS.map((a) => `'${a.name}'`).join(", ")})\n`);
     return 1;
   }
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     const strict = parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...action.options }, strict: true, allowPositionals: true });
-    values = strict.values as Record<string, string | boolean | undefined>;
+    values = strict.values as Record<string, string | boolean | string[] | undefined>;
   } catch (e) {
     err(`sw-manager patch-strategy ${action.name}: error: ${(e as Error).message}\n`);
     return 1;

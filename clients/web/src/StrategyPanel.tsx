@@ -2,6 +2,7 @@ import { useState, type FormEvent } from "react";
 import { api, type PhaseView, type Session, type StrategyView } from "./api";
 import { OutcomeView, TimeLeft, fmtDate, useAction } from "./components";
 import type { ConsoleData } from "./live";
+import { StrategyPlan } from "./StrategyPlan";
 
 /** sw-manager patch-strategy create options; the first choice is the reference default. */
 const CHOICES: { key: string; flag: string; label: string; choices: string[] }[] = [
@@ -243,6 +244,7 @@ export function StrategyPanel({ session, data }: { session: Session; data: Conso
         )}
         <OutcomeView outcome={action.outcome} label="Strategy action result" />
       </section>
+      {s && <StrategyPlan s={s} />}
       {s && (
         <section className="card" aria-labelledby="tree-title">
           <h2 id="tree-title">Phases, stages and steps</h2>
@@ -250,6 +252,7 @@ export function StrategyPanel({ session, data }: { session: Session; data: Conso
             <PhaseTree phase={s.buildPhase} current={s.currentPhase === "build"} />
             <PhaseTree phase={s.applyPhase} current={s.currentPhase === "apply"} />
             {(s.abortPhase.stages.length > 0 || s.currentPhase === "abort") && <PhaseTree phase={s.abortPhase} current={s.currentPhase === "abort"} />}
+            {s.rollout?.rollbackPhase && <PhaseTree phase={s.rollout.rollbackPhase} current={s.state === "rolling-back"} />}
           </ul>
         </section>
       )}

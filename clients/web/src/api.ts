@@ -126,6 +126,44 @@ export interface StrategyView {
   abortPhase: PhaseView;
   /** What the strategy's state allows now (the controller refuses the rest). */
   actions: { apply: boolean; abort: boolean; delete: boolean };
+  /** Plan hash and maintenance windows (issue 20). */
+  plan: PlanView;
+  /** Error budget, canary, gate verdicts and rollback (issue 20); null when the strategy has none. */
+  rollout: RolloutView | null;
+}
+
+export interface PlanView {
+  planHash: string;
+  windows: string[];
+  windowTz: string;
+  cutoffMinutes: number;
+  windowState: string;
+  nextWindowStart: string;
+}
+
+export interface GateVerdictView {
+  at: string;
+  gate: string;
+  verdict: string;
+  evidence: string;
+  stageId: number;
+}
+
+export interface RolloutView {
+  maxFailures: string;
+  minExecuted: number;
+  failureBudget: number;
+  failures: number;
+  budgetLeft: number;
+  executed: number;
+  canaryHosts: string[];
+  soakSeconds: number;
+  healthGate: string;
+  onFailure: string;
+  paused: boolean;
+  stopReason: string;
+  gateVerdicts: GateVerdictView[];
+  rollbackPhase: PhaseView | null;
 }
 
 export interface DomainEventView {

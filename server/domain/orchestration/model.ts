@@ -5,6 +5,7 @@
  * engine scales them by its time factor, `show` reports them unscaled). Dates are ISO strings
  * or "" while unset. The whole object is persisted as JSON after every change.
  */
+import type { StoredPlanBasis } from "./plan-hash.js";
 
 /** Result of a phase, stage or step (§1). */
 export type StrategyResult = "initial" | "inprogress" | "wait" | "success" | "degraded" | "failed" | "timed-out" | "aborted";
@@ -164,6 +165,29 @@ export interface Strategy extends StrategyOptions {
   abortRequested?: boolean;
   /** Engine bookkeeping: single-controller (AIO-SX) system at build time. Not shown. */
   singleController?: boolean;
+
+  // PLAN (issue 20): plan hash and maintenance windows (plan-hash.ts, windows.ts).
+  /** sha256 (hex) of the canonical plan and its basis; absent until built. */
+  planHash?: string;
+  /** What the plan was built from (hosts, patches, alarms), for the drift check of `apply --plan-hash`. Not shown. */
+  planBasis?: StoredPlanBasis;
+  /** Maintenance windows ("Sat,Sun 02:00-06:00"); none = always. */
+  windows?: string[];
+  /** IANA zone of the windows; default UTC. */
+  windowTz?: string;
+  /** No host starts later than this many minutes before its window's end. */
+  cutoffMinutes?: number;
+  /** "waiting for window Sat 02:00 UTC", "in window until 06:00 UTC", or absent. */
+  windowState?: string;
+  /** ISO time the next window opens while waiting for it, else "". */
+  nextWindowStart?: string;
+}
+
+/** Create options of the plan feature (issue 20): maintenance windows. */
+export interface PlanOptions {
+  windows?: string[];
+  windowTz?: string;
+  cutoffMinutes?: number;
 }
 
 /** The reference defaults (§2.1). */

@@ -3,7 +3,7 @@ import { isAbortError } from "abort-controller-x";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import type { NewEvent } from "../events/event-log.js";
 import type { Logger } from "../../lib/log.js";
-import { cloneStrategy, newPhase, phaseTimeout, type Strategy, type StrategyOptions } from "./model.js";
+import { cloneStrategy, newPhase, phaseTimeout, type PlanOptions, type Strategy, type StrategyOptions } from "./model.js";
 import type { StrategyPersistence } from "./persistence.js";
 import { freshBuildPhase, newStrategy, now } from "./phases.js";
 import { abortRejection, applyRejection, deleteRejection } from "./strategy-actions.js";
@@ -12,6 +12,11 @@ import { stateEvent } from "./strategy-events.js";
 import { StrategyJournal } from "./strategy-journal.js";
 import { normalizeOptions } from "./strategy-options.js";
 import { StrategyRunner } from "./strategy-runner.js";
+import { systemClock, type Clock } from "./clock.js";
+import { planHashRejection } from "./plan-hash.js";
+import { rehearseStrategy, type RehearsalReport, type RehearseOptions } from "./rehearse.js";
+import { createWindowGate } from "./window-gate.js";
+import { checkWindows } from "./windows.js";
 
 export { normalizeOptions } from "./strategy-options.js";
 
@@ -28,6 +33,8 @@ export interface OrchestratorOptions {
   auditIntervalS?: number;
   /** Snapshots one watcher may have waiting before it is ended as fallen behind (`--watch-buffer`). Default 1024. */
   watchBuffer?: number;
+  /** PLAN: the wall clock of maintenance windows (tests drive a fake one). Default the system clock. */
+  clock?: Clock;
 }
 
 const ALREADY_EXISTS_MESSAGE = "strategy already exists of type:sw-patch";
@@ -68,6 +75,7 @@ export class Orchestrator {
       ms: (seconds) => this.ms(seconds),
       persist: (events) => this.persist(events),
       setAlarm: (alarm) => this.setAlarm(alarm),
+      windowGate: createWindowGate({ clock: o.clock ?? systemClock, persist: () => this.persist([]) }),
     });
   }
 
@@ -101,11 +109,13 @@ export class Orchestrator {
    * up later as `build-failed` (§3.1). ALREADY_EXISTS when one exists; INVALID_ARGUMENT for a
    * max-parallel-worker-hosts outside 2..100.
    */
-  async create(options: Partial<StrategyOptions> = {}): Promise<Strategy> {
+  async create(options: Partial<StrategyOptions> & PlanOptions = {}): Promise<Strategy> {
     this.assertOpen();
     if (this.s) throw alreadyExists(ALREADY_EXISTS_MESSAGE, { reason: "STRATEGY_EXISTS" });
     const opts = normalizeOptions(options);
+    const windows = checkWindows(options.windows ?? [], options.windowTz, options.cutoffMinutes ?? 0);
     const s = newStrategy(randomUUID(), opts);
+    if (windows.specs.length > 0) Object.assign(s, { windows: windows.specs.map((w) => w.text), windowTz: windows.tz, cutoffMinutes: options.cutoffMinutes ?? 0 });
     this.s = s;
     await this.persist([stateEvent("", "building", s.uuid)]);
     this.kick();
@@ -114,14 +124,20 @@ export class Orchestrator {
 
   /**
    * apply-all (`stageId` undefined) or apply-stage N (§10). FAILED_PRECONDITION with the
-   * reference's reason when rejected; NOT_FOUND when no strategy exists.
+   * reference's reason when rejected; NOT_FOUND when no strategy exists. With `planHash` (PLAN),
+   * also FAILED_PRECONDITION (PLAN_DRIFTED) when the hash differs or the cluster drifted since the
+   * build, naming the drift (plan-hash.ts).
    */
-  async apply(stageId?: number): Promise<Strategy> {
+  async apply(stageId?: number, planHash?: string): Promise<Strategy> {
     this.assertOpen();
+    this.require();
+    const snap = planHash === undefined ? undefined : await this.o.port.snapshot(this.runAc.signal);
     const s = this.require();
     const phase = s.applyPhase;
     const rejected = applyRejection(s, stageId);
     if (rejected !== undefined) throw failedPrecondition(rejected, { reason: "APPLY_REJECTED" });
+    const drifted = snap && planHash !== undefined ? planHashRejection(s, planHash, snap) : undefined;
+    if (drifted !== undefined) throw failedPrecondition(drifted, { reason: "PLAN_DRIFTED" });
     const stopAt = stageId === undefined ? phase.totalStages : stageId + 1;
     const old = s.state;
     phase.stopAtStage = stopAt;
@@ -189,6 +205,22 @@ export class Orchestrator {
     this.s = undefined;
     await this.persist([stateEvent(s.state, "deleted", s.uuid)]);
     await this.setAlarm(null);
+  }
+
+  /**
+   * PLAN: rehearses the built strategy (rehearse.ts) against simulated copies of the inventory now;
+   * nothing real is touched. FAILED_PRECONDITION when it is not built.
+   */
+  async rehearse(o: RehearseOptions): Promise<RehearsalReport> {
+    this.assertOpen();
+    const s = cloneStrategy(this.require());
+    const snap = await this.o.port.snapshot(this.runAc.signal);
+    return rehearseStrategy(
+      s,
+      snap,
+      o,
+      (port, persistence) => new Orchestrator({ port, persistence, timeScale: 1, auditIntervalS: this.auditIntervalS, extraIgnoredAlarms: this.o.extraIgnoredAlarms }),
+    );
   }
 
   /** The current strategy (or undefined), then a snapshot after every change, until `signal` aborts. */

@@ -10,6 +10,7 @@ import { isSuccess, newPhase, type Strategy, type StrategyPhase, type StrategyRe
 import { finishPhase, now, startAbortPhase } from "./phases.js";
 import type { ClusterPort, ClusterSnapshot, OrchestrationAlarm } from "./ports.js";
 import { runStep, type StepOutcome } from "./steps.js";
+import { sealPlan } from "./plan-hash.js";
 import { stateEvent, stepEvent } from "./strategy-events.js";
 import { withTimer } from "./step-timer.js";
 
@@ -25,6 +26,8 @@ export interface StrategyRunnerContext {
   persist(events: NewEvent[]): Promise<void>;
   /** Raises or clears the orchestration alarm; never throws. */
   setAlarm(alarm: OrchestrationAlarm): Promise<void>;
+  /** PLAN: maintenance windows (window-gate.ts); true = it waited, leave the phase and enter it again. */
+  windowGate?(s: Strategy, signal: AbortSignal): Promise<boolean>;
 }
 
 /**
@@ -124,6 +127,7 @@ export class StrategyRunner {
       if (built.ok) {
         phase.result = "success";
         s.applyPhase = newPhase("apply", built.stages);
+        sealPlan(s, merged); // PLAN: plan hash
         s.state = "ready-to-apply";
       } else {
         phase.result = "failed";
@@ -146,6 +150,8 @@ export class StrategyRunner {
         return;
       }
       const stage = phase.stages[phase.currentStage]!;
+      // PLAN: a stage's hosts start only inside a maintenance window.
+      if (isApply && !stage.inprogress && (await this.c.windowGate?.(s, signal))) return;
       const stageDeadline = Date.now() + this.c.ms(stage.timeout);
       if (!stage.inprogress) {
         stage.inprogress = true;

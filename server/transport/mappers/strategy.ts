@@ -3,6 +3,7 @@ import {
   ApplyType,
   InstanceAction,
   type CreateStrategyRequest,
+  type RehearseStrategyResponse,
   type Strategy as ProtoStrategy,
   type StrategyPhase as ProtoPhase,
   type StrategyStage as ProtoStage,
@@ -13,6 +14,7 @@ import {
   MAX_PARALLEL_WORKER_HOSTS,
   MIN_PARALLEL_WORKER_HOSTS,
   type ApplyTypeName,
+  type PlanOptions,
   type Strategy,
   type StrategyOptions,
   type StrategyPhase,
@@ -20,6 +22,7 @@ import {
   type StrategyStage,
   type StrategyStep,
 } from "../../domain/orchestration/model.js";
+import type { RehearsalReport } from "../../domain/orchestration/rehearse.js";
 
 // ------------------------------------------------------------------ gRPC requests
 
@@ -41,8 +44,8 @@ function applyType(v: number, field: string, allowed: readonly ApplyTypeName[]):
  * Validates a CreateStrategyRequest and turns it into engine options (unset fields take the
  * reference defaults in the engine). INVALID_ARGUMENT naming the field.
  */
-export function createOptionsFromRequest(req: CreateStrategyRequest): Partial<StrategyOptions> {
-  const out: Partial<StrategyOptions> = {};
+export function createOptionsFromRequest(req: CreateStrategyRequest): Partial<StrategyOptions> & PlanOptions {
+  const out: Partial<StrategyOptions> & PlanOptions = {};
   // The API accepts parallel for controllers (the build then fails, spec §3.1).
   const c = applyType(req.controllerApplyType, "controller_apply_type", ["serial", "parallel", "ignore"]);
   const st = applyType(req.storageApplyType, "storage_apply_type", ["serial", "parallel", "ignore"]);
@@ -83,6 +86,10 @@ export function createOptionsFromRequest(req: CreateStrategyRequest): Partial<St
     default:
       throw invalidArgument(`alarm_restrictions: unknown alarm restriction ${req.alarmRestrictions}`);
   }
+  // PLAN: maintenance windows (checked by the engine).
+  if (req.windows.length > 0) out.windows = [...req.windows];
+  if (req.windowTz) out.windowTz = req.windowTz;
+  if (req.cutoffMinutes) out.cutoffMinutes = req.cutoffMinutes;
   return out;
 }
 
@@ -172,6 +179,67 @@ export function strategyToProto(s: Strategy): ProtoStrategy {
     buildPhase: phaseToProto(s.buildPhase),
     applyPhase: phaseToProto(s.applyPhase),
     abortPhase: phaseToProto(s.abortPhase),
+    ...planFieldsToProto(s),
+  };
+}
+
+/** PLAN: is the window state current (only while the strategy runs)? */
+const showsWindowState = (s: Strategy) => s.state === "applying" || (s.state as string) === "paused";
+
+/** PLAN: plan hash and window fields of the proto Strategy. */
+function planFieldsToProto(s: Strategy): Pick<ProtoStrategy, "planHash" | "windows" | "windowTz" | "cutoffMinutes" | "windowState" | "nextWindowStart"> {
+  const live = showsWindowState(s);
+  return {
+    planHash: s.planHash ?? "",
+    windows: [...(s.windows ?? [])],
+    windowTz: s.windows?.length ? (s.windowTz ?? "UTC") : "",
+    cutoffMinutes: s.cutoffMinutes ?? 0,
+    windowState: live ? (s.windowState ?? "") : "",
+    nextWindowStart: live ? toDate(s.nextWindowStart ?? "") : undefined,
+  };
+}
+
+/** PLAN: a rehearsal's report as the proto response. */
+export function rehearsalToProto(r: RehearsalReport): RehearseStrategyResponse {
+  return {
+    runs: r.runs,
+    failRate: r.failRate,
+    seed: r.seed,
+    hosts: r.hosts,
+    stages: r.stages,
+    meanDurationSeconds: r.meanDurationS,
+    minDurationSeconds: r.minDurationS,
+    maxDurationSeconds: r.maxDurationS,
+    failures: r.failures,
+    runsWithFailures: r.runsWithFailures,
+    failureBudget: r.failureBudget,
+    budgetExhaustedRuns: r.budgetExhaustedRuns,
+    budgetExhaustedStages: r.budgetExhaustedStages.map((x) => ({ stageId: x.stageId, stageName: x.stageName, runs: x.runs })),
+    onFailure: r.onFailure,
+    onFailureEffect: r.onFailureEffect,
+    outcomes: r.outcomes.map((x) => ({ state: x.state, runs: x.runs })),
+  };
+}
+
+/** PLAN: a rehearsal's report as VIM REST JSON (snake_case keys, the proto names). */
+export function rehearsalToJson(r: RehearsalReport): Record<string, unknown> {
+  return {
+    runs: r.runs,
+    fail_rate: r.failRate,
+    seed: r.seed,
+    hosts: r.hosts,
+    stages: r.stages,
+    mean_duration_seconds: r.meanDurationS,
+    min_duration_seconds: r.minDurationS,
+    max_duration_seconds: r.maxDurationS,
+    failures: r.failures,
+    runs_with_failures: r.runsWithFailures,
+    failure_budget: r.failureBudget,
+    budget_exhausted_runs: r.budgetExhaustedRuns,
+    budget_exhausted_stages: r.budgetExhaustedStages.map((x) => ({ stage_id: x.stageId, stage_name: x.stageName, runs: x.runs })),
+    on_failure: r.onFailure,
+    on_failure_effect: r.onFailureEffect,
+    outcomes: r.outcomes.map((x) => ({ state: x.state, runs: x.runs })),
   };
 }
 
@@ -254,5 +322,19 @@ export function strategyToReferenceJson(s: Strategy): Record<string, unknown> {
     "build-phase": phaseJson(s.buildPhase),
     "apply-phase": phaseJson(s.applyPhase),
     "abort-phase": phaseJson(s.abortPhase),
+    ...planFieldsJson(s),
+  };
+}
+
+/** PLAN: plan hash and window keys beside the reference's (snake_case, the proto names). */
+function planFieldsJson(s: Strategy): Record<string, unknown> {
+  const p = planFieldsToProto(s);
+  return {
+    plan_hash: p.planHash,
+    windows: p.windows,
+    window_tz: p.windowTz,
+    cutoff_minutes: p.cutoffMinutes,
+    window_state: p.windowState,
+    next_window_start: p.nextWindowStart ? p.nextWindowStart.toISOString() : "",
   };
 }

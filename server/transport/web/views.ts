@@ -8,6 +8,7 @@ import type { HostStatus } from "../../domain/hosts/host-manager.js";
 import type { Strategy, StrategyPhase } from "../../domain/orchestration/model.js";
 import { allowedActions } from "../../domain/orchestration/strategy-actions.js";
 import type { DomainEvent } from "../../domain/events/event-log.js";
+import { planView } from "./plan-view.js";
 
 const PHASE_NAMES: Record<number, string> = {
   0: "unspecified",
@@ -203,6 +204,8 @@ export function strategyView(s: Strategy | undefined) {
     applyPhase: phaseView(s.applyPhase),
     abortPhase: phaseView(s.abortPhase),
     actions: allowedActions(s),
+    // PLAN (issue 20): plan hash, windows; ROLLOUT's budget, canary, gates, rollback when present.
+    ...planView(s, phaseView),
   };
 }
 

@@ -132,6 +132,11 @@ export function renderStrategy(s: Strategy, opts: ShowOptions = {}): string {
   out += fieldLine(2, "current-phase", s.currentPhase);
   out += fieldLine(2, "current-phase-completion", `${s.currentPhaseCompletionPercentage}%`);
   out += fieldLine(2, "state", s.state);
+  // PLAN (issue 20): only for a strategy with maintenance windows (the reference's output is unchanged otherwise).
+  if (s.windows?.length) {
+    out += fieldLine(2, "windows", `${s.windows.join("; ")} (${s.windowTz || "UTC"}${s.cutoffMinutes ? `, cutoff ${s.cutoffMinutes} min` : ""})`);
+    if (s.windowState) out += fieldLine(2, "window-state", s.windowState);
+  }
   if (opts.details || opts.active) {
     for (const phase of [build, apply, abort]) {
       if (opts.active ? phase.inprogress : phase.totalStages > 0) out += renderPhase(phase, !!opts.active && !opts.details);

@@ -8,7 +8,7 @@ import { parseStageId } from "./stage-id.js";
  */
 export function stageAction(
   verb: "apply" | "abort",
-  call: (client: SwPatchClient, req: { stageId?: number }) => Promise<{ strategy?: Strategy | undefined }>,
+  call: (client: SwPatchClient, req: { stageId?: number }, values: Record<string, unknown>) => Promise<{ strategy?: Strategy | undefined }>,
 ): StrategyAction {
   return {
     name: verb,
@@ -21,7 +21,7 @@ export function stageAction(
       const { stageId } = parseStageId(values["stage-id"]);
       const failed = stageId === undefined ? `Strategy ${verb} failed` : `Strategy stage ${stageId} ${verb} failed`;
       try {
-        const r = await call(client, stageId === undefined ? {} : { stageId });
+        const r = await call(client, stageId === undefined ? {} : { stageId }, values);
         if (!r.strategy) throw new ActionFailure(failed);
         printStrategy(r.strategy);
         return 0;

@@ -30,10 +30,12 @@ class AbortStrategyResponse(_message.Message):
     def __init__(self, strategy: _Optional[_Union[Strategy, _Mapping]] = ...) -> None: ...
 
 class ApplyStrategyRequest(_message.Message):
-    __slots__ = ["stage_id"]
+    __slots__ = ["plan_hash", "stage_id"]
+    PLAN_HASH_FIELD_NUMBER: _ClassVar[int]
     STAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    plan_hash: str
     stage_id: int
-    def __init__(self, stage_id: _Optional[int] = ...) -> None: ...
+    def __init__(self, stage_id: _Optional[int] = ..., plan_hash: _Optional[str] = ...) -> None: ...
 
 class ApplyStrategyResponse(_message.Message):
     __slots__ = ["strategy"]
@@ -42,24 +44,30 @@ class ApplyStrategyResponse(_message.Message):
     def __init__(self, strategy: _Optional[_Union[Strategy, _Mapping]] = ...) -> None: ...
 
 class CreateStrategyRequest(_message.Message):
-    __slots__ = ["alarm_restrictions", "controller_apply_type", "default_instance_action_apply_type", "instance_action", "max_parallel_worker_hosts", "storage_apply_type", "swift_apply_type", "worker_apply_type"]
+    __slots__ = ["alarm_restrictions", "controller_apply_type", "cutoff_minutes", "default_instance_action_apply_type", "instance_action", "max_parallel_worker_hosts", "storage_apply_type", "swift_apply_type", "window_tz", "windows", "worker_apply_type"]
     ALARM_RESTRICTIONS_FIELD_NUMBER: _ClassVar[int]
     CONTROLLER_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CUTOFF_MINUTES_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_INSTANCE_ACTION_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_ACTION_FIELD_NUMBER: _ClassVar[int]
     MAX_PARALLEL_WORKER_HOSTS_FIELD_NUMBER: _ClassVar[int]
     STORAGE_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
     SWIFT_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    WINDOWS_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_TZ_FIELD_NUMBER: _ClassVar[int]
     WORKER_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
     alarm_restrictions: AlarmRestrictions
     controller_apply_type: ApplyType
+    cutoff_minutes: int
     default_instance_action_apply_type: ApplyType
     instance_action: InstanceAction
     max_parallel_worker_hosts: int
     storage_apply_type: ApplyType
     swift_apply_type: ApplyType
+    window_tz: str
+    windows: _containers.RepeatedScalarFieldContainer[str]
     worker_apply_type: ApplyType
-    def __init__(self, controller_apply_type: _Optional[_Union[ApplyType, str]] = ..., storage_apply_type: _Optional[_Union[ApplyType, str]] = ..., worker_apply_type: _Optional[_Union[ApplyType, str]] = ..., max_parallel_worker_hosts: _Optional[int] = ..., instance_action: _Optional[_Union[InstanceAction, str]] = ..., alarm_restrictions: _Optional[_Union[AlarmRestrictions, str]] = ..., swift_apply_type: _Optional[_Union[ApplyType, str]] = ..., default_instance_action_apply_type: _Optional[_Union[ApplyType, str]] = ...) -> None: ...
+    def __init__(self, controller_apply_type: _Optional[_Union[ApplyType, str]] = ..., storage_apply_type: _Optional[_Union[ApplyType, str]] = ..., worker_apply_type: _Optional[_Union[ApplyType, str]] = ..., max_parallel_worker_hosts: _Optional[int] = ..., instance_action: _Optional[_Union[InstanceAction, str]] = ..., alarm_restrictions: _Optional[_Union[AlarmRestrictions, str]] = ..., swift_apply_type: _Optional[_Union[ApplyType, str]] = ..., default_instance_action_apply_type: _Optional[_Union[ApplyType, str]] = ..., windows: _Optional[_Iterable[str]] = ..., window_tz: _Optional[str] = ..., cutoff_minutes: _Optional[int] = ...) -> None: ...
 
 class CreateStrategyResponse(_message.Message):
     __slots__ = ["strategy"]
@@ -87,8 +95,72 @@ class GetStrategyResponse(_message.Message):
     strategy: Strategy
     def __init__(self, strategy: _Optional[_Union[Strategy, _Mapping]] = ...) -> None: ...
 
+class RehearseOutcomeCount(_message.Message):
+    __slots__ = ["runs", "state"]
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    runs: int
+    state: str
+    def __init__(self, state: _Optional[str] = ..., runs: _Optional[int] = ...) -> None: ...
+
+class RehearseStageCount(_message.Message):
+    __slots__ = ["runs", "stage_id", "stage_name"]
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    STAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    STAGE_NAME_FIELD_NUMBER: _ClassVar[int]
+    runs: int
+    stage_id: int
+    stage_name: str
+    def __init__(self, stage_id: _Optional[int] = ..., stage_name: _Optional[str] = ..., runs: _Optional[int] = ...) -> None: ...
+
+class RehearseStrategyRequest(_message.Message):
+    __slots__ = ["fail_rate", "runs", "seed"]
+    FAIL_RATE_FIELD_NUMBER: _ClassVar[int]
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    fail_rate: float
+    runs: int
+    seed: int
+    def __init__(self, fail_rate: _Optional[float] = ..., runs: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
+
+class RehearseStrategyResponse(_message.Message):
+    __slots__ = ["budget_exhausted_runs", "budget_exhausted_stages", "fail_rate", "failure_budget", "failures", "hosts", "max_duration_seconds", "mean_duration_seconds", "min_duration_seconds", "on_failure", "on_failure_effect", "outcomes", "runs", "runs_with_failures", "seed", "stages"]
+    BUDGET_EXHAUSTED_RUNS_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_EXHAUSTED_STAGES_FIELD_NUMBER: _ClassVar[int]
+    FAILURES_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    FAIL_RATE_FIELD_NUMBER: _ClassVar[int]
+    HOSTS_FIELD_NUMBER: _ClassVar[int]
+    MAX_DURATION_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MEAN_DURATION_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MIN_DURATION_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ON_FAILURE_EFFECT_FIELD_NUMBER: _ClassVar[int]
+    ON_FAILURE_FIELD_NUMBER: _ClassVar[int]
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    RUNS_WITH_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    STAGES_FIELD_NUMBER: _ClassVar[int]
+    budget_exhausted_runs: int
+    budget_exhausted_stages: _containers.RepeatedCompositeFieldContainer[RehearseStageCount]
+    fail_rate: float
+    failure_budget: int
+    failures: int
+    hosts: int
+    max_duration_seconds: float
+    mean_duration_seconds: float
+    min_duration_seconds: float
+    on_failure: str
+    on_failure_effect: str
+    outcomes: _containers.RepeatedCompositeFieldContainer[RehearseOutcomeCount]
+    runs: int
+    runs_with_failures: int
+    seed: int
+    stages: int
+    def __init__(self, runs: _Optional[int] = ..., fail_rate: _Optional[float] = ..., seed: _Optional[int] = ..., hosts: _Optional[int] = ..., stages: _Optional[int] = ..., mean_duration_seconds: _Optional[float] = ..., min_duration_seconds: _Optional[float] = ..., max_duration_seconds: _Optional[float] = ..., failures: _Optional[int] = ..., runs_with_failures: _Optional[int] = ..., failure_budget: _Optional[int] = ..., budget_exhausted_runs: _Optional[int] = ..., budget_exhausted_stages: _Optional[_Iterable[_Union[RehearseStageCount, _Mapping]]] = ..., on_failure: _Optional[str] = ..., on_failure_effect: _Optional[str] = ..., outcomes: _Optional[_Iterable[_Union[RehearseOutcomeCount, _Mapping]]] = ...) -> None: ...
+
 class Strategy(_message.Message):
-    __slots__ = ["abort_phase", "alarm_restrictions", "apply_phase", "build_phase", "controller_apply_type", "current_phase", "current_phase_completion_percentage", "default_instance_action", "max_parallel_worker_hosts", "name", "state", "storage_apply_type", "swift_apply_type", "uuid", "worker_apply_type"]
+    __slots__ = ["abort_phase", "alarm_restrictions", "apply_phase", "build_phase", "controller_apply_type", "current_phase", "current_phase_completion_percentage", "cutoff_minutes", "default_instance_action", "max_parallel_worker_hosts", "name", "next_window_start", "plan_hash", "state", "storage_apply_type", "swift_apply_type", "uuid", "window_state", "window_tz", "windows", "worker_apply_type"]
     ABORT_PHASE_FIELD_NUMBER: _ClassVar[int]
     ALARM_RESTRICTIONS_FIELD_NUMBER: _ClassVar[int]
     APPLY_PHASE_FIELD_NUMBER: _ClassVar[int]
@@ -96,13 +168,19 @@ class Strategy(_message.Message):
     CONTROLLER_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
     CURRENT_PHASE_COMPLETION_PERCENTAGE_FIELD_NUMBER: _ClassVar[int]
     CURRENT_PHASE_FIELD_NUMBER: _ClassVar[int]
+    CUTOFF_MINUTES_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_INSTANCE_ACTION_FIELD_NUMBER: _ClassVar[int]
     MAX_PARALLEL_WORKER_HOSTS_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    NEXT_WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    PLAN_HASH_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     STORAGE_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
     SWIFT_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
     UUID_FIELD_NUMBER: _ClassVar[int]
+    WINDOWS_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_STATE_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_TZ_FIELD_NUMBER: _ClassVar[int]
     WORKER_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
     abort_phase: StrategyPhase
     alarm_restrictions: str
@@ -111,15 +189,21 @@ class Strategy(_message.Message):
     controller_apply_type: str
     current_phase: str
     current_phase_completion_percentage: int
+    cutoff_minutes: int
     default_instance_action: str
     max_parallel_worker_hosts: int
     name: str
+    next_window_start: _timestamp_pb2.Timestamp
+    plan_hash: str
     state: str
     storage_apply_type: str
     swift_apply_type: str
     uuid: str
+    window_state: str
+    window_tz: str
+    windows: _containers.RepeatedScalarFieldContainer[str]
     worker_apply_type: str
-    def __init__(self, uuid: _Optional[str] = ..., name: _Optional[str] = ..., controller_apply_type: _Optional[str] = ..., storage_apply_type: _Optional[str] = ..., worker_apply_type: _Optional[str] = ..., max_parallel_worker_hosts: _Optional[int] = ..., default_instance_action: _Optional[str] = ..., alarm_restrictions: _Optional[str] = ..., state: _Optional[str] = ..., current_phase: _Optional[str] = ..., current_phase_completion_percentage: _Optional[int] = ..., build_phase: _Optional[_Union[StrategyPhase, _Mapping]] = ..., apply_phase: _Optional[_Union[StrategyPhase, _Mapping]] = ..., abort_phase: _Optional[_Union[StrategyPhase, _Mapping]] = ..., swift_apply_type: _Optional[str] = ...) -> None: ...
+    def __init__(self, uuid: _Optional[str] = ..., name: _Optional[str] = ..., controller_apply_type: _Optional[str] = ..., storage_apply_type: _Optional[str] = ..., worker_apply_type: _Optional[str] = ..., max_parallel_worker_hosts: _Optional[int] = ..., default_instance_action: _Optional[str] = ..., alarm_restrictions: _Optional[str] = ..., state: _Optional[str] = ..., current_phase: _Optional[str] = ..., current_phase_completion_percentage: _Optional[int] = ..., build_phase: _Optional[_Union[StrategyPhase, _Mapping]] = ..., apply_phase: _Optional[_Union[StrategyPhase, _Mapping]] = ..., abort_phase: _Optional[_Union[StrategyPhase, _Mapping]] = ..., swift_apply_type: _Optional[str] = ..., plan_hash: _Optional[str] = ..., windows: _Optional[_Iterable[str]] = ..., window_tz: _Optional[str] = ..., cutoff_minutes: _Optional[int] = ..., window_state: _Optional[str] = ..., next_window_start: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class StrategyPhase(_message.Message):
     __slots__ = ["completion_percentage", "current_stage", "end_date", "inprogress", "name", "reason", "result", "stages", "start_date", "state", "stop_at_stage", "timeout", "total_stages"]

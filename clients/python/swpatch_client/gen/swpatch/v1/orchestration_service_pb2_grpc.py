@@ -45,6 +45,11 @@ class OrchestrationServiceStub(object):
                 request_serializer=swpatch_dot_v1_dot_orchestration__service__pb2.WatchStrategyRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_orchestration__service__pb2.WatchStrategyResponse.FromString,
                 )
+        self.RehearseStrategy = channel.unary_unary(
+                '/swpatch.v1.OrchestrationService/RehearseStrategy',
+                request_serializer=swpatch_dot_v1_dot_orchestration__service__pb2.RehearseStrategyRequest.SerializeToString,
+                response_deserializer=swpatch_dot_v1_dot_orchestration__service__pb2.RehearseStrategyResponse.FromString,
+                )
 
 
 class OrchestrationServiceServicer(object):
@@ -88,6 +93,14 @@ class OrchestrationServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RehearseStrategy(self, request, context):
+        """Runs the built strategy N times against simulated copies of the current inventory (no real host is
+        touched). Changes nothing, but runs the engine N times in the controller: operator, not a read.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestrationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -120,6 +133,11 @@ def add_OrchestrationServiceServicer_to_server(servicer, server):
                     servicer.WatchStrategy,
                     request_deserializer=swpatch_dot_v1_dot_orchestration__service__pb2.WatchStrategyRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_orchestration__service__pb2.WatchStrategyResponse.SerializeToString,
+            ),
+            'RehearseStrategy': grpc.unary_unary_rpc_method_handler(
+                    servicer.RehearseStrategy,
+                    request_deserializer=swpatch_dot_v1_dot_orchestration__service__pb2.RehearseStrategyRequest.FromString,
+                    response_serializer=swpatch_dot_v1_dot_orchestration__service__pb2.RehearseStrategyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -231,5 +249,22 @@ class OrchestrationService(object):
         return grpc.experimental.unary_stream(request, target, '/swpatch.v1.OrchestrationService/WatchStrategy',
             swpatch_dot_v1_dot_orchestration__service__pb2.WatchStrategyRequest.SerializeToString,
             swpatch_dot_v1_dot_orchestration__service__pb2.WatchStrategyResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def RehearseStrategy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.OrchestrationService/RehearseStrategy',
+            swpatch_dot_v1_dot_orchestration__service__pb2.RehearseStrategyRequest.SerializeToString,
+            swpatch_dot_v1_dot_orchestration__service__pb2.RehearseStrategyResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

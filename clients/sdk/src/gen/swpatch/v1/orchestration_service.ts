@@ -146,6 +146,12 @@ export interface CreateStrategyRequest {
   alarmRestrictions: AlarmRestrictions;
   swiftApplyType: ApplyType;
   defaultInstanceActionApplyType: ApplyType;
+  /** Plan (issue 20): maintenance windows, e.g. "Sat,Sun 02:00-06:00" (docs/orchestration.md). */
+  windows: string[];
+  /** IANA time zone of the windows; "" = UTC. */
+  windowTz: string;
+  /** No host starts later than this many minutes before its window's end. */
+  cutoffMinutes: number;
 }
 
 export interface CreateStrategyResponse {
@@ -161,7 +167,11 @@ export interface GetStrategyResponse {
 
 export interface ApplyStrategyRequest {
   /** Apply up to and including this stage; unset = all stages. */
-  stageId?: number | undefined;
+  stageId?:
+    | number
+    | undefined;
+  /** Plan (issue 20): refuse (FAILED_PRECONDITION, naming the drift) unless the plan and the cluster still match this hash. */
+  planHash?: string | undefined;
 }
 
 export interface ApplyStrategyResponse {
@@ -212,6 +222,14 @@ export interface Strategy {
   applyPhase: StrategyPhase | undefined;
   abortPhase: StrategyPhase | undefined;
   swiftApplyType: string;
+  /** Plan (issue 20): sha256 of the canonical plan and what it was built from ("" until built). */
+  planHash: string;
+  windows: string[];
+  windowTz: string;
+  cutoffMinutes: number;
+  /** e.g. "waiting for window Sat 02:00 UTC" or "in window until 06:00 UTC"; "" without windows. */
+  windowState: string;
+  nextWindowStart: Date | undefined;
 }
 
 export interface StrategyPhase {
@@ -259,6 +277,50 @@ export interface StrategyStep {
   endDate: Date | undefined;
 }
 
+export interface RehearseStrategyRequest {
+  /** Probability (0..1) that a host's install fails. */
+  failRate: number;
+  /** Number of simulated runs; 0 = 20. */
+  runs: number;
+  /** PRNG seed; unset = a random one (reported back). */
+  seed?: number | undefined;
+}
+
+export interface RehearseStrategyResponse {
+  runs: number;
+  failRate: number;
+  seed: number;
+  hosts: number;
+  stages: number;
+  /** Simulated (reference) seconds per run. */
+  meanDurationSeconds: number;
+  minDurationSeconds: number;
+  maxDurationSeconds: number;
+  /** Host failures over all runs, and runs with at least one. */
+  failures: number;
+  runsWithFailures: number;
+  /** The error budget (failures allowed) and in how many runs it ran out, by stage. */
+  failureBudget: number;
+  budgetExhaustedRuns: number;
+  budgetExhaustedStages: RehearseStageCount[];
+  /** --on-failure of the strategy and what it would then do. */
+  onFailure: string;
+  onFailureEffect: string;
+  /** How the runs ended, by final strategy state. */
+  outcomes: RehearseOutcomeCount[];
+}
+
+export interface RehearseStageCount {
+  stageId: number;
+  stageName: string;
+  runs: number;
+}
+
+export interface RehearseOutcomeCount {
+  state: string;
+  runs: number;
+}
+
 function createBaseCreateStrategyRequest(): CreateStrategyRequest {
   return {
     controllerApplyType: 0,
@@ -269,6 +331,9 @@ function createBaseCreateStrategyRequest(): CreateStrategyRequest {
     alarmRestrictions: 0,
     swiftApplyType: 0,
     defaultInstanceActionApplyType: 0,
+    windows: [],
+    windowTz: "",
+    cutoffMinutes: 0,
   };
 }
 
@@ -297,6 +362,15 @@ export const CreateStrategyRequest: MessageFns<CreateStrategyRequest> = {
     }
     if (message.defaultInstanceActionApplyType !== 0) {
       writer.uint32(64).int32(message.defaultInstanceActionApplyType);
+    }
+    for (const v of message.windows) {
+      writer.uint32(1282).string(v!);
+    }
+    if (message.windowTz !== "") {
+      writer.uint32(1290).string(message.windowTz);
+    }
+    if (message.cutoffMinutes !== 0) {
+      writer.uint32(1296).uint32(message.cutoffMinutes);
     }
     return writer;
   },
@@ -378,6 +452,30 @@ export const CreateStrategyRequest: MessageFns<CreateStrategyRequest> = {
             message.defaultInstanceActionApplyType = reader.int32() as any;
             continue;
           }
+          case 160: {
+            if (tag !== 1282) {
+              break;
+            }
+
+            message.windows.push(reader.string());
+            continue;
+          }
+          case 161: {
+            if (tag !== 1290) {
+              break;
+            }
+
+            message.windowTz = reader.string();
+            continue;
+          }
+          case 162: {
+            if (tag !== 1296) {
+              break;
+            }
+
+            message.cutoffMinutes = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -432,6 +530,19 @@ export const CreateStrategyRequest: MessageFns<CreateStrategyRequest> = {
         : isSet(object.default_instance_action_apply_type)
         ? applyTypeFromJSON(object.default_instance_action_apply_type)
         : 0,
+      windows: globalThis.Array.isArray(object?.windows)
+        ? object.windows.map((e: any) => globalThis.String(e))
+        : [],
+      windowTz: isSet(object.windowTz)
+        ? globalThis.String(object.windowTz)
+        : isSet(object.window_tz)
+        ? globalThis.String(object.window_tz)
+        : "",
+      cutoffMinutes: isSet(object.cutoffMinutes)
+        ? globalThis.Number(object.cutoffMinutes)
+        : isSet(object.cutoff_minutes)
+        ? globalThis.Number(object.cutoff_minutes)
+        : 0,
     };
   },
 
@@ -461,6 +572,15 @@ export const CreateStrategyRequest: MessageFns<CreateStrategyRequest> = {
     if (message.defaultInstanceActionApplyType !== 0) {
       obj.defaultInstanceActionApplyType = applyTypeToJSON(message.defaultInstanceActionApplyType);
     }
+    if (message.windows?.length) {
+      obj.windows = message.windows;
+    }
+    if (message.windowTz !== "") {
+      obj.windowTz = message.windowTz;
+    }
+    if (message.cutoffMinutes !== 0) {
+      obj.cutoffMinutes = Math.round(message.cutoffMinutes);
+    }
     return obj;
   },
 
@@ -477,6 +597,9 @@ export const CreateStrategyRequest: MessageFns<CreateStrategyRequest> = {
     message.alarmRestrictions = object.alarmRestrictions ?? 0;
     message.swiftApplyType = object.swiftApplyType ?? 0;
     message.defaultInstanceActionApplyType = object.defaultInstanceActionApplyType ?? 0;
+    message.windows = object.windows?.map((e) => e) || [];
+    message.windowTz = object.windowTz ?? "";
+    message.cutoffMinutes = object.cutoffMinutes ?? 0;
     return message;
   },
 };
@@ -672,13 +795,16 @@ export const GetStrategyResponse: MessageFns<GetStrategyResponse> = {
 };
 
 function createBaseApplyStrategyRequest(): ApplyStrategyRequest {
-  return { stageId: undefined };
+  return { stageId: undefined, planHash: undefined };
 }
 
 export const ApplyStrategyRequest: MessageFns<ApplyStrategyRequest> = {
   encode(message: ApplyStrategyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.stageId !== undefined) {
       writer.uint32(8).uint32(message.stageId);
+    }
+    if (message.planHash !== undefined) {
+      writer.uint32(1282).string(message.planHash);
     }
     return writer;
   },
@@ -704,6 +830,14 @@ export const ApplyStrategyRequest: MessageFns<ApplyStrategyRequest> = {
             message.stageId = reader.uint32();
             continue;
           }
+          case 160: {
+            if (tag !== 1282) {
+              break;
+            }
+
+            message.planHash = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -723,6 +857,11 @@ export const ApplyStrategyRequest: MessageFns<ApplyStrategyRequest> = {
         : isSet(object.stage_id)
         ? globalThis.Number(object.stage_id)
         : undefined,
+      planHash: isSet(object.planHash)
+        ? globalThis.String(object.planHash)
+        : isSet(object.plan_hash)
+        ? globalThis.String(object.plan_hash)
+        : undefined,
     };
   },
 
@@ -730,6 +869,9 @@ export const ApplyStrategyRequest: MessageFns<ApplyStrategyRequest> = {
     const obj: any = {};
     if (message.stageId !== undefined) {
       obj.stageId = Math.round(message.stageId);
+    }
+    if (message.planHash !== undefined) {
+      obj.planHash = message.planHash;
     }
     return obj;
   },
@@ -740,6 +882,7 @@ export const ApplyStrategyRequest: MessageFns<ApplyStrategyRequest> = {
   fromPartial(object: DeepPartial<ApplyStrategyRequest>): ApplyStrategyRequest {
     const message = createBaseApplyStrategyRequest();
     message.stageId = object.stageId ?? undefined;
+    message.planHash = object.planHash ?? undefined;
     return message;
   },
 };
@@ -1212,6 +1355,12 @@ function createBaseStrategy(): Strategy {
     applyPhase: undefined,
     abortPhase: undefined,
     swiftApplyType: "",
+    planHash: "",
+    windows: [],
+    windowTz: "",
+    cutoffMinutes: 0,
+    windowState: "",
+    nextWindowStart: undefined,
   };
 }
 
@@ -1261,6 +1410,24 @@ export const Strategy: MessageFns<Strategy> = {
     }
     if (message.swiftApplyType !== "") {
       writer.uint32(122).string(message.swiftApplyType);
+    }
+    if (message.planHash !== "") {
+      writer.uint32(1282).string(message.planHash);
+    }
+    for (const v of message.windows) {
+      writer.uint32(1290).string(v!);
+    }
+    if (message.windowTz !== "") {
+      writer.uint32(1298).string(message.windowTz);
+    }
+    if (message.cutoffMinutes !== 0) {
+      writer.uint32(1304).uint32(message.cutoffMinutes);
+    }
+    if (message.windowState !== "") {
+      writer.uint32(1314).string(message.windowState);
+    }
+    if (message.nextWindowStart !== undefined) {
+      Timestamp.encode(toTimestamp(message.nextWindowStart), writer.uint32(1322).fork()).join();
     }
     return writer;
   },
@@ -1398,6 +1565,54 @@ export const Strategy: MessageFns<Strategy> = {
             message.swiftApplyType = reader.string();
             continue;
           }
+          case 160: {
+            if (tag !== 1282) {
+              break;
+            }
+
+            message.planHash = reader.string();
+            continue;
+          }
+          case 161: {
+            if (tag !== 1290) {
+              break;
+            }
+
+            message.windows.push(reader.string());
+            continue;
+          }
+          case 162: {
+            if (tag !== 1298) {
+              break;
+            }
+
+            message.windowTz = reader.string();
+            continue;
+          }
+          case 163: {
+            if (tag !== 1304) {
+              break;
+            }
+
+            message.cutoffMinutes = reader.uint32();
+            continue;
+          }
+          case 164: {
+            if (tag !== 1314) {
+              break;
+            }
+
+            message.windowState = reader.string();
+            continue;
+          }
+          case 165: {
+            if (tag !== 1322) {
+              break;
+            }
+
+            message.nextWindowStart = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1475,6 +1690,34 @@ export const Strategy: MessageFns<Strategy> = {
         : isSet(object.swift_apply_type)
         ? globalThis.String(object.swift_apply_type)
         : "",
+      planHash: isSet(object.planHash)
+        ? globalThis.String(object.planHash)
+        : isSet(object.plan_hash)
+        ? globalThis.String(object.plan_hash)
+        : "",
+      windows: globalThis.Array.isArray(object?.windows)
+        ? object.windows.map((e: any) => globalThis.String(e))
+        : [],
+      windowTz: isSet(object.windowTz)
+        ? globalThis.String(object.windowTz)
+        : isSet(object.window_tz)
+        ? globalThis.String(object.window_tz)
+        : "",
+      cutoffMinutes: isSet(object.cutoffMinutes)
+        ? globalThis.Number(object.cutoffMinutes)
+        : isSet(object.cutoff_minutes)
+        ? globalThis.Number(object.cutoff_minutes)
+        : 0,
+      windowState: isSet(object.windowState)
+        ? globalThis.String(object.windowState)
+        : isSet(object.window_state)
+        ? globalThis.String(object.window_state)
+        : "",
+      nextWindowStart: isSet(object.nextWindowStart)
+        ? fromJsonTimestamp(object.nextWindowStart)
+        : isSet(object.next_window_start)
+        ? fromJsonTimestamp(object.next_window_start)
+        : undefined,
     };
   },
 
@@ -1525,6 +1768,24 @@ export const Strategy: MessageFns<Strategy> = {
     if (message.swiftApplyType !== "") {
       obj.swiftApplyType = message.swiftApplyType;
     }
+    if (message.planHash !== "") {
+      obj.planHash = message.planHash;
+    }
+    if (message.windows?.length) {
+      obj.windows = message.windows;
+    }
+    if (message.windowTz !== "") {
+      obj.windowTz = message.windowTz;
+    }
+    if (message.cutoffMinutes !== 0) {
+      obj.cutoffMinutes = Math.round(message.cutoffMinutes);
+    }
+    if (message.windowState !== "") {
+      obj.windowState = message.windowState;
+    }
+    if (message.nextWindowStart !== undefined) {
+      obj.nextWindowStart = message.nextWindowStart.toISOString();
+    }
     return obj;
   },
 
@@ -1554,6 +1815,12 @@ export const Strategy: MessageFns<Strategy> = {
       ? StrategyPhase.fromPartial(object.abortPhase)
       : undefined;
     message.swiftApplyType = object.swiftApplyType ?? "";
+    message.planHash = object.planHash ?? "";
+    message.windows = object.windows?.map((e) => e) || [];
+    message.windowTz = object.windowTz ?? "";
+    message.cutoffMinutes = object.cutoffMinutes ?? 0;
+    message.windowState = object.windowState ?? "";
+    message.nextWindowStart = object.nextWindowStart ?? undefined;
     return message;
   },
 };
@@ -2404,6 +2671,673 @@ export const StrategyStep: MessageFns<StrategyStep> = {
   },
 };
 
+function createBaseRehearseStrategyRequest(): RehearseStrategyRequest {
+  return { failRate: 0, runs: 0, seed: undefined };
+}
+
+export const RehearseStrategyRequest: MessageFns<RehearseStrategyRequest> = {
+  encode(message: RehearseStrategyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.failRate !== 0) {
+      writer.uint32(9).double(message.failRate);
+    }
+    if (message.runs !== 0) {
+      writer.uint32(16).uint32(message.runs);
+    }
+    if (message.seed !== undefined) {
+      writer.uint32(24).uint64(message.seed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RehearseStrategyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRehearseStrategyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.failRate = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.runs = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.seed = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RehearseStrategyRequest {
+    return {
+      failRate: isSet(object.failRate)
+        ? globalThis.Number(object.failRate)
+        : isSet(object.fail_rate)
+        ? globalThis.Number(object.fail_rate)
+        : 0,
+      runs: isSet(object.runs) ? globalThis.Number(object.runs) : 0,
+      seed: isSet(object.seed) ? globalThis.Number(object.seed) : undefined,
+    };
+  },
+
+  toJSON(message: RehearseStrategyRequest): unknown {
+    const obj: any = {};
+    if (message.failRate !== 0) {
+      obj.failRate = floatToJson(message.failRate);
+    }
+    if (message.runs !== 0) {
+      obj.runs = Math.round(message.runs);
+    }
+    if (message.seed !== undefined) {
+      obj.seed = Math.round(message.seed);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RehearseStrategyRequest>): RehearseStrategyRequest {
+    return RehearseStrategyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RehearseStrategyRequest>): RehearseStrategyRequest {
+    const message = createBaseRehearseStrategyRequest();
+    message.failRate = object.failRate ?? 0;
+    message.runs = object.runs ?? 0;
+    message.seed = object.seed ?? undefined;
+    return message;
+  },
+};
+
+function createBaseRehearseStrategyResponse(): RehearseStrategyResponse {
+  return {
+    runs: 0,
+    failRate: 0,
+    seed: 0,
+    hosts: 0,
+    stages: 0,
+    meanDurationSeconds: 0,
+    minDurationSeconds: 0,
+    maxDurationSeconds: 0,
+    failures: 0,
+    runsWithFailures: 0,
+    failureBudget: 0,
+    budgetExhaustedRuns: 0,
+    budgetExhaustedStages: [],
+    onFailure: "",
+    onFailureEffect: "",
+    outcomes: [],
+  };
+}
+
+export const RehearseStrategyResponse: MessageFns<RehearseStrategyResponse> = {
+  encode(message: RehearseStrategyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runs !== 0) {
+      writer.uint32(8).uint32(message.runs);
+    }
+    if (message.failRate !== 0) {
+      writer.uint32(17).double(message.failRate);
+    }
+    if (message.seed !== 0) {
+      writer.uint32(24).uint64(message.seed);
+    }
+    if (message.hosts !== 0) {
+      writer.uint32(32).uint32(message.hosts);
+    }
+    if (message.stages !== 0) {
+      writer.uint32(40).uint32(message.stages);
+    }
+    if (message.meanDurationSeconds !== 0) {
+      writer.uint32(49).double(message.meanDurationSeconds);
+    }
+    if (message.minDurationSeconds !== 0) {
+      writer.uint32(57).double(message.minDurationSeconds);
+    }
+    if (message.maxDurationSeconds !== 0) {
+      writer.uint32(65).double(message.maxDurationSeconds);
+    }
+    if (message.failures !== 0) {
+      writer.uint32(72).uint32(message.failures);
+    }
+    if (message.runsWithFailures !== 0) {
+      writer.uint32(80).uint32(message.runsWithFailures);
+    }
+    if (message.failureBudget !== 0) {
+      writer.uint32(88).uint32(message.failureBudget);
+    }
+    if (message.budgetExhaustedRuns !== 0) {
+      writer.uint32(96).uint32(message.budgetExhaustedRuns);
+    }
+    for (const v of message.budgetExhaustedStages) {
+      RehearseStageCount.encode(v!, writer.uint32(106).fork()).join();
+    }
+    if (message.onFailure !== "") {
+      writer.uint32(114).string(message.onFailure);
+    }
+    if (message.onFailureEffect !== "") {
+      writer.uint32(122).string(message.onFailureEffect);
+    }
+    for (const v of message.outcomes) {
+      RehearseOutcomeCount.encode(v!, writer.uint32(130).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RehearseStrategyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRehearseStrategyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.runs = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.failRate = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.seed = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.hosts = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.stages = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.meanDurationSeconds = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.minDurationSeconds = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.maxDurationSeconds = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.failures = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.runsWithFailures = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.failureBudget = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.budgetExhaustedRuns = reader.uint32();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.budgetExhaustedStages.push(RehearseStageCount.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.onFailure = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.onFailureEffect = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.outcomes.push(RehearseOutcomeCount.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RehearseStrategyResponse {
+    return {
+      runs: isSet(object.runs) ? globalThis.Number(object.runs) : 0,
+      failRate: isSet(object.failRate)
+        ? globalThis.Number(object.failRate)
+        : isSet(object.fail_rate)
+        ? globalThis.Number(object.fail_rate)
+        : 0,
+      seed: isSet(object.seed) ? globalThis.Number(object.seed) : 0,
+      hosts: isSet(object.hosts) ? globalThis.Number(object.hosts) : 0,
+      stages: isSet(object.stages) ? globalThis.Number(object.stages) : 0,
+      meanDurationSeconds: isSet(object.meanDurationSeconds)
+        ? globalThis.Number(object.meanDurationSeconds)
+        : isSet(object.mean_duration_seconds)
+        ? globalThis.Number(object.mean_duration_seconds)
+        : 0,
+      minDurationSeconds: isSet(object.minDurationSeconds)
+        ? globalThis.Number(object.minDurationSeconds)
+        : isSet(object.min_duration_seconds)
+        ? globalThis.Number(object.min_duration_seconds)
+        : 0,
+      maxDurationSeconds: isSet(object.maxDurationSeconds)
+        ? globalThis.Number(object.maxDurationSeconds)
+        : isSet(object.max_duration_seconds)
+        ? globalThis.Number(object.max_duration_seconds)
+        : 0,
+      failures: isSet(object.failures) ? globalThis.Number(object.failures) : 0,
+      runsWithFailures: isSet(object.runsWithFailures)
+        ? globalThis.Number(object.runsWithFailures)
+        : isSet(object.runs_with_failures)
+        ? globalThis.Number(object.runs_with_failures)
+        : 0,
+      failureBudget: isSet(object.failureBudget)
+        ? globalThis.Number(object.failureBudget)
+        : isSet(object.failure_budget)
+        ? globalThis.Number(object.failure_budget)
+        : 0,
+      budgetExhaustedRuns: isSet(object.budgetExhaustedRuns)
+        ? globalThis.Number(object.budgetExhaustedRuns)
+        : isSet(object.budget_exhausted_runs)
+        ? globalThis.Number(object.budget_exhausted_runs)
+        : 0,
+      budgetExhaustedStages: globalThis.Array.isArray(object?.budgetExhaustedStages)
+        ? object.budgetExhaustedStages.map((e: any) => RehearseStageCount.fromJSON(e))
+        : globalThis.Array.isArray(object?.budget_exhausted_stages)
+        ? object.budget_exhausted_stages.map((e: any) => RehearseStageCount.fromJSON(e))
+        : [],
+      onFailure: isSet(object.onFailure)
+        ? globalThis.String(object.onFailure)
+        : isSet(object.on_failure)
+        ? globalThis.String(object.on_failure)
+        : "",
+      onFailureEffect: isSet(object.onFailureEffect)
+        ? globalThis.String(object.onFailureEffect)
+        : isSet(object.on_failure_effect)
+        ? globalThis.String(object.on_failure_effect)
+        : "",
+      outcomes: globalThis.Array.isArray(object?.outcomes)
+        ? object.outcomes.map((e: any) => RehearseOutcomeCount.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RehearseStrategyResponse): unknown {
+    const obj: any = {};
+    if (message.runs !== 0) {
+      obj.runs = Math.round(message.runs);
+    }
+    if (message.failRate !== 0) {
+      obj.failRate = floatToJson(message.failRate);
+    }
+    if (message.seed !== 0) {
+      obj.seed = Math.round(message.seed);
+    }
+    if (message.hosts !== 0) {
+      obj.hosts = Math.round(message.hosts);
+    }
+    if (message.stages !== 0) {
+      obj.stages = Math.round(message.stages);
+    }
+    if (message.meanDurationSeconds !== 0) {
+      obj.meanDurationSeconds = floatToJson(message.meanDurationSeconds);
+    }
+    if (message.minDurationSeconds !== 0) {
+      obj.minDurationSeconds = floatToJson(message.minDurationSeconds);
+    }
+    if (message.maxDurationSeconds !== 0) {
+      obj.maxDurationSeconds = floatToJson(message.maxDurationSeconds);
+    }
+    if (message.failures !== 0) {
+      obj.failures = Math.round(message.failures);
+    }
+    if (message.runsWithFailures !== 0) {
+      obj.runsWithFailures = Math.round(message.runsWithFailures);
+    }
+    if (message.failureBudget !== 0) {
+      obj.failureBudget = Math.round(message.failureBudget);
+    }
+    if (message.budgetExhaustedRuns !== 0) {
+      obj.budgetExhaustedRuns = Math.round(message.budgetExhaustedRuns);
+    }
+    if (message.budgetExhaustedStages?.length) {
+      obj.budgetExhaustedStages = message.budgetExhaustedStages.map((e) => RehearseStageCount.toJSON(e));
+    }
+    if (message.onFailure !== "") {
+      obj.onFailure = message.onFailure;
+    }
+    if (message.onFailureEffect !== "") {
+      obj.onFailureEffect = message.onFailureEffect;
+    }
+    if (message.outcomes?.length) {
+      obj.outcomes = message.outcomes.map((e) => RehearseOutcomeCount.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RehearseStrategyResponse>): RehearseStrategyResponse {
+    return RehearseStrategyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RehearseStrategyResponse>): RehearseStrategyResponse {
+    const message = createBaseRehearseStrategyResponse();
+    message.runs = object.runs ?? 0;
+    message.failRate = object.failRate ?? 0;
+    message.seed = object.seed ?? 0;
+    message.hosts = object.hosts ?? 0;
+    message.stages = object.stages ?? 0;
+    message.meanDurationSeconds = object.meanDurationSeconds ?? 0;
+    message.minDurationSeconds = object.minDurationSeconds ?? 0;
+    message.maxDurationSeconds = object.maxDurationSeconds ?? 0;
+    message.failures = object.failures ?? 0;
+    message.runsWithFailures = object.runsWithFailures ?? 0;
+    message.failureBudget = object.failureBudget ?? 0;
+    message.budgetExhaustedRuns = object.budgetExhaustedRuns ?? 0;
+    message.budgetExhaustedStages = object.budgetExhaustedStages?.map((e) => RehearseStageCount.fromPartial(e)) || [];
+    message.onFailure = object.onFailure ?? "";
+    message.onFailureEffect = object.onFailureEffect ?? "";
+    message.outcomes = object.outcomes?.map((e) => RehearseOutcomeCount.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRehearseStageCount(): RehearseStageCount {
+  return { stageId: 0, stageName: "", runs: 0 };
+}
+
+export const RehearseStageCount: MessageFns<RehearseStageCount> = {
+  encode(message: RehearseStageCount, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stageId !== 0) {
+      writer.uint32(8).uint32(message.stageId);
+    }
+    if (message.stageName !== "") {
+      writer.uint32(18).string(message.stageName);
+    }
+    if (message.runs !== 0) {
+      writer.uint32(24).uint32(message.runs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RehearseStageCount {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRehearseStageCount();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.stageId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.stageName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.runs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RehearseStageCount {
+    return {
+      stageId: isSet(object.stageId)
+        ? globalThis.Number(object.stageId)
+        : isSet(object.stage_id)
+        ? globalThis.Number(object.stage_id)
+        : 0,
+      stageName: isSet(object.stageName)
+        ? globalThis.String(object.stageName)
+        : isSet(object.stage_name)
+        ? globalThis.String(object.stage_name)
+        : "",
+      runs: isSet(object.runs) ? globalThis.Number(object.runs) : 0,
+    };
+  },
+
+  toJSON(message: RehearseStageCount): unknown {
+    const obj: any = {};
+    if (message.stageId !== 0) {
+      obj.stageId = Math.round(message.stageId);
+    }
+    if (message.stageName !== "") {
+      obj.stageName = message.stageName;
+    }
+    if (message.runs !== 0) {
+      obj.runs = Math.round(message.runs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RehearseStageCount>): RehearseStageCount {
+    return RehearseStageCount.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RehearseStageCount>): RehearseStageCount {
+    const message = createBaseRehearseStageCount();
+    message.stageId = object.stageId ?? 0;
+    message.stageName = object.stageName ?? "";
+    message.runs = object.runs ?? 0;
+    return message;
+  },
+};
+
+function createBaseRehearseOutcomeCount(): RehearseOutcomeCount {
+  return { state: "", runs: 0 };
+}
+
+export const RehearseOutcomeCount: MessageFns<RehearseOutcomeCount> = {
+  encode(message: RehearseOutcomeCount, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== "") {
+      writer.uint32(10).string(message.state);
+    }
+    if (message.runs !== 0) {
+      writer.uint32(16).uint32(message.runs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RehearseOutcomeCount {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRehearseOutcomeCount();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.runs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RehearseOutcomeCount {
+    return {
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      runs: isSet(object.runs) ? globalThis.Number(object.runs) : 0,
+    };
+  },
+
+  toJSON(message: RehearseOutcomeCount): unknown {
+    const obj: any = {};
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.runs !== 0) {
+      obj.runs = Math.round(message.runs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RehearseOutcomeCount>): RehearseOutcomeCount {
+    return RehearseOutcomeCount.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RehearseOutcomeCount>): RehearseOutcomeCount {
+    const message = createBaseRehearseOutcomeCount();
+    message.state = object.state ?? "";
+    message.runs = object.runs ?? 0;
+    return message;
+  },
+};
+
 /** Patch orchestration (sw-manager patch-strategy): one strategy at a time. */
 export type OrchestrationServiceDefinition = typeof OrchestrationServiceDefinition;
 export const OrchestrationServiceDefinition = {
@@ -2459,6 +3393,18 @@ export const OrchestrationServiceDefinition = {
       responseStream: true,
       options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
+    /**
+     * Runs the built strategy N times against simulated copies of the current inventory (no real host is
+     * touched). Changes nothing, but runs the engine N times in the controller: operator, not a read.
+     */
+    rehearseStrategy: {
+      name: "RehearseStrategy",
+      requestType: RehearseStrategyRequest as typeof RehearseStrategyRequest,
+      requestStream: false,
+      responseType: RehearseStrategyResponse as typeof RehearseStrategyResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -2488,6 +3434,14 @@ export interface OrchestrationServiceImplementation<CallContextExt = {}> {
     request: WatchStrategyRequest,
     context: CallContext & CallContextExt,
   ): ServerStreamingMethodResult<DeepPartial<WatchStrategyResponse>>;
+  /**
+   * Runs the built strategy N times against simulated copies of the current inventory (no real host is
+   * touched). Changes nothing, but runs the engine N times in the controller: operator, not a read.
+   */
+  rehearseStrategy(
+    request: RehearseStrategyRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<RehearseStrategyResponse>>;
 }
 
 export interface OrchestrationServiceClient<CallOptionsExt = {}> {
@@ -2516,6 +3470,18 @@ export interface OrchestrationServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<WatchStrategyRequest>,
     options?: CallOptions & CallOptionsExt,
   ): AsyncIterable<WatchStrategyResponse>;
+  /**
+   * Runs the built strategy N times against simulated copies of the current inventory (no real host is
+   * touched). Changes nothing, but runs the engine N times in the controller: operator, not a read.
+   */
+  rehearseStrategy(
+    request: DeepPartial<RehearseStrategyRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<RehearseStrategyResponse>;
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
@@ -2547,6 +3513,17 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
 }
 
 function isSet(value: any): boolean {
