@@ -3,7 +3,7 @@ import { WatchStrategyResponse, type OrchestrationServiceImplementation } from "
 import type { Strategy } from "../domain/orchestration/model.js";
 import type { Orchestrator } from "../domain/orchestration/orchestrator.js";
 import { SharedResponses } from "./shared-encoding.js";
-import { createOptionsFromRequest, stageIdFromRequest, strategyToProto } from "./mappers/strategy.js";
+import { createOptionsFromRequest, rolloutOptionsFromRequest, stageIdFromRequest, strategyToProto } from "./mappers/strategy.js";
 
 /**
  * OrchestrationService over the engine: `sw-manager patch-strategy` semantics. Errors are
@@ -20,7 +20,7 @@ export function createOrchestrationService(o: { orchestrator: Orchestrator }): O
   return {
     async createStrategy(req) {
       const options = createOptionsFromRequest(req);
-      return { strategy: strategyToProto(await orch.create(options)) };
+      return { strategy: strategyToProto(await orch.create(options, rolloutOptionsFromRequest(req))) };
     },
     async getStrategy() {
       return { strategy: strategyToProto(orch.get()) };
@@ -34,6 +34,13 @@ export function createOrchestrationService(o: { orchestrator: Orchestrator }): O
     async deleteStrategy(req) {
       await orch.delete(req.force);
       return {};
+    },
+    // ROLLOUT (issue 20)
+    async pauseStrategy() {
+      return { strategy: strategyToProto(await orch.pause()) };
+    },
+    async resumeStrategy() {
+      return { strategy: strategyToProto(await orch.resume()) };
     },
     async *watchStrategy(_req, context: CallContext): AsyncIterable<WatchStrategyResponse> {
       for await (const s of orch.watch(context.signal)) yield s ? snapshots.get(s) : none;

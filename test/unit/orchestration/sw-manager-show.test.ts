@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import type { Strategy, StrategyPhase } from "../../../clients/sdk/src/gen/swpatch/v1/orchestration_service.js";
+import { Strategy, type StrategyPhase } from "../../../clients/sdk/src/gen/swpatch/v1/orchestration_service.js";
 import { fieldLine, renderStrategy } from "../../../clients/cli/sw-manager/render/strategy-show.js";
 
 const t0 = new Date(2024, 6, 1, 10, 0, 0);
@@ -90,7 +90,7 @@ const buildPhase = phase("build", {
   ],
 });
 
-const strategy: Strategy = {
+const strategy: Strategy = Strategy.fromPartial({
   uuid: "5435e049-7002-4403-acfb-7886f6da14af",
   name: "sw-patch",
   controllerApplyType: "serial",
@@ -106,7 +106,7 @@ const strategy: Strategy = {
   buildPhase,
   applyPhase: phase("apply"),
   abortPhase: phase("abort"),
-};
+});
 
 const SUMMARY = `Strategy Patch Strategy:
   strategy-uuid:                          5435e049-7002-4403-acfb-7886f6da14af

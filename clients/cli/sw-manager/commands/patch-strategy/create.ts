@@ -1,5 +1,6 @@
 import { AlarmRestrictions, AlreadyExistsError, ApplyType, InstanceAction } from "../../../../sdk/src/index.js";
 import { ActionFailure, type StrategyAction } from "../../command.js";
+import { ROLLOUT_HELP, ROLLOUT_OPTIONS, ROLLOUT_USAGE, rolloutRequest, validateRollout } from "./rollout-flags.js";
 
 const APPLY: Record<string, ApplyType> = { serial: ApplyType.APPLY_TYPE_SERIAL, parallel: ApplyType.APPLY_TYPE_PARALLEL, ignore: ApplyType.APPLY_TYPE_IGNORE };
 
@@ -19,7 +20,8 @@ export const createAction: StrategyAction = {
   usage:
     "patch-strategy create [--controller-apply-type {serial,ignore}] [--storage-apply-type {serial,parallel,ignore}] " +
     "[--worker-apply-type {serial,parallel,ignore}] [--max-parallel-worker-hosts {2..100}] " +
-    "[--instance-action {stop-start,migrate}] [--alarm-restrictions {strict,relaxed}]",
+    "[--instance-action {stop-start,migrate}] [--alarm-restrictions {strict,relaxed}]" +
+    ROLLOUT_USAGE,
   help: [
     "  --controller-apply-type {serial,ignore}           defaults to serial",
     "  --storage-apply-type {serial,parallel,ignore}     defaults to serial",
@@ -27,6 +29,7 @@ export const createAction: StrategyAction = {
     "  --max-parallel-worker-hosts {2..100}              maximum worker hosts to patch in parallel",
     "  --instance-action {stop-start,migrate}            defaults to stop-start",
     "  --alarm-restrictions {strict,relaxed}             inspect alarms for strict or relaxed restrictions",
+    ...ROLLOUT_HELP,
   ].join("\n"),
   options: {
     "controller-apply-type": { type: "string" },
@@ -35,8 +38,11 @@ export const createAction: StrategyAction = {
     "max-parallel-worker-hosts": { type: "string" },
     "instance-action": { type: "string" },
     "alarm-restrictions": { type: "string" },
+    ...ROLLOUT_OPTIONS,
   },
   validate(values) {
+    const rollout = validateRollout(values);
+    if (rollout) return rollout;
     for (const [opt, choices] of Object.entries(CREATE_CHOICES)) {
       const v = values[opt];
       if (v !== undefined && !choices.includes(String(v))) {
@@ -63,6 +69,7 @@ export const createAction: StrategyAction = {
         maxParallelWorkerHosts: values["max-parallel-worker-hosts"] === undefined ? 0 : Number(values["max-parallel-worker-hosts"]),
         instanceAction: get("instance-action") === "migrate" ? InstanceAction.INSTANCE_ACTION_MIGRATE : InstanceAction.INSTANCE_ACTION_STOP_START,
         alarmRestrictions: get("alarm-restrictions") === "relaxed" ? AlarmRestrictions.ALARM_RESTRICTIONS_RELAXED : AlarmRestrictions.ALARM_RESTRICTIONS_STRICT,
+        ...rolloutRequest(values),
       });
       if (!r.strategy) throw new ActionFailure("Strategy creation failed");
       printStrategy(r.strategy);

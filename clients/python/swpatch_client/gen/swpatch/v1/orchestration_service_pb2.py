@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&swpatch/v1/orchestration_service.proto\x12\nswpatch.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb9\x03\n\x15\x43reateStrategyRequest\x12\x34\n\x15\x63ontroller_apply_type\x18\x01 \x01(\x0e\x32\x15.swpatch.v1.ApplyType\x12\x31\n\x12storage_apply_type\x18\x02 \x01(\x0e\x32\x15.swpatch.v1.ApplyType\x12\x30\n\x11worker_apply_type\x18\x03 \x01(\x0e\x32\x15.swpatch.v1.ApplyType\x12!\n\x19max_parallel_worker_hosts\x18\x04 \x01(\r\x12\x33\n\x0finstance_action\x18\x05 \x01(\x0e\x32\x1a.swpatch.v1.InstanceAction\x12\x39\n\x12\x61larm_restrictions\x18\x06 \x01(\x0e\x32\x1d.swpatch.v1.AlarmRestrictions\x12/\n\x10swift_apply_type\x18\x07 \x01(\x0e\x32\x15.swpatch.v1.ApplyType\x12\x41\n\"default_instance_action_apply_type\x18\x08 \x01(\x0e\x32\x15.swpatch.v1.ApplyType\"@\n\x16\x43reateStrategyResponse\x12&\n\x08strategy\x18\x01 \x01(\x0b\x32\x14.swpatch.v1.Strategy\"\x14\n\x12GetStrategyRequest\"=\n\x13GetStrategyResponse\x12&\n\x08strategy\x18\x01 \x01(\x0b\x32\x14.swpatch.v1.Strategy\":\n\x14\x41pplyStrategyRequest\x12\x15\n\x08stage_id\x18\x01 \x01(\rH\x00\x88\x01\x01\x42\x0b\n\t_stage_id\"?\n\x15\x41pplyStrategyResponse\x12&\n\x08strategy\x18\x01 \x01(\x0b\x32\x14.swpatch.v1.Strategy\":\n\x14\x41\x62ortStrategyRequest\x12\x15\n\x08stage_id\x18\x01 \x01(\rH\x00\x88\x01\x01\x42\x0b\n\t_stage_id\"?\n\x15\x41\x62ortStrategyResponse\x12&\n\x08strategy\x18\x01 \x01(\x0b\x32\x14.swpatch.v1.Strategy\"&\n\x15\x44\x65leteStrategyRequest\x12\r\n\x05\x66orce\x18\x01 \x01(\x08\"\x18\n\x16\x44\x65leteStrategyResponse\"\x16\n\x14WatchStrategyRequest\"?\n\x15WatchStrategyResponse\x12&\n\x08strategy\x18\x01 \x01(\x0b\x32\x14.swpatch.v1.Strategy\"\xd9\x03\n\x08Strategy\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x1d\n\x15\x63ontroller_apply_type\x18\x03 \x01(\t\x12\x1a\n\x12storage_apply_type\x18\x04 \x01(\t\x12\x19\n\x11worker_apply_type\x18\x05 \x01(\t\x12!\n\x19max_parallel_worker_hosts\x18\x06 \x01(\r\x12\x1f\n\x17\x64\x65\x66\x61ult_instance_action\x18\x07 \x01(\t\x12\x1a\n\x12\x61larm_restrictions\x18\x08 \x01(\t\x12\r\n\x05state\x18\t \x01(\t\x12\x15\n\rcurrent_phase\x18\n \x01(\t\x12+\n#current_phase_completion_percentage\x18\x0b \x01(\r\x12.\n\x0b\x62uild_phase\x18\x0c \x01(\x0b\x32\x19.swpatch.v1.StrategyPhase\x12.\n\x0b\x61pply_phase\x18\r \x01(\x0b\x32\x19.swpatch.v1.StrategyPhase\x12.\n\x0b\x61\x62ort_phase\x18\x0e \x01(\x0b\x32\x19.swpatch.v1.StrategyPhase\x12\x18\n\x10swift_apply_type\x18\x0f \x01(\t\"\xdd\x02\n\rStrategyPhase\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x0e\n\x06result\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0f\n\x07timeout\x18\x05 \x01(\r\x12.\n\nstart_date\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_date\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rcurrent_stage\x18\x08 \x01(\r\x12\x14\n\x0ctotal_stages\x18\t \x01(\r\x12\x15\n\rstop_at_stage\x18\n \x01(\r\x12\x1d\n\x15\x63ompletion_percentage\x18\x0b \x01(\r\x12\x12\n\ninprogress\x18\x0c \x01(\x08\x12)\n\x06stages\x18\r \x03(\x0b\x32\x19.swpatch.v1.StrategyStage\"\xb5\x02\n\rStrategyStage\x12\x10\n\x08stage_id\x18\x01 \x01(\r\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x0e\n\x06result\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x0f\n\x07timeout\x18\x06 \x01(\r\x12.\n\nstart_date\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_date\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x63urrent_step\x18\t \x01(\r\x12\x13\n\x0btotal_steps\x18\n \x01(\r\x12\x12\n\ninprogress\x18\x0b \x01(\x08\x12\'\n\x05steps\x18\x0c \x03(\x0b\x32\x18.swpatch.v1.StrategyStep\"\x8c\x02\n\x0cStrategyStep\x12\x0f\n\x07step_id\x18\x01 \x01(\r\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x65ntity_type\x18\x03 \x01(\t\x12\x14\n\x0c\x65ntity_names\x18\x04 \x03(\t\x12\x14\n\x0c\x65ntity_uuids\x18\x05 \x03(\t\x12\r\n\x05state\x18\x06 \x01(\t\x12\x0e\n\x06result\x18\x07 \x01(\t\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12\x0f\n\x07timeout\x18\t \x01(\r\x12.\n\nstart_date\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_date\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp*n\n\tApplyType\x12\x1a\n\x16\x41PPLY_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41PPLY_TYPE_SERIAL\x10\x01\x12\x17\n\x13\x41PPLY_TYPE_PARALLEL\x10\x02\x12\x15\n\x11\x41PPLY_TYPE_IGNORE\x10\x03*n\n\x0eInstanceAction\x12\x1f\n\x1bINSTANCE_ACTION_UNSPECIFIED\x10\x00\x12\x1b\n\x17INSTANCE_ACTION_MIGRATE\x10\x01\x12\x1e\n\x1aINSTANCE_ACTION_STOP_START\x10\x02*v\n\x11\x41larmRestrictions\x12\"\n\x1e\x41LARM_RESTRICTIONS_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41LARM_RESTRICTIONS_STRICT\x10\x01\x12\x1e\n\x1a\x41LARM_RESTRICTIONS_RELAXED\x10\x02\x32\xa6\x04\n\x14OrchestrationService\x12W\n\x0e\x43reateStrategy\x12!.swpatch.v1.CreateStrategyRequest\x1a\".swpatch.v1.CreateStrategyResponse\x12S\n\x0bGetStrategy\x12\x1e.swpatch.v1.GetStrategyRequest\x1a\x1f.swpatch.v1.GetStrategyResponse\"\x03\x90\x02\x01\x12T\n\rApplyStrategy\x12 .swpatch.v1.ApplyStrategyRequest\x1a!.swpatch.v1.ApplyStrategyResponse\x12T\n\rAbortStrategy\x12 .swpatch.v1.AbortStrategyRequest\x1a!.swpatch.v1.AbortStrategyResponse\x12W\n\x0e\x44\x65leteStrategy\x12!.swpatch.v1.DeleteStrategyRequest\x1a\".swpatch.v1.DeleteStrategyResponse\x12[\n\rWatchStrategy\x12 .swpatch.v1.WatchStrategyRequest\x1a!.swpatch.v1.WatchStrategyResponse\"\x03\x90\x02\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&swpatch/v1/orchestration_service.proto\x12\nswpatch.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd1\x04\n\x15\x43reateStrategyRequest\x12\x34\n\x15\x63ontroller_apply_type\x18\x01 \x01(\x0e\x32\x15.swpatch.v1.ApplyType\x12\x31\n\x12storage_apply_type\x18\x02 \x01(\x0e\x32\x15.swpatch.v1.ApplyType\x12\x30\n\x11worker_apply_type\x18\x03 \x01(\x0e\x32\x15.swpatch.v1.ApplyType\x12!\n\x19max_parallel_worker_hosts\x18\x04 \x01(\r\x12\x33\n\x0finstance_action\x18\x05 \x01(\x0e\x32\x1a.swpatch.v1.InstanceAction\x12\x39\n\x12\x61larm_restrictions\x18\x06 \x01(\x0e\x32\x1d.swpatch.v1.AlarmRestrictions\x12/\n\x10swift_apply_type\x18\x07 \x01(\x0e\x32\x15.swpatch.v1.ApplyType\x12\x41\n\"default_instance_action_apply_type\x18\x08 \x01(\x0e\x32\x15.swpatch.v1.ApplyType\x12\x15\n\x0cmax_failures\x18\x8c\x01 \x01(\t\x12\x15\n\x0cmin_executed\x18\x8d\x01 \x01(\r\x12\x0f\n\x06\x63\x61nary\x18\x8e\x01 \x01(\r\x12\x15\n\x0c\x63\x61nary_hosts\x18\x8f\x01 \x03(\t\x12\x15\n\x0csoak_seconds\x18\x90\x01 \x01(\r\x12\x14\n\x0bhealth_gate\x18\x91\x01 \x01(\t\x12\x13\n\non_failure\x18\x92\x01 \x01(\t\"@\n\x16\x43reateStrategyResponse\x12&\n\x08strategy\x18\x01 \x01(\x0b\x32\x14.swpatch.v1.Strategy\"\x14\n\x12GetStrategyRequest\"=\n\x13GetStrategyResponse\x12&\n\x08strategy\x18\x01 \x01(\x0b\x32\x14.swpatch.v1.Strategy\":\n\x14\x41pplyStrategyRequest\x12\x15\n\x08stage_id\x18\x01 \x01(\rH\x00\x88\x01\x01\x42\x0b\n\t_stage_id\"?\n\x15\x41pplyStrategyResponse\x12&\n\x08strategy\x18\x01 \x01(\x0b\x32\x14.swpatch.v1.Strategy\":\n\x14\x41\x62ortStrategyRequest\x12\x15\n\x08stage_id\x18\x01 \x01(\rH\x00\x88\x01\x01\x42\x0b\n\t_stage_id\"?\n\x15\x41\x62ortStrategyResponse\x12&\n\x08strategy\x18\x01 \x01(\x0b\x32\x14.swpatch.v1.Strategy\"&\n\x15\x44\x65leteStrategyRequest\x12\r\n\x05\x66orce\x18\x01 \x01(\x08\"\x18\n\x16\x44\x65leteStrategyResponse\"\x16\n\x14WatchStrategyRequest\"?\n\x15WatchStrategyResponse\x12&\n\x08strategy\x18\x01 \x01(\x0b\x32\x14.swpatch.v1.Strategy\"\xf2\x06\n\x08Strategy\x12\x0c\n\x04uuid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x1d\n\x15\x63ontroller_apply_type\x18\x03 \x01(\t\x12\x1a\n\x12storage_apply_type\x18\x04 \x01(\t\x12\x19\n\x11worker_apply_type\x18\x05 \x01(\t\x12!\n\x19max_parallel_worker_hosts\x18\x06 \x01(\r\x12\x1f\n\x17\x64\x65\x66\x61ult_instance_action\x18\x07 \x01(\t\x12\x1a\n\x12\x61larm_restrictions\x18\x08 \x01(\t\x12\r\n\x05state\x18\t \x01(\t\x12\x15\n\rcurrent_phase\x18\n \x01(\t\x12+\n#current_phase_completion_percentage\x18\x0b \x01(\r\x12.\n\x0b\x62uild_phase\x18\x0c \x01(\x0b\x32\x19.swpatch.v1.StrategyPhase\x12.\n\x0b\x61pply_phase\x18\r \x01(\x0b\x32\x19.swpatch.v1.StrategyPhase\x12.\n\x0b\x61\x62ort_phase\x18\x0e \x01(\x0b\x32\x19.swpatch.v1.StrategyPhase\x12\x18\n\x10swift_apply_type\x18\x0f \x01(\t\x12\x15\n\x0cmax_failures\x18\x8c\x01 \x01(\t\x12\x15\n\x0cmin_executed\x18\x8d\x01 \x01(\r\x12\x17\n\x0e\x66\x61ilure_budget\x18\x8e\x01 \x01(\r\x12\x11\n\x08\x66\x61ilures\x18\x8f\x01 \x01(\r\x12\x11\n\x08\x65xecuted\x18\x90\x01 \x01(\r\x12\x15\n\x0c\x63\x61nary_hosts\x18\x91\x01 \x03(\t\x12\x15\n\x0csoak_seconds\x18\x92\x01 \x01(\r\x12\x14\n\x0bhealth_gate\x18\x93\x01 \x01(\t\x12\x13\n\non_failure\x18\x94\x01 \x01(\t\x12\x37\n\rgate_verdicts\x18\x95\x01 \x03(\x0b\x32\x1f.swpatch.v1.StrategyGateVerdict\x12\x32\n\x0erollback_phase\x18\x96\x01 \x01(\x0b\x32\x19.swpatch.v1.StrategyPhase\x12\x0f\n\x06paused\x18\x97\x01 \x01(\x08\x12\x14\n\x0bstop_reason\x18\x98\x01 \x01(\t\x12\x0f\n\x06\x63\x61nary\x18\x99\x01 \x01(\r\x12\x16\n\rcanary_stages\x18\x9a\x01 \x01(\r\x12\x14\n\x0bhosts_total\x18\x9b\x01 \x01(\r\"\x80\x01\n\x13StrategyGateVerdict\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04gate\x18\x02 \x01(\t\x12\x0f\n\x07verdict\x18\x03 \x01(\t\x12\x10\n\x08\x65vidence\x18\x04 \x01(\t\x12\x10\n\x08stage_id\x18\x05 \x01(\r\"\x16\n\x14PauseStrategyRequest\"?\n\x15PauseStrategyResponse\x12&\n\x08strategy\x18\x01 \x01(\x0b\x32\x14.swpatch.v1.Strategy\"\x17\n\x15ResumeStrategyRequest\"@\n\x16ResumeStrategyResponse\x12&\n\x08strategy\x18\x01 \x01(\x0b\x32\x14.swpatch.v1.Strategy\"\xdd\x02\n\rStrategyPhase\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x0e\n\x06result\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0f\n\x07timeout\x18\x05 \x01(\r\x12.\n\nstart_date\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_date\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rcurrent_stage\x18\x08 \x01(\r\x12\x14\n\x0ctotal_stages\x18\t \x01(\r\x12\x15\n\rstop_at_stage\x18\n \x01(\r\x12\x1d\n\x15\x63ompletion_percentage\x18\x0b \x01(\r\x12\x12\n\ninprogress\x18\x0c \x01(\x08\x12)\n\x06stages\x18\r \x03(\x0b\x32\x19.swpatch.v1.StrategyStage\"\xb5\x02\n\rStrategyStage\x12\x10\n\x08stage_id\x18\x01 \x01(\r\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x0e\n\x06result\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x0f\n\x07timeout\x18\x06 \x01(\r\x12.\n\nstart_date\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_date\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x63urrent_step\x18\t \x01(\r\x12\x13\n\x0btotal_steps\x18\n \x01(\r\x12\x12\n\ninprogress\x18\x0b \x01(\x08\x12\'\n\x05steps\x18\x0c \x03(\x0b\x32\x18.swpatch.v1.StrategyStep\"\x8c\x02\n\x0cStrategyStep\x12\x0f\n\x07step_id\x18\x01 \x01(\r\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x65ntity_type\x18\x03 \x01(\t\x12\x14\n\x0c\x65ntity_names\x18\x04 \x03(\t\x12\x14\n\x0c\x65ntity_uuids\x18\x05 \x03(\t\x12\r\n\x05state\x18\x06 \x01(\t\x12\x0e\n\x06result\x18\x07 \x01(\t\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12\x0f\n\x07timeout\x18\t \x01(\r\x12.\n\nstart_date\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_date\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp*n\n\tApplyType\x12\x1a\n\x16\x41PPLY_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41PPLY_TYPE_SERIAL\x10\x01\x12\x17\n\x13\x41PPLY_TYPE_PARALLEL\x10\x02\x12\x15\n\x11\x41PPLY_TYPE_IGNORE\x10\x03*n\n\x0eInstanceAction\x12\x1f\n\x1bINSTANCE_ACTION_UNSPECIFIED\x10\x00\x12\x1b\n\x17INSTANCE_ACTION_MIGRATE\x10\x01\x12\x1e\n\x1aINSTANCE_ACTION_STOP_START\x10\x02*v\n\x11\x41larmRestrictions\x12\"\n\x1e\x41LARM_RESTRICTIONS_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41LARM_RESTRICTIONS_STRICT\x10\x01\x12\x1e\n\x1a\x41LARM_RESTRICTIONS_RELAXED\x10\x02\x32\xd5\x05\n\x14OrchestrationService\x12W\n\x0e\x43reateStrategy\x12!.swpatch.v1.CreateStrategyRequest\x1a\".swpatch.v1.CreateStrategyResponse\x12S\n\x0bGetStrategy\x12\x1e.swpatch.v1.GetStrategyRequest\x1a\x1f.swpatch.v1.GetStrategyResponse\"\x03\x90\x02\x01\x12T\n\rApplyStrategy\x12 .swpatch.v1.ApplyStrategyRequest\x1a!.swpatch.v1.ApplyStrategyResponse\x12T\n\rAbortStrategy\x12 .swpatch.v1.AbortStrategyRequest\x1a!.swpatch.v1.AbortStrategyResponse\x12W\n\x0e\x44\x65leteStrategy\x12!.swpatch.v1.DeleteStrategyRequest\x1a\".swpatch.v1.DeleteStrategyResponse\x12[\n\rWatchStrategy\x12 .swpatch.v1.WatchStrategyRequest\x1a!.swpatch.v1.WatchStrategyResponse\"\x03\x90\x02\x01\x30\x01\x12T\n\rPauseStrategy\x12 .swpatch.v1.PauseStrategyRequest\x1a!.swpatch.v1.PauseStrategyResponse\x12W\n\x0eResumeStrategy\x12!.swpatch.v1.ResumeStrategyRequest\x1a\".swpatch.v1.ResumeStrategyResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'swpatch.v1.orchestration_service_pb2', globals())
@@ -25,44 +25,54 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _ORCHESTRATIONSERVICE.methods_by_name['GetStrategy']._serialized_options = b'\220\002\001'
   _ORCHESTRATIONSERVICE.methods_by_name['WatchStrategy']._options = None
   _ORCHESTRATIONSERVICE.methods_by_name['WatchStrategy']._serialized_options = b'\220\002\001'
-  _APPLYTYPE._serialized_start=2498
-  _APPLYTYPE._serialized_end=2608
-  _INSTANCEACTION._serialized_start=2610
-  _INSTANCEACTION._serialized_end=2720
-  _ALARMRESTRICTIONS._serialized_start=2722
-  _ALARMRESTRICTIONS._serialized_end=2840
+  _APPLYTYPE._serialized_start=3370
+  _APPLYTYPE._serialized_end=3480
+  _INSTANCEACTION._serialized_start=3482
+  _INSTANCEACTION._serialized_end=3592
+  _ALARMRESTRICTIONS._serialized_start=3594
+  _ALARMRESTRICTIONS._serialized_end=3712
   _CREATESTRATEGYREQUEST._serialized_start=88
-  _CREATESTRATEGYREQUEST._serialized_end=529
-  _CREATESTRATEGYRESPONSE._serialized_start=531
-  _CREATESTRATEGYRESPONSE._serialized_end=595
-  _GETSTRATEGYREQUEST._serialized_start=597
-  _GETSTRATEGYREQUEST._serialized_end=617
-  _GETSTRATEGYRESPONSE._serialized_start=619
-  _GETSTRATEGYRESPONSE._serialized_end=680
-  _APPLYSTRATEGYREQUEST._serialized_start=682
-  _APPLYSTRATEGYREQUEST._serialized_end=740
-  _APPLYSTRATEGYRESPONSE._serialized_start=742
-  _APPLYSTRATEGYRESPONSE._serialized_end=805
-  _ABORTSTRATEGYREQUEST._serialized_start=807
-  _ABORTSTRATEGYREQUEST._serialized_end=865
-  _ABORTSTRATEGYRESPONSE._serialized_start=867
-  _ABORTSTRATEGYRESPONSE._serialized_end=930
-  _DELETESTRATEGYREQUEST._serialized_start=932
-  _DELETESTRATEGYREQUEST._serialized_end=970
-  _DELETESTRATEGYRESPONSE._serialized_start=972
-  _DELETESTRATEGYRESPONSE._serialized_end=996
-  _WATCHSTRATEGYREQUEST._serialized_start=998
-  _WATCHSTRATEGYREQUEST._serialized_end=1020
-  _WATCHSTRATEGYRESPONSE._serialized_start=1022
-  _WATCHSTRATEGYRESPONSE._serialized_end=1085
-  _STRATEGY._serialized_start=1088
-  _STRATEGY._serialized_end=1561
-  _STRATEGYPHASE._serialized_start=1564
-  _STRATEGYPHASE._serialized_end=1913
-  _STRATEGYSTAGE._serialized_start=1916
-  _STRATEGYSTAGE._serialized_end=2225
-  _STRATEGYSTEP._serialized_start=2228
-  _STRATEGYSTEP._serialized_end=2496
-  _ORCHESTRATIONSERVICE._serialized_start=2843
-  _ORCHESTRATIONSERVICE._serialized_end=3393
+  _CREATESTRATEGYREQUEST._serialized_end=681
+  _CREATESTRATEGYRESPONSE._serialized_start=683
+  _CREATESTRATEGYRESPONSE._serialized_end=747
+  _GETSTRATEGYREQUEST._serialized_start=749
+  _GETSTRATEGYREQUEST._serialized_end=769
+  _GETSTRATEGYRESPONSE._serialized_start=771
+  _GETSTRATEGYRESPONSE._serialized_end=832
+  _APPLYSTRATEGYREQUEST._serialized_start=834
+  _APPLYSTRATEGYREQUEST._serialized_end=892
+  _APPLYSTRATEGYRESPONSE._serialized_start=894
+  _APPLYSTRATEGYRESPONSE._serialized_end=957
+  _ABORTSTRATEGYREQUEST._serialized_start=959
+  _ABORTSTRATEGYREQUEST._serialized_end=1017
+  _ABORTSTRATEGYRESPONSE._serialized_start=1019
+  _ABORTSTRATEGYRESPONSE._serialized_end=1082
+  _DELETESTRATEGYREQUEST._serialized_start=1084
+  _DELETESTRATEGYREQUEST._serialized_end=1122
+  _DELETESTRATEGYRESPONSE._serialized_start=1124
+  _DELETESTRATEGYRESPONSE._serialized_end=1148
+  _WATCHSTRATEGYREQUEST._serialized_start=1150
+  _WATCHSTRATEGYREQUEST._serialized_end=1172
+  _WATCHSTRATEGYRESPONSE._serialized_start=1174
+  _WATCHSTRATEGYRESPONSE._serialized_end=1237
+  _STRATEGY._serialized_start=1240
+  _STRATEGY._serialized_end=2122
+  _STRATEGYGATEVERDICT._serialized_start=2125
+  _STRATEGYGATEVERDICT._serialized_end=2253
+  _PAUSESTRATEGYREQUEST._serialized_start=2255
+  _PAUSESTRATEGYREQUEST._serialized_end=2277
+  _PAUSESTRATEGYRESPONSE._serialized_start=2279
+  _PAUSESTRATEGYRESPONSE._serialized_end=2342
+  _RESUMESTRATEGYREQUEST._serialized_start=2344
+  _RESUMESTRATEGYREQUEST._serialized_end=2367
+  _RESUMESTRATEGYRESPONSE._serialized_start=2369
+  _RESUMESTRATEGYRESPONSE._serialized_end=2433
+  _STRATEGYPHASE._serialized_start=2436
+  _STRATEGYPHASE._serialized_end=2785
+  _STRATEGYSTAGE._serialized_start=2788
+  _STRATEGYSTAGE._serialized_end=3097
+  _STRATEGYSTEP._serialized_start=3100
+  _STRATEGYSTEP._serialized_end=3368
+  _ORCHESTRATIONSERVICE._serialized_start=3715
+  _ORCHESTRATIONSERVICE._serialized_end=4440
 # @@protoc_insertion_point(module_scope)
