@@ -20,13 +20,14 @@ export class AgentHealthBook {
 
   /**
    * Keeps the health a report carries. True when the report carries nothing else new (same
-   * packages, instances, reboot flag, state and reason, no install running): the caller then
-   * skips the host write.
+   * packages, instances, reboot flag, state and reason) and the host need not be written for
+   * another reason (`mustWrite`: an install runs, the host is in a patch's interim state): the
+   * caller then skips the host write.
    */
-  record(h: HostRecord, r: AgentReportInput, installRunning: boolean): boolean {
+  record(h: HostRecord, r: AgentReportInput, mustWrite: boolean): boolean {
     if (!r.health) return false;
     this.byHost.set(h.hostname, { ...r.health, detail: r.health.detail.slice(0, HEALTH_DETAIL_MAX) });
-    if (installRunning || r.state !== h.agentState || r.installReason !== h.installReason || r.requiresReboot !== h.requiresReboot) return false;
+    if (mustWrite || r.state !== h.agentState || r.installReason !== h.installReason || r.requiresReboot !== h.requiresReboot) return false;
     return JSON.stringify(r.packages) === JSON.stringify(h.installed) && JSON.stringify(r.instances) === JSON.stringify(h.instances);
   }
 

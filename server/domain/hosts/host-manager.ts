@@ -283,7 +283,7 @@ export class HostManager {
     const h = this.writer.latest(hostname);
     if (!h) return;
     const r = checkReport(input);
-    if (this.agentHealth.record(h, r, !!this.ops.runningOn(hostname))) return; // ROLLOUT: only a health check result
+    if (this.agentHealth.record(h, r, !!this.ops.runningOn(hostname) || this.o.patches.hostInInterim(hostname))) return; // ROLLOUT: only a health result
     const next: HostRecord = {
       ...h,
       installed: r.packages,
