@@ -248,6 +248,8 @@ export interface RolloutState extends RolloutOptions {
   acceptedFailures: number;
   /** An automatic stop asked for a rollback once the abort phase has run. */
   rollbackPending: boolean;
+  /** A failing verdict of the background gate, acted on at the next stage boundary. */
+  pendingGateFailure?: string;
   /** ISO time the apply started (the alarm gate looks at alarms raised since). */
   applyStartedAt: string;
   rollbackPhase: StrategyPhase;

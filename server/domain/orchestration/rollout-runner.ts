@@ -17,6 +17,9 @@ import type { StepContext, StepOutcome } from "./steps.js";
 import type { StrategyRunnerContext } from "./strategy-runner.js";
 import { stateEvent } from "./strategy-events.js";
 
+/** Reference seconds between background gate verdicts while a stage runs (at least). */
+export const BACKGROUND_GATE_S = 30;
+
 /** Gate verdicts a strategy keeps (the oldest are dropped beyond). */
 export const MAX_GATE_VERDICTS = 100;
 
@@ -97,6 +100,11 @@ export class RolloutRunner {
     const r = s.rollout;
     if (!r) return true;
     const phase = s.applyPhase;
+    if (r.pendingGateFailure) {
+      const reason = r.pendingGateFailure;
+      delete r.pendingGateFailure;
+      return this.stop(s, reason);
+    }
     if (rolloutActive(r) && phase.currentStage > 0) {
       const v = await this.gate(s, signal, phase.currentStage - 1, true);
       if (v.verdict === "fail") return this.stop(s, `health gate ${r.healthGate} failed after stage ${phase.currentStage - 1}: ${v.evidence}`);
@@ -110,6 +118,36 @@ export class RolloutRunner {
       return false;
     }
     return true;
+  }
+
+  /**
+   * The gate in the background while an apply stage runs: every audit interval (at least
+   * BACKGROUND_GATE_S reference seconds apart) a verdict; a fail is recorded and stops the strategy
+   * at the next stage boundary. Returns the function that ends it.
+   */
+  watchGate(s: Strategy, signal: AbortSignal): () => void {
+    const r = s.rollout;
+    if (!rolloutActive(r)) return () => undefined;
+    const ac = new AbortController();
+    const onAbort = () => ac.abort();
+    signal.addEventListener("abort", onAbort);
+    const every = this.c.ms(Math.max(this.c.auditIntervalS, BACKGROUND_GATE_S));
+    void (async () => {
+      while (!ac.signal.aborted) {
+        await this.c.port.sleep(every, ac.signal);
+        const stage = s.applyPhase.stages[s.applyPhase.currentStage];
+        if (ac.signal.aborted || s.state !== "applying" || !stage?.inprogress || r.pendingGateFailure) continue;
+        const v = await this.gate(s, ac.signal, stage.stageId, false);
+        if (v.verdict === "fail" && !ac.signal.aborted && !r.pendingGateFailure) {
+          r.pendingGateFailure = `health gate ${r.healthGate} failed during stage ${stage.stageId}: ${v.evidence}`;
+          await this.c.persist([]);
+        }
+      }
+    })().catch(() => undefined);
+    return () => {
+      signal.removeEventListener("abort", onAbort);
+      ac.abort();
+    };
   }
 
   /** Evaluates the gate now and records a verdict that is not a pass (and, with `recordPass`, a pass). */

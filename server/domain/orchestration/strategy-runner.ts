@@ -53,7 +53,12 @@ export class StrategyRunner {
       case "applying":
         if (s.abortRequested) return this.toAborting(s);
         if (s.applyPhase.inprogress && s.applyPhase.currentStage < s.applyPhase.stopAtStage) {
-          await this.runPhase(s, s.applyPhase, signal);
+          const stopGate = this.rollout.watchGate(s, signal); // ROLLOUT: the gate in the background
+          try {
+            await this.runPhase(s, s.applyPhase, signal);
+          } finally {
+            stopGate();
+          }
           return true;
         }
         return false;

@@ -328,6 +328,32 @@ describe("safer rollouts: the engine", () => {
     expect(orch.get().state).to.equal("aborted");
   });
 
+  it("the gate in the background: an alarm raised while a stage runs stops the strategy at the next boundary, even once cleared", async () => {
+    const cluster = new FakeCluster(workers(3));
+    let release!: () => void;
+    cluster.gates.set("compute-0", new Promise<void>((r) => (release = r)));
+    const started = new Promise<void>((r) => cluster.installStarted.set("compute-0", r));
+    const orch = new Orchestrator({ port: cluster, persistence: createMemoryStrategyPersistence(), timeScale: SCALE, auditIntervalS: 1 });
+    await orch.create({}, { healthGate: "both" });
+    await orch.idle();
+    await orch.apply();
+    await started;
+    cluster.snap.alarms.push({ uuid: "a1", alarmId: "100.114", entityInstanceId: "host=compute-0", severity: "major", mgmtAffecting: true, raisedAt: new Date() });
+    // Wait for the background verdict (every 30 reference seconds, scaled) while compute-0 still installs.
+    const ac = new AbortController();
+    for await (const x of orch.watch(ac.signal)) if (x?.rollout?.gateVerdicts.some((v) => v.verdict === "fail")) break;
+    ac.abort();
+    cluster.snap.alarms.length = 0;
+    release();
+    await orch.idle();
+    const s = orch.get();
+    expect(s.state).to.equal("aborted");
+    expect(s.rollout!.stopReason).to.equal(
+      "health gate both failed during stage 0: management-affecting alarm(s) raised since the strategy started: 100.114 (host=compute-0)",
+    );
+    expect(installs(cluster)).to.deep.equal(["compute-0"]);
+  });
+
   it("a restart during the rollback resumes it from the persisted state", async () => {
     const cluster = new RollbackCluster(workers(3));
     cluster.failInstall = new Set(["compute-1"]);
