@@ -250,7 +250,10 @@ export async function createVimRestServer(o: VimRestOptions): Promise<VimRestSer
     const action = rec.action;
     // ROLLOUT (issue 20): {"action": "pause"} and {"action": "resume"}.
     if (action === "pause" || action === "resume") {
-      const s = await audited(ctx, action, caller, () => (action === "pause" ? orch.pause() : orch.resume()), action);
+      const s = await audited(ctx, action, caller, () => (action === "pause" ? orch.pause() : orch.resume()), action).catch((e: unknown) => {
+        // Refused in this state: 500 with the reason, as the reference answers a refused apply/abort.
+        throw isDomainError(e) && e.kind === "failed-precondition" ? new HttpError(500, e.message) : e;
+      });
       send(ctx, 202, { strategy: strategyToReferenceJson(s) });
       return;
     }
