@@ -12,6 +12,7 @@ export function applyRejection(s: Strategy, stageId?: number): string | undefine
   const phase = s.applyPhase;
   if (s.buildPhase.result !== "success" || s.state.startsWith("build")) return s.buildPhase.reason || "build not complete";
   if (s.currentPhase === "abort" || s.state === "aborting") return "apply not supported during an abort";
+  if (s.state === "paused") return "strategy paused: resume it"; // ROLLOUT (issue 20)
   if (["success", "degraded", "failed", "timed-out", "aborted"].includes(phase.result) || (s.state !== "ready-to-apply" && s.state !== "applying")) {
     return "apply already completed";
   }

@@ -242,6 +242,7 @@ export class StrategyRunner {
       s.state = "rolled-back";
       await this.c.persist([stateEvent(old, "rolled-back", s.uuid, s.rollout?.stopReason ?? "")]);
     } else if (isApply) {
+      if (s.rollout) s.rollout.paused = false; // a pause asked for during the last stage has nothing left to stop
       s.state = "applied";
       await this.c.persist([stateEvent(old, "applied", s.uuid)]);
       await this.c.setAlarm(null);
