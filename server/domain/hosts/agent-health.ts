@@ -27,7 +27,8 @@ export class AgentHealthBook {
   record(h: HostRecord, r: AgentReportInput, mustWrite: boolean): boolean {
     if (!r.health) return false;
     this.byHost.set(h.hostname, { ...r.health, detail: r.health.detail.slice(0, HEALTH_DETAIL_MAX) });
-    if (mustWrite || r.state !== h.agentState || r.installReason !== h.installReason || r.requiresReboot !== h.requiresReboot) return false;
+    // Agents without a health check (configured: false) are written as before this existed.
+    if (mustWrite || !r.health.configured || r.state !== h.agentState || r.installReason !== h.installReason || r.requiresReboot !== h.requiresReboot) return false;
     return JSON.stringify(r.packages) === JSON.stringify(h.installed) && JSON.stringify(r.instances) === JSON.stringify(h.instances);
   }
 

@@ -52,5 +52,6 @@ describe("agent health check (issue 20)", () => {
     expect(book.record(h, report, true)).to.equal(false);
     expect(book.record(h, { ...report, requiresReboot: true }, false)).to.equal(false);
     expect(book.record(h, { ...report, health: undefined }, false)).to.equal(false);
+    expect(book.record(h, { ...report, health: { configured: false, healthy: true, detail: "" } }, false)).to.equal(false);
   });
 });
