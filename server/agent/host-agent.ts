@@ -30,6 +30,7 @@ import { existsInRoot, mkdirInRoot, rmInRoot, writeFileInRootAtomic } from "./ro
 import { converge, InstallInProgressError, isInstalling, recoverInterruptedInstall, runPatchScripts, type FetchPackageFn } from "./installer.js";
 import { rpmInitDb, rpmQueryAll, rpmUpgrade } from "./rpm.js";
 import { loadAgentState, saveAgentState, type AgentStateName, type PersistedAgentState } from "./state-file.js";
+import { HealthChecker, UNCONFIGURED_HEALTH, type HealthResult } from "./health-check.js";
 import { DEFAULT_BOOT_ID_FILE, readBootId, systemReboot, waitOrAbort, type RebootMode, type SystemRebootMode } from "./reboot.js";
 
 export const AGENT_VERSION = "0.1.0";
@@ -62,6 +63,8 @@ export interface HostAgentOptions {
   /** `--install`: the hello asks for one forced install; `onInstallDone` hears how it ended. */
   installRequest?: boolean;
   onInstallDone?: (result: { success: boolean; reason: string }) => void;
+  /** ROLLOUT (issue 20): `--health-check CMD` run after every install and every `intervalMs`. */
+  healthCheck?: { command: string; intervalMs: number };
 }
 
 export type MessageSink = (msg: ConnectRequest) => void;
@@ -87,6 +90,7 @@ export class HostAgent {
   private installAbort = new AbortController();
   private installTask: Promise<void> | undefined;
   private instances: Instance[];
+  private health: HealthChecker | undefined;
   fetch: FetchPackageFn | undefined;
 
   constructor(opts: HostAgentOptions) {
@@ -201,7 +205,20 @@ export class HostAgent {
       state: STATE_TO_PROTO[this.st.state],
       installReason: this.st.installReason,
       instances: this.instances.map((i) => ({ ...i })),
+      health: this.healthOf(this.health?.last ?? UNCONFIGURED_HEALTH),
     };
+  }
+
+  private healthOf(r: HealthResult): AgentReport["health"] {
+    return { configured: r.configured, healthy: r.healthy, detail: r.detail, checkedAt: r.checkedAt };
+  }
+
+  /** ROLLOUT: starts the health check (after `start()`); each result is reported. */
+  startHealthCheck(): void {
+    const hc = this.opts.healthCheck;
+    if (!hc || this.health) return;
+    this.health = new HealthChecker(hc.command, hc.intervalMs, { SWPATCH_HOST_ROOT: this.root, SWPATCH_HOSTNAME: this.hostname }, () => void this.sendReport());
+    this.health.start();
   }
 
   /** Attach the current stream's sink (undefined detaches). */
@@ -352,6 +369,8 @@ export class HostAgent {
     this.send({ message: { $case: "installResult", value: { operationId: opId, success: reason === undefined, rejected: false, reason: reason ?? "" } } }, true);
     this.installDone = true;
     this.opts.onInstallDone?.({ success: reason === undefined, reason: reason ?? "" });
+    // ROLLOUT: a health check after every install (reported when it ends).
+    void this.health?.check();
   }
 
   /** `--install`: set once the requested install has ended. */
@@ -436,6 +455,7 @@ export class HostAgent {
 
   /** Stop: abort a running install (it ends as failed "install aborted") and wait for it. */
   async close(): Promise<void> {
+    this.health?.stop();
     this.clearRejectTimer();
     this.installAbort.abort(new Error("agent stopping"));
     await this.installTask?.catch(() => {});

@@ -27,6 +27,7 @@ import { createLogger, type LogLevel } from "../lib/log.js";
 import { AGENT_TRANSPORT_OPTIONS, channelSecurity, describeTlsFailure, resolveAgentTransport, type AgentTransport } from "./agent-transport.js";
 import { createControllerChoice, runConnection } from "./connection.js";
 import { CredentialRefusedError, EXIT_CREDENTIAL_REFUSED, resolveCredentials } from "./credential.js";
+import { DEFAULT_HEALTH_INTERVAL_S } from "./health-check.js";
 import { HostAgent } from "./host-agent.js";
 import { DEFAULT_BOOT_ID_FILE, DEFAULT_REBOOT_COMMAND, DEFAULT_REBOOT_WAIT_MS, defaultRebootMode, type RebootMode } from "./reboot.js";
 
@@ -84,6 +85,10 @@ Optional:
                            (default /proc/sys/kernel/random/boot_id)
   --reboot-delay-ms MS     how long a simulated reboot takes (default 200)
   --log-level L            debug, info, warn, error or silent (default info); logs are JSON lines on stderr
+  --health-check CMD       a health check run with /bin/sh -c after every install and every
+                           --health-interval seconds (default 30); exit 0 is healthy; 10 s at most;
+                           reported to the controller (the strategy's --health-gate agents)
+  --health-interval S      seconds between health checks (default 30)
   -h, --help               show this help and exit
 
 SIGINT/SIGTERM close the streams and exit 0. Exit status 78: the controller refused the host's
@@ -114,6 +119,8 @@ export interface AgentConfig {
   rebootDelayMs: number;
   reboot: RebootMode;
   logLevel: LogLevel;
+  /** ROLLOUT (issue 20): --health-check / --health-interval. */
+  healthCheck?: { command: string; intervalMs: number };
 }
 
 /**
@@ -144,6 +151,9 @@ export const AGENT_OPTIONS = {
   "enroll-token-file": { type: "string" },
   simulate: { type: "string" },
   instances: { type: "string" },
+  // ROLLOUT (issue 20)
+  "health-check": { type: "string" },
+  "health-interval": { type: "string" },
   "reboot-delay-ms": { type: "string" },
   "reboot-mode": { type: "string" },
   "reboot-command": { type: "string" },
@@ -212,7 +222,20 @@ export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     rebootDelayMs,
     reboot,
     logLevel: (values["log-level"] as LogLevel | undefined) ?? "info",
+    ...healthCheckOf(values["health-check"], values["health-interval"]),
   };
+}
+
+/** ROLLOUT (issue 20): --health-check CMD [--health-interval S]. */
+function healthCheckOf(command: string | undefined, interval: string | undefined): { healthCheck?: { command: string; intervalMs: number } } {
+  if (command === undefined) {
+    if (interval !== undefined) throw new Error("--health-interval needs --health-check");
+    return {};
+  }
+  if (!command.trim()) throw new Error("--health-check must not be empty");
+  const s = interval === undefined ? DEFAULT_HEALTH_INTERVAL_S : Number(interval);
+  if (!Number.isFinite(s) || s < 0.1 || s > 86_400) throw new Error("--health-interval must be a number of seconds from 0.1 to 86400");
+  return { healthCheck: { command, intervalMs: Math.round(s * 1000) } };
 }
 
 /** A stable UUID-shaped id for a simulated instance. */
@@ -284,6 +307,7 @@ export async function main(argv: string[]): Promise<number> {
           state: "running",
         })),
         logger,
+        ...(cfg.healthCheck ? { healthCheck: cfg.healthCheck } : {}),
       }),
     );
   }
@@ -293,6 +317,7 @@ export async function main(argv: string[]): Promise<number> {
       await h.start();
       if (cfg.baseFeed) await h.provisionFromDir(cfg.baseFeed);
       else if (cfg.provision) await h.initRpmDb();
+      h.startHealthCheck();
     }),
   );
   logger.info("agent started", { hosts: hosts.length, controller: cfg.controller, tls: !!cfg.transport.tls, startMs: Date.now() - t0 });

@@ -3,7 +3,7 @@ import { WatchStrategyResponse, type OrchestrationServiceImplementation } from "
 import type { Strategy } from "../domain/orchestration/model.js";
 import type { Orchestrator } from "../domain/orchestration/orchestrator.js";
 import { SharedResponses } from "./shared-encoding.js";
-import { createOptionsFromRequest, rehearsalToProto, stageIdFromRequest, strategyToProto } from "./mappers/strategy.js";
+import { createOptionsFromRequest, rehearsalToProto, rolloutOptionsFromRequest, stageIdFromRequest, strategyToProto } from "./mappers/strategy.js";
 
 /**
  * OrchestrationService over the engine: `sw-manager patch-strategy` semantics. Errors are
@@ -20,7 +20,7 @@ export function createOrchestrationService(o: { orchestrator: Orchestrator }): O
   return {
     async createStrategy(req) {
       const options = createOptionsFromRequest(req);
-      return { strategy: strategyToProto(await orch.create(options)) };
+      return { strategy: strategyToProto(await orch.create(options, rolloutOptionsFromRequest(req))) };
     },
     async getStrategy() {
       return { strategy: strategyToProto(orch.get()) };
@@ -38,6 +38,13 @@ export function createOrchestrationService(o: { orchestrator: Orchestrator }): O
     async rehearseStrategy(req, context: CallContext) {
       const seed = req.seed === undefined ? undefined : Number(BigInt.asUintN(32, BigInt(req.seed)));
       return rehearsalToProto(await orch.rehearse({ failRate: req.failRate, runs: req.runs, signal: context.signal, ...(seed === undefined ? {} : { seed }) }));
+    },
+    // ROLLOUT (issue 20)
+    async pauseStrategy() {
+      return { strategy: strategyToProto(await orch.pause()) };
+    },
+    async resumeStrategy() {
+      return { strategy: strategyToProto(await orch.resume()) };
     },
     async *watchStrategy(_req, context: CallContext): AsyncIterable<WatchStrategyResponse> {
       for await (const s of orch.watch(context.signal)) yield s ? snapshots.get(s) : none;

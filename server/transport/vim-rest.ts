@@ -18,7 +18,7 @@
  */
 import { isDomainError } from "../domain/errors.js";
 import type { Orchestrator } from "../domain/orchestration/orchestrator.js";
-import type { PlanOptions, StrategyOptions } from "../domain/orchestration/model.js";
+import type { PlanOptions, RolloutOptions, StrategyOptions } from "../domain/orchestration/model.js";
 import { roleSatisfies, type Caller, type Role } from "../domain/auth/roles.js";
 import type { AuditRecord } from "../domain/auth/audit-log.js";
 import type { ExternalTokenVerifier } from "../domain/auth/external-token.js";
@@ -36,7 +36,7 @@ import { createHttpAudit } from "./http/audit.js";
 import { isLoopbackHost } from "./tls.js";
 
 /** What a request wants to do: its role and audit action. */
-export type VimRestAction = "read" | "create" | "delete" | "apply" | "abort" | "rehearse";
+export type VimRestAction = "read" | "create" | "delete" | "apply" | "abort" | "rehearse" | "pause" | "resume";
 
 /** Options of {@link createVimRestServer}. */
 export interface VimRestOptions {
@@ -74,6 +74,37 @@ export interface VimRestServer {
 const ROOT = "/api/orchestration";
 /** sw-patch is the reference path; sw-update is the seed document's alias (spec §0). */
 const TYPES = ["sw-patch", "sw-update"] as const;
+/** ROLLOUT (issue 20): the safer-rollout keys of the create body (snake_case, beside the reference's); the engine checks the values. */
+function parseRolloutBody(b: unknown): Partial<RolloutOptions> {
+  const r = b as Record<string, unknown>;
+  const str = (k: string): string => {
+    const v = r[k];
+    if (v === undefined || v === null) return "";
+    if (typeof v === "number") return String(v);
+    if (typeof v !== "string") throw new HttpError(400, `Invalid value for ${k}`);
+    return v;
+  };
+  const int = (k: string): number => {
+    const v = r[k];
+    if (v === undefined || v === null) return 0;
+    const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0) throw new HttpError(400, `Invalid value for ${k}`);
+    return n;
+  };
+  const hosts = r.canary_hosts;
+  if (hosts !== undefined && hosts !== null && (!Array.isArray(hosts) || hosts.some((h) => typeof h !== "string")))
+    throw new HttpError(400, "Invalid value for canary_hosts");
+  return {
+    maxFailures: str("max_failures"),
+    minExecuted: int("min_executed"),
+    canary: int("canary"),
+    canaryHosts: (hosts as string[] | undefined) ?? [],
+    soakSeconds: int("soak_seconds"),
+    healthGate: str("health_gate") as RolloutOptions["healthGate"],
+    onFailure: str("on_failure") as RolloutOptions["onFailure"],
+  };
+}
+
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** webob's HTTPConflict text: what the reference answers a refused delete with (409, no reason of its own). */
@@ -86,6 +117,9 @@ const ACTIONS: Record<VimRestAction, { rpc: string; role: Role }> = {
   apply: { rpc: "ApplyStrategy", role: "operator" },
   abort: { rpc: "AbortStrategy", role: "operator" },
   rehearse: { rpc: "RehearseStrategy", role: "operator" },
+  // ROLLOUT (issue 20)
+  pause: { rpc: "PauseStrategy", role: "operator" },
+  resume: { rpc: "ResumeStrategy", role: "operator" },
 };
 
 type Meta = { action: VimRestAction };
@@ -217,6 +251,15 @@ export async function createVimRestServer(o: VimRestOptions): Promise<VimRestSer
     if (!b || typeof b !== "object" || Array.isArray(b)) throw new HttpError(400, "request body must be a JSON object");
     const rec = b as Record<string, unknown>;
     const action = rec.action;
+    // ROLLOUT (issue 20): {"action": "pause"} and {"action": "resume"}.
+    if (action === "pause" || action === "resume") {
+      const s = await audited(ctx, action, caller, () => (action === "pause" ? orch.pause() : orch.resume()), action).catch((e: unknown) => {
+        // Refused in this state: 500 with the reason, as the reference answers a refused apply/abort.
+        throw isDomainError(e) && e.kind === "failed-precondition" ? new HttpError(500, e.message) : e;
+      });
+      send(ctx, 202, { strategy: strategyToReferenceJson(s) });
+      return;
+    }
     if (action !== "apply-all" && action !== "apply-stage" && action !== "abort" && action !== "abort-stage") {
       throw new HttpError(400, `Invalid value for action: ${JSON.stringify(action ?? null)}`);
     }
@@ -265,8 +308,9 @@ export async function createVimRestServer(o: VimRestOptions): Promise<VimRestSer
   routes.add(["POST"], `${ROOT}/:type/strategy`, { action: "create" }, async (ctx) => {
     typeOf(ctx);
     const caller = await guard(ctx, "create");
-    const options = parseCreateBody(await body(ctx));
-    const s = await audited(ctx, "create", caller, () => orch.create(options));
+    const raw = await body(ctx);
+    const options = parseCreateBody(raw);
+    const s = await audited(ctx, "create", caller, () => orch.create(options, parseRolloutBody(raw)));
     send(ctx, 200, { strategy: strategyToReferenceJson(s) });
   });
   routes.add(["DELETE"], `${ROOT}/:type/strategy`, { action: "delete" }, async (ctx) => {

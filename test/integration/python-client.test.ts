@@ -316,6 +316,7 @@ describe("Python client (clients/python, pip-installed in a venv) against a real
     expect(one("strategy_create")).to.deep.include({ state: "building", uuid: true });
     expect(error("strategy-exists")).to.deep.include({ exception: "AlreadyExistsError", method: "CreateStrategy", reason: "STRATEGY_EXISTS" });
     expect(error("strategy-abort-not-applying")).to.deep.include({ exception: "PreconditionError", method: "AbortStrategy", reason: "ABORT_REJECTED" });
+    expect(error("strategy-resume-not-paused")).to.deep.include({ exception: "PreconditionError", method: "ResumeStrategy", reason: "RESUME_REJECTED" });
   });
 
   it("orchestration: watch_strategy to ready-to-apply, apply stage 0 only, abort while paused, delete", () => {

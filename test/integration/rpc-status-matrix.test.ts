@@ -314,6 +314,8 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     [O + "DeleteStrategy"]: (c) => c.orchestration.deleteStrategy({}),
     [O + "WatchStrategy"]: (c) => first(c.orchestration.watchStrategy({})),
     [O + "RehearseStrategy"]: (c) => c.orchestration.rehearseStrategy({ failRate: 0, runs: 1 }),
+    [O + "PauseStrategy"]: (c) => c.orchestration.pauseStrategy({}),
+    [O + "ResumeStrategy"]: (c) => c.orchestration.resumeStrategy({}),
     [D + "CreateToken"]: (c) => c.admin.createToken({ role: "nobody" }),
     [D + "ListTokens"]: (c) => c.admin.listTokens({}),
     [D + "RevokeToken"]: (c) => c.admin.revokeToken({ id: "0000000000000000" }),
@@ -944,12 +946,21 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
   row(O + "AbortStrategy", "operator", "none yet", (c) => c.orchestration.abortStrategy({}), noStrategy);
   row(O + "DeleteStrategy", "operator", "none yet", (c) => c.orchestration.deleteStrategy({}), noStrategy);
   row(O + "RehearseStrategy", "operator", "none yet", (c) => c.orchestration.rehearseStrategy({ failRate: 0, runs: 1 }), noStrategy);
+  row(O + "PauseStrategy", "operator", "none yet", (c) => c.orchestration.pauseStrategy({}), noStrategy);
+  row(O + "ResumeStrategy", "operator", "none yet", (c) => c.orchestration.resumeStrategy({}), noStrategy);
   row(
     O + "CreateStrategy",
     "operator",
     "max parallel out of range",
     (c) => c.orchestration.createStrategy({ workerApplyType: ApplyType.APPLY_TYPE_PARALLEL, maxParallelWorkerHosts: 1 }),
     invalid(/^max_parallel_worker_hosts: must be between 2 and 100, got 1$/),
+  );
+  row(
+    O + "CreateStrategy",
+    "operator",
+    "a bad error budget",
+    (c) => c.orchestration.createStrategy({ maxFailures: "ten" }),
+    invalid(/^max_failures: must be a count N or a percentage P% \(0-100\), got "ten"$/, "INVALID_MAX_FAILURES"),
   );
   row(
     O + "CreateStrategy",
@@ -978,6 +989,20 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
   row(O + "GetStrategy", "reader", "the strategy", (c) => c.orchestration.getStrategy({}), ok());
   row(O + "WatchStrategy", "reader", "the current strategy", (c) => first(c.orchestration.watchStrategy({})), ok());
   row(O + "AbortStrategy", "operator", "nothing applying", (c) => c.orchestration.abortStrategy({}), precondition("apply not inprogress", "ABORT_REJECTED"));
+  row(
+    O + "PauseStrategy",
+    "operator",
+    "nothing applying",
+    (c) => c.orchestration.pauseStrategy({}),
+    precondition("pause not allowed while build-failed", "PAUSE_REJECTED"),
+  );
+  row(
+    O + "ResumeStrategy",
+    "operator",
+    "nothing paused",
+    (c) => c.orchestration.resumeStrategy({}),
+    precondition("resume not allowed while build-failed", "RESUME_REJECTED"),
+  );
   row(
     O + "ApplyStrategy",
     "operator",

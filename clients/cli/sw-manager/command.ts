@@ -21,7 +21,7 @@ export interface ActionContext {
 
 /** One `sw-manager patch-strategy <action>`: static metadata plus `run()` over the SDK. */
 export interface StrategyAction {
-  name: "create" | "delete" | "apply" | "abort" | "show" | "rehearse";
+  name: "create" | "delete" | "apply" | "abort" | "show" | "rehearse" | "pause" | "resume";
   summary: string;
   usage: string;
   /** Help text for the options (one per line). */

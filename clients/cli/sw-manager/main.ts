@@ -8,6 +8,7 @@ import { resolveTransport, TRANSPORT_OPTIONS, TransportProblem, type ResolvedTra
 import { ActionFailure, type ActionContext, type OptionSpec, type StrategyAction } from "./command.js";
 import { renderStrategy } from "./render/strategy-show.js";
 import { abortAction } from "./commands/patch-strategy/abort.js";
+import { pauseAction, resumeAction } from "./commands/patch-strategy/pause-resume.js";
 import { applyAction } from "./commands/patch-strategy/apply.js";
 import { createAction } from "./commands/patch-strategy/create.js";
 import { deleteAction } from "./commands/patch-strategy/delete.js";
@@ -15,7 +16,18 @@ import { showAction } from "./commands/patch-strategy/show.js";
 import { rehearseAction } from "./commands/patch-strategy/rehearse.js";
 
 /** The `patch-strategy` actions, in the reference's order. */
-export const ACTIONS: readonly StrategyAction[] = [createAction, deleteAction, applyAction, abortAction, showAction, rehearseAction];
+export const ACTIONS: readonly StrategyAction[] = [
+  createAction,
+  deleteAction,
+  applyAction,
+  abortAction,
+  showAction,
+  // PLAN (issue 20)
+  rehearseAction,
+  // ROLLOUT (issue 20)
+  pauseAction,
+  resumeAction,
+];
 
 /**
  * Global options. The controller and token are found as sw-patch finds them (`--endpoint`/
@@ -43,7 +55,7 @@ const GLOBAL_OPTIONS: OptionSpec = {
 
 export function mainHelp(): string {
   return (
-    "usage: sw-manager [--endpoint HOST:PORT] [--token TOKEN | --token-file PATH] [--format json] [--debug] patch-strategy {create,delete,apply,abort,show} ...\n\n" +
+    "usage: sw-manager [--endpoint HOST:PORT] [--token TOKEN | --token-file PATH] [--format json] [--debug] patch-strategy {create,delete,apply,abort,show,pause,resume} ...\n\n" +
     "Subcommands:\n  patch-strategy    Patch Strategy\n\n" +
     `  --endpoint HOST:PORT   controller gRPC endpoint (SWPATCH_ENDPOINT, default ${DEFAULT_ENDPOINT})\n` +
     "  --token TOKEN          bearer token (SWPATCH_TOKEN)\n" +
@@ -59,7 +71,7 @@ export function mainHelp(): string {
 }
 
 function groupHelp(): string {
-  let out = "usage: sw-manager patch-strategy {create,delete,apply,abort,show} ...\n\nPatch Strategy\n\n";
+  let out = "usage: sw-manager patch-strategy {create,delete,apply,abort,show,pause,resume} ...\n\nPatch Strategy\n\n";
   for (const a of ACTIONS) out += `  ${a.name.padEnd(8)}${a.summary}\n`;
   return out;
 }

@@ -685,6 +685,13 @@ class SwPatchClient:
         swift_apply_type: Choice = None,
         default_instance_action_apply_type: Choice = None,
         *,
+        max_failures: str = "",
+        min_executed: int = 0,
+        canary: int = 0,
+        canary_hosts: Sequence[str] = (),
+        soak_seconds: int = 0,
+        health_gate: str = "",
+        on_failure: str = "",
         timeout: Optional[float] = None,
     ) -> orch_pb.Strategy:
         """`sw-manager patch-strategy create`: the new strategy (state "building"; it builds in the
@@ -693,6 +700,9 @@ class SwPatchClient:
         Apply types are "serial", "parallel" or "ignore"; ``instance_action`` "migrate" or
         "stop-start"; ``alarm_restrictions`` "strict" or "relaxed"; enum ints are accepted too.
         None (and 0 for ``max_parallel_worker_hosts``) leaves the controller's default.
+        Safer rollouts (docs/orchestration.md): ``max_failures`` "N" or "P%", ``min_executed``,
+        ``canary`` N or ``canary_hosts``, ``soak_seconds``, ``health_gate`` "alarms", "agents" or
+        "both", ``on_failure`` "pause", "abort" or "rollback"; empty/0 leaves the default.
         AlreadyExistsError when a strategy exists."""
         req = orch_pb.CreateStrategyRequest(
             controller_apply_type=_choice(controller_apply_type, _APPLY_TYPES, "controller_apply_type"),
@@ -704,8 +714,33 @@ class SwPatchClient:
             swift_apply_type=_choice(swift_apply_type, _APPLY_TYPES, "swift_apply_type"),
             default_instance_action_apply_type=_choice(default_instance_action_apply_type, _APPLY_TYPES,
                                                        "default_instance_action_apply_type"),
+            max_failures=max_failures,
+            min_executed=min_executed,
+            canary=canary,
+            canary_hosts=list(canary_hosts),
+            soak_seconds=soak_seconds,
+            health_gate=health_gate,
+            on_failure=on_failure,
         )
         return self._unary("CreateStrategy", self._orch.CreateStrategy, req, timeout).strategy
+
+    def pause_strategy(self, *, timeout: Optional[float] = None) -> orch_pb.Strategy:
+        """`sw-manager patch-strategy pause`: stops at the next stage boundary (state "paused")."""
+        return self._unary("PauseStrategy", self._orch.PauseStrategy, orch_pb.PauseStrategyRequest(), timeout).strategy
+
+    def resume_strategy(self, *, timeout: Optional[float] = None) -> orch_pb.Strategy:
+        """`sw-manager patch-strategy resume`: carries on with a paused strategy."""
+        return self._unary("ResumeStrategy", self._orch.ResumeStrategy, orch_pb.ResumeStrategyRequest(), timeout).strategy
+
+    def rehearse_strategy(
+        self, fail_rate: float = 0.0, runs: int = 1, seed: Optional[int] = None, *, timeout: Optional[float] = None
+    ) -> orch_pb.RehearseStrategyResponse:
+        """`sw-manager patch-strategy rehearse`: runs the built strategy ``runs`` times against simulated
+        copies of the inventory (no real host is touched) and reports durations, failures and budget runs."""
+        req = orch_pb.RehearseStrategyRequest(fail_rate=fail_rate, runs=runs)
+        if seed is not None:
+            req.seed = seed
+        return self._unary("RehearseStrategy", self._orch.RehearseStrategy, req, timeout)
 
     def get_strategy(self, *, timeout: Optional[float] = None) -> orch_pb.Strategy:
         """`sw-manager patch-strategy show`: the strategy. StrategyNotFoundError when there is none."""

@@ -228,12 +228,13 @@ def orchestration_part(c):
     built = lambda s: s.state in ("ready-to-apply", "build-failed")  # noqa: E731
 
     # 1: apply the first stage only, then abort while it waits for the next apply.
-    created = c.create_strategy(controller_apply_type="serial", worker_apply_type="serial", alarm_restrictions="relaxed")
+    created = c.create_strategy(controller_apply_type="serial", worker_apply_type="serial", alarm_restrictions="relaxed", on_failure="abort")
     emit("strategy_create", state=created.state, uuid=bool(created.uuid))
     expect_error(lambda: c.create_strategy(), "strategy-exists")
     s, seen = wait_strategy(c, built)
     emit("strategy_built", seen=seen, **strategy_fields(s))
     expect_error(lambda: c.abort_strategy(), "strategy-abort-not-applying")
+    expect_error(lambda: c.resume_strategy(), "strategy-resume-not-paused")
     c.apply_strategy(stage_id=0)
     s, seen = wait_strategy(c, lambda s: s.state != "applying" or s.apply_phase.current_stage >= s.apply_phase.stop_at_stage)
     emit("strategy_stage0", seen=seen, **strategy_fields(s))

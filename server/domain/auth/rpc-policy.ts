@@ -68,6 +68,9 @@ export const RPC_POLICY: Readonly<Record<string, RpcRequirement>> = Object.freez
   "/swpatch.v1.OrchestrationService/WatchStrategy": "reader",
   // PLAN (issue 20): a rehearsal changes nothing, but runs the engine N times in the controller.
   "/swpatch.v1.OrchestrationService/RehearseStrategy": "operator",
+  // OrchestrationService, ROLLOUT (issue 20)
+  "/swpatch.v1.OrchestrationService/PauseStrategy": "operator",
+  "/swpatch.v1.OrchestrationService/ResumeStrategy": "operator",
   // AdminService: everything admin, reads included (token list, audit log).
   "/swpatch.v1.AdminService/CreateToken": "admin",
   "/swpatch.v1.AdminService/ListTokens": "admin",

@@ -66,6 +66,16 @@ export interface AgentReportInput {
   state: AgentStateName;
   installReason: string;
   instances: Instance[];
+  /** ROLLOUT (issue 20): the agent's health check (absent from agents that do not send one). */
+  health?: AgentHealthInput;
+}
+
+/** ROLLOUT (issue 20): an agent's health check result (`sw-patch-agent --health-check`). */
+export interface AgentHealthInput {
+  configured: boolean;
+  healthy: boolean;
+  detail: string;
+  checkedAt?: Date;
 }
 
 /** How an install ended, as the agent says. */

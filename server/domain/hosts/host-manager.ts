@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { AgentHealthBook } from "./agent-health.js";
 import { alreadyExists, invalidArgument, notFound } from "../errors.js";
 import type { EventLog, NewEvent } from "../events/event-log.js";
 import type { PatchManager } from "../patches/patch-manager.js";
@@ -44,6 +45,7 @@ const HOSTNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
  * its transaction commits; one install operation per host at a time.
  */
 export class HostManager {
+  readonly agentHealth = new AgentHealthBook(); // ROLLOUT (issue 20): the agents' health checks (agent-health.ts)
   private activeController = "controller-0";
   private readonly rejectTimers = new Map<string, NodeJS.Timeout>();
   private readonly uow: UnitOfWork;
@@ -275,6 +277,7 @@ export class HostManager {
     const h = this.writer.latest(hostname);
     if (!h) return;
     const r = checkReport(input);
+    if (this.agentHealth.record(h, r, !!this.ops.runningOn(hostname) || this.o.patches.hostInInterim(hostname))) return; // ROLLOUT: only a health result
     const next: HostRecord = {
       ...h,
       installed: r.packages,

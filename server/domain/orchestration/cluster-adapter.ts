@@ -87,7 +87,13 @@ export function createClusterAdapter(o: ClusterAdapterOptions): ClusterPort {
       while (Date.now() < until && hm.list().some((h) => !h.connected)) await delay(signal, 200);
     },
     async snapshot() {
-      const hosts = hm.list().map(toHostSnapshot);
+      const hosts = hm.list().map((h) => {
+        const snap = toHostSnapshot(h);
+        // ROLLOUT (issue 20): the agent's health check, for the agents gate.
+        const health = hm.agentHealth.get(h.hostname);
+        if (health) snap.health = { ...health };
+        return snap;
+      });
       const snap: ClusterSnapshot = {
         hosts,
         alarms: hm.listAlarms().map((a) => ({
@@ -161,6 +167,14 @@ export function createClusterAdapter(o: ClusterAdapterOptions): ClusterPort {
       if (!dst) throw new Error(`no unlocked worker can take the instances of ${src.hostname}`);
       await hm.instanceAction(src.hostname, "migrate-out", uuids, signal);
       await hm.instanceAction(dst.hostname, "migrate-in", uuids, signal);
+    },
+    // ROLLOUT (issue 20): a rollback's first step; patches already on their way out are skipped.
+    async removePatches(ids, signal) {
+      const todo = ids.filter((id) => {
+        const p = o.patches.all().find((x) => x.meta.id === id);
+        return p !== undefined && p.patchState !== "Available" && p.patchState !== "Partial-Remove";
+      });
+      if (todo.length > 0) await o.patches.remove(todo, {}, signal);
     },
     async disableHostServices() {},
     async enableHostServices() {},

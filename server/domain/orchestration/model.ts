@@ -24,9 +24,14 @@ export type StrategyState =
   | "aborting"
   | "abort-failed"
   | "abort-timeout"
-  | "aborted";
+  | "aborted"
+  // ROLLOUT (issue 20): safer rollouts.
+  | "paused"
+  | "rolling-back"
+  | "rolled-back"
+  | "rollback-failed";
 
-export type PhaseName = "build" | "apply" | "abort";
+export type PhaseName = "build" | "apply" | "abort" | "rollback";
 export type CurrentPhase = "initial" | PhaseName;
 export type ApplyTypeName = "serial" | "parallel" | "ignore";
 export type InstanceActionName = "migrate" | "stop-start";
@@ -48,9 +53,12 @@ export type StepName =
   | "start-instances"
   | "migrate-instances-from-host"
   | "disable-host-services"
-  | "enable-host-services";
+  | "enable-host-services"
+  // ROLLOUT (issue 20): the canary's soak and the rollback's patch removal.
+  | "soak"
+  | "remove-sw-patches";
 
-export type StageName = "sw-patch-query" | "sw-patch-controllers" | "sw-patch-storage-hosts" | "sw-patch-worker-hosts";
+export type StageName = "sw-patch-query" | "sw-patch-controllers" | "sw-patch-storage-hosts" | "sw-patch-worker-hosts" | "sw-patch-rollback";
 
 /** Step timeouts in seconds (§13); system-stabilize and wait-alarms-clear vary per use. */
 export const STEP_TIMEOUT_S: Readonly<Record<StepName, number>> = Object.freeze({
@@ -70,6 +78,8 @@ export const STEP_TIMEOUT_S: Readonly<Record<StepName, number>> = Object.freeze(
   "migrate-instances-from-host": 1800,
   "disable-host-services": 180,
   "enable-host-services": 180,
+  soak: 60,
+  "remove-sw-patches": 300,
 });
 
 /** An instance a step acts on, with the host it was on when the strategy was built. */
@@ -181,6 +191,8 @@ export interface Strategy extends StrategyOptions {
   windowState?: string;
   /** ISO time the next window opens while waiting for it, else "". */
   nextWindowStart?: string;
+  /** ROLLOUT (issue 20): error budget, canary, health gate, on-failure and rollback (rollout.ts). Absent in documents saved before. */
+  rollout?: RolloutState;
 }
 
 /** Create options of the plan feature (issue 20): maintenance windows. */
@@ -202,6 +214,70 @@ export const DEFAULT_OPTIONS: Readonly<StrategyOptions> = Object.freeze({
 });
 
 export const MIN_PARALLEL_WORKER_HOSTS = 2;
+
+// ------------------------------------------------------------------ ROLLOUT (issue 20)
+
+export type HealthGateName = "alarms" | "agents" | "both";
+export type OnFailureName = "pause" | "abort" | "rollback";
+
+/** The safer-rollout create options (docs/orchestration.md "Safer rollouts"). */
+export interface RolloutOptions {
+  /** "N" or "P%"; "" = 0 (the first failure stops the strategy). */
+  maxFailures: string;
+  /** No budget decision before this many hosts have finished. */
+  minExecuted: number;
+  /** The first N hosts in the strategy's order form the canary stage(s) (0: none). */
+  canary: number;
+  /** Or these hosts (by name). */
+  canaryHosts: string[];
+  /** Seconds (reference) the health gate must stay green after the canary. */
+  soakSeconds: number;
+  healthGate: HealthGateName;
+  onFailure: OnFailureName;
+}
+
+/** A health gate verdict the engine recorded (fail and inconclusive ones; the last pass too). */
+export interface GateVerdict {
+  /** ISO time. */
+  at: string;
+  gate: HealthGateName;
+  verdict: "pass" | "fail" | "inconclusive";
+  evidence: string;
+  /** The apply stage it was taken after (or during). */
+  stageId: number;
+}
+
+/** What the engine keeps about the safer rollout of a strategy (persisted with it). */
+export interface RolloutState extends RolloutOptions {
+  /** max(N, ceil(P% × hosts)) once built. */
+  failureBudget: number;
+  /** Hosts in the apply phase. */
+  hostsTotal: number;
+  /** Failures spent (never stops counting). */
+  failures: number;
+  /** Hosts finished (succeeded or failed). */
+  executed: number;
+  /** hostname → how its apply ended. */
+  hostOutcomes: Record<string, "success" | "failed">;
+  /** Apply stages that form the canary (0..canaryStages-1). */
+  canaryStages: number;
+  /** Patches the strategy rolls out (Partial-Apply at build): what a rollback removes. */
+  patchIds: string[];
+  gateVerdicts: GateVerdict[];
+  /** The strategy is paused or pausing (at the next stage boundary). */
+  paused: boolean;
+  /** Why the budget or the gate stopped the strategy ("" while not stopped). */
+  stopReason: string;
+  /** Failures already accepted by a resume (the budget stops again only on a new failure). */
+  acceptedFailures: number;
+  /** An automatic stop asked for a rollback once the abort phase has run. */
+  rollbackPending: boolean;
+  /** A failing verdict of the background gate, acted on at the next stage boundary. */
+  pendingGateFailure?: string;
+  /** ISO time the apply started (the alarm gate looks at alarms raised since). */
+  applyStartedAt: string;
+  rollbackPhase: StrategyPhase;
+}
 export const MAX_PARALLEL_WORKER_HOSTS = 100;
 
 /** Results that end a step, stage or phase. */
@@ -308,8 +384,10 @@ export function completionPercentage(phase: StrategyPhase): number {
 /** Recomputes the derived percentages in place. */
 export function refreshComputed(s: Strategy): void {
   for (const p of [s.buildPhase, s.applyPhase, s.abortPhase]) p.completionPercentage = completionPercentage(p);
+  if (s.rollout) s.rollout.rollbackPhase.completionPercentage = completionPercentage(s.rollout.rollbackPhase);
+  const rollback = s.rollout?.rollbackPhase ?? s.abortPhase;
   s.currentPhaseCompletionPercentage =
-    s.currentPhase === "initial" ? 0 : { build: s.buildPhase, apply: s.applyPhase, abort: s.abortPhase }[s.currentPhase].completionPercentage;
+    s.currentPhase === "initial" ? 0 : { build: s.buildPhase, apply: s.applyPhase, abort: s.abortPhase, rollback }[s.currentPhase].completionPercentage;
 }
 
 /** A deep copy safe to hand out (callers may not mutate engine state). */

@@ -3,7 +3,9 @@ import { isAbortError } from "abort-controller-x";
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from "../errors.js";
 import type { NewEvent } from "../events/event-log.js";
 import type { Logger } from "../../lib/log.js";
-import { cloneStrategy, newPhase, phaseTimeout, type PlanOptions, type Strategy, type StrategyOptions } from "./model.js";
+import { cloneStrategy, newPhase, phaseTimeout, type PlanOptions, type RolloutOptions, type Strategy, type StrategyOptions } from "./model.js";
+import { newRolloutState, normalizeRolloutOptions } from "./rollout-options.js";
+import { pauseRejection, pauseStrategy, resumeRejection, resumeStrategy } from "./pause.js";
 import type { StrategyPersistence } from "./persistence.js";
 import { freshBuildPhase, newStrategy, now } from "./phases.js";
 import { abortRejection, applyRejection, deleteRejection } from "./strategy-actions.js";
@@ -109,12 +111,14 @@ export class Orchestrator {
    * up later as `build-failed` (§3.1). ALREADY_EXISTS when one exists; INVALID_ARGUMENT for a
    * max-parallel-worker-hosts outside 2..100.
    */
-  async create(options: Partial<StrategyOptions> & PlanOptions = {}): Promise<Strategy> {
+  async create(options: Partial<StrategyOptions> & PlanOptions = {}, rollout: Partial<RolloutOptions> = {}): Promise<Strategy> {
     this.assertOpen();
     if (this.s) throw alreadyExists(ALREADY_EXISTS_MESSAGE, { reason: "STRATEGY_EXISTS" });
     const opts = normalizeOptions(options);
+    const ro = normalizeRolloutOptions(rollout);
     const windows = checkWindows(options.windows ?? [], options.windowTz, options.cutoffMinutes ?? 0);
     const s = newStrategy(randomUUID(), opts);
+    s.rollout = newRolloutState(ro);
     if (windows.specs.length > 0) Object.assign(s, { windows: windows.specs.map((w) => w.text), windowTz: windows.tz, cutoffMinutes: options.cutoffMinutes ?? 0 });
     this.s = s;
     await this.persist([stateEvent("", "building", s.uuid)]);
@@ -145,6 +149,7 @@ export class Orchestrator {
     phase.inprogress = true;
     phase.result = "inprogress";
     if (!phase.startDate) phase.startDate = now();
+    if (s.rollout && !s.rollout.applyStartedAt) s.rollout.applyStartedAt = now();
     s.currentPhase = "apply";
     s.state = "applying";
     await this.persist(old !== "applying" ? [stateEvent(old, "applying", s.uuid)] : []);
@@ -184,6 +189,37 @@ export class Orchestrator {
     s.state = "aborting";
     await this.persist([stateEvent(old, "aborting", s.uuid)]);
     await this.setAlarm("apply-aborting");
+    this.kick();
+    return cloneStrategy(s);
+  }
+
+  /**
+   * ROLLOUT (issue 20): pauses the apply at the next stage boundary (state `paused` once there; at
+   * once when no stage runs). FAILED_PRECONDITION unless applying.
+   */
+  async pause(): Promise<Strategy> {
+    this.assertOpen();
+    const s = this.require();
+    const rejected = pauseRejection(s);
+    if (rejected !== undefined) throw failedPrecondition(rejected, { reason: "PAUSE_REJECTED" });
+    const events = pauseStrategy(s);
+    await this.persist(events);
+    return cloneStrategy(s);
+  }
+
+  /**
+   * ROLLOUT: resumes a paused (or pausing) apply. After a stop by the budget, the failures so far
+   * are accepted (a new failure stops it again); after a failed step, its stage runs again from its
+   * first step. FAILED_PRECONDITION unless paused.
+   */
+  async resume(): Promise<Strategy> {
+    this.assertOpen();
+    const s = this.require();
+    const rejected = resumeRejection(s);
+    if (rejected !== undefined) throw failedPrecondition(rejected, { reason: "RESUME_REJECTED" });
+    const events = resumeStrategy(s);
+    await this.persist(events);
+    await this.setAlarm("apply-inprogress");
     this.kick();
     return cloneStrategy(s);
   }

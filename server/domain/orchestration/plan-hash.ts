@@ -126,7 +126,8 @@ const OPTION_FIELDS: readonly [string, string][] = [
 /** The canonical plan document the hash is taken over (before serialisation). */
 export function canonicalPlan(s: Strategy, basis: PlanBasis): Record<string, unknown> {
   const options: Record<string, unknown> = {};
-  const src = s as unknown as Record<string, unknown>;
+  // ROLLOUT's options live in the strategy's rollout block (rollout-options.ts).
+  const src = { ...(s.rollout ?? {}), ...s } as unknown as Record<string, unknown>;
   for (const [key, prop] of OPTION_FIELDS) {
     const v = src[prop];
     if (v !== undefined && v !== null) options[key] = v;

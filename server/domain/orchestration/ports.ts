@@ -42,6 +42,17 @@ export interface HostSnapshot {
   openstackCompute?: boolean;
   /** Storage replication group (§7.4); hosts of one group never share a parallel stage. */
   replicationGroup?: string;
+  /** ROLLOUT (issue 20): the agent's last health check (`sw-patch-agent --health-check`); absent when unknown. */
+  health?: HostHealth;
+}
+
+/** ROLLOUT (issue 20): a host agent's health check as last reported. */
+export interface HostHealth {
+  /** false when the agent has no `--health-check`. */
+  configured: boolean;
+  healthy: boolean;
+  detail: string;
+  checkedAt?: Date;
 }
 
 export interface AlarmSnapshot {
@@ -98,6 +109,8 @@ export interface ClusterPort {
   /** Disables / enables the compute services of `host` (OpenStack only; otherwise a no-op). */
   disableHostServices(host: string, signal: AbortSignal): Promise<void>;
   enableHostServices(host: string, signal: AbortSignal): Promise<void>;
+  /** ROLLOUT (issue 20): removes `patchIds` from the repository (a rollback); patches already removed are skipped. */
+  removePatches?(patchIds: readonly string[], signal: AbortSignal): Promise<void>;
   /** Raises the given orchestration alarm, clearing the others (null: clear all). Optional. */
   setOrchestrationAlarm?(alarm: OrchestrationAlarm): Promise<void>;
   /** Waits `ms` real milliseconds (already scaled by the engine); rejects with AbortError on abort. */

@@ -1,12 +1,8 @@
 /**
  * The error-budget decision the rehearsal (rehearse.ts) applies to the host outcomes of a simulated
- * run: has the budget run out after `failures` failed hosts of `executed` finished ones?
- *
- * TODO(ROLLOUT, issue 20): this is a stand-in with the issue's semantics (the budget is the number
- * of failures allowed; no decision before `minExecuted` hosts have finished). ROLLOUT's error-budget
- * module in server/domain/orchestration is the one truth: the merger replaces this body with a call
- * to it (and reads `failureBudget`/`minExecuted` from the strategy, as rehearse.ts does).
+ * run: the engine's own rule (error-budget.ts), so a rehearsal decides as the apply would.
  */
+import { budgetExhausted as engineBudgetExhausted } from "./error-budget.js";
 
 /** Inputs of {@link budgetExhausted}. */
 export interface BudgetInput {
@@ -22,5 +18,5 @@ export interface BudgetInput {
 
 /** True when the budget has run out (the strategy's --on-failure then acts). */
 export function budgetExhausted(i: BudgetInput): boolean {
-  return i.executed >= i.minExecuted && i.failures > i.budget;
+  return engineBudgetExhausted({ budget: i.budget, failures: i.failures, executed: i.executed, minExecuted: i.minExecuted });
 }

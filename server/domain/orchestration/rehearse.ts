@@ -5,6 +5,7 @@
  * error budget runs out and in which stage, and what --on-failure would then do. No real host is
  * touched: the copies live in memory and each run's strategy in its own in-memory persistence.
  */
+import { newRolloutState } from "./rollout-options.js";
 import { invalidArgument, failedPrecondition } from "../errors.js";
 import type { NewEvent } from "../events/event-log.js";
 import { cloneStrategy, newPhase, type Strategy } from "./model.js";
@@ -64,11 +65,6 @@ export const MAX_REHEARSAL_RUNS = 1000;
 /** Run-time fields (ROLLOUT's among them) a rehearsal copy starts without. */
 const RUNTIME_FIELDS = ["failures", "executed", "gateVerdicts", "rollbackPhase", "paused", "stopReason", "abortRequested", "windowState", "nextWindowStart"];
 
-function num(s: Strategy, key: string, dflt: number): number {
-  const v = (s as unknown as Record<string, unknown>)[key];
-  return typeof v === "number" && Number.isFinite(v) ? v : dflt;
-}
-
 /** The strategy as built, ready to apply, with no windows (a rehearsal does not wait for them). */
 function freshCopy(s: Strategy): Strategy {
   const c = cloneStrategy(s);
@@ -77,6 +73,11 @@ function freshCopy(s: Strategy): Strategy {
   delete c.windows;
   delete c.windowTz;
   delete c.cutoffMinutes;
+  // ROLLOUT's run-time state starts afresh; what the build decided (budget, canary stages, patches) stays.
+  if (c.rollout) {
+    const { failureBudget, hostsTotal, canaryStages, patchIds } = c.rollout;
+    c.rollout = { ...newRolloutState(c.rollout), failureBudget, hostsTotal, canaryStages, patchIds: [...patchIds] };
+  }
   const stages = c.applyPhase.stages.map((st) => ({
     ...st,
     currentStep: 0,
@@ -143,12 +144,10 @@ export async function rehearseStrategy(s: Strategy, snap: ClusterSnapshot, o: Re
     alarms: [],
     hosts: snap.hosts.map((h) => (stageOf.has(h.hostname) ? { ...structuredClone(h), patchCurrent: false, patchFailed: false, interim: false } : structuredClone(h))),
   };
-  const budget = num(s, "failureBudget", 0);
-  const minExecuted = num(s, "minExecuted", 0);
-  const onFailure =
-    typeof (s as unknown as Record<string, unknown>).onFailure === "string" && (s as unknown as { onFailure: string }).onFailure
-      ? (s as unknown as { onFailure: string }).onFailure
-      : "abort";
+  // ROLLOUT's options and budget (rollout-options.ts), computed at build.
+  const budget = s.rollout?.failureBudget ?? 0;
+  const minExecuted = s.rollout?.minExecuted ?? 0;
+  const onFailure: string = s.rollout?.onFailure ?? "abort";
   const durations: number[] = [];
   const outcomes = new Map<string, number>();
   const exhaustedAt = new Map<number, number>();

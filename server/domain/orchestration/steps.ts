@@ -22,6 +22,15 @@ export interface StepContext {
   now(): Date;
   /** Says what a running step waits for (shown as its reason until the step ends). */
   note?(reason: string): void;
+  /**
+   * ROLLOUT (issue 20): a host's install failed or timed out, or it did not come back after its
+   * reboot; true when the error budget absorbs it (the step goes on with the other hosts).
+   */
+  hostFailed?(host: string, reason: string): boolean;
+  /** ROLLOUT: with hostFailed, each host's install / unlock runs under its own timer of this many ms. */
+  hostTimeoutMs?: number;
+  /** ROLLOUT: runs the steps the safer rollout adds (soak, remove-sw-patches). */
+  rolloutStep?(step: StrategyStep): Promise<StepOutcome>;
 }
 
 /** Settle seconds after a swact request / reboot request, and AIO-SX lock wait (§9). */
@@ -59,6 +68,41 @@ function hostOf(snap: ClusterSnapshot, name: string): HostSnapshot | undefined {
 async function each(hosts: readonly string[], fn: (h: string) => Promise<void>): Promise<void> {
   const results = await Promise.allSettled(hosts.map(fn));
   for (const r of results) if (r.status === "rejected") throw r.reason;
+}
+
+/** ROLLOUT: runs `fn` for one host under ctx.hostTimeoutMs; resolves with an error message, or undefined when it went well. */
+async function perHost(ctx: StepContext, fn: (signal: AbortSignal) => Promise<string | undefined>, timeoutMessage: string): Promise<string | undefined> {
+  const ac = new AbortController();
+  const onAbort = () => ac.abort();
+  ctx.signal.addEventListener("abort", onAbort);
+  let timedOut = false;
+  const timer = setTimeout(() => ((timedOut = true), ac.abort()), Math.max(0, Math.min(ctx.hostTimeoutMs ?? 2_147_000_000, 2_147_000_000)));
+  try {
+    return await fn(ac.signal);
+  } catch (e) {
+    if (ctx.signal.aborted) throw e;
+    if (timedOut) return timeoutMessage;
+    rethrowAbort(e);
+    return (e as Error)?.message ?? String(e);
+  } finally {
+    clearTimeout(timer);
+    ctx.signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** ROLLOUT: sw-patch-hosts / unlock-hosts when the error budget absorbs host failures: every host runs to its end. */
+async function budgetedHosts(
+  ctx: StepContext,
+  hosts: readonly string[],
+  fn: (h: string, signal: AbortSignal) => Promise<string | undefined>,
+  what: string,
+): Promise<StepOutcome> {
+  const errors = await Promise.all(hosts.map((h) => perHost(ctx, (sig) => fn(h, sig), `${what} on host ${h} timed out`).then((e) => ({ h, e }))));
+  for (const { h, e } of errors) {
+    if (e !== undefined && !ctx.hostFailed!(h, e)) return failed(e);
+  }
+  const bad = errors.filter((x) => x.e !== undefined).map((x) => x.h);
+  return ok(bad.length ? `failed on host(s) ${bad.join(", ")} (within the failure budget)` : "");
 }
 
 /**
@@ -113,6 +157,17 @@ export async function runStep(step: StrategyStep, ctx: StepContext): Promise<Ste
       const snap = await port.snapshot(ctx.signal);
       if (missingHost(snap, step.hosts)) return failed("host no longer exists");
       const todo = step.hosts.filter((h) => !hostOf(snap, h)!.patchCurrent);
+      if (ctx.hostTimeoutMs !== undefined && ctx.hostFailed) {
+        return budgetedHosts(
+          ctx,
+          todo,
+          async (h, sig) => {
+            const r = await port.install(h, sig);
+            return r.success ? undefined : `software update failed to apply on host ${h}${r.reason ? `: ${r.reason}` : ""}`;
+          },
+          "software update",
+        );
+      }
       // host-install-async is requested host by host; the installs then run side by side.
       const runs = todo.map((h) =>
         port.install(h, ctx.signal).then(
@@ -125,7 +180,10 @@ export async function runStep(step: StrategyStep, ctx: StepContext): Promise<Ste
           rethrowAbort(e);
           return failed(`software update failed to apply on host ${h}: ${(e as Error)?.message ?? String(e)}`);
         }
-        if (!r!.success) return failed(`software update failed to apply on host ${h}`);
+        if (!r!.success) {
+          ctx.hostFailed?.(h, `software update failed to apply on host ${h}`);
+          return failed(`software update failed to apply on host ${h}`);
+        }
       }
       return ok();
     }
@@ -139,6 +197,17 @@ export async function runStep(step: StrategyStep, ctx: StepContext): Promise<Ste
     case "unlock-hosts": {
       const snap = await port.snapshot(ctx.signal);
       if (missingHost(snap, step.hosts)) return failed("host no longer exists");
+      if (ctx.hostTimeoutMs !== undefined && ctx.hostFailed) {
+        return budgetedHosts(
+          ctx,
+          step.hosts,
+          async (h, sig) => {
+            await port.unlock(h, sig);
+            return undefined;
+          },
+          "unlock (host did not come back)",
+        );
+      }
       try {
         await each(step.hosts, (h) => port.unlock(h, ctx.signal));
       } catch (e) {
@@ -176,6 +245,10 @@ export async function runStep(step: StrategyStep, ctx: StepContext): Promise<Ste
         return failed((e as Error).message ?? "");
       }
       return ok();
+    case "soak":
+    case "remove-sw-patches":
+      if (!ctx.rolloutStep) return failed(`${step.name} is not available`);
+      return ctx.rolloutStep(step);
   }
 }
 

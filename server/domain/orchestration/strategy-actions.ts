@@ -5,13 +5,14 @@
 import type { Strategy, StrategyState } from "./model.js";
 
 /** States in which a strategy may not be deleted without `force`. */
-export const RUNNING_STATES: ReadonlySet<StrategyState> = new Set(["building", "applying", "aborting"]);
+export const RUNNING_STATES: ReadonlySet<StrategyState> = new Set(["building", "applying", "aborting", "rolling-back"]);
 
 /** Why `apply` (all stages, or `stageId` only) is refused now; undefined when it is allowed. */
 export function applyRejection(s: Strategy, stageId?: number): string | undefined {
   const phase = s.applyPhase;
   if (s.buildPhase.result !== "success" || s.state.startsWith("build")) return s.buildPhase.reason || "build not complete";
   if (s.currentPhase === "abort" || s.state === "aborting") return "apply not supported during an abort";
+  if (s.state === "paused") return "strategy paused: resume it"; // ROLLOUT (issue 20)
   if (["success", "degraded", "failed", "timed-out", "aborted"].includes(phase.result) || (s.state !== "ready-to-apply" && s.state !== "applying")) {
     return "apply already completed";
   }
@@ -29,7 +30,7 @@ export function applyRejection(s: Strategy, stageId?: number): string | undefine
 /** Why `abort` (all, or only while `stageId` runs) is refused now; undefined when it is allowed. */
 export function abortRejection(s: Strategy, stageId?: number): string | undefined {
   const phase = s.applyPhase;
-  if (s.currentPhase !== "apply" || !["applying", "apply-failed", "apply-timeout"].includes(s.state)) {
+  if (s.currentPhase !== "apply" || !["applying", "apply-failed", "apply-timeout", "paused"].includes(s.state)) {
     return stageId === undefined ? "apply not inprogress" : `apply not inprogress for stage id ${stageId}`;
   }
   const running = s.state === "applying" && phase.currentStage < phase.stopAtStage;

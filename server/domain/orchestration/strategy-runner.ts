@@ -6,6 +6,8 @@
 import { failpointAsync } from "../../lib/failpoint.js";
 import type { NewEvent } from "../events/event-log.js";
 import { buildApplyStages } from "./builder.js";
+import { buildWithCanary } from "./canary.js";
+import { RolloutRunner, rolloutActive } from "./rollout-runner.js";
 import { isSuccess, newPhase, type Strategy, type StrategyPhase, type StrategyResult, type StrategyStep } from "./model.js";
 import { finishPhase, now, startAbortPhase } from "./phases.js";
 import type { ClusterPort, ClusterSnapshot, OrchestrationAlarm } from "./ports.js";
@@ -38,7 +40,11 @@ export interface StrategyRunnerContext {
  * propagates as AbortError and leaves the strategy where a restart resumes it.
  */
 export class StrategyRunner {
-  constructor(private readonly c: StrategyRunnerContext) {}
+  private readonly rollout: RolloutRunner;
+
+  constructor(private readonly c: StrategyRunnerContext) {
+    this.rollout = new RolloutRunner(c);
+  }
 
   /** Does the next piece of work on `s`; false when there is none. */
   async step(s: Strategy | undefined, signal: AbortSignal): Promise<boolean> {
@@ -50,7 +56,12 @@ export class StrategyRunner {
       case "applying":
         if (s.abortRequested) return this.toAborting(s);
         if (s.applyPhase.inprogress && s.applyPhase.currentStage < s.applyPhase.stopAtStage) {
-          await this.runPhase(s, s.applyPhase, signal);
+          const stopGate = this.rollout.watchGate(s, signal); // ROLLOUT: the gate in the background
+          try {
+            await this.runPhase(s, s.applyPhase, signal);
+          } finally {
+            stopGate();
+          }
           return true;
         }
         return false;
@@ -64,6 +75,10 @@ export class StrategyRunner {
           return true;
         }
         await this.runPhase(s, s.abortPhase, signal);
+        return true;
+      case "rolling-back":
+        if (!s.rollout) return false;
+        await this.runPhase(s, s.rollout.rollbackPhase, signal);
         return true;
       default:
         return false;
@@ -122,12 +137,13 @@ export class StrategyRunner {
     } else {
       const [alarmsSnap, patchesSnap, hostsSnap] = [snaps[0]!, snaps[1]!, snaps[2]!];
       const merged: ClusterSnapshot = { ...hostsSnap, alarms: alarmsSnap.alarms, patches: patchesSnap.patches };
-      const built = buildApplyStages(s, merged, this.c.extraIgnoredAlarms);
+      const built = s.rollout ? buildWithCanary(s, s.rollout, merged, this.c.extraIgnoredAlarms) : buildApplyStages(s, merged, this.c.extraIgnoredAlarms);
       s.singleController = merged.singleController;
       if (built.ok) {
         phase.result = "success";
         s.applyPhase = newPhase("apply", built.stages);
-        sealPlan(s, merged); // PLAN: plan hash
+        this.rollout.built(s, merged, (built as { canaryStages?: number }).canaryStages ?? 0);
+        sealPlan(s, merged); // PLAN: plan hash (after ROLLOUT's fields are set: they are part of it)
         s.state = "ready-to-apply";
       } else {
         phase.result = "failed";
@@ -150,6 +166,8 @@ export class StrategyRunner {
         return;
       }
       const stage = phase.stages[phase.currentStage]!;
+      // ROLLOUT: the gate and the budget before the stage's hosts start; a pause stops here.
+      if (isApply && !stage.inprogress && !(await this.rollout.boundary(s, signal))) return;
       // PLAN: a stage's hosts start only inside a maintenance window.
       if (isApply && !stage.inprogress && (await this.c.windowGate?.(s, signal))) return;
       const stageDeadline = Date.now() + this.c.ms(stage.timeout);
@@ -195,10 +213,15 @@ export class StrategyRunner {
         stage.endDate = now();
         finishPhase(phase, result, reason);
         const old = s.state;
-        if (isApply && !stopped) {
+        if (isApply && !stopped && rolloutActive(s.rollout)) {
+          await this.rollout.stop(s, reason, true);
+        } else if (isApply && !stopped) {
           s.state = result === "timed-out" ? "apply-timeout" : "apply-failed";
           await this.c.persist([stateEvent(old, s.state, s.uuid, reason)]);
           await this.c.setAlarm("apply-failed");
+        } else if (phase.name === "rollback") {
+          s.state = "rollback-failed";
+          await this.c.persist([stateEvent(old, s.state, s.uuid, reason)]);
         } else if (!isApply) {
           s.state = result === "timed-out" ? "abort-timeout" : "abort-failed";
           s.abortRequested = false;
@@ -211,17 +234,27 @@ export class StrategyRunner {
       stage.inprogress = false;
       stage.result = "success";
       stage.endDate = now();
+      if (isApply) this.rollout.stageDone(s, stage);
       phase.currentStage++;
       // After the last stage the phase result is saved together with this (one snapshot).
       if (phase.currentStage < phase.totalStages) await this.c.persist([]);
     }
     if (phase.currentStage < phase.totalStages) return; // paused after an apply-stage
+    // ROLLOUT: the gate and the budget after the last stage too.
+    if (isApply && !(await this.rollout.boundary(s, signal))) return;
     finishPhase(phase, "success", "");
     const old = s.state;
-    if (isApply) {
+    if (phase.name === "rollback") {
+      s.state = "rolled-back";
+      await this.c.persist([stateEvent(old, "rolled-back", s.uuid, s.rollout?.stopReason ?? "")]);
+    } else if (isApply) {
+      if (s.rollout) s.rollout.paused = false; // a pause asked for during the last stage has nothing left to stop
       s.state = "applied";
       await this.c.persist([stateEvent(old, "applied", s.uuid)]);
       await this.c.setAlarm(null);
+    } else if (await this.rollout.afterAbort(s)) {
+      s.abortRequested = false;
+      await this.c.persist([]);
     } else {
       s.state = "aborted";
       s.abortRequested = false;
@@ -234,7 +267,7 @@ export class StrategyRunner {
   private execute(s: Strategy, step: StrategyStep, signal: AbortSignal, stageDeadline: number, phaseDeadline: number): Promise<StepOutcome> {
     const backstop = Math.min(stageDeadline, phaseDeadline) - Date.now();
     // system-stabilize: timer expiry is success, so it runs on its own wait, bounded by the backstops only.
-    const own = step.name === "system-stabilize" ? Number.POSITIVE_INFINITY : this.c.ms(step.timeout);
+    const own = step.name === "system-stabilize" || this.rollout.perHostTimers(s, step) ? Number.POSITIVE_INFINITY : this.c.ms(step.timeout);
     const limit = Math.min(own, backstop);
     step.deadline = new Date(Date.now() + Math.min(this.c.ms(step.timeout), backstop)).toISOString();
     return withTimer(
@@ -254,6 +287,7 @@ export class StrategyRunner {
             step.reason = reason;
             void this.c.persist([]).catch(() => undefined);
           },
+          ...this.rollout.stepContext(s, step, sig),
         }),
       own > backstop ? "timeout" : "",
     );

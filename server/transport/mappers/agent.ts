@@ -61,6 +61,16 @@ export function fromProtoReport(r: AgentReport): AgentReportInput {
     state: agentStateName(r.state),
     installReason: r.installReason,
     instances: r.instances.map((i) => ({ uuid: i.uuid, name: i.name, state: i.state })),
+    ...(r.health
+      ? {
+          health: {
+            configured: r.health.configured,
+            healthy: r.health.healthy,
+            detail: r.health.detail,
+            ...(r.health.checkedAt ? { checkedAt: r.health.checkedAt } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -8,9 +8,15 @@ import {
   type StrategyPhase as ProtoPhase,
   type StrategyStage as ProtoStage,
   type StrategyStep as ProtoStep,
+  type StrategyGateVerdict as ProtoGateVerdict,
 } from "../../../clients/sdk/src/gen/swpatch/v1/orchestration_service.js";
 import { invalidArgument } from "../../domain/errors.js";
+import { DEFAULT_ROLLOUT, newRolloutState } from "../../domain/orchestration/rollout-options.js";
 import {
+  type GateVerdict,
+  type HealthGateName,
+  type OnFailureName,
+  type RolloutOptions,
   MAX_PARALLEL_WORKER_HOSTS,
   MIN_PARALLEL_WORKER_HOSTS,
   type ApplyTypeName,
@@ -91,6 +97,19 @@ export function createOptionsFromRequest(req: CreateStrategyRequest): Partial<St
   if (req.windowTz) out.windowTz = req.windowTz;
   if (req.cutoffMinutes) out.cutoffMinutes = req.cutoffMinutes;
   return out;
+}
+
+/** ROLLOUT (issue 20): the safer-rollout fields of a CreateStrategyRequest (checked by the engine). */
+export function rolloutOptionsFromRequest(req: CreateStrategyRequest): Partial<RolloutOptions> {
+  return {
+    maxFailures: req.maxFailures,
+    minExecuted: req.minExecuted,
+    canary: req.canary,
+    canaryHosts: [...req.canaryHosts],
+    soakSeconds: req.soakSeconds,
+    healthGate: req.healthGate as HealthGateName,
+    onFailure: req.onFailure as OnFailureName,
+  };
 }
 
 /** stage_id of Apply/AbortStrategyRequest: undefined, or a stage index. */
@@ -180,6 +199,7 @@ export function strategyToProto(s: Strategy): ProtoStrategy {
     applyPhase: phaseToProto(s.applyPhase),
     abortPhase: phaseToProto(s.abortPhase),
     ...planFieldsToProto(s),
+    ...rolloutToProto(s),
   };
 }
 
@@ -240,6 +260,76 @@ export function rehearsalToJson(r: RehearsalReport): Record<string, unknown> {
     on_failure: r.onFailure,
     on_failure_effect: r.onFailureEffect,
     outcomes: r.outcomes.map((x) => ({ state: x.state, runs: x.runs })),
+  };
+}
+
+// ROLLOUT (issue 20)
+function verdictToProto(v: GateVerdict): ProtoGateVerdict {
+  return { at: toDate(v.at), gate: v.gate, verdict: v.verdict, evidence: v.evidence, stageId: v.stageId };
+}
+
+type RolloutProtoFields = Pick<
+  ProtoStrategy,
+  | "maxFailures"
+  | "minExecuted"
+  | "failureBudget"
+  | "failures"
+  | "executed"
+  | "canary"
+  | "canaryHosts"
+  | "canaryStages"
+  | "hostsTotal"
+  | "soakSeconds"
+  | "healthGate"
+  | "onFailure"
+  | "gateVerdicts"
+  | "rollbackPhase"
+  | "paused"
+  | "stopReason"
+>;
+
+function rolloutToProto(s: Strategy): RolloutProtoFields {
+  const r = s.rollout ?? newRolloutState(DEFAULT_ROLLOUT);
+  return {
+    maxFailures: r.maxFailures,
+    minExecuted: r.minExecuted,
+    failureBudget: r.failureBudget,
+    failures: r.failures,
+    executed: r.executed,
+    canary: r.canary,
+    canaryHosts: [...r.canaryHosts],
+    canaryStages: r.canaryStages,
+    hostsTotal: r.hostsTotal,
+    soakSeconds: r.soakSeconds,
+    healthGate: r.healthGate,
+    onFailure: r.onFailure,
+    gateVerdicts: r.gateVerdicts.map(verdictToProto),
+    rollbackPhase: phaseToProto(r.rollbackPhase),
+    paused: r.paused,
+    stopReason: r.stopReason,
+  };
+}
+
+/** ROLLOUT: the new keys of the VIM strategy JSON (snake_case, beside the reference's hyphenated ones). */
+function rolloutJson(s: Strategy): Record<string, unknown> {
+  const r = s.rollout ?? newRolloutState(DEFAULT_ROLLOUT);
+  return {
+    max_failures: r.maxFailures,
+    min_executed: r.minExecuted,
+    failure_budget: r.failureBudget,
+    failures: r.failures,
+    executed: r.executed,
+    canary: r.canary,
+    canary_hosts: [...r.canaryHosts],
+    canary_stages: r.canaryStages,
+    hosts_total: r.hostsTotal,
+    soak_seconds: r.soakSeconds,
+    health_gate: r.healthGate,
+    on_failure: r.onFailure,
+    gate_verdicts: r.gateVerdicts.map((v) => ({ at: formatDateTime(v.at), gate: v.gate, verdict: v.verdict, evidence: v.evidence, stage_id: v.stageId })),
+    rollback_phase: phaseJson(r.rollbackPhase),
+    paused: r.paused,
+    stop_reason: r.stopReason,
   };
 }
 
@@ -323,6 +413,7 @@ export function strategyToReferenceJson(s: Strategy): Record<string, unknown> {
     "apply-phase": phaseJson(s.applyPhase),
     "abort-phase": phaseJson(s.abortPhase),
     ...planFieldsJson(s),
+    ...rolloutJson(s),
   };
 }
 

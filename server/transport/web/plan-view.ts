@@ -3,6 +3,7 @@
  * budget, canary, health-gate verdicts and rollback (ROLLOUT's fields, read by their names in
  * rollout-fields.md when the strategy has them; `rollout` is null when it has none).
  */
+import { rolloutActive } from "../../domain/orchestration/rollout-runner.js";
 import type { Strategy, StrategyPhase } from "../../domain/orchestration/model.js";
 
 /** A ROLLOUT gate verdict as the strategy may hold it. */
@@ -20,7 +21,8 @@ const num = (v: unknown): number | null => (typeof v === "number" && Number.isFi
 /** Plan and rollout blocks of the console's strategy view; `phase` maps a phase as views.ts does. */
 export function planView<P>(s: Strategy, phase: (p: StrategyPhase) => P) {
   const live = s.state === "applying" || (s.state as string) === "paused";
-  const r = s as unknown as Record<string, unknown>;
+  // ROLLOUT's state (rollout-runner.ts), shown when a safer-rollout option is in use.
+  const r = (rolloutActive(s.rollout) ? s.rollout : {}) as unknown as Record<string, unknown>;
   const plan = {
     planHash: s.planHash ?? "",
     windows: [...(s.windows ?? [])],
@@ -29,8 +31,7 @@ export function planView<P>(s: Strategy, phase: (p: StrategyPhase) => P) {
     windowState: live ? (s.windowState ?? "") : "",
     nextWindowStart: live ? (s.nextWindowStart ?? "") : "",
   };
-  const has = ["maxFailures", "failureBudget", "failures", "canaryHosts", "healthGate", "onFailure", "gateVerdicts", "rollbackPhase"].some((k) => r[k] !== undefined);
-  if (!has) return { plan, rollout: null };
+  if (!rolloutActive(s.rollout)) return { plan, rollout: null };
   const budget = num(r.failureBudget);
   const failures = num(r.failures) ?? 0;
   const verdicts = Array.isArray(r.gateVerdicts) ? (r.gateVerdicts as VerdictLike[]) : [];

@@ -90,8 +90,7 @@ const buildPhase = phase("build", {
   ],
 });
 
-const strategy: Strategy = {
-  ...Strategy.fromPartial({}),
+const strategy: Strategy = Strategy.fromPartial({
   uuid: "5435e049-7002-4403-acfb-7886f6da14af",
   name: "sw-patch",
   controllerApplyType: "serial",
@@ -107,7 +106,7 @@ const strategy: Strategy = {
   buildPhase,
   applyPhase: phase("apply"),
   abortPhase: phase("abort"),
-};
+});
 
 const SUMMARY = `Strategy Patch Strategy:
   strategy-uuid:                          5435e049-7002-4403-acfb-7886f6da14af
@@ -228,5 +227,40 @@ describe("sw-manager patch-strategy show layout (spec §2.5)", () => {
     expect(out).to.include("            step-name:                    sw-patch-hosts\n");
     expect(out).to.not.include("query-alarms");
     expect(out).to.include("            result:                       wait\n");
+  });
+
+  it("ROLLOUT: prints nothing new for a reference strategy, and the budget, canary, gate and rollback lines after the reference's for a safer one", () => {
+    expect(renderStrategy(strategy)).to.not.match(/max-failures|health-gate|on-failure/);
+    const safer = Strategy.fromPartial({
+      ...strategy,
+      state: "rolled-back",
+      currentPhase: "rollback",
+      maxFailures: "1",
+      failureBudget: 1,
+      failures: 2,
+      executed: 3,
+      hostsTotal: 4,
+      canaryHosts: ["compute-3"],
+      canaryStages: 1,
+      soakSeconds: 600,
+      healthGate: "agents",
+      onFailure: "rollback",
+      stopReason: "failure budget spent",
+      gateVerdicts: [{ at: new Date(2026, 11, 3, 10, 0, 0), gate: "agents", verdict: "fail", evidence: "compute-3: health check failing", stageId: 0 }],
+      rollbackPhase: { ...phase("rollback"), result: "success", reason: "" },
+    });
+    const out = renderStrategy(safer);
+    expect(
+      out.startsWith(
+        renderStrategy({ ...safer, maxFailures: "", canaryHosts: [], healthGate: "", onFailure: "", state: "applied", currentPhase: "apply" }).split(
+          "  current-phase:",
+        )[0]!,
+      ),
+    ).to.equal(true);
+    expect(out).to.include(fieldLine(2, "max-failures", "1") + fieldLine(2, "failure-budget", "2 of 1 spent, 0 left") + fieldLine(2, "hosts-finished", "3 of 4"));
+    expect(out).to.include(fieldLine(2, "canary-hosts", "['compute-3']") + fieldLine(2, "canary-stages", "1") + fieldLine(2, "soak", "600 seconds"));
+    expect(out).to.include(fieldLine(2, "health-gate", "agents") + fieldLine(2, "on-failure", "rollback") + fieldLine(2, "stop-reason", "failure budget spent"));
+    expect(out).to.include("  gate-verdicts:\n" + fieldLine(4, "2026-12-03 10:00:00 stage 0 agents", "fail: compute-3: health check failing"));
+    expect(out).to.include(fieldLine(2, "rollback-result", "success"));
   });
 });

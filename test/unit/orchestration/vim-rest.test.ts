@@ -80,6 +80,58 @@ describe("VIM REST API (spec §3)", () => {
     await orch.close();
   });
 
+  it("ROLLOUT: takes the safer-rollout keys on create, shows them beside the reference's, pauses and resumes", async () => {
+    const base = "/api/orchestration/sw-patch/strategy";
+    const bad = await request(rest.port, "POST", base, { ...CREATE, on_failure: "retry" });
+    expect(bad.status).to.equal(400);
+    expect(bad.body.faultstring).to.match(/^on_failure: must be pause, abort or rollback/);
+    const created = await request(rest.port, "POST", base, {
+      ...CREATE,
+      max_failures: "50%",
+      canary_hosts: ["compute-1"],
+      soak_seconds: 60,
+      health_gate: "both",
+      on_failure: "pause",
+    });
+    expect(created.status).to.equal(200);
+    expect(created.body.strategy).to.include({
+      "worker-apply-type": "parallel",
+      max_failures: "50%",
+      soak_seconds: 60,
+      health_gate: "both",
+      on_failure: "pause",
+      paused: false,
+      stop_reason: "",
+    });
+    expect(created.body.strategy.rollback_phase).to.include({ "phase-name": "rollback", "total-stages": 0 });
+    await orch.idle();
+    const built = (await request(rest.port, "GET", base)).body.strategy;
+    expect(built).to.include({ state: "ready-to-apply", failure_budget: 3, hosts_total: 6, canary_stages: 1 });
+    expect(built["apply-phase"].stages[0].steps.map((x: { "step-name": string }) => x["step-name"])).to.deep.equal([
+      "query-alarms",
+      "sw-patch-hosts",
+      "system-stabilize",
+      "soak",
+    ]);
+    const notApplying = await request(rest.port, "POST", `${base}/actions`, { action: "pause" });
+    expect(notApplying.status).to.equal(500);
+    expect(notApplying.body.faultstring).to.equal("pause not allowed while ready-to-apply");
+    cluster.gates.set("compute-1", gate.promise);
+    cluster.installStarted.set("compute-1", () => started.resolve());
+    expect((await request(rest.port, "POST", `${base}/actions`, { action: "apply-all" })).status).to.equal(202);
+    await started.promise;
+    const pausing = await request(rest.port, "POST", `${base}/actions`, { action: "pause" });
+    expect(pausing.status).to.equal(202);
+    expect(pausing.body.strategy).to.include({ state: "applying", paused: true });
+    gate.resolve();
+    await orch.idle();
+    expect((await request(rest.port, "GET", base)).body.strategy.state).to.equal("paused");
+    const resumed = await request(rest.port, "POST", `${base}/actions`, { action: "resume" });
+    expect(resumed.status).to.equal(202);
+    await orch.idle();
+    expect((await request(rest.port, "GET", base)).body.strategy).to.include({ state: "applied", paused: false, executed: 6, failures: 0 });
+  });
+
   for (const type of ["sw-patch", "sw-update"]) {
     it(`serves the strategy lifecycle under /api/orchestration/${type}/strategy`, async () => {
       const base = `/api/orchestration/${type}/strategy`;

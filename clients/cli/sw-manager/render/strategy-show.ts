@@ -1,5 +1,6 @@
 import type { Strategy, StrategyPhase, StrategyStage, StrategyStep } from "../../../sdk/src/gen/swpatch/v1/orchestration_service.js";
 import { safeBlock, safeText } from "../../render/safe-text.js";
+import { renderRollout } from "./rollout-show.js";
 
 /** Flags of `sw-manager patch-strategy show`. */
 export interface ShowOptions {
@@ -138,10 +139,11 @@ export function renderStrategy(s: Strategy, opts: ShowOptions = {}): string {
     if (s.windowState) out += fieldLine(2, "window-state", s.windowState);
   }
   if (opts.details || opts.active) {
-    for (const phase of [build, apply, abort]) {
+    // ROLLOUT (issue 20): the rollback phase after the reference's three.
+    for (const phase of [build, apply, abort, ...(s.rollbackPhase ? [s.rollbackPhase] : [])]) {
       if (opts.active ? phase.inprogress : phase.totalStages > 0) out += renderPhase(phase, !!opts.active && !opts.details);
     }
-    return out;
+    return out + renderRollout(s);
   }
   const response = "";
   switch (s.currentPhase) {
@@ -174,5 +176,5 @@ export function renderStrategy(s: Strategy, opts: ShowOptions = {}): string {
     default:
       break;
   }
-  return out;
+  return out + renderRollout(s);
 }

@@ -19,6 +19,7 @@ async function builtPlanHash(client: SwPatchClient, uuid: string, maxMs = 600_00
   }
   return "";
 }
+import { ROLLOUT_HELP, ROLLOUT_OPTIONS, ROLLOUT_USAGE, rolloutRequest, validateRollout } from "./rollout-flags.js";
 
 const APPLY: Record<string, ApplyType> = { serial: ApplyType.APPLY_TYPE_SERIAL, parallel: ApplyType.APPLY_TYPE_PARALLEL, ignore: ApplyType.APPLY_TYPE_IGNORE };
 
@@ -39,7 +40,8 @@ export const createAction: StrategyAction = {
     "patch-strategy create [--controller-apply-type {serial,ignore}] [--storage-apply-type {serial,parallel,ignore}] " +
     "[--worker-apply-type {serial,parallel,ignore}] [--max-parallel-worker-hosts {2..100}] " +
     "[--instance-action {stop-start,migrate}] [--alarm-restrictions {strict,relaxed}] " +
-    '[--window "DAYS HH:MM-HH:MM" ...] [--window-tz ZONE] [--cutoff MINUTES]',
+    '[--window "DAYS HH:MM-HH:MM" ...] [--window-tz ZONE] [--cutoff MINUTES]' +
+    ROLLOUT_USAGE,
   help: [
     "  --controller-apply-type {serial,ignore}           defaults to serial",
     "  --storage-apply-type {serial,parallel,ignore}     defaults to serial",
@@ -50,6 +52,7 @@ export const createAction: StrategyAction = {
     '  --window "DAYS HH:MM-HH:MM"                       hosts start only in these windows (repeatable; e.g. "Sat,Sun 02:00-06:00")',
     "  --window-tz ZONE                                  IANA time zone of the windows (default UTC)",
     "  --cutoff MINUTES                                  no host starts later than this before a window's end",
+    ...ROLLOUT_HELP,
   ].join("\n"),
   options: {
     "controller-apply-type": { type: "string" },
@@ -61,8 +64,11 @@ export const createAction: StrategyAction = {
     window: { type: "string", multiple: true },
     "window-tz": { type: "string" },
     cutoff: { type: "string" },
+    ...ROLLOUT_OPTIONS,
   },
   validate(values) {
+    const rollout = validateRollout(values);
+    if (rollout) return rollout;
     for (const [opt, choices] of Object.entries(CREATE_CHOICES)) {
       const v = values[opt];
       if (v !== undefined && !choices.includes(String(v))) {
@@ -95,6 +101,7 @@ export const createAction: StrategyAction = {
         windows: Array.isArray(values.window) ? values.window : [],
         windowTz: typeof values["window-tz"] === "string" ? values["window-tz"] : "",
         cutoffMinutes: values.cutoff === undefined ? 0 : Number(values.cutoff),
+        ...rolloutRequest(values),
       });
       if (!r.strategy) throw new ActionFailure("Strategy creation failed");
       printStrategy(r.strategy);

@@ -44,30 +44,44 @@ class ApplyStrategyResponse(_message.Message):
     def __init__(self, strategy: _Optional[_Union[Strategy, _Mapping]] = ...) -> None: ...
 
 class CreateStrategyRequest(_message.Message):
-    __slots__ = ["alarm_restrictions", "controller_apply_type", "cutoff_minutes", "default_instance_action_apply_type", "instance_action", "max_parallel_worker_hosts", "storage_apply_type", "swift_apply_type", "window_tz", "windows", "worker_apply_type"]
+    __slots__ = ["alarm_restrictions", "canary", "canary_hosts", "controller_apply_type", "cutoff_minutes", "default_instance_action_apply_type", "health_gate", "instance_action", "max_failures", "max_parallel_worker_hosts", "min_executed", "on_failure", "soak_seconds", "storage_apply_type", "swift_apply_type", "window_tz", "windows", "worker_apply_type"]
     ALARM_RESTRICTIONS_FIELD_NUMBER: _ClassVar[int]
+    CANARY_FIELD_NUMBER: _ClassVar[int]
+    CANARY_HOSTS_FIELD_NUMBER: _ClassVar[int]
     CONTROLLER_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
     CUTOFF_MINUTES_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_INSTANCE_ACTION_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_GATE_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_ACTION_FIELD_NUMBER: _ClassVar[int]
+    MAX_FAILURES_FIELD_NUMBER: _ClassVar[int]
     MAX_PARALLEL_WORKER_HOSTS_FIELD_NUMBER: _ClassVar[int]
+    MIN_EXECUTED_FIELD_NUMBER: _ClassVar[int]
+    ON_FAILURE_FIELD_NUMBER: _ClassVar[int]
+    SOAK_SECONDS_FIELD_NUMBER: _ClassVar[int]
     STORAGE_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
     SWIFT_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
     WINDOWS_FIELD_NUMBER: _ClassVar[int]
     WINDOW_TZ_FIELD_NUMBER: _ClassVar[int]
     WORKER_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
     alarm_restrictions: AlarmRestrictions
+    canary: int
+    canary_hosts: _containers.RepeatedScalarFieldContainer[str]
     controller_apply_type: ApplyType
     cutoff_minutes: int
     default_instance_action_apply_type: ApplyType
+    health_gate: str
     instance_action: InstanceAction
+    max_failures: str
     max_parallel_worker_hosts: int
+    min_executed: int
+    on_failure: str
+    soak_seconds: int
     storage_apply_type: ApplyType
     swift_apply_type: ApplyType
     window_tz: str
     windows: _containers.RepeatedScalarFieldContainer[str]
     worker_apply_type: ApplyType
-    def __init__(self, controller_apply_type: _Optional[_Union[ApplyType, str]] = ..., storage_apply_type: _Optional[_Union[ApplyType, str]] = ..., worker_apply_type: _Optional[_Union[ApplyType, str]] = ..., max_parallel_worker_hosts: _Optional[int] = ..., instance_action: _Optional[_Union[InstanceAction, str]] = ..., alarm_restrictions: _Optional[_Union[AlarmRestrictions, str]] = ..., swift_apply_type: _Optional[_Union[ApplyType, str]] = ..., default_instance_action_apply_type: _Optional[_Union[ApplyType, str]] = ..., windows: _Optional[_Iterable[str]] = ..., window_tz: _Optional[str] = ..., cutoff_minutes: _Optional[int] = ...) -> None: ...
+    def __init__(self, controller_apply_type: _Optional[_Union[ApplyType, str]] = ..., storage_apply_type: _Optional[_Union[ApplyType, str]] = ..., worker_apply_type: _Optional[_Union[ApplyType, str]] = ..., max_parallel_worker_hosts: _Optional[int] = ..., instance_action: _Optional[_Union[InstanceAction, str]] = ..., alarm_restrictions: _Optional[_Union[AlarmRestrictions, str]] = ..., swift_apply_type: _Optional[_Union[ApplyType, str]] = ..., default_instance_action_apply_type: _Optional[_Union[ApplyType, str]] = ..., windows: _Optional[_Iterable[str]] = ..., window_tz: _Optional[str] = ..., cutoff_minutes: _Optional[int] = ..., max_failures: _Optional[str] = ..., min_executed: _Optional[int] = ..., canary: _Optional[int] = ..., canary_hosts: _Optional[_Iterable[str]] = ..., soak_seconds: _Optional[int] = ..., health_gate: _Optional[str] = ..., on_failure: _Optional[str] = ...) -> None: ...
 
 class CreateStrategyResponse(_message.Message):
     __slots__ = ["strategy"]
@@ -90,6 +104,16 @@ class GetStrategyRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStrategyResponse(_message.Message):
+    __slots__ = ["strategy"]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    strategy: Strategy
+    def __init__(self, strategy: _Optional[_Union[Strategy, _Mapping]] = ...) -> None: ...
+
+class PauseStrategyRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class PauseStrategyResponse(_message.Message):
     __slots__ = ["strategy"]
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
     strategy: Strategy
@@ -159,22 +183,48 @@ class RehearseStrategyResponse(_message.Message):
     stages: int
     def __init__(self, runs: _Optional[int] = ..., fail_rate: _Optional[float] = ..., seed: _Optional[int] = ..., hosts: _Optional[int] = ..., stages: _Optional[int] = ..., mean_duration_seconds: _Optional[float] = ..., min_duration_seconds: _Optional[float] = ..., max_duration_seconds: _Optional[float] = ..., failures: _Optional[int] = ..., runs_with_failures: _Optional[int] = ..., failure_budget: _Optional[int] = ..., budget_exhausted_runs: _Optional[int] = ..., budget_exhausted_stages: _Optional[_Iterable[_Union[RehearseStageCount, _Mapping]]] = ..., on_failure: _Optional[str] = ..., on_failure_effect: _Optional[str] = ..., outcomes: _Optional[_Iterable[_Union[RehearseOutcomeCount, _Mapping]]] = ...) -> None: ...
 
+class ResumeStrategyRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class ResumeStrategyResponse(_message.Message):
+    __slots__ = ["strategy"]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    strategy: Strategy
+    def __init__(self, strategy: _Optional[_Union[Strategy, _Mapping]] = ...) -> None: ...
+
 class Strategy(_message.Message):
-    __slots__ = ["abort_phase", "alarm_restrictions", "apply_phase", "build_phase", "controller_apply_type", "current_phase", "current_phase_completion_percentage", "cutoff_minutes", "default_instance_action", "max_parallel_worker_hosts", "name", "next_window_start", "plan_hash", "state", "storage_apply_type", "swift_apply_type", "uuid", "window_state", "window_tz", "windows", "worker_apply_type"]
+    __slots__ = ["abort_phase", "alarm_restrictions", "apply_phase", "build_phase", "canary", "canary_hosts", "canary_stages", "controller_apply_type", "current_phase", "current_phase_completion_percentage", "cutoff_minutes", "default_instance_action", "executed", "failure_budget", "failures", "gate_verdicts", "health_gate", "hosts_total", "max_failures", "max_parallel_worker_hosts", "min_executed", "name", "next_window_start", "on_failure", "paused", "plan_hash", "rollback_phase", "soak_seconds", "state", "stop_reason", "storage_apply_type", "swift_apply_type", "uuid", "window_state", "window_tz", "windows", "worker_apply_type"]
     ABORT_PHASE_FIELD_NUMBER: _ClassVar[int]
     ALARM_RESTRICTIONS_FIELD_NUMBER: _ClassVar[int]
     APPLY_PHASE_FIELD_NUMBER: _ClassVar[int]
     BUILD_PHASE_FIELD_NUMBER: _ClassVar[int]
+    CANARY_FIELD_NUMBER: _ClassVar[int]
+    CANARY_HOSTS_FIELD_NUMBER: _ClassVar[int]
+    CANARY_STAGES_FIELD_NUMBER: _ClassVar[int]
     CONTROLLER_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
     CURRENT_PHASE_COMPLETION_PERCENTAGE_FIELD_NUMBER: _ClassVar[int]
     CURRENT_PHASE_FIELD_NUMBER: _ClassVar[int]
     CUTOFF_MINUTES_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_INSTANCE_ACTION_FIELD_NUMBER: _ClassVar[int]
+    EXECUTED_FIELD_NUMBER: _ClassVar[int]
+    FAILURES_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    GATE_VERDICTS_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_GATE_FIELD_NUMBER: _ClassVar[int]
+    HOSTS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    MAX_FAILURES_FIELD_NUMBER: _ClassVar[int]
     MAX_PARALLEL_WORKER_HOSTS_FIELD_NUMBER: _ClassVar[int]
+    MIN_EXECUTED_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     NEXT_WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    ON_FAILURE_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
     PLAN_HASH_FIELD_NUMBER: _ClassVar[int]
+    ROLLBACK_PHASE_FIELD_NUMBER: _ClassVar[int]
+    SOAK_SECONDS_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    STOP_REASON_FIELD_NUMBER: _ClassVar[int]
     STORAGE_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
     SWIFT_APPLY_TYPE_FIELD_NUMBER: _ClassVar[int]
     UUID_FIELD_NUMBER: _ClassVar[int]
@@ -186,16 +236,32 @@ class Strategy(_message.Message):
     alarm_restrictions: str
     apply_phase: StrategyPhase
     build_phase: StrategyPhase
+    canary: int
+    canary_hosts: _containers.RepeatedScalarFieldContainer[str]
+    canary_stages: int
     controller_apply_type: str
     current_phase: str
     current_phase_completion_percentage: int
     cutoff_minutes: int
     default_instance_action: str
+    executed: int
+    failure_budget: int
+    failures: int
+    gate_verdicts: _containers.RepeatedCompositeFieldContainer[StrategyGateVerdict]
+    health_gate: str
+    hosts_total: int
+    max_failures: str
     max_parallel_worker_hosts: int
+    min_executed: int
     name: str
     next_window_start: _timestamp_pb2.Timestamp
+    on_failure: str
+    paused: bool
     plan_hash: str
+    rollback_phase: StrategyPhase
+    soak_seconds: int
     state: str
+    stop_reason: str
     storage_apply_type: str
     swift_apply_type: str
     uuid: str
@@ -203,7 +269,21 @@ class Strategy(_message.Message):
     window_tz: str
     windows: _containers.RepeatedScalarFieldContainer[str]
     worker_apply_type: str
-    def __init__(self, uuid: _Optional[str] = ..., name: _Optional[str] = ..., controller_apply_type: _Optional[str] = ..., storage_apply_type: _Optional[str] = ..., worker_apply_type: _Optional[str] = ..., max_parallel_worker_hosts: _Optional[int] = ..., default_instance_action: _Optional[str] = ..., alarm_restrictions: _Optional[str] = ..., state: _Optional[str] = ..., current_phase: _Optional[str] = ..., current_phase_completion_percentage: _Optional[int] = ..., build_phase: _Optional[_Union[StrategyPhase, _Mapping]] = ..., apply_phase: _Optional[_Union[StrategyPhase, _Mapping]] = ..., abort_phase: _Optional[_Union[StrategyPhase, _Mapping]] = ..., swift_apply_type: _Optional[str] = ..., plan_hash: _Optional[str] = ..., windows: _Optional[_Iterable[str]] = ..., window_tz: _Optional[str] = ..., cutoff_minutes: _Optional[int] = ..., window_state: _Optional[str] = ..., next_window_start: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, uuid: _Optional[str] = ..., name: _Optional[str] = ..., controller_apply_type: _Optional[str] = ..., storage_apply_type: _Optional[str] = ..., worker_apply_type: _Optional[str] = ..., max_parallel_worker_hosts: _Optional[int] = ..., default_instance_action: _Optional[str] = ..., alarm_restrictions: _Optional[str] = ..., state: _Optional[str] = ..., current_phase: _Optional[str] = ..., current_phase_completion_percentage: _Optional[int] = ..., build_phase: _Optional[_Union[StrategyPhase, _Mapping]] = ..., apply_phase: _Optional[_Union[StrategyPhase, _Mapping]] = ..., abort_phase: _Optional[_Union[StrategyPhase, _Mapping]] = ..., swift_apply_type: _Optional[str] = ..., plan_hash: _Optional[str] = ..., windows: _Optional[_Iterable[str]] = ..., window_tz: _Optional[str] = ..., cutoff_minutes: _Optional[int] = ..., window_state: _Optional[str] = ..., next_window_start: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., max_failures: _Optional[str] = ..., min_executed: _Optional[int] = ..., failure_budget: _Optional[int] = ..., failures: _Optional[int] = ..., executed: _Optional[int] = ..., canary_hosts: _Optional[_Iterable[str]] = ..., soak_seconds: _Optional[int] = ..., health_gate: _Optional[str] = ..., on_failure: _Optional[str] = ..., gate_verdicts: _Optional[_Iterable[_Union[StrategyGateVerdict, _Mapping]]] = ..., rollback_phase: _Optional[_Union[StrategyPhase, _Mapping]] = ..., paused: bool = ..., stop_reason: _Optional[str] = ..., canary: _Optional[int] = ..., canary_stages: _Optional[int] = ..., hosts_total: _Optional[int] = ...) -> None: ...
+
+class StrategyGateVerdict(_message.Message):
+    __slots__ = ["at", "evidence", "gate", "stage_id", "verdict"]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    GATE_FIELD_NUMBER: _ClassVar[int]
+    STAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    at: _timestamp_pb2.Timestamp
+    evidence: str
+    gate: str
+    stage_id: int
+    verdict: str
+    def __init__(self, at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., gate: _Optional[str] = ..., verdict: _Optional[str] = ..., evidence: _Optional[str] = ..., stage_id: _Optional[int] = ...) -> None: ...
 
 class StrategyPhase(_message.Message):
     __slots__ = ["completion_percentage", "current_stage", "end_date", "inprogress", "name", "reason", "result", "stages", "start_date", "state", "stop_at_stage", "timeout", "total_stages"]

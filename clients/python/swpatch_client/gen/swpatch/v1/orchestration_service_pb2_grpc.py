@@ -50,6 +50,16 @@ class OrchestrationServiceStub(object):
                 request_serializer=swpatch_dot_v1_dot_orchestration__service__pb2.RehearseStrategyRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_orchestration__service__pb2.RehearseStrategyResponse.FromString,
                 )
+        self.PauseStrategy = channel.unary_unary(
+                '/swpatch.v1.OrchestrationService/PauseStrategy',
+                request_serializer=swpatch_dot_v1_dot_orchestration__service__pb2.PauseStrategyRequest.SerializeToString,
+                response_deserializer=swpatch_dot_v1_dot_orchestration__service__pb2.PauseStrategyResponse.FromString,
+                )
+        self.ResumeStrategy = channel.unary_unary(
+                '/swpatch.v1.OrchestrationService/ResumeStrategy',
+                request_serializer=swpatch_dot_v1_dot_orchestration__service__pb2.ResumeStrategyRequest.SerializeToString,
+                response_deserializer=swpatch_dot_v1_dot_orchestration__service__pb2.ResumeStrategyResponse.FromString,
+                )
 
 
 class OrchestrationServiceServicer(object):
@@ -101,6 +111,19 @@ class OrchestrationServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PauseStrategy(self, request, context):
+        """ROLLOUT (issue 20): pause at the next stage boundary; resume a paused strategy.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeStrategy(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrchestrationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -138,6 +161,16 @@ def add_OrchestrationServiceServicer_to_server(servicer, server):
                     servicer.RehearseStrategy,
                     request_deserializer=swpatch_dot_v1_dot_orchestration__service__pb2.RehearseStrategyRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_orchestration__service__pb2.RehearseStrategyResponse.SerializeToString,
+            ),
+            'PauseStrategy': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseStrategy,
+                    request_deserializer=swpatch_dot_v1_dot_orchestration__service__pb2.PauseStrategyRequest.FromString,
+                    response_serializer=swpatch_dot_v1_dot_orchestration__service__pb2.PauseStrategyResponse.SerializeToString,
+            ),
+            'ResumeStrategy': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeStrategy,
+                    request_deserializer=swpatch_dot_v1_dot_orchestration__service__pb2.ResumeStrategyRequest.FromString,
+                    response_serializer=swpatch_dot_v1_dot_orchestration__service__pb2.ResumeStrategyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -266,5 +299,39 @@ class OrchestrationService(object):
         return grpc.experimental.unary_unary(request, target, '/swpatch.v1.OrchestrationService/RehearseStrategy',
             swpatch_dot_v1_dot_orchestration__service__pb2.RehearseStrategyRequest.SerializeToString,
             swpatch_dot_v1_dot_orchestration__service__pb2.RehearseStrategyResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def PauseStrategy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.OrchestrationService/PauseStrategy',
+            swpatch_dot_v1_dot_orchestration__service__pb2.PauseStrategyRequest.SerializeToString,
+            swpatch_dot_v1_dot_orchestration__service__pb2.PauseStrategyResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ResumeStrategy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.OrchestrationService/ResumeStrategy',
+            swpatch_dot_v1_dot_orchestration__service__pb2.ResumeStrategyRequest.SerializeToString,
+            swpatch_dot_v1_dot_orchestration__service__pb2.ResumeStrategyResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

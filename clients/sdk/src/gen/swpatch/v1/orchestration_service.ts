@@ -152,6 +152,16 @@ export interface CreateStrategyRequest {
   windowTz: string;
   /** No host starts later than this many minutes before its window's end. */
   cutoffMinutes: number;
+  /** ROLLOUT (issue 20): safer rollouts (docs/orchestration.md "Safer rollouts"). */
+  maxFailures: string;
+  minExecuted: number;
+  canary: number;
+  canaryHosts: string[];
+  soakSeconds: number;
+  /** "alarms" | "agents" | "both"; "" = alarms */
+  healthGate: string;
+  /** "pause" | "abort" | "rollback"; "" = abort */
+  onFailure: string;
 }
 
 export interface CreateStrategyResponse {
@@ -229,7 +239,57 @@ export interface Strategy {
   cutoffMinutes: number;
   /** e.g. "waiting for window Sat 02:00 UTC" or "in window until 06:00 UTC"; "" without windows. */
   windowState: string;
-  nextWindowStart: Date | undefined;
+  nextWindowStart:
+    | Date
+    | undefined;
+  /** ROLLOUT (issue 20). States beside the reference's: "paused", "rolling-back", "rolled-back", "rollback-failed". */
+  maxFailures: string;
+  minExecuted: number;
+  /** computed at build: max(N, ceil(P% x hosts)) */
+  failureBudget: number;
+  /** spent */
+  failures: number;
+  /** hosts finished */
+  executed: number;
+  canaryHosts: string[];
+  soakSeconds: number;
+  healthGate: string;
+  onFailure: string;
+  gateVerdicts: StrategyGateVerdict[];
+  rollbackPhase: StrategyPhase | undefined;
+  paused: boolean;
+  /** why the budget, the gate or a failed step stopped it */
+  stopReason: string;
+  /** --canary N as given */
+  canary: number;
+  /** apply stages 0..canary_stages-1 are the canary */
+  canaryStages: number;
+  /** hosts in the apply phase */
+  hostsTotal: number;
+}
+
+/** ROLLOUT (issue 20): a health gate verdict with its evidence. */
+export interface StrategyGateVerdict {
+  at: Date | undefined;
+  gate: string;
+  /** "pass" | "fail" | "inconclusive" */
+  verdict: string;
+  evidence: string;
+  stageId: number;
+}
+
+export interface PauseStrategyRequest {
+}
+
+export interface PauseStrategyResponse {
+  strategy: Strategy | undefined;
+}
+
+export interface ResumeStrategyRequest {
+}
+
+export interface ResumeStrategyResponse {
+  strategy: Strategy | undefined;
 }
 
 export interface StrategyPhase {
@@ -334,6 +394,13 @@ function createBaseCreateStrategyRequest(): CreateStrategyRequest {
     windows: [],
     windowTz: "",
     cutoffMinutes: 0,
+    maxFailures: "",
+    minExecuted: 0,
+    canary: 0,
+    canaryHosts: [],
+    soakSeconds: 0,
+    healthGate: "",
+    onFailure: "",
   };
 }
 
@@ -371,6 +438,27 @@ export const CreateStrategyRequest: MessageFns<CreateStrategyRequest> = {
     }
     if (message.cutoffMinutes !== 0) {
       writer.uint32(1296).uint32(message.cutoffMinutes);
+    }
+    if (message.maxFailures !== "") {
+      writer.uint32(1122).string(message.maxFailures);
+    }
+    if (message.minExecuted !== 0) {
+      writer.uint32(1128).uint32(message.minExecuted);
+    }
+    if (message.canary !== 0) {
+      writer.uint32(1136).uint32(message.canary);
+    }
+    for (const v of message.canaryHosts) {
+      writer.uint32(1146).string(v!);
+    }
+    if (message.soakSeconds !== 0) {
+      writer.uint32(1152).uint32(message.soakSeconds);
+    }
+    if (message.healthGate !== "") {
+      writer.uint32(1162).string(message.healthGate);
+    }
+    if (message.onFailure !== "") {
+      writer.uint32(1170).string(message.onFailure);
     }
     return writer;
   },
@@ -476,6 +564,62 @@ export const CreateStrategyRequest: MessageFns<CreateStrategyRequest> = {
             message.cutoffMinutes = reader.uint32();
             continue;
           }
+          case 140: {
+            if (tag !== 1122) {
+              break;
+            }
+
+            message.maxFailures = reader.string();
+            continue;
+          }
+          case 141: {
+            if (tag !== 1128) {
+              break;
+            }
+
+            message.minExecuted = reader.uint32();
+            continue;
+          }
+          case 142: {
+            if (tag !== 1136) {
+              break;
+            }
+
+            message.canary = reader.uint32();
+            continue;
+          }
+          case 143: {
+            if (tag !== 1146) {
+              break;
+            }
+
+            message.canaryHosts.push(reader.string());
+            continue;
+          }
+          case 144: {
+            if (tag !== 1152) {
+              break;
+            }
+
+            message.soakSeconds = reader.uint32();
+            continue;
+          }
+          case 145: {
+            if (tag !== 1162) {
+              break;
+            }
+
+            message.healthGate = reader.string();
+            continue;
+          }
+          case 146: {
+            if (tag !== 1170) {
+              break;
+            }
+
+            message.onFailure = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -543,6 +687,37 @@ export const CreateStrategyRequest: MessageFns<CreateStrategyRequest> = {
         : isSet(object.cutoff_minutes)
         ? globalThis.Number(object.cutoff_minutes)
         : 0,
+      maxFailures: isSet(object.maxFailures)
+        ? globalThis.String(object.maxFailures)
+        : isSet(object.max_failures)
+        ? globalThis.String(object.max_failures)
+        : "",
+      minExecuted: isSet(object.minExecuted)
+        ? globalThis.Number(object.minExecuted)
+        : isSet(object.min_executed)
+        ? globalThis.Number(object.min_executed)
+        : 0,
+      canary: isSet(object.canary) ? globalThis.Number(object.canary) : 0,
+      canaryHosts: globalThis.Array.isArray(object?.canaryHosts)
+        ? object.canaryHosts.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.canary_hosts)
+        ? object.canary_hosts.map((e: any) => globalThis.String(e))
+        : [],
+      soakSeconds: isSet(object.soakSeconds)
+        ? globalThis.Number(object.soakSeconds)
+        : isSet(object.soak_seconds)
+        ? globalThis.Number(object.soak_seconds)
+        : 0,
+      healthGate: isSet(object.healthGate)
+        ? globalThis.String(object.healthGate)
+        : isSet(object.health_gate)
+        ? globalThis.String(object.health_gate)
+        : "",
+      onFailure: isSet(object.onFailure)
+        ? globalThis.String(object.onFailure)
+        : isSet(object.on_failure)
+        ? globalThis.String(object.on_failure)
+        : "",
     };
   },
 
@@ -581,6 +756,27 @@ export const CreateStrategyRequest: MessageFns<CreateStrategyRequest> = {
     if (message.cutoffMinutes !== 0) {
       obj.cutoffMinutes = Math.round(message.cutoffMinutes);
     }
+    if (message.maxFailures !== "") {
+      obj.maxFailures = message.maxFailures;
+    }
+    if (message.minExecuted !== 0) {
+      obj.minExecuted = Math.round(message.minExecuted);
+    }
+    if (message.canary !== 0) {
+      obj.canary = Math.round(message.canary);
+    }
+    if (message.canaryHosts?.length) {
+      obj.canaryHosts = message.canaryHosts;
+    }
+    if (message.soakSeconds !== 0) {
+      obj.soakSeconds = Math.round(message.soakSeconds);
+    }
+    if (message.healthGate !== "") {
+      obj.healthGate = message.healthGate;
+    }
+    if (message.onFailure !== "") {
+      obj.onFailure = message.onFailure;
+    }
     return obj;
   },
 
@@ -600,6 +796,13 @@ export const CreateStrategyRequest: MessageFns<CreateStrategyRequest> = {
     message.windows = object.windows?.map((e) => e) || [];
     message.windowTz = object.windowTz ?? "";
     message.cutoffMinutes = object.cutoffMinutes ?? 0;
+    message.maxFailures = object.maxFailures ?? "";
+    message.minExecuted = object.minExecuted ?? 0;
+    message.canary = object.canary ?? 0;
+    message.canaryHosts = object.canaryHosts?.map((e) => e) || [];
+    message.soakSeconds = object.soakSeconds ?? 0;
+    message.healthGate = object.healthGate ?? "";
+    message.onFailure = object.onFailure ?? "";
     return message;
   },
 };
@@ -1361,6 +1564,22 @@ function createBaseStrategy(): Strategy {
     cutoffMinutes: 0,
     windowState: "",
     nextWindowStart: undefined,
+    maxFailures: "",
+    minExecuted: 0,
+    failureBudget: 0,
+    failures: 0,
+    executed: 0,
+    canaryHosts: [],
+    soakSeconds: 0,
+    healthGate: "",
+    onFailure: "",
+    gateVerdicts: [],
+    rollbackPhase: undefined,
+    paused: false,
+    stopReason: "",
+    canary: 0,
+    canaryStages: 0,
+    hostsTotal: 0,
   };
 }
 
@@ -1428,6 +1647,54 @@ export const Strategy: MessageFns<Strategy> = {
     }
     if (message.nextWindowStart !== undefined) {
       Timestamp.encode(toTimestamp(message.nextWindowStart), writer.uint32(1322).fork()).join();
+    }
+    if (message.maxFailures !== "") {
+      writer.uint32(1122).string(message.maxFailures);
+    }
+    if (message.minExecuted !== 0) {
+      writer.uint32(1128).uint32(message.minExecuted);
+    }
+    if (message.failureBudget !== 0) {
+      writer.uint32(1136).uint32(message.failureBudget);
+    }
+    if (message.failures !== 0) {
+      writer.uint32(1144).uint32(message.failures);
+    }
+    if (message.executed !== 0) {
+      writer.uint32(1152).uint32(message.executed);
+    }
+    for (const v of message.canaryHosts) {
+      writer.uint32(1162).string(v!);
+    }
+    if (message.soakSeconds !== 0) {
+      writer.uint32(1168).uint32(message.soakSeconds);
+    }
+    if (message.healthGate !== "") {
+      writer.uint32(1178).string(message.healthGate);
+    }
+    if (message.onFailure !== "") {
+      writer.uint32(1186).string(message.onFailure);
+    }
+    for (const v of message.gateVerdicts) {
+      StrategyGateVerdict.encode(v!, writer.uint32(1194).fork()).join();
+    }
+    if (message.rollbackPhase !== undefined) {
+      StrategyPhase.encode(message.rollbackPhase, writer.uint32(1202).fork()).join();
+    }
+    if (message.paused !== false) {
+      writer.uint32(1208).bool(message.paused);
+    }
+    if (message.stopReason !== "") {
+      writer.uint32(1218).string(message.stopReason);
+    }
+    if (message.canary !== 0) {
+      writer.uint32(1224).uint32(message.canary);
+    }
+    if (message.canaryStages !== 0) {
+      writer.uint32(1232).uint32(message.canaryStages);
+    }
+    if (message.hostsTotal !== 0) {
+      writer.uint32(1240).uint32(message.hostsTotal);
     }
     return writer;
   },
@@ -1613,6 +1880,134 @@ export const Strategy: MessageFns<Strategy> = {
             message.nextWindowStart = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 140: {
+            if (tag !== 1122) {
+              break;
+            }
+
+            message.maxFailures = reader.string();
+            continue;
+          }
+          case 141: {
+            if (tag !== 1128) {
+              break;
+            }
+
+            message.minExecuted = reader.uint32();
+            continue;
+          }
+          case 142: {
+            if (tag !== 1136) {
+              break;
+            }
+
+            message.failureBudget = reader.uint32();
+            continue;
+          }
+          case 143: {
+            if (tag !== 1144) {
+              break;
+            }
+
+            message.failures = reader.uint32();
+            continue;
+          }
+          case 144: {
+            if (tag !== 1152) {
+              break;
+            }
+
+            message.executed = reader.uint32();
+            continue;
+          }
+          case 145: {
+            if (tag !== 1162) {
+              break;
+            }
+
+            message.canaryHosts.push(reader.string());
+            continue;
+          }
+          case 146: {
+            if (tag !== 1168) {
+              break;
+            }
+
+            message.soakSeconds = reader.uint32();
+            continue;
+          }
+          case 147: {
+            if (tag !== 1178) {
+              break;
+            }
+
+            message.healthGate = reader.string();
+            continue;
+          }
+          case 148: {
+            if (tag !== 1186) {
+              break;
+            }
+
+            message.onFailure = reader.string();
+            continue;
+          }
+          case 149: {
+            if (tag !== 1194) {
+              break;
+            }
+
+            message.gateVerdicts.push(StrategyGateVerdict.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 150: {
+            if (tag !== 1202) {
+              break;
+            }
+
+            message.rollbackPhase = StrategyPhase.decode(reader, reader.uint32());
+            continue;
+          }
+          case 151: {
+            if (tag !== 1208) {
+              break;
+            }
+
+            message.paused = reader.bool();
+            continue;
+          }
+          case 152: {
+            if (tag !== 1218) {
+              break;
+            }
+
+            message.stopReason = reader.string();
+            continue;
+          }
+          case 153: {
+            if (tag !== 1224) {
+              break;
+            }
+
+            message.canary = reader.uint32();
+            continue;
+          }
+          case 154: {
+            if (tag !== 1232) {
+              break;
+            }
+
+            message.canaryStages = reader.uint32();
+            continue;
+          }
+          case 155: {
+            if (tag !== 1240) {
+              break;
+            }
+
+            message.hostsTotal = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1718,6 +2113,70 @@ export const Strategy: MessageFns<Strategy> = {
         : isSet(object.next_window_start)
         ? fromJsonTimestamp(object.next_window_start)
         : undefined,
+      maxFailures: isSet(object.maxFailures)
+        ? globalThis.String(object.maxFailures)
+        : isSet(object.max_failures)
+        ? globalThis.String(object.max_failures)
+        : "",
+      minExecuted: isSet(object.minExecuted)
+        ? globalThis.Number(object.minExecuted)
+        : isSet(object.min_executed)
+        ? globalThis.Number(object.min_executed)
+        : 0,
+      failureBudget: isSet(object.failureBudget)
+        ? globalThis.Number(object.failureBudget)
+        : isSet(object.failure_budget)
+        ? globalThis.Number(object.failure_budget)
+        : 0,
+      failures: isSet(object.failures) ? globalThis.Number(object.failures) : 0,
+      executed: isSet(object.executed) ? globalThis.Number(object.executed) : 0,
+      canaryHosts: globalThis.Array.isArray(object?.canaryHosts)
+        ? object.canaryHosts.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.canary_hosts)
+        ? object.canary_hosts.map((e: any) => globalThis.String(e))
+        : [],
+      soakSeconds: isSet(object.soakSeconds)
+        ? globalThis.Number(object.soakSeconds)
+        : isSet(object.soak_seconds)
+        ? globalThis.Number(object.soak_seconds)
+        : 0,
+      healthGate: isSet(object.healthGate)
+        ? globalThis.String(object.healthGate)
+        : isSet(object.health_gate)
+        ? globalThis.String(object.health_gate)
+        : "",
+      onFailure: isSet(object.onFailure)
+        ? globalThis.String(object.onFailure)
+        : isSet(object.on_failure)
+        ? globalThis.String(object.on_failure)
+        : "",
+      gateVerdicts: globalThis.Array.isArray(object?.gateVerdicts)
+        ? object.gateVerdicts.map((e: any) => StrategyGateVerdict.fromJSON(e))
+        : globalThis.Array.isArray(object?.gate_verdicts)
+        ? object.gate_verdicts.map((e: any) => StrategyGateVerdict.fromJSON(e))
+        : [],
+      rollbackPhase: isSet(object.rollbackPhase)
+        ? StrategyPhase.fromJSON(object.rollbackPhase)
+        : isSet(object.rollback_phase)
+        ? StrategyPhase.fromJSON(object.rollback_phase)
+        : undefined,
+      paused: isSet(object.paused) ? globalThis.Boolean(object.paused) : false,
+      stopReason: isSet(object.stopReason)
+        ? globalThis.String(object.stopReason)
+        : isSet(object.stop_reason)
+        ? globalThis.String(object.stop_reason)
+        : "",
+      canary: isSet(object.canary) ? globalThis.Number(object.canary) : 0,
+      canaryStages: isSet(object.canaryStages)
+        ? globalThis.Number(object.canaryStages)
+        : isSet(object.canary_stages)
+        ? globalThis.Number(object.canary_stages)
+        : 0,
+      hostsTotal: isSet(object.hostsTotal)
+        ? globalThis.Number(object.hostsTotal)
+        : isSet(object.hosts_total)
+        ? globalThis.Number(object.hosts_total)
+        : 0,
     };
   },
 
@@ -1786,6 +2245,54 @@ export const Strategy: MessageFns<Strategy> = {
     if (message.nextWindowStart !== undefined) {
       obj.nextWindowStart = message.nextWindowStart.toISOString();
     }
+    if (message.maxFailures !== "") {
+      obj.maxFailures = message.maxFailures;
+    }
+    if (message.minExecuted !== 0) {
+      obj.minExecuted = Math.round(message.minExecuted);
+    }
+    if (message.failureBudget !== 0) {
+      obj.failureBudget = Math.round(message.failureBudget);
+    }
+    if (message.failures !== 0) {
+      obj.failures = Math.round(message.failures);
+    }
+    if (message.executed !== 0) {
+      obj.executed = Math.round(message.executed);
+    }
+    if (message.canaryHosts?.length) {
+      obj.canaryHosts = message.canaryHosts;
+    }
+    if (message.soakSeconds !== 0) {
+      obj.soakSeconds = Math.round(message.soakSeconds);
+    }
+    if (message.healthGate !== "") {
+      obj.healthGate = message.healthGate;
+    }
+    if (message.onFailure !== "") {
+      obj.onFailure = message.onFailure;
+    }
+    if (message.gateVerdicts?.length) {
+      obj.gateVerdicts = message.gateVerdicts.map((e) => StrategyGateVerdict.toJSON(e));
+    }
+    if (message.rollbackPhase !== undefined) {
+      obj.rollbackPhase = StrategyPhase.toJSON(message.rollbackPhase);
+    }
+    if (message.paused !== false) {
+      obj.paused = message.paused;
+    }
+    if (message.stopReason !== "") {
+      obj.stopReason = message.stopReason;
+    }
+    if (message.canary !== 0) {
+      obj.canary = Math.round(message.canary);
+    }
+    if (message.canaryStages !== 0) {
+      obj.canaryStages = Math.round(message.canaryStages);
+    }
+    if (message.hostsTotal !== 0) {
+      obj.hostsTotal = Math.round(message.hostsTotal);
+    }
     return obj;
   },
 
@@ -1821,6 +2328,403 @@ export const Strategy: MessageFns<Strategy> = {
     message.cutoffMinutes = object.cutoffMinutes ?? 0;
     message.windowState = object.windowState ?? "";
     message.nextWindowStart = object.nextWindowStart ?? undefined;
+    message.maxFailures = object.maxFailures ?? "";
+    message.minExecuted = object.minExecuted ?? 0;
+    message.failureBudget = object.failureBudget ?? 0;
+    message.failures = object.failures ?? 0;
+    message.executed = object.executed ?? 0;
+    message.canaryHosts = object.canaryHosts?.map((e) => e) || [];
+    message.soakSeconds = object.soakSeconds ?? 0;
+    message.healthGate = object.healthGate ?? "";
+    message.onFailure = object.onFailure ?? "";
+    message.gateVerdicts = object.gateVerdicts?.map((e) => StrategyGateVerdict.fromPartial(e)) || [];
+    message.rollbackPhase = (object.rollbackPhase !== undefined && object.rollbackPhase !== null)
+      ? StrategyPhase.fromPartial(object.rollbackPhase)
+      : undefined;
+    message.paused = object.paused ?? false;
+    message.stopReason = object.stopReason ?? "";
+    message.canary = object.canary ?? 0;
+    message.canaryStages = object.canaryStages ?? 0;
+    message.hostsTotal = object.hostsTotal ?? 0;
+    return message;
+  },
+};
+
+function createBaseStrategyGateVerdict(): StrategyGateVerdict {
+  return { at: undefined, gate: "", verdict: "", evidence: "", stageId: 0 };
+}
+
+export const StrategyGateVerdict: MessageFns<StrategyGateVerdict> = {
+  encode(message: StrategyGateVerdict, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(10).fork()).join();
+    }
+    if (message.gate !== "") {
+      writer.uint32(18).string(message.gate);
+    }
+    if (message.verdict !== "") {
+      writer.uint32(26).string(message.verdict);
+    }
+    if (message.evidence !== "") {
+      writer.uint32(34).string(message.evidence);
+    }
+    if (message.stageId !== 0) {
+      writer.uint32(40).uint32(message.stageId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StrategyGateVerdict {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStrategyGateVerdict();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.gate = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.verdict = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.evidence = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.stageId = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StrategyGateVerdict {
+    return {
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+      gate: isSet(object.gate) ? globalThis.String(object.gate) : "",
+      verdict: isSet(object.verdict) ? globalThis.String(object.verdict) : "",
+      evidence: isSet(object.evidence) ? globalThis.String(object.evidence) : "",
+      stageId: isSet(object.stageId)
+        ? globalThis.Number(object.stageId)
+        : isSet(object.stage_id)
+        ? globalThis.Number(object.stage_id)
+        : 0,
+    };
+  },
+
+  toJSON(message: StrategyGateVerdict): unknown {
+    const obj: any = {};
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    if (message.gate !== "") {
+      obj.gate = message.gate;
+    }
+    if (message.verdict !== "") {
+      obj.verdict = message.verdict;
+    }
+    if (message.evidence !== "") {
+      obj.evidence = message.evidence;
+    }
+    if (message.stageId !== 0) {
+      obj.stageId = Math.round(message.stageId);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StrategyGateVerdict>): StrategyGateVerdict {
+    return StrategyGateVerdict.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StrategyGateVerdict>): StrategyGateVerdict {
+    const message = createBaseStrategyGateVerdict();
+    message.at = object.at ?? undefined;
+    message.gate = object.gate ?? "";
+    message.verdict = object.verdict ?? "";
+    message.evidence = object.evidence ?? "";
+    message.stageId = object.stageId ?? 0;
+    return message;
+  },
+};
+
+function createBasePauseStrategyRequest(): PauseStrategyRequest {
+  return {};
+}
+
+export const PauseStrategyRequest: MessageFns<PauseStrategyRequest> = {
+  encode(_: PauseStrategyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseStrategyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseStrategyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): PauseStrategyRequest {
+    return {};
+  },
+
+  toJSON(_: PauseStrategyRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<PauseStrategyRequest>): PauseStrategyRequest {
+    return PauseStrategyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<PauseStrategyRequest>): PauseStrategyRequest {
+    const message = createBasePauseStrategyRequest();
+    return message;
+  },
+};
+
+function createBasePauseStrategyResponse(): PauseStrategyResponse {
+  return { strategy: undefined };
+}
+
+export const PauseStrategyResponse: MessageFns<PauseStrategyResponse> = {
+  encode(message: PauseStrategyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.strategy !== undefined) {
+      Strategy.encode(message.strategy, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseStrategyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseStrategyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.strategy = Strategy.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PauseStrategyResponse {
+    return { strategy: isSet(object.strategy) ? Strategy.fromJSON(object.strategy) : undefined };
+  },
+
+  toJSON(message: PauseStrategyResponse): unknown {
+    const obj: any = {};
+    if (message.strategy !== undefined) {
+      obj.strategy = Strategy.toJSON(message.strategy);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PauseStrategyResponse>): PauseStrategyResponse {
+    return PauseStrategyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PauseStrategyResponse>): PauseStrategyResponse {
+    const message = createBasePauseStrategyResponse();
+    message.strategy = (object.strategy !== undefined && object.strategy !== null)
+      ? Strategy.fromPartial(object.strategy)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseResumeStrategyRequest(): ResumeStrategyRequest {
+  return {};
+}
+
+export const ResumeStrategyRequest: MessageFns<ResumeStrategyRequest> = {
+  encode(_: ResumeStrategyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeStrategyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeStrategyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ResumeStrategyRequest {
+    return {};
+  },
+
+  toJSON(_: ResumeStrategyRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ResumeStrategyRequest>): ResumeStrategyRequest {
+    return ResumeStrategyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ResumeStrategyRequest>): ResumeStrategyRequest {
+    const message = createBaseResumeStrategyRequest();
+    return message;
+  },
+};
+
+function createBaseResumeStrategyResponse(): ResumeStrategyResponse {
+  return { strategy: undefined };
+}
+
+export const ResumeStrategyResponse: MessageFns<ResumeStrategyResponse> = {
+  encode(message: ResumeStrategyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.strategy !== undefined) {
+      Strategy.encode(message.strategy, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeStrategyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeStrategyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.strategy = Strategy.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResumeStrategyResponse {
+    return { strategy: isSet(object.strategy) ? Strategy.fromJSON(object.strategy) : undefined };
+  },
+
+  toJSON(message: ResumeStrategyResponse): unknown {
+    const obj: any = {};
+    if (message.strategy !== undefined) {
+      obj.strategy = Strategy.toJSON(message.strategy);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ResumeStrategyResponse>): ResumeStrategyResponse {
+    return ResumeStrategyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ResumeStrategyResponse>): ResumeStrategyResponse {
+    const message = createBaseResumeStrategyResponse();
+    message.strategy = (object.strategy !== undefined && object.strategy !== null)
+      ? Strategy.fromPartial(object.strategy)
+      : undefined;
     return message;
   },
 };
@@ -3405,6 +4309,23 @@ export const OrchestrationServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /** ROLLOUT (issue 20): pause at the next stage boundary; resume a paused strategy. */
+    pauseStrategy: {
+      name: "PauseStrategy",
+      requestType: PauseStrategyRequest as typeof PauseStrategyRequest,
+      requestStream: false,
+      responseType: PauseStrategyResponse as typeof PauseStrategyResponse,
+      responseStream: false,
+      options: {},
+    },
+    resumeStrategy: {
+      name: "ResumeStrategy",
+      requestType: ResumeStrategyRequest as typeof ResumeStrategyRequest,
+      requestStream: false,
+      responseType: ResumeStrategyResponse as typeof ResumeStrategyResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -3442,6 +4363,15 @@ export interface OrchestrationServiceImplementation<CallContextExt = {}> {
     request: RehearseStrategyRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<RehearseStrategyResponse>>;
+  /** ROLLOUT (issue 20): pause at the next stage boundary; resume a paused strategy. */
+  pauseStrategy(
+    request: PauseStrategyRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<PauseStrategyResponse>>;
+  resumeStrategy(
+    request: ResumeStrategyRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ResumeStrategyResponse>>;
 }
 
 export interface OrchestrationServiceClient<CallOptionsExt = {}> {
@@ -3478,6 +4408,15 @@ export interface OrchestrationServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<RehearseStrategyRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<RehearseStrategyResponse>;
+  /** ROLLOUT (issue 20): pause at the next stage boundary; resume a paused strategy. */
+  pauseStrategy(
+    request: DeepPartial<PauseStrategyRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<PauseStrategyResponse>;
+  resumeStrategy(
+    request: DeepPartial<ResumeStrategyRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ResumeStrategyResponse>;
 }
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
