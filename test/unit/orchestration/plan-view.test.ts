@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { newPhase, newStage, newStep, type Strategy } from "../../../server/domain/orchestration/model.js";
 import { newStrategy } from "../../../server/domain/orchestration/phases.js";
 import { DEFAULT_OPTIONS } from "../../../server/domain/orchestration/model.js";
+import { newRolloutState, normalizeRolloutOptions } from "../../../server/domain/orchestration/rollout-options.js";
 import { strategyView } from "../../../server/transport/web/views.js";
 
 describe("console strategy view: plan and rollout blocks (issue 20)", () => {
@@ -35,23 +36,20 @@ describe("console strategy view: plan and rollout blocks (issue 20)", () => {
   });
 
   it("shows the budget spent and left, the canary, gate verdicts with evidence and a rollback phase (ROLLOUT's fields)", () => {
-    const s = base() as Strategy & Record<string, unknown>;
+    const s = base();
     const rollback = newPhase("rollback" as never, [newStage("sw-patch-worker-hosts", [newStep("sw-patch-hosts", { hosts: [{ hostname: "compute-0", uuid: "u0" }] })])]);
-    Object.assign(s, {
-      state: "rolling-back",
-      maxFailures: "10%",
+    s.state = "rolling-back" as Strategy["state"];
+    s.rollout = {
+      ...newRolloutState(
+        normalizeRolloutOptions({ maxFailures: "10%", minExecuted: 2, canaryHosts: ["compute-0"], soakSeconds: 300, healthGate: "both", onFailure: "rollback" }),
+      ),
       failureBudget: 2,
       failures: 3,
       executed: 7,
-      minExecuted: 2,
-      canaryHosts: ["compute-0"],
-      soakSeconds: 300,
-      healthGate: "both",
-      onFailure: "rollback",
       stopReason: "error budget spent: 3 failures > 2",
-      gateVerdicts: [{ at: new Date("2026-12-03T10:00:00Z"), gate: "agents", verdict: "fail", evidence: "compute-0: health check exit 1", stageId: 0 }],
+      gateVerdicts: [{ at: "2026-12-03T10:00:00.000Z", gate: "agents", verdict: "fail", evidence: "compute-0: health check exit 1", stageId: 0 }],
       rollbackPhase: rollback,
-    });
+    };
     const r = strategyView(s)!.rollout!;
     expect(r).to.deep.include({ failureBudget: 2, failures: 3, budgetLeft: 0, executed: 7, soakSeconds: 300, healthGate: "both", onFailure: "rollback" });
     expect(r.canaryHosts).to.deep.equal(["compute-0"]);
