@@ -27,7 +27,9 @@ import { AgentState, InstallPhase, type Instance } from "../../clients/sdk/src/g
 import type { Logger } from "../lib/log.js";
 import { hostPaths, type HostPaths } from "./host-paths.js";
 import { existsInRoot, mkdirInRoot, rmInRoot, writeFileInRootAtomic } from "./root-fs.js";
-import { converge, InstallInProgressError, isInstalling, recoverInterruptedInstall, runPatchScripts, type FetchPackageFn } from "./installer.js";
+import { converge, InstallInProgressError, isInstalling, recoverInterruptedInstall, runPatchScripts, type FetchPackageFn, type PlannedChange } from "./installer.js";
+import { applyInstanceAction } from "./instances.js";
+import { floorRefusal, operationOf, ReceiptOutbox, ReceiptSigner } from "./security-floor.js";
 import { rpmInitDb, rpmQueryAll, rpmUpgrade } from "./rpm.js";
 import { loadAgentState, saveAgentState, type AgentStateName, type PersistedAgentState } from "./state-file.js";
 import { DEFAULT_BOOT_ID_FILE, readBootId, systemReboot, waitOrAbort, type RebootMode, type SystemRebootMode } from "./reboot.js";
@@ -66,6 +68,9 @@ export interface HostAgentOptions {
 
 export type MessageSink = (msg: ConnectRequest) => void;
 
+/** An install refused by the agent's own security floor (FLOOR). */
+class FloorError extends Error {}
+
 const STATE_TO_PROTO: Record<AgentStateName, AgentState> = {
   idle: AgentState.AGENT_STATE_IDLE,
   installing: AgentState.AGENT_STATE_INSTALLING,
@@ -88,6 +93,9 @@ export class HostAgent {
   private installTask: Promise<void> | undefined;
   private instances: Instance[];
   fetch: FetchPackageFn | undefined;
+  /** FLOOR (issue 21): signed install receipts (enrolled hosts only) and where they wait to be sent. */
+  private signer: ReceiptSigner | undefined;
+  readonly receipts: ReceiptOutbox;
 
   constructor(opts: HostAgentOptions) {
     this.opts = opts;
@@ -97,6 +105,7 @@ export class HostAgent {
     this.log = opts.logger.child({ hostname: opts.hostname });
     this.fetch = opts.fetch;
     this.instances = (opts.instances ?? []).map((i) => ({ ...i }));
+    this.receipts = new ReceiptOutbox(this.log, (e) => [1, 4, 14].includes((e as { code?: number }).code ?? 14) /* CANCELLED, DEADLINE_EXCEEDED, UNAVAILABLE */);
   }
 
   /** Current state (for tests and logs). */
@@ -124,6 +133,7 @@ export class HostAgent {
     if (this.st.state === "install-rejected") this.st = { ...this.st, state: "idle", installReason: "" };
     this.st.requiresReboot = this.st.requiresReboot || (await existsInRoot(this.root, this.paths.nodeIsPatchedRr));
     await saveAgentState(this.root, this.st);
+    this.signer = await ReceiptSigner.load(this.root, this.hostname);
     await this.finishSystemReboot();
   }
 
@@ -239,6 +249,7 @@ export class HostAgent {
     const queued = this.pending;
     this.pending = [];
     for (const m of queued) this.send(m, true);
+    void this.receipts.flush();
     if (this.st.interruptedOperationId && this.st.state !== "installing") {
       // Reported once in the hello; do not repeat it on the next connection.
       await this.setState({ interruptedOperationId: "" }, false);
@@ -320,8 +331,13 @@ export class HostAgent {
     log.info("install started", { desired: cmd.desired.length, erase: cmd.erase.length, force: cmd.force });
     let reason: string | undefined;
     let requiresReboot = this.st.requiresReboot;
+    let changes: PlannedChange[] = [];
+    const floor = this.st.securityFloor ?? 0;
     try {
       if (!fetch) throw new Error("no package source configured");
+      // FLOOR: a set below this host's floor is refused, whoever asks (security-floor.ts).
+      const refused = floorRefusal(cmd.securityCounter, floor);
+      if (refused) throw new FloorError(refused);
       const res = await converge(this.root, {
         desired: cmd.desired,
         erase: cmd.erase,
@@ -335,14 +351,16 @@ export class HostAgent {
       });
       reason = res.failedReason;
       requiresReboot = res.requiresReboot;
+      changes = res.changes;
       log.info("install finished", { changed: res.changed, requiresReboot, failedReason: reason, changes: res.changes.length });
     } catch (e) {
-      reason = e instanceof InstallInProgressError ? e.message : `install failed: ${e instanceof Error ? e.message : String(e)}`;
+      reason = e instanceof InstallInProgressError || e instanceof FloorError ? e.message : `install failed: ${e instanceof Error ? e.message : String(e)}`;
       log.error("install failed", { error: reason });
     }
+    const securityFloor = reason === undefined ? Math.max(floor, cmd.securityCounter) : floor;
     await this.setState(
       reason === undefined
-        ? { state: "idle", installReason: "", requiresReboot, interruptedOperationId: "" }
+        ? { state: "idle", installReason: "", requiresReboot, interruptedOperationId: "", ...(securityFloor ? { securityFloor } : {}) }
         : { state: "install-failed", installReason: reason, requiresReboot, interruptedOperationId: "" },
       false,
     );
@@ -352,6 +370,11 @@ export class HostAgent {
     this.send({ message: { $case: "installResult", value: { operationId: opId, success: reason === undefined, rejected: false, reason: reason ?? "" } } }, true);
     this.installDone = true;
     this.opts.onInstallDone?.({ success: reason === undefined, reason: reason ?? "" });
+    const facts = { cmd, operation: operationOf(changes, cmd), result: reason === undefined ? "success" : "failed", reason: reason ?? "", securityFloor } as const;
+    if (this.signer)
+      await this.receipts
+        .push(await this.signer.sign({ ...facts, installed: await rpmQueryAll(this.root) }))
+        .catch((e) => log.warn("receipt not sent", { error: String(e) }));
   }
 
   /** `--install`: set once the requested install has ended. */
@@ -409,26 +432,9 @@ export class HostAgent {
 
   /** InstanceActionCommand (simulated VMs): stop/start/migrate-out/migrate-in. */
   async handleInstanceAction(cmd: InstanceActionCommand): Promise<void> {
-    const known = new Set(this.instances.map((i) => i.uuid));
-    const missing = cmd.instanceUuids.filter((u) => !known.has(u) && cmd.action !== "migrate-in");
-    let reason = "";
-    if (missing.length) reason = `Unknown instance(s): ${missing.join(", ")}`;
-    else {
-      switch (cmd.action) {
-        case "stop":
-        case "start":
-          for (const i of this.instances) if (cmd.instanceUuids.includes(i.uuid)) i.state = cmd.action === "stop" ? "stopped" : "running";
-          break;
-        case "migrate-out":
-          this.instances = this.instances.filter((i) => !cmd.instanceUuids.includes(i.uuid));
-          break;
-        case "migrate-in":
-          for (const u of cmd.instanceUuids) if (!known.has(u)) this.instances.push({ uuid: u, name: u, state: "running" });
-          break;
-        default:
-          reason = `Unknown instance action: ${cmd.action}`;
-      }
-    }
+    const r = applyInstanceAction(this.instances, cmd);
+    this.instances = r.instances;
+    const reason = r.reason;
     // Report first: when the controller sees the result, it already knows the new instance states.
     await this.sendReport();
     this.send({ message: { $case: "instanceActionResult", value: { requestId: cmd.requestId, success: reason === "", reason } } }, true);

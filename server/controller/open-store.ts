@@ -16,6 +16,8 @@ import { BlobStore } from "../storage/sqlite/blob-store.js";
 import { openPostgresStore, describeUrl } from "../storage/postgres/store.js";
 import { pgBlobPort } from "../storage/postgres/blob-store.js";
 import type { Fence } from "../storage/postgres/pg-db.js";
+import type { InstallReceiptStore } from "../domain/hosts/install-receipts.js";
+import { ReceiptStore } from "../storage/sqlite/receipt-store.js";
 
 /** Transactions asked for and commits made (a commit may carry several): diagnostics. */
 export interface StoreStats {
@@ -32,6 +34,8 @@ export interface OpenStore {
   readonly auth: TokenStore & TrustedKeyStore & AuditStore & EnrollmentStore;
   /** Patch files and packages (not yet `init`ed: PatchManager.init does that). */
   readonly blobs: BlobPort;
+  /** FLOOR (issue 21): receipt keys and install receipts (migration 11). */
+  readonly receipts: InstallReceiptStore;
   readonly stats: StoreStats;
   close(): Promise<void>;
 }
@@ -44,10 +48,19 @@ export async function openStore(config: ControllerConfig, opts: { fence?: Fence 
   if (config.store.kind === "postgres") {
     const pg = await openPostgresStore(await postgresConnection(config.store), opts.fence ? { fence: opts.fence } : {});
     const blobs = pgBlobPort(pg.db.pool, { dataDir: config.dataDir, ...(opts.fence ? { fence: opts.fence } : {}) });
-    return { kind: "postgres", where: describeUrl(config.store.connectionString), store: pg.store, auth: pg.auth, blobs, stats: pg.db, close: () => pg.close() };
+    return {
+      kind: "postgres",
+      where: describeUrl(config.store.connectionString),
+      store: pg.store,
+      auth: pg.auth,
+      blobs,
+      receipts: new ReceiptStore(pg.db),
+      stats: pg.db,
+      close: () => pg.close(),
+    };
   }
   const file = path.join(config.dataDir, "sw-patch.sqlite");
   const db = await Db.open(file, migrations);
   const blobs = new BlobStore(path.join(config.dataDir, "blobs"));
-  return { kind: "sqlite", where: file, store: new SqliteStore(db), auth: new AuthStore(db), blobs, stats: db, close: () => db.close() };
+  return { kind: "sqlite", where: file, store: new SqliteStore(db), auth: new AuthStore(db), blobs, receipts: new ReceiptStore(db), stats: db, close: () => db.close() };
 }

@@ -27,6 +27,7 @@ import type {
 import type { DomainEvent } from "../../server/domain/events/event-log.js";
 import type { HostRecord, OperationRecord } from "../../server/domain/hosts/model.js";
 import type { PackageRecord, PatchRecord } from "../../server/domain/patches/model.js";
+import type { SecurityFloorRecord } from "../../server/domain/patches/security-floor.js";
 import type { BlobPort, EventRetentionPort, Store, StoreReader, StoreTx, StrategyDocument, WriteGroup } from "../../server/domain/store.js";
 
 /** Everything a memory store holds. */
@@ -47,6 +48,8 @@ export interface Disk {
   enrollments: Map<string, EnrollmentRecord>;
   audit: AuditEntry[];
   trusted: StoredTrustedKey[];
+  /** FLOOR (issue 21). */
+  floors: Map<string, SecurityFloorRecord>;
 }
 
 export function emptyDisk(): Disk {
@@ -67,6 +70,7 @@ export function emptyDisk(): Disk {
     enrollments: new Map(),
     audit: [],
     trusted: [],
+    floors: new Map(),
   };
 }
 
@@ -189,6 +193,9 @@ function txOver(d: Disk, hooks: (() => void)[], late: (e: Error) => void): Store
     },
     onRollback(fn) {
       hooks.push(fn);
+    },
+    async setSecurityFloor(f) {
+      d.floors.set(f.release, { ...f });
     },
   };
 }
@@ -369,6 +376,7 @@ export class MemoryStore implements Store, EventRetentionPort {
             .slice(0, limit),
         ),
       loadStrategy: async () => copy(d().strategy),
+      loadSecurityFloors: async () => copy(byKey(d().floors)),
     };
   }
 }

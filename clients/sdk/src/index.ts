@@ -81,6 +81,7 @@ export { InsecureTransportError, endpointParts, isLoopbackHost, type EndpointPar
 export * from "./labels.js";
 export { UPLOAD_CHUNK_BYTES, uploadPatchFile, type UploadPatchFileOptions, type UploadProgress } from "./upload.js";
 export { baseStatement, importBasePackageFile, signBasePackage, type ImportBasePackageFileOptions } from "./base-package.js";
+export { readInstallReceipt, verifyInstallReceipt, type InstallReceiptPredicate, type ReceiptCheck } from "./install-receipt.js";
 export { watchEvents, watchOperation, watchStrategy, type WatchEventsOptions, type WatchOptions, type WatchResumeOptions } from "./watch.js";
 export { Status, Metadata, ClientError } from "nice-grpc";
 
