@@ -29,7 +29,7 @@ import { hostPaths, type HostPaths } from "./host-paths.js";
 import { existsInRoot, mkdirInRoot, rmInRoot, writeFileInRootAtomic } from "./root-fs.js";
 import { converge, InstallInProgressError, isInstalling, recoverInterruptedInstall, runPatchScripts, type FetchPackageFn, type PlannedChange } from "./installer.js";
 import { applyInstanceAction } from "./instances.js";
-import { floorRefusal, operationOf, ReceiptOutbox, ReceiptSigner } from "./security-floor.js";
+import { FloorError, floorRefusal, ReceiptOutbox, ReceiptSigner } from "./security-floor.js";
 import { rpmInitDb, rpmQueryAll, rpmUpgrade } from "./rpm.js";
 import { loadAgentState, saveAgentState, type AgentStateName, type PersistedAgentState } from "./state-file.js";
 import { DEFAULT_BOOT_ID_FILE, readBootId, systemReboot, waitOrAbort, type RebootMode, type SystemRebootMode } from "./reboot.js";
@@ -67,9 +67,6 @@ export interface HostAgentOptions {
 }
 
 export type MessageSink = (msg: ConnectRequest) => void;
-
-/** An install refused by the agent's own security floor (FLOOR). */
-class FloorError extends Error {}
 
 const STATE_TO_PROTO: Record<AgentStateName, AgentState> = {
   idle: AgentState.AGENT_STATE_IDLE,
@@ -133,7 +130,6 @@ export class HostAgent {
     if (this.st.state === "install-rejected") this.st = { ...this.st, state: "idle", installReason: "" };
     this.st.requiresReboot = this.st.requiresReboot || (await existsInRoot(this.root, this.paths.nodeIsPatchedRr));
     await saveAgentState(this.root, this.st);
-    this.signer = await ReceiptSigner.load(this.root, this.hostname);
     await this.finishSystemReboot();
   }
 
@@ -370,11 +366,13 @@ export class HostAgent {
     this.send({ message: { $case: "installResult", value: { operationId: opId, success: reason === undefined, rejected: false, reason: reason ?? "" } } }, true);
     this.installDone = true;
     this.opts.onInstallDone?.({ success: reason === undefined, reason: reason ?? "" });
-    const facts = { cmd, operation: operationOf(changes, cmd), result: reason === undefined ? "success" : "failed", reason: reason ?? "", securityFloor } as const;
-    if (this.signer)
-      await this.receipts
-        .push(await this.signer.sign({ ...facts, installed: await rpmQueryAll(this.root) }))
-        .catch((e) => log.warn("receipt not sent", { error: String(e) }));
+    // The key exists once the host enrolled (after start()); an agent that never enrolled has none.
+    if (!(this.signer ??= await ReceiptSigner.load(this.root, this.hostname).catch(() => undefined))) return;
+    const result = reason === undefined ? "success" : reason.startsWith("security floor:") ? "rejected" : "failed";
+    const facts = { cmd, changes, result, reason: reason ?? "", securityFloor } as const;
+    await rpmQueryAll(this.root)
+      .then(async (installed) => this.receipts.push(await this.signer!.sign({ ...facts, installed })))
+      .catch((e) => log.warn("receipt not sent", { error: String(e) }));
   }
 
   /** `--install`: set once the requested install has ended. */

@@ -20,7 +20,7 @@ import { generateReceiptKeyPair, rpmDatabaseDigest, signInstallReceipt, IN_TOTO_
 import type { InstallReceiptPredicate } from "../lib/install-receipt.js";
 import { hostPaths } from "./host-paths.js";
 import { readFileInRoot, writeFileInRootAtomic } from "./root-fs.js";
-import type { PlannedChange } from "./installer.js";
+import { planChanges, type PlannedChange } from "./installer.js";
 import type { RpmPackage } from "./rpm.js";
 
 /** Where a host root keeps its receipt key (private, 0600). */
@@ -44,6 +44,9 @@ export async function createReceiptKey(root: string): Promise<string> {
   return k.publicKeyPem;
 }
 
+/** An install refused by the agent's own security floor. */
+export class FloorError extends Error {}
+
 /** The reason an install is refused when its set is below the agent's floor (undefined: allowed). */
 export function floorRefusal(setCounter: number, floor: number): string | undefined {
   if (setCounter >= floor) return undefined;
@@ -58,7 +61,8 @@ export function operationOf(changes: readonly PlannedChange[], cmd: Pick<Install
 /** What one receipt says (besides what the signer adds: counter and time). */
 export interface ReceiptFacts {
   cmd: InstallCommand;
-  operation: "install" | "remove";
+  /** What the install changed (empty when it changed nothing or did not run: then what it would have changed counts). */
+  changes: readonly PlannedChange[];
   result: "success" | "failed" | "rejected";
   reason: string;
   installed: readonly RpmPackage[];
@@ -112,7 +116,7 @@ export class ReceiptSigner {
     const predicate: InstallReceiptPredicate = {
       host: this.hostname,
       patches: [...f.cmd.patchIds].sort(),
-      operation: f.operation,
+      operation: operationOf(f.changes.length ? f.changes : planChanges([...f.installed], f.cmd.desired, f.cmd.erase), f.cmd),
       operationId: f.cmd.operationId,
       result: f.result,
       reason: f.reason,
