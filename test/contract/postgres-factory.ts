@@ -4,6 +4,7 @@
  * Blobs: in the same database, as a controller runs them (pgBlobPort: PgBlobStore behind the
  * <data-dir>/blob-cache), with small chunks so that the suite's blobs span many chunks.
  */
+import { ReceiptStore } from "../../server/storage/sqlite/receipt-store.js";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -58,6 +59,7 @@ async function openPg(pg: PostgresServer, url: string, dir: string): Promise<Sto
     store: opened.store,
     blobs,
     auth: { tokens: auth, audit: auth, trust: auth, enrollments: auth },
+    receipts: new ReceiptStore(opened.db),
     scratch: path.join(dir, "scratch"),
     async reopen() {
       await shut();
