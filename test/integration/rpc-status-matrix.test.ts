@@ -305,6 +305,9 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     [H + "EnrollHost"]: (c) => c.hosts.enrollHost({ hostname: "matrix-host", personality: "pilot" }),
     [H + "RevokeHost"]: (c) => c.hosts.revokeHost({ hostname: "ghost-host" }),
     [H + "ListEnrollments"]: (c) => c.hosts.listEnrollments({}),
+    [P + "ListSecurityFloors"]: (c) => c.patches.listSecurityFloors({}),
+    [H + "ListInstallReceipts"]: (c) => c.hosts.listInstallReceipts({ hostname: "ghost-host" }),
+    [A + "SubmitInstallReceipt"]: (c) => c.agent.submitInstallReceipt({ envelope: "{}" }),
     [O + "CreateStrategy"]: (c) => c.orchestration.createStrategy({ maxParallelWorkerHosts: 1 }),
     [O + "GetStrategy"]: (c) => c.orchestration.getStrategy({}),
     [O + "ApplyStrategy"]: (c) => c.orchestration.applyStrategy({}),
@@ -927,6 +930,50 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     "an enrolled host",
     (c) => c.hosts.revokeHost({ hostname: "matrix-host" }),
     ok((r) => expect((r as { revokedTokenIds: string[] }).revokedTokenIds).to.have.length(1)),
+  );
+
+  // FLOOR (issue 21): security floors, install receipts.
+  row(
+    P + "ListSecurityFloors",
+    "reader",
+    "every release",
+    (c) => c.patches.listSecurityFloors({}),
+    ok((r) => expect((r as { floors: { floor: number }[] }).floors.every((f) => f.floor === 0)).to.equal(true)),
+  );
+  row(
+    P + "ListSecurityFloors",
+    "reader",
+    "bad release",
+    (c) => c.patches.listSecurityFloors({ release: "bad release" }),
+    invalid('release: invalid release "bad release"'),
+  );
+  row(
+    H + "ListInstallReceipts",
+    "reader",
+    "a host enrolled without a receipt key",
+    (c) => c.hosts.listInstallReceipts({ hostname: "matrix-host" }),
+    ok((r) => expect(r).to.deep.include({ hostname: "matrix-host", enrolled: false, receipts: [] })),
+  );
+  row(
+    H + "ListInstallReceipts",
+    "reader",
+    "bad hostname",
+    (c) => c.hosts.listInstallReceipts({ hostname: "bad host" }),
+    invalid('hostname: invalid hostname "bad host"'),
+  );
+  row(
+    A + "SubmitInstallReceipt",
+    "agent",
+    "a host with no receipt key",
+    (c) => c.agent.submitInstallReceipt({ envelope: "{}" }),
+    precondition("host fake-0 has no receipt key: only enrolled agents send install receipts", "RECEIPT_KEY_MISSING"),
+  );
+  row(
+    A + "SubmitInstallReceipt",
+    "admin",
+    "not a host's credential",
+    (c) => c.agent.submitInstallReceipt({ envelope: "{}" }),
+    err(Status.PERMISSION_DENIED, "only a host's own agent credential may submit its install receipts", "RECEIPT_CALLER_NOT_HOST", PermissionDeniedError),
   );
 
   // OrchestrationService
