@@ -186,7 +186,7 @@ export async function runConnection(o: ConnectionOptions): Promise<ConnectionOut
   if (!host.fetch) host.fetch = createGrpcFetch(fetchClient, o.token);
   // FLOOR (issue 21): signed install receipts go to the active controller with the host's credential.
   host.receipts.submit ??= async (envelope) => {
-    await (choice ? choice.current() : o.client).submitInstallReceipt({ envelope }, { signal, metadata: metadataFor(o.token) });
+    await (choice ? choice.current() : o.client).installReceiptSubmit({ envelope }, { signal, metadata: metadataFor(o.token) });
   };
   let attempt = 0;
   const finishing = () => o.finish?.aborted === true;

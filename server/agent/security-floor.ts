@@ -131,7 +131,7 @@ export class ReceiptSigner {
 }
 
 /**
- * Receipts waiting to reach the controller: `submit` (set by the connection: the SubmitInstallReceipt
+ * Receipts waiting to reach the controller: `submit` (set by the connection: the InstallReceiptSubmit
  * call with the host's credential) sends them in order; one that fails for the connection's sake
  * waits for the next HelloAck (`flush`), one the controller refuses is logged and dropped.
  * INVARIANTS: at most one flush runs at a time; receipts leave in counter order.

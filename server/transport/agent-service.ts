@@ -25,7 +25,7 @@ export interface AgentServiceDeps {
   enrollment?: Pick<HostEnrollment, "exchange">;
   /** A Connect stream ends (UNAUTHENTICATED "token revoked") as soon as its token is revoked. */
   revocations?: CredentialRevocations;
-  /** FLOOR (issue 21): receipt keys registered at Enroll, receipts (SubmitInstallReceipt). */
+  /** FLOOR (issue 21): receipt keys registered at Enroll, receipts (InstallReceiptSubmit). */
   receipts?: Pick<InstallReceipts, "checkKey" | "registerKey" | "submit">;
 }
 

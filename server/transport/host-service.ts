@@ -25,7 +25,7 @@ function opId(v: string): string {
 export function createHostService(d: {
   hosts: HostManager;
   enrollment?: Pick<HostEnrollment, "enroll" | "revokeHost" | "list">;
-  /** FLOOR (issue 21): ListInstallReceipts; without it the call answers FAILED_PRECONDITION. */
+  /** FLOOR (issue 21): InstallReceiptList; without it the call answers FAILED_PRECONDITION. */
   receipts?: Pick<InstallReceipts, "list">;
 }): HostServiceImplementation {
   // One response (and one encoding) per progress message, shared by every watcher of the operation.

@@ -1,8 +1,8 @@
 /**
  * FLOOR (issue 21): the RPCs of the anti-rollback floor and of signed install receipts
- * (docs/security.md, "Anti-rollback floor and install receipts"): PatchService.ListSecurityFloors,
- * the admin check of `allow_downgrade` on Apply/RemovePatches, HostService.ListInstallReceipts and
- * AgentService.SubmitInstallReceipt, and the receipt key registration of AgentService.Enroll.
+ * (docs/security.md, "Anti-rollback floor and install receipts"): PatchService.SecurityFloorList,
+ * the admin check of `allow_downgrade` on Apply/RemovePatches, HostService.InstallReceiptList and
+ * AgentService.InstallReceiptSubmit, and the receipt key registration of AgentService.Enroll.
  */
 import type { CallContext } from "nice-grpc";
 import type { HostServiceImplementation } from "../../clients/sdk/src/gen/swpatch/v1/host_service.js";
@@ -28,10 +28,10 @@ export function assertMayDowngrade(ctx: CallContext, allowDowngrade: boolean): v
   }
 }
 
-/** PatchService.ListSecurityFloors. */
-export function createSecurityFloorMethods(patches: Pick<PatchManager, "securityFloors">): Pick<PatchServiceImplementation, "listSecurityFloors"> {
+/** PatchService.SecurityFloorList. */
+export function createSecurityFloorMethods(patches: Pick<PatchManager, "securityFloors">): Pick<PatchServiceImplementation, "securityFloorList"> {
   return {
-    async listSecurityFloors(req) {
+    async securityFloorList(req) {
       if (req.release && !RELEASE_RE.test(req.release)) throw invalidArgument(`release: invalid release "${req.release}"`);
       return { floors: patches.securityFloors(req.release).map((f) => ({ release: f.release, floor: f.floor, patchId: f.patchId, updatedAt: f.updatedAt })) };
     },
@@ -40,10 +40,10 @@ export function createSecurityFloorMethods(patches: Pick<PatchManager, "security
 
 const unavailable = () => new DomainError("failed-precondition", "install receipts are not available on this server", { reason: "RECEIPTS_UNAVAILABLE" });
 
-/** HostService.ListInstallReceipts. */
-export function createReceiptListMethods(receipts: Pick<InstallReceipts, "list"> | undefined): Pick<HostServiceImplementation, "listInstallReceipts"> {
+/** HostService.InstallReceiptList. */
+export function createReceiptListMethods(receipts: Pick<InstallReceipts, "list"> | undefined): Pick<HostServiceImplementation, "installReceiptList"> {
   return {
-    async listInstallReceipts(req) {
+    async installReceiptList(req) {
       if (!receipts) throw unavailable();
       if (!HOSTNAME_RE.test(req.hostname)) throw invalidArgument(`hostname: invalid hostname "${req.hostname}"`);
       const r = await receipts.list(req.hostname);
@@ -66,14 +66,14 @@ export function createReceiptListMethods(receipts: Pick<InstallReceipts, "list">
 }
 
 /**
- * AgentService.SubmitInstallReceipt: the caller must be an enrolled host's credential (its
+ * AgentService.InstallReceiptSubmit: the caller must be an enrolled host's credential (its
  * hostname is the receipt's host; an admin token has no host and is refused).
  */
 export function createReceiptSubmitMethods(
   receipts: Pick<InstallReceipts, "submit"> | undefined,
-): Pick<AgentServiceImplementation<AuthContextExt>, "submitInstallReceipt"> {
+): Pick<AgentServiceImplementation<AuthContextExt>, "installReceiptSubmit"> {
   return {
-    async submitInstallReceipt(req, ctx) {
+    async installReceiptSubmit(req, ctx) {
       if (!receipts) throw unavailable();
       const hostname = ctx.caller?.role === "agent" ? ctx.caller.hostname : undefined;
       if (!hostname) {

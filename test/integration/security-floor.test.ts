@@ -44,7 +44,7 @@ describe("anti-rollback floor and signed install receipts (real agents)", functi
   const admin = (...args: string[]) => sw(controller.adminToken, ...args);
   const bearer = (t: string) => ({ metadata: Metadata({ authorization: `Bearer ${t}` }) });
   const agentClient = () => createClient(AgentServiceDefinition, clients.channel);
-  const receiptsOf = async (host: string) => (await clients.hosts.listInstallReceipts({ hostname: host })).receipts;
+  const receiptsOf = async (host: string) => (await clients.hosts.installReceiptList({ hostname: host })).receipts;
 
   async function waitFor<T>(what: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
     for (;;) {
@@ -195,7 +195,7 @@ describe("anti-rollback floor and signed install receipts (real agents)", functi
 
   it("a replayed receipt is refused; so is one signed by another host's key, or naming another host", async () => {
     const first = (await receiptsOf("compute-0"))[0]!;
-    expect(await failure(agentClient().submitInstallReceipt({ envelope: first.envelope }, bearer(credential0)))).to.match(
+    expect(await failure(agentClient().installReceiptSubmit({ envelope: first.envelope }, bearer(credential0)))).to.match(
       /^ALREADY_EXISTS: install receipt refused: counter 1 of host compute-0 is not above its last receipt's/,
     );
     // compute-2 enrols with a key of its own (the test holds it), then signs a receipt for compute-0.
@@ -226,12 +226,12 @@ describe("anti-rollback floor and signed install receipts (real agents)", functi
       },
     });
     expect(
-      await failure(agentClient().submitInstallReceipt({ envelope: signInstallReceipt(statement("compute-0", 100), other.privateKey) }, bearer(credential0))),
+      await failure(agentClient().installReceiptSubmit({ envelope: signInstallReceipt(statement("compute-0", 100), other.privateKey) }, bearer(credential0))),
     ).to.match(/^PERMISSION_DENIED: install receipt refused: receipt is not signed by key [0-9a-f]{16}… \(the receipt key of host compute-0\)$/);
     expect(
-      await failure(agentClient().submitInstallReceipt({ envelope: signInstallReceipt(statement("compute-0", 100), other.privateKey) }, bearer(enrolled.token))),
+      await failure(agentClient().installReceiptSubmit({ envelope: signInstallReceipt(statement("compute-0", 100), other.privateKey) }, bearer(enrolled.token))),
     ).to.equal("PERMISSION_DENIED: install receipt refused: it names host compute-0, not compute-2");
-    expect(await failure(agentClient().submitInstallReceipt({ envelope: first.envelope }, bearer(controller.adminToken)))).to.equal(
+    expect(await failure(agentClient().installReceiptSubmit({ envelope: first.envelope }, bearer(controller.adminToken)))).to.equal(
       "PERMISSION_DENIED: only a host's own agent credential may submit its install receipts",
     );
     expect(await receiptsOf("compute-0")).to.have.length(3);
@@ -243,7 +243,7 @@ describe("anti-rollback floor and signed install receipts (real agents)", functi
     clients.close();
     controller = await startController({ dataDir, keepDataDir: true, port });
     clients = rawClients(controller);
-    const floors = (await clients.patches.listSecurityFloors({ release: "19.09" })).floors;
+    const floors = (await clients.patches.securityFloorList({ release: "19.09" })).floors;
     expect(floors.map((f) => [f.release, f.floor, f.patchId])).to.deep.equal([["19.09", 1, "FLOOR_A"]]);
     const r = await admin("host-receipts", "compute-0", "--verify");
     expect(r.rc, r.stdout).to.equal(0);

@@ -64,7 +64,7 @@ class FakeController {
   async start(port = 0) {
     const self = this;
     const impl: AgentServiceImplementation = {
-      async submitInstallReceipt() {
+      async installReceiptSubmit() {
         return { counter: 0 };
       },
       async *connect(requests: AsyncIterable<ConnectRequest>, ctx: CallContext) {

@@ -36,7 +36,7 @@ export const securityFloor: Command = {
   query: true,
   async run(ctx, { positionals }) {
     if (positionals.length > 1) return ctx.usageError();
-    const response = await ctx.client().patches.listSecurityFloors({ release: positionals[0] ?? "" });
+    const response = await ctx.client().patches.securityFloorList({ release: positionals[0] ?? "" });
     emit(ctx, SecurityFloorListResponse, response, () => renderSecurityFloors(response.floors));
     return 0;
   },
@@ -86,7 +86,7 @@ export const hostReceipts: Command = {
   async run(ctx, { values, positionals }) {
     if (positionals.length !== 1) return ctx.usageError();
     const hostname = positionals[0]!;
-    const response = await ctx.client().hosts.listInstallReceipts({ hostname });
+    const response = await ctx.client().hosts.installReceiptList({ hostname });
     const checks = values.verify ? response.receipts.map((x) => verifyInstallReceipt(hostname, x, response.keys)) : undefined;
     emit(
       ctx,

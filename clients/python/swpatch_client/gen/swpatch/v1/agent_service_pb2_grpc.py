@@ -30,8 +30,8 @@ class AgentServiceStub(object):
                 request_serializer=swpatch_dot_v1_dot_agent__service__pb2.EnrollRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_agent__service__pb2.EnrollResponse.FromString,
                 )
-        self.SubmitInstallReceipt = channel.unary_unary(
-                '/swpatch.v1.AgentService/SubmitInstallReceipt',
+        self.InstallReceiptSubmit = channel.unary_unary(
+                '/swpatch.v1.AgentService/InstallReceiptSubmit',
                 request_serializer=swpatch_dot_v1_dot_agent__service__pb2.InstallReceiptSubmitRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_agent__service__pb2.InstallReceiptSubmitResponse.FromString,
                 )
@@ -63,7 +63,7 @@ class AgentServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def SubmitInstallReceipt(self, request, context):
+    def InstallReceiptSubmit(self, request, context):
         """FLOOR (issue 21): an enrolled agent's signed receipt of one install or removal (a DSSE envelope
         over an in-toto statement, signed by the host's own receipt key registered at Enroll). The
         controller verifies it with THAT host's key and refuses a replayed or lower counter.
@@ -90,8 +90,8 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     request_deserializer=swpatch_dot_v1_dot_agent__service__pb2.EnrollRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_agent__service__pb2.EnrollResponse.SerializeToString,
             ),
-            'SubmitInstallReceipt': grpc.unary_unary_rpc_method_handler(
-                    servicer.SubmitInstallReceipt,
+            'InstallReceiptSubmit': grpc.unary_unary_rpc_method_handler(
+                    servicer.InstallReceiptSubmit,
                     request_deserializer=swpatch_dot_v1_dot_agent__service__pb2.InstallReceiptSubmitRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_agent__service__pb2.InstallReceiptSubmitResponse.SerializeToString,
             ),
@@ -158,7 +158,7 @@ class AgentService(object):
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 
     @staticmethod
-    def SubmitInstallReceipt(request,
+    def InstallReceiptSubmit(request,
             target,
             options=(),
             channel_credentials=None,
@@ -168,7 +168,7 @@ class AgentService(object):
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AgentService/SubmitInstallReceipt',
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AgentService/InstallReceiptSubmit',
             swpatch_dot_v1_dot_agent__service__pb2.InstallReceiptSubmitRequest.SerializeToString,
             swpatch_dot_v1_dot_agent__service__pb2.InstallReceiptSubmitResponse.FromString,
             options, channel_credentials,

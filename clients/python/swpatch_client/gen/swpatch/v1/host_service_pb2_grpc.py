@@ -100,8 +100,8 @@ class HostServiceStub(object):
                 request_serializer=swpatch_dot_v1_dot_host__service__pb2.ListEnrollmentsRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_host__service__pb2.ListEnrollmentsResponse.FromString,
                 )
-        self.ListInstallReceipts = channel.unary_unary(
-                '/swpatch.v1.HostService/ListInstallReceipts',
+        self.InstallReceiptList = channel.unary_unary(
+                '/swpatch.v1.HostService/InstallReceiptList',
                 request_serializer=swpatch_dot_v1_dot_host__service__pb2.InstallReceiptListRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_host__service__pb2.InstallReceiptListResponse.FromString,
                 )
@@ -220,7 +220,7 @@ class HostServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ListInstallReceipts(self, request, context):
+    def InstallReceiptList(self, request, context):
         """FLOOR (issue 21): the signed install receipts a host's agent sent, newest last, with the host's
         receipt keys (the client checks every signature itself).
         """
@@ -316,8 +316,8 @@ def add_HostServiceServicer_to_server(servicer, server):
                     request_deserializer=swpatch_dot_v1_dot_host__service__pb2.ListEnrollmentsRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_host__service__pb2.ListEnrollmentsResponse.SerializeToString,
             ),
-            'ListInstallReceipts': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListInstallReceipts,
+            'InstallReceiptList': grpc.unary_unary_rpc_method_handler(
+                    servicer.InstallReceiptList,
                     request_deserializer=swpatch_dot_v1_dot_host__service__pb2.InstallReceiptListRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_host__service__pb2.InstallReceiptListResponse.SerializeToString,
             ),
@@ -622,7 +622,7 @@ class HostService(object):
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 
     @staticmethod
-    def ListInstallReceipts(request,
+    def InstallReceiptList(request,
             target,
             options=(),
             channel_credentials=None,
@@ -632,7 +632,7 @@ class HostService(object):
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.HostService/ListInstallReceipts',
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.HostService/InstallReceiptList',
             swpatch_dot_v1_dot_host__service__pb2.InstallReceiptListRequest.SerializeToString,
             swpatch_dot_v1_dot_host__service__pb2.InstallReceiptListResponse.FromString,
             options, channel_credentials,

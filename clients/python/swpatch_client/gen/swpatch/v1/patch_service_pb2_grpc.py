@@ -110,8 +110,8 @@ class PatchServiceStub(object):
                 request_serializer=swpatch_dot_v1_dot_patch__service__pb2.WatchEventsRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_patch__service__pb2.WatchEventsResponse.FromString,
                 )
-        self.ListSecurityFloors = channel.unary_unary(
-                '/swpatch.v1.PatchService/ListSecurityFloors',
+        self.SecurityFloorList = channel.unary_unary(
+                '/swpatch.v1.PatchService/SecurityFloorList',
                 request_serializer=swpatch_dot_v1_dot_patch__service__pb2.SecurityFloorListRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_patch__service__pb2.SecurityFloorListResponse.FromString,
                 )
@@ -245,7 +245,7 @@ class PatchServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ListSecurityFloors(self, request, context):
+    def SecurityFloorList(self, request, context):
         """FLOOR (issue 21): each release's anti-rollback floor (the highest security counter among its
         applied and committed patches).
         """
@@ -351,8 +351,8 @@ def add_PatchServiceServicer_to_server(servicer, server):
                     request_deserializer=swpatch_dot_v1_dot_patch__service__pb2.WatchEventsRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_patch__service__pb2.WatchEventsResponse.SerializeToString,
             ),
-            'ListSecurityFloors': grpc.unary_unary_rpc_method_handler(
-                    servicer.ListSecurityFloors,
+            'SecurityFloorList': grpc.unary_unary_rpc_method_handler(
+                    servicer.SecurityFloorList,
                     request_deserializer=swpatch_dot_v1_dot_patch__service__pb2.SecurityFloorListRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_patch__service__pb2.SecurityFloorListResponse.SerializeToString,
             ),
@@ -691,7 +691,7 @@ class PatchService(object):
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 
     @staticmethod
-    def ListSecurityFloors(request,
+    def SecurityFloorList(request,
             target,
             options=(),
             channel_credentials=None,
@@ -701,7 +701,7 @@ class PatchService(object):
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.PatchService/ListSecurityFloors',
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.PatchService/SecurityFloorList',
             swpatch_dot_v1_dot_patch__service__pb2.SecurityFloorListRequest.SerializeToString,
             swpatch_dot_v1_dot_patch__service__pb2.SecurityFloorListResponse.FromString,
             options, channel_credentials,

@@ -2888,8 +2888,8 @@ export const AgentServiceDefinition = {
      * over an in-toto statement, signed by the host's own receipt key registered at Enroll). The
      * controller verifies it with THAT host's key and refuses a replayed or lower counter.
      */
-    submitInstallReceipt: {
-      name: "SubmitInstallReceipt",
+    installReceiptSubmit: {
+      name: "InstallReceiptSubmit",
       requestType: InstallReceiptSubmitRequest as typeof InstallReceiptSubmitRequest,
       requestStream: false,
       responseType: InstallReceiptSubmitResponse as typeof InstallReceiptSubmitResponse,
@@ -2920,7 +2920,7 @@ export interface AgentServiceImplementation<CallContextExt = {}> {
    * over an in-toto statement, signed by the host's own receipt key registered at Enroll). The
    * controller verifies it with THAT host's key and refuses a replayed or lower counter.
    */
-  submitInstallReceipt(
+  installReceiptSubmit(
     request: InstallReceiptSubmitRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<InstallReceiptSubmitResponse>>;
@@ -2947,7 +2947,7 @@ export interface AgentServiceClient<CallOptionsExt = {}> {
    * over an in-toto statement, signed by the host's own receipt key registered at Enroll). The
    * controller verifies it with THAT host's key and refuses a replayed or lower counter.
    */
-  submitInstallReceipt(
+  installReceiptSubmit(
     request: DeepPartial<InstallReceiptSubmitRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<InstallReceiptSubmitResponse>;

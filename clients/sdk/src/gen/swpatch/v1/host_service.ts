@@ -3650,8 +3650,8 @@ export const HostServiceDefinition = {
      * FLOOR (issue 21): the signed install receipts a host's agent sent, newest last, with the host's
      * receipt keys (the client checks every signature itself).
      */
-    listInstallReceipts: {
-      name: "ListInstallReceipts",
+    installReceiptList: {
+      name: "InstallReceiptList",
       requestType: InstallReceiptListRequest as typeof InstallReceiptListRequest,
       requestStream: false,
       responseType: InstallReceiptListResponse as typeof InstallReceiptListResponse,
@@ -3725,7 +3725,7 @@ export interface HostServiceImplementation<CallContextExt = {}> {
    * FLOOR (issue 21): the signed install receipts a host's agent sent, newest last, with the host's
    * receipt keys (the client checks every signature itself).
    */
-  listInstallReceipts(
+  installReceiptList(
     request: InstallReceiptListRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<InstallReceiptListResponse>>;
@@ -3795,7 +3795,7 @@ export interface HostServiceClient<CallOptionsExt = {}> {
    * FLOOR (issue 21): the signed install receipts a host's agent sent, newest last, with the host's
    * receipt keys (the client checks every signature itself).
    */
-  listInstallReceipts(
+  installReceiptList(
     request: DeepPartial<InstallReceiptListRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<InstallReceiptListResponse>;

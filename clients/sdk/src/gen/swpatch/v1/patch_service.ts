@@ -4796,8 +4796,8 @@ export const PatchServiceDefinition = {
      * FLOOR (issue 21): each release's anti-rollback floor (the highest security counter among its
      * applied and committed patches).
      */
-    listSecurityFloors: {
-      name: "ListSecurityFloors",
+    securityFloorList: {
+      name: "SecurityFloorList",
       requestType: SecurityFloorListRequest as typeof SecurityFloorListRequest,
       requestStream: false,
       responseType: SecurityFloorListResponse as typeof SecurityFloorListResponse,
@@ -4899,7 +4899,7 @@ export interface PatchServiceImplementation<CallContextExt = {}> {
    * FLOOR (issue 21): each release's anti-rollback floor (the highest security counter among its
    * applied and committed patches).
    */
-  listSecurityFloors(
+  securityFloorList(
     request: SecurityFloorListRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<SecurityFloorListResponse>>;
@@ -4997,7 +4997,7 @@ export interface PatchServiceClient<CallOptionsExt = {}> {
    * FLOOR (issue 21): each release's anti-rollback floor (the highest security counter among its
    * applied and committed patches).
    */
-  listSecurityFloors(
+  securityFloorList(
     request: DeepPartial<SecurityFloorListRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<SecurityFloorListResponse>;
