@@ -324,6 +324,8 @@ export class HostAgent {
     const log = this.log.child({ operationId: opId });
     const fetch = this.fetch;
     await this.setState({ state: "installing", installReason: "" });
+    // FLOOR: the receipt key exists once the host enrolled (after start()); an agent never enrolled has none.
+    this.signer ??= await ReceiptSigner.load(this.root, this.hostname).catch(() => undefined);
     log.info("install started", { desired: cmd.desired.length, erase: cmd.erase.length, force: cmd.force });
     let reason: string | undefined;
     let requiresReboot = this.st.requiresReboot;
@@ -360,19 +362,15 @@ export class HostAgent {
         : { state: "install-failed", installReason: reason, requiresReboot, interruptedOperationId: "" },
       false,
     );
+    const installed = this.signer ? await rpmQueryAll(this.root).catch(() => undefined) : undefined; // for the receipt (FLOOR)
     // The report first, then the result: when the controller closes the operation, it already
     // knows the host's new packages and state (query-hosts right after agrees with the outcome).
     await this.sendReport();
     this.send({ message: { $case: "installResult", value: { operationId: opId, success: reason === undefined, rejected: false, reason: reason ?? "" } } }, true);
     this.installDone = true;
     this.opts.onInstallDone?.({ success: reason === undefined, reason: reason ?? "" });
-    // The key exists once the host enrolled (after start()); an agent that never enrolled has none.
-    if (!(this.signer ??= await ReceiptSigner.load(this.root, this.hostname).catch(() => undefined))) return;
     const result = reason === undefined ? "success" : reason.startsWith("security floor:") ? "rejected" : "failed";
-    const facts = { cmd, changes, result, reason: reason ?? "", securityFloor } as const;
-    await rpmQueryAll(this.root)
-      .then(async (installed) => this.receipts.push(await this.signer!.sign({ ...facts, installed })))
-      .catch((e) => log.warn("receipt not sent", { error: String(e) }));
+    if (this.signer && installed) this.receipts.record(this.signer, { cmd, changes, result, reason: reason ?? "", securityFloor, installed });
   }
 
   /** `--install`: set once the requested install has ended. */
@@ -443,5 +441,6 @@ export class HostAgent {
     this.clearRejectTimer();
     this.installAbort.abort(new Error("agent stopping"));
     await this.installTask?.catch(() => {});
+    await this.receipts.idle();
   }
 }

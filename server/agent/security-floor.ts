@@ -149,6 +149,23 @@ export class ReceiptOutbox {
     private readonly retryable: (e: unknown) => boolean,
   ) {}
 
+  private recording: Promise<void> = Promise.resolve();
+
+  /**
+   * Signs the receipt of one operation and sends it, after the receipts recorded before (counters in
+   * order), without holding up the caller; failures are logged. `idle()` waits for it.
+   */
+  record(signer: ReceiptSigner, facts: ReceiptFacts & { installed: readonly RpmPackage[] }): void {
+    this.recording = this.recording
+      .then(async () => this.push(await signer.sign(facts)))
+      .catch((e: unknown) => this.log.warn("install receipt not sent", { error: String(e) }));
+  }
+
+  /** Resolves once every recorded receipt is signed and sent (or waits for the next connection). */
+  idle(): Promise<void> {
+    return this.recording;
+  }
+
   /** Queues a receipt and tries to send it. */
   push(envelope: string): Promise<void> {
     this.queue.push(envelope);
