@@ -115,8 +115,14 @@ export function createAgentService(d: AgentServiceDeps): AgentServiceImplementat
       const r = await d.enrollment.exchange({ enrollToken: req.enrollToken, hostname: req.hostname, personality: req.personality });
       d.log.info("host enrolled", { hostname: r.info.hostname, personality: r.info.personality, tokenId: r.info.id, replacedTokens: r.revokedTokenIds.length });
       if (req.receiptPublicKey && d.receipts) {
-        const k = await d.receipts.registerKey(r.info.hostname, r.info.id, req.receiptPublicKey);
-        d.log.info("receipt key registered", { hostname: r.info.hostname, keyId: k.keyId });
+        // The token is spent: a failure here must not lose the host its credential (its receipts are
+        // then refused, RECEIPT_KEY_MISSING, until it enrols again).
+        try {
+          const k = await d.receipts.registerKey(r.info.hostname, r.info.id, req.receiptPublicKey);
+          d.log.info("receipt key registered", { hostname: r.info.hostname, keyId: k.keyId });
+        } catch (e) {
+          d.log.error("receipt key not registered", { hostname: r.info.hostname, error: (e as Error).message });
+        }
       }
       return { token: r.token, tokenId: r.info.id, hostname: r.info.hostname, personality: r.info.personality };
     },

@@ -189,7 +189,7 @@ describe("anti-rollback floor and signed install receipts (real agents)", functi
     const r = await sw(operator, "host-receipts", "compute-1");
     expect(r.rc).to.equal(0);
     expect(r.stdout).to.equal(
-      "Host compute-1 has no receipt key: its agent is not enrolled (agents run with an admin or --token credential send no install receipts).\n",
+      "Host compute-1 has no receipt key: its agent is not enrolled, or enrolled before receipt keys (agents run with an admin or --token credential send no install receipts).\n",
     );
   });
 

@@ -46,7 +46,7 @@ export const securityFloor: Command = {
 export function renderHostReceipts(r: InstallReceiptListResponse, checks: readonly ReceiptCheck[] | undefined): string {
   const host = safeText(r.hostname);
   if (!r.enrolled) {
-    return `Host ${host} has no receipt key: its agent is not enrolled (agents run with an admin or --token credential send no install receipts).\n`;
+    return `Host ${host} has no receipt key: its agent is not enrolled, or enrolled before receipt keys (agents run with an admin or --token credential send no install receipts).\n`;
   }
   const key = r.keys.at(-1)!;
   let out = `Host ${host}: ${r.receipts.length} install receipt${r.receipts.length === 1 ? "" : "s"}; receipt key ${safeText(key.keyId.slice(0, 16))} (registered ${safeText(key.registeredAt)})\n`;
