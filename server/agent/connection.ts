@@ -184,6 +184,10 @@ export async function runConnection(o: ConnectionOptions): Promise<ConnectionOut
     ? ({ fetchPackage: (...a: Parameters<AgentServiceClient["fetchPackage"]>) => choice.current().fetchPackage(...a) } as AgentServiceClient)
     : o.client;
   if (!host.fetch) host.fetch = createGrpcFetch(fetchClient, o.token);
+  // FLOOR (issue 21): signed install receipts go to the active controller with the host's credential.
+  host.receipts.submit ??= async (envelope) => {
+    await (choice ? choice.current() : o.client).installReceiptSubmit({ envelope }, { signal, metadata: metadataFor(o.token) });
+  };
   let attempt = 0;
   const finishing = () => o.finish?.aborted === true;
   while (!signal.aborted && !finishing()) {

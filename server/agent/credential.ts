@@ -14,6 +14,7 @@ import { hostPaths } from "./host-paths.js";
 import { readFileInRoot, writeFileInRootAtomic } from "./root-fs.js";
 import { backoffDelayMs, type AgentServiceClient, type ControllerChoice } from "./connection.js";
 import type { Logger } from "../lib/log.js";
+import { createReceiptKey } from "./security-floor.js";
 
 /**
  * Exit status of the agent when the controller refuses its credential for good (revoked, or an
@@ -163,13 +164,15 @@ export async function resolveCredentials(o: ResolveCredentialsOptions): Promise<
 }
 
 async function exchange(choice: ControllerChoice, enrollToken: string, h: CredentialHost, log: Logger, signal?: AbortSignal): Promise<StoredCredential> {
+  // FLOOR (issue 21): the host's own receipt key, made now; its public half is registered with the credential.
+  const receiptPublicKey = await createReceiptKey(h.root);
   for (let attempt = 0; ; attempt++) {
     const client = choice.current();
     // A standby refuses before running the call, naming the active controller: the next attempt goes there.
     let active: string | undefined;
     try {
       const r = await client.enroll(
-        { enrollToken, hostname: h.hostname, personality: h.personality },
+        { enrollToken, hostname: h.hostname, personality: h.personality, receiptPublicKey },
         { ...(signal ? { signal } : {}), onTrailer: (t) => (active = t.get("swpatch-active") || undefined) },
       );
       return { tokenId: r.tokenId, hostname: r.hostname, personality: r.personality, token: r.token, enrolledAt: new Date().toISOString() };

@@ -27,7 +27,9 @@ import { AgentState, InstallPhase, type Instance } from "../../clients/sdk/src/g
 import type { Logger } from "../lib/log.js";
 import { hostPaths, type HostPaths } from "./host-paths.js";
 import { existsInRoot, mkdirInRoot, rmInRoot, writeFileInRootAtomic } from "./root-fs.js";
-import { converge, InstallInProgressError, isInstalling, recoverInterruptedInstall, runPatchScripts, type FetchPackageFn } from "./installer.js";
+import { converge, InstallInProgressError, isInstalling, recoverInterruptedInstall, runPatchScripts, type FetchPackageFn, type PlannedChange } from "./installer.js";
+import { applyInstanceAction } from "./instances.js";
+import { FloorError, floorRefusal, ReceiptOutbox, ReceiptSigner } from "./security-floor.js";
 import { rpmInitDb, rpmQueryAll, rpmUpgrade } from "./rpm.js";
 import { loadAgentState, saveAgentState, type AgentStateName, type PersistedAgentState } from "./state-file.js";
 import { HealthChecker, UNCONFIGURED_HEALTH, type HealthResult } from "./health-check.js";
@@ -92,6 +94,9 @@ export class HostAgent {
   private instances: Instance[];
   private health: HealthChecker | undefined;
   fetch: FetchPackageFn | undefined;
+  /** FLOOR (issue 21): signed install receipts (enrolled hosts only) and where they wait to be sent. */
+  private signer: ReceiptSigner | undefined;
+  readonly receipts: ReceiptOutbox;
 
   constructor(opts: HostAgentOptions) {
     this.opts = opts;
@@ -101,6 +106,7 @@ export class HostAgent {
     this.log = opts.logger.child({ hostname: opts.hostname });
     this.fetch = opts.fetch;
     this.instances = (opts.instances ?? []).map((i) => ({ ...i }));
+    this.receipts = new ReceiptOutbox(this.log, (e) => [1, 4, 14].includes((e as { code?: number }).code ?? 14) /* CANCELLED, DEADLINE_EXCEEDED, UNAVAILABLE */);
   }
 
   /** Current state (for tests and logs). */
@@ -256,6 +262,7 @@ export class HostAgent {
     const queued = this.pending;
     this.pending = [];
     for (const m of queued) this.send(m, true);
+    void this.receipts.flush();
     if (this.st.interruptedOperationId && this.st.state !== "installing") {
       // Reported once in the hello; do not repeat it on the next connection.
       await this.setState({ interruptedOperationId: "" }, false);
@@ -334,11 +341,18 @@ export class HostAgent {
     const log = this.log.child({ operationId: opId });
     const fetch = this.fetch;
     await this.setState({ state: "installing", installReason: "" });
+    // FLOOR: the receipt key exists once the host enrolled (after start()); an agent never enrolled has none.
+    this.signer ??= await ReceiptSigner.load(this.root, this.hostname).catch(() => undefined);
     log.info("install started", { desired: cmd.desired.length, erase: cmd.erase.length, force: cmd.force });
     let reason: string | undefined;
     let requiresReboot = this.st.requiresReboot;
+    let changes: PlannedChange[] = [];
+    const floor = this.st.securityFloor ?? 0;
     try {
       if (!fetch) throw new Error("no package source configured");
+      // FLOOR: a set below this host's floor is refused, whoever asks (security-floor.ts).
+      const refused = floorRefusal(cmd.securityCounter, floor);
+      if (refused) throw new FloorError(refused);
       const res = await converge(this.root, {
         desired: cmd.desired,
         erase: cmd.erase,
@@ -352,17 +366,20 @@ export class HostAgent {
       });
       reason = res.failedReason;
       requiresReboot = res.requiresReboot;
+      changes = res.changes;
       log.info("install finished", { changed: res.changed, requiresReboot, failedReason: reason, changes: res.changes.length });
     } catch (e) {
-      reason = e instanceof InstallInProgressError ? e.message : `install failed: ${e instanceof Error ? e.message : String(e)}`;
+      reason = e instanceof InstallInProgressError || e instanceof FloorError ? e.message : `install failed: ${e instanceof Error ? e.message : String(e)}`;
       log.error("install failed", { error: reason });
     }
+    const securityFloor = reason === undefined ? Math.max(floor, cmd.securityCounter) : floor;
     await this.setState(
       reason === undefined
-        ? { state: "idle", installReason: "", requiresReboot, interruptedOperationId: "" }
+        ? { state: "idle", installReason: "", requiresReboot, interruptedOperationId: "", ...(securityFloor ? { securityFloor } : {}) }
         : { state: "install-failed", installReason: reason, requiresReboot, interruptedOperationId: "" },
       false,
     );
+    const installed = this.signer ? await rpmQueryAll(this.root).catch(() => undefined) : undefined; // for the receipt (FLOOR)
     // The report first, then the result: when the controller closes the operation, it already
     // knows the host's new packages and state (query-hosts right after agrees with the outcome).
     await this.sendReport();
@@ -371,6 +388,8 @@ export class HostAgent {
     this.opts.onInstallDone?.({ success: reason === undefined, reason: reason ?? "" });
     // ROLLOUT: a health check after every install (reported when it ends).
     void this.health?.check();
+    const result = reason === undefined ? "success" : reason.startsWith("security floor:") ? "rejected" : "failed";
+    if (this.signer && installed) this.receipts.record(this.signer, { cmd, changes, result, reason: reason ?? "", securityFloor, installed });
   }
 
   /** `--install`: set once the requested install has ended. */
@@ -428,26 +447,9 @@ export class HostAgent {
 
   /** InstanceActionCommand (simulated VMs): stop/start/migrate-out/migrate-in. */
   async handleInstanceAction(cmd: InstanceActionCommand): Promise<void> {
-    const known = new Set(this.instances.map((i) => i.uuid));
-    const missing = cmd.instanceUuids.filter((u) => !known.has(u) && cmd.action !== "migrate-in");
-    let reason = "";
-    if (missing.length) reason = `Unknown instance(s): ${missing.join(", ")}`;
-    else {
-      switch (cmd.action) {
-        case "stop":
-        case "start":
-          for (const i of this.instances) if (cmd.instanceUuids.includes(i.uuid)) i.state = cmd.action === "stop" ? "stopped" : "running";
-          break;
-        case "migrate-out":
-          this.instances = this.instances.filter((i) => !cmd.instanceUuids.includes(i.uuid));
-          break;
-        case "migrate-in":
-          for (const u of cmd.instanceUuids) if (!known.has(u)) this.instances.push({ uuid: u, name: u, state: "running" });
-          break;
-        default:
-          reason = `Unknown instance action: ${cmd.action}`;
-      }
-    }
+    const r = applyInstanceAction(this.instances, cmd);
+    this.instances = r.instances;
+    const reason = r.reason;
     // Report first: when the controller sees the result, it already knows the new instance states.
     await this.sendReport();
     this.send({ message: { $case: "instanceActionResult", value: { requestId: cmd.requestId, success: reason === "", reason } } }, true);
@@ -459,5 +461,6 @@ export class HostAgent {
     this.clearRejectTimer();
     this.installAbort.abort(new Error("agent stopping"));
     await this.installTask?.catch(() => {});
+    await this.receipts.idle();
   }
 }

@@ -20,6 +20,11 @@ export interface PersistedAgentState {
    * kernel's boot id before it. At the next start a different boot id means the host rebooted.
    */
   pendingReboot?: { requestId: string; bootId: string };
+  /**
+   * FLOOR (issue 21): the highest security counter of a package set this host installed; a set
+   * below it is refused (server/agent/security-floor.ts). Absent = 0.
+   */
+  securityFloor?: number;
 }
 
 export const INITIAL_AGENT_STATE: Readonly<PersistedAgentState> = Object.freeze({
@@ -44,6 +49,7 @@ export async function loadAgentState(root: string, onWarning?: (message: string)
       requiresReboot: raw.requiresReboot === true,
       interruptedOperationId: typeof raw.interruptedOperationId === "string" ? raw.interruptedOperationId : "",
       ...(isPendingReboot(raw.pendingReboot) ? { pendingReboot: { requestId: raw.pendingReboot.requestId, bootId: raw.pendingReboot.bootId } } : {}),
+      ...(Number.isSafeInteger(raw.securityFloor) && raw.securityFloor! > 0 ? { securityFloor: raw.securityFloor! } : {}),
     };
   } catch (e) {
     if (e instanceof UnsafeRootPathError) onWarning?.(`${e.message}; starting from the initial state`);

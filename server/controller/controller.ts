@@ -47,6 +47,7 @@ import { withSafeDecoding } from "../transport/safe-decode.js";
 import { createPatchService } from "../transport/patch-service.js";
 import { createHostService } from "../transport/host-service.js";
 import { createAgentService } from "../transport/agent-service.js";
+import { InstallReceipts } from "../domain/hosts/install-receipts.js";
 import { HostManager } from "../domain/hosts/host-manager.js";
 import { descriptorSetBase64 } from "../transport/generated/descriptor-set.js";
 import { createKeystoneVerifier } from "../transport/keystone/create-keystone-verifier.js";
@@ -167,6 +168,7 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   const revocations = new CredentialRevocations();
   const auth = new AuthManager({ store: authStore, revocations });
   const enrollment = new HostEnrollment({ store: authStore, revocations });
+  const receipts = new InstallReceipts({ store: opened.receipts }); // FLOOR (issue 21)
   const audit = new AuditLog(authStore, undefined, { perWindow: config.limits.auditRefusalsPerMinute, windowMs: 60_000 });
   // Retention and refusal summaries run with the term (DomainTerms); the checkpoint signer runs always (a standby's
   // checkpoints are refused by the fence and logged at debug).
@@ -279,8 +281,8 @@ export async function createController(config: ControllerConfig, opts: { log?: L
   );
   server.add(withSafeDecoding(AdminServiceDefinition), createAdminService({ auth, trust, audit, auditChain, trustRoot }));
   server.add(withSafeDecoding(withSharedEncoding(OrchestrationServiceDefinition)), createOrchestrationService({ orchestrator }));
-  server.add(withSafeDecoding(withSharedEncoding(HostServiceDefinition)), createHostService({ hosts, enrollment }));
-  server.add(withSafeDecoding(AgentServiceDefinition), createAgentService({ hosts, patches, log, enrollment, revocations }));
+  server.add(withSafeDecoding(withSharedEncoding(HostServiceDefinition)), createHostService({ hosts, enrollment, receipts }));
+  server.add(withSafeDecoding(AgentServiceDefinition), createAgentService({ hosts, patches, log, enrollment, revocations, receipts }));
   server.add(HealthDefinition, HealthServiceImpl(health));
   const serviceNames = [
     PatchServiceDefinition.fullName,

@@ -18,6 +18,8 @@ import { BlobStore } from "../storage/sqlite/blob-store.js";
 import { openPostgresStore, describeUrl } from "../storage/postgres/store.js";
 import { pgBlobPort } from "../storage/postgres/blob-store.js";
 import type { Fence } from "../storage/postgres/pg-db.js";
+import type { InstallReceiptStore } from "../domain/hosts/install-receipts.js";
+import { ReceiptStore } from "../storage/sqlite/receipt-store.js";
 
 /** Transactions asked for and commits made (a commit may carry several): diagnostics. */
 export interface StoreStats {
@@ -36,6 +38,8 @@ export interface OpenStore {
   readonly trustRoots: TrustRootStore;
   /** Patch files and packages (not yet `init`ed: PatchManager.init does that). */
   readonly blobs: BlobPort;
+  /** FLOOR (issue 21): receipt keys and install receipts (migration 11). */
+  readonly receipts: InstallReceiptStore;
   readonly stats: StoreStats;
   close(): Promise<void>;
 }
@@ -55,6 +59,7 @@ export async function openStore(config: ControllerConfig, opts: { fence?: Fence 
       auth: pg.auth,
       trustRoots: new SqlTrustRootStore(pg.db),
       blobs,
+      receipts: new ReceiptStore(pg.db),
       stats: pg.db,
       close: () => pg.close(),
     };
@@ -68,6 +73,7 @@ export async function openStore(config: ControllerConfig, opts: { fence?: Fence 
     store: new SqliteStore(db),
     auth: new AuthStore(db),
     trustRoots: new SqlTrustRootStore(db),
+    receipts: new ReceiptStore(db),
     blobs,
     stats: db,
     close: () => db.close(),

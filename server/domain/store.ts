@@ -11,6 +11,7 @@ import type { DomainEvent, EventFilter } from "./events/event-log.js";
 import type { InstallProgress } from "./hosts/agent-types.js";
 import type { HostRecord, OperationRecord, OperationStateName } from "./hosts/model.js";
 import type { PackageRecord, PatchMeta, PatchRecord, RepoState } from "./patches/model.js";
+import type { SecurityFloorRecord } from "./patches/security-floor.js";
 import type { Readable } from "node:stream";
 
 /** Patch repository writes (patches, blobs, releases, base feed, interim lists, app dependencies). */
@@ -63,6 +64,8 @@ export interface StoreTx {
   deleteStrategy(): Promise<boolean>;
   /** Called (latest first) if this body's changes are rolled back: it threw, or its commit failed. */
   onRollback(fn: () => void): void;
+  /** FLOOR (issue 21): stores a release's anti-rollback floor (replacing its row). */
+  setSecurityFloor(f: SecurityFloorRecord): Promise<void>;
 }
 
 /** Committed state, read. */
@@ -84,6 +87,8 @@ export interface StoreReader {
   /** Events after `afterSeq`, in order, at most `limit`; `filter` narrows by operation, patch or host (indexed). */
   eventsAfter(afterSeq: number, limit: number, filter?: Pick<EventFilter, "operationId" | "patchId" | "hostname">): Promise<DomainEvent[]>;
   loadStrategy(): Promise<StrategyDocument | undefined>;
+  /** FLOOR (issue 21): every release's stored anti-rollback floor, by release. */
+  loadSecurityFloors(): Promise<SecurityFloorRecord[]>;
 }
 
 /**

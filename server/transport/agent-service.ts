@@ -12,6 +12,8 @@ import type { Logger } from "../lib/log.js";
 import { assertMayActAsHost, type AuthContextExt } from "./auth-middleware.js";
 import { peerIp } from "./peer-address.js";
 import { isDomainError } from "../domain/errors.js";
+import type { InstallReceipts } from "../domain/hosts/install-receipts.js";
+import { createReceiptSubmitMethods } from "./security-floor-service.js";
 import { fromProtoHello, fromProtoInstallResult, fromProtoProgress, fromProtoReport, toConnectResponse } from "./mappers/agent.js";
 
 /** Dependencies of {@link createAgentService}. */
@@ -23,11 +25,14 @@ export interface AgentServiceDeps {
   enrollment?: Pick<HostEnrollment, "exchange">;
   /** A Connect stream ends (UNAUTHENTICATED "token revoked") as soon as its token is revoked. */
   revocations?: CredentialRevocations;
+  /** FLOOR (issue 21): receipt keys registered at Enroll, receipts (InstallReceiptSubmit). */
+  receipts?: Pick<InstallReceipts, "checkKey" | "registerKey" | "submit">;
 }
 
 /** AgentService: one bidi stream per host; package downloads by sha256; enrolment exchange. */
 export function createAgentService(d: AgentServiceDeps): AgentServiceImplementation<AuthContextExt> {
   return {
+    ...createReceiptSubmitMethods(d.receipts),
     async *connect(requests: AsyncIterable<ConnectRequest>, ctx: CallContext & AuthContextExt): AsyncGenerator<ConnectResponse> {
       const out = new AsyncQueue<ConnectResponse>();
       const link: AgentLink = { send: (cmd) => out.push(toConnectResponse(cmd)), close: () => out.end() };
@@ -105,8 +110,20 @@ export function createAgentService(d: AgentServiceDeps): AgentServiceImplementat
 
     async enroll(req) {
       if (!d.enrollment) throw new DomainError("failed-precondition", "host enrolment is not available on this server", { reason: "ENROLLMENT_UNAVAILABLE" });
+      // FLOOR: a receipt key is checked before the token is spent, registered right after.
+      if (req.receiptPublicKey && d.receipts) d.receipts.checkKey(req.receiptPublicKey);
       const r = await d.enrollment.exchange({ enrollToken: req.enrollToken, hostname: req.hostname, personality: req.personality });
       d.log.info("host enrolled", { hostname: r.info.hostname, personality: r.info.personality, tokenId: r.info.id, replacedTokens: r.revokedTokenIds.length });
+      if (req.receiptPublicKey && d.receipts) {
+        // The token is spent: a failure here must not lose the host its credential (its receipts are
+        // then refused, RECEIPT_KEY_MISSING, until it enrols again).
+        try {
+          const k = await d.receipts.registerKey(r.info.hostname, r.info.id, req.receiptPublicKey);
+          d.log.info("receipt key registered", { hostname: r.info.hostname, keyId: k.keyId });
+        } catch (e) {
+          d.log.error("receipt key not registered", { hostname: r.info.hostname, error: (e as Error).message });
+        }
+      }
       return { token: r.token, tokenId: r.info.id, hostname: r.info.hostname, personality: r.info.personality };
     },
 

@@ -57,6 +57,8 @@ export function auditTargetOf(request: unknown): string {
   const parts: string[] = [];
   if (Array.isArray(r.patchIds) && r.patchIds.length) parts.push(`patches=${r.patchIds.join(",")}`);
   if (r.all === true) parts.push("all");
+  // FLOOR (issue 21): a forced downgrade past the security floor shows in the audit log.
+  if (r.allowDowngrade === true) parts.push("allow-downgrade");
   for (const k of TARGET_KEYS) {
     const v = r[k];
     if (typeof v === "string" && v) parts.push(`${k}=${v}`);

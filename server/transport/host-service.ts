@@ -7,6 +7,8 @@ import { toProtoAlarm, toProtoHost } from "./mappers/host.js";
 import { toProtoProgress } from "./mappers/agent.js";
 import type { HostEnrollment } from "../domain/auth/host-enrollment.js";
 import { createEnrollmentMethods } from "./enrollment-service.js";
+import type { InstallReceipts } from "../domain/hosts/install-receipts.js";
+import { createReceiptListMethods } from "./security-floor-service.js";
 
 function hostArg(v: string): string {
   if (!v) throw invalidArgument("host: a hostname or IP address is required");
@@ -20,7 +22,12 @@ function opId(v: string): string {
 }
 
 /** HostService over the host manager (and host enrolment, when given). */
-export function createHostService(d: { hosts: HostManager; enrollment?: Pick<HostEnrollment, "enroll" | "revokeHost" | "list"> }): HostServiceImplementation {
+export function createHostService(d: {
+  hosts: HostManager;
+  enrollment?: Pick<HostEnrollment, "enroll" | "revokeHost" | "list">;
+  /** FLOOR (issue 21): InstallReceiptList; without it the call answers FAILED_PRECONDITION. */
+  receipts?: Pick<InstallReceipts, "list">;
+}): HostServiceImplementation {
   // One response (and one encoding) per progress message, shared by every watcher of the operation.
   const progress = new SharedResponses<InstallProgress, WatchOperationResponse>(WatchOperationResponse, (p) => ({ progress: toProtoProgress(p) }));
   return {
@@ -80,5 +87,6 @@ export function createHostService(d: { hosts: HostManager; enrollment?: Pick<Hos
       return {};
     },
     ...createEnrollmentMethods(d.enrollment),
+    ...createReceiptListMethods(d.receipts),
   };
 }

@@ -21,6 +21,7 @@ import { tempPathFor } from "../lib/fs-atomic.js";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import type { LeadershipStatus } from "../domain/leadership/leadership.js";
+import { assertMayDowngrade, createSecurityFloorMethods } from "./security-floor-service.js";
 
 const OUTCOME: Record<DomainUploadOutcome, UploadOutcome> = {
   imported: UploadOutcome.UPLOAD_OUTCOME_IMPORTED,
@@ -156,6 +157,7 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
   const eventResponses = new SharedResponses<DomainEvent, WatchEventsResponse>(WatchEventsResponse, (e) => ({ event: toProtoEvent(e) }));
 
   return {
+    ...createSecurityFloorMethods(d.patches),
     async uploadPatch(request: AsyncIterable<UploadPatchRequest>, ctx: CallContext) {
       const { header, chunks, stop } = await headerAndChunks(request, d.maxPatchBytes);
       let r;
@@ -197,14 +199,16 @@ export function createPatchService(d: PatchServiceDeps): PatchServiceImplementat
     async applyPatches(req, ctx) {
       const ids = patchIds(req.patchIds, "patch_ids", { allowEmpty: req.all });
       if (req.all && ids.length) throw invalidArgument("patch_ids: give either patch ids or all, not both");
-      const r = await d.patches.apply(ids, { all: req.all, skipSemantic: req.skipSemantic }, ctx.signal);
+      assertMayDowngrade(ctx, req.allowDowngrade);
+      const r = await d.patches.apply(ids, { all: req.all, skipSemantic: req.skipSemantic, allowDowngrade: req.allowDowngrade }, ctx.signal);
       return { messages: applyMessages(r), applied: r.applied };
     },
 
     async removePatches(req, ctx) {
+      assertMayDowngrade(ctx, req.allowDowngrade);
       const r = await d.patches.remove(
         patchIds(req.patchIds),
-        { skipSemantic: req.skipSemantic, skipAppCheck: req.skipAppCheck, removeUnremovable: req.removeUnremovable },
+        { skipSemantic: req.skipSemantic, skipAppCheck: req.skipAppCheck, removeUnremovable: req.removeUnremovable, allowDowngrade: req.allowDowngrade },
         ctx.signal,
       );
       return { messages: removeMessages(r), removed: r.removed };

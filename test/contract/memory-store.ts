@@ -34,6 +34,7 @@ import type { DomainEvent } from "../../server/domain/events/event-log.js";
 import { AUDIT_GENESIS_HASH, MerkleFrontier, auditRowHash } from "../../server/lib/audit-hash.js";
 import type { HostRecord, OperationRecord } from "../../server/domain/hosts/model.js";
 import type { PackageRecord, PatchRecord } from "../../server/domain/patches/model.js";
+import type { SecurityFloorRecord } from "../../server/domain/patches/security-floor.js";
 import type { BlobPort, EventRetentionPort, Store, StoreReader, StoreTx, StrategyDocument, WriteGroup } from "../../server/domain/store.js";
 
 /** Everything a memory store holds. */
@@ -60,6 +61,8 @@ export interface Disk {
   trusted: StoredTrustedKey[];
   /** Root of trust documents (issue 21). */
   trustRoots: StoredTrustRoot[];
+  /** FLOOR (issue 21). */
+  floors: Map<string, SecurityFloorRecord>;
 }
 
 export function emptyDisk(): Disk {
@@ -85,6 +88,7 @@ export function emptyDisk(): Disk {
     auditKeys: [],
     trusted: [],
     trustRoots: [],
+    floors: new Map(),
   };
 }
 
@@ -207,6 +211,9 @@ function txOver(d: Disk, hooks: (() => void)[], late: (e: Error) => void): Store
     },
     onRollback(fn) {
       hooks.push(fn);
+    },
+    async setSecurityFloor(f) {
+      d.floors.set(f.release, { ...f });
     },
   };
 }
@@ -387,6 +394,7 @@ export class MemoryStore implements Store, EventRetentionPort {
             .slice(0, limit),
         ),
       loadStrategy: async () => copy(d().strategy),
+      loadSecurityFloors: async () => copy(byKey(d().floors)),
     };
   }
 }

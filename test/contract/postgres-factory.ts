@@ -5,6 +5,7 @@
  * <data-dir>/blob-cache), with small chunks so that the suite's blobs span many chunks.
  */
 import { SqlTrustRootStore } from "../../server/storage/sqlite/trust-root-store.js";
+import { ReceiptStore } from "../../server/storage/sqlite/receipt-store.js";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -60,6 +61,7 @@ async function openPg(pg: PostgresServer, url: string, dir: string): Promise<Sto
     blobs,
     auth: { tokens: auth, audit: auth, trust: auth, enrollments: auth },
     trustRoots: new SqlTrustRootStore(opened.db),
+    receipts: new ReceiptStore(opened.db),
     scratch: path.join(dir, "scratch"),
     async reopen() {
       await shut();

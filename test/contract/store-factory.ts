@@ -12,6 +12,8 @@ import { migrations } from "../../server/storage/sqlite/migrations/index.js";
 import { SqliteStore } from "../../server/storage/sqlite/store.js";
 import { BlobStore } from "../../server/storage/sqlite/blob-store.js";
 import { AuthStore } from "../../server/storage/sqlite/auth-store.js";
+import { ReceiptStore } from "../../server/storage/sqlite/receipt-store.js";
+import type { InstallReceiptStore } from "../../server/domain/hosts/install-receipts.js";
 import { FileBlobs, MemoryAuthStore, MemoryStore, emptyDisk, type Disk } from "./memory-store.js";
 import { FakeStore } from "../lib/fake-store.js";
 import { postgresFactory, postgresSkipReason } from "./postgres-factory.js";
@@ -26,6 +28,8 @@ export interface StoreUnderTest {
   auth: { tokens: TokenStore; audit: AuditStore & AuditChainStore; trust: TrustedKeyStore; enrollments: EnrollmentStore };
   /** Root of trust documents (issue 21). */
   trustRoots: TrustRootStore;
+  /** FLOOR (issue 21): receipt keys and install receipts, for the stores that hold them (SQL stores). */
+  receipts?: InstallReceiptStore;
   /** A directory outside the store for the test's own files (inputs to `blobs.put`). */
   scratch: string;
   /**
@@ -74,6 +78,7 @@ async function openSqlite(dir: string): Promise<StoreUnderTest> {
     blobs,
     auth: { tokens: auth, audit: auth, trust: auth, enrollments: auth },
     trustRoots: new SqlTrustRootStore(db),
+    receipts: new ReceiptStore(db),
     scratch: path.join(dir, "scratch"),
     async reopen() {
       await shut();

@@ -122,6 +122,9 @@ describe("auth middleware (real server, every RPC)", () => {
     server = createServer().use(errorMiddleware(log)).use(createAuthMiddleware({ auth, audit, log }));
     for (const def of STUBBED) server.add(def as never, stubImplementation(def) as never);
     server.add(AgentServiceDefinition, {
+      async installReceiptSubmit() {
+        return { counter: 0 };
+      },
       async *connect(requests: AsyncIterable<ConnectRequest>, ctx: CallContext & AuthContextExt) {
         for await (const r of requests) {
           if (r.message?.$case === "hello") {

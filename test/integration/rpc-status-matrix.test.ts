@@ -307,6 +307,9 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     [H + "EnrollHost"]: (c) => c.hosts.enrollHost({ hostname: "matrix-host", personality: "pilot" }),
     [H + "RevokeHost"]: (c) => c.hosts.revokeHost({ hostname: "ghost-host" }),
     [H + "ListEnrollments"]: (c) => c.hosts.listEnrollments({}),
+    [P + "SecurityFloorList"]: (c) => c.patches.securityFloorList({}),
+    [H + "InstallReceiptList"]: (c) => c.hosts.installReceiptList({ hostname: "ghost-host" }),
+    [A + "InstallReceiptSubmit"]: (c) => c.agent.installReceiptSubmit({ envelope: "{}" }),
     [O + "CreateStrategy"]: (c) => c.orchestration.createStrategy({ maxParallelWorkerHosts: 1 }),
     [O + "GetStrategy"]: (c) => c.orchestration.getStrategy({}),
     [O + "ApplyStrategy"]: (c) => c.orchestration.applyStrategy({}),
@@ -937,6 +940,44 @@ describe("RPC status matrix (every RPC, every status a caller can provoke)", fun
     "an enrolled host",
     (c) => c.hosts.revokeHost({ hostname: "matrix-host" }),
     ok((r) => expect((r as { revokedTokenIds: string[] }).revokedTokenIds).to.have.length(1)),
+  );
+
+  // FLOOR (issue 21): security floors, install receipts.
+  row(
+    P + "SecurityFloorList",
+    "reader",
+    "every release",
+    (c) => c.patches.securityFloorList({}),
+    ok((r) => expect((r as { floors: { floor: number }[] }).floors.every((f) => f.floor === 0)).to.equal(true)),
+  );
+  row(
+    P + "SecurityFloorList",
+    "reader",
+    "bad release",
+    (c) => c.patches.securityFloorList({ release: "bad release" }),
+    invalid('release: invalid release "bad release"'),
+  );
+  row(
+    H + "InstallReceiptList",
+    "reader",
+    "a host enrolled without a receipt key",
+    (c) => c.hosts.installReceiptList({ hostname: "matrix-host" }),
+    ok((r) => expect(r).to.deep.include({ hostname: "matrix-host", enrolled: false, receipts: [] })),
+  );
+  row(H + "InstallReceiptList", "reader", "bad hostname", (c) => c.hosts.installReceiptList({ hostname: "bad host" }), invalid('hostname: invalid hostname "bad host"'));
+  row(
+    A + "InstallReceiptSubmit",
+    "agent",
+    "a host with no receipt key",
+    (c) => c.agent.installReceiptSubmit({ envelope: "{}" }),
+    precondition("host fake-0 has no receipt key: only enrolled agents send install receipts", "RECEIPT_KEY_MISSING"),
+  );
+  row(
+    A + "InstallReceiptSubmit",
+    "admin",
+    "not a host's credential",
+    (c) => c.agent.installReceiptSubmit({ envelope: "{}" }),
+    err(Status.PERMISSION_DENIED, "only a host's own agent credential may submit its install receipts", "RECEIPT_CALLER_NOT_HOST", PermissionDeniedError),
   );
 
   // OrchestrationService

@@ -5,6 +5,7 @@
  * refused as the sqlite schema refuses them, a body fails alone, `later` bodies share a commit's
  * fate but not a body's. Tests may seed `t` directly (no checks).
  */
+import type { SecurityFloorRecord } from "../../server/domain/patches/security-floor.js";
 import { Readable } from "node:stream";
 import type { AlarmRecord } from "../../server/domain/alarms/model.js";
 import type { DomainEvent } from "../../server/domain/events/event-log.js";
@@ -29,6 +30,8 @@ interface Tables {
   /** In sequence order. */
   events: DomainEvent[];
   strategy: StrategyDocument | undefined;
+  /** FLOOR (issue 21). */
+  floors: Map<string, SecurityFloorRecord>;
 }
 
 /** A working copy: the maps are copied, the records shared (writes replace records, never change them). */
@@ -46,6 +49,7 @@ function clone(t: Tables): Tables {
     alarms: new Map(t.alarms),
     events: [...t.events],
     strategy: t.strategy,
+    floors: new Map(t.floors),
   };
 }
 
@@ -81,6 +85,7 @@ export class FakeStore implements Store, EventRetentionPort {
     alarms: new Map(),
     events: [],
     strategy: undefined,
+    floors: new Map(),
   };
   commits = 0;
   /** Error thrown by the next commit (then cleared): its body and the `later` bodies riding with it all fail. */
@@ -294,6 +299,7 @@ export class FakeStore implements Store, EventRetentionPort {
         return had;
       },
       onRollback: (fn) => void undo.push(fn),
+      setSecurityFloor: async (f) => void t.floors.set(f.release, { ...f }),
     };
   }
 
@@ -327,6 +333,7 @@ export class FakeStore implements Store, EventRetentionPort {
             .slice(0, limit),
         ),
       loadStrategy: async () => copy(self.t.strategy),
+      loadSecurityFloors: async () => copy(sortedBy(self.t.floors.values(), (f) => f.release)),
     };
   }
 

@@ -33,6 +33,9 @@ Options:
 --pre-apply <script>        Semantic check run before apply
 --pre-remove <script>       Semantic check run before remove
 --apply-active-release-only Patch may only be applied to the running release
+--security-counter <N>      Anti-rollback security counter of the release line (an element the
+                            reference ignores); controllers and agents refuse a patch below
+                            their floor
 --key <pem>                 RSA private key to sign with (default: $SWPATCH_SIGNING_KEY, else
                             the controller's local key $SWPATCH_DATA_DIR/signing/local-signing-key.pem)
 --output-dir <dir>          Where to write <id>.patch (default: current directory)
@@ -68,6 +71,7 @@ const OPTIONS: LongOptions = {
   "pre-apply": true,
   "pre-remove": true,
   "apply-active-release-only": false,
+  "security-counter": true,
   key: true,
   "output-dir": true,
   // issue 21 (TRUSTROOT): DSSE signatures in signature.dsse.
@@ -97,6 +101,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   let rebootRequired = true;
   let applyActiveReleaseOnly = false;
   let preApply: string | undefined;
+  let securityCounter = 0;
   let preRemove: string | undefined;
   // The controller's local signing key (made at its first start in <data-dir>/signing/) when no key is named.
   let keyPath = env.SWPATCH_SIGNING_KEY || (env.SWPATCH_DATA_DIR ? path.join(env.SWPATCH_DATA_DIR, "signing", "local-signing-key.pem") : undefined);
@@ -154,6 +159,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         break;
       case "apply-active-release-only":
         applyActiveReleaseOnly = true;
+        break;
+      case "security-counter":
+        // FLOOR (issue 21)
+        if (!/^[0-9]{1,16}$/.test(arg) || !Number.isSafeInteger(Number(arg))) {
+          err(`The --security-counter option requires a whole number from 0 to ${Number.MAX_SAFE_INTEGER}.`);
+          return 1;
+        }
+        securityCounter = Number(arg);
         break;
       case "key":
         keyPath = arg;
@@ -221,6 +234,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       unremovable,
       rebootRequired,
       applyActiveReleaseOnly,
+      ...(securityCounter ? { securityCounter } : {}),
       requires,
       rpms,
       ...(preApply ? { preApply } : {}),

@@ -38,6 +38,7 @@ export function renderPatchDetails(p: Patch, width: number): string {
   out += field("Unremovable:", p.unremovable ? "Y" : "N", width);
   out += field("RR:", p.rebootRequired ? "Y" : "N", width);
   if (p.applyActiveReleaseOnly) out += field("Apply Active Release Only:", "Y", width);
+  if (p.securityCounter) out += field("Security Counter:", String(p.securityCounter), width);
   if (p.summary) out += field("Summary:", p.summary, width);
   if (p.description) out += multiline("Description:", p.description, width);
   if (p.installInstructions) {

@@ -428,19 +428,23 @@ class SwPatchClient:
         return self._unary("ShowPatches", self._patches.ShowPatches, patches_pb.ShowPatchesRequest(patch_ids=list(ids)), timeout)
 
     def apply(self, ids: Sequence[str] = (), all: bool = False, skip_semantic: bool = False, *,
-              timeout: Optional[float] = None) -> patches_pb.ApplyPatchesResponse:
+              allow_downgrade: bool = False, timeout: Optional[float] = None) -> patches_pb.ApplyPatchesResponse:
         """`sw-patch apply [--all]`: ``.messages.info`` e.g. "001 is now in the repo", ``.applied`` ids.
 
-        Raises PreconditionError (reason REQUIREMENT_NOT_APPLIED) when a required patch is not applied."""
-        req = patches_pb.ApplyPatchesRequest(patch_ids=list(ids), all=all, skip_semantic=skip_semantic)
+        Raises PreconditionError (reason REQUIREMENT_NOT_APPLIED) when a required patch is not applied,
+        (SECURITY_FLOOR) for a patch below its release's security floor unless ``allow_downgrade`` (admin)."""
+        req = patches_pb.ApplyPatchesRequest(patch_ids=list(ids), all=all, skip_semantic=skip_semantic, allow_downgrade=allow_downgrade)
         return self._unary("ApplyPatches", self._patches.ApplyPatches, req, timeout)
 
     def remove(self, ids: Sequence[str], skip_semantic: bool = False, skip_app_check: bool = False,
-               remove_unremovable: bool = False, *, timeout: Optional[float] = None) -> patches_pb.RemovePatchesResponse:
+               remove_unremovable: bool = False, *, allow_downgrade: bool = False,
+               timeout: Optional[float] = None) -> patches_pb.RemovePatchesResponse:
         """`sw-patch remove`: ``.removed`` ids. PreconditionError (REQUIRED_BY_APPLIED,
-        NOT_REMOVABLE, ...) when an applied patch requires one of them."""
+        NOT_REMOVABLE, SECURITY_FLOOR, ...) when an applied patch requires one of them or one sets its
+        release's security floor (``allow_downgrade``: admin only)."""
         req = patches_pb.RemovePatchesRequest(patch_ids=list(ids), skip_semantic=skip_semantic,
-                                              skip_app_check=skip_app_check, remove_unremovable=remove_unremovable)
+                                              skip_app_check=skip_app_check, remove_unremovable=remove_unremovable,
+                                              allow_downgrade=allow_downgrade)
         return self._unary("RemovePatches", self._patches.RemovePatches, req, timeout)
 
     def delete(self, ids: Sequence[str], *, timeout: Optional[float] = None) -> patches_pb.DeletePatchesResponse:
@@ -513,6 +517,12 @@ class SwPatchClient:
         """A release's base feed (every release's when empty), each package with ``signer`` ("" when
         unsigned), ``imported_by`` and ``imported_at``."""
         return list(self._unary("ListBasePackages", self._patches.ListBasePackages, patches_pb.ListBasePackagesRequest(release=release), timeout).packages)
+
+    def security_floor_list(self, release: str = "", *, timeout: Optional[float] = None) -> List[patches_pb.SecurityFloorEntry]:
+        """`sw-patch security-floor [RELEASE]`: each release's anti-rollback floor (``floor``, the
+        ``patch_id`` that set it, ``updated_at``); 0 for a release without one."""
+        req = patches_pb.SecurityFloorListRequest(release=release)
+        return list(self._unary("SecurityFloorList", self._patches.SecurityFloorList, req, timeout).floors)
 
     def controller_info(self, *, timeout: Optional[float] = None) -> patches_pb.GetControllerInfoResponse:
         """Running release, releases, trust labels, counts, ``last_event_sequence`` and ``version``."""
@@ -623,6 +633,12 @@ class SwPatchClient:
         """`sw-patch host-enrollments`: every enrolment (never its token), oldest first, with its state
         (pending, spent, expired, replaced or revoked)."""
         return list(self._unary("ListEnrollments", self._hosts.ListEnrollments, hosts_pb.ListEnrollmentsRequest(), timeout).enrollments)
+
+    def install_receipt_list(self, hostname: str, *, timeout: Optional[float] = None) -> hosts_pb.InstallReceiptListResponse:
+        """`sw-patch host-receipts HOST`: ``.enrolled`` (False: no receipt key, the agent sends no
+        receipts), ``.keys`` (the host's receipt keys) and ``.receipts`` (DSSE envelopes, by counter)."""
+        req = hosts_pb.InstallReceiptListRequest(hostname=hostname)
+        return self._unary("InstallReceiptList", self._hosts.InstallReceiptList, req, timeout)
 
     def host_install(self, host: str, force: bool = False, *, timeout: Optional[float] = None) -> Iterator[types_pb.InstallProgress]:
         """`sw-patch host-install HOST`: yields InstallProgress messages; the last one has

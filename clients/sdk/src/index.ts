@@ -91,6 +91,7 @@ export {
   type TrustRootSpec,
   type TrustRootBody,
 } from "./trust-root.js";
+export { readInstallReceipt, verifyInstallReceipt, type InstallReceiptPredicate, type ReceiptCheck } from "./install-receipt.js";
 export { watchEvents, watchOperation, watchStrategy, type WatchEventsOptions, type WatchOptions, type WatchResumeOptions } from "./watch.js";
 export { Status, Metadata, ClientError } from "nice-grpc";
 

@@ -56,6 +56,10 @@ export const RPC_POLICY: Readonly<Record<string, RpcRequirement>> = Object.freez
   "/swpatch.v1.AgentService/FetchPackage": "agent",
   // Enrolment: the agent's one-time enrolment token is in the request; the host's operator side.
   "/swpatch.v1.AgentService/Enroll": "enrollment",
+  // FLOOR (issue 21): receipts come from enrolled agents (the service checks the caller is a host); floors and receipts are read by readers.
+  "/swpatch.v1.AgentService/InstallReceiptSubmit": "agent",
+  "/swpatch.v1.PatchService/SecurityFloorList": "reader",
+  "/swpatch.v1.HostService/InstallReceiptList": "reader",
   "/swpatch.v1.HostService/EnrollHost": "operator",
   "/swpatch.v1.HostService/RevokeHost": "operator",
   "/swpatch.v1.HostService/ListEnrollments": "reader",

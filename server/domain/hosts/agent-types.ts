@@ -111,7 +111,18 @@ export type InstanceActionName = "stop" | "start" | "migrate-out" | "migrate-in"
 /** A command to an agent. */
 export type AgentCommand =
   | { kind: "helloAck"; controllerRelease: string; locked: boolean }
-  | { kind: "install"; operationId: string; force: boolean; locked: boolean; rebootRequired: boolean; erase: string[]; desired: DesiredPackage[] }
+  | {
+      kind: "install";
+      operationId: string;
+      force: boolean;
+      locked: boolean;
+      rebootRequired: boolean;
+      erase: string[];
+      desired: DesiredPackage[];
+      /** FLOOR (issue 21): the set's security counter and the patches it comes from. */
+      securityCounter?: number;
+      patchIds?: string[];
+    }
   | { kind: "reboot"; requestId: string }
   | { kind: "lockState"; locked: boolean }
   | { kind: "reportRequest"; patchOpCounter: number }

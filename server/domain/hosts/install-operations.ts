@@ -209,6 +209,8 @@ export class InstallOperations {
         sha256: k.sha256,
         sizeBytes: k.size,
       })),
+      securityCounter: desired.securityCounter ?? 0,
+      patchIds: desired.patchIds ?? [],
     });
     return { operationId: opId, hostname: h.hostname };
   }

@@ -5,6 +5,7 @@ import { DependencyGraph } from "./dependency-graph.js";
 import type { PackageRecord, PatchRecord, PatchStateName, RepoState } from "./model.js";
 import { computeSnapshot, stateChanges, updateSnapshotForHosts, type HostViews, type PatchStateSnapshot } from "./patch-state.js";
 import { desiredSetFor, type DesiredSet } from "./state.js";
+import type { SecurityFloorRecord } from "./security-floor.js";
 
 /** What the host side tells the patch side (set by the host manager; empty until agents exist). */
 export interface HostsProvider {
@@ -29,6 +30,8 @@ export interface CatalogChange {
   hostOnly?: readonly string[];
   /** The base feeds after the change (replaces them). */
   base?: Map<string, PackageRecord[]>;
+  /** FLOOR: release floors the change wrote. */
+  floors?: readonly SecurityFloorRecord[];
 }
 
 /** "a\n" per line, reference style. */
@@ -49,6 +52,8 @@ export class PatchCatalog {
   releases = new Set<string>();
   interim = new Map<string, Set<string>>();
   appDeps = new Map<string, string[]>();
+  /** FLOOR (issue 21): the anti-rollback floor of each release that has one (security-floor.ts). */
+  floors = new Map<string, SecurityFloorRecord>();
   hosts: HostsProvider = NO_HOSTS;
   private snapshot: PatchStateSnapshot = { needs: new Map(), states: new Map() };
   private desiredCache = new Map<string, DesiredSet>();
@@ -69,6 +74,7 @@ export class PatchCatalog {
     this.releases = new Set(await read.loadReleases());
     this.interim = await read.loadInterim();
     this.appDeps = await read.loadAppDependencies();
+    this.floors = new Map((await read.loadSecurityFloors()).map((f) => [f.release, f]));
     this.refreshStates();
   }
 
@@ -269,6 +275,7 @@ export class PatchCatalog {
     }
     if (c.interim) this.interim = c.interim;
     if (c.base) this.base = c.base;
+    for (const f of c.floors ?? []) this.floors.set(f.release, f);
     if (!c.snapshot || deleted.length) {
       this.refreshStates();
       return;

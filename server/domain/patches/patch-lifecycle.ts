@@ -6,6 +6,7 @@ import type { PackageRecord, PatchRecord } from "./model.js";
 import type { PatchCatalog } from "./patch-catalog.js";
 import { checkArgs, checksFor, runSemanticChecks, type SemanticCheck, type SemanticCheckRunner } from "./semantic-checks.js";
 import { compareEvr } from "./state.js";
+import { checkApplyFloor, checkRemoveFloor, floorsAfter } from "./security-floor.js";
 
 /** What an apply did, per patch in id order (`noneAvailable`: "all" found nothing to apply). */
 export interface ApplyOutcome {
@@ -76,11 +77,11 @@ export class PatchLifecycle {
     }
   }
 
-  async apply(ids: readonly string[], opts: { all?: boolean; skipSemantic?: boolean } = {}, signal?: AbortSignal): Promise<ApplyOutcome> {
+  async apply(ids: readonly string[], opts: { all?: boolean; skipSemantic?: boolean; allowDowngrade?: boolean } = {}, signal?: AbortSignal): Promise<ApplyOutcome> {
     return this.withChecks(() => this.planApply(ids, opts), signal);
   }
 
-  private planApply(ids: readonly string[], opts: { all?: boolean; skipSemantic?: boolean }): Plan<ApplyOutcome> {
+  private planApply(ids: readonly string[], opts: { all?: boolean; skipSemantic?: boolean; allowDowngrade?: boolean }): Plan<ApplyOutcome> {
     const c = this.c;
     c.rejectWhileInstalling();
     let list: string[];
@@ -118,6 +119,11 @@ export class PatchLifecycle {
         { reason: "REQUIREMENT_NOT_APPLIED" },
       );
     }
+    checkApplyFloor(
+      c.floors,
+      list.map((id) => c.get(id)!),
+      opts.allowDowngrade === true,
+    );
     const checks = opts.skipSemantic ? [] : checksFor(c.patches, list, "pre-apply");
     return {
       version: c.version,
@@ -143,13 +149,16 @@ export class PatchLifecycle {
 
   async remove(
     ids: readonly string[],
-    opts: { skipSemantic?: boolean; skipAppCheck?: boolean; removeUnremovable?: boolean } = {},
+    opts: { skipSemantic?: boolean; skipAppCheck?: boolean; removeUnremovable?: boolean; allowDowngrade?: boolean } = {},
     signal?: AbortSignal,
   ): Promise<RemoveOutcome> {
     return this.withChecks(() => this.planRemove(ids, opts), signal);
   }
 
-  private planRemove(ids: readonly string[], opts: { skipSemantic?: boolean; skipAppCheck?: boolean; removeUnremovable?: boolean }): Plan<RemoveOutcome> {
+  private planRemove(
+    ids: readonly string[],
+    opts: { skipSemantic?: boolean; skipAppCheck?: boolean; removeUnremovable?: boolean; allowDowngrade?: boolean },
+  ): Plan<RemoveOutcome> {
     const c = this.c;
     c.rejectWhileInstalling();
     const list = [...new Set(ids)].sort();
@@ -184,6 +193,12 @@ export class PatchLifecycle {
       }
       if (appErr.length) throw failedPrecondition(appErr.join("\n"), { reason: "REQUIRED_BY_APPLICATION" });
     }
+    checkRemoveFloor(
+      c.floors,
+      c.patches.values(),
+      list.map((id) => c.get(id)!),
+      opts.allowDowngrade === true,
+    );
     const checks = opts.skipSemantic ? [] : checksFor(c.patches, list, "pre-remove");
     return {
       version: c.version,
@@ -207,7 +222,9 @@ export class PatchLifecycle {
     if (changed.length === 0) return;
     const c = this.c;
     const hostnames = [...c.hosts.views().values()].map((h) => h.hostname);
+    const floors = floorsAfter(c.floors, c.patches.values(), changed, new Date());
     await this.o.uow.commit(async (w) => {
+      for (const f of floors) await w.tx.setSecurityFloor(f);
       for (const p of changed) {
         const old = c.get(p.meta.id)!;
         await w.tx.patches.setRepoState(p.meta.id, p.repoState);
@@ -223,7 +240,7 @@ export class PatchLifecycle {
       const forStates = new Map(c.interim);
       for (const p of changed) forStates.set(p.meta.id, new Set(hostnames));
       const snapshot = await c.statesAfterChange(w, changed, forStates);
-      w.afterCommit(() => c.adopt({ changed, interim, snapshot }));
+      w.afterCommit(() => c.adopt({ changed, interim, snapshot, floors }));
     });
     c.hosts.requestReports();
   }

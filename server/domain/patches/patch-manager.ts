@@ -13,6 +13,7 @@ import type { HostViews } from "./patch-state.js";
 import { Releases, type ReleaseOutcome } from "./releases.js";
 import type { SemanticCheckRunner } from "./semantic-checks.js";
 import type { DesiredSet } from "./state.js";
+import type { SecurityFloorRecord } from "./security-floor.js";
 
 export type { HostsProvider } from "./patch-catalog.js";
 export type { ApplyOutcome, CommitOutcome, DeleteOutcome, RemoveOutcome } from "./patch-lifecycle.js";
@@ -164,15 +165,24 @@ export class PatchManager {
   upload(fileName: string, chunks: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<{ id: string; outcome: UploadOutcome; patch: PatchRecord }> {
     return this.imports.upload(fileName, chunks, signal);
   }
-  apply(ids: readonly string[], opts: { all?: boolean; skipSemantic?: boolean } = {}, signal?: AbortSignal): Promise<ApplyOutcome> {
+  apply(ids: readonly string[], opts: { all?: boolean; skipSemantic?: boolean; allowDowngrade?: boolean } = {}, signal?: AbortSignal): Promise<ApplyOutcome> {
     return this.lifecycle.apply(ids, opts, signal);
   }
   remove(
     ids: readonly string[],
-    opts: { skipSemantic?: boolean; skipAppCheck?: boolean; removeUnremovable?: boolean } = {},
+    opts: { skipSemantic?: boolean; skipAppCheck?: boolean; removeUnremovable?: boolean; allowDowngrade?: boolean } = {},
     signal?: AbortSignal,
   ): Promise<RemoveOutcome> {
     return this.lifecycle.remove(ids, opts, signal);
+  }
+  /**
+   * FLOOR (issue 21): the anti-rollback floor of `release`, or of every release that has a floor
+   * or a patch (by release); a release without one has floor 0.
+   */
+  securityFloors(release = ""): SecurityFloorRecord[] {
+    const c = this.catalog;
+    const releases = release ? [release] : [...new Set([...c.floors.keys(), ...c.all().map((p) => p.meta.swVersion)])].sort();
+    return releases.map((r) => c.floors.get(r) ?? { release: r, floor: 0, patchId: "", updatedAt: "" });
   }
   delete(ids: readonly string[]): Promise<DeleteOutcome> {
     return this.lifecycle.delete(ids);

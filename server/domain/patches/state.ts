@@ -9,6 +9,10 @@ export interface DesiredSet {
   erase: string[];
   /** Names whose change comes from a reboot-required patch. */
   rebootRequiredNames: Set<string>;
+  /** FLOOR (issue 21): the highest security counter of the release's applied and committed patches (0: none). */
+  securityCounter?: number;
+  /** FLOOR: those patches' ids, sorted (named in the host's install receipt). */
+  patchIds?: string[];
 }
 
 const evrOf = (p: { epoch: string; version: string; release: string }) => ({
@@ -39,14 +43,18 @@ export function desiredSetFor(host: HostPackageView, base: readonly PackageRecor
   for (const pkg of base) add(pkg, false);
   const wanted = new Set<string>();
   const patchNames = new Set<string>();
+  let securityCounter = 0;
+  const patchIds: string[] = [];
   for (const p of patches) {
     if (p.meta.swVersion !== host.release) continue;
     for (const pkg of p.packages) patchNames.add(pkg.name);
     if (p.repoState === "Available") continue;
+    securityCounter = Math.max(securityCounter, p.meta.securityCounter ?? 0);
+    patchIds.push(p.meta.id);
     for (const pkg of p.packages) add(pkg, p.meta.rebootRequired);
     for (const name of p.meta.personalities[host.personalityKey] ?? []) wanted.add(name);
   }
-  const out: DesiredSet = { packages: new Map(), erase: [], rebootRequiredNames: new Set() };
+  const out: DesiredSet = { packages: new Map(), erase: [], rebootRequiredNames: new Set(), securityCounter, patchIds: patchIds.sort() };
   // Every host of a release is installed from its whole base feed.
   const names = new Set<string>([...host.installed.keys(), ...base.map((b) => b.name), ...wanted]);
   for (const name of [...names].sort()) {

@@ -39,7 +39,15 @@ export interface PatchMetadata {
   requires: string[];
   /** Semantic-check actions present in semantics.tar. */
   semantics: SemanticAction[];
+  /**
+   * FLOOR (issue 21): the anti-rollback security counter (`<security_counter>`, an element the
+   * reference ignores); absent or 0 = none. A positive safe integer.
+   */
+  securityCounter?: number;
 }
+
+/** FLOOR: the largest security counter (a safe integer, so JSON and SQL keep it exactly). */
+export const MAX_SECURITY_COUNTER = Number.MAX_SAFE_INTEGER;
 
 /** minidom's _write_data escaping (text and attribute values). */
 function esc(s: string): string {
@@ -95,6 +103,11 @@ export function writeMetadataXml(m: PatchMetadata): string {
   list("contents", "rpm", [...m.contents].sort(cmp));
   list("requires", "req_patch_id", [...m.requires].sort(cmp));
   list("semantics", "action", [...m.semantics].sort(cmp));
+  // FLOOR: last, so everything the reference reads keeps its bytes; written only when set.
+  if (m.securityCounter) {
+    if (!Number.isSafeInteger(m.securityCounter) || m.securityCounter < 0) throw metaError(`security_counter must be a whole number from 0 to ${MAX_SECURITY_COUNTER}`);
+    text("security_counter", String(m.securityCounter));
+  }
   out.push("</patch>");
   return out.join("\n") + "\n";
 }
@@ -130,6 +143,7 @@ export function parseMetadataXml(input: string | Uint8Array): PatchMetadata {
     "contents",
     "requires",
     "semantics",
+    "security_counter",
   ];
   const personalities: Record<string, string[]> = {};
   const childTexts = (el: XmlElement, child: string): string[] => {
@@ -169,6 +183,7 @@ export function parseMetadataXml(input: string | Uint8Array): PatchMetadata {
   };
   const semantics = listOf("semantics", "action");
   for (const a of semantics) if (!(SEMANTIC_ACTIONS as readonly string[]).includes(a)) throw metaError(`unknown semantic action '${a}'`);
+  const securityCounter = parseSecurityCounter(txt("security_counter"));
   return {
     id,
     swVersion,
@@ -184,5 +199,14 @@ export function parseMetadataXml(input: string | Uint8Array): PatchMetadata {
     contents: listOf("contents", "rpm"),
     requires: listOf("requires", "req_patch_id"),
     semantics: semantics as SemanticAction[],
+    ...(securityCounter ? { securityCounter } : {}),
   };
+}
+
+/** FLOOR: `<security_counter>` text: "" (absent) is 0; else decimal digits, at most {@link MAX_SECURITY_COUNTER}. */
+function parseSecurityCounter(text: string): number {
+  if (text === "") return 0;
+  const n = /^[0-9]{1,16}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n)) throw metaError(`security_counter must be a whole number from 0 to ${MAX_SECURITY_COUNTER}, got '${text.slice(0, 40)}'`);
+  return n;
 }

@@ -41,6 +41,8 @@ export interface BuildPatchOptions {
   rebootRequired?: boolean;
   /** Default false. */
   applyActiveReleaseOnly?: boolean;
+  /** FLOOR (issue 21): the anti-rollback security counter (metadata element security_counter); 0/absent = none. */
+  securityCounter?: number;
   requires?: string[];
   rpms: (string | BuildPatchRpm)[];
   /** Semantic check scripts (host paths). */
@@ -143,6 +145,7 @@ export async function buildPatch(o: BuildPatchOptions): Promise<BuiltPatch> {
     contents: [...byName.keys()].sort(),
     requires: [...(o.requires ?? [])],
     semantics: semanticScripts.map(([a]) => a),
+    ...(o.securityCounter ? { securityCounter: o.securityCounter } : {}),
   };
   const metadataXml = writeMetadataXml(metadata);
 

@@ -9,6 +9,8 @@ import * as ps from "./patch-store.js";
 import * as hs from "./host-store.js";
 import * as es from "./event-store.js";
 import * as ss from "./strategy-store.js";
+import * as rs from "./receipt-store.js";
+import type { SecurityFloorRecord } from "../../domain/patches/security-floor.js";
 import { WriteBatches } from "./write-batches.js";
 
 /** Patch writes of one transaction (one object per transaction; methods on the prototype). */
@@ -107,6 +109,9 @@ export class SqliteStoreTx implements StoreTx {
   onRollback(fn: () => void) {
     this.tx.onRollback(fn);
   }
+  setSecurityFloor(f: SecurityFloorRecord) {
+    return rs.setSecurityFloor(this.tx, f);
+  }
 }
 
 /** The StoreReader over a `Reader` (the PostgreSQL adapter's too). */
@@ -127,6 +132,7 @@ export function reader(r: Reader): StoreReader {
     lastEventSeq: () => es.lastEventSeq(r),
     eventsAfter: (after, limit, filter) => es.listEventsAfter(r, after, limit, filter),
     loadStrategy: () => ss.loadStrategyRow(r),
+    loadSecurityFloors: () => rs.loadSecurityFloors(r),
   };
 }
 

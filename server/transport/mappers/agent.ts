@@ -122,7 +122,16 @@ export function toConnectResponse(c: AgentCommand): ConnectResponse {
       return {
         message: {
           $case: "install",
-          value: { operationId: c.operationId, force: c.force, locked: c.locked, rebootRequired: c.rebootRequired, erase: c.erase, desired: c.desired },
+          value: {
+            operationId: c.operationId,
+            force: c.force,
+            locked: c.locked,
+            rebootRequired: c.rebootRequired,
+            erase: c.erase,
+            desired: c.desired,
+            securityCounter: c.securityCounter ?? 0,
+            patchIds: c.patchIds ?? [],
+          },
         },
       };
     case "reboot":

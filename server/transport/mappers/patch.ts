@@ -33,6 +33,7 @@ export function toProtoPatch(p: PatchRecord): Patch {
     rebootRequired: p.meta.rebootRequired,
     unremovable: p.meta.unremovable,
     applyActiveReleaseOnly: p.meta.applyActiveReleaseOnly,
+    securityCounter: p.meta.securityCounter ?? 0,
     requires: [...p.meta.requires].sort(),
     contents: [...p.meta.contents].sort(),
     personalities: Object.keys(p.meta.personalities)

@@ -64,6 +64,9 @@ class FakeController {
   async start(port = 0) {
     const self = this;
     const impl: AgentServiceImplementation = {
+      async installReceiptSubmit() {
+        return { counter: 0 };
+      },
       async *connect(requests: AsyncIterable<ConnectRequest>, ctx: CallContext) {
         if (self.refuse) {
           self.refused++;
@@ -200,7 +203,10 @@ describe("agent connection", function () {
     await fake.msg(0, "hello");
     fake.calls[0]!.out.push({ message: { $case: "helloAck", value: { controllerRelease: "19.09", locked: false } } });
     fake.calls[0]!.out.push({
-      message: { $case: "install", value: { operationId: "op-1", force: false, desired: [], erase: [], rebootRequired: false, locked: false } },
+      message: {
+        $case: "install",
+        value: { operationId: "op-1", force: false, desired: [], erase: [], rebootRequired: false, locked: false, securityCounter: 0, patchIds: [] },
+      },
     });
     const result = await fake.msg(0, "installResult");
     expect(result).to.deep.equal({ operationId: "op-1", success: false, rejected: true, reason: NODE_MUST_BE_LOCKED });
@@ -213,7 +219,10 @@ describe("agent connection", function () {
     // Unlock, then a second unforced install is rejected again (commands are handled in order).
     fake.calls[0]!.out.push({ message: { $case: "lockState", value: { locked: false } } });
     fake.calls[0]!.out.push({
-      message: { $case: "install", value: { operationId: "op-1b", force: false, desired: [], erase: [], rebootRequired: false, locked: false } },
+      message: {
+        $case: "install",
+        value: { operationId: "op-1b", force: false, desired: [], erase: [], rebootRequired: false, locked: false, securityCounter: 0, patchIds: [] },
+      },
     });
     expect(await fake.msg(0, "installResult", 1)).to.include({ operationId: "op-1b", rejected: true });
     expect(existsSync(hostPaths(root).nodeLocked)).to.equal(false);
@@ -226,7 +235,10 @@ describe("agent connection", function () {
     fake.calls[0]!.out.push({ message: { $case: "helloAck", value: { controllerRelease: "19.09", locked: true } } });
     const desired = [...feed.filter((p) => p.name !== "pkg-a"), a2].map(toDesired);
     fake.calls[0]!.out.push({
-      message: { $case: "install", value: { operationId: "op-2", force: false, desired, erase: ["pkg-b"], rebootRequired: false, locked: true } },
+      message: {
+        $case: "install",
+        value: { operationId: "op-2", force: false, desired, erase: ["pkg-b"], rebootRequired: false, locked: true, securityCounter: 0, patchIds: [] },
+      },
     });
     const result = await fake.msg(0, "installResult");
     expect(result).to.deep.equal({ operationId: "op-2", success: true, rejected: false, reason: "" });
@@ -255,7 +267,10 @@ describe("agent connection", function () {
     await fake.msg(0, "hello");
     fake.calls[0]!.out.push({ message: { $case: "helloAck", value: { controllerRelease: "19.09", locked: true } } });
     fake.calls[0]!.out.push({
-      message: { $case: "install", value: { operationId: "op-3", force: false, desired: [toDesired(s2)], erase: [], rebootRequired: true, locked: true } },
+      message: {
+        $case: "install",
+        value: { operationId: "op-3", force: false, desired: [toDesired(s2)], erase: [], rebootRequired: true, locked: true, securityCounter: 0, patchIds: [] },
+      },
     });
     expect(await fake.msg(0, "installResult")).to.include({ success: true });
     expect(await fake.msg(0, "report", 1)).to.include({ requiresReboot: true, state: AgentState.AGENT_STATE_IDLE });

@@ -1,11 +1,13 @@
 import { expect } from "chai";
 import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
+import { createPrivateKey, createPublicKey } from "node:crypto";
 import * as path from "node:path";
 import { createChannel, createClient, createServer, ServerError, Status, type Channel, type Server } from "nice-grpc";
 import { AgentServiceDefinition, type AgentServiceImplementation, type EnrollRequest } from "../../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
 import { CredentialRefusedError, credentialFile, loadCredential, resolveCredentials } from "../../../server/agent/credential.js";
 import { createLogger } from "../../../server/lib/log.js";
+import { receiptKeyFile } from "../../../server/agent/security-floor.js";
 import { AGENT_HELP, parseAgentArgs } from "../../../server/agent/main.js";
 import { completeService } from "../sdk/fake-service.js";
 
@@ -53,7 +55,13 @@ describe("agent credential: stored, enrolled or given", () => {
     const h = host("compute-0");
     const file = tokenFile("swpe_aaaaaaaaaaaaaaa1");
     expect(await resolveCredentials({ hosts: [h], client: client(), logger, enrollTokenFile: file })).to.deep.equal([`swp_aaaaaaaaaaaaaaa1_${secret("b")}`]);
-    expect(seen).to.deep.equal([{ enrollToken: "swpe_aaaaaaaaaaaaaaa1", hostname: "compute-0", personality: "worker" }]);
+    // FLOOR (issue 21): the host's receipt key, made at enrolment: private half 0600 beside the credential, public half sent.
+    const { receiptPublicKey, ...rest } = seen[0]!;
+    expect([rest]).to.deep.equal([{ enrollToken: "swpe_aaaaaaaaaaaaaaa1", hostname: "compute-0", personality: "worker" }]);
+    expect(statSync(receiptKeyFile(h.root)).mode & 0o777).to.equal(0o600);
+    const priv = createPrivateKey(readFileSync(receiptKeyFile(h.root), "utf8"));
+    expect(priv.asymmetricKeyType).to.equal("ed25519");
+    expect(createPublicKey(priv).export({ type: "spki", format: "pem" })).to.equal(receiptPublicKey);
     expect(credentialFile(h.root)).to.equal(path.join(h.root, "var/lib/sw-patch-agent/credential.json"));
     expect(statSync(credentialFile(h.root)).mode & 0o777).to.equal(0o600);
     expect(await loadCredential(h.root)).to.deep.include({ tokenId: "aaaaaaaaaaaaaaa1", hostname: "compute-0", personality: "worker" });

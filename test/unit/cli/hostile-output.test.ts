@@ -138,6 +138,7 @@ const patch: Patch = {
   signer: BIDI,
   uploadedAt: undefined,
   packages: [],
+  securityCounter: 0,
 };
 
 describe("CLI output of hostile stored strings (issue 16.10)", () => {

@@ -27,6 +27,7 @@ function patch(p: Partial<Patch> & { id: string }): Patch {
     signer: "",
     uploadedAt: undefined,
     packages: [],
+    securityCounter: 0,
     ...p,
   };
 }

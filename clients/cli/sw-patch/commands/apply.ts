@@ -6,8 +6,10 @@ export const command: Command = {
   name: "apply",
   summary: "Apply one or more patches",
   usage: "apply [--skip-semantic] <patch-id> ... | --all",
-  help: "  --all             apply every available patch\n  --skip-semantic   skip the pre-apply semantic checks\n",
-  options: { all: { type: "boolean" }, "skip-semantic": { type: "boolean" } },
+  help:
+    "  --all             apply every available patch\n  --skip-semantic   skip the pre-apply semantic checks\n" +
+    "  --allow-downgrade apply a patch whose security counter is below its release's floor (admin; audited)\n",
+  options: { all: { type: "boolean" }, "skip-semantic": { type: "boolean" }, "allow-downgrade": { type: "boolean" } },
   async run(ctx, { values, positionals }) {
     const all = Boolean(values.all);
     if (positionals.length === 0 && !all) return ctx.usageError();
@@ -15,6 +17,7 @@ export const command: Command = {
       patchIds: all ? [] : uniqueSorted(positionals),
       all,
       skipSemantic: Boolean(values["skip-semantic"]),
+      allowDowngrade: Boolean(values["allow-downgrade"]),
     });
     emitMessages(ctx, ApplyPatchesResponse, response);
     return 0;

@@ -28,6 +28,7 @@ import { command as trustRemove } from "./trust-remove.js";
 import { command as trustRoot } from "./trust-root.js";
 import { importBase, queryBase } from "./base-packages.js";
 import { hostEnroll, hostEnrollments, hostRevoke } from "./host-enroll.js";
+import { hostReceipts, securityFloor } from "./security-floor.js";
 
 /** Every sw-patch subcommand, in help order (the reference's order). */
 export const COMMANDS: readonly Command[] = [
@@ -56,6 +57,9 @@ export const COMMANDS: readonly Command[] = [
   hostEnroll,
   hostRevoke,
   hostEnrollments,
+  // FLOOR (issue 21)
+  hostReceipts,
+  securityFloor,
   auditLog,
   auditVerify,
   trustList,

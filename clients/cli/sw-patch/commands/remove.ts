@@ -6,11 +6,14 @@ export const command: Command = {
   name: "remove",
   summary: "Remove one or more patches",
   usage: "remove [--skip-semantic] [--skipappcheck] <patch-id> ...",
-  help: "  --skip-semantic   skip the pre-remove semantic checks\n  --skipappcheck    ignore application dependencies\n",
+  help:
+    "  --skip-semantic   skip the pre-remove semantic checks\n  --skipappcheck    ignore application dependencies\n" +
+    "  --allow-downgrade remove the patch that sets its release's security floor, lowering it (admin; audited)\n",
   options: {
     "skip-semantic": { type: "boolean" },
     skipappcheck: { type: "boolean" },
     removeunremovable: { type: "boolean" },
+    "allow-downgrade": { type: "boolean" },
   },
   async run(ctx, { values, positionals }) {
     if (positionals.length === 0) return ctx.usageError();
@@ -19,6 +22,7 @@ export const command: Command = {
       skipSemantic: Boolean(values["skip-semantic"]),
       skipAppCheck: Boolean(values.skipappcheck),
       removeUnremovable: Boolean(values.removeunremovable),
+      allowDowngrade: Boolean(values["allow-downgrade"]),
     });
     emitMessages(ctx, RemovePatchesResponse, response);
     return 0;

@@ -120,14 +120,16 @@ class DesiredPackage(_message.Message):
     def __init__(self, name: _Optional[str] = ..., epoch: _Optional[str] = ..., version: _Optional[str] = ..., release: _Optional[str] = ..., arch: _Optional[str] = ..., file_name: _Optional[str] = ..., sha256: _Optional[str] = ..., size_bytes: _Optional[int] = ...) -> None: ...
 
 class EnrollRequest(_message.Message):
-    __slots__ = ["enroll_token", "hostname", "personality"]
+    __slots__ = ["enroll_token", "hostname", "personality", "receipt_public_key"]
     ENROLL_TOKEN_FIELD_NUMBER: _ClassVar[int]
     HOSTNAME_FIELD_NUMBER: _ClassVar[int]
     PERSONALITY_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
     enroll_token: str
     hostname: str
     personality: str
-    def __init__(self, enroll_token: _Optional[str] = ..., hostname: _Optional[str] = ..., personality: _Optional[str] = ...) -> None: ...
+    receipt_public_key: str
+    def __init__(self, enroll_token: _Optional[str] = ..., hostname: _Optional[str] = ..., personality: _Optional[str] = ..., receipt_public_key: _Optional[str] = ...) -> None: ...
 
 class EnrollResponse(_message.Message):
     __slots__ = ["hostname", "personality", "token", "token_id"]
@@ -162,20 +164,36 @@ class HelloAck(_message.Message):
     def __init__(self, controller_release: _Optional[str] = ..., locked: bool = ...) -> None: ...
 
 class InstallCommand(_message.Message):
-    __slots__ = ["desired", "erase", "force", "locked", "operation_id", "reboot_required"]
+    __slots__ = ["desired", "erase", "force", "locked", "operation_id", "patch_ids", "reboot_required", "security_counter"]
     DESIRED_FIELD_NUMBER: _ClassVar[int]
     ERASE_FIELD_NUMBER: _ClassVar[int]
     FORCE_FIELD_NUMBER: _ClassVar[int]
     LOCKED_FIELD_NUMBER: _ClassVar[int]
     OPERATION_ID_FIELD_NUMBER: _ClassVar[int]
+    PATCH_IDS_FIELD_NUMBER: _ClassVar[int]
     REBOOT_REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    SECURITY_COUNTER_FIELD_NUMBER: _ClassVar[int]
     desired: _containers.RepeatedCompositeFieldContainer[DesiredPackage]
     erase: _containers.RepeatedScalarFieldContainer[str]
     force: bool
     locked: bool
     operation_id: str
+    patch_ids: _containers.RepeatedScalarFieldContainer[str]
     reboot_required: bool
-    def __init__(self, operation_id: _Optional[str] = ..., force: bool = ..., desired: _Optional[_Iterable[_Union[DesiredPackage, _Mapping]]] = ..., erase: _Optional[_Iterable[str]] = ..., reboot_required: bool = ..., locked: bool = ...) -> None: ...
+    security_counter: int
+    def __init__(self, operation_id: _Optional[str] = ..., force: bool = ..., desired: _Optional[_Iterable[_Union[DesiredPackage, _Mapping]]] = ..., erase: _Optional[_Iterable[str]] = ..., reboot_required: bool = ..., locked: bool = ..., security_counter: _Optional[int] = ..., patch_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class InstallReceiptSubmitRequest(_message.Message):
+    __slots__ = ["envelope"]
+    ENVELOPE_FIELD_NUMBER: _ClassVar[int]
+    envelope: str
+    def __init__(self, envelope: _Optional[str] = ...) -> None: ...
+
+class InstallReceiptSubmitResponse(_message.Message):
+    __slots__ = ["counter"]
+    COUNTER_FIELD_NUMBER: _ClassVar[int]
+    counter: int
+    def __init__(self, counter: _Optional[int] = ...) -> None: ...
 
 class InstallResult(_message.Message):
     __slots__ = ["operation_id", "reason", "rejected", "success"]

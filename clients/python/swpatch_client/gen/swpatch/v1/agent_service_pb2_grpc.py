@@ -30,6 +30,11 @@ class AgentServiceStub(object):
                 request_serializer=swpatch_dot_v1_dot_agent__service__pb2.EnrollRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_agent__service__pb2.EnrollResponse.FromString,
                 )
+        self.InstallReceiptSubmit = channel.unary_unary(
+                '/swpatch.v1.AgentService/InstallReceiptSubmit',
+                request_serializer=swpatch_dot_v1_dot_agent__service__pb2.InstallReceiptSubmitRequest.SerializeToString,
+                response_deserializer=swpatch_dot_v1_dot_agent__service__pb2.InstallReceiptSubmitResponse.FromString,
+                )
 
 
 class AgentServiceServicer(object):
@@ -58,6 +63,15 @@ class AgentServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def InstallReceiptSubmit(self, request, context):
+        """FLOOR (issue 21): an enrolled agent's signed receipt of one install or removal (a DSSE envelope
+        over an in-toto statement, signed by the host's own receipt key registered at Enroll). The
+        controller verifies it with THAT host's key and refuses a replayed or lower counter.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +89,11 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.Enroll,
                     request_deserializer=swpatch_dot_v1_dot_agent__service__pb2.EnrollRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_agent__service__pb2.EnrollResponse.SerializeToString,
+            ),
+            'InstallReceiptSubmit': grpc.unary_unary_rpc_method_handler(
+                    servicer.InstallReceiptSubmit,
+                    request_deserializer=swpatch_dot_v1_dot_agent__service__pb2.InstallReceiptSubmitRequest.FromString,
+                    response_serializer=swpatch_dot_v1_dot_agent__service__pb2.InstallReceiptSubmitResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -135,5 +154,22 @@ class AgentService(object):
         return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AgentService/Enroll',
             swpatch_dot_v1_dot_agent__service__pb2.EnrollRequest.SerializeToString,
             swpatch_dot_v1_dot_agent__service__pb2.EnrollResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def InstallReceiptSubmit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.AgentService/InstallReceiptSubmit',
+            swpatch_dot_v1_dot_agent__service__pb2.InstallReceiptSubmitRequest.SerializeToString,
+            swpatch_dot_v1_dot_agent__service__pb2.InstallReceiptSubmitResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

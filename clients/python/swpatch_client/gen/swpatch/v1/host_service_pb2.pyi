@@ -135,6 +135,54 @@ class InstallHostResponse(_message.Message):
     progress: _types_pb2.InstallProgress
     def __init__(self, progress: _Optional[_Union[_types_pb2.InstallProgress, _Mapping]] = ...) -> None: ...
 
+class InstallReceipt(_message.Message):
+    __slots__ = ["counter", "envelope", "key_id", "operation", "operation_id", "received_at", "result"]
+    COUNTER_FIELD_NUMBER: _ClassVar[int]
+    ENVELOPE_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_ID_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    counter: int
+    envelope: str
+    key_id: str
+    operation: str
+    operation_id: str
+    received_at: str
+    result: str
+    def __init__(self, counter: _Optional[int] = ..., key_id: _Optional[str] = ..., operation_id: _Optional[str] = ..., operation: _Optional[str] = ..., result: _Optional[str] = ..., received_at: _Optional[str] = ..., envelope: _Optional[str] = ...) -> None: ...
+
+class InstallReceiptKey(_message.Message):
+    __slots__ = ["credential_id", "key_id", "public_key", "registered_at"]
+    CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    REGISTERED_AT_FIELD_NUMBER: _ClassVar[int]
+    credential_id: str
+    key_id: str
+    public_key: str
+    registered_at: str
+    def __init__(self, key_id: _Optional[str] = ..., public_key: _Optional[str] = ..., credential_id: _Optional[str] = ..., registered_at: _Optional[str] = ...) -> None: ...
+
+class InstallReceiptListRequest(_message.Message):
+    __slots__ = ["hostname"]
+    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
+    hostname: str
+    def __init__(self, hostname: _Optional[str] = ...) -> None: ...
+
+class InstallReceiptListResponse(_message.Message):
+    __slots__ = ["enrolled", "hostname", "keys", "receipts"]
+    ENROLLED_FIELD_NUMBER: _ClassVar[int]
+    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    RECEIPTS_FIELD_NUMBER: _ClassVar[int]
+    enrolled: bool
+    hostname: str
+    keys: _containers.RepeatedCompositeFieldContainer[InstallReceiptKey]
+    receipts: _containers.RepeatedCompositeFieldContainer[InstallReceipt]
+    def __init__(self, hostname: _Optional[str] = ..., enrolled: bool = ..., keys: _Optional[_Iterable[_Union[InstallReceiptKey, _Mapping]]] = ..., receipts: _Optional[_Iterable[_Union[InstallReceipt, _Mapping]]] = ...) -> None: ...
+
 class ListAlarmsRequest(_message.Message):
     __slots__ = []
     def __init__(self) -> None: ...

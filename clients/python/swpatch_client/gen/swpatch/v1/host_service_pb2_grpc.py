@@ -100,6 +100,11 @@ class HostServiceStub(object):
                 request_serializer=swpatch_dot_v1_dot_host__service__pb2.ListEnrollmentsRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_host__service__pb2.ListEnrollmentsResponse.FromString,
                 )
+        self.InstallReceiptList = channel.unary_unary(
+                '/swpatch.v1.HostService/InstallReceiptList',
+                request_serializer=swpatch_dot_v1_dot_host__service__pb2.InstallReceiptListRequest.SerializeToString,
+                response_deserializer=swpatch_dot_v1_dot_host__service__pb2.InstallReceiptListResponse.FromString,
+                )
 
 
 class HostServiceServicer(object):
@@ -215,6 +220,14 @@ class HostServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def InstallReceiptList(self, request, context):
+        """FLOOR (issue 21): the signed install receipts a host's agent sent, newest last, with the host's
+        receipt keys (the client checks every signature itself).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_HostServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -302,6 +315,11 @@ def add_HostServiceServicer_to_server(servicer, server):
                     servicer.ListEnrollments,
                     request_deserializer=swpatch_dot_v1_dot_host__service__pb2.ListEnrollmentsRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_host__service__pb2.ListEnrollmentsResponse.SerializeToString,
+            ),
+            'InstallReceiptList': grpc.unary_unary_rpc_method_handler(
+                    servicer.InstallReceiptList,
+                    request_deserializer=swpatch_dot_v1_dot_host__service__pb2.InstallReceiptListRequest.FromString,
+                    response_serializer=swpatch_dot_v1_dot_host__service__pb2.InstallReceiptListResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -600,5 +618,22 @@ class HostService(object):
         return grpc.experimental.unary_unary(request, target, '/swpatch.v1.HostService/ListEnrollments',
             swpatch_dot_v1_dot_host__service__pb2.ListEnrollmentsRequest.SerializeToString,
             swpatch_dot_v1_dot_host__service__pb2.ListEnrollmentsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def InstallReceiptList(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.HostService/InstallReceiptList',
+            swpatch_dot_v1_dot_host__service__pb2.InstallReceiptListRequest.SerializeToString,
+            swpatch_dot_v1_dot_host__service__pb2.InstallReceiptListResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -26,14 +26,16 @@ class AppDependency(_message.Message):
     def __init__(self, app: _Optional[str] = ..., patch_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ApplyPatchesRequest(_message.Message):
-    __slots__ = ["all", "patch_ids", "skip_semantic"]
+    __slots__ = ["all", "allow_downgrade", "patch_ids", "skip_semantic"]
+    ALLOW_DOWNGRADE_FIELD_NUMBER: _ClassVar[int]
     ALL_FIELD_NUMBER: _ClassVar[int]
     PATCH_IDS_FIELD_NUMBER: _ClassVar[int]
     SKIP_SEMANTIC_FIELD_NUMBER: _ClassVar[int]
     all: bool
+    allow_downgrade: bool
     patch_ids: _containers.RepeatedScalarFieldContainer[str]
     skip_semantic: bool
-    def __init__(self, patch_ids: _Optional[_Iterable[str]] = ..., all: bool = ..., skip_semantic: bool = ...) -> None: ...
+    def __init__(self, patch_ids: _Optional[_Iterable[str]] = ..., all: bool = ..., skip_semantic: bool = ..., allow_downgrade: bool = ...) -> None: ...
 
 class ApplyPatchesResponse(_message.Message):
     __slots__ = ["applied", "messages"]
@@ -254,16 +256,18 @@ class QueryPatchesResponse(_message.Message):
     def __init__(self, patches: _Optional[_Iterable[_Union[_types_pb2.Patch, _Mapping]]] = ...) -> None: ...
 
 class RemovePatchesRequest(_message.Message):
-    __slots__ = ["patch_ids", "remove_unremovable", "skip_app_check", "skip_semantic"]
+    __slots__ = ["allow_downgrade", "patch_ids", "remove_unremovable", "skip_app_check", "skip_semantic"]
+    ALLOW_DOWNGRADE_FIELD_NUMBER: _ClassVar[int]
     PATCH_IDS_FIELD_NUMBER: _ClassVar[int]
     REMOVE_UNREMOVABLE_FIELD_NUMBER: _ClassVar[int]
     SKIP_APP_CHECK_FIELD_NUMBER: _ClassVar[int]
     SKIP_SEMANTIC_FIELD_NUMBER: _ClassVar[int]
+    allow_downgrade: bool
     patch_ids: _containers.RepeatedScalarFieldContainer[str]
     remove_unremovable: bool
     skip_app_check: bool
     skip_semantic: bool
-    def __init__(self, patch_ids: _Optional[_Iterable[str]] = ..., skip_semantic: bool = ..., skip_app_check: bool = ..., remove_unremovable: bool = ...) -> None: ...
+    def __init__(self, patch_ids: _Optional[_Iterable[str]] = ..., skip_semantic: bool = ..., skip_app_check: bool = ..., remove_unremovable: bool = ..., allow_downgrade: bool = ...) -> None: ...
 
 class RemovePatchesResponse(_message.Message):
     __slots__ = ["messages", "removed"]
@@ -292,6 +296,30 @@ class Requirement(_message.Message):
     patch_id: str
     required_by: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, patch_id: _Optional[str] = ..., required_by: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SecurityFloorEntry(_message.Message):
+    __slots__ = ["floor", "patch_id", "release", "updated_at"]
+    FLOOR_FIELD_NUMBER: _ClassVar[int]
+    PATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    floor: int
+    patch_id: str
+    release: str
+    updated_at: str
+    def __init__(self, release: _Optional[str] = ..., floor: _Optional[int] = ..., patch_id: _Optional[str] = ..., updated_at: _Optional[str] = ...) -> None: ...
+
+class SecurityFloorListRequest(_message.Message):
+    __slots__ = ["release"]
+    RELEASE_FIELD_NUMBER: _ClassVar[int]
+    release: str
+    def __init__(self, release: _Optional[str] = ...) -> None: ...
+
+class SecurityFloorListResponse(_message.Message):
+    __slots__ = ["floors"]
+    FLOORS_FIELD_NUMBER: _ClassVar[int]
+    floors: _containers.RepeatedCompositeFieldContainer[SecurityFloorEntry]
+    def __init__(self, floors: _Optional[_Iterable[_Union[SecurityFloorEntry, _Mapping]]] = ...) -> None: ...
 
 class ShowPatchesRequest(_message.Message):
     __slots__ = ["patch_ids"]

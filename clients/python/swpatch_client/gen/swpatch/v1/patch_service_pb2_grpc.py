@@ -110,6 +110,11 @@ class PatchServiceStub(object):
                 request_serializer=swpatch_dot_v1_dot_patch__service__pb2.WatchEventsRequest.SerializeToString,
                 response_deserializer=swpatch_dot_v1_dot_patch__service__pb2.WatchEventsResponse.FromString,
                 )
+        self.SecurityFloorList = channel.unary_unary(
+                '/swpatch.v1.PatchService/SecurityFloorList',
+                request_serializer=swpatch_dot_v1_dot_patch__service__pb2.SecurityFloorListRequest.SerializeToString,
+                response_deserializer=swpatch_dot_v1_dot_patch__service__pb2.SecurityFloorListResponse.FromString,
+                )
 
 
 class PatchServiceServicer(object):
@@ -240,6 +245,14 @@ class PatchServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SecurityFloorList(self, request, context):
+        """FLOOR (issue 21): each release's anti-rollback floor (the highest security counter among its
+        applied and committed patches).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PatchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -337,6 +350,11 @@ def add_PatchServiceServicer_to_server(servicer, server):
                     servicer.WatchEvents,
                     request_deserializer=swpatch_dot_v1_dot_patch__service__pb2.WatchEventsRequest.FromString,
                     response_serializer=swpatch_dot_v1_dot_patch__service__pb2.WatchEventsResponse.SerializeToString,
+            ),
+            'SecurityFloorList': grpc.unary_unary_rpc_method_handler(
+                    servicer.SecurityFloorList,
+                    request_deserializer=swpatch_dot_v1_dot_patch__service__pb2.SecurityFloorListRequest.FromString,
+                    response_serializer=swpatch_dot_v1_dot_patch__service__pb2.SecurityFloorListResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -669,5 +687,22 @@ class PatchService(object):
         return grpc.experimental.unary_stream(request, target, '/swpatch.v1.PatchService/WatchEvents',
             swpatch_dot_v1_dot_patch__service__pb2.WatchEventsRequest.SerializeToString,
             swpatch_dot_v1_dot_patch__service__pb2.WatchEventsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SecurityFloorList(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/swpatch.v1.PatchService/SecurityFloorList',
+            swpatch_dot_v1_dot_patch__service__pb2.SecurityFloorListRequest.SerializeToString,
+            swpatch_dot_v1_dot_patch__service__pb2.SecurityFloorListResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -181,7 +181,7 @@ class OperationMessages(_message.Message):
     def __init__(self, info: _Optional[str] = ..., warning: _Optional[str] = ...) -> None: ...
 
 class Patch(_message.Message):
-    __slots__ = ["apply_active_release_only", "contents", "description", "id", "install_instructions", "packages", "patch_state", "personalities", "reboot_required", "repo_state", "requires", "semantics", "signer", "status", "summary", "sw_version", "unremovable", "uploaded_at", "warnings"]
+    __slots__ = ["apply_active_release_only", "contents", "description", "id", "install_instructions", "packages", "patch_state", "personalities", "reboot_required", "repo_state", "requires", "security_counter", "semantics", "signer", "status", "summary", "sw_version", "unremovable", "uploaded_at", "warnings"]
     APPLY_ACTIVE_RELEASE_ONLY_FIELD_NUMBER: _ClassVar[int]
     CONTENTS_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -193,6 +193,7 @@ class Patch(_message.Message):
     REBOOT_REQUIRED_FIELD_NUMBER: _ClassVar[int]
     REPO_STATE_FIELD_NUMBER: _ClassVar[int]
     REQUIRES_FIELD_NUMBER: _ClassVar[int]
+    SECURITY_COUNTER_FIELD_NUMBER: _ClassVar[int]
     SEMANTICS_FIELD_NUMBER: _ClassVar[int]
     SIGNER_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -212,6 +213,7 @@ class Patch(_message.Message):
     reboot_required: bool
     repo_state: RepoState
     requires: _containers.RepeatedScalarFieldContainer[str]
+    security_counter: int
     semantics: _containers.RepeatedScalarFieldContainer[str]
     signer: str
     status: str
@@ -220,7 +222,7 @@ class Patch(_message.Message):
     unremovable: bool
     uploaded_at: _timestamp_pb2.Timestamp
     warnings: str
-    def __init__(self, id: _Optional[str] = ..., sw_version: _Optional[str] = ..., repo_state: _Optional[_Union[RepoState, str]] = ..., patch_state: _Optional[_Union[PatchState, str]] = ..., status: _Optional[str] = ..., summary: _Optional[str] = ..., description: _Optional[str] = ..., install_instructions: _Optional[str] = ..., warnings: _Optional[str] = ..., reboot_required: bool = ..., unremovable: bool = ..., apply_active_release_only: bool = ..., requires: _Optional[_Iterable[str]] = ..., contents: _Optional[_Iterable[str]] = ..., personalities: _Optional[_Iterable[_Union[PersonalityPackages, _Mapping]]] = ..., semantics: _Optional[_Iterable[str]] = ..., signer: _Optional[str] = ..., uploaded_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., packages: _Optional[_Iterable[_Union[PatchPackage, _Mapping]]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., sw_version: _Optional[str] = ..., repo_state: _Optional[_Union[RepoState, str]] = ..., patch_state: _Optional[_Union[PatchState, str]] = ..., status: _Optional[str] = ..., summary: _Optional[str] = ..., description: _Optional[str] = ..., install_instructions: _Optional[str] = ..., warnings: _Optional[str] = ..., reboot_required: bool = ..., unremovable: bool = ..., apply_active_release_only: bool = ..., requires: _Optional[_Iterable[str]] = ..., contents: _Optional[_Iterable[str]] = ..., personalities: _Optional[_Iterable[_Union[PersonalityPackages, _Mapping]]] = ..., semantics: _Optional[_Iterable[str]] = ..., signer: _Optional[str] = ..., uploaded_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., packages: _Optional[_Iterable[_Union[PatchPackage, _Mapping]]] = ..., security_counter: _Optional[int] = ...) -> None: ...
 
 class PatchPackage(_message.Message):
     __slots__ = ["arch", "epoch", "file_name", "name", "release", "sha256", "size_bytes", "version"]

@@ -131,6 +131,14 @@ export interface InstallCommand {
   /** Whether any change comes from a reboot-required patch. */
   rebootRequired: boolean;
   locked: boolean;
+  /**
+   * FLOOR (issue 21): the security counter of this package set (the highest security counter of
+   * the applied and committed patches of the host's release; 0 = none). The agent refuses a set
+   * whose counter is below its own persisted floor.
+   */
+  securityCounter: number;
+  /** The applied and committed patches of the host's release (named in the install receipt). */
+  patchIds: string[];
 }
 
 export interface RebootCommand {
@@ -181,6 +189,11 @@ export interface EnrollRequest {
   /** Must be the enrolled hostname and personality. */
   hostname: string;
   personality: string;
+  /**
+   * FLOOR (issue 21): the public half (PEM SPKI, Ed25519) of the receipt key the agent generated
+   * for this enrolment; the controller verifies the host's install receipts with it. Empty: none.
+   */
+  receiptPublicKey: string;
 }
 
 export interface EnrollResponse {
@@ -189,6 +202,20 @@ export interface EnrollResponse {
   tokenId: string;
   hostname: string;
   personality: string;
+}
+
+/** FLOOR (issue 21): one signed install receipt. */
+export interface InstallReceiptSubmitRequest {
+  /**
+   * The DSSE envelope as JSON: {"payloadType":"application/vnd.in-toto+json","payload":<base64
+   * in-toto Statement v1>,"signatures":[{"keyid":<sha256 of the key's SPKI DER>,"sig":<base64 Ed25519>}]}.
+   */
+  envelope: string;
+}
+
+export interface InstallReceiptSubmitResponse {
+  /** The receipt's counter, as stored. */
+  counter: number;
 }
 
 function createBaseInstalledPackage(): InstalledPackage {
@@ -1737,7 +1764,16 @@ export const DesiredPackage: MessageFns<DesiredPackage> = {
 };
 
 function createBaseInstallCommand(): InstallCommand {
-  return { operationId: "", force: false, desired: [], erase: [], rebootRequired: false, locked: false };
+  return {
+    operationId: "",
+    force: false,
+    desired: [],
+    erase: [],
+    rebootRequired: false,
+    locked: false,
+    securityCounter: 0,
+    patchIds: [],
+  };
 }
 
 export const InstallCommand: MessageFns<InstallCommand> = {
@@ -1759,6 +1795,12 @@ export const InstallCommand: MessageFns<InstallCommand> = {
     }
     if (message.locked !== false) {
       writer.uint32(48).bool(message.locked);
+    }
+    if (message.securityCounter !== 0) {
+      writer.uint32(1760).uint64(message.securityCounter);
+    }
+    for (const v of message.patchIds) {
+      writer.uint32(1770).string(v!);
     }
     return writer;
   },
@@ -1824,6 +1866,22 @@ export const InstallCommand: MessageFns<InstallCommand> = {
             message.locked = reader.bool();
             continue;
           }
+          case 220: {
+            if (tag !== 1760) {
+              break;
+            }
+
+            message.securityCounter = longToNumber(reader.uint64());
+            continue;
+          }
+          case 221: {
+            if (tag !== 1770) {
+              break;
+            }
+
+            message.patchIds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1854,6 +1912,16 @@ export const InstallCommand: MessageFns<InstallCommand> = {
         ? globalThis.Boolean(object.reboot_required)
         : false,
       locked: isSet(object.locked) ? globalThis.Boolean(object.locked) : false,
+      securityCounter: isSet(object.securityCounter)
+        ? globalThis.Number(object.securityCounter)
+        : isSet(object.security_counter)
+        ? globalThis.Number(object.security_counter)
+        : 0,
+      patchIds: globalThis.Array.isArray(object?.patchIds)
+        ? object.patchIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.patch_ids)
+        ? object.patch_ids.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1877,6 +1945,12 @@ export const InstallCommand: MessageFns<InstallCommand> = {
     if (message.locked !== false) {
       obj.locked = message.locked;
     }
+    if (message.securityCounter !== 0) {
+      obj.securityCounter = Math.round(message.securityCounter);
+    }
+    if (message.patchIds?.length) {
+      obj.patchIds = message.patchIds;
+    }
     return obj;
   },
 
@@ -1891,6 +1965,8 @@ export const InstallCommand: MessageFns<InstallCommand> = {
     message.erase = object.erase?.map((e) => e) || [];
     message.rebootRequired = object.rebootRequired ?? false;
     message.locked = object.locked ?? false;
+    message.securityCounter = object.securityCounter ?? 0;
+    message.patchIds = object.patchIds?.map((e) => e) || [];
     return message;
   },
 };
@@ -2545,7 +2621,7 @@ export const FetchPackageResponse: MessageFns<FetchPackageResponse> = {
 };
 
 function createBaseEnrollRequest(): EnrollRequest {
-  return { enrollToken: "", hostname: "", personality: "" };
+  return { enrollToken: "", hostname: "", personality: "", receiptPublicKey: "" };
 }
 
 export const EnrollRequest: MessageFns<EnrollRequest> = {
@@ -2558,6 +2634,9 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
     }
     if (message.personality !== "") {
       writer.uint32(26).string(message.personality);
+    }
+    if (message.receiptPublicKey !== "") {
+      writer.uint32(1762).string(message.receiptPublicKey);
     }
     return writer;
   },
@@ -2599,6 +2678,14 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
             message.personality = reader.string();
             continue;
           }
+          case 220: {
+            if (tag !== 1762) {
+              break;
+            }
+
+            message.receiptPublicKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2620,6 +2707,11 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
         : "",
       hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
       personality: isSet(object.personality) ? globalThis.String(object.personality) : "",
+      receiptPublicKey: isSet(object.receiptPublicKey)
+        ? globalThis.String(object.receiptPublicKey)
+        : isSet(object.receipt_public_key)
+        ? globalThis.String(object.receipt_public_key)
+        : "",
     };
   },
 
@@ -2634,6 +2726,9 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
     if (message.personality !== "") {
       obj.personality = message.personality;
     }
+    if (message.receiptPublicKey !== "") {
+      obj.receiptPublicKey = message.receiptPublicKey;
+    }
     return obj;
   },
 
@@ -2645,6 +2740,7 @@ export const EnrollRequest: MessageFns<EnrollRequest> = {
     message.enrollToken = object.enrollToken ?? "";
     message.hostname = object.hostname ?? "";
     message.personality = object.personality ?? "";
+    message.receiptPublicKey = object.receiptPublicKey ?? "";
     return message;
   },
 };
@@ -2770,6 +2866,140 @@ export const EnrollResponse: MessageFns<EnrollResponse> = {
   },
 };
 
+function createBaseInstallReceiptSubmitRequest(): InstallReceiptSubmitRequest {
+  return { envelope: "" };
+}
+
+export const InstallReceiptSubmitRequest: MessageFns<InstallReceiptSubmitRequest> = {
+  encode(message: InstallReceiptSubmitRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.envelope !== "") {
+      writer.uint32(10).string(message.envelope);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InstallReceiptSubmitRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstallReceiptSubmitRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.envelope = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InstallReceiptSubmitRequest {
+    return { envelope: isSet(object.envelope) ? globalThis.String(object.envelope) : "" };
+  },
+
+  toJSON(message: InstallReceiptSubmitRequest): unknown {
+    const obj: any = {};
+    if (message.envelope !== "") {
+      obj.envelope = message.envelope;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InstallReceiptSubmitRequest>): InstallReceiptSubmitRequest {
+    return InstallReceiptSubmitRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InstallReceiptSubmitRequest>): InstallReceiptSubmitRequest {
+    const message = createBaseInstallReceiptSubmitRequest();
+    message.envelope = object.envelope ?? "";
+    return message;
+  },
+};
+
+function createBaseInstallReceiptSubmitResponse(): InstallReceiptSubmitResponse {
+  return { counter: 0 };
+}
+
+export const InstallReceiptSubmitResponse: MessageFns<InstallReceiptSubmitResponse> = {
+  encode(message: InstallReceiptSubmitResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.counter !== 0) {
+      writer.uint32(8).uint64(message.counter);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InstallReceiptSubmitResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstallReceiptSubmitResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.counter = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InstallReceiptSubmitResponse {
+    return { counter: isSet(object.counter) ? globalThis.Number(object.counter) : 0 };
+  },
+
+  toJSON(message: InstallReceiptSubmitResponse): unknown {
+    const obj: any = {};
+    if (message.counter !== 0) {
+      obj.counter = Math.round(message.counter);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InstallReceiptSubmitResponse>): InstallReceiptSubmitResponse {
+    return InstallReceiptSubmitResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InstallReceiptSubmitResponse>): InstallReceiptSubmitResponse {
+    const message = createBaseInstallReceiptSubmitResponse();
+    message.counter = object.counter ?? 0;
+    return message;
+  },
+};
+
 /** The controller <-> agent protocol: one long-lived bidirectional stream per host. */
 export type AgentServiceDefinition = typeof AgentServiceDefinition;
 export const AgentServiceDefinition = {
@@ -2806,6 +3036,19 @@ export const AgentServiceDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * FLOOR (issue 21): an enrolled agent's signed receipt of one install or removal (a DSSE envelope
+     * over an in-toto statement, signed by the host's own receipt key registered at Enroll). The
+     * controller verifies it with THAT host's key and refuses a replayed or lower counter.
+     */
+    installReceiptSubmit: {
+      name: "InstallReceiptSubmit",
+      requestType: InstallReceiptSubmitRequest as typeof InstallReceiptSubmitRequest,
+      requestStream: false,
+      responseType: InstallReceiptSubmitResponse as typeof InstallReceiptSubmitResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -2825,6 +3068,15 @@ export interface AgentServiceImplementation<CallContextExt = {}> {
    * own credential: an agent token bound to the enrolled hostname and personality. Once only.
    */
   enroll(request: EnrollRequest, context: CallContext & CallContextExt): Promise<DeepPartial<EnrollResponse>>;
+  /**
+   * FLOOR (issue 21): an enrolled agent's signed receipt of one install or removal (a DSSE envelope
+   * over an in-toto statement, signed by the host's own receipt key registered at Enroll). The
+   * controller verifies it with THAT host's key and refuses a replayed or lower counter.
+   */
+  installReceiptSubmit(
+    request: InstallReceiptSubmitRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<InstallReceiptSubmitResponse>>;
 }
 
 export interface AgentServiceClient<CallOptionsExt = {}> {
@@ -2843,6 +3095,15 @@ export interface AgentServiceClient<CallOptionsExt = {}> {
    * own credential: an agent token bound to the enrolled hostname and personality. Once only.
    */
   enroll(request: DeepPartial<EnrollRequest>, options?: CallOptions & CallOptionsExt): Promise<EnrollResponse>;
+  /**
+   * FLOOR (issue 21): an enrolled agent's signed receipt of one install or removal (a DSSE envelope
+   * over an in-toto statement, signed by the host's own receipt key registered at Enroll). The
+   * controller verifies it with THAT host's key and refuses a replayed or lower counter.
+   */
+  installReceiptSubmit(
+    request: DeepPartial<InstallReceiptSubmitRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<InstallReceiptSubmitResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {

@@ -191,6 +191,47 @@ export interface ListEnrollmentsResponse {
   enrollments: Enrollment[];
 }
 
+/** FLOOR (issue 21). */
+export interface InstallReceiptListRequest {
+  hostname: string;
+}
+
+/** A receipt key a host registered at enrolment. */
+export interface InstallReceiptKey {
+  /** sha256 of the SPKI DER, hex (the DSSE keyid). */
+  keyId: string;
+  /** PEM SPKI (Ed25519). */
+  publicKey: string;
+  /** The enrolled credential (token id) it came with. */
+  credentialId: string;
+  registeredAt: string;
+}
+
+export interface InstallReceipt {
+  counter: number;
+  keyId: string;
+  operationId: string;
+  /** "install" or "remove". */
+  operation: string;
+  /** "success", "failed" or "rejected". */
+  result: string;
+  receivedAt: string;
+  /** The DSSE envelope as the agent sent it (JSON). */
+  envelope: string;
+}
+
+export interface InstallReceiptListResponse {
+  hostname: string;
+  /**
+   * False: no receipt key was ever registered for the host (its agent is not enrolled: an admin or
+   * --token agent sends no receipts).
+   */
+  enrolled: boolean;
+  keys: InstallReceiptKey[];
+  /** By counter. */
+  receipts: InstallReceipt[];
+}
+
 function createBaseListHostsRequest(): ListHostsRequest {
   return {};
 }
@@ -2958,6 +2999,502 @@ export const ListEnrollmentsResponse: MessageFns<ListEnrollmentsResponse> = {
   },
 };
 
+function createBaseInstallReceiptListRequest(): InstallReceiptListRequest {
+  return { hostname: "" };
+}
+
+export const InstallReceiptListRequest: MessageFns<InstallReceiptListRequest> = {
+  encode(message: InstallReceiptListRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hostname !== "") {
+      writer.uint32(10).string(message.hostname);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InstallReceiptListRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstallReceiptListRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InstallReceiptListRequest {
+    return { hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "" };
+  },
+
+  toJSON(message: InstallReceiptListRequest): unknown {
+    const obj: any = {};
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InstallReceiptListRequest>): InstallReceiptListRequest {
+    return InstallReceiptListRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InstallReceiptListRequest>): InstallReceiptListRequest {
+    const message = createBaseInstallReceiptListRequest();
+    message.hostname = object.hostname ?? "";
+    return message;
+  },
+};
+
+function createBaseInstallReceiptKey(): InstallReceiptKey {
+  return { keyId: "", publicKey: "", credentialId: "", registeredAt: "" };
+}
+
+export const InstallReceiptKey: MessageFns<InstallReceiptKey> = {
+  encode(message: InstallReceiptKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyId !== "") {
+      writer.uint32(10).string(message.keyId);
+    }
+    if (message.publicKey !== "") {
+      writer.uint32(18).string(message.publicKey);
+    }
+    if (message.credentialId !== "") {
+      writer.uint32(26).string(message.credentialId);
+    }
+    if (message.registeredAt !== "") {
+      writer.uint32(34).string(message.registeredAt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InstallReceiptKey {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstallReceiptKey();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.publicKey = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.credentialId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.registeredAt = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InstallReceiptKey {
+    return {
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+      publicKey: isSet(object.publicKey)
+        ? globalThis.String(object.publicKey)
+        : isSet(object.public_key)
+        ? globalThis.String(object.public_key)
+        : "",
+      credentialId: isSet(object.credentialId)
+        ? globalThis.String(object.credentialId)
+        : isSet(object.credential_id)
+        ? globalThis.String(object.credential_id)
+        : "",
+      registeredAt: isSet(object.registeredAt)
+        ? globalThis.String(object.registeredAt)
+        : isSet(object.registered_at)
+        ? globalThis.String(object.registered_at)
+        : "",
+    };
+  },
+
+  toJSON(message: InstallReceiptKey): unknown {
+    const obj: any = {};
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    if (message.publicKey !== "") {
+      obj.publicKey = message.publicKey;
+    }
+    if (message.credentialId !== "") {
+      obj.credentialId = message.credentialId;
+    }
+    if (message.registeredAt !== "") {
+      obj.registeredAt = message.registeredAt;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InstallReceiptKey>): InstallReceiptKey {
+    return InstallReceiptKey.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InstallReceiptKey>): InstallReceiptKey {
+    const message = createBaseInstallReceiptKey();
+    message.keyId = object.keyId ?? "";
+    message.publicKey = object.publicKey ?? "";
+    message.credentialId = object.credentialId ?? "";
+    message.registeredAt = object.registeredAt ?? "";
+    return message;
+  },
+};
+
+function createBaseInstallReceipt(): InstallReceipt {
+  return { counter: 0, keyId: "", operationId: "", operation: "", result: "", receivedAt: "", envelope: "" };
+}
+
+export const InstallReceipt: MessageFns<InstallReceipt> = {
+  encode(message: InstallReceipt, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.counter !== 0) {
+      writer.uint32(8).uint64(message.counter);
+    }
+    if (message.keyId !== "") {
+      writer.uint32(18).string(message.keyId);
+    }
+    if (message.operationId !== "") {
+      writer.uint32(26).string(message.operationId);
+    }
+    if (message.operation !== "") {
+      writer.uint32(34).string(message.operation);
+    }
+    if (message.result !== "") {
+      writer.uint32(42).string(message.result);
+    }
+    if (message.receivedAt !== "") {
+      writer.uint32(50).string(message.receivedAt);
+    }
+    if (message.envelope !== "") {
+      writer.uint32(58).string(message.envelope);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InstallReceipt {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstallReceipt();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.counter = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.operationId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.operation = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.result = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.receivedAt = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.envelope = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InstallReceipt {
+    return {
+      counter: isSet(object.counter) ? globalThis.Number(object.counter) : 0,
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+      operationId: isSet(object.operationId)
+        ? globalThis.String(object.operationId)
+        : isSet(object.operation_id)
+        ? globalThis.String(object.operation_id)
+        : "",
+      operation: isSet(object.operation) ? globalThis.String(object.operation) : "",
+      result: isSet(object.result) ? globalThis.String(object.result) : "",
+      receivedAt: isSet(object.receivedAt)
+        ? globalThis.String(object.receivedAt)
+        : isSet(object.received_at)
+        ? globalThis.String(object.received_at)
+        : "",
+      envelope: isSet(object.envelope) ? globalThis.String(object.envelope) : "",
+    };
+  },
+
+  toJSON(message: InstallReceipt): unknown {
+    const obj: any = {};
+    if (message.counter !== 0) {
+      obj.counter = Math.round(message.counter);
+    }
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    if (message.operationId !== "") {
+      obj.operationId = message.operationId;
+    }
+    if (message.operation !== "") {
+      obj.operation = message.operation;
+    }
+    if (message.result !== "") {
+      obj.result = message.result;
+    }
+    if (message.receivedAt !== "") {
+      obj.receivedAt = message.receivedAt;
+    }
+    if (message.envelope !== "") {
+      obj.envelope = message.envelope;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InstallReceipt>): InstallReceipt {
+    return InstallReceipt.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InstallReceipt>): InstallReceipt {
+    const message = createBaseInstallReceipt();
+    message.counter = object.counter ?? 0;
+    message.keyId = object.keyId ?? "";
+    message.operationId = object.operationId ?? "";
+    message.operation = object.operation ?? "";
+    message.result = object.result ?? "";
+    message.receivedAt = object.receivedAt ?? "";
+    message.envelope = object.envelope ?? "";
+    return message;
+  },
+};
+
+function createBaseInstallReceiptListResponse(): InstallReceiptListResponse {
+  return { hostname: "", enrolled: false, keys: [], receipts: [] };
+}
+
+export const InstallReceiptListResponse: MessageFns<InstallReceiptListResponse> = {
+  encode(message: InstallReceiptListResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hostname !== "") {
+      writer.uint32(10).string(message.hostname);
+    }
+    if (message.enrolled !== false) {
+      writer.uint32(16).bool(message.enrolled);
+    }
+    for (const v of message.keys) {
+      InstallReceiptKey.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.receipts) {
+      InstallReceipt.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InstallReceiptListResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstallReceiptListResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.enrolled = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.keys.push(InstallReceiptKey.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.receipts.push(InstallReceipt.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InstallReceiptListResponse {
+    return {
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      enrolled: isSet(object.enrolled) ? globalThis.Boolean(object.enrolled) : false,
+      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => InstallReceiptKey.fromJSON(e)) : [],
+      receipts: globalThis.Array.isArray(object?.receipts)
+        ? object.receipts.map((e: any) => InstallReceipt.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: InstallReceiptListResponse): unknown {
+    const obj: any = {};
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.enrolled !== false) {
+      obj.enrolled = message.enrolled;
+    }
+    if (message.keys?.length) {
+      obj.keys = message.keys.map((e) => InstallReceiptKey.toJSON(e));
+    }
+    if (message.receipts?.length) {
+      obj.receipts = message.receipts.map((e) => InstallReceipt.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InstallReceiptListResponse>): InstallReceiptListResponse {
+    return InstallReceiptListResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InstallReceiptListResponse>): InstallReceiptListResponse {
+    const message = createBaseInstallReceiptListResponse();
+    message.hostname = object.hostname ?? "";
+    message.enrolled = object.enrolled ?? false;
+    message.keys = object.keys?.map((e) => InstallReceiptKey.fromPartial(e)) || [];
+    message.receipts = object.receipts?.map((e) => InstallReceipt.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** Hosts of the cluster: inventory, lock/unlock/swact, installs and alarms. */
 export type HostServiceDefinition = typeof HostServiceDefinition;
 export const HostServiceDefinition = {
@@ -3109,6 +3646,18 @@ export const HostServiceDefinition = {
       responseStream: false,
       options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
+    /**
+     * FLOOR (issue 21): the signed install receipts a host's agent sent, newest last, with the host's
+     * receipt keys (the client checks every signature itself).
+     */
+    installReceiptList: {
+      name: "InstallReceiptList",
+      requestType: InstallReceiptListRequest as typeof InstallReceiptListRequest,
+      requestStream: false,
+      responseType: InstallReceiptListResponse as typeof InstallReceiptListResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
   },
 } as const;
 
@@ -3172,6 +3721,14 @@ export interface HostServiceImplementation<CallContextExt = {}> {
     request: ListEnrollmentsRequest,
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<ListEnrollmentsResponse>>;
+  /**
+   * FLOOR (issue 21): the signed install receipts a host's agent sent, newest last, with the host's
+   * receipt keys (the client checks every signature itself).
+   */
+  installReceiptList(
+    request: InstallReceiptListRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<InstallReceiptListResponse>>;
 }
 
 export interface HostServiceClient<CallOptionsExt = {}> {
@@ -3234,6 +3791,14 @@ export interface HostServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<ListEnrollmentsRequest>,
     options?: CallOptions & CallOptionsExt,
   ): Promise<ListEnrollmentsResponse>;
+  /**
+   * FLOOR (issue 21): the signed install receipts a host's agent sent, newest last, with the host's
+   * receipt keys (the client checks every signature itself).
+   */
+  installReceiptList(
+    request: DeepPartial<InstallReceiptListRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<InstallReceiptListResponse>;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
@@ -3265,6 +3830,17 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
 }
 
 function isSet(value: any): boolean {

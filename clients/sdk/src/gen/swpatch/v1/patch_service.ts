@@ -158,6 +158,8 @@ export interface ApplyPatchesRequest {
   /** Apply every Available patch. */
   all: boolean;
   skipSemantic: boolean;
+  /** FLOOR (issue 21): apply patches whose security counter is below their release's floor (admin only; audited). */
+  allowDowngrade: boolean;
 }
 
 export interface ApplyPatchesResponse {
@@ -173,6 +175,8 @@ export interface RemovePatchesRequest {
   skipSemantic: boolean;
   skipAppCheck: boolean;
   removeUnremovable: boolean;
+  /** FLOOR (issue 21): remove a patch that sets its release's security floor, lowering it (admin only; audited). */
+  allowDowngrade: boolean;
 }
 
 export interface RemovePatchesResponse {
@@ -374,6 +378,27 @@ export interface WatchEventsRequest {
 
 export interface WatchEventsResponse {
   event: Event | undefined;
+}
+
+/** FLOOR (issue 21). */
+export interface SecurityFloorListRequest {
+  /** Only this release; empty = every release with a floor or a patch. */
+  release: string;
+}
+
+export interface SecurityFloorEntry {
+  release: string;
+  /** 0 = no floor yet. */
+  floor: number;
+  /** The applied or committed patch that sets it ("" when none). */
+  patchId: string;
+  /** ISO-8601 time it last changed ("" when never). */
+  updatedAt: string;
+}
+
+export interface SecurityFloorListResponse {
+  /** By release. */
+  floors: SecurityFloorEntry[];
 }
 
 function createBaseUploadHeader(): UploadHeader {
@@ -1008,7 +1033,7 @@ export const ShowPatchesResponse: MessageFns<ShowPatchesResponse> = {
 };
 
 function createBaseApplyPatchesRequest(): ApplyPatchesRequest {
-  return { patchIds: [], all: false, skipSemantic: false };
+  return { patchIds: [], all: false, skipSemantic: false, allowDowngrade: false };
 }
 
 export const ApplyPatchesRequest: MessageFns<ApplyPatchesRequest> = {
@@ -1021,6 +1046,9 @@ export const ApplyPatchesRequest: MessageFns<ApplyPatchesRequest> = {
     }
     if (message.skipSemantic !== false) {
       writer.uint32(24).bool(message.skipSemantic);
+    }
+    if (message.allowDowngrade !== false) {
+      writer.uint32(1760).bool(message.allowDowngrade);
     }
     return writer;
   },
@@ -1062,6 +1090,14 @@ export const ApplyPatchesRequest: MessageFns<ApplyPatchesRequest> = {
             message.skipSemantic = reader.bool();
             continue;
           }
+          case 220: {
+            if (tag !== 1760) {
+              break;
+            }
+
+            message.allowDowngrade = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1087,6 +1123,11 @@ export const ApplyPatchesRequest: MessageFns<ApplyPatchesRequest> = {
         : isSet(object.skip_semantic)
         ? globalThis.Boolean(object.skip_semantic)
         : false,
+      allowDowngrade: isSet(object.allowDowngrade)
+        ? globalThis.Boolean(object.allowDowngrade)
+        : isSet(object.allow_downgrade)
+        ? globalThis.Boolean(object.allow_downgrade)
+        : false,
     };
   },
 
@@ -1101,6 +1142,9 @@ export const ApplyPatchesRequest: MessageFns<ApplyPatchesRequest> = {
     if (message.skipSemantic !== false) {
       obj.skipSemantic = message.skipSemantic;
     }
+    if (message.allowDowngrade !== false) {
+      obj.allowDowngrade = message.allowDowngrade;
+    }
     return obj;
   },
 
@@ -1112,6 +1156,7 @@ export const ApplyPatchesRequest: MessageFns<ApplyPatchesRequest> = {
     message.patchIds = object.patchIds?.map((e) => e) || [];
     message.all = object.all ?? false;
     message.skipSemantic = object.skipSemantic ?? false;
+    message.allowDowngrade = object.allowDowngrade ?? false;
     return message;
   },
 };
@@ -1204,7 +1249,7 @@ export const ApplyPatchesResponse: MessageFns<ApplyPatchesResponse> = {
 };
 
 function createBaseRemovePatchesRequest(): RemovePatchesRequest {
-  return { patchIds: [], skipSemantic: false, skipAppCheck: false, removeUnremovable: false };
+  return { patchIds: [], skipSemantic: false, skipAppCheck: false, removeUnremovable: false, allowDowngrade: false };
 }
 
 export const RemovePatchesRequest: MessageFns<RemovePatchesRequest> = {
@@ -1220,6 +1265,9 @@ export const RemovePatchesRequest: MessageFns<RemovePatchesRequest> = {
     }
     if (message.removeUnremovable !== false) {
       writer.uint32(32).bool(message.removeUnremovable);
+    }
+    if (message.allowDowngrade !== false) {
+      writer.uint32(1760).bool(message.allowDowngrade);
     }
     return writer;
   },
@@ -1269,6 +1317,14 @@ export const RemovePatchesRequest: MessageFns<RemovePatchesRequest> = {
             message.removeUnremovable = reader.bool();
             continue;
           }
+          case 220: {
+            if (tag !== 1760) {
+              break;
+            }
+
+            message.allowDowngrade = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1303,6 +1359,11 @@ export const RemovePatchesRequest: MessageFns<RemovePatchesRequest> = {
         : isSet(object.remove_unremovable)
         ? globalThis.Boolean(object.remove_unremovable)
         : false,
+      allowDowngrade: isSet(object.allowDowngrade)
+        ? globalThis.Boolean(object.allowDowngrade)
+        : isSet(object.allow_downgrade)
+        ? globalThis.Boolean(object.allow_downgrade)
+        : false,
     };
   },
 
@@ -1320,6 +1381,9 @@ export const RemovePatchesRequest: MessageFns<RemovePatchesRequest> = {
     if (message.removeUnremovable !== false) {
       obj.removeUnremovable = message.removeUnremovable;
     }
+    if (message.allowDowngrade !== false) {
+      obj.allowDowngrade = message.allowDowngrade;
+    }
     return obj;
   },
 
@@ -1332,6 +1396,7 @@ export const RemovePatchesRequest: MessageFns<RemovePatchesRequest> = {
     message.skipSemantic = object.skipSemantic ?? false;
     message.skipAppCheck = object.skipAppCheck ?? false;
     message.removeUnremovable = object.removeUnremovable ?? false;
+    message.allowDowngrade = object.allowDowngrade ?? false;
     return message;
   },
 };
@@ -4292,6 +4357,269 @@ export const WatchEventsResponse: MessageFns<WatchEventsResponse> = {
   },
 };
 
+function createBaseSecurityFloorListRequest(): SecurityFloorListRequest {
+  return { release: "" };
+}
+
+export const SecurityFloorListRequest: MessageFns<SecurityFloorListRequest> = {
+  encode(message: SecurityFloorListRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.release !== "") {
+      writer.uint32(10).string(message.release);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecurityFloorListRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecurityFloorListRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.release = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SecurityFloorListRequest {
+    return { release: isSet(object.release) ? globalThis.String(object.release) : "" };
+  },
+
+  toJSON(message: SecurityFloorListRequest): unknown {
+    const obj: any = {};
+    if (message.release !== "") {
+      obj.release = message.release;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SecurityFloorListRequest>): SecurityFloorListRequest {
+    return SecurityFloorListRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SecurityFloorListRequest>): SecurityFloorListRequest {
+    const message = createBaseSecurityFloorListRequest();
+    message.release = object.release ?? "";
+    return message;
+  },
+};
+
+function createBaseSecurityFloorEntry(): SecurityFloorEntry {
+  return { release: "", floor: 0, patchId: "", updatedAt: "" };
+}
+
+export const SecurityFloorEntry: MessageFns<SecurityFloorEntry> = {
+  encode(message: SecurityFloorEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.release !== "") {
+      writer.uint32(10).string(message.release);
+    }
+    if (message.floor !== 0) {
+      writer.uint32(16).uint64(message.floor);
+    }
+    if (message.patchId !== "") {
+      writer.uint32(26).string(message.patchId);
+    }
+    if (message.updatedAt !== "") {
+      writer.uint32(34).string(message.updatedAt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecurityFloorEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecurityFloorEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.release = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.floor = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.patchId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.updatedAt = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SecurityFloorEntry {
+    return {
+      release: isSet(object.release) ? globalThis.String(object.release) : "",
+      floor: isSet(object.floor) ? globalThis.Number(object.floor) : 0,
+      patchId: isSet(object.patchId)
+        ? globalThis.String(object.patchId)
+        : isSet(object.patch_id)
+        ? globalThis.String(object.patch_id)
+        : "",
+      updatedAt: isSet(object.updatedAt)
+        ? globalThis.String(object.updatedAt)
+        : isSet(object.updated_at)
+        ? globalThis.String(object.updated_at)
+        : "",
+    };
+  },
+
+  toJSON(message: SecurityFloorEntry): unknown {
+    const obj: any = {};
+    if (message.release !== "") {
+      obj.release = message.release;
+    }
+    if (message.floor !== 0) {
+      obj.floor = Math.round(message.floor);
+    }
+    if (message.patchId !== "") {
+      obj.patchId = message.patchId;
+    }
+    if (message.updatedAt !== "") {
+      obj.updatedAt = message.updatedAt;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SecurityFloorEntry>): SecurityFloorEntry {
+    return SecurityFloorEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SecurityFloorEntry>): SecurityFloorEntry {
+    const message = createBaseSecurityFloorEntry();
+    message.release = object.release ?? "";
+    message.floor = object.floor ?? 0;
+    message.patchId = object.patchId ?? "";
+    message.updatedAt = object.updatedAt ?? "";
+    return message;
+  },
+};
+
+function createBaseSecurityFloorListResponse(): SecurityFloorListResponse {
+  return { floors: [] };
+}
+
+export const SecurityFloorListResponse: MessageFns<SecurityFloorListResponse> = {
+  encode(message: SecurityFloorListResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.floors) {
+      SecurityFloorEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecurityFloorListResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecurityFloorListResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.floors.push(SecurityFloorEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SecurityFloorListResponse {
+    return {
+      floors: globalThis.Array.isArray(object?.floors)
+        ? object.floors.map((e: any) => SecurityFloorEntry.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SecurityFloorListResponse): unknown {
+    const obj: any = {};
+    if (message.floors?.length) {
+      obj.floors = message.floors.map((e) => SecurityFloorEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SecurityFloorListResponse>): SecurityFloorListResponse {
+    return SecurityFloorListResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SecurityFloorListResponse>): SecurityFloorListResponse {
+    const message = createBaseSecurityFloorListResponse();
+    message.floors = object.floors?.map((e) => SecurityFloorEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** The patch repository: upload, apply, remove, delete, commit and the queries of `sw-patch`. */
 export type PatchServiceDefinition = typeof PatchServiceDefinition;
 export const PatchServiceDefinition = {
@@ -4464,6 +4792,18 @@ export const PatchServiceDefinition = {
       responseStream: true,
       options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
+    /**
+     * FLOOR (issue 21): each release's anti-rollback floor (the highest security counter among its
+     * applied and committed patches).
+     */
+    securityFloorList: {
+      name: "SecurityFloorList",
+      requestType: SecurityFloorListRequest as typeof SecurityFloorListRequest,
+      requestStream: false,
+      responseType: SecurityFloorListResponse as typeof SecurityFloorListResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
   },
 } as const;
 
@@ -4555,6 +4895,14 @@ export interface PatchServiceImplementation<CallContextExt = {}> {
     request: WatchEventsRequest,
     context: CallContext & CallContextExt,
   ): ServerStreamingMethodResult<DeepPartial<WatchEventsResponse>>;
+  /**
+   * FLOOR (issue 21): each release's anti-rollback floor (the highest security counter among its
+   * applied and committed patches).
+   */
+  securityFloorList(
+    request: SecurityFloorListRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<SecurityFloorListResponse>>;
 }
 
 export interface PatchServiceClient<CallOptionsExt = {}> {
@@ -4645,6 +4993,14 @@ export interface PatchServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<WatchEventsRequest>,
     options?: CallOptions & CallOptionsExt,
   ): AsyncIterable<WatchEventsResponse>;
+  /**
+   * FLOOR (issue 21): each release's anti-rollback floor (the highest security counter among its
+   * applied and committed patches).
+   */
+  securityFloorList(
+    request: DeepPartial<SecurityFloorListRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<SecurityFloorListResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {

@@ -475,6 +475,11 @@ export interface Patch {
   signer: string;
   uploadedAt: Date | undefined;
   packages: PatchPackage[];
+  /**
+   * FLOOR (issue 21): `patch_build --security-counter N` (metadata element security_counter,
+   * ignored by the reference); 0 = none.
+   */
+  securityCounter: number;
 }
 
 /** Info/warning texts of an operation, as the reference returns them (newline-terminated lines). */
@@ -868,6 +873,7 @@ function createBasePatch(): Patch {
     signer: "",
     uploadedAt: undefined,
     packages: [],
+    securityCounter: 0,
   };
 }
 
@@ -929,6 +935,9 @@ export const Patch: MessageFns<Patch> = {
     }
     for (const v of message.packages) {
       PatchPackage.encode(v!, writer.uint32(154).fork()).join();
+    }
+    if (message.securityCounter !== 0) {
+      writer.uint32(1760).uint64(message.securityCounter);
     }
     return writer;
   },
@@ -1098,6 +1107,14 @@ export const Patch: MessageFns<Patch> = {
             message.packages.push(PatchPackage.decode(reader, reader.uint32()));
             continue;
           }
+          case 220: {
+            if (tag !== 1760) {
+              break;
+            }
+
+            message.securityCounter = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1169,6 +1186,11 @@ export const Patch: MessageFns<Patch> = {
       packages: globalThis.Array.isArray(object?.packages)
         ? object.packages.map((e: any) => PatchPackage.fromJSON(e))
         : [],
+      securityCounter: isSet(object.securityCounter)
+        ? globalThis.Number(object.securityCounter)
+        : isSet(object.security_counter)
+        ? globalThis.Number(object.security_counter)
+        : 0,
     };
   },
 
@@ -1231,6 +1253,9 @@ export const Patch: MessageFns<Patch> = {
     if (message.packages?.length) {
       obj.packages = message.packages.map((e) => PatchPackage.toJSON(e));
     }
+    if (message.securityCounter !== 0) {
+      obj.securityCounter = Math.round(message.securityCounter);
+    }
     return obj;
   },
 
@@ -1258,6 +1283,7 @@ export const Patch: MessageFns<Patch> = {
     message.signer = object.signer ?? "";
     message.uploadedAt = object.uploadedAt ?? undefined;
     message.packages = object.packages?.map((e) => PatchPackage.fromPartial(e)) || [];
+    message.securityCounter = object.securityCounter ?? 0;
     return message;
   },
 };
