@@ -211,7 +211,8 @@ describe("controller pair: takeover re-reads the domain, recovers the old term's
     expect(c0.stderr()).to.include("domain dropped: standby");
     // Applied on controller-1 and installed on compute-0 only (not on the controller-0 host): it was Available here.
     expect(await queryRow(c0, "PT_0001")).to.match(/^PT_0001\s+N\s+19\.09\s+Partial-Apply/);
-    const h = await host(c0, "compute-0");
+    // compute-0's agent follows the lease to controller-0 (it reconnects after the swact): wait for that, a state.
+    const h = await until("compute-0 to reconnect to controller-0", async () => ((await host(c0, "compute-0"))?.connected ? host(c0, "compute-0") : undefined));
     expect([h?.connected, h?.patchCurrent]).to.deep.equal([true, PatchCurrent.PATCH_CURRENT_YES]);
     expect(await activeInfo(c0)).to.equal(true);
     // The token controller-0 had cached as valid was revoked by controller-1: refused here too.
