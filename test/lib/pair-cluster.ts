@@ -132,8 +132,9 @@ export async function startPairCluster(o: PairClusterOptions): Promise<PairClust
     const onData = (d: Buffer) => {
       if (retiredSeen || !d.toString().includes(RETIRED_LOG)) return;
       retiredSeen = true;
-      if (!cluster.supervise || closing) return;
-      // A retired member exits cleanly on SIGTERM, as `systemctl restart` would ask it to.
+      if (closing) return;
+      // A retired member exits cleanly on SIGTERM, as `systemctl restart` would ask it to (started again once
+      // `supervise` is on).
       void h.stop().catch(() => h.kill9());
     };
     h.proc.stderr!.on("data", onData);

@@ -28,6 +28,7 @@ registerSuite("slow-sockets", async () => (await import("./slow-sockets.js")).sl
 registerSuite("watch", async () => (await import("./watch.js")).watchSuite);
 registerSuite("blobs", async () => (await import("./blobs.js")).blobsSuite);
 registerSuite("http", async () => (await import("./http.js")).httpSuite);
+registerSuite("failover", async () => (await import("./failover.js")).failoverSuite);
 
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === "--child-verify") {
