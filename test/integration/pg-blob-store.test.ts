@@ -1,5 +1,5 @@
 /**
- * PgBlobStore on a real PostgreSQL: chunk boundaries, a crash of PostgreSQL in the middle of a put,
+ * PgBlobStore on a real PostgreSQL: chunk boundaries, a crash of PostgreSQL in the middle of a put (UNAVAILABLE),
  * concurrent puts of one blob, content that does not match its name.
  */
 import { expect } from "chai";
@@ -12,6 +12,7 @@ import { Pool } from "pg";
 import { PgBlobStore } from "../../server/storage/postgres/blob-store.js";
 import { BLOB_SCHEMA_SQL, ensureBlobSchema } from "../../server/storage/postgres/migrations/blobs.js";
 import { type PostgresServer, startPostgresOrSkip } from "../lib/postgres.js";
+import { DomainError } from "../../server/domain/errors.js";
 
 const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
 
@@ -144,6 +145,9 @@ describe("PgBlobStore on PostgreSQL", function () {
       (e: Error) => e,
     );
     expect(err, "the cut put rejects").to.be.instanceOf(Error);
+    // As the store's transactions do: UNAVAILABLE to the caller (retry), not an internal error.
+    expect(err, String(err)).to.be.instanceOf(DomainError);
+    expect([(err as DomainError).kind, (err as DomainError).reason]).to.deep.equal(["unavailable", "STORE_UNAVAILABLE"]);
     expect(writerErrors.filter((c) => c !== "EPIPE")).to.deep.equal([]);
     const after = new Pool({ connectionString: url, max: 4 });
     after.on("error", () => undefined);
