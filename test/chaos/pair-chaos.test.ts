@@ -84,11 +84,11 @@ describe("chaos: the controller pair on PostgreSQL (kill -9 of the active, split
     }
     return files[k]!;
   };
-  async function* slowUpload(file: string): AsyncGenerator<UploadPatchRequest> {
+  async function* slowUpload(file: string, pauseMs = 5): AsyncGenerator<UploadPatchRequest> {
     yield { payload: { $case: "header", value: { fileName: path.basename(file), sizeBytes: 0 } } };
     for await (const chunk of createReadStream(file, { highWaterMark: 32 * 1024 })) {
       yield { payload: { $case: "chunk", value: chunk as Buffer } };
-      await sleep(5);
+      await sleep(pauseMs);
     }
   }
   /** Runs `fn` again while it fails UNAVAILABLE (failing over), up to `ms`. */
@@ -350,7 +350,9 @@ describe("chaos: the controller pair on PostgreSQL (kill -9 of the active, split
       await onPeer.patches.applyPatches({ patchIds: [fresh], all: false, skipSemantic: false });
       ledger.set(fresh, { state: "Applied" });
       onPeer.close();
-      console.log(`      standby active ${Date.now() - stoppedAt} ms after SIGSTOP (epoch ${epoch} -> ${newEpoch})`);
+      console.log(
+        `      standby active within ${Date.now() - stoppedAt} ms of the SIGSTOP (polled: the stopped one's answer times out after 1 s), epoch ${epoch} -> ${newEpoch}`,
+      );
       // Wake the old one.
       old.handle.proc.kill("SIGCONT");
       stoppedAt = 0;
@@ -379,59 +381,72 @@ describe("chaos: the controller pair on PostgreSQL (kill -9 of the active, split
   });
 
   it("a PostgreSQL restart mid-run: calls fail UNAVAILABLE while it is down and succeed when retried; one active again; nothing lost", async () => {
-    await pair!.waitOneActive();
+    // Both members up: one active, the other standby (the split brain's old active has been restarted).
+    for (const m of pair!.members) await pair!.running(m);
+    const active = (await pair!.waitOneActive()).member;
+    const standby = pair!.members.find((m) => m !== active)!;
+    for (let i = 0; (await pair!.info(standby).catch(() => undefined))?.role !== "standby"; i++) {
+      expect(i, `${standby.id} not standby`).to.be.lessThan(300);
+      await sleep(50);
+    }
     const available = (await byState(RepoState.REPO_STATE_AVAILABLE))[0] ?? (await retry(upload));
     const k = nextPatch++;
     const file = await patchFile(k);
     const whileDown: Record<string, string> = {};
+    const timeline: string[] = [];
     let downAt = 0;
-    let upAt = 0;
-    // In flight when the server goes: a slow upload.
-    const inflight = sdk()
-      .patches.uploadPatch(slowUpload(file))
-      .then(
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
         () => "ok",
         (e: unknown) => Status[codeOf(e) as Status] ?? String(e),
       );
-    await sleep(150);
+    // In flight when the server goes: a slow upload (about 1 s of chunks, the server crashed 300 ms into it).
+    const inflight = outcome(sdk().patches.uploadPatch(slowUpload(file, 60)));
+    await sleep(300);
     await pg!.restart({
       crash: true,
       whileDown: async () => {
         downAt = Date.now();
-        const call = (p: Promise<unknown>) =>
-          p.then(
-            () => "ok",
-            (e: unknown) => Status[codeOf(e) as Status] ?? String(e),
-          );
-        whileDown.apply = await call(sdk().patches.applyPatches({ patchIds: [available], all: false, skipSemantic: false }));
-        whileDown.query = await call(sdk().patches.queryPatches({ filter: QueryFilter.QUERY_FILTER_ALL, release: "" }));
-        await sleep(2000);
-        const roles = await Promise.all(
-          pair!.members.map((m) =>
-            pair!.info(m).then(
-              (i) => i.role,
-              () => "down",
-            ),
-          ),
-        );
-        whileDown.roles = roles.join(",");
+        whileDown.apply = await outcome(sdk().patches.applyPatches({ patchIds: [available], all: false, skipSemantic: false }));
+        whileDown.query = await outcome(sdk().patches.queryPatches({ filter: QueryFilter.QUERY_FILTER_ALL, release: "" }));
+        // The roles while the database is gone, past a lease (3 s): every change, with its time.
+        let last = "";
+        while (Date.now() - downAt < 5000) {
+          const roles = (
+            await Promise.all(
+              pair!.members.map((m) =>
+                pair!.info(m).then(
+                  (i) => i.role,
+                  () => "down",
+                ),
+              ),
+            )
+          ).join(",");
+          if (roles !== last) timeline.push(`${((Date.now() - downAt) / 1000).toFixed(1)} s ${roles}`);
+          last = roles;
+          await sleep(100);
+        }
+        whileDown.queryLater = await outcome(sdk().patches.queryPatches({ filter: QueryFilter.QUERY_FILTER_ALL, release: "" }, { signal: AbortSignal.timeout(3000) }));
       },
     });
-    upAt = Date.now();
+    const upAt = Date.now();
     const flight = await inflight;
-    console.log(`      while PostgreSQL was down (${upAt - downAt} ms): in-flight upload ${flight}, ${JSON.stringify(whileDown)}`);
+    const back = await pair!.waitOneActive(30_000);
+    const activeAfterMs = Date.now() - upAt;
+    // Retried, the calls succeed.
+    await retry(() => apply(available), 30_000);
+    const applyAfterMs = Date.now() - upAt;
+    console.log(
+      `      PostgreSQL down ${upAt - downAt} ms; roles (${pair!.members.map((m) => m.id).join(",")}) ${timeline.join("; ")}; in-flight upload ${flight}; ${JSON.stringify(whileDown)}`,
+    );
+    console.log(`      after it is back: ${back.member.id} active and serving after ${activeAfterMs} ms, the retried apply committed after ${applyAfterMs} ms`);
     expect(flight, "the upload in flight").to.be.oneOf(["ok", "UNAVAILABLE"]);
     expect(whileDown.apply, "an apply while the database is down").to.equal("UNAVAILABLE");
-    // Retried, they succeed.
-    const t = Date.now();
-    const active = (await pair!.waitOneActive(30_000)).member;
-    await retry(() => apply(available), 30_000);
-    console.log(`      after PostgreSQL is back: ${active.id} active and an apply committed ${Date.now() - t} ms later`);
-    if (flight !== "ok") ledger.set(patchId(k), { state: "", maybe: "Available" });
-    else ledger.set(patchId(k), { state: "Available" });
+    ledger.set(patchId(k), flight === "ok" ? { state: "Available" } : { state: "", maybe: "Available" });
+    await expectNothingLost("after the PostgreSQL restart");
     if ((await storedPatchStates(url)).get(patchId(k)) === undefined) await retry(() => sdk().patches.uploadPatch(slowUpload(file)));
     ledger.set(patchId(k), { state: "Available" });
-    await expectNothingLost("after the PostgreSQL restart");
+    await expectNothingLost("after the retried upload");
     expect(await checkPgStore(url)).to.deep.equal([]);
   });
 

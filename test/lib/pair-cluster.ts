@@ -186,7 +186,8 @@ export async function startPairCluster(o: PairClusterOptions): Promise<PairClust
 
   const roleOf = async (m: PairMember): Promise<string> => {
     try {
-      const i = await client(m).patches.getControllerInfo({}, { signal: AbortSignal.timeout(2000) });
+      // A stopped (SIGSTOP) member never answers: give up on it after a second.
+      const i = await client(m).patches.getControllerInfo({}, { signal: AbortSignal.timeout(1000) });
       if (i.role !== "active") return i.role;
       await client(m).patches.queryPatches({}, { signal: AbortSignal.timeout(2000) });
       return "active";

@@ -115,7 +115,7 @@ export const failoverSuite: BenchSuite = {
       members.push(await start("controller-0", path.join(dir, "controller-0"), url, extra));
       await until(performance.now(), () => serves(members[0]!), "controller-0 active");
       members.push(await start("controller-1", path.join(dir, "controller-1"), url, extra));
-      log(`  pair on PostgreSQL ${pg.port}, lease ttl 4000 ms (the default); ${runs} runs each`);
+      log(`  pair on PostgreSQL ${pg.port}, lease ttl 3000 ms (the default); ${runs} runs each`);
 
       /** The active member and its standby (which knows who is active). */
       const settled = async (): Promise<[Member, Member]> => {
