@@ -152,8 +152,12 @@ export class PgBlobStore implements BlobPort {
   }
 
   /**
-   * Runs `body` in one transaction on one pooled connection: the fence first, then the blob's advisory
-   * lock (puts and removes of one sha256 are serialised); commit, or roll back and rethrow.
+   * Runs `body` in one transaction on one pooled connection under the blob's advisory lock (puts and removes of one
+   * sha256 are serialised), then the fence, then commit; or roll back and rethrow. The fence runs last because it
+   * locks the lease row FOR SHARE until the commit, and the lease's renewal (an UPDATE of that row) waits for it:
+   * fenced first, a put streaming a large file for seconds kept its own controller from renewing, which then
+   * stepped down mid-upload. Checked just before the commit it still orders the write against a takeover (a
+   * write is committed before the epoch moves, or refused), and nothing of the body is visible before the commit.
    */
   private async blobTransaction(sha256: string, body: (client: PoolClient) => Promise<void>): Promise<void> {
     const client = await this.pool.connect().catch((e: unknown) => {
@@ -165,9 +169,9 @@ export class PgBlobStore implements BlobPort {
     let broken: Error | undefined;
     try {
       await client.query("BEGIN");
-      await this.fence?.(client);
       await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`swpatch:blob:${sha256}`]);
       await body(client);
+      await this.fence?.(client);
       await client.query("COMMIT");
     } catch (e) {
       broken = e as Error;
