@@ -16,7 +16,11 @@ export interface PairOptions {
   advertise?: string;
   /** PostgreSQL URL of the leadership lease (`postgres://USER@HOST:PORT/DB`). Required with `controllerId`. */
   lease?: string;
-  /** Lease duration, ms (1000..60000). Default 4000: renew every ttl/4, stop acting ttl/4 before expiry. */
+  /**
+   * Lease duration, ms (1000..60000). Default 3000: renew every ttl/4, stop acting ttl/4 before expiry. (A standby takes
+   * over at most ttl + ttl/8 after a kill -9 plus its domain load: 3000 leaves the 5 s target room for that load on a
+   * busy machine, which 4000 (4.5 s + load) did not.)
+   */
   leaseTtlMs?: number;
 }
 
@@ -72,7 +76,7 @@ export function resolvePair(o: PairOptions, storeUrl?: string): PairConfig | und
   if (lease === undefined) throw invalidArgument("--controller-id needs the PostgreSQL database the pair shares (--lease postgres://USER@HOST:PORT/DB)");
   if (!/^postgres(ql)?:\/\//.test(lease)) throw invalidArgument(`--lease: expected a postgres:// URL, got "${lease}"`);
   if (o.advertise !== undefined && !/^(?:\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(o.advertise)) throw invalidArgument(`--advertise: expected HOST:PORT, got "${o.advertise}"`);
-  const ttlMs = o.leaseTtlMs ?? 4000;
+  const ttlMs = o.leaseTtlMs ?? 3000;
   if (!Number.isInteger(ttlMs) || ttlMs < 1000 || ttlMs > 60_000) throw invalidArgument(`--lease-ttl: expected a whole number of ms in 1000..60000, got ${o.leaseTtlMs}`);
   return Object.freeze({
     controllerId: o.controllerId,
@@ -91,5 +95,5 @@ export const PAIR_USAGE = `  --controller-id ID      controller-0|controller-1: 
   --advertise HOST:PORT   address peers and clients use for this controller (default: the --listen address)
   --lease URL             postgres://USER@HOST:PORT/DB holding the pair's leadership lease (README "Two controllers";
                           with --store postgres:// the store's database holds it)
-  --lease-ttl MS          lease duration (default 4000; renewed every MS/4, the active stops MS/4 before expiry)
+  --lease-ttl MS          lease duration (default 3000; renewed every MS/4, the active stops MS/4 before expiry)
 `;

@@ -1,5 +1,5 @@
 /**
- * PgBlobStore on a real PostgreSQL: chunk boundaries, a crash of PostgreSQL in the middle of a put,
+ * PgBlobStore on a real PostgreSQL: chunk boundaries, a crash of PostgreSQL in the middle of a put (UNAVAILABLE),
  * concurrent puts of one blob, content that does not match its name.
  */
 import { expect } from "chai";
@@ -12,6 +12,7 @@ import { Pool } from "pg";
 import { PgBlobStore } from "../../server/storage/postgres/blob-store.js";
 import { BLOB_SCHEMA_SQL, ensureBlobSchema } from "../../server/storage/postgres/migrations/blobs.js";
 import { type PostgresServer, startPostgresOrSkip } from "../lib/postgres.js";
+import { DomainError } from "../../server/domain/errors.js";
 
 const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
 
@@ -144,6 +145,9 @@ describe("PgBlobStore on PostgreSQL", function () {
       (e: Error) => e,
     );
     expect(err, "the cut put rejects").to.be.instanceOf(Error);
+    // As the store's transactions do: UNAVAILABLE to the caller (retry), not an internal error.
+    expect(err, String(err)).to.be.instanceOf(DomainError);
+    expect([(err as DomainError).kind, (err as DomainError).reason]).to.deep.equal(["unavailable", "STORE_UNAVAILABLE"]);
     expect(writerErrors.filter((c) => c !== "EPIPE")).to.deep.equal([]);
     const after = new Pool({ connectionString: url, max: 4 });
     after.on("error", () => undefined);
@@ -178,6 +182,53 @@ describe("PgBlobStore on PostgreSQL", function () {
     refuse = true;
     expect(await fenced.remove(s).catch((e: Error) => e.message)).to.match(/fenced/);
     expect(await store.list()).to.deep.equal([s]);
+  });
+
+  it("a put holds no lock on the fence's row while it streams: the lease's renewal (an UPDATE of that row) does not wait for a long put", async function () {
+    if (spawnSync("mkfifo", ["--help"]).status !== 0) this.skip();
+    const { pool } = await fresh(64 << 10);
+    // A stand-in for the lease row and its fence (swpatch_assert_epoch locks the row FOR SHARE until the commit).
+    await pool.query("CREATE TABLE fence_row (id int PRIMARY KEY, expires int NOT NULL); INSERT INTO fence_row VALUES (1, 0)");
+    let fenced = 0;
+    const store = new PgBlobStore(pool, {
+      chunkBytes: 64 << 10,
+      fileDir: await fsp.mkdtemp(path.join(dir, "files-")),
+      fence: async (client) => {
+        fenced++;
+        await client.query("SELECT 1 FROM fence_row WHERE id = 1 FOR SHARE");
+      },
+    });
+    const data = randomBytes(2 << 20);
+    const s = sha(data);
+    const fifo = path.join(dir, `fifo-${randomBytes(4).toString("hex")}`);
+    expect(spawnSync("mkfifo", [fifo]).status).to.equal(0);
+    const put = store.put(fifo, s);
+    const w = createWriteStream(fifo);
+    await new Promise<void>((resolve, reject) => w.write(data.subarray(0, 1 << 20), (e) => (e ? reject(e) : resolve())));
+    // The put's transaction is open and has written chunks (asked of the server, not timed).
+    for (;;) {
+      const { rows } = await pool.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction' AND query LIKE 'INSERT INTO blob_chunks%'",
+      );
+      if (rows[0]!.n > 0) break;
+    }
+    // A renewal now: it must not wait for the put (lock_timeout turns a wait into an error).
+    const renew = await pool.connect();
+    try {
+      await renew.query("SET lock_timeout = '1s'");
+      const r = await renew.query("UPDATE fence_row SET expires = expires + 1 WHERE id = 1").then(
+        (x) => x.rowCount,
+        (e: Error) => e.message,
+      );
+      expect(r, "the renewal during the put").to.equal(1);
+    } finally {
+      renew.release();
+    }
+    expect(fenced, "fenced before its data was sent").to.equal(0);
+    w.end(data.subarray(1 << 20));
+    await put;
+    expect(fenced).to.equal(1);
+    expect(sha(await readAll(await store.openRead(s)))).to.equal(s);
   });
 
   it("a blob removed while it is read: the reader gets an error, not a short blob", async () => {

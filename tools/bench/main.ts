@@ -29,6 +29,7 @@ registerSuite("watch", async () => (await import("./watch.js")).watchSuite);
 registerSuite("blobs", async () => (await import("./blobs.js")).blobsSuite);
 registerSuite("http", async () => (await import("./http.js")).httpSuite);
 registerSuite("audit", async () => (await import("./audit.js")).auditSuite);
+registerSuite("failover", async () => (await import("./failover.js")).failoverSuite);
 
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === "--child-verify") {

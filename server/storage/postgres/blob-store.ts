@@ -29,11 +29,12 @@ import { createReadStream, promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Readable } from "node:stream";
-import type { Pool, PoolClient } from "pg";
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from "pg";
 import type { BlobPort } from "../../domain/store.js";
 import { BlobHashMismatch, checkSha256, landVerified } from "../blob-file.js";
 import { BlobCache } from "../blob-cache.js";
 import { ensureBlobSchema } from "./migrations/blobs.js";
+import { mapPgError } from "./pg-sql.js";
 
 /** Options of {@link PgBlobStore}. */
 export interface PgBlobStoreOptions {
@@ -102,22 +103,31 @@ export class PgBlobStore implements BlobPort {
     await fsp.rm(this.fileDir, { recursive: true, force: true });
   }
 
+  /** A query on the pool; a lost or refused connection rejects as DomainError unavailable (STORE_UNAVAILABLE), as the store's do. */
+  private async query<T extends QueryResultRow>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+    try {
+      return await this.pool.query<T>(sql, params);
+    } catch (e) {
+      throw mapPgError(e);
+    }
+  }
+
   /** Every committed blob's sha256 (a put in progress is not visible, and not disturbed). */
   async list(): Promise<string[]> {
-    const { rows } = await this.pool.query<{ sha256: string }>("SELECT sha256 FROM blob_contents ORDER BY sha256");
+    const { rows } = await this.query<{ sha256: string }>("SELECT sha256 FROM blob_contents ORDER BY sha256");
     return rows.map((r) => r.sha256);
   }
 
   /** Whether a blob is stored (committed). */
   async has(sha256: string): Promise<boolean> {
     checkSha256(sha256);
-    return ((await this.pool.query("SELECT 1 FROM blob_contents WHERE sha256 = $1", [sha256])).rowCount ?? 0) > 0;
+    return ((await this.query("SELECT 1 FROM blob_contents WHERE sha256 = $1", [sha256])).rowCount ?? 0) > 0;
   }
 
   /** The stored size and chunk count, or undefined. */
   async stat(sha256: string): Promise<{ size: number; chunks: number } | undefined> {
     checkSha256(sha256);
-    const { rows } = await this.pool.query<{ size: string; chunks: number }>("SELECT size, chunks FROM blob_contents WHERE sha256 = $1", [sha256]);
+    const { rows } = await this.query<{ size: string; chunks: number }>("SELECT size, chunks FROM blob_contents WHERE sha256 = $1", [sha256]);
     return rows[0] ? { size: Number(rows[0].size), chunks: rows[0].chunks } : undefined;
   }
 
@@ -142,25 +152,31 @@ export class PgBlobStore implements BlobPort {
   }
 
   /**
-   * Runs `body` in one transaction on one pooled connection: the fence first, then the blob's advisory
-   * lock (puts and removes of one sha256 are serialised); commit, or roll back and rethrow.
+   * Runs `body` in one transaction on one pooled connection under the blob's advisory lock (puts and removes of one
+   * sha256 are serialised), then the fence, then commit; or roll back and rethrow. The fence runs last because it
+   * locks the lease row FOR SHARE until the commit, and the lease's renewal (an UPDATE of that row) waits for it:
+   * fenced first, a put streaming a large file for seconds kept its own controller from renewing, which then
+   * stepped down mid-upload. Checked just before the commit it still orders the write against a takeover (a
+   * write is committed before the epoch moves, or refused), and nothing of the body is visible before the commit.
    */
   private async blobTransaction(sha256: string, body: (client: PoolClient) => Promise<void>): Promise<void> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((e: unknown) => {
+      throw mapPgError(e);
+    });
     // A connection that breaks while we read a file reports here; the next query then rejects.
     const onError = (): void => undefined;
     client.on("error", onError);
     let broken: Error | undefined;
     try {
       await client.query("BEGIN");
-      await this.fence?.(client);
       await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`swpatch:blob:${sha256}`]);
       await body(client);
+      await this.fence?.(client);
       await client.query("COMMIT");
     } catch (e) {
       broken = e as Error;
       await client.query("ROLLBACK").catch(() => undefined);
-      throw e;
+      throw mapPgError(e);
     } finally {
       client.off("error", onError);
       // After a failure the connection may be half-dead: do not hand it to the next user.
@@ -214,7 +230,7 @@ export class PgBlobStore implements BlobPort {
     let size = 0;
     for (let next = 0; next < head.chunks;) {
       // Text results (bytea as hex): node-postgres 8's protocol parser decodes every field as a string, so binary results would corrupt bytea.
-      const { rows } = await this.pool.query<{ seq: number; data: Buffer }>("SELECT seq, data FROM blob_chunks WHERE sha256 = $1 AND seq >= $2 ORDER BY seq LIMIT $3", [
+      const { rows } = await this.query<{ seq: number; data: Buffer }>("SELECT seq, data FROM blob_chunks WHERE sha256 = $1 AND seq >= $2 ORDER BY seq LIMIT $3", [
         sha256,
         next,
         this.readAhead,

@@ -9,18 +9,18 @@ describe("controller config: the pair flags", () => {
     expect(resolve([]).pair).to.equal(undefined);
   });
 
-  it("derives the timings from --lease-ttl (default 4000 ms)", () => {
+  it("derives the timings from --lease-ttl (default 3000 ms)", () => {
     const url = "postgres://swpatch@127.0.0.1:5432/swpatch";
     expect(resolve(["--controller-id", "controller-1", "--lease", url]).pair).to.deep.equal({
       controllerId: "controller-1",
       advertise: undefined,
       leaseUrl: url,
       leaseInStore: false,
-      ttlMs: 4000,
-      renewIntervalMs: 1000,
-      safetyMarginMs: 1000,
-      standbyPollMs: 500,
-      swactHoldOffMs: 2000,
+      ttlMs: 3000,
+      renewIntervalMs: 750,
+      safetyMarginMs: 750,
+      standbyPollMs: 375,
+      swactHoldOffMs: 1500,
     });
     expect(resolve(["--controller-id", "controller-0", "--lease", url, "--lease-ttl", "2000", "--advertise", "10.0.0.5:5490"]).pair).to.deep.include({
       advertise: "10.0.0.5:5490",
