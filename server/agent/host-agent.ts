@@ -26,6 +26,7 @@ import type {
 import { AgentState, InstallPhase, type Instance } from "../../clients/sdk/src/gen/swpatch/v1/types.js";
 import type { Logger } from "../lib/log.js";
 import { hostPaths, type HostPaths } from "./host-paths.js";
+import { applyInstanceAction } from "./instance-actions.js";
 import { existsInRoot, mkdirInRoot, rmInRoot, writeFileInRootAtomic } from "./root-fs.js";
 import { converge, InstallInProgressError, isInstalling, recoverInterruptedInstall, runPatchScripts, type FetchPackageFn } from "./installer.js";
 import { rpmInitDb, rpmQueryAll, rpmUpgrade } from "./rpm.js";
@@ -201,6 +202,7 @@ export class HostAgent {
       state: STATE_TO_PROTO[this.st.state],
       installReason: this.st.installReason,
       instances: this.instances.map((i) => ({ ...i })),
+      health: undefined,
     };
   }
 
@@ -409,26 +411,9 @@ export class HostAgent {
 
   /** InstanceActionCommand (simulated VMs): stop/start/migrate-out/migrate-in. */
   async handleInstanceAction(cmd: InstanceActionCommand): Promise<void> {
-    const known = new Set(this.instances.map((i) => i.uuid));
-    const missing = cmd.instanceUuids.filter((u) => !known.has(u) && cmd.action !== "migrate-in");
-    let reason = "";
-    if (missing.length) reason = `Unknown instance(s): ${missing.join(", ")}`;
-    else {
-      switch (cmd.action) {
-        case "stop":
-        case "start":
-          for (const i of this.instances) if (cmd.instanceUuids.includes(i.uuid)) i.state = cmd.action === "stop" ? "stopped" : "running";
-          break;
-        case "migrate-out":
-          this.instances = this.instances.filter((i) => !cmd.instanceUuids.includes(i.uuid));
-          break;
-        case "migrate-in":
-          for (const u of cmd.instanceUuids) if (!known.has(u)) this.instances.push({ uuid: u, name: u, state: "running" });
-          break;
-        default:
-          reason = `Unknown instance action: ${cmd.action}`;
-      }
-    }
+    const r = applyInstanceAction(this.instances, cmd);
+    this.instances = r.instances;
+    const reason = r.reason;
     // Report first: when the controller sees the result, it already knows the new instance states.
     await this.sendReport();
     this.send({ message: { $case: "instanceActionResult", value: { requestId: cmd.requestId, success: reason === "", reason } } }, true);

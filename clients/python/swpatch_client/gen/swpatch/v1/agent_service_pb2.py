@@ -11,10 +11,11 @@ from google.protobuf import symbol_database as _symbol_database
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from swpatch_client.gen.swpatch.v1 import types_pb2 as swpatch_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eswpatch/v1/agent_service.proto\x12\nswpatch.v1\x1a\x16swpatch/v1/types.proto\"_\n\x10InstalledPackage\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0f\n\x07release\x18\x04 \x01(\t\x12\x0c\n\x04\x61rch\x18\x05 \x01(\t\"\x81\x03\n\nAgentHello\x12\x10\n\x08hostname\x18\x01 \x01(\t\x12\x13\n\x0bpersonality\x18\x02 \x01(\t\x12\x14\n\x0csubfunctions\x18\x03 \x03(\t\x12\x0f\n\x07release\x18\x04 \x01(\t\x12\x0f\n\x07mgmt_ip\x18\x05 \x01(\t\x12.\n\x08packages\x18\x06 \x03(\x0b\x32\x1c.swpatch.v1.InstalledPackage\x12\x17\n\x0frequires_reboot\x18\x07 \x01(\x08\x12%\n\x05state\x18\x08 \x01(\x0e\x32\x16.swpatch.v1.AgentState\x12\x16\n\x0einstall_reason\x18\t \x01(\t\x12\'\n\tinstances\x18\n \x03(\x0b\x32\x14.swpatch.v1.Instance\x12 \n\x18interrupted_operation_id\x18\x0b \x01(\t\x12\x15\n\ragent_version\x18\x0c \x01(\t\x12\x11\n\tprovision\x18\r \x01(\x08\x12\x17\n\x0finstall_request\x18\x0e \x01(\x08\"\xbe\x01\n\x0b\x41gentReport\x12.\n\x08packages\x18\x01 \x03(\x0b\x32\x1c.swpatch.v1.InstalledPackage\x12\x17\n\x0frequires_reboot\x18\x02 \x01(\x08\x12%\n\x05state\x18\x03 \x01(\x0e\x32\x16.swpatch.v1.AgentState\x12\x16\n\x0einstall_reason\x18\x04 \x01(\t\x12\'\n\tinstances\x18\x05 \x03(\x0b\x32\x14.swpatch.v1.Instance\"X\n\rInstallResult\x12\x14\n\x0coperation_id\x18\x01 \x01(\t\x12\x0f\n\x07success\x18\x02 \x01(\x08\x12\x10\n\x08rejected\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\"C\n\x0cRebootResult\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07success\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\"K\n\x14InstanceActionResult\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07success\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xcc\x02\n\x0e\x43onnectRequest\x12\'\n\x05hello\x18\x01 \x01(\x0b\x32\x16.swpatch.v1.AgentHelloH\x00\x12)\n\x06report\x18\x02 \x01(\x0b\x32\x17.swpatch.v1.AgentReportH\x00\x12/\n\x08progress\x18\x03 \x01(\x0b\x32\x1b.swpatch.v1.InstallProgressH\x00\x12\x33\n\x0einstall_result\x18\x04 \x01(\x0b\x32\x19.swpatch.v1.InstallResultH\x00\x12\x31\n\rreboot_result\x18\x05 \x01(\x0b\x32\x18.swpatch.v1.RebootResultH\x00\x12\x42\n\x16instance_action_result\x18\x06 \x01(\x0b\x32 .swpatch.v1.InstanceActionResultH\x00\x42\t\n\x07message\"6\n\x08HelloAck\x12\x1a\n\x12\x63ontroller_release\x18\x01 \x01(\t\x12\x0e\n\x06locked\x18\x02 \x01(\x08\"\x94\x01\n\x0e\x44\x65siredPackage\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0f\n\x07release\x18\x04 \x01(\t\x12\x0c\n\x04\x61rch\x18\x05 \x01(\t\x12\x11\n\tfile_name\x18\x06 \x01(\t\x12\x0e\n\x06sha256\x18\x07 \x01(\t\x12\x12\n\nsize_bytes\x18\x08 \x01(\x04\"\x9a\x01\n\x0eInstallCommand\x12\x14\n\x0coperation_id\x18\x01 \x01(\t\x12\r\n\x05\x66orce\x18\x02 \x01(\x08\x12+\n\x07\x64\x65sired\x18\x03 \x03(\x0b\x32\x1a.swpatch.v1.DesiredPackage\x12\r\n\x05\x65rase\x18\x04 \x03(\t\x12\x17\n\x0freboot_required\x18\x05 \x01(\x08\x12\x0e\n\x06locked\x18\x06 \x01(\x08\"#\n\rRebootCommand\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"\"\n\x10LockStateCommand\x12\x0e\n\x06locked\x18\x01 \x01(\x08\"S\n\x15InstanceActionCommand\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\x16\n\x0einstance_uuids\x18\x03 \x03(\t\")\n\rReportRequest\x12\x18\n\x10patch_op_counter\x18\x01 \x01(\x04\"\xca\x02\n\x0f\x43onnectResponse\x12)\n\thello_ack\x18\x01 \x01(\x0b\x32\x14.swpatch.v1.HelloAckH\x00\x12-\n\x07install\x18\x02 \x01(\x0b\x32\x1a.swpatch.v1.InstallCommandH\x00\x12+\n\x06reboot\x18\x03 \x01(\x0b\x32\x19.swpatch.v1.RebootCommandH\x00\x12\x32\n\nlock_state\x18\x04 \x01(\x0b\x32\x1c.swpatch.v1.LockStateCommandH\x00\x12<\n\x0finstance_action\x18\x05 \x01(\x0b\x32!.swpatch.v1.InstanceActionCommandH\x00\x12\x33\n\x0ereport_request\x18\x06 \x01(\x0b\x32\x19.swpatch.v1.ReportRequestH\x00\x42\t\n\x07message\"%\n\x13\x46\x65tchPackageRequest\x12\x0e\n\x06sha256\x18\x01 \x01(\t\"%\n\x14\x46\x65tchPackageResponse\x12\r\n\x05\x63hunk\x18\x01 \x01(\x0c\"L\n\rEnrollRequest\x12\x14\n\x0c\x65nroll_token\x18\x01 \x01(\t\x12\x10\n\x08hostname\x18\x02 \x01(\t\x12\x13\n\x0bpersonality\x18\x03 \x01(\t\"X\n\x0e\x45nrollResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12\x10\n\x08token_id\x18\x02 \x01(\t\x12\x10\n\x08hostname\x18\x03 \x01(\t\x12\x13\n\x0bpersonality\x18\x04 \x01(\t2\xf1\x01\n\x0c\x41gentService\x12\x46\n\x07\x43onnect\x12\x1a.swpatch.v1.ConnectRequest\x1a\x1b.swpatch.v1.ConnectResponse(\x01\x30\x01\x12X\n\x0c\x46\x65tchPackage\x12\x1f.swpatch.v1.FetchPackageRequest\x1a .swpatch.v1.FetchPackageResponse\"\x03\x90\x02\x01\x30\x01\x12?\n\x06\x45nroll\x12\x19.swpatch.v1.EnrollRequest\x1a\x1a.swpatch.v1.EnrollResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eswpatch/v1/agent_service.proto\x12\nswpatch.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16swpatch/v1/types.proto\"_\n\x10InstalledPackage\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0f\n\x07release\x18\x04 \x01(\t\x12\x0c\n\x04\x61rch\x18\x05 \x01(\t\"\x81\x03\n\nAgentHello\x12\x10\n\x08hostname\x18\x01 \x01(\t\x12\x13\n\x0bpersonality\x18\x02 \x01(\t\x12\x14\n\x0csubfunctions\x18\x03 \x03(\t\x12\x0f\n\x07release\x18\x04 \x01(\t\x12\x0f\n\x07mgmt_ip\x18\x05 \x01(\t\x12.\n\x08packages\x18\x06 \x03(\x0b\x32\x1c.swpatch.v1.InstalledPackage\x12\x17\n\x0frequires_reboot\x18\x07 \x01(\x08\x12%\n\x05state\x18\x08 \x01(\x0e\x32\x16.swpatch.v1.AgentState\x12\x16\n\x0einstall_reason\x18\t \x01(\t\x12\'\n\tinstances\x18\n \x03(\x0b\x32\x14.swpatch.v1.Instance\x12 \n\x18interrupted_operation_id\x18\x0b \x01(\t\x12\x15\n\ragent_version\x18\x0c \x01(\t\x12\x11\n\tprovision\x18\r \x01(\x08\x12\x17\n\x0finstall_request\x18\x0e \x01(\x08\"\xe8\x01\n\x0b\x41gentReport\x12.\n\x08packages\x18\x01 \x03(\x0b\x32\x1c.swpatch.v1.InstalledPackage\x12\x17\n\x0frequires_reboot\x18\x02 \x01(\x08\x12%\n\x05state\x18\x03 \x01(\x0e\x32\x16.swpatch.v1.AgentState\x12\x16\n\x0einstall_reason\x18\x04 \x01(\t\x12\'\n\tinstances\x18\x05 \x03(\x0b\x32\x14.swpatch.v1.Instance\x12(\n\x06health\x18\x8c\x01 \x01(\x0b\x32\x17.swpatch.v1.AgentHealth\"r\n\x0b\x41gentHealth\x12\x0f\n\x07healthy\x18\x01 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t\x12.\n\nchecked_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nconfigured\x18\x04 \x01(\x08\"X\n\rInstallResult\x12\x14\n\x0coperation_id\x18\x01 \x01(\t\x12\x0f\n\x07success\x18\x02 \x01(\x08\x12\x10\n\x08rejected\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\"C\n\x0cRebootResult\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07success\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\"K\n\x14InstanceActionResult\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07success\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xcc\x02\n\x0e\x43onnectRequest\x12\'\n\x05hello\x18\x01 \x01(\x0b\x32\x16.swpatch.v1.AgentHelloH\x00\x12)\n\x06report\x18\x02 \x01(\x0b\x32\x17.swpatch.v1.AgentReportH\x00\x12/\n\x08progress\x18\x03 \x01(\x0b\x32\x1b.swpatch.v1.InstallProgressH\x00\x12\x33\n\x0einstall_result\x18\x04 \x01(\x0b\x32\x19.swpatch.v1.InstallResultH\x00\x12\x31\n\rreboot_result\x18\x05 \x01(\x0b\x32\x18.swpatch.v1.RebootResultH\x00\x12\x42\n\x16instance_action_result\x18\x06 \x01(\x0b\x32 .swpatch.v1.InstanceActionResultH\x00\x42\t\n\x07message\"6\n\x08HelloAck\x12\x1a\n\x12\x63ontroller_release\x18\x01 \x01(\t\x12\x0e\n\x06locked\x18\x02 \x01(\x08\"\x94\x01\n\x0e\x44\x65siredPackage\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0f\n\x07release\x18\x04 \x01(\t\x12\x0c\n\x04\x61rch\x18\x05 \x01(\t\x12\x11\n\tfile_name\x18\x06 \x01(\t\x12\x0e\n\x06sha256\x18\x07 \x01(\t\x12\x12\n\nsize_bytes\x18\x08 \x01(\x04\"\x9a\x01\n\x0eInstallCommand\x12\x14\n\x0coperation_id\x18\x01 \x01(\t\x12\r\n\x05\x66orce\x18\x02 \x01(\x08\x12+\n\x07\x64\x65sired\x18\x03 \x03(\x0b\x32\x1a.swpatch.v1.DesiredPackage\x12\r\n\x05\x65rase\x18\x04 \x03(\t\x12\x17\n\x0freboot_required\x18\x05 \x01(\x08\x12\x0e\n\x06locked\x18\x06 \x01(\x08\"#\n\rRebootCommand\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"\"\n\x10LockStateCommand\x12\x0e\n\x06locked\x18\x01 \x01(\x08\"S\n\x15InstanceActionCommand\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\x16\n\x0einstance_uuids\x18\x03 \x03(\t\")\n\rReportRequest\x12\x18\n\x10patch_op_counter\x18\x01 \x01(\x04\"\xca\x02\n\x0f\x43onnectResponse\x12)\n\thello_ack\x18\x01 \x01(\x0b\x32\x14.swpatch.v1.HelloAckH\x00\x12-\n\x07install\x18\x02 \x01(\x0b\x32\x1a.swpatch.v1.InstallCommandH\x00\x12+\n\x06reboot\x18\x03 \x01(\x0b\x32\x19.swpatch.v1.RebootCommandH\x00\x12\x32\n\nlock_state\x18\x04 \x01(\x0b\x32\x1c.swpatch.v1.LockStateCommandH\x00\x12<\n\x0finstance_action\x18\x05 \x01(\x0b\x32!.swpatch.v1.InstanceActionCommandH\x00\x12\x33\n\x0ereport_request\x18\x06 \x01(\x0b\x32\x19.swpatch.v1.ReportRequestH\x00\x42\t\n\x07message\"%\n\x13\x46\x65tchPackageRequest\x12\x0e\n\x06sha256\x18\x01 \x01(\t\"%\n\x14\x46\x65tchPackageResponse\x12\r\n\x05\x63hunk\x18\x01 \x01(\x0c\"L\n\rEnrollRequest\x12\x14\n\x0c\x65nroll_token\x18\x01 \x01(\t\x12\x10\n\x08hostname\x18\x02 \x01(\t\x12\x13\n\x0bpersonality\x18\x03 \x01(\t\"X\n\x0e\x45nrollResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12\x10\n\x08token_id\x18\x02 \x01(\t\x12\x10\n\x08hostname\x18\x03 \x01(\t\x12\x13\n\x0bpersonality\x18\x04 \x01(\t2\xf1\x01\n\x0c\x41gentService\x12\x46\n\x07\x43onnect\x12\x1a.swpatch.v1.ConnectRequest\x1a\x1b.swpatch.v1.ConnectResponse(\x01\x30\x01\x12X\n\x0c\x46\x65tchPackage\x12\x1f.swpatch.v1.FetchPackageRequest\x1a .swpatch.v1.FetchPackageResponse\"\x03\x90\x02\x01\x30\x01\x12?\n\x06\x45nroll\x12\x19.swpatch.v1.EnrollRequest\x1a\x1a.swpatch.v1.EnrollResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'swpatch.v1.agent_service_pb2', globals())
@@ -23,44 +24,46 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._options = None
   _AGENTSERVICE.methods_by_name['FetchPackage']._options = None
   _AGENTSERVICE.methods_by_name['FetchPackage']._serialized_options = b'\220\002\001'
-  _INSTALLEDPACKAGE._serialized_start=70
-  _INSTALLEDPACKAGE._serialized_end=165
-  _AGENTHELLO._serialized_start=168
-  _AGENTHELLO._serialized_end=553
-  _AGENTREPORT._serialized_start=556
-  _AGENTREPORT._serialized_end=746
-  _INSTALLRESULT._serialized_start=748
-  _INSTALLRESULT._serialized_end=836
-  _REBOOTRESULT._serialized_start=838
-  _REBOOTRESULT._serialized_end=905
-  _INSTANCEACTIONRESULT._serialized_start=907
-  _INSTANCEACTIONRESULT._serialized_end=982
-  _CONNECTREQUEST._serialized_start=985
-  _CONNECTREQUEST._serialized_end=1317
-  _HELLOACK._serialized_start=1319
-  _HELLOACK._serialized_end=1373
-  _DESIREDPACKAGE._serialized_start=1376
-  _DESIREDPACKAGE._serialized_end=1524
-  _INSTALLCOMMAND._serialized_start=1527
-  _INSTALLCOMMAND._serialized_end=1681
-  _REBOOTCOMMAND._serialized_start=1683
-  _REBOOTCOMMAND._serialized_end=1718
-  _LOCKSTATECOMMAND._serialized_start=1720
-  _LOCKSTATECOMMAND._serialized_end=1754
-  _INSTANCEACTIONCOMMAND._serialized_start=1756
-  _INSTANCEACTIONCOMMAND._serialized_end=1839
-  _REPORTREQUEST._serialized_start=1841
-  _REPORTREQUEST._serialized_end=1882
-  _CONNECTRESPONSE._serialized_start=1885
-  _CONNECTRESPONSE._serialized_end=2215
-  _FETCHPACKAGEREQUEST._serialized_start=2217
-  _FETCHPACKAGEREQUEST._serialized_end=2254
-  _FETCHPACKAGERESPONSE._serialized_start=2256
-  _FETCHPACKAGERESPONSE._serialized_end=2293
-  _ENROLLREQUEST._serialized_start=2295
-  _ENROLLREQUEST._serialized_end=2371
-  _ENROLLRESPONSE._serialized_start=2373
-  _ENROLLRESPONSE._serialized_end=2461
-  _AGENTSERVICE._serialized_start=2464
-  _AGENTSERVICE._serialized_end=2705
+  _INSTALLEDPACKAGE._serialized_start=103
+  _INSTALLEDPACKAGE._serialized_end=198
+  _AGENTHELLO._serialized_start=201
+  _AGENTHELLO._serialized_end=586
+  _AGENTREPORT._serialized_start=589
+  _AGENTREPORT._serialized_end=821
+  _AGENTHEALTH._serialized_start=823
+  _AGENTHEALTH._serialized_end=937
+  _INSTALLRESULT._serialized_start=939
+  _INSTALLRESULT._serialized_end=1027
+  _REBOOTRESULT._serialized_start=1029
+  _REBOOTRESULT._serialized_end=1096
+  _INSTANCEACTIONRESULT._serialized_start=1098
+  _INSTANCEACTIONRESULT._serialized_end=1173
+  _CONNECTREQUEST._serialized_start=1176
+  _CONNECTREQUEST._serialized_end=1508
+  _HELLOACK._serialized_start=1510
+  _HELLOACK._serialized_end=1564
+  _DESIREDPACKAGE._serialized_start=1567
+  _DESIREDPACKAGE._serialized_end=1715
+  _INSTALLCOMMAND._serialized_start=1718
+  _INSTALLCOMMAND._serialized_end=1872
+  _REBOOTCOMMAND._serialized_start=1874
+  _REBOOTCOMMAND._serialized_end=1909
+  _LOCKSTATECOMMAND._serialized_start=1911
+  _LOCKSTATECOMMAND._serialized_end=1945
+  _INSTANCEACTIONCOMMAND._serialized_start=1947
+  _INSTANCEACTIONCOMMAND._serialized_end=2030
+  _REPORTREQUEST._serialized_start=2032
+  _REPORTREQUEST._serialized_end=2073
+  _CONNECTRESPONSE._serialized_start=2076
+  _CONNECTRESPONSE._serialized_end=2406
+  _FETCHPACKAGEREQUEST._serialized_start=2408
+  _FETCHPACKAGEREQUEST._serialized_end=2445
+  _FETCHPACKAGERESPONSE._serialized_start=2447
+  _FETCHPACKAGERESPONSE._serialized_end=2484
+  _ENROLLREQUEST._serialized_start=2486
+  _ENROLLREQUEST._serialized_end=2562
+  _ENROLLRESPONSE._serialized_start=2564
+  _ENROLLRESPONSE._serialized_end=2652
+  _AGENTSERVICE._serialized_start=2655
+  _AGENTSERVICE._serialized_end=2896
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,4 @@
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from swpatch_client.gen.swpatch.v1 import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -5,6 +6,18 @@ from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class AgentHealth(_message.Message):
+    __slots__ = ["checked_at", "configured", "detail", "healthy"]
+    CHECKED_AT_FIELD_NUMBER: _ClassVar[int]
+    CONFIGURED_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    HEALTHY_FIELD_NUMBER: _ClassVar[int]
+    checked_at: _timestamp_pb2.Timestamp
+    configured: bool
+    detail: str
+    healthy: bool
+    def __init__(self, healthy: bool = ..., detail: _Optional[str] = ..., checked_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., configured: bool = ...) -> None: ...
 
 class AgentHello(_message.Message):
     __slots__ = ["agent_version", "hostname", "install_reason", "install_request", "instances", "interrupted_operation_id", "mgmt_ip", "packages", "personality", "provision", "release", "requires_reboot", "state", "subfunctions"]
@@ -39,18 +52,20 @@ class AgentHello(_message.Message):
     def __init__(self, hostname: _Optional[str] = ..., personality: _Optional[str] = ..., subfunctions: _Optional[_Iterable[str]] = ..., release: _Optional[str] = ..., mgmt_ip: _Optional[str] = ..., packages: _Optional[_Iterable[_Union[InstalledPackage, _Mapping]]] = ..., requires_reboot: bool = ..., state: _Optional[_Union[_types_pb2.AgentState, str]] = ..., install_reason: _Optional[str] = ..., instances: _Optional[_Iterable[_Union[_types_pb2.Instance, _Mapping]]] = ..., interrupted_operation_id: _Optional[str] = ..., agent_version: _Optional[str] = ..., provision: bool = ..., install_request: bool = ...) -> None: ...
 
 class AgentReport(_message.Message):
-    __slots__ = ["install_reason", "instances", "packages", "requires_reboot", "state"]
+    __slots__ = ["health", "install_reason", "instances", "packages", "requires_reboot", "state"]
+    HEALTH_FIELD_NUMBER: _ClassVar[int]
     INSTALL_REASON_FIELD_NUMBER: _ClassVar[int]
     INSTANCES_FIELD_NUMBER: _ClassVar[int]
     PACKAGES_FIELD_NUMBER: _ClassVar[int]
     REQUIRES_REBOOT_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    health: AgentHealth
     install_reason: str
     instances: _containers.RepeatedCompositeFieldContainer[_types_pb2.Instance]
     packages: _containers.RepeatedCompositeFieldContainer[InstalledPackage]
     requires_reboot: bool
     state: _types_pb2.AgentState
-    def __init__(self, packages: _Optional[_Iterable[_Union[InstalledPackage, _Mapping]]] = ..., requires_reboot: bool = ..., state: _Optional[_Union[_types_pb2.AgentState, str]] = ..., install_reason: _Optional[str] = ..., instances: _Optional[_Iterable[_Union[_types_pb2.Instance, _Mapping]]] = ...) -> None: ...
+    def __init__(self, packages: _Optional[_Iterable[_Union[InstalledPackage, _Mapping]]] = ..., requires_reboot: bool = ..., state: _Optional[_Union[_types_pb2.AgentState, str]] = ..., install_reason: _Optional[str] = ..., instances: _Optional[_Iterable[_Union[_types_pb2.Instance, _Mapping]]] = ..., health: _Optional[_Union[AgentHealth, _Mapping]] = ...) -> None: ...
 
 class ConnectRequest(_message.Message):
     __slots__ = ["hello", "install_result", "instance_action_result", "progress", "reboot_result", "report"]

@@ -7,6 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { CallContext, CallOptions } from "nice-grpc-common";
+import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { AgentState, agentStateFromJSON, agentStateToJSON, InstallProgress, Instance } from "./types.js";
 
 export const protobufPackage = "swpatch.v1";
@@ -55,6 +56,19 @@ export interface AgentReport {
   state: AgentState;
   installReason: string;
   instances: Instance[];
+  /** The host's health check (issue 20: `--health-check CMD`), sent after every install and every 30 s. */
+  health: AgentHealth | undefined;
+}
+
+/** The result of a host's health check. */
+export interface AgentHealth {
+  healthy: boolean;
+  detail: string;
+  checkedAt:
+    | Date
+    | undefined;
+  /** false when the agent has no --health-check. */
+  configured: boolean;
 }
 
 export interface InstallResult {
@@ -633,7 +647,7 @@ export const AgentHello: MessageFns<AgentHello> = {
 };
 
 function createBaseAgentReport(): AgentReport {
-  return { packages: [], requiresReboot: false, state: 0, installReason: "", instances: [] };
+  return { packages: [], requiresReboot: false, state: 0, installReason: "", instances: [], health: undefined };
 }
 
 export const AgentReport: MessageFns<AgentReport> = {
@@ -652,6 +666,9 @@ export const AgentReport: MessageFns<AgentReport> = {
     }
     for (const v of message.instances) {
       Instance.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.health !== undefined) {
+      AgentHealth.encode(message.health, writer.uint32(1122).fork()).join();
     }
     return writer;
   },
@@ -709,6 +726,14 @@ export const AgentReport: MessageFns<AgentReport> = {
             message.instances.push(Instance.decode(reader, reader.uint32()));
             continue;
           }
+          case 140: {
+            if (tag !== 1122) {
+              break;
+            }
+
+            message.health = AgentHealth.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -740,6 +765,7 @@ export const AgentReport: MessageFns<AgentReport> = {
       instances: globalThis.Array.isArray(object?.instances)
         ? object.instances.map((e: any) => Instance.fromJSON(e))
         : [],
+      health: isSet(object.health) ? AgentHealth.fromJSON(object.health) : undefined,
     };
   },
 
@@ -760,6 +786,9 @@ export const AgentReport: MessageFns<AgentReport> = {
     if (message.instances?.length) {
       obj.instances = message.instances.map((e) => Instance.toJSON(e));
     }
+    if (message.health !== undefined) {
+      obj.health = AgentHealth.toJSON(message.health);
+    }
     return obj;
   },
 
@@ -773,6 +802,130 @@ export const AgentReport: MessageFns<AgentReport> = {
     message.state = object.state ?? 0;
     message.installReason = object.installReason ?? "";
     message.instances = object.instances?.map((e) => Instance.fromPartial(e)) || [];
+    message.health = (object.health !== undefined && object.health !== null)
+      ? AgentHealth.fromPartial(object.health)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAgentHealth(): AgentHealth {
+  return { healthy: false, detail: "", checkedAt: undefined, configured: false };
+}
+
+export const AgentHealth: MessageFns<AgentHealth> = {
+  encode(message: AgentHealth, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.healthy !== false) {
+      writer.uint32(8).bool(message.healthy);
+    }
+    if (message.detail !== "") {
+      writer.uint32(18).string(message.detail);
+    }
+    if (message.checkedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.checkedAt), writer.uint32(26).fork()).join();
+    }
+    if (message.configured !== false) {
+      writer.uint32(32).bool(message.configured);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AgentHealth {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAgentHealth();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.healthy = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.checkedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.configured = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AgentHealth {
+    return {
+      healthy: isSet(object.healthy) ? globalThis.Boolean(object.healthy) : false,
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+      checkedAt: isSet(object.checkedAt)
+        ? fromJsonTimestamp(object.checkedAt)
+        : isSet(object.checked_at)
+        ? fromJsonTimestamp(object.checked_at)
+        : undefined,
+      configured: isSet(object.configured) ? globalThis.Boolean(object.configured) : false,
+    };
+  },
+
+  toJSON(message: AgentHealth): unknown {
+    const obj: any = {};
+    if (message.healthy !== false) {
+      obj.healthy = message.healthy;
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    if (message.checkedAt !== undefined) {
+      obj.checkedAt = message.checkedAt.toISOString();
+    }
+    if (message.configured !== false) {
+      obj.configured = message.configured;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AgentHealth>): AgentHealth {
+    return AgentHealth.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AgentHealth>): AgentHealth {
+    const message = createBaseAgentHealth();
+    message.healthy = object.healthy ?? false;
+    message.detail = object.detail ?? "";
+    message.checkedAt = object.checkedAt ?? undefined;
+    message.configured = object.configured ?? false;
     return message;
   },
 };
@@ -2708,6 +2861,28 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000);
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (t.seconds || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
 
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
