@@ -55,6 +55,23 @@ function sameInventory(a: HostRecord, b: HostRecord): boolean {
   return JSON.stringify(a.instances) === JSON.stringify(b.instances);
 }
 
+/**
+ * What status() derives from a record that only a new record changes: its package view, and its
+ * pending changes against the desired set they were counted for. Records are replaced on every
+ * write, never changed, so an entry is right for as long as its record lives (scale: a strategy
+ * step's snapshot reads every host, ~4 per stage).
+ */
+const derived = new WeakMap<HostRecord, { view: HostPackageView; desired?: DesiredSet; pending: number }>();
+
+function derivedOf(h: HostRecord): { view: HostPackageView; desired?: DesiredSet; pending: number } {
+  let d = derived.get(h);
+  if (!d) {
+    d = { view: viewOf(h), pending: 0 };
+    derived.set(h, d);
+  }
+  return d;
+}
+
 function viewOf(h: HostRecord): HostPackageView {
   const installed = new Map<string, { epoch: string; version: string; release: string; arch: string }>();
   for (const p of h.installed) if (!installed.has(p.name)) installed.set(p.name, { epoch: p.epoch, version: p.version, release: p.release, arch: p.arch });
@@ -131,9 +148,9 @@ export class HostManager {
     return {
       get: (hostname) => {
         const h = records.get(hostname);
-        return h && viewOf(h);
+        return h && derivedOf(h).view;
       },
-      values: () => [...records.values()].map(viewOf),
+      values: () => [...records.values()].map((h) => derivedOf(h).view),
       get size() {
         return records.size;
       },
@@ -141,7 +158,7 @@ export class HostManager {
   }
 
   views(): HostPackageView[] {
-    return [...this.hosts.values()].map(viewOf);
+    return [...this.hosts.values()].map((h) => derivedOf(h).view);
   }
 
   /** Every host record (committed). */
@@ -150,7 +167,7 @@ export class HostManager {
   }
 
   private desiredFor(h: HostRecord): DesiredSet {
-    return this.o.patches.desiredFor(viewOf(h));
+    return this.o.patches.desiredFor(derivedOf(h).view);
   }
 
   /** An install is running somewhere (an operation in flight, or a connected agent installing). */
@@ -166,9 +183,13 @@ export class HostManager {
   }
 
   status(h: HostRecord): HostStatus {
-    const view = viewOf(h);
-    const desired = this.o.patches.desiredFor(view);
-    const pending = pendingChanges(view, desired);
+    const d = derivedOf(h);
+    const desired = this.o.patches.desiredFor(d.view);
+    if (d.desired !== desired) {
+      d.desired = desired;
+      d.pending = pendingChanges(d.view, desired);
+    }
+    const pending = d.pending;
     const interim = this.o.patches.hostInInterim(h.hostname);
     const allowInsvc = desired.rebootRequiredNames.size === 0;
     let patchCurrent: HostStatus["patchCurrent"] = pending === 0 ? "Yes" : "No";
@@ -196,8 +217,19 @@ export class HostManager {
   }
 
   list(): HostStatus[] {
-    return [...this.hosts.values()].sort((a, b) => (a.hostname < b.hostname ? -1 : 1)).map((h) => this.status(h));
+    return this.sortedNames().map((n) => this.status(this.hosts.get(n)!));
   }
+
+  /** The hostnames in order, sorted again only when a host came or went (scale: list() per strategy step). */
+  private sortedNames(): string[] {
+    const names = this.sorted;
+    if (names.length !== this.hosts.size || names.some((n) => !this.hosts.has(n))) {
+      this.sorted = [...this.hosts.keys()].sort((a, b) => (a < b ? -1 : 1));
+    }
+    return this.sorted;
+  }
+
+  private sorted: string[] = [];
 
   /** Finds a host by hostname or IP address; NOT_FOUND "Unknown host specified: X". */
   find(hostOrIp: string): HostRecord {

@@ -23,8 +23,20 @@ const ORCH_ALARMS: Record<Exclude<OrchestrationAlarm, null>, { alarmId: string; 
 };
 const ORCH_ENTITY = "orchestration=sw-patch";
 
+const uuids = new Map<string, string>();
+
 /** A stable uuid-shaped id for a hostname (hosts have no inventory uuid here). */
 export function hostUuid(hostname: string): string {
+  // Computed once per hostname: every strategy step's snapshot names every host (scale).
+  let u = uuids.get(hostname);
+  if (u === undefined) {
+    u = computeHostUuid(hostname);
+    uuids.set(hostname, u);
+  }
+  return u;
+}
+
+function computeHostUuid(hostname: string): string {
   const h = createHash("sha1").update(`host:${hostname}`).digest("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 17), 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
@@ -65,7 +77,8 @@ export function createClusterAdapter(o: ClusterAdapterOptions): ClusterPort {
   const hm = o.hosts;
 
   function singleController(): boolean {
-    const ctrls = hm.list().filter((h) => h.personality === "controller");
+    // From the records: a status for each host is not needed to count the controllers.
+    const ctrls = hm.records().filter((h) => h.personality === "controller");
     return ctrls.length === 1 && isAio(ctrls[0]!);
   }
 
