@@ -3,7 +3,6 @@ import { alreadyExists, invalidArgument, notFound } from "../errors.js";
 import type { EventLog, NewEvent } from "../events/event-log.js";
 import type { PatchManager } from "../patches/patch-manager.js";
 import type { HostPackageView } from "../patches/model.js";
-import type { HostViews } from "../patches/patch-state.js";
 import { pendingChanges, type DesiredSet } from "../patches/state.js";
 import type { Store } from "../store.js";
 import type { UnitOfWork } from "../unit-of-work.js";
@@ -26,6 +25,7 @@ import { HostAdmin } from "./host-admin.js";
 import { HostWriter } from "./host-writer.js";
 import { InstallOperations, type OperationEnd } from "./install-operations.js";
 import type { HostRecord } from "./model.js";
+import { cachedStatus, derivedOf, hostViews, sameInventory, SortedNames } from "./host-derived.js";
 
 export type { AdminStateName, AvailabilityName, HostRecord } from "./model.js";
 export type { AgentLink, AgentStateName } from "./agent-types.js";
@@ -44,40 +44,6 @@ export interface HostStatus extends HostRecord {
 }
 
 const HOSTNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-/** Same packages, instances and reboot flag (what patch states and orchestration read). */
-function sameInventory(a: HostRecord, b: HostRecord): boolean {
-  if (a.requiresReboot !== b.requiresReboot || a.installed.length !== b.installed.length || a.instances.length !== b.instances.length) return false;
-  for (let i = 0; i < a.installed.length; i++) {
-    const x = a.installed[i]!;
-    const y = b.installed[i]!;
-    if (x.name !== y.name || x.epoch !== y.epoch || x.version !== y.version || x.release !== y.release || x.arch !== y.arch) return false;
-  }
-  return JSON.stringify(a.instances) === JSON.stringify(b.instances);
-}
-
-/**
- * What status() derives from a record that only a new record changes: its package view, and its
- * pending changes against the desired set they were counted for. Records are replaced on every
- * write, never changed, so an entry is right for as long as its record lives (scale: a strategy
- * step's snapshot reads every host, ~4 per stage).
- */
-const derived = new WeakMap<HostRecord, { view: HostPackageView; desired?: DesiredSet; pending: number }>();
-
-function derivedOf(h: HostRecord): { view: HostPackageView; desired?: DesiredSet; pending: number } {
-  let d = derived.get(h);
-  if (!d) {
-    d = { view: viewOf(h), pending: 0 };
-    derived.set(h, d);
-  }
-  return d;
-}
-
-function viewOf(h: HostRecord): HostPackageView {
-  const installed = new Map<string, { epoch: string; version: string; release: string; arch: string }>();
-  for (const p of h.installed) if (!installed.has(p.name)) installed.set(p.name, { epoch: p.epoch, version: p.version, release: p.release, arch: p.arch });
-  return { hostname: h.hostname, release: h.release, personalityKey: h.subfunctions.join("-") || h.personality, installed };
-}
-
 /**
  * Host inventory: hosts and their agents' hellos and reports, status, and the host writes (with
  * the patch states they change); install operations, administration, the agent registry and
@@ -111,7 +77,7 @@ export class HostManager {
       hosts: { find: (h) => this.find(h), desiredFor: (h) => this.desiredFor(h), setAgentState: (h, s, r) => this.setAgentState(h, s, r) },
     });
     this.admin = new HostAdmin({ inventory: this, agents: this.agents, uow: this.uow });
-    this.writer = new HostWriter({ uow: this.uow, patches: o.patches, views: (m) => this.hostViews(m) });
+    this.writer = new HostWriter({ uow: this.uow, patches: o.patches, views: (m) => hostViews(m) });
     this.hosts = this.writer.hosts;
   }
 
@@ -124,7 +90,7 @@ export class HostManager {
     // own and tells us when it reconnects (within a grace period; see InstallOperations.init).
     await this.ops.init();
     this.o.patches.setHostsProvider({
-      views: () => this.hostViews(this.hosts),
+      views: () => hostViews(this.hosts),
       anyInstalling: () => this.anyInstalling(),
       requestReports: () => this.agents.requestReports(),
     });
@@ -142,20 +108,6 @@ export class HostManager {
   }
 
   // ---------------------------------------------------------------- views
-
-  /** Host package views over `records` (committed, or with a transaction's changes laid over them). */
-  private hostViews(records: ReadonlyMap<string, HostRecord>): HostViews {
-    return {
-      get: (hostname) => {
-        const h = records.get(hostname);
-        return h && derivedOf(h).view;
-      },
-      values: () => [...records.values()].map((h) => derivedOf(h).view),
-      get size() {
-        return records.size;
-      },
-    };
-  }
 
   views(): HostPackageView[] {
     return [...this.hosts.values()].map((h) => derivedOf(h).view);
@@ -217,19 +169,29 @@ export class HostManager {
   }
 
   list(): HostStatus[] {
-    return this.sortedNames().map((n) => this.status(this.hosts.get(n)!));
+    return this.names.of(this.hosts).map((n) => this.status(this.hosts.get(n)!));
   }
 
-  /** The hostnames in order, sorted again only when a host came or went (scale: list() per strategy step). */
-  private sortedNames(): string[] {
-    const names = this.sorted;
-    if (names.length !== this.hosts.size || names.some((n) => !this.hosts.has(n))) {
-      this.sorted = [...this.hosts.keys()].sort((a, b) => (a < b ? -1 : 1));
-    }
-    return this.sorted;
+  /**
+   * Every host's status as list() gives it, but frozen and shared: a host whose record, desired
+   * set, interim flag, connection and the active controller did not change gets the same object
+   * as last time (scale: every strategy step's snapshot reads every host).
+   */
+  listStatuses(): ReadonlyArray<Readonly<HostStatus>> {
+    return this.names.of(this.hosts).map((n) => {
+      const h = this.hosts.get(n)!;
+      const d = derivedOf(h);
+      const key = {
+        desired: this.o.patches.desiredFor(d.view),
+        interim: this.o.patches.hostInInterim(n),
+        connected: this.agents.connected(n),
+        active: this.activeController,
+      };
+      return cachedStatus(d, key, () => this.status(h));
+    });
   }
 
-  private sorted: string[] = [];
+  private readonly names = new SortedNames();
 
   /** Finds a host by hostname or IP address; NOT_FOUND "Unknown host specified: X". */
   find(hostOrIp: string): HostRecord {

@@ -41,7 +41,7 @@ function computeHostUuid(hostname: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 17), 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-function toHostSnapshot(h: HostStatus): HostSnapshot {
+function toHostSnapshot(h: Readonly<HostStatus>): HostSnapshot {
   const availability = h.availability === "available" ? "available" : "offline";
   const num = /-(\d+)$/.exec(h.hostname);
   const snap: HostSnapshot = {
@@ -100,7 +100,7 @@ export function createClusterAdapter(o: ClusterAdapterOptions): ClusterPort {
       while (Date.now() < until && hm.list().some((h) => !h.connected)) await delay(signal, 200);
     },
     async snapshot() {
-      const hosts = hm.list().map(toHostSnapshot);
+      const hosts = hm.listStatuses().map(toHostSnapshot);
       const snap: ClusterSnapshot = {
         hosts,
         alarms: hm.listAlarms().map((a) => ({

@@ -1,0 +1,92 @@
+/**
+ * What HostManager derives from its host records, kept for as long as the record lives (scale:
+ * every strategy step's snapshot reads every host, about four times per stage). Records are
+ * replaced on every write, never changed in place, so an entry keyed by a record stays right.
+ */
+import type { HostPackageView } from "../patches/model.js";
+import type { HostViews } from "../patches/patch-state.js";
+import type { DesiredSet } from "../patches/state.js";
+import type { HostStatus } from "./host-manager.js";
+import type { HostRecord } from "./model.js";
+
+/**
+ * What status() derives from a record that only a new record changes: its package view, and its
+ * pending changes against the desired set they were counted for. Records are replaced on every
+ * write, never changed, so an entry is right for as long as its record lives (scale: a strategy
+ * step's snapshot reads every host, ~4 per stage).
+ */
+const derived = new WeakMap<HostRecord, Derived>();
+
+export interface Derived {
+  view: HostPackageView;
+  desired?: DesiredSet;
+  pending: number;
+  /** The last status listed (listStatuses), frozen, and what it was computed from besides the record. */
+  status?: { s: Readonly<HostStatus>; desired: DesiredSet; interim: boolean; connected: boolean; active: string };
+}
+
+export function derivedOf(h: HostRecord): Derived {
+  let d = derived.get(h);
+  if (!d) {
+    d = { view: viewOf(h), pending: 0 };
+    derived.set(h, d);
+  }
+  return d;
+}
+
+export function viewOf(h: HostRecord): HostPackageView {
+  const installed = new Map<string, { epoch: string; version: string; release: string; arch: string }>();
+  for (const p of h.installed) if (!installed.has(p.name)) installed.set(p.name, { epoch: p.epoch, version: p.version, release: p.release, arch: p.arch });
+  return { hostname: h.hostname, release: h.release, personalityKey: h.subfunctions.join("-") || h.personality, installed };
+}
+
+/** What a status depends on besides its record. */
+export interface StatusKey {
+  desired: DesiredSet;
+  interim: boolean;
+  connected: boolean;
+  active: string;
+}
+
+/** The record's last listed status when `key` is what it was computed from, else `compute()` frozen and kept. */
+export function cachedStatus(d: Derived, key: StatusKey, compute: () => HostStatus): Readonly<HostStatus> {
+  const c = d.status;
+  if (c && c.desired === key.desired && c.interim === key.interim && c.connected === key.connected && c.active === key.active) return c.s;
+  const s = Object.freeze(compute());
+  d.status = { s, ...key };
+  return s;
+}
+
+/** A map's keys in sorted order, sorted again only when a key came or went. */
+export class SortedNames {
+  private sorted: string[] = [];
+  of(map: ReadonlyMap<string, unknown>): string[] {
+    if (this.sorted.length !== map.size || this.sorted.some((n) => !map.has(n))) this.sorted = [...map.keys()].sort((a, b) => (a < b ? -1 : 1));
+    return this.sorted;
+  }
+}
+
+/** Same packages, instances and reboot flag (what patch states and orchestration read). */
+export function sameInventory(a: HostRecord, b: HostRecord): boolean {
+  if (a.requiresReboot !== b.requiresReboot || a.installed.length !== b.installed.length || a.instances.length !== b.instances.length) return false;
+  for (let i = 0; i < a.installed.length; i++) {
+    const x = a.installed[i]!;
+    const y = b.installed[i]!;
+    if (x.name !== y.name || x.epoch !== y.epoch || x.version !== y.version || x.release !== y.release || x.arch !== y.arch) return false;
+  }
+  return JSON.stringify(a.instances) === JSON.stringify(b.instances);
+}
+
+/** Host package views over `records` (committed, or with a transaction's changes laid over them). */
+export function hostViews(records: ReadonlyMap<string, HostRecord>): HostViews {
+  return {
+    get: (hostname) => {
+      const h = records.get(hostname);
+      return h && derivedOf(h).view;
+    },
+    values: () => [...records.values()].map((h) => derivedOf(h).view),
+    get size() {
+      return records.size;
+    },
+  };
+}
