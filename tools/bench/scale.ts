@@ -272,7 +272,7 @@ async function runScale(n: number, feed: string, patchFile: string, work: string
 
 export const scaleSuite: BenchSuite = {
   name: "scale",
-  description: `simulated hosts in memory (one connection each) on one controller: connect, a strategy (workers parallel ${PARALLEL}) to convergence, ${WATCHERS} event watchers`,
+  description: `simulated hosts in memory (one connection per host unless BENCH_SCALE_HOSTS_PER_CONNECTION) on one controller: connect, a strategy (workers parallel ${PARALLEL}) to convergence, ${WATCHERS} event watchers`,
   async run({ log }) {
     const sizes = (process.env.BENCH_SCALE_HOSTS ?? "1000,10000").split(",").map(Number);
     if (sizes.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`--hosts: expected whole numbers, got ${sizes.join(",")}`);
