@@ -41,6 +41,18 @@ function computeHostUuid(hostname: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 17), 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/** Each (frozen, shared) status's snapshot, frozen too: a host that did not change costs a lookup (scale). */
+const snapshots = new WeakMap<Readonly<HostStatus>, HostSnapshot>();
+
+function cachedHostSnapshot(h: Readonly<HostStatus>): HostSnapshot {
+  let s = snapshots.get(h);
+  if (!s) {
+    s = Object.freeze(toHostSnapshot(h));
+    snapshots.set(h, s);
+  }
+  return s;
+}
+
 function toHostSnapshot(h: Readonly<HostStatus>): HostSnapshot {
   const availability = h.availability === "available" ? "available" : "offline";
   const num = /-(\d+)$/.exec(h.hostname);
@@ -100,7 +112,7 @@ export function createClusterAdapter(o: ClusterAdapterOptions): ClusterPort {
       while (Date.now() < until && hm.list().some((h) => !h.connected)) await delay(signal, 200);
     },
     async snapshot() {
-      const hosts = hm.listStatuses().map(toHostSnapshot);
+      const hosts = hm.listStatuses().map(cachedHostSnapshot);
       const snap: ClusterSnapshot = {
         hosts,
         alarms: hm.listAlarms().map((a) => ({
