@@ -16,12 +16,43 @@
  */
 import { constants, promises as fsp } from "node:fs";
 import { ClientError, Metadata, Status, type Client } from "nice-grpc";
-import { AgentServiceDefinition, type ConnectRequest, type ConnectResponse } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
+import {
+  AgentServiceDefinition,
+  type AgentHello,
+  type ConnectRequest,
+  type ConnectResponse,
+  type HelloAck,
+  type InstallCommand,
+  type InstanceActionCommand,
+} from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
 import type { Logger } from "../lib/log.js";
-import type { HostAgent } from "./host-agent.js";
 import type { FetchPackageFn } from "./installer.js";
 
 export type AgentServiceClient = Client<typeof AgentServiceDefinition>;
+
+/**
+ * What a connection drives: a real host (HostAgent, rpm root) or a simulated one (sim-host.ts,
+ * packages in memory).
+ */
+export interface ConnectedHost {
+  readonly hostname: string;
+  /** Package source; set by the connection (FetchPackage into a file) unless `useClient` is given. */
+  fetch?: FetchPackageFn | undefined;
+  /** A host that fetches by itself: receives the client and token its FetchPackage calls use. */
+  useClient?(client: AgentServiceClient, token: string | undefined): void;
+  buildHello(): Promise<AgentHello>;
+  /** Attach the stream's sink (undefined detaches); `drop` ends the stream (the connection re-dials). */
+  attach(sink: ((msg: ConnectRequest) => void) | undefined, drop?: () => void): void;
+  onHelloAck(ack: HelloAck): Promise<void>;
+  handleInstall(cmd: InstallCommand): Promise<void>;
+  setLocked(locked: boolean): Promise<void>;
+  reportNow(): Promise<void>;
+  handleInstanceAction(cmd: InstanceActionCommand): Promise<void>;
+  canReboot(): boolean;
+  reboot(requestId: string, signal?: AbortSignal): Promise<void>;
+  /** FLOOR (issue 21): where signed install receipts wait to be sent (rpm hosts; the in-memory simulator has none). */
+  readonly receipts?: { submit?: ((envelope: string) => Promise<void>) | undefined };
+}
 
 export interface BackoffOptions {
   /** First delay, ms. Default 100. */
@@ -59,7 +90,7 @@ export interface ConnectionOptions {
   client: AgentServiceClient;
   /** With a controller pair: which one to dial (overrides `client`). */
   choice?: ControllerChoice;
-  host: HostAgent;
+  host: ConnectedHost;
   logger: Logger;
   /** Bearer token sent as `authorization: Bearer <token>` on every call. */
   token?: string;
@@ -183,11 +214,14 @@ export async function runConnection(o: ConnectionOptions): Promise<ConnectionOut
   const fetchClient = choice
     ? ({ fetchPackage: (...a: Parameters<AgentServiceClient["fetchPackage"]>) => choice.current().fetchPackage(...a) } as AgentServiceClient)
     : o.client;
-  if (!host.fetch) host.fetch = createGrpcFetch(fetchClient, o.token);
-  // FLOOR (issue 21): signed install receipts go to the active controller with the host's credential.
-  host.receipts.submit ??= async (envelope) => {
-    await (choice ? choice.current() : o.client).installReceiptSubmit({ envelope }, { signal, metadata: metadataFor(o.token) });
-  };
+  if (host.useClient) host.useClient(fetchClient, o.token);
+  else if (!host.fetch) host.fetch = createGrpcFetch(fetchClient, o.token);
+  // FLOOR (issue 21): signed install receipts go to the active controller with the host's credential (rpm hosts).
+  if (host.receipts) {
+    host.receipts.submit ??= async (envelope) => {
+      await (choice ? choice.current() : o.client).installReceiptSubmit({ envelope }, { signal, metadata: metadataFor(o.token) });
+    };
+  }
   let attempt = 0;
   const finishing = () => o.finish?.aborted === true;
   while (!signal.aborted && !finishing()) {
@@ -215,7 +249,7 @@ export async function runConnection(o: ConnectionOptions): Promise<ConnectionOut
         onTrailer: (t) => (active = t.get("swpatch-active") || undefined),
       });
       for await (const resp of responses) {
-        const r = await handle(resp, outbox);
+        const r = await handle(resp, outbox, () => streamAc.abort());
         if (r) {
           reboot = r;
           break;
@@ -255,12 +289,12 @@ export async function runConnection(o: ConnectionOptions): Promise<ConnectionOut
   return { revoked: false };
 
   /** Handle one controller message; returns a reboot request id when the stream must close. */
-  async function handle(resp: ConnectResponse, outbox: Outbox): Promise<string | undefined> {
+  async function handle(resp: ConnectResponse, outbox: Outbox, drop: () => void): Promise<string | undefined> {
     const m = resp.message;
     switch (m?.$case) {
       case "helloAck":
         attempt = 0;
-        host.attach((msg) => outbox.push(msg));
+        host.attach((msg) => outbox.push(msg), drop);
         await host.onHelloAck(m.value);
         o.onEvent?.({ type: "connected" });
         log.info("connected to controller", { controllerRelease: m.value.controllerRelease, locked: m.value.locked });

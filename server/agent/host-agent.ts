@@ -26,9 +26,9 @@ import type {
 import { AgentState, InstallPhase, type Instance } from "../../clients/sdk/src/gen/swpatch/v1/types.js";
 import type { Logger } from "../lib/log.js";
 import { hostPaths, type HostPaths } from "./host-paths.js";
+import { applyInstanceAction } from "./instance-actions.js";
 import { existsInRoot, mkdirInRoot, rmInRoot, writeFileInRootAtomic } from "./root-fs.js";
 import { converge, InstallInProgressError, isInstalling, recoverInterruptedInstall, runPatchScripts, type FetchPackageFn, type PlannedChange } from "./installer.js";
-import { applyInstanceAction } from "./instances.js";
 import { FloorError, floorRefusal, ReceiptOutbox, ReceiptSigner } from "./security-floor.js";
 import { rpmInitDb, rpmQueryAll, rpmUpgrade } from "./rpm.js";
 import { loadAgentState, saveAgentState, type AgentStateName, type PersistedAgentState } from "./state-file.js";

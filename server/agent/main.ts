@@ -11,7 +11,8 @@ import { createHash } from "node:crypto";
  *
  * --simulate N: hosts `<hostname>-<i>` (i = 0..N-1), each with its own root `<root>/<name>`, rpm
  * database and stream, over one shared channel; --mgmt-ip is then the first address (last octet
- * incremented per host).
+ * incremented per host). With --sim-installer memory (the fleet simulator, sim-host.ts) the hosts keep
+ * their packages in memory instead (no rpm, no root files) and each dials its own connection.
  * --base-feed DIR: at start, a root whose rpm database is empty gets every *.rpm of DIR installed.
  * --provision: initialize the rpm database; while the root has no packages the hello carries
  * provision=true and the controller answers with an InstallCommand of the base feed (force=true).
@@ -23,6 +24,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { createChannel, createClient } from "nice-grpc";
 import { AgentServiceDefinition } from "../../clients/sdk/src/gen/swpatch/v1/agent_service.js";
+import type { Instance } from "../../clients/sdk/src/gen/swpatch/v1/types.js";
 import { createLogger, type LogLevel } from "../lib/log.js";
 import { AGENT_TRANSPORT_OPTIONS, channelSecurity, describeTlsFailure, resolveAgentTransport, type AgentTransport } from "./agent-transport.js";
 import { createControllerChoice, runConnection } from "./connection.js";
@@ -30,11 +32,14 @@ import { CredentialRefusedError, EXIT_CREDENTIAL_REFUSED, resolveCredentials } f
 import { DEFAULT_HEALTH_INTERVAL_S } from "./health-check.js";
 import { HostAgent } from "./host-agent.js";
 import { DEFAULT_BOOT_ID_FILE, DEFAULT_REBOOT_COMMAND, DEFAULT_REBOOT_WAIT_MS, defaultRebootMode, type RebootMode } from "./reboot.js";
+import type { ConnectedHost } from "./connection.js";
+import { parseSimOptions, SIM_ARGS, SIM_USAGE, type SimOptions } from "./sim-faults.js";
+import { createSimHosts } from "./sim-fleet.js";
 
 const USAGE =
   "usage: sw-patch-agent --controller HOST:PORT --hostname NAME --personality controller|worker|storage " +
   "[--subfunctions a,b] --root DIR [--mgmt-ip IP] [--release REL] [--provision] [--base-feed DIR] [--token-file F] [--enroll-token-file F] " +
-  "[--tls-ca F] [--tls-cert F --tls-key F] [--tls-server-name N] [--insecure] [--simulate N] [--instances N] [--install]";
+  "[--tls-ca F] [--tls-cert F --tls-key F] [--tls-server-name N] [--insecure] [--simulate N [--sim-installer memory ...]] [--instances N] [--install]";
 
 /** `sw-patch-agent --help`: every flag, on stdout, exit 0. */
 export const AGENT_HELP = `${USAGE}
@@ -91,6 +96,8 @@ Optional:
   --health-interval S      seconds between health checks (default 30)
   -h, --help               show this help and exit
 
+Fleet simulator (with --simulate N; docs/agent.md):
+${SIM_USAGE}
 SIGINT/SIGTERM close the streams and exit 0. Exit status 78: the controller refused the host's
 credential for good (revoked by sw-patch host-revoke, or an enrolment token spent, expired or for
 another host); restarting does not help (the systemd unit does not restart on it).
@@ -121,6 +128,8 @@ export interface AgentConfig {
   logLevel: LogLevel;
   /** ROLLOUT (issue 20): --health-check / --health-interval. */
   healthCheck?: { command: string; intervalMs: number };
+  /** `--sim-installer memory` and the other --sim-* flags: simulated hosts with packages in memory. */
+  sim?: SimOptions;
 }
 
 /**
@@ -159,6 +168,7 @@ export const AGENT_OPTIONS = {
   "reboot-command": { type: "string" },
   "boot-id-file": { type: "string" },
   "log-level": { type: "string" },
+  ...SIM_ARGS,
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -183,6 +193,8 @@ export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (!Number.isInteger(simulate) || simulate < 0) throw new Error("--simulate must be a non-negative integer");
   const instances = values.instances === undefined ? 0 : Number(values.instances);
   if (!Number.isInteger(instances) || instances < 0 || instances > 1000) throw new Error("--instances must be an integer from 0 to 1000");
+  const sim = parseSimOptions(values);
+  if (sim && simulate === 0) throw new Error("--sim-installer needs --simulate N");
   const rebootDelayMs = values["reboot-delay-ms"] === undefined ? 200 : Number(values["reboot-delay-ms"]);
   if (!Number.isFinite(rebootDelayMs) || rebootDelayMs < 0) throw new Error("--reboot-delay-ms must be a non-negative number");
   const root = path.resolve(values.root!);
@@ -223,6 +235,7 @@ export function parseAgentArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     reboot,
     logLevel: (values["log-level"] as LogLevel | undefined) ?? "info",
     ...healthCheckOf(values["health-check"], values["health-interval"]),
+    ...(sim ? { sim } : {}),
   };
 }
 
@@ -254,6 +267,47 @@ export function nthAddress(ip: string, i: number): string {
   return ip;
 }
 
+/** The rpm hosts (the host itself, or --simulate N hosts with a root each), started (and provisioned when asked). */
+async function startRpmHosts(
+  cfg: AgentConfig,
+  logger: ReturnType<typeof createLogger>,
+  instancesOf: (hostname: string) => Instance[],
+  onInstallDone: (r: { success: boolean; reason: string }) => void,
+): Promise<HostAgent[]> {
+  const hosts: HostAgent[] = [];
+  const count = Math.max(cfg.simulate, 1);
+  for (let i = 0; i < count; i++) {
+    const hostname = cfg.simulate > 0 ? `${cfg.hostname}-${i}` : cfg.hostname;
+    hosts.push(
+      new HostAgent({
+        root: cfg.simulate > 0 ? path.join(cfg.root, hostname) : cfg.root,
+        hostname,
+        personality: cfg.personality,
+        subfunctions: cfg.subfunctions,
+        release: cfg.release,
+        mgmtIp: nthAddress(cfg.mgmtIp, i),
+        rebootDelayMs: cfg.rebootDelayMs,
+        reboot: cfg.reboot,
+        provision: cfg.provision,
+        installRequest: cfg.install,
+        onInstallDone,
+        instances: instancesOf(hostname),
+        logger,
+        ...(cfg.healthCheck ? { healthCheck: cfg.healthCheck } : {}),
+      }),
+    );
+  }
+  await Promise.all(
+    hosts.map(async (h) => {
+      await h.start();
+      if (cfg.baseFeed) await h.provisionFromDir(cfg.baseFeed);
+      else if (cfg.provision) await h.initRpmDb();
+      h.startHealthCheck();
+    }),
+  );
+  return hosts;
+}
+
 /** Entry point for bin/sw-patch-agent. @returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -280,62 +334,51 @@ export async function main(argv: string[]): Promise<number> {
   const finish = new AbortController();
   // Every simulated host's connection listens on this one signal.
   setMaxListeners(0, ac.signal);
-  const hosts: HostAgent[] = [];
-  const count = Math.max(cfg.simulate, 1);
-  for (let i = 0; i < count; i++) {
-    const hostname = cfg.simulate > 0 ? `${cfg.hostname}-${i}` : cfg.hostname;
-    hosts.push(
-      new HostAgent({
-        root: cfg.simulate > 0 ? path.join(cfg.root, hostname) : cfg.root,
-        hostname,
-        personality: cfg.personality,
-        subfunctions: cfg.subfunctions,
-        release: cfg.release,
-        mgmtIp: nthAddress(cfg.mgmtIp, i),
-        rebootDelayMs: cfg.rebootDelayMs,
-        reboot: cfg.reboot,
-        provision: cfg.provision,
-        installRequest: cfg.install,
-        onInstallDone: (r) => {
-          if (!cfg.install) return;
-          installOutcome = r;
-          finish.abort();
-        },
-        instances: Array.from({ length: cfg.instances }, (_, k) => ({
-          uuid: instanceUuid(hostname, k),
-          name: `${hostname}-vm-${k}`,
-          state: "running",
-        })),
-        logger,
-        ...(cfg.healthCheck ? { healthCheck: cfg.healthCheck } : {}),
-      }),
-    );
-  }
+  setMaxListeners(0, finish.signal);
+  const instancesOf = (hostname: string) =>
+    Array.from({ length: cfg.instances }, (_, k) => ({
+      uuid: instanceUuid(hostname, k),
+      name: `${hostname}-vm-${k}`,
+      state: "running",
+    }));
   const t0 = Date.now();
-  await Promise.all(
-    hosts.map(async (h) => {
-      await h.start();
-      if (cfg.baseFeed) await h.provisionFromDir(cfg.baseFeed);
-      else if (cfg.provision) await h.initRpmDb();
-      h.startHealthCheck();
-    }),
-  );
-  logger.info("agent started", { hosts: hosts.length, controller: cfg.controller, tls: !!cfg.transport.tls, startMs: Date.now() - t0 });
+  const hosts: Array<ConnectedHost & { close(): Promise<void> }> = cfg.sim
+    ? await createSimHosts({ ...cfg, sim: cfg.sim, mgmtIp: (i) => nthAddress(cfg.mgmtIp, i), instances: instancesOf }, logger)
+    : await startRpmHosts(cfg, logger, instancesOf, (r) => {
+        if (!cfg.install) return;
+        installOutcome = r;
+        finish.abort();
+      });
+  logger.info("agent started", {
+    hosts: hosts.length,
+    controller: cfg.controller,
+    tls: !!cfg.transport.tls,
+    startMs: Date.now() - t0,
+    simulator: cfg.sim ? "memory" : undefined,
+  });
 
   const security = channelSecurity(cfg.transport);
-  // One channel per controller given (`--controller a,b`: a pair; the connections follow the active one).
-  const channels = cfg.transport.targets.map((target) => ({ target, channel: createChannel(target, security.credentials, security.options) }));
-  const targets = channels.map(({ target, channel: c }) => ({ target, client: createClient(AgentServiceDefinition, c) }));
-  const channel = { close: () => channels.forEach((c) => c.channel.close()) };
-  const client = targets[0]!.client;
-  const choice = targets.length > 1 ? createControllerChoice(targets) : undefined;
+  // Real hosts each have their own connection; the rpm simulation shares one. Simulated hosts in memory: one connection
+  // per --sim-hosts-per-connection hosts (grpc-js would share one connection between channels of the same target and
+  // options: each channel gets its own subchannel pool).
+  const perConnection = cfg.sim ? cfg.sim.hostsPerConnection : hosts.length;
+  const groups = Array.from({ length: Math.ceil(hosts.length / perConnection) }, () => {
+    // One channel per controller given (`--controller a,b`: a pair; the connections follow the active one).
+    const options = cfg.sim ? { ...security.options, "grpc.use_local_subchannel_pool": 1 } : security.options;
+    const channels = cfg.transport.targets.map((target) => ({ target, channel: createChannel(target, security.credentials, options) }));
+    const targets = channels.map(({ target, channel: c }) => ({ target, client: createClient(AgentServiceDefinition, c) }));
+    return { channels, client: targets[0]!.client, choice: targets.length > 1 ? createControllerChoice(targets) : undefined };
+  });
+  const channel = { close: () => groups.forEach((g) => g.channels.forEach((c) => c.channel.close())) };
+  const client = groups[0]!.client;
+  const roots = hosts.map((h) => (cfg.simulate > 0 ? path.join(cfg.root, h.hostname) : cfg.root));
   // --- Enrolment (ENROL): each host's credential: stored, or enrolled now, or the explicit token. ---
   let tokens: (string | undefined)[];
   try {
     tokens = await resolveCredentials({
-      hosts: hosts.map((h) => ({ root: h.root, hostname: h.hostname, personality: cfg.personality })),
+      hosts: hosts.map((h, i) => ({ root: roots[i]!, hostname: h.hostname, personality: cfg.personality })),
       client,
-      ...(choice ? { choice } : {}),
+      ...(groups[0]!.choice ? { choice: groups[0]!.choice } : {}),
       logger,
       ...(cfg.transport.token !== undefined ? { explicitToken: cfg.transport.token } : {}),
       ...(cfg.enrollTokenFile ? { enrollTokenFile: cfg.enrollTokenFile } : {}),
@@ -359,18 +402,19 @@ export async function main(argv: string[]): Promise<number> {
   let revoked = false;
   try {
     const outcomes = await Promise.all(
-      hosts.map((host, i) =>
-        runConnection({
-          client,
-          ...(choice ? { choice } : {}),
+      hosts.map((host, i) => {
+        const g = groups[Math.floor(i / perConnection)]!;
+        return runConnection({
+          client: g.client,
+          ...(g.choice ? { choice: g.choice } : {}),
           host,
           logger,
           signal: ac.signal,
           finish: finish.signal,
           describeError: describeTlsFailure,
           ...(tokens[i] ? { token: tokens[i] } : {}),
-        }),
-      ),
+        });
+      }),
     );
     revoked = outcomes.some((o) => o.revoked);
     await Promise.all(hosts.map((h) => h.close()));

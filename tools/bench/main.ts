@@ -30,6 +30,7 @@ registerSuite("blobs", async () => (await import("./blobs.js")).blobsSuite);
 registerSuite("http", async () => (await import("./http.js")).httpSuite);
 registerSuite("audit", async () => (await import("./audit.js")).auditSuite);
 registerSuite("failover", async () => (await import("./failover.js")).failoverSuite);
+registerSuite("scale", async () => (await import("./scale.js")).scaleSuite);
 
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === "--child-verify") {
@@ -61,6 +62,16 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.env.BENCH_BASELINE_DIST = argv[b + 1];
     argv = [...argv.slice(0, b), ...argv.slice(b + 2)];
+  }
+  // `--hosts 1000,10000`: the fleet sizes of the scale suite.
+  const h = argv.indexOf("--hosts");
+  if (h >= 0) {
+    if (!argv[h + 1]) {
+      process.stderr.write("--hosts needs a list of sizes, e.g. 1000,10000\n");
+      return 1;
+    }
+    process.env.BENCH_SCALE_HOSTS = argv[h + 1];
+    argv = [...argv.slice(0, h), ...argv.slice(h + 2)];
   }
   const names = argv.length > 0 ? argv : [...registry.keys()];
   for (const n of names) {

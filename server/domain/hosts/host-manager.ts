@@ -4,7 +4,6 @@ import { alreadyExists, invalidArgument, notFound } from "../errors.js";
 import type { EventLog, NewEvent } from "../events/event-log.js";
 import type { PatchManager } from "../patches/patch-manager.js";
 import type { HostPackageView } from "../patches/model.js";
-import type { HostViews } from "../patches/patch-state.js";
 import { pendingChanges, type DesiredSet } from "../patches/state.js";
 import type { Store } from "../store.js";
 import type { UnitOfWork } from "../unit-of-work.js";
@@ -27,7 +26,8 @@ import { HostAdmin } from "./host-admin.js";
 import { HostWriter } from "./host-writer.js";
 import { InstallOperations, type OperationEnd } from "./install-operations.js";
 import type { HostRecord } from "./model.js";
-import { sameInventory, viewOf, type HostStatus } from "./host-views.js";
+import { type HostStatus } from "./host-views.js";
+import { cachedStatus, derivedOf, hostViews, sameInventory, SortedNames } from "./host-derived.js";
 
 export type { AdminStateName, AvailabilityName, HostRecord } from "./model.js";
 export type { AgentLink, AgentStateName } from "./agent-types.js";
@@ -35,7 +35,6 @@ export type { AlarmRecord } from "../alarms/alarm-service.js";
 export type { HostStatus } from "./host-views.js";
 
 const HOSTNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
 /**
  * Host inventory: hosts and their agents' hellos and reports, status, and the host writes (with
  * the patch states they change); install operations, administration, the agent registry and
@@ -81,7 +80,7 @@ export class HostManager {
       hosts: { find: (h) => this.find(h), desiredFor: (h) => this.desiredFor(h), setAgentState: (h, s, r) => this.setAgentState(h, s, r) },
     });
     this.admin = new HostAdmin({ inventory: this, agents: this.agents, uow: this.uow });
-    this.writer = new HostWriter({ uow: this.uow, patches: o.patches, views: (m) => this.hostViews(m) });
+    this.writer = new HostWriter({ uow: this.uow, patches: o.patches, views: (m) => hostViews(m) });
     this.hosts = this.writer.hosts;
   }
 
@@ -94,7 +93,7 @@ export class HostManager {
     // own and tells us when it reconnects (within a grace period; see InstallOperations.init).
     await this.ops.init();
     this.o.patches.setHostsProvider({
-      views: () => this.hostViews(this.hosts),
+      views: () => hostViews(this.hosts),
       anyInstalling: () => this.anyInstalling(),
       requestReports: () => this.agents.requestReports(),
     });
@@ -122,22 +121,8 @@ export class HostManager {
 
   // ---------------------------------------------------------------- views
 
-  /** Host package views over `records` (committed, or with a transaction's changes laid over them). */
-  private hostViews(records: ReadonlyMap<string, HostRecord>): HostViews {
-    return {
-      get: (hostname) => {
-        const h = records.get(hostname);
-        return h && viewOf(h);
-      },
-      values: () => [...records.values()].map(viewOf),
-      get size() {
-        return records.size;
-      },
-    };
-  }
-
   views(): HostPackageView[] {
-    return [...this.hosts.values()].map(viewOf);
+    return [...this.hosts.values()].map((h) => derivedOf(h).view);
   }
 
   /** Every host record (committed). */
@@ -146,7 +131,7 @@ export class HostManager {
   }
 
   private desiredFor(h: HostRecord): DesiredSet {
-    return this.o.patches.desiredFor(viewOf(h));
+    return this.o.patches.desiredFor(derivedOf(h).view);
   }
 
   /** An install is running somewhere (an operation in flight, or a connected agent installing). */
@@ -162,9 +147,13 @@ export class HostManager {
   }
 
   status(h: HostRecord): HostStatus {
-    const view = viewOf(h);
-    const desired = this.o.patches.desiredFor(view);
-    const pending = pendingChanges(view, desired);
+    const d = derivedOf(h);
+    const desired = this.o.patches.desiredFor(d.view);
+    if (d.desired !== desired) {
+      d.desired = desired;
+      d.pending = pendingChanges(d.view, desired);
+    }
+    const pending = d.pending;
     const interim = this.o.patches.hostInInterim(h.hostname);
     const allowInsvc = desired.rebootRequiredNames.size === 0;
     let patchCurrent: HostStatus["patchCurrent"] = pending === 0 ? "Yes" : "No";
@@ -192,8 +181,29 @@ export class HostManager {
   }
 
   list(): HostStatus[] {
-    return [...this.hosts.values()].sort((a, b) => (a.hostname < b.hostname ? -1 : 1)).map((h) => this.status(h));
+    return this.names.of(this.hosts).map((n) => this.status(this.hosts.get(n)!));
   }
+
+  /**
+   * Every host's status as list() gives it, but frozen and shared: a host whose record, desired
+   * set, interim flag, connection and the active controller did not change gets the same object
+   * as last time (scale: every strategy step's snapshot reads every host).
+   */
+  listStatuses(): ReadonlyArray<Readonly<HostStatus>> {
+    return this.names.of(this.hosts).map((n) => {
+      const h = this.hosts.get(n)!;
+      const d = derivedOf(h);
+      const key = {
+        desired: this.o.patches.desiredFor(d.view),
+        interim: this.o.patches.hostInInterim(n),
+        connected: this.agents.connected(n),
+        active: this.activeController,
+      };
+      return cachedStatus(d, key, () => this.status(h));
+    });
+  }
+
+  private readonly names = new SortedNames();
 
   /** Finds a host by hostname or IP address; NOT_FOUND "Unknown host specified: X". */
   find(hostOrIp: string): HostRecord {

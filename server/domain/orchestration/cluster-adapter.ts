@@ -23,13 +23,37 @@ const ORCH_ALARMS: Record<Exclude<OrchestrationAlarm, null>, { alarmId: string; 
 };
 const ORCH_ENTITY = "orchestration=sw-patch";
 
+const uuids = new Map<string, string>();
+
 /** A stable uuid-shaped id for a hostname (hosts have no inventory uuid here). */
 export function hostUuid(hostname: string): string {
+  // Computed once per hostname: every strategy step's snapshot names every host (scale).
+  let u = uuids.get(hostname);
+  if (u === undefined) {
+    u = computeHostUuid(hostname);
+    uuids.set(hostname, u);
+  }
+  return u;
+}
+
+function computeHostUuid(hostname: string): string {
   const h = createHash("sha1").update(`host:${hostname}`).digest("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 17), 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-function toHostSnapshot(h: HostStatus): HostSnapshot {
+/** Each (frozen, shared) status's snapshot, frozen too: a host that did not change costs a lookup (scale). */
+const snapshots = new WeakMap<Readonly<HostStatus>, HostSnapshot>();
+
+function cachedHostSnapshot(h: Readonly<HostStatus>): HostSnapshot {
+  let s = snapshots.get(h);
+  if (!s) {
+    s = Object.freeze(toHostSnapshot(h));
+    snapshots.set(h, s);
+  }
+  return s;
+}
+
+function toHostSnapshot(h: Readonly<HostStatus>): HostSnapshot {
   const availability = h.availability === "available" ? "available" : "offline";
   const num = /-(\d+)$/.exec(h.hostname);
   const snap: HostSnapshot = {
@@ -65,7 +89,8 @@ export function createClusterAdapter(o: ClusterAdapterOptions): ClusterPort {
   const hm = o.hosts;
 
   function singleController(): boolean {
-    const ctrls = hm.list().filter((h) => h.personality === "controller");
+    // From the records: a status for each host is not needed to count the controllers.
+    const ctrls = hm.records().filter((h) => h.personality === "controller");
     return ctrls.length === 1 && isAio(ctrls[0]!);
   }
 
@@ -87,12 +112,11 @@ export function createClusterAdapter(o: ClusterAdapterOptions): ClusterPort {
       while (Date.now() < until && hm.list().some((h) => !h.connected)) await delay(signal, 200);
     },
     async snapshot() {
-      const hosts = hm.list().map((h) => {
-        const snap = toHostSnapshot(h);
-        // ROLLOUT (issue 20): the agent's health check, for the agents gate.
+      const hosts = hm.listStatuses().map((h) => {
+        const snap = cachedHostSnapshot(h);
+        // ROLLOUT (issue 20): the agent's health check, for the agents gate (a copy: the cached snapshot is shared).
         const health = hm.agentHealth.get(h.hostname);
-        if (health) snap.health = { ...health };
-        return snap;
+        return health ? { ...snap, health: { ...health } } : snap;
       });
       const snap: ClusterSnapshot = {
         hosts,

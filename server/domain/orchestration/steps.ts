@@ -56,12 +56,37 @@ function rethrowAbort(e: unknown): void {
   if (isAbortError(e)) throw e;
 }
 
+/** Each snapshot's hosts by name (and its instances by uuid), built once per snapshot: a lookup per host of a step was a scan of every host (scale). */
+const indexes = new WeakMap<ClusterSnapshot, { hosts: Map<string, HostSnapshot>; instances?: Map<string, HostSnapshot["instances"][number]> }>();
+
+function indexOf(snap: ClusterSnapshot): { hosts: Map<string, HostSnapshot>; instances?: Map<string, HostSnapshot["instances"][number]> } {
+  let ix = indexes.get(snap);
+  if (!ix) {
+    const hosts = new Map<string, HostSnapshot>();
+    // The first host of a name wins, as a find() over the list did.
+    for (const h of snap.hosts) if (!hosts.has(h.hostname)) hosts.set(h.hostname, h);
+    ix = { hosts };
+    indexes.set(snap, ix);
+  }
+  return ix;
+}
+
+/** The first instance with this uuid across the snapshot's hosts (in host order). */
+function instanceOf(snap: ClusterSnapshot, uuid: string): HostSnapshot["instances"][number] | undefined {
+  const ix = indexOf(snap);
+  if (!ix.instances) {
+    ix.instances = new Map();
+    for (const h of snap.hosts) for (const i of h.instances) if (!ix.instances.has(i.uuid)) ix.instances.set(i.uuid, i);
+  }
+  return ix.instances.get(uuid);
+}
+
 function missingHost(snap: ClusterSnapshot, hosts: readonly string[]): boolean {
-  return hosts.some((h) => !snap.hosts.find((x) => x.hostname === h));
+  return hosts.some((h) => !indexOf(snap).hosts.has(h));
 }
 
 function hostOf(snap: ClusterSnapshot, name: string): HostSnapshot | undefined {
-  return snap.hosts.find((h) => h.hostname === name);
+  return indexOf(snap).hosts.get(name);
 }
 
 /** Runs `fn` for each host at once; the first failure wins. */
@@ -259,7 +284,7 @@ function stabilityVerdict(before: ClusterSnapshot, after: ClusterSnapshot): Step
       return failed(`host ${b.hostname} changed state unexpectedly`);
     }
     for (const bi of b.instances) {
-      const ai = after.hosts.flatMap((h) => h.instances).find((i) => i.uuid === bi.uuid);
+      const ai = instanceOf(after, bi.uuid);
       if (!ai || ai.state !== bi.state || ai.host !== bi.host) return failed(`instance ${bi.name} changed state unexpectedly`);
     }
   }
