@@ -74,14 +74,30 @@ const KIND_TO_STATUS: Record<DomainErrorKind, Status> = {
   internal: Status.INTERNAL,
 };
 
-/** Maps an error thrown by a handler to the ServerError the client sees. */
+/** A lone UTF-16 surrogate (a text cut inside a pair, or decoded from hostile input). */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/** `s` with every lone surrogate replaced by U+FFFD: grpc-js encodeURI()s the status message and throws (killing the process) on one. */
+export function wellFormed(s: string): string {
+  return LONE_SURROGATE.test(s) ? s.replace(/[\uD800-\uDFFF]/gu, "\uFFFD") : s;
+}
+
+/** The same error with a well-formed message and metadata (it is itself when it already is). */
+function withWellFormedText(e: ServerError): ServerError {
+  const metadata = e instanceof ReasonedServerError ? e.metadata : {};
+  if (!LONE_SURROGATE.test(e.details) && !Object.values(metadata).some((v) => LONE_SURROGATE.test(v))) return e;
+  const clean = Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, wellFormed(v)]));
+  return new ReasonedServerError(e.code, wellFormed(e.details), reasonOf(e), clean);
+}
+
+/** Maps an error thrown by a handler to the ServerError the client sees (its texts well-formed UTF-16). */
 export function toServerError(e: unknown, log: Logger, method: string): unknown {
-  if (e instanceof ServerError) return e;
+  if (e instanceof ServerError) return withWellFormedText(e);
   if (isDomainError(e)) {
     const metadata: Record<string, string> = {};
     if (e.patchId !== undefined) metadata.patchId = e.patchId;
     if (e.hostname !== undefined) metadata.hostname = e.hostname;
-    return new ReasonedServerError(KIND_TO_STATUS[e.kind], e.message, e.reason, metadata);
+    return withWellFormedText(new ReasonedServerError(KIND_TO_STATUS[e.kind], e.message, e.reason, metadata));
   }
   if (isAbortError(e)) return e;
   const ref = randomUUID().slice(0, 8);

@@ -30,6 +30,9 @@ import { RPC_POLICY } from "../../server/domain/auth/rpc-policy.js";
 import { roleSatisfies, type Role } from "../../server/domain/auth/roles.js";
 import { createAuthMiddleware, assertMayActAsHost, type AuthContextExt } from "../../server/transport/auth-middleware.js";
 import { createAdminService } from "../../server/transport/admin-service.js";
+import { TrustRootManager } from "../../server/domain/auth/trust-root-manager.js";
+import { MemoryTrustRootStore } from "../contract/memory-trust-root-store.js";
+import type { Disk } from "../contract/memory-store.js";
 import { errorMiddleware } from "../../server/transport/errors.js";
 import { createLogger } from "../../server/lib/log.js";
 
@@ -139,7 +142,10 @@ describe("auth middleware (real server, every RPC)", () => {
       },
     });
     const auditChain = { signer: { key: { keyId: "0".repeat(16), publicKeyPem: "", createdAt: "" } }, verify: () => verifyAuditLog(store) };
-    server.add(AdminServiceDefinition, createAdminService({ auth, trust, audit, auditChain }));
+    // A root of trust over an empty in-memory store: its RPCs answer past the middleware (get: none; set/rotate: bad document).
+    const trustRoot = new TrustRootManager(new MemoryTrustRootStore({ d: { trustRoots: [] } as unknown as Disk }));
+    await trustRoot.init();
+    server.add(AdminServiceDefinition, createAdminService({ auth, trust, audit, auditChain, trustRoot }));
     server.add(HealthDefinition, HealthServiceImpl(HealthState()));
     server.add(ServerReflectionService, ServerReflection(Buffer.from(descriptorSetBase64, "base64"), [PatchServiceDefinition.fullName]));
     const port = await server.listen("127.0.0.1:0");

@@ -75,4 +75,19 @@ describe("transport errors: the reason on the wire", () => {
     expect(reasonOf(new ServerError(Status.NOT_FOUND, "x"))).to.equal("NOT_FOUND");
     expect(reasonOf(new ServerError(Status.UNKNOWN, "x"))).to.equal("INTERNAL_ERROR");
   });
+
+  it("a message or metadata cut inside a surrogate pair is sent with U+FFFD (grpc-js would throw URIError and the process die)", () => {
+    const log = createLogger({ level: "error" });
+    const cut = "document \u{4d58f}".slice(0, -1); // ends in a lone high surrogate
+    const m = toServerError(new DomainError("invalid-argument", `bad ${cut}`, { reason: "X", hostname: cut }), log, "/m") as ReasonedServerError;
+    expect(() => encodeURI(m.details)).to.not.throw();
+    expect(m.details).to.equal("bad document \uFFFD");
+    expect(m.metadata.hostname).to.equal("document \uFFFD");
+    expect([m.code, m.reason]).to.deep.equal([Status.INVALID_ARGUMENT, "X"]);
+    const raw = toServerError(new ServerError(Status.NOT_FOUND, cut), log, "/m") as ServerError;
+    expect([raw.code, raw.details]).to.deep.equal([Status.NOT_FOUND, "document \uFFFD"]);
+    // Well-formed texts (pairs included) are left as they are, the same object.
+    const ok = new ServerError(Status.NOT_FOUND, "document \u{4d58f}");
+    expect(toServerError(ok, log, "/m")).to.equal(ok);
+  });
 });
