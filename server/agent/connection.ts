@@ -190,6 +190,43 @@ export function createGrpcFetch(client: AgentServiceClient, token?: string): Fet
   };
 }
 
+/** What a FetchPackage call is given (abort signal, credential). */
+type FetchCallOptions = { signal?: AbortSignal; metadata?: Metadata } | undefined;
+
+/** Retries of one package fetch refused before its first byte (a swact or takeover in progress): about a minute. */
+const FETCH_FOLLOW_ATTEMPTS = 20;
+
+/**
+ * FetchPackage on a pair: from the controller active now; a refusal before the first byte (a standby's answer, the
+ * port closed: the call cannot have run) goes to the active controller it names, or the next one, after a backoff,
+ * so an install that downloads across a swact goes on. A failure after bytes arrived is the caller's (its file is
+ * partly written).
+ */
+async function* fetchFollowingActive(choice: ControllerChoice, req: { sha256: string }, opts: FetchCallOptions): AsyncGenerator<{ chunk: Uint8Array }> {
+  for (let attempt = 0; ; attempt++) {
+    const client = choice.current();
+    let active: string | undefined;
+    let received = false;
+    try {
+      const stream = client.fetchPackage(req, { ...opts, onTrailer: (t: Metadata) => (active = t.get("swpatch-active") || undefined) });
+      for await (const r of stream) {
+        received = true;
+        yield r;
+      }
+      return;
+    } catch (e) {
+      const refused = e instanceof ClientError && e.code === Status.UNAVAILABLE;
+      if (received || !refused || opts?.signal?.aborted || attempt + 1 >= FETCH_FOLLOW_ATTEMPTS) throw e;
+      choice.failed(client, active);
+      if (active && attempt === 0) continue;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, backoffDelayMs(attempt));
+        opts?.signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+      });
+    }
+  }
+}
+
 /** True for the controller's answer to a revoked credential (at connect, or ending a live stream). */
 export function isCredentialRevoked(e: unknown): boolean {
   return e instanceof ClientError && e.code === Status.UNAUTHENTICATED && e.details === "token revoked";
@@ -212,7 +249,7 @@ export async function runConnection(o: ConnectionOptions): Promise<ConnectionOut
   const choice = o.choice;
   // With a pair, packages come from whichever controller is active at the time of the fetch.
   const fetchClient = choice
-    ? ({ fetchPackage: (...a: Parameters<AgentServiceClient["fetchPackage"]>) => choice.current().fetchPackage(...a) } as AgentServiceClient)
+    ? ({ fetchPackage: (req: { sha256: string }, opts: FetchCallOptions) => fetchFollowingActive(choice, req, opts) } as unknown as AgentServiceClient)
     : o.client;
   if (host.useClient) host.useClient(fetchClient, o.token);
   else if (!host.fetch) host.fetch = createGrpcFetch(fetchClient, o.token);

@@ -244,7 +244,7 @@ describe("controller pair: takeover re-reads the domain, recovers the old term's
     writeFileSync(path.join(compute.root, "takeover-gate"), "");
     let last: { phase: InstallPhase; terminal: boolean; message: string } | undefined;
     for await (const m of clients(c1).hosts.watchOperation({ operationId })) last = m.progress!;
-    expect(last).to.deep.include({ phase: InstallPhase.INSTALL_PHASE_DONE, terminal: true, message: "Installation was successful." });
+    expect(last, JSON.stringify(last)).to.deep.include({ phase: InstallPhase.INSTALL_PHASE_DONE, terminal: true, message: "Installation was successful." });
     const q = await sw(c1, "query-hosts");
     expect(q.stdout).to.match(/compute-0\s+\S+\s+Yes\s/);
     expect(rpmQ(compute.root, "pkg-a")).to.equal("pkg-a-1.0-2.noarch");
