@@ -25,7 +25,8 @@
  *   const blobs = new BlobCache(new PgBlobStore(pool, { chunkBytes: 1 << 20 }), { dir: path.join(dataDir, "blob-cache"), maxBytes: 2 << 30 });
  */
 import { createHash } from "node:crypto";
-import { createReadStream, promises as fsp } from "node:fs";
+import { promises as fsp } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Readable } from "node:stream";
@@ -58,26 +59,15 @@ function noSuchBlob(sha256: string): Error {
   return Object.assign(new Error(`no blob ${sha256}`), { code: "ENOENT" });
 }
 
-/** Re-cuts a byte stream into chunks of exactly `size` bytes (the last one shorter). */
-async function* rechunk(src: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
+/** Reads from `fh` into `buf` until it is full or the file ends; returns the bytes read. */
+async function readFully(fh: FileHandle, buf: Buffer): Promise<number> {
   let have = 0;
-  for await (const b of src) {
-    let buf = b;
-    while (have + buf.length >= size) {
-      const take = size - have;
-      parts.push(buf.subarray(0, take));
-      yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-      buf = buf.subarray(take);
-      parts = [];
-      have = 0;
-    }
-    if (buf.length > 0) {
-      parts.push(buf);
-      have += buf.length;
-    }
+  while (have < buf.length) {
+    const { bytesRead } = await fh.read(buf, have, buf.length - have, null);
+    if (bytesRead === 0) break;
+    have += bytesRead;
   }
-  if (have > 0) yield Buffer.concat(parts, have);
+  return have;
 }
 
 /** BlobPort on PostgreSQL (see the file comment). The pool is the caller's: this store never ends it. */
@@ -184,24 +174,36 @@ export class PgBlobStore implements BlobPort {
     }
   }
 
-  /** Inserts the file's chunks (one insert in flight while the next chunk is read); checks the hash. */
+  /**
+   * Inserts the file's chunks (one insert in flight while the next chunk is read); checks the hash.
+   * The file is read into two buffers allocated once and used in turn: a buffer is refilled only
+   * after the insert that sent it has completed (the insert of the other one may still be in
+   * flight). Reading through a stream allocated a fresh 1 MiB buffer per chunk, garbage that the
+   * engine let pile up to tens of MiB before collecting it (see docs/benchmarks.md, `blobs`).
+   */
   private async sendChunks(client: PoolClient, file: string, sha256: string): Promise<{ size: number; chunks: number }> {
     const h = createHash("sha256");
     let size = 0;
     let seq = 0;
     let inFlight: Promise<unknown> | undefined;
-    const src = createReadStream(file, { highWaterMark: Math.min(this.chunkBytes, 1 << 20) });
+    const bufs = [Buffer.allocUnsafeSlow(this.chunkBytes), Buffer.allocUnsafeSlow(this.chunkBytes)];
+    const fh = await fsp.open(file, "r");
     try {
-      for await (const chunk of rechunk(src, this.chunkBytes)) {
+      for (;;) {
+        const buf = bufs[seq % 2]!;
+        const n = await readFully(fh, buf);
+        if (n === 0) break;
+        const chunk = buf.subarray(0, n);
         h.update(chunk);
-        size += chunk.length;
+        size += n;
         if (inFlight) await inFlight;
         inFlight = client.query("INSERT INTO blob_chunks (sha256, seq, data) VALUES ($1, $2, $3)", [sha256, seq++, chunk]);
         inFlight.catch(() => undefined); // awaited before the next insert or below
+        if (n < buf.length) break;
       }
       if (inFlight) await inFlight;
     } finally {
-      src.destroy();
+      await fh.close();
     }
     const actual = h.digest("hex");
     if (actual !== sha256) throw new BlobHashMismatch(sha256, actual);
