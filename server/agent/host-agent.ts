@@ -12,7 +12,6 @@
  * - Files under the root (state, flags, logs, scripts, downloads) are reached only through
  *   root-fs.ts, never through a symlink that leads out of the root.
  */
-import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import type {
   AgentHello,
@@ -30,9 +29,9 @@ import { applyInstanceAction } from "./instance-actions.js";
 import { existsInRoot, mkdirInRoot, rmInRoot, writeFileInRootAtomic } from "./root-fs.js";
 import { converge, InstallInProgressError, isInstalling, recoverInterruptedInstall, runPatchScripts, type FetchPackageFn, type PlannedChange } from "./installer.js";
 import { FloorError, floorRefusal, ReceiptOutbox, ReceiptSigner } from "./security-floor.js";
-import { rpmInitDb, rpmQueryAll, rpmUpgrade } from "./rpm.js";
-import { loadAgentState, saveAgentState, type AgentStateName, type PersistedAgentState } from "./state-file.js";
-import { HealthChecker, UNCONFIGURED_HEALTH, type HealthResult } from "./health-check.js";
+import { rpmInitDb, rpmProvisionFromDir, rpmQueryAll } from "./rpm.js";
+import { loadAgentState, saveAgentState, stateAtStart, type AgentStateName, type PersistedAgentState } from "./state-file.js";
+import { HealthChecker, UNCONFIGURED_HEALTH } from "./health-check.js";
 import { DEFAULT_BOOT_ID_FILE, readBootId, systemReboot, waitOrAbort, type RebootMode, type SystemRebootMode } from "./reboot.js";
 
 export const AGENT_VERSION = "0.1.0";
@@ -122,16 +121,9 @@ export class HostAgent {
     await mkdirInRoot(this.root, this.paths.agentDir);
     this.st = await loadAgentState(this.root, (m) => this.log.warn(m));
     const interrupted = await recoverInterruptedInstall(this.root);
-    if (interrupted || this.st.state === "installing") {
-      this.st = {
-        ...this.st,
-        state: "install-failed",
-        installReason: interrupted?.reason ?? "agent restarted during install",
-        interruptedOperationId: interrupted?.operationId ?? this.st.interruptedOperationId,
-      };
-      this.log.warn("install interrupted by agent restart", { operationId: this.st.interruptedOperationId });
-    }
-    if (this.st.state === "install-rejected") this.st = { ...this.st, state: "idle", installReason: "" };
+    const wasInstalling = !!interrupted || this.st.state === "installing";
+    this.st = stateAtStart(this.st, interrupted);
+    if (wasInstalling) this.log.warn("install interrupted by agent restart", { operationId: this.st.interruptedOperationId });
     this.st.requiresReboot = this.st.requiresReboot || (await existsInRoot(this.root, this.paths.nodeIsPatchedRr));
     await saveAgentState(this.root, this.st);
     await this.finishSystemReboot();
@@ -168,16 +160,10 @@ export class HostAgent {
    * @returns the number of packages installed (0 when the root already had packages).
    */
   async provisionFromDir(dir: string): Promise<number> {
-    await rpmInitDb(this.root);
-    if ((await rpmQueryAll(this.root)).length > 0) return 0;
-    const files = (await fsp.readdir(dir))
-      .filter((f) => f.endsWith(".rpm"))
-      .sort()
-      .map((f) => path.join(dir, f));
     const t0 = Date.now();
-    await rpmUpgrade(this.root, files);
-    this.log.info("provisioned from base feed", { dir, packages: files.length, durationMs: Date.now() - t0 });
-    return files.length;
+    const n = await rpmProvisionFromDir(this.root, dir);
+    if (n > 0) this.log.info("provisioned from base feed", { dir, packages: n, durationMs: Date.now() - t0 });
+    return n;
   }
 
   private async packages(): Promise<InstalledPackage[]> {
@@ -211,12 +197,8 @@ export class HostAgent {
       state: STATE_TO_PROTO[this.st.state],
       installReason: this.st.installReason,
       instances: this.instances.map((i) => ({ ...i })),
-      health: this.healthOf(this.health?.last ?? UNCONFIGURED_HEALTH),
+      health: { ...(this.health?.last ?? UNCONFIGURED_HEALTH) }, // HealthResult is AgentReport.health's shape
     };
-  }
-
-  private healthOf(r: HealthResult): AgentReport["health"] {
-    return { configured: r.configured, healthy: r.healthy, detail: r.detail, checkedAt: r.checkedAt };
   }
 
   /** ROLLOUT: starts the health check (after `start()`); each result is reported. */

@@ -233,3 +233,18 @@ export function formatEvr(p: { epoch?: string; version: string; release: string 
   const e = p.epoch && p.epoch !== "0" ? `${p.epoch}:` : "";
   return `${e}${p.version}-${p.release}`;
 }
+
+/**
+ * Installs every *.rpm of `dir` into `root` in one transaction when the root's rpm database is empty (made when
+ * missing). @returns the number of packages installed (0 when the root already had packages).
+ */
+export async function rpmProvisionFromDir(root: string, dir: string): Promise<number> {
+  await rpmInitDb(root);
+  if ((await rpmQueryAll(root)).length > 0) return 0;
+  const files = (await fsp.readdir(dir))
+    .filter((f) => f.endsWith(".rpm"))
+    .sort()
+    .map((f) => path.join(dir, f));
+  await rpmUpgrade(root, files);
+  return files.length;
+}

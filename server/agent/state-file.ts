@@ -66,3 +66,19 @@ function isPendingReboot(v: unknown): v is { requestId: string; bootId: string }
 export async function saveAgentState(root: string, s: PersistedAgentState): Promise<void> {
   await writeFileInRootAtomic(root, hostPaths(root).stateFile, JSON.stringify(s, null, 2) + "\n");
 }
+
+/**
+ * The state an agent starts in after a restart: an install that was running (`interrupted`, found by the installer's
+ * journal, or the saved state) is install-failed with its reason; an install-rejected state is not kept (idle).
+ */
+export function stateAtStart(st: PersistedAgentState, interrupted: { reason: string; operationId: string } | null | undefined): PersistedAgentState {
+  if (interrupted || st.state === "installing") {
+    return {
+      ...st,
+      state: "install-failed",
+      installReason: interrupted?.reason ?? "agent restarted during install",
+      interruptedOperationId: interrupted?.operationId ?? st.interruptedOperationId,
+    };
+  }
+  return st.state === "install-rejected" ? { ...st, state: "idle", installReason: "" } : st;
+}

@@ -5,7 +5,7 @@
  */
 import type { HostPackageView } from "../patches/model.js";
 import type { HostViews } from "../patches/patch-state.js";
-import type { DesiredSet } from "../patches/state.js";
+import { pendingChanges, type DesiredSet } from "../patches/state.js";
 import { sameInventory, viewOf, type HostStatus } from "./host-views.js";
 import type { HostRecord } from "./model.js";
 
@@ -73,5 +73,35 @@ export function hostViews(records: ReadonlyMap<string, HostRecord>): HostViews {
     get size() {
       return records.size;
     },
+  };
+}
+
+/**
+ * What query-hosts shows for record `h` given its desired set, whether its host is in an interim state, whether its
+ * agent is connected and which controller is active (its pending count kept with the record while `desired` stays).
+ */
+export function computeStatus(h: HostRecord, desired: DesiredSet, interim: boolean, connected: boolean, activeController: string): HostStatus {
+  const d = derivedOf(h);
+  if (d.desired !== desired) {
+    d.desired = desired;
+    d.pending = pendingChanges(d.view, desired);
+  }
+  const pending = d.pending;
+  const allowInsvc = desired.rebootRequiredNames.size === 0;
+  let patchCurrent: HostStatus["patchCurrent"] = pending === 0 ? "Yes" : "No";
+  if (interim) patchCurrent = "Pending";
+  if (h.patchFailed) patchCurrent = "Failed";
+  return {
+    ...h,
+    connected,
+    // "rebooting" from the reboot request until the agent's next hello, connected or not.
+    availability: h.availability === "rebooting" ? "rebooting" : connected ? "available" : "offline",
+    patchCurrent,
+    pendingChanges: pending,
+    interim,
+    allowInsvcPatching: allowInsvc,
+    requiresRebootShown: h.requiresReboot || (!allowInsvc && pending > 0),
+    activeController: h.personality === "controller" && h.hostname === activeController,
+    operational: connected ? "enabled" : "disabled",
   };
 }

@@ -4,7 +4,7 @@ import { alreadyExists, invalidArgument, notFound } from "../errors.js";
 import type { EventLog, NewEvent } from "../events/event-log.js";
 import type { PatchManager } from "../patches/patch-manager.js";
 import type { HostPackageView } from "../patches/model.js";
-import { pendingChanges, type DesiredSet } from "../patches/state.js";
+import type { DesiredSet } from "../patches/state.js";
 import type { Store } from "../store.js";
 import type { UnitOfWork } from "../unit-of-work.js";
 import type { Logger } from "../../lib/log.js";
@@ -27,7 +27,7 @@ import { HostWriter } from "./host-writer.js";
 import { InstallOperations, type OperationEnd } from "./install-operations.js";
 import type { HostRecord } from "./model.js";
 import { type HostStatus } from "./host-views.js";
-import { cachedStatus, derivedOf, hostViews, sameInventory, SortedNames } from "./host-derived.js";
+import { cachedStatus, computeStatus, derivedOf, hostViews, sameInventory, SortedNames } from "./host-derived.js";
 
 export type { AdminStateName, AvailabilityName, HostRecord } from "./model.js";
 export type { AgentLink, AgentStateName } from "./agent-types.js";
@@ -147,32 +147,8 @@ export class HostManager {
   }
 
   status(h: HostRecord): HostStatus {
-    const d = derivedOf(h);
-    const desired = this.o.patches.desiredFor(d.view);
-    if (d.desired !== desired) {
-      d.desired = desired;
-      d.pending = pendingChanges(d.view, desired);
-    }
-    const pending = d.pending;
-    const interim = this.o.patches.hostInInterim(h.hostname);
-    const allowInsvc = desired.rebootRequiredNames.size === 0;
-    let patchCurrent: HostStatus["patchCurrent"] = pending === 0 ? "Yes" : "No";
-    if (interim) patchCurrent = "Pending";
-    if (h.patchFailed) patchCurrent = "Failed";
-    const connected = this.agents.connected(h.hostname);
-    return {
-      ...h,
-      connected,
-      // "rebooting" from the reboot request until the agent's next hello, connected or not.
-      availability: h.availability === "rebooting" ? "rebooting" : connected ? "available" : "offline",
-      patchCurrent,
-      pendingChanges: pending,
-      interim,
-      allowInsvcPatching: allowInsvc,
-      requiresRebootShown: h.requiresReboot || (!allowInsvc && pending > 0),
-      activeController: h.personality === "controller" && h.hostname === this.activeControllerName,
-      operational: connected ? "enabled" : "disabled",
-    };
+    const desired = this.o.patches.desiredFor(derivedOf(h).view);
+    return computeStatus(h, desired, this.o.patches.hostInInterim(h.hostname), this.agents.connected(h.hostname), this.activeControllerName);
   }
 
   /** How many hosts are known (connected or not). */
@@ -197,7 +173,7 @@ export class HostManager {
         desired: this.o.patches.desiredFor(d.view),
         interim: this.o.patches.hostInInterim(n),
         connected: this.agents.connected(n),
-        active: this.activeController,
+        active: this.activeControllerName,
       };
       return cachedStatus(d, key, () => this.status(h));
     });
